@@ -1,0 +1,100 @@
+"""The dataset index: every sample's location, label and split, plus the bad-file report.
+
+An index is cheap to build (it lists files, it does not decode them), so the GUI can show
+70,000 thumbnails' worth of entries at once. Decoding happens later, once, in
+``training.data.arrays``; files that fail to decode are added to ``bad_files`` there.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TRAIN, VALIDATION, TEST = 0, 1, 2
+SPLIT_NAMES = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class BadFile:
+    """One input item that could not be used, and why (shown to the user verbatim)."""
+
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "reason": self.reason}
+
+
+@dataclass
+class DatasetIndex:
+    """Every usable sample of a dataset.
+
+    Attributes:
+        root: the path the user opened.
+        kind: ``"folders"``, ``"splits"``, ``"csv"``, ``"idx"`` or ``"npz"``.
+        classes: class names; ``labels`` index into this list.
+        paths: one entry per sample. For file sources the image path; for array
+            sources (IDX, npz) ``"<file>#<row>"`` so every sample still has a name.
+        labels: int32 array, one per sample.
+        splits: uint8 array of ``TRAIN``/``VALIDATION``/``TEST``.
+        arrays: for array sources, the uint8 images (N, H, W) or (N, H, W, C);
+            ``None`` for file sources.
+        bad_files: everything that was skipped, with the reason.
+        warnings: dataset-level remarks (a class with too few images to split, ...).
+        has_source_split: True when the split came from the source (train/val/test
+            folders, IDX train/t10k files) rather than from our stratified split.
+    """
+
+    root: str
+    kind: str
+    classes: list[str]
+    paths: list[str]
+    labels: np.ndarray
+    splits: np.ndarray
+    arrays: np.ndarray | None = None
+    bad_files: list[BadFile] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    has_source_split: bool = False
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def indices(self, split: int) -> np.ndarray:
+        """Row numbers of the samples in one split."""
+        return np.flatnonzero(self.splits == split)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{split name: {class name: count}}`` for every split and class (zeros included)."""
+        out: dict[str, dict[str, int]] = {}
+        for s, name in enumerate(SPLIT_NAMES):
+            per_class = np.bincount(self.labels[self.splits == s], minlength=len(self.classes))
+            out[name] = {c: int(n) for c, n in zip(self.classes, per_class)}
+        return out
+
+    def fingerprint(self) -> str:
+        """A short hash of the sample list, labels and splits (not the pixels).
+
+        Stored in run folders so a run can tell whether it is evaluated on the data it
+        was trained on.
+        """
+        h = hashlib.sha256()
+        h.update(json.dumps([self.kind, self.classes]).encode())
+        h.update("\n".join(self.paths).encode("utf-8", "surrogatepass"))
+        h.update(np.ascontiguousarray(self.labels, dtype=np.int32).tobytes())
+        h.update(np.ascontiguousarray(self.splits, dtype=np.uint8).tobytes())
+        return h.hexdigest()[:16]
+
+    def summary(self) -> dict:
+        """Plain-data summary for the CLI's ``--json`` and the GUI."""
+        return {
+            "root": self.root,
+            "kind": self.kind,
+            "classes": list(self.classes),
+            "counts": self.counts(),
+            "num_samples": len(self),
+            "has_source_split": self.has_source_split,
+            "bad_files": [b.to_dict() for b in self.bad_files],
+            "warnings": list(self.warnings),
+        }

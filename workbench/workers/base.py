@@ -1,0 +1,130 @@
+"""The one worker pattern used by every long job in the app.
+
+A :class:`Worker` is a ``QObject`` moved to its own ``QThread`` (the pattern from the Qt
+for Python docs): ``thread.started`` runs :meth:`Worker.run`, which calls the subclass's
+:meth:`work` and turns its return value into ``finished(object)`` or its exception into
+``failed(str)``. Stopping is cooperative through a ``threading.Event`` (``terminate()`` is
+never used: Qt's docs call it dangerous). Signals carry plain Python data only.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from training.events import Events, Stopped
+from workbench.workers import registry
+
+
+class Worker(QObject):
+    """Subclass and implement :meth:`work`; use ``self.events`` to report and to poll."""
+
+    status = Signal(str)
+    progress = Signal(int, int, str)   # done, total, what
+    batch = Signal(dict)
+    epoch = Signal(dict)
+    finished = Signal(object)          # the result of work(), plain data
+    failed = Signal(str)               # a message for the user
+    stopped = Signal()                 # work() ended because a stop was requested
+    done = Signal()                    # always emitted last, whatever happened
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stop = threading.Event()
+        self.events = _SignalEvents(self)
+
+    def request_stop(self) -> None:
+        """Thread-safe: ask :meth:`work` to stop at its next check."""
+        self._stop.set()
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def work(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.work()
+        except Stopped:
+            self.stopped.emit()
+        except MemoryError:
+            self.failed.emit("Out of memory. Try a smaller batch size, image size or model.")
+        except Exception as exc:  # noqa: BLE001 - every failure must reach the user
+            self.failed.emit(_describe(exc))
+        else:
+            if self.stop_requested():
+                self.stopped.emit()
+            self.finished.emit(result)
+        finally:
+            self.done.emit()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    # TensorFlow's OOM errors are long; keep the first line and say what to do.
+    if "ResourceExhausted" in type(exc).__name__ or "OOM" in text[:200]:
+        return "Out of memory on the compute device. Try a smaller batch size or image size."
+    tb = traceback.format_exception_only(type(exc), exc)
+    first = tb[-1].strip() if tb else text
+    return text if len(text) < 2000 else first[:2000]
+
+
+class _SignalEvents(Events):
+    """Bridges the core's :class:`Events` callbacks to the worker's signals."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._w = worker
+
+    def on_status(self, message: str) -> None:
+        self._w.status.emit(message)
+
+    def on_progress(self, done: int, total: int, what: str) -> None:
+        self._w.progress.emit(int(done), int(total), what)
+
+    def on_batch(self, info: dict) -> None:
+        self._w.batch.emit(dict(info))
+
+    def on_epoch(self, info: dict) -> None:
+        self._w.epoch.emit(dict(info))
+
+    def should_stop(self) -> bool:
+        return self._w.stop_requested()
+
+
+def start(worker: Worker, parent: QObject | None = None) -> QThread:
+    """Move ``worker`` to a new thread, start it, and clean both up when it ends.
+
+    The caller keeps a reference to the worker (and may connect its signals before
+    calling this). The thread quits when the worker emits ``done``.
+    """
+    thread = QThread(parent)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    worker.done.connect(thread.quit)
+    thread.finished.connect(worker.deleteLater)
+    thread.finished.connect(thread.deleteLater)
+    registry.track(thread)
+    worker._thread = thread  # keep the thread alive as long as the worker
+    thread.start()
+    return thread
+
+
+def stop_and_wait(worker: Worker | None, timeout_ms: int = 5000) -> bool:
+    """Request a stop and wait for the worker's thread to finish (shutdown path).
+
+    Returns True if the thread ended within ``timeout_ms``.
+    """
+    if worker is None:
+        return True
+    try:
+        worker.request_stop()
+        thread = getattr(worker, "_thread", None)
+        if thread is None or not thread.isRunning():
+            return True
+        thread.quit()
+        return thread.wait(timeout_ms)
+    except RuntimeError:  # already deleted by deleteLater
+        return True
