@@ -27,6 +27,9 @@ class AppState(QObject):
         self.train_config = None   # training.train.TrainConfig | None
         self.run_dir: str | None = None
         self.device: str | None = None  # "CPU" or a GPU name, once TensorFlow loaded
+        # ((h, w), color_mode) from training.data.suggest_input for the current dataset,
+        # computed in the indexing worker; the Model panel uses it as the input default.
+        self.input_suggestion = None
 
     def set_dataset(self, spec, index) -> None:
         self.dataset_spec = spec

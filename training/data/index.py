@@ -86,6 +86,12 @@ class DatasetIndex:
         h.update(np.ascontiguousarray(self.splits, dtype=np.uint8).tobytes())
         return h.hexdigest()[:16]
 
+    def image_stats(self, sample: int = 200) -> dict:
+        """Image size/mode statistics from a sample of file headers (see ``training.data.stats``)."""
+        from .stats import image_stats
+
+        return image_stats(self, sample)
+
     def summary(self) -> dict:
         """Plain-data summary for the CLI's ``--json`` and the GUI."""
         return {

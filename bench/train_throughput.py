@@ -1,0 +1,227 @@
+"""Training throughput: the workbench core vs the plain Keras script a person would write.
+
+    python bench/train_throughput.py [--models mlp,cnn] [--epochs 3] [--batch-size 64]
+                                     [--data DIR] [--limit N] [--variants a,a2,b,c]
+
+Same data (Fashion-MNIST written as PNG class folders: ``train/`` 60,000 images and
+``validation/`` the 10,000 test images), same architecture (the workbench template, rebuilt layer by layer with
+plain ``keras.Sequential``; parameter counts are printed to prove it), same batch size,
+optimizer, learning rate and epochs. Variants, each in a fresh process:
+
+- (a)  ``training.train.train`` from the image folder, decoded-image cache emptied first
+       (``WORKBENCH_CACHE_DIR`` points to a temporary folder): a genuine first run.
+- (a2) the same again: the decoded-image cache is reused.
+- (b)  plain Keras 3: ``keras.utils.image_dataset_from_directory(...).cache().prefetch(AUTOTUNE)``.
+- (c)  the same without ``.cache()``.
+
+Wall time covers the whole run after ``import tensorflow`` (listing, decoding, building,
+fitting, evaluating; the workbench also writes its run folder and full evaluation).
+Validation each epoch and the final accuracy use the 10,000 test images in every variant
+(they sit in ``validation/`` so the workbench keeps all 60,000 for training instead of
+carving its own validation set out of them; it evaluates on validation when there is no
+``test/``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+VARIANTS = {"a": "workbench, first run", "a2": "workbench, second run (cache reused)",
+            "b": "plain Keras + cache()", "c": "plain Keras, no cache"}
+
+
+# --------------------------------------------------------------------------- workers
+def _spec(model: str):
+    from training.models import template
+    return template(model, input_size=(28, 28), color_mode="grayscale")
+
+
+def plain_model(spec, num_classes: int):
+    """The spec's architecture as a plain ``keras.Sequential`` (what a user would type)."""
+    import keras
+    layers = [keras.Input((28, 28, 1)), keras.layers.Rescaling(1.0 / 255)]
+    for i, layer in enumerate(spec.layers):
+        cls = getattr(keras.layers, layer.type, None)
+        if cls is None:
+            raise ValueError(f"layer {i}: no keras.layers.{layer.type}. Received: {layer}")
+        layers.append(cls(**layer.params))
+    layers.append(keras.layers.Dense(num_classes, activation="softmax"))
+    return keras.Sequential(layers)
+
+
+def worker_workbench(a) -> dict:
+    import tensorflow as tf  # noqa: F401  (imported before the clock starts, as in worker_plain)
+    import keras  # noqa: F401
+    from training.events import Events
+    from training.train import train
+    try:
+        from training.train import TrainConfig
+    except ImportError:
+        from training.config import TrainConfig
+    from training.data import DatasetSpec
+
+    class Recorder(Events):
+        def __init__(self):
+            self.epochs, self.first_batch = [], None
+
+        def on_batch(self, info):
+            if self.first_batch is None:
+                self.first_batch = time.perf_counter()
+
+        def on_epoch(self, info):
+            self.epochs.append(dict(info, t=time.perf_counter()))
+
+    rec = Recorder()
+    spec = _spec(a.model)
+    config = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, early_stopping=False, seed=0)
+    run_dir = os.path.join(a.scratch, f"run-{a.model}-{a.variant}")
+    t0 = time.perf_counter()
+    summary = train(DatasetSpec(path=a.data, seed=0), spec, config, rec, run_dir=run_dir)
+    wall = time.perf_counter() - t0
+    acc = getattr(summary, "test_accuracy", None)
+    ev_path = os.path.join(run_dir, "evaluation.json")
+    if acc is None and os.path.exists(ev_path):
+        with open(ev_path, encoding="utf-8") as f:
+            acc = json.load(f).get("accuracy")
+    secs = [e.get("seconds") for e in rec.epochs]
+    params = None
+    try:
+        import keras as k
+        params = k.models.load_model(os.path.join(run_dir, "model_final.keras")).count_params()
+    except Exception:  # noqa: BLE001 (the parameter count is informative only)
+        pass
+    with open(os.path.join(run_dir, "dataset.json"), encoding="utf-8") as f:
+        ds = json.load(f)
+    return {"wall": wall, "to_first_batch": (rec.first_batch or t0) - t0, "epoch_seconds": secs,
+            "test_accuracy": acc, "params": params, "dataset": ds.get("counts", ds.get("summary"))}
+
+
+def worker_plain(a, cache: bool) -> dict:
+    import tensorflow as tf
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds, self.first_batch = [], None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t = time.perf_counter()
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.first_batch is None:
+                self.first_batch = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._t)
+
+    keras.utils.set_random_seed(0)
+    t0 = time.perf_counter()
+    load = dict(color_mode="grayscale", image_size=(28, 28), batch_size=a.batch_size)
+    train_ds = keras.utils.image_dataset_from_directory(os.path.join(a.data, "train"), seed=0, **load)
+    test_ds = keras.utils.image_dataset_from_directory(os.path.join(a.data, "validation"), shuffle=False, **load)
+    num_classes = len(train_ds.class_names)
+    if cache:
+        train_ds, test_ds = train_ds.cache(), test_ds.cache()
+    train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
+    test_ds = test_ds.prefetch(tf.data.AUTOTUNE)
+    model = plain_model(_spec(a.model), num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    timer = EpochTimer()
+    model.fit(train_ds, validation_data=test_ds, epochs=a.epochs, callbacks=[timer], verbose=0)
+    _, acc = model.evaluate(test_ds, verbose=0)
+    wall = time.perf_counter() - t0
+    return {"wall": wall, "to_first_batch": (timer.first_batch or t0) - t0,
+            "epoch_seconds": timer.seconds, "test_accuracy": float(acc), "params": model.count_params()}
+
+
+# --------------------------------------------------------------------------- driver
+def _row(model, v, r, base):
+    secs = [s for s in r.get("epoch_seconds") or [] if s is not None]
+    later = sum(secs[1:]) / len(secs[1:]) if len(secs) > 1 else None
+    ratio = base["wall"] / r["wall"] if base else None
+    return [model, f"({v}) {VARIANTS[v]}", r["wall"], r["to_first_batch"], secs[0] if secs else None,
+            later, r["test_accuracy"], r["params"], f"{ratio:.2f}x" if ratio else "-"]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", default="mlp,cnn")
+    p.add_argument("--variants", default="a,a2,b,c")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--data", default=None, help="PNG folder with train/ and validation/ (written if missing)")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--json", default=None, help="also write all results to this JSON file")
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--model", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--variant", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--scratch", default=None, help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+
+    if a.worker:
+        out = worker_workbench(a) if a.worker == "workbench" else worker_plain(a, a.worker == "plain-cache")
+        print(json.dumps(out))
+        return 0
+
+    print(common.machine_line())
+    data = a.data or (common.DEFAULT_DATA + (f"-{a.limit}" if a.limit else ""))
+    info = common.write_fashion_pngs(data, layout="splits", limit=a.limit, held_out="validation")
+    how = "reused" if info["reused"] else f"written in {info['seconds']} s"
+    print(f"Data: {data} ({info['train']} train + {info['test']} validation (= Fashion-MNIST test) PNGs, {how})")
+    scratch = tempfile.mkdtemp(prefix="workbench-bench-")
+    cache = os.path.join(scratch, "cache")
+    env = {"WORKBENCH_CACHE_DIR": cache, "WORKBENCH_RUNS_DIR": os.path.join(scratch, "runs")}
+    results, rows = {}, []
+    variants = [v.strip() for v in a.variants.split(",") if v.strip()]
+    try:
+        for model in [m.strip() for m in a.models.split(",") if m.strip()]:
+            shutil.rmtree(cache, ignore_errors=True)  # (a) must be a genuine first run
+            for v in variants:
+                worker = {"a": "workbench", "a2": "workbench", "b": "plain-cache", "c": "plain-nocache"}[v]
+                args = [os.path.abspath(__file__), "--worker", worker, "--model", model, "--variant", v,
+                        "--data", data, "--epochs", str(a.epochs), "--batch-size", str(a.batch_size),
+                        "--scratch", scratch]
+                print(f"  running {model} ({v}) {VARIANTS[v]} ...", flush=True)
+                try:
+                    results[(model, v)] = common.run_json_subprocess(args, env=env)
+                except RuntimeError as e:
+                    print(f"  FAILED: {e}", flush=True)
+            base = results.get((model, "b"))
+            rows += [_row(model, v, results[(model, v)], base) for v in variants if (model, v) in results]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    print()
+    print(common.table(["model", "variant", "whole run s", "to 1st batch s", "epoch 1 s",
+                        "later epochs s", "test acc", "params", "speed vs (b)"], rows))
+    summary = []
+    for model in a.models.split(","):
+        r = {v: results.get((model, v)) for v in VARIANTS}
+        if r["b"] and r["a"]:
+            s = f"{model}: first run {r['b']['wall'] / r['a']['wall']:.2f}x vs (b) (target >=1.0)"
+            if r["a2"]:
+                s += f", second run {r['b']['wall'] / r['a2']['wall']:.2f}x (target >=1.5)"
+            s += f", acc {r['a']['test_accuracy']:.3f} vs {r['b']['test_accuracy']:.3f}"
+            summary.append(s)
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as f:
+            json.dump({"machine": common.machine(), "results": {f"{m}/{v}": r for (m, v), r in results.items()}},
+                      f, indent=1)
+    print()
+    print(common.load_line())
+    print("SUMMARY: " + ("; ".join(summary) if summary else "no complete comparison (see failures above)"))
+    return 0 if len(results) == len(variants) * len(a.models.split(",")) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

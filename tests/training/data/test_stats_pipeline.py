@@ -1,0 +1,50 @@
+import numpy as np
+
+from tests.imagegen import class_image, make_class_folder, make_idx_dataset, write_image
+from training.data import image_stats, load_arrays, open_dataset, suggest_input
+
+
+def test_mnist_like_folders_suggest_native_grayscale(tmp_path):
+    rng = np.random.default_rng(0)
+    for c in range(3):
+        for i in range(5):
+            write_image(tmp_path / "digits" / str(c) / f"{i}.png", class_image(c, 28, rng, channels=1))
+    index = open_dataset(tmp_path / "digits")
+    assert suggest_input(index) == ((28, 28), "grayscale")
+    stats = index.image_stats()
+    assert stats["width"] == {"min": 28, "median": 28, "max": 28} and stats["modes"] == {"L": 15}
+
+
+def test_photos_suggest_a_capped_rgb_size(tmp_path):
+    rng = np.random.default_rng(0)
+    for c in range(2):
+        for i in range(4):
+            write_image(tmp_path / "photos" / f"c{c}" / f"{i}.jpg", class_image(c, 300, rng))
+    assert suggest_input(open_dataset(tmp_path / "photos")) == ((128, 128), "rgb")
+    small = make_class_folder(tmp_path / "small", size=40)
+    assert suggest_input(open_dataset(small)) == ((40, 40), "rgb")
+
+
+def test_array_sources_suggest_their_shape(tmp_path):
+    index = open_dataset(make_idx_dataset(tmp_path / "idx", size=12))
+    assert suggest_input(index) == ((12, 12), "grayscale")
+    assert image_stats(index)["height"]["median"] == 12
+
+
+def test_make_dataset_batches_uint8_and_int32(class_folder, cache_env):
+    import tensorflow as tf
+
+    from training.data.pipeline import make_dataset
+
+    data = load_arrays(open_dataset(class_folder), 16, "rgb")
+    ds = make_dataset(data.x, data.y, batch_size=8)
+    batches = list(ds)
+    assert len(batches) == 5 and batches[-1][0].shape == (4, 16, 16, 3)
+    assert batches[0][0].dtype == tf.uint8 and batches[0][1].dtype == tf.int32
+    assert np.array_equal(np.concatenate([b[1].numpy() for b in batches]), data.y)
+    shuffled = make_dataset(data.x, data.y, batch_size=36, shuffle=True, seed=3)
+    first, second = (next(iter(shuffled))[1].numpy() for _ in range(2))
+    assert sorted(first) == sorted(data.y) and not np.array_equal(first, data.y)
+    assert not np.array_equal(first, second)  # reshuffled every epoch
+    again = next(iter(make_dataset(data.x, data.y, batch_size=36, shuffle=True, seed=3)))[1].numpy()
+    assert np.array_equal(first, again)  # same seed, same first epoch order

@@ -1,0 +1,89 @@
+"""Helpers shared by the training/evaluation/prediction/CLI tests (not a test module)."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from training.events import StopFlagEvents
+
+
+class Recorder(StopFlagEvents):
+    """Events that remember every call, and can stop itself on a condition.
+
+    Args:
+        stop_when: ``stop_when(kind, payload) -> bool``, checked on every on_batch /
+            on_epoch / on_status; the first True calls ``stop()`` and records the time.
+    """
+
+    def __init__(self, stop_when=None):
+        super().__init__()
+        self.batches, self.epochs, self.statuses, self.progress = [], [], [], []
+        self.stop_when = stop_when
+        self.stop_time = None
+
+    def _check(self, kind, payload):
+        if self.stop_when is not None and self.stop_time is None and self.stop_when(kind, payload):
+            self.stop_time = time.perf_counter()
+            self.stop()
+
+    def on_batch(self, info):
+        self.batches.append(dict(info))
+        self._check("batch", info)
+
+    def on_epoch(self, info):
+        self.epochs.append(dict(info))
+        self._check("epoch", info)
+
+    def on_status(self, message):
+        self.statuses.append(message)
+        self._check("status", message)
+
+    def on_progress(self, done, total, what):
+        self.progress.append((done, total, what))
+
+
+def tiny_spec(kind: str = "mlp", size: int = 16, color: str = "rgb", **options):
+    from training.models import template
+
+    if kind == "mlp":
+        options.setdefault("units", 32)
+    if kind == "cnn":
+        options.setdefault("filters", 8)
+        options.setdefault("dense_units", 32)
+        options.setdefault("dropout", 0.0)
+    return template(kind, input_size=(size, size), color_mode=color, **options)
+
+
+def tiny_transfer_spec(**options):
+    """MobileNetV2 (alpha 0.35, random weights) at 32x32: the smallest real backbone."""
+    from training.models import template
+
+    return template("mobilenet_v2", input_size=(32, 32), color_mode="rgb", weights="random",
+                    alpha=0.35, **options)
+
+
+def read(run_dir, name):
+    return json.loads((Path(run_dir) / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def mlp_run(tmp_path_factory):
+    """One complete 3-class MLP run shared by the train, predict and CLI tests.
+
+    Returns:
+        ``(summary, data_dir, events)``.
+    """
+    from tests.imagegen import make_class_folder
+    from training.config import TrainConfig
+    from training.data import DatasetSpec
+    from training.train import train
+
+    root = tmp_path_factory.mktemp("mlp_run")
+    data = make_class_folder(root / "data", per_class=30)
+    events = Recorder()
+    summary = train(DatasetSpec(str(data)), tiny_spec("mlp"), TrainConfig(epochs=4, batch_size=16),
+                    events, run_dir=str(root / "run"))
+    return summary, data, events

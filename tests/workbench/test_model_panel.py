@@ -1,0 +1,139 @@
+"""The Model panel with real Keras summaries built in a worker thread."""
+import json
+
+import pytest
+
+from workbench.state import AppState
+
+
+@pytest.fixture
+def panel(qtbot):
+    from workbench.panels.model import ModelPanel
+
+    state = AppState()
+    p = ModelPanel(state)
+    qtbot.addWidget(p)
+    p.resize(1100, 700)
+    p.show()
+    yield p
+    p.shutdown()
+
+
+def _summary_rows(panel):
+    t = panel.summary
+    return {t.item(r, 0).text(): (t.item(r, 2).text(), t.item(r, 3).text())
+            for r in range(t.rowCount())}
+
+
+def _wait_idle(qtbot, panel, timeout=60000):
+    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
+
+
+def _choose(panel, key):
+    i = panel.template_combo.findData(key)
+    panel.template_combo.setCurrentIndex(i)
+    panel.template_combo.activated.emit(i)
+
+
+def test_cnn_edit_updates_summary_and_invalid_edit_is_shown(qtbot, panel):
+    _choose(panel, "cnn")
+    spec = panel.state.model_spec
+    spec.input_size = (16, 16)
+    panel.state.set_model_spec(spec)
+    _wait_idle(qtbot, panel)
+    rows = _summary_rows(panel)
+    assert rows["conv2d_0"][1] == f"{(3 * 3 * 1 + 1) * 32:,}"
+    assert "Total params" in panel.totals.text()
+
+    # Edit a layer parameter through its form widget: filters 32 -> 8.
+    panel.layers.list.setCurrentRow(0)
+    panel.layers.param_editor("filters").setValue(8)
+    assert panel.state.model_spec.layers[0].params["filters"] == 8
+    qtbot.waitUntil(lambda: _summary_rows(panel).get("conv2d_0", ("", ""))[1]
+                    == f"{(3 * 3 * 1 + 1) * 8:,}", timeout=60000)
+
+    # An impossible pool size on the second pooling layer (16 -> 8 -> pool 16).
+    pools = [i for i, l in enumerate(spec.layers) if l.type == "MaxPooling2D"]
+    panel.layers.list.setCurrentRow(pools[1])
+    panel.layers.param_editor("pool_size").setValue(16)
+    qtbot.waitUntil(lambda: pools[1] in panel.layers.errors(), timeout=60000)
+    item = panel.layers.list.item(pools[1])
+    assert item.toolTip()  # the message sits on the offending layer
+    assert "can't be built" in panel.status.text()
+    assert panel.totals.text() == ""
+
+    # The app stays usable: fixing it clears the error.
+    panel.layers.param_editor("pool_size").setValue(2)
+    qtbot.waitUntil(lambda: not panel.layers.errors() and "OK" in panel.status.text(),
+                    timeout=60000)
+
+
+def test_layer_add_remove_move(qtbot, panel):
+    _choose(panel, "mlp")
+    layers = panel.state.model_spec.layers
+    n = len(layers)
+    panel.layers.list.setCurrentRow(n - 1)
+    panel.layers.add_layer("Dropout")
+    assert len(layers) == n + 1 and layers[-1].type == "Dropout"
+    panel.layers.move_layer(-1)
+    assert layers[-2].type == "Dropout"
+    panel.layers.remove_layer()
+    assert len(layers) == n and all(l.type != "Dropout" for l in layers[-1:])
+    _wait_idle(qtbot, panel)
+    assert "OK" in panel.status.text() or "classes" in panel.status.text()
+
+
+def test_spec_save_load_round_trip(qtbot, panel, tmp_path):
+    _choose(panel, "cnn")
+    panel.layers.list.setCurrentRow(0)
+    panel.layers.param_editor("kernel_size").setValue(5)
+    panel.aug_form.spins["zoom"][0].setChecked(True)
+    path = tmp_path / "spec.json"
+    panel.save_spec(str(path))
+    saved = json.loads(path.read_text())
+    assert saved["layers"][0]["params"]["kernel_size"] == 5
+    _choose(panel, "mlp")
+    assert panel.state.model_spec.template == "mlp"
+    assert panel.load_spec(str(path)) is None
+    spec = panel.state.model_spec
+    assert spec.template == "cnn" and spec.layers[0].params["kernel_size"] == 5
+    assert spec.augmentation.zoom > 0
+    assert panel.template_combo.currentData() == "cnn"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ not json")
+    message = panel.load_spec(str(bad))
+    assert message and "bad.json" in message
+    assert panel.state.model_spec.template == "cnn"  # unchanged
+    _wait_idle(qtbot, panel)
+
+
+def test_training_form_edits_config(qtbot, panel):
+    panel.training_form.epochs.setValue(3)
+    panel.training_form.batch.setValue(8)
+    panel.training_form.early.setChecked(False)
+    cfg = panel.state.train_config
+    assert (cfg.epochs, cfg.batch_size, cfg.early_stopping) == (3, 8, False)
+    _wait_idle(qtbot, panel)
+
+
+def test_transfer_template_shows_weights_status(qtbot, panel, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))   # an empty weights cache
+    _choose(panel, "mobilenet_v2")
+    spec = panel.state.model_spec
+    assert spec.backbone is not None and spec.backbone.name == "mobilenet_v2"
+    assert panel.transfer_form.isVisibleTo(panel)
+    panel.transfer_form.update_weights_status()
+    assert "Not in the cache" in panel.transfer_form.weights_status.text()
+    assert "mobilenet_v2_weights" in panel.transfer_form.weights_status.text()
+    panel.transfer_form.weights.setCurrentIndex(2)
+    panel.transfer_form.weights.activated.emit(2)
+    assert spec.backbone.weights == "random"
+    panel.transfer_form.freeze.setChecked(False)
+    assert spec.backbone.trainable is True
+    panel.transfer_form.fine_tune.setChecked(True)
+    panel.transfer_form.fine_from.setValue(40)
+    assert spec.backbone.fine_tune_from == 40
+    panel.transfer_form.ft_epochs.setValue(2)
+    assert panel.state.train_config.fine_tune_epochs == 2
+    _wait_idle(qtbot, panel, timeout=120000)
+    assert "Total params" in panel.totals.text(), panel.status.text()

@@ -1,0 +1,125 @@
+"""Results panel on a real tiny run: metrics, confusion matrix, per-class table, galleries,
+cell filtering, the large view and Evaluate."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.workbench.tiny_run import tiny_run
+from workbench.panels.results import CELL, MOST_INCORRECT, ResultsPanel
+from workbench.panels.results_runs import PathRole
+from workbench.state import AppState
+
+
+@pytest.fixture
+def run():
+    return tiny_run()
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = ResultsPanel(AppState())
+    qtbot.addWidget(p)
+    p.resize(1300, 800)
+    yield p
+    p.shutdown()
+
+
+def _idle(qtbot, p, timeout=60_000):
+    qtbot.waitUntil(lambda: not p.pending_work(), timeout=timeout)
+
+
+def test_empty_panel_has_a_hint(qtbot, panel):
+    _idle(qtbot, panel)
+    assert "Train a model to see results here" in panel.header.text()
+
+
+def test_run_shows_matrix_table_and_most_incorrect(qtbot, panel, run):
+    with open(os.path.join(run["run_dir"], "evaluation.json"), encoding="utf-8") as f:
+        ev = json.load(f)
+    panel.state.set_run(run["run_dir"])
+    _idle(qtbot, panel)
+    # Accuracy in the header, matching the evaluation.
+    assert f"{ev['accuracy']:.1%}" in panel.header.text()
+    # Confusion matrix: image data and annotations equal the evaluation's counts.
+    m = np.array(ev["confusion_matrix"])
+    panel.confusion.draw()
+    assert [int(t.get_text()) for t in panel.confusion.texts] == m.ravel().tolist()
+    shown = np.asarray(panel.confusion.image.get_array())
+    rows = m.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(shown, m / np.maximum(rows, 1))
+    # Per-class table: one row per class with the evaluation's numbers.
+    assert panel.per_class.rowCount() == len(ev["classes"])
+    for r, row in enumerate(ev["per_class"]):
+        assert panel.per_class.item(r, 0).text() == row["class"]
+        assert panel.per_class.item(r, 4).text() == str(row["support"])
+    # Most-incorrect gallery: the evaluation's wrong predictions, in red, with thumbnails.
+    assert ev["most_incorrect"], "the confused evaluation must have wrong predictions"
+    assert panel.gallery_choice.currentIndex() == MOST_INCORRECT
+    g = panel.gallery
+    assert g.list.count() == len(ev["most_incorrect"])
+    first = g.list.item(0)
+    want = ev["most_incorrect"][0]
+    assert f"True: {want['true_class']}" in first.text() and f"Pred: {want['pred_class']}" in first.text()
+    assert first.foreground().color().red() > first.foreground().color().green()
+    assert not first.icon().pixmap(32, 32).toImage().pixelColor(16, 16).name() == "#ebebeb"
+    # The runs list shows the run (and sorts by any column); selecting several overlays
+    # their curves; selecting an image shows the probability chart.
+    copy = os.path.join(os.path.dirname(run["run_dir"]), "zz_copy_of_tiny_run")
+    if not os.path.isdir(copy):
+        shutil.copytree(run["run_dir"], copy)
+    panel.runs.refresh()
+    _idle(qtbot, panel)
+    table = panel.runs.table
+    paths = [table.item(r, 0).data(PathRole) for r in range(table.rowCount())]
+    assert run["run_dir"] in paths and copy in paths
+    for column in range(table.columnCount()):
+        table.sortItems(column)
+    table.selectAll()
+    assert len(panel.runs.compare.lines) == table.rowCount()
+    panel.runs.select_run(run["run_dir"])
+    g.list.setCurrentRow(0)
+    _idle(qtbot, panel)
+    probs = [b.get_width() for b in panel.detail.chart.bars]
+    assert np.isclose(sum(probs), 1.0, atol=1e-3)
+    assert panel.detail._pixmap is not None
+
+
+def test_clicking_a_cell_filters_the_gallery(qtbot, panel, run):
+    panel.state.set_run(run["run_dir"])
+    _idle(qtbot, panel)
+    ev = panel.evaluation
+    m = np.array(ev["confusion_matrix"])
+    t, p = map(int, np.argwhere(m > 0)[0])
+    # The click handler with a synthetic matplotlib event at that cell's centre.
+    from matplotlib.backend_bases import MouseEvent
+
+    chart = panel.confusion
+    chart.draw()
+    x, y = chart.ax.transData.transform((p, t))
+    chart.on_press(MouseEvent("button_press_event", chart, x, y, button=1))
+    assert panel.gallery_choice.currentIndex() == CELL
+    _idle(qtbot, panel)
+    items = panel.gallery.items
+    assert len(items) == m[t, p]
+    assert all(i["true_index"] == t and i["pred"] == ev["classes"][p] for i in items)
+    assert f"true {ev['classes'][t]}" in panel.gallery_note.text()
+
+
+def test_evaluate_button_for_a_run_without_evaluation(qtbot, panel, run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy_run"
+    shutil.copytree(run["run_dir"], copy)
+    os.remove(copy / "evaluation.json")
+    panel.state.set_run(str(copy))
+    _idle(qtbot, panel)
+    assert "press <b>Evaluate</b>" in panel.header.text()
+    assert panel.evaluate_button.isEnabled()
+    assert "press Evaluate" in panel.gallery.hint.text()
+    panel.evaluate_button.click()
+    _idle(qtbot, panel, timeout=90_000)
+    assert os.path.isfile(copy / "evaluation.json")
+    assert panel.evaluation is not None and panel.confusion.texts

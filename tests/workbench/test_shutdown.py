@@ -1,0 +1,112 @@
+"""Closing the main window while training runs exits the process cleanly and quickly.
+
+Each case launches a real app process (MainWindow with every panel, offscreen), opens a
+tiny dataset, starts training from the Training panel, closes the window at a given
+moment and measures how long the process takes to exit after the close.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from tests.imagegen import make_class_folder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SCRIPT = textwrap.dedent(r"""
+    import json, os, sys, time
+    sys.path.insert(0, sys.argv[1])
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    data, when = sys.argv[2], sys.argv[3]
+    app = QApplication([])
+    from training.data import DatasetSpec, open_dataset
+    from training.train import TrainConfig
+    try:
+        from workbench.mainwindow import MainWindow
+        window = MainWindow(probe_device=False)
+        panel = window.panels["train"]
+        window.show_panel("train")
+    except ImportError:  # fall back to the panel alone in a plain window
+        from PySide6.QtWidgets import QMainWindow
+        from workbench.panels.training import TrainingPanel
+        from workbench.state import AppState
+
+        class Window(QMainWindow):
+            def closeEvent(self, event):
+                panel.shutdown()
+                super().closeEvent(event)
+
+        window = Window()
+        window.state = AppState(window)
+        panel = TrainingPanel(window.state, window)
+        window.setCentralWidget(panel)
+    window.resize(1100, 700)
+    window.show()
+    window.state.set_dataset(DatasetSpec(path=data), open_dataset(data))
+    window.state.set_train_config(TrainConfig(epochs=1000, batch_size=4, early_stopping=False))
+    panel.start_training()
+
+    def tick():
+        started = panel.progress.format().startswith("Training")
+        if (when == "first_batch" and started) or (when == "mid_training" and panel.epochs_seen >= 2):
+            timer.stop()
+            print("CLOSING", json.dumps({"run_dir": panel.run_dir, "epochs": panel.epochs_seen}),
+                  flush=True)
+            window.close()
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(20)
+    code = app.exec()
+    print("EXITING", code, flush=True)
+    sys.exit(code)
+""")
+
+
+@pytest.mark.parametrize("when", ["first_batch", "mid_training"])
+def test_closing_the_window_during_training_exits_cleanly(tmp_path, when):
+    data = make_class_folder(tmp_path / "data", per_class=12)
+    script = tmp_path / "app_script.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               WORKBENCH_RUNS_DIR=str(tmp_path / "runs"),
+               WORKBENCH_SETTINGS_DIR=str(tmp_path / "settings"))
+    proc = subprocess.Popen([sys.executable, str(script), ROOT, str(data), when],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    closed_at = None
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("CLOSING"):
+                closed_at = time.monotonic()
+                break
+        assert closed_at is not None, "the app never reached the close point:\n" + \
+            "".join(lines) + proc.stderr.read()[-3000:]
+        code = proc.wait(timeout=30)
+        exit_seconds = time.monotonic() - closed_at
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    rest = proc.stdout.read()
+    err = proc.stderr.read()
+    assert code == 0, f"exit code {code}\n{err[-3000:]}"
+    assert "EXITING 0" in rest
+    assert "Fatal Python error" not in err and "QThread: Destroyed" not in err, err[-3000:]
+    print(f"{when}: exited {exit_seconds:.2f} s after the close")
+    assert exit_seconds < 5.0, f"took {exit_seconds:.1f} s to exit after closing"
+    # The interrupted run is recorded as stopped, never left "running".
+    runs_root = tmp_path / "runs"
+    runs = [d for d in runs_root.iterdir() if (d / "run.json").exists()] if runs_root.exists() else []
+    assert len(runs) == 1
+    status = json.loads((runs[0] / "run.json").read_text(encoding="utf-8"))["status"]
+    assert status == "stopped"
+    if when == "mid_training":
+        assert (runs[0] / "model_best.keras").is_file()

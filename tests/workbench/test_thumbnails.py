@@ -1,0 +1,65 @@
+"""ThumbnailModel on its own: off-thread decoding, bad files, large array indexes."""
+import time
+
+import numpy as np
+from PySide6.QtGui import QPixmap
+
+from training.data import open_dataset
+from training.data.index import DatasetIndex
+from tests.imagegen import make_class_folder
+from workbench.itemmodels import thumbnails
+from workbench.itemmodels.thumbnails import SampleRole, ThumbnailModel, ThumbnailRole
+
+
+def test_decodes_off_thread_and_marks_bad_files(qtbot, tmp_path):
+    root = make_class_folder(tmp_path / "d", classes=("a", "b"), per_class=4)
+    # Has an image extension, so the index keeps it; the decode fails later.
+    (root / "a" / "zz_broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    index = open_dataset(str(root))
+    model = ThumbnailModel()
+    model.set_index(index)
+    rows = range(model.rowCount())
+    for r in rows:
+        assert model.data(model.index(r, 0), ThumbnailRole) is None  # queued, not decoded here
+    qtbot.waitUntil(lambda: not model.pending(), timeout=10000)
+    broken = [r for r in rows if model.data(model.index(r, 0), SampleRole) is not None
+              and index.paths[model.sample_row(r)].endswith("zz_broken.png")]
+    assert len(broken) == 1
+    tip = model.data(model.index(broken[0], 0), 0x0003)  # ToolTipRole
+    assert "cannot show" in tip
+    good = [r for r in rows if r not in broken]
+    assert all(isinstance(model.data(model.index(r, 0), ThumbnailRole), QPixmap) for r in good)
+    model.shutdown()
+
+
+def test_cache_is_bounded(qtbot, monkeypatch):
+    monkeypatch.setattr(thumbnails, "CACHE_ITEMS", 50)
+    n = 200
+    arrays = np.random.default_rng(0).integers(0, 255, (n, 8, 8), dtype=np.uint8)
+    index = DatasetIndex(root="mem", kind="npz", classes=["a", "b"],
+                         paths=[f"x.npz#{i}" for i in range(n)],
+                         labels=(np.arange(n) % 2).astype(np.int32),
+                         splits=np.zeros(n, dtype=np.uint8), arrays=arrays)
+    model = ThumbnailModel()
+    model.set_index(index)
+    for r in range(n):
+        assert isinstance(model.data(model.index(r, 0), ThumbnailRole), QPixmap)
+    assert len(model._cache) == 50
+    model.shutdown()
+
+
+def test_seventy_thousand_items_are_cheap(qtbot):
+    n = 70_000
+    arrays = np.zeros((n, 28, 28), dtype=np.uint8)
+    index = DatasetIndex(root="mem", kind="idx", classes=[str(i) for i in range(10)],
+                         paths=[f"train#{i}" for i in range(n)],
+                         labels=(np.arange(n) % 10).astype(np.int32),
+                         splits=(np.arange(n) % 3).astype(np.uint8), arrays=arrays)
+    model = ThumbnailModel()
+    t = time.perf_counter()
+    model.set_index(index)
+    model.set_filter(3, 0)
+    elapsed = time.perf_counter() - t
+    assert model.rowCount() == int(((np.arange(n) % 10 == 3) & (np.arange(n) % 3 == 0)).sum())
+    assert elapsed < 0.5, f"filtering 70,000 items took {elapsed:.2f} s"
+    model.shutdown()

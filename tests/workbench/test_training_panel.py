@@ -1,0 +1,133 @@
+"""Training panel: real Keras training on tiny data, driven through the panel's buttons."""
+import json
+import os
+
+import pytest
+
+from tests.imagegen import make_class_folder
+from workbench.panels.training import TrainingPanel
+from workbench.state import AppState
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path):
+    from training.data import open_dataset
+
+    state = AppState()
+    p = TrainingPanel(state)
+    qtbot.addWidget(p)
+    p.resize(1000, 700)
+    root = make_class_folder(tmp_path / "data", per_class=12)
+    state.set_dataset(None, open_dataset(str(root)))
+    yield p
+    p.shutdown()
+
+
+def _config(**kw):
+    from training.train import TrainConfig
+
+    return TrainConfig(**{"epochs": 2, "batch_size": 8, **kw})
+
+
+def _wait_idle(qtbot, p, timeout=90_000):
+    qtbot.waitUntil(lambda: not p.pending_work(), timeout=timeout)
+
+
+def _assert_stopped_quickly(p):
+    # Training itself must end within 2 s of Stop (the core then reports "Evaluating…" or
+    # "Run stopped"); the thread may take longer because the core then saves the model and
+    # frees Keras memory (clear_session + gc), which costs 1-2 s on 2 loaded cores.
+    assert p.stop_ack_latency is not None and p.stop_ack_latency < 2.0, p.stop_ack_latency
+    assert p.last_stop_latency is not None and p.last_stop_latency < 5.0, p.last_stop_latency
+
+
+def test_start_needs_a_dataset(qtbot):
+    p = TrainingPanel(AppState())
+    qtbot.addWidget(p)
+    assert not p.start_button.isEnabled()
+    assert "Open a dataset first" in p.hint.text()
+    p.start_training()  # must be a no-op, not a crash
+    assert not p.pending_work()
+
+
+def test_train_two_epochs_shows_two_points_and_writes_a_run(qtbot, panel):
+    state = panel.state
+    state.set_train_config(_config())
+    runs_seen = []
+    state.runsUpdated.connect(lambda: runs_seen.append(1))
+    panel.start_button.click()
+    assert panel.is_training()
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    panel.start_training()  # a second start while one runs is ignored
+    assert len(panel.runner._jobs) == 1
+    _wait_idle(qtbot, panel)
+    assert not panel.error_label.isVisibleTo(panel), panel.error_label.text()
+    for chart in (panel.accuracy_chart, panel.loss_chart):
+        chart.draw()
+        assert list(chart.train_line.get_xdata()) == [1, 2]
+        assert len(chart.val_line.get_ydata()) == 2
+        assert len(chart.best_marker.get_xdata()) == 1
+    metric_log = [line for line in panel.log.toPlainText().splitlines() if line.startswith("Epoch")]
+    assert len(metric_log) == 2 and "val_acc" in metric_log[0]
+    run_dir = state.run_dir
+    assert run_dir and os.path.isfile(os.path.join(run_dir, "model_best.keras"))
+    with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
+        assert json.load(f)["status"] == "complete"
+    assert runs_seen and panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert "Training finished" in panel.status_label.text()
+    assert panel.device_label.text().startswith("Device: ")
+
+
+def test_stop_within_two_seconds_then_resume_and_train_again(qtbot, panel):
+    state = panel.state
+    # Many epochs and no early stopping: only the Stop button ends this run.
+    state.set_train_config(_config(epochs=300, early_stopping=False))
+    panel.start_training()
+    qtbot.waitUntil(lambda: panel.epochs_seen >= 2, timeout=90_000)
+    panel.stop_button.click()
+    assert not panel.stop_button.isEnabled()
+    _wait_idle(qtbot, panel)
+    _assert_stopped_quickly(panel)
+    assert "Stopped — best weights from epoch" in panel.status_label.text()
+    first = state.run_dir
+    with open(os.path.join(first, "run.json"), encoding="utf-8") as f:
+        assert json.load(f)["status"] == "stopped"
+    assert os.path.isfile(os.path.join(first, "model_best.keras"))
+    assert panel.start_button.isEnabled()
+
+    # The stopped run has a checkpoint: Resume continues its epoch count.
+    assert panel.resume_button.isEnabled()
+    done_before = panel.epochs_seen
+    panel.resume_button.click()
+    qtbot.waitUntil(lambda: panel.accuracy_chart.train_line.get_xdata().__len__()
+                    > done_before, timeout=90_000)
+    panel.stop_training()
+    _wait_idle(qtbot, panel)
+    xs = list(panel.accuracy_chart.train_line.get_xdata())
+    assert xs[: done_before] == list(range(1, done_before + 1)) and xs[-1] > done_before
+    _assert_stopped_quickly(panel)
+
+    # A second, new training starts right away; stop it during its first epoch.
+    panel.start_training()
+    assert panel.is_training()
+    qtbot.waitUntil(lambda: panel.progress.format().startswith("Training"), timeout=90_000)
+    panel.stop_training()
+    _wait_idle(qtbot, panel)
+    _assert_stopped_quickly(panel)
+    assert state.run_dir != first
+    assert "Stopped" in panel.status_label.text()
+    assert panel.start_button.isEnabled()
+
+
+def test_bad_spec_shows_an_error_and_the_panel_stays_usable(qtbot, panel):
+    from training.models import template
+
+    spec = template("cnn", input_size=(16, 16), color_mode="rgb")
+    spec.layers[0].params["filters"] = -4
+    panel.state.set_model_spec(spec)
+    panel.state.set_train_config(_config(epochs=1))
+    panel.start_training()
+    _wait_idle(qtbot, panel)
+    assert panel.error_label.isVisibleTo(panel)
+    assert "Training failed" in panel.error_label.text() and "-4" in panel.error_label.text()
+    assert panel.start_button.isEnabled()

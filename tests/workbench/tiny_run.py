@@ -1,0 +1,38 @@
+"""One tiny real run shared by the Results and Classify panel tests (trained once per
+process: 3 classes x 14 images of 16x16, 2 epochs, a few seconds on 2 cores).
+
+After training, the run is evaluated on a *confused* copy of the dataset in which the
+``cat`` and ``dog`` folders hold each other's pattern, so ``evaluation.json`` has wrong
+predictions for the most-incorrect gallery, and ``fox`` stays right.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from tests.imagegen import make_class_folder
+
+_cache: dict = {}
+
+
+def tiny_run() -> dict:
+    """``{"run_dir", "data", "confused"}``: paths of the shared run and its datasets."""
+    if _cache:
+        return _cache
+    from training.data import open_dataset
+    from training.evaluate import evaluate
+    from training.models import template
+    from training.train import TrainConfig, train
+
+    root = Path(tempfile.mkdtemp(prefix="wb-tiny-run-"))
+    data = make_class_folder(root / "data", per_class=14)
+    # Folder names sort to cat, dog, fox either way; pattern k goes to the k-th name given.
+    confused = make_class_folder(root / "confused", classes=("dog", "cat", "fox"), per_class=14,
+                                 seed=5)
+    spec = template("cnn", input_size=(16, 16), color_mode="rgb")
+    summary = train(open_dataset(str(data)), spec,
+                    TrainConfig(epochs=2, batch_size=8, learning_rate=3e-3), None,
+                    run_dir=None)  # the runs root, so the runs lists show it
+    evaluate(summary.run_dir, dataset=str(confused))
+    _cache.update(run_dir=summary.run_dir, data=str(data), confused=str(confused))
+    return _cache

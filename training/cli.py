@@ -1,0 +1,346 @@
+"""``python -m training``: inspect, train, evaluate, predict and list runs from a terminal.
+
+Exit codes: 0 success, 2 bad input (dataset, spec, run folder, arguments, files),
+1 internal error. With ``--json`` the last line on stdout is one JSON value and all
+human-readable output goes to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import traceback
+
+from training.cliprogress import TerminalEvents
+
+MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
+
+
+class InputError(ValueError):
+    """Bad command-line input (exit code 2)."""
+
+
+def _bad_input_types() -> tuple:
+    from training.data import DatasetError
+    from training.models import SpecError
+    from training.predict import UnsafeModelError
+    from training.runs import RunError
+
+    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError)
+
+
+def _dataset_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("dataset options")
+    g.add_argument("--images", metavar="DIR", help="CSV only: folder holding the images")
+    g.add_argument("--id-column", help="CSV only: column with image ids or paths")
+    g.add_argument("--label-column", help="CSV only: column with labels")
+    g.add_argument("--val-fraction", type=float, default=0.1, help="validation share (default 0.1)")
+    g.add_argument("--test-fraction", type=float, default=0.1, help="test share (default 0.1)")
+    g.add_argument("--seed", type=int, default=42, help="split and training seed (default 42)")
+    g.add_argument("--kind", default="auto", choices=("auto", "folders", "splits", "csv", "idx", "npz"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training",
+                                     description="Train and inspect image classifiers offline.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("inspect", help="dataset summary and bad-file report")
+    p.add_argument("data", metavar="DATA")
+    _dataset_options(p)
+
+    p = sub.add_parser("train", help="train a model and save a run folder")
+    p.add_argument("data", metavar="DATA", nargs="?")
+    _dataset_options(p)
+    p.add_argument("--model", choices=MODELS, default="cnn")
+    p.add_argument("--spec", metavar="SPEC_JSON", help="a saved model spec (overrides --model)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--image-size", metavar="N|HxW", help="input size (default: from the data for "
+                   "mlp/cnn, the backbone's size for transfer models)")
+    p.add_argument("--color", choices=("grayscale", "rgb"))
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    p.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop"), default="adam")
+    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--no-early-stopping", action="store_true")
+    p.add_argument("--fine-tune-epochs", type=int, default=0)
+    p.add_argument("--fine-tune-from", type=int, help="backbone layer index to unfreeze from")
+    p.add_argument("--fine-tune-lr", type=float, default=1e-5)
+    p.add_argument("--weights", default="imagenet", help="imagenet | random | PATH (transfer models)")
+    p.add_argument("--augment", action="store_true", help="random flip, rotation and zoom")
+    p.add_argument("--mixed-precision", action="store_true")
+    p.add_argument("--no-feature-cache", action="store_true")
+    p.add_argument("--out", metavar="RUN_DIR", help="run folder to create")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or interrupted run")
+
+    p = sub.add_parser("evaluate", help="evaluate a saved run")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("data", metavar="DATA", nargs="?")
+    p.add_argument("--which", choices=("final", "best"), default="final")
+    _dataset_options(p)
+
+    p = sub.add_parser("predict", help="classify image files or folders with a saved run")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("paths", metavar="PATH", nargs="+")
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--csv", metavar="OUT", help="also write the results as CSV")
+    p.add_argument("--which", choices=("best", "final"), default="best")
+
+    p = sub.add_parser("runs", help="list and compare runs")
+    p.add_argument("dir", metavar="DIR", nargs="?")
+
+    for name, action in sub.choices.items():
+        action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run one command; returns the exit code (never raises, except on SystemExit)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 for bad arguments, 0 for --help
+        return int(exc.code or 0)
+    out = sys.stderr if args.json else sys.stdout
+    events = TerminalEvents(sys.stderr, out)
+    try:
+        result = COMMANDS[args.command](args, events, out)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001  (the CLI turns every error into an exit code)
+        try:
+            bad_input = isinstance(exc, _bad_input_types())
+        except Exception:  # noqa: BLE001  (a broken import is itself an internal error)
+            bad_input = False
+        message = str(exc) or type(exc).__name__
+        if bad_input:
+            print(f"error: {message}", file=sys.stderr)
+        else:
+            traceback.print_exc(file=sys.stderr)
+            print(f"internal error: {type(exc).__name__}: {message}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"error": message, "kind": "bad_input" if bad_input else "internal"}))
+        return 2 if bad_input else 1
+    code, payload = result
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False, default=_plain))
+    sys.stdout.flush()
+    return code
+
+
+def _plain(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+# -- commands --------------------------------------------------------------------------
+def _dataset_spec(args, path):
+    from training.data import DatasetSpec
+
+    if path is None:
+        raise InputError("DATA is required")
+    if not os.path.exists(path):
+        raise InputError(f"Dataset path does not exist. Received: {path!r}")
+    return DatasetSpec(path=path, kind=args.kind, images_dir=args.images, id_column=args.id_column,
+                       label_column=args.label_column, val_fraction=args.val_fraction,
+                       test_fraction=args.test_fraction, seed=args.seed)
+
+
+def _open(args, path, events):
+    from training.data import open_dataset
+
+    spec = _dataset_spec(args, path)
+    index = open_dataset(spec, events)
+    index.spec = spec  # lets train() record how to reopen the same split
+    return index
+
+
+def cmd_inspect(args, events, out):
+    index = _open(args, args.data, events)
+    summary = index.summary()
+    print(f"{summary['root']} ({summary['kind']}): {summary['num_samples']:,} images, "
+          f"{len(summary['classes'])} classes", file=out)
+    counts = summary["counts"]
+    width = max(len(c) for c in summary["classes"])
+    print(f"  {'class'.ljust(width)}  {'train':>7} {'val':>7} {'test':>7}", file=out)
+    for c in summary["classes"]:
+        print(f"  {c.ljust(width)}  {counts['train'][c]:>7} {counts['validation'][c]:>7} "
+              f"{counts['test'][c]:>7}", file=out)
+    for w in summary["warnings"]:
+        print(f"warning: {w}", file=out)
+    if summary["bad_files"]:
+        print(f"{len(summary['bad_files'])} file(s) skipped:", file=out)
+        for b in summary["bad_files"]:
+            print(f"  {b['path']}: {b['reason']}", file=out)
+    return 0, summary
+
+
+def _parse_size(text):
+    if text is None:
+        return None
+    try:
+        parts = [int(v) for v in text.lower().replace("x", " ").split()]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or min(parts) < 1:
+        raise InputError(f"--image-size must be N or HxW with positive integers. Received: {text!r}")
+    return tuple(parts)
+
+
+def _model_spec(args, index):
+    from training.data import suggest_input
+    from training.models import AugmentationSpec, ModelSpec, template
+
+    if args.spec:
+        if not os.path.isfile(args.spec):
+            raise InputError(f"Spec file not found. Received: --spec {args.spec!r}")
+        return ModelSpec.load(args.spec)
+    size, color = _parse_size(args.image_size), args.color
+    if args.model in ("mlp", "cnn"):
+        suggested_size, suggested_color = suggest_input(index)
+        size, color = size or tuple(suggested_size), color or suggested_color
+        spec = template(args.model, input_size=size, color_mode=color)
+    else:
+        spec = template(args.model, input_size=size, color_mode=color, weights=args.weights,
+                        fine_tune_from=args.fine_tune_from)
+    if args.augment:
+        spec.augmentation = AugmentationSpec(flip="horizontal", rotation=0.05, zoom=0.1)
+    return spec
+
+
+def _train_config(args):
+    from training.config import TrainConfig
+
+    try:
+        return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
+                           learning_rate=args.lr, early_stopping=not args.no_early_stopping,
+                           patience=args.patience, fine_tune_epochs=args.fine_tune_epochs,
+                           fine_tune_lr=args.fine_tune_lr, seed=args.seed,
+                           mixed_precision=args.mixed_precision,
+                           feature_cache=not args.no_feature_cache)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def cmd_train(args, events, out):
+    from training.train import resume, train
+
+    if args.resume:
+        with _stop_on_sigint(events):
+            summary = resume(args.resume, events=events)
+    else:
+        index = _open(args, args.data, events)
+        spec = _model_spec(args, index)
+        config = _train_config(args)
+        if config.fine_tune_epochs and (spec.backbone is None or spec.backbone.fine_tune_from is None):
+            events.on_status("warning: --fine-tune-epochs needs a transfer model and --fine-tune-from; "
+                             "skipping the fine-tune phase")
+        with _stop_on_sigint(events):
+            summary = train(index, spec, config, events, run_dir=args.out)
+    result = summary.to_dict()
+    events.finish_line()
+    print(f"Run {result['status']}: {result['run_dir']}", file=out)
+    if result["test_accuracy"] is not None:
+        print(f"Test accuracy {result['test_accuracy']:.4f}, loss {result['test_loss']:.4f}", file=out)
+    return 0, result
+
+
+def cmd_evaluate(args, events, out):
+    from training.evaluate import evaluate
+
+    if not os.path.isdir(args.run_dir):
+        raise InputError(f"Run folder not found. Received: {args.run_dir!r}")
+    dataset = _open(args, args.data, events) if args.data else None
+    with _stop_on_sigint(events):
+        result = evaluate(args.run_dir, dataset, events=events, which=args.which)
+    events.finish_line()
+    print(f"{result['split']} accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} "
+          f"on {result['num_samples']:,} images", file=out)
+    _print_report(result, out)
+    keys = ("run_dir", "split", "num_samples", "test_accuracy", "test_loss", "classes",
+            "confusion_matrix", "per_class", "macro_avg", "weighted_avg", "warnings")
+    return 0, {k: result.get(k) for k in keys}
+
+
+def _print_report(result, out):
+    width = max(len(c) for c in result["classes"])
+    print(f"  {'class'.ljust(width)}  precision  recall     f1  support", file=out)
+    for row in result["per_class"]:
+        print(f"  {row['class'].ljust(width)}  {row['precision']:9.3f} {row['recall']:7.3f} "
+              f"{row['f1']:6.3f} {row['support']:8d}", file=out)
+    print("confusion matrix (rows: true, columns: predicted):", file=out)
+    for c, row in zip(result["classes"], result["confusion_matrix"]):
+        print(f"  {c.ljust(width)}  " + " ".join(f"{v:5d}" for v in row), file=out)
+
+
+def cmd_predict(args, events, out):
+    from training.predict import Predictor, write_csv
+
+    if args.top_k < 1:
+        raise InputError(f"--top-k must be at least 1. Received: {args.top_k}")
+    predictor = Predictor(args.run_dir, which=args.which)
+    with _stop_on_sigint(events):
+        results = predictor.predict_paths(args.paths, top_k=args.top_k, events=events)
+    events.finish_line()
+    for r in results:
+        if r["error"]:
+            print(f"{r['path']}: ERROR {r['error']}", file=out)
+        else:
+            print(f"{r['path']}: " + ", ".join(f"{c} {p:.3f}" for c, p in r["top_k"]), file=out)
+    if args.csv:
+        write_csv(results, args.csv, top_k=args.top_k)
+        print(f"Wrote {args.csv}", file=out)
+    ok = sum(1 for r in results if not r["error"])
+    if results and not ok:
+        events.on_status("error: no image could be classified")
+    payload = [{"path": r["path"], "top_k": r["top_k"], "error": r["error"]} for r in results]
+    return (0 if ok else 2), payload
+
+
+def cmd_runs(args, events, out):
+    from training.runs import compare_table, default_runs_root, list_runs
+
+    root = args.dir or str(default_runs_root())
+    if args.dir and not os.path.isdir(args.dir):
+        raise InputError(f"Runs folder not found. Received: {args.dir!r}")
+    rows = list_runs(root)
+    if rows:
+        for line in compare_table(rows):
+            print(line, file=out)
+    else:
+        print(f"No runs in {root}", file=out)
+    return 0, {"root": root, "runs": rows}
+
+
+COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
+            "predict": cmd_predict, "runs": cmd_runs}
+
+
+class _stop_on_sigint:
+    """First Ctrl-C asks the job to stop cleanly (the run is saved); a second one aborts."""
+
+    def __init__(self, events):
+        self.events, self.previous = events, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.events.should_stop():
+            raise KeyboardInterrupt
+        self.events.stop()
+        print("\nStopping after the current batch (Ctrl-C again to abort)…", file=sys.stderr)
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False

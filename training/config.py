@@ -1,0 +1,119 @@
+"""``TrainConfig``: how a model is trained (not what it is, nor what it is trained on).
+
+Saved as ``config.json`` in every run folder with a ``schema_version``. Following the
+settings rule in the style guide, a changed default is a minor change (same version); a
+removed or renamed field is a major one and bumps ``SCHEMA_VERSION``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+SCHEMA_VERSION = 1
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+@dataclass
+class TrainConfig:
+    """Training settings.
+
+    Attributes:
+        epochs: epochs of the first (head) phase.
+        batch_size: samples per gradient step.
+        optimizer: ``"adam"``, ``"sgd"`` or ``"rmsprop"``.
+        learning_rate: learning rate of the first phase.
+        early_stopping: stop when ``val_loss`` has not improved for ``patience`` epochs.
+        patience: epochs without improvement before early stopping.
+        restore_best: at the end of training, put back the weights of the epoch with the
+            lowest ``val_loss`` (so ``model_final.keras`` is the best model).
+        checkpoint_best: save ``model_best.keras`` whenever ``val_loss`` improves.
+        fine_tune_epochs: epochs of the second phase, in which the backbone is unfrozen
+            from ``spec.backbone.fine_tune_from``; 0 skips it.
+        fine_tune_lr: learning rate of the fine-tune phase (lower, so the pretrained
+            weights are adjusted rather than destroyed).
+        seed: seeds Python, NumPy and the backend, and the shuffling of batches.
+        mixed_precision: use ``mixed_float16``; only honoured when a GPU is present.
+        feature_cache: with a frozen backbone and no augmentation, compute backbone
+            features once and train the head on them.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    early_stopping: bool = True
+    patience: int = 3
+    restore_best: bool = True
+    checkpoint_best: bool = True
+    fine_tune_epochs: int = 0
+    fine_tune_lr: float = 1e-5
+    seed: int = 42
+    mixed_precision: bool = False
+    feature_cache: bool = True
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the field and the value received."""
+        def bad(field: str, why: str) -> ValueError:
+            return ValueError(f"TrainConfig.{field} {why}. Received: {field}={getattr(self, field)!r}")
+
+        for name in ("epochs", "batch_size", "patience", "fine_tune_epochs", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise bad(name, "must be an integer")
+        if self.epochs < 0:
+            raise bad("epochs", "must be 0 or more")
+        if self.batch_size < 1:
+            raise bad("batch_size", "must be at least 1")
+        if self.patience < 0:
+            raise bad("patience", "must be 0 or more")
+        if self.fine_tune_epochs < 0:
+            raise bad("fine_tune_epochs", "must be 0 or more")
+        if not isinstance(self.optimizer, str) or self.optimizer.lower() not in OPTIMIZERS:
+            raise bad("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
+        self.optimizer = self.optimizer.lower()
+        for name in ("learning_rate", "fine_tune_lr"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise bad(name, "must be a positive number")
+            setattr(self, name, float(value))
+        for name in ("early_stopping", "restore_best", "checkpoint_best",
+                     "mixed_precision", "feature_cache"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad(name, "must be true or false")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Build a config from ``to_dict()`` output, validating it.
+
+        Unknown keys are an error (a typo would otherwise be silently ignored); missing
+        keys take their defaults, so files written before a field was added still load.
+
+        Raises:
+            ValueError: not a JSON object, a newer ``schema_version``, an unknown field
+                or an invalid value.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"A training config must be a JSON object. Received: {type(data).__name__}")
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(f"TrainConfig schema_version must be a positive integer. "
+                             f"Received: schema_version={version!r}")
+        if version > SCHEMA_VERSION:
+            raise ValueError(f"This training config was written by a newer version of the "
+                             f"workbench (schema_version {version}; this version reads up to "
+                             f"{SCHEMA_VERSION}).")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"Unknown TrainConfig field(s): {', '.join(unknown)}. "
+                             f"Known fields: {', '.join(sorted(names))}")
+        values = dict(data)
+        values["schema_version"] = SCHEMA_VERSION
+        return cls(**values)

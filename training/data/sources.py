@@ -1,0 +1,192 @@
+"""``open_dataset``: detect what the user pointed at and build a :class:`DatasetIndex`.
+
+Sources: a folder of class folders (``folders``), ``train/`` + ``validation|valid|val/``
+(+ optional ``test/``) folders of class folders (``splits``), a CSV of ids and labels
+(``csv``), MNIST-style IDX files (``idx``) and a NumPy ``.npz`` (``npz``). Nothing is
+decoded here; files that turn out to be corrupt are reported by ``load_arrays``.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .index import TEST, TRAIN, VALIDATION, BadFile, DatasetIndex
+from .scan import class_folders, entry_is_dir, list_dir, walk_images
+from .spec import DatasetError, DatasetSpec
+from .split import stratified_split
+
+SPLIT_DIR_NAMES = {"train": TRAIN, "training": TRAIN, "validation": VALIDATION, "valid": VALIDATION,
+                   "val": VALIDATION, "test": TEST, "testing": TEST}
+
+
+def open_dataset(spec_or_path, events=None) -> DatasetIndex:
+    """Index a dataset: every sample's path, label and split, plus the bad-file report.
+
+    Args:
+        spec_or_path: a :class:`DatasetSpec`, its dict, or a path.
+        events: optional :class:`training.events.Events` for status messages.
+
+    Returns:
+        A :class:`DatasetIndex`. Where the source has no split of its own, a stratified
+        split with ``spec.seed`` (every class keeps images in train).
+
+    Raises:
+        DatasetError: the path does not exist, is not a dataset, or has fewer than two
+            usable classes.
+    """
+    from . import arraysource, csvsource
+
+    spec = DatasetSpec.coerce(spec_or_path)
+    path = os.path.abspath(os.path.expanduser(spec.path))
+    if not os.path.exists(path):
+        raise DatasetError(f"Dataset path does not exist. Received: path={spec.path!r}")
+    kind = detect_kind(path) if spec.kind == "auto" else spec.kind
+    if events is not None:
+        events.on_status(f"Indexing {os.path.basename(path) or path} ({kind})…")
+    builders = {"folders": open_folders, "splits": open_splits, "csv": csvsource.open_csv,
+                "idx": arraysource.open_idx, "npz": arraysource.open_npz}
+    index = builders[kind](path, spec)
+    check_usable(index)
+    if events is not None:
+        events.on_status(f"Indexed {len(index):,} images in {len(index.classes)} classes"
+                         f" ({len(index.bad_files)} skipped)")
+    return index
+
+
+def detect_kind(path: str) -> str:
+    """The source kind of ``path`` (see module docstring), or :class:`DatasetError`."""
+    from .arraysource import find_idx_files
+
+    if os.path.isfile(path):
+        low = path.lower()
+        if low.endswith(".csv"):
+            return "csv"
+        if low.endswith(".npz"):
+            return "npz"
+        if find_idx_files(os.path.dirname(path)):
+            return "idx"
+        raise DatasetError("Not a dataset file: expected a folder, a .csv, a .npz or IDX files. "
+                           f"Received: path={path!r}")
+    if find_idx_files(path):
+        return "idx"
+    entries = list_dir(path, [])
+    dirs = {e.name.lower(): e for e in entries if entry_is_dir(e)}
+    train = dirs.get("train") or dirs.get("training")
+    others = [dirs[n] for n in SPLIT_DIR_NAMES if n in dirs and SPLIT_DIR_NAMES[n] != TRAIN]
+    if train is not None and others and _has_subfolders(train.path):
+        return "splits"
+    # A CSV is the dataset when its images sit beside it or in a folder named like it
+    # (train.csv + train/); a stray metadata CSV next to class folders is not.
+    csvs = [e.name for e in entries if e.name.lower().endswith(".csv") and not entry_is_dir(e)]
+    if any(not dirs or os.path.splitext(n)[0].lower() in dirs for n in csvs):
+        return "csv"
+    npzs = [e for e in entries if e.name.lower().endswith(".npz")]
+    if len(npzs) == 1 and not dirs:
+        return "npz"
+    return "folders"
+
+
+def _has_subfolders(path: str) -> bool:
+    return any(entry_is_dir(e) and not e.name.startswith(".") for e in list_dir(path, []))
+
+
+def pick_file(path: str, suffix: str, preferred: tuple[str, ...]) -> str:
+    """``path`` itself if it is a file, else the one (or preferred) ``suffix`` file in it."""
+    if os.path.isfile(path):
+        return path
+    names = sorted(e.name for e in list_dir(path, []) if e.name.lower().endswith(suffix))
+    for want in preferred:
+        for name in names:
+            if name.lower() == want:
+                return os.path.join(path, name)
+    if len(names) == 1:
+        return os.path.join(path, names[0])
+    raise DatasetError(f"Expected one {suffix} file in the folder, found {len(names)}"
+                       f"{': ' + ', '.join(names[:10]) if names else ''}. Pass the file itself. "
+                       f"Received: path={path!r}")
+
+
+def _scan_classes(root: str, bad: list[BadFile], report_images: bool = True) -> dict[str, list[str]]:
+    """``{class name: sorted image paths}`` for the class folders of ``root``."""
+    out: dict[str, list[str]] = {}
+    for entry in class_folders(root, bad, report_images):
+        files = walk_images(entry.path, bad)
+        if files:
+            out[entry.name] = files
+        else:
+            bad.append(BadFile(entry.path, "empty class folder (no usable images)"))
+    return out
+
+
+def open_folders(path: str, spec: DatasetSpec) -> DatasetIndex:
+    """A folder with one sub-folder per class; split stratified with ``spec.seed``."""
+    if not os.path.isdir(path):
+        raise DatasetError(f"A class-folder dataset must be a folder. Received: path={path!r}")
+    bad: list[BadFile] = []
+    per_class = _scan_classes(path, bad)
+    classes = sorted(per_class)
+    paths = [p for c in classes for p in per_class[c]]
+    labels = np.concatenate([np.full(len(per_class[c]), i, np.int32) for i, c in enumerate(classes)]
+                            or [np.zeros(0, np.int32)])
+    splits, warnings = stratified_split(labels, classes, spec.val_fraction, spec.test_fraction, spec.seed)
+    return DatasetIndex(root=path, kind="folders", classes=classes, paths=paths, labels=labels,
+                        splits=splits, bad_files=bad, warnings=warnings)
+
+
+def open_splits(path: str, spec: DatasetSpec) -> DatasetIndex:
+    """``train/``, ``validation|valid|val/`` and optional ``test/`` folders of class folders.
+
+    The source's split is kept. Without a validation folder, a stratified validation set
+    is carved out of train (``spec.val_fraction``); without a test folder, test stays
+    empty (evaluation then uses validation).
+    """
+    bad: list[BadFile] = []
+    split_dirs: dict[int, str] = {}
+    for entry in list_dir(path, bad):
+        split = SPLIT_DIR_NAMES.get(entry.name.lower())
+        if split is not None and entry_is_dir(entry) and split not in split_dirs:
+            split_dirs[split] = entry.path
+    if TRAIN not in split_dirs:
+        raise DatasetError(f"No train/ folder in the split dataset. Received: path={path!r}")
+    found: dict[int, dict[str, list[str]]] = {}
+    warnings: list[str] = []
+    for split, folder in sorted(split_dirs.items()):
+        if split != TRAIN and not _has_subfolders(folder):
+            warnings.append(f"{os.path.basename(folder)}/ has no class folders (unlabelled images?): ignored")
+            continue
+        found[split] = _scan_classes(folder, bad)
+    classes = sorted(set().union(*(d.keys() for d in found.values())))
+    paths, labels, splits = [], [], []
+    for split, per_class in sorted(found.items()):
+        for i, c in enumerate(classes):
+            files = per_class.get(c, [])
+            paths += files
+            labels += [i] * len(files)
+            splits += [split] * len(files)
+    labels = np.asarray(labels, np.int32)
+    splits = np.asarray(splits, np.uint8)
+    if VALIDATION not in found and len(labels):
+        train_rows = np.flatnonzero(splits == TRAIN)
+        carved, more = stratified_split(labels[train_rows], classes, spec.val_fraction, 0.0, spec.seed)
+        splits[train_rows] = carved
+        warnings += more
+        warnings.append(f"no validation folder: {spec.val_fraction:.0%} of each class in train/ "
+                        f"used for validation (seed {spec.seed})")
+    for i, c in enumerate(classes):
+        if not np.any((labels == i) & (splits == TRAIN)):
+            warnings.append(f"class {c!r} has no training images")
+    return DatasetIndex(root=path, kind="splits", classes=classes, paths=paths, labels=labels,
+                        splits=splits, bad_files=bad, warnings=warnings, has_source_split=True)
+
+
+def check_usable(index: DatasetIndex) -> None:
+    """Raise :class:`DatasetError` unless at least two classes have images."""
+    counts = np.bincount(index.labels, minlength=len(index.classes)) if len(index.labels) else []
+    usable = [c for c, n in zip(index.classes, counts) if n > 0]
+    if len(usable) < 2:
+        listed = ", ".join(repr(c) for c in usable) or "none"
+        extra = f"; {len(index.bad_files)} item(s) skipped, e.g. {index.bad_files[0].path}: " \
+                f"{index.bad_files[0].reason}" if index.bad_files else ""
+        raise DatasetError(f"A dataset needs at least two classes with images; found {len(usable)} "
+                           f"({listed}) in {index.root!r} (read as {index.kind}){extra}")

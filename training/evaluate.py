@@ -1,0 +1,249 @@
+"""Evaluation of a trained run: metrics in plain NumPy, and ``evaluate(run_dir)``.
+
+``metrics_from_predictions`` is pure NumPy so it can be checked by hand; ``evaluate``
+loads the run's model (safe mode), decodes the test split (validation if the dataset
+has no test split) and writes ``evaluation.json`` into the run folder.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from training import runs
+from training.events import Events
+
+EVALUATION_NPZ = "evaluation.npz"
+GALLERY_SIZE = 25
+# Above this many probability cells the per-sample probabilities go to evaluation.npz
+# instead of evaluation.json (10,000 x 10 as JSON is already ~2 MB of text).
+MAX_JSON_CELLS = 50_000
+
+
+def metrics_from_predictions(y_true, probs, classes, paths=None, rows=None,
+                             seed: int = 42, gallery_size: int = GALLERY_SIZE) -> dict:
+    """Every evaluation number from true labels and predicted probabilities.
+
+    Args:
+        y_true: int labels, shape (N,).
+        probs: probabilities, shape (N, C) (binary heads already as ``[1-p, p]``).
+        classes: the C class names.
+        paths: optional per-sample names (shown in galleries).
+        rows: optional per-sample row numbers into the dataset index.
+        seed: seeds the ``random_sample`` gallery.
+        gallery_size: length of ``most_incorrect`` and ``random_sample``.
+
+    Returns:
+        ``{num_samples, loss, accuracy, classes, confusion_matrix (rows = true,
+        columns = predicted), per_class [{class, precision, recall, f1, support}],
+        macro_avg, weighted_avg, predictions [{row, path, true, pred, true_class,
+        pred_class, confidence, probabilities}], most_incorrect, random_sample}``.
+        Precision/recall/F1 of a class with no predictions/samples is 0.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    probs = np.asarray(probs, dtype=np.float64)
+    classes = [str(c) for c in classes]
+    n, c = len(y_true), len(classes)
+    if probs.shape != (n, c):
+        raise ValueError(f"probs must have shape ({n}, {c}) for {n} labels and {c} classes. "
+                         f"Received: probs.shape={probs.shape}")
+    if n and (y_true.min() < 0 or y_true.max() >= c):
+        raise ValueError(f"Labels must lie in 0..{c - 1}. Received: min={y_true.min()}, max={y_true.max()}")
+    rows = np.arange(n) if rows is None else np.asarray(rows).reshape(-1)
+    paths = [str(r) for r in rows] if paths is None else [str(p) for p in paths]
+
+    pred = probs.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
+    cm = np.zeros((c, c), dtype=np.int64)
+    np.add.at(cm, (y_true, pred), 1)
+    p_true = probs[np.arange(n), y_true] if n else np.zeros(0)
+    # Same clipping as Keras' crossentropy, so the number matches model.evaluate().
+    loss = float(-np.log(np.clip(p_true, 1e-7, 1.0)).mean()) if n else None
+    accuracy = float(np.trace(cm) / n) if n else None
+
+    tp = np.diag(cm).astype(np.float64)
+    support = cm.sum(axis=1).astype(np.float64)
+    predicted = cm.sum(axis=0).astype(np.float64)
+    precision = np.divide(tp, predicted, out=np.zeros(c), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros(c), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(c), where=denom > 0)
+    per_class = [{"class": classes[i], "precision": float(precision[i]), "recall": float(recall[i]),
+                  "f1": float(f1[i]), "support": int(support[i])} for i in range(c)]
+    weights = support / support.sum() if support.sum() else np.zeros(c)
+
+    def avg(values, w=None):
+        return float(np.average(values, weights=w)) if c and (w is None or w.sum()) else 0.0
+
+    predictions = [{"row": int(rows[i]), "path": paths[i], "true": int(y_true[i]), "pred": int(pred[i]),
+                    "true_class": classes[y_true[i]], "pred_class": classes[pred[i]],
+                    "confidence": float(probs[i, pred[i]]), "probabilities": probs[i].tolist()}
+                   for i in range(n)]
+    wrong = np.flatnonzero(pred != y_true)
+    # Seed 004's see_most_incorrect: wrong predictions, most confident first.
+    order = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")] if len(wrong) else wrong
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(n, size=min(gallery_size, n), replace=False)) if n else []
+    return {
+        "num_samples": n,
+        "loss": loss,
+        "accuracy": accuracy,
+        "classes": classes,
+        "confusion_matrix": cm.tolist(),
+        "per_class": per_class,
+        "macro_avg": {"precision": avg(precision), "recall": avg(recall), "f1": avg(f1)},
+        "weighted_avg": {"precision": avg(precision, weights), "recall": avg(recall, weights),
+                         "f1": avg(f1, weights)},
+        "predictions": predictions,
+        "most_incorrect": [predictions[i] for i in order[:gallery_size]],
+        "random_sample": [predictions[i] for i in sample],
+    }
+
+
+def evaluation_split(splits) -> tuple[int, str]:
+    """The split to evaluate on: test if it has samples, else validation."""
+    from training.data.index import TEST, VALIDATION
+
+    splits = np.asarray(splits)
+    if np.any(splits == TEST):
+        return TEST, "test"
+    return VALIDATION, "validation"
+
+
+def evaluate_arrays(model, data, index_paths, classes, events: Events | None = None,
+                    batch_size: int = 64, seed: int = 42) -> dict | None:
+    """Evaluate an in-memory model on the test (or validation) part of ``PreparedData``.
+
+    Returns None when neither split has samples. Raises ``Stopped`` on a stop request.
+    """
+    from training.predict import predict_probabilities
+
+    split, split_name = evaluation_split(data.splits)
+    sel = np.flatnonzero(np.asarray(data.splits) == split)
+    if not len(sel):
+        return None
+    events = events or Events()
+    events.on_status(f"Evaluating on {len(sel):,} {split_name} images…")
+    probs = predict_probabilities(model, data.x[sel], batch_size=batch_size, events=events,
+                                  what=f"evaluating ({split_name})")
+    rows = np.asarray(data.rows)[sel]
+    paths = [index_paths[int(r)] for r in rows] if index_paths is not None else None
+    result = metrics_from_predictions(np.asarray(data.y)[sel], probs, classes, paths=paths,
+                                      rows=rows, seed=seed)
+    result["split"] = split_name
+    return result
+
+
+def save_evaluation(run_dir, result: dict) -> None:
+    """Write ``evaluation.json`` (probabilities in ``evaluation.npz`` when large)."""
+    run_dir = Path(run_dir)
+    out = dict(result)
+    n_cells = result["num_samples"] * len(result["classes"])
+    if n_cells > MAX_JSON_CELLS:
+        probs = np.array([p["probabilities"] for p in result["predictions"]], dtype=np.float32)
+        tmp = run_dir / (EVALUATION_NPZ + ".tmp.npz")
+        np.savez_compressed(tmp, probabilities=probs)
+        os.replace(tmp, run_dir / EVALUATION_NPZ)
+        out["predictions"] = [{k: v for k, v in p.items() if k != "probabilities"}
+                              for p in result["predictions"]]
+        out["probabilities_file"] = EVALUATION_NPZ
+    runs.write_json(run_dir / runs.EVALUATION_JSON, out)
+
+
+def load_evaluation(run_dir) -> dict:
+    """Read ``evaluation.json`` back, with per-sample probabilities restored from the .npz."""
+    run_dir = Path(run_dir)
+    result = runs.read_json(run_dir / runs.EVALUATION_JSON)
+    if not isinstance(result, dict) or "predictions" not in result:
+        raise runs.RunError(f"{run_dir / runs.EVALUATION_JSON} is not an evaluation result")
+    if result.get("probabilities_file"):
+        with np.load(run_dir / result["probabilities_file"], allow_pickle=False) as npz:
+            probs = npz["probabilities"]
+        by_row = {}
+        for p, row in zip(result["predictions"], probs):
+            p["probabilities"] = row.tolist()
+            by_row[p["row"]] = p["probabilities"]
+        for key in ("most_incorrect", "random_sample"):
+            for p in result.get(key, []):
+                p.setdefault("probabilities", by_row.get(p["row"]))
+    return result
+
+
+def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "final") -> dict:
+    """Evaluate a saved run and write ``evaluation.json`` into its folder.
+
+    Args:
+        run_dir: a run folder written by ``train()``.
+        dataset: a ``DatasetSpec``, path or ``DatasetIndex`` to evaluate on; by default
+            the dataset recorded in ``dataset.json``.
+        events: progress and stop requests.
+        which: ``"final"`` (falls back to best) or ``"best"`` (falls back to final).
+
+    Returns:
+        The ``metrics_from_predictions`` dict plus ``split``, ``run_dir``,
+        ``test_accuracy``, ``test_loss``, ``dataset_fingerprint`` and ``warnings``.
+
+    Raises:
+        RunError: damaged run folder or no model in it.
+        UnsafeModelError: the model file needs unsafe deserialisation.
+        DatasetError: the dataset cannot be opened.
+        Stopped: a stop was requested.
+    """
+    from training.data import load_arrays
+    from training.predict import Predictor
+
+    events = events or Events()
+    t0 = time.perf_counter()
+    run = runs.load_run(run_dir)
+    predictor = Predictor(run_dir, which=which)
+    index, warnings = open_run_dataset(run_dir, dataset, events)
+    data = load_arrays(index, predictor.input_size, predictor.color_mode, events)
+    classes = predictor.classes
+    if list(index.classes) != list(classes):
+        raise runs.RunError(f"The dataset's classes {list(index.classes)} differ from the run's "
+                            f"classes {list(classes)}; cannot evaluate this run on it.")
+    events.check_stop()
+    result = evaluate_arrays(predictor.model, data, index.paths, classes, events,
+                             seed=int(run.get("seed", 42)))
+    if result is None:
+        raise runs.RunError(f"The dataset {index.root} has no test or validation images to evaluate on.")
+    result.update(run_dir=str(run_dir), test_accuracy=result["accuracy"], test_loss=result["loss"],
+                  dataset_fingerprint=index.fingerprint(), warnings=warnings,
+                  seconds=time.perf_counter() - t0)
+    save_evaluation(run_dir, result)
+    _record_in_run(run_dir, result)
+    return result
+
+
+def open_run_dataset(run_dir, dataset, events):
+    """The dataset to evaluate/resume on, plus warnings when it differs from training's."""
+    from training.data import DatasetSpec, open_dataset
+    from training.data.index import DatasetIndex
+
+    recorded = runs.read_json(Path(run_dir) / runs.DATASET_JSON)
+    if dataset is None:
+        spec_dict = recorded.get("spec") if isinstance(recorded, dict) else None
+        if not isinstance(spec_dict, dict):
+            raise runs.RunError(f"{Path(run_dir) / runs.DATASET_JSON} does not record the dataset; "
+                                "pass the dataset explicitly")
+        dataset = DatasetSpec.from_dict(spec_dict)
+    index = dataset if isinstance(dataset, DatasetIndex) else open_dataset(dataset, events)
+    warnings = []
+    if isinstance(recorded, dict) and recorded.get("fingerprint") not in (None, index.fingerprint()):
+        warnings.append("The dataset differs from the one this run was trained on (its files, "
+                        "labels or split changed); results may include training images.")
+    return index, warnings
+
+
+def _record_in_run(run_dir, result: dict) -> None:
+    path = Path(run_dir) / runs.RUN_JSON
+    try:
+        data = runs.read_json(path)
+    except runs.RunError:
+        return
+    if isinstance(data, dict):
+        data["test_accuracy"] = result["accuracy"]
+        data["test_loss"] = result["loss"]
+        data["evaluated_on"] = result.get("split")
+        runs.write_json(path, data)

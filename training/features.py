@@ -1,0 +1,118 @@
+"""Frozen-backbone speed-up (the seed's "bottleneck features").
+
+With a frozen backbone and no augmentation, the backbone's output for an image never
+changes during the head phase, so it is computed once per image and the (small) head is
+trained on those features. The head's layers are shared with the end-to-end model, so
+saving that model gives one file that classifies raw images exactly like the head did.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.events import Events
+
+
+@dataclass
+class Parts:
+    """A model split at the backbone's output.
+
+    Attributes:
+        features: image (0..255 floats) -> feature vector/map; frozen, no augmentation.
+        head: features -> probabilities; the only trainable part in the head phase.
+        model: the end-to-end model; shares its layers (and weights) with both.
+    """
+
+    features: object
+    head: object
+    model: object
+
+
+def build_split_model(spec, num_classes: int, use_cache: bool) -> tuple[object, Parts | None]:
+    """Build the model and, when the speed-up applies, its feature/head split.
+
+    Uses ``training.models.build_parts`` when the models package provides it (a result
+    with ``features``, ``head`` and ``model`` attributes, or None when the split does not
+    apply); otherwise only ``build_model``.
+
+    Returns:
+        ``(model, parts)``; ``parts`` is None when training runs end to end.
+    """
+    from training import models
+
+    applies = use_cache and feature_cache_applies(spec)
+    build_parts = getattr(models, "build_parts", None)
+    if applies and build_parts is not None:
+        result = build_parts(spec, num_classes)
+        parts = _as_parts(result)
+        if parts is not None:
+            return parts.model, parts
+        model = getattr(result, "model", None)
+        if model is not None:
+            return model, None
+    return models.build_model(spec, num_classes), None
+
+
+def feature_cache_applies(spec) -> bool:
+    """A backbone that stays frozen in the head phase and no augmentation."""
+    backbone = getattr(spec, "backbone", None)
+    if backbone is None or getattr(backbone, "trainable", False):
+        return False
+    aug = getattr(spec, "augmentation", None)
+    enabled = getattr(aug, "enabled", False)
+    return not (enabled() if callable(enabled) else enabled)
+
+
+def _as_parts(result) -> Parts | None:
+    if result is None:
+        return None
+    if isinstance(result, dict):
+        get = result.get
+    else:
+        def get(key):
+            return getattr(result, key, None)
+    features, head, model = get("features"), get("head"), get("model")
+    if features is None or head is None or model is None:
+        return None
+    return Parts(features=features, head=head, model=model)
+
+
+def compute_features(features_model, x_uint8, batch_size: int = 64,
+                     events: Events | None = None, what: str = "computing features") -> np.ndarray:
+    """Run the frozen backbone once over ``x_uint8`` in batches, with progress and stop.
+
+    Raises:
+        Stopped: a stop was requested between batches.
+    """
+    import tensorflow as tf
+
+    events = events or Events()
+    shape = [None, *features_model.input_shape[1:]]
+
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)], reduce_retracing=True)
+    def call(x):
+        return features_model(x, training=False)
+
+    n = len(x_uint8)
+    out = None
+    for start in range(0, n, batch_size):
+        events.check_stop()
+        batch = call(np.asarray(x_uint8[start:start + batch_size], dtype=np.float32)).numpy()
+        if out is None:
+            out = np.empty((n, *batch.shape[1:]), dtype=np.float32)
+        out[start:start + len(batch)] = batch
+        events.on_progress(min(start + batch_size, n), n, what)
+    if out is None:
+        out = np.zeros((0, *features_model.output_shape[1:]), dtype=np.float32)
+    return out
+
+
+def feature_dataset(features: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
+    """``tf.data`` over precomputed features (reshuffled every epoch, seeded)."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((features, y))
+    if shuffle:
+        ds = ds.shuffle(len(features), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

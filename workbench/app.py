@@ -1,0 +1,109 @@
+"""Application entry point: ``main(argv)`` parses the command line, shows the window
+(before TensorFlow is imported) and, with ``--screenshot``, saves a PNG and exits."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtWidgets import QApplication
+
+from workbench.mainwindow import PANEL_KEYS, MainWindow
+
+SCREENSHOT_TIMEOUT_S = 60.0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="workbench", description="Image Classification Workbench")
+    p.add_argument("--dataset", metavar="PATH", help="open this dataset on start")
+    p.add_argument("--run", metavar="RUN_DIR", help="open this run folder on start")
+    p.add_argument("--panel", choices=PANEL_KEYS, help="show this panel on start")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="save a PNG of the window once everything is drawn, then exit")
+    return p.parse_args(argv)
+
+
+class _Screenshotter(QObject):
+    """Polls (with a QTimer, not a processEvents loop) until no visible panel has pending
+    work, then grabs the window. Grabbing paints the views, which is what requests the
+    visible thumbnails, so "idle" must hold across two grabs in a row."""
+
+    def __init__(self, window: MainWindow, out: str, extra_panels: list[str]):
+        super().__init__(window)
+        self.window = window
+        self.out = out
+        self.watch = extra_panels
+        self.deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
+        self.idle_ticks = 0
+        self.result = 1
+        self.timer = QTimer(self, interval=250)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    def _busy(self) -> bool:
+        if self.window.device_probe_running():
+            return True   # so the status bar shows the device, not "loading…"
+        keys = {self.window.current_panel_key(), *self.watch}
+        if any(self.window.panels[k].pending_work() for k in keys if k in self.window.panels):
+            return True
+        return False
+
+    @Slot()
+    def _tick(self) -> None:
+        timed_out = time.monotonic() > self.deadline
+        pixmap = self.window.grab()
+        if self._busy() and not timed_out:
+            self.idle_ticks = 0
+            return
+        self.idle_ticks += 1
+        if self.idle_ticks < 3 and not timed_out:
+            return
+        self.timer.stop()
+        if timed_out:
+            print(f"warning: panels still busy after {SCREENSHOT_TIMEOUT_S:.0f} s; "
+                  "saving the window as it is", file=sys.stderr)
+        os.makedirs(os.path.dirname(os.path.abspath(self.out)), exist_ok=True)
+        ok = pixmap.save(self.out, "PNG")
+        if not ok:
+            print(f"error: could not write the screenshot to {self.out}", file=sys.stderr)
+        self.result = 0 if ok else 1
+        self.window.close()
+        QApplication.instance().exit(self.result)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app. Returns the process exit code."""
+    args = parse_args(sys.argv[1:] if argv is None else list(argv))
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "workbench"])
+    app.setApplicationName("Image Classification Workbench")
+    app.setOrganizationName("ImageWorkbench")
+    # TensorFlow is only needed for a run, model or training view; a data-panel screenshot
+    # must not import it at all (it is also a start-up-time check).
+    needs_tf = not args.screenshot or bool(args.run) or (args.panel not in (None, "data"))
+    window = MainWindow(probe_device=needs_tf)
+    if args.panel:
+        window.show_panel(args.panel)
+    elif args.screenshot:
+        window.show_panel("data")
+    if args.screenshot:
+        window.resize(1280, 800)
+    window.show()
+    if args.dataset:
+        window.open_dataset(args.dataset)
+        if args.panel:
+            window.show_panel(args.panel)
+    if args.run:
+        window.state.set_run(os.path.abspath(args.run))
+        window.show_panel(args.panel or "results")
+    shooter = None
+    if args.screenshot:
+        shooter = _Screenshotter(window, args.screenshot, ["data"] if args.dataset else [])
+    code = app.exec()
+    window.shutdown()
+    return shooter.result if shooter is not None else code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Horizontal bar chart of every class probability for one image."""
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.charts.base import ChartCanvas
+
+# With many classes (dog breeds: 133) only the most likely ones fit on screen.
+_MAX_BARS = 15
+
+
+class ProbabilityChart(ChartCanvas):
+    """Bars of class probabilities, the predicted class highlighted.
+
+    The true class (when known) is green if it was predicted and red otherwise.
+    """
+
+    def __init__(self, parent=None):
+        self.classes: list[str] = []
+        self.probs: np.ndarray | None = None
+        self.true_index: int | None = None
+        self.bars = None
+        super().__init__(parent, width=3.6, height=2.6)
+        self.setMinimumSize(200, 120)
+
+    def setup(self) -> None:
+        ax = self.ax = self.figure.add_subplot(1, 1, 1)
+        self.bars = None
+        if self.probs is None:
+            ax.set_axis_off()
+            self.empty_message(ax, "Select an image to see its class probabilities")
+            return
+        order = np.argsort(-self.probs)[:_MAX_BARS]
+        pred = int(order[0])
+        colours = []
+        for i in order:
+            if self.true_index is not None and i == self.true_index:
+                colours.append("tab:green" if i == pred else "tab:red")
+            else:
+                colours.append("tab:blue" if i == pred else "0.7")
+        y = np.arange(len(order))
+        self.bars = ax.barh(y, self.probs[order], color=colours)
+        ax.set_yticks(y, [self.classes[i] for i in order], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("Probability")
+        title = "Class probabilities"
+        if len(self.probs) > _MAX_BARS:
+            title += f" (top {_MAX_BARS} of {len(self.probs)})"
+        ax.set_title(title, fontsize=9)
+        for yi, i in zip(y, order):
+            p = float(self.probs[i])
+            if p > 0.8:  # label inside the long bar, where there is room
+                ax.text(p - 0.02, yi, f"{p:.1%}", va="center", ha="right", fontsize=7,
+                        color="white")
+            else:
+                ax.text(p + 0.02, yi, f"{p:.1%}", va="center", fontsize=7)
+
+    def set_probabilities(self, classes: list[str], probabilities, true_index=None) -> None:
+        """Show ``probabilities`` (one per class) for an image.
+
+        Args:
+            classes: class names in model output order.
+            probabilities: sequence of floats, same length as ``classes``.
+            true_index: the image's true class, when known (evaluation samples).
+        """
+        p = np.asarray(probabilities, dtype=float).ravel()
+        if len(p) != len(classes):
+            raise ValueError(f"expected {len(classes)} probabilities (one per class). "
+                             f"Received: {len(p)}")
+        self.classes, self.probs, self.true_index = list(classes), p, true_index
+        self.clear()
+
+    def reset(self) -> None:
+        self.classes, self.probs, self.true_index = [], None, None
+        self.clear()

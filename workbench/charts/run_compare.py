@@ -1,0 +1,43 @@
+"""Overlay the validation-accuracy curves of several runs (seed 004's comparison)."""
+from __future__ import annotations
+
+from matplotlib.ticker import MaxNLocator
+
+from workbench.charts.base import ChartCanvas
+
+
+class RunCompareChart(ChartCanvas):
+    """One line per run: validation accuracy (training accuracy when no validation) per epoch."""
+
+    def __init__(self, parent=None):
+        self.runs: list[dict] = []
+        self.lines = []
+        super().__init__(parent, width=4.0, height=2.6)
+
+    def setup(self) -> None:
+        ax = self.ax = self.figure.add_subplot(1, 1, 1)
+        self.lines = []
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel("Validation accuracy")
+        ax.set_title("Compare runs", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(0, 1.02)
+        plotted = 0
+        for run in self.runs:
+            ys = run.get("values") or []
+            if not ys:
+                continue
+            xs = list(range(1, len(ys) + 1))
+            (line,) = ax.plot(xs, ys, "o-", ms=3, label=run.get("label", "run"))
+            self.lines.append(line)
+            plotted += 1
+        if plotted:
+            ax.legend(fontsize=7, loc="lower right")
+        else:
+            self.empty_message(ax, "Select runs in the list to compare their curves")
+
+    def set_runs(self, runs: list[dict]) -> None:
+        """Show ``runs``: dicts with ``label`` and ``values`` (validation accuracy per epoch)."""
+        self.runs = list(runs)
+        self.clear()

@@ -1,0 +1,132 @@
+"""Live training curves: one metric (accuracy or loss), training vs validation, per epoch.
+
+The Training panel embeds two of these (accuracy and loss). Points arrive once per epoch
+and the lines are updated in place (``set_data`` + ``relim`` + ``autoscale_view`` +
+``draw_idle``): a full redraw costs ~100 ms here, so never redraw per batch.
+"""
+from __future__ import annotations
+
+from matplotlib.ticker import MaxNLocator
+
+from workbench.charts.base import ChartCanvas
+
+_LABELS = {"accuracy": "Accuracy", "loss": "Loss"}
+
+
+class TrainingCurves(ChartCanvas):
+    """Training and validation values of one metric, with the best validation epoch marked.
+
+    Args:
+        metric: ``"accuracy"`` or ``"loss"`` (the keys of the core's epoch payloads).
+        parent: the Qt parent widget.
+    """
+
+    def __init__(self, metric: str = "accuracy", parent=None):
+        if metric not in _LABELS:
+            raise ValueError(f"metric must be 'accuracy' or 'loss'. Received: metric={metric!r}")
+        # Not ``self.metric``: that would shadow QWidget.metric(), which Qt calls
+        # virtually (devicePixelRatioF) and which then segfaults.
+        self.metric_name = metric
+        self._epochs: list[int] = []
+        self._train: list[float] = []
+        self._val: list[float] = []
+        self._best_epoch: int | None = None
+        super().__init__(parent, width=4.0, height=2.8)
+
+    def setup(self) -> None:
+        ax = self.ax = self.figure.add_subplot(1, 1, 1)
+        label = _LABELS[self.metric_name]
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        (self.train_line,) = ax.plot([], [], "o-", color="tab:blue", label="training", ms=4)
+        (self.val_line,) = ax.plot([], [], "s-", color="tab:orange", label="validation", ms=4)
+        (self.best_marker,) = ax.plot([], [], "*", color="tab:green", ms=14,
+                                      label="best validation", zorder=5)
+        self.best_vline = ax.axvline(0, color="tab:green", lw=0.8, ls="--", visible=False)
+        self.hint = None
+        if not self._epochs:
+            self.hint = ax.text(0.5, 0.5, "Start training to see the curves here",
+                                ha="center", va="center", transform=ax.transAxes,
+                                color="0.45", fontsize=9)
+        ax.set_xlim(0.5, 2.5)
+        ax.set_ylim(0, 1)
+
+    def reset(self) -> None:
+        """Forget every point (a new run starts)."""
+        self._epochs, self._train, self._val = [], [], []
+        self._best_epoch = None
+        self.clear()
+
+    def add_epoch(self, info: dict) -> None:
+        """Append one epoch from the core's ``on_epoch`` payload and redraw once.
+
+        Args:
+            info: keys ``epoch``, the metric, ``val_<metric>`` (may be None) and ``best``.
+        """
+        self._append(info)
+        self._update_artists()
+        self.refresh()
+
+    def set_history(self, epochs: list[dict]) -> None:
+        """Replace the curves with a whole history (a list of epoch payloads)."""
+        self._epochs, self._train, self._val = [], [], []
+        self._best_epoch = None
+        for info in epochs:
+            self._append(info)
+        if self._best_epoch is None and epochs:
+            # Histories read back from a run folder may not flag the best epoch: it is the
+            # one with the lowest validation loss, as in the core.
+            losses = [(_num(e.get("val_loss")), i) for i, e in enumerate(epochs)]
+            losses = [(v, i) for v, i in losses if v == v]
+            if losses:
+                self._best_epoch = self._epochs[min(losses)[1]]
+        self._update_artists()
+        self.refresh()
+
+    @property
+    def best_epoch(self) -> int | None:
+        return self._best_epoch
+
+    def _append(self, info: dict) -> None:
+        epoch = int(info.get("epoch", len(self._epochs) + 1))
+        self._epochs.append(epoch)
+        self._train.append(_num(info.get(self.metric_name)))
+        self._val.append(_num(info.get("val_" + self.metric_name)))
+        if info.get("best"):
+            self._best_epoch = epoch
+
+    def _update_artists(self) -> None:
+        if self.hint is not None and self._epochs:
+            self.hint.remove()
+            self.hint = None
+        self.train_line.set_data(self._epochs, self._train)
+        has_val = any(v == v for v in self._val)  # NaN != NaN: no validation data
+        self.val_line.set_data(self._epochs, self._val if has_val else [])
+        if self._best_epoch in self._epochs:
+            i = self._epochs.index(self._best_epoch)
+            y = self._val[i] if has_val else self._train[i]
+            self.best_marker.set_data([self._best_epoch], [y])
+            self.best_vline.set_xdata([self._best_epoch, self._best_epoch])
+            self.best_vline.set_visible(True)
+        else:
+            self.best_marker.set_data([], [])
+            self.best_vline.set_visible(False)
+        ax = self.ax
+        ax.relim(visible_only=True)
+        ax.autoscale_view()
+        if self._epochs:
+            ax.set_xlim(min(self._epochs) - 0.5, max(max(self._epochs), 2) + 0.5)
+        if self.metric_name == "accuracy":
+            ax.set_ylim(0, 1.02)
+        if self._epochs and ax.get_legend() is None:
+            ax.legend(loc="best", fontsize=8)
+
+
+def _num(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")

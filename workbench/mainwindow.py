@@ -1,0 +1,257 @@
+"""The main window: a sidebar of five panels, menus, shortcuts, status bar and the
+background TensorFlow/device probe."""
+from __future__ import annotations
+
+import importlib
+import os
+
+from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow,
+                               QMenu, QStackedWidget, QWidget, QVBoxLayout, QHBoxLayout)
+
+from workbench.settings import Settings
+from workbench.state import AppState
+from workbench.workers.dataset import DeviceProbeWorker
+from workbench.workers.jobs import Job
+
+ICONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                     "resources", "icons")
+# (key used by --panel, module, class, sidebar label, icon)
+PANELS = (
+    ("data", "workbench.panels.dataset", "DatasetPanel", "Dataset", "dataset.svg"),
+    ("model", "workbench.panels.model", "ModelPanel", "Model", "model.svg"),
+    ("train", "workbench.panels.training", "TrainingPanel", "Training", "training.svg"),
+    ("results", "workbench.panels.results", "ResultsPanel", "Results", "results.svg"),
+    ("classify", "workbench.panels.classify", "ClassifyPanel", "Classify", "classify.svg"),
+)
+PANEL_KEYS = tuple(p[0] for p in PANELS)
+
+
+class PlaceholderPanel(QWidget):
+    """Stands in for a panel whose module could not be imported (shows why)."""
+
+    def __init__(self, title: str, reason: str, parent=None):
+        super().__init__(parent)
+        self.title = title
+        label = QLabel(f"The {title} panel is not available.\n\n{reason}")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
+        QVBoxLayout(self).addWidget(label)
+
+    def pending_work(self) -> bool:
+        return False
+
+    def shutdown(self) -> None:
+        pass
+
+
+class MainWindow(QMainWindow):
+    """Args:
+        state: the shared :class:`AppState` (a new one when None).
+        probe_device: start the background TensorFlow import + device probe once shown.
+    """
+
+    def __init__(self, state: AppState | None = None, probe_device: bool = True, parent=None):
+        super().__init__(parent)
+        self.state = state or AppState(self)
+        self.settings = Settings()
+        self.setWindowTitle("Image Classification Workbench")
+        self._probe_device = probe_device
+        self._probe_job: Job | None = None
+        self._shut_down = False
+        self.panels: dict[str, QWidget] = {}
+
+        self.sidebar = QListWidget()
+        self.sidebar.setIconSize(QSize(22, 22))
+        self.sidebar.setFixedWidth(150)
+        self.sidebar.setStyleSheet("QListWidget{border:none;background:#eef1f5;font-size:11pt;}"
+                                   "QListWidget::item{padding:10px 8px;}"
+                                   "QListWidget::item:selected{background:#d4e0f0;color:black;}")
+        self.stack = QStackedWidget()
+        for key, module, cls, label, icon in PANELS:
+            panel = self._make_panel(module, cls, label)
+            self.panels[key] = panel
+            self.stack.addWidget(panel)
+            QListWidgetItem(QIcon(os.path.join(ICONS, icon)), label, self.sidebar)
+        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.sidebar)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.device_label = QLabel("Device: loading TensorFlow…" if probe_device
+                                   else "Device: TensorFlow not loaded")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.state.statusMessage.connect(self._show_status)
+        self.state.runChanged.connect(self._remember_run)
+        self._build_menus()
+        self._restore()
+
+    # -- construction ---------------------------------------------------------------------------
+    def _make_panel(self, module: str, cls: str, label: str) -> QWidget:
+        try:
+            panel_cls = getattr(importlib.import_module(module), cls)
+        except (ImportError, AttributeError) as exc:
+            return PlaceholderPanel(label, f"{type(exc).__name__}: {exc}")
+        return panel_cls(self.state, self)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        for text, kind, shortcut in (("Open &folder…", "folder", QKeySequence.StandardKey.Open),
+                                     ("Open &CSV…", "csv", None), ("Open &IDX files…", "idx", None),
+                                     ("Open NumPy .&npz…", "npz", None)):
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(shortcut)
+            act.triggered.connect(lambda _=False, k=kind: self.open_dataset_dialog(k))
+            file_menu.addAction(act)
+        open_run = QAction("Open &run…", self)
+        open_run.triggered.connect(self.open_run_dialog)
+        file_menu.addAction(open_run)
+        file_menu.addSeparator()
+        self.recent_datasets_menu = QMenu("Recent &datasets", self)
+        self.recent_runs_menu = QMenu("Recent r&uns", self)
+        self.recent_datasets_menu.aboutToShow.connect(self._fill_recent_datasets)
+        self.recent_runs_menu.aboutToShow.connect(self._fill_recent_runs)
+        file_menu.addMenu(self.recent_datasets_menu)
+        file_menu.addMenu(self.recent_runs_menu)
+        file_menu.addSeparator()
+        quit_act = QAction("&Quit", self)
+        quit_act.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_act.triggered.connect(self.close)
+        file_menu.addAction(quit_act)
+        view_menu = self.menuBar().addMenu("&View")
+        for i, (key, _m, _c, label, _icon) in enumerate(PANELS):
+            act = QAction(label, self)
+            act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            act.triggered.connect(lambda _=False, k=key: self.show_panel(k))
+            view_menu.addAction(act)
+            self.addAction(act)
+
+    def _fill_recent_datasets(self) -> None:
+        self.recent_datasets_menu.clear()
+        paths = self.settings.recent_datasets()
+        for p in paths:
+            act = self.recent_datasets_menu.addAction(p)
+            act.triggered.connect(lambda _=False, path=p: self.open_dataset(path))
+        if not paths:
+            self.recent_datasets_menu.addAction("(none yet)").setEnabled(False)
+
+    def _fill_recent_runs(self) -> None:
+        self.recent_runs_menu.clear()
+        paths = self.settings.recent_runs()
+        for p in paths:
+            act = self.recent_runs_menu.addAction(p)
+            act.triggered.connect(lambda _=False, path=p: self.open_run(path))
+        if not paths:
+            self.recent_runs_menu.addAction("(none yet)").setEnabled(False)
+
+    # -- actions ----------------------------------------------------------------------------------
+    def show_panel(self, key: str) -> None:
+        """Switch to panel ``key`` (``data|model|train|results|classify``)."""
+        self.sidebar.setCurrentRow(PANEL_KEYS.index(key))
+
+    def current_panel_key(self) -> str:
+        return PANEL_KEYS[max(0, self.stack.currentIndex())]
+
+    def open_dataset_dialog(self, kind: str = "folder") -> None:
+        self.show_panel("data")
+        panel = self.panels["data"]
+        if hasattr(panel, "open_dialog"):
+            panel.open_dialog(kind)
+
+    def open_dataset(self, path: str) -> None:
+        self.show_panel("data")
+        panel = self.panels["data"]
+        if hasattr(panel, "open_path"):
+            panel.open_path(path)
+
+    def open_run_dialog(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Open run folder", self.settings.last_folder("run"))
+        if d:
+            self.settings.set_last_folder("run", d)
+            self.open_run(d)
+
+    def open_run(self, run_dir: str) -> None:
+        self.state.set_run(os.path.abspath(run_dir))
+        self.show_panel("results")
+
+    @Slot(str)
+    def _remember_run(self, run_dir: str) -> None:
+        if run_dir and os.path.isdir(run_dir):
+            self.settings.add_recent_run(run_dir)
+
+    @Slot(str)
+    def _show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+
+    # -- device probe -------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._probe_device and self._probe_job is None and self.state.device is None:
+            self.start_device_probe()
+
+    def start_device_probe(self) -> None:
+        """Import TensorFlow in the background and show the compute device."""
+        if self._probe_job is not None:
+            return
+        self._probe_job = Job(DeviceProbeWorker(), self, on_finished=self._on_device,
+                              on_failed=self._on_device_failed)
+
+    def device_probe_running(self) -> bool:
+        return self._probe_job is not None and self._probe_job.running
+
+    def _on_device(self, _job, name: str) -> None:
+        self.state.device = name
+        self.device_label.setText(f"Device: {name}")
+        self.device_label.setToolTip("The device TensorFlow trains on.")
+
+    def _on_device_failed(self, _job, message: str) -> None:
+        self.device_label.setText("Device: unavailable")
+        self.device_label.setToolTip(f"TensorFlow could not start: {message}")
+
+    # -- settings / shutdown ------------------------------------------------------------------------
+    def _restore(self) -> None:
+        geometry = self.settings.bytes_value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 800)
+        state = self.settings.bytes_value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        key = str(self.settings.value("window/panel", "data"))
+        self.show_panel(key if key in PANEL_KEYS else "data")
+
+    def save_settings(self) -> None:
+        self.settings.set_value("window/geometry", self.saveGeometry())
+        self.settings.set_value("window/state", self.saveState())
+        self.settings.set_value("window/panel", self.current_panel_key())
+        spec = self.state.model_spec
+        if spec is not None and hasattr(spec, "to_dict"):
+            self.settings.set_last_spec(spec.to_dict())
+        for panel in self.panels.values():
+            if hasattr(panel, "save_settings"):
+                panel.save_settings()
+        self.settings.sync()
+
+    def shutdown(self) -> None:
+        """Save settings, stop every panel's workers and wait for them (idempotent)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.save_settings()
+        for panel in self.panels.values():
+            try:
+                panel.shutdown()
+            except Exception as exc:  # noqa: BLE001 - keep closing the other panels
+                print(f"warning: {type(panel).__name__}.shutdown failed: {exc}")
+        if self._probe_job is not None:
+            # The TensorFlow import can't be interrupted; it finishes within seconds.
+            self._probe_job.stop_and_wait(60000)
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,313 @@
+"""The Classify panel: classify photos with a saved run (seed 002's app).
+
+Pick a run, open photos or a folder (or drop them), and each photo gets its top-3
+classes; select one to see it large with a probability chart and, optionally, the faces
+OpenCV's Haar cascade finds in it. Prediction runs on a worker thread, in batches, with
+progress and cancel; results export to CSV (``training.predict.write_csv``).
+"""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
+                               QListWidget, QListWidgetItem, QProgressBar, QPushButton,
+                               QSplitter, QVBoxLayout, QWidget)
+
+from workbench.widgets.image_detail import ImageDetail
+from workbench.widgets.image_gallery import array_to_qimage
+from workbench.workers.evaluation import RunsLoader
+from workbench.workers.job_runner import JobRunner
+from workbench.workers.prediction import PredictionWorker
+
+ResultRole = Qt.ItemDataRole.UserRole + 1
+IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
+DROP_HINT = ("Drop photos or a folder here, or use Open photos… / Open folder…\n"
+             "Each photo gets its three most likely classes.")
+
+
+def result_text(row: dict) -> str:
+    """The list text of one result: file name and top-3 ``class p%`` lines."""
+    name = os.path.basename(row.get("path", ""))
+    if row.get("error"):
+        return f"{name}\n{row['error']}"
+    lines = [name] + [f"{c}: {p:.1%}" for c, p in (row.get("top_k") or [])[:3]]
+    if row.get("faces"):
+        lines.append("Human face detected")
+    return "\n".join(lines)
+
+
+class ClassifyPanel(QWidget):
+    """See module docstring."""
+
+    title = "Classify"
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.results: list[dict] = []     # predict_paths rows (no thumbnails), for CSV
+        self.bad: list[dict] = []
+        self.classes: list[str] = []
+        self._classes_run: str | None = None
+        self._predict = JobRunner(self)
+        self._runs = JobRunner(self)
+        self.setAcceptDrops(True)
+        self._build()
+        state.runChanged.connect(self._on_run_changed)
+        state.runsUpdated.connect(self.refresh_runs)
+        self.refresh_runs()
+
+    def _build(self) -> None:
+        self.run_combo = QComboBox()
+        self.run_combo.setMinimumContentsLength(28)
+        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.run_combo.currentIndexChanged.connect(self._update_controls)
+        self.open_button = QPushButton("Open photos…")
+        self.open_button.setShortcut("Ctrl+O")
+        self.open_button.clicked.connect(self.open_photos)
+        self.folder_button = QPushButton("Open folder…")
+        self.folder_button.clicked.connect(self.open_folder)
+        self.faces_box = QCheckBox("Detect faces")
+        self.faces_box.setToolTip("Also look for human faces with OpenCV's Haar cascade "
+                                  "(seed 002's human detector)")
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.clicked.connect(self.export_csv)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Run:"))
+        bar.addWidget(self.run_combo, 1)
+        for w in (self.open_button, self.folder_button, self.faces_box, self.export_button):
+            bar.addWidget(w)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m photos")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        prog = QHBoxLayout()
+        prog.addWidget(self.progress, 1)
+        prog.addWidget(self.cancel_button)
+
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(72, 72))
+        self.list.setAlternatingRowColors(True)
+        self.list.currentItemChanged.connect(self._on_current)
+        self.empty = QLabel(DROP_HINT)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: palette(mid); border: 2px dashed palette(mid); "
+                                 "padding: 24px;")
+        self.bad_list = QListWidget()
+        self.bad_list.setMaximumHeight(110)
+        self.bad_label = QLabel("Files that could not be classified")
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.empty, 1)
+        lv.addWidget(self.list, 1)
+        lv.addWidget(self.bad_label)
+        lv.addWidget(self.bad_list)
+        self.detail = ImageDetail("Select a photo to see it large with all class probabilities")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setSizes([420, 520])
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addLayout(prog)
+        layout.addWidget(self.status)
+        layout.addWidget(self.splitter, 1)
+        self._show_lists()
+        self._update_controls()
+
+    # ----------------------------------------------------------------- public API
+    def pending_work(self) -> bool:
+        return self._predict.busy() or self._runs.busy() or self.detail.pending_work()
+
+    def shutdown(self) -> None:
+        for part in (self._predict, self._runs, self.detail):
+            part.shutdown()
+
+    def current_run(self) -> str | None:
+        return self.run_combo.currentData()
+
+    @Slot()
+    def refresh_runs(self) -> None:
+        self._runs.start(RunsLoader(), finished=self._on_runs)
+
+    @Slot()
+    def open_photos(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", IMAGE_FILTER)
+        if paths:
+            self.classify(paths)
+
+    @Slot()
+    def open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos")
+        if folder:
+            self.classify([folder])
+
+    def classify(self, paths: list[str]) -> None:
+        """Classify files/folders with the selected run (replaces the current results)."""
+        run_dir = self.current_run()
+        if not run_dir:
+            self.status.setText("Choose a run first: train a model in the Training panel.")
+            return
+        self.results, self.bad = [], []
+        self.list.clear()
+        self.bad_list.clear()
+        self.detail.clear()
+        self._show_lists()
+        worker = PredictionWorker(run_dir, paths, top_k=3,
+                                  detect_faces=self.faces_box.isChecked())
+        worker.results.connect(self._on_results)
+        worker.classes.connect(self._on_classes)
+        worker.status.connect(self.status.setText)
+        worker.progress.connect(self._on_progress)
+        self.progress.setRange(0, 0)
+        self._classes_run = run_dir
+        self._predict.start(worker, finished=self._on_finished, failed=self._on_failed,
+                            stopped=self._on_stopped, done=self._update_controls)
+        self._update_controls()
+
+    @Slot()
+    def cancel(self) -> None:
+        self._predict.request_stop()
+
+    @Slot()
+    def export_csv(self, path: str | None = None) -> None:
+        """Write the results with ``training.predict.write_csv`` (asks where, by default)."""
+        if not (self.results or self.bad):
+            return
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Export results", "predictions.csv",
+                                                  "CSV files (*.csv)")
+        if not path:
+            return
+        from training.predict import write_csv
+
+        try:
+            write_csv(self.results + self.bad, path, top_k=3)
+        except OSError as exc:
+            self.status.setText(f"Could not write {path}: {exc.strerror or exc}")
+            return
+        self.status.setText(f"Saved {len(self.results) + len(self.bad)} results to {path}")
+
+    # ----------------------------------------------------------------- slots
+    def _on_runs(self, runs: list) -> None:
+        keep = self.current_run() or self.state.run_dir
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        for run in reversed(runs):  # newest first
+            if run.get("status") == "invalid":
+                continue
+            acc = run.get("test_accuracy")
+            label = f"{run.get('name')} · {run.get('model')}"
+            if isinstance(acc, (int, float)):
+                label += f" · {acc:.1%}"
+            self.run_combo.addItem(label, run.get("path"))
+        i = self.run_combo.findData(keep) if keep else -1
+        self.run_combo.setCurrentIndex(i if i >= 0 else 0)
+        self.run_combo.blockSignals(False)
+        self._update_controls()
+
+    @Slot(str)
+    def _on_run_changed(self, run_dir: str) -> None:
+        i = self.run_combo.findData(run_dir)
+        if i >= 0:
+            self.run_combo.setCurrentIndex(i)
+        else:
+            self.refresh_runs()
+
+    @Slot(list)
+    def _on_classes(self, classes: list) -> None:
+        self.classes = list(classes)
+
+    @Slot(int, int, str)
+    def _on_progress(self, done: int, total: int, _what: str) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+
+    @Slot(int, list)
+    def _on_results(self, job_id: int, rows: list) -> None:
+        if not self._predict.is_current(job_id):
+            return  # a cancelled job's late batch
+        for row in rows:
+            thumb = row.pop("thumb", None)
+            plain = {k: row.get(k) for k in ("path", "top_k", "probabilities", "error")}
+            if row.get("error"):
+                self.bad.append(plain)
+                self.bad_list.addItem(f"{row.get('path')}: {row['error']}")
+                continue
+            self.results.append(plain)
+            item = QListWidgetItem(result_text(row))
+            if thumb is not None:
+                item.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(thumb))))
+            else:
+                blank = QPixmap(72, 72)
+                blank.fill(QColor(235, 235, 235))
+                item.setIcon(QIcon(blank))
+            item.setData(ResultRole, row)
+            item.setToolTip(row.get("path", ""))
+            self.list.addItem(item)
+        self._show_lists()
+        if self.list.currentRow() < 0 and self.list.count():
+            self.list.setCurrentRow(0)
+
+    def _on_finished(self, count) -> None:
+        msg = f"Classified {len(self.results)} photo(s)"
+        if self.bad:
+            msg += f"; {len(self.bad)} could not be read (listed below)"
+        self.status.setText(msg)
+
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(f"<span style='color:#b00020'>{message}</span>")
+
+    def _on_stopped(self) -> None:
+        self.status.setText(f"Cancelled after {len(self.results) + len(self.bad)} photo(s).")
+
+    @Slot(QListWidgetItem, QListWidgetItem)
+    def _on_current(self, current, _previous) -> None:
+        if current is None:
+            return
+        row = current.data(ResultRole)
+        top = row.get("top_k") or []
+        item = dict(row, caption=f"{os.path.basename(row.get('path', ''))}: "
+                    + (f"{top[0][0]} ({top[0][1]:.1%})" if top else "no prediction"))
+        if not self.faces_box.isChecked():
+            item["faces"] = None
+        self.detail.show_item(item, self.classes, detect_faces=self.faces_box.isChecked())
+
+    @Slot()
+    def _update_controls(self) -> None:
+        busy = self._predict.current_busy()
+        has_run = self.current_run() is not None
+        self.open_button.setEnabled(has_run and not busy)
+        self.folder_button.setEnabled(has_run and not busy)
+        self.export_button.setEnabled(bool(self.results or self.bad) and not busy)
+        self.cancel_button.setEnabled(busy)
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        if not has_run:
+            self.empty.setText("No saved runs yet. Train a model in the Training panel, "
+                               "then classify your photos here.")
+        else:
+            self.empty.setText(DROP_HINT)
+
+    def _show_lists(self) -> None:
+        has = self.list.count() > 0
+        self.empty.setVisible(not has)
+        self.list.setVisible(has)
+        self.bad_label.setVisible(self.bad_list.count() > 0)
+        self.bad_list.setVisible(self.bad_list.count() > 0)
+
+    # ----------------------------------------------------------------- drag and drop
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls() and self.current_run():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.classify(paths)
+            event.acceptProposedAction()

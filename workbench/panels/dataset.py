@@ -1,0 +1,428 @@
+"""The Dataset panel: open a source, see its classes, split, images and bad files.
+
+Indexing runs in an :class:`~workbench.workers.dataset.IndexWorker` (progress, cancel);
+thumbnails come from :class:`~workbench.itemmodels.thumbnails.ThumbnailModel`, decoded
+off the GUI thread; the big preview is decoded by a ``PreviewWorker``.
+"""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QListView,
+                               QProgressBar, QPushButton, QSplitter, QStackedWidget,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from training.data.index import SPLIT_NAMES
+from workbench.charts.distribution import DistributionChart
+from workbench.itemmodels.thumbnails import (THUMB, ThumbnailModel, image_to_qimage)
+from workbench.panels.start_page import StartPage
+from workbench.settings import Settings
+from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
+                                             PreviewPane, SplitSettings, bad_files_view,
+                                             csv_header)
+from workbench.workers.jobs import Job
+from workbench.workers.dataset import IndexWorker, PreviewWorker
+
+KIND_NAMES = {"folders": "class folders", "splits": "train/validation/test folders",
+              "csv": "CSV + images", "idx": "IDX files", "npz": "NumPy .npz"}
+
+
+class DatasetPanel(QWidget):
+    title = "Dataset"
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.settings = Settings()
+        self._index_job: Job | None = None
+        self._preview_job: Job | None = None
+        self._preview_fields: list = []
+        # Every job still running, including cancelled ones, so shutdown can wait.
+        self._jobs: set = set()
+        self._build()
+        state.datasetChanged.connect(self._on_dataset_changed)
+        self.start_page.set_recent(self.settings.recent_datasets())
+        for key, splitter in (("dataset/splitter", self.splitter),
+                              ("dataset/left_splitter", self.left_splitter)):
+            saved = self.settings.bytes_value(key)
+            if saved is not None:
+                splitter.restoreState(saved)
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        col = QVBoxLayout(self)
+        col.setContentsMargins(8, 8, 8, 8)
+        # Progress and errors are shown on both pages.
+        bar = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.cancel_button)
+        self.progress_row = QWidget()
+        self.progress_row.setLayout(bar)
+        self.progress_row.setVisible(False)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("background:#fdecea;color:#8a1f11;padding:6px;border-radius:4px;")
+        self.error_label.setVisible(False)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.stack = QStackedWidget()
+        self.start_page = StartPage()
+        self.start_page.openRequested.connect(self.open_dialog)
+        self.start_page.openPath.connect(lambda p: self.open_path(p))
+        self.stack.addWidget(self.start_page)
+        self.stack.addWidget(self._build_view())
+        col.addWidget(self.error_label)
+        col.addWidget(self.progress_row)
+        col.addWidget(self.stack, 1)
+
+    def _build_view(self) -> QWidget:
+        view = QWidget()
+        col = QVBoxLayout(view)
+        col.setContentsMargins(0, 0, 0, 0)
+        header = QHBoxLayout()
+        self.name_label = QLabel()
+        self.name_label.setStyleSheet("font-size: 15pt; font-weight: 600;")
+        self.info_label = QLabel()
+        self.info_label.setStyleSheet("color: #555;")
+        self.bad_badge = QPushButton()
+        self.bad_badge.setFlat(True)
+        self.bad_badge.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.bad_badge.clicked.connect(lambda: self.tabs.setCurrentIndex(1))
+        open_button = QPushButton("Open another…")
+        open_button.clicked.connect(lambda: self.open_dialog("folder"))
+        header.addWidget(self.name_label)
+        header.addWidget(self.info_label)
+        header.addWidget(self.bad_badge)
+        header.addStretch(1)
+        header.addWidget(open_button)
+        col.addLayout(header)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.left_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.class_table = ClassTable()
+        self.class_table.itemSelectionChanged.connect(self._class_row_selected)
+        self.chart = DistributionChart(width=4, height=3)
+        self.split_settings = SplitSettings()
+        self.split_settings.changed.connect(self._resplit)
+        self.left_splitter.addWidget(self.class_table)
+        self.left_splitter.addWidget(self.chart)
+        self.left_splitter.addWidget(self.split_settings)
+        self.left_splitter.setSizes([220, 300, 120])
+
+        center = QWidget()
+        ccol = QVBoxLayout(center)
+        ccol.setContentsMargins(0, 0, 0, 0)
+        filters = QHBoxLayout()
+        self.class_filter = QComboBox()
+        self.class_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.class_filter.setMinimumContentsLength(12)
+        self.split_filter = QComboBox()
+        self.split_filter.addItems(["All splits"] + list(SPLIT_NAMES))
+        self.class_filter.currentIndexChanged.connect(self._apply_filter)
+        self.split_filter.currentIndexChanged.connect(self._apply_filter)
+        self.shown_label = QLabel()
+        self.shown_label.setStyleSheet("color: #555;")
+        filters.addWidget(QLabel("Class"))
+        filters.addWidget(self.class_filter, 1)
+        filters.addWidget(QLabel("Split"))
+        filters.addWidget(self.split_filter)
+        filters.addWidget(self.shown_label)
+        ccol.addLayout(filters)
+        self.thumbs = ThumbnailModel(self)
+        self.thumbs.decodeFailed.connect(self._on_decode_failed)
+        self.grid = QListView()
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setUniformItemSizes(True)   # the view asks only the first item's size
+        self.grid.setLayoutMode(QListView.LayoutMode.Batched)
+        self.grid.setBatchSize(2000)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setIconSize(QSize(THUMB, THUMB))
+        self.grid.setGridSize(QSize(THUMB + 16, THUMB + 24))
+        self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.grid.setModel(self.thumbs)
+        self.grid.selectionModel().currentChanged.connect(self._current_changed)
+        self.bad_model = BadFilesModel(self)
+        self.bad_view = bad_files_view(self.bad_model)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.grid, "Images")
+        self.tabs.addTab(self.bad_view, "Bad files")
+        ccol.addWidget(self.tabs, 1)
+
+        self.preview = PreviewPane()
+        self.splitter.addWidget(self.left_splitter)
+        self.splitter.addWidget(center)
+        self.splitter.addWidget(self.preview)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([380, 560, 280])
+        col.addWidget(self.splitter, 1)
+        return view
+
+    # -- opening -------------------------------------------------------------------------------
+    @Slot(str)
+    def open_dialog(self, kind: str = "folder") -> None:
+        """Ask for a source of ``kind`` (``folder|csv|idx|npz``) and open it."""
+        start = self.settings.last_folder("dataset")
+        if kind == "folder":
+            path = QFileDialog.getExistingDirectory(self, "Open image folder", start)
+        elif kind == "csv":
+            path, _ = QFileDialog.getOpenFileName(self, "Open CSV of labels", start,
+                                                  "CSV files (*.csv *.txt);;All files (*)")
+        elif kind == "idx":
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open IDX files (choose any of them)", start,
+                "IDX files (*-ubyte *-ubyte.gz *.idx*);;All files (*)")
+            path = os.path.dirname(path) if path else path
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Open NumPy arrays", start,
+                                                  "NumPy archives (*.npz)")
+        if path:
+            self.open_path(path, "csv" if kind == "csv" else "auto")
+
+    def open_path(self, path: str, kind: str = "auto", **options) -> bool:
+        """Index ``path`` in a worker. CSVs with more than two columns ask which to use."""
+        path = os.path.abspath(os.path.expanduser(str(path)))
+        if (kind == "csv" or path.lower().endswith((".csv", ".tsv"))) and not options:
+            try:
+                columns = csv_header(path)
+            except OSError as exc:
+                self._show_error(f"Cannot read {path}: {exc}")
+                return False
+            if len(columns) > 2:
+                dialog = CsvColumnsDialog(path, columns, self)
+                if dialog.exec() != CsvColumnsDialog.DialogCode.Accepted:
+                    return False
+                options = dialog.values()
+        from training.data import DatasetSpec
+
+        prev = self.state.dataset_spec
+        spec = DatasetSpec(path=path, kind=kind, **options)
+        if prev is not None and os.path.abspath(str(prev.path)) == path:
+            spec.val_fraction, spec.test_fraction, spec.seed = (
+                prev.val_fraction, prev.test_fraction, prev.seed)
+        self._start_index(spec)
+        self.settings.set_last_folder("dataset", path)
+        return True
+
+    def _start_index(self, spec) -> None:
+        self.cancel()
+        self.error_label.setVisible(False)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(f"Opening {spec.path}…")
+        self.progress_row.setVisible(True)
+        self._index_job = self._track(Job(
+            IndexWorker(spec), self, on_progress=self._on_progress, on_status=self._on_status,
+            on_finished=self._on_indexed, on_failed=self._on_index_failed,
+            on_done=self._on_index_done))
+
+    def _track(self, job: Job) -> Job:
+        self._jobs.add(job)
+        return job
+
+    @Slot()
+    def cancel(self) -> None:
+        """Cancel indexing (the previous dataset stays open)."""
+        if self._index_job is not None:
+            self._index_job.cancel()
+            self._index_job = None
+        self.progress_row.setVisible(False)
+
+    def _on_progress(self, job, done: int, total: int, what: str) -> None:
+        if job is self._index_job:
+            self.progress.setRange(0, max(total, 0))
+            self.progress.setValue(done)
+            self.progress.setFormat(f"{what} %v / %m")
+
+    def _on_status(self, job, message: str) -> None:
+        if job is self._index_job:
+            self.progress.setFormat(message)
+            self.state.statusMessage.emit(message)
+
+    def _on_indexed(self, job, result) -> None:
+        if job is not self._index_job:
+            return  # a cancelled or superseded job
+        self.state.input_suggestion = result.get("suggestion")
+        index = result["index"]
+        self.settings.add_recent_dataset(str(result["spec"].path))
+        self.start_page.set_recent(self.settings.recent_datasets())
+        self.state.set_dataset(result["spec"], index)
+        bad = f", {len(index.bad_files)} bad files" if index.bad_files else ""
+        self.state.statusMessage.emit(
+            f"Opened {index.root}: {len(index):,} images, {len(index.classes)} classes{bad}")
+
+    def _on_index_failed(self, job, message: str) -> None:
+        if job is self._index_job:
+            self._show_error(message)
+
+    def _on_index_done(self, job) -> None:
+        self._jobs.discard(job)
+        job.deleteLater()
+        if job is self._index_job:
+            self._index_job = None
+            self.progress_row.setVisible(False)
+
+    def _show_error(self, message: str) -> None:
+        self.error_label.setText(f"Could not open the dataset: {message}")
+        self.error_label.setVisible(True)
+        self.state.statusMessage.emit(message.splitlines()[0] if message else "")
+
+    def _resplit(self, val: float, test: float, seed: int) -> None:
+        spec = self.state.dataset_spec
+        if spec is None or self.state.dataset is None or self.state.dataset.has_source_split:
+            return
+        import dataclasses
+
+        self._start_index(dataclasses.replace(spec, val_fraction=val, test_fraction=test, seed=seed))
+
+    # -- showing -----------------------------------------------------------------------------
+    @Slot()
+    def _on_dataset_changed(self) -> None:
+        index = self.state.dataset
+        self.thumbs.set_index(index)
+        self.preview.clear()
+        if index is None:
+            self.stack.setCurrentIndex(0)
+            return
+        self.stack.setCurrentIndex(1)
+        self.name_label.setText(os.path.basename(index.root.rstrip("/\\")) or index.root)
+        self.name_label.setToolTip(index.root)
+        self.info_label.setText(f"{KIND_NAMES.get(index.kind, index.kind)} · {len(index):,} images"
+                                f" · {len(index.classes)} classes")
+        self.bad_model.set_bad_files(index.bad_files)
+        self._update_badge()
+        self.class_table.set_index(index)
+        self.chart.set_counts(index.counts(), list(index.classes))
+        spec = self.state.dataset_spec
+        self.split_settings.set_values(getattr(spec, "val_fraction", 0.1),
+                                       getattr(spec, "test_fraction", 0.1),
+                                       getattr(spec, "seed", 42), index.has_source_split)
+        self.class_filter.blockSignals(True)
+        self.split_filter.blockSignals(True)
+        self.class_filter.clear()
+        self.class_filter.addItems(["All classes"] + list(index.classes))
+        self.split_filter.setCurrentIndex(0)
+        self.class_filter.blockSignals(False)
+        self.split_filter.blockSignals(False)
+        self._update_shown()
+        self._select_first()
+
+    def _select_first(self) -> None:
+        # Show something in the preview right away instead of an empty pane.
+        if self.thumbs.rowCount():
+            self.grid.setCurrentIndex(self.thumbs.index(0, 0))
+
+    def _update_badge(self) -> None:
+        n_bad = self.bad_model.rowCount()
+        self.bad_badge.setText(f"{n_bad} bad file{'s' if n_bad != 1 else ''}")
+        self.bad_badge.setStyleSheet(
+            "QPushButton{background:%s;color:white;border-radius:9px;padding:2px 10px;font-weight:600;}"
+            % ("#c0392b" if n_bad else "#2e7d32"))
+        self.bad_badge.setToolTip("Show the bad-file report" if n_bad else
+                                  "No bad files found so far")
+        self.tabs.setTabText(1, f"Bad files ({n_bad})")
+
+    @Slot(str, str)
+    def _on_decode_failed(self, path: str, reason: str) -> None:
+        # Shown in the report only; training finds (and skips) the same file when decoding.
+        from training.data import BadFile
+
+        self.bad_model.add_bad_file(BadFile(path, reason))
+        self._update_badge()
+
+    @Slot()
+    def _apply_filter(self) -> None:
+        self.thumbs.set_filter(self.class_filter.currentIndex() - 1,
+                               self.split_filter.currentIndex() - 1)
+        self._update_shown()
+        self._select_first()
+
+    def set_filter(self, class_name: str | None = None, split: str | None = None) -> None:
+        """Show only one class and/or split (None: all)."""
+        index = self.state.dataset
+        if index is None:
+            return
+        self.class_filter.setCurrentIndex(index.classes.index(class_name) + 1 if class_name else 0)
+        self.split_filter.setCurrentIndex(SPLIT_NAMES.index(split) + 1 if split else 0)
+
+    def _class_row_selected(self) -> None:
+        rows = self.class_table.selectionModel().selectedRows()
+        if rows:
+            self.class_filter.setCurrentIndex(rows[0].row() + 1)
+
+    def _update_shown(self) -> None:
+        total = len(self.state.dataset) if self.state.dataset is not None else 0
+        self.shown_label.setText(f"{self.thumbs.rowCount():,} of {total:,} images")
+
+    def _current_changed(self, current, _previous=None) -> None:
+        index = self.state.dataset
+        if index is None or not current.isValid():
+            return
+        sample = self.thumbs.sample_row(current.row())
+        label = index.classes[int(index.labels[sample])]
+        split = SPLIT_NAMES[int(index.splits[sample])]
+        path = index.paths[sample]
+        if index.arrays is not None:
+            arr = index.arrays[sample]
+            pix = QPixmap.fromImage(image_to_qimage(arr))
+            self.preview.show_sample(pix, [("File", path), ("Pixels", f"{arr.shape[1]} × {arr.shape[0]}"),
+                                           ("Stored", "in memory (array source)"),
+                                           ("Label", label), ("Split", split)])
+            return
+        fields = [("File", os.path.basename(path)), ("Folder", os.path.dirname(path)),
+                  ("Label", label), ("Split", split)]
+        self.preview.show_sample(None, fields)
+        if self._preview_job is not None:
+            self._preview_job.cancel()
+        self._preview_fields = fields
+        self._preview_job = self._track(Job(PreviewWorker(path), self, on_finished=self._on_preview,
+                                            on_done=self._on_preview_done))
+
+    def _on_preview(self, job, result: dict) -> None:
+        if job is not self._preview_job:
+            return
+        fields = self._preview_fields
+        extra = []
+        if result.get("width"):
+            extra.append(("Pixels", f"{result['width']} × {result['height']}"))
+        if result.get("bytes") is not None:
+            extra.append(("File size", _human_bytes(result["bytes"])))
+        image = result.get("image")
+        pix = QPixmap.fromImage(image) if image is not None else None
+        self.preview.show_sample(pix, fields[:1] + extra + fields[1:], result.get("error", ""))
+
+    def _on_preview_done(self, job) -> None:
+        self._jobs.discard(job)
+        job.deleteLater()
+        if job is self._preview_job:
+            self._preview_job = None
+
+    # -- panel protocol ---------------------------------------------------------------------------
+    def pending_work(self) -> bool:
+        return (self._index_job is not None or self._preview_job is not None
+                or self.thumbs.pending())
+
+    def save_settings(self) -> None:
+        self.settings.set_value("dataset/splitter", self.splitter.saveState())
+        self.settings.set_value("dataset/left_splitter", self.left_splitter.saveState())
+
+    def shutdown(self) -> None:
+        self.save_settings()
+        for job in list(self._jobs):
+            job.stop_and_wait()
+        self._jobs.clear()
+        self._index_job = self._preview_job = None
+        self.thumbs.shutdown()
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)

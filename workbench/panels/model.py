@@ -1,0 +1,352 @@
+"""The Model panel: template, layers, input, augmentation, transfer and training settings,
+with a live summary computed off the GUI thread.
+
+Widgets edit ``state.model_spec`` and ``state.train_config`` in place. Every edit restarts
+a 300 ms debounce; then a :class:`~workbench.workers.model.SummaryWorker` builds the model
+with Keras in a worker thread. Results of a superseded build are dropped, and the summary
+is only computed while the panel is visible, so a data-only session never imports Keras.
+"""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from workbench.panels.layer_editor import LayerEditor
+from workbench.settings import Settings
+from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
+from workbench.workers.jobs import Job
+from workbench.workers.model import SummaryWorker
+
+TEMPLATE_CHOICES = (
+    ("mlp", "MLP", "Flatten + Dense layers: the Fashion-MNIST network of the tutorials. "
+                   "Fast; good for small grayscale images."),
+    ("cnn", "CNN", "Conv2D/MaxPooling blocks + Dense: the cats-vs-dogs and MNIST networks. "
+                   "A solid default for images you train from scratch."),
+    ("mobilenet_v2", "MobileNetV2 (transfer)", "A pretrained MobileNetV2 base with a new head: "
+                     "small and fast, the dog-breed tutorial's network (96×96 RGB)."),
+    ("efficientnet_b0", "EfficientNetB0 (transfer)", "A pretrained EfficientNetB0 base: "
+                        "accurate for its size (224×224 RGB)."),
+    ("resnet50", "ResNet50 (transfer)", "A pretrained ResNet50 base: large and accurate, "
+                 "slow on a CPU (224×224 RGB)."),
+)
+DEFAULT_CLASSES = 10
+ERROR_BG = QColor(253, 226, 222)
+
+
+class ModelPanel(QWidget):
+    title = "Model"
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.settings = Settings()
+        self._job: Job | None = None
+        self._jobs: set = set()
+        self._generation = 0
+        self._dirty = True
+        self._rerun = False
+        self._own_edit = False
+        self._debounce = QTimer(self, singleShot=True, interval=300)
+        self._debounce.timeout.connect(self._run_summary)
+        self._build()
+        self._ensure_state()
+        state.specChanged.connect(self._on_spec_changed)
+        state.datasetChanged.connect(self._on_dataset_changed)
+        state.configChanged.connect(self._on_config_changed)
+        self._load_forms()
+        saved = self.settings.bytes_value("model/splitter")
+        if saved is not None:
+            self.splitter.restoreState(saved)
+
+    # -- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        col = QVBoxLayout(self)
+        col.setContentsMargins(8, 8, 8, 8)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("<b>Template</b>"))
+        self.template_combo = QComboBox()
+        for key, label, _desc in TEMPLATE_CHOICES:
+            self.template_combo.addItem(label, key)
+        self.template_combo.activated.connect(self._template_chosen)
+        top.addWidget(self.template_combo)
+        self.template_desc = QLabel()
+        self.template_desc.setWordWrap(True)
+        self.template_desc.setStyleSheet("color:#555;")
+        top.addWidget(self.template_desc, 1)
+        save = QPushButton("Save spec…")
+        load = QPushButton("Load spec…")
+        save.clicked.connect(self._save_dialog)
+        load.clicked.connect(self._load_dialog)
+        top.addWidget(save)
+        top.addWidget(load)
+        col.addLayout(top)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        forms = QWidget()
+        fcol = QVBoxLayout(forms)
+        self.input_form = InputForm()
+        self.aug_form = AugmentationForm()
+        self.transfer_form = TransferForm()
+        self.training_form = TrainingForm()
+        for f in (self.input_form, self.aug_form, self.transfer_form):
+            f.edited.connect(self._spec_edited)
+            fcol.addWidget(f)
+        self.training_form.edited.connect(self._config_edited)
+        self.transfer_form.edited.connect(self._config_edited)
+        fcol.addWidget(self.training_form)
+        fcol.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(forms)
+        # Never clip the forms sideways: the column is at least as wide as they need.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(forms.minimumSizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width() + 4)
+        self.layers = LayerEditor()
+        self.layers.edited.connect(self._spec_edited)
+
+        right = QWidget()
+        rcol = QVBoxLayout(right)
+        rcol.setContentsMargins(0, 0, 0, 0)
+        rcol.addWidget(QLabel("<b>Summary</b>"))
+        self.summary = QTableWidget(0, 4)
+        self.summary.setHorizontalHeaderLabels(["Layer", "Type", "Output shape", "Params"])
+        self.summary.verticalHeader().setVisible(False)
+        self.summary.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        h = self.summary.horizontalHeader()
+        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2, 3):
+            h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        rcol.addWidget(self.summary, 1)
+        self.totals = QLabel()
+        self.totals.setObjectName("summaryTotals")
+        self.totals.setWordWrap(True)   # a long line here would widen the whole window
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        rcol.addWidget(self.totals)
+        rcol.addWidget(self.status)
+        self.splitter.addWidget(scroll)
+        self.splitter.addWidget(self.layers)
+        self.splitter.addWidget(right)
+        self.splitter.setSizes([400, 320, 400])
+        col.addWidget(self.splitter, 1)
+
+    # -- state ----------------------------------------------------------------------------------
+    def _ensure_state(self) -> None:
+        if self.state.train_config is None:
+            from training.config import TrainConfig
+
+            self.state.train_config = TrainConfig()
+        if self.state.model_spec is None:
+            from training.models import ModelSpec, template
+
+            spec = None
+            saved = self.settings.last_spec()
+            if saved:
+                try:
+                    spec = ModelSpec.from_dict(saved)
+                except Exception:  # noqa: BLE001 - a stale saved spec falls back to the default
+                    spec = None
+            self.state.model_spec = spec or template("cnn")
+
+    def _load_forms(self) -> None:
+        spec, config = self.state.model_spec, self.state.train_config
+        key = spec.backbone.name if spec.backbone is not None else spec.template
+        i = self.template_combo.findData(key)
+        self.template_combo.setCurrentIndex(max(i, 0))
+        self.template_desc.setText(TEMPLATE_CHOICES[max(i, 0)][2])
+        self.input_form.load(spec, self.state.input_suggestion)
+        self.aug_form.load(spec.augmentation)
+        self.transfer_form.load(spec, config)
+        self.training_form.load(config)
+        self.layers.set_layers(spec.layers)
+        self._schedule()
+
+    def _template_chosen(self, _index: int) -> None:
+        from training.models import template
+
+        key = self.template_combo.currentData()
+        options = {}
+        sugg = self.state.input_suggestion
+        if sugg and key in ("mlp", "cnn"):
+            options = {"input_size": tuple(sugg[0]), "color_mode": sugg[1]}
+        self.state.set_model_spec(template(key, **options))
+
+    @Slot()
+    def _on_spec_changed(self) -> None:
+        if self._own_edit:
+            self._schedule()
+            return
+        self._load_forms()
+
+    @Slot()
+    def _on_config_changed(self) -> None:
+        if not self._own_edit and self.state.train_config is not None:
+            self.training_form.load(self.state.train_config)
+            self.transfer_form.load(self.state.model_spec, self.state.train_config)
+
+    @Slot()
+    def _on_dataset_changed(self) -> None:
+        spec, sugg = self.state.model_spec, self.state.input_suggestion
+        if spec is not None and sugg and spec.template in ("mlp", "cnn"):
+            spec.input_size = tuple(int(v) for v in sugg[0])
+            spec.color_mode = sugg[1]
+            self.state.set_model_spec(spec)   # reloads the forms
+        else:
+            self.input_form.load(spec, sugg)
+            self._schedule()
+
+    def _spec_edited(self) -> None:
+        self._own_edit = True
+        try:
+            self.state.specChanged.emit()
+        finally:
+            self._own_edit = False
+        self.transfer_form.update_weights_status()
+
+    def _config_edited(self) -> None:
+        self._own_edit = True
+        try:
+            self.state.configChanged.emit()
+        finally:
+            self._own_edit = False
+
+    # -- summary ----------------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        self._dirty = True
+        self._generation += 1
+        self.status.setText("<span style='color:#666'>Updating…</span>")
+        if self.isVisible():
+            self._debounce.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty and not self._debounce.isActive():
+            self._debounce.start()
+
+    @Slot()
+    def _run_summary(self) -> None:
+        if self._job is not None:
+            self._rerun = True   # Keras builds can't be interrupted; run again after it
+            return
+        self._dirty = False
+        n = len(self.state.dataset.classes) if self.state.dataset is not None else DEFAULT_CLASSES
+        worker = SummaryWorker(self.state.model_spec.to_dict(), n)
+        self._job = Job(worker, self, on_finished=self._on_summary, on_failed=self._on_failed,
+                        on_done=self._on_done)
+        self._job.generation = self._generation
+        self._jobs.add(self._job)
+
+    def _on_summary(self, job, result: dict) -> None:
+        if job.generation != self._generation:
+            return  # the spec changed since; a newer summary is on its way
+        self._show_summary(result)
+
+    def _on_failed(self, job, message: str) -> None:
+        if job.generation == self._generation:
+            self._show_summary({"rows": [], "total": None, "trainable": None,
+                                "errors": {-1: message}})
+
+    def _on_done(self, job) -> None:
+        self._jobs.discard(job)
+        job.deleteLater()
+        if job is self._job:
+            self._job = None
+            if self._rerun or self._dirty:
+                self._rerun = False
+                self._run_summary()
+
+    def _show_summary(self, result: dict) -> None:
+        rows, errors = result["rows"], result["errors"]
+        self.summary.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            shape = row.get("output_shape")
+            cells = [row.get("name", ""), row.get("type", ""),
+                     str(tuple(shape)) if isinstance(shape, (list, tuple)) else str(shape or ""),
+                     f"{int(row['params']):,}" if row.get("params") is not None else ""]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(str(text))
+                if c == 3:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if row.get("error"):
+                    item.setBackground(QBrush(ERROR_BG))
+                    item.setToolTip(str(row["error"]))
+                self.summary.setItem(r, c, item)
+        self.layers.set_errors({i: m for i, m in errors.items() if i >= 0})
+        if result.get("total") is not None and not errors:
+            total, trainable = result["total"], result["trainable"]
+            self.totals.setText(f"<b>Total params: {total:,}</b><br>Trainable: {trainable:,} · "
+                                f"Non-trainable: {total - trainable:,}")
+        else:
+            self.totals.setText("")
+        n = len(self.state.dataset.classes) if self.state.dataset is not None else None
+        if errors:
+            text = "<br>".join(_esc(m) for _i, m in sorted(errors.items()))
+            self.status.setText(f"<span style='color:#a61b0f'><b>This model can't be built.</b>"
+                                f"<br>{text}</span>")
+        elif n is None:
+            self.status.setText(f"<span style='color:#2e7d32'>OK</span> · <span style='color:#666'>"
+                                f"head sized for {DEFAULT_CLASSES} classes until a dataset "
+                                "is open</span>")
+        else:
+            self.status.setText(f"<span style='color:#2e7d32'>OK</span> · head for {n} classes")
+
+    # -- save / load --------------------------------------------------------------------------------
+    def save_spec(self, path: str) -> None:
+        self.state.model_spec.save(path)
+        self.settings.set_last_folder("spec", path)
+
+    def load_spec(self, path: str) -> str | None:
+        """Load a spec JSON; returns an error message instead of raising."""
+        from training.models import ModelSpec
+
+        try:
+            spec = ModelSpec.load(path)
+        except Exception as exc:  # noqa: BLE001 - any bad file becomes a message
+            return f"Could not load {path}: {exc}"
+        self.settings.set_last_folder("spec", path)
+        self.state.set_model_spec(spec)
+        return None
+
+    def _save_dialog(self) -> None:
+        start = os.path.join(self.settings.last_folder("spec"), f"{self.state.model_spec.name}.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save model spec", start, "JSON (*.json)")
+        if path:
+            try:
+                self.save_spec(path)
+            except Exception as exc:  # noqa: BLE001
+                QMessageBox.warning(self, "Save spec", f"Could not save {path}: {exc}")
+
+    def _load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load model spec",
+                                              self.settings.last_folder("spec"), "JSON (*.json)")
+        if path:
+            error = self.load_spec(path)
+            if error:
+                QMessageBox.warning(self, "Load spec", error)
+
+    # -- panel protocol ----------------------------------------------------------------------------
+    def pending_work(self) -> bool:
+        return self._job is not None or self._debounce.isActive() or (self._dirty and self.isVisible())
+
+    def save_settings(self) -> None:
+        self.settings.set_value("model/splitter", self.splitter.saveState())
+        if self.state.model_spec is not None:
+            self.settings.set_last_spec(self.state.model_spec.to_dict())
+
+    def shutdown(self) -> None:
+        self._debounce.stop()
+        self.save_settings()
+        for job in list(self._jobs):
+            job.stop_and_wait(30000)
+        self._jobs.clear()
+        self._job = None
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,312 @@
+"""The Results panel: runs list and comparison, test metrics, confusion matrix, per-class
+table, prediction galleries and a large view with class probabilities (seed 004).
+
+Reading ``evaluation.json``, evaluating a run and decoding thumbnails all happen on
+worker threads; the confusion matrix (~200 ms to draw) is drawn once per run load.
+"""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView,
+                               QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from workbench.charts.confusion import ConfusionChart
+from workbench.panels.results_runs import RunsList
+from workbench.widgets.image_detail import ImageDetail
+from workbench.widgets.image_gallery import ImageGallery
+from workbench.workers.evaluation import EvaluationLoader, EvaluationWorker
+from workbench.workers.job_runner import JobRunner
+
+MOST_INCORRECT, SAMPLE, CELL = 0, 1, 2
+GALLERY_LIMIT = 200   # a diagonal cell can hold thousands of images; show the first ones
+EMPTY_HINT = "Train a model to see results here, or pick a run in the list on the left."
+
+
+def gallery_item(pred: dict, classes: list[str]) -> dict:
+    """A gallery entry from one ``evaluation.json`` prediction record."""
+    t, p = pred.get("true"), pred.get("pred")
+    true = pred.get("true_class", classes[t] if isinstance(t, int) and t < len(classes) else t)
+    predicted = pred.get("pred_class", classes[p] if isinstance(p, int) and p < len(classes) else p)
+    prob = pred.get("confidence")
+    return {"path": pred.get("path", ""), "true": true, "pred": predicted, "prob": prob,
+            "correct": t == p, "probabilities": pred.get("probabilities"), "true_index": t,
+            "caption": f"True: {true} · Predicted: {predicted}"
+                       + (f" ({prob:.1%})" if isinstance(prob, (int, float)) else "")
+                       + f"\n{os.path.basename(str(pred.get('path', '')))}"}
+
+
+class ResultsPanel(QWidget):
+    """See module docstring."""
+
+    title = "Results"
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.run_dir: str | None = None
+        self.run: dict = {}
+        self.evaluation: dict | None = None
+        self.classes: list[str] = []
+        self.cell: tuple[int, int] | None = None
+        self._loader = JobRunner(self)
+        self._evaluator = JobRunner(self)
+        self._build()
+        state.runChanged.connect(self._on_run_changed)
+        state.runsUpdated.connect(self.runs.refresh)
+        self.runs.refresh()
+        if state.run_dir:
+            self.load_run(state.run_dir)
+
+    # ----------------------------------------------------------------- layout
+    def _build(self) -> None:
+        self.runs = RunsList()
+        self.runs.runActivated.connect(self._on_run_activated)
+
+        self.header = QLabel(EMPTY_HINT)
+        self.header.setWordWrap(True)
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.setToolTip("Evaluate this run's model on its test split")
+        self.evaluate_button.clicked.connect(self.evaluate)
+        self.evaluate_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.hide()
+        head = QHBoxLayout()
+        head.addWidget(self.header, 1)
+        head.addWidget(self.progress)
+        head.addWidget(self.evaluate_button)
+
+        self.confusion = ConfusionChart()
+        self.confusion.cellClicked.connect(self.show_cell)
+        self.per_class = QTableWidget(0, 5)
+        self.per_class.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Support"])
+        self.per_class.verticalHeader().setVisible(False)
+        self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.per_class.setMinimumWidth(300)
+        metrics = QSplitter(Qt.Orientation.Horizontal)
+        metrics.addWidget(self.confusion)
+        metrics.addWidget(self.per_class)
+        metrics.setSizes([420, 330])
+
+        self.gallery_choice = QComboBox()
+        self.gallery_choice.addItems(["Most incorrect", "Sample predictions", "Selected cell"])
+        self.gallery_choice.currentIndexChanged.connect(self._show_gallery)
+        self.gallery_note = QLabel("")
+        self.gallery = ImageGallery(EMPTY_HINT)
+        self.gallery.itemSelected.connect(self._on_image_selected)
+        gl = QHBoxLayout()
+        gl.addWidget(QLabel("Gallery:"))
+        gl.addWidget(self.gallery_choice)
+        gl.addWidget(self.gallery_note, 1)
+        gallery_box = QWidget()
+        gv = QVBoxLayout(gallery_box)
+        gv.setContentsMargins(0, 0, 0, 0)
+        gv.addLayout(gl)
+        gv.addWidget(self.gallery)
+
+        center_split = QSplitter(Qt.Orientation.Vertical)
+        center_split.addWidget(metrics)
+        center_split.addWidget(gallery_box)
+        center_split.setSizes([300, 230])
+        center = QWidget()
+        cv = QVBoxLayout(center)
+        cv.setContentsMargins(0, 0, 0, 0)
+        cv.addLayout(head)
+        cv.addWidget(center_split, 1)
+
+        self.detail = ImageDetail("Select an image in the gallery to see it large "
+                                  "with all class probabilities")
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(center)
+        bottom.addWidget(self.detail)
+        bottom.setSizes([820, 280])
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.runs)
+        self.splitter.addWidget(bottom)
+        self.splitter.setSizes([190, 600])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.splitter)
+
+    # ----------------------------------------------------------------- public API
+    def pending_work(self) -> bool:
+        return (self._loader.busy() or self._evaluator.busy() or self.runs.pending_work()
+                or self.gallery.pending_work() or self.detail.pending_work())
+
+    def shutdown(self) -> None:
+        for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail):
+            part.shutdown()
+
+    def load_run(self, run_dir: str) -> None:
+        """Show ``run_dir``: read its files and evaluation in the background."""
+        self.run_dir = run_dir
+        self.evaluation = None
+        self.header.setText(f"Loading {os.path.basename(run_dir)}…")
+        self.evaluate_button.setEnabled(False)
+        self.runs.select_run(run_dir)
+        self._loader.start(EvaluationLoader(run_dir), finished=self._on_loaded,
+                           failed=self._on_error)
+
+    @Slot()
+    def evaluate(self) -> None:
+        """Evaluate the shown run (``training.evaluate.evaluate``) in the background."""
+        if not self.run_dir or self._evaluator.current_busy():
+            return
+        worker = EvaluationWorker(self.run_dir)
+        worker.status.connect(self._on_status)
+        worker.progress.connect(self._on_progress)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.evaluate_button.setEnabled(False)
+        self._evaluator.start(worker, finished=self._on_evaluated, failed=self._on_error,
+                              done=self._on_evaluate_done)
+
+    @Slot(int, int)
+    def show_cell(self, true_index: int, pred_index: int) -> None:
+        """Show the images of one confusion-matrix cell in the gallery."""
+        self.cell = (true_index, pred_index)
+        if self.gallery_choice.currentIndex() == CELL:
+            self._show_gallery()
+        else:
+            self.gallery_choice.setCurrentIndex(CELL)
+
+    # ----------------------------------------------------------------- slots
+    @Slot(str)
+    def _on_run_changed(self, run_dir: str) -> None:
+        if run_dir and run_dir != self.run_dir:
+            self.load_run(run_dir)
+
+    @Slot(str)
+    def _on_run_activated(self, run_dir: str) -> None:
+        if run_dir != self.run_dir:
+            self.state.set_run(run_dir)   # the other panels follow (Classify, Training)
+
+    @Slot(str)
+    def _on_status(self, message: str) -> None:
+        self.header.setText(message)
+
+    @Slot(int, int, str)
+    def _on_progress(self, done: int, total: int, what: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.progress.setFormat(f"{what} %p%")
+
+    def _on_loaded(self, result: dict) -> None:
+        if result.get("run_dir") != self.run_dir:
+            return
+        self.run = result.get("run") or {}
+        self.classes = list(self.run.get("classes") or [])
+        if result.get("error") and not self.run:
+            self._on_error(result["error"])
+            return
+        self._show_evaluation(result.get("evaluation"), result.get("error"))
+
+    def _on_evaluated(self, result: dict) -> None:
+        if result.get("run_dir") == self.run_dir:
+            self._show_evaluation(result.get("evaluation"))
+            self.state.runsUpdated.emit()   # run.json now has the test accuracy
+
+    def _on_evaluate_done(self) -> None:
+        self.progress.hide()
+        self.evaluate_button.setEnabled(self.run_dir is not None)
+
+    def _on_error(self, message: str) -> None:
+        self.header.setText(f"<span style='color:#b00020'>{message}</span>")
+        self.evaluate_button.setEnabled(self.run_dir is not None)
+
+    @Slot(dict)
+    def _on_image_selected(self, item: dict) -> None:
+        self.detail.show_item(item, self.classes, self.state.dataset)
+
+    # ----------------------------------------------------------------- helpers
+    def _show_evaluation(self, evaluation: dict | None, error: str | None = None) -> None:
+        self.evaluation = evaluation
+        self.cell = None
+        run = self.run
+        name = f"<b>{run.get('name', os.path.basename(self.run_dir or ''))}</b>"
+        facts = [f"model {run.get('model', '?')}", f"status {run.get('status', '?')}",
+                 f"{run.get('epochs_done', 0)} epochs"]
+        if evaluation is None:
+            self.confusion.reset()
+            self.per_class.setRowCount(0)
+            self.gallery.clear("This run has no evaluation yet: press Evaluate.")
+            self.detail.clear()
+            hint = error or "No evaluation yet: press <b>Evaluate</b> to test this run."
+            self.header.setText(f"{name} · {' · '.join(facts)}<br>{hint}")
+            self.evaluate_button.setText("Evaluate")
+            self.evaluate_button.setEnabled(True)
+            return
+        self.classes = list(evaluation.get("classes") or self.classes)
+        acc, loss = evaluation.get("accuracy"), evaluation.get("loss")
+        split = evaluation.get("split", "test")
+        metrics = (f"<span style='font-size:14pt'>{split.capitalize()} accuracy "
+                   f"<b>{acc:.1%}</b></span> · loss {loss:.4f} · "
+                   f"{evaluation.get('num_samples', 0):,} {split} images")
+        warn = "".join(f"<br><i>{w}</i>" for w in evaluation.get("warnings") or [])
+        self.header.setText(f"{name} · {' · '.join(facts)}<br>{metrics}{warn}")
+        self.evaluate_button.setText("Re-evaluate")
+        self.evaluate_button.setEnabled(True)
+        self.confusion.set_matrix(evaluation["confusion_matrix"], self.classes)
+        self._fill_per_class(evaluation.get("per_class") or [])
+        self.detail.clear()
+        # With no wrong predictions the sample gallery is the informative one.
+        wanted = MOST_INCORRECT if evaluation.get("most_incorrect") else SAMPLE
+        if self.gallery_choice.currentIndex() != wanted:
+            self.gallery_choice.setCurrentIndex(wanted)
+        else:
+            self._show_gallery()
+
+    def _fill_per_class(self, rows) -> None:
+        if isinstance(rows, dict):  # {class: {...}} form
+            rows = [dict(v, **{"class": k}) for k, v in rows.items()]
+        table = self.per_class
+        table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            values = [str(row.get("class", r)), _f(row.get("precision")), _f(row.get("recall")),
+                      _f(row.get("f1")), str(row.get("support", ""))]
+            for c, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(r, c, item)
+
+    @Slot()
+    def _show_gallery(self) -> None:
+        ev = self.evaluation
+        if ev is None:
+            return
+        which = self.gallery_choice.currentIndex()
+        if which == MOST_INCORRECT:
+            records = ev.get("most_incorrect") or []
+            hint = "No wrong predictions: every evaluated image was classified correctly."
+            note = "wrong predictions, most confident first"
+        elif which == SAMPLE:
+            records = ev.get("random_sample") or []
+            hint, note = "No predictions to show.", "a random sample of predictions"
+        else:
+            if self.cell is None:
+                self.gallery.clear("Click a cell of the confusion matrix to see its images.")
+                self.gallery_note.setText("")
+                return
+            t, p = self.cell
+            records = [r for r in ev.get("predictions") or [] if r.get("true") == t
+                       and r.get("pred") == p]
+            hint = f"No images are of class {self.classes[t]} predicted as {self.classes[p]}."
+            note = f"true {self.classes[t]} → predicted {self.classes[p]}"
+        total = len(records)
+        if total > GALLERY_LIMIT:
+            note += f" (first {GALLERY_LIMIT} of {total:,})"
+        elif total:
+            note += f" ({total})"
+        self.gallery_note.setText(note)
+        items = [gallery_item(r, self.classes) for r in records[:GALLERY_LIMIT]]
+        self.gallery.set_items(items, self.state.dataset, empty_hint=hint)
+
+
+def _f(value) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "-"

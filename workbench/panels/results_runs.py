@@ -1,0 +1,179 @@
+"""The runs list of the Results panel (seed 004's comparison table) and its curve overlay."""
+from __future__ import annotations
+
+import os
+import re
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
+
+from workbench.charts.run_compare import RunCompareChart
+from workbench.workers.evaluation import RunsLoader
+from workbench.workers.job_runner import JobRunner
+
+COLUMNS = ("Run", "Model", "Status", "Epochs", "Val acc", "Test acc", "Time")
+PathRole = Qt.ItemDataRole.UserRole + 1
+
+
+class _SortItem(QTableWidgetItem):
+    """Sorts by the raw number (UserRole) rather than the displayed text."""
+
+    def __lt__(self, other):
+        a, b = self.data(Qt.ItemDataRole.UserRole), other.data(Qt.ItemDataRole.UserRole)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return a < b
+        # Not super().__lt__: PySide dispatches that back to this override (recursion).
+        return self.text() < other.text()
+
+
+class RunsList(QWidget):
+    """Table of every run under the runs root; select one to load it, several to compare.
+
+    Signals:
+        runActivated(str): the run folder the person selected (single selection).
+    """
+
+    runActivated = Signal(str)
+
+    def __init__(self, root: str | None = None, parent=None):
+        super().__init__(parent)
+        self.root = root
+        self.runs: list[dict] = []
+        self._want: str | None = None   # a run to highlight once the list has it
+        self._runner = JobRunner(self)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSortingEnabled(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.compare = RunCompareChart()
+        self.hint = QLabel("No runs yet. Train a model to see it listed here.")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: palette(mid);")
+        refresh = QPushButton("Refresh")
+        refresh.setToolTip("Read the runs folder again")
+        refresh.clicked.connect(self.refresh)
+        top = QHBoxLayout()
+        title = QLabel("<b>Runs</b> (select several to compare)")
+        top.addWidget(title, 1)
+        top.addWidget(refresh)
+        left = QVBoxLayout()
+        left.addLayout(top)
+        left.addWidget(self.hint)
+        left.addWidget(self.table, 1)
+        # A wide strip: the comparison table (seed 004's test_metrics) beside the curves.
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(left, 3)
+        layout.addWidget(self.compare, 2)
+        self.compare.setMinimumHeight(170)
+
+    @Slot()
+    def refresh(self) -> None:
+        """Re-list the runs folder in the background."""
+        self._runner.start(RunsLoader(self.root), finished=self._on_runs,
+                           failed=self.hint.setText)
+
+    def pending_work(self) -> bool:
+        return self._runner.busy()
+
+    def shutdown(self) -> None:
+        self._runner.shutdown()
+
+    def select_run(self, run_dir: str) -> None:
+        """Highlight ``run_dir`` in the table without re-emitting ``runActivated``
+        (re-listing the runs first when it is new)."""
+        if not self._select(run_dir):
+            self._want = run_dir
+            self.refresh()
+
+    def _select(self, run_dir: str) -> bool:
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is not None and _same(item.data(PathRole), run_dir):
+                self.table.blockSignals(True)
+                self.table.selectRow(row)
+                self.table.blockSignals(False)
+                self._update_compare()
+                return True
+        return False
+
+    def selected_paths(self) -> list[str]:
+        rows = sorted({i.row() for i in self.table.selectedItems()})
+        return [self.table.item(r, 0).data(PathRole) for r in rows]
+
+    def _on_runs(self, runs: list) -> None:
+        selected = self.selected_paths()
+        self.runs = list(runs)
+        table = self.table
+        table.blockSignals(True)
+        table.setSortingEnabled(False)
+        table.setRowCount(len(self.runs))
+        for r, run in enumerate(reversed(self.runs)):  # newest first
+            acc = run.get("test_accuracy")
+            val = run.get("best_val_accuracy")
+            dur = run.get("duration")
+            cells = [(short_name(run.get("name", "")), run.get("started")),
+                     (run.get("model", ""), None),
+                     (run.get("status", ""), None), (str(run.get("epochs", 0)), run.get("epochs")),
+                     (_pct(val), val), (_pct(acc), acc),
+                     ("-" if dur is None else f"{dur:.0f} s", dur)]
+            for c, (text, value) in enumerate(cells):
+                item = _SortItem(text)
+                if value is not None:
+                    item.setData(Qt.ItemDataRole.UserRole, value)
+                if c == 0:
+                    item.setData(PathRole, run.get("path"))
+                    item.setToolTip(run.get("error") or run.get("path", ""))
+                table.setItem(r, c, item)
+        table.setSortingEnabled(True)
+        for r in range(table.rowCount()):
+            if table.item(r, 0).data(PathRole) in selected:
+                table.selectRow(r)
+        table.blockSignals(False)
+        if self._want and self._select(self._want):
+            self._want = None
+        self.hint.setVisible(not self.runs)
+        self._update_compare()
+
+    @Slot()
+    def _on_selection(self) -> None:
+        paths = self.selected_paths()
+        self._update_compare()
+        if len(paths) == 1:
+            self.runActivated.emit(paths[0])
+
+    def _update_compare(self) -> None:
+        paths = self.selected_paths()
+        by_path = {r.get("path"): r for r in self.runs}
+        curves = []
+        for p in paths:
+            run = by_path.get(p)
+            if run and run.get("curve"):
+                values = [v if isinstance(v, (int, float)) else float("nan") for v in run["curve"]]
+                curves.append({"label": f"{run.get('model', '')} · {run.get('name', '')}"[:40],
+                               "values": values})
+        self.compare.set_runs(curves)
+
+
+def short_name(name: str) -> str:
+    """``20261122-192856_cnn`` -> ``11-22 19:28:56`` (the model has its own column)."""
+    m = re.match(r"^\d{4}(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)_", name)
+    return f"{m[1]}-{m[2]} {m[3]}:{m[4]}:{m[5]}" if m else name
+
+
+def _pct(value) -> str:
+    return "-" if not isinstance(value, (int, float)) else f"{value:.1%}"
+
+
+def _same(a, b) -> bool:
+    return bool(a) and bool(b) and os.path.normcase(os.path.abspath(a)) == \
+        os.path.normcase(os.path.abspath(b))

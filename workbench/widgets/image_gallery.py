@@ -1,0 +1,137 @@
+"""A thumbnail gallery of predictions (seed 004's sample / most-incorrect grids).
+
+Each entry shows the image, its true and predicted labels and the probability, in green
+when right and red when wrong. Thumbnails are decoded off the GUI thread
+(:class:`~workbench.workers.gallery_images.ThumbnailWorker`); only the ``QPixmap`` is
+made here, on the GUI thread.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QLabel, QListView, QListWidget, QListWidgetItem,
+                               QStackedLayout, QVBoxLayout, QWidget)
+
+from workbench.workers.gallery_images import ThumbnailWorker
+from workbench.workers.job_runner import JobRunner
+
+RIGHT = QColor(20, 120, 40)
+WRONG = QColor(190, 30, 30)
+_RIGHT_BG = QColor(225, 245, 228)
+_WRONG_BG = QColor(252, 228, 228)
+ItemRole = Qt.ItemDataRole.UserRole + 1
+
+
+def array_to_qimage(arr: np.ndarray) -> QImage:
+    """A deep-copied ``QImage`` of a uint8 (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array."""
+    a = np.ascontiguousarray(arr)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = np.ascontiguousarray(a[:, :, 0])
+    h, w = a.shape[:2]
+    if a.ndim == 2:
+        fmt, bpl = QImage.Format.Format_Grayscale8, w
+    elif a.shape[2] == 4:
+        fmt, bpl = QImage.Format.Format_RGBA8888, 4 * w
+    else:
+        fmt, bpl = QImage.Format.Format_RGB888, 3 * w
+    # copy(): the QImage must not point into the numpy buffer once it is freed.
+    return QImage(a.data, w, h, bpl, fmt).copy()
+
+
+def caption(item: dict) -> str:
+    """The text under a thumbnail: true label, predicted label and probability."""
+    lines = []
+    if item.get("true") is not None:
+        lines.append(f"True: {item['true']}")
+    if item.get("pred") is not None:
+        prob = item.get("prob")
+        lines.append(f"Pred: {item['pred']}" + (f" ({prob:.0%})" if prob is not None else ""))
+    return "\n".join(lines)
+
+
+class ImageGallery(QWidget):
+    """Thumbnails with captions; emits ``itemSelected(dict)`` when one is clicked.
+
+    Items are dicts with ``path``, ``true``, ``pred``, ``prob``, ``correct`` (bool or
+    None) and whatever else the caller wants back in ``itemSelected``.
+    """
+
+    itemSelected = Signal(dict)
+
+    def __init__(self, empty_hint: str = "Nothing to show yet", thumb_side: int = 88,
+                 parent=None):
+        super().__init__(parent)
+        self.thumb_side = thumb_side
+        self.items: list[dict] = []
+        self._runner = JobRunner(self)
+        self.list = QListWidget()
+        self.list.setViewMode(QListView.ViewMode.IconMode)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setMovement(QListView.Movement.Static)
+        self.list.setIconSize(QSize(thumb_side, thumb_side))
+        self.list.setGridSize(QSize(thumb_side + 44, thumb_side + 46))
+        self.list.setWordWrap(True)
+        self.list.setUniformItemSizes(True)
+        self.list.currentItemChanged.connect(self._on_current)
+        self.hint = QLabel(empty_hint)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: palette(mid); padding: 12px;")
+        self._stack = QStackedLayout()
+        self._stack.addWidget(self.hint)
+        self._stack.addWidget(self.list)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._stack)
+
+    def set_items(self, items: list[dict], dataset=None, empty_hint: str | None = None) -> None:
+        """Show ``items`` (replacing the current ones) and decode their thumbnails."""
+        self._runner.cancel()
+        self.items = list(items)
+        self.list.clear()
+        if empty_hint is not None:
+            self.hint.setText(empty_hint)
+        blank = QPixmap(self.thumb_side, self.thumb_side)
+        blank.fill(QColor(235, 235, 235))
+        for item in self.items:
+            w = QListWidgetItem(QIcon(blank), caption(item))
+            w.setData(ItemRole, item)
+            w.setToolTip(item.get("path", ""))
+            if item.get("correct") is not None:
+                w.setForeground(QBrush(RIGHT if item["correct"] else WRONG))
+                w.setBackground(QBrush(_RIGHT_BG if item["correct"] else _WRONG_BG))
+            self.list.addItem(w)
+        self._stack.setCurrentWidget(self.list if self.items else self.hint)
+        if self.items:
+            worker = ThumbnailWorker([i.get("path", "") for i in self.items],
+                                     self.thumb_side, dataset)
+            worker.thumbs.connect(self._on_thumbs)
+            self._runner.start(worker)
+
+    def clear(self, empty_hint: str | None = None) -> None:
+        self.set_items([], empty_hint=empty_hint)
+
+    def pending_work(self) -> bool:
+        return self._runner.busy()
+
+    def shutdown(self) -> None:
+        self._runner.shutdown()
+
+    @Slot(int, list)
+    def _on_thumbs(self, job_id: int, chunk: list) -> None:
+        if not self._runner.is_current(job_id):
+            return
+        for i, arr, reason in chunk:
+            w = self.list.item(i)
+            if w is None:
+                continue
+            if arr is not None:
+                w.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(arr))))
+            elif reason:
+                w.setToolTip(f"{self.items[i].get('path', '')}\n{reason}")
+
+    @Slot(QListWidgetItem, QListWidgetItem)
+    def _on_current(self, current, _previous) -> None:
+        if current is not None:
+            self.itemSelected.emit(current.data(ItemRole))

@@ -1,0 +1,91 @@
+"""Dataset jobs that must stay off the GUI thread: indexing (listing files, splitting,
+sampling images for a suggested input size) and the TensorFlow device probe."""
+from __future__ import annotations
+
+import os
+
+from workbench.workers.base import Worker
+
+
+class IndexWorker(Worker):
+    """Runs ``training.data.open_dataset`` (and ``suggest_input``) for one ``DatasetSpec``.
+
+    ``finished`` carries ``{"spec": DatasetSpec, "index": DatasetIndex,
+    "suggestion": ((h, w), color_mode) | None}``.
+    """
+
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def work(self):
+        from training.data import open_dataset
+
+        self.events.on_status(f"Indexing {os.path.basename(str(self.spec.path)) or self.spec.path}…")
+        index = open_dataset(self.spec, self.events)
+        self.events.check_stop()
+        suggestion = None
+        try:
+            from training.data import suggest_input
+
+            suggestion = suggest_input(index)
+        except Exception:  # noqa: BLE001 - a suggestion is optional; the model panel has defaults
+            suggestion = None
+        return {"spec": self.spec, "index": index, "suggestion": suggestion}
+
+
+class DeviceProbeWorker(Worker):
+    """Imports TensorFlow (slow: seconds) and reports the compute device name."""
+
+    def work(self):
+        from workbench.workers.tfload import ensure_tensorflow
+
+        ensure_tensorflow()
+        try:
+            from training.device import describe_devices
+        except ImportError:
+            describe_devices = None
+        if describe_devices is not None:
+            info = describe_devices()
+            return str(info.get("name") or "CPU")
+        # Fallback while training.device is missing: ask TensorFlow directly.
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return "CPU"
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return str(details.get("device_name") or gpus[0].name)
+
+
+class PreviewWorker(Worker):
+    """Decodes one image file for the large preview (bounded size) and stats it.
+
+    ``finished`` carries ``{"path", "image": QImage | None, "width", "height", "bytes",
+    "error"}``; a bad file is reported in ``error``, not raised.
+    """
+
+    def __init__(self, path: str, edge: int = 640) -> None:
+        super().__init__()
+        self.path = path
+        self.edge = edge
+
+    def work(self):
+        from PIL import Image
+
+        from workbench.itemmodels.thumbnails import load_thumbnail
+
+        out = {"path": self.path, "image": None, "width": None, "height": None,
+               "bytes": None, "error": ""}
+        try:
+            out["bytes"] = os.stat(self.path).st_size
+            with Image.open(self.path) as img:
+                w, h = img.size
+                # EXIF orientations 5-8 rotate by 90 degrees: report the size as shown.
+                if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                    w, h = h, w
+            out["width"], out["height"] = w, h
+            out["image"] = load_thumbnail(self.path, self.edge)
+        except Exception as exc:  # noqa: BLE001 - shown next to the preview
+            out["error"] = f"{type(exc).__name__}: {exc}"
+        return out

@@ -1,0 +1,101 @@
+"""Jobs behind the Results panel: list runs, load a run's evaluation, evaluate a run.
+
+``evaluation.json`` holds one record per test sample and can be tens of MB for a big
+test split, so even reading it happens here, off the GUI thread.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from workbench.workers.base import Worker
+
+
+class RunsLoader(Worker):
+    """List the run folders under ``root`` (``training.runs.list_runs``), each with
+    ``curve``: its validation accuracy per epoch, for the comparison chart."""
+
+    def __init__(self, root: str | None = None):
+        super().__init__()
+        self.root = root
+
+    def work(self) -> list:
+        from training.runs import default_runs_root, list_runs
+
+        root = str(self.root or default_runs_root())
+        runs = list(list_runs(root)) if os.path.isdir(root) else []
+        for run in runs:  # the comparison chart's curves
+            self.events.check_stop()
+            run["curve"] = [h.get("val_accuracy", h.get("accuracy"))
+                            for h in read_history(run["path"])]
+        return runs
+
+
+class EvaluationLoader(Worker):
+    """Read a run folder (info, history) and its ``evaluation.json`` if there is one.
+
+    Returns:
+        ``{"run_dir", "run": load_run() dict, "history": [epoch dicts],
+        "evaluation": dict | None, "error": str | None}``
+    """
+
+    def __init__(self, run_dir: str):
+        super().__init__()
+        self.run_dir = run_dir
+
+    def work(self) -> dict:
+        from training.runs import load_run
+
+        out = {"run_dir": self.run_dir, "run": {}, "history": [], "evaluation": None,
+               "error": None}
+        try:
+            out["run"] = dict(load_run(self.run_dir))
+        except Exception as exc:  # noqa: BLE001 - a broken run folder is shown, not raised
+            out["error"] = f"Could not read the run folder {self.run_dir}: {exc}"
+            return out
+        self.events.check_stop()
+        out["history"] = read_history(self.run_dir)
+        path = os.path.join(self.run_dir, "evaluation.json")
+        if os.path.isfile(path):
+            from training.evaluate import load_evaluation  # NumPy only, no TensorFlow
+
+            try:
+                out["evaluation"] = load_evaluation(self.run_dir)
+            except Exception as exc:  # noqa: BLE001 - shown in the panel, Evaluate offered
+                out["error"] = f"Could not read {path}: {exc}"
+        return out
+
+
+def read_history(run_dir: str) -> list:
+    """``history.json`` as a list of epoch dicts ([] when missing or malformed)."""
+    try:
+        with open(os.path.join(run_dir, "history.json"), encoding="utf-8") as f:
+            history = json.load(f)
+    except (OSError, ValueError):
+        return []
+    if isinstance(history, dict):  # Keras-style {metric: [values]}
+        n = max((len(v) for v in history.values() if isinstance(v, list)), default=0)
+        history = [{k: v[i] for k, v in history.items() if isinstance(v, list) and i < len(v)}
+                   for i in range(n)]
+    return [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
+
+
+class EvaluationWorker(Worker):
+    """Evaluate a saved run on its test split (``training.evaluate.evaluate``).
+
+    Args:
+        run_dir: the run folder.
+        dataset: the loaded ``DatasetIndex`` when it is the run's dataset, else None
+            (the core reopens the dataset recorded in the run folder).
+    """
+
+    def __init__(self, run_dir: str, dataset=None):
+        super().__init__()
+        self.run_dir, self.dataset = run_dir, dataset
+
+    def work(self) -> dict:
+        self.events.on_status("Loading TensorFlow…")
+        from training.evaluate import evaluate
+
+        result = evaluate(self.run_dir, self.dataset, events=self.events)
+        return {"run_dir": self.run_dir, "evaluation": dict(result)}

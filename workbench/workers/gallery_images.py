@@ -1,0 +1,122 @@
+"""Decode images for galleries and large previews, off the GUI thread.
+
+Images come from files (through the core's ``decode_image``: EXIF orientation, odd
+modes, bounded memory for huge files) or, for array datasets (IDX, npz), from the
+loaded ``DatasetIndex.arrays``. Results are uint8 numpy arrays; the GUI thread turns them
+into pixmaps (``workbench.widgets.image_gallery.array_to_qimage``).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtCore import Signal
+
+from workbench.workers.base import Worker
+
+# Thumbnails are sent in small chunks so the first ones appear at once.
+_CHUNK = 16
+
+
+def fit_size(arr: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink (never enlarge past 4x) ``arr`` to fit ``max_side``, keeping its aspect ratio.
+
+    Tiny images (16x16 tests, 28x28 MNIST) are enlarged with nearest-neighbour so their
+    pixels stay crisp instead of turning into blur.
+    """
+    from PIL import Image
+
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    h, w = arr.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        scale = min(float(int(scale)), 4.0)
+        if scale <= 1:
+            return np.ascontiguousarray(arr)
+        resample = Image.NEAREST
+    else:
+        resample = Image.BILINEAR
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(arr).resize(size, resample))
+
+
+def load_image(path: str, max_side: int) -> np.ndarray:
+    """Decode ``path`` and fit it in ``max_side`` pixels. Raises the core's ``DecodeError``."""
+    from training.data import decode_image
+
+    return fit_size(decode_image(path), max_side)
+
+
+class ArrayLookup:
+    """Find the pixels of ``"<file>#<row>"`` samples in a loaded array dataset."""
+
+    def __init__(self, dataset=None):
+        self.arrays = getattr(dataset, "arrays", None)
+        self.rows = ({p: i for i, p in enumerate(dataset.paths)}
+                     if self.arrays is not None else {})
+
+    def get(self, path: str) -> np.ndarray | None:
+        i = self.rows.get(path)
+        return None if i is None else np.asarray(self.arrays[i], dtype=np.uint8)
+
+
+def image_for(path: str, max_side: int, lookup: ArrayLookup) -> tuple:
+    """``(array or None, reason or None)`` for one gallery entry."""
+    arr = lookup.get(path)
+    if arr is not None:
+        return fit_size(arr, max_side), None
+    if not os.path.isfile(path):
+        return None, "image not available (load the run's dataset to see array images)"
+    try:
+        return load_image(path, max_side), None
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the gallery
+        return None, str(exc) or type(exc).__name__
+
+
+class ThumbnailWorker(Worker):
+    """Decode a list of gallery images; emits ``thumbs(job_id, [(i, array|None, reason|None)])``."""
+
+    thumbs = Signal(int, list)  # job id, chunk
+
+    def __init__(self, paths: list[str], max_side: int = 96, dataset=None):
+        super().__init__()
+        self.paths, self.max_side, self.dataset = list(paths), max_side, dataset
+        self.job_id = 0  # set by JobRunner.start so the gallery can drop stale chunks
+
+    def work(self) -> int:
+        lookup = ArrayLookup(self.dataset)
+        chunk = []
+        for i, path in enumerate(self.paths):
+            self.events.check_stop()
+            arr, reason = image_for(path, self.max_side, lookup)
+            chunk.append((i, arr, reason))
+            if len(chunk) >= _CHUNK:
+                self.thumbs.emit(self.job_id, chunk)
+                chunk = []
+        if chunk:
+            self.thumbs.emit(self.job_id, chunk)
+        return len(self.paths)
+
+
+class PreviewWorker(Worker):
+    """Decode one image for the large view (and find faces when asked).
+
+    Returns:
+        ``{"path", "image": array | None, "error": str | None, "faces": list | None}``;
+        faces are ``[x, y, w, h]`` as fractions of the image size.
+    """
+
+    def __init__(self, path: str, max_side: int = 640, dataset=None, detect_faces=False):
+        super().__init__()
+        self.path, self.max_side, self.dataset = path, max_side, dataset
+        self.detect = detect_faces
+
+    def work(self) -> dict:
+        arr, reason = image_for(self.path, self.max_side, ArrayLookup(self.dataset))
+        faces = None
+        if arr is not None and self.detect:
+            from workbench.workers.prediction import detect_faces
+
+            faces = detect_faces(arr)
+        return {"path": self.path, "image": arr, "error": reason, "faces": faces}

@@ -1,0 +1,133 @@
+"""Batch photo classification for the Classify panel, plus Haar-cascade face detection.
+
+The ``Predictor`` (a loaded Keras model, safe mode on) is kept in a one-entry cache in
+this module so opening more photos with the same run does not reload the model. Widgets
+never see it: they get plain dicts with numpy thumbnails.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+from PySide6.QtCore import Signal
+
+from workbench.workers.base import Worker
+from workbench.workers.gallery_images import load_image
+
+_BATCH = 16
+_cache_lock = threading.Lock()
+_cache: dict = {}          # {"key": (run_dir, mtime), "predictor": Predictor}
+_local = threading.local()  # one CascadeClassifier per thread: OpenCV objects aren't shared
+
+
+def get_predictor(run_dir: str):
+    """The run's ``Predictor``, loaded once and reused while the run folder is unchanged."""
+    from training.predict import Predictor
+
+    model_path = run_dir
+    for name in ("model_best.keras", "model_final.keras"):
+        if os.path.isfile(os.path.join(run_dir, name)):
+            model_path = os.path.join(run_dir, name)
+            break
+    key = (os.path.abspath(run_dir), os.path.getmtime(model_path))
+    with _cache_lock:
+        if _cache.get("key") == key:
+            return _cache["predictor"]
+    predictor = Predictor(run_dir)
+    with _cache_lock:
+        _cache.clear()
+        _cache.update(key=key, predictor=predictor)
+    return predictor
+
+
+def detect_faces(image: np.ndarray) -> list[list[float]]:
+    """Frontal faces in an RGB/gray uint8 image (seed 002's human detector).
+
+    Returns:
+        ``[[x, y, w, h], …]`` as fractions of the image width/height.
+    """
+    import cv2
+
+    cascade = getattr(_local, "cascade", None)
+    if cascade is None:
+        xml = os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml")
+        cascade = cv2.CascadeClassifier(xml)
+        if cascade.empty():
+            raise RuntimeError(f"Could not load OpenCV's face detector from {xml}")
+        _local.cascade = cascade
+    gray = image if image.ndim == 2 else (
+        image[:, :, 0] if image.shape[2] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+    h, w = gray.shape[:2]
+    if min(h, w) < 24:  # smaller than the cascade's window: nothing can be found
+        return []
+    faces = cascade.detectMultiScale(np.ascontiguousarray(gray), scaleFactor=1.1,
+                                     minNeighbors=5, minSize=(24, 24))
+    return [[x / w, y / h, fw / w, fh / h] for (x, y, fw, fh) in np.asarray(faces).reshape(-1, 4)]
+
+
+class PredictionWorker(Worker):
+    """Classify files and folders with a saved run, batch by batch.
+
+    Args:
+        run_dir: the run whose model classifies.
+        paths: files and/or folders.
+        top_k: how many classes each result lists.
+        detect_faces: also run the Haar face detector on each photo.
+
+    Signals:
+        classes(list): the run's class names, once the model is loaded.
+        results(int, list): the job id and, per batch, dicts ``{path, top_k, probabilities, error, thumb,
+            faces}`` (``thumb`` a uint8 array or None).
+    """
+
+    classes = Signal(list)
+    results = Signal(int, list)  # job id (see JobRunner), rows
+
+    def __init__(self, run_dir: str, paths: list[str], top_k: int = 3, detect_faces=False,
+                 thumb_side: int = 72):
+        super().__init__()
+        self.run_dir, self.paths, self.top_k = run_dir, list(paths), top_k
+        self.detect, self.thumb_side = detect_faces, thumb_side
+        self.job_id = 0
+
+    def work(self) -> int:
+        self.events.on_status("Listing photos…")
+        from training.predict import expand_paths
+
+        files = expand_paths(self.paths)
+        if not files:
+            raise ValueError(f"No image files found in: {', '.join(self.paths)}")
+        self.events.on_status("Loading the model…")
+        predictor = get_predictor(self.run_dir)
+        self.classes.emit(list(predictor.classes))
+        done = 0
+        for start in range(0, len(files), _BATCH):
+            self.events.check_stop()
+            batch = files[start:start + _BATCH]
+            rows = predictor.predict_paths(batch, top_k=self.top_k)
+            out = []
+            for row in rows:
+                out.append(self._decorate(dict(row)))
+            done += len(batch)
+            self.results.emit(self.job_id, out)
+            self.events.on_progress(done, len(files), "Classifying photos")
+        return done
+
+    def _decorate(self, row: dict) -> dict:
+        row["thumb"], row["faces"] = None, None
+        probs = row.get("probabilities")
+        if probs is not None:
+            row["probabilities"] = [float(p) for p in np.asarray(probs).ravel()]
+        if row.get("error"):
+            return row
+        try:
+            preview = load_image(row["path"], 480 if self.detect else self.thumb_side)
+            if self.detect:
+                row["faces"] = detect_faces(preview)
+            from workbench.workers.gallery_images import fit_size
+
+            row["thumb"] = fit_size(preview, self.thumb_side)
+        except Exception as exc:  # noqa: BLE001 - the prediction stands without a thumbnail
+            row["thumb_error"] = str(exc)
+        return row

@@ -1,0 +1,22 @@
+"""Import TensorFlow once, from one thread at a time.
+
+Two workers importing TensorFlow at the same moment (the device probe and the model
+summary, say) make TensorFlow register its ops twice and fail with "Registering two
+gradient with name 'ReduceDataset'" (seen here at start-up). Every worker that needs
+TensorFlow or Keras calls :func:`ensure_tensorflow` first, inside ``work()``.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+
+_lock = threading.Lock()
+
+
+def ensure_tensorflow() -> None:
+    """Import ``tensorflow`` and ``keras`` under a process-wide lock (fast once loaded)."""
+    if "keras" in sys.modules and "tensorflow" in sys.modules:
+        return
+    with _lock:
+        import tensorflow  # noqa: F401
+        import keras  # noqa: F401
