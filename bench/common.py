@@ -367,8 +367,14 @@ class StallSampler:
             frame = sys._current_frames().get(self.main_id)
             if frame is None:
                 continue
-            stack = traceback.extract_stack(frame)[-self.depth:]
-            key = " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(stack))
+            stack = traceback.extract_stack(frame)
+            name = lambda f: f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"  # noqa: E731
+            # Entry points: the first frames the event loop called (a slot, a paintEvent);
+            # they say who asked for the work. The innermost frames say what is slow.
+            loop = max((i for i, f in enumerate(stack) if f.name in ("qt_wait", "exec", "main")), default=-1)
+            entry = [name(f) for f in stack[loop + 1:loop + 3]]
+            inner = [name(f) for f in reversed(stack[max(loop + 3, len(stack) - 2):])]
+            key = " > ".join(entry or [name(stack[-1])]) + ((" ... " + " < ".join(inner)) if inner else "")
             self.samples[key] = self.samples.get(key, 0) + 1
 
     def report(self, top: int = 8) -> str:
@@ -376,7 +382,7 @@ class StallSampler:
             return "(no stalls sampled)"
         total = sum(self.samples.values())
         lines = [f"{total} samples ({self.every * 1000:.0f} ms apart) while the GUI thread was "
-                 f"more than {self.threshold * 1000:.0f} ms late; most frequent stacks (innermost first):"]
+                 f"more than {self.threshold * 1000:.0f} ms late; most frequent stacks (entry point > callee ... innermost < its caller):"]
         for key, n in sorted(self.samples.items(), key=lambda kv: -kv[1])[:top]:
             lines.append(f"  {n:5d}  {key}")
         return "\n".join(lines)

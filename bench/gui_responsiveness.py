@@ -118,7 +118,8 @@ def measure_training(data: str, epochs: int, profile: bool):
             marks["first_batch"] = now
         return not panel.is_training() and "clicked" in marks
 
-    with common.profiled(prof, top=30, sort="tottime"):
+    stalls = common.StallSampler(probe)
+    with stalls, common.profiled(prof, top=30, sort="tottime"):
         probe.start()
         marks["start"] = time.perf_counter()
         panel.start_button.click()
@@ -135,7 +136,7 @@ def measure_training(data: str, epochs: int, profile: bool):
     epochs_seen = panel.epochs_seen
     status = panel.status_label.text()
     win.close()
-    return phases, marks, epochs_seen, status, prof
+    return phases, marks, epochs_seen, status, prof, stalls.report()
 
 
 def main(argv=None) -> int:
@@ -162,11 +163,12 @@ def main(argv=None) -> int:
                         "window painted s",
                         "tensorflow in sys.modules at paint", "… one event later"], rows))
 
-    phases, marks, epochs_seen, status, prof = measure_training(a.data, a.epochs, a.profile)
+    phases, marks, epochs_seen, status, prof, stalls = measure_training(a.data, a.epochs, a.profile)
     print()
     print(f"Training a CNN for {a.epochs} epochs on {a.data} through the Training panel: "
           f"{marks['end'] - marks['start']:.1f} s, {epochs_seen} epochs shown; final status: {status!r}")
     print(common.table(common.LATENESS_HEADERS, [common.lateness_row(k, v) for k, v in phases.items()]))
+    print("\nWhere the GUI thread was when it was late: " + stalls)
     if prof:
         print("\nGUI-thread profile during training (cProfile, by own time):\n" + prof[0])
     late = phases["whole run"]

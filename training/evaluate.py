@@ -18,8 +18,9 @@ from training.events import Events
 EVALUATION_NPZ = "evaluation.npz"
 GALLERY_SIZE = 25
 # Above this many probability cells the per-sample probabilities go to evaluation.npz
-# instead of evaluation.json (10,000 x 10 as JSON is already ~2 MB of text).
-MAX_JSON_CELLS = 50_000
+# instead of evaluation.json (10,000 x 10 is ~2 MB of JSON text and stays in the JSON, so
+# readers of evaluation.json alone see them; bigger results need load_evaluation()).
+MAX_JSON_CELLS = 250_000
 
 
 def metrics_from_predictions(y_true, probs, classes, paths=None, rows=None,

@@ -145,3 +145,36 @@ def test_killed_training_is_listed_interrupted_and_resumes(capsys, tmp_path):
     batches = -(-read(run_dir, "run.json")["num_train"] // 2)
     assert int(model.optimizer.iterations.numpy()) == 12 * batches
     assert runs.load_run(run_dir)["status"] == "complete"
+
+
+def test_ctrl_c_stops_training_cleanly_and_saves_the_run(capsys, tmp_path):
+    """SIGINT during `train` becomes a stop request: the run is saved as stopped, exit 0."""
+    import threading
+
+    data = make_class_folder(tmp_path / "data", per_class=20)
+    run_dir = tmp_path / "run"
+    sent = {}
+
+    def interrupt_after_first_epoch():
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if json.loads((run_dir / "run.json").read_text()).get("epochs_done", 0) >= 1:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.01)
+        sent["time"] = time.perf_counter()
+        os.kill(os.getpid(), signal.SIGINT)  # delivered to the main thread, running main()
+
+    thread = threading.Thread(target=interrupt_after_first_epoch, daemon=True)
+    thread.start()
+    code, out = run_cli(capsys, "train", data, "--model", "mlp", "--epochs", "200", "--batch-size", "1",
+                        "--no-early-stopping", "--out", run_dir, "--json")
+    elapsed = time.perf_counter() - sent["time"]
+    thread.join(5)
+    assert code == 0 and out["status"] == "stopped"
+    assert 1 <= out["epochs_done"] < 200 and elapsed < 2.0
+    assert runs.load_run(run_dir)["status"] == "stopped"
+    assert (run_dir / "model_best.keras").is_file()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored

@@ -23,6 +23,7 @@ from training.predict import load_model_safely, predict_probabilities
 from training.train import train
 
 
+@pytest.mark.slow
 def test_feature_head_phase_then_fine_tune_continues_epochs_and_stops_quickly(tmp_path):
     data = make_class_folder(tmp_path / "data", per_class=16, size=32)
     run_dir = tmp_path / "run"

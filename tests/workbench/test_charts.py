@@ -35,13 +35,15 @@ def test_training_curves_one_point_per_epoch_and_best_marker(qtbot):
 def test_training_curves_history_without_best_flags_marks_lowest_val_loss(qtbot):
     chart = TrainingCurves("loss")
     qtbot.addWidget(chart)
-    chart.set_history([{"epoch": 1, "loss": 1.0, "val_loss": 0.9},
+    chart.set_history([{"epoch": 1, "loss": 2.3, "val_loss": 0.9},
                        {"epoch": 2, "loss": 0.8, "val_loss": 0.7},
                        {"epoch": 3, "loss": 0.6, "val_loss": 0.75}])
     chart.draw()
     assert chart.best_epoch == 2
     lo, hi = chart.ax.get_ylim()
-    assert lo <= 0.6 and hi >= 1.0  # autoscaled to the data
+    assert lo == 0 and hi >= 2.3  # autoscaled to the data, not the empty chart's 0..1
+    chart.add_epoch({"epoch": 4, "loss": 3.5, "val_loss": 0.5, "best": True})
+    assert chart.ax.get_ylim()[1] >= 3.5 and chart.best_epoch == 4
     with pytest.raises(ValueError, match="Received: metric='f1'"):
         TrainingCurves("f1")
 

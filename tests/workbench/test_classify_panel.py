@@ -118,3 +118,18 @@ def test_unsafe_model_is_refused_with_a_message(qtbot, tmp_path):
     assert "safe" in p.status.text().lower(), p.status.text()
     assert not p.results
     json.dumps(p.bad)  # results stay plain data
+
+
+def test_dropping_files_classifies_them(qtbot, panel, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    _idle(qtbot, panel)
+    photo = write_image(tmp_path / "dropped.png", class_image(1, 16))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    panel.dropEvent(event)
+    _idle(qtbot, panel)
+    assert [os.path.basename(r["path"]) for r in panel.results] == ["dropped.png"]

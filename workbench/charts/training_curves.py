@@ -116,11 +116,14 @@ class TrainingCurves(ChartCanvas):
             self.best_vline.set_visible(False)
         ax = self.ax
         ax.relim(visible_only=True)
+        ax.autoscale(enable=True, axis="y")  # setup() fixed the empty chart's limits
         ax.autoscale_view()
         if self._epochs:
             ax.set_xlim(min(self._epochs) - 0.5, max(max(self._epochs), 2) + 0.5)
         if self.metric_name == "accuracy":
             ax.set_ylim(0, 1.02)
+        else:
+            ax.set_ylim(bottom=0)  # losses are never negative; 0 anchors the eye
         if self._epochs and ax.get_legend() is None:
             ax.legend(loc="best", fontsize=8)
 

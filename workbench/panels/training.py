@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from workbench.charts.training_curves import TrainingCurves
+from workbench.panels.training_text import duration, epoch_line, stopped_message
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.training import TrainingWorker
 
@@ -38,6 +39,7 @@ class TrainingPanel(QWidget):
         self.stop_ack_latency: float | None = None
         self._stop_at: float | None = None
         self._phase_start: tuple | None = None  # (phase, monotonic time, steps done then)
+        self._announced = self._was_stopped = False
         self._build()
         state.datasetChanged.connect(self._update_controls)
         state.specChanged.connect(self._update_controls)
@@ -188,7 +190,7 @@ class TrainingPanel(QWidget):
         fraction = step / (epochs * batches)
         eta = ""
         if step > s0 and now > t0:
-            eta = " · ETA " + _duration((now - t0) / (step - s0) * (epochs * batches - step))
+            eta = " · ETA " + duration((now - t0) / (step - s0) * (epochs * batches - step))
         name = "Fine-tuning" if phase == "fine_tune" else "Training"
         self.progress.setValue(int(1000 * min(1.0, fraction)))
         self.progress.setFormat(f"{name} · epoch {epoch}/{epochs} · batch {batch}/{batches}{eta}")
@@ -200,7 +202,9 @@ class TrainingPanel(QWidget):
             self.best_epoch = int(info.get("epoch", self.epochs_seen))
         self.accuracy_chart.add_epoch(info)
         self.loss_chart.add_epoch(info)
-        self.log.appendPlainText(epoch_line(info))
+        line = epoch_line(info)
+        self.log.appendPlainText(line)
+        self.status_label.setText(line)
 
     @Slot(str)
     def _on_device(self, name: str) -> None:
@@ -219,7 +223,7 @@ class TrainingPanel(QWidget):
         status = summary.get("status", "complete")
         best = summary.get("best_epoch") or self.best_epoch
         if status == "stopped" or self._stop_at is not None:
-            self._announce(_stopped_message(best))
+            self._announce(stopped_message(best))
         elif status == "failed":
             self._show_error(summary.get("error") or "Training failed.")
         else:
@@ -236,9 +240,13 @@ class TrainingPanel(QWidget):
         self._show_error(message)
 
     def _stopped(self) -> None:
-        self._announce(_stopped_message(self.best_epoch))
+        # The worker emits ``stopped`` and then ``finished`` (with the summary) when the
+        # core returned normally; announce once, in _finished or else in _done.
+        self._was_stopped = True
 
     def _done(self) -> None:
+        if self._was_stopped and not self._announced:
+            self._announce(stopped_message(self.best_epoch))
         if self._stop_at is not None:
             self.last_stop_latency = time.monotonic() - self._stop_at
         self._stop_at = None
@@ -252,6 +260,7 @@ class TrainingPanel(QWidget):
     def _begin(self, history: list) -> None:
         self.best_epoch, self.epochs_seen = None, 0
         self._stop_at, self._phase_start, self.run_dir = None, None, None
+        self._announced = self._was_stopped = False
         self.error_label.hide()
         self.log.clear()
         self.accuracy_chart.set_history(history) if history else self.accuracy_chart.reset()
@@ -274,12 +283,14 @@ class TrainingPanel(QWidget):
         self._update_controls()
 
     def _announce(self, text: str) -> None:
+        self._announced = True
         self.status_label.setText(text)
         self.progress.setFormat(text)
         self.log.appendPlainText(text)
         self.state.statusMessage.emit(text)
 
     def _show_error(self, message: str) -> None:
+        self._announced = True
         self.error_label.setText(f"Training failed: {message}")
         self.error_label.show()
         self.progress.setFormat("Failed")
@@ -355,36 +366,6 @@ class TrainingPanel(QWidget):
         has_checkpoint = (isinstance(run.get("checkpoint"), dict)
                           and os.path.isfile(os.path.join(run_dir, "model_last.keras")))
         return run_dir if run.get("status") in RESUMABLE and has_checkpoint else None
-
-
-def epoch_line(info: dict) -> str:
-    """One log line per epoch: ``Epoch 2/10  loss 0.412  acc 0.861  val_loss …``."""
-    parts = [f"Epoch {info.get('epoch', '?')}/{info.get('epochs', '?')}"]
-    if info.get("phase") == "fine_tune":
-        parts[0] += " (fine-tune)"
-    for key, label, fmt in (("loss", "loss", "{:.4f}"), ("accuracy", "acc", "{:.3f}"),
-                            ("val_loss", "val_loss", "{:.4f}"),
-                            ("val_accuracy", "val_acc", "{:.3f}"), ("lr", "lr", "{:.2g}"),
-                            ("seconds", "", "{:.1f} s")):
-        value = info.get(key)
-        if isinstance(value, (int, float)):
-            parts.append(f"{label} {fmt.format(value)}".strip())
-    if info.get("best"):
-        parts.append("★ best")
-    return "  ".join(parts)
-
-
-def _stopped_message(best_epoch) -> str:
-    if best_epoch:
-        return f"Stopped — best weights from epoch {best_epoch} kept"
-    return "Stopped before the first epoch ended — no weights were saved"
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _read_history(run_dir: str) -> list:

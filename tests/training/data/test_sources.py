@@ -6,7 +6,7 @@ import pytest
 
 from tests.imagegen import (class_image, make_class_folder, make_csv_dataset, make_idx_dataset,
                             make_split_folder, write_image)
-from training.data import TEST, TRAIN, VALIDATION, DatasetError, DatasetSpec, open_dataset
+from training.data import TEST, VALIDATION, DatasetError, DatasetSpec, open_dataset
 from training.data.arraysource import FASHION_CLASSES
 
 
