@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("inspect", help="dataset summary and bad-file report")
     p.add_argument("data", metavar="DATA")
+    p.add_argument("--quick", action="store_true",
+                   help="list files only; skip decoding (corrupt files are then not found)")
     _dataset_options(p)
 
     p = sub.add_parser("train", help="train a model and save a run folder")
@@ -162,7 +164,14 @@ def _open(args, path, events):
 
 def cmd_inspect(args, events, out):
     index = _open(args, args.data, events)
+    if not args.quick:
+        # Indexing cannot see truncated, corrupt or empty files; decoding can. The decoded
+        # images land in the cache, so a later train at the default size decodes nothing.
+        from training.data import verify_images
+
+        verify_images(index, events)
     summary = index.summary()
+    summary["image_stats"] = index.image_stats()
     print(f"{summary['root']} ({summary['kind']}): {summary['num_samples']:,} images, "
           f"{len(summary['classes'])} classes", file=out)
     counts = summary["counts"]
@@ -171,6 +180,13 @@ def cmd_inspect(args, events, out):
     for c in summary["classes"]:
         print(f"  {c.ljust(width)}  {counts['train'][c]:>7} {counts['validation'][c]:>7} "
               f"{counts['test'][c]:>7}", file=out)
+    st = summary["image_stats"]
+    if st.get("sampled"):
+        w, h = st["width"], st["height"]
+        print(f"  image size (from {st['sampled']} sampled): width {w['min']}-{w['max']} "
+              f"(median {w['median']}), height {h['min']}-{h['max']} (median {h['median']}); "
+              f"modes {', '.join(f'{m}: {n}' for m, n in st.get('modes', {}).items())}",
+              file=out)
     for w in summary["warnings"]:
         print(f"warning: {w}", file=out)
     if summary["bad_files"]:

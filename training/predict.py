@@ -32,6 +32,10 @@ def load_model_safely(path, compile: bool = False):
     """
     import keras
 
+    # Our own registered layers (the training-only augmentation block) must be known to
+    # Keras before a model that uses them is deserialised in a fresh process.
+    import training.models.augment  # noqa: F401
+
     path = Path(path)
     if not path.is_file():
         raise runs.RunError(f"Model file not found: {path}")

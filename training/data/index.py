@@ -57,6 +57,9 @@ class DatasetIndex:
     bad_files: list[BadFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     has_source_split: bool = False
+    # The DatasetSpec this index was opened from (None when built by hand), so a run
+    # folder can record exactly how to reopen the same split.
+    spec: object = None
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -47,6 +47,7 @@ def open_dataset(spec_or_path, events=None) -> DatasetIndex:
     builders = {"folders": open_folders, "splits": open_splits, "csv": csvsource.open_csv,
                 "idx": arraysource.open_idx, "npz": arraysource.open_npz}
     index = builders[kind](path, spec)
+    index.spec = spec
     check_usable(index)
     if events is not None:
         events.on_status(f"Indexed {len(index):,} images in {len(index.classes)} classes"
