@@ -95,6 +95,9 @@ class EvaluationWorker(Worker):
 
     def work(self) -> dict:
         self.events.on_status("Loading TensorFlow…")
+        from workbench.workers.tfload import ensure_tensorflow
+
+        ensure_tensorflow()  # never import TF from two threads at once (see tfload)
         from training.evaluate import evaluate
 
         result = evaluate(self.run_dir, self.dataset, events=self.events)

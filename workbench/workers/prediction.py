@@ -24,6 +24,9 @@ _local = threading.local()  # one CascadeClassifier per thread: OpenCV objects a
 def get_predictor(run_dir: str):
     """The run's ``Predictor``, loaded once and reused while the run folder is unchanged."""
     from training.predict import Predictor
+    from workbench.workers.tfload import ensure_tensorflow
+
+    ensure_tensorflow()  # never import TF from two threads at once (see tfload)
 
     model_path = run_dir
     for name in ("model_best.keras", "model_final.keras"):

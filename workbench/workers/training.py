@@ -51,6 +51,9 @@ class TrainingWorker(Worker):
 
     def work(self) -> dict:
         self.events.on_status("Loading TensorFlow…")
+        from workbench.workers.tfload import ensure_tensorflow
+
+        ensure_tensorflow()  # never import TF from two threads at once (see tfload)
         from training import train as train_module  # heavy: loads TensorFlow
 
         self.device.emit(_device_name())
