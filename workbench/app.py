@@ -20,6 +20,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--dataset", metavar="PATH", help="open this dataset on start")
     p.add_argument("--run", metavar="RUN_DIR", help="open this run folder on start")
     p.add_argument("--panel", choices=PANEL_KEYS, help="show this panel on start")
+    p.add_argument("--classify", metavar="PATH", nargs="+",
+                   help="classify these photos or folders with the run (Classify panel)")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="save a PNG of the window once everything is drawn, then exit")
     return p.parse_args(argv)
@@ -97,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         window.state.set_run(os.path.abspath(args.run))
         window.show_panel(args.panel or "results")
+    if args.classify:
+        window.show_panel("classify")
+        window.panels["classify"].classify([os.path.abspath(p) for p in args.classify])
     shooter = None
     if args.screenshot:
         shooter = _Screenshotter(window, args.screenshot, ["data"] if args.dataset else [])

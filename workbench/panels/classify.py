@@ -149,7 +149,9 @@ class ClassifyPanel(QWidget):
 
     def classify(self, paths: list[str]) -> None:
         """Classify files/folders with the selected run (replaces the current results)."""
-        run_dir = self.current_run()
+        # The runs combo fills from a background listing; until then the app's current
+        # run is the one the user means.
+        run_dir = self.current_run() or self.state.run_dir
         if not run_dir:
             self.status.setText("Choose a run first: train a model in the Training panel.")
             return

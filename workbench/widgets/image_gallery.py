@@ -46,7 +46,9 @@ def caption(item: dict) -> str:
         lines.append(f"True: {item['true']}")
     if item.get("pred") is not None:
         prob = item.get("prob")
-        lines.append(f"Pred: {item['pred']}" + (f" ({prob:.0%})" if prob is not None else ""))
+        lines.append(f"Pred: {item['pred']}")
+        if prob is not None:
+            lines.append(f"p = {prob:.0%}")
     return "\n".join(lines)
 
 
@@ -70,8 +72,10 @@ class ImageGallery(QWidget):
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
         self.list.setIconSize(QSize(thumb_side, thumb_side))
-        self.list.setGridSize(QSize(thumb_side + 44, thumb_side + 46))
-        self.list.setWordWrap(True)
+        # Three caption lines (true, predicted, probability): icon-mode items elide text
+        # to about the icon's width, so the probability gets a line of its own.
+        self.list.setGridSize(QSize(thumb_side + 56, thumb_side + 62))
+        self.list.setWordWrap(False)
         self.list.setUniformItemSizes(True)
         self.list.currentItemChanged.connect(self._on_current)
         self.hint = QLabel(empty_hint)
@@ -97,6 +101,9 @@ class ImageGallery(QWidget):
         for item in self.items:
             w = QListWidgetItem(QIcon(blank), caption(item))
             w.setData(ItemRole, item)
+            # Uniform item sizes take the first item's hint; make it the full cell so a
+            # short first caption doesn't elide every longer one.
+            w.setSizeHint(self.list.gridSize() - QSize(6, 6))
             w.setToolTip(item.get("path", ""))
             if item.get("correct") is not None:
                 w.setForeground(QBrush(RIGHT if item["correct"] else WRONG))
@@ -108,6 +115,9 @@ class ImageGallery(QWidget):
                                      self.thumb_side, dataset)
             worker.thumbs.connect(self._on_thumbs)
             self._runner.start(worker)
+            # Select the first image so the detail view and probability chart show
+            # something useful straight away.
+            self.list.setCurrentRow(0)
 
     def clear(self, empty_hint: str | None = None) -> None:
         self.set_items([], empty_hint=empty_hint)
