@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QSplitter, QVBoxLayout, QWidget)
 
 from workbench.widgets.image_detail import ImageDetail
-from workbench.widgets.image_gallery import array_to_qimage
+from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.prediction import PredictionWorker
@@ -244,7 +244,7 @@ class ClassifyPanel(QWidget):
             self.results.append(plain)
             item = QListWidgetItem(result_text(row))
             if thumb is not None:
-                item.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(thumb))))
+                item.setIcon(QIcon(QPixmap.fromImage(image_to_qimage(thumb))))
             else:
                 blank = QPixmap(72, 72)
                 blank.fill(QColor(235, 235, 235))

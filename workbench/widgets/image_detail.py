@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from workbench.charts.probabilities import ProbabilityChart
-from workbench.widgets.image_gallery import array_to_qimage
+from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.gallery_images import PreviewWorker
 from workbench.workers.job_runner import JobRunner
 
@@ -103,7 +103,7 @@ class ImageDetail(QWidget):
         if result.get("image") is None:
             self.image_label.setText(result.get("error") or "Image not available")
         else:
-            self._pixmap = QPixmap.fromImage(array_to_qimage(result["image"]))
+            self._pixmap = QPixmap.fromImage(image_to_qimage(result["image"]))
             self._draw_faces()
             self._rescale()
         self._set_caption()

@@ -7,12 +7,12 @@ made here, on the GUI thread.
 """
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QLabel, QListView, QListWidget, QListWidgetItem,
                                QStackedLayout, QVBoxLayout, QWidget)
 
+from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.gallery_images import ThumbnailWorker
 from workbench.workers.job_runner import JobRunner
 
@@ -21,22 +21,6 @@ WRONG = QColor(190, 30, 30)
 _RIGHT_BG = QColor(225, 245, 228)
 _WRONG_BG = QColor(252, 228, 228)
 ItemRole = Qt.ItemDataRole.UserRole + 1
-
-
-def array_to_qimage(arr: np.ndarray) -> QImage:
-    """A deep-copied ``QImage`` of a uint8 (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array."""
-    a = np.ascontiguousarray(arr)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = np.ascontiguousarray(a[:, :, 0])
-    h, w = a.shape[:2]
-    if a.ndim == 2:
-        fmt, bpl = QImage.Format.Format_Grayscale8, w
-    elif a.shape[2] == 4:
-        fmt, bpl = QImage.Format.Format_RGBA8888, 4 * w
-    else:
-        fmt, bpl = QImage.Format.Format_RGB888, 3 * w
-    # copy(): the QImage must not point into the numpy buffer once it is freed.
-    return QImage(a.data, w, h, bpl, fmt).copy()
 
 
 def caption(item: dict) -> str:
@@ -137,7 +121,7 @@ class ImageGallery(QWidget):
             if w is None:
                 continue
             if arr is not None:
-                w.setIcon(QIcon(QPixmap.fromImage(array_to_qimage(arr))))
+                w.setIcon(QIcon(QPixmap.fromImage(image_to_qimage(arr))))
             elif reason:
                 w.setToolTip(f"{self.items[i].get('path', '')}\n{reason}")
 

@@ -2,50 +2,17 @@
 
 A panel owns one :class:`JobRunner` per kind of job (thumbnails, preview, evaluation…).
 Starting a job cancels the previous one (Orange's ``ConcurrentWidgetMixin.start``).
-The worker's ``finished``/``failed``/``stopped`` signals are received by a small
-GUI-thread :class:`_Job` object, so a late signal from a cancelled job is dropped instead
+The worker's ``finished``/``failed``/``stopped`` signals are received by a
+GUI-thread :class:`~workbench.workers.jobs.Job`, so a late signal from a cancelled job is dropped instead
 of overwriting newer results (``QObject.sender()`` is not reliable here: the worker may
 already be deleted when its queued signal arrives).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject
 
-from workbench.workers.base import Worker, start, stop_and_wait
-
-
-class _Job(QObject):
-    def __init__(self, runner: "JobRunner", worker: Worker, callbacks: dict):
-        super().__init__(runner)
-        self.runner, self.worker, self.callbacks = runner, worker, callbacks
-        self.running = True
-        worker.finished.connect(self.on_finished)
-        worker.failed.connect(self.on_failed)
-        worker.stopped.connect(self.on_stopped)
-        worker.done.connect(self.on_done)
-
-    def _call(self, name: str, *args) -> None:
-        cb = self.callbacks.get(name)
-        if cb is not None and self.runner.current is self:
-            cb(*args)
-
-    @Slot(object)
-    def on_finished(self, result) -> None:
-        self._call("finished", result)
-
-    @Slot(str)
-    def on_failed(self, message: str) -> None:
-        self._call("failed", message)
-
-    @Slot()
-    def on_stopped(self) -> None:
-        self._call("stopped")
-
-    @Slot()
-    def on_done(self) -> None:
-        self.running = False
-        self._call("done")
-        self.runner._forget(self)
+from workbench.workers.base import Worker, stop_and_wait
+from workbench.workers.jobs import Job
 
 
 class JobRunner(QObject):
@@ -57,8 +24,8 @@ class JobRunner(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.current: _Job | None = None
-        self._jobs: list[_Job] = []
+        self.current: Job | None = None
+        self._jobs: list[Job] = []
         self.seq = 0
 
     def start(self, worker: Worker, **callbacks) -> int:
@@ -66,10 +33,26 @@ class JobRunner(QObject):
         self.cancel()
         self.seq += 1
         worker.job_id = self.seq
-        job = _Job(self, worker, callbacks)
+
+        def route(name):
+            # Only the job started last may touch the panel; a cancelled job's late
+            # signals are dropped.
+            def deliver(job, *args):
+                cb = callbacks.get(name)
+                if cb is not None and self.current is job:
+                    cb(*args)
+            return deliver
+
+        def on_done(job):
+            route("done")(job)
+            self._forget(job)
+
+        # Job starts the worker at once; its signals are queued to this (GUI) thread,
+        # so they can't arrive before ``current`` is set below.
+        job = Job(worker, self, on_finished=route("finished"), on_failed=route("failed"),
+                  on_stopped=route("stopped"), on_done=on_done)
         self._jobs.append(job)
         self.current = job
-        start(worker)
         return self.seq
 
     def cancel(self) -> None:
@@ -103,7 +86,7 @@ class JobRunner(QObject):
         self.current = None
         return ok
 
-    def _forget(self, job: _Job) -> None:
+    def _forget(self, job: Job) -> None:
         if job in self._jobs:
             self._jobs.remove(job)
         if self.current is job:

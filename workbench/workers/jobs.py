@@ -17,8 +17,9 @@ class Job(QObject):
     """Start ``worker`` and route its signals to ``on_<signal>(job, *args)`` callbacks.
 
     Callbacks: ``on_finished(job, result)``, ``on_failed(job, message)``,
-    ``on_progress(job, done, total, what)``, ``on_status(job, message)``,
-    ``on_done(job)``. ``job.running`` turns False when the worker has emitted ``done``.
+    ``on_stopped(job)``, ``on_progress(job, done, total, what)``,
+    ``on_status(job, message)``, ``on_done(job)``. ``job.running`` turns False when the
+    worker has emitted ``done``.
     """
 
     def __init__(self, worker, parent=None, **callbacks):
@@ -29,6 +30,7 @@ class Job(QObject):
         self._cb = callbacks
         worker.finished.connect(self._finished)
         worker.failed.connect(self._failed)
+        worker.stopped.connect(self._stopped)
         worker.progress.connect(self._progress)
         worker.status.connect(self._status)
         worker.done.connect(self._done)
@@ -58,6 +60,10 @@ class Job(QObject):
     @Slot(str)
     def _failed(self, message: str) -> None:
         self._call("on_failed", message)
+
+    @Slot()
+    def _stopped(self) -> None:
+        self._call("on_stopped")
 
     @Slot(int, int, str)
     def _progress(self, done: int, total: int, what: str) -> None:
