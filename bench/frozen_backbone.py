@@ -63,7 +63,7 @@ def calibrated_weights(data: str, size: int, out: str) -> str:
 
 
 def worker(a) -> dict:
-    import tensorflow as tf  # noqa: F401  (imported before the clock starts)
+    import tensorflow  # noqa: F401  (imported before the clock starts)
     from training.events import Events
     from training.train import train
     try:

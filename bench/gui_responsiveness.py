@@ -89,7 +89,7 @@ def measure_startup(runs: int) -> list[dict]:
 def measure_training(data: str, epochs: int, profile: bool):
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 (must exist)
     from workbench.app import MainWindow
 
     win = MainWindow()

@@ -58,7 +58,7 @@ def plain_model(spec, num_classes: int):
 
 
 def worker_workbench(a) -> dict:
-    import tensorflow as tf  # noqa: F401  (imported before the clock starts, as in worker_plain)
+    import tensorflow  # noqa: F401  (imported before the clock starts, as in worker_plain)
     import keras  # noqa: F401
     from training.events import Events
     from training.train import train
@@ -83,9 +83,12 @@ def worker_workbench(a) -> dict:
     spec = _spec(a.model)
     config = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, early_stopping=False, seed=0)
     run_dir = os.path.join(a.scratch, f"run-{a.model}-{a.variant}")
+    prof = [] if a.profile else None
     t0 = time.perf_counter()
-    summary = train(DatasetSpec(path=a.data, seed=0), spec, config, rec, run_dir=run_dir)
+    with common.profiled(prof, top=25, sort="cumulative"):
+        summary = train(DatasetSpec(path=a.data, seed=0), spec, config, rec, run_dir=run_dir)
     wall = time.perf_counter() - t0
+
     acc = getattr(summary, "test_accuracy", None)
     ev_path = os.path.join(run_dir, "evaluation.json")
     if acc is None and os.path.exists(ev_path):
@@ -98,10 +101,8 @@ def worker_workbench(a) -> dict:
         params = k.models.load_model(os.path.join(run_dir, "model_final.keras")).count_params()
     except Exception:  # noqa: BLE001 (the parameter count is informative only)
         pass
-    with open(os.path.join(run_dir, "dataset.json"), encoding="utf-8") as f:
-        ds = json.load(f)
     return {"wall": wall, "to_first_batch": (rec.first_batch or t0) - t0, "epoch_seconds": secs,
-            "test_accuracy": acc, "params": params, "dataset": ds.get("counts", ds.get("summary"))}
+            "test_accuracy": acc, "params": params, "profile": prof[0] if prof else None}
 
 
 def worker_plain(a, cache: bool) -> dict:
@@ -162,6 +163,8 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=None, help="PNG folder with train/ and validation/ (written if missing)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     p.add_argument("--json", default=None, help="also write all results to this JSON file")
+    p.add_argument("--profile", action="store_true",
+                   help="print a cProfile of the workbench runs (adds overhead to their times)")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--model", default=None, help=argparse.SUPPRESS)
     p.add_argument("--variant", default=None, help=argparse.SUPPRESS)
@@ -190,7 +193,7 @@ def main(argv=None) -> int:
                 worker = {"a": "workbench", "a2": "workbench", "b": "plain-cache", "c": "plain-nocache"}[v]
                 args = [os.path.abspath(__file__), "--worker", worker, "--model", model, "--variant", v,
                         "--data", data, "--epochs", str(a.epochs), "--batch-size", str(a.batch_size),
-                        "--scratch", scratch]
+                        "--scratch", scratch] + (["--profile"] if a.profile and worker == "workbench" else [])
                 print(f"  running {model} ({v}) {VARIANTS[v]} ...", flush=True)
                 try:
                     results[(model, v)] = common.run_json_subprocess(args, env=env)
@@ -213,6 +216,9 @@ def main(argv=None) -> int:
                 s += f", second run {r['b']['wall'] / r['a2']['wall']:.2f}x (target >=1.5)"
             s += f", acc {r['a']['test_accuracy']:.3f} vs {r['b']['test_accuracy']:.3f}"
             summary.append(s)
+    for (model, v), r in results.items():
+        if r.get("profile"):
+            print(f"\ncProfile of training.train.train, {model} ({v}) {VARIANTS[v]} (cumulative):\n{r['profile']}")
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump({"machine": common.machine(), "results": {f"{m}/{v}": r for (m, v), r in results.items()}},

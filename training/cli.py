@@ -164,13 +164,15 @@ def _open(args, path, events):
 
 def cmd_inspect(args, events, out):
     index = _open(args, args.data, events)
+    undecodable = []
     if not args.quick:
         # Indexing cannot see truncated, corrupt or empty files; decoding can. The decoded
         # images land in the cache, so a later train at the default size decodes nothing.
         from training.data import verify_images
 
-        verify_images(index, events)
+        undecodable = verify_images(index, events)
     summary = index.summary()
+    summary["counts"], summary["num_samples"] = _usable_counts(index, undecodable)
     summary["image_stats"] = index.image_stats()
     print(f"{summary['root']} ({summary['kind']}): {summary['num_samples']:,} images, "
           f"{len(summary['classes'])} classes", file=out)
@@ -189,11 +191,33 @@ def cmd_inspect(args, events, out):
               file=out)
     for w in summary["warnings"]:
         print(f"warning: {w}", file=out)
-    if summary["bad_files"]:
-        print(f"{len(summary['bad_files'])} file(s) skipped:", file=out)
-        for b in summary["bad_files"]:
-            print(f"  {b['path']}: {b['reason']}", file=out)
+    _print_bad_files(summary["bad_files"], out)
     return 0, summary
+
+
+def _usable_counts(index, undecodable):
+    """``index.counts()`` and the sample count without the files decoding found bad (the
+    index still lists them; training leaves them out), so counts + bad files add up."""
+    import numpy as np
+
+    from training.data.index import SPLIT_NAMES
+
+    if not undecodable:
+        return index.counts(), len(index)
+    # Only decode failures: other reports (a CSV's duplicate row) name files still used.
+    bad = {b.path for b in undecodable}
+    keep = np.fromiter((p not in bad for p in index.paths), bool, len(index.paths))
+    labels, splits = index.labels[keep], index.splits[keep]
+    counts = {name: {c: int(n) for c, n in zip(index.classes, np.bincount(
+        labels[splits == s], minlength=len(index.classes)))} for s, name in enumerate(SPLIT_NAMES)}
+    return counts, int(keep.sum())
+
+
+def _print_bad_files(bad_files, out):
+    if bad_files:
+        print(f"{len(bad_files)} file(s) skipped:", file=out)
+        for b in bad_files:
+            print(f"  {b['path']}: {b['reason']}", file=out)
 
 
 def _parse_size(text):
@@ -217,7 +241,11 @@ def _model_spec(args, index):
     if args.spec:
         if not os.path.isfile(args.spec):
             raise InputError(f"Spec file not found. Received: --spec {args.spec!r}")
-        return ModelSpec.load(args.spec)
+        try:
+            return ModelSpec.load(args.spec)
+        except ValueError as exc:  # SpecError: name the file when the message doesn't
+            text = str(exc)
+            raise InputError(text if args.spec in text else f"{args.spec}: {text}") from None
     size, color = _parse_size(args.image_size), args.color
     if args.model in ("mlp", "cnn"):
         suggested_size, suggested_color = suggest_input(index)
@@ -262,6 +290,10 @@ def cmd_train(args, events, out):
             summary = train(index, spec, config, events, run_dir=args.out)
     result = summary.to_dict()
     events.finish_line()
+    if not args.resume:
+        # Indexing and decoding both add to index.bad_files: report every skipped item once.
+        result["bad_files"] = [b.to_dict() for b in index.bad_files]
+        _print_bad_files(result["bad_files"], out)
     print(f"Run {result['status']}: {result['run_dir']}", file=out)
     if result["test_accuracy"] is not None:
         print(f"Test accuracy {result['test_accuracy']:.4f}, loss {result['test_loss']:.4f}", file=out)
@@ -280,8 +312,9 @@ def cmd_evaluate(args, events, out):
     print(f"{result['split']} accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} "
           f"on {result['num_samples']:,} images", file=out)
     _print_report(result, out)
+    _print_bad_files(result.get("bad_files") or [], out)
     keys = ("run_dir", "split", "num_samples", "test_accuracy", "test_loss", "classes",
-            "confusion_matrix", "per_class", "macro_avg", "weighted_avg", "warnings")
+            "confusion_matrix", "per_class", "macro_avg", "weighted_avg", "warnings", "bad_files")
     return 0, {k: result.get(k) for k in keys}
 
 

@@ -183,13 +183,16 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
 
     Returns:
         The ``metrics_from_predictions`` dict plus ``split``, ``run_dir``,
-        ``test_accuracy``, ``test_loss``, ``dataset_fingerprint`` and ``warnings``.
+        ``test_accuracy``, ``test_loss``, ``dataset_fingerprint``, ``warnings`` and
+        ``bad_files`` (``[{path, reason}]``: items of the dataset that were skipped).
 
     Raises:
         RunError: damaged run folder or no model in it.
         UnsafeModelError: the model file needs unsafe deserialisation.
         DatasetError: the dataset cannot be opened.
-        Stopped: a stop was requested.
+        Stopped: a stop was requested (checked after loading the model, between
+            decoding chunks and between prediction batches); nothing is written then,
+            so an earlier ``evaluation.json`` stays as it was.
     """
     from training.data import load_arrays
     from training.predict import Predictor
@@ -198,6 +201,7 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
     t0 = time.perf_counter()
     run = runs.load_run(run_dir)
     predictor = Predictor(run_dir, which=which)
+    events.check_stop()
     index, warnings = open_run_dataset(run_dir, dataset, events)
     data = load_arrays(index, predictor.input_size, predictor.color_mode, events)
     classes = predictor.classes
@@ -211,6 +215,7 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
         raise runs.RunError(f"The dataset {index.root} has no test or validation images to evaluate on.")
     result.update(run_dir=str(run_dir), test_accuracy=result["accuracy"], test_loss=result["loss"],
                   dataset_fingerprint=index.fingerprint(), warnings=warnings,
+                  bad_files=[b.to_dict() for b in index.bad_files],
                   seconds=time.perf_counter() - t0)
     save_evaluation(run_dir, result)
     _record_in_run(run_dir, result)

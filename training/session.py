@@ -269,7 +269,6 @@ class Session:
     # -- the end -------------------------------------------------------------------
     def _finish(self, evaluate: bool = True) -> runs.RunSummary:
         st, w, cfg = self.state, self.writer, self.config
-        status = "stopped" if st.stopped else "complete"
         trained = self.model is not None and (st.epochs_done > 0 or st.batches_trained > 0)
         result = None
         if trained:
@@ -289,6 +288,9 @@ class Session:
                 # stop must take effect within ~2 s; the run can be evaluated later.
                 w.update(evaluation="skipped")
                 self.events.on_status("Evaluation skipped after the stop; evaluate the run to see results.")
+        # After _evaluate: a stop during evaluation marks the run stopped too (resuming it
+        # then only evaluates, since every epoch is done).
+        status = "stopped" if st.stopped else "complete"
         self.timings["total"] = time.perf_counter() - self.t0
         best = st.best_entry() or {}
         w.update(status=status, finished=time.time(), timings=dict(self.timings),
@@ -308,7 +310,12 @@ class Session:
                                      self.events, batch_size=max(self.config.batch_size, 64),
                                      seed=self.config.seed)
         except Stopped:
-            self.events.on_status("Evaluation skipped (stop requested); evaluate the run later.")
+            # Training itself finished and its models are saved; only the test numbers are
+            # missing. The run is marked "stopped" (not complete) so the runs list shows it
+            # as partial, and Resume or Evaluate fills them in later.
+            self.state.stopped = True
+            self.events.on_status("Evaluation stopped; the trained model is saved. Resume or "
+                                  "evaluate the run to get its test results.")
             self.writer.update(evaluation="skipped")
             return None
         finally:

@@ -105,7 +105,11 @@ def resume(run_dir, events: Events | None = None, dataset=None) -> RunSummary:
     if not isinstance(checkpoint, dict) or not writer.has(runs.MODEL_LAST):
         raise RunError(f"The run {run_dir} has no checkpoint to resume from (it stopped before "
                        "its first epoch ended); start a new run instead.")
-    spec = ModelSpec.from_dict(writer.read(runs.SPEC_JSON))
+    # SpecError and the config's ValueError are both ValueErrors: name the file in either.
+    try:
+        spec = ModelSpec.from_dict(writer.read(runs.SPEC_JSON))
+    except ValueError as exc:
+        raise RunError(f"{writer.path / runs.SPEC_JSON}: {exc}") from None
     try:
         config = TrainConfig.from_dict(writer.read(runs.CONFIG_JSON))
     except ValueError as exc:

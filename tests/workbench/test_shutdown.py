@@ -2,7 +2,10 @@
 
 Each case launches a real app process (MainWindow with every panel, offscreen), opens a
 tiny dataset, starts training from the Training panel, closes the window at a given
-moment and measures how long the process takes to exit after the close.
+moment and measures how long the process takes to exit after the close. The moments:
+the first batch, mid-training (after two epochs), the evaluation at the end of a run
+(held there by tests/workbench/pausing.py, since a tiny evaluation takes milliseconds)
+and the fine-tune phase of a MobileNetV2 (alpha 0.35, random weights, 32x32).
 """
 import json
 import os
@@ -27,6 +30,13 @@ SCRIPT = textwrap.dedent(r"""
     app = QApplication([])
     from training.data import DatasetSpec, open_dataset
     from training.train import TrainConfig
+    reached = None
+    if when == "evaluation":
+        import workbench.panels.training as training_module
+        from tests.workbench.pausing import pausing_worker
+
+        training_module.TrainingWorker, reached = pausing_worker(training_module.TrainingWorker,
+                                                                 "Evaluating on")
     try:
         from workbench.mainwindow import MainWindow
         window = MainWindow(probe_device=False)
@@ -49,12 +59,23 @@ SCRIPT = textwrap.dedent(r"""
     window.resize(1100, 700)
     window.show()
     window.state.set_dataset(DatasetSpec(path=data), open_dataset(data))
-    window.state.set_train_config(TrainConfig(epochs=1000, batch_size=4, early_stopping=False))
+    config = TrainConfig(epochs=1000, batch_size=4, early_stopping=False)
+    if when == "evaluation":
+        config = TrainConfig(epochs=1, batch_size=4)
+    elif when == "fine_tune":
+        from training.models import template
+
+        window.state.set_model_spec(template("mobilenet_v2", input_size=(32, 32), color_mode="rgb",
+                                             weights="random", alpha=0.35, fine_tune_from=100))
+        config = TrainConfig(epochs=1, batch_size=8, fine_tune_epochs=1000, early_stopping=False)
+    window.state.set_train_config(config)
     panel.start_training()
 
     def tick():
         started = panel.progress.format().startswith("Training")
-        if (when == "first_batch" and started) or (when == "mid_training" and panel.epochs_seen >= 2):
+        if ((when == "first_batch" and started) or (when == "mid_training" and panel.epochs_seen >= 2)
+                or (when == "evaluation" and reached.is_set())
+                or (when == "fine_tune" and panel.progress.format().startswith("Fine-tuning"))):
             timer.stop()
             print("CLOSING", json.dumps({"run_dir": panel.run_dir, "epochs": panel.epochs_seen}),
                   flush=True)
@@ -69,7 +90,7 @@ SCRIPT = textwrap.dedent(r"""
 """)
 
 
-@pytest.mark.parametrize("when", ["first_batch", "mid_training"])
+@pytest.mark.parametrize("when", ["first_batch", "mid_training", "evaluation", "fine_tune"])
 def test_closing_the_window_during_training_exits_cleanly(tmp_path, when):
     data = make_class_folder(tmp_path / "data", per_class=12)
     script = tmp_path / "app_script.py"
@@ -108,5 +129,10 @@ def test_closing_the_window_during_training_exits_cleanly(tmp_path, when):
     assert len(runs) == 1
     status = json.loads((runs[0] / "run.json").read_text(encoding="utf-8"))["status"]
     assert status == "stopped"
-    if when == "mid_training":
+    if when != "first_batch":  # an epoch had ended: its checkpoint is kept
         assert (runs[0] / "model_best.keras").is_file()
+    info = json.loads((runs[0] / "run.json").read_text(encoding="utf-8"))
+    if when == "evaluation":
+        assert info["epochs_done"] == 1 and info["evaluation"] == "skipped"
+    if when == "fine_tune":
+        assert info["epochs_done"] >= 1 and info["checkpoint"]["epoch"] >= 1

@@ -50,6 +50,7 @@ class ClassifyPanel(QWidget):
         self.bad: list[dict] = []
         self.classes: list[str] = []
         self._classes_run: str | None = None
+        self._want_run: str | None = None  # the current run, to select once listed
         self._predict = JobRunner(self)
         self._runs = JobRunner(self)
         self.setAcceptDrops(True)
@@ -197,7 +198,8 @@ class ClassifyPanel(QWidget):
 
     # ----------------------------------------------------------------- slots
     def _on_runs(self, runs: list) -> None:
-        keep = self.current_run() or self.state.run_dir
+        # A run made current while the list was being re-read wins over the old choice.
+        keep = self._want_run or self.current_run() or self.state.run_dir
         self.run_combo.blockSignals(True)
         self.run_combo.clear()
         for run in reversed(runs):  # newest first
@@ -209,6 +211,8 @@ class ClassifyPanel(QWidget):
                 label += f" · {acc:.1%}"
             self.run_combo.addItem(label, run.get("path"))
         i = self.run_combo.findData(keep) if keep else -1
+        if i >= 0 and keep == self._want_run:
+            self._want_run = None
         self.run_combo.setCurrentIndex(i if i >= 0 else 0)
         self.run_combo.blockSignals(False)
         self._update_controls()
@@ -217,8 +221,10 @@ class ClassifyPanel(QWidget):
     def _on_run_changed(self, run_dir: str) -> None:
         i = self.run_combo.findData(run_dir)
         if i >= 0:
+            self._want_run = None
             self.run_combo.setCurrentIndex(i)
         else:
+            self._want_run = run_dir or None
             self.refresh_runs()
 
     @Slot(list)

@@ -41,8 +41,12 @@ class DatasetPanel(QWidget):
         self._preview_fields: list = []
         # Every job still running, including cancelled ones, so shutdown can wait.
         self._jobs: set = set()
+        self._thumb_bad: list = []   # decode failures found while making thumbnails
         self._build()
         state.datasetChanged.connect(self._on_dataset_changed)
+        # Training decodes every image and adds the failures to the (shared) index's
+        # bad_files; show them once it has finished.
+        state.runsUpdated.connect(self.refresh_bad_files)
         self.start_page.set_recent(self.settings.recent_datasets())
         for key, splitter in (("dataset/splitter", self.splitter),
                               ("dataset/left_splitter", self.left_splitter)):
@@ -294,8 +298,8 @@ class DatasetPanel(QWidget):
         self.name_label.setToolTip(index.root)
         self.info_label.setText(f"{KIND_NAMES.get(index.kind, index.kind)} · {len(index):,} images"
                                 f" · {len(index.classes)} classes")
-        self.bad_model.set_bad_files(index.bad_files)
-        self._update_badge()
+        self._thumb_bad = []
+        self.refresh_bad_files()
         self.class_table.set_index(index)
         self.chart.set_counts(index.counts(), list(index.classes))
         spec = self.state.dataset_spec
@@ -332,7 +336,22 @@ class DatasetPanel(QWidget):
         # Shown in the report only; training finds (and skips) the same file when decoding.
         from training.data import BadFile
 
-        self.bad_model.add_bad_file(BadFile(path, reason))
+        bad = BadFile(path, reason)
+        self._thumb_bad.append(bad)
+        self.bad_model.add_bad_file(bad)
+        self._update_badge()
+
+    @Slot()
+    def refresh_bad_files(self) -> None:
+        """Show the index's bad-file report (indexing + decoding, the core's reasons), plus
+        the thumbnail failures it doesn't have yet: one row per file."""
+        index = self.state.dataset
+        if index is None:
+            return
+        rows = list(index.bad_files)
+        known = {b.path for b in rows}
+        rows += [b for b in self._thumb_bad if b.path not in known]
+        self.bad_model.set_bad_files(rows)
         self._update_badge()
 
     @Slot()

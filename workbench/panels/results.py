@@ -7,6 +7,7 @@ worker threads; the confusion matrix (~200 ms to draw) is drawn once per run loa
 from __future__ import annotations
 
 import os
+import time
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView,
@@ -53,6 +54,9 @@ class ResultsPanel(QWidget):
         self.cell: tuple[int, int] | None = None
         self._loader = JobRunner(self)
         self._evaluator = JobRunner(self)
+        self._cancel_at: float | None = None
+        # Seconds from Cancel to the evaluation job's end (the core checks between batches).
+        self.last_cancel_latency: float | None = None
         self._build()
         state.runChanged.connect(self._on_run_changed)
         state.runsUpdated.connect(self.runs.refresh)
@@ -70,7 +74,7 @@ class ResultsPanel(QWidget):
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.setToolTip("Evaluate this run's model on its test split")
-        self.evaluate_button.clicked.connect(self.evaluate)
+        self.evaluate_button.clicked.connect(self._on_evaluate_clicked)
         self.evaluate_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
@@ -161,9 +165,33 @@ class ResultsPanel(QWidget):
         worker.progress.connect(self._on_progress)
         self.progress.setRange(0, 0)
         self.progress.show()
-        self.evaluate_button.setEnabled(False)
+        self._cancel_at = None
+        # While it runs the button cancels it (the core stops between prediction batches).
+        self.evaluate_button.setText("Cancel evaluation")
+        self.evaluate_button.setEnabled(True)
         self._evaluator.start(worker, finished=self._on_evaluated, failed=self._on_error,
-                              done=self._on_evaluate_done)
+                              stopped=self._on_evaluate_stopped, done=self._on_evaluate_done)
+
+    def is_evaluating(self) -> bool:
+        return self._evaluator.current_busy()
+
+    @Slot()
+    def cancel_evaluation(self) -> None:
+        """Stop the running evaluation; ``evaluation.json`` is left as it was."""
+        if not self.is_evaluating() or self._cancel_at is not None:
+            return
+        self._cancel_at = time.monotonic()
+        self.last_cancel_latency = None
+        self._evaluator.request_stop()
+        self.evaluate_button.setEnabled(False)
+        self.evaluate_button.setText("Cancelling…")
+
+    @Slot()
+    def _on_evaluate_clicked(self) -> None:
+        if self.is_evaluating():
+            self.cancel_evaluation()
+        else:
+            self.evaluate()
 
     @Slot(int, int)
     def show_cell(self, true_index: int, pred_index: int) -> None:
@@ -211,8 +239,16 @@ class ResultsPanel(QWidget):
             self._show_evaluation(result.get("evaluation"))
             self.state.runsUpdated.emit()   # run.json now has the test accuracy
 
+    def _on_evaluate_stopped(self) -> None:
+        self.header.setText("Evaluation cancelled; the previous results (if any) are unchanged. "
+                            "Press <b>Evaluate</b> to run it again.")
+
     def _on_evaluate_done(self) -> None:
+        if self._cancel_at is not None:
+            self.last_cancel_latency = time.monotonic() - self._cancel_at
+        self._cancel_at = None
         self.progress.hide()
+        self.evaluate_button.setText("Re-evaluate" if self.evaluation is not None else "Evaluate")
         self.evaluate_button.setEnabled(self.run_dir is not None)
 
     def _on_error(self, message: str) -> None:
@@ -248,6 +284,13 @@ class ResultsPanel(QWidget):
                    f"<b>{acc:.1%}</b></span> · loss {loss:.4f} · "
                    f"{evaluation.get('num_samples', 0):,} {split} images")
         warn = "".join(f"<br><i>{w}</i>" for w in evaluation.get("warnings") or [])
+        skipped = evaluation.get("bad_files") or []
+        if skipped:
+            # Named one by one in the Dataset panel's bad-file report (and the tooltip).
+            warn += (f"<br><i>{len(skipped)} item(s) of the dataset were skipped as unreadable "
+                     "or invalid (see the Dataset panel's bad-file report).</i>")
+        self.header.setToolTip("\n".join(f"{b.get('path')}: {b.get('reason')}"
+                                          for b in skipped[:50]))
         self.header.setText(f"{name} · {' · '.join(facts)}<br>{metrics}{warn}")
         self.evaluate_button.setText("Re-evaluate")
         self.evaluate_button.setEnabled(True)

@@ -1,0 +1,114 @@
+"""Stopping during evaluation from the GUI: the Results panel's Evaluate job (Cancel) and
+the Training panel's run while it evaluates at the end. The job is held at its
+"Evaluating on …" status (tests/workbench/pausing.py) so the stop lands there every time;
+the stop itself goes through the real core check before the next prediction batch."""
+import json
+import os
+import shutil
+
+import pytest
+
+from tests.imagegen import make_class_folder
+from tests.workbench.pausing import pausing_worker
+from tests.workbench.tiny_run import tiny_run
+from workbench.state import AppState
+
+
+def _wait_idle(qtbot, panel, timeout=90_000):
+    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
+
+
+# Panels are shut down in fixture teardown, after pytest-qt has closed the widgets, as in
+# the other panel tests (see the report: shutting down inside the test body and then
+# processing events has crashed the worker clean-up now and then).
+@pytest.fixture
+def results_panel(qtbot):
+    from workbench.panels.results import ResultsPanel
+
+    panel = ResultsPanel(AppState())
+    qtbot.addWidget(panel)
+    yield panel
+    panel.shutdown()
+
+
+@pytest.fixture
+def training_panel(qtbot):
+    from workbench.panels.training import TrainingPanel
+
+    panel = TrainingPanel(AppState())
+    qtbot.addWidget(panel)
+    yield panel
+    panel.shutdown()
+
+
+def test_cancel_evaluation_in_the_results_panel(qtbot, tmp_path, monkeypatch, results_panel):
+    import workbench.panels.results as results_module
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run()["run_dir"], run_dir)
+    before = (run_dir / "evaluation.json").read_bytes()
+    worker_cls, reached = pausing_worker(results_module.EvaluationWorker, "Evaluating on")
+    monkeypatch.setattr(results_module, "EvaluationWorker", worker_cls)
+    panel = results_panel
+    panel.state.set_run(str(run_dir))
+    _wait_idle(qtbot, panel)
+    assert panel.evaluation is not None
+    panel.evaluate_button.click()
+    assert panel.is_evaluating() and panel.evaluate_button.text() == "Cancel evaluation"
+    qtbot.waitUntil(reached.is_set, timeout=90_000)
+    panel.evaluate_button.click()  # now it cancels
+    assert not panel.evaluate_button.isEnabled()
+    _wait_idle(qtbot, panel)
+    assert panel.last_cancel_latency is not None and panel.last_cancel_latency < 2.0, \
+        f"the evaluation went on {panel.last_cancel_latency} s after Cancel"
+    assert "cancelled" in panel.header.text()
+    assert (run_dir / "evaluation.json").read_bytes() == before  # nothing half-written
+    # The panel stays usable: evaluating again (no pause this time) completes.
+    reached.set()
+    assert panel.evaluate_button.isEnabled() and panel.evaluate_button.text() == "Re-evaluate"
+    panel.evaluate_button.click()
+    _wait_idle(qtbot, panel)
+    assert panel.evaluation is not None and "accuracy" in panel.header.text()
+
+
+def test_stop_while_the_training_run_evaluates(qtbot, tmp_path, monkeypatch, training_panel):
+    import workbench.panels.training as training_module
+    from training.data import open_dataset
+    from training.models import template
+    from training.train import TrainConfig
+
+    worker_cls, reached = pausing_worker(training_module.TrainingWorker, "Evaluating on")
+    monkeypatch.setattr(training_module, "TrainingWorker", worker_cls)
+    panel = training_panel
+    state = panel.state
+    data = make_class_folder(tmp_path / "data", per_class=12)
+    state.set_dataset(None, open_dataset(str(data)))
+    state.set_model_spec(template("mlp", input_size=(16, 16), color_mode="rgb", units=32))
+    state.set_train_config(TrainConfig(epochs=1, batch_size=8))
+    panel.start_training()
+    qtbot.waitUntil(reached.is_set, timeout=90_000)
+    qtbot.waitUntil(lambda: panel.epochs_seen == 1, timeout=10_000)
+    panel.stop_button.click()
+    _wait_idle(qtbot, panel)
+    assert panel.stop_ack_latency is not None and panel.stop_ack_latency < 2.0, \
+        f"the run went on {panel.stop_ack_latency} s after Stop"
+    assert panel.last_stop_latency is not None and panel.last_stop_latency < 5.0
+    run_dir = state.run_dir
+    with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
+        info = json.load(f)
+    assert info["status"] == "stopped" and info["evaluation"] == "skipped"
+    assert info["epochs_done"] == 1
+    assert os.path.isfile(os.path.join(run_dir, "model_best.keras"))
+    assert not os.path.exists(os.path.join(run_dir, "evaluation.json"))
+    assert "Stopped" in panel.status_label.text()
+    assert panel.start_button.isEnabled()
+    # Resume finishes the missing step: it evaluates, training no further epoch.
+    reached.set()
+    assert panel.resume_button.isEnabled()
+    panel.resume_button.click()
+    _wait_idle(qtbot, panel)
+    with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
+        info = json.load(f)
+    assert info["status"] == "complete" and info["epochs_done"] == 1
+    assert os.path.isfile(os.path.join(run_dir, "evaluation.json"))
+    assert "Training finished: test accuracy" in panel.status_label.text()
