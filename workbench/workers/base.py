@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import traceback
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from training.events import Events, Stopped
 from workbench.workers import registry
@@ -94,20 +94,51 @@ class _SignalEvents(Events):
         return self._w.stop_requested()
 
 
+class _Keeper(QObject):
+    """Holds a running worker and its thread until the thread has really finished.
+
+    The worker is created by Python, so Python owns its C++ object. If the last Python
+    reference went away while the thread was still using the worker, or if Qt's
+    ``deleteLater`` ran on the worker thread while Python's garbage collector deleted
+    it on the GUI thread, the process could crash ("shared QObject was deleted
+    directly", seen in the tests). So nothing calls ``deleteLater``: this keeper lives on
+    the GUI thread, receives ``thread.finished`` (queued), waits for the thread to be
+    completely done, and only then lets go; Python then deletes both objects on the GUI
+    thread, when no other thread can touch them.
+    """
+
+    _alive: set = set()
+
+    def __init__(self, thread: QThread, worker: Worker) -> None:
+        super().__init__()
+        self.thread, self.worker = thread, worker
+        _Keeper._alive.add(self)
+
+    @Slot()
+    def release(self) -> None:
+        try:
+            self.thread.wait()  # finished is emitted just before the thread really ends
+        except RuntimeError:
+            pass
+        self.thread = self.worker = None
+        _Keeper._alive.discard(self)
+
+
 def start(worker: Worker, parent: QObject | None = None) -> QThread:
     """Move ``worker`` to a new thread, start it, and clean both up when it ends.
 
-    The caller keeps a reference to the worker (and may connect its signals before
-    calling this). The thread quits when the worker emits ``done``.
+    The caller may keep a reference to the worker (and connect its signals before
+    calling this). The thread quits when the worker emits ``done``; both objects are
+    released on the GUI thread once the thread has finished (see :class:`_Keeper`).
     """
     thread = QThread(parent)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     worker.done.connect(thread.quit)
-    thread.finished.connect(worker.deleteLater)
-    thread.finished.connect(thread.deleteLater)
+    keeper = _Keeper(thread, worker)
+    thread.finished.connect(keeper.release, Qt.ConnectionType.QueuedConnection)
     registry.track(thread)
-    worker._thread = thread  # keep the thread alive as long as the worker
+    worker._thread = thread  # for stop_and_wait()
     thread.start()
     return thread
 
