@@ -6,15 +6,16 @@ import importlib
 import os
 import time
 
-from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMenu, QMessageBox, QStackedWidget, QWidget, QVBoxLayout,
                                QHBoxLayout)
 
-from workbench.settings import Settings
+from workbench.settings import Settings, ensure_model_state
 from workbench.state import AppState
 from workbench.workers.dataset import DeviceProbeWorker
+from workbench.workers.base import Worker
 from workbench.workers.jobs import Job
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -28,6 +29,33 @@ PANELS = (
     ("classify", "workbench.panels.classify", "ClassifyPanel", "Classify", "classify.svg"),
 )
 PANEL_KEYS = tuple(p[0] for p in PANELS)
+FIRST_PAINT_GRACE_MS = 150
+
+
+class _Panels(dict):
+    """``{key: panel}`` that builds a panel the first time it is asked for, so code can
+    always write ``window.panels["results"]``; iterating sees only built panels."""
+
+    def __init__(self, build) -> None:
+        super().__init__()
+        self._build = build
+
+    def __missing__(self, key: str):
+        if key not in PANEL_KEYS:
+            raise KeyError(key)
+        return self._build(key)
+
+
+class _ImportWorker(Worker):
+    """Imports modules off the GUI thread (class definitions only; no widgets are made)."""
+
+    def __init__(self, modules: list[str]) -> None:
+        super().__init__()
+        self.modules = modules
+
+    def work(self) -> None:
+        for name in self.modules:
+            importlib.import_module(name)
 
 
 class PlaceholderPanel(QWidget):
@@ -62,7 +90,10 @@ class MainWindow(QMainWindow):
         self._probe_device = probe_device
         self._probe_job: Job | None = None
         self._shut_down = False
-        self.panels: dict[str, QWidget] = {}
+        # Panels are built on first use (see _Panels); the one shown first is built now,
+        # the others right after the first paint, so the window appears fast.
+        self.panels: dict[str, QWidget] = _Panels(self._build_panel)
+        self._deferred_started = False
 
         self.sidebar = QListWidget()
         self.sidebar.setIconSize(QSize(22, 22))
@@ -71,12 +102,10 @@ class MainWindow(QMainWindow):
                                    "QListWidget::item{padding:10px 8px;}"
                                    "QListWidget::item:selected{background:#d4e0f0;color:black;}")
         self.stack = QStackedWidget()
-        for key, module, cls, label, icon in PANELS:
-            panel = self._make_panel(module, cls, label)
-            self.panels[key] = panel
-            self.stack.addWidget(panel)
+        for _key, _module, _cls, label, icon in PANELS:
+            self.stack.addWidget(QWidget())  # stands in until the panel is built
             QListWidgetItem(QIcon(os.path.join(ICONS, icon)), label, self.sidebar)
-        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.sidebar.currentRowChanged.connect(self._on_row)
         central = QWidget()
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
@@ -91,9 +120,54 @@ class MainWindow(QMainWindow):
         self.state.statusMessage.connect(self._show_status)
         self.state.runChanged.connect(self._remember_run)
         self._build_menus()
+        # The spec is restored here, not by the Model panel, which is built later.
+        ensure_model_state(self.state, self.settings)
         self._restore()
 
     # -- construction ---------------------------------------------------------------------------
+    def _build_panel(self, key: str) -> QWidget:
+        """Build panel ``key`` and put it in its place in the stack."""
+        i = PANEL_KEYS.index(key)
+        _key, module, cls, label, _icon = PANELS[i]
+        panel = self._make_panel(module, cls, label)
+        dict.__setitem__(self.panels, key, panel)
+        current = self.stack.currentIndex()
+        stand_in = self.stack.widget(i)
+        self.stack.insertWidget(i, panel)
+        self.stack.removeWidget(stand_in)
+        stand_in.deleteLater()
+        self.stack.setCurrentIndex(current)
+        return panel
+
+    @Slot(int)
+    def _on_row(self, row: int) -> None:
+        if row < 0:
+            return
+        self.panels[PANEL_KEYS[row]]  # builds it on first use
+        self.stack.setCurrentIndex(row)
+
+    def _start_deferred_work(self) -> None:
+        """After the first paint: import the other panels' modules (matplotlib, ~1 s) in a
+        worker, build those panels on the GUI thread, then start the device probe (the
+        TensorFlow import), so neither delays the window's first appearance."""
+        if self._deferred_started or self._shut_down:
+            return
+        self._deferred_started = True
+        modules = [m for k, m, _c, _l, _i in PANELS if k not in self.panels]
+        self._import_job = Job(_ImportWorker(modules), self,
+                               on_done=lambda _job: QTimer.singleShot(0, self._build_next))
+
+    @Slot()
+    def _build_next(self) -> None:
+        if self._shut_down:
+            return
+        missing = [k for k in PANEL_KEYS if k not in self.panels]
+        if missing:
+            self.panels[missing[0]]
+            QTimer.singleShot(0, self._build_next)   # one panel per event-loop turn
+        elif self._probe_device and self._probe_job is None and self.state.device is None:
+            self.start_device_probe()
+
     def _make_panel(self, module: str, cls: str, label: str) -> QWidget:
         try:
             panel_cls = getattr(importlib.import_module(module), cls)
@@ -234,8 +308,8 @@ class MainWindow(QMainWindow):
     # -- device probe -------------------------------------------------------------------------------
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._probe_device and self._probe_job is None and self.state.device is None:
-            self.start_device_probe()
+        # Give the window its first paint before the heavy imports start.
+        QTimer.singleShot(FIRST_PAINT_GRACE_MS, self._start_deferred_work)
 
     def start_device_probe(self) -> None:
         """Import TensorFlow in the background and show the compute device."""
@@ -245,7 +319,10 @@ class MainWindow(QMainWindow):
                               on_failed=self._on_device_failed)
 
     def device_probe_running(self) -> bool:
-        return self._probe_job is not None and self._probe_job.running
+        """True while the probe runs, or is still to start (it waits for the panels)."""
+        if self._probe_job is not None:
+            return self._probe_job.running
+        return self._probe_device and self.state.device is None and not self._shut_down
 
     def _on_device(self, _job, name: str) -> None:
         self.state.device = name
@@ -290,6 +367,9 @@ class MainWindow(QMainWindow):
                 panel.shutdown()
             except Exception as exc:  # noqa: BLE001 - keep closing the other panels
                 print(f"warning: {type(panel).__name__}.shutdown failed: {exc}")
+        import_job = getattr(self, "_import_job", None)
+        if import_job is not None:
+            import_job.stop_and_wait(30000)   # imports can't be interrupted; seconds at most
         if self._probe_job is not None:
             # The TensorFlow import can't be interrupted; it finishes within seconds.
             self._probe_job.stop_and_wait(60000)

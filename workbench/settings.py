@@ -92,3 +92,24 @@ class Settings:
 
     def set_last_spec(self, spec_dict: dict | None) -> None:
         self.set_value("model/last_spec", json.dumps(spec_dict) if spec_dict else "")
+
+
+def ensure_model_state(state, settings: "Settings") -> None:
+    """Give ``state`` a training config and a model spec if it has none: the last spec
+    the user worked on (saved on exit), else the CNN template. A stale or damaged saved
+    spec falls back to the default rather than stopping the app."""
+    if state.train_config is None:
+        from training.config import TrainConfig
+
+        state.train_config = TrainConfig()
+    if state.model_spec is None:
+        from training.models import ModelSpec, template
+
+        spec = None
+        saved = settings.last_spec()
+        if saved:
+            try:
+                spec = ModelSpec.from_dict(saved)
+            except Exception:  # noqa: BLE001 - see docstring
+                spec = None
+        state.model_spec = spec or template("cnn")

@@ -51,6 +51,7 @@ def test_geometry_panel_and_recent_datasets_are_restored(qtbot, settings_dir, tm
         w1.open_dataset(str(data))
     w1.show_panel("results")
     qtbot.waitUntil(lambda: not w1.panels["data"].pending_work(), timeout=20000)
+    qtbot.waitUntil(lambda: len(w1.panels) == 5, timeout=20000)
     size1 = (w1.width(), w1.height())
     assert size1 != (1280, 800)
     w1.close()
@@ -58,7 +59,12 @@ def test_geometry_panel_and_recent_datasets_are_restored(qtbot, settings_dir, tm
     w2 = _window(qtbot)
     try:
         assert w2.current_panel_key() == "results"
-        assert (w2.width(), w2.height()) == size1
+        qtbot.waitUntil(lambda: len(w2.panels) == 5, timeout=20000)
+        # The offscreen screen is 800 px wide, narrower than the window's minimum width,
+        # which depends on the panels' content (a loaded dataset widens it); so the
+        # width (nor the position, which Qt moves to keep it on screen) can't round-trip
+        # here. The height does.
+        assert w2.height() == size1[1]
         assert w2.settings.recent_datasets()[0] == str(data)
         w2._fill_recent_datasets()
         assert str(data) in [a.text() for a in w2.recent_datasets_menu.actions()]

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
                                QTabWidget, QVBoxLayout, QWidget)
 
 from training.data.index import SPLIT_NAMES
-from workbench.charts.distribution import DistributionChart
 from workbench.itemmodels.thumbnails import (THUMB, ThumbnailModel, image_to_qimage)
 from workbench.panels.start_page import StartPage
 from workbench.settings import Settings
@@ -111,11 +110,14 @@ class DatasetPanel(QWidget):
         self.left_splitter = QSplitter(Qt.Orientation.Vertical)
         self.class_table = ClassTable()
         self.class_table.itemSelectionChanged.connect(self._class_row_selected)
-        self.chart = DistributionChart(width=4, height=3)
+        # The chart (matplotlib: ~1 s to import) is made when the first dataset arrives,
+        # so the start page shows without it; a blank widget holds its place until then.
+        self._chart = None
+        self._chart_slot = QWidget()
         self.split_settings = SplitSettings()
         self.split_settings.changed.connect(self._resplit)
         self.left_splitter.addWidget(self.class_table)
-        self.left_splitter.addWidget(self.chart)
+        self.left_splitter.addWidget(self._chart_slot)
         self.left_splitter.addWidget(self.split_settings)
         self.left_splitter.setSizes([220, 300, 120])
 
@@ -422,6 +424,18 @@ class DatasetPanel(QWidget):
             self._preview_job = None
 
     # -- panel protocol ---------------------------------------------------------------------------
+    @property
+    def chart(self):
+        """The class-distribution chart, created on first use."""
+        if self._chart is None:
+            from workbench.charts.distribution import DistributionChart
+
+            self._chart = DistributionChart(width=4, height=3)
+            self.left_splitter.replaceWidget(self.left_splitter.indexOf(self._chart_slot),
+                                             self._chart)
+            self._chart_slot.deleteLater()
+        return self._chart
+
     def pending_work(self) -> bool:
         return (self._index_job is not None or self._preview_job is not None
                 or self.thumbs.pending())

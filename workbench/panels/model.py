@@ -138,21 +138,9 @@ class ModelPanel(QWidget):
 
     # -- state ----------------------------------------------------------------------------------
     def _ensure_state(self) -> None:
-        if self.state.train_config is None:
-            from training.config import TrainConfig
+        from workbench.settings import ensure_model_state
 
-            self.state.train_config = TrainConfig()
-        if self.state.model_spec is None:
-            from training.models import ModelSpec, template
-
-            spec = None
-            saved = self.settings.last_spec()
-            if saved:
-                try:
-                    spec = ModelSpec.from_dict(saved)
-                except Exception:  # noqa: BLE001 - a stale saved spec falls back to the default
-                    spec = None
-            self.state.model_spec = spec or template("cnn")
+        ensure_model_state(self.state, self.settings)
 
     def _load_forms(self) -> None:
         spec, config = self.state.model_spec, self.state.train_config
