@@ -6,15 +6,13 @@ test runs the real ``python -m training`` in a subprocess and kills it with SIGK
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.imagegen import class_image, make_class_folder, write_image
-from tests.training.trainutil import mlp_run, read  # noqa: F401  (session fixture)
+from tests.training.trainutil import kill_cli_training_after_first_checkpoint, mlp_run, read  # noqa: F401  (session fixture)
 from training import runs
 from training.cli import main
 
@@ -106,28 +104,7 @@ def test_bad_input_exits_2(capsys, tmp_path, argv):
 def test_killed_training_is_listed_interrupted_and_resumes(capsys, tmp_path):
     data = make_class_folder(tmp_path / "data", per_class=20)
     run_dir = tmp_path / "runs" / "killed"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "training", "train", str(data), "--model", "mlp",
-                             "--epochs", "12", "--batch-size", "2", "--no-early-stopping",
-                             "--out", str(run_dir)],
-                            cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                checkpoint = json.loads((run_dir / "run.json").read_text()).get("checkpoint")
-            except (OSError, ValueError):
-                checkpoint = None
-            if checkpoint and checkpoint["epoch"] >= 1:
-                break
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stderr.close()
+    kill_cli_training_after_first_checkpoint(data, run_dir, 12)
     done_before = read(run_dir, "run.json")["checkpoint"]["epoch"]
     assert 1 <= done_before < 12
     listed = {r["name"]: r for r in runs.list_runs(run_dir.parent)}

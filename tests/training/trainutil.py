@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -87,3 +91,33 @@ def mlp_run(tmp_path_factory):
     summary = train(DatasetSpec(str(data)), tiny_spec("mlp"), TrainConfig(epochs=4, batch_size=16),
                     events, run_dir=str(root / "run"))
     return summary, data, events
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def kill_cli_training_after_first_checkpoint(data, run_dir, epochs, *extra_args) -> int:
+    """``python -m training train`` (mlp) in a subprocess, SIGKILLed once epoch 1 is
+    checkpointed. Returns the checkpoint's epoch."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "training", "train", str(data), "--model", "mlp",
+                             "--epochs", str(epochs), "--batch-size", "2", "--no-early-stopping",
+                             *extra_args, "--out", str(run_dir)],
+                            cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                checkpoint = json.loads((run_dir / "run.json").read_text()).get("checkpoint")
+            except (OSError, ValueError):
+                checkpoint = None
+            if checkpoint and checkpoint["epoch"] >= 1:
+                break
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    return json.loads((run_dir / "run.json").read_text())["checkpoint"]["epoch"]

@@ -2,17 +2,13 @@
 the interrupted one resumes from the Training panel; damaged run/spec files show a
 message, not a traceback; the decoded-image cache can be cleared from the Tools menu."""
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.imagegen import make_class_folder
+from tests.training.trainutil import kill_cli_training_after_first_checkpoint
 from tests.workbench.tiny_run import tiny_run
 from workbench.state import AppState
 
@@ -22,33 +18,6 @@ COLUMN_STATUS = 2
 
 def _wait_idle(qtbot, panel, timeout=90_000):
     qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
-
-
-def _kill_cli_training_after_first_checkpoint(data, run_dir, epochs):
-    """``python -m training train`` in a subprocess, SIGKILLed once epoch 1 is saved."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "training", "train", str(data), "--model", "mlp",
-                             "--epochs", str(epochs), "--batch-size", "2", "--no-early-stopping",
-                             "--image-size", "16", "--out", str(run_dir)],
-                            cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                checkpoint = json.loads((run_dir / "run.json").read_text()).get("checkpoint")
-            except (OSError, ValueError):
-                checkpoint = None
-            if checkpoint and checkpoint["epoch"] >= 1:
-                break
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stderr.close()
-    return json.loads((run_dir / "run.json").read_text())["checkpoint"]["epoch"]
 
 
 def _listed_status(results, run_dir):
@@ -121,7 +90,7 @@ def test_stopped_and_killed_runs_are_listed_and_the_killed_one_resumes(qtbot, tm
     data = make_class_folder(tmp_path / "data", per_class=12)
     epochs = 6
     killed = runs_root / "killed"
-    done_before = _kill_cli_training_after_first_checkpoint(data, killed, epochs)
+    done_before = kill_cli_training_after_first_checkpoint(data, killed, epochs, "--image-size", "16")
     assert 1 <= done_before < epochs
     stopped = runs_root / "stopped"
     events = Recorder(stop_when=lambda kind, p: kind == "epoch")
