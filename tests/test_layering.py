@@ -1,0 +1,36 @@
+"""The architecture's two rules, checked on the source (like an import-linter contract):
+``training/`` never imports Qt or the app, and ``workbench/`` imports TensorFlow/Keras only
+inside functions (the window must appear before TensorFlow loads)."""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imports(path: Path, module_level_only: bool):
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    nodes = tree.body if module_level_only else ast.walk(tree)
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def _violations(package: str, forbidden: tuple[str, ...], module_level_only: bool) -> list[str]:
+    bad = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for name in _imports(path, module_level_only):
+            if name.split(".")[0] in forbidden:
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    return bad
+
+
+def test_training_never_imports_qt_or_the_app():
+    assert _violations("training", ("PySide6", "PyQt5", "PyQt6", "shiboken6", "workbench"),
+                       module_level_only=False) == []
+
+
+def test_workbench_imports_tensorflow_only_inside_functions():
+    assert _violations("workbench", ("tensorflow", "keras"), module_level_only=True) == []
