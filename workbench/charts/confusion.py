@@ -55,8 +55,11 @@ class ConfusionChart(ChartCanvas):
             for i in range(n):
                 for j in range(n):
                     colour = "white" if frac[i, j] > 0.55 else "black"
+                    # in_layout=False: the counts sit inside the axes, and measuring
+                    # every one of them made constrained layout half the draw time.
                     self.texts.append(ax.text(j, i, str(int(m[i, j])), ha="center",
-                                              va="center", color=colour, fontsize=size))
+                                              va="center", color=colour, fontsize=size,
+                                              in_layout=False))
         self.figure.colorbar(self.image, ax=ax, fraction=0.046, pad=0.04,
                              label="fraction of true class")
 
