@@ -386,3 +386,23 @@ class StallSampler:
         for key, n in sorted(self.samples.items(), key=lambda kv: -kv[1])[:top]:
             lines.append(f"  {n:5d}  {key}")
         return "\n".join(lines)
+
+
+def epoch_recorder():
+    """A ``training.events.Events`` that records when the first batch ran and every
+    epoch's metrics with a timestamp ``t`` (imported lazily: plain-Keras workers don't
+    need the workbench)."""
+    from training.events import Events
+
+    class EpochRecorder(Events):
+        def __init__(self):
+            self.epochs, self.first_batch = [], None
+
+        def on_batch(self, info):
+            if self.first_batch is None:
+                self.first_batch = time.perf_counter()
+
+        def on_epoch(self, info):
+            self.epochs.append(dict(info, t=time.perf_counter()))
+
+    return EpochRecorder()

@@ -64,26 +64,11 @@ def calibrated_weights(data: str, size: int, out: str) -> str:
 
 def worker(a) -> dict:
     import tensorflow  # noqa: F401  (imported before the clock starts)
-    from training.events import Events
     from training.train import train
-    try:
-        from training.train import TrainConfig
-    except ImportError:
-        from training.config import TrainConfig
+    from training.config import TrainConfig
     from training.data import DatasetSpec
 
-    class Recorder(Events):
-        def __init__(self):
-            self.epochs, self.first_batch = [], None
-
-        def on_batch(self, info):
-            if self.first_batch is None:
-                self.first_batch = time.perf_counter()
-
-        def on_epoch(self, info):
-            self.epochs.append(dict(info))
-
-    rec = Recorder()
+    rec = common.epoch_recorder()
     config = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, early_stopping=False,
                          restore_best=False, seed=0, feature_cache=a.feature_cache == "on")
     t0 = time.perf_counter()

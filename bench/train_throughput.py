@@ -60,26 +60,11 @@ def plain_model(spec, num_classes: int):
 def worker_workbench(a) -> dict:
     import tensorflow  # noqa: F401  (imported before the clock starts, as in worker_plain)
     import keras  # noqa: F401
-    from training.events import Events
     from training.train import train
-    try:
-        from training.train import TrainConfig
-    except ImportError:
-        from training.config import TrainConfig
+    from training.config import TrainConfig
     from training.data import DatasetSpec
 
-    class Recorder(Events):
-        def __init__(self):
-            self.epochs, self.first_batch = [], None
-
-        def on_batch(self, info):
-            if self.first_batch is None:
-                self.first_batch = time.perf_counter()
-
-        def on_epoch(self, info):
-            self.epochs.append(dict(info, t=time.perf_counter()))
-
-    rec = Recorder()
+    rec = common.epoch_recorder()
     spec = _spec(a.model)
     config = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, early_stopping=False, seed=0)
     run_dir = os.path.join(a.scratch, f"run-{a.model}-{a.variant}")

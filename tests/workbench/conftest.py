@@ -5,8 +5,6 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _no_dangling_qthreads(qapp):
-    from PySide6.QtCore import QThread
-
     before = set(id(t) for t in _live_qthreads(qapp))
     yield
     leftover = [t for t in _live_qthreads(qapp) if id(t) not in before and t.isRunning()]
@@ -34,3 +32,36 @@ def _live_qthreads(app):
     except ImportError:
         pass
     return found
+
+
+# Panel fixtures shared by several test modules. Panels are shut down in fixture
+# teardown, after pytest-qt has closed the widgets.
+def _panel(qtbot, module: str, cls: str):
+    import importlib
+
+    from workbench.state import AppState
+
+    panel = getattr(importlib.import_module(module), cls)(AppState())
+    qtbot.addWidget(panel)
+    return panel
+
+
+@pytest.fixture
+def results_panel(qtbot):
+    panel = _panel(qtbot, "workbench.panels.results", "ResultsPanel")
+    yield panel
+    panel.shutdown()
+
+
+@pytest.fixture
+def training_panel(qtbot):
+    panel = _panel(qtbot, "workbench.panels.training", "TrainingPanel")
+    yield panel
+    panel.shutdown()
+
+
+@pytest.fixture
+def model_panel(qtbot):
+    panel = _panel(qtbot, "workbench.panels.model", "ModelPanel")
+    yield panel
+    panel.shutdown()

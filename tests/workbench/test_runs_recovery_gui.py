@@ -49,26 +49,6 @@ def panels(qtbot, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def results_panel(qtbot):
-    from workbench.panels.results import ResultsPanel
-
-    panel = ResultsPanel(AppState())
-    qtbot.addWidget(panel)
-    yield panel
-    panel.shutdown()
-
-
-@pytest.fixture
-def model_panel(qtbot):
-    from workbench.panels.model import ModelPanel
-
-    panel = ModelPanel(AppState())
-    qtbot.addWidget(panel)
-    yield panel
-    panel.shutdown()
-
-
-@pytest.fixture
 def window(qtbot):
     from workbench.mainwindow import MainWindow
 

@@ -6,39 +6,14 @@ import json
 import os
 import shutil
 
-import pytest
 
 from tests.imagegen import make_class_folder
 from tests.workbench.pausing import pausing_worker
 from tests.workbench.tiny_run import tiny_run
-from workbench.state import AppState
 
 
 def _wait_idle(qtbot, panel, timeout=90_000):
     qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
-
-
-# Panels are shut down in fixture teardown, after pytest-qt has closed the widgets, as in
-# the other panel tests (see the report: shutting down inside the test body and then
-# processing events has crashed the worker clean-up now and then).
-@pytest.fixture
-def results_panel(qtbot):
-    from workbench.panels.results import ResultsPanel
-
-    panel = ResultsPanel(AppState())
-    qtbot.addWidget(panel)
-    yield panel
-    panel.shutdown()
-
-
-@pytest.fixture
-def training_panel(qtbot):
-    from workbench.panels.training import TrainingPanel
-
-    panel = TrainingPanel(AppState())
-    qtbot.addWidget(panel)
-    yield panel
-    panel.shutdown()
 
 
 def test_cancel_evaluation_in_the_results_panel(qtbot, tmp_path, monkeypatch, results_panel):
