@@ -27,6 +27,12 @@ UNSUPPORTED_IMAGE_EXTS = frozenset({".heic", ".heif", ".svg", ".psd", ".ico", ".
                                     ".nef", ".arw", ".dng", ".jp2", ".jxl", ".pdf", ".eps"})
 
 
+def points_back(real: str, folders) -> bool:
+    """True if a symlinked folder resolving to ``real`` is one of ``folders`` or one of
+    their ancestors: following it would walk the same files again, or forever."""
+    return any(real == f or f.startswith(real + os.sep) for f in folders)
+
+
 def extension(name: str) -> str:
     """Lower-case extension with the dot ('' if none); cheaper than os.path.splitext."""
     stem, dot, ext = name.rpartition(".")
@@ -105,7 +111,7 @@ def walk_images(top: str, bad: list[BadFile]) -> list[str]:
                     continue
                 if entry.is_symlink():
                     real = os.path.realpath(entry.path)
-                    if real in walked or any(real == w or w.startswith(real + os.sep) for w in walked):
+                    if points_back(real, walked):
                         skipped.append(BadFile(entry.path, f"symbolic link loop (points to {real}), not followed"))
                         continue
                     walked.add(real)
@@ -143,7 +149,7 @@ def class_folders(root: str, bad: list[BadFile], report_images: bool = True) -> 
                 continue
             if entry.is_symlink():
                 real = os.path.realpath(entry.path)
-                if real == real_root or real_root.startswith(real + os.sep):
+                if points_back(real, (real_root,)):
                     bad.append(BadFile(entry.path, f"symbolic link loop (points to {real}), not followed"))
                     continue
             out.append(entry)
