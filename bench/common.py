@@ -388,6 +388,42 @@ class StallSampler:
         return "\n".join(lines)
 
 
+class GcPauses:
+    """Records every cyclic garbage collection (``gc.callbacks``): a collection holds the
+    GIL, so a long one stalls the GUI thread whichever thread triggered it."""
+
+    def __init__(self):
+        self.pauses: list[tuple[float, float, int]] = []   # (start, ms, generation)
+        self._t0 = 0.0
+
+    def _callback(self, phase, info):
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append((self._t0, (time.perf_counter() - self._t0) * 1000,
+                                info["generation"]))
+
+    def __enter__(self):
+        import gc
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc):
+        import gc
+        gc.callbacks.remove(self._callback)
+        return False
+
+    def report(self) -> str:
+        if not self.pauses:
+            return "no collections"
+        by_gen = {}
+        for _, ms, gen in self.pauses:
+            by_gen.setdefault(gen, []).append(ms)
+        parts = [f"gen {g}: {len(v)} collections, max {max(v):.1f} ms, total {sum(v):.0f} ms"
+                 for g, v in sorted(by_gen.items())]
+        return "; ".join(parts)
+
+
 def epoch_recorder():
     """A ``training.events.Events`` that records when the first batch ran and every
     epoch's metrics with a timestamp ``t`` (imported lazily: plain-Keras workers don't

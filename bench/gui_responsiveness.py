@@ -119,7 +119,8 @@ def measure_training(data: str, epochs: int, profile: bool):
         return not panel.is_training() and "clicked" in marks
 
     stalls = common.StallSampler(probe)
-    with stalls, common.profiled(prof, top=30, sort="tottime"):
+    gcs = common.GcPauses()
+    with stalls, gcs, common.profiled(prof, top=30, sort="tottime"):
         probe.start()
         marks["start"] = time.perf_counter()
         panel.start_button.click()
@@ -136,7 +137,7 @@ def measure_training(data: str, epochs: int, profile: bool):
     epochs_seen = panel.epochs_seen
     status = panel.status_label.text()
     win.close()
-    return phases, marks, epochs_seen, status, prof, stalls.report()
+    return phases, marks, epochs_seen, status, prof, stalls.report() + "\n\nGarbage collections (any thread; each holds the GIL): " + gcs.report()
 
 
 def main(argv=None) -> int:

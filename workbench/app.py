@@ -50,7 +50,8 @@ class _Screenshotter(QObject):
         keys = {self.window.current_panel_key(), *self.watch}
         if any(self.window.panels[k].pending_work() for k in keys if k in self.window.panels):
             return True
-        return False
+        charts = sys.modules.get("workbench.charts.base")   # None: no chart was ever made
+        return charts is not None and charts.pending_renders(self.window)
 
     @Slot()
     def _tick(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import time
 
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
                                QMenu, QMessageBox, QStackedWidget, QWidget, QVBoxLayout,
                                QHBoxLayout)
 
+from workbench.heap import freeze_long_lived
 from workbench.settings import Settings, ensure_model_state
 from workbench.state import AppState
 from workbench.workers.dataset import DeviceProbeWorker
@@ -165,7 +167,9 @@ class MainWindow(QMainWindow):
         if missing:
             self.panels[missing[0]]
             QTimer.singleShot(0, self._build_next)   # one panel per event-loop turn
-        elif self._probe_device and self._probe_job is None and self.state.device is None:
+            return
+        freeze_long_lived()   # matplotlib, Qt wrappers, panels: alive until exit (see heap.py)
+        if self._probe_device and self._probe_job is None and self.state.device is None:
             self.start_device_probe()
 
     def _make_panel(self, module: str, cls: str, label: str) -> QWidget:
@@ -373,6 +377,9 @@ class MainWindow(QMainWindow):
         if self._probe_job is not None:
             # The TensorFlow import can't be interrupted; it finishes within seconds.
             self._probe_job.stop_and_wait(60000)
+        charts = sys.modules.get("workbench.charts.base")   # None: no chart was ever made
+        if charts is not None:
+            charts.shutdown_all(self)   # a figure being drawn finishes in well under 1 s
 
     def closeEvent(self, event) -> None:
         self.shutdown()

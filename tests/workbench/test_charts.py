@@ -1,8 +1,12 @@
 """Charts: artists hold the data they were given, empty states carry a hint, clicks map
-to confusion-matrix cells."""
+to confusion-matrix cells, and figures are drawn off the GUI thread, coalesced."""
+import threading
+
 import numpy as np
 import pytest
-from matplotlib.backend_bases import MouseEvent
+from PySide6.QtGui import QColor
+
+from tests.workbench.chartclick import click_data_point
 
 from workbench.charts.confusion import ConfusionChart
 from workbench.charts.probabilities import ProbabilityChart
@@ -43,6 +47,7 @@ def test_training_curves_history_without_best_flags_marks_lowest_val_loss(qtbot)
     lo, hi = chart.ax.get_ylim()
     assert lo == 0 and hi >= 2.3  # autoscaled to the data, not the empty chart's 0..1
     chart.add_epoch({"epoch": 4, "loss": 3.5, "val_loss": 0.5, "best": True})
+    chart.draw()
     assert chart.ax.get_ylim()[1] >= 3.5 and chart.best_epoch == 4
     with pytest.raises(ValueError, match="Received: metric='f1'"):
         TrainingCurves("f1")
@@ -57,12 +62,12 @@ def test_confusion_chart_annotations_and_click(qtbot):
     chart.draw()
     assert [int(t.get_text()) for t in chart.texts] == [3, 1, 0, 0, 4, 0, 2, 0, 5]
     assert chart.ax.get_xlabel() == "Predicted class" and chart.ax.get_ylabel() == "True class"
-    # A click on the centre of cell (true=2, pred=0) in display coordinates.
-    x, y = chart.ax.transData.transform((0, 2))
-    event = MouseEvent("button_press_event", chart, x, y, button=1)
+    # A real click on the centre of cell (true=2, pred=0), and one outside the matrix.
     with qtbot.waitSignal(chart.cellClicked, timeout=1000) as blocker:
-        chart.on_press(event)
+        click_data_point(qtbot, chart, 0, 2)
     assert blocker.args == [2, 0]
+    with qtbot.assertNotEmitted(chart.cellClicked):
+        click_data_point(qtbot, chart, 3.5, 3.5)
     with pytest.raises(ValueError, match="Received: shape"):
         chart.set_matrix([[1, 2]], ["a", "b"])
 
@@ -86,4 +91,101 @@ def test_run_compare_overlays_one_line_per_run(qtbot):
     chart.draw()
     assert [list(line.get_ydata()) for line in chart.lines] == [[0.5, 0.6], [0.7]]
     chart.set_runs([])
+    chart.draw()
     assert any("Select runs" in t for t in _texts(chart.figure))
+
+
+class _ThreadRecordingCurves(TrainingCurves):
+    """Records the thread each build ran on (the real build, nothing replaced)."""
+
+    def __init__(self, *args, **kwargs):
+        self.build_threads = []
+        super().__init__(*args, **kwargs)
+
+    def build(self, state):
+        self.build_threads.append(threading.get_ident())
+        super().build(state)
+
+
+def test_shown_chart_is_drawn_off_the_gui_thread_and_coalesced(qtbot):
+    chart = _ThreadRecordingCurves("accuracy")
+    qtbot.addWidget(chart)
+    chart.resize(400, 280)
+    chart.show()
+    qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
+    assert chart.grab().toImage().size().width() == 400
+    renders = []
+    chart.rendered.connect(lambda: renders.append(len(chart.epochs)))
+    for epoch in range(1, 6):   # faster than a render: coalesced, not queued one by one
+        chart.add_epoch({"epoch": epoch, "accuracy": epoch / 10, "val_accuracy": epoch / 11})
+    qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
+    assert renders and renders[-1] == 5 and len(renders) <= 2
+    gui = threading.get_ident()
+    assert chart.build_threads[1:] and gui not in chart.build_threads[1:]
+    # What is on screen is the figure with five points: blue line pixels are there.
+    image = chart.grab().toImage()
+    blue = QColor("#1f77b4")   # matplotlib's tab:blue
+    found = any(_close(image.pixelColor(x, y), blue)
+                for x in range(0, image.width(), 2) for y in range(0, image.height(), 2))
+    assert found, "the rendered image shows no training line"
+    assert list(chart.train_line.get_xdata()) == [1, 2, 3, 4, 5]
+
+
+def test_resized_chart_is_redrawn_at_its_new_size(qtbot):
+    chart = ConfusionChart()
+    qtbot.addWidget(chart)
+    chart.set_matrix([[5, 1], [2, 7]], ["cat", "dog"])
+    chart.resize(420, 360)
+    chart.show()
+    qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
+    chart.resize(520, 300)
+    ratio = chart.devicePixelRatioF() or 1
+    qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
+    assert chart._shown[1:3] == (round(520 * ratio), round(300 * ratio))
+    # Clicks map through the new geometry.
+    chart.draw()
+    with qtbot.waitSignal(chart.cellClicked, timeout=1000) as blocker:
+        click_data_point(qtbot, chart, 1, 0)
+    assert blocker.args == [0, 1]
+
+
+def _close(a, b, tol=40):
+    return abs(a.red() - b.red()) + abs(a.green() - b.green()) + abs(a.blue() - b.blue()) < tol
+
+
+class _BrokenChart(TrainingCurves):
+    def __init__(self):
+        self.attempts = 0
+        super().__init__("loss")
+
+    def build(self, state):
+        if state["epochs"]:
+            self.attempts += 1
+            raise ValueError("no axes for you")
+        super().build(state)
+
+
+def test_a_chart_that_fails_to_draw_says_why_once_and_the_app_goes_on(qtbot, capsys):
+    chart = _BrokenChart()
+    qtbot.addWidget(chart)
+    chart.resize(300, 200)
+    chart.show()
+    qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
+    chart.add_epoch({"epoch": 1, "loss": 1.0})
+    qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
+    qtbot.wait(200)   # a retry loop would show up here as more attempts
+    assert chart.attempts == 1
+    assert "no axes for you" in chart._error
+    assert "could not be drawn" in capsys.readouterr().err
+    chart.grab()      # paints the message instead of crashing
+
+
+def test_diverging_loss_with_inf_and_nan_still_draws(qtbot):
+    chart = TrainingCurves("loss")
+    qtbot.addWidget(chart)
+    chart.add_epoch({"epoch": 1, "loss": 2.0, "val_loss": 1.5})
+    chart.add_epoch({"epoch": 2, "loss": float("inf"), "val_loss": float("nan")})
+    chart.draw()
+    assert list(chart.train_line.get_xdata()) == [1, 2]
+    lo, hi = chart.ax.get_ylim()
+    assert lo == 0 and np.isfinite(hi) and hi >= 2.0

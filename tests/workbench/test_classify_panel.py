@@ -53,6 +53,7 @@ def test_classify_files_and_folder_export_csv(qtbot, panel, run, tmp_path):
     assert any(t.startswith(good.name) and t.count("%") == 3 for t in item_texts)
     # The first photo is shown large with its probability chart.
     assert panel.list.currentRow() == 0
+    panel.detail.chart.draw()
     widths = [b.get_width() for b in panel.detail.chart.bars]
     assert len(widths) == 3 and np.isclose(sum(widths), 1.0, atol=1e-3)
     assert panel.detail._pixmap is not None

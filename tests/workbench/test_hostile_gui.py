@@ -79,6 +79,7 @@ def test_hostile_folder_through_every_panel(qtbot, tmp_path, window):
     results.evaluate()
     _idle(qtbot, results)
     ev = results.evaluation
+    results.confusion.draw()
     assert ev is not None and results.confusion.texts
     assert info["num_train"] + info["num_val"] + ev["num_samples"] == len(corpus["good"])
     _check([(b["path"], b["reason"]) for b in ev["bad_files"]], corpus["bad"])

@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
+from tests.workbench.chartclick import click_data_point
 from tests.workbench.tiny_run import tiny_run
 from workbench.panels.results import CELL, MOST_INCORRECT, ResultsPanel
 from workbench.panels.results_runs import PathRole
@@ -78,11 +79,13 @@ def test_run_shows_matrix_table_and_most_incorrect(qtbot, panel, run):
     for column in range(table.columnCount()):
         table.sortItems(column)
     table.selectAll()
+    panel.runs.compare.draw()
     with_curves = [r for r in panel.runs.runs if r.get("curve")]
     assert len(with_curves) >= 2 and len(panel.runs.compare.lines) == len(with_curves)
     panel.runs.select_run(run["run_dir"])
     g.list.setCurrentRow(0)
     _idle(qtbot, panel)
+    panel.detail.chart.draw()
     probs = [b.get_width() for b in panel.detail.chart.bars]
     assert np.isclose(sum(probs), 1.0, atol=1e-3)
     assert panel.detail._pixmap is not None
@@ -94,13 +97,10 @@ def test_clicking_a_cell_filters_the_gallery(qtbot, panel, run):
     ev = panel.evaluation
     m = np.array(ev["confusion_matrix"])
     t, p = map(int, np.argwhere(m > 0)[0])
-    # The click handler with a synthetic matplotlib event at that cell's centre.
-    from matplotlib.backend_bases import MouseEvent
-
+    # A real click at that cell's centre.
     chart = panel.confusion
     chart.draw()
-    x, y = chart.ax.transData.transform((p, t))
-    chart.on_press(MouseEvent("button_press_event", chart, x, y, button=1))
+    click_data_point(qtbot, chart, p, t)
     assert panel.gallery_choice.currentIndex() == CELL
     _idle(qtbot, panel)
     items = panel.gallery.items
@@ -123,6 +123,7 @@ def test_evaluate_button_for_a_run_without_evaluation(qtbot, panel, run, tmp_pat
     panel.evaluate_button.click()
     _idle(qtbot, panel, timeout=90_000)
     assert os.path.isfile(copy / "evaluation.json")
+    panel.confusion.draw()
     assert panel.evaluation is not None and panel.confusion.texts
 
 

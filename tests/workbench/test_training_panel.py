@@ -101,10 +101,11 @@ def test_stop_within_two_seconds_then_resume_and_train_again(qtbot, panel):
     assert panel.resume_button.isEnabled()
     done_before = panel.epochs_seen
     panel.resume_button.click()
-    qtbot.waitUntil(lambda: panel.accuracy_chart.train_line.get_xdata().__len__()
+    qtbot.waitUntil(lambda: len(panel.accuracy_chart.epochs)
                     > done_before, timeout=90_000)
     panel.stop_training()
     _wait_idle(qtbot, panel)
+    panel.accuracy_chart.draw()
     xs = list(panel.accuracy_chart.train_line.get_xdata())
     assert xs[: done_before] == list(range(1, done_before + 1)) and xs[-1] > done_before
     _assert_stopped_quickly(panel, "resumed run")

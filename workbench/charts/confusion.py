@@ -1,12 +1,13 @@
 """Confusion-matrix heatmap with a count in every cell; clicking a cell reports it.
 
-Drawing a 10x10 annotated matrix costs ~200 ms here, so the panel calls
-:meth:`ConfusionChart.set_matrix` once per run load, never in a loop.
+Drawing a 10x10 annotated matrix costs ~480 ms here: it happens on a render thread (see
+:mod:`workbench.charts.base`), once per run load. Clicks are mapped to cells from the
+geometry of the image on screen, never by asking the figure.
 """
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 
 from workbench.charts.base import ChartCanvas
 
@@ -29,16 +30,19 @@ class ConfusionChart(ChartCanvas):
         self.texts = []          # the count annotations, row-major (tests read them)
         self.image = None
         super().__init__(parent, width=4.2, height=3.6)
-        self.mpl_connect("button_press_event", self.on_press)
+        self.setMouseTracking(True)   # a pointing hand over the cells says "click me"
 
-    def setup(self) -> None:
+    def state(self) -> dict:
+        return {"matrix": self.matrix, "classes": list(self.classes)}
+
+    def build(self, state: dict) -> None:
         self.ax = self.figure.add_subplot(1, 1, 1)
         self.image, self.texts = None, []
-        if self.matrix is None:
-            self.ax.set_axis_off()
-            self.empty_message(self.ax, "Train or evaluate a model to see its confusion matrix")
+        m, classes, ax = state["matrix"], state["classes"], self.ax
+        if m is None:
+            ax.set_axis_off()
+            self.empty_message(ax, "Train or evaluate a model to see its confusion matrix")
             return
-        m, classes, ax = self.matrix, self.classes, self.ax
         n = len(classes)
         # Colour by the fraction of each true class so small classes still read clearly.
         rows = m.sum(axis=1, keepdims=True).astype(float)
@@ -65,31 +69,51 @@ class ConfusionChart(ChartCanvas):
 
     def set_matrix(self, matrix, classes: list[str]) -> None:
         """Show a matrix (list of lists or array of counts) for ``classes``."""
-        m = np.asarray(matrix, dtype=np.int64)
+        m = np.array(matrix, dtype=np.int64)   # a copy: frozen below
         if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] != len(classes):
             raise ValueError(f"confusion matrix must be {len(classes)}x{len(classes)} for "
                              f"{len(classes)} classes. Received: shape={m.shape}")
+        m.setflags(write=False)   # the render thread reads it
         self.matrix, self.classes = m, list(classes)
-        self.clear()
+        self.changed()
 
     def reset(self) -> None:
         self.matrix, self.classes = None, []
-        self.clear()
+        self.changed()
 
-    def on_press(self, event) -> None:
-        """Matplotlib ``button_press_event`` handler: emit the clicked cell."""
-        cell = self.cell_at(event)
-        if cell is not None:
-            self.cellClicked.emit(*cell)
-
-    def cell_at(self, event) -> tuple[int, int] | None:
-        if self.matrix is None or event.inaxes is not self.ax or event.xdata is None:
+    def cell_at(self, pos) -> tuple[int, int] | None:
+        """The (true, predicted) cell under a widget position, or None."""
+        if self.matrix is None:
             return None
-        j, i = int(round(event.xdata)), int(round(event.ydata))
+        xy = self.data_at(pos)
+        if xy is None:
+            return None
+        j, i = int(round(xy[0])), int(round(xy[1]))
         n = len(self.classes)
         if 0 <= i < n and 0 <= j < n:
             return i, j
         return None
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        cell = self.cell_at(event.position()) if event.button() == Qt.MouseButton.LeftButton \
+            else None
+        if cell is None:
+            super().mousePressEvent(event)
+            return
+        event.accept()
+        self.cellClicked.emit(*cell)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        cell = self.cell_at(event.position())
+        if cell is not None:
+            i, j = cell
+            self.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.setToolTip(f"True {self.classes[i]}, predicted {self.classes[j]}: "
+                            f"{int(self.matrix[i, j]):,} images")
+        else:
+            self.unsetCursor()
+            self.setToolTip("")
+        super().mouseMoveEvent(event)
 
 
 def _short(name: str, limit: int = 14) -> str:

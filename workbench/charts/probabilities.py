@@ -23,33 +23,37 @@ class ProbabilityChart(ChartCanvas):
         super().__init__(parent, width=3.6, height=2.6)
         self.setMinimumSize(200, 120)
 
-    def setup(self) -> None:
+    def state(self) -> dict:
+        return {"classes": list(self.classes), "probs": self.probs, "true": self.true_index}
+
+    def build(self, state: dict) -> None:
         ax = self.ax = self.figure.add_subplot(1, 1, 1)
         self.bars = None
-        if self.probs is None:
+        probs, classes, true_index = state["probs"], state["classes"], state["true"]
+        if probs is None:
             ax.set_axis_off()
             self.empty_message(ax, "Select an image to see its class probabilities")
             return
-        order = np.argsort(-self.probs)[:_MAX_BARS]
+        order = np.argsort(-probs)[:_MAX_BARS]
         pred = int(order[0])
         colours = []
         for i in order:
-            if self.true_index is not None and i == self.true_index:
+            if true_index is not None and i == true_index:
                 colours.append("tab:green" if i == pred else "tab:red")
             else:
                 colours.append("tab:blue" if i == pred else "0.7")
         y = np.arange(len(order))
-        self.bars = ax.barh(y, self.probs[order], color=colours)
-        ax.set_yticks(y, [self.classes[i] for i in order], fontsize=8)
+        self.bars = ax.barh(y, probs[order], color=colours)
+        ax.set_yticks(y, [classes[i] for i in order], fontsize=8)
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
         ax.set_xlabel("Probability")
         title = "Class probabilities"
-        if len(self.probs) > _MAX_BARS:
-            title += f" (top {_MAX_BARS} of {len(self.probs)})"
+        if len(probs) > _MAX_BARS:
+            title += f" (top {_MAX_BARS} of {len(probs)})"
         ax.set_title(title, fontsize=9)
         for yi, i in zip(y, order):
-            p = float(self.probs[i])
+            p = float(probs[i])
             if p > 0.8:  # label inside the long bar, where there is room
                 ax.text(p - 0.02, yi, f"{p:.1%}", va="center", ha="right", fontsize=7,
                         color="white")
@@ -64,13 +68,14 @@ class ProbabilityChart(ChartCanvas):
             probabilities: sequence of floats, same length as ``classes``.
             true_index: the image's true class, when known (evaluation samples).
         """
-        p = np.asarray(probabilities, dtype=float).ravel()
+        p = np.array(probabilities, dtype=float).ravel()   # a copy: frozen below
         if len(p) != len(classes):
             raise ValueError(f"expected {len(classes)} probabilities (one per class). "
                              f"Received: {len(p)}")
+        p.setflags(write=False)   # the render thread reads it
         self.classes, self.probs, self.true_index = list(classes), p, true_index
-        self.clear()
+        self.changed()
 
     def reset(self) -> None:
         self.classes, self.probs, self.true_index = [], None, None
-        self.clear()
+        self.changed()

@@ -14,7 +14,10 @@ class RunCompareChart(ChartCanvas):
         self.lines = []
         super().__init__(parent, width=4.0, height=2.6)
 
-    def setup(self) -> None:
+    def state(self) -> dict:
+        return {"runs": [dict(r, values=list(r.get("values") or [])) for r in self.runs]}
+
+    def build(self, state: dict) -> None:
         ax = self.ax = self.figure.add_subplot(1, 1, 1)
         self.lines = []
         ax.set_xlabel("Epoch")
@@ -24,7 +27,7 @@ class RunCompareChart(ChartCanvas):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, 1.02)
         plotted = 0
-        for run in self.runs:
+        for run in state["runs"]:
             ys = run.get("values") or []
             if not ys:
                 continue
@@ -40,4 +43,4 @@ class RunCompareChart(ChartCanvas):
     def set_runs(self, runs: list[dict]) -> None:
         """Show ``runs``: dicts with ``label`` and ``values`` (validation accuracy per epoch)."""
         self.runs = list(runs)
-        self.clear()
+        self.changed()

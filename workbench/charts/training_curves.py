@@ -1,8 +1,8 @@
 """Live training curves: one metric (accuracy or loss), training vs validation, per epoch.
 
-The Training panel embeds two of these (accuracy and loss). Points arrive once per epoch
-and the lines are updated in place (``set_data`` + ``relim`` + ``autoscale_view`` +
-``draw_idle``): a full redraw costs ~100 ms here, so never redraw per batch.
+The Training panel embeds two of these (accuracy and loss). Points arrive once per epoch;
+each one rebuilds the two small lines and redraws once, on a render thread (see
+:mod:`workbench.charts.base`: a draw costs ~130 ms here), never per batch.
 """
 from __future__ import annotations
 
@@ -33,7 +33,12 @@ class TrainingCurves(ChartCanvas):
         self._best_epoch: int | None = None
         super().__init__(parent, width=4.0, height=2.8)
 
-    def setup(self) -> None:
+    def state(self) -> dict:
+        return {"epochs": list(self._epochs), "train": list(self._train),
+                "val": list(self._val), "best": self._best_epoch}
+
+    def build(self, state: dict) -> None:
+        epochs, train, val, best = state["epochs"], state["train"], state["val"], state["best"]
         ax = self.ax = self.figure.add_subplot(1, 1, 1)
         label = _LABELS[self.metric_name]
         ax.set_title(label, fontsize=10)
@@ -41,34 +46,50 @@ class TrainingCurves(ChartCanvas):
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        (self.train_line,) = ax.plot([], [], "o-", color="tab:blue", label="training", ms=4)
-        (self.val_line,) = ax.plot([], [], "s-", color="tab:orange", label="validation", ms=4)
+        has_val = any(v == v for v in val)  # NaN != NaN: no validation data
+        (self.train_line,) = ax.plot(epochs, train, "o-", color="tab:blue", label="training",
+                                     ms=4)
+        (self.val_line,) = ax.plot(epochs if has_val else [], val if has_val else [], "s-",
+                                   color="tab:orange", label="validation", ms=4)
         (self.best_marker,) = ax.plot([], [], "*", color="tab:green", ms=14,
                                       label="best validation", zorder=5)
         self.best_vline = ax.axvline(0, color="tab:green", lw=0.8, ls="--", visible=False)
-        self.hint = None
-        if not self._epochs:
-            self.hint = ax.text(0.5, 0.5, "Start training to see the curves here",
-                                ha="center", va="center", transform=ax.transAxes,
-                                color="0.45", fontsize=9)
-        ax.set_xlim(0.5, 2.5)
-        ax.set_ylim(0, 1)
+        if not epochs:
+            self.empty_message(ax, "Start training to see the curves here")
+            ax.set_xlim(0.5, 2.5)
+            ax.set_ylim(0, 1)
+            return
+        if best in epochs:
+            i = epochs.index(best)
+            self.best_marker.set_data([best], [val[i] if has_val else train[i]])
+            self.best_vline.set_xdata([best, best])
+            self.best_vline.set_visible(True)
+        ax.set_xlim(min(epochs) - 0.5, max(max(epochs), 2) + 0.5)
+        if self.metric_name == "accuracy":
+            ax.set_ylim(0, 1.02)
+        else:
+            ax.set_ylim(bottom=0)  # losses are never negative; 0 anchors the eye
+        ax.legend(loc="best", fontsize=8)
+
+    @property
+    def epochs(self) -> list[int]:
+        """The epochs shown (or about to be), in order."""
+        return list(self._epochs)
 
     def reset(self) -> None:
         """Forget every point (a new run starts)."""
         self._epochs, self._train, self._val = [], [], []
         self._best_epoch = None
-        self.clear()
+        self.changed()
 
     def add_epoch(self, info: dict) -> None:
-        """Append one epoch from the core's ``on_epoch`` payload and redraw once.
+        """Append one epoch from the core's ``on_epoch`` payload; redraw once, off-thread.
 
         Args:
             info: keys ``epoch``, the metric, ``val_<metric>`` (may be None) and ``best``.
         """
         self._append(info)
-        self._update_artists()
-        self.refresh()
+        self.changed()
 
     def set_history(self, epochs: list[dict]) -> None:
         """Replace the curves with a whole history (a list of epoch payloads)."""
@@ -83,8 +104,7 @@ class TrainingCurves(ChartCanvas):
             losses = [(v, i) for v, i in losses if v == v]
             if losses:
                 self._best_epoch = self._epochs[min(losses)[1]]
-        self._update_artists()
-        self.refresh()
+        self.changed()
 
     @property
     def best_epoch(self) -> int | None:
@@ -97,35 +117,6 @@ class TrainingCurves(ChartCanvas):
         self._val.append(_num(info.get("val_" + self.metric_name)))
         if info.get("best"):
             self._best_epoch = epoch
-
-    def _update_artists(self) -> None:
-        if self.hint is not None and self._epochs:
-            self.hint.remove()
-            self.hint = None
-        self.train_line.set_data(self._epochs, self._train)
-        has_val = any(v == v for v in self._val)  # NaN != NaN: no validation data
-        self.val_line.set_data(self._epochs, self._val if has_val else [])
-        if self._best_epoch in self._epochs:
-            i = self._epochs.index(self._best_epoch)
-            y = self._val[i] if has_val else self._train[i]
-            self.best_marker.set_data([self._best_epoch], [y])
-            self.best_vline.set_xdata([self._best_epoch, self._best_epoch])
-            self.best_vline.set_visible(True)
-        else:
-            self.best_marker.set_data([], [])
-            self.best_vline.set_visible(False)
-        ax = self.ax
-        ax.relim(visible_only=True)
-        ax.autoscale(enable=True, axis="y")  # setup() fixed the empty chart's limits
-        ax.autoscale_view()
-        if self._epochs:
-            ax.set_xlim(min(self._epochs) - 0.5, max(max(self._epochs), 2) + 0.5)
-        if self.metric_name == "accuracy":
-            ax.set_ylim(0, 1.02)
-        else:
-            ax.set_ylim(bottom=0)  # losses are never negative; 0 anchors the eye
-        if self._epochs and ax.get_legend() is None:
-            ax.legend(loc="best", fontsize=8)
 
 
 def _num(value) -> float:

@@ -451,6 +451,8 @@ class DatasetPanel(QWidget):
         self._jobs.clear()
         self._index_job = self._preview_job = None
         self.thumbs.shutdown()
+        if self._chart is not None:
+            self._chart.shutdown()
 
 
 def _human_bytes(n: int) -> str:

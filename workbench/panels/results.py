@@ -142,7 +142,8 @@ class ResultsPanel(QWidget):
                 or self.gallery.pending_work() or self.detail.pending_work())
 
     def shutdown(self) -> None:
-        for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail):
+        for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail,
+                     self.confusion):
             part.shutdown()
 
     def load_run(self, run_dir: str) -> None:

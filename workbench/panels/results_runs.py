@@ -87,6 +87,7 @@ class RunsList(QWidget):
 
     def shutdown(self) -> None:
         self._runner.shutdown()
+        self.compare.shutdown()
 
     def select_run(self, run_dir: str) -> None:
         """Highlight ``run_dir`` in the table without re-emitting ``runActivated``

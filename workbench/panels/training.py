@@ -125,6 +125,8 @@ class TrainingPanel(QWidget):
     def shutdown(self) -> None:
         """Stop training (best weights are kept by the core) and wait for the thread."""
         self.runner.shutdown(timeout_ms=15000)
+        self.accuracy_chart.shutdown()
+        self.loss_chart.shutdown()
 
     @Slot()
     def start_training(self) -> None:

@@ -93,6 +93,7 @@ class ImageDetail(QWidget):
 
     def shutdown(self) -> None:
         self._runner.shutdown()
+        self.chart.shutdown()
 
     def _on_preview(self, result: dict) -> None:
         if self._item is None or result.get("path") != self._item.get("path"):

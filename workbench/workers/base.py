@@ -134,7 +134,9 @@ def start(worker: Worker, parent: QObject | None = None) -> QThread:
     thread = QThread(parent)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
-    worker.done.connect(thread.quit)
+    # Direct: QThread.quit is thread-safe, and the thread must end even while the GUI
+    # thread is blocked waiting for it (shutdown, tests' leftover-thread check).
+    worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     keeper = _Keeper(thread, worker)
     thread.finished.connect(keeper.release, Qt.ConnectionType.QueuedConnection)
     registry.track(thread)

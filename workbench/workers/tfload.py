@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 import threading
 
+from workbench.heap import freeze_long_lived
+
 _lock = threading.Lock()
 
 
@@ -18,5 +20,9 @@ def ensure_tensorflow() -> None:
     if "keras" in sys.modules and "tensorflow" in sys.modules:
         return
     with _lock:
+        if "keras" in sys.modules and "tensorflow" in sys.modules:
+            return  # another worker imported them while this one waited
         import tensorflow  # noqa: F401
         import keras  # noqa: F401
+        # ~1 M long-lived objects: keep full collections (~200 ms each) from walking them.
+        freeze_long_lived()
