@@ -10,6 +10,9 @@ with ``DatasetPanel.open_path`` (indexing runs in a worker) and measures:
 - time to scroll through every thumbnail: the grid is scrolled one page at a time and
   each page waits until all its visible thumbnails are shown;
 - GUI-thread lateness of a 10 ms ``QTimer`` probe during both phases;
+- scrolling ``--busy-pages`` pages while another Python thread is busy, with the app's
+  grid (a ``PinnedListView``) and with a plain ``QListView`` on the same model: page
+  time and lateness, and their ratio;
 - peak resident memory of the process.
 """
 from __future__ import annotations
@@ -80,12 +83,62 @@ def all_shown(grid) -> bool:
     return bool(rows) and all(model.data(model.index(r, 0), ThumbnailRole) is not None for r in rows)
 
 
+def plain_view(grid):
+    """A plain ``QListView`` configured like the Dataset panel's grid, on its model."""
+    from PySide6.QtWidgets import QListView
+
+    view = QListView()
+    for attr in ("viewMode", "uniformItemSizes", "layoutMode", "batchSize", "movement",
+                 "resizeMode", "iconSize", "gridSize", "textElideMode"):
+        getattr(view, "set" + attr[0].upper() + attr[1:])(getattr(grid, attr)())
+    view.setModel(grid.model())
+    view.resize(grid.size())
+    view.show()
+    common.qt_wait(lambda: all_shown(view), 30)
+    return view
+
+
+def busy_scroll(view, probe, pages: int, every_ms: int = 60) -> dict:
+    """Scroll ``pages`` pages from the top, one every ``every_ms`` (a person paging
+    down), while a Python thread is busy; the probe measures the GUI thread meanwhile.
+
+    Returns the probe's lateness and how many thumbnails of the last page were shown.
+    """
+    from PySide6.QtCore import QTimer
+
+    sb = view.verticalScrollBar()
+    sb.setValue(0)
+    common.qt_wait(lambda: all_shown(view), 30)
+    done = {"pages": 0}
+
+    def step():
+        sb.setValue(sb.value() + sb.pageStep())
+        done["pages"] += 1
+        if done["pages"] >= pages:
+            timer.stop()
+
+    timer = QTimer()
+    timer.setInterval(every_ms)
+    timer.timeout.connect(step)
+    start = len(probe.late)
+    with common.BusyPythonThread():
+        timer.start()
+        common.qt_wait(lambda: done["pages"] >= pages, 600)
+        common.qt_wait(lambda: False, 0.2)   # the last page's paint
+    late = probe.late[start:]
+    p50, p99 = common.percentiles(late, (50, 99)) if late else (0.0, 0.0)
+    return {"ticks": len(late), "p50": p50, "p99": p99, "max": max(late, default=0.0),
+            "over30": sum(v > 30 for v in late), "over100": sum(v > 100 for v in late)}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=None, help="a class-folder dataset (default: 70,000 Fashion-MNIST PNGs)")
     p.add_argument("--limit", type=int, default=None, help="write/use only N training images (quick run)")
     p.add_argument("--size", default="1400x900", help="window size")
     p.add_argument("--max-pages", type=int, default=0, help="stop scrolling after N pages (0: all)")
+    p.add_argument("--busy-pages", type=int, default=30,
+                   help="pages scrolled while another Python thread is busy (per view)")
     p.add_argument("--profile", action="store_true", help="cProfile the GUI thread while opening and scrolling")
     a = p.parse_args(argv)
     t_start = time.perf_counter()
@@ -111,7 +164,8 @@ def main(argv=None) -> int:
     open_prof = [] if a.profile else None
     grid = panel.grid
     open_stalls = common.StallSampler(probe)
-    with open_stalls, common.profiled(open_prof, top=25, sort="tottime"):
+    open_gcs = common.GcPauses()
+    with open_stalls, open_gcs, common.profiled(open_prof, top=25, sort="tottime"):
         t0 = time.perf_counter()
         panel.open_path(data)
         ok = common.qt_wait(lambda: panel.state.dataset is not None, 120)
@@ -133,7 +187,8 @@ def main(argv=None) -> int:
     pages, t1, page_times, missed = 0, time.perf_counter(), [], 0
     prof = [] if a.profile else None
     scroll_stalls = common.StallSampler(probe)
-    with scroll_stalls, common.profiled(prof, top=25, sort="tottime"):
+    scroll_gcs = common.GcPauses()
+    with scroll_stalls, scroll_gcs, common.profiled(prof, top=25, sort="tottime"):
         value = 0
         while True:
             sb.setValue(value)
@@ -147,7 +202,16 @@ def main(argv=None) -> int:
             value = sb.value() + sb.pageStep()
     t_scroll = time.perf_counter() - t1
     scroll_late = list(probe.late)
+    probe.late.clear()
+
+    # The same scrolling while another Python thread is busy: the app's grid (a
+    # PinnedListView) against a plain QListView on the same model, same settings.
+    contended = {}
+    plain = plain_view(grid)
+    for name, view in (("app grid (PinnedListView)", grid), ("plain QListView", plain)):
+        contended[name] = busy_scroll(view, probe, a.busy_pages)
     probe.stop()
+    plain.close()
     last_rows = visible_rows(grid)
     reached_end = bool(last_rows) and last_rows[-1] == grid.model().rowCount() - 1
     peak = common.peak_rss_mb()
@@ -166,8 +230,17 @@ def main(argv=None) -> int:
     print()
     print(common.table(common.LATENESS_HEADERS, [common.lateness_row("open + first thumbnails", open_late),
                                                  common.lateness_row("scrolling", scroll_late)]))
+    print(f"\nPaging down {a.busy_pages} pages, one every 60 ms, while another Python thread is "
+          "busy (the plain view ran second, with the thumbnails already cached, which favours it):")
+    base = contended["app grid (PinnedListView)"]["p99"] or 1e-9
+    print(common.table(["view", "ticks", "p50 late ms", "p99 late ms", "max late ms", "> 30 ms",
+                        "> 100 ms", "p99 vs app grid"],
+                       [[k, v["ticks"], v["p50"], v["p99"], v["max"], v["over30"], v["over100"],
+                         f"{v['p99'] / base:.1f}x"] for k, v in contended.items()]))
     print("\nWhere the GUI thread was when it was late, opening: " + open_stalls.report())
+    print("Garbage collections while opening (any thread; each holds the GIL): " + open_gcs.report())
     print("\nWhere the GUI thread was when it was late, scrolling: " + scroll_stalls.report())
+    print("Garbage collections while scrolling: " + scroll_gcs.report())
     if open_prof:
         print("\nGUI-thread profile while opening (cProfile, by own time):\n" + open_prof[0])
     if prof:

@@ -388,6 +388,33 @@ class StallSampler:
         return "\n".join(lines)
 
 
+class BusyPythonThread:
+    """A thread running Python bytecode without pause, for as long as the block lasts.
+
+    It stands for any worker busy in Python code (a chart render, Keras' Python side,
+    the glue around decoding): it competes with the GUI thread for the GIL.
+    """
+
+    def __init__(self):
+        import threading
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+
+    def _spin(self):
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        return False
+
+
 class GcPauses:
     """Records every cyclic garbage collection (``gc.callbacks``): a collection holds the
     GIL, so a long one stalls the GUI thread whichever thread triggered it."""

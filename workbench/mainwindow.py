@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
                                QMenu, QMessageBox, QStackedWidget, QWidget, QVBoxLayout,
                                QHBoxLayout)
 
-from workbench.heap import freeze_long_lived
+from workbench.interpreter import freeze_long_lived, long_lived_objects, tune_for_gui
 from workbench.settings import Settings, ensure_model_state
 from workbench.state import AppState
 from workbench.workers.dataset import DeviceProbeWorker
@@ -56,8 +56,9 @@ class _ImportWorker(Worker):
         self.modules = modules
 
     def work(self) -> None:
-        for name in self.modules:
-            importlib.import_module(name)
+        with long_lived_objects():   # see workbench/interpreter.py
+            for name in self.modules:
+                importlib.import_module(name)
 
 
 class PlaceholderPanel(QWidget):
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, state: AppState | None = None, probe_device: bool = True, parent=None):
         super().__init__(parent)
+        tune_for_gui()   # short GIL slices: the GUI thread waits less for busy workers
         self.state = state or AppState(self)
         self.settings = Settings()
         self.setWindowTitle("Image Classification Workbench")
@@ -168,7 +170,7 @@ class MainWindow(QMainWindow):
             self.panels[missing[0]]
             QTimer.singleShot(0, self._build_next)   # one panel per event-loop turn
             return
-        freeze_long_lived()   # matplotlib, Qt wrappers, panels: alive until exit (see heap.py)
+        freeze_long_lived()   # matplotlib, Qt wrappers, panels: alive until exit (see interpreter.py)
         if self._probe_device and self._probe_job is None and self.state.device is None:
             self.start_device_probe()
 

@@ -21,6 +21,7 @@ def _texts(fig):
 def test_training_curves_one_point_per_epoch_and_best_marker(qtbot):
     chart = TrainingCurves("accuracy")
     qtbot.addWidget(chart)
+    chart.draw()
     assert any("Start training" in t for t in _texts(chart.figure))
     chart.add_epoch({"epoch": 1, "accuracy": 0.5, "val_accuracy": 0.4, "best": True})
     chart.add_epoch({"epoch": 2, "accuracy": 0.7, "val_accuracy": 0.6, "best": True})
@@ -75,6 +76,7 @@ def test_confusion_chart_annotations_and_click(qtbot):
 def test_probability_chart_bars_and_empty_state(qtbot):
     chart = ProbabilityChart()
     qtbot.addWidget(chart)
+    chart.draw()
     assert any("Select an image" in t for t in _texts(chart.figure))
     chart.set_probabilities(["a", "b", "c"], [0.2, 0.7, 0.1], true_index=0)
     chart.draw()

@@ -64,7 +64,7 @@ def test_screenshot_data_panel_without_tensorflow(tmp_path):
 
 def test_tensorflow_import_moves_its_objects_out_of_the_collectors_sight(tmp_path):
     # A full collection over TensorFlow's ~1 M objects held the GIL for ~200 ms, stalling
-    # the GUI thread from any thread: the import freezes them (workbench/heap.py).
+    # the GUI thread from any thread: the import freezes them (workbench/interpreter.py).
     code = (
         "import gc\n"
         "from workbench.workers.tfload import ensure_tensorflow\n"

@@ -92,9 +92,8 @@ class ChartCanvas(FigureCanvasQTAgg):
         self._runner = JobRunner(self)
         self._settle = QTimer(self, singleShot=True, interval=_RESIZE_SETTLE_MS)
         self._settle.timeout.connect(self.draw_idle)
-        # The empty state is built now (cheap, nothing drawn), so its artists exist at once.
-        with _DRAW_LOCK:
-            self._build(self.state(), 0)
+        # Nothing is built here: even the empty state's artists cost 5-15 ms, more with
+        # cold caches, and panels are built on the GUI thread. The first render builds.
 
     # -- what subclasses implement ----------------------------------------------------------
 

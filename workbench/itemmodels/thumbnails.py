@@ -1,8 +1,16 @@
-"""A ``QAbstractListModel`` over a ``DatasetIndex``: one item per sample, thumbnails
-decoded off the GUI thread.
+"""A list model over a ``DatasetIndex``: one item per sample, thumbnails decoded off the
+GUI thread.
 
-The view only asks ``data()`` for visible items (uniform item sizes), so a 70,000-image
-dataset costs nothing until scrolled to. An uncached thumbnail is queued; a few
+The rows are a ``QStringListModel``'s file names, so ``rowCount()`` and ``index()`` stay
+in C++: Qt's icon-mode layout calls them for every item (140,000 calls to lay out 70,000
+items), and each call into Python from the event loop must take the GIL. While another
+Python thread is busy (training, a chart render, decoding) every such take waits up to
+the 5 ms switch interval: the layout of 70,000 items with a Python ``rowCount`` took 60 s
+with one busy thread here, against 0.2 s now. Only ``data()`` is Python, and the view
+asks it for visible items only (uniform item sizes), so a 70,000-image dataset costs
+nothing until scrolled to; the grid, a
+:class:`~workbench.widgets.pinned_views.PinnedListView`, takes the GIL once per paint
+for those calls. An uncached thumbnail is queued; a few
 ``QRunnable``s on a private ``QThreadPool`` pop the *newest* requests first (what is on
 screen now) and send ``QImage``s back; the GUI thread turns them into ``QPixmap``s, keeps
 them in a bounded LRU cache and emits ``dataChanged`` for that row only. Array sources
@@ -11,11 +19,11 @@ them in a bounded LRU cache and emits ``dataChanged`` for that row only. Array s
 from __future__ import annotations
 
 import collections
-import os
 import threading
+import time
 
 import numpy as np
-from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QRunnable, QSize, Qt,
+from PySide6.QtCore import (QModelIndex, QObject, QRunnable, QSize, QStringListModel, Qt,
                             QThreadPool, QTimer, Signal, Slot)
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
@@ -73,11 +81,17 @@ def load_thumbnail(path: str, edge: int = THUMB) -> QImage:
         return image_to_qimage(np.asarray(img))
 
 
+# Results go to the GUI thread in batches: each delivery is a Python slot call that must
+# take the GIL, which costs up to a switch interval while other Python threads are busy.
+# One batch per ~frame keeps thumbnails appearing smoothly with a few wake-ups per page.
+BATCH_SECONDS = 0.03
+
+
 class _Relay(QObject):
     """Carries results from pool threads to the GUI thread (queued connection)."""
 
-    loaded = Signal(int, int, object, str)   # generation, sample row, QImage | None, error
-    jobDone = Signal(int)                    # generation
+    loaded = Signal(int, object)   # generation, [(sample row, QImage | None, error), ...]
+    jobDone = Signal(int)          # generation
 
 
 class _DecodeJob(QRunnable):
@@ -93,6 +107,7 @@ class _DecodeJob(QRunnable):
         self._relay = model._relay   # keep the relay alive while we run
 
     def run(self) -> None:
+        batch, sent = [], time.monotonic()
         try:
             while not self._cancel.is_set():
                 with self._lock:
@@ -105,12 +120,17 @@ class _DecodeJob(QRunnable):
                     img, err = None, f"{type(exc).__name__}: {exc}"
                 if self._cancel.is_set():
                     return
-                self._relay.loaded.emit(self._gen, row, img, err)
+                batch.append((row, img, err))
+                if time.monotonic() - sent >= BATCH_SECONDS:
+                    self._relay.loaded.emit(self._gen, batch)
+                    batch, sent = [], time.monotonic()
         finally:
+            if batch and not self._cancel.is_set():
+                self._relay.loaded.emit(self._gen, batch)
             self._relay.jobDone.emit(self._gen)
 
 
-class ThumbnailModel(QAbstractListModel):
+class ThumbnailModel(QStringListModel):
     """Items are the samples of ``index`` that pass the class/split filter.
 
     Signals:
@@ -124,8 +144,8 @@ class ThumbnailModel(QAbstractListModel):
         super().__init__(parent)
         self._index = None
         self._rows = np.zeros(0, dtype=np.int64)
-        self._count = 0
         self._paths: list[str] = []
+        self._names: list[str] = []
         self._cache: "collections.OrderedDict[int, QPixmap]" = collections.OrderedDict()
         self._errors: dict[int, str] = {}
         self._requested: set[int] = set()
@@ -154,24 +174,22 @@ class ThumbnailModel(QAbstractListModel):
     def set_index(self, index) -> None:
         """Show ``index`` (a ``DatasetIndex`` or None); forgets cached thumbnails."""
         self._cancel_pending()
-        self.beginResetModel()
         self._index = index
         self._paths = list(index.paths) if index is not None else []
+        self._names = index.names() if index is not None else []
         self._cache.clear()
         self._errors.clear()
         self._class_filter = self._split_filter = -1
         self._rows = (np.arange(len(index), dtype=np.int64) if index is not None
                       else np.zeros(0, dtype=np.int64))
         self._row_of_sample = None
-        self._count = int(len(self._rows))
-        self.endResetModel()
+        self.setStringList(self._names)   # resets the model: views re-read everything
 
     def set_filter(self, class_id: int = -1, split: int = -1) -> None:
         """Show only samples of ``class_id`` and/or ``split`` (-1: all)."""
         if self._index is None:
             return
         self._cancel_pending()
-        self.beginResetModel()
         self._class_filter, self._split_filter = class_id, split
         mask = np.ones(len(self._index), dtype=bool)
         if class_id >= 0:
@@ -180,8 +198,8 @@ class ThumbnailModel(QAbstractListModel):
             mask &= self._index.splits == split
         self._rows = np.flatnonzero(mask).astype(np.int64)
         self._row_of_sample = None
-        self._count = int(len(self._rows))
-        self.endResetModel()
+        names = self._names
+        self.setStringList([names[i] for i in self._rows.tolist()])
 
     def filter(self) -> tuple[int, int]:
         return self._class_filter, self._split_filter
@@ -211,20 +229,23 @@ class ThumbnailModel(QAbstractListModel):
         self._cancel = threading.Event()
         self._running_jobs = 0
 
-    # -- Qt model API ----------------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        # Qt's icon-mode layout calls this once per item: keep it trivial.
-        return 0 if parent.isValid() else self._count
+    # -- Qt model API (rowCount/index: QStringListModel's C++, see the module docstring) ----
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        # Not QStringListModel's: items are neither editable nor draggable.
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+                | Qt.ItemFlag.ItemNeverHasChildren)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         row = index.row()
-        if self._index is None or not 0 <= row < self._count:
+        if self._index is None or not 0 <= row < len(self._rows):
             return None
         sample = int(self._rows[row])
         if role in (ThumbnailRole, Qt.ItemDataRole.DecorationRole):
             return self._thumbnail(sample, wait=role == Qt.ItemDataRole.DecorationRole)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return os.path.basename(self._paths[sample])
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return self._names[sample]
         if role == LabelRole:
             return self._index.classes[int(self._index.labels[sample])]
         if role == SplitRole:
@@ -274,20 +295,22 @@ class ThumbnailModel(QAbstractListModel):
             job = _DecodeJob(self, self._generation)
             self._pool.start(job)
 
-    @Slot(int, int, object, str)
-    def _on_loaded(self, generation: int, sample: int, image, error: str) -> None:
+    @Slot(int, object)
+    def _on_loaded(self, generation: int, batch: list) -> None:
         if generation != self._generation:
             return
-        self._requested.discard(sample)
-        if image is None:
-            self._errors[sample] = error
-            self.decodeFailed.emit(self._paths[sample], f"cannot be decoded ({error})")
-        else:
-            self._store(sample, QPixmap.fromImage(image))
-        row = self._model_row(sample)
-        if row is not None:
-            idx = self.index(row, 0)
-            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole, ThumbnailRole])
+        roles = [Qt.ItemDataRole.DecorationRole, ThumbnailRole]
+        for sample, image, error in batch:
+            self._requested.discard(sample)
+            if image is None:
+                self._errors[sample] = error
+                self.decodeFailed.emit(self._paths[sample], f"cannot be decoded ({error})")
+            else:
+                self._store(sample, QPixmap.fromImage(image))
+            row = self._model_row(sample)
+            if row is not None:
+                idx = self.index(row, 0)
+                self.dataChanged.emit(idx, idx, roles)
 
     @Slot(int)
     def _on_job_done(self, generation: int) -> None:

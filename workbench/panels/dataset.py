@@ -21,6 +21,7 @@ from workbench.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
                                              PreviewPane, SplitSettings, bad_files_view,
                                              csv_header)
+from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.jobs import Job
 from workbench.workers.dataset import IndexWorker, PreviewWorker
 
@@ -142,7 +143,7 @@ class DatasetPanel(QWidget):
         ccol.addLayout(filters)
         self.thumbs = ThumbnailModel(self)
         self.thumbs.decodeFailed.connect(self._on_decode_failed)
-        self.grid = QListView()
+        self.grid = PinnedListView()
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setUniformItemSizes(True)   # the view asks only the first item's size
         self.grid.setLayoutMode(QListView.LayoutMode.Batched)
@@ -152,6 +153,8 @@ class DatasetPanel(QWidget):
         self.grid.setIconSize(QSize(THUMB, THUMB))
         self.grid.setGridSize(QSize(THUMB + 16, THUMB + 24))
         self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.grid.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        self.grid.setDragEnabled(False)
         self.grid.setModel(self.thumbs)
         self.grid.selectionModel().currentChanged.connect(self._current_changed)
         self.bad_model = BadFilesModel(self)

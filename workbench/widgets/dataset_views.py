@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QFileDialog)
 
 from training.data.index import SPLIT_NAMES
+from workbench.widgets.pinned_views import PinnedTableView
 
 
 class ClassTable(QTableWidget):
@@ -92,7 +93,7 @@ class BadFilesModel(QAbstractTableModel):
 
 
 def bad_files_view(model: BadFilesModel) -> QTableView:
-    view = QTableView()
+    view = PinnedTableView()
     view.setModel(model)
     view.verticalHeader().setVisible(False)
     view.setWordWrap(False)

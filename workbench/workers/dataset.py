@@ -23,6 +23,7 @@ class IndexWorker(Worker):
 
         self.events.on_status(f"Indexing {os.path.basename(str(self.spec.path)) or self.spec.path}…")
         index = open_dataset(self.spec, self.events)
+        index.names()   # computed here, not on the GUI thread (thumbnail grid)
         self.events.check_stop()
         suggestion = None
         try:

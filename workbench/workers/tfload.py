@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from workbench.heap import freeze_long_lived
+from workbench.interpreter import long_lived_objects
 
 _lock = threading.Lock()
 
@@ -22,7 +22,8 @@ def ensure_tensorflow() -> None:
     with _lock:
         if "keras" in sys.modules and "tensorflow" in sys.modules:
             return  # another worker imported them while this one waited
-        import tensorflow  # noqa: F401
-        import keras  # noqa: F401
-        # ~1 M long-lived objects: keep full collections (~200 ms each) from walking them.
-        freeze_long_lived()
+        # ~1 M objects that live until exit: collections over them took 100-200 ms with
+        # the GIL held, stalling the GUI thread (see workbench/interpreter.py).
+        with long_lived_objects():
+            import tensorflow  # noqa: F401
+            import keras  # noqa: F401
