@@ -191,3 +191,24 @@ def test_diverging_loss_with_inf_and_nan_still_draws(qtbot):
     assert list(chart.train_line.get_xdata()) == [1, 2]
     lo, hi = chart.ax.get_ylim()
     assert lo == 0 and np.isfinite(hi) and hi >= 2.0
+
+
+def test_mouse_and_keys_on_a_chart_while_it_redraws_do_not_touch_the_figure(qtbot):
+    # matplotlib's Qt handlers would hit-test the figure on the GUI thread while the
+    # render thread rebuilds it; the chart hands these events to QWidget instead.
+    from PySide6.QtCore import QPoint, Qt
+
+    chart = TrainingCurves("accuracy")
+    qtbot.addWidget(chart)
+    chart.resize(400, 280)
+    chart.show()
+    seen = []
+    chart.mpl_connect("button_press_event", lambda e: seen.append(e))
+    chart.mpl_connect("motion_notify_event", lambda e: seen.append(e))
+    for epoch in range(1, 4):
+        chart.add_epoch({"epoch": epoch, "accuracy": 0.5, "val_accuracy": 0.4})
+        qtbot.mouseMove(chart, QPoint(200, 140))
+        qtbot.mouseClick(chart, Qt.MouseButton.LeftButton, pos=QPoint(150 + epoch, 100))
+        qtbot.keyClick(chart, Qt.Key.Key_G)
+    qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
+    assert seen == []

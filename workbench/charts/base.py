@@ -289,32 +289,24 @@ class ChartCanvas(FigureCanvasQTAgg):
     def _update_pixel_ratio(self) -> None:
         self.draw_idle()   # the render thread applies the ratio to the figure
 
-    def enterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        QWidget.enterEvent(self, event)
 
-    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt override
-        QWidget.leaveEvent(self, event)
+def _plain_qwidget_handler(name: str):
+    base = getattr(QWidget, name)
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
-        QWidget.mousePressEvent(self, event)
+    def handler(self, event) -> None:
+        base(self, event)
 
-    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt override
-        QWidget.mouseDoubleClickEvent(self, event)
+    handler.__name__ = handler.__qualname__ = name
+    return handler
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
-        QWidget.mouseMoveEvent(self, event)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt override
-        QWidget.mouseReleaseEvent(self, event)
-
-    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt override
-        QWidget.wheelEvent(self, event)
-
-    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
-        QWidget.keyPressEvent(self, event)
-
-    def keyReleaseEvent(self, event) -> None:  # noqa: N802 - Qt override
-        QWidget.keyReleaseEvent(self, event)
+# matplotlib's own handlers turn these into matplotlib events, which read the figure (hit
+# tests, transforms) on the GUI thread while a render thread may be rebuilding it: the
+# plain QWidget handlers instead. Subclasses override them as usual (the confusion matrix).
+for _name in ("enterEvent", "leaveEvent", "mousePressEvent", "mouseDoubleClickEvent",
+              "mouseMoveEvent", "mouseReleaseEvent", "wheelEvent", "keyPressEvent",
+              "keyReleaseEvent"):
+    setattr(ChartCanvas, _name, _plain_qwidget_handler(_name))
 
 
 def pending_renders(root: QWidget) -> bool:
