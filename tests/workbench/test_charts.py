@@ -212,3 +212,20 @@ def test_mouse_and_keys_on_a_chart_while_it_redraws_do_not_touch_the_figure(qtbo
         qtbot.keyClick(chart, Qt.Key.Key_G)
     qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
     assert seen == []
+
+
+def test_shutdown_waits_for_a_render_in_flight_and_late_results_are_dropped(qtbot):
+    chart = ConfusionChart()
+    qtbot.addWidget(chart)
+    chart.resize(420, 360)
+    chart.show()
+    qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
+    m = np.arange(100).reshape(10, 10)
+    chart.set_matrix(m, [f"class {i}" for i in range(10)])   # ~0.5 s to draw
+    assert chart.render_pending()
+    chart.shutdown()                      # waits for the render thread to end
+    assert not chart._runner.busy()
+    qtbot.wait(100)                       # its queued result, if any, is dropped
+    # The next draw shows the new matrix.
+    chart.draw()
+    assert [int(t.get_text()) for t in chart.texts[:3]] == [0, 1, 2]
