@@ -163,12 +163,15 @@ def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
     timer.setInterval(every_ms)
     timer.timeout.connect(page)
     probe = common.qt_probe(10)
-    probe.start()
-    panel.start_training()
-    timer.start()
-    common.qt_wait(lambda: not panel.is_training(), 1800, poll_ms=20)
-    timer.stop()
-    probe.stop()
+    stalls = common.StallSampler(probe)
+    with stalls:
+        probe.start()
+        panel.start_training()
+        timer.start()
+        common.qt_wait(lambda: not panel.is_training(), 1800, poll_ms=20)
+        timer.stop()
+        probe.stop()
+    print("\nWhere the GUI thread was when it was late, training while paging: " + stalls.report())
     return list(probe.late)
 
 
