@@ -39,11 +39,9 @@ def _live_qthreads(app):
 def _panel(qtbot, module: str, cls: str):
     import importlib
 
-    from workbench.state import AppState
+    from tests.workbench.panels import make_panel
 
-    panel = getattr(importlib.import_module(module), cls)(AppState())
-    qtbot.addWidget(panel)
-    return panel
+    return make_panel(qtbot, getattr(importlib.import_module(module), cls))
 
 
 @pytest.fixture

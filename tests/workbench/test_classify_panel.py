@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.imagegen import class_image, write_image
+from tests.workbench.panels import make_panel, wait_idle
 from tests.workbench.tiny_run import tiny_run
 from workbench.panels.classify import ClassifyPanel
 from workbench.state import AppState
@@ -20,15 +21,13 @@ def run():
 def panel(qtbot, run):
     state = AppState()
     state.run_dir = run["run_dir"]
-    p = ClassifyPanel(state)
-    qtbot.addWidget(p)
-    p.resize(1100, 700)
+    p = make_panel(qtbot, ClassifyPanel, state, size=(1100, 700))
     yield p
     p.shutdown()
 
 
-def _idle(qtbot, p, timeout=60_000):
-    qtbot.waitUntil(lambda: not p.pending_work(), timeout=timeout)
+def _idle(qtbot, panel, timeout=60_000):
+    wait_idle(qtbot, panel, timeout)
 
 
 def test_classify_files_and_folder_export_csv(qtbot, panel, run, tmp_path):

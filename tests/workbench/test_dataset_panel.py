@@ -4,19 +4,15 @@ import pytest
 from PySide6.QtGui import QPixmap
 
 from tests.imagegen import make_class_folder, make_idx_dataset
+from tests.workbench.panels import make_panel
 from workbench.itemmodels.thumbnails import LabelRole, SplitRole, ThumbnailRole
-from workbench.state import AppState
 
 
 @pytest.fixture
 def panel(qtbot):
     from workbench.panels.dataset import DatasetPanel
 
-    state = AppState()
-    p = DatasetPanel(state)
-    qtbot.addWidget(p)
-    p.resize(1100, 700)
-    p.show()
+    p = make_panel(qtbot, DatasetPanel, size=(1100, 700), show=True)
     yield p
     p.shutdown()
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.hostile import make_hostile_corpus
 from tests.imagegen import snapshot_tree
+from tests.workbench.panels import wait_idle as _idle
 
 
 @pytest.fixture
@@ -21,10 +22,6 @@ def window(qtbot):
     w.show()
     yield w
     w.shutdown()
-
-
-def _idle(qtbot, panel, timeout=90_000):
-    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
 
 
 def _bad_rows(panel):

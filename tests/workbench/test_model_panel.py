@@ -3,18 +3,14 @@ import json
 
 import pytest
 
-from workbench.state import AppState
+from tests.workbench.panels import make_panel, wait_idle
 
 
 @pytest.fixture
 def panel(qtbot):
     from workbench.panels.model import ModelPanel
 
-    state = AppState()
-    p = ModelPanel(state)
-    qtbot.addWidget(p)
-    p.resize(1100, 700)
-    p.show()
+    p = make_panel(qtbot, ModelPanel, size=(1100, 700), show=True)
     yield p
     p.shutdown()
 
@@ -25,8 +21,8 @@ def _summary_rows(panel):
             for r in range(t.rowCount())}
 
 
-def _wait_idle(qtbot, panel, timeout=60000):
-    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
+def _wait_idle(qtbot, panel, timeout=60_000):
+    wait_idle(qtbot, panel, timeout)
 
 
 def _choose(panel, key):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from tests.workbench.chartclick import click_data_point
+from tests.workbench.panels import make_panel, wait_idle
 from tests.workbench.tiny_run import tiny_run
 from workbench.panels.results import CELL, MOST_INCORRECT, ResultsPanel
 from workbench.panels.results_runs import PathRole
-from workbench.state import AppState
 
 
 @pytest.fixture
@@ -21,15 +21,13 @@ def run():
 
 @pytest.fixture
 def panel(qtbot):
-    p = ResultsPanel(AppState())
-    qtbot.addWidget(p)
-    p.resize(1300, 800)
+    p = make_panel(qtbot, ResultsPanel, size=(1300, 800))
     yield p
     p.shutdown()
 
 
-def _idle(qtbot, p, timeout=60_000):
-    qtbot.waitUntil(lambda: not p.pending_work(), timeout=timeout)
+def _idle(qtbot, panel, timeout=60_000):
+    wait_idle(qtbot, panel, timeout)
 
 
 def test_empty_panel_has_a_hint(qtbot, panel):

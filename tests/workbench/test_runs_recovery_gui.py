@@ -9,15 +9,12 @@ import pytest
 
 from tests.imagegen import make_class_folder
 from tests.training.trainutil import kill_cli_training_after_first_checkpoint
+from tests.workbench.panels import wait_idle as _wait_idle
 from tests.workbench.tiny_run import tiny_run
 from workbench.state import AppState
 
 ROOT = Path(__file__).resolve().parents[2]
 COLUMN_STATUS = 2
-
-
-def _wait_idle(qtbot, panel, timeout=90_000):
-    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
 
 
 def _listed_status(results, run_dir):

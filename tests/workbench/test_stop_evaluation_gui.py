@@ -8,12 +8,9 @@ import shutil
 
 
 from tests.imagegen import make_class_folder
+from tests.workbench.panels import wait_idle as _wait_idle
 from tests.workbench.pausing import pausing_worker
 from tests.workbench.tiny_run import tiny_run
-
-
-def _wait_idle(qtbot, panel, timeout=90_000):
-    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
 
 
 def test_cancel_evaluation_in_the_results_panel(qtbot, tmp_path, monkeypatch, results_panel):

@@ -5,6 +5,8 @@ import os
 import pytest
 
 from tests.imagegen import make_class_folder
+from tests.workbench.panels import make_panel
+from tests.workbench.panels import wait_idle as _wait_idle
 from workbench.panels.training import TrainingPanel
 from workbench.state import AppState
 
@@ -13,12 +15,9 @@ from workbench.state import AppState
 def panel(qtbot, tmp_path):
     from training.data import open_dataset
 
-    state = AppState()
-    p = TrainingPanel(state)
-    qtbot.addWidget(p)
-    p.resize(1000, 700)
+    p = make_panel(qtbot, TrainingPanel, size=(1000, 700))
     root = make_class_folder(tmp_path / "data", per_class=12)
-    state.set_dataset(None, open_dataset(str(root)))
+    p.state.set_dataset(None, open_dataset(str(root)))
     yield p
     p.shutdown()
 
@@ -27,10 +26,6 @@ def _config(**kw):
     from training.train import TrainConfig
 
     return TrainConfig(**{"epochs": 2, "batch_size": 8, **kw})
-
-
-def _wait_idle(qtbot, p, timeout=90_000):
-    qtbot.waitUntil(lambda: not p.pending_work(), timeout=timeout)
 
 
 def _assert_stopped_quickly(p, when):
