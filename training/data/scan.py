@@ -33,6 +33,18 @@ def points_back(real: str, folders) -> bool:
     return any(real == f or f.startswith(real + os.sep) for f in folders)
 
 
+def folder_refusal(entry: os.DirEntry, folders) -> str | None:
+    """Why the sub-folder ``entry`` is not walked, or None: hidden, or a symbolic link
+    back into one of ``folders`` (see :func:`points_back`)."""
+    if entry.name.startswith("."):
+        return "hidden folder, skipped"
+    if entry.is_symlink():
+        real = os.path.realpath(entry.path)
+        if points_back(real, folders):
+            return f"symbolic link loop (points to {real}), not followed"
+    return None
+
+
 def extension(name: str) -> str:
     """Lower-case extension with the dot ('' if none); cheaper than os.path.splitext."""
     stem, dot, ext = name.rpartition(".")
@@ -106,17 +118,11 @@ def walk_images(top: str, bad: list[BadFile]) -> list[str]:
         folder = stack.pop()
         for entry in list_dir(folder, skipped, ordered=False):
             if entry_is_dir(entry):
-                if entry.name.startswith("."):
-                    skipped.append(BadFile(entry.path, "hidden folder, skipped"))
+                refusal = folder_refusal(entry, walked)
+                if refusal:
+                    skipped.append(BadFile(entry.path, refusal))
                     continue
-                if entry.is_symlink():
-                    real = os.path.realpath(entry.path)
-                    if points_back(real, walked):
-                        skipped.append(BadFile(entry.path, f"symbolic link loop (points to {real}), not followed"))
-                        continue
-                    walked.add(real)
-                else:
-                    walked.add(os.path.realpath(entry.path))
+                walked.add(os.path.realpath(entry.path))
                 stack.append(entry.path)
             elif entry.is_symlink() and not os.path.exists(entry.path) and os.path.lexists(entry.path):
                 # A link whose target chain loops or is missing: is_dir()/is_file() are both
@@ -144,14 +150,10 @@ def class_folders(root: str, bad: list[BadFile], report_images: bool = True) -> 
     real_root = os.path.realpath(root)
     for entry in list_dir(root, bad):
         if entry_is_dir(entry):
-            if entry.name.startswith("."):
-                bad.append(BadFile(entry.path, "hidden folder, skipped"))
+            refusal = folder_refusal(entry, (real_root,))
+            if refusal:
+                bad.append(BadFile(entry.path, refusal))
                 continue
-            if entry.is_symlink():
-                real = os.path.realpath(entry.path)
-                if points_back(real, (real_root,)):
-                    bad.append(BadFile(entry.path, f"symbolic link loop (points to {real}), not followed"))
-                    continue
             out.append(entry)
         elif report_images and is_image_name(entry.name) and not entry.name.startswith("."):
             bad.append(BadFile(entry.path, "image outside any class folder, skipped"))
