@@ -79,6 +79,15 @@ class PlaceholderPanel(QWidget):
         pass
 
 
+def _fill_recent(menu, paths: list[str], open_path) -> None:
+    """Refill a "recent" submenu: one action per path, calling ``open_path(path)``."""
+    menu.clear()
+    for p in paths:
+        menu.addAction(p).triggered.connect(lambda _=False, path=p: open_path(path))
+    if not paths:
+        menu.addAction("(none yet)").setEnabled(False)
+
+
 class MainWindow(QMainWindow):
     """Args:
         state: the shared :class:`AppState` (a new one when None).
@@ -221,22 +230,10 @@ class MainWindow(QMainWindow):
             self.addAction(act)
 
     def _fill_recent_datasets(self) -> None:
-        self.recent_datasets_menu.clear()
-        paths = self.settings.recent_datasets()
-        for p in paths:
-            act = self.recent_datasets_menu.addAction(p)
-            act.triggered.connect(lambda _=False, path=p: self.open_dataset(path))
-        if not paths:
-            self.recent_datasets_menu.addAction("(none yet)").setEnabled(False)
+        _fill_recent(self.recent_datasets_menu, self.settings.recent_datasets(), self.open_dataset)
 
     def _fill_recent_runs(self) -> None:
-        self.recent_runs_menu.clear()
-        paths = self.settings.recent_runs()
-        for p in paths:
-            act = self.recent_runs_menu.addAction(p)
-            act.triggered.connect(lambda _=False, path=p: self.open_run(path))
-        if not paths:
-            self.recent_runs_menu.addAction("(none yet)").setEnabled(False)
+        _fill_recent(self.recent_runs_menu, self.settings.recent_runs(), self.open_run)
 
     # -- actions ----------------------------------------------------------------------------------
     def show_panel(self, key: str) -> None:

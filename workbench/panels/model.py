@@ -190,17 +190,17 @@ class ModelPanel(QWidget):
             self._schedule()
 
     def _spec_edited(self) -> None:
-        self._own_edit = True
-        try:
-            self.state.specChanged.emit()
-        finally:
-            self._own_edit = False
+        self._emit_own_edit(self.state.specChanged)
         self.transfer_form.update_weights_status()
 
     def _config_edited(self) -> None:
+        self._emit_own_edit(self.state.configChanged)
+
+    def _emit_own_edit(self, signal) -> None:
+        """Emit ``signal`` flagged as this panel's own edit (its handlers then keep the forms)."""
         self._own_edit = True
         try:
-            self.state.configChanged.emit()
+            signal.emit()
         finally:
             self._own_edit = False
 
