@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 import time
 
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
@@ -376,9 +375,6 @@ class MainWindow(QMainWindow):
         if self._probe_job is not None:
             # The TensorFlow import can't be interrupted; it finishes within seconds.
             self._probe_job.stop_and_wait(60000)
-        charts = sys.modules.get("workbench.charts.base")   # None: no chart was ever made
-        if charts is not None:
-            charts.shutdown_all(self)   # a figure being drawn finishes in well under 1 s
 
     def closeEvent(self, event) -> None:
         self.shutdown()

@@ -127,9 +127,10 @@ class ChartCanvas(FigureCanvasQTAgg):
         if self._runner.current_busy():
             return  # _on_render_done starts the next render if this one is stale by then
         request = self._request()
-        if request is None or self._render_key(request) == self._shown:
+        key = self._render_key(request) if request is not None else None
+        if key is None or key == self._shown:
             return
-        self._inflight = self._render_key(request)
+        self._inflight = key
         self._runner.start(_RenderWorker(self, request), finished=self._on_rendered,
                            failed=self._on_render_failed, done=self._on_render_done)
 
@@ -312,11 +313,5 @@ for _name in ("enterEvent", "leaveEvent", "mousePressEvent", "mouseDoubleClickEv
 def pending_renders(root: QWidget) -> bool:
     """True while any visible chart under ``root`` is still drawing (screenshots wait)."""
     return any(c.isVisible() and c.render_pending() for c in root.findChildren(ChartCanvas))
-
-
-def shutdown_all(root: QWidget) -> None:
-    """Wait for every chart's render under ``root`` (window closing)."""
-    for chart in root.findChildren(ChartCanvas):
-        chart.shutdown()
 
 

@@ -95,8 +95,9 @@ class ConfusionChart(ChartCanvas):
         return None
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
-        cell = self.cell_at(event.position()) if event.button() == Qt.MouseButton.LeftButton \
-            else None
+        cell = None
+        if event.button() == Qt.MouseButton.LeftButton:
+            cell = self.cell_at(event.position())
         if cell is None:
             super().mousePressEvent(event)
             return

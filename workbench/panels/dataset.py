@@ -153,8 +153,6 @@ class DatasetPanel(QWidget):
         self.grid.setIconSize(QSize(THUMB, THUMB))
         self.grid.setGridSize(QSize(THUMB + 16, THUMB + 24))
         self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.grid.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
-        self.grid.setDragEnabled(False)
         self.grid.setModel(self.thumbs)
         self.grid.selectionModel().currentChanged.connect(self._current_changed)
         self.bad_model = BadFilesModel(self)
