@@ -20,6 +20,7 @@ from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.prediction import PredictionWorker
+from workbench.workers.run_watcher import RunWatcher, runs_root
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
@@ -57,6 +58,9 @@ class ClassifyPanel(QWidget):
         self._build()
         state.runChanged.connect(self._on_run_changed)
         state.runsUpdated.connect(self.refresh_runs)
+        # A run made, finished or evaluated by another process appears in the picker.
+        self.watcher = RunWatcher(runs_root(), parent=self)
+        self.watcher.runsChanged.connect(self.refresh_runs)
         self.refresh_runs()
 
     def _build(self) -> None:
@@ -126,6 +130,7 @@ class ClassifyPanel(QWidget):
         return self._predict.busy() or self._runs.busy() or self.detail.pending_work()
 
     def shutdown(self) -> None:
+        self.watcher.stop()
         for part in (self._predict, self._runs, self.detail):
             part.shutdown()
 
