@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -15,6 +16,9 @@ import threading
 import traceback
 
 from training.cliprogress import TerminalEvents
+from training.logs import FILE_ONLY, setup_logging
+
+log = logging.getLogger(__name__)
 
 MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
 
@@ -101,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run one command; returns the exit code (never raises, except on SystemExit)."""
+    setup_logging()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -123,6 +128,7 @@ def main(argv=None) -> int:
             print(f"error: {message}", file=sys.stderr)
         else:
             traceback.print_exc(file=sys.stderr)
+            log.error("internal error in %r", args.command, exc_info=exc, extra=FILE_ONLY)
             print(f"internal error: {type(exc).__name__}: {message}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": message, "kind": "bad_input" if bad_input else "internal"}))
