@@ -54,8 +54,9 @@ def penultimate_model(model, with_outputs: bool = False):
         raise ValueError(f"Cannot take penultimate features from the model {model.name!r}: "
                          f"its head layer {head.name!r} has no single input ({exc}).") from None
     if isinstance(features, (list, tuple)):
-        raise ValueError(f"Cannot take penultimate features from the model {model.name!r}: "
-                         f"its head layer {head.name!r} has {len(features)} inputs.")
+        raise ValueError(  # noqa: TRY004  (a model we cannot use, not a wrong argument type)
+            f"Cannot take penultimate features from the model {model.name!r}: "
+            f"its head layer {head.name!r} has {len(features)} inputs.")
     outputs = [features, model.output] if with_outputs else features
     return keras.Model(model.inputs, outputs, name=f"{model.name}_features")
 
@@ -92,7 +93,7 @@ class Embedder:
         self._call = call
 
     @classmethod
-    def from_run(cls, run_dir, which: str = "best", batch_size: int = 64) -> "Embedder":
+    def from_run(cls, run_dir, which: str = "best", batch_size: int = 64) -> Embedder:
         """The embedder of a run folder's model (loaded in Keras safe mode)."""
         from training.predict import Predictor
 
