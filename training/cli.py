@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list and compare runs")
     p.add_argument("dir", metavar="DIR", nargs="?")
 
+    from training.cli_health import add_parsers
+
+    add_parsers(sub, _dataset_options)
+
     for name, action in sub.choices.items():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
     return parser
@@ -376,6 +380,15 @@ def cmd_runs(args, events, out):
 
 COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "runs": cmd_runs}
+
+
+def _add_health_commands() -> None:
+    from training.cli_health import COMMANDS as more
+
+    COMMANDS.update(more)
+
+
+_add_health_commands()
 
 
 class _stop_on_sigint:
