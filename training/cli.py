@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -18,6 +19,9 @@ import threading
 import traceback
 
 from training.cliprogress import TerminalEvents
+from training.logs import FILE_ONLY, setup_logging
+
+log = logging.getLogger(__name__)
 
 MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
 
@@ -107,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list and compare runs")
     p.add_argument("dir", metavar="DIR", nargs="?")
 
+    from training.cli_health import add_parsers
+
+    add_parsers(sub, _dataset_options)
+
     for name, action in sub.choices.items():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
     return parser
@@ -114,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run one command; returns the exit code (never raises, except on SystemExit)."""
+    setup_logging()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     try:
@@ -142,6 +151,7 @@ def main(argv=None) -> int:
             print(f"error: {message}", file=sys.stderr)
         else:
             traceback.print_exc(file=sys.stderr)
+            log.error("internal error in %r", args.command, exc_info=exc, extra=FILE_ONLY)
             print(f"internal error: {type(exc).__name__}: {message}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": message, "kind": "bad_input" if bad_input else "internal"}))
@@ -394,6 +404,15 @@ def cmd_runs(args, events, out):
 
 COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "runs": cmd_runs}
+
+
+def _add_health_commands() -> None:
+    from training.cli_health import COMMANDS as more
+
+    COMMANDS.update(more)
+
+
+_add_health_commands()
 
 
 class _stop_on_sigint:

@@ -20,12 +20,14 @@ SPLIT_DIR_NAMES = {"train": TRAIN, "training": TRAIN, "validation": VALIDATION, 
                    "val": VALIDATION, "test": TEST, "testing": TEST}
 
 
-def open_dataset(spec_or_path, events=None) -> DatasetIndex:
+def open_dataset(spec_or_path, events=None, *, overlay: bool = True) -> DatasetIndex:
     """Index a dataset: every sample's path, label and split, plus the bad-file report.
 
     Args:
         spec_or_path: a :class:`DatasetSpec`, its dict, or a path.
         events: optional :class:`training.events.Events` for status messages.
+        overlay: apply the user's label fixes (``.workbench/labels.json``, see
+            :mod:`training.data.overlay`); False gives the source's labels as they are.
 
     Returns:
         A :class:`DatasetIndex`. Where the source has no split of its own, a stratified
@@ -48,6 +50,13 @@ def open_dataset(spec_or_path, events=None) -> DatasetIndex:
                 "idx": arraysource.open_idx, "npz": arraysource.open_npz}
     index = builders[kind](path, spec)
     index.spec = spec
+    if overlay:
+        from .overlay import apply_overlay, load_overlay
+
+        try:
+            apply_overlay(index, load_overlay(index.root))
+        except ValueError as exc:  # a damaged overlay must not hide the dataset
+            index.warnings.append(f"label overlay not applied: {exc}")
     check_usable(index)
     if events is not None:
         events.on_status(f"Indexed {len(index):,} images in {len(index.classes)} classes"
