@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
+from workbench import shortcuts
 from workbench.widgets.image_detail import ImageDetail
 from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
@@ -69,7 +70,7 @@ class ClassifyPanel(QWidget):
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.currentIndexChanged.connect(self._update_controls)
         self.open_button = QPushButton("Open photos…")
-        self.open_button.setShortcut("Ctrl+O")
+        shortcuts.bind(self.open_button, "open_photos", "Add photos to the list")
         self.open_button.clicked.connect(self.open_photos)
         self.folder_button = QPushButton("Open folder…")
         self.folder_button.clicked.connect(self.open_folder)
