@@ -86,10 +86,12 @@ def detect_kind(path: str) -> str:
     others = [dirs[n] for n in SPLIT_DIR_NAMES if n in dirs and SPLIT_DIR_NAMES[n] != TRAIN]
     if train is not None and others and _has_subfolders(train.path):
         return "splits"
-    # A CSV is the dataset when its images sit beside it or in a folder named like it
-    # (train.csv + train/); a stray metadata CSV next to class folders is not.
+    # A CSV is the dataset when its images sit beside it, in a folder named like it
+    # (train.csv + train/), in images/, or in the only folder there (labels.csv + photos/);
+    # a stray metadata CSV next to class folders is not.
     csvs = [e.name for e in entries if e.name.lower().endswith(".csv") and not entry_is_dir(e)]
-    if any(not dirs or os.path.splitext(n)[0].lower() in dirs for n in csvs):
+    if any(not dirs or len(dirs) == 1 or "images" in dirs or os.path.splitext(n)[0].lower() in dirs
+           for n in csvs):
         return "csv"
     npzs = [e for e in entries if e.name.lower().endswith(".npz")]
     if len(npzs) == 1 and not dirs:
