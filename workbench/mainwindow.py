@@ -7,12 +7,15 @@ import os
 import time
 
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMenu, QMessageBox, QStackedWidget, QWidget, QVBoxLayout,
                                QHBoxLayout)
 
+from workbench import shortcuts
+from workbench.helpmenu import add_help_menu
 from workbench.interpreter import freeze_long_lived, long_lived_objects
+from workbench.training_actions import add_training_actions
 from workbench.settings import Settings, ensure_model_state
 from workbench.state import AppState
 from workbench.workers.dataset import DeviceProbeWorker
@@ -225,15 +228,16 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        for text, kind, shortcut in (("Open &folder…", "folder", QKeySequence.StandardKey.Open),
+        for text, kind, shortcut in (("Open &folder…", "folder", "open_dataset"),
                                      ("Open &CSV…", "csv", None), ("Open &IDX files…", "idx", None),
                                      ("Open NumPy .&npz…", "npz", None)):
             act = QAction(text, self)
             if shortcut is not None:
-                act.setShortcut(shortcut)
+                shortcuts.bind(act, shortcut)
             act.triggered.connect(lambda _=False, k=kind: self.open_dataset_dialog(k))
             file_menu.addAction(act)
         open_run = QAction("Open &run…", self)
+        shortcuts.bind(open_run, "open_run")
         open_run.triggered.connect(self.open_run_dialog)
         file_menu.addAction(open_run)
         file_menu.addSeparator()
@@ -245,7 +249,7 @@ class MainWindow(QMainWindow):
         file_menu.addMenu(self.recent_runs_menu)
         file_menu.addSeparator()
         quit_act = QAction("&Quit", self)
-        quit_act.setShortcut(QKeySequence("Ctrl+Q"))
+        shortcuts.bind(quit_act, "quit")
         quit_act.triggered.connect(self.close)
         file_menu.addAction(quit_act)
         tools_menu = self.menuBar().addMenu("&Tools")
@@ -257,10 +261,12 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for i, (key, _m, _c, label, _icon) in enumerate(PANELS):
             act = QAction(label, self)
-            act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            shortcuts.bind(act, f"panel_{i + 1}")
             act.triggered.connect(lambda _=False, k=key: self.show_panel(k))
             view_menu.addAction(act)
             self.addAction(act)
+        add_training_actions(self)
+        self.help_actions = add_help_menu(self)
 
     def _fill_recent_datasets(self) -> None:
         _fill_recent(self.recent_datasets_menu, self.settings.recent_datasets(), self.open_dataset)
