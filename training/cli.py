@@ -18,16 +18,13 @@ import sys
 import threading
 import traceback
 
+from training.cliargs import InputError, dataset_options, dataset_spec
 from training.cliprogress import TerminalEvents
 from training.logs import FILE_ONLY, setup_logging
 
 log = logging.getLogger(__name__)
 
 MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
-
-
-class InputError(ValueError):
-    """Bad command-line input (exit code 2)."""
 
 
 def _bad_input_types() -> tuple:
@@ -37,17 +34,6 @@ def _bad_input_types() -> tuple:
     from training.runs import RunError
 
     return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError)
-
-
-def _dataset_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("dataset options")
-    g.add_argument("--images", metavar="DIR", help="CSV only: folder holding the images")
-    g.add_argument("--id-column", help="CSV only: column with image ids or paths")
-    g.add_argument("--label-column", help="CSV only: column with labels")
-    g.add_argument("--val-fraction", type=float, default=0.1, help="validation share (default 0.1)")
-    g.add_argument("--test-fraction", type=float, default=0.1, help="test share (default 0.1)")
-    g.add_argument("--seed", type=int, default=42, help="split and training seed (default 42)")
-    g.add_argument("--kind", default="auto", choices=("auto", "folders", "splits", "csv", "idx", "npz"))
 
 
 class ArgumentError(Exception):
@@ -69,11 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", metavar="DATA")
     p.add_argument("--quick", action="store_true",
                    help="list files only; skip decoding (corrupt files are then not found)")
-    _dataset_options(p)
+    dataset_options(p)
 
     p = sub.add_parser("train", help="train a model and save a run folder")
     p.add_argument("data", metavar="DATA", nargs="?")
-    _dataset_options(p)
+    dataset_options(p)
     p.add_argument("--model", choices=MODELS, default="cnn")
     p.add_argument("--spec", metavar="SPEC_JSON", help="a saved model spec (overrides --model)")
     p.add_argument("--epochs", type=int, default=10)
@@ -99,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("data", metavar="DATA", nargs="?")
     p.add_argument("--which", choices=("final", "best"), default="final")
-    _dataset_options(p)
+    dataset_options(p)
 
     p = sub.add_parser("predict", help="classify image files or folders with a saved run")
     p.add_argument("run_dir", metavar="RUN_DIR")
@@ -113,9 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from training.cli_health import add_parsers
 
-    add_parsers(sub, _dataset_options)
+    add_parsers(sub, dataset_options)
 
-    for name, action in sub.choices.items():
+    for action in sub.choices.values():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
     return parser
 
@@ -141,7 +127,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 1
-    except Exception as exc:  # noqa: BLE001  (the CLI turns every error into an exit code)
+    except Exception as exc:  # the CLI turns every error into an exit code
         try:
             bad_input = isinstance(exc, _bad_input_types())
         except Exception:  # noqa: BLE001  (a broken import is itself an internal error)
@@ -170,22 +156,10 @@ def _plain(value):
 
 
 # -- commands --------------------------------------------------------------------------
-def _dataset_spec(args, path):
-    from training.data import DatasetSpec
-
-    if path is None:
-        raise InputError("DATA is required")
-    if not os.path.exists(path):
-        raise InputError(f"Dataset path does not exist. Received: {path!r}")
-    return DatasetSpec(path=path, kind=args.kind, images_dir=args.images, id_column=args.id_column,
-                       label_column=args.label_column, val_fraction=args.val_fraction,
-                       test_fraction=args.test_fraction, seed=args.seed)
-
-
 def _open(args, path, events):
     from training.data import open_dataset
 
-    spec = _dataset_spec(args, path)
+    spec = dataset_spec(args, path)
     index = open_dataset(spec, events)
     index.spec = spec  # lets train() record how to reopen the same split
     return index
