@@ -25,11 +25,15 @@ class InputError(ValueError):
 
 def _bad_input_types() -> tuple:
     from training.data import DatasetError
+    from training.export import ExportError
+    from training.exported_predictor import MissingPackageError
     from training.models import SpecError
     from training.predict import UnsafeModelError
     from training.runs import RunError
+    from training.signature import SignatureError
 
-    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError)
+    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
+            ExportError, MissingPackageError, SignatureError)
 
 
 def _dataset_options(p: argparse.ArgumentParser) -> None:
@@ -84,8 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--which", choices=("final", "best"), default="final")
     _dataset_options(p)
 
-    p = sub.add_parser("predict", help="classify image files or folders with a saved run")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p = sub.add_parser("predict", help="classify image files or folders with a saved run, "
+                                       "or an exported .onnx/.tflite file or SavedModel folder")
+    p.add_argument("run_dir", metavar="RUN_DIR|MODEL")
     p.add_argument("paths", metavar="PATH", nargs="+")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--csv", metavar="OUT", help="also write the results as CSV")
@@ -93,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("runs", help="list and compare runs")
     p.add_argument("dir", metavar="DIR", nargs="?")
+
+    from training import export_cli
+
+    export_cli.add_parser(sub)
 
     for name, action in sub.choices.items():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
@@ -330,11 +339,11 @@ def _print_report(result, out):
 
 
 def cmd_predict(args, events, out):
-    from training.predict import Predictor, write_csv
+    from training.predict import open_predictor, write_csv
 
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1. Received: {args.top_k}")
-    predictor = Predictor(args.run_dir, which=args.which)
+    predictor = open_predictor(args.run_dir, which=args.which)
     with _stop_on_sigint(events):
         results = predictor.predict_paths(args.paths, top_k=args.top_k, events=events)
     events.finish_line()
@@ -368,8 +377,14 @@ def cmd_runs(args, events, out):
     return 0, {"root": root, "runs": rows}
 
 
+def cmd_export(args, events, out):
+    from training.export_cli import cmd_export as run_export
+
+    return run_export(args, events, out)
+
+
 COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "runs": cmd_runs}
+            "predict": cmd_predict, "runs": cmd_runs, "export": cmd_export}
 
 
 class _stop_on_sigint:
