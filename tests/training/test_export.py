@@ -210,3 +210,55 @@ def test_a_cancelled_export_leaves_nothing(cnn_export, tmp_path):
     with pytest.raises(Stopped):
         export(run_dir, "saved_model,onnx", tmp_path / "out", events=events)
     assert os.listdir(tmp_path) == []
+
+
+_NO_TF_SCRIPT = """
+import json, sys
+sys.modules["tensorflow"] = None  # any TensorFlow import now fails loudly
+sys.modules["keras"] = None
+from training.predict import open_predictor
+out = {}
+for path in sys.argv[2:]:
+    p = open_predictor(path)
+    out[path] = [r["probabilities"] for r in p.predict_paths([sys.argv[1]])]
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")
+                and sys.modules[m] is not None)
+print(json.dumps({"probs": out, "tf_modules": loaded}))
+"""
+
+
+def test_onnx_and_tflite_files_classify_photos_without_tensorflow(cnn_export):
+    import subprocess
+
+    from training.predict import Predictor
+
+    run_dir, data, result = cnn_export
+    paths = {(a["format"], a["quantization"]): a["path"] for a in result["artifacts"]}
+    files = [paths["onnx", None], paths["tflite", None]]
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "PYTHONPATH": root}
+    proc = subprocess.run([sys.executable, "-c", _NO_TF_SCRIPT, str(data / "dog"), *files],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["tf_modules"] == []
+    expected = [r["probabilities"] for r in Predictor(run_dir, which="final").predict_paths([data / "dog"])]
+    for path in files:
+        np.testing.assert_allclose(report["probs"][path], expected, atol=1e-5)
+
+
+def test_predict_cli_accepts_an_exported_file_and_a_saved_model_folder(cnn_export, capsys):
+    run_dir, data, result = cnn_export
+    paths = {(a["format"], a["quantization"]): a["path"] for a in result["artifacts"]}
+    image = str(data / "fox" / "fox_000.png")
+    tops = []
+    for key in (("onnx", None), ("saved_model", None), ("tflite", "int8")):
+        assert cli.main(["predict", paths[key], image, "--json"]) == 0
+        (row,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        tops.append(row["top_k"][0][0])
+    assert len(set(tops)) == 1
+    # Without its signature an exported file is refused with the reason.
+    lonely = os.path.join(os.path.dirname(run_dir), "lonely.onnx")
+    shutil.copyfile(paths["onnx", None], lonely)
+    assert cli.main(["predict", lonely, image]) == 2
+    assert "signature.json" in capsys.readouterr().err
