@@ -48,14 +48,12 @@ def _payload(result: dict) -> dict:
 
 
 def cmd_export(args, events, out):
-    from training.cli import _stop_on_sigint
     from training.events import Stopped
     from training.export import ParityError, export
 
     try:
-        with _stop_on_sigint(events):
-            result = export(args.run_dir, args.format, args.out, events=events,
-                            quantize=args.quantize, force=args.force, which=args.which)
+        result = export(args.run_dir, args.format, args.out, events=events,
+                        quantize=args.quantize, force=args.force, which=args.which)
     except ParityError as exc:
         events.finish_line()
         print(f"error: {exc}", file=sys.stderr)

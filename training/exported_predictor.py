@@ -159,3 +159,12 @@ class ExportedPredictor(Predictor):
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         return to_probabilities(self.runner(np.asarray(batch, np.float32)))
+
+
+def open_predictor(path, which: str = "best") -> Predictor:
+    """A :class:`Predictor` for a run folder or ``.keras`` file, or an exported ``.onnx`` /
+    ``.tflite`` file or SavedModel folder (then read with its ``signature.json``, and for
+    ONNX and TFLite without importing TensorFlow)."""
+    if detect_format(path) is not None:
+        return ExportedPredictor(path)
+    return Predictor(path, which=which)

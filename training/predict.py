@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from training import runs
+from training.csvcells import escape_cell
 from training.events import Events
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -233,26 +234,6 @@ class Predictor:
             if img.ndim == 2:
                 img = img[:, :, None]
         return img
-
-
-def open_predictor(path, which: str = "best") -> Predictor:
-    """A :class:`Predictor` for a run folder or ``.keras`` file, or an exported ``.onnx`` /
-    ``.tflite`` file or SavedModel folder (then read with its ``signature.json``, and for
-    ONNX and TFLite without importing TensorFlow)."""
-    from training.exported_predictor import ExportedPredictor, detect_format
-
-    if detect_format(path) is not None:
-        return ExportedPredictor(path)
-    return Predictor(path, which=which)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value) -> str:
-    """Prefix a quote to text a spreadsheet would run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def write_csv(results: list[dict], path, top_k: int | None = None) -> None:

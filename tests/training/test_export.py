@@ -216,7 +216,7 @@ _NO_TF_SCRIPT = """
 import json, sys
 sys.modules["tensorflow"] = None  # any TensorFlow import now fails loudly
 sys.modules["keras"] = None
-from training.predict import open_predictor
+from training.exported_predictor import open_predictor
 out = {}
 for path in sys.argv[2:]:
     p = open_predictor(path)
@@ -254,7 +254,7 @@ def test_predict_cli_accepts_an_exported_file_and_a_saved_model_folder(cnn_expor
     tops = []
     for key in (("onnx", None), ("saved_model", None), ("tflite", "int8")):
         assert cli.main(["predict", paths[key], image, "--json"]) == 0
-        (row,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        (row,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["predictions"]
         tops.append(row["top_k"][0][0])
     assert len(set(tops)) == 1
     # Without its signature an exported file is refused with the reason.
