@@ -109,6 +109,6 @@ def write_tflite(model, path, quantization: str | None = None, representative=No
             hint = (" The model uses an operation outside TFLite's builtin set; such a file "
                     "would need Flex ops, which fail on devices, so it is not written."
                     if "select" in text.lower() or "flex" in text.lower() else "")
-            raise ConversionError(f"TFLite conversion failed: {text.splitlines()[0][:400] if text else type(exc).__name__}."
-                                  f"{hint}") from None
+            first = text.splitlines()[0][:400] if text else type(exc).__name__
+            raise ConversionError(f"TFLite conversion failed: {first}.{hint}") from None
     Path(path).write_bytes(data)

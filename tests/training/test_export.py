@@ -54,7 +54,7 @@ def test_cnn_export_writes_every_format_with_a_signature_and_passes_the_gate(cnn
     assert result["ok"] and result["out_dir"] == os.path.join(run_dir, "exports")
     by_key = {(a["format"], a["quantization"]): a for a in result["artifacts"]}
     assert set(by_key) == {("saved_model", None), ("onnx", None), ("tflite", None), ("tflite", "int8")}
-    for (fmt, quant), a in by_key.items():
+    for (_fmt, quant), a in by_key.items():
         assert os.path.exists(a["path"]) and a["bytes"] > 1000
         assert a["ok"] and a["top1_agreement"] >= 0.99
         if quant is None:
