@@ -35,6 +35,11 @@ class TrainConfig:
         mixed_precision: use ``mixed_float16``; only honoured when a GPU is present.
         feature_cache: with a frozen backbone and no augmentation, compute backbone
             features once and train the head on them.
+        devices: ``"one"`` (default), ``"all"`` (every GPU: ``MirroredStrategy`` when there
+            are two or more) or a comma-separated list (``"GPU:0,GPU:1"``, ``"0,1"``).
+            ``batch_size`` is then per device; the global batch is ``batch_size x devices``.
+        multi_worker: train as one worker of a ``MultiWorkerMirroredStrategy`` cluster
+            (``TF_CONFIG`` or Slurm); see ``training.distributed``.
     """
 
     epochs: int = 10
@@ -50,6 +55,8 @@ class TrainConfig:
     seed: int = 42
     mixed_precision: bool = False
     feature_cache: bool = True
+    devices: str = "one"
+    multi_worker: bool = False
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -80,8 +87,10 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise bad(name, "must be a positive number")
             setattr(self, name, float(value))
+        if not isinstance(self.devices, str) or not self.devices.strip():
+            raise bad("devices", "must be 'one', 'all' or a comma-separated device list")
         for name in ("early_stopping", "restore_best", "checkpoint_best",
-                     "mixed_precision", "feature_cache"):
+                     "mixed_precision", "feature_cache", "multi_worker"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "must be true or false")
 

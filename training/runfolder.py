@@ -116,3 +116,8 @@ def exports_dir(run_dir) -> Path:
 def tensorboard_dir(run_dir) -> Path:
     """The run's TensorBoard log folder (``tensorboard --logdir RUNS_ROOT`` finds it)."""
     return Path(run_dir) / TENSORBOARD_DIR
+
+
+# -- following a run from another process (written and read by training.follow) -----------
+STOP_REQUEST = "stop.request"  # present: the trainer stops after its current batch
+LIVE_JSON = "live.json"        # the trainer's latest status, progress and batch (<= 1 write/s)

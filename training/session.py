@@ -225,9 +225,12 @@ class Session:
             return
         t = time.perf_counter()
         try:
-            model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                      initial_epoch=self.state.epochs_done, callbacks=[cb], verbose=0,
-                      shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
+            if self.step_loop is not None:
+                self.step_loop.fit(model, train_ds, val_ds, epochs, self.state.epochs_done, cb)
+            else:
+                model.fit(train_ds, validation_data=val_ds, epochs=epochs,
+                          initial_epoch=self.state.epochs_done, callbacks=[cb], verbose=0,
+                          shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
         finally:
             self.timings["train"] += time.perf_counter() - t
 
