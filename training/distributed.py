@@ -3,9 +3,11 @@
 Two cases, chosen by ``TrainConfig.devices`` and ``TrainConfig.multi_worker``:
 
 - **One machine, several devices** (``devices="all"`` or a list): a
-  ``MirroredStrategy``. Keras' ``Model.fit`` supports it, so the single-device path runs
-  unchanged; only the model is built, compiled (and, on resume, loaded) inside
-  ``strategy.scope()``.
+  ``MirroredStrategy``; the model is built, compiled (and, on resume, loaded) inside
+  ``strategy.scope()``. Keras documents ``Model.fit`` under it, but here (Keras 3.15,
+  TF 2.21) ``fit`` failed on the epoch's short last batch ("Inputs to operation AddN
+  … must have the same size and shape. Input 0: [2,8,8,1] != input 1: [1,8,8,1]"), so
+  it uses the same step loop as several machines.
 - **Several machines** (``multi_worker=True``): a ``MultiWorkerMirroredStrategy``
   from ``TF_CONFIG``, or from Slurm's variables through ``SlurmClusterResolver``. Keras
   3.15's ``Model.fit`` fails under it (keras-team/keras#20585: "Attempt to convert a
@@ -62,7 +64,7 @@ class Placement:
 
     @property
     def custom_loop(self) -> bool:
-        return self.kind == "multi-worker"
+        return self.kind != "one"
 
     def record(self, per_replica_batch: int) -> dict:
         return {"strategy": self.kind, "replicas": self.replicas, "devices": list(self.devices),
@@ -252,7 +254,9 @@ class _SyncedStop(Events):
 
 
 class StepLoop:
-    """``Model.fit`` for ``MultiWorkerMirroredStrategy`` (see module docstring).
+    """``Model.fit`` for ``MirroredStrategy`` and ``MultiWorkerMirroredStrategy`` (see
+    the module docstring): short and even empty per-replica batches are fine, because the
+    loss is averaged over the all-reduced count of each step.
 
     Args:
         placement: the run's :class:`Placement`.
@@ -274,25 +278,35 @@ class StepLoop:
         train_step, test_step = self._functions(model)
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        train_dist = strategy.experimental_distribute_dataset(train_ds.with_options(options))
+        # One iterator over the repeated dataset: a new iterator of a distributed dataset
+        # each epoch would replay the first epoch's shuffle order.
+        steps = int(tf.data.experimental.cardinality(train_ds))
+        steps = steps if steps > 0 else callback.batches
+        train_dist = iter(strategy.experimental_distribute_dataset(
+            train_ds.repeat().with_options(options)))
         model.stop_training = False
         callback.on_train_begin()
         try:
-            with strategy.scope():  # optimizer slots are created on the first step
-                self._epochs(model, train_dist, val_ds, epochs, initial_epoch, callback,
-                             train_step, test_step)
+            with strategy.scope():
+                if not model.optimizer.built:  # its slots, mirrored, before the first step
+                    model.optimizer.build(model.trainable_variables)
+                self._epochs(model, train_dist, steps, val_ds, epochs, initial_epoch,
+                             callback, train_step, test_step)
         except tf.errors.OpError as exc:
+            if self.placement.kind != "multi-worker":
+                raise
             raise DistributedError(_lost_worker_message(exc, self.placement)) from None
         callback.on_train_end()
 
-    def _epochs(self, model, train_dist, val_ds, epochs, initial_epoch, callback,
+    def _epochs(self, model, train_dist, steps, val_ds, epochs, initial_epoch, callback,
                 train_step, test_step) -> None:
         import tensorflow as tf
 
         for epoch in range(initial_epoch, epochs):
             callback.on_epoch_begin(epoch)
             totals = [0.0, 0.0, 0.0]  # loss sum, correct, count (global)
-            for batch, inputs in enumerate(train_dist):
+            for batch in range(steps):
+                inputs = next(train_dist)
                 local_stop = 1.0 if self.events.should_stop() else 0.0
                 t = time.perf_counter()
                 loss, correct, count, stop = train_step(inputs, tf.constant(local_stop))
@@ -351,7 +365,10 @@ class StepLoop:
                     losses, global_batch_size=tf.maximum(n, tf.constant(1, tf.int64)))
             grads = tape.gradient(loss, model.trainable_variables)
             optimizer.apply_gradients(zip(grads, model.trainable_variables))
-            return tf.reduce_sum(losses), counts(y, probs), tf.cast(tf.shape(y)[0], tf.float32), local_stop
+            # > 0 when any worker wants to stop. "+ 0.0" makes a per-replica copy: the
+            # captured input itself has no device, and all_reduce refuses it.
+            stop = ctx.all_reduce("SUM", local_stop + 0.0)
+            return tf.reduce_sum(losses), counts(y, probs), tf.cast(tf.shape(y)[0], tf.float32), stop
 
         def replica_test(x, y):
             probs, losses = per_example(x, y, False)
@@ -363,7 +380,9 @@ class StepLoop:
         @tf.function
         def train_step(inputs, local_stop):
             x, y = inputs
-            return reduce(strategy.run(replica_train, args=(x, y, local_stop)))
+            loss, correct, count, stop = strategy.run(replica_train, args=(x, y, local_stop))
+            # stop is already the all-reduced sum: take this worker's first copy of it.
+            return (*reduce((loss, correct, count)), strategy.experimental_local_results(stop)[0])
 
         @tf.function(reduce_retracing=True)
         def test_step(x, y):

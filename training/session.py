@@ -79,6 +79,9 @@ class Session:
         self.state = TrainState()
         self.phase = "train"
         self.resumed = False
+        # training.distributed.StepLoop under MultiWorkerMirroredStrategy (Model.fit
+        # fails there, keras#20585); None: Keras' own fit.
+        self.step_loop = None
         self.timings = {"decode": 0.0, "features": 0.0, "train": 0.0, "evaluate": 0.0}
         backbone = getattr(spec, "backbone", None)
         self.fine_tune = (config.fine_tune_epochs > 0 and backbone is not None
