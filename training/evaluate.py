@@ -86,10 +86,15 @@ def metrics_from_predictions(y_true, probs, classes, paths=None, rows=None,
     order = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")] if len(wrong) else wrong
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(n, size=min(gallery_size, n), replace=False)) if n else []
+    from training.curves import pr_curves
+
     return {
         "num_samples": n,
         "loss": loss,
         "accuracy": accuracy,
+        # Mean per-class recall: what accuracy would be if every class were equally big.
+        "balanced_accuracy": avg(recall[support > 0]) if (support > 0).any() else None,
+        "pr_curves": pr_curves(probs, y_true, classes) if n else [],
         "classes": classes,
         "confusion_matrix": cm.tolist(),
         "per_class": per_class,
@@ -113,10 +118,12 @@ def evaluation_split(splits) -> tuple[int, str]:
 
 
 def evaluate_arrays(model, data, index_paths, classes, events: Events | None = None,
-                    batch_size: int = 64, seed: int = 42) -> dict | None:
+                    batch_size: int = 64, seed: int = 42, trust=None) -> dict | None:
     """Evaluate an in-memory model on the test (or validation) part of ``PreparedData``.
 
-    Returns None when neither split has samples. Raises ``Stopped`` on a stop request.
+    With ``trust`` (a ``training.trust.Trust``) the probabilities are calibrated and the
+    result gains ``calibration`` and ``unknown``. Returns None when neither split has
+    samples. Raises ``Stopped`` on a stop request.
     """
     from training.predict import predict_probabilities
 
@@ -126,12 +133,25 @@ def evaluate_arrays(model, data, index_paths, classes, events: Events | None = N
         return None
     events = events or Events()
     events.on_status(f"Evaluating on {len(sel):,} {split_name} images…")
-    probs = predict_probabilities(model, data.x[sel], batch_size=batch_size, events=events,
-                                  what=f"evaluating ({split_name})")
+    extras = {}
+    if trust is not None:
+        from training.trust import trusted_predictions
+
+        probs, extras = trusted_predictions(model, data.x, sel, np.asarray(data.y)[sel], trust,
+                                            events, batch_size, what=f"evaluating ({split_name})")
+    else:
+        probs = predict_probabilities(model, data.x[sel], batch_size=batch_size, events=events,
+                                      what=f"evaluating ({split_name})")
     rows = np.asarray(data.rows)[sel]
     paths = [index_paths[int(r)] for r in rows] if index_paths is not None else None
     result = metrics_from_predictions(np.asarray(data.y)[sel], probs, classes, paths=paths,
                                       rows=rows, seed=seed)
+    reasons = (extras.get("unknown") or {}).pop("reasons", None)
+    if reasons is not None:
+        # The galleries' dicts are these same objects, so they get the reason too.
+        for p, r in zip(result["predictions"], reasons):
+            p["unknown_reason"] = r
+    result.update(extras)
     result["split"] = split_name
     return result
 
@@ -210,7 +230,8 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
                             f"classes {list(classes)}; cannot evaluate this run on it.")
     events.check_stop()
     result = evaluate_arrays(predictor.model, data, index.paths, classes, events,
-                             seed=int(run.get("seed", 42)))
+                             seed=int(run.get("seed", 42)),
+                             trust=_run_trust(run_dir, predictor.model, data, events, run))
     if result is None:
         raise runs.RunError(f"The dataset {index.root} has no test or validation images to evaluate on.")
     result.update(run_dir=str(run_dir), test_accuracy=result["accuracy"], test_loss=result["loss"],
@@ -220,6 +241,16 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
     save_evaluation(run_dir, result)
     _record_in_run(run_dir, result)
     return result
+
+
+def _run_trust(run_dir, model, data, events, run):
+    """The run's calibration and unknown rule, fitted now if the run has none yet."""
+    from training.runfolder import CALIBRATION_JSON
+    from training.trust import Trust, fit_trust
+
+    if not (Path(run_dir) / CALIBRATION_JSON).is_file():
+        fit_trust(model, data, run_dir, events, seed=int(run.get("seed", 42)))
+    return Trust.load(run_dir)
 
 
 def open_run_dataset(run_dir, dataset, events):

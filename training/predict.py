@@ -158,11 +158,34 @@ class Predictor:
             classes = [f"class_{i}" for i in range(n_classes)]
         self.classes = [str(c) for c in classes]
         self._call = compiled_call(self.model)
+        # Calibration and the unknown rule (training.trust); absent for old runs, then the
+        # probabilities are the model's own and nothing is ever "unknown".
+        from training.embeddings import Embedder
+        from training.trust import Trust
+
+        self.trust = Trust.load(folder)
+        self.coverage: float | None = None  # None: the coverage stored with the rule
+        try:
+            self._embedder = Embedder(self.model) if self.trust.rule is not None else None
+        except ValueError:
+            self._embedder = None
 
     def predict_array(self, image) -> np.ndarray:
-        """Class probabilities for one uint8 image (H, W) or (H, W, C), resized if needed."""
+        """Calibrated class probabilities for one uint8 image (H, W) or (H, W, C), resized
+        if needed."""
         x = self._prepare(np.asarray(image))
-        return to_probabilities(self._call(x[None].astype(np.float32)).numpy())[0]
+        raw = to_probabilities(self._call(x[None].astype(np.float32)).numpy())
+        return self.trust.calibrate(raw)[0]
+
+    def assess_batch(self, images_uint8) -> dict:
+        """Calibrated probabilities, kNN distances and unknown decisions for a batch of
+        images already at the model's input size (see ``Trust.assess``)."""
+        batch = np.asarray(images_uint8, dtype=np.float32)
+        if self._embedder is not None:
+            feats, raw = self._embedder.embed_batch(batch, with_probabilities=True)
+        else:
+            feats, raw = None, to_probabilities(self._call(batch).numpy())
+        return self.trust.assess(raw, feats, coverage=self.coverage, images=images_uint8)
 
     def predict_paths(self, paths, top_k: int = 3, events: Events | None = None,
                       batch_size: int = 32) -> list[dict]:
@@ -170,27 +193,34 @@ class Predictor:
 
         Returns:
             One dict per file, in order: ``{path, top_k: [[class, p], …],
-            probabilities: [p per class] | None, error: str | None}``. Unreadable files
-            get ``error`` with the reason and no probabilities.
+            probabilities: [p per class] | None, error: str | None, unknown: bool,
+            unknown_reason: "low confidence" | "unlike the training data" | None,
+            confidence, distance}`` (calibrated probabilities; ``distance`` is the kNN
+            distance to the training data, None without a rule). Unreadable files get
+            ``error`` with the reason and no probabilities.
         """
         from training.data import DecodeError, decode_image
 
         events = events or Events()
         files = expand_paths(paths)
         k = max(1, min(int(top_k), len(self.classes)))
-        results: list[dict] = [{"path": f, "top_k": [], "probabilities": None, "error": None}
-                               for f in files]
+        results: list[dict] = [{"path": f, "top_k": [], "probabilities": None, "error": None,
+                                "unknown": False, "unknown_reason": None, "confidence": None,
+                                "distance": None} for f in files]
         pending: list[tuple[int, np.ndarray]] = []
 
         def flush():
             if not pending:
                 return
-            batch = np.stack([img for _, img in pending]).astype(np.float32)
-            probs = to_probabilities(self._call(batch).numpy())
-            for (i, _), p in zip(pending, probs):
+            out = self.assess_batch(np.stack([img for _, img in pending]))
+            dist = out["distances"]
+            for n, ((i, _), p) in enumerate(zip(pending, out["probabilities"])):
                 order = np.argsort(-p, kind="stable")[:k]
                 results[i]["probabilities"] = [float(v) for v in p]
                 results[i]["top_k"] = [[self.classes[j], float(p[j])] for j in order]
+                results[i].update(unknown=bool(out["unknown"][n]), unknown_reason=out["reasons"][n],
+                                  confidence=float(p[order[0]]),
+                                  distance=None if dist is None else float(dist[n]))
             pending.clear()
 
         for i, f in enumerate(files):
@@ -241,7 +271,8 @@ def escape_cell(value) -> str:
 
 
 def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
-    """Export ``predict_paths`` results: path, top-k class/probability pairs, error.
+    """Export ``predict_paths`` results: path, top-k class/probability pairs, unknown and
+    its reason, error.
 
     Written as UTF-8 with a byte-order mark so spreadsheet programs show non-ASCII file
     names correctly; every text cell goes through :func:`escape_cell`.
@@ -250,7 +281,7 @@ def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
     header = ["path"]
     for i in range(1, k + 1):
         header += [f"class_{i}", f"probability_{i}"]
-    header.append("error")
+    header += ["unknown", "unknown_reason", "error"]
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
@@ -262,5 +293,7 @@ def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
                     row += [escape_cell(pairs[i][0]), f"{float(pairs[i][1]):.6f}"]
                 else:
                     row += ["", ""]
-            row.append(escape_cell(r.get("error") or ""))
+            failed = bool(r.get("error"))
+            row += ["" if failed else ("yes" if r.get("unknown") else "no"),
+                    escape_cell(r.get("unknown_reason") or ""), escape_cell(r.get("error") or "")]
             writer.writerow(row)

@@ -13,6 +13,11 @@ from pathlib import Path
 
 from training import runs
 
+# Trust artifacts (training.trust writes them after training; Predictor reads them).
+CALIBRATION_JSON = "calibration.json"        # the temperature fitted on validation
+UNKNOWN_JSON = "unknown.json"                # the "unknown" rule (training.unknown)
+UNKNOWN_REFERENCE_NPZ = "unknown_reference.npz"  # bounded training-feature subsample
+
 
 class RunWriter:
     """Owns ``run.json`` and the other files of one run folder.

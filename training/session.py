@@ -227,6 +227,8 @@ class Session:
         try:
             model.fit(train_ds, validation_data=val_ds, epochs=epochs,
                       initial_epoch=self.state.epochs_done, callbacks=[cb], verbose=0,
+                      class_weight=self.config.class_weight_for(self.index.classes,
+                                                                self.train_xy[1]),
                       shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
         finally:
             self.timings["train"] += time.perf_counter() - t
@@ -303,12 +305,15 @@ class Session:
 
     def _evaluate(self) -> dict | None:
         from training.evaluate import evaluate_arrays, save_evaluation
+        from training.trust import Trust, fit_trust
 
         t = time.perf_counter()
         try:
+            # Temperature and unknown rule from the validation split, before the test numbers.
+            fit_trust(self.model, self.data, self.writer.path, self.events, seed=self.config.seed)
             result = evaluate_arrays(self.model, self.data, self.index.paths, self.index.classes,
                                      self.events, batch_size=max(self.config.batch_size, 64),
-                                     seed=self.config.seed)
+                                     seed=self.config.seed, trust=Trust.load(self.writer.path))
         except Stopped:
             # Training itself finished and its models are saved; only the test numbers are
             # missing. The run is marked "stopped" (not complete) so the runs list shows it

@@ -64,6 +64,7 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
         index = open_dataset(dspec, events)
         dataset_spec = dspec.to_dict()
 
+    config.class_weight_for(index.classes, [])  # a misspelt class fails before any file is written
     with precision_policy(config.mixed_precision, bool(device["gpus"]), events):
         session = Session(index, spec, config, events, device["name"], t0)
         session.build()  # SpecError here leaves no run folder behind
