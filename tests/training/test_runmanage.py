@@ -12,7 +12,7 @@ from training.runmanage import delete_run, list_runs_labelled, rename_run, set_n
 
 
 @pytest.fixture
-def run_copy(mlp_run, tmp_path):  # noqa: F811
+def run_copy(mlp_run, tmp_path):
     summary, data, _ = mlp_run
     root = tmp_path / "runs"
     shutil.copytree(summary.run_dir, root / "one")
