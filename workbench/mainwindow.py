@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
 from workbench import shortcuts
 from workbench.helpmenu import add_help_menu
 from workbench.interpreter import freeze_long_lived, long_lived_objects
+from workbench.session_restore import ResumableRuns, fill_recent_runs, save_session
 from workbench.training_actions import add_training_actions
 from workbench.settings import Settings, ensure_model_state
 from workbench.state import AppState
@@ -168,6 +169,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
         self.state.statusMessage.connect(self._show_status)
         self.state.runChanged.connect(self._remember_run)
+        self.resumable = ResumableRuns(self)
         self._build_menus()
         # The spec is restored here, not by the Model panel, which is built later.
         ensure_model_state(self.state, self.settings)
@@ -216,6 +218,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._build_next)   # one panel per event-loop turn
             return
         freeze_long_lived()   # matplotlib, Qt wrappers, panels: alive until exit (see interpreter.py)
+        self.resumable.refresh()
         if self._probe_device and self._probe_job is None and self.state.device is None:
             self.start_device_probe()
 
@@ -272,7 +275,14 @@ class MainWindow(QMainWindow):
         _fill_recent(self.recent_datasets_menu, self.settings.recent_datasets(), self.open_dataset)
 
     def _fill_recent_runs(self) -> None:
-        _fill_recent(self.recent_runs_menu, self.settings.recent_runs(), self.open_run)
+        fill_recent_runs(self.recent_runs_menu, self.settings.recent_runs(), self.resumable.runs,
+                         self.open_run, self.resume_run)
+
+    def resume_run(self, run_dir: str) -> None:
+        """Select ``run_dir`` and resume it on the Training panel (File → Recent runs)."""
+        self.state.set_run(os.path.abspath(run_dir))
+        self.show_panel("train")
+        self.panels["train"].resume_training()
 
     # -- actions ----------------------------------------------------------------------------------
     def show_panel(self, key: str) -> None:
@@ -393,6 +403,7 @@ class MainWindow(QMainWindow):
         spec = self.state.model_spec
         if spec is not None and hasattr(spec, "to_dict"):
             self.settings.set_last_spec(spec.to_dict())
+        save_session(self.settings, self.state)
         for panel in self.panels.values():
             if hasattr(panel, "save_settings"):
                 panel.save_settings()
@@ -409,6 +420,7 @@ class MainWindow(QMainWindow):
                 panel.shutdown()
             except Exception:  # keep closing the other panels
                 log.exception("%s.shutdown failed", type(panel).__name__)
+        self.resumable.stop()
         import_job = getattr(self, "_import_job", None)
         if import_job is not None:
             import_job.stop_and_wait(30000)   # imports can't be interrupted; seconds at most
