@@ -54,3 +54,32 @@ def test_export_dialog_exports_shows_parity_refuses_to_overwrite_and_cancels(qtb
     assert not (tmp_path / "cancelled").exists()
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
     dialog.reject()
+
+
+def test_classify_panel_classifies_with_an_exported_onnx_file(qtbot, tmp_path):
+    import numpy as np
+
+    from tests.imagegen import class_image, write_image
+    from training.export import export
+    from training.predict import Predictor
+    from workbench.panels.classify import ClassifyPanel
+
+    run = tiny_run()
+    result = export(run["run_dir"], "onnx", tmp_path / "exp")
+    onnx = result["artifacts"][0]["path"]
+    panel = make_panel(qtbot, ClassifyPanel, size=(1100, 700))
+    try:
+        wait_idle(qtbot, panel)
+        panel.choose_model_file(onnx)
+        assert panel.current_run() == onnx and "exported" in panel.run_combo.currentText()
+        photo = write_image(tmp_path / "fox.png", class_image(2, 24))
+        panel.classify([str(photo)])
+        wait_idle(qtbot, panel)
+        (row,) = panel.results
+        expected = Predictor(run["run_dir"], which="final").predict_paths([str(photo)])[0]
+        np.testing.assert_allclose(row["probabilities"], expected["probabilities"], atol=1e-5)
+        panel.refresh_runs()  # re-listing the runs keeps the chosen file
+        wait_idle(qtbot, panel)
+        assert panel.run_combo.findData(onnx) >= 0
+    finally:
+        panel.shutdown()
