@@ -238,12 +238,16 @@ class Session:
         if self.events.should_stop():  # fit() would reset stop_training; don't start at all
             self.state.stopped = True
             return
+        from training.tensorboard_logs import RunTensorBoard
+
+        tensorboard = RunTensorBoard(self.writer.path)  # per-epoch scalars + learning rate
         t = time.perf_counter()
         try:
             model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                      initial_epoch=self.state.epochs_done, callbacks=[cb], verbose=0,
+                      initial_epoch=self.state.epochs_done, callbacks=[cb, tensorboard], verbose=0,
                       shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
         finally:
+            tensorboard.close()
             self.timings["train"] += time.perf_counter() - t
 
     # -- checkpoints ---------------------------------------------------------------
@@ -343,6 +347,10 @@ class Session:
                       test_loss=result["loss"], dataset_fingerprint=self.index.fingerprint(),
                       warnings=[])
         save_evaluation(self.writer.path, result)
+        from training.tensorboard_logs import log_confusion_matrix
+
+        log_confusion_matrix(self.writer.path, result["confusion_matrix"], result["classes"],
+                             self.state.epochs_done)
         self.writer.update(test_accuracy=result["accuracy"], test_loss=result["loss"],
                            evaluated_on=result["split"], evaluation="done")
         return result

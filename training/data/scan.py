@@ -20,6 +20,7 @@ import os
 
 from .decode import IMAGE_EXTS
 from .index import BadFile
+from .overlay import OVERLAY_DIR
 
 # Image formats people do have in photo folders that we cannot read: say so precisely.
 UNSUPPORTED_IMAGE_EXTS = frozenset({".heic", ".heif", ".svg", ".psd", ".ico", ".raw", ".cr2",
@@ -149,6 +150,8 @@ def class_folders(root: str, bad: list[BadFile], report_images: bool = True) -> 
     real_root = os.path.realpath(root)
     for entry in list_dir(root, bad):
         if entry_is_dir(entry):
+            if entry.name == OVERLAY_DIR:  # the workbench's own label fixes, not a class
+                continue
             refusal = folder_refusal(entry, (real_root,))
             if refusal:
                 bad.append(BadFile(entry.path, refusal))

@@ -16,12 +16,13 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
                                QTabWidget, QVBoxLayout, QWidget)
 
 from training.data.index import SPLIT_NAMES
-from workbench.itemmodels.thumbnails import (THUMB, ThumbnailModel, image_to_qimage)
+from workbench.itemmodels.thumbnails import (THUMB, PathRole, ThumbnailModel, image_to_qimage)
 from workbench.panels.start_page import StartPage
 from workbench.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
                                              PreviewPane, SplitSettings, bad_files_view,
                                              csv_header)
+from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.jobs import Job
 from workbench.workers.dataset import CheckImagesWorker, IndexWorker, PreviewWorker
@@ -46,6 +47,7 @@ class DatasetPanel(QWidget):
         # Every job still running, including cancelled ones, so shutdown can wait.
         self._jobs: set = set()
         self._thumb_bad: list = []   # decode failures found while making thumbnails
+        self.csv_dialog: CsvColumnsDialog | None = None   # open while asking for a CSV's folder
         self._build()
         state.datasetChanged.connect(self._on_dataset_changed)
         # Training decodes every image and adds the failures to the (shared) index's
@@ -152,6 +154,8 @@ class DatasetPanel(QWidget):
         self.grid.setUniformItemSizes(True)   # the view asks only the first item's size
         self.grid.setLayoutMode(QListView.LayoutMode.Batched)
         self.grid.setBatchSize(2000)
+        install_path_menu(self.grid, lambda pos: self.grid.indexAt(pos).data(PathRole)
+                          if self.grid.indexAt(pos).isValid() else None)
         self.grid.setMovement(QListView.Movement.Static)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setIconSize(QSize(THUMB, THUMB))
@@ -221,6 +225,11 @@ class DatasetPanel(QWidget):
         self.settings.set_last_folder("dataset", path)
         return True
 
+    def open_spec(self, spec) -> None:
+        """Index a full ``DatasetSpec`` (split settings, CSV columns) in a worker; Cancel
+        on the progress row stops it (used to reopen the last dataset on start)."""
+        self._start_index(spec)
+
     def _start_index(self, spec) -> None:
         self.cancel()
         self.error_label.setVisible(False)
@@ -261,6 +270,9 @@ class DatasetPanel(QWidget):
     def _on_indexed(self, job, result) -> None:
         if job is not self._index_job:
             return  # a cancelled or superseded job
+        if result.get("ask_images"):
+            self._ask_images_folder(result["spec"], result["ask_images"])
+            return
         self.state.input_suggestion = result.get("suggestion")
         index = result["index"]
         self.settings.add_recent_dataset(str(result["spec"].path))
@@ -304,6 +316,23 @@ class DatasetPanel(QWidget):
             self._check_job = None
             if self._index_job is None:
                 self.progress_row.setVisible(False)
+
+    def _ask_images_folder(self, spec, ask: dict) -> None:
+        """No folder near the CSV holds its images: ask for it (and the columns), whatever
+        the column count. Non-modal, so the window stays responsive."""
+        import dataclasses
+
+        if self.csv_dialog is not None:
+            self.csv_dialog.deleteLater()
+        dialog = CsvColumnsDialog(str(spec.path), ask["columns"], self, message=ask["message"],
+                                  folder=ask.get("folder") or None)
+        self.csv_dialog = dialog
+
+        def accepted():
+            self._start_index(dataclasses.replace(spec, **dialog.values()))
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
 
     def _on_index_failed(self, job, message: str) -> None:
         if job is self._index_job:
