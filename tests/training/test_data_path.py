@@ -55,7 +55,7 @@ def test_training_over_budget_streams_with_bounded_memory(tmp_path, monkeypatch)
         tracemalloc.start()
         try:
             for _ in range(2):
-                for x, y, rows in data.batches(data.rows, 16):
+                for _batch in data.batches(data.rows, 16):
                     pass
             _, peak = tracemalloc.get_traced_memory()
         finally:

@@ -342,7 +342,7 @@ class ImageStore:
     def __del__(self):  # a forgotten store must not keep its lock
         try:
             self.close()
-        except Exception:  # noqa: BLE001, S110 - interpreter shutdown: nothing left to tell
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to tell
             pass
 
 
