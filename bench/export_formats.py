@@ -21,8 +21,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402  (after the sys.path line: bench/ is not a package)
-from predict_latency import time_calls, train_run  # noqa: E402
+import common  # after the sys.path line: bench/ is not a package
+from predict_latency import time_calls, train_run
 
 
 def bench_run(name: str, run_dir: str, repeats: int) -> list[list]:
@@ -60,7 +60,6 @@ def main(argv=None) -> int:
     p.add_argument("--mobilenet-run")
     args = p.parse_args(argv)
     print(common.machine_line())
-    print(common.load_line())
     tmp = tempfile.mkdtemp(prefix="bench-export-runs-")
     runs = [("cnn", args.cnn_run or train_run("cnn", os.path.join(tmp, "cnn"))),
             ("mobilenet_v2", args.mobilenet_run or train_run("mobilenet_v2", os.path.join(tmp, "mnv2")))]
