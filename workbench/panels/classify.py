@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from workbench import shortcuts
 from workbench.widgets.image_detail import ImageDetail
+from workbench.widgets.path_menu import install_path_menu
 from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
@@ -105,6 +106,7 @@ class ClassifyPanel(QWidget):
         self.list.setIconSize(QSize(72, 72))
         self.list.setAlternatingRowColors(True)
         self.list.currentItemChanged.connect(self._on_current)
+        install_path_menu(self.list, self._path_at)
         self.empty = QLabel(DROP_HINT)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -307,6 +309,11 @@ class ClassifyPanel(QWidget):
 
     def _on_stopped(self) -> None:
         self.status.setText(f"Cancelled after {len(self.results) + len(self.bad)} photo(s).")
+
+    def _path_at(self, pos) -> str | None:
+        item = self.list.itemAt(pos)
+        row = item.data(ResultRole) if item is not None else None
+        return row.get("path") if isinstance(row, dict) else None
 
     @Slot(QListWidgetItem, QListWidgetItem)
     def _on_current(self, current, _previous) -> None:

@@ -15,12 +15,13 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
                                QTabWidget, QVBoxLayout, QWidget)
 
 from training.data.index import SPLIT_NAMES
-from workbench.itemmodels.thumbnails import (THUMB, ThumbnailModel, image_to_qimage)
+from workbench.itemmodels.thumbnails import (THUMB, PathRole, ThumbnailModel, image_to_qimage)
 from workbench.panels.start_page import StartPage
 from workbench.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
                                              PreviewPane, SplitSettings, bad_files_view,
                                              csv_header)
+from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.jobs import Job
 from workbench.workers.dataset import IndexWorker, PreviewWorker
@@ -149,6 +150,8 @@ class DatasetPanel(QWidget):
         self.grid.setUniformItemSizes(True)   # the view asks only the first item's size
         self.grid.setLayoutMode(QListView.LayoutMode.Batched)
         self.grid.setBatchSize(2000)
+        install_path_menu(self.grid, lambda pos: self.grid.indexAt(pos).data(PathRole)
+                          if self.grid.indexAt(pos).isValid() else None)
         self.grid.setMovement(QListView.Movement.Static)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setIconSize(QSize(THUMB, THUMB))

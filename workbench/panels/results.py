@@ -77,6 +77,8 @@ class ResultsPanel(QWidget):
     def _build(self) -> None:
         self.runs = RunsList()
         self.runs.runActivated.connect(self._on_run_activated)
+        self.runs.runDeleted.connect(
+            lambda path: self.state.set_run(None) if self.state.run_dir == path else None)
 
         self.header = QLabel(EMPTY_HINT)
         self.header.setWordWrap(True)
