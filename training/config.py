@@ -65,7 +65,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise ``ValueError`` naming the field and the value received."""
         def bad(field: str, why: str) -> ValueError:
-            return ValueError(f"TrainConfig.{field} {why}. Received: {field}={getattr(self, field)!r}")
+            return ValueError(f"The training setting {field} {why}. Received: {field}={getattr(self, field)!r}")
 
         for name in ("epochs", "batch_size", "patience", "fine_tune_epochs", "seed"):
             value = getattr(self, name)
@@ -149,7 +149,7 @@ class TrainConfig:
             raise ValueError(f"A training config must be a JSON object. Received: {type(data).__name__}")
         version = data.get("schema_version", SCHEMA_VERSION)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ValueError(f"TrainConfig schema_version must be a positive integer. "
+            raise ValueError(f"The training config's schema_version must be a positive integer. "
                              f"Received: schema_version={version!r}")
         if version > SCHEMA_VERSION:
             raise ValueError(f"This training config was written by a newer version of the "
@@ -158,7 +158,7 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(f"Unknown TrainConfig field(s): {', '.join(unknown)}. "
+            raise ValueError(f"Unknown training setting(s): {', '.join(unknown)}. "
                              f"Known fields: {', '.join(sorted(names))}")
         values = dict(data)
         values["schema_version"] = SCHEMA_VERSION
@@ -187,3 +187,23 @@ def parse_class_weight(text: str | None) -> str | dict | None:
             raise ValueError(f"Class weights must be 'balanced' or name=number pairs separated "
                              f"by commas, like cat=1,dog=3. Received: {part!r}") from None
     return weights
+
+
+IMBALANCE_RATIO = 3.0  # largest class over smallest above which the Dataset panel warns
+
+
+def imbalance_warning(counts: dict[str, int]) -> str | None:
+    """A warning when the largest class has more than ``IMBALANCE_RATIO`` x the smallest's
+    images (training split counts ``{class: n}``), suggesting class weights; else None."""
+    present = {c: int(n) for c, n in counts.items() if int(n) > 0}
+    if len(present) < 2:
+        return None
+    big = max(present, key=present.get)
+    small = min(present, key=present.get)
+    ratio = present[big] / present[small]
+    if ratio <= IMBALANCE_RATIO:
+        return None
+    return (f"Imbalanced classes: {big} has {present[big]:,} training images, {small} only "
+            f"{present[small]:,} ({ratio:.1f}x). The model may neglect the small classes; "
+            f"set Class weights to “balanced” in the Model panel's training settings "
+            f"(or --class-weight balanced on the command line).")

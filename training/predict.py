@@ -13,9 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from training import runs
+from training.csvcells import escape_cell
+from training.data.decode import IMAGE_EXTS as IMAGE_EXTENSIONS  # the one extension list
+from training.embeddings import Embedder
 from training.events import Events
+from training.modelcall import compiled_call, to_probabilities  # also imported from here by others
+from training.trust import Trust
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 _UNSAFE_HINTS = ("safe_mode", "unsafe", "arbitrary code")
 
 
@@ -51,34 +55,6 @@ def load_model_safely(path, compile: bool = False):
                 f"never disables Keras safe mode. Keras said: {text.splitlines()[0][:300]}") from None
         raise runs.RunError(f"Could not load the model {path}: {type(exc).__name__}: "
                             f"{text.splitlines()[0][:300] if text else ''}") from None
-
-
-def to_probabilities(out: np.ndarray) -> np.ndarray:
-    """Model outputs as (N, C) probabilities: a binary sigmoid head becomes ``[1-p, p]``."""
-    out = np.asarray(out, dtype=np.float32)
-    if out.ndim == 1:
-        out = out[:, None]
-    if out.shape[-1] == 1:
-        p = out[:, 0]
-        return np.stack([1.0 - p, p], axis=1)
-    return out
-
-
-def compiled_call(model):
-    """A traced ``model(x, training=False)`` for float32 batches of any length.
-
-    A direct compiled call avoids ``model.predict``'s per-call setup (measured in the
-    issue: 27 ms vs 132 ms per image for MobileNetV2 on 2 cores).
-    """
-    import tensorflow as tf
-
-    shape = [None, *model.input_shape[1:]]
-
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)], reduce_retracing=True)
-    def call(x):
-        return model(x, training=False)
-
-    return call
 
 
 def predict_probabilities(model, x_uint8, batch_size: int = 64, events: Events | None = None,
@@ -160,13 +136,11 @@ class Predictor:
         self._call = compiled_call(self.model)
         # Calibration and the unknown rule (training.trust); absent for old runs, then the
         # probabilities are the model's own and nothing is ever "unknown".
-        from training.embeddings import Embedder
-        from training.trust import Trust
-
         self.trust = Trust.load(folder)
         self.coverage: float | None = None  # None: the coverage stored with the rule
         try:
-            self._embedder = Embedder(self.model) if self.trust.rule is not None else None
+            self._embedder = (Embedder(self.model)
+                              if self.trust.rule is not None else None)
         except ValueError:
             self._embedder = None
 
@@ -174,17 +148,16 @@ class Predictor:
         """Calibrated class probabilities for one uint8 image (H, W) or (H, W, C), resized
         if needed."""
         x = self._prepare(np.asarray(image))
-        raw = to_probabilities(self._call(x[None].astype(np.float32)).numpy())
-        return self.trust.calibrate(raw)[0]
+        return self.trust.calibrate(self._run(x[None].astype(np.float32)))[0]
 
     def assess_batch(self, images_uint8) -> dict:
-        """Calibrated probabilities, kNN distances and unknown decisions for a batch of
-        images already at the model's input size (see ``Trust.assess``)."""
+        """Calibrated probabilities, distances and unknown decisions for a batch of images
+        already at the model's input size (see ``Trust.assess``)."""
         batch = np.asarray(images_uint8, dtype=np.float32)
         if self._embedder is not None:
             feats, raw = self._embedder.embed_batch(batch, with_probabilities=True)
         else:
-            feats, raw = None, to_probabilities(self._call(batch).numpy())
+            feats, raw = None, self._run(batch)
         return self.trust.assess(raw, feats, coverage=self.coverage, images=images_uint8)
 
     def predict_paths(self, paths, top_k: int = 3, events: Events | None = None,
@@ -195,8 +168,9 @@ class Predictor:
             One dict per file, in order: ``{path, top_k: [[class, p], …],
             probabilities: [p per class] | None, error: str | None, unknown: bool,
             unknown_reason: "low confidence" | "unlike the training data" | None,
-            confidence, distance}`` (calibrated probabilities; ``distance`` is the kNN
-            distance to the training data, None without a rule). Unreadable files get
+            confidence, distance, appearance}`` (calibrated probabilities; ``distance``
+            is the feature kNN distance and ``appearance`` the thumbnail distance to the
+            training data, None without a rule). Unreadable files get
             ``error`` with the reason and no probabilities.
         """
         from training.data import DecodeError, decode_image
@@ -206,21 +180,22 @@ class Predictor:
         k = max(1, min(int(top_k), len(self.classes)))
         results: list[dict] = [{"path": f, "top_k": [], "probabilities": None, "error": None,
                                 "unknown": False, "unknown_reason": None, "confidence": None,
-                                "distance": None} for f in files]
+                                "distance": None, "appearance": None} for f in files]
         pending: list[tuple[int, np.ndarray]] = []
 
         def flush():
             if not pending:
                 return
             out = self.assess_batch(np.stack([img for _, img in pending]))
-            dist = out["distances"]
+            dist, look = out["distances"], out["appearance"]
             for n, ((i, _), p) in enumerate(zip(pending, out["probabilities"])):
                 order = np.argsort(-p, kind="stable")[:k]
                 results[i]["probabilities"] = [float(v) for v in p]
                 results[i]["top_k"] = [[self.classes[j], float(p[j])] for j in order]
                 results[i].update(unknown=bool(out["unknown"][n]), unknown_reason=out["reasons"][n],
                                   confidence=float(p[order[0]]),
-                                  distance=None if dist is None else float(dist[n]))
+                                  distance=None if dist is None else float(dist[n]),
+                                  appearance=None if look is None else float(look[n]))
             pending.clear()
 
         for i, f in enumerate(files):
@@ -239,35 +214,16 @@ class Predictor:
         flush()
         return results
 
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        """(N, C) probabilities for a float32 NHWC batch (exported models override this)."""
+        return to_probabilities(self._call(batch).numpy())
+
     def _prepare(self, img: np.ndarray) -> np.ndarray:
-        if img.dtype != np.uint8:
-            raise ValueError(f"predict_array expects a uint8 image. Received: dtype={img.dtype}")
-        if img.ndim == 2:
-            img = img[:, :, None]
-        if img.ndim != 3 or img.shape[2] not in (1, 3, 4):
-            raise ValueError(f"predict_array expects (H, W) or (H, W, 1|3|4). Received: shape={img.shape}")
-        want_c = 1 if self.color_mode == "grayscale" else 3
-        if img.shape[:2] != self.input_size or img.shape[2] != want_c:
-            from PIL import Image
+        """The image at the model's size and colour mode, exactly as training prepares a
+        decoded file (``training.data.resize_to``: reduce + bilinear, then colour)."""
+        from training.data.decode import resize_to
 
-            pil = Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img)
-            pil = pil.convert("L" if want_c == 1 else "RGB")
-            h, w = self.input_size
-            if pil.size != (w, h):
-                pil = pil.resize((w, h), Image.BILINEAR)
-            img = np.asarray(pil)
-            if img.ndim == 2:
-                img = img[:, :, None]
-        return img
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value) -> str:
-    """Prefix a quote to text a spreadsheet would run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+        return resize_to(img, self.input_size, self.color_mode)
 
 
 def write_csv(results: list[dict], path, top_k: int | None = None) -> None:

@@ -114,6 +114,42 @@ class Trust:
         return {"probabilities": probs, "distances": dist, "appearance": look,
                 "unknown": [u for u, _ in flags], "reasons": [r for _, r in flags]}
 
+    def signature_fields(self) -> dict:
+        """``signature.json``'s ``calibration`` and ``unknown`` fields (export sidecar).
+
+        An exported file outputs the model's own probabilities; the consumer applies the
+        temperature. The feature and thumbnail distance checks need the run folder's
+        reference file, so only the confidence part of the rule travels with the export.
+        """
+        r = self.rule
+        return {
+            "calibration": {"method": "temperature", "temperature": self.temperature,
+                            "apply": "p = softmax(log(p_model) / temperature); the argmax "
+                                     "does not change"},
+            "unknown": None if r is None else {
+                "coverage": r.coverage, "confidence_threshold": r.confidence_threshold,
+                "rule": "unknown when the calibrated top probability < confidence_threshold",
+                "note": "the app also answers unknown for inputs unlike the training data "
+                        "(distance checks on the run's unknown_reference.npz), which an "
+                        "exported file cannot do alone"}}
+
+    @classmethod
+    def from_signature(cls, signature: dict) -> Trust:
+        """The part of the trust rule an exported model's ``signature.json`` carries."""
+        cal = signature.get("calibration") or {}
+        t = cal.get("temperature", 1.0)
+        temperature = float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 else 1.0
+        unk = signature.get("unknown")
+        rule = None
+        if isinstance(unk, dict):
+            try:
+                rule = UnknownRule(coverage=float(unk.get("coverage", 1.0)),
+                                   confidence_threshold=float(unk.get("confidence_threshold", 0.0)),
+                                   temperature=temperature)
+            except (TypeError, ValueError) as exc:
+                log.warning("Ignoring the malformed 'unknown' rule of an exported model: %s", exc)
+        return cls(temperature, rule)
+
     def summary(self) -> dict:
         """Plain fields for ``signature.json`` and the JSON outputs."""
         r = self.rule
@@ -130,12 +166,47 @@ class Trust:
                         "reference_file": UNKNOWN_REFERENCE_NPZ}}}
 
 
+def _one_pass(model, batches, total: int, events: Events, what: str) -> dict:
+    """Raw probabilities, penultimate features (None if the model has none) and thumbnails
+    of ``(images, labels, rows)`` batches, in one pass over the images."""
+    from training.embeddings import Embedder
+    from training.modelcall import compiled_call, to_probabilities
+
+    try:
+        emb = Embedder(model)
+    except ValueError as exc:
+        log.warning("No penultimate features (%s); no feature-distance check", exc)
+        emb, call = None, compiled_call(model)
+    rows, labels, raw, feats, thumbs = [], [], [], [], []
+    done = 0
+    for x, y, kept in batches:
+        events.check_stop()
+        if len(x):
+            if emb is not None:
+                f, p = emb.embed_batch(x, with_probabilities=True)
+                feats.append(f)
+            else:
+                p = to_probabilities(call(np.asarray(x, dtype=np.float32)).numpy())
+            raw.append(p)
+            thumbs.append(thumbnails(x))
+            rows.append(np.asarray(kept, dtype=np.int64))
+            labels.append(np.asarray(y, dtype=np.int64))
+        done += len(x)
+        events.on_progress(min(done, total), total, what)
+    if not raw:
+        return {"rows": np.zeros(0, np.int64), "labels": np.zeros(0, np.int64), "raw": None,
+                "features": None, "thumbs": np.zeros((0, 64), np.float32)}
+    return {"rows": np.concatenate(rows), "labels": np.concatenate(labels),
+            "raw": np.concatenate(raw), "features": np.concatenate(feats) if feats else None,
+            "thumbs": np.concatenate(thumbs)}
+
+
 def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42) -> dict | None:
     """Fit the temperature and the unknown rule on ``data``'s validation split; write them.
 
     Args:
         model: the trained Keras model.
-        data: the run's ``PreparedData``.
+        data: the run's images (``open_images`` data or a ``PreparedData``).
         run_dir: where ``calibration.json``, ``unknown.json`` and the reference go.
 
     Returns:
@@ -146,43 +217,31 @@ def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42
         Stopped: a stop was requested between batches.
     """
     from training.data.index import TRAIN, VALIDATION
-    from training.embeddings import Embedder
+    from training.embeddings import split_batches
 
     events = events or Events()
-    splits = np.asarray(data.splits)
-    if not np.any(splits == VALIDATION):
+    if not np.any(np.asarray(data.splits) == VALIDATION):
         events.on_status("No validation images: probabilities are not calibrated and no "
                          "unknown rule is chosen.")
         return None
     events.on_status("Calibrating on the validation split…")
-    try:
-        emb = Embedder(model)
-    except ValueError as exc:
-        log.warning("No penultimate features (%s); the unknown rule has no distance check", exc)
-        emb = None
-    y = np.asarray(data.y)
-    if emb is not None:
-        rows, feats, raw = emb.embed_split(data, VALIDATION, events=events, with_probabilities=True)
-        train_rows, train_feats = emb.embed_split(data, TRAIN, events=events, limit=MAX_REFERENCE,
-                                                  seed=seed)
-        reference = normalize(train_feats)
-    else:
-        from training.predict import predict_probabilities
-
-        rows = np.flatnonzero(splits == VALIDATION)
-        raw = predict_probabilities(model, data.x[rows], events=events, what="calibrating")
-        feats = reference = None
-        train_rows = np.flatnonzero(splits == TRAIN)[:MAX_REFERENCE]
-    appearance = fit_gaussian(_thumbs(data.x, train_rows))
-    val_look = mahalanobis(_thumbs(data.x, rows), *appearance)
-    y_val = y[rows]
+    val = _one_pass(model, *split_batches(data, VALIDATION, 64), events, "calibrating (validation)")
+    train = _one_pass(model, *split_batches(data, TRAIN, 64, limit=MAX_REFERENCE, seed=seed),
+                      events, "reference features (training subsample)")
+    if val["raw"] is None or not len(train["rows"]):
+        return None
+    reference = normalize(train["features"]) if train["features"] is not None else None
+    appearance = fit_gaussian(train["thumbs"])
+    val_look = mahalanobis(val["thumbs"], *appearance)
+    raw, y_val = val["raw"], val["labels"]
     temperature = fit_temperature(raw, y_val)
     calibrated = apply_temperature(raw, temperature)
-    rule = fit_rule(calibrated, y_val, feats, reference, temperature, val_appearance=val_look)
+    rule = fit_rule(calibrated, y_val, val["features"], reference, temperature,
+                    val_appearance=val_look)
     folder = Path(run_dir)
     calibration = {"schema_version": CALIBRATION_SCHEMA, "method": "temperature",
                    "temperature": temperature, "fitted_on": "validation",
-                   "num_samples": len(rows), "nll_before": nll(raw, y_val),
+                   "num_samples": len(y_val), "nll_before": nll(raw, y_val),
                    "nll_after": nll(calibrated, y_val)}
     tmp = folder / (UNKNOWN_REFERENCE_NPZ + ".tmp.npz")
     np.savez_compressed(tmp, features=(reference if reference is not None
@@ -198,52 +257,37 @@ def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42
     return calibration
 
 
-def _thumbs(x, rows, chunk: int = 256) -> np.ndarray:
-    """Thumbnails of ``x[rows]``, read a chunk at a time (``x`` may be a memory map)."""
-    parts = [thumbnails(x[rows[i:i + chunk]]) for i in range(0, len(rows), chunk)]
-    return np.concatenate(parts) if parts else np.zeros((0, 64), dtype=np.float32)
-
-
-def trusted_predictions(model, x, rows, y_true, trust: Trust, events: Events | None = None,
-                        batch_size: int = 64, what: str = "evaluating") -> tuple[np.ndarray, dict]:
-    """Calibrated probabilities of ``x[rows]`` and what the evaluation JSON says about trust.
+def trusted_predictions(model, data, split: int, trust: Trust, events: Events | None = None,
+                        batch_size: int = 64, what: str = "evaluating"):
+    """Calibrated probabilities of one split and what the evaluation JSON says about trust.
 
     Returns:
-        ``(probabilities (N, C), extras)``: ``extras`` holds ``loss`` (the model's own,
-        uncalibrated, so it matches the training curves), ``calibration`` (ECE/NLL before
-        and after, reliability bins) and ``unknown`` (rates on these images and the
-        reason per image, ``reasons``).
+        ``(rows, labels, probabilities (N, C), extras)`` or None when the split is empty;
+        ``extras`` holds ``loss`` (the model's own, uncalibrated, so it matches the
+        training curves), ``calibration`` (ECE/NLL before and after, reliability bins) and
+        ``unknown`` (rates on these images and the reason per image, ``reasons``).
     """
     from training.calibration import calibration_report
-    from training.embeddings import Embedder
+    from training.embeddings import split_batches
 
-    try:
-        emb = Embedder(model, batch_size=batch_size)
-    except ValueError as exc:
-        log.warning("No penultimate features (%s); evaluating without the distance check", exc)
-        from training.predict import predict_probabilities
-
-        feats, raw = None, predict_probabilities(model, x[rows], batch_size=batch_size,
-                                                 events=events, what=what)
-    else:
-        feats, raw = emb.embed_rows(x, rows, events=events, what=what, with_probabilities=True)
-    y = np.asarray(y_true, dtype=np.int64).reshape(-1)
-    look = None
-    if trust.appearance is not None:
-        look = mahalanobis(_thumbs(x, np.asarray(rows)), *trust.appearance)
-    assessed = trust.assess(raw, feats, appearance=look)
+    events = events or Events()
+    out = _one_pass(model, *split_batches(data, split, batch_size), events, what)
+    if out["raw"] is None:
+        return None
+    raw, y = out["raw"], out["labels"]
+    look = mahalanobis(out["thumbs"], *trust.appearance) if trust.appearance is not None else None
+    assessed = trust.assess(raw, out["features"], appearance=look)
     probs = assessed["probabilities"]
-    extras = {"loss": nll(raw, y) if len(y) else None,
-              "calibration": calibration_report(raw, y, trust.temperature)}
-    if trust.rule is not None and len(y):
+    extras = {"loss": nll(raw, y), "calibration": calibration_report(raw, y, trust.temperature)}
+    if trust.rule is not None:
         unknown = np.asarray(assessed["unknown"], dtype=bool)
         reasons = assessed["reasons"]
         correct = probs.argmax(axis=1) == y
         extras["unknown"] = {
             **trust.summary()["unknown"],
             "num_samples": len(y), "unknown_rate": float(unknown.mean()),
-            "by_reason": {r: int(sum(1 for v in reasons if v == r)) for r in set(reasons) if r},
+            "by_reason": {r: sum(1 for v in reasons if v == r) for r in set(reasons) if r},
             "accuracy_answered": float(correct[~unknown].mean()) if (~unknown).any() else None,
             "reasons": reasons,
         }
-    return probs, extras
+    return out["rows"], y, probs, extras

@@ -140,7 +140,7 @@ class UnknownRule:
     def from_dict(cls, data) -> UnknownRule:
         """Raises ValueError for a non-object, a newer schema or a bad value."""
         if not isinstance(data, dict):
-            raise ValueError(f"An unknown-answer rule must be a JSON object. Received: {type(data).__name__}")  # noqa: TRY004
+            raise ValueError(f"An unknown-answer rule must be a JSON object. Received: {type(data).__name__}")
         version = data.get("schema_version", SCHEMA_VERSION)
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise ValueError(f"This unknown-answer rule was written by a newer version of the "
@@ -243,3 +243,22 @@ def fit_rule(val_probs, val_y, val_features, reference, temperature: float,
         "accuracy_answered": float(correct[kept].mean()) if kept.any() else None,
     }
     return rule
+
+
+def decide_rows(rule: UnknownRule, rows: list[dict]) -> list[dict]:
+    """Set ``unknown``/``unknown_reason`` of ``Predictor.predict_paths`` rows again under
+    ``rule`` (e.g. after the coverage changed), from their stored probabilities and
+    distances, without running the model. Rows with an error are left alone."""
+    live = [r for r in rows if not r.get("error") and r.get("probabilities") is not None]
+    if not live:
+        return rows
+
+    def column(key):
+        values = [r.get(key) for r in live]
+        return None if any(v is None for v in values) else np.asarray(values, dtype=np.float64)
+
+    flags = rule.decide(np.asarray([r["probabilities"] for r in live], dtype=np.float64),
+                        column("distance"), column("appearance"))
+    for r, (unknown, reason) in zip(live, flags):
+        r["unknown"], r["unknown_reason"] = bool(unknown), reason
+    return rows

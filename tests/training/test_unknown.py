@@ -9,27 +9,20 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from bench.trustdata import write_digits, write_photos
-from tests.training.trainutil import ROOT, tiny_spec
+from tests.training.trainutil import ROOT
 
 
 @pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
-    from training.config import TrainConfig
-    from training.data import DatasetSpec
-    from training.train import train
+def digits_run():
+    from tests.trustrun import digits_run as run
 
-    root = tmp_path_factory.mktemp("digits")
-    data = write_digits(root / "digits", per_class=120)
-    photos = write_photos(root / "photos")
-    summary = train(DatasetSpec(str(data)), tiny_spec("cnn", size=16, color="grayscale"),
-                    TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3),
-                    run_dir=str(root / "run"))
-    return summary, data, photos
+    r = run()
+    return SimpleNamespace(run_dir=r["run_dir"]), r["data"], r["photos"]
 
 
 def test_photos_unknown_own_test_images_known(digits_run, tmp_path):
@@ -70,7 +63,7 @@ def test_predict_json_gives_unknown_and_coverage_trades_it(digits_run):
                            *[str(p) for p in photos], "--json"], check=False, cwd=str(ROOT), env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])["predictions"]
     assert np.mean([r["unknown"] for r in out]) >= 0.8
     assert all(r["top_k"] and "unknown_reason" in r and r["confidence"] > 0 for r in out)
     # Images of a known class: answering only half of what validation answers turns

@@ -15,11 +15,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
+from workbench import shortcuts
+from workbench.panels.classify_coverage import CoverageControl
 from workbench.widgets.image_detail import ImageDetail
+from workbench.widgets.path_menu import install_path_menu
 from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.prediction import PredictionWorker
+from workbench.workers.run_watcher import RunWatcher, runs_root
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
@@ -33,6 +37,8 @@ def result_text(row: dict) -> str:
     if row.get("error"):
         return f"{name}\n{row['error']}"
     lines = [name] + [f"{c}: {p:.1%}" for c, p in (row.get("top_k") or [])[:3]]
+    if row.get("unknown"):  # before the top-k: the answer is "unknown", the rest is context
+        lines.insert(1, f"Unknown ({row.get('unknown_reason')})")
     if row.get("faces"):
         lines.append("Human face detected")
     return "\n".join(lines)
@@ -51,12 +57,16 @@ class ClassifyPanel(QWidget):
         self.classes: list[str] = []
         self._classes_run: str | None = None
         self._want_run: str | None = None  # the current run, to select once listed
+        self._model_files: list[str] = []  # exported models chosen with "Model file…"
         self._predict = JobRunner(self)
         self._runs = JobRunner(self)
         self.setAcceptDrops(True)
         self._build()
         state.runChanged.connect(self._on_run_changed)
         state.runsUpdated.connect(self.refresh_runs)
+        # A run made, finished or evaluated by another process appears in the picker.
+        self.watcher = RunWatcher(runs_root(), parent=self)
+        self.watcher.runsChanged.connect(self.refresh_runs)
         self.refresh_runs()
 
     def _build(self) -> None:
@@ -64,8 +74,13 @@ class ClassifyPanel(QWidget):
         self.run_combo.setMinimumContentsLength(28)
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.currentIndexChanged.connect(self._update_controls)
+        self.model_button = QPushButton("Model file…")
+        self.model_button.setToolTip("Classify with an exported model instead of a run: a .onnx "
+                                     "or .tflite file, or a SavedModel's saved_model.pb, with "
+                                     "its signature.json beside it")
+        self.model_button.clicked.connect(lambda: self.choose_model_file())
         self.open_button = QPushButton("Open photos…")
-        self.open_button.setShortcut("Ctrl+O")
+        shortcuts.bind(self.open_button, "open_photos", "Add photos to the list")
         self.open_button.clicked.connect(self.open_photos)
         self.folder_button = QPushButton("Open folder…")
         self.folder_button.clicked.connect(self.open_folder)
@@ -79,6 +94,7 @@ class ClassifyPanel(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Run:"))
         bar.addWidget(self.run_combo, 1)
+        bar.addWidget(self.model_button)
         for w in (self.open_button, self.folder_button, self.faces_box, self.export_button):
             bar.addWidget(w)
         self.progress = QProgressBar()
@@ -93,6 +109,7 @@ class ClassifyPanel(QWidget):
         self.list.setIconSize(QSize(72, 72))
         self.list.setAlternatingRowColors(True)
         self.list.currentItemChanged.connect(self._on_current)
+        install_path_menu(self.list, self._path_at)
         self.empty = QLabel(DROP_HINT)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -109,9 +126,17 @@ class ClassifyPanel(QWidget):
         lv.addWidget(self.bad_label)
         lv.addWidget(self.bad_list)
         self.detail = ImageDetail("Select a photo to see it large with all class probabilities")
+        self.coverage = CoverageControl()
+        self.coverage.coverageChanged.connect(self._on_coverage)
+        self.run_combo.currentIndexChanged.connect(
+            lambda: self.coverage.load_run(self.current_run()))
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.detail)
+        right.addWidget(self.coverage)
+        right.setSizes([420, 190])
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(self.detail)
+        self.splitter.addWidget(right)
         self.splitter.setSizes([420, 520])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -126,11 +151,32 @@ class ClassifyPanel(QWidget):
         return self._predict.busy() or self._runs.busy() or self.detail.pending_work()
 
     def shutdown(self) -> None:
-        for part in (self._predict, self._runs, self.detail):
+        self.watcher.stop()
+        for part in (self._predict, self._runs, self.detail, self.coverage):
             part.shutdown()
 
     def current_run(self) -> str | None:
         return self.run_combo.currentData()
+
+    def choose_model_file(self, path: str | None = None) -> None:
+        """Add an exported model (``.onnx``, ``.tflite``, SavedModel) to the picker, select it."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Exported model", "", "Exported models (*.onnx *.tflite saved_model.pb)")
+            if not path:
+                return
+        if os.path.basename(path) == "saved_model.pb":
+            path = os.path.dirname(path)
+        if path not in self._model_files:
+            self._model_files.append(path)
+        self._add_model_files()
+        self.run_combo.setCurrentIndex(self.run_combo.findData(path))
+
+    def _add_model_files(self) -> None:
+        for path in self._model_files:
+            if self.run_combo.findData(path) < 0:
+                parent = os.path.basename(os.path.dirname(path))
+                self.run_combo.addItem(f"exported · {os.path.basename(path)} ({parent})", path)
 
     @Slot()
     def refresh_runs(self) -> None:
@@ -161,8 +207,10 @@ class ClassifyPanel(QWidget):
         self.bad_list.clear()
         self.detail.clear()
         self._show_lists()
+        self.coverage.load_run(run_dir)
         worker = PredictionWorker(run_dir, paths, top_k=3,
-                                  detect_faces=self.faces_box.isChecked())
+                                  detect_faces=self.faces_box.isChecked(),
+                                  coverage=self.coverage.coverage())
         worker.results.connect(self._on_results)
         worker.classes.connect(self._on_classes)
         worker.status.connect(self.status.setText)
@@ -210,6 +258,7 @@ class ClassifyPanel(QWidget):
             if isinstance(acc, (int, float)):
                 label += f" · {acc:.1%}"
             self.run_combo.addItem(label, run.get("path"))
+        self._add_model_files()
         i = self.run_combo.findData(keep) if keep else -1
         if i >= 0 and keep == self._want_run:
             self._want_run = None
@@ -242,7 +291,9 @@ class ClassifyPanel(QWidget):
             return  # a cancelled job's late batch
         for row in rows:
             thumb = row.pop("thumb", None)
-            plain = {k: row.get(k) for k in ("path", "top_k", "probabilities", "error")}
+            plain = {k: row.get(k) for k in ("path", "top_k", "probabilities", "error", "unknown",
+                                             "unknown_reason", "confidence", "distance",
+                                             "appearance")}
             if row.get("error"):
                 self.bad.append(plain)
                 self.bad_list.addItem(f"{row.get('path')}: {row['error']}")
@@ -274,17 +325,44 @@ class ClassifyPanel(QWidget):
     def _on_stopped(self) -> None:
         self.status.setText(f"Cancelled after {len(self.results) + len(self.bad)} photo(s).")
 
+    def _path_at(self, pos) -> str | None:
+        item = self.list.itemAt(pos)
+        row = item.data(ResultRole) if item is not None else None
+        return row.get("path") if isinstance(row, dict) else None
+
     @Slot(QListWidgetItem, QListWidgetItem)
     def _on_current(self, current, _previous) -> None:
         if current is None:
             return
         row = current.data(ResultRole)
         top = row.get("top_k") or []
-        item = dict(row, caption=f"{os.path.basename(row.get('path', ''))}: "
+        verdict = f"unknown ({row['unknown_reason']}); best guess " if row.get("unknown") else ""
+        item = dict(row, caption=f"{os.path.basename(row.get('path', ''))}: {verdict}"
                     + (f"{top[0][0]} ({top[0][1]:.1%})" if top else "no prediction"))
         if not self.faces_box.isChecked():
             item["faces"] = None
         self.detail.show_item(item, self.classes, detect_faces=self.faces_box.isChecked())
+
+    @Slot(float)
+    def _on_coverage(self, _coverage: float) -> None:
+        """The coverage control moved: decide "unknown" again for the photos shown (from
+        their stored probabilities and distances; the model does not run again)."""
+        from training.unknown import decide_rows
+
+        rule = self.coverage.current_rule()
+        if rule is None:
+            return
+        rows = [self.list.item(i).data(ResultRole) for i in range(self.list.count())]
+        decide_rows(rule, rows + self.results)
+        for i, row in enumerate(rows):
+            item = self.list.item(i)
+            item.setData(ResultRole, row)
+            item.setText(result_text(row))
+        self._on_current(self.list.currentItem(), None)
+        unknown = sum(1 for r in rows if r.get("unknown"))
+        if rows:
+            self.status.setText(f"{unknown} of {len(rows)} photo(s) answered “unknown” at "
+                                f"{self.coverage.coverage():.0%} coverage")
 
     @Slot()
     def _update_controls(self) -> None:
@@ -310,11 +388,11 @@ class ClassifyPanel(QWidget):
         self.bad_list.setVisible(self.bad_list.count() > 0)
 
     # ----------------------------------------------------------------- drag and drop
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls() and self.current_run():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def dropEvent(self, event) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             self.classify(paths)
