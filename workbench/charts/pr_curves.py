@@ -53,7 +53,7 @@ class PRCurvesChart(ChartCanvas):
         if len(curves) > _MAX_LINES:
             title += f" ({_MAX_LINES} lowest of {len(curves)})"
         ax.set_title(title, fontsize=10)
-        ax.legend(loc="lower left", fontsize=6.5, frameon=False, ncol=2 if len(shown) > 6 else 1)
+        ax.legend(loc="lower left", fontsize=6, framealpha=0.85, ncol=2 if len(shown) > 6 else 1)
         ax.grid(True, alpha=0.3)
 
     @staticmethod

@@ -52,7 +52,8 @@ class ReliabilityChart(ChartCanvas):
         ax.set_xlabel("Confidence (top-class probability)")
         ax.set_ylabel("Accuracy")
         ax.set_title(f"Reliability · temperature {cal.get('temperature', 1.0):.2f}", fontsize=10)
-        ax.legend(loc="upper left", fontsize=7, frameon=False)
+        # A framed legend stays readable where it covers bars in a small panel.
+        ax.legend(loc="upper left", fontsize=6.5, framealpha=0.85)
         ax.grid(True, alpha=0.3)
 
 

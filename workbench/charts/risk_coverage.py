@@ -39,7 +39,7 @@ class RiskCoverageChart(ChartCanvas):
                                    "to see its risk-coverage curve")
             return
         xs, ys = curve["coverage"], curve["risk"]
-        ax.plot(xs, ys, color="tab:blue", lw=1.5, label="validation")
+        ax.plot(xs, ys, color="tab:blue", lw=1.5, label="validation risk-coverage")
         if cov is not None:
             risk = next((r for c, r in zip(xs, ys) if c >= cov - 1e-9), ys[-1])
             ax.axvline(cov, color="tab:orange", lw=1, ls="--")
@@ -47,9 +47,8 @@ class RiskCoverageChart(ChartCanvas):
                     label=f"answer {cov:.0%}: {risk:.1%} wrong")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, max(0.05, max(ys) * 1.15))
-        ax.set_xlabel("Coverage (share answered)", fontsize=8)
-        ax.set_ylabel("Error rate", fontsize=8)
+        ax.set_xlabel("Coverage (share answered)", fontsize=7)
+        ax.set_ylabel("Error rate", fontsize=7)
         ax.tick_params(labelsize=7)
-        ax.set_title("Risk-coverage (validation)", fontsize=9)
         ax.legend(loc="upper left", fontsize=7, frameon=False)
         ax.grid(True, alpha=0.3)

@@ -44,6 +44,14 @@ def result_text(row: dict) -> str:
     return "\n".join(lines)
 
 
+def _mark_unknown(item: QListWidgetItem, row: dict) -> None:
+    """Unknown answers in amber, so they stand out from the answered ones."""
+    if row.get("unknown"):
+        item.setForeground(QColor("#8a5a00"))
+    else:
+        item.setData(Qt.ItemDataRole.ForegroundRole, None)  # the palette's colour
+
+
 class ClassifyPanel(QWidget):
     """See module docstring."""
 
@@ -125,18 +133,14 @@ class ClassifyPanel(QWidget):
         lv.addWidget(self.list, 1)
         lv.addWidget(self.bad_label)
         lv.addWidget(self.bad_list)
-        self.detail = ImageDetail("Select a photo to see it large with all class probabilities")
+        # Under the results: how many photos get an answer vs "unknown" (training.unknown).
         self.coverage = CoverageControl()
         self.coverage.coverageChanged.connect(self._on_coverage)
-        self.run_combo.currentIndexChanged.connect(
-            lambda: self.coverage.load_run(self.current_run()))
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.detail)
-        right.addWidget(self.coverage)
-        right.setSizes([420, 190])
+        lv.addWidget(self.coverage)
+        self.detail = ImageDetail("Select a photo to see it large with all class probabilities")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
+        self.splitter.addWidget(self.detail)
         self.splitter.setSizes([420, 520])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -307,6 +311,7 @@ class ClassifyPanel(QWidget):
                 blank.fill(QColor(235, 235, 235))
                 item.setIcon(QIcon(blank))
             item.setData(ResultRole, row)
+            _mark_unknown(item, row)
             item.setToolTip(row.get("path", ""))
             self.list.addItem(item)
         self._show_lists()
@@ -358,6 +363,7 @@ class ClassifyPanel(QWidget):
             item = self.list.item(i)
             item.setData(ResultRole, row)
             item.setText(result_text(row))
+            _mark_unknown(item, row)
         self._on_current(self.list.currentItem(), None)
         unknown = sum(1 for r in rows if r.get("unknown"))
         if rows:
@@ -368,6 +374,7 @@ class ClassifyPanel(QWidget):
     def _update_controls(self) -> None:
         busy = self._predict.current_busy()
         has_run = self.current_run() is not None
+        self.coverage.load_run(self.current_run())  # its unknown rule (no-op for the same run)
         self.open_button.setEnabled(has_run and not busy)
         self.folder_button.setEnabled(has_run and not busy)
         self.export_button.setEnabled(bool(self.results or self.bad) and not busy)

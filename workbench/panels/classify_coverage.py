@@ -41,7 +41,7 @@ class CoverageControl(QWidget):
                                "and the answers given are right more often")
         self.slider.valueChanged.connect(self._on_slider)
         self.chart = RiskCoverageChart()
-        self.chart.setMinimumHeight(130)
+        self.chart.setMinimumHeight(150)  # below that the axis labels are cut off
         row = QHBoxLayout()
         row.addWidget(QLabel("More answers"))
         row.addWidget(self.slider, 1)
