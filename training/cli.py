@@ -30,8 +30,7 @@ MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
 def _bad_input_types() -> tuple:
     from training.data import DatasetError
     from training.models import SpecError
-    from training.predict import UnsafeModelError
-    from training.runs import RunError
+    from training.runfolder import RunError, UnsafeModelError
 
     return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError)
 

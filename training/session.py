@@ -16,6 +16,7 @@ from training import runs
 from training.callbacks import EventsCallback, TrainState
 from training.events import Events, Stopped
 from training.features import build_split_model, compute_features, feature_dataset
+from training.runfolder import MODEL_BEST, MODEL_FINAL, MODEL_LAST
 
 def free_memory() -> None:
     """Drop Keras' global state and collect garbage, so many runs don't grow memory.
@@ -237,9 +238,9 @@ class Session:
         w, st = self.writer, self.state
         w.write_history(st.history)
         self._sync_full_optimizer()
-        w.save_model(self.model, runs.MODEL_LAST)  # optimizer state included
+        w.save_model(self.model, MODEL_LAST)  # optimizer state included
         if improved and self.config.checkpoint_best:
-            w.copy_model(runs.MODEL_LAST, runs.MODEL_BEST)
+            w.copy_model(MODEL_LAST, MODEL_BEST)
         best = st.best_entry() or {}
         w.update(epochs_done=st.epochs_done, best_epoch=st.best_epoch, best_val_loss=best.get("val_loss"),
                  best_val_accuracy=best.get("val_accuracy"),
@@ -275,12 +276,12 @@ class Session:
             self._best_to_full_model()
             if cfg.restore_best and st.best_weights is not None:
                 self.model.set_weights(st.best_weights)
-                if cfg.checkpoint_best and w.has(runs.MODEL_BEST):
-                    w.copy_model(runs.MODEL_BEST, runs.MODEL_FINAL)  # the same weights
+                if cfg.checkpoint_best and w.has(MODEL_BEST):
+                    w.copy_model(MODEL_BEST, MODEL_FINAL)  # the same weights
                 else:
-                    w.save_model(self.model, runs.MODEL_FINAL)
+                    w.save_model(self.model, MODEL_FINAL)
             else:
-                w.save_model(self.model, runs.MODEL_FINAL)
+                w.save_model(self.model, MODEL_FINAL)
             if evaluate and self.data is not None and not st.stopped:
                 result = self._evaluate()
             elif st.stopped:
@@ -302,7 +303,7 @@ class Session:
         return self._summary(status, result)
 
     def _evaluate(self) -> dict | None:
-        from training.evaluate import evaluate_arrays, save_evaluation
+        from training.evaluate import evaluate_arrays
 
         t = time.perf_counter()
         try:
@@ -326,7 +327,7 @@ class Session:
         result.update(run_dir=str(self.writer.path), test_accuracy=result["accuracy"],
                       test_loss=result["loss"], dataset_fingerprint=self.index.fingerprint(),
                       warnings=[])
-        save_evaluation(self.writer.path, result)
+        self.writer.write_evaluation(result)
         self.writer.update(test_accuracy=result["accuracy"], test_loss=result["loss"],
                            evaluated_on=result["split"], evaluation="done")
         return result

@@ -19,8 +19,6 @@ from workbench.panels.training_text import duration, epoch_line, stopped_message
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.training import TrainingWorker
 
-RESUMABLE = ("stopped", "interrupted", "failed")
-
 
 class TrainingPanel(QWidget):
     """Start / Stop / Resume training and watch it (see module docstring)."""
@@ -361,16 +359,10 @@ class TrainingPanel(QWidget):
         run_dir = self.state.run_dir
         if not run_dir or not os.path.isdir(run_dir):
             return None
-        try:
-            from training.runs import load_run
+        from training.runfolder import RunFolder
 
-            run = load_run(run_dir)
-        except Exception:  # noqa: BLE001 - a damaged run is simply not resumable
-            return None
-        # training.train.resume needs the last-epoch checkpoint (model + optimizer state).
-        has_checkpoint = (isinstance(run.get("checkpoint"), dict)
-                          and os.path.isfile(os.path.join(run_dir, "model_last.keras")))
-        return run_dir if run.get("status") in RESUMABLE and has_checkpoint else None
+        ok, _reason = RunFolder(run_dir).can_resume()   # a damaged run is simply not resumable
+        return run_dir if ok else None
 
 
 def _read_history(run_dir: str) -> list:

@@ -28,11 +28,12 @@ def get_predictor(run_dir: str):
 
     ensure_tensorflow()  # never import TF from two threads at once (see tfload)
 
-    model_path = run_dir
-    for name in ("model_best.keras", "model_final.keras"):
-        if os.path.isfile(os.path.join(run_dir, name)):
-            model_path = os.path.join(run_dir, name)
-            break
+    from training.runfolder import RunError, RunFolder
+
+    try:
+        model_path = RunFolder(run_dir).model_file("best")
+    except RunError:
+        model_path = run_dir   # a .keras file itself, or Predictor says what is missing
     key = (os.path.abspath(run_dir), os.path.getmtime(model_path))
     with _cache_lock:
         if _cache.get("key") == key:
