@@ -38,7 +38,6 @@ class TrainingPanel(QWidget):
         self.stop_ack_latency: float | None = None
         self._stop_at: float | None = None
         self._phase_start: tuple | None = None  # (phase, monotonic time, steps done then)
-        self._announced = self._was_stopped = False
         self._build()
         state.datasetChanged.connect(self._update_controls)
         state.specChanged.connect(self._update_controls)
@@ -243,13 +242,11 @@ class TrainingPanel(QWidget):
         self._show_error(message)
 
     def _stopped(self) -> None:
-        # The worker emits ``stopped`` and then ``finished`` (with the summary) when the
-        # core returned normally; announce once, in _finished or else in _done.
-        self._was_stopped = True
+        # Stopped before the core could return a summary (e.g. while loading TensorFlow);
+        # a stop during training ends with ``finished`` and a "stopped" summary instead.
+        self._announce(stopped_message(self.best_epoch))
 
     def _done(self) -> None:
-        if self._was_stopped and not self._announced:
-            self._announce(stopped_message(self.best_epoch))
         if self._stop_at is not None:
             self.last_stop_latency = time.monotonic() - self._stop_at
         self._stop_at = None
@@ -263,7 +260,6 @@ class TrainingPanel(QWidget):
     def _begin(self, history: list) -> None:
         self.best_epoch, self.epochs_seen = None, 0
         self._stop_at, self._phase_start, self.run_dir = None, None, None
-        self._announced = self._was_stopped = False
         self.error_label.hide()
         self.log.clear()
         self.accuracy_chart.set_history(history) if history else self.accuracy_chart.reset()
@@ -286,14 +282,12 @@ class TrainingPanel(QWidget):
         self._update_controls()
 
     def _announce(self, text: str) -> None:
-        self._announced = True
         self.status_label.setText(text)
         self.progress.setFormat(text)
         self.log.appendPlainText(text)
         self.state.statusMessage.emit(text)
 
     def _show_error(self, message: str) -> None:
-        self._announced = True
         self.error_label.setText(f"Training failed: {message}")
         self.error_label.show()
         self.progress.setFormat("Failed")

@@ -68,7 +68,6 @@ class PredictionWorker(Worker):
         super().__init__()
         self.run_dir, self.paths, self.top_k = run_dir, list(paths), top_k
         self.detect, self.thumb_side = detect_faces, thumb_side
-        self.job_id = 0
 
     def work(self) -> int:
         self.events.on_status("Listing photos…")
