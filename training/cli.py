@@ -29,10 +29,14 @@ MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
 
 def _bad_input_types() -> tuple:
     from training.data import DatasetError
+    from training.export import ExportError
+    from training.exported_predictor import MissingPackageError
     from training.models import SpecError
     from training.runfolder import RunError, UnsafeModelError
+    from training.signature import SignatureError
 
-    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError)
+    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
+            ExportError, MissingPackageError, SignatureError)
 
 
 class ArgumentError(Exception):
@@ -86,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--which", choices=("final", "best"), default="final")
     dataset_options(p)
 
-    p = sub.add_parser("predict", help="classify image files or folders with a saved run")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p = sub.add_parser("predict", help="classify image files or folders with a saved run, "
+                                       "or an exported .onnx/.tflite file or SavedModel folder")
+    p.add_argument("run_dir", metavar="RUN_DIR|MODEL")
     p.add_argument("paths", metavar="PATH", nargs="+")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--csv", metavar="OUT", help="also write the results as CSV")
@@ -96,9 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list and compare runs")
     p.add_argument("dir", metavar="DIR", nargs="?")
 
+    from training import export_cli
     from training.cli_health import add_parsers
 
     add_parsers(sub, dataset_options)
+    export_cli.add_parser(sub)
 
     for action in sub.choices.values():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
@@ -334,11 +341,12 @@ def _print_report(result, out):
 
 
 def cmd_predict(args, events, out):
-    from training.predict import Predictor, write_csv
+    from training.exported_predictor import open_predictor
+    from training.predict import write_csv
 
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1. Received: {args.top_k}")
-    predictor = Predictor(args.run_dir, which=args.which)
+    predictor = open_predictor(args.run_dir, which=args.which)
     with _stop_on_sigint(events):
         results = predictor.predict_paths(args.paths, top_k=args.top_k, events=events)
     events.finish_line()
@@ -361,7 +369,8 @@ def cmd_predict(args, events, out):
 
 
 def cmd_runs(args, events, out):
-    from training.runs import compare_table, default_runs_root, list_runs
+    from training.runmanage import list_runs_labelled as list_runs
+    from training.runs import compare_table, default_runs_root
 
     root = args.dir or str(default_runs_root())
     if args.dir and not os.path.isdir(args.dir):
@@ -375,8 +384,15 @@ def cmd_runs(args, events, out):
     return 0, {"root": root, "runs": rows}
 
 
+def cmd_export(args, events, out):
+    from training.export_cli import cmd_export as run_export
+
+    with _stop_on_sigint(events):
+        return run_export(args, events, out)
+
+
 COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "runs": cmd_runs}
+            "predict": cmd_predict, "runs": cmd_runs, "export": cmd_export}
 
 
 def _add_health_commands() -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
 from workbench import shortcuts
 from workbench.helpmenu import add_help_menu
 from workbench.interpreter import freeze_long_lived, long_lived_objects
+from workbench.session_restore import ResumableRuns, fill_recent_runs, save_session
 from workbench.training_actions import add_training_actions
 from workbench.settings import Settings, ensure_model_state
 from workbench.state import AppState
@@ -168,6 +169,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
         self.state.statusMessage.connect(self._show_status)
         self.state.runChanged.connect(self._remember_run)
+        self.resumable = ResumableRuns(self)
         self._build_menus()
         # The spec is restored here, not by the Model panel, which is built later.
         ensure_model_state(self.state, self.settings)
@@ -216,6 +218,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._build_next)   # one panel per event-loop turn
             return
         freeze_long_lived()   # matplotlib, Qt wrappers, panels: alive until exit (see interpreter.py)
+        self.resumable.refresh()
         if self._probe_device and self._probe_job is None and self.state.device is None:
             self.start_device_probe()
 
@@ -225,6 +228,14 @@ class MainWindow(QMainWindow):
         except (ImportError, AttributeError) as exc:
             return PlaceholderPanel(label, f"{type(exc).__name__}: {exc}")
         return panel_cls(self.state, self)
+
+    def export_model(self):
+        """File → Export model…: the Results panel's export dialog for the current run."""
+        if not self.state.run_dir:
+            self.statusBar().showMessage("Export model: open or train a run first "
+                                         "(File → Open run…).", 10000)
+            return None
+        return self.panels["results"].open_export_dialog(self.state.run_dir)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -240,6 +251,10 @@ class MainWindow(QMainWindow):
         shortcuts.bind(open_run, "open_run")
         open_run.triggered.connect(self.open_run_dialog)
         file_menu.addAction(open_run)
+        export_model = QAction("&Export model…", self)
+        export_model.setToolTip("Export the current run's model to SavedModel, ONNX and TFLite")
+        export_model.triggered.connect(lambda _=False: self.export_model())
+        file_menu.addAction(export_model)
         file_menu.addSeparator()
         self.recent_datasets_menu = QMenu("Recent &datasets", self)
         self.recent_runs_menu = QMenu("Recent r&uns", self)
@@ -272,7 +287,14 @@ class MainWindow(QMainWindow):
         _fill_recent(self.recent_datasets_menu, self.settings.recent_datasets(), self.open_dataset)
 
     def _fill_recent_runs(self) -> None:
-        _fill_recent(self.recent_runs_menu, self.settings.recent_runs(), self.open_run)
+        fill_recent_runs(self.recent_runs_menu, self.settings.recent_runs(), self.resumable.runs,
+                         self.open_run, self.resume_run)
+
+    def resume_run(self, run_dir: str) -> None:
+        """Select ``run_dir`` and resume it on the Training panel (File → Recent runs)."""
+        self.state.set_run(os.path.abspath(run_dir))
+        self.show_panel("train")
+        self.panels["train"].resume_training()
 
     # -- actions ----------------------------------------------------------------------------------
     def show_panel(self, key: str) -> None:
@@ -318,7 +340,7 @@ class MainWindow(QMainWindow):
         Returns:
             Bytes freed, or None when the person declined.
         """
-        from training.data import cache_dir, cache_size, clear_cache
+        from training.data import cache_dir, cache_size, clear_cache, stores_in_use
 
         size = cache_size()
         if confirm:
@@ -334,7 +356,9 @@ class MainWindow(QMainWindow):
         t = time.perf_counter()
         freed = clear_cache()
         self.last_clear_seconds = time.perf_counter() - t
-        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.",
+        busy = stores_in_use()
+        kept = f" {busy} in use (a training or check is reading it) kept; clear again later." if busy else ""
+        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.{kept}",
                                      10000)
         return freed
 
@@ -393,6 +417,7 @@ class MainWindow(QMainWindow):
         spec = self.state.model_spec
         if spec is not None and hasattr(spec, "to_dict"):
             self.settings.set_last_spec(spec.to_dict())
+        save_session(self.settings, self.state)
         for panel in self.panels.values():
             if hasattr(panel, "save_settings"):
                 panel.save_settings()
@@ -409,6 +434,7 @@ class MainWindow(QMainWindow):
                 panel.shutdown()
             except Exception:  # keep closing the other panels
                 log.exception("%s.shutdown failed", type(panel).__name__)
+        self.resumable.stop()
         import_job = getattr(self, "_import_job", None)
         if import_job is not None:
             import_job.stop_and_wait(30000)   # imports can't be interrupted; seconds at most

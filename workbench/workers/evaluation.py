@@ -20,7 +20,7 @@ class RunsLoader(Worker):
 
     def work(self) -> list:
         from training.runfolder import default_runs_root
-        from training.runs import list_runs
+        from training.runmanage import list_runs_labelled as list_runs
 
         root = str(self.root or default_runs_root())
         runs = list(list_runs(root)) if os.path.isdir(root) else []
