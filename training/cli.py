@@ -1,13 +1,17 @@
 """``python -m training``: inspect, train, evaluate, predict and list runs from a terminal.
 
 Exit codes: 0 success, 2 bad input (dataset, spec, run folder, arguments, files),
-1 internal error. With ``--json`` the last line on stdout is one JSON value and all
-human-readable output goes to stderr.
+1 internal error. With ``--json`` the last line on stdout is one JSON object and all
+human-readable output goes to stderr; on any error (unparseable arguments included) that
+object is ``{"error": message, "kind": "bad_input" | "internal"}``. ``predict --json``
+prints ``{"run_dir", "classes", "predictions": [{"path", "top_k": [[class, p], …],
+"error"}], "num_classified", "num_failed"}``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -15,6 +19,9 @@ import threading
 import traceback
 
 from training.cliprogress import TerminalEvents
+from training.logs import FILE_ONLY, setup_logging
+
+log = logging.getLogger(__name__)
 
 MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
 
@@ -43,8 +50,18 @@ def _dataset_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--kind", default="auto", choices=("auto", "folders", "splits", "csv", "idx", "npz"))
 
 
+class ArgumentError(Exception):
+    """An argparse error, raised instead of exiting so ``--json`` can report it as JSON."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's default prints usage and exits 2
+        self.print_usage(sys.stderr)
+        raise ArgumentError(f"{self.prog}: {message}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training",
+    parser = _Parser(prog="python -m training",
                                      description="Train and inspect image classifiers offline.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -94,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list and compare runs")
     p.add_argument("dir", metavar="DIR", nargs="?")
 
+    from training.cli_health import add_parsers
+
+    add_parsers(sub, _dataset_options)
+
     for name, action in sub.choices.items():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
     return parser
@@ -101,10 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run one command; returns the exit code (never raises, except on SystemExit)."""
+    setup_logging()
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: 2 for bad arguments, 0 for --help
+    except ArgumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if "--json" in argv:  # the JSON contract holds for a command line it cannot parse
+            print(json.dumps({"error": str(exc), "kind": "bad_input"}))
+        return 2
+    except SystemExit as exc:  # --help
         return int(exc.code or 0)
     out = sys.stderr if args.json else sys.stdout
     events = TerminalEvents(sys.stderr, out)
@@ -123,6 +151,7 @@ def main(argv=None) -> int:
             print(f"error: {message}", file=sys.stderr)
         else:
             traceback.print_exc(file=sys.stderr)
+            log.error("internal error in %r", args.command, exc_info=exc, extra=FILE_ONLY)
             print(f"internal error: {type(exc).__name__}: {message}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": message, "kind": "bad_input" if bad_input else "internal"}))
@@ -262,6 +291,8 @@ def _model_spec(args, index):
 def _train_config(args):
     from training.config import TrainConfig
 
+    if args.epochs < 1:  # a "complete" run with no model helps no one (the GUI refuses it too)
+        raise InputError(f"--epochs must be at least 1. Received: --epochs {args.epochs}")
     try:
         return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                            learning_rate=args.lr, early_stopping=not args.no_early_stopping,
@@ -349,7 +380,10 @@ def cmd_predict(args, events, out):
     ok = sum(1 for r in results if not r["error"])
     if results and not ok:
         events.on_status("error: no image could be classified")
-    payload = [{"path": r["path"], "top_k": r["top_k"], "error": r["error"]} for r in results]
+    payload = {"run_dir": os.path.abspath(args.run_dir), "classes": list(predictor.classes),
+               "predictions": [{"path": r["path"], "top_k": r["top_k"], "error": r["error"]}
+                               for r in results],
+               "num_classified": ok, "num_failed": len(results) - ok}
     return (0 if ok else 2), payload
 
 
@@ -370,6 +404,15 @@ def cmd_runs(args, events, out):
 
 COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "runs": cmd_runs}
+
+
+def _add_health_commands() -> None:
+    from training.cli_health import COMMANDS as more
+
+    COMMANDS.update(more)
+
+
+_add_health_commands()
 
 
 class _stop_on_sigint:

@@ -44,6 +44,7 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
     """
     from training.data import DatasetSpec, open_dataset
     from training.data.index import DatasetIndex
+    from training.data.overlay import overlay_record
     from training.device import describe_devices
     from training.models import ModelSpec
 
@@ -71,7 +72,8 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
         writer.start(model=spec.name, spec=spec.to_dict(), config=config.to_dict(),
                      dataset={"spec": dataset_spec, "fingerprint": index.fingerprint(),
                               "classes": list(index.classes), "counts": index.counts(),
-                              "num_samples": len(index), "bad_files": len(index.bad_files)},
+                              "num_samples": len(index), "bad_files": len(index.bad_files),
+                              "overlay": overlay_record(index)},
                      classes=list(index.classes), device=device["name"], seed=config.seed)
         session.writer = writer
         events.on_status(f"Run folder: {writer.path}")

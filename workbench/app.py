@@ -10,6 +10,8 @@ import time
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
+from training.logs import setup_logging
+from workbench.interpreter import tune_for_gui
 from workbench.mainwindow import PANEL_KEYS, MainWindow
 
 SCREENSHOT_TIMEOUT_S = 60.0
@@ -51,7 +53,11 @@ class _Screenshotter(QObject):
         if any(self.window.panels[k].pending_work() for k in keys if k in self.window.panels):
             return True
         charts = sys.modules.get("workbench.charts.base")   # None: no chart was ever made
-        return charts is not None and charts.pending_renders(self.window)
+        if charts is None:
+            return False
+        pending = getattr(charts, "pending_renders", None)
+        # None: the background import of the heavy modules is still running it
+        return pending is None or pending(self.window)
 
     @Slot()
     def _tick(self) -> None:
@@ -79,6 +85,10 @@ class _Screenshotter(QObject):
 def main(argv: list[str] | None = None) -> int:
     """Run the app. Returns the process exit code."""
     args = parse_args(sys.argv[1:] if argv is None else list(argv))
+    setup_logging()
+    # Process-wide interpreter settings belong to the process's entry point, not to a
+    # widget: short GIL slices so the GUI thread waits less for busy workers.
+    tune_for_gui()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "workbench"])
     app.setApplicationName("Image Classification Workbench")
     app.setOrganizationName("ImageWorkbench")

@@ -3,6 +3,7 @@ background TensorFlow/device probe."""
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import time
 
@@ -12,12 +13,14 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
                                QMenu, QMessageBox, QStackedWidget, QWidget, QVBoxLayout,
                                QHBoxLayout)
 
-from workbench.interpreter import freeze_long_lived, long_lived_objects, tune_for_gui
+from workbench.interpreter import freeze_long_lived, long_lived_objects
 from workbench.settings import Settings, ensure_model_state
 from workbench.state import AppState
 from workbench.workers.dataset import DeviceProbeWorker
 from workbench.workers.base import Worker
 from workbench.workers.jobs import Job
+
+log = logging.getLogger(__name__)
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                      "resources", "icons")
@@ -95,7 +98,6 @@ class MainWindow(QMainWindow):
 
     def __init__(self, state: AppState | None = None, probe_device: bool = True, parent=None):
         super().__init__(parent)
-        tune_for_gui()   # short GIL slices: the GUI thread waits less for busy workers
         self.state = state or AppState(self)
         self.settings = Settings()
         self.setWindowTitle("Image Classification Workbench")
@@ -367,8 +369,8 @@ class MainWindow(QMainWindow):
         for panel in self.panels.values():
             try:
                 panel.shutdown()
-            except Exception as exc:  # noqa: BLE001 - keep closing the other panels
-                print(f"warning: {type(panel).__name__}.shutdown failed: {exc}")
+            except Exception:  # noqa: BLE001 - keep closing the other panels
+                log.exception("%s.shutdown failed", type(panel).__name__)
         import_job = getattr(self, "_import_job", None)
         if import_job is not None:
             import_job.stop_and_wait(30000)   # imports can't be interrupted; seconds at most

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 
 from .index import BadFile
+from .overlay import OVERLAY_DIR
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif",
                         ".webp", ".tif", ".tiff", ".avif"})
@@ -150,6 +151,8 @@ def class_folders(root: str, bad: list[BadFile], report_images: bool = True) -> 
     real_root = os.path.realpath(root)
     for entry in list_dir(root, bad):
         if entry_is_dir(entry):
+            if entry.name == OVERLAY_DIR:  # the workbench's own label fixes, not a class
+                continue
             refusal = folder_refusal(entry, (real_root,))
             if refusal:
                 bad.append(BadFile(entry.path, refusal))

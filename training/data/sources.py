@@ -20,12 +20,14 @@ SPLIT_DIR_NAMES = {"train": TRAIN, "training": TRAIN, "validation": VALIDATION, 
                    "val": VALIDATION, "test": TEST, "testing": TEST}
 
 
-def open_dataset(spec_or_path, events=None) -> DatasetIndex:
+def open_dataset(spec_or_path, events=None, *, overlay: bool = True) -> DatasetIndex:
     """Index a dataset: every sample's path, label and split, plus the bad-file report.
 
     Args:
         spec_or_path: a :class:`DatasetSpec`, its dict, or a path.
         events: optional :class:`training.events.Events` for status messages.
+        overlay: apply the user's label fixes (``.workbench/labels.json``, see
+            :mod:`training.data.overlay`); False gives the source's labels as they are.
 
     Returns:
         A :class:`DatasetIndex`. Where the source has no split of its own, a stratified
@@ -48,6 +50,13 @@ def open_dataset(spec_or_path, events=None) -> DatasetIndex:
                 "idx": arraysource.open_idx, "npz": arraysource.open_npz}
     index = builders[kind](path, spec)
     index.spec = spec
+    if overlay:
+        from .overlay import apply_overlay, load_overlay
+
+        try:
+            apply_overlay(index, load_overlay(index.root))
+        except ValueError as exc:  # a damaged overlay must not hide the dataset
+            index.warnings.append(f"label overlay not applied: {exc}")
     check_usable(index)
     if events is not None:
         events.on_status(f"Indexed {len(index):,} images in {len(index.classes)} classes"
@@ -77,10 +86,12 @@ def detect_kind(path: str) -> str:
     others = [dirs[n] for n in SPLIT_DIR_NAMES if n in dirs and SPLIT_DIR_NAMES[n] != TRAIN]
     if train is not None and others and _has_subfolders(train.path):
         return "splits"
-    # A CSV is the dataset when its images sit beside it or in a folder named like it
-    # (train.csv + train/); a stray metadata CSV next to class folders is not.
+    # A CSV is the dataset when its images sit beside it, in a folder named like it
+    # (train.csv + train/), in images/, or in the only folder there (labels.csv + photos/);
+    # a stray metadata CSV next to class folders is not.
     csvs = [e.name for e in entries if e.name.lower().endswith(".csv") and not entry_is_dir(e)]
-    if any(not dirs or os.path.splitext(n)[0].lower() in dirs for n in csvs):
+    if any(not dirs or len(dirs) == 1 or "images" in dirs or os.path.splitext(n)[0].lower() in dirs
+           for n in csvs):
         return "csv"
     npzs = [e for e in entries if e.name.lower().endswith(".npz")]
     if len(npzs) == 1 and not dirs:

@@ -26,7 +26,7 @@ clicks map widget positions with :meth:`data_at`, from the geometry of the image
 """
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 
 import numpy as np
@@ -39,6 +39,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from workbench.workers.base import Worker
 from workbench.workers.job_runner import JobRunner
+
+log = logging.getLogger(__name__)
 
 _DRAW_LOCK = threading.Lock()
 
@@ -239,7 +241,7 @@ class ChartCanvas(FigureCanvasQTAgg):
         # (a retry loop would keep a thread busy forever).
         self._error = message
         self._shown, self._image, self._geometry = self._inflight, None, None
-        print(f"warning: {type(self).__name__} could not be drawn: {message}", file=sys.stderr)
+        log.warning("%s could not be drawn: %s", type(self).__name__, message)
         try:
             self.update()
         except RuntimeError:

@@ -42,6 +42,7 @@ class DatasetPanel(QWidget):
         # Every job still running, including cancelled ones, so shutdown can wait.
         self._jobs: set = set()
         self._thumb_bad: list = []   # decode failures found while making thumbnails
+        self.csv_dialog: CsvColumnsDialog | None = None   # open while asking for a CSV's folder
         self._build()
         state.datasetChanged.connect(self._on_dataset_changed)
         # Training decodes every image and adds the failures to the (shared) index's
@@ -254,6 +255,9 @@ class DatasetPanel(QWidget):
     def _on_indexed(self, job, result) -> None:
         if job is not self._index_job:
             return  # a cancelled or superseded job
+        if result.get("ask_images"):
+            self._ask_images_folder(result["spec"], result["ask_images"])
+            return
         self.state.input_suggestion = result.get("suggestion")
         index = result["index"]
         self.settings.add_recent_dataset(str(result["spec"].path))
@@ -262,6 +266,23 @@ class DatasetPanel(QWidget):
         bad = f", {len(index.bad_files)} bad files" if index.bad_files else ""
         self.state.statusMessage.emit(
             f"Opened {index.root}: {len(index):,} images, {len(index.classes)} classes{bad}")
+
+    def _ask_images_folder(self, spec, ask: dict) -> None:
+        """No folder near the CSV holds its images: ask for it (and the columns), whatever
+        the column count. Non-modal, so the window stays responsive."""
+        import dataclasses
+
+        if self.csv_dialog is not None:
+            self.csv_dialog.deleteLater()
+        dialog = CsvColumnsDialog(str(spec.path), ask["columns"], self, message=ask["message"],
+                                  folder=ask.get("folder") or None)
+        self.csv_dialog = dialog
+
+        def accepted():
+            self._start_index(dataclasses.replace(spec, **dialog.values()))
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
 
     def _on_index_failed(self, job, message: str) -> None:
         if job is self._index_job:

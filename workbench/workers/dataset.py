@@ -11,7 +11,8 @@ class IndexWorker(Worker):
     """Runs ``training.data.open_dataset`` (and ``suggest_input``) for one ``DatasetSpec``.
 
     ``finished`` carries ``{"spec": DatasetSpec, "index": DatasetIndex,
-    "suggestion": ((h, w), color_mode) | None}``.
+    "suggestion": ((h, w), color_mode) | None}``; when a CSV's images folder is not
+    found, ``index`` is None and ``ask_images`` holds ``{message, columns, folder}``.
     """
 
     def __init__(self, spec) -> None:
@@ -20,9 +21,16 @@ class IndexWorker(Worker):
 
     def work(self):
         from training.data import open_dataset
+        from training.data.csvfolder import ImagesFolderNotFound
 
         self.events.on_status(f"Indexing {os.path.basename(str(self.spec.path)) or self.spec.path}…")
-        index = open_dataset(self.spec, self.events)
+        try:
+            index = open_dataset(self.spec, self.events)
+        except ImagesFolderNotFound as exc:
+            # Not a failure: the panel asks for the folder (and the columns).
+            return {"spec": self.spec, "index": None, "suggestion": None,
+                    "ask_images": {"message": str(exc), "columns": exc.columns,
+                                   "folder": exc.tried[0] if exc.tried else ""}}
         index.names()   # computed here, not on the GUI thread (thumbnail grid)
         self.events.check_stop()
         suggestion = None

@@ -1,0 +1,302 @@
+"""The label overlay: the user's fixes to a dataset (relabel, exclude), never the files.
+
+A dataset's images stay byte-identical; what the user changes is kept in
+``<dataset folder>/.workbench/labels.json``, or, when that folder is read-only, in the
+app's data folder under a name keyed by the dataset's absolute path. ``open_dataset``
+applies the overlay, so the GUI, ``python -m training train`` and evaluation all see the
+same corrected labels; every run's ``dataset.json`` records the overlay's summary.
+
+Entries are keyed by the sample's path relative to the dataset folder (forward slashes),
+so an overlay survives moving the whole dataset. Array sources key by ``"<file>#<row>"``.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+OVERLAY_DIR = ".workbench"
+OVERLAY_FILE = "labels.json"
+
+
+class OverlayError(ValueError):
+    """An overlay file is malformed or newer than this version, or a fix names an
+    unknown class."""
+
+
+def app_data_dir() -> str:
+    """``$WORKBENCH_DATA_DIR``, else the user's data folder + ``image-workbench``."""
+    env = os.environ.get("WORKBENCH_DATA_DIR")
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA") or os.path.expanduser("~\\AppData\\Roaming")
+        return os.path.join(base, "image-workbench")
+    if sys.platform == "darwin":
+        return os.path.expanduser("~/Library/Application Support/image-workbench")
+    return os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"),
+                        "image-workbench")
+
+
+def dataset_folder(root: str) -> str:
+    """The folder the overlay belongs to: ``root`` itself, or the folder of a dataset file
+    (a ``.csv``, ``.npz`` or IDX file)."""
+    root = os.path.abspath(root)
+    return root if os.path.isdir(root) else os.path.dirname(root)
+
+
+def beside_path(root: str) -> str:
+    return os.path.join(dataset_folder(root), OVERLAY_DIR, OVERLAY_FILE)
+
+
+def fallback_path(root: str) -> str:
+    key = hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    return os.path.join(app_data_dir(), "overlays", f"{key}.json")
+
+
+def _folder_writable(folder: str) -> bool:
+    """Whether a file can be created in ``folder`` (tried, not guessed from mode bits)."""
+    target = os.path.join(folder, OVERLAY_DIR)
+    try:
+        os.makedirs(target, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=target, prefix=".probe")
+        os.close(fd)
+        os.remove(probe)
+        return True
+    except OSError:
+        return False
+
+
+@dataclass
+class LabelOverlay:
+    """The fixes for one dataset.
+
+    Attributes:
+        root: the dataset path (as ``DatasetIndex.root``).
+        labels: ``{relative key: class name}`` for relabelled samples.
+        excluded: relative keys of samples left out of training and evaluation.
+        path: the file this overlay was read from / is saved to (None: not chosen yet).
+    """
+
+    root: str
+    labels: dict[str, str] = field(default_factory=dict)
+    excluded: set[str] = field(default_factory=set)
+    path: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    # -- keys ----------------------------------------------------------------------------
+    def key(self, sample_path: str) -> str:
+        """The overlay key of a sample path (absolute or already relative)."""
+        folder = dataset_folder(self.root)
+        p = str(sample_path)
+        if os.path.isabs(p):
+            p = os.path.relpath(p, folder)
+        return p.replace(os.sep, "/")
+
+    def absolute(self, key: str) -> str:
+        return os.path.join(dataset_folder(self.root), key.replace("/", os.sep))
+
+    # -- edits (each returns nothing; undo goes through state()/set_state()) -------------
+    def state(self, sample_path: str) -> tuple[str | None, bool]:
+        """``(relabelled class or None, excluded)`` of one sample."""
+        k = self.key(sample_path)
+        return self.labels.get(k), k in self.excluded
+
+    def set_state(self, sample_path: str, label: str | None, excluded: bool) -> None:
+        """Set one sample's overlay state exactly (what undo/redo replay)."""
+        k = self.key(sample_path)
+        if label is None:
+            self.labels.pop(k, None)
+        else:
+            self.labels[k] = str(label)
+        if excluded:
+            self.excluded.add(k)
+        else:
+            self.excluded.discard(k)
+
+    def relabel(self, sample_path: str, label: str, original: str | None = None) -> None:
+        """Give a sample the class ``label``; relabelling to its ``original`` class
+        removes the override instead of storing a no-op."""
+        k = self.key(sample_path)
+        if original is not None and label == original:
+            self.labels.pop(k, None)
+        else:
+            self.labels[k] = str(label)
+
+    def exclude(self, sample_path: str) -> None:
+        self.excluded.add(self.key(sample_path))
+
+    def restore(self, sample_path: str) -> None:
+        """Back to the source's label, included."""
+        self.set_state(sample_path, None, False)
+
+    def __len__(self) -> int:
+        return len(set(self.labels) | self.excluded)
+
+    # -- files ---------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"schema_version": SCHEMA_VERSION, "root": os.path.abspath(self.root),
+                "labels": dict(sorted(self.labels.items())), "excluded": sorted(self.excluded)}
+
+    def digest(self) -> str:
+        text = json.dumps({"labels": self.to_dict()["labels"], "excluded": sorted(self.excluded)},
+                          sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def summary(self) -> dict:
+        """What a run's ``dataset.json`` records (plain data)."""
+        return {"path": self.path, "relabelled": len(self.labels), "excluded": len(self.excluded),
+                "digest": self.digest()}
+
+    def save(self) -> str:
+        """Write atomically beside the dataset, or to the app data folder when the
+        dataset's folder is read-only. Returns the path written."""
+        if self.path is None or not _can_write_file(self.path):
+            self.path = beside_path(self.root) if _folder_writable(dataset_folder(self.root)) \
+                else fallback_path(self.root)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=1, ensure_ascii=False)
+        os.replace(tmp, self.path)
+        log.info("label overlay saved: %s (%d relabelled, %d excluded)", self.path,
+                 len(self.labels), len(self.excluded))
+        return self.path
+
+    @classmethod
+    def from_dict(cls, data, root: str, path: str | None = None) -> LabelOverlay:
+        where = path or "label overlay"
+        if not isinstance(data, dict):
+            raise OverlayError(f"{where}: expected a JSON object. Received: {type(data).__name__}")
+        version = data.get("schema_version")
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise OverlayError(f"{where}: schema_version must be an integer. Received: {version!r}")
+        if version > SCHEMA_VERSION:
+            raise OverlayError(f"{where} was written by a newer version of the workbench "
+                               f"(schema_version={version}; this version reads up to {SCHEMA_VERSION}).")
+        labels = data.get("labels", {})
+        excluded = data.get("excluded", [])
+        if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                   for k, v in labels.items()):
+            raise OverlayError(f"{where}: 'labels' must map sample paths to class names.")
+        if not isinstance(excluded, list) or not all(isinstance(k, str) for k in excluded):
+            raise OverlayError(f"{where}: 'excluded' must be a list of sample paths.")
+        return cls(root=root, labels=dict(labels), excluded=set(excluded), path=path)
+
+
+def _can_write_file(path: str) -> bool:
+    folder = os.path.dirname(path)
+    return os.path.isdir(folder) and os.access(folder, os.W_OK)
+
+
+def load_overlay(root: str) -> LabelOverlay:
+    """The overlay of the dataset at ``root`` (an empty one when there is none).
+
+    Raises:
+        OverlayError: the file exists but is malformed or from a newer version.
+    """
+    for path in (beside_path(root), fallback_path(root)):
+        if os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    data = json.load(f)
+            except (OSError, ValueError) as exc:
+                raise OverlayError(f"{path}: cannot read the label overlay ({exc})") from None
+            return LabelOverlay.from_dict(data, root, path)
+    return LabelOverlay(root=root)
+
+
+def apply_overlay(index, overlay: LabelOverlay):
+    """Apply ``overlay`` to a freshly opened index, in place, and return it.
+
+    Relabelled samples get their new class; excluded ones leave the index (they are
+    listed in ``index.overlay["excluded_paths"]`` so the GUI can still show and restore
+    them). ``index.original_labels`` keeps the source's labels of the remaining rows.
+    An override naming a class the dataset does not have is skipped with a warning;
+    overrides for files that no longer exist are kept in the file but ignored.
+    """
+    n = len(index.paths)
+    original = np.asarray(index.labels, np.int32).copy()
+    labels = original.copy()
+    keep = np.ones(n, bool)
+    class_of = {c: i for i, c in enumerate(index.classes)}
+    unknown: set[str] = set()
+    changed = 0
+    excluded_paths = []
+    if len(overlay):
+        for i, p in enumerate(index.paths):
+            k = overlay.key(p)
+            if k in overlay.excluded:
+                keep[i] = False
+                excluded_paths.append(p)
+                continue
+            new = overlay.labels.get(k)
+            if new is None:
+                continue
+            if new not in class_of:
+                unknown.add(new)
+                continue
+            if class_of[new] != labels[i]:
+                labels[i] = class_of[new]
+                changed += 1
+    if unknown:
+        index.warnings.append(f"label overlay names unknown class(es) {sorted(unknown)}; those "
+                              f"overrides are ignored ({overlay.path})")
+    index.labels = labels
+    if not keep.all():
+        rows = np.flatnonzero(keep)
+        index.paths = [index.paths[i] for i in rows]
+        index.labels = labels[rows]
+        index.splits = np.asarray(index.splits)[rows]
+        if index.arrays is not None:
+            index.arrays = index.arrays[rows]
+        original = original[rows]
+        index._names = None
+    index.original_labels = original
+    index.overlay = {**overlay.summary(), "applied_relabels": changed,
+                     "applied_exclusions": len(excluded_paths), "excluded_paths": excluded_paths}
+    return index
+
+
+def overlay_record(index) -> dict | None:
+    """The overlay summary a run's ``dataset.json`` keeps (None: no fixes applied)."""
+    info = getattr(index, "overlay", None)
+    if not info:
+        return None
+    excluded = info.get("excluded_paths") or []
+    return {**{k: v for k, v in info.items() if k != "excluded_paths"},
+            "excluded_sample": excluded[:50]}
+
+
+def changed_rows(index) -> np.ndarray:
+    """Rows of ``index`` whose label differs from the source's (the "changed" filter)."""
+    original = getattr(index, "original_labels", None)
+    if original is None or len(original) != len(index.labels):
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.asarray(original) != np.asarray(index.labels))
+
+
+def export_csv(index, path: str) -> int:
+    """Write the corrected labels as ``path,label`` rows (excluded samples left out),
+    atomically. Cells that a spreadsheet would run as a formula are escaped. Returns the
+    number of rows written."""
+    from training.predict import escape_cell
+
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "label"])
+        for p, y in zip(index.paths, index.labels):
+            w.writerow([escape_cell(p), escape_cell(index.classes[int(y)])])
+    os.replace(tmp, path)
+    return len(index.paths)
