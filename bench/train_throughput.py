@@ -32,7 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 VARIANTS = {"a": "workbench, first run", "a2": "workbench, second run (cache reused)",
             "b": "plain Keras + cache()", "c": "plain Keras, no cache"}

@@ -21,4 +21,4 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from tests.imagegen import *  # noqa: E402,F401,F403  (shared fixtures for tiny datasets)
+from tests.imagegen import *  # noqa: E402, F403  (shared fixtures for tiny datasets)

@@ -18,6 +18,7 @@ import sys
 import threading
 import traceback
 
+from training.cliargs import InputError, dataset_options, dataset_spec
 from training.cliprogress import TerminalEvents
 from training.config import LR_SCHEDULES, TrainConfig
 from training.logs import FILE_ONLY, setup_logging
@@ -28,28 +29,17 @@ MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
 _TRAIN_DEFAULTS = TrainConfig()  # one owner of the defaults: the CLI shows the same ones
 
 
-class InputError(ValueError):
-    """Bad command-line input (exit code 2)."""
-
-
 def _bad_input_types() -> tuple:
     from training.data import DatasetError
+    from training.export import ExportError
+    from training.exported_predictor import MissingPackageError
     from training.models import SpecError
     from training.predict import UnsafeModelError
     from training.runs import RunError
+    from training.signature import SignatureError
 
-    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError)
-
-
-def _dataset_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("dataset options")
-    g.add_argument("--images", metavar="DIR", help="CSV only: folder holding the images")
-    g.add_argument("--id-column", help="CSV only: column with image ids or paths")
-    g.add_argument("--label-column", help="CSV only: column with labels")
-    g.add_argument("--val-fraction", type=float, default=0.1, help="validation share (default 0.1)")
-    g.add_argument("--test-fraction", type=float, default=0.1, help="test share (default 0.1)")
-    g.add_argument("--seed", type=int, default=42, help="split and training seed (default 42)")
-    g.add_argument("--kind", default="auto", choices=("auto", "folders", "splits", "csv", "idx", "npz"))
+    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
+            ExportError, MissingPackageError, SignatureError)
 
 
 class ArgumentError(Exception):
@@ -71,11 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", metavar="DATA")
     p.add_argument("--quick", action="store_true",
                    help="list files only; skip decoding (corrupt files are then not found)")
-    _dataset_options(p)
+    dataset_options(p)
 
     p = sub.add_parser("train", help="train a model and save a run folder")
     p.add_argument("data", metavar="DATA", nargs="?")
-    _dataset_options(p)
+    dataset_options(p)
     p.add_argument("--model", choices=("auto", *MODELS), default="auto",
                    help="auto (default) picks the template and input size from the data and "
                    "says why")
@@ -109,10 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("data", metavar="DATA", nargs="?")
     p.add_argument("--which", choices=("final", "best"), default="final")
-    _dataset_options(p)
+    dataset_options(p)
 
-    p = sub.add_parser("predict", help="classify image files or folders with a saved run")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p = sub.add_parser("predict", help="classify image files or folders with a saved run, "
+                                       "or an exported .onnx/.tflite file or SavedModel folder")
+    p.add_argument("run_dir", metavar="RUN_DIR|MODEL")
     p.add_argument("paths", metavar="PATH", nargs="+")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--csv", metavar="OUT", help="also write the results as CSV")
@@ -121,11 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list and compare runs")
     p.add_argument("dir", metavar="DIR", nargs="?")
 
+    from training import export_cli
     from training.cli_health import add_parsers
 
-    add_parsers(sub, _dataset_options)
+    add_parsers(sub, dataset_options)
+    export_cli.add_parser(sub)
 
-    for name, action in sub.choices.items():
+    for action in sub.choices.values():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
     return parser
 
@@ -151,7 +144,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 1
-    except Exception as exc:  # noqa: BLE001  (the CLI turns every error into an exit code)
+    except Exception as exc:  # the CLI turns every error into an exit code
         try:
             bad_input = isinstance(exc, _bad_input_types())
         except Exception:  # noqa: BLE001  (a broken import is itself an internal error)
@@ -180,22 +173,10 @@ def _plain(value):
 
 
 # -- commands --------------------------------------------------------------------------
-def _dataset_spec(args, path):
-    from training.data import DatasetSpec
-
-    if path is None:
-        raise InputError("DATA is required")
-    if not os.path.exists(path):
-        raise InputError(f"Dataset path does not exist. Received: {path!r}")
-    return DatasetSpec(path=path, kind=args.kind, images_dir=args.images, id_column=args.id_column,
-                       label_column=args.label_column, val_fraction=args.val_fraction,
-                       test_fraction=args.test_fraction, seed=args.seed)
-
-
 def _open(args, path, events):
     from training.data import open_dataset
 
-    spec = _dataset_spec(args, path)
+    spec = dataset_spec(args, path)
     index = open_dataset(spec, events)
     index.spec = spec  # lets train() record how to reopen the same split
     return index
@@ -378,11 +359,12 @@ def _print_report(result, out):
 
 
 def cmd_predict(args, events, out):
-    from training.predict import Predictor, write_csv
+    from training.exported_predictor import open_predictor
+    from training.predict import write_csv
 
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1. Received: {args.top_k}")
-    predictor = Predictor(args.run_dir, which=args.which)
+    predictor = open_predictor(args.run_dir, which=args.which)
     with _stop_on_sigint(events):
         results = predictor.predict_paths(args.paths, top_k=args.top_k, events=events)
     events.finish_line()
@@ -419,8 +401,15 @@ def cmd_runs(args, events, out):
     return 0, {"root": root, "runs": rows}
 
 
+def cmd_export(args, events, out):
+    from training.export_cli import cmd_export as run_export
+
+    with _stop_on_sigint(events):
+        return run_export(args, events, out)
+
+
 COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "runs": cmd_runs}
+            "predict": cmd_predict, "runs": cmd_runs, "export": cmd_export}
 
 
 def _add_health_commands() -> None:

@@ -47,7 +47,7 @@ def ensure_weights(spec, events) -> None:
 def fetch(wf, events) -> str:
     """:func:`training.weights_download.download` with progress on the terminal; a
     ``DownloadError`` becomes bad input (exit 2) with its message."""
-    from training.cli import InputError
+    from training.cliargs import InputError
     from training.weights_download import DownloadError, download
 
     events.on_status(f"Downloading {wf.describe()} to {wf.dest}")

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 from training.logs import setup_logging
 from workbench.interpreter import tune_for_gui
 from workbench.mainwindow import PANEL_KEYS, MainWindow
+from workbench.session_restore import reopen_last_dataset
 
 SCREENSHOT_TIMEOUT_S = 60.0
 
@@ -24,9 +25,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--panel", choices=PANEL_KEYS, help="show this panel on start")
     p.add_argument("--classify", metavar="PATH", nargs="+",
                    help="classify these photos or folders with the run (Classify panel)")
+    p.add_argument("--no-restore", action="store_true",
+                   help="do not reopen the last dataset")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="save a PNG of the window once everything is drawn, then exit")
+    p.add_argument("--size", metavar="WxH", type=_size, default=None,
+                   help="window size, e.g. 1024x640 (the minimum supported) or 1920x1080")
     return p.parse_args(argv)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH such as 1024x640. Received: {text!r}") from None
+    if w < 200 or h < 200:
+        raise argparse.ArgumentTypeError(f"expected at least 200x200. Received: {text!r}")
+    return w, h
 
 
 class _Screenshotter(QObject):
@@ -100,13 +115,17 @@ def main(argv: list[str] | None = None) -> int:
         window.show_panel(args.panel)
     elif args.screenshot:
         window.show_panel("data")
-    if args.screenshot:
+    if args.size:
+        window.resize(*args.size)
+    elif args.screenshot:
         window.resize(1280, 800)
     window.show()
     if args.dataset:
         window.open_dataset(args.dataset)
         if args.panel:
             window.show_panel(args.panel)
+    elif not args.screenshot and not args.no_restore:
+        reopen_last_dataset(window)   # in the background; Cancel on the Dataset panel
     if args.run:
         window.state.set_run(os.path.abspath(args.run))
         window.show_panel(args.panel or "results")

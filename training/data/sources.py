@@ -103,22 +103,6 @@ def _has_subfolders(path: str) -> bool:
     return any(entry_is_dir(e) and not e.name.startswith(".") for e in list_dir(path, []))
 
 
-def pick_file(path: str, suffix: str, preferred: tuple[str, ...]) -> str:
-    """``path`` itself if it is a file, else the one (or preferred) ``suffix`` file in it."""
-    if os.path.isfile(path):
-        return path
-    names = sorted(e.name for e in list_dir(path, []) if e.name.lower().endswith(suffix))
-    for want in preferred:
-        for name in names:
-            if name.lower() == want:
-                return os.path.join(path, name)
-    if len(names) == 1:
-        return os.path.join(path, names[0])
-    raise DatasetError(f"Expected one {suffix} file in the folder, found {len(names)}"
-                       f"{': ' + ', '.join(names[:10]) if names else ''}. Pass the file itself. "
-                       f"Received: path={path!r}")
-
-
 def _scan_classes(root: str, bad: list[BadFile], report_images: bool = True) -> dict[str, list[str]]:
     """``{class name: sorted image paths}`` for the class folders of ``root``."""
     out: dict[str, list[str]] = {}

@@ -66,7 +66,8 @@ class DatasetSpec:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise DatasetError(f"The dataset setting {name} must be a number in [0, 1). Received: {name}={value!r}")
         if self.val_fraction + self.test_fraction >= 1:
-            raise DatasetError("The validation and test fractions (val_fraction + test_fraction) must leave images for training. "
+            raise DatasetError("The validation and test fractions (val_fraction + test_fraction) "
+                               "must leave images for training. "
                                f"Received: val_fraction={self.val_fraction}, test_fraction={self.test_fraction}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise DatasetError(f"The split seed must be an integer. Received: seed={self.seed!r}")

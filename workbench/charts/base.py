@@ -156,7 +156,7 @@ class ChartCanvas(FigureCanvasQTAgg):
         self._settle.stop()
         self._runner.shutdown()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         # Qt's canvas derives this from the figure, which a render thread resizes.
         return QSize(self._hint)
 
@@ -255,7 +255,7 @@ class ChartCanvas(FigureCanvasQTAgg):
 
     # -- Qt events: paint the image; never hand events to matplotlib ------------------------
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         try:
             painter.fillRect(self.rect(), QColor("white"))
@@ -270,21 +270,21 @@ class ChartCanvas(FigureCanvasQTAgg):
         finally:
             painter.end()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event) -> None:
         QWidget.resizeEvent(self, event)
         if self._image is None:
             self.draw_idle()
         else:
             self._settle.start()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event) -> None:
         QWidget.showEvent(self, event)
         window = self.window().windowHandle()
         if window is not None:
             window.installEventFilter(self)   # device pixel ratio changes
         self.draw_idle()
 
-    def eventFilter(self, source, event) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, source, event) -> bool:
         if event.type() == QEvent.Type.DevicePixelRatioChange:
             self.draw_idle()
         return QWidget.eventFilter(self, source, event)

@@ -15,11 +15,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
+from workbench import shortcuts
 from workbench.widgets.image_detail import ImageDetail
 from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.prediction import PredictionWorker
+from workbench.workers.run_watcher import RunWatcher, runs_root
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
@@ -57,6 +59,9 @@ class ClassifyPanel(QWidget):
         self._build()
         state.runChanged.connect(self._on_run_changed)
         state.runsUpdated.connect(self.refresh_runs)
+        # A run made, finished or evaluated by another process appears in the picker.
+        self.watcher = RunWatcher(runs_root(), parent=self)
+        self.watcher.runsChanged.connect(self.refresh_runs)
         self.refresh_runs()
 
     def _build(self) -> None:
@@ -65,7 +70,7 @@ class ClassifyPanel(QWidget):
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.currentIndexChanged.connect(self._update_controls)
         self.open_button = QPushButton("Open photos…")
-        self.open_button.setShortcut("Ctrl+O")
+        shortcuts.bind(self.open_button, "open_photos", "Add photos to the list")
         self.open_button.clicked.connect(self.open_photos)
         self.folder_button = QPushButton("Open folder…")
         self.folder_button.clicked.connect(self.open_folder)
@@ -126,6 +131,7 @@ class ClassifyPanel(QWidget):
         return self._predict.busy() or self._runs.busy() or self.detail.pending_work()
 
     def shutdown(self) -> None:
+        self.watcher.stop()
         for part in (self._predict, self._runs, self.detail):
             part.shutdown()
 
@@ -310,11 +316,11 @@ class ClassifyPanel(QWidget):
         self.bad_list.setVisible(self.bad_list.count() > 0)
 
     # ----------------------------------------------------------------- drag and drop
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls() and self.current_run():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def dropEvent(self, event) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             self.classify(paths)

@@ -218,6 +218,11 @@ class DatasetPanel(QWidget):
         self.settings.set_last_folder("dataset", path)
         return True
 
+    def open_spec(self, spec) -> None:
+        """Index a full ``DatasetSpec`` (split settings, CSV columns) in a worker; Cancel
+        on the progress row stops it (used to reopen the last dataset on start)."""
+        self._start_index(spec)
+
     def _start_index(self, spec) -> None:
         self.cancel()
         self.error_label.setVisible(False)

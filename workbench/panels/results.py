@@ -14,15 +14,19 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from training.runs import CLASSES_JSON, EVALUATION_JSON, HISTORY_JSON, RUN_JSON
 from workbench.charts.confusion import ConfusionChart
 from workbench.panels.results_runs import RunsList
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.evaluation import EvaluationLoader, EvaluationWorker
 from workbench.workers.job_runner import JobRunner
+from workbench.workers.run_watcher import RunWatcher, runs_root
 
 MOST_INCORRECT, SAMPLE, CELL = 0, 1, 2
 GALLERY_LIMIT = 200   # a diagonal cell can hold thousands of images; show the first ones
+# Files whose change means the shown run must be read again (not the model files).
+RELOAD_ON = {RUN_JSON, EVALUATION_JSON, HISTORY_JSON, CLASSES_JSON}
 EMPTY_HINT = "Train a model to see results here, or pick a run in the list on the left."
 
 
@@ -60,6 +64,11 @@ class ResultsPanel(QWidget):
         self._build()
         state.runChanged.connect(self._on_run_changed)
         state.runsUpdated.connect(self.runs.refresh)
+        # Runs written by another process (a CLI or cluster run) refresh the list, and the
+        # shown run refreshes when its files change, wherever it was trained.
+        self.watcher = RunWatcher(runs_root(), parent=self)
+        self.watcher.runsChanged.connect(self.runs.refresh)
+        self.watcher.runChanged.connect(self._on_run_files_changed)
         self.runs.refresh()
         if state.run_dir:
             self.load_run(state.run_dir)
@@ -142,12 +151,16 @@ class ResultsPanel(QWidget):
                 or self.gallery.pending_work() or self.detail.pending_work())
 
     def shutdown(self) -> None:
+        self.watcher.stop()
         for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail,
                      self.confusion):
             part.shutdown()
 
     def load_run(self, run_dir: str) -> None:
         """Show ``run_dir``: read its files and evaluation in the background."""
+        if run_dir != self.run_dir:
+            self.watcher.unwatch(self.run_dir or "")
+            self.watcher.watch(run_dir)
         self.run_dir = run_dir
         self.evaluation = None
         self.header.setText(f"Loading {os.path.basename(run_dir)}…")
@@ -208,6 +221,16 @@ class ResultsPanel(QWidget):
     def _on_run_changed(self, run_dir: str) -> None:
         if run_dir and run_dir != self.run_dir:
             self.load_run(run_dir)
+
+    @Slot(str, list)
+    def _on_run_files_changed(self, run_dir: str, names: list) -> None:
+        """The shown run changed on disk (finished, evaluated, resumed; here or in another
+        process): read it again, keeping what is shown until the new files are read."""
+        if (not self.run_dir or not _same_dir(run_dir, self.run_dir) or self.is_evaluating()
+                or not set(names) & RELOAD_ON):
+            return
+        self._loader.start(EvaluationLoader(self.run_dir), finished=self._on_loaded,
+                           failed=self._on_error)
 
     @Slot(str)
     def _on_run_activated(self, run_dir: str) -> None:
@@ -350,6 +373,10 @@ class ResultsPanel(QWidget):
         self.gallery_note.setText(note)
         items = [gallery_item(r, self.classes) for r in records[:GALLERY_LIMIT]]
         self.gallery.set_items(items, self.state.dataset, empty_hint=hint)
+
+
+def _same_dir(a: str, b: str) -> bool:
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
 def _f(value) -> str:

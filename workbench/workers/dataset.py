@@ -82,7 +82,7 @@ class PreviewWorker(Worker):
     def work(self):
         from PIL import Image
 
-        from workbench.itemmodels.thumbnails import load_thumbnail
+        from workbench.workers.qimages import load_thumbnail
 
         out = {"path": self.path, "image": None, "width": None, "height": None,
                "bytes": None, "error": ""}

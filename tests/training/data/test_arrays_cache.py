@@ -93,7 +93,7 @@ def test_cache_is_bounded_lru_and_clearable(tmp_path, cache_env, monkeypatch):
     sets = [open_dataset(make_class_folder(tmp_path / f"d{i}", per_class=10)) for i in range(3)]
     entry = 30 * 32 * 32 * 3
     monkeypatch.setenv("WORKBENCH_CACHE_MAX_MB", str(2.5 * entry / 2**20))
-    for i, index in enumerate(sets):
+    for index in sets:
         load_arrays(index, 32, "rgb")
         assert cache_size() <= 2.5 * entry + 4096 * 3
     # The oldest entry (d0) was evicted; d1 and d2 are still cached.
