@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import SAMPLE_DIR, fmt, load_line, machine_line, peak_rss_mb, table  # noqa: E402
+from common import SAMPLE_DIR, fmt, load_line, machine_line, peak_rss_mb, table
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 DIGITS_DIR = os.path.join(tempfile.gettempdir(), "workbench-bench-digits")
@@ -64,7 +64,7 @@ def app_default(path: str) -> dict:
     """What ``python -m training train PATH`` does with no flags."""
     from training.config import TrainConfig
     from training.data import DatasetSpec, open_dataset
-    from training.models.auto import auto_choice
+    from training.automodel import auto_choice
     from training.train import train
 
     spec_data = DatasetSpec(path=path)

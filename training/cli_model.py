@@ -6,7 +6,7 @@ names the file, as before.
 """
 from __future__ import annotations
 
-from training.models.auto import TRANSFER_BACKBONE, TRANSFER_SIZE, auto_choice
+from training.automodel import TRANSFER_BACKBONE, TRANSFER_SIZE, auto_choice
 
 
 def auto_spec(index, events, download: bool = False):

@@ -153,7 +153,7 @@ def _epochs(config, spec) -> list:
                           f"{e} epoch{'s' if e > 1 else ''} is rarely enough to train a "
                           "model from scratch; use 20 or more with early stopping. "
                           f"Received: epochs={e}"))
-    if config.early_stopping and e and config.patience >= e:
+    if config.early_stopping and e > 2 and config.patience >= e:
         out.append(Advice("warning", "patience",
                           f"Early-stopping patience ({config.patience}) is not smaller than "
                           f"the number of epochs ({e}), so it can never stop early."))

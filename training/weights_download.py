@@ -170,7 +170,7 @@ def download(wf: WeightsFile, progress: Callable[[int, int], None] | None = None
 def _fetch(wf, part, progress, should_stop, timeout) -> None:
     request = urllib.request.Request(wf.url, headers={"User-Agent": "image-workbench"})
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (https/http only)
+        response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         raise DownloadError(f"The server {wf.source} refused {wf.file_name}: HTTP {exc.code} "
                             f"{exc.reason}. Received: url={wf.url!r}") from None

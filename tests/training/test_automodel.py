@@ -3,7 +3,7 @@ each with its reason."""
 import pytest
 
 from tests.imagegen import class_image, make_class_folder, write_image
-from training.models.auto import DataFacts, auto_choice, choose, cnn_blocks, cnn_filters
+from training.automodel import DataFacts, auto_choice, choose, cnn_blocks, cnn_filters
 
 
 def test_small_gray_set_gets_a_batchnorm_cnn_at_its_own_size_without_flips():
