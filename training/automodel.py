@@ -114,14 +114,13 @@ def choose(facts: DataFacts, suggested_size, imagenet_available: bool) -> AutoCh
                     dense_units=256)
     spec.name = "auto_cnn"
     reasons = [
-        f"Images of about {size_text} px, {'grayscale' if facts.gray else 'colour'}, "
-        f"{facts.num_train:,} for training in {facts.num_classes} classes: a CNN trained "
-        f"from scratch at {h}×{w} {color}.",
-        f"{blocks} block{'s' if blocks > 1 else ''} of two Conv2D + BatchNormalization "
-        f"layers (so the last feature map is {h >> blocks}×{w >> blocks}), {filters} "
-        f"filters in the first block"
-        + (" (fewer for a large set, to keep an epoch short on a CPU)" if filters < 32 else "")
-        + ", a Dense layer of 256 and Dropout 0.3 before the head."]
+        f"{facts.num_train:,} {'grayscale' if facts.gray else 'colour'} training images of "
+        f"about {size_text} px in {facts.num_classes} classes: a CNN trained from scratch "
+        f"at {h}×{w} {color},",
+        f"{blocks} block{'s' if blocks > 1 else ''} of 2 Conv2D + BatchNormalization "
+        f"({filters} filters first"
+        + (", fewer for a big set to keep epochs short on a CPU" if filters < 32 else "")
+        + f"; last map {h >> blocks}×{w >> blocks}), Dense 256, Dropout 0.3."]
     if few_photos:
         reasons.append("With this few photos a pretrained MobileNetV2 would likely do "
                        "better, but its ImageNet weights are not in the Keras cache: use "
@@ -129,13 +128,17 @@ def choose(facts: DataFacts, suggested_size, imagenet_available: bool) -> AutoCh
     if min(h, w) >= SMALLEST_AUGMENTED:
         spec.augmentation = AugmentationSpec(translation=0.1, flip="horizontal"
                                              if not facts.gray else "none")
-        reasons.append("Light augmentation: random shifts of up to 10 %"
-                       + (" and horizontal flips (colour photos look the same mirrored)"
-                          if not facts.gray else " (no flips: digits and letters would "
-                          "change meaning)") + ".")
+        reasons.append("Light augmentation: shifts of up to 10 %"
+                       + (" and horizontal flips (photos look the same mirrored)."
+                          if not facts.gray else "; no flips (they change digits and letters)."))
     else:
         reasons.append(f"No augmentation: at {h}×{w} even a one-pixel shift changes a lot.")
     return AutoChoice("cnn", spec, reasons)
+
+
+def placeholder() -> ModelSpec:
+    """The Auto spec before any dataset is open: the CNN Auto picks for 28x28 grayscale."""
+    return choose(DataFacts(28, 28, True, 1_000, 10), (28, 28), imagenet_available=False).spec
 
 
 def auto_choice(index) -> AutoChoice:
