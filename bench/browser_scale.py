@@ -24,7 +24,7 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 
 def make_window(size):
@@ -34,6 +34,8 @@ def make_window(size):
     a person picks a folder seconds later, so the measurement starts once that is done.
     """
     from workbench.app import MainWindow
+    from workbench.interpreter import tune_for_gui
+    tune_for_gui()   # as app.main() does
     win = MainWindow()
     panel = win.panels["data"]
     win.resize(*size)

@@ -29,7 +29,7 @@ for _p in (ROOT, os.path.join(ROOT, "scripts")):
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import make_sample  # noqa: E402  (scripts/make_sample.py: IDX reader and PNG writer)
+import make_sample  # scripts/make_sample.py: IDX reader and PNG writer
 
 SAMPLE_DIR = os.path.join(ROOT, "resources", "sample")
 DEFAULT_DATA = os.path.join(tempfile.gettempdir(), "workbench-bench-fashion-png")

@@ -28,7 +28,7 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 
 # --------------------------------------------------------------------------- start-up child
@@ -43,6 +43,8 @@ from PySide6.QtWidgets import QApplication
 from workbench.app import MainWindow
 app = QApplication([sys.argv[0]])
 t_imported = time.time()
+from workbench.interpreter import tune_for_gui
+tune_for_gui()   # as app.main() does
 win = MainWindow()
 t_built = time.time()
 out = {}
@@ -94,6 +96,8 @@ def measure_training(data: str, epochs: int, profile: bool):
     app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 (must exist)
     from workbench.app import MainWindow
 
+    from workbench.interpreter import tune_for_gui
+    tune_for_gui()   # as app.main() does
     win = MainWindow()
     win.resize(1280, 800)
     win.show()

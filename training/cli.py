@@ -1,50 +1,57 @@
 """``python -m training``: inspect, train, evaluate, predict and list runs from a terminal.
 
 Exit codes: 0 success, 2 bad input (dataset, spec, run folder, arguments, files),
-1 internal error. With ``--json`` the last line on stdout is one JSON value and all
-human-readable output goes to stderr.
+1 internal error. With ``--json`` the last line on stdout is one JSON object and all
+human-readable output goes to stderr; on any error (unparseable arguments included) that
+object is ``{"error": message, "kind": "bad_input" | "internal"}``. ``predict --json``
+prints ``{"run_dir", "classes", "predictions": [{"path", "top_k": [[class, p], …],
+"error"}], "num_classified", "num_failed"}``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
 import threading
 import traceback
 
+from training.cliargs import InputError, dataset_options, dataset_spec
 from training.cliprogress import TerminalEvents
+from training.logs import FILE_ONLY, setup_logging
+
+log = logging.getLogger(__name__)
 
 MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
 
 
-class InputError(ValueError):
-    """Bad command-line input (exit code 2)."""
-
-
 def _bad_input_types() -> tuple:
     from training.data import DatasetError
+    from training.export import ExportError
+    from training.exported_predictor import MissingPackageError
     from training.models import SpecError
     from training.predict import UnsafeModelError
     from training.runs import RunError
+    from training.signature import SignatureError
 
-    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError)
+    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
+            ExportError, MissingPackageError, SignatureError)
 
 
-def _dataset_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("dataset options")
-    g.add_argument("--images", metavar="DIR", help="CSV only: folder holding the images")
-    g.add_argument("--id-column", help="CSV only: column with image ids or paths")
-    g.add_argument("--label-column", help="CSV only: column with labels")
-    g.add_argument("--val-fraction", type=float, default=0.1, help="validation share (default 0.1)")
-    g.add_argument("--test-fraction", type=float, default=0.1, help="test share (default 0.1)")
-    g.add_argument("--seed", type=int, default=42, help="split and training seed (default 42)")
-    g.add_argument("--kind", default="auto", choices=("auto", "folders", "splits", "csv", "idx", "npz"))
+class ArgumentError(Exception):
+    """An argparse error, raised instead of exiting so ``--json`` can report it as JSON."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's default prints usage and exits 2
+        self.print_usage(sys.stderr)
+        raise ArgumentError(f"{self.prog}: {message}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training",
+    parser = _Parser(prog="python -m training",
                                      description="Train and inspect image classifiers offline.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -52,11 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", metavar="DATA")
     p.add_argument("--quick", action="store_true",
                    help="list files only; skip decoding (corrupt files are then not found)")
-    _dataset_options(p)
+    dataset_options(p)
 
     p = sub.add_parser("train", help="train a model and save a run folder")
     p.add_argument("data", metavar="DATA", nargs="?")
-    _dataset_options(p)
+    dataset_options(p)
     p.add_argument("--model", choices=MODELS, default="cnn")
     p.add_argument("--spec", metavar="SPEC_JSON", help="a saved model spec (overrides --model)")
     p.add_argument("--epochs", type=int, default=10)
@@ -82,10 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("data", metavar="DATA", nargs="?")
     p.add_argument("--which", choices=("final", "best"), default="final")
-    _dataset_options(p)
+    dataset_options(p)
 
-    p = sub.add_parser("predict", help="classify image files or folders with a saved run")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p = sub.add_parser("predict", help="classify image files or folders with a saved run, "
+                                       "or an exported .onnx/.tflite file or SavedModel folder")
+    p.add_argument("run_dir", metavar="RUN_DIR|MODEL")
     p.add_argument("paths", metavar="PATH", nargs="+")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--csv", metavar="OUT", help="also write the results as CSV")
@@ -94,21 +102,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list and compare runs")
     p.add_argument("dir", metavar="DIR", nargs="?")
 
+    from training import export_cli
     from training.cli_health import add_parsers
 
-    add_parsers(sub, _dataset_options)
+    add_parsers(sub, dataset_options)
+    export_cli.add_parser(sub)
 
-    for name, action in sub.choices.items():
+    for action in sub.choices.values():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
     return parser
 
 
 def main(argv=None) -> int:
     """Run one command; returns the exit code (never raises, except on SystemExit)."""
+    setup_logging()
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: 2 for bad arguments, 0 for --help
+    except ArgumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if "--json" in argv:  # the JSON contract holds for a command line it cannot parse
+            print(json.dumps({"error": str(exc), "kind": "bad_input"}))
+        return 2
+    except SystemExit as exc:  # --help
         return int(exc.code or 0)
     out = sys.stderr if args.json else sys.stdout
     events = TerminalEvents(sys.stderr, out)
@@ -117,7 +134,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 1
-    except Exception as exc:  # noqa: BLE001  (the CLI turns every error into an exit code)
+    except Exception as exc:  # the CLI turns every error into an exit code
         try:
             bad_input = isinstance(exc, _bad_input_types())
         except Exception:  # noqa: BLE001  (a broken import is itself an internal error)
@@ -127,6 +144,7 @@ def main(argv=None) -> int:
             print(f"error: {message}", file=sys.stderr)
         else:
             traceback.print_exc(file=sys.stderr)
+            log.error("internal error in %r", args.command, exc_info=exc, extra=FILE_ONLY)
             print(f"internal error: {type(exc).__name__}: {message}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": message, "kind": "bad_input" if bad_input else "internal"}))
@@ -145,22 +163,10 @@ def _plain(value):
 
 
 # -- commands --------------------------------------------------------------------------
-def _dataset_spec(args, path):
-    from training.data import DatasetSpec
-
-    if path is None:
-        raise InputError("DATA is required")
-    if not os.path.exists(path):
-        raise InputError(f"Dataset path does not exist. Received: {path!r}")
-    return DatasetSpec(path=path, kind=args.kind, images_dir=args.images, id_column=args.id_column,
-                       label_column=args.label_column, val_fraction=args.val_fraction,
-                       test_fraction=args.test_fraction, seed=args.seed)
-
-
 def _open(args, path, events):
     from training.data import open_dataset
 
-    spec = _dataset_spec(args, path)
+    spec = dataset_spec(args, path)
     index = open_dataset(spec, events)
     index.spec = spec  # lets train() record how to reopen the same split
     return index
@@ -266,6 +272,8 @@ def _model_spec(args, index):
 def _train_config(args):
     from training.config import TrainConfig
 
+    if args.epochs < 1:  # a "complete" run with no model helps no one (the GUI refuses it too)
+        raise InputError(f"--epochs must be at least 1. Received: --epochs {args.epochs}")
     try:
         return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                            learning_rate=args.lr, early_stopping=not args.no_early_stopping,
@@ -334,11 +342,12 @@ def _print_report(result, out):
 
 
 def cmd_predict(args, events, out):
-    from training.predict import Predictor, write_csv
+    from training.exported_predictor import open_predictor
+    from training.predict import write_csv
 
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1. Received: {args.top_k}")
-    predictor = Predictor(args.run_dir, which=args.which)
+    predictor = open_predictor(args.run_dir, which=args.which)
     with _stop_on_sigint(events):
         results = predictor.predict_paths(args.paths, top_k=args.top_k, events=events)
     events.finish_line()
@@ -353,12 +362,16 @@ def cmd_predict(args, events, out):
     ok = sum(1 for r in results if not r["error"])
     if results and not ok:
         events.on_status("error: no image could be classified")
-    payload = [{"path": r["path"], "top_k": r["top_k"], "error": r["error"]} for r in results]
+    payload = {"run_dir": os.path.abspath(args.run_dir), "classes": list(predictor.classes),
+               "predictions": [{"path": r["path"], "top_k": r["top_k"], "error": r["error"]}
+                               for r in results],
+               "num_classified": ok, "num_failed": len(results) - ok}
     return (0 if ok else 2), payload
 
 
 def cmd_runs(args, events, out):
-    from training.runs import compare_table, default_runs_root, list_runs
+    from training.runmanage import list_runs_labelled as list_runs
+    from training.runs import compare_table, default_runs_root
 
     root = args.dir or str(default_runs_root())
     if args.dir and not os.path.isdir(args.dir):
@@ -372,8 +385,15 @@ def cmd_runs(args, events, out):
     return 0, {"root": root, "runs": rows}
 
 
+def cmd_export(args, events, out):
+    from training.export_cli import cmd_export as run_export
+
+    with _stop_on_sigint(events):
+        return run_export(args, events, out)
+
+
 COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "runs": cmd_runs}
+            "predict": cmd_predict, "runs": cmd_runs, "export": cmd_export}
 
 
 def _add_health_commands() -> None:

@@ -33,11 +33,11 @@ def add_parsers(sub, dataset_options) -> None:
 
 
 def cmd_labels(args, events, out):
-    from training.cli import InputError, _dataset_spec
+    from training.cliargs import InputError, dataset_spec
     from training.data import open_dataset
     from training.data.overlay import export_csv, load_overlay
 
-    spec = _dataset_spec(args, args.data)
+    spec = dataset_spec(args, args.data)
     raw = open_dataset(spec, events, overlay=False)
     overlay = load_overlay(raw.root)
     known = {overlay.key(p): i for i, p in enumerate(raw.paths)}

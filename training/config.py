@@ -58,7 +58,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise ``ValueError`` naming the field and the value received."""
         def bad(field: str, why: str) -> ValueError:
-            return ValueError(f"TrainConfig.{field} {why}. Received: {field}={getattr(self, field)!r}")
+            return ValueError(f"The training setting {field} {why}. Received: {field}={getattr(self, field)!r}")
 
         for name in ("epochs", "batch_size", "patience", "fine_tune_epochs", "seed"):
             value = getattr(self, name)
@@ -103,7 +103,7 @@ class TrainConfig:
             raise ValueError(f"A training config must be a JSON object. Received: {type(data).__name__}")
         version = data.get("schema_version", SCHEMA_VERSION)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ValueError(f"TrainConfig schema_version must be a positive integer. "
+            raise ValueError(f"The training config's schema_version must be a positive integer. "
                              f"Received: schema_version={version!r}")
         if version > SCHEMA_VERSION:
             raise ValueError(f"This training config was written by a newer version of the "
@@ -112,7 +112,7 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(f"Unknown TrainConfig field(s): {', '.join(unknown)}. "
+            raise ValueError(f"Unknown training setting(s): {', '.join(unknown)}. "
                              f"Known fields: {', '.join(sorted(names))}")
         values = dict(data)
         values["schema_version"] = SCHEMA_VERSION

@@ -54,7 +54,7 @@ def penultimate_model(model, with_outputs: bool = False):
         raise ValueError(f"Cannot take penultimate features from the model {model.name!r}: "
                          f"its head layer {head.name!r} has no single input ({exc}).") from None
     if isinstance(features, (list, tuple)):
-        raise ValueError(  # noqa: TRY004  (a model we cannot use, not a wrong argument type)
+        raise ValueError(  # a model we cannot use, not a wrong argument type
             f"Cannot take penultimate features from the model {model.name!r}: "
             f"its head layer {head.name!r} has {len(features)} inputs.")
     outputs = [features, model.output] if with_outputs else features

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from training import runs
+from training.csvcells import escape_cell
+from training.data.decode import IMAGE_EXTS as IMAGE_EXTENSIONS  # the one extension list
 from training.events import Events
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 _UNSAFE_HINTS = ("safe_mode", "unsafe", "arbitrary code")
 
 
@@ -162,7 +163,7 @@ class Predictor:
     def predict_array(self, image) -> np.ndarray:
         """Class probabilities for one uint8 image (H, W) or (H, W, C), resized if needed."""
         x = self._prepare(np.asarray(image))
-        return to_probabilities(self._call(x[None].astype(np.float32)).numpy())[0]
+        return self._run(x[None].astype(np.float32))[0]
 
     def predict_paths(self, paths, top_k: int = 3, events: Events | None = None,
                       batch_size: int = 32) -> list[dict]:
@@ -186,7 +187,7 @@ class Predictor:
             if not pending:
                 return
             batch = np.stack([img for _, img in pending]).astype(np.float32)
-            probs = to_probabilities(self._call(batch).numpy())
+            probs = self._run(batch)
             for (i, _), p in zip(pending, probs):
                 order = np.argsort(-p, kind="stable")[:k]
                 results[i]["probabilities"] = [float(v) for v in p]
@@ -209,35 +210,16 @@ class Predictor:
         flush()
         return results
 
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        """(N, C) probabilities for a float32 NHWC batch (exported models override this)."""
+        return to_probabilities(self._call(batch).numpy())
+
     def _prepare(self, img: np.ndarray) -> np.ndarray:
-        if img.dtype != np.uint8:
-            raise ValueError(f"predict_array expects a uint8 image. Received: dtype={img.dtype}")
-        if img.ndim == 2:
-            img = img[:, :, None]
-        if img.ndim != 3 or img.shape[2] not in (1, 3, 4):
-            raise ValueError(f"predict_array expects (H, W) or (H, W, 1|3|4). Received: shape={img.shape}")
-        want_c = 1 if self.color_mode == "grayscale" else 3
-        if img.shape[:2] != self.input_size or img.shape[2] != want_c:
-            from PIL import Image
+        """The image at the model's size and colour mode, exactly as training prepares a
+        decoded file (``training.data.resize_to``: reduce + bilinear, then colour)."""
+        from training.data.decode import resize_to
 
-            pil = Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img)
-            pil = pil.convert("L" if want_c == 1 else "RGB")
-            h, w = self.input_size
-            if pil.size != (w, h):
-                pil = pil.resize((w, h), Image.BILINEAR)
-            img = np.asarray(pil)
-            if img.ndim == 2:
-                img = img[:, :, None]
-        return img
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value) -> str:
-    """Prefix a quote to text a spreadsheet would run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+        return resize_to(img, self.input_size, self.color_mode)
 
 
 def write_csv(results: list[dict], path, top_k: int | None = None) -> None:

@@ -100,3 +100,19 @@ class RunWriter:
 
     def has(self, name: str) -> bool:
         return (self.path / name).is_file()
+
+
+# -- exports and TensorBoard logs (written by training.export / training.tensorboard_logs) --
+EXPORTS_DIR = "exports"          # default export destination inside a run folder
+SIGNATURE_JSON = "signature.json"  # the input/output contract next to every export
+TENSORBOARD_DIR = "tensorboard"  # Keras TensorBoard event files of the run
+
+
+def exports_dir(run_dir) -> Path:
+    """Where ``export`` writes a run's exported files by default."""
+    return Path(run_dir) / EXPORTS_DIR
+
+
+def tensorboard_dir(run_dir) -> Path:
+    """The run's TensorBoard log folder (``tensorboard --logdir RUNS_ROOT`` finds it)."""
+    return Path(run_dir) / TENSORBOARD_DIR

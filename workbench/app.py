@@ -10,7 +10,10 @@ import time
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
+from training.logs import setup_logging
+from workbench.interpreter import tune_for_gui
 from workbench.mainwindow import PANEL_KEYS, MainWindow
+from workbench.session_restore import reopen_last_dataset
 
 SCREENSHOT_TIMEOUT_S = 60.0
 
@@ -22,9 +25,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--panel", choices=PANEL_KEYS, help="show this panel on start")
     p.add_argument("--classify", metavar="PATH", nargs="+",
                    help="classify these photos or folders with the run (Classify panel)")
+    p.add_argument("--no-restore", action="store_true",
+                   help="do not reopen the last dataset")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="save a PNG of the window once everything is drawn, then exit")
+    p.add_argument("--size", metavar="WxH", type=_size, default=None,
+                   help="window size, e.g. 1024x640 (the minimum supported) or 1920x1080")
     return p.parse_args(argv)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH such as 1024x640. Received: {text!r}") from None
+    if w < 200 or h < 200:
+        raise argparse.ArgumentTypeError(f"expected at least 200x200. Received: {text!r}")
+    return w, h
 
 
 class _Screenshotter(QObject):
@@ -51,7 +68,11 @@ class _Screenshotter(QObject):
         if any(self.window.panels[k].pending_work() for k in keys if k in self.window.panels):
             return True
         charts = sys.modules.get("workbench.charts.base")   # None: no chart was ever made
-        return charts is not None and charts.pending_renders(self.window)
+        if charts is None:
+            return False
+        pending = getattr(charts, "pending_renders", None)
+        # None: the background import of the heavy modules is still running it
+        return pending is None or pending(self.window)
 
     @Slot()
     def _tick(self) -> None:
@@ -79,6 +100,10 @@ class _Screenshotter(QObject):
 def main(argv: list[str] | None = None) -> int:
     """Run the app. Returns the process exit code."""
     args = parse_args(sys.argv[1:] if argv is None else list(argv))
+    setup_logging()
+    # Process-wide interpreter settings belong to the process's entry point, not to a
+    # widget: short GIL slices so the GUI thread waits less for busy workers.
+    tune_for_gui()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "workbench"])
     app.setApplicationName("Image Classification Workbench")
     app.setOrganizationName("ImageWorkbench")
@@ -90,13 +115,17 @@ def main(argv: list[str] | None = None) -> int:
         window.show_panel(args.panel)
     elif args.screenshot:
         window.show_panel("data")
-    if args.screenshot:
+    if args.size:
+        window.resize(*args.size)
+    elif args.screenshot:
         window.resize(1280, 800)
     window.show()
     if args.dataset:
         window.open_dataset(args.dataset)
         if args.panel:
             window.show_panel(args.panel)
+    elif not args.screenshot and not args.no_restore:
+        reopen_last_dataset(window)   # in the background; Cancel on the Dataset panel
     if args.run:
         window.state.set_run(os.path.abspath(args.run))
         window.show_panel(args.panel or "results")

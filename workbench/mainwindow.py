@@ -2,32 +2,68 @@
 background TensorFlow/device probe."""
 from __future__ import annotations
 
-import importlib
+import logging
 import os
 import time
 
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMenu, QMessageBox, QStackedWidget, QWidget, QVBoxLayout,
                                QHBoxLayout)
 
-from workbench.interpreter import freeze_long_lived, long_lived_objects, tune_for_gui
+from workbench import shortcuts
+from workbench.helpmenu import add_help_menu
+from workbench.interpreter import freeze_long_lived, long_lived_objects
+from workbench.session_restore import ResumableRuns, fill_recent_runs, save_session
+from workbench.training_actions import add_training_actions
 from workbench.settings import Settings, ensure_model_state
 from workbench.state import AppState
 from workbench.workers.dataset import DeviceProbeWorker
 from workbench.workers.base import Worker
 from workbench.workers.jobs import Job
 
+log = logging.getLogger(__name__)
+
 ICONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                      "resources", "icons")
-# (key used by --panel, module, class, sidebar label, icon)
+
+
+# Each panel's module is imported when it is first needed (off the GUI thread after the
+# first paint, see _start_deferred_work), so these are functions holding real imports
+# (which import-linter and editors follow), not module-name strings.
+def _dataset_panel():
+    from workbench.panels.dataset import DatasetPanel
+    return DatasetPanel
+
+
+def _model_panel():
+    from workbench.panels.model import ModelPanel
+    return ModelPanel
+
+
+def _training_panel():
+    from workbench.panels.training import TrainingPanel
+    return TrainingPanel
+
+
+def _results_panel():
+    from workbench.panels.results import ResultsPanel
+    return ResultsPanel
+
+
+def _classify_panel():
+    from workbench.panels.classify import ClassifyPanel
+    return ClassifyPanel
+
+
+# (key used by --panel, the panel class's importer, its class name, sidebar label, icon)
 PANELS = (
-    ("data", "workbench.panels.dataset", "DatasetPanel", "Dataset", "dataset.svg"),
-    ("model", "workbench.panels.model", "ModelPanel", "Model", "model.svg"),
-    ("train", "workbench.panels.training", "TrainingPanel", "Training", "training.svg"),
-    ("results", "workbench.panels.results", "ResultsPanel", "Results", "results.svg"),
-    ("classify", "workbench.panels.classify", "ClassifyPanel", "Classify", "classify.svg"),
+    ("data", _dataset_panel, "DatasetPanel", "Dataset", "dataset.svg"),
+    ("model", _model_panel, "ModelPanel", "Model", "model.svg"),
+    ("train", _training_panel, "TrainingPanel", "Training", "training.svg"),
+    ("results", _results_panel, "ResultsPanel", "Results", "results.svg"),
+    ("classify", _classify_panel, "ClassifyPanel", "Classify", "classify.svg"),
 )
 PANEL_KEYS = tuple(p[0] for p in PANELS)
 FIRST_PAINT_GRACE_MS = 150
@@ -50,14 +86,17 @@ class _Panels(dict):
 class _ImportWorker(Worker):
     """Imports modules off the GUI thread (class definitions only; no widgets are made)."""
 
-    def __init__(self, modules: list[str]) -> None:
+    def __init__(self, loaders: list) -> None:
         super().__init__()
-        self.modules = modules
+        self.loaders = loaders
 
     def work(self) -> None:
         with long_lived_objects():   # see workbench/interpreter.py
-            for name in self.modules:
-                importlib.import_module(name)
+            for load in self.loaders:
+                try:
+                    load()
+                except Exception:  # the panel shows why (see _make_panel)
+                    log.exception("importing a panel failed")
 
 
 class PlaceholderPanel(QWidget):
@@ -95,7 +134,6 @@ class MainWindow(QMainWindow):
 
     def __init__(self, state: AppState | None = None, probe_device: bool = True, parent=None):
         super().__init__(parent)
-        tune_for_gui()   # short GIL slices: the GUI thread waits less for busy workers
         self.state = state or AppState(self)
         self.settings = Settings()
         self.setWindowTitle("Image Classification Workbench")
@@ -131,6 +169,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
         self.state.statusMessage.connect(self._show_status)
         self.state.runChanged.connect(self._remember_run)
+        self.resumable = ResumableRuns(self)
         self._build_menus()
         # The spec is restored here, not by the Model panel, which is built later.
         ensure_model_state(self.state, self.settings)
@@ -140,8 +179,8 @@ class MainWindow(QMainWindow):
     def _build_panel(self, key: str) -> QWidget:
         """Build panel ``key`` and put it in its place in the stack."""
         i = PANEL_KEYS.index(key)
-        _key, module, cls, label, _icon = PANELS[i]
-        panel = self._make_panel(module, cls, label)
+        _key, load, _cls, label, _icon = PANELS[i]
+        panel = self._make_panel(load, label)
         dict.__setitem__(self.panels, key, panel)
         current = self.stack.currentIndex()
         stand_in = self.stack.widget(i)
@@ -165,8 +204,8 @@ class MainWindow(QMainWindow):
         if self._deferred_started or self._shut_down:
             return
         self._deferred_started = True
-        modules = [m for k, m, _c, _l, _i in PANELS if k not in self.panels]
-        self._import_job = Job(_ImportWorker(modules), self,
+        loaders = [load for k, load, _c, _l, _i in PANELS if k not in self.panels]
+        self._import_job = Job(_ImportWorker(loaders), self,
                                on_done=lambda _job: QTimer.singleShot(0, self._build_next))
 
     @Slot()
@@ -179,29 +218,43 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._build_next)   # one panel per event-loop turn
             return
         freeze_long_lived()   # matplotlib, Qt wrappers, panels: alive until exit (see interpreter.py)
+        self.resumable.refresh()
         if self._probe_device and self._probe_job is None and self.state.device is None:
             self.start_device_probe()
 
-    def _make_panel(self, module: str, cls: str, label: str) -> QWidget:
+    def _make_panel(self, load, label: str) -> QWidget:
         try:
-            panel_cls = getattr(importlib.import_module(module), cls)
+            panel_cls = load()
         except (ImportError, AttributeError) as exc:
             return PlaceholderPanel(label, f"{type(exc).__name__}: {exc}")
         return panel_cls(self.state, self)
 
+    def export_model(self):
+        """File → Export model…: the Results panel's export dialog for the current run."""
+        if not self.state.run_dir:
+            self.statusBar().showMessage("Export model: open or train a run first "
+                                         "(File → Open run…).", 10000)
+            return None
+        return self.panels["results"].open_export_dialog(self.state.run_dir)
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        for text, kind, shortcut in (("Open &folder…", "folder", QKeySequence.StandardKey.Open),
+        for text, kind, shortcut in (("Open &folder…", "folder", "open_dataset"),
                                      ("Open &CSV…", "csv", None), ("Open &IDX files…", "idx", None),
                                      ("Open NumPy .&npz…", "npz", None)):
             act = QAction(text, self)
             if shortcut is not None:
-                act.setShortcut(shortcut)
+                shortcuts.bind(act, shortcut)
             act.triggered.connect(lambda _=False, k=kind: self.open_dataset_dialog(k))
             file_menu.addAction(act)
         open_run = QAction("Open &run…", self)
+        shortcuts.bind(open_run, "open_run")
         open_run.triggered.connect(self.open_run_dialog)
         file_menu.addAction(open_run)
+        export_model = QAction("&Export model…", self)
+        export_model.setToolTip("Export the current run's model to SavedModel, ONNX and TFLite")
+        export_model.triggered.connect(lambda _=False: self.export_model())
+        file_menu.addAction(export_model)
         file_menu.addSeparator()
         self.recent_datasets_menu = QMenu("Recent &datasets", self)
         self.recent_runs_menu = QMenu("Recent r&uns", self)
@@ -211,7 +264,7 @@ class MainWindow(QMainWindow):
         file_menu.addMenu(self.recent_runs_menu)
         file_menu.addSeparator()
         quit_act = QAction("&Quit", self)
-        quit_act.setShortcut(QKeySequence("Ctrl+Q"))
+        shortcuts.bind(quit_act, "quit")
         quit_act.triggered.connect(self.close)
         file_menu.addAction(quit_act)
         tools_menu = self.menuBar().addMenu("&Tools")
@@ -223,16 +276,25 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for i, (key, _m, _c, label, _icon) in enumerate(PANELS):
             act = QAction(label, self)
-            act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            shortcuts.bind(act, f"panel_{i + 1}")
             act.triggered.connect(lambda _=False, k=key: self.show_panel(k))
             view_menu.addAction(act)
             self.addAction(act)
+        add_training_actions(self)
+        self.help_actions = add_help_menu(self)
 
     def _fill_recent_datasets(self) -> None:
         _fill_recent(self.recent_datasets_menu, self.settings.recent_datasets(), self.open_dataset)
 
     def _fill_recent_runs(self) -> None:
-        _fill_recent(self.recent_runs_menu, self.settings.recent_runs(), self.open_run)
+        fill_recent_runs(self.recent_runs_menu, self.settings.recent_runs(), self.resumable.runs,
+                         self.open_run, self.resume_run)
+
+    def resume_run(self, run_dir: str) -> None:
+        """Select ``run_dir`` and resume it on the Training panel (File → Recent runs)."""
+        self.state.set_run(os.path.abspath(run_dir))
+        self.show_panel("train")
+        self.panels["train"].resume_training()
 
     # -- actions ----------------------------------------------------------------------------------
     def show_panel(self, key: str) -> None:
@@ -278,7 +340,7 @@ class MainWindow(QMainWindow):
         Returns:
             Bytes freed, or None when the person declined.
         """
-        from training.data import cache_dir, cache_size, clear_cache
+        from training.data import cache_dir, cache_size, clear_cache, stores_in_use
 
         size = cache_size()
         if confirm:
@@ -294,7 +356,9 @@ class MainWindow(QMainWindow):
         t = time.perf_counter()
         freed = clear_cache()
         self.last_clear_seconds = time.perf_counter() - t
-        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.",
+        busy = stores_in_use()
+        kept = f" {busy} in use (a training or check is reading it) kept; clear again later." if busy else ""
+        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.{kept}",
                                      10000)
         return freed
 
@@ -353,6 +417,7 @@ class MainWindow(QMainWindow):
         spec = self.state.model_spec
         if spec is not None and hasattr(spec, "to_dict"):
             self.settings.set_last_spec(spec.to_dict())
+        save_session(self.settings, self.state)
         for panel in self.panels.values():
             if hasattr(panel, "save_settings"):
                 panel.save_settings()
@@ -367,8 +432,9 @@ class MainWindow(QMainWindow):
         for panel in self.panels.values():
             try:
                 panel.shutdown()
-            except Exception as exc:  # noqa: BLE001 - keep closing the other panels
-                print(f"warning: {type(panel).__name__}.shutdown failed: {exc}")
+            except Exception:  # keep closing the other panels
+                log.exception("%s.shutdown failed", type(panel).__name__)
+        self.resumable.stop()
         import_job = getattr(self, "_import_job", None)
         if import_job is not None:
             import_job.stop_and_wait(30000)   # imports can't be interrupted; seconds at most

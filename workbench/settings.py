@@ -100,8 +100,9 @@ def ensure_model_state(state, settings: "Settings") -> None:
     spec falls back to the default rather than stopping the app."""
     if state.train_config is None:
         from training.config import TrainConfig
+        from workbench.session_restore import last_train_config
 
-        state.train_config = TrainConfig()
+        state.train_config = last_train_config(settings) or TrainConfig()
     if state.model_spec is None:
         from training.models import ModelSpec, template
 

@@ -72,7 +72,8 @@ def test_evaluate_and_predict_json(capsys, mlp_run, tmp_path):
     csv_out = tmp_path / "out.csv"
     code, out = run_cli(capsys, "predict", summary.run_dir, img, bad, "--top-k", "2", "--csv", csv_out,
                         "--json")
-    assert code == 0
+    assert code == 0 and out["num_classified"] == 1 and out["num_failed"] == 1
+    out = out["predictions"]
     assert [r["path"] for r in out] == [str(img), str(bad)]
     assert out[0]["top_k"][0][0] == "dog" and len(out[0]["top_k"]) == 2
     assert out[1]["error"] and out[1]["top_k"] == []
@@ -97,8 +98,7 @@ def test_bad_input_exits_2(capsys, tmp_path, argv):
     captured = capsys.readouterr()
     assert code == 2, captured.err
     lines = captured.out.strip().splitlines()
-    if lines:  # argparse errors happen before --json is known
-        assert "error" in json.loads(lines[-1])
+    assert "error" in json.loads(lines[-1])  # argparse errors too
 
 
 def test_killed_training_is_listed_interrupted_and_resumes(capsys, tmp_path):

@@ -81,6 +81,7 @@ def test_train_evaluate_predict_on_the_hostile_folder(capsys, corpus, tmp_path):
     # naming the reason. Hidden files and non-image extensions are not candidates there.
     code, pred, err = run_cli(capsys, "predict", run_dir, corpus["folder"], "--top-k", "2", "--json")
     assert code == 0, err[-2000:]
+    pred = pred["predictions"]
     by_path = {r["path"]: r for r in pred}
     assert len(by_path) == len(pred)
     assert sorted(p for p, r in by_path.items() if not r["error"]) == corpus["good"]
@@ -91,6 +92,7 @@ def test_train_evaluate_predict_on_the_hostile_folder(capsys, corpus, tmp_path):
     named = [p for p in corpus["bad_index"] if os.path.isfile(p)]
     code, pred, err = run_cli(capsys, "predict", run_dir, corpus["good"][0], *named, "--json")
     assert code == 0, err[-2000:]
+    pred = pred["predictions"]
     assert [r["path"] for r in pred] == [corpus["good"][0], *named]
     assert not pred[0]["error"] and all(r["error"] for r in pred[1:])
     assert snapshot_tree(corpus["root"]) == before

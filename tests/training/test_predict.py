@@ -7,7 +7,8 @@ import pytest
 from tests.imagegen import class_image, write_image
 from tests.training.trainutil import mlp_run  # noqa: F401  (session fixture)
 from training import runs
-from training.predict import Predictor, UnsafeModelError, escape_cell, load_model_safely, write_csv
+from training.csvcells import escape_cell
+from training.predict import Predictor, UnsafeModelError, load_model_safely, write_csv
 
 
 def test_predict_paths_top_k_folders_and_bad_files(mlp_run, tmp_path):

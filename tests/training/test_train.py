@@ -15,7 +15,7 @@ from tests.imagegen import make_class_folder, make_csv_dataset, make_idx_dataset
 from tests.training.trainutil import Recorder, mlp_run, read, tiny_spec  # noqa: F401
 from training import runs
 from training.config import TrainConfig
-from training.data import DatasetSpec, open_dataset
+from training.data import open_dataset
 from training.train import train
 
 RUN_FILES = {"run.json", "spec.json", "config.json", "dataset.json", "classes.json", "history.json",

@@ -7,7 +7,6 @@ stopped during the second of those. The code paths are those of an ImageNet back
 """
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -27,14 +27,20 @@ def test_a_disabled_collector_stays_disabled():
         gc.enable()
 
 
-def test_the_main_window_shortens_the_gil_switch_interval(qtbot):
+def test_the_app_entry_point_shortens_the_gil_switch_interval(qtbot, tmp_path):
+    """``app.main()`` owns process-wide settings (a widget constructor must not)."""
+    from workbench import app
     from workbench.mainwindow import MainWindow
 
     old = sys.getswitchinterval()
     try:
+        sys.setswitchinterval(0.005)
         window = MainWindow(probe_device=False)
         qtbot.addWidget(window)
-        assert sys.getswitchinterval() == GUI_SWITCH_INTERVAL_S
+        assert sys.getswitchinterval() == 0.005      # building a window changes nothing
         window.shutdown()
+        code = app.main(["--screenshot", str(tmp_path / "shot.png")])
+        assert code == 0
+        assert sys.getswitchinterval() == GUI_SWITCH_INTERVAL_S
     finally:
         sys.setswitchinterval(old)

@@ -11,7 +11,7 @@ def test_none_refcount_does_not_drift(qapp):
     for i in range(200):  # warm up caches that legitimately hold None
         label.setText(str(i))
     before = sys.getrefcount(None)
-    for i in range(20_000):
+    for _ in range(20_000):
         label.setText("x")
         label.update()
     after = sys.getrefcount(None)

@@ -25,7 +25,7 @@ def test_many_quick_workers_stopped_and_collected_do_not_crash(qtbot):
         QCoreApplication.processEvents()
     # Every worker finishes (a stop requested after work() returned changes nothing).
     qtbot.waitUntil(lambda: len(results) == 150, timeout=20000)
-    qtbot.waitUntil(lambda: not any(j.running for j in jobs), timeout=10000)
+    qtbot.waitUntil(lambda js=jobs: not any(j.running for j in js), timeout=10000)
     del jobs, job
     gc.collect()
     QCoreApplication.processEvents()

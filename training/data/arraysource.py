@@ -23,6 +23,22 @@ _IDX_RE = re.compile(r"^(?P<prefix>.*?)[-._]?(?P<what>images|labels)[-.]idx(?P<d
                      re.IGNORECASE)
 
 
+def pick_file(path: str, suffix: str, preferred: tuple[str, ...]) -> str:
+    """``path`` itself if it is a file, else the one (or preferred) ``suffix`` file in it."""
+    if os.path.isfile(path):
+        return path
+    names = sorted(e.name for e in list_dir(path, []) if e.name.lower().endswith(suffix))
+    for want in preferred:
+        for name in names:
+            if name.lower() == want:
+                return os.path.join(path, name)
+    if len(names) == 1:
+        return os.path.join(path, names[0])
+    raise DatasetError(f"Expected one {suffix} file in the folder, found {len(names)}"
+                       f"{': ' + ', '.join(names[:10]) if names else ''}. Pass the file itself. "
+                       f"Received: path={path!r}")
+
+
 def find_idx_files(folder: str) -> dict[str, dict[str, str]]:
     """``{prefix: {"images": path, "labels": path}}`` for the IDX files in ``folder``."""
     if not folder or not os.path.isdir(folder):
@@ -157,14 +173,13 @@ def _to_uint8(x: np.ndarray, npz: str) -> np.ndarray:
 def open_npz(path: str, spec: DatasetSpec) -> DatasetIndex:
     """A ``.npz`` with ``x``/``y`` (or ``images``/``labels``, or ``x_train``/``y_train``/
     ``x_test``/``y_test`` as in ``keras.datasets``) and optional ``class_names``."""
-    from .sources import pick_file
 
     npz = pick_file(path, ".npz", ())
     try:
         # allow_pickle=False: an npz is data, it must not be able to run code.
         with np.load(npz, allow_pickle=False) as f:
             data = {k: f[k] for k in f.files}
-    except Exception as e:  # noqa: BLE001 - zip/format errors come in many types
+    except Exception as e:  # zip/format errors come in many types
         raise DatasetError(f"Cannot read {npz!r} as a NumPy .npz without pickles: {e}") from e
     groups = []
     for xk, yk, split in (("x", "y", TRAIN), ("images", "labels", TRAIN), ("x_train", "y_train", TRAIN),

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from .csvfolder import ImagesFolderNotFound, find_images_dir
 from .index import TEST, TRAIN, VALIDATION, BadFile, DatasetIndex
 from .scan import IMAGE_EXTS, list_dir
 from .spec import DatasetError, DatasetSpec
@@ -26,6 +27,7 @@ SPLIT_VALUES = {"train": TRAIN, "training": TRAIN, "val": VALIDATION, "valid": V
                 "validation": VALIDATION, "test": TEST, "testing": TEST}
 MISSING = {"", "nan", "none", "null", "na", "n/a", "?", "-"}
 BINARY = {"0", "1", "true", "false", "yes", "no"}
+__all__ = ["ImagesFolderNotFound", "find_csv", "open_csv"]
 
 
 def find_csv(folder: str) -> str:
@@ -131,8 +133,8 @@ def open_csv(path: str, spec: DatasetSpec) -> DatasetIndex:
         given = os.path.expanduser(spec.images_dir)
         images_dir = os.path.abspath(given) if os.path.isdir(given) else os.path.join(folder, given)
     else:
-        beside = os.path.join(folder, os.path.splitext(csv_name)[0])
-        images_dir = beside if os.path.isdir(beside) else folder
+        ids = [r[id_col].strip() for r in rows[1:1 + 4 * 50] if len(r) > id_col]
+        images_dir = find_images_dir(csv_path, ids, _resolver, header)
     if not os.path.isdir(images_dir):
         raise DatasetError(f"Image folder for {csv_name} not found. Received: images_dir={images_dir!r}")
     resolve, _ = _resolver(images_dir)

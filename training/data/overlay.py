@@ -290,7 +290,7 @@ def export_csv(index, path: str) -> int:
     """Write the corrected labels as ``path,label`` rows (excluded samples left out),
     atomically. Cells that a spreadsheet would run as a formula are escaped. Returns the
     number of rows written."""
-    from training.predict import escape_cell
+    from training.csvcells import escape_cell
 
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:

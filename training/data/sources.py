@@ -86,10 +86,12 @@ def detect_kind(path: str) -> str:
     others = [dirs[n] for n in SPLIT_DIR_NAMES if n in dirs and SPLIT_DIR_NAMES[n] != TRAIN]
     if train is not None and others and _has_subfolders(train.path):
         return "splits"
-    # A CSV is the dataset when its images sit beside it or in a folder named like it
-    # (train.csv + train/); a stray metadata CSV next to class folders is not.
+    # A CSV is the dataset when its images sit beside it, in a folder named like it
+    # (train.csv + train/), in images/, or in the only folder there (labels.csv + photos/);
+    # a stray metadata CSV next to class folders is not.
     csvs = [e.name for e in entries if e.name.lower().endswith(".csv") and not entry_is_dir(e)]
-    if any(not dirs or os.path.splitext(n)[0].lower() in dirs for n in csvs):
+    if any(not dirs or len(dirs) == 1 or "images" in dirs or os.path.splitext(n)[0].lower() in dirs
+           for n in csvs):
         return "csv"
     npzs = [e for e in entries if e.name.lower().endswith(".npz")]
     if len(npzs) == 1 and not dirs:
@@ -99,22 +101,6 @@ def detect_kind(path: str) -> str:
 
 def _has_subfolders(path: str) -> bool:
     return any(entry_is_dir(e) and not e.name.startswith(".") for e in list_dir(path, []))
-
-
-def pick_file(path: str, suffix: str, preferred: tuple[str, ...]) -> str:
-    """``path`` itself if it is a file, else the one (or preferred) ``suffix`` file in it."""
-    if os.path.isfile(path):
-        return path
-    names = sorted(e.name for e in list_dir(path, []) if e.name.lower().endswith(suffix))
-    for want in preferred:
-        for name in names:
-            if name.lower() == want:
-                return os.path.join(path, name)
-    if len(names) == 1:
-        return os.path.join(path, names[0])
-    raise DatasetError(f"Expected one {suffix} file in the folder, found {len(names)}"
-                       f"{': ' + ', '.join(names[:10]) if names else ''}. Pass the file itself. "
-                       f"Received: path={path!r}")
 
 
 def _scan_classes(root: str, bad: list[BadFile], report_images: bool = True) -> dict[str, list[str]]:

@@ -53,25 +53,26 @@ class DatasetSpec:
     def validate(self) -> None:
         """Raise :class:`DatasetError` naming the first invalid field and its value."""
         if not isinstance(self.path, str) or not self.path:
-            raise DatasetError(f"DatasetSpec.path must be a non-empty path. Received: path={self.path!r}")
+            raise DatasetError(f"The dataset path must be a non-empty path. Received: path={self.path!r}")
         if self.kind not in KINDS:
-            raise DatasetError(f"DatasetSpec.kind must be one of {', '.join(KINDS)}. "
+            raise DatasetError(f"The dataset kind must be one of {', '.join(KINDS)}. "
                                f"Received: kind={self.kind!r}")
         for name in ("images_dir", "id_column", "label_column"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
-                raise DatasetError(f"DatasetSpec.{name} must be a string or None. Received: {name}={value!r}")
+                raise DatasetError(f"The dataset setting {name} must be a string or None. Received: {name}={value!r}")
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise DatasetError(f"DatasetSpec.{name} must be a number in [0, 1). Received: {name}={value!r}")
+                raise DatasetError(f"The dataset setting {name} must be a number in [0, 1). Received: {name}={value!r}")
         if self.val_fraction + self.test_fraction >= 1:
-            raise DatasetError("DatasetSpec.val_fraction + test_fraction must leave images for training. "
+            raise DatasetError("The validation and test fractions (val_fraction + test_fraction) "
+                               "must leave images for training. "
                                f"Received: val_fraction={self.val_fraction}, test_fraction={self.test_fraction}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise DatasetError(f"DatasetSpec.seed must be an integer. Received: seed={self.seed!r}")
+            raise DatasetError(f"The split seed must be an integer. Received: seed={self.seed!r}")
         if self.schema_version != SCHEMA_VERSION:
-            raise DatasetError(f"DatasetSpec schema_version {SCHEMA_VERSION} is supported. "
+            raise DatasetError(f"Dataset settings schema_version {SCHEMA_VERSION} is supported. "
                                f"Received: schema_version={self.schema_version!r}")
 
     def to_dict(self) -> dict:
@@ -111,4 +112,4 @@ class DatasetSpec:
             return cls.from_dict(spec_or_path)
         if isinstance(spec_or_path, (str, os.PathLike)):
             return cls(path=os.fspath(spec_or_path))
-        raise DatasetError(f"Expected a DatasetSpec or a path. Received: {spec_or_path!r}")
+        raise DatasetError(f"Expected dataset settings or a path. Received: {spec_or_path!r}")

@@ -202,7 +202,7 @@ def _load_backbone_weights(backbone, spec, path: str, is_imagenet: bool) -> None
     info = BACKBONES[bb.name]
     try:
         backbone.load_weights(path)
-    except Exception as exc:  # Keras/h5py raise ValueError, OSError, KeyError, ...
+    except Exception as exc:  # noqa: BLE001 - Keras/h5py raise ValueError, OSError, KeyError, ...
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SpecError(
             f"The weights file {path} does not fit the {info.label} backbone "

@@ -127,7 +127,7 @@ def assemble(spec, num_classes: int, load_weights: bool = True,
                               activation="sigmoid" if num_classes == 2 else "softmax",
                               name="predictions", dtype="float32")
     body = []
-    for i, ls in enumerate(spec.layers):
+    for i in range(len(spec.layers)):
         layer = _body_layer(spec, i, x.shape)
         x = _call_layer(spec, i, layer, x)
         body.append(layer)
@@ -214,7 +214,7 @@ def _body_layer(spec, i: int, input_shape):
 def _call_layer(spec, index, layer, x):
     try:
         return layer(x)
-    except Exception as exc:  # a Keras shape/value error: translate, don't trace
+    except Exception as exc:  # noqa: BLE001 - a Keras shape/value error: translate, don't trace
         text = str(exc).strip().splitlines()
         raise SpecError(f"{layer_label(index, spec.layers[index].type)}: "
                         f"{text[0] if text else type(exc).__name__}", layer=index) from None

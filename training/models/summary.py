@@ -44,9 +44,9 @@ def summarize(spec, num_classes: int) -> dict:
             assemble(spec, num_classes, load_weights=False, on_layer=on_layer)
     except SpecError as exc:
         error = {"layer": exc.layer, "message": exc.message}
-    except Exception as exc:  # anything Keras raised that we did not foresee
-        error = {"layer": None, "message": f"The model can't be built: "
-                                           f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"}
+    except Exception as exc:  # noqa: BLE001 - anything Keras raised that we did not foresee
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        error = {"layer": None, "message": f"The model can't be built: {first}"}
     trainable = sum(r.pop("_trainable_params") for r in rows)
     if error is not None:
         done = {r["index"] for r in rows if r["role"] == "layer"}

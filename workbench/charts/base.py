@@ -26,7 +26,7 @@ clicks map widget positions with :meth:`data_at`, from the geometry of the image
 """
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 
 import numpy as np
@@ -39,6 +39,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from workbench.workers.base import Worker
 from workbench.workers.job_runner import JobRunner
+
+log = logging.getLogger(__name__)
 
 _DRAW_LOCK = threading.Lock()
 
@@ -154,7 +156,7 @@ class ChartCanvas(FigureCanvasQTAgg):
         self._settle.stop()
         self._runner.shutdown()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         # Qt's canvas derives this from the figure, which a render thread resizes.
         return QSize(self._hint)
 
@@ -239,7 +241,7 @@ class ChartCanvas(FigureCanvasQTAgg):
         # (a retry loop would keep a thread busy forever).
         self._error = message
         self._shown, self._image, self._geometry = self._inflight, None, None
-        print(f"warning: {type(self).__name__} could not be drawn: {message}", file=sys.stderr)
+        log.warning("%s could not be drawn: %s", type(self).__name__, message)
         try:
             self.update()
         except RuntimeError:
@@ -253,7 +255,7 @@ class ChartCanvas(FigureCanvasQTAgg):
 
     # -- Qt events: paint the image; never hand events to matplotlib ------------------------
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         try:
             painter.fillRect(self.rect(), QColor("white"))
@@ -268,21 +270,21 @@ class ChartCanvas(FigureCanvasQTAgg):
         finally:
             painter.end()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event) -> None:
         QWidget.resizeEvent(self, event)
         if self._image is None:
             self.draw_idle()
         else:
             self._settle.start()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event) -> None:
         QWidget.showEvent(self, event)
         window = self.window().windowHandle()
         if window is not None:
             window.installEventFilter(self)   # device pixel ratio changes
         self.draw_idle()
 
-    def eventFilter(self, source, event) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, source, event) -> bool:
         if event.type() == QEvent.Type.DevicePixelRatioChange:
             self.draw_idle()
         return QWidget.eventFilter(self, source, event)

@@ -94,7 +94,7 @@ class ConfusionChart(ChartCanvas):
             return i, j
         return None
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def mousePressEvent(self, event) -> None:
         cell = None
         if event.button() == Qt.MouseButton.LeftButton:
             cell = self.cell_at(event.position())
@@ -104,7 +104,7 @@ class ConfusionChart(ChartCanvas):
         event.accept()
         self.cellClicked.emit(*cell)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def mouseMoveEvent(self, event) -> None:
         cell = self.cell_at(event.position())
         if cell is not None:
             i, j = cell

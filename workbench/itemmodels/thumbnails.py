@@ -28,6 +28,7 @@ from PySide6.QtCore import (QModelIndex, QObject, QRunnable, QSize, QStringListM
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
 from training.data.index import SPLIT_NAMES
+from workbench.workers.qimages import image_to_qimage, load_thumbnail
 
 ThumbnailRole = Qt.ItemDataRole.UserRole + 1
 LabelRole = Qt.ItemDataRole.UserRole + 2      # class name
@@ -38,47 +39,6 @@ SampleRole = Qt.ItemDataRole.UserRole + 5     # row number in the DatasetIndex
 THUMB = 88             # thumbnail edge in pixels
 CACHE_ITEMS = 3000     # ~90 MB of 88x88 ARGB pixmaps at most
 QUEUE_ITEMS = 600      # requests older than this were scrolled past; drop them
-
-
-def image_to_qimage(arr: np.ndarray) -> QImage:
-    """A deep-copied ``QImage`` from a uint8 (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array."""
-    a = np.ascontiguousarray(arr)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = np.ascontiguousarray(a[:, :, 0])
-    h, w = a.shape[:2]
-    if a.ndim == 2:
-        fmt, stride = QImage.Format.Format_Grayscale8, w
-    elif a.shape[2] == 4:
-        fmt, stride = QImage.Format.Format_RGBA8888, w * 4
-    else:
-        fmt, stride = QImage.Format.Format_RGB888, w * 3
-    # copy(): the QImage must not keep pointing into the numpy buffer.
-    return QImage(a.data, w, h, stride, fmt).copy()
-
-
-def load_thumbnail(path: str, edge: int = THUMB) -> QImage:
-    """Decode ``path`` into a QImage no larger than ``edge`` (aspect kept). Raises on failure.
-
-    Pillow's ``draft()`` lets huge JPEGs decode at reduced resolution, so a 9000x9000 photo
-    costs a few MB here, not 240 MB.
-    """
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as img:
-        img.draft("RGB", (edge * 2, edge * 2))
-        img = ImageOps.exif_transpose(img)
-        if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-            arr = np.asarray(img, dtype=np.float64)
-            top = arr.max() or 1.0
-            img = Image.fromarray((arr * (255.0 / top)).astype(np.uint8))
-        if img.mode in ("RGBA", "LA", "P", "PA"):
-            img = img.convert("RGBA")
-            white = Image.new("RGBA", img.size, (255, 255, 255, 255))
-            img = Image.alpha_composite(white, img).convert("RGB")
-        elif img.mode not in ("RGB", "L"):
-            img = img.convert("RGB")
-        img.thumbnail((edge, edge), Image.Resampling.BILINEAR)
-        return image_to_qimage(np.asarray(img))
 
 
 # Results go to the GUI thread in batches: each delivery is a Python slot call that must
@@ -115,9 +75,11 @@ class _DecodeJob(QRunnable):
                         return
                     row = self._queue.pop()
                 try:
-                    img, err = load_thumbnail(self._paths[row]), ""
+                    img, err = load_thumbnail(self._paths[row], THUMB), ""
                 except Exception as exc:  # noqa: BLE001 - a bad file becomes an error tile
-                    img, err = None, f"{type(exc).__name__}: {exc}"
+                    # The core's reason ("not an image (the file holds text)"), never raw
+                    # exception text such as "UnidentifiedImageError: ...".
+                    img, err = None, getattr(exc, "reason", None) or "not a readable image"
                 if self._cancel.is_set():
                     return
                 batch.append((row, img, err))
@@ -237,7 +199,7 @@ class ThumbnailModel(QStringListModel):
         return (Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
                 | Qt.ItemFlag.ItemNeverHasChildren)
 
-    def multiData(self, index: QModelIndex, roles) -> None:  # noqa: N802 - Qt override
+    def multiData(self, index: QModelIndex, roles) -> None:
         """Every role a paint asks for, in one Python call.
 
         Qt 6's item delegates ask an item for ~14 roles at once through this method; the

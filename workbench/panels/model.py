@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from workbench.panels.input_suggestion import SuggestionPolicy
 from workbench.panels.layer_editor import LayerEditor
 from workbench.settings import Settings
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
@@ -53,6 +54,7 @@ class ModelPanel(QWidget):
         self._own_edit = False
         self._debounce = QTimer(self, singleShot=True, interval=300)
         self._debounce.timeout.connect(self._run_summary)
+        self.suggestion = SuggestionPolicy()
         self._build()
         self._ensure_state()
         state.specChanged.connect(self._on_spec_changed)
@@ -96,6 +98,8 @@ class ModelPanel(QWidget):
         for f in (self.input_form, self.aug_form, self.transfer_form):
             f.edited.connect(self._spec_edited)
             fcol.addWidget(f)
+        self.input_form.edited.connect(self.suggestion.user_edited)
+        self.input_form.useSuggestion.connect(self._use_suggestion)
         self.training_form.edited.connect(self._config_edited)
         self.transfer_form.edited.connect(self._config_edited)
         fcol.addWidget(self.training_form)
@@ -160,6 +164,7 @@ class ModelPanel(QWidget):
 
         key = self.template_combo.currentData()
         options = {}
+        self.suggestion.template_chosen()
         sugg = self.state.input_suggestion
         if sugg and key in ("mlp", "cnn"):
             options = {"input_size": tuple(sugg[0]), "color_mode": sugg[1]}
@@ -181,13 +186,21 @@ class ModelPanel(QWidget):
     @Slot()
     def _on_dataset_changed(self) -> None:
         spec, sugg = self.state.model_spec, self.state.input_suggestion
-        if spec is not None and sugg and spec.template in ("mlp", "cnn"):
-            spec.input_size = tuple(int(v) for v in sugg[0])
-            spec.color_mode = sugg[1]
-            self.state.set_model_spec(spec)   # reloads the forms
+        if self.suggestion.should_apply(self.state.dataset, spec, sugg):
+            self._use_suggestion()
         else:
             self.input_form.load(spec, sugg)
             self._schedule()
+
+    @Slot()
+    def _use_suggestion(self) -> None:
+        spec, sugg = self.state.model_spec, self.state.input_suggestion
+        if spec is None or not sugg:
+            return
+        spec.input_size = tuple(int(v) for v in sugg[0])
+        spec.color_mode = sugg[1]
+        self.suggestion.applied()
+        self.state.set_model_spec(spec)   # reloads the forms
 
     def _spec_edited(self) -> None:
         self._emit_own_edit(self.state.specChanged)

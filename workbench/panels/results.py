@@ -14,15 +14,19 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from training.runs import CLASSES_JSON, EVALUATION_JSON, HISTORY_JSON, RUN_JSON
 from workbench.charts.confusion import ConfusionChart
 from workbench.panels.results_runs import RunsList
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.evaluation import EvaluationLoader, EvaluationWorker
 from workbench.workers.job_runner import JobRunner
+from workbench.workers.run_watcher import RunWatcher, runs_root
 
 MOST_INCORRECT, SAMPLE, CELL = 0, 1, 2
 GALLERY_LIMIT = 200   # a diagonal cell can hold thousands of images; show the first ones
+# Files whose change means the shown run must be read again (not the model files).
+RELOAD_ON = {RUN_JSON, EVALUATION_JSON, HISTORY_JSON, CLASSES_JSON}
 EMPTY_HINT = "Train a model to see results here, or pick a run in the list on the left."
 
 
@@ -60,6 +64,11 @@ class ResultsPanel(QWidget):
         self._build()
         state.runChanged.connect(self._on_run_changed)
         state.runsUpdated.connect(self.runs.refresh)
+        # Runs written by another process (a CLI or cluster run) refresh the list, and the
+        # shown run refreshes when its files change, wherever it was trained.
+        self.watcher = RunWatcher(runs_root(), parent=self)
+        self.watcher.runsChanged.connect(self.runs.refresh)
+        self.watcher.runChanged.connect(self._on_run_files_changed)
         self.runs.refresh()
         if state.run_dir:
             self.load_run(state.run_dir)
@@ -68,6 +77,8 @@ class ResultsPanel(QWidget):
     def _build(self) -> None:
         self.runs = RunsList()
         self.runs.runActivated.connect(self._on_run_activated)
+        self.runs.runDeleted.connect(
+            lambda path: self.state.set_run(None) if self.state.run_dir == path else None)
 
         self.header = QLabel(EMPTY_HINT)
         self.header.setWordWrap(True)
@@ -79,10 +90,16 @@ class ResultsPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.hide()
+        self.export_button = QPushButton("Export model…")
+        self.export_button.setToolTip("Export this run's model to SavedModel, ONNX and TFLite, "
+                                      "each checked against the Keras model")
+        self.export_button.clicked.connect(lambda: self.open_export_dialog())
+        self.export_button.setEnabled(False)
         head = QHBoxLayout()
         head.addWidget(self.header, 1)
         head.addWidget(self.progress)
         head.addWidget(self.evaluate_button)
+        head.addWidget(self.export_button)
 
         self.confusion = ConfusionChart()
         self.confusion.cellClicked.connect(self.show_cell)
@@ -139,19 +156,38 @@ class ResultsPanel(QWidget):
     # ----------------------------------------------------------------- public API
     def pending_work(self) -> bool:
         return (self._loader.busy() or self._evaluator.busy() or self.runs.pending_work()
-                or self.gallery.pending_work() or self.detail.pending_work())
+                or self.gallery.pending_work() or self.detail.pending_work()
+                or self._export_busy())
+
+    def _export_busy(self) -> bool:
+        dialog = getattr(self, "_export_dialog", None)
+        try:
+            return dialog is not None and dialog.busy()
+        except RuntimeError:  # the dialog was closed and deleted
+            return False
 
     def shutdown(self) -> None:
+        dialog = getattr(self, "_export_dialog", None)
+        if dialog is not None:
+            try:
+                dialog.shutdown()
+            except RuntimeError:  # already closed and deleted
+                pass
+        self.watcher.stop()
         for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail,
                      self.confusion):
             part.shutdown()
 
     def load_run(self, run_dir: str) -> None:
         """Show ``run_dir``: read its files and evaluation in the background."""
+        if run_dir != self.run_dir:
+            self.watcher.unwatch(self.run_dir or "")
+            self.watcher.watch(run_dir)
         self.run_dir = run_dir
         self.evaluation = None
         self.header.setText(f"Loading {os.path.basename(run_dir)}…")
         self.evaluate_button.setEnabled(False)
+        self.export_button.setEnabled(False)
         self.runs.select_run(run_dir)
         self._loader.start(EvaluationLoader(run_dir), finished=self._on_loaded,
                            failed=self._on_error)
@@ -172,6 +208,19 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setEnabled(True)
         self._evaluator.start(worker, finished=self._on_evaluated, failed=self._on_error,
                               stopped=self._on_evaluate_stopped, done=self._on_evaluate_done)
+
+    def open_export_dialog(self, run_dir: str | None = None):
+        """The "Export model…" dialog for ``run_dir`` or the shown run (None without one)."""
+        from workbench.widgets.export_dialog import ExportDialog
+
+        run_dir = run_dir or self.run_dir
+        if not run_dir:
+            return None
+        dialog = ExportDialog(run_dir, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._export_dialog = dialog
+        dialog.open()
+        return dialog
 
     def is_evaluating(self) -> bool:
         return self._evaluator.current_busy()
@@ -208,6 +257,16 @@ class ResultsPanel(QWidget):
     def _on_run_changed(self, run_dir: str) -> None:
         if run_dir and run_dir != self.run_dir:
             self.load_run(run_dir)
+
+    @Slot(str, list)
+    def _on_run_files_changed(self, run_dir: str, names: list) -> None:
+        """The shown run changed on disk (finished, evaluated, resumed; here or in another
+        process): read it again, keeping what is shown until the new files are read."""
+        if (not self.run_dir or not _same_dir(run_dir, self.run_dir) or self.is_evaluating()
+                or not set(names) & RELOAD_ON):
+            return
+        self._loader.start(EvaluationLoader(self.run_dir), finished=self._on_loaded,
+                           failed=self._on_error)
 
     @Slot(str)
     def _on_run_activated(self, run_dir: str) -> None:
@@ -263,6 +322,7 @@ class ResultsPanel(QWidget):
     # ----------------------------------------------------------------- helpers
     def _show_evaluation(self, evaluation: dict | None, error: str | None = None) -> None:
         self.evaluation = evaluation
+        self.export_button.setEnabled(self.run_dir is not None)
         self.cell = None
         run = self.run
         name = f"<b>{run.get('name', os.path.basename(self.run_dir or ''))}</b>"
@@ -350,6 +410,10 @@ class ResultsPanel(QWidget):
         self.gallery_note.setText(note)
         items = [gallery_item(r, self.classes) for r in records[:GALLERY_LIMIT]]
         self.gallery.set_items(items, self.state.dataset, empty_hint=hint)
+
+
+def _same_dir(a: str, b: str) -> bool:
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
 def _f(value) -> str:

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
+from workbench import shortcuts
 from workbench.charts.training_curves import TrainingCurves
 from workbench.panels.training_text import duration, epoch_line, stopped_message
 from workbench.workers.job_runner import JobRunner
@@ -52,12 +53,14 @@ class TrainingPanel(QWidget):
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
         self.start_button = QPushButton("Start training")
-        self.start_button.setShortcut("F5")
-        self.start_button.setToolTip("Train the current model on the current dataset (F5)")
+        # F5 and Esc are window-wide actions (workbench/training_actions.py), so they work
+        # from any panel and wherever the focus is.
+        self.start_button.setToolTip(f"Train the current model on the current dataset "
+                                     f"({shortcuts.text('start_training')})")
         self.start_button.clicked.connect(self.start_training)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setShortcut("Esc")
-        self.stop_button.setToolTip("Stop after the current batch; the best weights are kept (Esc)")
+        self.stop_button.setToolTip(f"Stop after the current batch; the best weights are kept "
+                                    f"({shortcuts.text('stop_training')})")
         self.stop_button.clicked.connect(self.stop_training)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the selected stopped or interrupted run "

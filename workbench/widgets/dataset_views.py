@@ -222,12 +222,16 @@ def csv_header(path: str, max_bytes: int = 65536) -> list[str]:
 class CsvColumnsDialog(QDialog):
     """Asks which column holds the image id and which the label, and the images folder."""
 
-    def __init__(self, path: str, columns: list[str], parent=None):
+    def __init__(self, path: str, columns: list[str], parent=None, message: str = "",
+                 folder: str | None = None):
         super().__init__(parent)
         self.setWindowTitle(f"Open CSV: {os.path.basename(path)}")
         form = QFormLayout(self)
-        form.addRow(QLabel(f"The CSV has {len(columns)} columns. Which ones hold the image "
-                           "file name and the label?"))
+        self.message = QLabel(message or f"The CSV has {len(columns)} columns. Which ones hold "
+                                         "the image file name and the label?")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.message)
         self.id_column = QComboBox()
         self.label_column = QComboBox()
         self.id_column.addItems(columns)
@@ -255,7 +259,7 @@ class CsvColumnsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self._dir = os.path.dirname(path)
+        self._dir = folder or os.path.dirname(path)
 
     def _browse(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Images folder", self._dir)

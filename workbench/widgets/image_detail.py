@@ -24,7 +24,7 @@ class _ScaledImage(QLabel):
         super().__init__(text)
         self._on_resize = on_resize
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._on_resize()
 

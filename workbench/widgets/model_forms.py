@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QSpinBox)
 
@@ -35,7 +35,10 @@ def _dspin(lo: float, hi: float, step: float, decimals: int = 2) -> QDoubleSpinB
 
 
 class InputForm(_Form):
-    """``ModelSpec.input_size`` and ``color_mode``."""
+    """``ModelSpec.input_size`` and ``color_mode``. The dataset's suggestion is a hint with
+    a "Use it" link (``useSuggestion``) when the spec differs from it."""
+
+    useSuggestion = Signal()
 
     def __init__(self, parent=None):
         super().__init__("Input", parent)
@@ -50,6 +53,8 @@ class InputForm(_Form):
         self.note = QLabel()
         self.note.setStyleSheet("color:#666;")
         self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.RichText)
+        self.note.linkActivated.connect(lambda _link: self.useSuggestion.emit())
         self.form.addRow("Size (h × w)", size)
         self.form.addRow("Colour mode", self.color)
         self.form.addRow(self.note)
@@ -66,7 +71,10 @@ class InputForm(_Form):
         self._loading = False
         if suggestion:
             (h, w), mode = suggestion
-            self.note.setText(f"Suggested for this dataset: {h} × {w}, {mode}.")
+            same = (tuple(spec.input_size), spec.color_mode) == ((int(h), int(w)), mode)
+            self.note.setText(f"Suggested for this dataset: {h} × {w}, {mode}"
+                              + (" (in use)." if same else
+                                 ". <a href='use-suggestion'>Use it</a>"))
         else:
             self.note.setText("Open a dataset to get a suggested size.")
 

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import QListView, QTableView
 class PinnedListView(QListView):
     """A ``QListView`` for Python models (see the module docstring)."""
 
-    def viewportEvent(self, event) -> bool:  # noqa: N802 - Qt override
+    def viewportEvent(self, event) -> bool:
         return super().viewportEvent(event)
 
 
 class PinnedTableView(QTableView):
     """A ``QTableView`` for Python models (see the module docstring)."""
 
-    def viewportEvent(self, event) -> bool:  # noqa: N802 - Qt override
+    def viewportEvent(self, event) -> bool:
         return super().viewportEvent(event)

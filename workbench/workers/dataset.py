@@ -11,7 +11,8 @@ class IndexWorker(Worker):
     """Runs ``training.data.open_dataset`` (and ``suggest_input``) for one ``DatasetSpec``.
 
     ``finished`` carries ``{"spec": DatasetSpec, "index": DatasetIndex,
-    "suggestion": ((h, w), color_mode) | None}``.
+    "suggestion": ((h, w), color_mode) | None}``; when a CSV's images folder is not
+    found, ``index`` is None and ``ask_images`` holds ``{message, columns, folder}``.
     """
 
     def __init__(self, spec) -> None:
@@ -20,9 +21,16 @@ class IndexWorker(Worker):
 
     def work(self):
         from training.data import open_dataset
+        from training.data.csvfolder import ImagesFolderNotFound
 
         self.events.on_status(f"Indexing {os.path.basename(str(self.spec.path)) or self.spec.path}…")
-        index = open_dataset(self.spec, self.events)
+        try:
+            index = open_dataset(self.spec, self.events)
+        except ImagesFolderNotFound as exc:
+            # Not a failure: the panel asks for the folder (and the columns).
+            return {"spec": self.spec, "index": None, "suggestion": None,
+                    "ask_images": {"message": str(exc), "columns": exc.columns,
+                                   "folder": exc.tried[0] if exc.tried else ""}}
         index.names()   # computed here, not on the GUI thread (thumbnail grid)
         self.events.check_stop()
         suggestion = None
@@ -33,6 +41,27 @@ class IndexWorker(Worker):
         except Exception:  # noqa: BLE001 - a suggestion is optional; the model panel has defaults
             suggestion = None
         return {"spec": self.spec, "index": index, "suggestion": suggestion}
+
+
+class CheckImagesWorker(Worker):
+    """The up-front pass over a freshly opened dataset: decodes every file once with the
+    core's parallel reader (``training.data.verify_images``), which fills the decoded-image
+    store at the suggested input size and finds the corrupt, truncated, empty and
+    non-image files that indexing cannot see, with the same reasons as ``inspect``.
+
+    ``finished`` carries ``{"index": DatasetIndex, "bad": [{path, reason}]}`` (the files
+    this pass found; they are also in ``index.bad_files`` and ``index.unusable``).
+    """
+
+    def __init__(self, index) -> None:
+        super().__init__()
+        self.index = index
+
+    def work(self):
+        from training.data import verify_images
+
+        found = verify_images(self.index, self.events)
+        return {"index": self.index, "bad": [b.to_dict() for b in found]}
 
 
 class DeviceProbeWorker(Worker):
@@ -74,19 +103,23 @@ class PreviewWorker(Worker):
     def work(self):
         from PIL import Image
 
-        from workbench.itemmodels.thumbnails import load_thumbnail
+        from workbench.workers.qimages import load_thumbnail
 
         out = {"path": self.path, "image": None, "width": None, "height": None,
                "bytes": None, "error": ""}
         try:
             out["bytes"] = os.stat(self.path).st_size
+            out["image"] = load_thumbnail(self.path, self.edge)  # the core's reasons on failure
             with Image.open(self.path) as img:
                 w, h = img.size
                 # EXIF orientations 5-8 rotate by 90 degrees: report the size as shown.
                 if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
                     w, h = h, w
             out["width"], out["height"] = w, h
-            out["image"] = load_thumbnail(self.path, self.edge)
-        except Exception as exc:  # noqa: BLE001 - shown next to the preview
-            out["error"] = f"{type(exc).__name__}: {exc}"
+        except OSError as exc:
+            if out["image"] is None:
+                out["error"] = f"cannot read file: {exc.strerror or 'unreadable'}"
+        except Exception as exc:  # noqa: BLE001 - shown next to the preview, never raw text
+            if out["image"] is None:
+                out["error"] = getattr(exc, "reason", None) or "cannot be decoded"
         return out

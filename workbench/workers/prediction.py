@@ -13,20 +13,22 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from workbench.workers.base import Worker
+from workbench.workers.faces import detect_faces
 from workbench.workers.gallery_images import load_image
 
 _BATCH = 16
 _cache_lock = threading.Lock()
 _cache: dict = {}          # {"key": (run_dir, mtime), "predictor": Predictor}
-_local = threading.local()  # one CascadeClassifier per thread: OpenCV objects aren't shared
 
 
 def get_predictor(run_dir: str):
-    """The run's ``Predictor``, loaded once and reused while the run folder is unchanged."""
-    from training.predict import Predictor
+    """The run's ``Predictor`` (or an exported model's), loaded once and reused while the
+    run folder (or the file) is unchanged."""
+    from training.exported_predictor import detect_format, open_predictor
     from workbench.workers.tfload import ensure_tensorflow
 
-    ensure_tensorflow()  # never import TF from two threads at once (see tfload)
+    if detect_format(run_dir) not in ("onnx", "tflite"):  # those run without TensorFlow
+        ensure_tensorflow()  # never import TF from two threads at once (see tfload)
 
     model_path = run_dir
     for name in ("model_best.keras", "model_final.keras"):
@@ -37,36 +39,11 @@ def get_predictor(run_dir: str):
     with _cache_lock:
         if _cache.get("key") == key:
             return _cache["predictor"]
-    predictor = Predictor(run_dir)
+    predictor = open_predictor(run_dir)  # a run folder, or an exported file / SavedModel
     with _cache_lock:
         _cache.clear()
         _cache.update(key=key, predictor=predictor)
     return predictor
-
-
-def detect_faces(image: np.ndarray) -> list[list[float]]:
-    """Frontal faces in an RGB/gray uint8 image (seed 002's human detector).
-
-    Returns:
-        ``[[x, y, w, h], …]`` as fractions of the image width/height.
-    """
-    import cv2
-
-    cascade = getattr(_local, "cascade", None)
-    if cascade is None:
-        xml = os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml")
-        cascade = cv2.CascadeClassifier(xml)
-        if cascade.empty():
-            raise RuntimeError(f"Could not load OpenCV's face detector from {xml}")
-        _local.cascade = cascade
-    gray = image if image.ndim == 2 else (
-        image[:, :, 0] if image.shape[2] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
-    h, w = gray.shape[:2]
-    if min(h, w) < 24:  # smaller than the cascade's window: nothing can be found
-        return []
-    faces = cascade.detectMultiScale(np.ascontiguousarray(gray), scaleFactor=1.1,
-                                     minNeighbors=5, minSize=(24, 24))
-    return [[x / w, y / h, fw / w, fh / h] for (x, y, fw, fh) in np.asarray(faces).reshape(-1, 4)]
 
 
 class PredictionWorker(Worker):

@@ -1,0 +1,97 @@
+"""The run-folder watcher, and what it is for (issue 11 item 2): a run changed on disk by
+another process refreshes the Results panel and the Classify run picker."""
+import json
+import os
+import shutil
+
+import pytest
+
+from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.tiny_run import tiny_run
+from training.runs import RUN_JSON, default_runs_root
+from workbench.panels.classify import ClassifyPanel
+from workbench.panels.results import ResultsPanel
+from workbench.panels.results_runs import PathRole
+from workbench.workers.run_watcher import RunWatcher
+
+
+def _write_json(path, data):
+    tmp = str(path) + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)  # as the core writes: atomically
+
+
+def test_watcher_reports_changed_files_and_new_runs(qtbot, tmp_path):
+    root = tmp_path / "runs"
+    root.mkdir()
+    watcher = RunWatcher(str(root))
+    run = root / "20260101-000000_cnn"
+    with qtbot.waitSignal(watcher.runsChanged, timeout=5000):
+        run.mkdir()
+    assert str(run) in watcher.watched()
+    with qtbot.waitSignal(watcher.runChanged, timeout=5000) as sig:
+        _write_json(run / RUN_JSON, {"status": "running"})
+        _write_json(run / "history.json", [])
+    assert sig.args[0] == str(run)
+    assert set(sig.args[1]) <= {RUN_JSON, "history.json"} and sig.args[1]
+    # A run folder outside the root, followed explicitly.
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    watcher.watch(str(other))
+    with qtbot.waitSignal(watcher.runChanged, timeout=5000) as sig:
+        _write_json(other / "history.json", [{"epoch": 1}])
+    assert sig.args == [str(other), ["history.json"]]
+    watcher.unwatch(str(other))
+    assert str(other) not in watcher.watched()
+
+
+def _copy_run(run, name):
+    dst = os.path.join(str(default_runs_root()), name)
+    shutil.copytree(run["run_dir"], dst)
+    return dst
+
+
+@pytest.fixture
+def results(qtbot):
+    p = make_panel(qtbot, ResultsPanel, size=(1300, 800))
+    yield p
+    p.shutdown()
+
+
+def test_results_follow_a_run_changed_by_another_process(qtbot, results):
+    """Stop -> resume -> finish in another process: the shown run updates by itself."""
+    run_dir = _copy_run(tiny_run(), "20260102-000000_cnn_watched")
+    info_path = os.path.join(run_dir, RUN_JSON)
+    with open(info_path, encoding="utf-8") as f:
+        info = json.load(f)
+    evaluation = os.path.join(run_dir, "evaluation.json")
+    os.replace(evaluation, evaluation + ".away")
+    _write_json(info_path, dict(info, status="stopped", test_accuracy=None))
+    results.state.set_run(run_dir)
+    wait_idle(qtbot, results)
+    assert "status stopped" in results.header.text()
+    assert "No evaluation yet" in results.header.text()
+    # Another process resumes, finishes and evaluates the run.
+    os.replace(evaluation + ".away", evaluation)
+    _write_json(info_path, dict(info, status="complete"))
+    qtbot.waitUntil(lambda: "status complete" in results.header.text(), timeout=10_000)
+    assert "accuracy" in results.header.text()
+    wait_idle(qtbot, results)
+    # The runs table shows the new status too, without pressing Refresh.
+    table = results.runs.table
+    from workbench.panels.results_runs import COLUMN_STATUS
+
+    statuses = {table.item(r, 0).data(PathRole): table.item(r, COLUMN_STATUS).text()
+                for r in range(table.rowCount())}
+    assert statuses.get(run_dir) == "complete"
+
+
+def test_classify_picker_lists_a_run_made_by_another_process(qtbot):
+    panel = make_panel(qtbot, ClassifyPanel)
+    try:
+        wait_idle(qtbot, panel)
+        run_dir = _copy_run(tiny_run(), "20260103-000000_cnn_external")
+        qtbot.waitUntil(lambda: panel.run_combo.findData(run_dir) >= 0, timeout=10_000)
+    finally:
+        panel.shutdown()

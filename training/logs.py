@@ -1,0 +1,122 @@
+"""Where the log file lives and how logging is set up, for the CLI and the app alike.
+
+Qt-free on purpose: the CLI logs to the same folder as the app, and the app's
+Help → Open log folder shows :func:`log_dir`. Everything in ``training`` and
+``workbench`` logs through ``logging.getLogger(__name__)``; :func:`setup_logging` adds
+one rotating file handler to the root logger, so a worker's traceback ends up in
+``workbench.log`` and the user can attach that file to a bug report.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from pathlib import Path
+
+LOG_FILE_NAME = "workbench.log"
+# A few MB is many sessions of tracebacks; three old files keep a crash from yesterday.
+MAX_BYTES = 2 * 1024 * 1024
+BACKUP_COUNT = 3
+FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+
+# ``log.exception(..., extra=FILE_ONLY)``: to the log file, not to stderr (for a caller,
+# like the CLI, that already printed the error its own way).
+FILE_ONLY = {"console": False}
+
+log = logging.getLogger(__name__)
+
+
+def log_dir() -> Path:
+    """``$WORKBENCH_LOG_DIR``, else the user's log folder + ``image-workbench``.
+
+    Linux: ``$XDG_STATE_HOME`` (``~/.local/state``) — not the cache folder, because the
+    app's "Clear cache" must not delete the log that explains a crash. macOS:
+    ``~/Library/Logs``. Windows: ``%LOCALAPPDATA%\\image-workbench\\Logs``.
+    The folder is not created here (see :func:`log_file`).
+    """
+    env = os.environ.get("WORKBENCH_LOG_DIR")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
+        return Path(base) / "image-workbench" / "Logs"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Logs" / "image-workbench"
+    state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(state) / "image-workbench"
+
+
+def log_file() -> Path:
+    """The current log file (its folder is created, so it can be opened or shown)."""
+    folder = log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / LOG_FILE_NAME
+
+
+class _WorkbenchFileHandler(logging.handlers.RotatingFileHandler):
+    """Marks the handler :func:`setup_logging` installed, so a second call adds none."""
+
+
+def setup_logging(level: int = logging.INFO) -> Path | None:
+    """Send log records at ``level`` and above to the rotating log file.
+
+    Idempotent (the CLI's ``main()`` and the app's ``main()`` may both run in one test
+    process). Adds no console handler: the CLI's terminal output is its own
+    (``cliprogress``), and it must not change. Returns the log file, or None when the
+    folder cannot be written (then logging stays as it was, and the reason goes to
+    stderr once: a read-only home must not stop the app).
+    """
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler, _WorkbenchFileHandler):
+            return Path(handler.baseFilename)
+    try:
+        path = log_file()
+        handler = _WorkbenchFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT,
+                                        encoding="utf-8", delay=True)
+    except OSError as exc:
+        print(f"warning: cannot write the log file in {log_dir()}: {exc}", file=sys.stderr)
+        return None
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setLevel(level)
+    root.addHandler(handler)
+    if root.level > level or root.level == logging.NOTSET:
+        root.setLevel(level)
+    # Keep the previous behaviour for warnings and errors: before a handler existed,
+    # logging's "last resort" printed them to stderr. With a file handler installed it
+    # no longer does, so add the same stderr output back (WARNING and above only).
+    if not any(getattr(h, "_workbench_stderr", False) for h in root.handlers):
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.WARNING)
+        console.setFormatter(logging.Formatter("%(message)s"))  # as the last resort did
+        console.addFilter(lambda record: getattr(record, "console", True))
+        console._workbench_stderr = True  # type: ignore[attr-defined]
+        root.addHandler(console)
+    log.info("logging to %s", path)
+    return path
+
+
+def last_traceback(max_lines: int = 200) -> str:
+    """The most recent traceback in the log file (for an error's "Details"), or ""."""
+    try:
+        lines = log_file().read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    lines = lines[-5000:]
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith("Traceback (most recent call last):"):
+            start = i
+            # include the record's own message line just above the traceback
+            if start > 0 and not lines[start - 1].startswith((" ", "Traceback")):
+                start -= 1
+            end = start + 1
+            while end < len(lines) and not _is_record_start(lines[end]):
+                end += 1
+            return "\n".join(lines[start:end][:max_lines])
+    return ""
+
+
+def _is_record_start(line: str) -> bool:
+    # records start with the asctime "YYYY-MM-DD HH:MM:SS,mmm"
+    return len(line) > 23 and line[4] == "-" and line[7] == "-" and line[10] == " " and line[13] == ":"

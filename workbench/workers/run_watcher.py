@@ -1,0 +1,292 @@
+"""Watch run folders on disk and say, as plain data, what changed in them.
+
+One :class:`RunWatcher` watches the runs root (a run folder appearing or disappearing),
+every run folder directly under it, and any extra folder someone follows (a CLI run or a
+cluster run on shared storage, perhaps outside the root). It uses
+``QFileSystemWatcher`` (inotify on Linux): the core writes each file atomically (temp
+file + rename), so every write changes the folder's listing and the folder's own watch
+fires. Bursts of events are coalesced for ``DEBOUNCE_MS``, and each dirty folder is then
+compared with its last snapshot (names, sizes, modification times), so the signals say
+exactly which files changed.
+
+Network file systems (NFS, SMB, a cluster's shared storage) deliver no change events to
+another machine, so the followed folders and the root are also re-scanned every
+``POLL_MS`` (2 s; never faster than once a second): a few ``stat`` calls per folder.
+
+Signals carry strings and lists only. All of this runs on the GUI thread: a scan is one
+``os.scandir`` of a ~15-file folder (well under a millisecond on a local disk).
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
+
+from training.runs import RUN_JSON
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_MS = 300      # coalesce a burst of writes (run.json is rewritten several times per epoch)
+POLL_MS = 2000         # fallback re-scan for file systems without change events (>= 1 s)
+MAX_ROOT_RUNS = 256    # watch at most this many run folders under the root (newest names)
+# Written beside a file and renamed over it: never a change worth reporting.
+TRANSIENT_SUFFIXES = (".tmp", ".partial.keras")
+
+
+def _norm(path: str) -> str:
+    return os.path.normcase(os.path.abspath(os.fspath(path)))
+
+
+def snapshot(folder: str) -> dict[str, tuple[int, int]] | None:
+    """``{name: (mtime_ns, size)}`` of the plain files in ``folder`` (None if it is gone)."""
+    out: dict[str, tuple[int, int]] = {}
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.name.endswith(TRANSIENT_SUFFIXES):
+                    continue
+                try:
+                    if entry.is_file():
+                        st = entry.stat()
+                        out[entry.name] = (st.st_mtime_ns, st.st_size)
+                except OSError:  # removed between listing and stat
+                    continue
+    except OSError:
+        return None
+    return out
+
+
+def _subfolders(root: str) -> list[str]:
+    try:
+        with os.scandir(root) as it:
+            names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False)
+                           and not e.name.startswith("."))
+    except OSError:
+        return []
+    return [os.path.join(root, n) for n in names[-MAX_ROOT_RUNS:]]
+
+
+class RunWatcher(QObject):
+    """Watch the runs root and followed run folders (see module docstring).
+
+    Args:
+        root: the runs root to watch (None: nothing until :meth:`set_root`).
+        debounce_ms / poll_ms: see ``DEBOUNCE_MS`` / ``POLL_MS``; ``poll_ms`` is raised
+            to at least 1000.
+
+    Signals:
+        runsChanged(): a run folder appeared or disappeared under the root, or a
+            ``run.json`` under it changed (status, epochs, test accuracy): re-list runs.
+        runChanged(str, list): a watched run folder (its path as given to
+            :meth:`watch`, or as found under the root) and the sorted names of the files
+            added, changed or removed. A folder that was deleted reports every file it had.
+    """
+
+    runsChanged = Signal()
+    runChanged = Signal(str, list)
+
+    def __init__(self, root: str | None = None, parent=None, debounce_ms: int = DEBOUNCE_MS,
+                 poll_ms: int = POLL_MS):
+        super().__init__(parent)
+        self._fs = QFileSystemWatcher(self)
+        self._fs.directoryChanged.connect(self._on_directory_changed)
+        self._root: str | None = None
+        self._root_listing: list[str] = []
+        self._followed: dict[str, str] = {}     # normalised -> as given
+        self._follows: dict[str, int] = {}      # normalised -> watch() calls not yet undone
+        self._known: dict[str, str] = {}        # normalised -> as given (root runs + followed)
+        self._snapshots: dict[str, dict | None] = {}
+        self._dirty: set[str] = set()
+        self._root_dirty = False
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(max(0, int(debounce_ms)))
+        self._debounce.timeout.connect(self._flush)
+        self._poll = QTimer(self)
+        self._poll.setInterval(max(1000, int(poll_ms)))
+        self._poll.timeout.connect(self._on_poll)
+        if root:
+            self.set_root(root)
+
+    # ----------------------------------------------------------------- public API
+    @property
+    def root(self) -> str | None:
+        return self._root
+
+    def set_root(self, root: str | None) -> None:
+        """Watch ``root`` (and the run folders in it) instead of the previous root."""
+        if self._root is not None:
+            self._remove_path(self._root)
+            for key in [k for k in self._known if k not in self._followed]:
+                self._forget(key)
+        self._root = os.fspath(root) if root else None
+        self._root_listing = []
+        if self._root:
+            self._root_listing = _subfolders(self._root)
+            self._add_path(self._root)
+            for folder in self._root_listing:
+                self._track(folder)
+        self._update_poll()
+
+    def watch(self, run_dir: str) -> None:
+        """Follow ``run_dir`` (anywhere, also on shared storage).
+
+        Counted: several users (the selected run, the Training panel following a run)
+        may watch one folder; it is followed until each has called :meth:`unwatch`.
+        """
+        if not run_dir:
+            return
+        key = _norm(run_dir)
+        self._follows[key] = self._follows.get(key, 0) + 1
+        self._followed[key] = self._known.get(key, run_dir)
+        self._track(self._followed[key])
+        self._update_poll()
+
+    def unwatch(self, run_dir: str) -> None:
+        """Stop following ``run_dir`` (it stays watched while it is under the root)."""
+        if not run_dir:
+            return
+        key = _norm(run_dir)
+        left = self._follows.get(key, 0) - 1
+        if left > 0:
+            self._follows[key] = left
+            return
+        self._follows.pop(key, None)
+        self._followed.pop(key, None)
+        if not self._under_root(key):
+            self._forget(key)
+        self._update_poll()
+
+    def watched(self) -> list[str]:
+        """Every run folder watched now (root runs and followed ones), as given."""
+        return sorted(self._known.values())
+
+    def followed(self) -> list[str]:
+        return sorted(self._followed.values())
+
+    def stop(self) -> None:
+        """Watch nothing and emit nothing more (the owner is shutting down)."""
+        self._debounce.stop()
+        self._poll.stop()
+        if self._fs.directories():
+            self._fs.removePaths(self._fs.directories())
+        self._root, self._root_listing = None, []
+        self._followed.clear()
+        self._follows.clear()
+        self._known.clear()
+        self._snapshots.clear()
+        self._dirty.clear()
+
+    def check_now(self) -> None:
+        """Re-scan every watched folder at once (tests; a Refresh button)."""
+        self._root_dirty = self._root is not None
+        self._dirty.update(self._known)
+        self._flush()
+
+    # ----------------------------------------------------------------- internals
+    def _track(self, folder: str) -> None:
+        key = _norm(folder)
+        if key not in self._known:
+            self._known[key] = folder
+            self._snapshots[key] = snapshot(folder)
+        self._add_path(folder)
+
+    def _forget(self, key: str) -> None:
+        folder = self._known.pop(key, None)
+        self._snapshots.pop(key, None)
+        self._dirty.discard(key)
+        if folder is not None:
+            self._remove_path(folder)
+
+    def _add_path(self, path: str) -> None:
+        if (os.path.isdir(path) and path not in self._fs.directories()
+                and not self._fs.addPath(path)):  # e.g. inotify's watch limit: polling still works
+            log.debug("Could not watch %s; relying on the %d ms re-scan", path,
+                          self._poll.interval())
+
+    def _remove_path(self, path: str) -> None:
+        if path in self._fs.directories():
+            self._fs.removePath(path)
+
+    def _under_root(self, key: str) -> bool:
+        return self._root is not None and os.path.dirname(key) == _norm(self._root)
+
+    def _update_poll(self) -> None:
+        want = bool(self._followed) or self._root is not None
+        if want and not self._poll.isActive():
+            self._poll.start()
+        elif not want:
+            self._poll.stop()
+
+    @Slot(str)
+    def _on_directory_changed(self, path: str) -> None:
+        if self._root is None and not self._known:
+            return  # stopped
+        key = _norm(path)
+        if self._root is not None and key == _norm(self._root):
+            self._root_dirty = True
+        elif key in self._known:
+            self._dirty.add(key)
+        if not self._debounce.isActive():
+            self._debounce.start()
+
+    @Slot()
+    def _on_poll(self) -> None:
+        # Only the root's listing and the followed folders: root runs that are not
+        # followed get their events from the file watcher (local disks).
+        self._root_dirty = self._root_dirty or self._root is not None
+        self._dirty.update(self._followed)
+        self._flush()
+
+    @Slot()
+    def _flush(self) -> None:
+        self._debounce.stop()
+        runs_changed = False
+        if self._root_dirty and self._root is not None:
+            self._root_dirty = False
+            listing = _subfolders(self._root)
+            if listing != self._root_listing:
+                runs_changed = True
+                old, new = set(map(_norm, self._root_listing)), set(map(_norm, listing))
+                for key in old - new:
+                    if key not in self._followed:
+                        self._dirty.add(key)   # report its files as removed, then forget it
+                for folder in listing:
+                    if _norm(folder) not in old:
+                        self._track(folder)
+                self._root_listing = listing
+                if not os.path.isdir(self._root):
+                    self._remove_path(self._root)
+                else:
+                    self._add_path(self._root)   # re-created root: watch it again
+        changes: list[tuple[str, list]] = []
+        for key in sorted(self._dirty):
+            folder = self._known.get(key)
+            if folder is None:
+                continue
+            before = self._snapshots.get(key) or {}
+            now = snapshot(folder)
+            self._snapshots[key] = now
+            after = now or {}
+            changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+            if now is not None:
+                self._add_path(folder)   # a folder deleted and re-created loses its watch
+            elif key not in self._followed and not os.path.isdir(folder):
+                self._forget(key)
+            if changed:
+                changes.append((folder, changed))
+                if self._under_root(key) and RUN_JSON in changed:
+                    runs_changed = True
+        self._dirty.clear()
+        if runs_changed:
+            self.runsChanged.emit()
+        for folder, changed in changes:
+            self.runChanged.emit(folder, changed)
+
+
+def runs_root() -> str:
+    """The runs root the panels list (``training.runs.default_runs_root``; no TensorFlow)."""
+    from training.runs import default_runs_root
+
+    return str(default_runs_root())
