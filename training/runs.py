@@ -258,8 +258,9 @@ def compare_table(runs: list[dict]) -> list[str]:
         return "-" if v is None else pattern.format(v)
 
     rows = sorted(runs, key=lambda r: -(r.get("test_accuracy") or -1.0))
-    header = ("run", "model", "status", "epochs", "val acc", "test acc", "time")
-    body = [(r["name"], r["model"], r["status"], str(r["epochs"]), fmt(r.get("best_val_accuracy")),
+    header = ("run", "model", "dataset", "status", "epochs", "val acc", "test acc", "time")
+    body = [(r.get("display_name") or r["name"], r["model"], r.get("dataset_label") or "-",
+             r["status"], str(r["epochs"]), fmt(r.get("best_val_accuracy")),
              fmt(r.get("test_accuracy")), fmt(r.get("duration"), "{:.1f}s")) for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
               for i, h in enumerate(header)]

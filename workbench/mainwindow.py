@@ -229,6 +229,14 @@ class MainWindow(QMainWindow):
             return PlaceholderPanel(label, f"{type(exc).__name__}: {exc}")
         return panel_cls(self.state, self)
 
+    def export_model(self):
+        """File → Export model…: the Results panel's export dialog for the current run."""
+        if not self.state.run_dir:
+            self.statusBar().showMessage("Export model: open or train a run first "
+                                         "(File → Open run…).", 10000)
+            return None
+        return self.panels["results"].open_export_dialog(self.state.run_dir)
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         for text, kind, shortcut in (("Open &folder…", "folder", "open_dataset"),
@@ -243,6 +251,10 @@ class MainWindow(QMainWindow):
         shortcuts.bind(open_run, "open_run")
         open_run.triggered.connect(self.open_run_dialog)
         file_menu.addAction(open_run)
+        export_model = QAction("&Export model…", self)
+        export_model.setToolTip("Export the current run's model to SavedModel, ONNX and TFLite")
+        export_model.triggered.connect(lambda _=False: self.export_model())
+        file_menu.addAction(export_model)
         file_menu.addSeparator()
         self.recent_datasets_menu = QMenu("Recent &datasets", self)
         self.recent_runs_menu = QMenu("Recent r&uns", self)
@@ -328,7 +340,7 @@ class MainWindow(QMainWindow):
         Returns:
             Bytes freed, or None when the person declined.
         """
-        from training.data import cache_dir, cache_size, clear_cache
+        from training.data import cache_dir, cache_size, clear_cache, stores_in_use
 
         size = cache_size()
         if confirm:
@@ -344,7 +356,9 @@ class MainWindow(QMainWindow):
         t = time.perf_counter()
         freed = clear_cache()
         self.last_clear_seconds = time.perf_counter() - t
-        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.",
+        busy = stores_in_use()
+        kept = f" {busy} in use (a training or check is reading it) kept; clear again later." if busy else ""
+        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.{kept}",
                                      10000)
         return freed
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from workbench import shortcuts
 from workbench.widgets.image_detail import ImageDetail
+from workbench.widgets.path_menu import install_path_menu
 from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
@@ -53,6 +54,7 @@ class ClassifyPanel(QWidget):
         self.classes: list[str] = []
         self._classes_run: str | None = None
         self._want_run: str | None = None  # the current run, to select once listed
+        self._model_files: list[str] = []  # exported models chosen with "Model file…"
         self._predict = JobRunner(self)
         self._runs = JobRunner(self)
         self.setAcceptDrops(True)
@@ -69,6 +71,11 @@ class ClassifyPanel(QWidget):
         self.run_combo.setMinimumContentsLength(28)
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.currentIndexChanged.connect(self._update_controls)
+        self.model_button = QPushButton("Model file…")
+        self.model_button.setToolTip("Classify with an exported model instead of a run: a .onnx "
+                                     "or .tflite file, or a SavedModel's saved_model.pb, with "
+                                     "its signature.json beside it")
+        self.model_button.clicked.connect(lambda: self.choose_model_file())
         self.open_button = QPushButton("Open photos…")
         shortcuts.bind(self.open_button, "open_photos", "Add photos to the list")
         self.open_button.clicked.connect(self.open_photos)
@@ -84,6 +91,7 @@ class ClassifyPanel(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Run:"))
         bar.addWidget(self.run_combo, 1)
+        bar.addWidget(self.model_button)
         for w in (self.open_button, self.folder_button, self.faces_box, self.export_button):
             bar.addWidget(w)
         self.progress = QProgressBar()
@@ -98,6 +106,7 @@ class ClassifyPanel(QWidget):
         self.list.setIconSize(QSize(72, 72))
         self.list.setAlternatingRowColors(True)
         self.list.currentItemChanged.connect(self._on_current)
+        install_path_menu(self.list, self._path_at)
         self.empty = QLabel(DROP_HINT)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -137,6 +146,26 @@ class ClassifyPanel(QWidget):
 
     def current_run(self) -> str | None:
         return self.run_combo.currentData()
+
+    def choose_model_file(self, path: str | None = None) -> None:
+        """Add an exported model (``.onnx``, ``.tflite``, SavedModel) to the picker, select it."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Exported model", "", "Exported models (*.onnx *.tflite saved_model.pb)")
+            if not path:
+                return
+        if os.path.basename(path) == "saved_model.pb":
+            path = os.path.dirname(path)
+        if path not in self._model_files:
+            self._model_files.append(path)
+        self._add_model_files()
+        self.run_combo.setCurrentIndex(self.run_combo.findData(path))
+
+    def _add_model_files(self) -> None:
+        for path in self._model_files:
+            if self.run_combo.findData(path) < 0:
+                parent = os.path.basename(os.path.dirname(path))
+                self.run_combo.addItem(f"exported · {os.path.basename(path)} ({parent})", path)
 
     @Slot()
     def refresh_runs(self) -> None:
@@ -216,6 +245,7 @@ class ClassifyPanel(QWidget):
             if isinstance(acc, (int, float)):
                 label += f" · {acc:.1%}"
             self.run_combo.addItem(label, run.get("path"))
+        self._add_model_files()
         i = self.run_combo.findData(keep) if keep else -1
         if i >= 0 and keep == self._want_run:
             self._want_run = None
@@ -279,6 +309,11 @@ class ClassifyPanel(QWidget):
 
     def _on_stopped(self) -> None:
         self.status.setText(f"Cancelled after {len(self.results) + len(self.bad)} photo(s).")
+
+    def _path_at(self, pos) -> str | None:
+        item = self.list.itemAt(pos)
+        row = item.data(ResultRole) if item is not None else None
+        return row.get("path") if isinstance(row, dict) else None
 
     @Slot(QListWidgetItem, QListWidgetItem)
     def _on_current(self, current, _previous) -> None:

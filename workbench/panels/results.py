@@ -77,6 +77,8 @@ class ResultsPanel(QWidget):
     def _build(self) -> None:
         self.runs = RunsList()
         self.runs.runActivated.connect(self._on_run_activated)
+        self.runs.runDeleted.connect(
+            lambda path: self.state.set_run(None) if self.state.run_dir == path else None)
 
         self.header = QLabel(EMPTY_HINT)
         self.header.setWordWrap(True)
@@ -88,10 +90,16 @@ class ResultsPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.hide()
+        self.export_button = QPushButton("Export model…")
+        self.export_button.setToolTip("Export this run's model to SavedModel, ONNX and TFLite, "
+                                      "each checked against the Keras model")
+        self.export_button.clicked.connect(lambda: self.open_export_dialog())
+        self.export_button.setEnabled(False)
         head = QHBoxLayout()
         head.addWidget(self.header, 1)
         head.addWidget(self.progress)
         head.addWidget(self.evaluate_button)
+        head.addWidget(self.export_button)
 
         self.confusion = ConfusionChart()
         self.confusion.cellClicked.connect(self.show_cell)
@@ -148,9 +156,23 @@ class ResultsPanel(QWidget):
     # ----------------------------------------------------------------- public API
     def pending_work(self) -> bool:
         return (self._loader.busy() or self._evaluator.busy() or self.runs.pending_work()
-                or self.gallery.pending_work() or self.detail.pending_work())
+                or self.gallery.pending_work() or self.detail.pending_work()
+                or self._export_busy())
+
+    def _export_busy(self) -> bool:
+        dialog = getattr(self, "_export_dialog", None)
+        try:
+            return dialog is not None and dialog.busy()
+        except RuntimeError:  # the dialog was closed and deleted
+            return False
 
     def shutdown(self) -> None:
+        dialog = getattr(self, "_export_dialog", None)
+        if dialog is not None:
+            try:
+                dialog.shutdown()
+            except RuntimeError:  # already closed and deleted
+                pass
         self.watcher.stop()
         for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail,
                      self.confusion):
@@ -165,6 +187,7 @@ class ResultsPanel(QWidget):
         self.evaluation = None
         self.header.setText(f"Loading {os.path.basename(run_dir)}…")
         self.evaluate_button.setEnabled(False)
+        self.export_button.setEnabled(False)
         self.runs.select_run(run_dir)
         self._loader.start(EvaluationLoader(run_dir), finished=self._on_loaded,
                            failed=self._on_error)
@@ -185,6 +208,19 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setEnabled(True)
         self._evaluator.start(worker, finished=self._on_evaluated, failed=self._on_error,
                               stopped=self._on_evaluate_stopped, done=self._on_evaluate_done)
+
+    def open_export_dialog(self, run_dir: str | None = None):
+        """The "Export model…" dialog for ``run_dir`` or the shown run (None without one)."""
+        from workbench.widgets.export_dialog import ExportDialog
+
+        run_dir = run_dir or self.run_dir
+        if not run_dir:
+            return None
+        dialog = ExportDialog(run_dir, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._export_dialog = dialog
+        dialog.open()
+        return dialog
 
     def is_evaluating(self) -> bool:
         return self._evaluator.current_busy()
@@ -286,6 +322,7 @@ class ResultsPanel(QWidget):
     # ----------------------------------------------------------------- helpers
     def _show_evaluation(self, evaluation: dict | None, error: str | None = None) -> None:
         self.evaluation = evaluation
+        self.export_button.setEnabled(self.run_dir is not None)
         self.cell = None
         run = self.run
         name = f"<b>{run.get('name', os.path.basename(self.run_dir or ''))}</b>"

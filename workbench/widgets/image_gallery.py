@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QLabel, QListView, QListWidget, QListWidgetItem,
                                QStackedLayout, QVBoxLayout, QWidget)
 
 from workbench.itemmodels.thumbnails import image_to_qimage
+from workbench.widgets.path_menu import install_path_menu
 from workbench.workers.gallery_images import ThumbnailWorker
 from workbench.workers.job_runner import JobRunner
 
@@ -62,6 +63,7 @@ class ImageGallery(QWidget):
         self.list.setWordWrap(False)
         self.list.setUniformItemSizes(True)
         self.list.currentItemChanged.connect(self._on_current)
+        install_path_menu(self.list, self._path_at)
         self.hint = QLabel(empty_hint)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setWordWrap(True)
@@ -102,6 +104,11 @@ class ImageGallery(QWidget):
             # Select the first image so the detail view and probability chart show
             # something useful straight away.
             self.list.setCurrentRow(0)
+
+    def _path_at(self, pos) -> str | None:
+        item = self.list.itemAt(pos)
+        data = item.data(ItemRole) if item is not None else None
+        return data.get("path") if isinstance(data, dict) else None
 
     def clear(self, empty_hint: str | None = None) -> None:
         self.set_items([], empty_hint=empty_hint)

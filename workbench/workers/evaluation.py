@@ -20,7 +20,8 @@ class RunsLoader(Worker):
         self.root = root
 
     def work(self) -> list:
-        from training.runs import default_runs_root, list_runs
+        from training.runmanage import list_runs_labelled as list_runs
+        from training.runs import default_runs_root
 
         root = str(self.root or default_runs_root())
         runs = list(list_runs(root)) if os.path.isdir(root) else []

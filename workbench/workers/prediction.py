@@ -22,11 +22,13 @@ _cache: dict = {}          # {"key": (run_dir, mtime), "predictor": Predictor}
 
 
 def get_predictor(run_dir: str):
-    """The run's ``Predictor``, loaded once and reused while the run folder is unchanged."""
-    from training.predict import Predictor
+    """The run's ``Predictor`` (or an exported model's), loaded once and reused while the
+    run folder (or the file) is unchanged."""
+    from training.exported_predictor import detect_format, open_predictor
     from workbench.workers.tfload import ensure_tensorflow
 
-    ensure_tensorflow()  # never import TF from two threads at once (see tfload)
+    if detect_format(run_dir) not in ("onnx", "tflite"):  # those run without TensorFlow
+        ensure_tensorflow()  # never import TF from two threads at once (see tfload)
 
     model_path = run_dir
     for name in ("model_best.keras", "model_final.keras"):
@@ -37,7 +39,7 @@ def get_predictor(run_dir: str):
     with _cache_lock:
         if _cache.get("key") == key:
             return _cache["predictor"]
-    predictor = Predictor(run_dir)
+    predictor = open_predictor(run_dir)  # a run folder, or an exported file / SavedModel
     with _cache_lock:
         _cache.clear()
         _cache.update(key=key, predictor=predictor)
