@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     for name, run_dir in runs:
         rows += bench_run(name, run_dir, args.repeats)
     print(common.table(["run", "format", "export s", "size MB", "p50 ms", "p90 ms",
-                        "speed vs Keras", "max |dp|", "top-1 agree"], rows))
+                        "speed vs Keras", "max abs dp", "top-1 agree"], rows))
     print(f"peak RSS {common.peak_rss_mb():.0f} MB")
     return 0
 
