@@ -232,6 +232,12 @@ class Session:
         self._fit(self.model, *self._image_datasets(), "fine_tune", target)
 
     def _fit(self, model, train_ds, val_ds, phase: str, epochs: int) -> None:
+        from training.schedules import lr_callbacks
+
+        cfg = self.config
+        schedule = lr_callbacks(cfg.lr_schedule,
+                                cfg.fine_tune_lr if phase == "fine_tune" else cfg.learning_rate,
+                                self.state.epochs_done, epochs, cfg.patience, val_ds is not None)
         cb = EventsCallback(self.events, self.state, phase, self.total_epochs, self._batches(),
                             early_stopping=self.config.early_stopping, patience=self.config.patience,
                             on_epoch_saved=lambda info, improved: self._epoch_saved(phase, improved))
@@ -244,7 +250,8 @@ class Session:
         t = time.perf_counter()
         try:
             model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                      initial_epoch=self.state.epochs_done, callbacks=[cb, tensorboard], verbose=0,
+                      initial_epoch=self.state.epochs_done, callbacks=[cb, tensorboard, *schedule],
+                      verbose=0,
                       shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
         finally:
             tensorboard.close()
