@@ -12,7 +12,7 @@ import logging
 import keras
 import numpy as np
 
-from training.runfolder import tensorboard_dir
+from training.runfolder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class RunTensorBoard(keras.callbacks.TensorBoard):
     which can be closed after a ``fit()`` cut short by a stop (``on_train_end`` never ran)."""
 
     def __init__(self, run_dir):
-        super().__init__(log_dir=str(tensorboard_dir(run_dir)), histogram_freq=0,
+        super().__init__(log_dir=str(RunFolder(run_dir).tensorboard_dir), histogram_freq=0,
                          write_graph=False, write_images=False, update_freq="epoch",
                          profile_batch=0)
 
@@ -67,7 +67,7 @@ def log_confusion_matrix(run_dir, cm, classes, step: int) -> None:
 
     try:
         image = confusion_image(cm, classes)
-        writer = tf.summary.create_file_writer(str(tensorboard_dir(run_dir) / "evaluation"))
+        writer = tf.summary.create_file_writer(str(RunFolder(run_dir).tensorboard_dir / "evaluation"))
         with writer.as_default():
             tf.summary.image("confusion_matrix", image[None], step=int(step))
         writer.close()
