@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
 from workbench import shortcuts
 from workbench.helpmenu import add_help_menu
 from workbench.interpreter import freeze_long_lived, long_lived_objects
+from workbench.quit_guard import confirm_quit
 from workbench.session_restore import ResumableRuns, fill_recent_runs, save_session
 from workbench.training_actions import add_training_actions
 from workbench.settings import Settings, ensure_model_state
@@ -441,6 +442,9 @@ class MainWindow(QMainWindow):
             self._probe_job.stop_and_wait(60000)
 
     def closeEvent(self, event) -> None:
+        if not self._shut_down and not confirm_quit(self):
+            event.ignore()   # the user chose to keep training
+            return
         self.shutdown()
         super().closeEvent(event)
 
