@@ -114,23 +114,36 @@ def evaluation_split(splits) -> tuple[int, str]:
 
 def evaluate_arrays(model, data, index_paths, classes, events: Events | None = None,
                     batch_size: int = 64, seed: int = 42) -> dict | None:
-    """Evaluate an in-memory model on the test (or validation) part of ``PreparedData``.
+    """Evaluate an in-memory model on the test (or validation) split of ``data``.
 
+    ``data`` is an ``ImageData`` (``training.data.open_images``: batches read from the
+    store / the parallel reader) or a ``PreparedData``; both give ``split_batches``.
     Returns None when neither split has samples. Raises ``Stopped`` on a stop request.
     """
-    from training.predict import predict_probabilities
+    from training.predict import compiled_call, to_probabilities
 
     split, split_name = evaluation_split(data.splits)
-    sel = np.flatnonzero(np.asarray(data.splits) == split)
-    if not len(sel):
+    n = int(np.sum(np.asarray(data.splits) == split))
+    if not n:
         return None
     events = events or Events()
-    events.on_status(f"Evaluating on {len(sel):,} {split_name} images…")
-    probs = predict_probabilities(model, data.x[sel], batch_size=batch_size, events=events,
-                                  what=f"evaluating ({split_name})")
-    rows = np.asarray(data.rows)[sel]
+    events.on_status(f"Evaluating on {n:,} {split_name} images…")
+    call = compiled_call(model)
+    probs, ys, rows = [], [], []
+    done = 0
+    for x, y, kept in data.split_batches(split, batch_size):
+        events.check_stop()
+        if len(x):
+            probs.append(to_probabilities(call(np.asarray(x, dtype=np.float32)).numpy()))
+            ys.append(y)
+            rows.append(kept)
+        done += len(x)
+        events.on_progress(min(done, n), n, f"evaluating ({split_name})")
+    if not probs:
+        return None
+    rows = np.concatenate(rows)
     paths = [index_paths[int(r)] for r in rows] if index_paths is not None else None
-    result = metrics_from_predictions(np.asarray(data.y)[sel], probs, classes, paths=paths,
+    result = metrics_from_predictions(np.concatenate(ys), np.concatenate(probs), classes, paths=paths,
                                       rows=rows, seed=seed)
     result["split"] = split_name
     return result
@@ -194,7 +207,7 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
             decoding chunks and between prediction batches); nothing is written then,
             so an earlier ``evaluation.json`` stays as it was.
     """
-    from training.data import load_arrays
+    from training.data import open_images
     from training.predict import Predictor
 
     events = events or Events()
@@ -203,14 +216,14 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
     predictor = Predictor(run_dir, which=which)
     events.check_stop()
     index, warnings = open_run_dataset(run_dir, dataset, events)
-    data = load_arrays(index, predictor.input_size, predictor.color_mode, events)
     classes = predictor.classes
     if list(index.classes) != list(classes):
         raise runs.RunError(f"The dataset's classes {list(index.classes)} differ from the run's "
                             f"classes {list(classes)}; cannot evaluate this run on it.")
     events.check_stop()
-    result = evaluate_arrays(predictor.model, data, index.paths, classes, events,
-                             seed=int(run.get("seed", 42)))
+    with open_images(index, predictor.input_size, predictor.color_mode, events) as data:
+        result = evaluate_arrays(predictor.model, data, index.paths, classes, events,
+                                 seed=int(run.get("seed", 42)))
     if result is None:
         raise runs.RunError(f"The dataset {index.root} has no test or validation images to evaluate on.")
     result.update(run_dir=str(run_dir), test_accuracy=result["accuracy"], test_loss=result["loss"],

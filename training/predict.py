@@ -14,9 +14,9 @@ import numpy as np
 
 from training import runs
 from training.csvcells import escape_cell
+from training.data.decode import IMAGE_EXTS as IMAGE_EXTENSIONS  # the one extension list
 from training.events import Events
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 _UNSAFE_HINTS = ("safe_mode", "unsafe", "arbitrary code")
 
 
@@ -215,25 +215,11 @@ class Predictor:
         return to_probabilities(self._call(batch).numpy())
 
     def _prepare(self, img: np.ndarray) -> np.ndarray:
-        if img.dtype != np.uint8:
-            raise ValueError(f"predict_array expects a uint8 image. Received: dtype={img.dtype}")
-        if img.ndim == 2:
-            img = img[:, :, None]
-        if img.ndim != 3 or img.shape[2] not in (1, 3, 4):
-            raise ValueError(f"predict_array expects (H, W) or (H, W, 1|3|4). Received: shape={img.shape}")
-        want_c = 1 if self.color_mode == "grayscale" else 3
-        if img.shape[:2] != self.input_size or img.shape[2] != want_c:
-            from PIL import Image
+        """The image at the model's size and colour mode, exactly as training prepares a
+        decoded file (``training.data.resize_to``: reduce + bilinear, then colour)."""
+        from training.data.decode import resize_to
 
-            pil = Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img)
-            pil = pil.convert("L" if want_c == 1 else "RGB")
-            h, w = self.input_size
-            if pil.size != (w, h):
-                pil = pil.resize((w, h), Image.BILINEAR)
-            img = np.asarray(pil)
-            if img.ndim == 2:
-                img = img[:, :, None]
-        return img
+        return resize_to(img, self.input_size, self.color_mode)
 
 
 def write_csv(results: list[dict], path, top_k: int | None = None) -> None:

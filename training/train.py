@@ -65,6 +65,11 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
         index = open_dataset(dspec, events)
         dataset_spec = dspec.to_dict()
 
+    from training.guardrails import review
+
+    advice = review(spec, config, index.counts())  # may unfreeze a random backbone
+    for a in advice:
+        events.on_status(f"{'note' if a.level == 'fixed' else 'warning'}: {a.message}")
     with precision_policy(config.mixed_precision, bool(device["gpus"]), events):
         session = Session(index, spec, config, events, device["name"], t0)
         session.build()  # SpecError here leaves no run folder behind
@@ -75,6 +80,8 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
                               "num_samples": len(index), "bad_files": len(index.bad_files),
                               "overlay": overlay_record(index)},
                      classes=list(index.classes), device=device["name"], seed=config.seed)
+        if advice:
+            writer.update(warnings=[a.message for a in advice])
         session.writer = writer
         events.on_status(f"Run folder: {writer.path}")
         return _run_and_release(session)

@@ -341,7 +341,7 @@ class MainWindow(QMainWindow):
         Returns:
             Bytes freed, or None when the person declined.
         """
-        from training.data import cache_dir, cache_size, clear_cache
+        from training.data import cache_dir, cache_size, clear_cache, stores_in_use
 
         size = cache_size()
         if confirm:
@@ -357,7 +357,9 @@ class MainWindow(QMainWindow):
         t = time.perf_counter()
         freed = clear_cache()
         self.last_clear_seconds = time.perf_counter() - t
-        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.",
+        busy = stores_in_use()
+        kept = f" {busy} in use (a training or check is reading it) kept; clear again later." if busy else ""
+        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.{kept}",
                                      10000)
         return freed
 

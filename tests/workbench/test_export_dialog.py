@@ -33,7 +33,7 @@ def test_export_dialog_exports_shows_parity_refuses_to_overwrite_and_cancels(qtb
     qtbot.waitUntil(lambda: not dialog.busy(), timeout=180_000)
     assert dialog.table.rowCount() == 1, dialog.status.text()
     cells = [dialog.table.item(0, c).text() for c in range(dialog.table.columnCount())]
-    assert cells[0] == "onnx" and cells[1] == "model.onnx" and cells[-1] == "passed"
+    assert cells[0] == "ONNX" and cells[1] == "model.onnx" and cells[-1] == "passed"
     assert float(cells[3]) <= 1e-4 and cells[5].endswith("%")
     assert dialog.open_button.isEnabled()
     assert sorted(os.listdir(out)) == ["model.onnx", "signature.json"]

@@ -6,6 +6,7 @@ off the GUI thread; the big preview is decoded by a ``PreviewWorker``.
 """
 from __future__ import annotations
 
+import logging
 import os
 
 from PySide6.QtCore import QSize, Qt, Slot
@@ -24,7 +25,9 @@ from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColum
 from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.jobs import Job
-from workbench.workers.dataset import IndexWorker, PreviewWorker
+from workbench.workers.dataset import CheckImagesWorker, IndexWorker, PreviewWorker
+
+log = logging.getLogger(__name__)
 
 KIND_NAMES = {"folders": "class folders", "splits": "train/validation/test folders",
               "csv": "CSV + images", "idx": "IDX files", "npz": "NumPy .npz"}
@@ -38,6 +41,7 @@ class DatasetPanel(QWidget):
         self.state = state
         self.settings = Settings()
         self._index_job: Job | None = None
+        self._check_job: Job | None = None   # the up-front decode pass (bad files, store)
         self._preview_job: Job | None = None
         self._preview_fields: list = []
         # Every job still running, including cancelled ones, so shutdown can wait.
@@ -243,14 +247,17 @@ class DatasetPanel(QWidget):
 
     @Slot()
     def cancel(self) -> None:
-        """Cancel indexing (the previous dataset stays open)."""
+        """Cancel indexing (the previous dataset stays open) and the up-front image check."""
         if self._index_job is not None:
             self._index_job.cancel()
             self._index_job = None
+        if self._check_job is not None:
+            self._check_job.cancel()
+            self._check_job = None
         self.progress_row.setVisible(False)
 
     def _on_progress(self, job, done: int, total: int, what: str) -> None:
-        if job is self._index_job:
+        if job is self._index_job or (job is self._check_job and self._index_job is None):
             self.progress.setRange(0, max(total, 0))
             self.progress.setValue(done)
             self.progress.setFormat(f"{what} %v / %m")
@@ -274,6 +281,41 @@ class DatasetPanel(QWidget):
         bad = f", {len(index.bad_files)} bad files" if index.bad_files else ""
         self.state.statusMessage.emit(
             f"Opened {index.root}: {len(index):,} images, {len(index.classes)} classes{bad}")
+        self._start_check(index)
+
+    # -- the up-front image check ----------------------------------------------------------
+    def _start_check(self, index) -> None:
+        """Decode every file once in the background (fills the store, finds bad files)."""
+        if self._check_job is not None:
+            self._check_job.cancel()
+            self._check_job = None
+        if index is None or index.arrays is not None or not len(index):
+            return
+        self._check_job = self._track(Job(
+            CheckImagesWorker(index), self, on_progress=self._on_progress,
+            on_finished=self._on_checked, on_failed=self._on_check_failed, on_done=self._on_check_done))
+
+    def _on_checked(self, job, result) -> None:
+        if job is not self._check_job or result.get("index") is not self.state.dataset:
+            return
+        index = result["index"]
+        self.refresh_bad_files()
+        self.class_table.set_index(index)  # counts and splits without the bad files
+        self.chart.set_counts(index.counts(), list(index.classes))
+        n = len(result.get("bad") or [])
+        self.state.statusMessage.emit(f"Checked {len(index):,} images: "
+                                      + (f"{n} could not be decoded" if n else "all decode"))
+
+    def _on_check_failed(self, job, message: str) -> None:
+        log.warning("image check failed: %s", message)
+
+    def _on_check_done(self, job) -> None:
+        self._jobs.discard(job)
+        job.deleteLater()
+        if job is self._check_job:
+            self._check_job = None
+            if self._index_job is None:
+                self.progress_row.setVisible(False)
 
     def _ask_images_folder(self, spec, ask: dict) -> None:
         """No folder near the CSV holds its images: ask for it (and the columns), whatever
@@ -301,7 +343,7 @@ class DatasetPanel(QWidget):
         job.deleteLater()
         if job is self._index_job:
             self._index_job = None
-            self.progress_row.setVisible(False)
+            self.progress_row.setVisible(self._check_job is not None)
 
     def _show_error(self, message: str) -> None:
         self.error_label.setText(f"Could not open the dataset: {message}")
@@ -468,6 +510,7 @@ class DatasetPanel(QWidget):
 
     def pending_work(self) -> bool:
         return (self._index_job is not None or self._preview_job is not None
+                or self._check_job is not None
                 or self.thumbs.pending())
 
     def save_settings(self) -> None:
@@ -479,7 +522,7 @@ class DatasetPanel(QWidget):
         for job in list(self._jobs):
             job.stop_and_wait()
         self._jobs.clear()
-        self._index_job = self._preview_job = None
+        self._index_job = self._preview_job = self._check_job = None
         self.thumbs.shutdown()
         if self._chart is not None:
             self._chart.shutdown()

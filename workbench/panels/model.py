@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel,
 
 from workbench.panels.input_suggestion import SuggestionPolicy
 from workbench.panels.layer_editor import LayerEditor
+from workbench.panels.model_assist import AUTO_HELP, ModelAssist, is_auto
 from workbench.settings import Settings
 from workbench.widgets.fit import ColumnFitter, proportional_sizes
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
@@ -25,6 +26,7 @@ from workbench.workers.jobs import Job
 from workbench.workers.model import SummaryWorker
 
 TEMPLATE_CHOICES = (
+    ("auto", "Auto (from the data)", AUTO_HELP),
     ("mlp", "MLP", "Flatten + Dense layers: the Fashion-MNIST network of the tutorials. "
                    "Fast; good for small grayscale images."),
     ("cnn", "CNN", "Conv2D/MaxPooling blocks + Dense: the cats-vs-dogs and MNIST networks. "
@@ -59,12 +61,15 @@ class ModelPanel(QWidget):
         self._debounce = QTimer(self, singleShot=True, interval=300)
         self._debounce.timeout.connect(self._run_summary)
         self.suggestion = SuggestionPolicy()
+        self.assist = ModelAssist(self)
         self._build()
         self._ensure_state()
         state.specChanged.connect(self._on_spec_changed)
         state.datasetChanged.connect(self._on_dataset_changed)
         state.configChanged.connect(self._on_config_changed)
         self._load_forms()
+        if self.state.dataset is not None:
+            self.assist.dataset_changed()   # Auto picks for a dataset opened before this panel
         saved = self.settings.bytes_value("model/splitter")
         self._sized = saved is not None and self.splitter.restoreState(saved)
         self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_sized", True))
@@ -91,6 +96,7 @@ class ModelPanel(QWidget):
         top.addWidget(save)
         top.addWidget(load)
         col.addLayout(top)
+        col.addWidget(self.assist.advice_label)   # guard rails: full width, above the forms
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         forms = QWidget()
@@ -102,6 +108,8 @@ class ModelPanel(QWidget):
         for f in (self.input_form, self.aug_form, self.transfer_form):
             f.edited.connect(self._spec_edited)
             fcol.addWidget(f)
+        fcol.insertWidget(2, self.assist.preview)       # right under the augmentation toggles
+        fcol.addWidget(self.assist.weights_box)
         self.input_form.edited.connect(self.suggestion.user_edited)
         self.input_form.useSuggestion.connect(self._use_suggestion)
         self.training_form.edited.connect(self._config_edited)
@@ -153,21 +161,27 @@ class ModelPanel(QWidget):
 
     def _load_forms(self) -> None:
         spec, config = self.state.model_spec, self.state.train_config
-        key = spec.backbone.name if spec.backbone is not None else spec.template
+        key = "auto" if is_auto(spec) else spec.backbone.name if spec.backbone is not None else spec.template
         i = self.template_combo.findData(key)
         self.template_combo.setCurrentIndex(max(i, 0))
-        self.template_desc.setText(TEMPLATE_CHOICES[max(i, 0)][2])
+        self.template_desc.setText(self.assist.description(TEMPLATE_CHOICES[max(i, 0)][2]))
         self.input_form.load(spec, self.state.input_suggestion)
         self.aug_form.load(spec.augmentation)
         self.transfer_form.load(spec, config)
         self.training_form.load(config)
         self.layers.set_layers(spec.layers)
+        self.assist.refresh()
         self._schedule()
 
     def _template_chosen(self, _index: int) -> None:
         from training.models import template
 
         key = self.template_combo.currentData()
+        self.assist.clear_notes()
+        if key == "auto":
+            self.assist.choose_auto()
+            return
+        self.assist.cancel_auto()
         options = {}
         self.suggestion.template_chosen()
         sugg = self.state.input_suggestion
@@ -191,6 +205,8 @@ class ModelPanel(QWidget):
     @Slot()
     def _on_dataset_changed(self) -> None:
         spec, sugg = self.state.model_spec, self.state.input_suggestion
+        if self.assist.dataset_changed():
+            return
         if self.suggestion.should_apply(self.state.dataset, spec, sugg):
             self._use_suggestion()
         else:
@@ -208,10 +224,14 @@ class ModelPanel(QWidget):
         self.state.set_model_spec(spec)   # reloads the forms
 
     def _spec_edited(self) -> None:
+        if self.assist.spec_edited():   # e.g. freeze unticked for random weights
+            self.transfer_form.load(self.state.model_spec, self.state.train_config)
         self._emit_own_edit(self.state.specChanged)
         self.transfer_form.update_weights_status()
 
     def _config_edited(self) -> None:
+        if self.assist.spec_edited():
+            self.transfer_form.load(self.state.model_spec, self.state.train_config)
         self._emit_own_edit(self.state.configChanged)
 
     def _emit_own_edit(self, signal) -> None:
@@ -242,6 +262,7 @@ class ModelPanel(QWidget):
         super().showEvent(event)
         if self._dirty and not self._debounce.isActive():
             self._debounce.start()
+        self.assist.shown()
 
     @Slot()
     def _run_summary(self) -> None:
@@ -308,9 +329,10 @@ class ModelPanel(QWidget):
         elif n is None:
             self.status.setText(f"<span style='color:#2e7d32'>OK</span> · <span style='color:#666'>"
                                 f"head sized for {DEFAULT_CLASSES} classes until a dataset "
-                                "is open</span>")
+                                "is open</span>" + self.assist.status_suffix())
         else:
-            self.status.setText(f"<span style='color:#2e7d32'>OK</span> · head for {n} classes")
+            self.status.setText(f"<span style='color:#2e7d32'>OK</span> · head for {n} classes"
+                                + self.assist.status_suffix())
 
     # -- save / load --------------------------------------------------------------------------------
     def save_spec(self, path: str) -> None:
@@ -348,7 +370,8 @@ class ModelPanel(QWidget):
 
     # -- panel protocol ----------------------------------------------------------------------------
     def pending_work(self) -> bool:
-        return self._job is not None or self._debounce.isActive() or (self._dirty and self.isVisible())
+        return (self._job is not None or self._debounce.isActive() or (self._dirty and self.isVisible())
+                or self.assist.pending_work())
 
     def save_settings(self) -> None:
         self.settings.set_value("model/splitter", self.splitter.saveState())
@@ -357,6 +380,7 @@ class ModelPanel(QWidget):
 
     def shutdown(self) -> None:
         self._debounce.stop()
+        self.assist.shutdown()
         self.save_settings()
         for job in list(self._jobs):
             job.stop_and_wait(30000)

@@ -27,6 +27,7 @@ FORMAT_LABELS = (("saved_model", "TensorFlow SavedModel"), ("onnx", "ONNX (onnxr
                  ("tflite", "TFLite / LiteRT (builtin ops)"))
 QUANT_LABELS = (("", "None (float32)"), ("float16", "float16 weights"),
                 ("int8", "int8 (calibrated on training images)"))
+DISPLAY_NAMES = {"saved_model": "SavedModel", "onnx": "ONNX", "tflite": "TFLite"}
 COLUMNS = ("Format", "File", "Size", "max |Δp|", "mean |Δp|", "Top-1 agreement", "Result")
 EMPTY_TABLE = "Choose the formats and a destination, then Export: each file is checked here."
 
@@ -241,7 +242,8 @@ class ExportDialog(QDialog):
         """Fill the parity table: one row per exported file."""
         self.table.setRowCount(len(artifacts))
         for row, a in enumerate(artifacts):
-            name = a["format"] + (f" ({a['quantization']})" if a.get("quantization") else "")
+            name = DISPLAY_NAMES.get(a["format"], a["format"]) + (
+                f" ({a['quantization']})" if a.get("quantization") else "")
             agreement = _fmt(a.get("top1_agreement"), "{:.1%}")
             if a.get("quantization") and a.get("accuracy_change") is not None:
                 agreement += f" (accuracy {a['accuracy_change'] * 100:+.1f} pts)"
