@@ -291,6 +291,13 @@ class MainWindow(QMainWindow):
         fill_recent_runs(self.recent_runs_menu, self.settings.recent_runs(), self.resumable.runs,
                          self.open_run, self.resume_run)
 
+    def show_bad_files(self) -> None:
+        """The Dataset panel's report of files that could not be used."""
+        self.show_panel("data")
+        panel = self.panels["data"]
+        if hasattr(panel, "tabs") and hasattr(panel, "bad_view"):
+            panel.tabs.setCurrentWidget(panel.bad_view)
+
     def resume_run(self, run_dir: str) -> None:
         """Select ``run_dir`` and resume it on the Training panel (File → Recent runs)."""
         self.state.set_run(os.path.abspath(run_dir))
