@@ -34,8 +34,7 @@ def _bad_input_types() -> tuple:
     from training.export import ExportError
     from training.exported_predictor import MissingPackageError
     from training.models import SpecError
-    from training.predict import UnsafeModelError
-    from training.runs import RunError
+    from training.runfolder import RunError, UnsafeModelError
     from training.signature import SignatureError
 
     return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,

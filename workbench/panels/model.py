@@ -22,7 +22,7 @@ from workbench.panels.model_assist import AUTO_HELP, ModelAssist, is_auto
 from workbench.settings import Settings
 from workbench.widgets.fit import ColumnFitter, proportional_sizes
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
-from workbench.workers.jobs import Job
+from workbench.workers.job_runner import JobRunner
 from workbench.workers.model import SummaryWorker
 
 TEMPLATE_CHOICES = (
@@ -52,11 +52,9 @@ class ModelPanel(QWidget):
         super().__init__(parent)
         self.state = state
         self.settings = Settings()
-        self._job: Job | None = None
-        self._jobs: set = set()
-        self._generation = 0
+        # Keras builds can't be interrupted: a spec change while one runs queues one rerun.
+        self._summary_jobs = JobRunner(self)
         self._dirty = True
-        self._rerun = False
         self._own_edit = False
         self._debounce = QTimer(self, singleShot=True, interval=300)
         self._debounce.timeout.connect(self._run_summary)
@@ -245,7 +243,7 @@ class ModelPanel(QWidget):
     # -- summary ----------------------------------------------------------------------------------
     def _schedule(self) -> None:
         self._dirty = True
-        self._generation += 1
+        self._summary_jobs.cancel()   # its summary is of the old spec: drop it
         self.status.setText("<span style='color:#666'>Updating…</span>")
         if self.isVisible():
             self._debounce.start()
@@ -266,35 +264,17 @@ class ModelPanel(QWidget):
 
     @Slot()
     def _run_summary(self) -> None:
-        if self._job is not None:
-            self._rerun = True   # Keras builds can't be interrupted; run again after it
-            return
         self._dirty = False
+        self._summary_jobs.queue(self._summary_worker, finished=self._show_summary,
+                                 failed=self._on_failed)
+
+    def _summary_worker(self) -> SummaryWorker:
+        # Made when the job starts (maybe after a running one ended): the spec of then.
         n = len(self.state.dataset.classes) if self.state.dataset is not None else DEFAULT_CLASSES
-        worker = SummaryWorker(self.state.model_spec.to_dict(), n)
-        self._job = Job(worker, self, on_finished=self._on_summary, on_failed=self._on_failed,
-                        on_done=self._on_done)
-        self._job.generation = self._generation
-        self._jobs.add(self._job)
+        return SummaryWorker(self.state.model_spec.to_dict(), n)
 
-    def _on_summary(self, job, result: dict) -> None:
-        if job.generation != self._generation:
-            return  # the spec changed since; a newer summary is on its way
-        self._show_summary(result)
-
-    def _on_failed(self, job, message: str) -> None:
-        if job.generation == self._generation:
-            self._show_summary({"rows": [], "total": None, "trainable": None,
-                                "errors": {-1: message}})
-
-    def _on_done(self, job) -> None:
-        self._jobs.discard(job)
-        job.deleteLater()
-        if job is self._job:
-            self._job = None
-            if self._rerun or self._dirty:
-                self._rerun = False
-                self._run_summary()
+    def _on_failed(self, message: str) -> None:
+        self._show_summary({"rows": [], "total": None, "trainable": None, "errors": {-1: message}})
 
     def _show_summary(self, result: dict) -> None:
         rows, errors = result["rows"], result["errors"]
@@ -370,8 +350,8 @@ class ModelPanel(QWidget):
 
     # -- panel protocol ----------------------------------------------------------------------------
     def pending_work(self) -> bool:
-        return (self._job is not None or self._debounce.isActive() or (self._dirty and self.isVisible())
-                or self.assist.pending_work())
+        return (self._summary_jobs.busy() or self._debounce.isActive()
+                or (self._dirty and self.isVisible()) or self.assist.pending_work())
 
     def save_settings(self) -> None:
         self.settings.set_value("model/splitter", self.splitter.saveState())
@@ -382,10 +362,7 @@ class ModelPanel(QWidget):
         self._debounce.stop()
         self.assist.shutdown()
         self.save_settings()
-        for job in list(self._jobs):
-            job.stop_and_wait(30000)
-        self._jobs.clear()
-        self._job = None
+        self._summary_jobs.shutdown(30000)
 
 
 def _esc(text: str) -> str:
