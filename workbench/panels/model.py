@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from training.models.templates import TEMPLATE_LABELS, TEMPLATES
 from workbench.panels.input_suggestion import SuggestionPolicy
 from workbench.panels.layer_editor import LayerEditor
 from workbench.panels.model_assist import AUTO_HELP, ModelAssist, is_auto
@@ -25,19 +26,9 @@ from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingF
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.model import SummaryWorker
 
-TEMPLATE_CHOICES = (
-    ("auto", "Auto (from the data)", AUTO_HELP),
-    ("mlp", "MLP", "Flatten + Dense layers: the Fashion-MNIST network of the tutorials. "
-                   "Fast; good for small grayscale images."),
-    ("cnn", "CNN", "Conv2D/MaxPooling blocks + Dense: the cats-vs-dogs and MNIST networks. "
-                   "A solid default for images you train from scratch."),
-    ("mobilenet_v2", "MobileNetV2 (transfer)", "A pretrained MobileNetV2 base with a new head: "
-                     "small and fast, the dog-breed tutorial's network (96×96 RGB)."),
-    ("efficientnet_b0", "EfficientNetB0 (transfer)", "A pretrained EfficientNetB0 base: "
-                        "accurate for its size (224×224 RGB)."),
-    ("resnet50", "ResNet50 (transfer)", "A pretrained ResNet50 base: large and accurate, "
-                 "slow on a CPU (224×224 RGB)."),
-)
+# (name, label, description) of every template: the core's vocabulary.
+TEMPLATE_CHOICES = (("auto", "Auto (from the data)", AUTO_HELP),
+                    *((name, TEMPLATE_LABELS[name], text) for name, text in TEMPLATES.items()))
 DEFAULT_CLASSES = 10
 ERROR_BG = QColor(253, 226, 222)
 
