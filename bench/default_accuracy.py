@@ -118,6 +118,8 @@ def baselines(index, size, color, max_train: int | None, seed: int = 0) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("datasets", nargs="*", default=["digits", "sample"])
+    p.add_argument("--reuse", metavar="RUN_DIR", help="take the app's result from this run of "
+                   "`python -m training train DATA` (one dataset only) instead of training")
     p.add_argument("--svm-max-train", type=int, default=None,
                    help="fit the SVMs on at most this many images (SVC is quadratic)")
     args = p.parse_args(argv)
@@ -125,7 +127,7 @@ def main(argv=None) -> int:
     rows = []
     for name in args.datasets:
         label, path = resolve(name)
-        app = app_default(path)
+        app = app_default(path, args.reuse)
         base = baselines(app["index"], app["size"], app["color"], args.svm_max_train)
         best = max(base["svm_pixels"]["accuracy"], base["svm_hog"]["accuracy"])
         h, w = app["size"]

@@ -248,6 +248,9 @@ class Session:
         from training.tensorboard_logs import RunTensorBoard
 
         tensorboard = RunTensorBoard(self.writer.path)  # per-epoch scalars + learning rate
+        from training import execution
+
+        execution.apply(model, execution.steps_per_execution(self.spec, model, self._batches()))
         t = time.perf_counter()
         try:
             model.fit(train_ds, validation_data=val_ds, epochs=epochs,

@@ -105,6 +105,8 @@ def test_guard_rails_untick_freeze_for_random_weights_and_warn(qtbot, panel, tmp
     qtbot.waitUntil(lambda: "warnings above" in panel.status.text(), timeout=60_000)
     panel.training_form.lr.setValue(0.001)
     assert "too high" not in panel.assist.advice_label.text()
+    panel.training_form.schedule.setCurrentText("cosine")
+    assert panel.state.train_config.lr_schedule == "cosine"
     wait_idle(qtbot, panel)
 
 
