@@ -21,10 +21,17 @@ class RunTensorBoard(keras.callbacks.TensorBoard):
     """Keras' TensorBoard callback, per epoch only (no graph, histograms or profiler),
     which can be closed after a ``fit()`` cut short by a stop (``on_train_end`` never ran)."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir, skip_epoch=None):
+        self.skip_epoch = skip_epoch  # () -> True for an epoch cut short by a stop
         super().__init__(log_dir=str(RunFolder(run_dir).tensorboard_dir), histogram_freq=0,
                          write_graph=False, write_images=False, update_freq="epoch",
                          profile_batch=0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        # A partial epoch is not recorded in history.json either: its numbers mislead.
+        if self.skip_epoch is not None and self.skip_epoch():
+            return
+        super().on_epoch_end(epoch, logs)
 
     def close(self) -> None:
         try:
