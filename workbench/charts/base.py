@@ -73,6 +73,9 @@ class ChartCanvas(FigureCanvasQTAgg):
     """
 
     rendered = Signal()
+    # True for a chart whose build() fits its content to the size (font sizes, legend
+    # columns): it is rebuilt, not only redrawn, when its size changes.
+    rebuild_on_resize = False
 
     def __init__(self, parent=None, width: float = 5.0, height: float = 3.0, dpi: int = 100):
         self.figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
@@ -209,13 +212,16 @@ class ChartCanvas(FigureCanvasQTAgg):
         """Draw the figure into pixels. Caller holds _DRAW_LOCK; any thread."""
         # A render that started before a newer synchronous draw() must not bring old
         # data back: it only redraws what is already built.
-        if version > self._built_version:
-            self._build(state, version)
-        else:
-            version = self._built_version
+        # Size first, so build() can fit its content to the pixels it gets.
         self._set_device_pixel_ratio(ratio)   # scales the figure's dpi, as Qt's canvas does
         dpi = self.figure.dpi
         self.figure.set_size_inches(width / dpi, height / dpi, forward=False)
+        resized = self.rebuild_on_resize and getattr(self, "_built_size", None) != (width, height)
+        if version > self._built_version or (resized and version == self._built_version):
+            self._build(state, version)
+            self._built_size = (width, height)
+        else:
+            version = self._built_version
         FigureCanvasAgg.draw(self)   # Agg only: no Qt call may happen off the GUI thread
         pixels = np.array(self.get_renderer().buffer_rgba(), copy=True)
         return {"version": version, "width": width, "height": height, "ratio": ratio,

@@ -23,6 +23,8 @@ class ConfusionChart(ChartCanvas):
         cellClicked(int, int): the (true, predicted) class indices of a clicked cell.
     """
 
+    rebuild_on_resize = True   # count / legend sizes follow the pixels
+
     cellClicked = Signal(int, int)
 
     def __init__(self, parent=None):
@@ -52,8 +54,8 @@ class ConfusionChart(ChartCanvas):
         ax.set_xlabel("Predicted class")
         ax.set_ylabel("True class")
         ax.set_title("Confusion matrix\n(click a cell to see its images)", fontsize=9)
-        if n <= _MAX_ANNOTATED:
-            size = 9 if n <= 10 else 7
+        size = annotation_size(self.figure, n, int(m.max()) if m.size else 0)
+        if n <= _MAX_ANNOTATED and size:
             for i in range(n):
                 for j in range(n):
                     colour = "white" if frac[i, j] > 0.55 else "black"
@@ -127,3 +129,19 @@ class ConfusionChart(ChartCanvas):
 
 def _short(name: str, limit: int = 14) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def annotation_size(figure, n: int, largest: int) -> float | None:
+    """Font size (points) for the counts so the widest one fits its cell, or None when
+    cells are too small to hold readable numbers (the colours and a click still work).
+    At 1024x640 a 10-class matrix has ~15 px cells: fixed 9 pt counts overlapped."""
+    w_in, h_in = figure.get_size_inches()
+    # The matrix gets roughly 45% of the smaller side (labels, title, colour bar take the rest).
+    cell_px = 0.45 * min(w_in, h_in) * figure.dpi / max(n, 1)
+    digits = len(str(max(largest, 0)))
+    # A digit is ~0.6 em wide; leave a fifth of the cell as margin.
+    size_px = min(cell_px * 0.8 / (0.6 * digits), cell_px * 0.7)
+    size_pt = size_px * 72.0 / figure.dpi
+    if size_pt < 5.0:
+        return None
+    return round(min(size_pt, 9.0), 1)

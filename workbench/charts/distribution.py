@@ -16,6 +16,8 @@ SPLIT_COLORS = {"train": "#4C72B0", "validation": "#DD8452", "test": "#55A868"}
 class DistributionChart(ChartCanvas):
     """Images per class and split. Drawn once per dataset load, on a render thread."""
 
+    rebuild_on_resize = True   # count / legend sizes follow the pixels
+
     def __init__(self, parent=None, width: float = 5.0, height: float = 3.0):
         self.counts: dict[str, dict[str, int]] = {}
         self.classes: list[str] = []
@@ -49,7 +51,10 @@ class DistributionChart(ChartCanvas):
                            fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
         # Above the axes (constrained layout makes room), so it never covers a bar.
-        self.figure.legend(fontsize=8, frameon=False, ncol=len(splits), loc="outside upper center")
+        # One row when there is room, else stacked: a clipped legend reads as "n (1,200)".
+        width_px = self.figure.get_size_inches()[0] * self.figure.dpi
+        ncol = len(splits) if width_px >= 110 * len(splits) else 1
+        self.figure.legend(fontsize=8, frameon=False, ncol=ncol, loc="outside upper center")
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
         return ax
