@@ -62,6 +62,7 @@ def test_classify_panel_answers_unknown_for_photos_not_for_its_test_images(qtbot
         texts = [panel.list.item(i).text() for i in range(panel.list.count())]
         assert sum("Unknown (" in t for t in texts) == sum(r["unknown"] for r in photos)
 
+        panel.clear_results()
         panel.classify(run["test_images"])
         wait_idle(qtbot, panel)
         own = list(panel.results)

@@ -30,13 +30,13 @@ class PRCurvesChart(ChartCanvas):
     def reset(self) -> None:
         self.set_curves([])
 
-    def build(self, state: dict) -> None:
-        ax = self.ax = self.figure.add_subplot(1, 1, 1)
+    def build(self, state: dict):
+        ax = self.figure.add_subplot(1, 1, 1)
         curves = state["curves"]
         if not curves:
             ax.set_axis_off()
             self.empty_message(ax, "Evaluate the run to see precision-recall curves per class")
-            return
+            return ax
         aps = [c.get("average_precision") or 0.0 for c in curves]
         shown = sorted(range(len(curves)), key=lambda i: aps[i])[:_MAX_LINES]
         colours = self._colours(len(shown))
@@ -55,6 +55,7 @@ class PRCurvesChart(ChartCanvas):
         ax.set_title(title, fontsize=10)
         ax.legend(loc="lower left", fontsize=6, framealpha=0.85, ncol=2 if len(shown) > 6 else 1)
         ax.grid(True, alpha=0.3)
+        return ax
 
     @staticmethod
     def _colours(n: int) -> list:

@@ -27,14 +27,14 @@ class ReliabilityChart(ChartCanvas):
     def reset(self) -> None:
         self.set_calibration(None)
 
-    def build(self, state: dict) -> None:
-        ax = self.ax = self.figure.add_subplot(1, 1, 1)
+    def build(self, state: dict):
+        ax = self.figure.add_subplot(1, 1, 1)
         cal = state["calibration"]
         if not cal or not cal.get("reliability_after"):
             ax.set_axis_off()
             self.empty_message(ax, "Evaluate the run to see how far its percentages can be "
                                    "trusted (reliability diagram)")
-            return
+            return ax
         ax.plot([0, 1], [0, 1], ls="--", color="0.5", lw=1, label="perfectly calibrated")
 
         def bars(key, **style):
@@ -55,6 +55,7 @@ class ReliabilityChart(ChartCanvas):
         # A framed legend stays readable where it covers bars in a small panel.
         ax.legend(loc="upper left", fontsize=6.5, framealpha=0.85)
         ax.grid(True, alpha=0.3)
+        return ax
 
 
 def _pct(value) -> str:

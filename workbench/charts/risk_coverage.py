@@ -30,14 +30,14 @@ class RiskCoverageChart(ChartCanvas):
         self._coverage = coverage
         self.changed()
 
-    def build(self, state: dict) -> None:
-        ax = self.ax = self.figure.add_subplot(1, 1, 1)
+    def build(self, state: dict):
+        ax = self.figure.add_subplot(1, 1, 1)
         curve, cov = state["curve"], state["coverage"]
         if not curve:
             ax.set_axis_off()
             self.empty_message(ax, "This run has no unknown rule: train or evaluate it again "
                                    "to see its risk-coverage curve")
-            return
+            return ax
         xs, ys = curve["coverage"], curve["risk"]
         ax.plot(xs, ys, color="tab:blue", lw=1.5, label="validation risk-coverage")
         if cov is not None:
@@ -52,3 +52,4 @@ class RiskCoverageChart(ChartCanvas):
         ax.tick_params(labelsize=7)
         ax.legend(loc="upper left", fontsize=7, frameon=False)
         ax.grid(True, alpha=0.3)
+        return ax
