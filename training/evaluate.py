@@ -222,9 +222,8 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
 
 def _run_trust(run_dir, model, data, events, run):
     """The run's calibration and unknown rule, fitted now if the run has none yet."""
-    from training.runfolder import CALIBRATION_JSON
     from training.trust import Trust, fit_trust
 
-    if not (Path(run_dir) / CALIBRATION_JSON).is_file():
+    if not RunFolder(run_dir).calibration_json.is_file():
         fit_trust(model, data, run_dir, events, seed=int(run.get("seed", 42)))
     return Trust.load(run_dir)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from training import runs
 from training.calibration import apply_temperature, fit_temperature, nll
 from training.events import Events
-from training.runfolder import CALIBRATION_JSON, UNKNOWN_JSON, UNKNOWN_REFERENCE_NPZ
+from training.runfolder import (CALIBRATION_JSON, UNKNOWN_JSON, UNKNOWN_REFERENCE_NPZ, RunError,
+                                read_json, write_json)
 from training.unknown import (
     MAX_REFERENCE,
     UnknownRule,
@@ -58,18 +58,18 @@ class Trust:
         temperature, rule, reference, appearance = 1.0, None, None, None
         try:
             if (folder / CALIBRATION_JSON).is_file():
-                t = runs.read_json(folder / CALIBRATION_JSON).get("temperature", 1.0)
+                t = read_json(folder / CALIBRATION_JSON).get("temperature", 1.0)
                 if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0:
                     temperature = float(t)
             if (folder / UNKNOWN_JSON).is_file():
-                rule = UnknownRule.from_dict(runs.read_json(folder / UNKNOWN_JSON))
+                rule = UnknownRule.from_dict(read_json(folder / UNKNOWN_JSON))
             if rule is not None and (folder / UNKNOWN_REFERENCE_NPZ).is_file():
                 with np.load(folder / UNKNOWN_REFERENCE_NPZ, allow_pickle=False) as npz:
                     reference = np.asarray(npz["features"], dtype=np.float32)
                     if "thumb_mean" in npz.files:
                         appearance = (np.asarray(npz["thumb_mean"], dtype=np.float32),
                                       np.asarray(npz["thumb_precision"], dtype=np.float32))
-        except (runs.RunError, ValueError, OSError, KeyError, AttributeError) as exc:
+        except (RunError, ValueError, OSError, KeyError, AttributeError) as exc:
             log.warning("Ignoring the damaged calibration/unknown files of %s: %s", folder, exc)
         return cls(temperature, rule, reference, appearance)
 
@@ -248,8 +248,8 @@ def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42
                                        else np.zeros((0, 0))).astype(np.float32),
                         thumb_mean=appearance[0], thumb_precision=appearance[1])
     os.replace(tmp, folder / UNKNOWN_REFERENCE_NPZ)
-    runs.write_json(folder / UNKNOWN_JSON, rule.to_dict())
-    runs.write_json(folder / CALIBRATION_JSON, calibration)
+    write_json(folder / UNKNOWN_JSON, rule.to_dict())
+    write_json(folder / CALIBRATION_JSON, calibration)
     events.on_status(f"Temperature {temperature:.3f}; unknown below "
                      f"{rule.confidence_threshold:.1%} confidence"
                      + ("" if rule.distance_threshold is None else

@@ -65,8 +65,7 @@ class CoverageControl(QWidget):
 
     def load_run(self, run_dir: str | None) -> None:
         """Read the run's ``unknown.json`` (a few KB); a missing or damaged file means no rule."""
-        from training import runs
-        from training.runfolder import UNKNOWN_JSON
+        from training.runfolder import UNKNOWN_JSON, RunError, read_json
         from training.unknown import UnknownRule
 
         if run_dir == self.run_dir:
@@ -75,8 +74,8 @@ class CoverageControl(QWidget):
         path = os.path.join(run_dir, UNKNOWN_JSON) if run_dir and os.path.isdir(run_dir) else None
         if path and os.path.isfile(path):
             try:
-                self.rule = UnknownRule.from_dict(runs.read_json(path))
-            except (runs.RunError, ValueError, TypeError) as exc:
+                self.rule = UnknownRule.from_dict(read_json(path))
+            except (RunError, ValueError, TypeError) as exc:
                 log.warning("Ignoring %s: %s", path, exc)
         self._show()
 
