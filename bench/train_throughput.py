@@ -70,6 +70,7 @@ def worker_workbench(a) -> dict:
     from training.train import train
     from training.config import TrainConfig
     from training.data import DatasetSpec
+    from training.runfolder import RunFolder
 
     rec = common.epoch_recorder()
     spec = _spec(a.model, a.size, a.color)
@@ -82,15 +83,13 @@ def worker_workbench(a) -> dict:
     wall = time.perf_counter() - t0
 
     acc = getattr(summary, "test_accuracy", None)
-    ev_path = os.path.join(run_dir, "evaluation.json")
-    if acc is None and os.path.exists(ev_path):
-        with open(ev_path, encoding="utf-8") as f:
-            acc = json.load(f).get("accuracy")
+    folder = RunFolder(run_dir)
+    if acc is None and folder.has_evaluation():
+        acc = folder.read_evaluation().get("accuracy")
     secs = [e.get("seconds") for e in rec.epochs]
     params = None
     try:
-        import keras as k
-        params = k.models.load_model(os.path.join(run_dir, "model_final.keras")).count_params()
+        params = folder.load_model("final").count_params()
     except Exception:  # noqa: BLE001 (the parameter count is informative only)
         pass
     return {"wall": wall, "to_first_batch": (rec.first_batch or t0) - t0, "epoch_seconds": secs,

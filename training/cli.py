@@ -20,11 +20,13 @@ import traceback
 
 from training.cliargs import InputError, dataset_options, dataset_spec
 from training.cliprogress import TerminalEvents
+from training.config import LR_SCHEDULES, TrainConfig
 from training.logs import FILE_ONLY, setup_logging
 
 log = logging.getLogger(__name__)
 
 MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
+_TRAIN_DEFAULTS = TrainConfig()  # one owner of the defaults: the CLI shows the same ones
 
 
 def _bad_input_types() -> tuple:
@@ -32,8 +34,7 @@ def _bad_input_types() -> tuple:
     from training.export import ExportError
     from training.exported_predictor import MissingPackageError
     from training.models import SpecError
-    from training.predict import UnsafeModelError
-    from training.runs import RunError
+    from training.runfolder import RunError, UnsafeModelError
     from training.signature import SignatureError
 
     return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
@@ -64,22 +65,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and save a run folder")
     p.add_argument("data", metavar="DATA", nargs="?")
     dataset_options(p)
-    p.add_argument("--model", choices=MODELS, default="cnn")
+    p.add_argument("--model", choices=("auto", *MODELS), default="auto",
+                   help="auto (default) picks the template and input size from the data and "
+                   "says why")
     p.add_argument("--spec", metavar="SPEC_JSON", help="a saved model spec (overrides --model)")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=_TRAIN_DEFAULTS.epochs)
     p.add_argument("--image-size", metavar="N|HxW", help="input size (default: from the data for "
                    "mlp/cnn, the backbone's size for transfer models)")
     p.add_argument("--color", choices=("grayscale", "rgb"))
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=_TRAIN_DEFAULTS.batch_size)
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
     p.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop"), default="adam")
-    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--patience", type=int, default=_TRAIN_DEFAULTS.patience)
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=_TRAIN_DEFAULTS.lr_schedule,
+                   help="plateau (default): lower the rate when validation loss stalls; "
+                   "cosine; none")
     p.add_argument("--no-early-stopping", action="store_true")
     p.add_argument("--fine-tune-epochs", type=int, default=0)
     p.add_argument("--fine-tune-from", type=int, help="backbone layer index to unfreeze from")
     p.add_argument("--fine-tune-lr", type=float, default=1e-5)
     p.add_argument("--weights", default="imagenet", help="imagenet | random | PATH (transfer models)")
     p.add_argument("--augment", action="store_true", help="random flip, rotation and zoom")
+    p.add_argument("--download-weights", action="store_true",
+                   help="download missing ImageNet backbone weights into the Keras cache "
+                   "(the only time the CLI goes online)")
     p.add_argument("--mixed-precision", action="store_true")
     p.add_argument("--no-feature-cache", action="store_true")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder to create")
@@ -244,7 +253,7 @@ def _parse_size(text):
     return tuple(parts)
 
 
-def _model_spec(args, index):
+def _model_spec(args, index, events):
     from training.data import suggest_input
     from training.models import AugmentationSpec, ModelSpec, template
 
@@ -257,7 +266,12 @@ def _model_spec(args, index):
             text = str(exc)
             raise InputError(text if args.spec in text else f"{args.spec}: {text}") from None
     size, color = _parse_size(args.image_size), args.color
-    if args.model in ("mlp", "cnn"):
+    if args.model == "auto":
+        from training.cli_model import auto_spec
+
+        spec = auto_spec(index, events, download=args.download_weights)
+        spec.input_size, spec.color_mode = size or spec.input_size, color or spec.color_mode
+    elif args.model in ("mlp", "cnn"):
         suggested_size, suggested_color = suggest_input(index)
         size, color = size or tuple(suggested_size), color or suggested_color
         spec = template(args.model, input_size=size, color_mode=color)
@@ -266,6 +280,10 @@ def _model_spec(args, index):
                         fine_tune_from=args.fine_tune_from)
     if args.augment:
         spec.augmentation = AugmentationSpec(flip="horizontal", rotation=0.05, zoom=0.1)
+    if args.download_weights and args.model != "auto":
+        from training.cli_model import ensure_weights
+
+        ensure_weights(spec, events)
     return spec
 
 
@@ -277,7 +295,8 @@ def _train_config(args):
     try:
         return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                            learning_rate=args.lr, early_stopping=not args.no_early_stopping,
-                           patience=args.patience, fine_tune_epochs=args.fine_tune_epochs,
+                           patience=args.patience, lr_schedule=args.lr_schedule,
+                           fine_tune_epochs=args.fine_tune_epochs,
                            fine_tune_lr=args.fine_tune_lr, seed=args.seed,
                            mixed_precision=args.mixed_precision,
                            feature_cache=not args.no_feature_cache)
@@ -293,11 +312,8 @@ def cmd_train(args, events, out):
             summary = resume(args.resume, events=events)
     else:
         index = _open(args, args.data, events)
-        spec = _model_spec(args, index)
+        spec = _model_spec(args, index, events)
         config = _train_config(args)
-        if config.fine_tune_epochs and (spec.backbone is None or spec.backbone.fine_tune_from is None):
-            events.on_status("warning: --fine-tune-epochs needs a transfer model and --fine-tune-from; "
-                             "skipping the fine-tune phase")
         with _stop_on_sigint(events):
             summary = train(index, spec, config, events, run_dir=args.out)
     result = summary.to_dict()

@@ -6,21 +6,14 @@ has no test split) and writes ``evaluation.json`` into the run folder.
 """
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-from training import runs
+from training.runfolder import RunError, RunFolder
 from training.events import Events
 
-EVALUATION_NPZ = "evaluation.npz"
 GALLERY_SIZE = 25
-# Above this many probability cells the per-sample probabilities go to evaluation.npz
-# instead of evaluation.json (10,000 x 10 is ~2 MB of JSON text and stays in the JSON, so
-# readers of evaluation.json alone see them; bigger results need load_evaluation()).
-MAX_JSON_CELLS = 250_000
 
 
 def metrics_from_predictions(y_true, probs, classes, paths=None, rows=None,
@@ -149,41 +142,6 @@ def evaluate_arrays(model, data, index_paths, classes, events: Events | None = N
     return result
 
 
-def save_evaluation(run_dir, result: dict) -> None:
-    """Write ``evaluation.json`` (probabilities in ``evaluation.npz`` when large)."""
-    run_dir = Path(run_dir)
-    out = dict(result)
-    n_cells = result["num_samples"] * len(result["classes"])
-    if n_cells > MAX_JSON_CELLS:
-        probs = np.array([p["probabilities"] for p in result["predictions"]], dtype=np.float32)
-        tmp = run_dir / (EVALUATION_NPZ + ".tmp.npz")
-        np.savez_compressed(tmp, probabilities=probs)
-        os.replace(tmp, run_dir / EVALUATION_NPZ)
-        out["predictions"] = [{k: v for k, v in p.items() if k != "probabilities"}
-                              for p in result["predictions"]]
-        out["probabilities_file"] = EVALUATION_NPZ
-    runs.write_json(run_dir / runs.EVALUATION_JSON, out)
-
-
-def load_evaluation(run_dir) -> dict:
-    """Read ``evaluation.json`` back, with per-sample probabilities restored from the .npz."""
-    run_dir = Path(run_dir)
-    result = runs.read_json(run_dir / runs.EVALUATION_JSON)
-    if not isinstance(result, dict) or "predictions" not in result:
-        raise runs.RunError(f"{run_dir / runs.EVALUATION_JSON} is not an evaluation result")
-    if result.get("probabilities_file"):
-        with np.load(run_dir / result["probabilities_file"], allow_pickle=False) as npz:
-            probs = npz["probabilities"]
-        by_row = {}
-        for p, row in zip(result["predictions"], probs):
-            p["probabilities"] = row.tolist()
-            by_row[p["row"]] = p["probabilities"]
-        for key in ("most_incorrect", "random_sample"):
-            for p in result.get(key, []):
-                p.setdefault("probabilities", by_row.get(p["row"]))
-    return result
-
-
 def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "final") -> dict:
     """Evaluate a saved run and write ``evaluation.json`` into its folder.
 
@@ -212,57 +170,26 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
 
     events = events or Events()
     t0 = time.perf_counter()
-    run = runs.load_run(run_dir)
+    folder = RunFolder(run_dir)
+    run = folder.load()
     predictor = Predictor(run_dir, which=which)
     events.check_stop()
-    index, warnings = open_run_dataset(run_dir, dataset, events)
+    index, warnings = folder.open_dataset(dataset, events)
     classes = predictor.classes
     if list(index.classes) != list(classes):
-        raise runs.RunError(f"The dataset's classes {list(index.classes)} differ from the run's "
+        raise RunError(f"The dataset's classes {list(index.classes)} differ from the run's "
                             f"classes {list(classes)}; cannot evaluate this run on it.")
     events.check_stop()
     with open_images(index, predictor.input_size, predictor.color_mode, events) as data:
         result = evaluate_arrays(predictor.model, data, index.paths, classes, events,
                                  seed=int(run.get("seed", 42)))
     if result is None:
-        raise runs.RunError(f"The dataset {index.root} has no test or validation images to evaluate on.")
+        raise RunError(f"The dataset {index.root} has no test or validation images to evaluate on.")
     result.update(run_dir=str(run_dir), test_accuracy=result["accuracy"], test_loss=result["loss"],
                   dataset_fingerprint=index.fingerprint(), warnings=warnings,
                   bad_files=[b.to_dict() for b in index.bad_files],
                   seconds=time.perf_counter() - t0)
-    save_evaluation(run_dir, result)
-    _record_in_run(run_dir, result)
+    folder.write_evaluation(result)
+    folder.update_info(test_accuracy=result["accuracy"], test_loss=result["loss"],
+                       evaluated_on=result.get("split"))
     return result
-
-
-def open_run_dataset(run_dir, dataset, events):
-    """The dataset to evaluate/resume on, plus warnings when it differs from training's."""
-    from training.data import DatasetSpec, open_dataset
-    from training.data.index import DatasetIndex
-
-    recorded = runs.read_json(Path(run_dir) / runs.DATASET_JSON)
-    if dataset is None:
-        spec_dict = recorded.get("spec") if isinstance(recorded, dict) else None
-        if not isinstance(spec_dict, dict):
-            raise runs.RunError(f"{Path(run_dir) / runs.DATASET_JSON} does not record the dataset; "
-                                "pass the dataset explicitly")
-        dataset = DatasetSpec.from_dict(spec_dict)
-    index = dataset if isinstance(dataset, DatasetIndex) else open_dataset(dataset, events)
-    warnings = []
-    if isinstance(recorded, dict) and recorded.get("fingerprint") not in (None, index.fingerprint()):
-        warnings.append("The dataset differs from the one this run was trained on (its files, "
-                        "labels or split changed); results may include training images.")
-    return index, warnings
-
-
-def _record_in_run(run_dir, result: dict) -> None:
-    path = Path(run_dir) / runs.RUN_JSON
-    try:
-        data = runs.read_json(path)
-    except runs.RunError:
-        return
-    if isinstance(data, dict):
-        data["test_accuracy"] = result["accuracy"]
-        data["test_loss"] = result["loss"]
-        data["evaluated_on"] = result.get("split")
-        runs.write_json(path, data)

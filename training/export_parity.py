@@ -67,10 +67,11 @@ def load_parity_data(run_dir, input_size, color_mode: str, events: Events) -> Pa
     """
     from training.data import DatasetError, load_arrays
     from training.data.index import TRAIN
-    from training.evaluate import evaluation_split, open_run_dataset
+    from training.evaluate import evaluation_split
+    from training.runfolder import RunFolder
 
     try:
-        index, _ = open_run_dataset(run_dir, None, events)
+        index, _ = RunFolder(run_dir).open_dataset(None, events)
         data = load_arrays(index, tuple(input_size), color_mode, events)
     except (DatasetError, runs.RunError, OSError) as exc:
         log.warning("Parity on random images: %s", exc)
@@ -84,9 +85,8 @@ def load_parity_data(run_dir, input_size, color_mode: str, events: Events) -> Pa
     splits = np.asarray(data.splits)
     test = np.flatnonzero(splits == split)
     try:
-        from training.evaluate import load_evaluation
-
-        most_incorrect = [p["row"] for p in load_evaluation(run_dir).get("most_incorrect", [])]
+        evaluation = RunFolder(run_dir).read_evaluation()
+        most_incorrect = [p["row"] for p in evaluation.get("most_incorrect", [])]
     except (runs.RunError, OSError, KeyError, TypeError, ValueError):
         most_incorrect = []
     pick = test[choose(np.asarray(data.rows)[test], most_incorrect)]

@@ -1,8 +1,7 @@
-"""Prediction with a saved run: safe model loading, batched and single-image calls, CSV export.
+"""Prediction with a saved run: batched and single-image calls, CSV export.
 
-Models are always loaded with Keras ``safe_mode=True``: a file that needs unsafe
-deserialisation (a ``Lambda`` layer carries marshalled Python bytecode) is refused with
-:class:`UnsafeModelError` before any of its code can run.
+Models are loaded by :meth:`training.runfolder.RunFolder.load_model` (Keras safe mode:
+a file that needs unsafe deserialisation is refused before any of its code can run).
 """
 from __future__ import annotations
 
@@ -12,46 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from training import runs
 from training.csvcells import escape_cell
 from training.data.decode import IMAGE_EXTS as IMAGE_EXTENSIONS  # the one extension list
 from training.events import Events
+from training.runfolder import RunFolder, load_model_file
 
-_UNSAFE_HINTS = ("safe_mode", "unsafe", "arbitrary code")
-
-
-class UnsafeModelError(ValueError):
-    """The model file needs unsafe deserialisation (e.g. a Lambda layer) and was refused."""
-
-
-def load_model_safely(path, compile: bool = False):
-    """``keras.saving.load_model(path, safe_mode=True)`` with clear errors.
-
-    Raises:
-        UnsafeModelError: the file holds code (Lambda layers, pickled functions).
-        RunError: the file is missing, not a Keras model, or damaged.
-    """
-    import keras
-
-    # Our own registered layers (the training-only augmentation block) must be known to
-    # Keras before a model that uses them is deserialised in a fresh process.
-    import training.models.augment  # noqa: F401
-
-    path = Path(path)
-    if not path.is_file():
-        raise runs.RunError(f"Model file not found: {path}")
-    try:
-        return keras.saving.load_model(str(path), compile=compile, safe_mode=True)
-    except Exception as exc:  # noqa: BLE001  (Keras raises many types for damaged files)
-        text = str(exc)
-        if any(h in text for h in _UNSAFE_HINTS):
-            raise UnsafeModelError(
-                f"Refused to load {path}: it contains code that only runs with unsafe "
-                f"deserialisation (for example a Lambda layer), which could execute anything "
-                f"on this computer. Only open model files from sources you trust; this app "
-                f"never disables Keras safe mode. Keras said: {text.splitlines()[0][:300]}") from None
-        raise runs.RunError(f"Could not load the model {path}: {type(exc).__name__}: "
-                            f"{text.splitlines()[0][:300] if text else ''}") from None
 
 
 def to_probabilities(out: np.ndarray) -> np.ndarray:
@@ -125,39 +89,28 @@ class Predictor:
         which: ``"best"`` (falls back to final) or ``"final"`` (falls back to best).
 
     Raises:
-        RunError, UnsafeModelError: see :func:`load_model_safely`.
+        RunError, UnsafeModelError: see :func:`training.runfolder.load_model_file`.
     """
 
     def __init__(self, run_dir, which: str = "best"):
-        if which not in ("best", "final"):
-            raise ValueError(f"which must be 'best' or 'final'. Received: which={which!r}")
         path = Path(run_dir)
         if path.is_file():
-            model_path, folder = path, path.parent
+            model_path, folder = path, RunFolder(path.parent)
         else:
-            folder = path
-            if not folder.is_dir():
-                raise runs.RunError(f"Not a run folder: {folder} does not exist")
-            order = (runs.MODEL_BEST, runs.MODEL_FINAL) if which == "best" else (runs.MODEL_FINAL, runs.MODEL_BEST)
-            found = [folder / name for name in order if (folder / name).is_file()]
-            if not found:
-                raise runs.RunError(f"The run {folder} has no saved model ({' or '.join(order)}); "
-                                    "it may have been stopped before the first epoch ended.")
-            model_path = found[0]
-        self.run_dir = str(folder)
+            folder = RunFolder(path)
+            model_path = folder.model_file(which)
+        self.run_dir = str(folder.path)
         self.model_path = str(model_path)
-        self.model = load_model_safely(model_path)
+        self.model = load_model_file(model_path)
         _, h, w, c = self.model.input_shape
         self.input_size = (int(h), int(w))
         self.color_mode = "grayscale" if c == 1 else "rgb"
         out_dim = self.model.output_shape[-1]
         n_classes = 2 if out_dim == 1 else int(out_dim)
-        classes = None
-        if (folder / runs.CLASSES_JSON).is_file():
-            classes = runs.read_json(folder / runs.CLASSES_JSON)
-        if not isinstance(classes, list) or len(classes) != n_classes:
+        classes = folder.classes()
+        if classes is None or len(classes) != n_classes:
             classes = [f"class_{i}" for i in range(n_classes)]
-        self.classes = [str(c) for c in classes]
+        self.classes = classes
         self._call = compiled_call(self.model)
 
     def predict_array(self, image) -> np.ndarray:

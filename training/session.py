@@ -19,6 +19,7 @@ from training.features import (
     compute_features_from,
     feature_dataset,
 )
+from training.runfolder import MODEL_BEST, MODEL_FINAL, MODEL_LAST
 
 
 def free_memory() -> None:
@@ -232,6 +233,12 @@ class Session:
         self._fit(self.model, *self._image_datasets(), "fine_tune", target)
 
     def _fit(self, model, train_ds, val_ds, phase: str, epochs: int) -> None:
+        from training.schedules import lr_callbacks
+
+        cfg = self.config
+        schedule = lr_callbacks(cfg.lr_schedule,
+                                cfg.fine_tune_lr if phase == "fine_tune" else cfg.learning_rate,
+                                self.state.epochs_done, epochs, cfg.patience, val_ds is not None)
         cb = EventsCallback(self.events, self.state, phase, self.total_epochs, self._batches(),
                             early_stopping=self.config.early_stopping, patience=self.config.patience,
                             on_epoch_saved=lambda info, improved: self._epoch_saved(phase, improved))
@@ -244,7 +251,8 @@ class Session:
         t = time.perf_counter()
         try:
             model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                      initial_epoch=self.state.epochs_done, callbacks=[cb, tensorboard], verbose=0,
+                      initial_epoch=self.state.epochs_done, callbacks=[cb, tensorboard, *schedule],
+                      verbose=0,
                       shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
         finally:
             tensorboard.close()
@@ -256,9 +264,9 @@ class Session:
         w, st = self.writer, self.state
         w.write_history(st.history)
         self._sync_full_optimizer()
-        w.save_model(self.model, runs.MODEL_LAST)  # optimizer state included
+        w.save_model(self.model, MODEL_LAST)  # optimizer state included
         if improved and self.config.checkpoint_best:
-            w.copy_model(runs.MODEL_LAST, runs.MODEL_BEST)
+            w.copy_model(MODEL_LAST, MODEL_BEST)
         best = st.best_entry() or {}
         w.update(epochs_done=st.epochs_done, best_epoch=st.best_epoch, best_val_loss=best.get("val_loss"),
                  best_val_accuracy=best.get("val_accuracy"),
@@ -294,12 +302,12 @@ class Session:
             self._best_to_full_model()
             if cfg.restore_best and st.best_weights is not None:
                 self.model.set_weights(st.best_weights)
-                if cfg.checkpoint_best and w.has(runs.MODEL_BEST):
-                    w.copy_model(runs.MODEL_BEST, runs.MODEL_FINAL)  # the same weights
+                if cfg.checkpoint_best and w.has(MODEL_BEST):
+                    w.copy_model(MODEL_BEST, MODEL_FINAL)  # the same weights
                 else:
-                    w.save_model(self.model, runs.MODEL_FINAL)
+                    w.save_model(self.model, MODEL_FINAL)
             else:
-                w.save_model(self.model, runs.MODEL_FINAL)
+                w.save_model(self.model, MODEL_FINAL)
             if evaluate and self.data is not None and not st.stopped:
                 result = self._evaluate()
             elif st.stopped:
@@ -322,7 +330,7 @@ class Session:
         return self._summary(status, result)
 
     def _evaluate(self) -> dict | None:
-        from training.evaluate import evaluate_arrays, save_evaluation
+        from training.evaluate import evaluate_arrays
 
         t = time.perf_counter()
         try:
@@ -346,7 +354,7 @@ class Session:
         result.update(run_dir=str(self.writer.path), test_accuracy=result["accuracy"],
                       test_loss=result["loss"], dataset_fingerprint=self.index.fingerprint(),
                       warnings=[])
-        save_evaluation(self.writer.path, result)
+        self.writer.write_evaluation(result)
         from training.tensorboard_logs import log_confusion_matrix
 
         log_confusion_matrix(self.writer.path, result["confusion_matrix"], result["classes"],

@@ -101,10 +101,10 @@ def test_predicting_a_file_gives_the_pixels_and_probabilities_of_evaluation(tmp_
         Image.fromarray(deep).save(root / "cat" / f"deep_{i}.png")
     cfg = TrainConfig(epochs=1, batch_size=8, early_stopping=False, seed=0)
     summary = train(str(root), tiny_spec(size=16), cfg, run_dir=str(tmp_path / "r"))
-    from training.evaluate import load_evaluation
     from training.predict import Predictor, expand_paths
+    from training.runfolder import RunFolder
 
-    result = load_evaluation(summary.run_dir)
+    result = RunFolder(summary.run_dir).read_evaluation()
     by_path = {p["path"]: p for p in result["predictions"]}
     odd = [p for p in by_path if p.endswith((".jpe", ".jfif")) or "deep_" in p]
     assert set(expand_paths([str(root)])) == set(open_dataset(str(root)).paths)  # same extensions

@@ -8,7 +8,8 @@ from tests.imagegen import class_image, write_image
 from tests.training.trainutil import mlp_run  # noqa: F401  (session fixture)
 from training import runs
 from training.csvcells import escape_cell
-from training.predict import Predictor, UnsafeModelError, load_model_safely, write_csv
+from training.predict import Predictor, write_csv
+from training.runfolder import UnsafeModelError, load_model_file
 
 
 def test_predict_paths_top_k_folders_and_bad_files(mlp_run, tmp_path):
@@ -86,7 +87,7 @@ def test_missing_or_damaged_model_files_give_run_errors(tmp_path):
     bad = tmp_path / "model_best.keras"
     bad.write_bytes(b"PK\x03\x04 truncated zip")
     with pytest.raises(runs.RunError, match="Could not load the model"):
-        load_model_safely(bad)
+        load_model_file(bad)
 
 
 def test_csv_export_escapes_formulas(tmp_path):

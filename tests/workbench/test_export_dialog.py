@@ -83,3 +83,24 @@ def test_classify_panel_classifies_with_an_exported_onnx_file(qtbot, tmp_path):
         assert panel.run_combo.findData(onnx) >= 0
     finally:
         panel.shutdown()
+
+
+def test_file_menu_export_model_needs_a_run_then_opens_the_dialog(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtGui import QAction
+
+    from workbench.mainwindow import MainWindow
+
+    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
+    w = MainWindow(probe_device=False)
+    qtbot.addWidget(w)
+    try:
+        (action,) = [a for a in w.findChildren(QAction) if a.text() == "&Export model…"]
+        w.state.set_run(None)
+        action.trigger()
+        assert "open or train a run first" in w.statusBar().currentMessage()
+        w.state.set_run(tiny_run()["run_dir"])
+        dialog = w.export_model()
+        assert dialog is not None and dialog.isVisible() and dialog.run_dir == tiny_run()["run_dir"]
+        dialog.reject()
+    finally:
+        w.close()

@@ -21,7 +21,7 @@ TEMPLATES: dict[str, str] = {
 _OPTIONS = {
     "mlp": {"units": 128, "hidden_layers": 1, "dropout": 0.0},
     "cnn": {"blocks": 2, "filters": 32, "kernel": 3, "convs_per_block": 1,
-            "batch_norm": False, "dropout": 0.25, "dense_units": 128},
+            "batch_norm": True, "dropout": 0.25, "dense_units": 128},
     "transfer": {"weights": "imagenet", "dropout": 0.2, "pooling": "avg",
                  "fine_tune_from": None, "alpha": 1.0, "dense_units": 0},
 }
@@ -39,7 +39,7 @@ def template(name: str, input_size=None, color_mode: str | None = None, **option
         **options: for ``mlp``: ``units=128``, ``hidden_layers=1``, ``dropout=0.0``.
             For ``cnn``: ``blocks=2`` (Conv2D/MaxPooling blocks, filters doubling per
             block), ``filters=32``, ``kernel=3``, ``convs_per_block=1``,
-            ``batch_norm=False``, ``dropout=0.25``, ``dense_units=128``. For transfer:
+            ``batch_norm=True``, ``dropout=0.25``, ``dense_units=128``. For transfer:
             ``weights="imagenet"`` (or ``"random"`` or a file), ``dropout=0.2``,
             ``pooling="avg"``, ``fine_tune_from=None``, ``alpha=1.0`` (MobileNetV2),
             ``dense_units=0`` (an extra Dense layer before the head when > 0).

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from training.runs import CLASSES_JSON, EVALUATION_JSON, HISTORY_JSON, RUN_JSON
+from training.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
 from workbench.panels.results_health import attach_health
 from workbench.panels.results_runs import RunsList
@@ -26,8 +26,6 @@ from workbench.workers.run_watcher import RunWatcher, runs_root
 
 MOST_INCORRECT, SAMPLE, CELL = 0, 1, 2
 GALLERY_LIMIT = 200   # a diagonal cell can hold thousands of images; show the first ones
-# Files whose change means the shown run must be read again (not the model files).
-RELOAD_ON = {RUN_JSON, EVALUATION_JSON, HISTORY_JSON, CLASSES_JSON}
 EMPTY_HINT = "Train a model to see results here, or pick a run in the list on the left."
 
 
@@ -266,7 +264,7 @@ class ResultsPanel(QWidget):
         """The shown run changed on disk (finished, evaluated, resumed; here or in another
         process): read it again, keeping what is shown until the new files are read."""
         if (not self.run_dir or not _same_dir(run_dir, self.run_dir) or self.is_evaluating()
-                or not set(names) & RELOAD_ON):
+                or not set(names) & RESULT_FILES):
             return
         self._loader.start(EvaluationLoader(self.run_dir), finished=self._on_loaded,
                            failed=self._on_error)

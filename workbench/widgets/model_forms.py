@@ -253,6 +253,14 @@ class TrainingForm(_Form):
         es.addWidget(self.patience, 1)
         self.form.addRow("Optimizer", self.optimizer)
         self.form.addRow("Learning rate", self.lr)
+        self.schedule = QComboBox()
+        from training.config import LR_SCHEDULES
+
+        self.schedule.addItems(list(LR_SCHEDULES))
+        self.schedule.setToolTip("plateau: lower the rate when the validation loss stalls; "
+                                 "cosine: decay it smoothly over the epochs; none: keep it")
+        self.schedule.currentTextChanged.connect(lambda v: self._write("lr_schedule", v))
+        self.form.addRow("Rate schedule", self.schedule)
         self.form.addRow("Batch size", self.batch)
         self.form.addRow("Epochs", self.epochs)
         self.form.addRow(es)
@@ -268,6 +276,7 @@ class TrainingForm(_Form):
         self._obj = config
         self.optimizer.setCurrentText(config.optimizer)
         self.lr.setValue(float(config.learning_rate))
+        self.schedule.setCurrentText(config.lr_schedule)
         self.batch.setValue(int(config.batch_size))
         self.epochs.setValue(int(config.epochs))
         self.early.setChecked(bool(config.early_stopping))

@@ -67,7 +67,6 @@ class ThumbnailWorker(Worker):
     def __init__(self, paths: list[str], max_side: int = 96, dataset=None):
         super().__init__()
         self.paths, self.max_side, self.dataset = list(paths), max_side, dataset
-        self.job_id = 0  # set by JobRunner.start so the gallery can drop stale chunks
 
     def work(self) -> int:
         lookup = ArrayLookup(self.dataset)

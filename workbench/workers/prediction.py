@@ -30,11 +30,12 @@ def get_predictor(run_dir: str):
     if detect_format(run_dir) not in ("onnx", "tflite"):  # those run without TensorFlow
         ensure_tensorflow()  # never import TF from two threads at once (see tfload)
 
-    model_path = run_dir
-    for name in ("model_best.keras", "model_final.keras"):
-        if os.path.isfile(os.path.join(run_dir, name)):
-            model_path = os.path.join(run_dir, name)
-            break
+    from training.runfolder import RunError, RunFolder
+
+    try:
+        model_path = RunFolder(run_dir).model_file("best")
+    except RunError:
+        model_path = run_dir   # a .keras file itself, or Predictor says what is missing
     key = (os.path.abspath(run_dir), os.path.getmtime(model_path))
     with _cache_lock:
         if _cache.get("key") == key:
@@ -69,7 +70,6 @@ class PredictionWorker(Worker):
         super().__init__()
         self.run_dir, self.paths, self.top_k = run_dir, list(paths), top_k
         self.detect, self.thumb_side = detect_faces, thumb_side
-        self.job_id = 0
 
     def work(self) -> int:
         self.events.on_status("Listing photos…")
