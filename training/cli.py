@@ -22,10 +22,11 @@ from training.cliargs import InputError, dataset_options, dataset_spec
 from training.cliprogress import TerminalEvents
 from training.config import LR_SCHEDULES, TrainConfig
 from training.logs import FILE_ONLY, setup_logging
+from training.models.templates import TEMPLATES
 
 log = logging.getLogger(__name__)
 
-MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
+MODELS = tuple(TEMPLATES)   # the core's template names, in its order
 _TRAIN_DEFAULTS = TrainConfig()  # one owner of the defaults: the CLI shows the same ones
 
 

@@ -7,75 +7,22 @@ saving that model gives one file that classifies raw images exactly like the hea
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from training.events import Events
+from training.models import ModelParts, build_model, build_parts, can_precompute_features
 
 
-@dataclass
-class Parts:
-    """A model split at the backbone's output.
-
-    Attributes:
-        features: image (0..255 floats) -> feature vector/map; frozen, no augmentation.
-        head: features -> probabilities; the only trainable part in the head phase.
-        model: the end-to-end model; shares its layers (and weights) with both.
-    """
-
-    features: object
-    head: object
-    model: object
-
-
-def build_split_model(spec, num_classes: int, use_cache: bool) -> tuple[object, Parts | None]:
+def build_split_model(spec, num_classes: int, use_cache: bool) -> tuple[object, ModelParts | None]:
     """Build the model and, when the speed-up applies, its feature/head split.
-
-    Uses ``training.models.build_parts`` when the models package provides it (a result
-    with ``features``, ``head`` and ``model`` attributes, or None when the split does not
-    apply); otherwise only ``build_model``.
 
     Returns:
         ``(model, parts)``; ``parts`` is None when training runs end to end.
     """
-    from training import models
-
-    applies = use_cache and feature_cache_applies(spec)
-    build_parts = getattr(models, "build_parts", None)
-    if applies and build_parts is not None:
-        result = build_parts(spec, num_classes)
-        parts = _as_parts(result)
-        if parts is not None:
-            return parts.model, parts
-        model = getattr(result, "model", None)
-        if model is not None:
-            return model, None
-    return models.build_model(spec, num_classes), None
-
-
-def feature_cache_applies(spec) -> bool:
-    """A backbone that stays frozen in the head phase and no augmentation."""
-    backbone = getattr(spec, "backbone", None)
-    if backbone is None or getattr(backbone, "trainable", False):
-        return False
-    aug = getattr(spec, "augmentation", None)
-    enabled = getattr(aug, "enabled", False)
-    return not (enabled() if callable(enabled) else enabled)
-
-
-def _as_parts(result) -> Parts | None:
-    if result is None:
-        return None
-    if isinstance(result, dict):
-        get = result.get
-    else:
-        def get(key):
-            return getattr(result, key, None)
-    features, head, model = get("features"), get("head"), get("model")
-    if features is None or head is None or model is None:
-        return None
-    return Parts(features=features, head=head, model=model)
+    if not (use_cache and can_precompute_features(spec)):
+        return build_model(spec, num_classes), None
+    parts = build_parts(spec, num_classes)
+    return parts.model, (parts if parts.features is not None else None)
 
 
 class FeatureStore:

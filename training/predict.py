@@ -186,6 +186,10 @@ def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
     for i in range(1, k + 1):
         header += [f"class_{i}", f"probability_{i}"]
     header.append("error")
+    # Face detection ran (the app's "Detect faces"): one more column, the face count.
+    faces = any(r.get("faces") is not None for r in results)
+    if faces:
+        header.append("faces")
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
@@ -198,4 +202,7 @@ def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
                 else:
                     row += ["", ""]
             row.append(escape_cell(r.get("error") or ""))
+            if faces:
+                found = r.get("faces")
+                row.append("" if found is None else str(len(found)))
             writer.writerow(row)

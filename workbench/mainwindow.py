@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
 from workbench import shortcuts
 from workbench.helpmenu import add_help_menu
 from workbench.interpreter import freeze_long_lived, long_lived_objects
+from workbench.quit_guard import confirm_quit
 from workbench.session_restore import ResumableRuns, fill_recent_runs, save_session
 from workbench.training_actions import add_training_actions
 from workbench.settings import Settings, ensure_model_state
@@ -281,6 +282,9 @@ class MainWindow(QMainWindow):
             view_menu.addAction(act)
             self.addAction(act)
         add_training_actions(self)
+        from workbench.fixes import add_edit_menu
+
+        self.undo_action, self.redo_action = add_edit_menu(self, self.state)
         self.help_actions = add_help_menu(self)
 
     def _fill_recent_datasets(self) -> None:
@@ -289,6 +293,13 @@ class MainWindow(QMainWindow):
     def _fill_recent_runs(self) -> None:
         fill_recent_runs(self.recent_runs_menu, self.settings.recent_runs(), self.resumable.runs,
                          self.open_run, self.resume_run)
+
+    def show_bad_files(self) -> None:
+        """The Dataset panel's report of files that could not be used."""
+        self.show_panel("data")
+        panel = self.panels["data"]
+        if hasattr(panel, "tabs") and hasattr(panel, "bad_view"):
+            panel.tabs.setCurrentWidget(panel.bad_view)
 
     def resume_run(self, run_dir: str) -> None:
         """Select ``run_dir`` and resume it on the Training panel (File → Recent runs)."""
@@ -443,6 +454,9 @@ class MainWindow(QMainWindow):
             self._probe_job.stop_and_wait(60000)
 
     def closeEvent(self, event) -> None:
+        if not self._shut_down and not confirm_quit(self):
+            event.ignore()   # the user chose to keep training
+            return
         self.shutdown()
         super().closeEvent(event)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .spec import DatasetSpec
+
 TRAIN, VALIDATION, TEST = 0, 1, 2
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -60,7 +62,7 @@ class DatasetIndex:
     has_source_split: bool = False
     # The DatasetSpec this index was opened from (None when built by hand), so a run
     # folder can record exactly how to reopen the same split.
-    spec: object = None
+    spec: DatasetSpec | None = None
     # Set by the label overlay (training.data.overlay.apply_overlay): the source's labels
     # of these rows, and the overlay's summary (None when no overlay was applied).
     original_labels: np.ndarray | None = None

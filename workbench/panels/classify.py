@@ -84,6 +84,9 @@ class ClassifyPanel(QWidget):
         self.faces_box = QCheckBox("Detect faces")
         self.faces_box.setToolTip("Also look for human faces with OpenCV's Haar cascade "
                                   "(seed 002's human detector)")
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove every photo from the list")
+        self.clear_button.clicked.connect(self.clear_results)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.clicked.connect(self.export_csv)
         self.cancel_button = QPushButton("Cancel")
@@ -92,7 +95,8 @@ class ClassifyPanel(QWidget):
         bar.addWidget(QLabel("Run:"))
         bar.addWidget(self.run_combo, 1)
         bar.addWidget(self.model_button)
-        for w in (self.open_button, self.folder_button, self.faces_box, self.export_button):
+        for w in (self.open_button, self.folder_button, self.faces_box, self.clear_button,
+                  self.export_button):
             bar.addWidget(w)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m photos")
@@ -184,17 +188,21 @@ class ClassifyPanel(QWidget):
             self.classify([folder])
 
     def classify(self, paths: list[str]) -> None:
-        """Classify files/folders with the selected run (replaces the current results)."""
+        """Classify files/folders with the selected run and add them to the list (photos
+        already listed are not classified twice; Clear empties the list)."""
         # The runs combo fills from a background listing; until then the app's current
         # run is the one the user means.
         run_dir = self.current_run() or self.state.run_dir
         if not run_dir:
             self.status.setText("Choose a run first: train a model in the Training panel.")
             return
-        self.results, self.bad = [], []
-        self.list.clear()
-        self.bad_list.clear()
-        self.detail.clear()
+        if self._classes_run not in (None, run_dir):
+            self.clear_results()   # another model: its results don't mix with these
+        listed = {r.get("path") for r in self.results + self.bad}
+        paths = [p for p in paths if os.path.isdir(p) or p not in listed]
+        if not paths:
+            self.status.setText("Those photos are already in the list.")
+            return
         self._show_lists()
         worker = PredictionWorker(run_dir, paths, top_k=3,
                                   detect_faces=self.faces_box.isChecked())
@@ -204,8 +212,22 @@ class ClassifyPanel(QWidget):
         worker.progress.connect(self._on_progress)
         self.progress.setRange(0, 0)
         self._classes_run = run_dir
+        self.detail.set_run(run_dir)
         self._predict.start(worker, finished=self._on_finished, failed=self._on_failed,
                             stopped=self._on_stopped, done=self._update_controls)
+        self._update_controls()
+
+    @Slot()
+    def clear_results(self) -> None:
+        """Empty the list of classified photos."""
+        if self._predict.busy():
+            return
+        self.results, self.bad = [], []
+        self.list.clear()
+        self.bad_list.clear()
+        self.detail.clear()
+        self.status.setText("")
+        self._show_lists()
         self._update_controls()
 
     @Slot()
@@ -278,7 +300,7 @@ class ClassifyPanel(QWidget):
             return  # a cancelled job's late batch
         for row in rows:
             thumb = row.pop("thumb", None)
-            plain = {k: row.get(k) for k in ("path", "top_k", "probabilities", "error")}
+            plain = {k: row.get(k) for k in ("path", "top_k", "probabilities", "error", "faces")}
             if row.get("error"):
                 self.bad.append(plain)
                 self.bad_list.addItem(f"{row.get('path')}: {row['error']}")
@@ -334,6 +356,7 @@ class ClassifyPanel(QWidget):
         self.open_button.setEnabled(has_run and not busy)
         self.folder_button.setEnabled(has_run and not busy)
         self.export_button.setEnabled(bool(self.results or self.bad) and not busy)
+        self.clear_button.setEnabled(bool(self.results or self.bad) and not busy)
         self.cancel_button.setEnabled(busy)
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)

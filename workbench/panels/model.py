@@ -12,33 +12,28 @@ import os
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from training.models.templates import TEMPLATE_LABELS, TEMPLATES
 from workbench.panels.input_suggestion import SuggestionPolicy
 from workbench.panels.layer_editor import LayerEditor
 from workbench.panels.model_assist import AUTO_HELP, ModelAssist, is_auto
 from workbench.settings import Settings
+from workbench.widgets.fit import ColumnFitter, proportional_sizes
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.model import SummaryWorker
 
-TEMPLATE_CHOICES = (
-    ("auto", "Auto (from the data)", AUTO_HELP),
-    ("mlp", "MLP", "Flatten + Dense layers: the Fashion-MNIST network of the tutorials. "
-                   "Fast; good for small grayscale images."),
-    ("cnn", "CNN", "Conv2D/MaxPooling blocks + Dense: the cats-vs-dogs and MNIST networks. "
-                   "A solid default for images you train from scratch."),
-    ("mobilenet_v2", "MobileNetV2 (transfer)", "A pretrained MobileNetV2 base with a new head: "
-                     "small and fast, the dog-breed tutorial's network (96×96 RGB)."),
-    ("efficientnet_b0", "EfficientNetB0 (transfer)", "A pretrained EfficientNetB0 base: "
-                        "accurate for its size (224×224 RGB)."),
-    ("resnet50", "ResNet50 (transfer)", "A pretrained ResNet50 base: large and accurate, "
-                 "slow on a CPU (224×224 RGB)."),
-)
+# (name, label, description) of every template: the core's vocabulary.
+TEMPLATE_CHOICES = (("auto", "Auto (from the data)", AUTO_HELP),
+                    *((name, TEMPLATE_LABELS[name], text) for name, text in TEMPLATES.items()))
 DEFAULT_CLASSES = 10
 ERROR_BG = QColor(253, 226, 222)
+
+
+FORMS_MIN_WIDTH = 260   # px; the forms column scrolls sideways below this
 
 
 class ModelPanel(QWidget):
@@ -65,8 +60,8 @@ class ModelPanel(QWidget):
         if self.state.dataset is not None:
             self.assist.dataset_changed()   # Auto picks for a dataset opened before this panel
         saved = self.settings.bytes_value("model/splitter")
-        if saved is not None:
-            self.splitter.restoreState(saved)
+        self._sized = saved is not None and self.splitter.restoreState(saved)
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_sized", True))
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -114,8 +109,10 @@ class ModelPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(forms)
         # Never clip the forms sideways: the column is at least as wide as they need.
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(forms.minimumSizeHint().width()
+        # Narrow windows: the forms scroll sideways rather than squeezing the summary or
+        # cutting off text (a long weights file name) with no way to see it.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        scroll.setMinimumWidth(min(forms.minimumSizeHint().width(), FORMS_MIN_WIDTH)
                                + scroll.verticalScrollBar().sizeHint().width() + 4)
         self.layers = LayerEditor()
         self.layers.edited.connect(self._spec_edited)
@@ -128,10 +125,9 @@ class ModelPanel(QWidget):
         self.summary.setHorizontalHeaderLabels(["Layer", "Type", "Output shape", "Params"])
         self.summary.verticalHeader().setVisible(False)
         self.summary.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        h = self.summary.horizontalHeader()
-        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in (1, 2, 3):
-            h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        # Layer names are never elided ("max_pooling…"): the Type column (also in each
+        # name's tooltip) goes first when the column is narrow.
+        self.summary_fit = ColumnFitter(self.summary, optional=[1])
         rcol.addWidget(self.summary, 1)
         self.totals = QLabel()
         self.totals.setObjectName("summaryTotals")
@@ -243,6 +239,14 @@ class ModelPanel(QWidget):
         if self.isVisible():
             self._debounce.start()
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if not self._sized and self.splitter.width() > 0:
+            sp = self.splitter
+            minimums = [sp.widget(i).minimumSizeHint().width() for i in range(sp.count())]
+            minimums[0] = max(minimums[0], sp.widget(0).minimumWidth())
+            sp.setSizes(proportional_sizes(sp.width(), [3, 3, 4], minimums))
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._dirty and not self._debounce.isActive():
@@ -273,6 +277,8 @@ class ModelPanel(QWidget):
                      f"{int(row['params']):,}" if row.get("params") is not None else ""]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(str(text))
+                if c == 0:
+                    item.setToolTip(f"{text}: {row.get('type', '')}")
                 if c == 3:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if row.get("error"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import types
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar
 
 from workbench import shortcuts
 from workbench.charts.training_curves import TrainingCurves
+from workbench.panels.training_bad_files import bad_files_label, read_run_config, show_bad_files
 from workbench.panels.training_text import duration, epoch_line, stopped_message
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.training import TrainingWorker
@@ -38,6 +40,8 @@ class TrainingPanel(QWidget):
         self.stop_ack_latency: float | None = None
         self._stop_at: float | None = None
         self._phase_start: tuple | None = None  # (phase, monotonic time, steps done then)
+        self._status_epoch = None        # (epoch, phase) the status line last announced
+        self._resume_config: dict | None = None   # the run's own settings while resuming it
         self._build()
         state.datasetChanged.connect(self._update_controls)
         state.specChanged.connect(self._update_controls)
@@ -91,6 +95,7 @@ class TrainingPanel(QWidget):
         self.error_label.setStyleSheet("QLabel { color: #b00020; background: #fdecea; "
                                        "border: 1px solid #f5c2c0; padding: 6px; }")
         self.error_label.hide()
+        self.bad_files_label = bad_files_label(self)
 
         self.accuracy_chart = TrainingCurves("accuracy")
         self.loss_chart = TrainingCurves("loss")
@@ -113,6 +118,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.bad_files_label)
         layout.addWidget(self.splitter, 1)
 
     # ----------------------------------------------------------------- public API
@@ -136,7 +142,9 @@ class TrainingPanel(QWidget):
             self._update_controls()
             return
         self._begin(history=[])
-        worker = TrainingWorker(dataset=self.state.dataset, spec=self.state.model_spec,
+        from workbench.fixes import dataset_for_training
+
+        worker = TrainingWorker(dataset=dataset_for_training(self.state), spec=self.state.model_spec,
                                 config=self.state.train_config)
         self._launch(worker, "Training started")
 
@@ -146,6 +154,7 @@ class TrainingPanel(QWidget):
         if self.is_training() or run_dir is None:
             return
         self._begin(history=_read_history(run_dir))
+        self._resume_config = read_run_config(run_dir)
         self.run_dir = run_dir
         self._launch(TrainingWorker(run_dir=run_dir, resume=True),
                      f"Resuming {os.path.basename(run_dir)}")
@@ -194,6 +203,10 @@ class TrainingPanel(QWidget):
         if step > s0 and now > t0:
             eta = " · ETA " + duration((now - t0) / (step - s0) * (epochs * batches - step))
         name = "Fine-tuning" if phase == "fine_tune" else "Training"
+        if (epoch, phase) != self._status_epoch:
+            # Decoding is over once batches run: say so, rather than leave the last status.
+            self._status_epoch = (epoch, phase)
+            self.status_label.setText(f"{name}: epoch {epoch} of {epochs}…")
         self.progress.setValue(int(1000 * min(1.0, fraction)))
         self.progress.setFormat(f"{name} · epoch {epoch}/{epochs} · batch {batch}/{batches}{eta}")
 
@@ -222,6 +235,7 @@ class TrainingPanel(QWidget):
 
     def _finished(self, summary: dict) -> None:
         self.run_dir = summary.get("run_dir") or self.run_dir
+        show_bad_files(self.bad_files_label, self.run_dir)
         status = summary.get("status", "complete")
         best = summary.get("best_epoch") or self.best_epoch
         if status == "stopped" or self._stop_at is not None:
@@ -247,6 +261,7 @@ class TrainingPanel(QWidget):
         self._announce(stopped_message(self.best_epoch))
 
     def _done(self) -> None:
+        self._resume_config = None
         if self._stop_at is not None:
             self.last_stop_latency = time.monotonic() - self._stop_at
         self._stop_at = None
@@ -260,6 +275,8 @@ class TrainingPanel(QWidget):
     def _begin(self, history: list) -> None:
         self.best_epoch, self.epochs_seen = None, 0
         self._stop_at, self._phase_start, self.run_dir = None, None, None
+        self._status_epoch = None
+        self.bad_files_label.hide()
         self.error_label.hide()
         self.log.clear()
         self.accuracy_chart.set_history(history) if history else self.accuracy_chart.reset()
@@ -320,6 +337,7 @@ class TrainingPanel(QWidget):
         """Show a finished run's curves and epoch log (history.json is a few KB)."""
         history = _read_history(run_dir)
         self.error_label.hide()
+        show_bad_files(self.bad_files_label, run_dir)
         self.log.clear()
         self.accuracy_chart.set_history(history)
         self.loss_chart.set_history(history)
@@ -342,6 +360,9 @@ class TrainingPanel(QWidget):
         model = (f"<b>Model:</b> {getattr(spec, 'name', None) or getattr(spec, 'template', 'custom')}"
                  if spec is not None else "<b>Model:</b> CNN template (default)")
         cfg = self.state.train_config
+        resumed = self._resume_config if self.is_training() else None
+        if resumed:   # the header names the run being resumed, not the Model panel's settings
+            cfg = types.SimpleNamespace(**resumed)
         if cfg is not None:
             run = (f"{cfg.epochs} epochs · batch {cfg.batch_size} · {cfg.optimizer} "
                    f"lr {cfg.learning_rate:g}")

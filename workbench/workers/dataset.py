@@ -71,21 +71,9 @@ class DeviceProbeWorker(Worker):
         from workbench.workers.tfload import ensure_tensorflow
 
         ensure_tensorflow()
-        try:
-            from training.device import describe_devices
-        except ImportError:
-            describe_devices = None
-        if describe_devices is not None:
-            info = describe_devices()
-            return str(info.get("name") or "CPU")
-        # Fallback while training.device is missing: ask TensorFlow directly.
-        import tensorflow as tf
+        from training.device import describe_devices
 
-        gpus = tf.config.list_physical_devices("GPU")
-        if not gpus:
-            return "CPU"
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return str(details.get("device_name") or gpus[0].name)
+        return str(describe_devices().get("name") or "CPU")
 
 
 class PreviewWorker(Worker):
