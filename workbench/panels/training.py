@@ -142,7 +142,9 @@ class TrainingPanel(QWidget):
             self._update_controls()
             return
         self._begin(history=[])
-        worker = TrainingWorker(dataset=self.state.dataset, spec=self.state.model_spec,
+        from workbench.fixes import dataset_for_training
+
+        worker = TrainingWorker(dataset=dataset_for_training(self.state), spec=self.state.model_spec,
                                 config=self.state.train_config)
         self._launch(worker, "Training started")
 
