@@ -84,13 +84,14 @@ def saved_model_check(run_dir: str, data: str, size: int) -> dict:
     """Validation loss/accuracy and probabilities of the saved model on the raw images."""
     from training.data import DatasetSpec, decode_image, open_dataset
     from training.data.index import VALIDATION
-    from training.predict import compiled_call, load_model_safely, to_probabilities
+    from training.predict import compiled_call, to_probabilities
+    from training.runfolder import RunFolder
 
     index = open_dataset(DatasetSpec(path=data, seed=0))
     rows = index.indices(VALIDATION)
     x = np.stack([decode_image(index.paths[r], size=(size, size), color_mode="rgb") for r in rows])
     y = index.labels[rows]
-    model = load_model_safely(os.path.join(run_dir, "model_final.keras"))
+    model = RunFolder(run_dir).load_model("final")
     call = compiled_call(model)
     probs = np.concatenate([to_probabilities(call(x[i:i + 64].astype(np.float32)).numpy())
                             for i in range(0, len(x), 64)])

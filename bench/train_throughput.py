@@ -2,6 +2,11 @@
 
     python bench/train_throughput.py [--models mlp,cnn] [--epochs 3] [--batch-size 64]
                                      [--data DIR] [--limit N] [--variants a,a2,b,c]
+                                     [--size 28] [--color grayscale|rgb]
+
+The issue-9 table (docs/BENCHMARKS.md, "Data path") runs it three ways:
+``--models mlp --batch-size 32 --epochs 3`` (28x28 grey), ``--size 128 --color rgb --epochs 1
+--variants a,c`` and ``--size 224 --color rgb --epochs 1 --variants a,c --limit N``.
 
 Same data (Fashion-MNIST written as PNG class folders: ``train/`` 60,000 images and
 ``validation/`` the 10,000 test images), same architecture (the workbench template, rebuilt layer by layer with
@@ -14,7 +19,7 @@ optimizer, learning rate and epochs. Variants, each in a fresh process:
 - (b)  plain Keras 3: ``keras.utils.image_dataset_from_directory(...).cache().prefetch(AUTOTUNE)``.
 - (c)  the same without ``.cache()``.
 
-Wall time covers the whole run after ``import tensorflow`` (listing, decoding, building,
+Every variant reports its process's peak RSS (``ru_maxrss``). Wall time covers the whole run after ``import tensorflow`` (listing, decoding, building,
 fitting, evaluating; the workbench also writes its run folder and full evaluation).
 Validation each epoch and the final accuracy use the 10,000 test images in every variant
 (they sit in ``validation/`` so the workbench keeps all 60,000 for training instead of
@@ -39,15 +44,17 @@ VARIANTS = {"a": "workbench, first run", "a2": "workbench, second run (cache reu
 
 
 # --------------------------------------------------------------------------- workers
-def _spec(model: str):
+def _spec(model: str, size: int = 28, color: str = "grayscale"):
     from training.models import template
-    return template(model, input_size=(28, 28), color_mode="grayscale")
+    return template(model, input_size=(size, size), color_mode=color)
 
 
 def plain_model(spec, num_classes: int):
     """The spec's architecture as a plain ``keras.Sequential`` (what a user would type)."""
     import keras
-    layers = [keras.Input((28, 28, 1)), keras.layers.Rescaling(1.0 / 255)]
+    h, w = spec.input_size
+    c = 1 if spec.color_mode == "grayscale" else 3
+    layers = [keras.Input((h, w, c)), keras.layers.Rescaling(1.0 / 255)]
     for i, layer in enumerate(spec.layers):
         cls = getattr(keras.layers, layer.type, None)
         if cls is None:
@@ -63,9 +70,10 @@ def worker_workbench(a) -> dict:
     from training.train import train
     from training.config import TrainConfig
     from training.data import DatasetSpec
+    from training.runfolder import RunFolder
 
     rec = common.epoch_recorder()
-    spec = _spec(a.model)
+    spec = _spec(a.model, a.size, a.color)
     config = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, early_stopping=False, seed=0)
     run_dir = os.path.join(a.scratch, f"run-{a.model}-{a.variant}")
     prof = [] if a.profile else None
@@ -75,19 +83,18 @@ def worker_workbench(a) -> dict:
     wall = time.perf_counter() - t0
 
     acc = getattr(summary, "test_accuracy", None)
-    ev_path = os.path.join(run_dir, "evaluation.json")
-    if acc is None and os.path.exists(ev_path):
-        with open(ev_path, encoding="utf-8") as f:
-            acc = json.load(f).get("accuracy")
+    folder = RunFolder(run_dir)
+    if acc is None and folder.has_evaluation():
+        acc = folder.read_evaluation().get("accuracy")
     secs = [e.get("seconds") for e in rec.epochs]
     params = None
     try:
-        import keras as k
-        params = k.models.load_model(os.path.join(run_dir, "model_final.keras")).count_params()
+        params = folder.load_model("final").count_params()
     except Exception:  # noqa: BLE001 (the parameter count is informative only)
         pass
     return {"wall": wall, "to_first_batch": (rec.first_batch or t0) - t0, "epoch_seconds": secs,
-            "test_accuracy": acc, "params": params, "profile": prof[0] if prof else None}
+            "test_accuracy": acc, "params": params, "profile": prof[0] if prof else None,
+            "peak_rss_mb": common.peak_rss_mb()}
 
 
 def worker_plain(a, cache: bool) -> dict:
@@ -111,7 +118,7 @@ def worker_plain(a, cache: bool) -> dict:
 
     keras.utils.set_random_seed(0)
     t0 = time.perf_counter()
-    load = dict(color_mode="grayscale", image_size=(28, 28), batch_size=a.batch_size)
+    load = dict(color_mode=a.color, image_size=(a.size, a.size), batch_size=a.batch_size)
     train_ds = keras.utils.image_dataset_from_directory(os.path.join(a.data, "train"), seed=0, **load)
     test_ds = keras.utils.image_dataset_from_directory(os.path.join(a.data, "validation"), shuffle=False, **load)
     num_classes = len(train_ds.class_names)
@@ -119,7 +126,7 @@ def worker_plain(a, cache: bool) -> dict:
         train_ds, test_ds = train_ds.cache(), test_ds.cache()
     train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
     test_ds = test_ds.prefetch(tf.data.AUTOTUNE)
-    model = plain_model(_spec(a.model), num_classes)
+    model = plain_model(_spec(a.model, a.size, a.color), num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     timer = EpochTimer()
@@ -127,16 +134,19 @@ def worker_plain(a, cache: bool) -> dict:
     _, acc = model.evaluate(test_ds, verbose=0)
     wall = time.perf_counter() - t0
     return {"wall": wall, "to_first_batch": (timer.first_batch or t0) - t0,
-            "epoch_seconds": timer.seconds, "test_accuracy": float(acc), "params": model.count_params()}
+            "epoch_seconds": timer.seconds, "test_accuracy": float(acc), "params": model.count_params(),
+            "peak_rss_mb": common.peak_rss_mb()}
 
 
 # --------------------------------------------------------------------------- driver
 def _row(model, v, r, base):
     secs = [s for s in r.get("epoch_seconds") or [] if s is not None]
     later = sum(secs[1:]) / len(secs[1:]) if len(secs) > 1 else None
-    ratio = base["wall"] / r["wall"] if base else None
+    ratio = r["wall"] / base["wall"] if base else None
+    rss = r["peak_rss_mb"] / base["peak_rss_mb"] if base and base.get("peak_rss_mb") else None
     return [model, f"({v}) {VARIANTS[v]}", r["wall"], r["to_first_batch"], secs[0] if secs else None,
-            later, r["test_accuracy"], r["params"], f"{ratio:.2f}x" if ratio else "-"]
+            later, r.get("peak_rss_mb"), r["test_accuracy"], r["params"],
+            f"{ratio:.2f}x" if ratio else "-", f"{rss:.2f}x" if rss else "-"]
 
 
 def main(argv=None) -> int:
@@ -147,6 +157,8 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--data", default=None, help="PNG folder with train/ and validation/ (written if missing)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--size", type=int, default=28, help="square input size (the PNGs are resized to it)")
+    p.add_argument("--color", default="grayscale", choices=("grayscale", "rgb"))
     p.add_argument("--json", default=None, help="also write all results to this JSON file")
     p.add_argument("--profile", action="store_true",
                    help="print a cProfile of the workbench runs (adds overhead to their times)")
@@ -178,28 +190,35 @@ def main(argv=None) -> int:
                 worker = {"a": "workbench", "a2": "workbench", "b": "plain-cache", "c": "plain-nocache"}[v]
                 args = [os.path.abspath(__file__), "--worker", worker, "--model", model, "--variant", v,
                         "--data", data, "--epochs", str(a.epochs), "--batch-size", str(a.batch_size),
+                        "--size", str(a.size), "--color", a.color,
                         "--scratch", scratch] + (["--profile"] if a.profile and worker == "workbench" else [])
                 print(f"  running {model} ({v}) {VARIANTS[v]} ...", flush=True)
                 try:
                     results[(model, v)] = common.run_json_subprocess(args, env=env)
                 except RuntimeError as e:
                     print(f"  FAILED: {e}", flush=True)
-            base = results.get((model, "b"))
+            base = results.get((model, "b")) or results.get((model, "c"))
             rows += [_row(model, v, results[(model, v)], base) for v in variants if (model, v) in results]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     print()
+    base_name = "(b)" if "b" in variants else "(c)"
+    print(f"Input {a.size}x{a.size} {a.color}, batch {a.batch_size}, {a.epochs} epoch(s); "
+          f"ratios are wall time and peak RSS relative to {base_name} (lower is better)")
     print(common.table(["model", "variant", "whole run s", "to 1st batch s", "epoch 1 s",
-                        "later epochs s", "test acc", "params", "speed vs (b)"], rows))
+                        "later epochs s", "peak RSS MB", "test acc", "params", f"time vs {base_name}",
+                        f"RSS vs {base_name}"], rows))
     summary = []
     for model in a.models.split(","):
         r = {v: results.get((model, v)) for v in VARIANTS}
-        if r["b"] and r["a"]:
-            s = f"{model}: first run {r['b']['wall'] / r['a']['wall']:.2f}x vs (b) (target >=1.0)"
+        base = r["b"] or r["c"]
+        if base and r["a"]:
+            s = (f"{model}: first run {r['a']['wall'] / base['wall']:.2f}x the time of {base_name}, "
+                 f"peak RSS {r['a']['peak_rss_mb']:.0f} MB vs {base['peak_rss_mb']:.0f} MB")
             if r["a2"]:
-                s += f", second run {r['b']['wall'] / r['a2']['wall']:.2f}x (target >=1.5)"
-            s += f", acc {r['a']['test_accuracy']:.3f} vs {r['b']['test_accuracy']:.3f}"
+                s += f", second run {r['a2']['wall'] / base['wall']:.2f}x"
+            s += f", acc {r['a']['test_accuracy']:.3f} vs {base['test_accuracy']:.3f}"
             summary.append(s)
     for (model, v), r in results.items():
         if r.get("profile"):

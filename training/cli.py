@@ -20,11 +20,14 @@ import traceback
 
 from training.cliargs import InputError, dataset_options, dataset_spec
 from training.cliprogress import TerminalEvents
+from training.config import LR_SCHEDULES, TrainConfig
 from training.logs import FILE_ONLY, setup_logging
+from training.models.templates import TEMPLATES
 
 log = logging.getLogger(__name__)
 
-MODELS = ("mlp", "cnn", "mobilenet_v2", "efficientnet_b0", "resnet50")
+MODELS = tuple(TEMPLATES)   # the core's template names, in its order
+_TRAIN_DEFAULTS = TrainConfig()  # one owner of the defaults: the CLI shows the same ones
 
 
 def _bad_input_types() -> tuple:
@@ -32,8 +35,7 @@ def _bad_input_types() -> tuple:
     from training.export import ExportError
     from training.exported_predictor import MissingPackageError
     from training.models import SpecError
-    from training.predict import UnsafeModelError
-    from training.runs import RunError
+    from training.runfolder import RunError, UnsafeModelError
     from training.signature import SignatureError
 
     return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
@@ -64,24 +66,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and save a run folder")
     p.add_argument("data", metavar="DATA", nargs="?")
     dataset_options(p)
-    p.add_argument("--model", choices=MODELS, default="cnn")
+    p.add_argument("--model", choices=("auto", *MODELS), default="auto",
+                   help="auto (default) picks the template and input size from the data and "
+                   "says why")
     p.add_argument("--spec", metavar="SPEC_JSON", help="a saved model spec (overrides --model)")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=_TRAIN_DEFAULTS.epochs)
     p.add_argument("--image-size", metavar="N|HxW", help="input size (default: from the data for "
                    "mlp/cnn, the backbone's size for transfer models)")
     p.add_argument("--color", choices=("grayscale", "rgb"))
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=_TRAIN_DEFAULTS.batch_size)
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
     p.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop"), default="adam")
-    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--patience", type=int, default=_TRAIN_DEFAULTS.patience)
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=_TRAIN_DEFAULTS.lr_schedule,
+                   help="plateau (default): lower the rate when validation loss stalls; "
+                   "cosine; none")
     p.add_argument("--no-early-stopping", action="store_true")
     p.add_argument("--fine-tune-epochs", type=int, default=0)
     p.add_argument("--fine-tune-from", type=int, help="backbone layer index to unfreeze from")
     p.add_argument("--fine-tune-lr", type=float, default=1e-5)
     p.add_argument("--weights", default="imagenet", help="imagenet | random | PATH (transfer models)")
     p.add_argument("--augment", action="store_true", help="random flip, rotation and zoom")
+    p.add_argument("--download-weights", action="store_true",
+                   help="download missing ImageNet backbone weights into the Keras cache "
+                   "(the only time the CLI goes online)")
     p.add_argument("--mixed-precision", action="store_true")
     p.add_argument("--no-feature-cache", action="store_true")
+    p.add_argument("--class-weight", metavar="balanced|CLASS=W,…",
+                   help="weigh the loss per class: 'balanced' (inverse class frequency) "
+                        "or e.g. 'cat=1,dog=3'; helps the small classes of imbalanced data")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder to create")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or interrupted run")
     p.add_argument("--devices", metavar="one|all|LIST",
@@ -104,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--csv", metavar="OUT", help="also write the results as CSV")
     p.add_argument("--which", choices=("best", "final"), default="best")
+    p.add_argument("--coverage", type=float, metavar="C",
+                   help="share of the validation images to answer (0-1]; lower answers "
+                        "'unknown' more often but is right more often (default: the run's)")
 
     p = sub.add_parser("runs", help="list and compare runs")
     p.add_argument("dir", metavar="DIR", nargs="?")
@@ -257,7 +273,7 @@ def _parse_size(text):
     return tuple(parts)
 
 
-def _model_spec(args, index):
+def _model_spec(args, index, events):
     from training.data import suggest_input
     from training.models import AugmentationSpec, ModelSpec, template
 
@@ -270,7 +286,12 @@ def _model_spec(args, index):
             text = str(exc)
             raise InputError(text if args.spec in text else f"{args.spec}: {text}") from None
     size, color = _parse_size(args.image_size), args.color
-    if args.model in ("mlp", "cnn"):
+    if args.model == "auto":
+        from training.cli_model import auto_spec
+
+        spec = auto_spec(index, events, download=args.download_weights)
+        spec.input_size, spec.color_mode = size or spec.input_size, color or spec.color_mode
+    elif args.model in ("mlp", "cnn"):
         suggested_size, suggested_color = suggest_input(index)
         size, color = size or tuple(suggested_size), color or suggested_color
         spec = template(args.model, input_size=size, color_mode=color)
@@ -279,21 +300,27 @@ def _model_spec(args, index):
                         fine_tune_from=args.fine_tune_from)
     if args.augment:
         spec.augmentation = AugmentationSpec(flip="horizontal", rotation=0.05, zoom=0.1)
+    if args.download_weights and args.model != "auto":
+        from training.cli_model import ensure_weights
+
+        ensure_weights(spec, events)
     return spec
 
 
 def _train_config(args):
-    from training.config import TrainConfig
+    from training.config import TrainConfig, parse_class_weight
 
     if args.epochs < 1:  # a "complete" run with no model helps no one (the GUI refuses it too)
         raise InputError(f"--epochs must be at least 1. Received: --epochs {args.epochs}")
     try:
         return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                            learning_rate=args.lr, early_stopping=not args.no_early_stopping,
-                           patience=args.patience, fine_tune_epochs=args.fine_tune_epochs,
+                           patience=args.patience, lr_schedule=args.lr_schedule,
+                           fine_tune_epochs=args.fine_tune_epochs,
                            fine_tune_lr=args.fine_tune_lr, seed=args.seed,
                            mixed_precision=args.mixed_precision,
                            feature_cache=not args.no_feature_cache,
+                           class_weight=parse_class_weight(args.class_weight),
                            devices=args.devices or "one",
                            multi_worker=args.strategy == "multi-worker")
     except ValueError as exc:
@@ -309,11 +336,8 @@ def cmd_train(args, events, out):
                              multi_worker=args.strategy == "multi-worker")
     else:
         index = _open(args, args.data, events)
-        spec = _model_spec(args, index)
+        spec = _model_spec(args, index, events)
         config = _train_config(args)
-        if config.fine_tune_epochs and (spec.backbone is None or spec.backbone.fine_tune_from is None):
-            events.on_status("warning: --fine-tune-epochs needs a transfer model and --fine-tune-from; "
-                             "skipping the fine-tune phase")
         with _stop_on_sigint(events):
             summary = train(index, spec, config, events, run_dir=args.out)
     result = summary.to_dict()
@@ -341,8 +365,10 @@ def cmd_evaluate(args, events, out):
           f"on {result['num_samples']:,} images", file=out)
     _print_report(result, out)
     _print_bad_files(result.get("bad_files") or [], out)
+    _print_trust(result, out)
     keys = ("run_dir", "split", "num_samples", "test_accuracy", "test_loss", "classes",
-            "confusion_matrix", "per_class", "macro_avg", "weighted_avg", "warnings", "bad_files")
+            "confusion_matrix", "per_class", "macro_avg", "weighted_avg", "warnings", "bad_files",
+            "balanced_accuracy", "calibration", "unknown", "pr_curves")
     return 0, {k: result.get(k) for k in keys}
 
 
@@ -357,13 +383,30 @@ def _print_report(result, out):
         print(f"  {c.ljust(width)}  " + " ".join(f"{v:5d}" for v in row), file=out)
 
 
+def _print_trust(result, out):
+    if result.get("balanced_accuracy") is not None:
+        print(f"balanced accuracy {result['balanced_accuracy']:.4f}", file=out)
+    cal = result.get("calibration")
+    if cal and cal.get("ece_before") is not None:
+        print(f"calibration: temperature {cal['temperature']:.3f}, ECE {cal['ece_before']:.4f} "
+              f"-> {cal['ece_after']:.4f}", file=out)
+    unk = result.get("unknown")
+    if unk:
+        print(f"unknown: {unk['unknown_rate']:.1%} of {unk['num_samples']} images "
+              f"({', '.join(f'{n} {r}' for r, n in sorted(unk['by_reason'].items())) or 'none'})",
+              file=out)
+
+
 def cmd_predict(args, events, out):
     from training.exported_predictor import open_predictor
     from training.predict import write_csv
 
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1. Received: {args.top_k}")
+    if args.coverage is not None and not 0.0 < args.coverage <= 1.0:
+        raise InputError(f"--coverage must be more than 0 and at most 1. Received: {args.coverage}")
     predictor = open_predictor(args.run_dir, which=args.which)
+    predictor.coverage = args.coverage
     with _stop_on_sigint(events):
         results = predictor.predict_paths(args.paths, top_k=args.top_k, events=events)
     events.finish_line()
@@ -371,7 +414,9 @@ def cmd_predict(args, events, out):
         if r["error"]:
             print(f"{r['path']}: ERROR {r['error']}", file=out)
         else:
-            print(f"{r['path']}: " + ", ".join(f"{c} {p:.3f}" for c, p in r["top_k"]), file=out)
+            verdict = f"unknown ({r['unknown_reason']}); " if r.get("unknown") else ""
+            print(f"{r['path']}: {verdict}" + ", ".join(f"{c} {p:.3f}" for c, p in r["top_k"]),
+                  file=out)
     if args.csv:
         write_csv(results, args.csv, top_k=args.top_k)
         print(f"Wrote {args.csv}", file=out)
@@ -379,14 +424,17 @@ def cmd_predict(args, events, out):
     if results and not ok:
         events.on_status("error: no image could be classified")
     payload = {"run_dir": os.path.abspath(args.run_dir), "classes": list(predictor.classes),
-               "predictions": [{"path": r["path"], "top_k": r["top_k"], "error": r["error"]}
+               "predictions": [{k: r.get(k) for k in ("path", "top_k", "unknown", "unknown_reason",
+                                                     "confidence", "distance", "error")}
                                for r in results],
-               "num_classified": ok, "num_failed": len(results) - ok}
+               "num_classified": ok, "num_failed": len(results) - ok,
+               "unknown_rule": predictor.trust.summary() if predictor.trust.rule else None}
     return (0 if ok else 2), payload
 
 
 def cmd_runs(args, events, out):
-    from training.runs import compare_table, default_runs_root, list_runs
+    from training.runmanage import list_runs_labelled as list_runs
+    from training.runs import compare_table, default_runs_root
 
     root = args.dir or str(default_runs_root())
     if args.dir and not os.path.isdir(args.dir):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from training.data.spec import KINDS
+
 
 class InputError(ValueError):
     """Bad command-line input (exit code 2)."""
@@ -19,7 +21,7 @@ def dataset_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--val-fraction", type=float, default=0.1, help="validation share (default 0.1)")
     g.add_argument("--test-fraction", type=float, default=0.1, help="test share (default 0.1)")
     g.add_argument("--seed", type=int, default=42, help="split and training seed (default 42)")
-    g.add_argument("--kind", default="auto", choices=("auto", "folders", "splits", "csv", "idx", "npz"))
+    g.add_argument("--kind", default="auto", choices=KINDS)
 
 
 def dataset_spec(args, path):

@@ -269,41 +269,45 @@ class StepLoop:
         self.step_times: list[float] = []
         self._fns: dict = {}
 
-    def fit(self, model, train_ds, val_ds, epochs: int, initial_epoch: int, callback) -> None:
+    def fit(self, model, train_ds, val_ds, epochs: int, initial_epoch: int, callbacks: list,
+            class_weight: dict | None = None) -> None:
+        """Like ``model.fit``: ``callbacks[0]`` is the session's ``EventsCallback``; the
+        others (TensorBoard, learning-rate schedules) get the same hooks."""
+        import keras
         import tensorflow as tf
 
         strategy = self.placement.strategy
+        callback = callbacks[0]
         callback.events = _SyncedStop(callback.events, self)
-        callback.set_model(model)
-        train_step, test_step = self._functions(model)
+        hooks = keras.callbacks.CallbackList(list(callbacks), model=model)
+        train_step, test_step = self._functions(model, class_weight)
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        # One iterator over the repeated dataset: a new iterator of a distributed dataset
-        # each epoch would replay the first epoch's shuffle order.
+        # One distributed iterator for the whole fit, over the repeated dataset.
         steps = int(tf.data.experimental.cardinality(train_ds))
         steps = steps if steps > 0 else callback.batches
         train_dist = iter(strategy.experimental_distribute_dataset(
             train_ds.repeat().with_options(options)))
         model.stop_training = False
-        callback.on_train_begin()
+        hooks.on_train_begin()
         try:
             with strategy.scope():
                 if not model.optimizer.built:  # its slots, mirrored, before the first step
                     model.optimizer.build(model.trainable_variables)
                 self._epochs(model, train_dist, steps, val_ds, epochs, initial_epoch,
-                             callback, train_step, test_step)
+                             callback, hooks, train_step, test_step)
         except tf.errors.OpError as exc:
             if self.placement.kind != "multi-worker":
                 raise
             raise DistributedError(_lost_worker_message(exc, self.placement)) from None
-        callback.on_train_end()
+        hooks.on_train_end()
 
-    def _epochs(self, model, train_dist, steps, val_ds, epochs, initial_epoch, callback,
+    def _epochs(self, model, train_dist, steps, val_ds, epochs, initial_epoch, callback, hooks,
                 train_step, test_step) -> None:
         import tensorflow as tf
 
         for epoch in range(initial_epoch, epochs):
-            callback.on_epoch_begin(epoch)
+            hooks.on_epoch_begin(epoch)
             totals = [0.0, 0.0, 0.0]  # loss sum, correct, count (global)
             for batch in range(steps):
                 inputs = next(train_dist)
@@ -317,7 +321,7 @@ class StepLoop:
                     break
                 for i, v in enumerate((loss, correct, count)):
                     totals[i] += float(v)
-                callback.on_train_batch_end(batch, _logs(totals))
+                hooks.on_train_batch_end(batch, _logs(totals))
             if self.stop_all:
                 break
             logs = _logs(totals)
@@ -327,15 +331,15 @@ class StepLoop:
                     for i, t in enumerate(test_step(x, y)):
                         v[i] += float(t)
                 logs.update({f"val_{k}": x for k, x in _logs(v).items()})
-            callback.on_epoch_end(epoch, logs)
+            hooks.on_epoch_end(epoch, logs)
             if model.stop_training:  # early stopping decided on all-reduced numbers
                 break
 
-    def _functions(self, model):
+    def _functions(self, model, class_weight: dict | None = None):
         import keras
         import tensorflow as tf
 
-        key = id(model)
+        key = (id(model), repr(sorted((class_weight or {}).items())))
         if key in self._fns:
             return self._fns[key]
         strategy = self.placement.strategy
@@ -343,6 +347,10 @@ class StepLoop:
         loss_obj = (keras.losses.BinaryCrossentropy(reduction=None) if binary
                     else keras.losses.SparseCategoricalCrossentropy(reduction=None))
         optimizer = model.optimizer
+        weights = None
+        if class_weight:  # Keras' class_weight: each sample's loss times its class's weight
+            n = max(class_weight) + 1
+            weights = tf.constant([float(class_weight.get(i, 1.0)) for i in range(n)], tf.float32)
 
         def counts(y, probs):
             y = tf.reshape(tf.cast(y, tf.int64), [-1])
@@ -353,7 +361,10 @@ class StepLoop:
         def per_example(x, y, training):
             probs = model(tf.cast(x, tf.float32), training=training)
             labels = tf.cast(tf.reshape(y, [-1, 1]), tf.float32) if binary else y
-            return probs, loss_obj(labels, probs)
+            losses = loss_obj(labels, probs)
+            if weights is not None and training:
+                losses = losses * tf.gather(weights, tf.reshape(tf.cast(y, tf.int32), [-1]))
+            return probs, losses
 
         def replica_train(x, y, local_stop):
             ctx = tf.distribute.get_replica_context()

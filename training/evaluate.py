@@ -6,21 +6,14 @@ has no test split) and writes ``evaluation.json`` into the run folder.
 """
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-from training import runs
+from training.runfolder import RunError, RunFolder
 from training.events import Events
 
-EVALUATION_NPZ = "evaluation.npz"
 GALLERY_SIZE = 25
-# Above this many probability cells the per-sample probabilities go to evaluation.npz
-# instead of evaluation.json (10,000 x 10 is ~2 MB of JSON text and stays in the JSON, so
-# readers of evaluation.json alone see them; bigger results need load_evaluation()).
-MAX_JSON_CELLS = 250_000
 
 
 def metrics_from_predictions(y_true, probs, classes, paths=None, rows=None,
@@ -86,10 +79,15 @@ def metrics_from_predictions(y_true, probs, classes, paths=None, rows=None,
     order = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")] if len(wrong) else wrong
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(n, size=min(gallery_size, n), replace=False)) if n else []
+    from training.curves import pr_curves
+
     return {
         "num_samples": n,
         "loss": loss,
         "accuracy": accuracy,
+        # Mean per-class recall: what accuracy would be if every class were equally big.
+        "balanced_accuracy": avg(recall[support > 0]) if (support > 0).any() else None,
+        "pr_curves": pr_curves(probs, y_true, classes) if n else [],
         "classes": classes,
         "confusion_matrix": cm.tolist(),
         "per_class": per_class,
@@ -113,61 +111,58 @@ def evaluation_split(splits) -> tuple[int, str]:
 
 
 def evaluate_arrays(model, data, index_paths, classes, events: Events | None = None,
-                    batch_size: int = 64, seed: int = 42) -> dict | None:
-    """Evaluate an in-memory model on the test (or validation) part of ``PreparedData``.
+                    batch_size: int = 64, seed: int = 42, trust=None) -> dict | None:
+    """Evaluate an in-memory model on the test (or validation) split of ``data``.
 
-    Returns None when neither split has samples. Raises ``Stopped`` on a stop request.
+    ``data`` is an ``ImageData`` (``training.data.open_images``: batches read from the
+    store / the parallel reader) or a ``PreparedData``; both give ``split_batches``.
+    With ``trust`` (a ``training.trust.Trust``) the probabilities are calibrated and the
+    result gains ``calibration`` and ``unknown``. Returns None when neither split has
+    samples. Raises ``Stopped`` on a stop request.
     """
-    from training.predict import predict_probabilities
+    from training.predict import compiled_call, to_probabilities
 
     split, split_name = evaluation_split(data.splits)
-    sel = np.flatnonzero(np.asarray(data.splits) == split)
-    if not len(sel):
+    n = int(np.sum(np.asarray(data.splits) == split))
+    if not n:
         return None
     events = events or Events()
-    events.on_status(f"Evaluating on {len(sel):,} {split_name} images…")
-    probs = predict_probabilities(model, data.x[sel], batch_size=batch_size, events=events,
+    events.on_status(f"Evaluating on {n:,} {split_name} images…")
+    extras = {}
+    if trust is not None:
+        from training.trust import trusted_predictions
+
+        out = trusted_predictions(model, data, split, trust, events, batch_size,
                                   what=f"evaluating ({split_name})")
-    rows = np.asarray(data.rows)[sel]
+        if out is None:
+            return None
+        rows, y_all, p_all, extras = out
+        ys, probs = [y_all], [p_all]
+    else:
+        call = compiled_call(model)
+        probs, ys, rows = [], [], []
+        done = 0
+        for x, y, kept in data.split_batches(split, batch_size):
+            events.check_stop()
+            if len(x):
+                probs.append(to_probabilities(call(np.asarray(x, dtype=np.float32)).numpy()))
+                ys.append(y)
+                rows.append(kept)
+            done += len(x)
+            events.on_progress(min(done, n), n, f"evaluating ({split_name})")
+        if not probs:
+            return None
+        rows = np.concatenate(rows)
     paths = [index_paths[int(r)] for r in rows] if index_paths is not None else None
-    result = metrics_from_predictions(np.asarray(data.y)[sel], probs, classes, paths=paths,
+    result = metrics_from_predictions(np.concatenate(ys), np.concatenate(probs), classes, paths=paths,
                                       rows=rows, seed=seed)
+    reasons = (extras.get("unknown") or {}).pop("reasons", None)
+    if reasons is not None:
+        # The galleries' dicts are these same objects, so they get the reason too.
+        for p, r in zip(result["predictions"], reasons):
+            p["unknown_reason"] = r
+    result.update(extras)
     result["split"] = split_name
-    return result
-
-
-def save_evaluation(run_dir, result: dict) -> None:
-    """Write ``evaluation.json`` (probabilities in ``evaluation.npz`` when large)."""
-    run_dir = Path(run_dir)
-    out = dict(result)
-    n_cells = result["num_samples"] * len(result["classes"])
-    if n_cells > MAX_JSON_CELLS:
-        probs = np.array([p["probabilities"] for p in result["predictions"]], dtype=np.float32)
-        tmp = run_dir / (EVALUATION_NPZ + ".tmp.npz")
-        np.savez_compressed(tmp, probabilities=probs)
-        os.replace(tmp, run_dir / EVALUATION_NPZ)
-        out["predictions"] = [{k: v for k, v in p.items() if k != "probabilities"}
-                              for p in result["predictions"]]
-        out["probabilities_file"] = EVALUATION_NPZ
-    runs.write_json(run_dir / runs.EVALUATION_JSON, out)
-
-
-def load_evaluation(run_dir) -> dict:
-    """Read ``evaluation.json`` back, with per-sample probabilities restored from the .npz."""
-    run_dir = Path(run_dir)
-    result = runs.read_json(run_dir / runs.EVALUATION_JSON)
-    if not isinstance(result, dict) or "predictions" not in result:
-        raise runs.RunError(f"{run_dir / runs.EVALUATION_JSON} is not an evaluation result")
-    if result.get("probabilities_file"):
-        with np.load(run_dir / result["probabilities_file"], allow_pickle=False) as npz:
-            probs = npz["probabilities"]
-        by_row = {}
-        for p, row in zip(result["predictions"], probs):
-            p["probabilities"] = row.tolist()
-            by_row[p["row"]] = p["probabilities"]
-        for key in ("most_incorrect", "random_sample"):
-            for p in result.get(key, []):
-                p.setdefault("probabilities", by_row.get(p["row"]))
     return result
 
 
@@ -194,62 +189,41 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
             decoding chunks and between prediction batches); nothing is written then,
             so an earlier ``evaluation.json`` stays as it was.
     """
-    from training.data import load_arrays
+    from training.data import open_images
     from training.predict import Predictor
 
     events = events or Events()
     t0 = time.perf_counter()
-    run = runs.load_run(run_dir)
+    folder = RunFolder(run_dir)
+    run = folder.load()
     predictor = Predictor(run_dir, which=which)
     events.check_stop()
-    index, warnings = open_run_dataset(run_dir, dataset, events)
-    data = load_arrays(index, predictor.input_size, predictor.color_mode, events)
+    index, warnings = folder.open_dataset(dataset, events)
     classes = predictor.classes
     if list(index.classes) != list(classes):
-        raise runs.RunError(f"The dataset's classes {list(index.classes)} differ from the run's "
+        raise RunError(f"The dataset's classes {list(index.classes)} differ from the run's "
                             f"classes {list(classes)}; cannot evaluate this run on it.")
     events.check_stop()
-    result = evaluate_arrays(predictor.model, data, index.paths, classes, events,
-                             seed=int(run.get("seed", 42)))
+    with open_images(index, predictor.input_size, predictor.color_mode, events) as data:
+        result = evaluate_arrays(predictor.model, data, index.paths, classes, events,
+                                 seed=int(run.get("seed", 42)),
+                                 trust=_run_trust(run_dir, predictor.model, data, events, run))
     if result is None:
-        raise runs.RunError(f"The dataset {index.root} has no test or validation images to evaluate on.")
+        raise RunError(f"The dataset {index.root} has no test or validation images to evaluate on.")
     result.update(run_dir=str(run_dir), test_accuracy=result["accuracy"], test_loss=result["loss"],
                   dataset_fingerprint=index.fingerprint(), warnings=warnings,
                   bad_files=[b.to_dict() for b in index.bad_files],
                   seconds=time.perf_counter() - t0)
-    save_evaluation(run_dir, result)
-    _record_in_run(run_dir, result)
+    folder.write_evaluation(result)
+    folder.update_info(test_accuracy=result["accuracy"], test_loss=result["loss"],
+                       evaluated_on=result.get("split"))
     return result
 
 
-def open_run_dataset(run_dir, dataset, events):
-    """The dataset to evaluate/resume on, plus warnings when it differs from training's."""
-    from training.data import DatasetSpec, open_dataset
-    from training.data.index import DatasetIndex
+def _run_trust(run_dir, model, data, events, run):
+    """The run's calibration and unknown rule, fitted now if the run has none yet."""
+    from training.trust import Trust, fit_trust
 
-    recorded = runs.read_json(Path(run_dir) / runs.DATASET_JSON)
-    if dataset is None:
-        spec_dict = recorded.get("spec") if isinstance(recorded, dict) else None
-        if not isinstance(spec_dict, dict):
-            raise runs.RunError(f"{Path(run_dir) / runs.DATASET_JSON} does not record the dataset; "
-                                "pass the dataset explicitly")
-        dataset = DatasetSpec.from_dict(spec_dict)
-    index = dataset if isinstance(dataset, DatasetIndex) else open_dataset(dataset, events)
-    warnings = []
-    if isinstance(recorded, dict) and recorded.get("fingerprint") not in (None, index.fingerprint()):
-        warnings.append("The dataset differs from the one this run was trained on (its files, "
-                        "labels or split changed); results may include training images.")
-    return index, warnings
-
-
-def _record_in_run(run_dir, result: dict) -> None:
-    path = Path(run_dir) / runs.RUN_JSON
-    try:
-        data = runs.read_json(path)
-    except runs.RunError:
-        return
-    if isinstance(data, dict):
-        data["test_accuracy"] = result["accuracy"]
-        data["test_loss"] = result["loss"]
-        data["evaluated_on"] = result.get("split")
-        runs.write_json(path, data)
+    if not RunFolder(run_dir).calibration_json.is_file():
+        fit_trust(model, data, run_dir, events, seed=int(run.get("seed", 42)))
+    return Trust.load(run_dir)

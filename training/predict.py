@@ -1,8 +1,7 @@
-"""Prediction with a saved run: safe model loading, batched and single-image calls, CSV export.
+"""Prediction with a saved run: batched and single-image calls, CSV export.
 
-Models are always loaded with Keras ``safe_mode=True``: a file that needs unsafe
-deserialisation (a ``Lambda`` layer carries marshalled Python bytecode) is refused with
-:class:`UnsafeModelError` before any of its code can run.
+Models are loaded by :meth:`training.runfolder.RunFolder.load_model` (Keras safe mode:
+a file that needs unsafe deserialisation is refused before any of its code can run).
 """
 from __future__ import annotations
 
@@ -12,74 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from training import runs
 from training.csvcells import escape_cell
+from training.data.decode import IMAGE_EXTS as IMAGE_EXTENSIONS  # the one extension list
+from training.embeddings import Embedder
 from training.events import Events
+from training.modelcall import compiled_call, to_probabilities  # also imported from here by others
+from training.runfolder import RunFolder, load_model_file
+from training.trust import Trust
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-_UNSAFE_HINTS = ("safe_mode", "unsafe", "arbitrary code")
-
-
-class UnsafeModelError(ValueError):
-    """The model file needs unsafe deserialisation (e.g. a Lambda layer) and was refused."""
-
-
-def load_model_safely(path, compile: bool = False):
-    """``keras.saving.load_model(path, safe_mode=True)`` with clear errors.
-
-    Raises:
-        UnsafeModelError: the file holds code (Lambda layers, pickled functions).
-        RunError: the file is missing, not a Keras model, or damaged.
-    """
-    import keras
-
-    # Our own registered layers (the training-only augmentation block) must be known to
-    # Keras before a model that uses them is deserialised in a fresh process.
-    import training.models.augment  # noqa: F401
-
-    path = Path(path)
-    if not path.is_file():
-        raise runs.RunError(f"Model file not found: {path}")
-    try:
-        return keras.saving.load_model(str(path), compile=compile, safe_mode=True)
-    except Exception as exc:  # noqa: BLE001  (Keras raises many types for damaged files)
-        text = str(exc)
-        if any(h in text for h in _UNSAFE_HINTS):
-            raise UnsafeModelError(
-                f"Refused to load {path}: it contains code that only runs with unsafe "
-                f"deserialisation (for example a Lambda layer), which could execute anything "
-                f"on this computer. Only open model files from sources you trust; this app "
-                f"never disables Keras safe mode. Keras said: {text.splitlines()[0][:300]}") from None
-        raise runs.RunError(f"Could not load the model {path}: {type(exc).__name__}: "
-                            f"{text.splitlines()[0][:300] if text else ''}") from None
-
-
-def to_probabilities(out: np.ndarray) -> np.ndarray:
-    """Model outputs as (N, C) probabilities: a binary sigmoid head becomes ``[1-p, p]``."""
-    out = np.asarray(out, dtype=np.float32)
-    if out.ndim == 1:
-        out = out[:, None]
-    if out.shape[-1] == 1:
-        p = out[:, 0]
-        return np.stack([1.0 - p, p], axis=1)
-    return out
-
-
-def compiled_call(model):
-    """A traced ``model(x, training=False)`` for float32 batches of any length.
-
-    A direct compiled call avoids ``model.predict``'s per-call setup (measured in the
-    issue: 27 ms vs 132 ms per image for MobileNetV2 on 2 cores).
-    """
-    import tensorflow as tf
-
-    shape = [None, *model.input_shape[1:]]
-
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)], reduce_retracing=True)
-    def call(x):
-        return model(x, training=False)
-
-    return call
 
 
 def predict_probabilities(model, x_uint8, batch_size: int = 64, events: Events | None = None,
@@ -125,45 +64,54 @@ class Predictor:
         which: ``"best"`` (falls back to final) or ``"final"`` (falls back to best).
 
     Raises:
-        RunError, UnsafeModelError: see :func:`load_model_safely`.
+        RunError, UnsafeModelError: see :func:`training.runfolder.load_model_file`.
     """
 
     def __init__(self, run_dir, which: str = "best"):
-        if which not in ("best", "final"):
-            raise ValueError(f"which must be 'best' or 'final'. Received: which={which!r}")
         path = Path(run_dir)
         if path.is_file():
-            model_path, folder = path, path.parent
+            model_path, folder = path, RunFolder(path.parent)
         else:
-            folder = path
-            if not folder.is_dir():
-                raise runs.RunError(f"Not a run folder: {folder} does not exist")
-            order = (runs.MODEL_BEST, runs.MODEL_FINAL) if which == "best" else (runs.MODEL_FINAL, runs.MODEL_BEST)
-            found = [folder / name for name in order if (folder / name).is_file()]
-            if not found:
-                raise runs.RunError(f"The run {folder} has no saved model ({' or '.join(order)}); "
-                                    "it may have been stopped before the first epoch ended.")
-            model_path = found[0]
-        self.run_dir = str(folder)
+            folder = RunFolder(path)
+            model_path = folder.model_file(which)
+        self.run_dir = str(folder.path)
         self.model_path = str(model_path)
-        self.model = load_model_safely(model_path)
+        self.model = load_model_file(model_path)
         _, h, w, c = self.model.input_shape
         self.input_size = (int(h), int(w))
         self.color_mode = "grayscale" if c == 1 else "rgb"
         out_dim = self.model.output_shape[-1]
         n_classes = 2 if out_dim == 1 else int(out_dim)
-        classes = None
-        if (folder / runs.CLASSES_JSON).is_file():
-            classes = runs.read_json(folder / runs.CLASSES_JSON)
-        if not isinstance(classes, list) or len(classes) != n_classes:
+        classes = folder.classes()
+        if classes is None or len(classes) != n_classes:
             classes = [f"class_{i}" for i in range(n_classes)]
-        self.classes = [str(c) for c in classes]
+        self.classes = classes
         self._call = compiled_call(self.model)
+        # Calibration and the unknown rule (training.trust); absent for old runs, then the
+        # probabilities are the model's own and nothing is ever "unknown".
+        self.trust = Trust.load(folder)
+        self.coverage: float | None = None  # None: the coverage stored with the rule
+        try:
+            self._embedder = (Embedder(self.model)
+                              if self.trust.rule is not None else None)
+        except ValueError:
+            self._embedder = None
 
     def predict_array(self, image) -> np.ndarray:
-        """Class probabilities for one uint8 image (H, W) or (H, W, C), resized if needed."""
+        """Calibrated class probabilities for one uint8 image (H, W) or (H, W, C), resized
+        if needed."""
         x = self._prepare(np.asarray(image))
-        return self._run(x[None].astype(np.float32))[0]
+        return self.trust.calibrate(self._run(x[None].astype(np.float32)))[0]
+
+    def assess_batch(self, images_uint8) -> dict:
+        """Calibrated probabilities, distances and unknown decisions for a batch of images
+        already at the model's input size (see ``Trust.assess``)."""
+        batch = np.asarray(images_uint8, dtype=np.float32)
+        if self._embedder is not None:
+            feats, raw = self._embedder.embed_batch(batch, with_probabilities=True)
+        else:
+            feats, raw = None, self._run(batch)
+        return self.trust.assess(raw, feats, coverage=self.coverage, images=images_uint8)
 
     def predict_paths(self, paths, top_k: int = 3, events: Events | None = None,
                       batch_size: int = 32) -> list[dict]:
@@ -171,27 +119,36 @@ class Predictor:
 
         Returns:
             One dict per file, in order: ``{path, top_k: [[class, p], …],
-            probabilities: [p per class] | None, error: str | None}``. Unreadable files
-            get ``error`` with the reason and no probabilities.
+            probabilities: [p per class] | None, error: str | None, unknown: bool,
+            unknown_reason: "low confidence" | "unlike the training data" | None,
+            confidence, distance, appearance}`` (calibrated probabilities; ``distance``
+            is the feature kNN distance and ``appearance`` the thumbnail distance to the
+            training data, None without a rule). Unreadable files get
+            ``error`` with the reason and no probabilities.
         """
         from training.data import DecodeError, decode_image
 
         events = events or Events()
         files = expand_paths(paths)
         k = max(1, min(int(top_k), len(self.classes)))
-        results: list[dict] = [{"path": f, "top_k": [], "probabilities": None, "error": None}
-                               for f in files]
+        results: list[dict] = [{"path": f, "top_k": [], "probabilities": None, "error": None,
+                                "unknown": False, "unknown_reason": None, "confidence": None,
+                                "distance": None, "appearance": None} for f in files]
         pending: list[tuple[int, np.ndarray]] = []
 
         def flush():
             if not pending:
                 return
-            batch = np.stack([img for _, img in pending]).astype(np.float32)
-            probs = self._run(batch)
-            for (i, _), p in zip(pending, probs):
+            out = self.assess_batch(np.stack([img for _, img in pending]))
+            dist, look = out["distances"], out["appearance"]
+            for n, ((i, _), p) in enumerate(zip(pending, out["probabilities"])):
                 order = np.argsort(-p, kind="stable")[:k]
                 results[i]["probabilities"] = [float(v) for v in p]
                 results[i]["top_k"] = [[self.classes[j], float(p[j])] for j in order]
+                results[i].update(unknown=bool(out["unknown"][n]), unknown_reason=out["reasons"][n],
+                                  confidence=float(p[order[0]]),
+                                  distance=None if dist is None else float(dist[n]),
+                                  appearance=None if look is None else float(look[n]))
             pending.clear()
 
         for i, f in enumerate(files):
@@ -215,29 +172,16 @@ class Predictor:
         return to_probabilities(self._call(batch).numpy())
 
     def _prepare(self, img: np.ndarray) -> np.ndarray:
-        if img.dtype != np.uint8:
-            raise ValueError(f"predict_array expects a uint8 image. Received: dtype={img.dtype}")
-        if img.ndim == 2:
-            img = img[:, :, None]
-        if img.ndim != 3 or img.shape[2] not in (1, 3, 4):
-            raise ValueError(f"predict_array expects (H, W) or (H, W, 1|3|4). Received: shape={img.shape}")
-        want_c = 1 if self.color_mode == "grayscale" else 3
-        if img.shape[:2] != self.input_size or img.shape[2] != want_c:
-            from PIL import Image
+        """The image at the model's size and colour mode, exactly as training prepares a
+        decoded file (``training.data.resize_to``: reduce + bilinear, then colour)."""
+        from training.data.decode import resize_to
 
-            pil = Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img)
-            pil = pil.convert("L" if want_c == 1 else "RGB")
-            h, w = self.input_size
-            if pil.size != (w, h):
-                pil = pil.resize((w, h), Image.BILINEAR)
-            img = np.asarray(pil)
-            if img.ndim == 2:
-                img = img[:, :, None]
-        return img
+        return resize_to(img, self.input_size, self.color_mode)
 
 
 def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
-    """Export ``predict_paths`` results: path, top-k class/probability pairs, error.
+    """Export ``predict_paths`` results: path, top-k class/probability pairs, unknown and
+    its reason, error.
 
     Written as UTF-8 with a byte-order mark so spreadsheet programs show non-ASCII file
     names correctly; every text cell goes through :func:`escape_cell`.
@@ -246,7 +190,11 @@ def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
     header = ["path"]
     for i in range(1, k + 1):
         header += [f"class_{i}", f"probability_{i}"]
-    header.append("error")
+    header += ["unknown", "unknown_reason", "error"]
+    # Face detection ran (the app's "Detect faces"): one more column, the face count.
+    faces = any(r.get("faces") is not None for r in results)
+    if faces:
+        header.append("faces")
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
@@ -258,5 +206,10 @@ def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
                     row += [escape_cell(pairs[i][0]), f"{float(pairs[i][1]):.6f}"]
                 else:
                     row += ["", ""]
-            row.append(escape_cell(r.get("error") or ""))
+            failed = bool(r.get("error"))
+            row += ["" if failed else ("yes" if r.get("unknown") else "no"),
+                    escape_cell(r.get("unknown_reason") or ""), escape_cell(r.get("error") or "")]
+            if faces:
+                found = r.get("faces")
+                row.append("" if found is None else str(len(found)))
             writer.writerow(row)

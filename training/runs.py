@@ -1,38 +1,22 @@
 """Run folders: where a training run keeps everything it produced, and how runs are listed.
 
-A run folder holds ``run.json`` (status, timings, results), ``spec.json``, ``config.json``,
-``dataset.json``, ``classes.json``, ``history.json``, the models (``model_best.keras``,
-``model_final.keras``, ``model_last.keras`` for resuming) and ``evaluation.json``.
-This module imports no TensorFlow, so listing runs is cheap.
+One run folder's layout and files are :class:`training.runfolder.RunFolder`; this module
+lists the runs under a root and compares them. It imports no TensorFlow, so listing runs
+is cheap.
 """
 from __future__ import annotations
 
-import json
 import os
-import re
-import socket
-import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-SCHEMA_VERSION = 1
-STATUSES = ("running", "complete", "stopped", "failed", "interrupted")
-
-RUN_JSON = "run.json"
-SPEC_JSON = "spec.json"
-CONFIG_JSON = "config.json"
-DATASET_JSON = "dataset.json"
-CLASSES_JSON = "classes.json"
-HISTORY_JSON = "history.json"
-EVALUATION_JSON = "evaluation.json"
-MODEL_BEST = "model_best.keras"
-MODEL_FINAL = "model_final.keras"
-MODEL_LAST = "model_last.keras"
-
-
-class RunError(ValueError):
-    """A run folder or one of its files is missing, malformed or from a newer version."""
+# Old names: the layout, file I/O and validation of one run moved to training.runfolder
+# (its single owner). Import them from there; these stay until every caller has moved.
+from training.processes import is_alive, process_info  # noqa: F401
+from training.runfolder import (  # noqa: F401
+    CLASSES_JSON, CONFIG_JSON, DATASET_JSON, EVALUATION_JSON, HISTORY_JSON, MODEL_BEST, MODEL_FINAL,
+    MODEL_LAST, RUN_JSON, SCHEMA_VERSION, SPEC_JSON, STATUSES, RunError, RunFolder, default_runs_root,
+    new_run_dir, read_json, write_json)
 
 
 @dataclass
@@ -59,160 +43,9 @@ class RunSummary:
         return asdict(self)
 
 
-def default_runs_root() -> Path:
-    """``$WORKBENCH_RUNS_DIR`` or ``~/ImageWorkbench/runs``."""
-    env = os.environ.get("WORKBENCH_RUNS_DIR")
-    return Path(env) if env else Path.home() / "ImageWorkbench" / "runs"
-
-
-def new_run_dir(model_name: str, root: str | os.PathLike | None = None) -> Path:
-    """Create and return a fresh ``<root>/<timestamp>_<model>`` folder (never reuses one)."""
-    root = Path(root) if root else default_runs_root()
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_name or "model").strip("._") or "model"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1000):
-        path = root / (f"{stamp}_{safe}" if n == 0 else f"{stamp}_{safe}_{n}")
-        try:
-            path.mkdir(parents=True, exist_ok=False)
-            return path
-        except FileExistsError:
-            continue
-    raise RunError(f"Could not create a new run folder under {root}")
-
-
-def write_json(path: str | os.PathLike, data) -> None:
-    """Write JSON atomically (temp file + rename), so a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, ensure_ascii=False, allow_nan=False, default=_plain)
-    os.replace(tmp, path)
-
-
-def read_json(path: str | os.PathLike):
-    """Read a JSON file; raise ``RunError`` naming the file when it is missing or malformed."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RunError(f"{path} is missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunError(f"Could not read {path}: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{path} is not valid JSON (truncated or corrupted?): {exc}") from None
-
-
-def _plain(value):
-    """JSON fallback for numpy scalars/arrays that slip into payloads."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"Not JSON serialisable: {type(value).__name__}")
-
-
-def process_info() -> dict:
-    """Who is writing a run: pid, host and (on Linux) process start time against pid reuse."""
-    return {"pid": os.getpid(), "host": socket.gethostname(), "pid_start": _pid_start(os.getpid())}
-
-
-def _pid_start(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[19]  # field 22: starttime in clock ticks
-    except (OSError, IndexError):
-        return None
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":
-        # os.kill(pid, 0) on Windows would *terminate* the process (signal 0 is
-        # CTRL_C_EVENT there), so ask the kernel for the exit code instead.
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return False
-        code = ctypes.c_ulong()
-        ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-        kernel32.CloseHandle(handle)
-        return bool(ok) and code.value == 259  # STILL_ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def is_alive(run: dict) -> bool:
-    """True when the process that wrote a ``running`` run.json still runs.
-
-    A run on another host is assumed alive (we cannot tell); a reused pid is detected on
-    Linux by comparing the process start time.
-    """
-    pid = run.get("pid")
-    if not isinstance(pid, int):
-        return False
-    host = run.get("host")
-    if host and host != socket.gethostname():
-        return True
-    if not _pid_alive(pid):
-        return False
-    recorded = run.get("pid_start")
-    return recorded is None or _pid_start(pid) in (None, recorded)
-
-
 def load_run(run_dir: str | os.PathLike) -> dict:
-    """Read and validate ``run.json``; a dead ``running`` run is reported as ``interrupted``.
-
-    Returns:
-        The run.json dict plus ``path``, ``name`` and ``classes`` (from classes.json).
-
-    Raises:
-        RunError: no such folder, missing/malformed/truncated run.json, a newer
-            ``schema_version`` or a field of the wrong type.
-    """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunError(f"Not a run folder: {run_dir} does not exist or is not a folder")
-    data = read_json(run_dir / RUN_JSON)
-    where = run_dir / RUN_JSON
-    if not isinstance(data, dict):
-        raise RunError(f"{where} must hold a JSON object. Received: {type(data).__name__}")
-    version = data.get("schema_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise RunError(f"{where} has no valid schema_version. Received: schema_version={version!r}")
-    if version > SCHEMA_VERSION:
-        raise RunError(f"{where} was written by a newer version of the workbench "
-                       f"(schema_version {version}; this version reads up to {SCHEMA_VERSION}).")
-    if data.get("status") not in STATUSES:
-        raise RunError(f"{where} has an unknown status. Received: status={data.get('status')!r}")
-    expected = {"model": str, "started": (int, float), "epochs_done": int}
-    for key, types in expected.items():
-        if key not in data or isinstance(data[key], bool) or not isinstance(data[key], types):
-            raise RunError(f"{where}: field {key!r} is missing or has the wrong type. "
-                           f"Received: {key}={data.get(key)!r}")
-    for key in ("test_accuracy", "test_loss", "best_val_accuracy", "finished"):
-        value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise RunError(f"{where}: field {key!r} must be a number. Received: {key}={value!r}")
-    if data["status"] == "running" and not is_alive(data):
-        data["status"] = "interrupted"
-    data["path"] = str(run_dir)
-    data["name"] = run_dir.name
-    try:
-        classes = read_json(run_dir / CLASSES_JSON)
-        data["classes"] = [str(c) for c in classes] if isinstance(classes, list) else []
-    except RunError:
-        data.setdefault("classes", [])
-    return data
+    """``RunFolder(run_dir).load()``: the validated run.json (see there)."""
+    return RunFolder(run_dir).load()
 
 
 def list_runs(root: str | os.PathLike | None = None) -> list[dict]:
@@ -230,10 +63,11 @@ def list_runs(root: str | os.PathLike | None = None) -> list[dict]:
         return []
     out = []
     for child in root.iterdir():
-        if not child.is_dir() or not (child / RUN_JSON).exists():
+        folder = RunFolder(child)
+        if not child.is_dir() or not folder.is_run():
             continue
         try:
-            run = load_run(child)
+            run = folder.load()
         except RunError as exc:
             out.append({"name": child.name, "path": str(child), "model": "?", "status": "invalid",
                         "epochs": 0, "best_val_accuracy": None, "test_accuracy": None,
@@ -258,8 +92,9 @@ def compare_table(runs: list[dict]) -> list[str]:
         return "-" if v is None else pattern.format(v)
 
     rows = sorted(runs, key=lambda r: -(r.get("test_accuracy") or -1.0))
-    header = ("run", "model", "status", "epochs", "val acc", "test acc", "time")
-    body = [(r["name"], r["model"], r["status"], str(r["epochs"]), fmt(r.get("best_val_accuracy")),
+    header = ("run", "model", "dataset", "status", "epochs", "val acc", "test acc", "time")
+    body = [(r.get("display_name") or r["name"], r["model"], r.get("dataset_label") or "-",
+             r["status"], str(r["epochs"]), fmt(r.get("best_val_accuracy")),
              fmt(r.get("test_accuracy")), fmt(r.get("duration"), "{:.1f}s")) for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
               for i, h in enumerate(header)]

@@ -15,7 +15,14 @@ import numpy as np
 from training import runs
 from training.callbacks import EventsCallback, TrainState
 from training.events import Events, Stopped
-from training.features import build_split_model, compute_features, feature_dataset
+from training.features import (
+    FeatureStore,
+    build_split_model,
+    compute_features_from,
+    feature_dataset,
+)
+from training.runfolder import MODEL_BEST, MODEL_FINAL, MODEL_LAST
+
 
 def free_memory() -> None:
     """Drop Keras' global state and collect garbage, so many runs don't grow memory.
@@ -62,12 +69,6 @@ def compile_model(model, optimizer) -> None:
                   metrics=["accuracy"])
 
 
-def image_dataset(x, y, batch_size: int, shuffle: bool, seed: int):
-    from training.data.pipeline import make_dataset
-
-    return make_dataset(x, y, batch_size, shuffle, seed)
-
-
 class Session:
     """One run's model, data and progress; see the module docstring."""
 
@@ -88,7 +89,7 @@ class Session:
                           and backbone.fine_tune_from is not None)
         self.total_epochs = config.epochs + (config.fine_tune_epochs if self.fine_tune else 0)
         self._full_optimizer = None
-        self.train_xy = self.val_xy = None
+        self.train_rows = self.val_rows = None
 
     # -- setup ---------------------------------------------------------------------
     def build(self) -> None:
@@ -117,9 +118,11 @@ class Session:
         keras.utils.set_random_seed(self.config.seed + state.epochs_done)
 
     def release(self) -> None:
-        """Drop the model, arrays and features, so memory can be freed."""
+        """Drop the model, close the data (its store lock) and features, so memory can be freed."""
+        if self.data is not None:
+            self.data.close()
         self.model = self.parts = self.data = None
-        self.train_xy = self.val_xy = None
+        self.train_rows = self.val_rows = None
         self.state.best_weights = self.state.best_model = None
 
     # -- the run -------------------------------------------------------------------
@@ -140,33 +143,47 @@ class Session:
         return self._finish()
 
     def _prepare_data(self) -> None:
-        from training.data import DatasetError, load_arrays
+        """Open the batch reader: nothing is decoded up front; the first epoch streams."""
+        from training.data import DatasetError, open_images
         from training.data.index import TRAIN, VALIDATION
 
         t = time.perf_counter()
         size = tuple(int(v) for v in self.spec.input_size)
-        self.data = load_arrays(self.index, size, self.spec.color_mode, self.events)
+        self.data = open_images(self.index, size, self.spec.color_mode, self.events)
         self.timings["decode"] = time.perf_counter() - t
-        splits = np.asarray(self.data.splits)
-        tr, va = np.flatnonzero(splits == TRAIN), np.flatnonzero(splits == VALIDATION)
+        tr, va = self.data.split_rows(TRAIN), self.data.split_rows(VALIDATION)
         if not len(tr):
             raise DatasetError(f"No training images left in {self.index.root} after decoding "
                                f"({len(self.index.bad_files)} bad files); nothing to train on.")
-        self.train_xy = (self.data.x[tr], np.asarray(self.data.y)[tr])
-        self.val_xy = (self.data.x[va], np.asarray(self.data.y)[va]) if len(va) else None
-        if self.val_xy is None:
+        self.train_rows, self.val_rows = tr, (va if len(va) else None)
+        if self.val_rows is None:
             self.events.on_status("No validation images: the best epoch is chosen by training loss.")
-        self.writer.update(num_train=int(len(tr)), num_val=int(len(va)),
-                           bad_files=len(self.index.bad_files))
+        self._write_counts()
+
+    def _write_counts(self) -> None:
+        """Images used per split: known bad files are dropped from their batches, and a
+        first run only knows them all once it has read every file (so this is written
+        again at the end)."""
+        if self.train_rows is None or self.writer is None:
+            return
+        bad = self.index.unusable
+        val = self.val_rows.tolist() if self.val_rows is not None else []
+        self.writer.update(num_train=sum(1 for r in self.train_rows.tolist() if r not in bad),
+                           num_val=sum(1 for r in val if r not in bad),
+                           bad_files=len(self.index.bad_files), data_mode=self.data.mode)
 
     def _image_datasets(self):
         cfg = self.config
-        train_ds = image_dataset(*self.train_xy, cfg.batch_size, True, cfg.seed)
-        val_ds = image_dataset(*self.val_xy, cfg.batch_size, False, cfg.seed) if self.val_xy else None
+        train_ds = self.data.dataset(self.train_rows, cfg.batch_size, True, cfg.seed)
+        val_ds = self.data.dataset(self.val_rows, cfg.batch_size, False, cfg.seed) \
+            if self.val_rows is not None else None
         return train_ds, val_ds
 
+    def _train_labels(self) -> np.ndarray:
+        return np.asarray(self.index.labels)[np.asarray(self.train_rows, dtype=np.int64)]
+
     def _batches(self) -> int:
-        return -(-len(self.train_xy[1]) // self.config.batch_size)
+        return -(-len(self.train_rows) // self.config.batch_size)
 
     def _head_phase(self) -> None:
         cfg = self.config
@@ -179,17 +196,21 @@ class Session:
         if self.parts is not None and not self.resumed:
             t = time.perf_counter()
             self.events.on_status("Computing backbone features once (frozen backbone)…")
-            feats = compute_features(self.parts.features, self.train_xy[0], events=self.events,
-                                     what="computing features (train)")
-            val = None
-            if self.val_xy is not None:
-                vf = compute_features(self.parts.features, self.val_xy[0], events=self.events,
-                                      what="computing features (validation)")
-                val = feature_dataset(vf, self.val_xy[1], cfg.batch_size, False, cfg.seed)
-            self.timings["features"] = time.perf_counter() - t
-            train_ds = feature_dataset(feats, self.train_xy[1], cfg.batch_size, True, cfg.seed)
-            self._fit(self.parts.head, train_ds, val, "train", cfg.epochs)
-            del feats
+            # Features go to a memory-mapped file, never into RAM whole (deleted afterwards).
+            with FeatureStore() as fs:
+                feats, fy = compute_features_from(self.parts.features, self.data, self.train_rows, fs,
+                                                  "train", events=self.events,
+                                                  what="computing features (train)")
+                val = None
+                if self.val_rows is not None:
+                    vf, vy = compute_features_from(self.parts.features, self.data, self.val_rows, fs,
+                                                   "validation", events=self.events,
+                                                   what="computing features (validation)")
+                    val = feature_dataset(vf, vy, cfg.batch_size, False, cfg.seed)
+                self.timings["features"] = time.perf_counter() - t
+                train_ds = feature_dataset(feats, fy, cfg.batch_size, True, cfg.seed)
+                self._fit(self.parts.head, train_ds, val, "train", cfg.epochs)
+                del feats, train_ds, val
         else:
             self._fit(self.model, *self._image_datasets(), "train", cfg.epochs)
         if not self.state.stopped:
@@ -220,21 +241,39 @@ class Session:
         self._fit(self.model, *self._image_datasets(), "fine_tune", target)
 
     def _fit(self, model, train_ds, val_ds, phase: str, epochs: int) -> None:
+        from training.schedules import lr_callbacks
+
+        cfg = self.config
+        schedule = lr_callbacks(cfg.lr_schedule,
+                                cfg.fine_tune_lr if phase == "fine_tune" else cfg.learning_rate,
+                                self.state.epochs_done, epochs, cfg.patience, val_ds is not None)
         cb = EventsCallback(self.events, self.state, phase, self.total_epochs, self._batches(),
                             early_stopping=self.config.early_stopping, patience=self.config.patience,
                             on_epoch_saved=lambda info, improved: self._epoch_saved(phase, improved))
         if self.events.should_stop():  # fit() would reset stop_training; don't start at all
             self.state.stopped = True
             return
+        from training.tensorboard_logs import RunTensorBoard
+
+        # Per-epoch scalars + learning rate; an epoch cut short by a stop is left out.
+        tensorboard = RunTensorBoard(self.writer.path, skip_epoch=lambda: self.state.stopped)
+        from training import execution
+
+        execution.apply(model, execution.steps_per_execution(self.spec, model, self._batches()))
         t = time.perf_counter()
         try:
+            callbacks = [cb, tensorboard, *schedule]
+            class_weight = self.config.class_weight_for(self.index.classes, self._train_labels())
             if self.step_loop is not None:
-                self.step_loop.fit(model, train_ds, val_ds, epochs, self.state.epochs_done, cb)
+                self.step_loop.fit(model, train_ds, val_ds, epochs, self.state.epochs_done,
+                                   callbacks, class_weight)
             else:
                 model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                          initial_epoch=self.state.epochs_done, callbacks=[cb], verbose=0,
+                          initial_epoch=self.state.epochs_done, callbacks=callbacks, verbose=0,
+                          class_weight=class_weight,
                           shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
         finally:
+            tensorboard.close()
             self.timings["train"] += time.perf_counter() - t
 
     # -- checkpoints ---------------------------------------------------------------
@@ -243,9 +282,9 @@ class Session:
         w, st = self.writer, self.state
         w.write_history(st.history)
         self._sync_full_optimizer()
-        w.save_model(self.model, runs.MODEL_LAST)  # optimizer state included
+        w.save_model(self.model, MODEL_LAST)  # optimizer state included
         if improved and self.config.checkpoint_best:
-            w.copy_model(runs.MODEL_LAST, runs.MODEL_BEST)
+            w.copy_model(MODEL_LAST, MODEL_BEST)
         best = st.best_entry() or {}
         w.update(epochs_done=st.epochs_done, best_epoch=st.best_epoch, best_val_loss=best.get("val_loss"),
                  best_val_accuracy=best.get("val_accuracy"),
@@ -281,12 +320,12 @@ class Session:
             self._best_to_full_model()
             if cfg.restore_best and st.best_weights is not None:
                 self.model.set_weights(st.best_weights)
-                if cfg.checkpoint_best and w.has(runs.MODEL_BEST):
-                    w.copy_model(runs.MODEL_BEST, runs.MODEL_FINAL)  # the same weights
+                if cfg.checkpoint_best and w.has(MODEL_BEST):
+                    w.copy_model(MODEL_BEST, MODEL_FINAL)  # the same weights
                 else:
-                    w.save_model(self.model, runs.MODEL_FINAL)
+                    w.save_model(self.model, MODEL_FINAL)
             else:
-                w.save_model(self.model, runs.MODEL_FINAL)
+                w.save_model(self.model, MODEL_FINAL)
             if evaluate and self.data is not None and not st.stopped:
                 result = self._evaluate()
             elif st.stopped:
@@ -294,6 +333,7 @@ class Session:
                 # stop must take effect within ~2 s; the run can be evaluated later.
                 w.update(evaluation="skipped")
                 self.events.on_status("Evaluation skipped after the stop; evaluate the run to see results.")
+        self._write_counts()
         # After _evaluate: a stop during evaluation marks the run stopped too (resuming it
         # then only evaluates, since every epoch is done).
         status = "stopped" if st.stopped else "complete"
@@ -308,13 +348,16 @@ class Session:
         return self._summary(status, result)
 
     def _evaluate(self) -> dict | None:
-        from training.evaluate import evaluate_arrays, save_evaluation
+        from training.evaluate import evaluate_arrays
+        from training.trust import Trust, fit_trust
 
         t = time.perf_counter()
         try:
+            # Temperature and unknown rule from the validation split, before the test numbers.
+            fit_trust(self.model, self.data, self.writer.path, self.events, seed=self.config.seed)
             result = evaluate_arrays(self.model, self.data, self.index.paths, self.index.classes,
                                      self.events, batch_size=max(self.config.batch_size, 64),
-                                     seed=self.config.seed)
+                                     seed=self.config.seed, trust=Trust.load(self.writer.path))
         except Stopped:
             # Training itself finished and its models are saved; only the test numbers are
             # missing. The run is marked "stopped" (not complete) so the runs list shows it
@@ -332,7 +375,11 @@ class Session:
         result.update(run_dir=str(self.writer.path), test_accuracy=result["accuracy"],
                       test_loss=result["loss"], dataset_fingerprint=self.index.fingerprint(),
                       warnings=[])
-        save_evaluation(self.writer.path, result)
+        self.writer.write_evaluation(result)
+        from training.tensorboard_logs import log_confusion_matrix
+
+        log_confusion_matrix(self.writer.path, result["confusion_matrix"], result["classes"],
+                             self.state.epochs_done)
         self.writer.update(test_accuracy=result["accuracy"], test_loss=result["loss"],
                            evaluated_on=result["split"], evaluation="done")
         return result

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import time
 
-from training import runs
 from training.callbacks import TrainState
 from training.config import TrainConfig
 from training.distributed import (attach, placement, private_copy, saved_config, step_config,
                                   worker_run_dir)
 from training.events import Events
-from training.runfolder import RunWriter
-from training.runs import RunError, RunSummary
+from training.runfolder import (HISTORY_JSON, SPEC_JSON, RunError, RunFolder, RunWriter,
+                                load_model_file)
+from training.runs import RunSummary
 from training.session import Session, free_memory, precision_policy
 
-__all__ = ["TrainConfig", "RunSummary", "train", "resume", "resume_run"]
+__all__ = ["TrainConfig", "RunSummary", "train", "resume"]
 
 
 def train(dataset, spec, config: TrainConfig | None = None, events: Events | None = None,
@@ -33,7 +33,7 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
         config: a ``TrainConfig`` (defaults if None).
         events: progress sink and stop flag (see ``training.events``).
         run_dir: the run folder to create (must not hold a run); by default a new
-            ``<timestamp>_<model>`` folder under ``training.runs.default_runs_root()``.
+            ``<timestamp>_<model>`` folder under ``training.runfolder.default_runs_root()``.
 
     Returns:
         A :class:`RunSummary`; ``status`` is ``"complete"`` or ``"stopped"``.
@@ -68,6 +68,12 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
         index = open_dataset(dspec, events)
         dataset_spec = dspec.to_dict()
 
+    config.class_weight_for(index.classes, [])  # a misspelt class fails before any file is written
+    from training.guardrails import review
+
+    advice = review(spec, config, index.counts())  # may unfreeze a random backbone
+    for a in advice:
+        events.on_status(f"{'note' if a.level == 'fixed' else 'warning'}: {a.message}")
     with precision_policy(config.mixed_precision, bool(device["gpus"]), events):
         session = Session(index, spec, step_config(config, place), events, device["name"], t0)
         with place.strategy.scope():  # the model and its optimizer are built in the scope
@@ -79,6 +85,8 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
                               "num_samples": len(index), "bad_files": len(index.bad_files),
                               "overlay": overlay_record(index)},
                      classes=list(index.classes), device=device["name"], seed=config.seed)
+        if advice:
+            writer.update(warnings=[a.message for a in advice])
         attach(session, writer, place, config)  # live.json, stop.request, the step loop
         events.on_status(f"Run folder: {writer.path}")
         return _run_and_release(session)
@@ -98,9 +106,7 @@ def resume(run_dir, events: Events | None = None, dataset=None, devices: str | N
             before its first epoch ended); or its files are damaged.
     """
     from training.device import describe_devices
-    from training.evaluate import open_run_dataset
     from training.models import ModelSpec
-    from training.predict import load_model_safely
 
     events = events or Events()
     t0 = time.perf_counter()
@@ -109,44 +115,40 @@ def resume(run_dir, events: Events | None = None, dataset=None, devices: str | N
     place = placement(saved_config(run_dir, overrides))  # before any TF op, as in train()
     if not place.chief:
         run_dir = private_copy(run_dir, place.task)  # the chief alone writes the shared folder
-    run = runs.load_run(run_dir)
-    if run["status"] == "complete":
-        raise RunError(f"The run {run_dir} is complete; there is nothing to resume.")
-    if run["status"] == "running":
-        raise RunError(f"The run {run_dir} is still being trained by process {run.get('pid')}.")
+    ok, reason = RunFolder(run_dir).can_resume()
+    if not ok:
+        raise RunError(reason)
     writer = RunWriter.open(run_dir)
-    checkpoint = writer.info.get("checkpoint")
-    if not isinstance(checkpoint, dict) or not writer.has(runs.MODEL_LAST):
-        raise RunError(f"The run {run_dir} has no checkpoint to resume from (it stopped before "
-                       "its first epoch ended); start a new run instead.")
+    run = writer.load()
+    checkpoint = writer.info["checkpoint"]
     # SpecError and the config's ValueError are both ValueErrors: name the file in either.
     try:
-        spec = ModelSpec.from_dict(writer.read(runs.SPEC_JSON))
+        spec = ModelSpec.from_dict(writer.read(SPEC_JSON))
     except ValueError as exc:
-        raise RunError(f"{writer.path / runs.SPEC_JSON}: {exc}") from None
+        raise RunError(f"{writer.spec_json}: {exc}") from None
     config = saved_config(run_dir, overrides)
     free_memory()
     device = describe_devices()
-    index, warnings = open_run_dataset(run_dir, dataset, events)
+    index, warnings = writer.open_dataset(dataset, events)
     if list(index.classes) != list(run["classes"]):
         raise RunError(f"The dataset's classes {list(index.classes)} differ from the run's "
                        f"classes {run['classes']}; cannot resume on it.")
     for w in warnings:
         events.on_status(w)
     epochs_done = int(checkpoint.get("epoch", 0))
-    history = writer.read(runs.HISTORY_JSON)
+    history = writer.read(HISTORY_JSON)
     state = TrainState(history=list(history)[:epochs_done] if isinstance(history, list) else [],
                        best_loss=checkpoint.get("best_loss"), best_epoch=checkpoint.get("best_epoch"),
                        wait=int(checkpoint.get("wait", 0)))
     if len(state.history) != epochs_done:
-        raise RunError(f"{writer.path / runs.HISTORY_JSON} has {len(state.history)} epochs but the "
+        raise RunError(f"{writer.history_json} has {len(state.history)} epochs but the "
                        f"checkpoint is after epoch {epochs_done}; the run folder is damaged.")
     state.head_finished = bool(checkpoint.get("head_finished"))
     events.on_status(f"Resuming {writer.path.name} after epoch {epochs_done}")
     with place.strategy.scope():  # the loaded model and optimizer live in the strategy
-        model = load_model_safely(writer.path / runs.MODEL_LAST, compile=True)
-        if writer.has(runs.MODEL_BEST):
-            best = load_model_safely(writer.path / runs.MODEL_BEST, compile=False)
+        model = writer.load_model("last", compile=True)
+        if writer.model_best.is_file():
+            best = load_model_file(writer.model_best, compile=False)
             state.best_weights = best.get_weights()
             del best
     writer.reopen(device["name"])
@@ -156,9 +158,6 @@ def resume(run_dir, events: Events | None = None, dataset=None, devices: str | N
     session.adopt(model, state, phase=checkpoint.get("phase", "train"))
     del model
     return _run_and_release(session)
-
-
-resume_run = resume  # alias: the GUI looks for either name
 
 
 def _run_and_release(session: Session) -> RunSummary:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
 from workbench import shortcuts
 from workbench.helpmenu import add_help_menu
 from workbench.interpreter import freeze_long_lived, long_lived_objects
+from workbench.quit_guard import confirm_quit
 from workbench.session_restore import ResumableRuns, fill_recent_runs, save_session
 from workbench.training_actions import add_training_actions
 from workbench.settings import Settings, ensure_model_state
@@ -229,6 +230,14 @@ class MainWindow(QMainWindow):
             return PlaceholderPanel(label, f"{type(exc).__name__}: {exc}")
         return panel_cls(self.state, self)
 
+    def export_model(self):
+        """File → Export model…: the Results panel's export dialog for the current run."""
+        if not self.state.run_dir:
+            self.statusBar().showMessage("Export model: open or train a run first "
+                                         "(File → Open run…).", 10000)
+            return None
+        return self.panels["results"].open_export_dialog(self.state.run_dir)
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         for text, kind, shortcut in (("Open &folder…", "folder", "open_dataset"),
@@ -243,6 +252,10 @@ class MainWindow(QMainWindow):
         shortcuts.bind(open_run, "open_run")
         open_run.triggered.connect(self.open_run_dialog)
         file_menu.addAction(open_run)
+        export_model = QAction("&Export model…", self)
+        export_model.setToolTip("Export the current run's model to SavedModel, ONNX and TFLite")
+        export_model.triggered.connect(lambda _=False: self.export_model())
+        file_menu.addAction(export_model)
         file_menu.addSeparator()
         self.recent_datasets_menu = QMenu("Recent &datasets", self)
         self.recent_runs_menu = QMenu("Recent r&uns", self)
@@ -269,6 +282,9 @@ class MainWindow(QMainWindow):
             view_menu.addAction(act)
             self.addAction(act)
         add_training_actions(self)
+        from workbench.fixes import add_edit_menu
+
+        self.undo_action, self.redo_action = add_edit_menu(self, self.state)
         self.help_actions = add_help_menu(self)
 
     def _fill_recent_datasets(self) -> None:
@@ -277,6 +293,13 @@ class MainWindow(QMainWindow):
     def _fill_recent_runs(self) -> None:
         fill_recent_runs(self.recent_runs_menu, self.settings.recent_runs(), self.resumable.runs,
                          self.open_run, self.resume_run)
+
+    def show_bad_files(self) -> None:
+        """The Dataset panel's report of files that could not be used."""
+        self.show_panel("data")
+        panel = self.panels["data"]
+        if hasattr(panel, "tabs") and hasattr(panel, "bad_view"):
+            panel.tabs.setCurrentWidget(panel.bad_view)
 
     def resume_run(self, run_dir: str) -> None:
         """Select ``run_dir`` and resume it on the Training panel (File → Recent runs)."""
@@ -328,7 +351,7 @@ class MainWindow(QMainWindow):
         Returns:
             Bytes freed, or None when the person declined.
         """
-        from training.data import cache_dir, cache_size, clear_cache
+        from training.data import cache_dir, cache_size, clear_cache, stores_in_use
 
         size = cache_size()
         if confirm:
@@ -344,7 +367,9 @@ class MainWindow(QMainWindow):
         t = time.perf_counter()
         freed = clear_cache()
         self.last_clear_seconds = time.perf_counter() - t
-        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.",
+        busy = stores_in_use()
+        kept = f" {busy} in use (a training or check is reading it) kept; clear again later." if busy else ""
+        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.{kept}",
                                      10000)
         return freed
 
@@ -429,6 +454,9 @@ class MainWindow(QMainWindow):
             self._probe_job.stop_and_wait(60000)
 
     def closeEvent(self, event) -> None:
+        if not self._shut_down and not confirm_quit(self):
+            event.ignore()   # the user chose to keep training
+            return
         self.shutdown()
         super().closeEvent(event)
 

@@ -96,7 +96,7 @@ class Settings:
 
 def ensure_model_state(state, settings: "Settings") -> None:
     """Give ``state`` a training config and a model spec if it has none: the last spec
-    the user worked on (saved on exit), else the CNN template. A stale or damaged saved
+    the user worked on (saved on exit), else the Auto choice. A stale or damaged saved
     spec falls back to the default rather than stopping the app."""
     if state.train_config is None:
         from training.config import TrainConfig
@@ -104,7 +104,8 @@ def ensure_model_state(state, settings: "Settings") -> None:
 
         state.train_config = last_train_config(settings) or TrainConfig()
     if state.model_spec is None:
-        from training.models import ModelSpec, template
+        from training.automodel import placeholder
+        from training.models import ModelSpec
 
         spec = None
         saved = settings.last_spec()
@@ -113,4 +114,4 @@ def ensure_model_state(state, settings: "Settings") -> None:
                 spec = ModelSpec.from_dict(saved)
             except Exception:  # noqa: BLE001 - see docstring
                 spec = None
-        state.model_spec = spec or template("cnn")
+        state.model_spec = spec or placeholder()  # Auto: chosen again once a dataset opens

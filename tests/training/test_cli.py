@@ -116,9 +116,9 @@ def test_killed_training_is_listed_interrupted_and_resumes(capsys, tmp_path):
     assert [h["epoch"] for h in history] == list(range(1, 13))  # the count continued
     assert out["epochs_done"] == 12
     # Optimizer state came from the checkpoint: its step counter covers all 12 epochs.
-    from training.predict import load_model_safely
+    from training.runfolder import RunFolder
 
-    model = load_model_safely(run_dir / "model_last.keras", compile=True)
+    model = RunFolder(run_dir).load_model("last", compile=True)
     batches = -(-read(run_dir, "run.json")["num_train"] // 2)
     assert int(model.optimizer.iterations.numpy()) == 12 * batches
     assert runs.load_run(run_dir)["status"] == "complete"

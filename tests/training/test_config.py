@@ -8,8 +8,9 @@ from training.config import SCHEMA_VERSION, TrainConfig
 
 def test_defaults_match_the_contract():
     c = TrainConfig()
-    assert (c.epochs, c.batch_size, c.optimizer, c.learning_rate) == (10, 32, "adam", 1e-3)
-    assert (c.early_stopping, c.patience, c.restore_best, c.checkpoint_best) == (True, 3, True, True)
+    assert (c.epochs, c.batch_size, c.optimizer, c.learning_rate) == (30, 64, "adam", 1e-3)
+    assert (c.early_stopping, c.patience, c.restore_best, c.checkpoint_best) == (True, 5, True, True)
+    assert c.lr_schedule == "plateau"
     assert (c.fine_tune_epochs, c.fine_tune_lr, c.seed) == (0, 1e-5, 42)
     assert (c.mixed_precision, c.feature_cache, c.schema_version) == (False, True, SCHEMA_VERSION)
 
@@ -35,6 +36,7 @@ def test_missing_fields_take_defaults():
     ({"learning_rate": 0}, "learning_rate=0"),
     ({"early_stopping": "yes"}, "early_stopping='yes'"),
     ({"epochz": 3}, "epochz"),
+    ({"lr_schedule": "step"}, "lr_schedule='step'"),
 ])
 def test_bad_configs_give_clear_errors(data, words):
     with pytest.raises(ValueError) as info:

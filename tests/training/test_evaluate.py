@@ -81,13 +81,14 @@ def test_shape_and_label_errors_are_clear():
 
 
 def test_large_results_keep_probabilities_in_npz(tmp_path, monkeypatch):
-    monkeypatch.setattr(ev, "MAX_JSON_CELLS", 10)
+    from training.runfolder import RunFolder
+
     m = ev.metrics_from_predictions(Y_TRUE, probs(), CLASSES)
-    ev.save_evaluation(tmp_path, m)
+    RunFolder(tmp_path).write_evaluation(m, max_json_cells=10)
     assert (tmp_path / "evaluation.npz").is_file()
     raw = (tmp_path / "evaluation.json").read_text()
     assert "probabilities" not in raw.split('"predictions"')[1].split("]")[0]
-    back = ev.load_evaluation(tmp_path)
+    back = RunFolder(tmp_path).read_evaluation()
     assert back["confusion_matrix"] == m["confusion_matrix"]
     assert back["predictions"][3]["probabilities"] == pytest.approx(m["predictions"][3]["probabilities"])
     assert back["most_incorrect"][0]["probabilities"] == pytest.approx(m["most_incorrect"][0]["probabilities"])

@@ -18,7 +18,7 @@ from tests.training.trainutil import Recorder, tiny_spec, tiny_transfer_spec
 from training import cli
 from training.events import Stopped
 from training.export import export
-from training.predict import UnsafeModelError
+from training.runfolder import UnsafeModelError
 
 
 def _train(root, spec, epochs=1, per_class=12):

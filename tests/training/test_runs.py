@@ -58,7 +58,7 @@ def test_list_runs_sorted_by_start_with_interrupted_and_invalid(tmp_path):
     assert by_name["broken"]["status"] == "invalid" and "not valid JSON" in by_name["broken"]["error"]
     assert by_name["a_earlier"]["duration"] == 5.0 and by_name["a_earlier"]["test_accuracy"] == 0.85
     table = runs.compare_table(rows)
-    assert table[0].split()[:3] == ["run", "model", "status"]
+    assert table[0].split()[:4] == ["run", "model", "dataset", "status"]
     assert table[1].startswith("a_earlier")  # best test accuracy first
 
 

@@ -18,7 +18,8 @@ from training.config import TrainConfig
 from training.data import load_arrays, open_dataset
 from training.data.index import VALIDATION
 from training.evaluate import metrics_from_predictions
-from training.predict import load_model_safely, predict_probabilities
+from training.predict import predict_probabilities
+from training.runfolder import RunFolder, load_model_file
 from training.train import train
 
 
@@ -55,7 +56,7 @@ def test_feature_head_phase_then_fine_tune_continues_epochs_and_stops_quickly(tm
     checkpoint = read(run_dir, "run.json")["checkpoint"]
     assert checkpoint["phase"] == "fine_tune" and checkpoint["epoch"] == 2
     assert (run_dir / runs.MODEL_BEST).is_file() and (run_dir / runs.MODEL_FINAL).is_file()
-    last = load_model_safely(run_dir / runs.MODEL_LAST, compile=True)
+    last = RunFolder(run_dir).load_model("last", compile=True)
     backbone = last.get_layer("mobilenet_v2")
     trainable = [i for i, layer in enumerate(backbone.layers) if layer.trainable and layer.weights]
     assert trainable and min(trainable) >= 140  # unfrozen from layer 140 on (BN excluded)
@@ -65,7 +66,7 @@ def test_feature_head_phase_then_fine_tune_continues_epochs_and_stops_quickly(tm
     index = open_dataset(str(data))
     prepared = load_arrays(index, (32, 32), "rgb")
     val = np.flatnonzero(prepared.splits == VALIDATION)
-    model = load_model_safely(snapshot)
+    model = load_model_file(snapshot)
     probs = predict_probabilities(model, prepared.x[val])
     loss = metrics_from_predictions(prepared.y[val], probs, index.classes)["loss"]
     assert loss == pytest.approx(history[0]["val_loss"], rel=1e-3)

@@ -80,7 +80,9 @@ def test_results_follow_a_run_changed_by_another_process(qtbot, results):
     wait_idle(qtbot, results)
     # The runs table shows the new status too, without pressing Refresh.
     table = results.runs.table
-    statuses = {table.item(r, 0).data(PathRole): table.item(r, 2).text()
+    from workbench.panels.results_runs import COLUMN_STATUS
+
+    statuses = {table.item(r, 0).data(PathRole): table.item(r, COLUMN_STATUS).text()
                 for r in range(table.rowCount())}
     assert statuses.get(run_dir) == "complete"
 

@@ -11,10 +11,10 @@ from tests.imagegen import make_class_folder
 from tests.training.trainutil import kill_cli_training_after_first_checkpoint
 from tests.workbench.panels import wait_idle as _wait_idle
 from tests.workbench.tiny_run import tiny_run
+from workbench.panels.results_runs import COLUMN_STATUS
 from workbench.state import AppState
 
 ROOT = Path(__file__).resolve().parents[2]
-COLUMN_STATUS = 2
 
 
 def _listed_status(results, run_dir):

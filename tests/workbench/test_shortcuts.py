@@ -29,7 +29,7 @@ def window(qtbot, tmp_path, monkeypatch):
 def _press(qtbot, w, key, modifier=Qt.KeyboardModifier.NoModifier):
     """A real key press, through Qt's shortcut map (the window must be active for that)."""
     w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    qtbot.waitUntil(w.isActiveWindow, timeout=20000)
     QTest.keyClick(w.focusWidget() or w, key, modifier)
 
 
@@ -50,7 +50,7 @@ def test_no_two_commands_share_keys(window):
 def test_f1_shows_every_shortcut(qtbot, window):
     _press(qtbot, window, Qt.Key.Key_F1)
     qtbot.waitUntil(lambda: getattr(window, "shortcuts_dialog", None) is not None
-                    and window.shortcuts_dialog.isVisible(), timeout=5000)
+                    and window.shortcuts_dialog.isVisible(), timeout=20000)
     table = window.shortcuts_dialog.table
     assert table.rowCount() == len(shortcuts.SHORTCUTS)
     keys = {table.item(r, 0).text() for r in range(table.rowCount())}
@@ -71,7 +71,7 @@ def test_open_photos_key_works_on_classify(qtbot, window, monkeypatch):
     qtbot.waitUntil(window.panels["classify"].open_button.isEnabled, timeout=30000)
     _press(qtbot, window, Qt.Key.Key_O,
            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: bool(asked), timeout=5000)
+    qtbot.waitUntil(lambda: bool(asked), timeout=20000)
 
 
 def test_esc_stops_training_from_another_panel(qtbot, window, tmp_path):

@@ -1,28 +1,32 @@
-"""On-disk cache of decoded images, so a dataset is decoded once, not once per run.
+"""The decoded-image cache folder: where stores live, how big they may get, clearing it.
 
-One entry per (file list + each file's size and mtime + target size + colour mode):
-``<key>.npy`` (the uint8 images, failed files as black slots) and ``<key>.json`` (shape,
-CRC-32 of the pixels, the decode failures). An entry that does not match its manifest
-(truncated, bit-flipped, wrong shape) is deleted and rebuilt, never trusted. The cache
-is bounded (``WORKBENCH_CACHE_MAX_MB``, default 4096): least recently used entries go
-first. Only files this module wrote (``arrays/<64 hex>.npy|.json``) are ever deleted, so
-pointing ``WORKBENCH_CACHE_DIR`` at a shared folder cannot lose anyone's data.
+Each dataset (file list + each file's size and mtime + target size + colour mode) gets a
+memory-mapped store (see :mod:`training.data.store`) under ``<cache>/stores/<key>/``.
+The budget is disk space, not RAM: by default half of what is free on the cache's disk
+(plus what the cache already uses); ``WORKBENCH_CACHE_MAX_MB`` overrides it. Least
+recently used stores that no process has open are deleted to make room; a dataset that
+does not fit is decoded on the fly every epoch instead. Only folders and files this
+package wrote (``stores/<64 hex>/``, ``arrays/<64 hex>.npy|.json`` of the old format) are
+ever deleted, so pointing ``WORKBENCH_CACHE_DIR`` at a shared folder cannot lose data.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
+import shutil
 import sys
-import time
-import zlib
 
-import numpy as np
+from . import store as store_mod
 
-CACHE_VERSION = 1  # bump when decode_image's output for the same file changes
-DEFAULT_MAX_MB = 4096
-_ENTRY_RE = re.compile(r"^[0-9a-f]{64}\.(npy|json)(\.tmp\d+)?$")
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 2  # bump when decode_image's output for the same file changes
+DEFAULT_FREE_SHARE = 0.5
+_ENTRY_RE = re.compile(r"^[0-9a-f]{64}\.(npy|json)(\.tmp\d+)?$")  # the old, whole-array format
+_STORE_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def cache_dir() -> str:
@@ -42,13 +46,32 @@ def _arrays_dir() -> str:
     return os.path.join(cache_dir(), "arrays")
 
 
+def stores_dir() -> str:
+    return os.path.join(cache_dir(), "stores")
+
+
+def _free_bytes(path: str) -> int:
+    while path and not os.path.isdir(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    try:
+        return shutil.disk_usage(path or ".").free
+    except OSError:
+        return 0
+
+
 def max_cache_bytes() -> int:
+    """The cache's budget in bytes: ``WORKBENCH_CACHE_MAX_MB``, else half the free disk
+    space (counting what the cache already holds as free)."""
     raw = os.environ.get("WORKBENCH_CACHE_MAX_MB", "")
     try:
-        mb = float(raw) if raw else DEFAULT_MAX_MB
+        if raw:
+            return int(max(float(raw), 0) * 1024 * 1024)
     except ValueError:
-        mb = DEFAULT_MAX_MB
-    return int(max(mb, 0) * 1024 * 1024)
+        log.warning("WORKBENCH_CACHE_MAX_MB=%r is not a number; using the default budget", raw)
+    return int(DEFAULT_FREE_SHARE * (_free_bytes(cache_dir()) + cache_size()))
 
 
 def make_key(paths: list[str], stats: list[tuple[int, int]], size: tuple[int, int], color_mode: str) -> str:
@@ -59,137 +82,64 @@ def make_key(paths: list[str], stats: list[tuple[int, int]], size: tuple[int, in
     return h.hexdigest()
 
 
-def _crc(x: np.ndarray) -> int:
-    view = memoryview(np.ascontiguousarray(x)).cast("B")
-    crc, step = 0, 1 << 28
-    for start in range(0, len(view), step):
-        crc = zlib.crc32(view[start:start + step], crc)
-    return crc
-
-
-def _entry_paths(key: str) -> tuple[str, str]:
-    d = _arrays_dir()
-    return os.path.join(d, key + ".npy"), os.path.join(d, key + ".json")
-
-
-def _remove(*paths: str) -> None:
-    for p in paths:
-        try:
-            os.remove(p)
-        except OSError:
-            pass
-
-
-def load(key: str, shape: tuple[int, ...], on_problem=None):
-    """``(images, failures)`` for ``key`` if a valid entry exists, else None.
-
-    Args:
-        key: from :func:`make_key`.
-        shape: the expected image array shape.
-        on_problem: called with a message when an entry existed but was damaged.
-    """
-    npy, meta_path = _entry_paths(key)
-    if not os.path.exists(meta_path):
-        return None
-    try:
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
-        problem = None
-        if meta.get("cache_version") != CACHE_VERSION or meta.get("key") != key:
-            problem = "manifest does not match"
-        elif tuple(meta.get("shape", ())) != tuple(shape):
-            problem = f"shape {meta.get('shape')} != {list(shape)}"
-        else:
-            x = np.load(npy, allow_pickle=False)
-            if x.dtype != np.uint8 or x.shape != tuple(shape):
-                problem = f"array is {x.dtype} {x.shape}"
-            elif _crc(x) != meta.get("crc32"):
-                problem = "checksum mismatch"
-    except (OSError, ValueError, EOFError, TypeError, AttributeError) as e:
-        problem = f"unreadable ({type(e).__name__}: {e})"
-    if problem:
-        _remove(npy, meta_path)
-        if on_problem is not None:
-            on_problem(f"decoded-image cache entry {key[:12]} is damaged ({problem}); rebuilding it")
-        return None
-    now = time.time()
-    try:
-        os.utime(meta_path, (now, now))  # mark as recently used for LRU eviction
-    except OSError:
-        pass
-    failures = [(int(i), str(r)) for i, r in meta.get("failures", [])]
-    return x, failures
-
-
-def store(key: str, x: np.ndarray, failures: list[tuple[int, str]], info: dict | None = None) -> bool:
-    """Write an entry atomically, then evict old ones; False if it was not cached.
-
-    A failure to write (disk full, read-only folder) only costs the next run a re-decode.
-    """
-    if x.nbytes > max_cache_bytes():
-        return False
-    npy, meta_path = _entry_paths(key)
-    tmp_npy, tmp_meta = f"{npy}.tmp{os.getpid()}", f"{meta_path}.tmp{os.getpid()}"
-    meta = {"cache_version": CACHE_VERSION, "key": key, "shape": list(x.shape), "dtype": "uint8",
-            "crc32": _crc(x), "failures": [[int(i), r] for i, r in failures], "created": time.time(),
-            **(info or {})}
-    try:
-        os.makedirs(os.path.dirname(npy), exist_ok=True)
-        with open(tmp_npy, "wb") as f:
-            np.save(f, np.ascontiguousarray(x), allow_pickle=False)
-        with open(tmp_meta, "w", encoding="utf-8") as f:
-            json.dump(meta, f)
-        os.replace(tmp_npy, npy)
-        os.replace(tmp_meta, meta_path)  # the manifest last: an entry without it is ignored
-    except OSError:
-        _remove(tmp_npy, tmp_meta, npy, meta_path)
-        return False
-    evict(keep=key)
-    return True
-
-
-def _entries() -> list[tuple[float, str, int]]:
-    """``(last used, key, bytes)`` of every complete entry."""
-    d = _arrays_dir()
+def _stores() -> list[tuple[float, str, int]]:
+    """``(last used, folder, bytes)`` of every store folder."""
+    root = stores_dir()
     out = []
     try:
-        names = os.listdir(d)
+        names = os.listdir(root)
     except OSError:
         return out
     for name in names:
-        if name.endswith(".json") and _ENTRY_RE.match(name):
-            key = name[:-5]
-            npy, meta = _entry_paths(key)
-            try:
-                used = os.path.getmtime(meta)
-                size = os.path.getsize(meta) + (os.path.getsize(npy) if os.path.exists(npy) else 0)
-            except OSError:
-                continue
-            out.append((used, key, size))
+        if not _STORE_RE.match(name):
+            continue
+        folder = os.path.join(root, name)
+        try:
+            used = max(os.path.getmtime(os.path.join(folder, f))
+                       for f in ("manifest.json", "meta.json", "lock") if os.path.exists(os.path.join(folder, f)))
+        except (OSError, ValueError):
+            used = 0.0
+        out.append((used, folder, store_mod.folder_size(folder)))
     return out
 
 
-def evict(keep: str | None = None) -> int:
-    """Delete least recently used entries until the cache fits its bound; bytes freed."""
+def make_room(nbytes: int, keep: str | None = None) -> bool:
+    """Delete least recently used stores nobody has open until ``nbytes`` more fit the
+    budget; False when they cannot (the caller then streams)."""
     limit = max_cache_bytes()
-    entries = sorted(_entries())
-    total = sum(size for _, _, size in entries)
-    freed = 0
-    for _used, key, size in entries:
-        if total <= limit:
+    if nbytes > limit:
+        return False
+    entries = sorted(_stores())
+    total = cache_size()
+    for _used, folder, _size in entries:
+        if total + nbytes <= limit:
             break
-        if key == keep:
+        if keep and os.path.basename(folder) == keep:
             continue
-        _remove(*_entry_paths(key))
-        total -= size
-        freed += size
-    return freed
+        freed = store_mod.try_delete(folder)
+        if freed is not None:
+            log.info("evicted decoded-image store %s (%d bytes)", os.path.basename(folder), freed)
+            total -= freed
+    return total + nbytes <= limit
+
+
+def evict(keep: str | None = None) -> int:
+    """Delete least recently used, unused stores until the cache fits its budget; bytes freed."""
+    before = cache_size()
+    make_room(0, keep)
+    return max(0, before - cache_size())
+
+
+def stores_in_use() -> int:
+    """How many stores some process (a training, an evaluation) has open right now."""
+    return sum(store_mod.in_use(folder) for _u, folder, _s in _stores())
 
 
 def cache_size() -> int:
-    """Bytes used by decoded-image cache files."""
+    """Bytes used by decoded-image stores (and old-format cache files)."""
     d = _arrays_dir()
-    total = 0
+    total = sum(store_mod.folder_size(os.path.join(stores_dir(), n)) for n in _list(stores_dir())
+                if _STORE_RE.match(n))
     try:
         with os.scandir(d) as it:
             for e in it:
@@ -199,19 +149,31 @@ def cache_size() -> int:
                     except OSError:
                         pass
     except OSError:
-        return 0
+        return total
     return total
 
 
-def clear_cache() -> int:
-    """Delete every decoded-image cache file (only those this module wrote); bytes freed."""
-    d = _arrays_dir()
-    freed = 0
+def _list(folder: str) -> list[str]:
     try:
-        names = os.listdir(d)
+        return os.listdir(folder)
     except OSError:
-        return 0
-    for name in names:
+        return []
+
+
+def clear_cache() -> int:
+    """Delete every decoded-image store nobody has open (and old-format cache files); bytes
+    freed. A store in use (training, evaluation, the up-front check) is kept: see
+    :func:`stores_in_use`; clear again when it has finished."""
+    freed = 0
+    for name in _list(stores_dir()):
+        if _STORE_RE.match(name):
+            got = store_mod.try_delete(os.path.join(stores_dir(), name))
+            if got is None:
+                log.info("decoded-image store %s is in use; not cleared", name[:12])
+            else:
+                freed += got
+    d = _arrays_dir()
+    for name in _list(d):
         if _ENTRY_RE.match(name):
             p = os.path.join(d, name)
             try:

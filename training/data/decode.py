@@ -27,6 +27,9 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 MAX_DECODE_MB = 350          # one decoded image may not need more than this (9000x9000 RGB fits)
 FAST_MAX_PIXELS = 4_000_000  # bigger files go through Pillow (JPEG draft mode)
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "WEBP", "TIFF", "AVIF"}
+# The one list of file extensions read as images (dataset scans, predict on a folder, the app).
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif",
+                        ".webp", ".tif", ".tiff", ".avif"})
 COLOR_MODES = ("rgb", "grayscale")
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _PNG_IEND = b"IEND\xaeB`\x82"  # an IEND chunk's type and (constant) CRC: the file's last 8 bytes
@@ -95,22 +98,81 @@ def decode_image(src, size=None, color_mode: str = "rgb") -> np.ndarray:
     return _decode(src, normalize_size(size), check_color_mode(color_mode))
 
 
-def _decode(src, size: tuple[int, int] | None, color_mode: str) -> np.ndarray:
-    """:func:`decode_image` after argument checks (the per-file hot path)."""
+def _read(src) -> bytes:
     if isinstance(src, (bytes, bytearray, memoryview)):
-        data = bytes(src)
-    else:
-        try:
-            with open(src, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise DecodeError(f"cannot read file: {e.strerror or e}") from None
+        return bytes(src)
+    try:
+        with open(src, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise DecodeError(f"cannot read file: {e.strerror or e}") from None
+
+
+def _decode(src, size: tuple[int, int] | None, color_mode: str) -> np.ndarray:
+    """:func:`decode_image` after argument checks."""
+    return decode_bytes(_read(src), size, color_mode)
+
+
+def decode_bytes(data: bytes, size: tuple[int, int] | None, color_mode: str) -> np.ndarray:
+    """:func:`decode_image` of a file's bytes, with ``size`` already a ``(h, w)`` pair or
+    None (the per-file hot path of the parallel reader)."""
     if not data:
         raise DecodeError("empty file (0 bytes)")
     arr = _decode_fast(data)
     if arr is None:
         arr = _decode_pillow(data, size)
     return _finish(arr, size, color_mode)
+
+
+def decode_to_fit(src, max_side: int, enlarge: bool = True) -> np.ndarray:
+    """Decode for display: the image's own colours (grey stays ``(H, W)``, else
+    ``(H, W, 3)``), fitted in a ``max_side`` box by :func:`fit_in_box`. Big JPEGs decode
+    at reduced resolution, so a 9000x9000 photo costs a few MB. Same colour handling as
+    training (16-bit scaled by 65535, alpha on white, EXIF orientation).
+
+    Raises:
+        DecodeError: as :func:`decode_image`.
+    """
+    data = _read(src)
+    if not data:
+        raise DecodeError("empty file (0 bytes)")
+    arr = _decode_fast(data)
+    if arr is None:
+        arr = _decode_pillow(data, None, draft_side=2 * int(max_side))
+    return fit_in_box(arr, max_side, enlarge)
+
+
+def fit_in_box(arr: np.ndarray, max_side: int, enlarge: bool = True) -> np.ndarray:
+    """Shrink ``arr`` to fit ``max_side`` keeping its aspect ratio (the training resize:
+    reduce + bilinear); with ``enlarge``, tiny images (16x16, 28x28 MNIST) are enlarged
+    by a whole factor up to 4x with nearest-neighbour so their pixels stay crisp."""
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    h, w = arr.shape[:2]
+    scale = max_side / max(h, w, 1)
+    if scale >= 1:
+        scale = min(float(int(scale)), 4.0) if enlarge else 1.0
+        if scale <= 1:
+            return np.ascontiguousarray(arr)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        return np.asarray(Image.fromarray(np.ascontiguousarray(arr)).resize(size, Image.NEAREST))
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    return np.asarray(_resize(Image.fromarray(np.ascontiguousarray(arr)), size))
+
+
+def resize_to(arr: np.ndarray, size, color_mode: str) -> np.ndarray:
+    """A decoded uint8 ``(H, W)``, ``(H, W, 1|3|4)`` array at ``size`` and ``color_mode``,
+    exactly as training prepares a file (used for images given as arrays)."""
+    arr = np.asarray(arr)
+    if arr.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image. Received: dtype={arr.dtype}")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = _to_8bit(Image.fromarray(np.ascontiguousarray(arr), "RGBA"))
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
+        raise ValueError(f"expected an image (H, W) or (H, W, 1|3|4). Received: shape={arr.shape}")
+    return _finish(arr, normalize_size(size), check_color_mode(color_mode))
 
 
 def _png_info(data: bytes) -> tuple[int, int, int, int, set]:
@@ -196,7 +258,7 @@ def _decode_fast(data: bytes) -> np.ndarray | None:
     return arr if arr.ndim == 2 else arr[:, :, ::-1]  # BGR -> RGB
 
 
-def _decode_pillow(data: bytes, size) -> np.ndarray:
+def _decode_pillow(data: bytes, size, draft_side: int = 0) -> np.ndarray:
     if data[:8] == _PNG_SIG:
         _png_info(data)
     try:
@@ -214,7 +276,7 @@ def _decode_pillow(data: bytes, size) -> np.ndarray:
     limit = MAX_DECODE_MB * 1024 * 1024
     per_pixel = _bytes_needed_per_pixel(im.mode, size is not None)
     if im.format in ("JPEG", "MPO"):
-        side = 2 * max(size) if size else 0
+        side = 2 * max(size) if size else draft_side
         if w * h * per_pixel > limit:  # no target size: shrink just enough to fit the budget
             side = max(side, int(max(w, h) * (limit / (w * h * per_pixel)) ** 0.5))
         if side:
@@ -315,24 +377,6 @@ def _finish(arr: np.ndarray, size, color_mode: str) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     return np.ascontiguousarray(arr)
-
-
-def decode_many(paths: list[str], size, color_mode: str) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Decode a batch (a process-pool task): ``(images, [(i, reason), ...])``.
-
-    Failed slots are left black; the caller drops them.
-    """
-    h, w = normalize_size(size)
-    out = np.zeros((len(paths), h, w, 1 if color_mode == "grayscale" else 3), np.uint8)
-    failures = []
-    for i, p in enumerate(paths):
-        try:
-            out[i] = _decode(p, (h, w), color_mode)
-        except DecodeError as e:
-            failures.append((i, e.reason))
-        except Exception as e:  # noqa: BLE001 - one odd file must not stop the batch
-            failures.append((i, f"cannot decode ({type(e).__name__}: {e})"))
-    return out, failures
 
 
 def resize_array_images(images: np.ndarray, size, color_mode: str) -> np.ndarray:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .spec import DatasetSpec
+
 TRAIN, VALIDATION, TEST = 0, 1, 2
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -60,12 +62,15 @@ class DatasetIndex:
     has_source_split: bool = False
     # The DatasetSpec this index was opened from (None when built by hand), so a run
     # folder can record exactly how to reopen the same split.
-    spec: object = None
+    spec: DatasetSpec | None = None
     # Set by the label overlay (training.data.overlay.apply_overlay): the source's labels
     # of these rows, and the overlay's summary (None when no overlay was applied).
     original_labels: np.ndarray | None = None
     overlay: dict | None = None
     _names: list | None = field(default=None, init=False, repr=False, compare=False)
+    # Rows whose file failed to decode (found by training or the up-front check): still
+    # listed in ``paths`` (so the store's key stays the same) but left out of counts.
+    unusable: set = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -85,8 +90,11 @@ class DatasetIndex:
     def counts(self) -> dict[str, dict[str, int]]:
         """``{split name: {class name: count}}`` for every split and class (zeros included)."""
         out: dict[str, dict[str, int]] = {}
+        usable = np.ones(len(self.labels), bool)
+        if self.unusable:
+            usable[list(self.unusable)] = False
         for s, name in enumerate(SPLIT_NAMES):
-            per_class = np.bincount(self.labels[self.splits == s], minlength=len(self.classes))
+            per_class = np.bincount(self.labels[(self.splits == s) & usable], minlength=len(self.classes))
             out[name] = {c: int(n) for c, n in zip(self.classes, per_class)}
         return out
 

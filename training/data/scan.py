@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import os
 
+from .decode import IMAGE_EXTS
 from .index import BadFile
 from .overlay import OVERLAY_DIR
 
-IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif",
-                        ".webp", ".tif", ".tiff", ".avif"})
 # Image formats people do have in photo folders that we cannot read: say so precisely.
 UNSUPPORTED_IMAGE_EXTS = frozenset({".heic", ".heif", ".svg", ".psd", ".ico", ".raw", ".cr2",
                                     ".nef", ".arw", ".dng", ".jp2", ".jxl", ".pdf", ".eps"})

@@ -17,12 +17,12 @@ from training.models.templates import TEMPLATES, template
 
 
 
-def load_model(path):
+def load_model(path, compile: bool = True):
     """Loads a ``.keras`` model made by ``build_model`` with ``safe_mode=True`` (and our
     registered Augmentation layer available). See :mod:`training.models.augment`."""
     from training.models.augment import load_model as _load
 
-    return _load(path)
+    return _load(path, compile=compile)
 
 
 __all__ = [

@@ -71,11 +71,11 @@ class Augmentation(keras.layers.Layer):
         return config
 
 
-def load_model(path):
+def load_model(path, compile: bool = True):
     """Loads a ``.keras`` model made by :func:`build_model`, always with ``safe_mode=True``.
 
     Raises:
         ValueError: from Keras, for a file that needs unsafe deserialisation (a
             ``Lambda`` layer, say) or is not a Keras model.
     """
-    return keras.saving.load_model(path, safe_mode=True)
+    return keras.saving.load_model(str(path), compile=compile, safe_mode=True)

@@ -98,8 +98,10 @@ def assemble(spec, num_classes: int, load_weights: bool = True,
                         f"Received: num_classes={num_classes!r}")
     report = on_layer or (lambda role, index, layer: None)
     h, w = spec.input_size
-    inputs = keras.Input(shape=(h, w, spec.channels), name="image")
-    report("input", None, inputs._keras_history.operation)
+    # What keras.Input does, keeping the layer (public API) for the summary's first row.
+    input_layer = keras.layers.InputLayer(shape=(h, w, spec.channels), name="image")
+    inputs = input_layer.output
+    report("input", None, input_layer)
     x = inputs
     for layer in _augmentation_layers(spec.augmentation):
         x = layer(x)

@@ -5,23 +5,28 @@ from training.models.backbones import BACKBONES
 from training.models.errors import SpecError
 from training.models.spec import BackboneSpec, LayerSpec, ModelSpec
 
+# The one list of templates, with what the CLI and the Model panel show for each.
 TEMPLATES: dict[str, str] = {
-    "mlp": "Multilayer perceptron: Flatten, then Dense layers. Fast; good for small "
-           "centred images like MNIST / Fashion-MNIST.",
-    "cnn": "Convolutional network: Conv2D + MaxPooling blocks, then Dense. The usual "
-           "choice for training from scratch (cats vs dogs, digits, clothes).",
-    "mobilenet_v2": "Transfer learning with MobileNetV2 (ImageNet, frozen) and a new "
-                    "head. Small and fast; works from 96x96.",
-    "efficientnet_b0": "Transfer learning with EfficientNetB0 (ImageNet, frozen) and a "
-                       "new head. More accurate, slower; made for 224x224.",
-    "resnet50": "Transfer learning with ResNet50 (ImageNet, frozen) and a new head, like "
-                "the dog-breed tutorial. Large; made for 224x224.",
+    "mlp": "Flatten + Dense layers: the Fashion-MNIST network of the tutorials. "
+           "Fast; good for small grayscale images.",
+    "cnn": "Conv2D/MaxPooling blocks + Dense: the cats-vs-dogs and MNIST networks. "
+           "A solid default for images you train from scratch.",
+    "mobilenet_v2": "A pretrained MobileNetV2 base with a new head: "
+                    "small and fast, the dog-breed tutorial's network (96×96 RGB).",
+    "efficientnet_b0": "A pretrained EfficientNetB0 base: "
+                       "accurate for its size (224×224 RGB).",
+    "resnet50": "A pretrained ResNet50 base: large and accurate, "
+                "slow on a CPU (224×224 RGB).",
+}
+TEMPLATE_LABELS: dict[str, str] = {
+    "mlp": "MLP", "cnn": "CNN", "mobilenet_v2": "MobileNetV2 (transfer)",
+    "efficientnet_b0": "EfficientNetB0 (transfer)", "resnet50": "ResNet50 (transfer)",
 }
 
 _OPTIONS = {
     "mlp": {"units": 128, "hidden_layers": 1, "dropout": 0.0},
     "cnn": {"blocks": 2, "filters": 32, "kernel": 3, "convs_per_block": 1,
-            "batch_norm": False, "dropout": 0.25, "dense_units": 128},
+            "batch_norm": True, "dropout": 0.25, "dense_units": 128},
     "transfer": {"weights": "imagenet", "dropout": 0.2, "pooling": "avg",
                  "fine_tune_from": None, "alpha": 1.0, "dense_units": 0},
 }
@@ -39,7 +44,7 @@ def template(name: str, input_size=None, color_mode: str | None = None, **option
         **options: for ``mlp``: ``units=128``, ``hidden_layers=1``, ``dropout=0.0``.
             For ``cnn``: ``blocks=2`` (Conv2D/MaxPooling blocks, filters doubling per
             block), ``filters=32``, ``kernel=3``, ``convs_per_block=1``,
-            ``batch_norm=False``, ``dropout=0.25``, ``dense_units=128``. For transfer:
+            ``batch_norm=True``, ``dropout=0.25``, ``dense_units=128``. For transfer:
             ``weights="imagenet"`` (or ``"random"`` or a file), ``dropout=0.2``,
             ``pooling="avg"``, ``fine_tune_from=None``, ``alpha=1.0`` (MobileNetV2),
             ``dense_units=0`` (an extra Dense layer before the head when > 0).

@@ -73,11 +73,15 @@ class ChartCanvas(FigureCanvasQTAgg):
     """
 
     rendered = Signal()
+    # True for a chart whose build() fits its content to the size (font sizes, legend
+    # columns): it is rebuilt, not only redrawn, when its size changes.
+    rebuild_on_resize = False
 
     def __init__(self, parent=None, width: float = 5.0, height: float = 3.0, dpi: int = 100):
         self.figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
         self._version = 0            # bumped by changed(), GUI thread
         self._built_version = -1     # the state the artists show; under _DRAW_LOCK
+        self._axes = None            # what build() returned; under _DRAW_LOCK
         self._image: QImage | None = None
         self._pixels: np.ndarray | None = None   # keeps the QImage's memory alive
         self._shown: tuple | None = None         # (version, width, height, ratio) on screen
@@ -103,12 +107,21 @@ class ChartCanvas(FigureCanvasQTAgg):
         """A copy of the chart's data, as plain Python (GUI thread)."""
         return {}
 
-    def build(self, state: dict) -> None:
-        """Create the axes and artists for ``state`` on the (cleared) figure.
+    def build(self, state: dict):
+        """Create the axes and artists for ``state`` on the (cleared) figure and return
+        the main axes (clicks map to its data coordinates), or None.
 
         Runs on a render thread or in :meth:`draw`, under the draw lock: use only ``state``
-        and the figure, never the widget.
+        and the figure, never the widget, and store nothing on ``self`` (read artists back
+        through :attr:`ax`).
         """
+        return None
+
+    @property
+    def ax(self):
+        """The main axes of the figure as last built (None before the first build)."""
+        ax = self._axes
+        return ax if ax is not None and ax in self.figure.axes else None
 
     def changed(self) -> None:
         """The data changed: redraw once, off the GUI thread."""
@@ -192,28 +205,31 @@ class ChartCanvas(FigureCanvasQTAgg):
 
     def _build(self, state: dict, version: int) -> None:
         self.figure.clear()
-        self.build(state)
+        self._axes = self.build(state)
         self._built_version = version
 
     def _render(self, state: dict, version: int, width: int, height: int, ratio: float) -> dict:
         """Draw the figure into pixels. Caller holds _DRAW_LOCK; any thread."""
         # A render that started before a newer synchronous draw() must not bring old
         # data back: it only redraws what is already built.
-        if version > self._built_version:
-            self._build(state, version)
-        else:
-            version = self._built_version
+        # Size first, so build() can fit its content to the pixels it gets.
         self._set_device_pixel_ratio(ratio)   # scales the figure's dpi, as Qt's canvas does
         dpi = self.figure.dpi
         self.figure.set_size_inches(width / dpi, height / dpi, forward=False)
+        resized = self.rebuild_on_resize and getattr(self, "_built_size", None) != (width, height)
+        if version > self._built_version or (resized and version == self._built_version):
+            self._build(state, version)
+            self._built_size = (width, height)
+        else:
+            version = self._built_version
         FigureCanvasAgg.draw(self)   # Agg only: no Qt call may happen off the GUI thread
         pixels = np.array(self.get_renderer().buffer_rgba(), copy=True)
         return {"version": version, "width": width, "height": height, "ratio": ratio,
                 "pixels": pixels, "geometry": self._axes_geometry(width, height)}
 
     def _axes_geometry(self, width: int, height: int) -> dict | None:
-        ax = getattr(self, "ax", None)
-        if ax is None or ax not in self.figure.axes:
+        ax = self.ax
+        if ax is None:
             return None
         return {"width": width, "height": height, "bbox": tuple(ax.bbox.bounds),
                 "xlim": tuple(ax.get_xlim()), "ylim": tuple(ax.get_ylim())}

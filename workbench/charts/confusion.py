@@ -13,6 +13,7 @@ from workbench.charts.base import ChartCanvas
 
 # Past this many classes the per-cell numbers become unreadable; colour still tells.
 _MAX_ANNOTATED = 25
+_COUNT = "count"   # gid of the count annotations
 
 
 class ConfusionChart(ChartCanvas):
@@ -22,50 +23,59 @@ class ConfusionChart(ChartCanvas):
         cellClicked(int, int): the (true, predicted) class indices of a clicked cell.
     """
 
+    rebuild_on_resize = True   # count / legend sizes follow the pixels
+
     cellClicked = Signal(int, int)
 
     def __init__(self, parent=None):
         self.matrix: np.ndarray | None = None
         self.classes: list[str] = []
-        self.texts = []          # the count annotations, row-major (tests read them)
-        self.image = None
         super().__init__(parent, width=4.2, height=3.6)
         self.setMouseTracking(True)   # a pointing hand over the cells says "click me"
 
     def state(self) -> dict:
         return {"matrix": self.matrix, "classes": list(self.classes)}
 
-    def build(self, state: dict) -> None:
-        self.ax = self.figure.add_subplot(1, 1, 1)
-        self.image, self.texts = None, []
-        m, classes, ax = state["matrix"], state["classes"], self.ax
+    def build(self, state: dict):
+        ax = self.figure.add_subplot(1, 1, 1)
+        m, classes = state["matrix"], state["classes"]
         if m is None:
             ax.set_axis_off()
             self.empty_message(ax, "Train or evaluate a model to see its confusion matrix")
-            return
+            return ax
         n = len(classes)
         # Colour by the fraction of each true class so small classes still read clearly.
         rows = m.sum(axis=1, keepdims=True).astype(float)
         frac = np.divide(m, rows, out=np.zeros(m.shape, float), where=rows > 0)
-        self.image = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+        image = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
         ax.set_xticks(range(n), [_short(c) for c in classes], rotation=45 if n > 4 else 0,
                       ha="right" if n > 4 else "center", fontsize=8)
         ax.set_yticks(range(n), [_short(c) for c in classes], fontsize=8)
         ax.set_xlabel("Predicted class")
         ax.set_ylabel("True class")
         ax.set_title("Confusion matrix\n(click a cell to see its images)", fontsize=9)
-        if n <= _MAX_ANNOTATED:
-            size = 9 if n <= 10 else 7
+        size = annotation_size(self.figure, n, int(m.max()) if m.size else 0)
+        if n <= _MAX_ANNOTATED and size:
             for i in range(n):
                 for j in range(n):
                     colour = "white" if frac[i, j] > 0.55 else "black"
                     # in_layout=False: the counts sit inside the axes, and measuring
                     # every one of them made constrained layout half the draw time.
-                    self.texts.append(ax.text(j, i, str(int(m[i, j])), ha="center",
-                                              va="center", color=colour, fontsize=size,
-                                              in_layout=False))
-        self.figure.colorbar(self.image, ax=ax, fraction=0.046, pad=0.04,
+                    ax.text(j, i, str(int(m[i, j])), ha="center", va="center", color=colour,
+                            fontsize=size, in_layout=False, gid=_COUNT)
+        self.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
                              label="fraction of true class")
+        return ax
+
+    @property
+    def texts(self) -> list:
+        """The count annotations, row-major (read back from the built axes)."""
+        return [t for t in self.ax.texts if t.get_gid() == _COUNT] if self.ax is not None else []
+
+    @property
+    def image(self):
+        """The coloured cells (an ``AxesImage``), or None."""
+        return self.ax.images[0] if self.ax is not None and self.ax.images else None
 
     def set_matrix(self, matrix, classes: list[str]) -> None:
         """Show a matrix (list of lists or array of counts) for ``classes``."""
@@ -119,3 +129,19 @@ class ConfusionChart(ChartCanvas):
 
 def _short(name: str, limit: int = 14) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def annotation_size(figure, n: int, largest: int) -> float | None:
+    """Font size (points) for the counts so the widest one fits its cell, or None when
+    cells are too small to hold readable numbers (the colours and a click still work).
+    At 1024x640 a 10-class matrix has ~15 px cells: fixed 9 pt counts overlapped."""
+    w_in, h_in = figure.get_size_inches()
+    # The matrix gets roughly 45% of the smaller side (labels, title, colour bar take the rest).
+    cell_px = 0.45 * min(w_in, h_in) * figure.dpi / max(n, 1)
+    digits = len(str(max(largest, 0)))
+    # A digit is ~0.6 em wide; leave a fifth of the cell as margin.
+    size_px = min(cell_px * 0.8 / (0.6 * digits), cell_px * 0.7)
+    size_pt = size_px * 72.0 / figure.dpi
+    if size_pt < 5.0:
+        return None
+    return round(min(size_pt, 9.0), 1)

@@ -16,6 +16,8 @@ SPLIT_COLORS = {"train": "#4C72B0", "validation": "#DD8452", "test": "#55A868"}
 class DistributionChart(ChartCanvas):
     """Images per class and split. Drawn once per dataset load, on a render thread."""
 
+    rebuild_on_resize = True   # count / legend sizes follow the pixels
+
     def __init__(self, parent=None, width: float = 5.0, height: float = 3.0):
         self.counts: dict[str, dict[str, int]] = {}
         self.classes: list[str] = []
@@ -25,8 +27,8 @@ class DistributionChart(ChartCanvas):
         return {"counts": {s: dict(c) for s, c in self.counts.items()},
                 "classes": list(self.classes)}
 
-    def build(self, state: dict) -> None:
-        ax = self.ax = self.figure.add_subplot(111)
+    def build(self, state: dict):
+        ax = self.figure.add_subplot(111)
         ax.set_xlabel("Class", fontsize=9)
         ax.set_ylabel("Images", fontsize=9)
         counts, classes = state["counts"], state["classes"]
@@ -36,7 +38,7 @@ class DistributionChart(ChartCanvas):
             ax.set_title("Images per class and split", fontsize=10)
             self.empty_message(ax, "Open a dataset to see how many images each class has.")
             ax.set_xticks([])
-            return
+            return ax
         x = np.arange(len(classes))
         width = 0.8 / len(splits)
         for i, split in enumerate(splits):
@@ -49,9 +51,13 @@ class DistributionChart(ChartCanvas):
                            fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
         # Above the axes (constrained layout makes room), so it never covers a bar.
-        self.figure.legend(fontsize=8, frameon=False, ncol=len(splits), loc="outside upper center")
+        # One row when there is room, else stacked: a clipped legend reads as "n (1,200)".
+        width_px = self.figure.get_size_inches()[0] * self.figure.dpi
+        ncol = len(splits) if width_px >= 110 * len(splits) else 1
+        self.figure.legend(fontsize=8, frameon=False, ncol=ncol, loc="outside upper center")
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
+        return ax
 
     def set_counts(self, counts: dict[str, dict[str, int]], classes: list[str]) -> None:
         """Show ``counts`` (``{split: {class: n}}``, as ``DatasetIndex.counts()``)."""

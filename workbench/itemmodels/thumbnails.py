@@ -77,7 +77,9 @@ class _DecodeJob(QRunnable):
                 try:
                     img, err = load_thumbnail(self._paths[row], THUMB), ""
                 except Exception as exc:  # noqa: BLE001 - a bad file becomes an error tile
-                    img, err = None, f"{type(exc).__name__}: {exc}"
+                    # The core's reason ("not an image (the file holds text)"), never raw
+                    # exception text such as "UnidentifiedImageError: ...".
+                    img, err = None, getattr(exc, "reason", None) or "not a readable image"
                 if self._cancel.is_set():
                     return
                 batch.append((row, img, err))

@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QSplitter, QVBoxLayout, QWidget)
 
 from workbench import shortcuts
+from workbench.panels.classify_coverage import CoverageControl
 from workbench.widgets.image_detail import ImageDetail
+from workbench.widgets.path_menu import install_path_menu
 from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
@@ -35,9 +37,19 @@ def result_text(row: dict) -> str:
     if row.get("error"):
         return f"{name}\n{row['error']}"
     lines = [name] + [f"{c}: {p:.1%}" for c, p in (row.get("top_k") or [])[:3]]
+    if row.get("unknown"):  # before the top-k: the answer is "unknown", the rest is context
+        lines.insert(1, f"Unknown ({row.get('unknown_reason')})")
     if row.get("faces"):
         lines.append("Human face detected")
     return "\n".join(lines)
+
+
+def _mark_unknown(item: QListWidgetItem, row: dict) -> None:
+    """Unknown answers in amber, so they stand out from the answered ones."""
+    if row.get("unknown"):
+        item.setForeground(QColor("#8a5a00"))
+    else:
+        item.setData(Qt.ItemDataRole.ForegroundRole, None)  # the palette's colour
 
 
 class ClassifyPanel(QWidget):
@@ -53,6 +65,7 @@ class ClassifyPanel(QWidget):
         self.classes: list[str] = []
         self._classes_run: str | None = None
         self._want_run: str | None = None  # the current run, to select once listed
+        self._model_files: list[str] = []  # exported models chosen with "Model file…"
         self._predict = JobRunner(self)
         self._runs = JobRunner(self)
         self.setAcceptDrops(True)
@@ -69,6 +82,11 @@ class ClassifyPanel(QWidget):
         self.run_combo.setMinimumContentsLength(28)
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.currentIndexChanged.connect(self._update_controls)
+        self.model_button = QPushButton("Model file…")
+        self.model_button.setToolTip("Classify with an exported model instead of a run: a .onnx "
+                                     "or .tflite file, or a SavedModel's saved_model.pb, with "
+                                     "its signature.json beside it")
+        self.model_button.clicked.connect(lambda: self.choose_model_file())
         self.open_button = QPushButton("Open photos…")
         shortcuts.bind(self.open_button, "open_photos", "Add photos to the list")
         self.open_button.clicked.connect(self.open_photos)
@@ -77,6 +95,9 @@ class ClassifyPanel(QWidget):
         self.faces_box = QCheckBox("Detect faces")
         self.faces_box.setToolTip("Also look for human faces with OpenCV's Haar cascade "
                                   "(seed 002's human detector)")
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove every photo from the list")
+        self.clear_button.clicked.connect(self.clear_results)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.clicked.connect(self.export_csv)
         self.cancel_button = QPushButton("Cancel")
@@ -84,7 +105,9 @@ class ClassifyPanel(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Run:"))
         bar.addWidget(self.run_combo, 1)
-        for w in (self.open_button, self.folder_button, self.faces_box, self.export_button):
+        bar.addWidget(self.model_button)
+        for w in (self.open_button, self.folder_button, self.faces_box, self.clear_button,
+                  self.export_button):
             bar.addWidget(w)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m photos")
@@ -98,6 +121,7 @@ class ClassifyPanel(QWidget):
         self.list.setIconSize(QSize(72, 72))
         self.list.setAlternatingRowColors(True)
         self.list.currentItemChanged.connect(self._on_current)
+        install_path_menu(self.list, self._path_at)
         self.empty = QLabel(DROP_HINT)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -113,6 +137,10 @@ class ClassifyPanel(QWidget):
         lv.addWidget(self.list, 1)
         lv.addWidget(self.bad_label)
         lv.addWidget(self.bad_list)
+        # Under the results: how many photos get an answer vs "unknown" (training.unknown).
+        self.coverage = CoverageControl()
+        self.coverage.coverageChanged.connect(self._on_coverage)
+        lv.addWidget(self.coverage)
         self.detail = ImageDetail("Select a photo to see it large with all class probabilities")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -132,11 +160,31 @@ class ClassifyPanel(QWidget):
 
     def shutdown(self) -> None:
         self.watcher.stop()
-        for part in (self._predict, self._runs, self.detail):
+        for part in (self._predict, self._runs, self.detail, self.coverage):
             part.shutdown()
 
     def current_run(self) -> str | None:
         return self.run_combo.currentData()
+
+    def choose_model_file(self, path: str | None = None) -> None:
+        """Add an exported model (``.onnx``, ``.tflite``, SavedModel) to the picker, select it."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Exported model", "", "Exported models (*.onnx *.tflite saved_model.pb)")
+            if not path:
+                return
+        if os.path.basename(path) == "saved_model.pb":
+            path = os.path.dirname(path)
+        if path not in self._model_files:
+            self._model_files.append(path)
+        self._add_model_files()
+        self.run_combo.setCurrentIndex(self.run_combo.findData(path))
+
+    def _add_model_files(self) -> None:
+        for path in self._model_files:
+            if self.run_combo.findData(path) < 0:
+                parent = os.path.basename(os.path.dirname(path))
+                self.run_combo.addItem(f"exported · {os.path.basename(path)} ({parent})", path)
 
     @Slot()
     def refresh_runs(self) -> None:
@@ -155,28 +203,48 @@ class ClassifyPanel(QWidget):
             self.classify([folder])
 
     def classify(self, paths: list[str]) -> None:
-        """Classify files/folders with the selected run (replaces the current results)."""
+        """Classify files/folders with the selected run and add them to the list (photos
+        already listed are not classified twice; Clear empties the list)."""
         # The runs combo fills from a background listing; until then the app's current
         # run is the one the user means.
         run_dir = self.current_run() or self.state.run_dir
         if not run_dir:
             self.status.setText("Choose a run first: train a model in the Training panel.")
             return
-        self.results, self.bad = [], []
-        self.list.clear()
-        self.bad_list.clear()
-        self.detail.clear()
+        if self._classes_run not in (None, run_dir):
+            self.clear_results()   # another model: its results don't mix with these
+        listed = {r.get("path") for r in self.results + self.bad}
+        paths = [p for p in paths if os.path.isdir(p) or p not in listed]
+        if not paths:
+            self.status.setText("Those photos are already in the list.")
+            return
         self._show_lists()
+        self.coverage.load_run(run_dir)
         worker = PredictionWorker(run_dir, paths, top_k=3,
-                                  detect_faces=self.faces_box.isChecked())
+                                  detect_faces=self.faces_box.isChecked(),
+                                  coverage=self.coverage.coverage())
         worker.results.connect(self._on_results)
         worker.classes.connect(self._on_classes)
         worker.status.connect(self.status.setText)
         worker.progress.connect(self._on_progress)
         self.progress.setRange(0, 0)
         self._classes_run = run_dir
+        self.detail.set_run(run_dir)
         self._predict.start(worker, finished=self._on_finished, failed=self._on_failed,
                             stopped=self._on_stopped, done=self._update_controls)
+        self._update_controls()
+
+    @Slot()
+    def clear_results(self) -> None:
+        """Empty the list of classified photos."""
+        if self._predict.busy():
+            return
+        self.results, self.bad = [], []
+        self.list.clear()
+        self.bad_list.clear()
+        self.detail.clear()
+        self.status.setText("")
+        self._show_lists()
         self._update_controls()
 
     @Slot()
@@ -216,6 +284,7 @@ class ClassifyPanel(QWidget):
             if isinstance(acc, (int, float)):
                 label += f" · {acc:.1%}"
             self.run_combo.addItem(label, run.get("path"))
+        self._add_model_files()
         i = self.run_combo.findData(keep) if keep else -1
         if i >= 0 and keep == self._want_run:
             self._want_run = None
@@ -248,7 +317,9 @@ class ClassifyPanel(QWidget):
             return  # a cancelled job's late batch
         for row in rows:
             thumb = row.pop("thumb", None)
-            plain = {k: row.get(k) for k in ("path", "top_k", "probabilities", "error")}
+            plain = {k: row.get(k) for k in ("path", "top_k", "probabilities", "error", "faces",
+                                             "unknown", "unknown_reason", "confidence",
+                                             "distance", "appearance")}
             if row.get("error"):
                 self.bad.append(plain)
                 self.bad_list.addItem(f"{row.get('path')}: {row['error']}")
@@ -262,6 +333,7 @@ class ClassifyPanel(QWidget):
                 blank.fill(QColor(235, 235, 235))
                 item.setIcon(QIcon(blank))
             item.setData(ResultRole, row)
+            _mark_unknown(item, row)
             item.setToolTip(row.get("path", ""))
             self.list.addItem(item)
         self._show_lists()
@@ -280,25 +352,55 @@ class ClassifyPanel(QWidget):
     def _on_stopped(self) -> None:
         self.status.setText(f"Cancelled after {len(self.results) + len(self.bad)} photo(s).")
 
+    def _path_at(self, pos) -> str | None:
+        item = self.list.itemAt(pos)
+        row = item.data(ResultRole) if item is not None else None
+        return row.get("path") if isinstance(row, dict) else None
+
     @Slot(QListWidgetItem, QListWidgetItem)
     def _on_current(self, current, _previous) -> None:
         if current is None:
             return
         row = current.data(ResultRole)
         top = row.get("top_k") or []
-        item = dict(row, caption=f"{os.path.basename(row.get('path', ''))}: "
+        verdict = f"unknown ({row['unknown_reason']}); best guess " if row.get("unknown") else ""
+        item = dict(row, caption=f"{os.path.basename(row.get('path', ''))}: {verdict}"
                     + (f"{top[0][0]} ({top[0][1]:.1%})" if top else "no prediction"))
         if not self.faces_box.isChecked():
             item["faces"] = None
         self.detail.show_item(item, self.classes, detect_faces=self.faces_box.isChecked())
 
+    @Slot(float)
+    def _on_coverage(self, _coverage: float) -> None:
+        """The coverage control moved: decide "unknown" again for the photos shown (from
+        their stored probabilities and distances; the model does not run again)."""
+        from training.unknown import decide_rows
+
+        rule = self.coverage.current_rule()
+        if rule is None:
+            return
+        rows = [self.list.item(i).data(ResultRole) for i in range(self.list.count())]
+        decide_rows(rule, rows + self.results)
+        for i, row in enumerate(rows):
+            item = self.list.item(i)
+            item.setData(ResultRole, row)
+            item.setText(result_text(row))
+            _mark_unknown(item, row)
+        self._on_current(self.list.currentItem(), None)
+        unknown = sum(1 for r in rows if r.get("unknown"))
+        if rows:
+            self.status.setText(f"{unknown} of {len(rows)} photo(s) answered “unknown” at "
+                                f"{self.coverage.coverage():.0%} coverage")
+
     @Slot()
     def _update_controls(self) -> None:
         busy = self._predict.current_busy()
         has_run = self.current_run() is not None
+        self.coverage.load_run(self.current_run())  # its unknown rule (no-op for the same run)
         self.open_button.setEnabled(has_run and not busy)
         self.folder_button.setEnabled(has_run and not busy)
         self.export_button.setEnabled(bool(self.results or self.bad) and not busy)
+        self.clear_button.setEnabled(bool(self.results or self.bad) and not busy)
         self.cancel_button.setEnabled(busy)
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)

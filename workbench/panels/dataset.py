@@ -6,6 +6,7 @@ off the GUI thread; the big preview is decoded by a ``PreviewWorker``.
 """
 from __future__ import annotations
 
+import logging
 import os
 
 from PySide6.QtCore import QSize, Qt, Slot
@@ -15,15 +16,18 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
                                QTabWidget, QVBoxLayout, QWidget)
 
 from training.data.index import SPLIT_NAMES
-from workbench.itemmodels.thumbnails import (THUMB, ThumbnailModel, image_to_qimage)
+from workbench.itemmodels.thumbnails import (THUMB, PathRole, ThumbnailModel, image_to_qimage)
 from workbench.panels.start_page import StartPage
 from workbench.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
                                              PreviewPane, SplitSettings, bad_files_view,
                                              csv_header)
+from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.jobs import Job
-from workbench.workers.dataset import IndexWorker, PreviewWorker
+from workbench.workers.dataset import CheckImagesWorker, IndexWorker, PreviewWorker
+
+log = logging.getLogger(__name__)
 
 KIND_NAMES = {"folders": "class folders", "splits": "train/validation/test folders",
               "csv": "CSV + images", "idx": "IDX files", "npz": "NumPy .npz"}
@@ -37,6 +41,7 @@ class DatasetPanel(QWidget):
         self.state = state
         self.settings = Settings()
         self._index_job: Job | None = None
+        self._check_job: Job | None = None   # the up-front decode pass (bad files, store)
         self._preview_job: Job | None = None
         self._preview_fields: list = []
         # Every job still running, including cancelled ones, so shutdown can wait.
@@ -107,6 +112,12 @@ class DatasetPanel(QWidget):
         header.addStretch(1)
         header.addWidget(open_button)
         col.addLayout(header)
+        # Shown when the largest class is > 3x the smallest (training.config.imbalance_warning).
+        self.imbalance_label = QLabel()
+        self.imbalance_label.setWordWrap(True)
+        self.imbalance_label.setStyleSheet("color: #8a5a00; background: #fff4d6; padding: 4px;")
+        self.imbalance_label.hide()
+        col.addWidget(self.imbalance_label)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.left_splitter = QSplitter(Qt.Orientation.Vertical)
@@ -149,6 +160,8 @@ class DatasetPanel(QWidget):
         self.grid.setUniformItemSizes(True)   # the view asks only the first item's size
         self.grid.setLayoutMode(QListView.LayoutMode.Batched)
         self.grid.setBatchSize(2000)
+        install_path_menu(self.grid, lambda pos: self.grid.indexAt(pos).data(PathRole)
+                          if self.grid.indexAt(pos).isValid() else None)
         self.grid.setMovement(QListView.Movement.Static)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setIconSize(QSize(THUMB, THUMB))
@@ -240,14 +253,17 @@ class DatasetPanel(QWidget):
 
     @Slot()
     def cancel(self) -> None:
-        """Cancel indexing (the previous dataset stays open)."""
+        """Cancel indexing (the previous dataset stays open) and the up-front image check."""
         if self._index_job is not None:
             self._index_job.cancel()
             self._index_job = None
+        if self._check_job is not None:
+            self._check_job.cancel()
+            self._check_job = None
         self.progress_row.setVisible(False)
 
     def _on_progress(self, job, done: int, total: int, what: str) -> None:
-        if job is self._index_job:
+        if job is self._index_job or (job is self._check_job and self._index_job is None):
             self.progress.setRange(0, max(total, 0))
             self.progress.setValue(done)
             self.progress.setFormat(f"{what} %v / %m")
@@ -271,6 +287,41 @@ class DatasetPanel(QWidget):
         bad = f", {len(index.bad_files)} bad files" if index.bad_files else ""
         self.state.statusMessage.emit(
             f"Opened {index.root}: {len(index):,} images, {len(index.classes)} classes{bad}")
+        self._start_check(index)
+
+    # -- the up-front image check ----------------------------------------------------------
+    def _start_check(self, index) -> None:
+        """Decode every file once in the background (fills the store, finds bad files)."""
+        if self._check_job is not None:
+            self._check_job.cancel()
+            self._check_job = None
+        if index is None or index.arrays is not None or not len(index):
+            return
+        self._check_job = self._track(Job(
+            CheckImagesWorker(index), self, on_progress=self._on_progress,
+            on_finished=self._on_checked, on_failed=self._on_check_failed, on_done=self._on_check_done))
+
+    def _on_checked(self, job, result) -> None:
+        if job is not self._check_job or result.get("index") is not self.state.dataset:
+            return
+        index = result["index"]
+        self.refresh_bad_files()
+        self.class_table.set_index(index)  # counts and splits without the bad files
+        self.chart.set_counts(index.counts(), list(index.classes))
+        n = len(result.get("bad") or [])
+        self.state.statusMessage.emit(f"Checked {len(index):,} images: "
+                                      + (f"{n} could not be decoded" if n else "all decode"))
+
+    def _on_check_failed(self, job, message: str) -> None:
+        log.warning("image check failed: %s", message)
+
+    def _on_check_done(self, job) -> None:
+        self._jobs.discard(job)
+        job.deleteLater()
+        if job is self._check_job:
+            self._check_job = None
+            if self._index_job is None:
+                self.progress_row.setVisible(False)
 
     def _ask_images_folder(self, spec, ask: dict) -> None:
         """No folder near the CSV holds its images: ask for it (and the columns), whatever
@@ -298,7 +349,7 @@ class DatasetPanel(QWidget):
         job.deleteLater()
         if job is self._index_job:
             self._index_job = None
-            self.progress_row.setVisible(False)
+            self.progress_row.setVisible(self._check_job is not None)
 
     def _show_error(self, message: str) -> None:
         self.error_label.setText(f"Could not open the dataset: {message}")
@@ -331,6 +382,7 @@ class DatasetPanel(QWidget):
         self.refresh_bad_files()
         self.class_table.set_index(index)
         self.chart.set_counts(index.counts(), list(index.classes))
+        self._show_imbalance(index)
         spec = self.state.dataset_spec
         self.split_settings.set_values(getattr(spec, "val_fraction", 0.1),
                                        getattr(spec, "test_fraction", 0.1),
@@ -344,6 +396,14 @@ class DatasetPanel(QWidget):
         self.split_filter.blockSignals(False)
         self._update_shown()
         self._select_first()
+
+    def _show_imbalance(self, index) -> None:
+        from training.config import imbalance_warning
+
+        counts = index.counts()
+        text = imbalance_warning(counts.get("train") or {})
+        self.imbalance_label.setText(text or "")
+        self.imbalance_label.setVisible(bool(text))
 
     def _select_first(self) -> None:
         # Show something in the preview right away instead of an empty pane.
@@ -465,6 +525,7 @@ class DatasetPanel(QWidget):
 
     def pending_work(self) -> bool:
         return (self._index_job is not None or self._preview_job is not None
+                or self._check_job is not None
                 or self.thumbs.pending())
 
     def save_settings(self) -> None:
@@ -476,7 +537,7 @@ class DatasetPanel(QWidget):
         for job in list(self._jobs):
             job.stop_and_wait()
         self._jobs.clear()
-        self._index_job = self._preview_job = None
+        self._index_job = self._preview_job = self._check_job = None
         self.thumbs.shutdown()
         if self._chart is not None:
             self._chart.shutdown()

@@ -12,31 +12,28 @@ import os
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from training.models.templates import TEMPLATE_LABELS, TEMPLATES
 from workbench.panels.input_suggestion import SuggestionPolicy
 from workbench.panels.layer_editor import LayerEditor
+from workbench.panels.model_assist import AUTO_HELP, ModelAssist, is_auto
 from workbench.settings import Settings
+from workbench.widgets.fit import ColumnFitter, proportional_sizes
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
-from workbench.workers.jobs import Job
+from workbench.workers.job_runner import JobRunner
 from workbench.workers.model import SummaryWorker
 
-TEMPLATE_CHOICES = (
-    ("mlp", "MLP", "Flatten + Dense layers: the Fashion-MNIST network of the tutorials. "
-                   "Fast; good for small grayscale images."),
-    ("cnn", "CNN", "Conv2D/MaxPooling blocks + Dense: the cats-vs-dogs and MNIST networks. "
-                   "A solid default for images you train from scratch."),
-    ("mobilenet_v2", "MobileNetV2 (transfer)", "A pretrained MobileNetV2 base with a new head: "
-                     "small and fast, the dog-breed tutorial's network (96×96 RGB)."),
-    ("efficientnet_b0", "EfficientNetB0 (transfer)", "A pretrained EfficientNetB0 base: "
-                        "accurate for its size (224×224 RGB)."),
-    ("resnet50", "ResNet50 (transfer)", "A pretrained ResNet50 base: large and accurate, "
-                 "slow on a CPU (224×224 RGB)."),
-)
+# (name, label, description) of every template: the core's vocabulary.
+TEMPLATE_CHOICES = (("auto", "Auto (from the data)", AUTO_HELP),
+                    *((name, TEMPLATE_LABELS[name], text) for name, text in TEMPLATES.items()))
 DEFAULT_CLASSES = 10
 ERROR_BG = QColor(253, 226, 222)
+
+
+FORMS_MIN_WIDTH = 260   # px; the forms column scrolls sideways below this
 
 
 class ModelPanel(QWidget):
@@ -46,24 +43,25 @@ class ModelPanel(QWidget):
         super().__init__(parent)
         self.state = state
         self.settings = Settings()
-        self._job: Job | None = None
-        self._jobs: set = set()
-        self._generation = 0
+        # Keras builds can't be interrupted: a spec change while one runs queues one rerun.
+        self._summary_jobs = JobRunner(self)
         self._dirty = True
-        self._rerun = False
         self._own_edit = False
         self._debounce = QTimer(self, singleShot=True, interval=300)
         self._debounce.timeout.connect(self._run_summary)
         self.suggestion = SuggestionPolicy()
+        self.assist = ModelAssist(self)
         self._build()
         self._ensure_state()
         state.specChanged.connect(self._on_spec_changed)
         state.datasetChanged.connect(self._on_dataset_changed)
         state.configChanged.connect(self._on_config_changed)
         self._load_forms()
+        if self.state.dataset is not None:
+            self.assist.dataset_changed()   # Auto picks for a dataset opened before this panel
         saved = self.settings.bytes_value("model/splitter")
-        if saved is not None:
-            self.splitter.restoreState(saved)
+        self._sized = saved is not None and self.splitter.restoreState(saved)
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_sized", True))
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -87,6 +85,7 @@ class ModelPanel(QWidget):
         top.addWidget(save)
         top.addWidget(load)
         col.addLayout(top)
+        col.addWidget(self.assist.advice_label)   # guard rails: full width, above the forms
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         forms = QWidget()
@@ -98,6 +97,8 @@ class ModelPanel(QWidget):
         for f in (self.input_form, self.aug_form, self.transfer_form):
             f.edited.connect(self._spec_edited)
             fcol.addWidget(f)
+        fcol.insertWidget(2, self.assist.preview)       # right under the augmentation toggles
+        fcol.addWidget(self.assist.weights_box)
         self.input_form.edited.connect(self.suggestion.user_edited)
         self.input_form.useSuggestion.connect(self._use_suggestion)
         self.training_form.edited.connect(self._config_edited)
@@ -108,8 +109,10 @@ class ModelPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(forms)
         # Never clip the forms sideways: the column is at least as wide as they need.
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(forms.minimumSizeHint().width()
+        # Narrow windows: the forms scroll sideways rather than squeezing the summary or
+        # cutting off text (a long weights file name) with no way to see it.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        scroll.setMinimumWidth(min(forms.minimumSizeHint().width(), FORMS_MIN_WIDTH)
                                + scroll.verticalScrollBar().sizeHint().width() + 4)
         self.layers = LayerEditor()
         self.layers.edited.connect(self._spec_edited)
@@ -122,10 +125,9 @@ class ModelPanel(QWidget):
         self.summary.setHorizontalHeaderLabels(["Layer", "Type", "Output shape", "Params"])
         self.summary.verticalHeader().setVisible(False)
         self.summary.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        h = self.summary.horizontalHeader()
-        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in (1, 2, 3):
-            h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        # Layer names are never elided ("max_pooling…"): the Type column (also in each
+        # name's tooltip) goes first when the column is narrow.
+        self.summary_fit = ColumnFitter(self.summary, optional=[1])
         rcol.addWidget(self.summary, 1)
         self.totals = QLabel()
         self.totals.setObjectName("summaryTotals")
@@ -148,21 +150,27 @@ class ModelPanel(QWidget):
 
     def _load_forms(self) -> None:
         spec, config = self.state.model_spec, self.state.train_config
-        key = spec.backbone.name if spec.backbone is not None else spec.template
+        key = "auto" if is_auto(spec) else spec.backbone.name if spec.backbone is not None else spec.template
         i = self.template_combo.findData(key)
         self.template_combo.setCurrentIndex(max(i, 0))
-        self.template_desc.setText(TEMPLATE_CHOICES[max(i, 0)][2])
+        self.template_desc.setText(self.assist.description(TEMPLATE_CHOICES[max(i, 0)][2]))
         self.input_form.load(spec, self.state.input_suggestion)
         self.aug_form.load(spec.augmentation)
         self.transfer_form.load(spec, config)
         self.training_form.load(config)
         self.layers.set_layers(spec.layers)
+        self.assist.refresh()
         self._schedule()
 
     def _template_chosen(self, _index: int) -> None:
         from training.models import template
 
         key = self.template_combo.currentData()
+        self.assist.clear_notes()
+        if key == "auto":
+            self.assist.choose_auto()
+            return
+        self.assist.cancel_auto()
         options = {}
         self.suggestion.template_chosen()
         sugg = self.state.input_suggestion
@@ -186,6 +194,8 @@ class ModelPanel(QWidget):
     @Slot()
     def _on_dataset_changed(self) -> None:
         spec, sugg = self.state.model_spec, self.state.input_suggestion
+        if self.assist.dataset_changed():
+            return
         if self.suggestion.should_apply(self.state.dataset, spec, sugg):
             self._use_suggestion()
         else:
@@ -203,10 +213,14 @@ class ModelPanel(QWidget):
         self.state.set_model_spec(spec)   # reloads the forms
 
     def _spec_edited(self) -> None:
+        if self.assist.spec_edited():   # e.g. freeze unticked for random weights
+            self.transfer_form.load(self.state.model_spec, self.state.train_config)
         self._emit_own_edit(self.state.specChanged)
         self.transfer_form.update_weights_status()
 
     def _config_edited(self) -> None:
+        if self.assist.spec_edited():
+            self.transfer_form.load(self.state.model_spec, self.state.train_config)
         self._emit_own_edit(self.state.configChanged)
 
     def _emit_own_edit(self, signal) -> None:
@@ -220,47 +234,38 @@ class ModelPanel(QWidget):
     # -- summary ----------------------------------------------------------------------------------
     def _schedule(self) -> None:
         self._dirty = True
-        self._generation += 1
+        self._summary_jobs.cancel()   # its summary is of the old spec: drop it
         self.status.setText("<span style='color:#666'>Updating…</span>")
         if self.isVisible():
             self._debounce.start()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if not self._sized and self.splitter.width() > 0:
+            sp = self.splitter
+            minimums = [sp.widget(i).minimumSizeHint().width() for i in range(sp.count())]
+            minimums[0] = max(minimums[0], sp.widget(0).minimumWidth())
+            sp.setSizes(proportional_sizes(sp.width(), [3, 3, 4], minimums))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._dirty and not self._debounce.isActive():
             self._debounce.start()
+        self.assist.shown()
 
     @Slot()
     def _run_summary(self) -> None:
-        if self._job is not None:
-            self._rerun = True   # Keras builds can't be interrupted; run again after it
-            return
         self._dirty = False
+        self._summary_jobs.queue(self._summary_worker, finished=self._show_summary,
+                                 failed=self._on_failed)
+
+    def _summary_worker(self) -> SummaryWorker:
+        # Made when the job starts (maybe after a running one ended): the spec of then.
         n = len(self.state.dataset.classes) if self.state.dataset is not None else DEFAULT_CLASSES
-        worker = SummaryWorker(self.state.model_spec.to_dict(), n)
-        self._job = Job(worker, self, on_finished=self._on_summary, on_failed=self._on_failed,
-                        on_done=self._on_done)
-        self._job.generation = self._generation
-        self._jobs.add(self._job)
+        return SummaryWorker(self.state.model_spec.to_dict(), n)
 
-    def _on_summary(self, job, result: dict) -> None:
-        if job.generation != self._generation:
-            return  # the spec changed since; a newer summary is on its way
-        self._show_summary(result)
-
-    def _on_failed(self, job, message: str) -> None:
-        if job.generation == self._generation:
-            self._show_summary({"rows": [], "total": None, "trainable": None,
-                                "errors": {-1: message}})
-
-    def _on_done(self, job) -> None:
-        self._jobs.discard(job)
-        job.deleteLater()
-        if job is self._job:
-            self._job = None
-            if self._rerun or self._dirty:
-                self._rerun = False
-                self._run_summary()
+    def _on_failed(self, message: str) -> None:
+        self._show_summary({"rows": [], "total": None, "trainable": None, "errors": {-1: message}})
 
     def _show_summary(self, result: dict) -> None:
         rows, errors = result["rows"], result["errors"]
@@ -272,6 +277,8 @@ class ModelPanel(QWidget):
                      f"{int(row['params']):,}" if row.get("params") is not None else ""]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(str(text))
+                if c == 0:
+                    item.setToolTip(f"{text}: {row.get('type', '')}")
                 if c == 3:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if row.get("error"):
@@ -293,9 +300,10 @@ class ModelPanel(QWidget):
         elif n is None:
             self.status.setText(f"<span style='color:#2e7d32'>OK</span> · <span style='color:#666'>"
                                 f"head sized for {DEFAULT_CLASSES} classes until a dataset "
-                                "is open</span>")
+                                "is open</span>" + self.assist.status_suffix())
         else:
-            self.status.setText(f"<span style='color:#2e7d32'>OK</span> · head for {n} classes")
+            self.status.setText(f"<span style='color:#2e7d32'>OK</span> · head for {n} classes"
+                                + self.assist.status_suffix())
 
     # -- save / load --------------------------------------------------------------------------------
     def save_spec(self, path: str) -> None:
@@ -333,7 +341,8 @@ class ModelPanel(QWidget):
 
     # -- panel protocol ----------------------------------------------------------------------------
     def pending_work(self) -> bool:
-        return self._job is not None or self._debounce.isActive() or (self._dirty and self.isVisible())
+        return (self._summary_jobs.busy() or self._debounce.isActive()
+                or (self._dirty and self.isVisible()) or self.assist.pending_work())
 
     def save_settings(self) -> None:
         self.settings.set_value("model/splitter", self.splitter.saveState())
@@ -342,11 +351,9 @@ class ModelPanel(QWidget):
 
     def shutdown(self) -> None:
         self._debounce.stop()
+        self.assist.shutdown()
         self.save_settings()
-        for job in list(self._jobs):
-            job.stop_and_wait(30000)
-        self._jobs.clear()
-        self._job = None
+        self._summary_jobs.shutdown(30000)
 
 
 def _esc(text: str) -> str:

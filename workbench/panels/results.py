@@ -12,11 +12,13 @@ import time
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView,
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from training.runs import CLASSES_JSON, EVALUATION_JSON, HISTORY_JSON, RUN_JSON
+from training.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
+from workbench.panels.results_health import attach_health
 from workbench.panels.results_runs import RunsList
+from workbench.panels.results_trust import TrustCharts, average_rows, trust_summary_html
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.evaluation import EvaluationLoader, EvaluationWorker
@@ -25,8 +27,6 @@ from workbench.workers.run_watcher import RunWatcher, runs_root
 
 MOST_INCORRECT, SAMPLE, CELL = 0, 1, 2
 GALLERY_LIMIT = 200   # a diagonal cell can hold thousands of images; show the first ones
-# Files whose change means the shown run must be read again (not the model files).
-RELOAD_ON = {RUN_JSON, EVALUATION_JSON, HISTORY_JSON, CLASSES_JSON}
 EMPTY_HINT = "Train a model to see results here, or pick a run in the list on the left."
 
 
@@ -77,6 +77,8 @@ class ResultsPanel(QWidget):
     def _build(self) -> None:
         self.runs = RunsList()
         self.runs.runActivated.connect(self._on_run_activated)
+        self.runs.runDeleted.connect(
+            lambda path: self.state.set_run(None) if self.state.run_dir == path else None)
 
         self.header = QLabel(EMPTY_HINT)
         self.header.setWordWrap(True)
@@ -88,10 +90,16 @@ class ResultsPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.hide()
+        self.export_button = QPushButton("Export model…")
+        self.export_button.setToolTip("Export this run's model to SavedModel, ONNX and TFLite, "
+                                      "each checked against the Keras model")
+        self.export_button.clicked.connect(lambda: self.open_export_dialog())
+        self.export_button.setEnabled(False)
         head = QHBoxLayout()
         head.addWidget(self.header, 1)
         head.addWidget(self.progress)
         head.addWidget(self.evaluate_button)
+        head.addWidget(self.export_button)
 
         self.confusion = ConfusionChart()
         self.confusion.cellClicked.connect(self.show_cell)
@@ -101,8 +109,12 @@ class ResultsPanel(QWidget):
         self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.per_class.setMinimumWidth(300)
+        self.chart_tabs = QTabWidget()
+        self.chart_tabs.setDocumentMode(True)
+        self.chart_tabs.addTab(self.confusion, "Confusion matrix")
+        self.trust_charts = TrustCharts(self.chart_tabs)
         metrics = QSplitter(Qt.Orientation.Horizontal)
-        metrics.addWidget(self.confusion)
+        metrics.addWidget(self.chart_tabs)
         metrics.addWidget(self.per_class)
         metrics.setSizes([420, 330])
 
@@ -130,7 +142,7 @@ class ResultsPanel(QWidget):
         cv = QVBoxLayout(center)
         cv.setContentsMargins(0, 0, 0, 0)
         cv.addLayout(head)
-        cv.addWidget(center_split, 1)
+        cv.addWidget(attach_health(self, center_split), 1)
 
         self.detail = ImageDetail("Select an image in the gallery to see it large "
                                   "with all class probabilities")
@@ -148,12 +160,26 @@ class ResultsPanel(QWidget):
     # ----------------------------------------------------------------- public API
     def pending_work(self) -> bool:
         return (self._loader.busy() or self._evaluator.busy() or self.runs.pending_work()
-                or self.gallery.pending_work() or self.detail.pending_work())
+                or self.gallery.pending_work() or self.detail.pending_work()
+                or self.health.pending_work() or self._export_busy())
+
+    def _export_busy(self) -> bool:
+        dialog = getattr(self, "_export_dialog", None)
+        try:
+            return dialog is not None and dialog.busy()
+        except RuntimeError:  # the dialog was closed and deleted
+            return False
 
     def shutdown(self) -> None:
+        dialog = getattr(self, "_export_dialog", None)
+        if dialog is not None:
+            try:
+                dialog.shutdown()
+            except RuntimeError:  # already closed and deleted
+                pass
         self.watcher.stop()
         for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail,
-                     self.confusion):
+                     self.health, self.confusion, self.trust_charts):
             part.shutdown()
 
     def load_run(self, run_dir: str) -> None:
@@ -162,9 +188,12 @@ class ResultsPanel(QWidget):
             self.watcher.unwatch(self.run_dir or "")
             self.watcher.watch(run_dir)
         self.run_dir = run_dir
+        self.detail.set_run(run_dir)
+        self.health.set_run(run_dir)
         self.evaluation = None
         self.header.setText(f"Loading {os.path.basename(run_dir)}…")
         self.evaluate_button.setEnabled(False)
+        self.export_button.setEnabled(False)
         self.runs.select_run(run_dir)
         self._loader.start(EvaluationLoader(run_dir), finished=self._on_loaded,
                            failed=self._on_error)
@@ -185,6 +214,19 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setEnabled(True)
         self._evaluator.start(worker, finished=self._on_evaluated, failed=self._on_error,
                               stopped=self._on_evaluate_stopped, done=self._on_evaluate_done)
+
+    def open_export_dialog(self, run_dir: str | None = None):
+        """The "Export model…" dialog for ``run_dir`` or the shown run (None without one)."""
+        from workbench.widgets.export_dialog import ExportDialog
+
+        run_dir = run_dir or self.run_dir
+        if not run_dir:
+            return None
+        dialog = ExportDialog(run_dir, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._export_dialog = dialog
+        dialog.open()
+        return dialog
 
     def is_evaluating(self) -> bool:
         return self._evaluator.current_busy()
@@ -227,7 +269,7 @@ class ResultsPanel(QWidget):
         """The shown run changed on disk (finished, evaluated, resumed; here or in another
         process): read it again, keeping what is shown until the new files are read."""
         if (not self.run_dir or not _same_dir(run_dir, self.run_dir) or self.is_evaluating()
-                or not set(names) & RELOAD_ON):
+                or not set(names) & RESULT_FILES):
             return
         self._loader.start(EvaluationLoader(self.run_dir), finished=self._on_loaded,
                            failed=self._on_error)
@@ -286,6 +328,7 @@ class ResultsPanel(QWidget):
     # ----------------------------------------------------------------- helpers
     def _show_evaluation(self, evaluation: dict | None, error: str | None = None) -> None:
         self.evaluation = evaluation
+        self.export_button.setEnabled(self.run_dir is not None)
         self.cell = None
         run = self.run
         name = f"<b>{run.get('name', os.path.basename(self.run_dir or ''))}</b>"
@@ -293,6 +336,7 @@ class ResultsPanel(QWidget):
                  f"{run.get('epochs_done', 0)} epochs"]
         if evaluation is None:
             self.confusion.reset()
+            self.trust_charts.reset()
             self.per_class.setRowCount(0)
             self.gallery.clear("This run has no evaluation yet: press Evaluate.")
             self.detail.clear()
@@ -306,7 +350,8 @@ class ResultsPanel(QWidget):
         split = evaluation.get("split", "test")
         metrics = (f"<span style='font-size:14pt'>{split.capitalize()} accuracy "
                    f"<b>{acc:.1%}</b></span> · loss {loss:.4f} · "
-                   f"{evaluation.get('num_samples', 0):,} {split} images")
+                   f"{evaluation.get('num_samples', 0):,} {split} images"
+                   + trust_summary_html(evaluation))
         warn = "".join(f"<br><i>{w}</i>" for w in evaluation.get("warnings") or [])
         skipped = evaluation.get("bad_files") or []
         if skipped:
@@ -319,7 +364,8 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setText("Re-evaluate")
         self.evaluate_button.setEnabled(True)
         self.confusion.set_matrix(evaluation["confusion_matrix"], self.classes)
-        self._fill_per_class(evaluation.get("per_class") or [])
+        self.trust_charts.show_evaluation(evaluation)
+        self._fill_per_class(list(evaluation.get("per_class") or []) + average_rows(evaluation))
         self.detail.clear()
         # With no wrong predictions the sample gallery is the informative one.
         wanted = MOST_INCORRECT if evaluation.get("most_incorrect") else SAMPLE
@@ -340,6 +386,10 @@ class ResultsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if row.get("average"):  # the macro/weighted rows under the classes
+                    font = item.font()
+                    font.setItalic(True)
+                    item.setFont(font)
                 table.setItem(r, c, item)
 
     @Slot()

@@ -5,15 +5,19 @@ import os
 import re
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
 from workbench.charts.run_compare import RunCompareChart
+from workbench.panels.run_actions import add_run_actions
+from workbench.widgets.path_menu import install_path_menu
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
 
-COLUMNS = ("Run", "Model", "Status", "Epochs", "Val acc", "Test acc", "Time")
+COLUMNS = ("Run", "Model", "Dataset", "Status", "Epochs", "Val acc", "Test acc", "Time")
+COLUMN_STATUS = COLUMNS.index("Status")
+ALL = "All"   # the filter choice that shows every run
 PathRole = Qt.ItemDataRole.UserRole + 1
 
 
@@ -36,6 +40,8 @@ class RunsList(QWidget):
     """
 
     runActivated = Signal(str)
+    # A run's folder was deleted from the list's menu (the panel forgets it).
+    runDeleted = Signal(str)
 
     def __init__(self, root: str | None = None, parent=None):
         super().__init__(parent)
@@ -54,6 +60,20 @@ class RunsList(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._on_selection)
+        install_path_menu(self.table, self._path_at,
+                          lambda menu, path: add_run_actions(menu, self, path))
+        self.filters = {}
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(QLabel("Show:"))
+        for key, label in (("dataset", "datasets"), ("model", "models"), ("status", "statuses")):
+            combo = QComboBox()
+            combo.addItem(f"{ALL} {label}", ALL)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo.currentIndexChanged.connect(self._apply_filters)
+            combo.setToolTip(f"Show only the runs of one of the {label}")
+            self.filters[key] = combo
+            filter_row.addWidget(combo)
+        filter_row.addStretch(1)
         self.compare = RunCompareChart()
         self.hint = QLabel("No runs yet. Train a model to see it listed here.")
         self.hint.setWordWrap(True)
@@ -67,6 +87,7 @@ class RunsList(QWidget):
         top.addWidget(refresh)
         left = QVBoxLayout()
         left.addLayout(top)
+        left.addLayout(filter_row)
         left.addWidget(self.hint)
         left.addWidget(self.table, 1)
         # A wide strip: the comparison table (seed 004's test_metrics) beside the curves.
@@ -122,8 +143,8 @@ class RunsList(QWidget):
             acc = run.get("test_accuracy")
             val = run.get("best_val_accuracy")
             dur = run.get("duration")
-            cells = [(short_name(run.get("name", "")), run.get("started")),
-                     (run.get("model", ""), None),
+            cells = [(run.get("display_name") or short_name(run.get("name", "")), run.get("started")),
+                     (run.get("model", ""), None), (run.get("dataset_label") or "-", None),
                      (run.get("status", ""), None), (str(run.get("epochs", 0)), run.get("epochs")),
                      (_pct(val), val), (_pct(acc), acc),
                      ("-" if dur is None else f"{dur:.0f} s", dur)]
@@ -133,7 +154,10 @@ class RunsList(QWidget):
                     item.setData(Qt.ItemDataRole.UserRole, value)
                 if c == 0:
                     item.setData(PathRole, run.get("path"))
-                    item.setToolTip(run.get("error") or run.get("path", ""))
+                    notes = f"\n\n{run['notes']}" if run.get("notes") else ""
+                    item.setToolTip((run.get("error") or run.get("path", "")) + notes)
+                if c == 2 and run.get("dataset_path"):
+                    item.setToolTip(run["dataset_path"])
                 table.setItem(r, c, item)
         table.setSortingEnabled(True)
         for r in range(table.rowCount()):
@@ -143,7 +167,50 @@ class RunsList(QWidget):
         if self._want and self._select(self._want):
             self._want = None
         self.hint.setVisible(not self.runs)
+        self._fill_filters()
         self._update_compare()
+
+    # -- filters and the right-click menu -------------------------------------------------
+    def _fill_filters(self) -> None:
+        for key, combo in self.filters.items():
+            field = "dataset_label" if key == "dataset" else key
+            current = combo.currentData()
+            values = sorted({str(r.get(field) or "-") for r in self.runs})
+            combo.blockSignals(True)
+            while combo.count() > 1:
+                combo.removeItem(1)
+            for v in values:
+                combo.addItem(v, v)
+            i = combo.findData(current)
+            combo.setCurrentIndex(max(i, 0))
+            combo.blockSignals(False)
+        self._apply_filters()
+
+    @Slot()
+    def _apply_filters(self) -> None:
+        wanted = {k: c.currentData() for k, c in self.filters.items()}
+        by_path = {r.get("path"): r for r in self.runs}
+        for row in range(self.table.rowCount()):
+            run = by_path.get(self.table.item(row, 0).data(PathRole), {})
+            shown = all(v == ALL or str(run.get("dataset_label" if k == "dataset" else k) or "-") == v
+                        for k, v in wanted.items())
+            self.table.setRowHidden(row, not shown)
+
+    def visible_paths(self) -> list[str]:
+        return [self.table.item(r, 0).data(PathRole) for r in range(self.table.rowCount())
+                if not self.table.isRowHidden(r)]
+
+    def _path_at(self, pos) -> str | None:
+        item = self.table.itemAt(pos)
+        return self.table.item(item.row(), 0).data(PathRole) if item is not None else None
+
+    def run_edited(self, path: str) -> None:
+        """A run's name or notes changed: list again (keeps the selection)."""
+        self.refresh()
+
+    def run_deleted(self, path: str) -> None:
+        self.runDeleted.emit(path)
+        self.refresh()
 
     @Slot()
     def _on_selection(self) -> None:

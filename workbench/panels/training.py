@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import types
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
@@ -15,11 +16,11 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar
 
 from workbench import shortcuts
 from workbench.charts.training_curves import TrainingCurves
+from workbench.panels.training_bad_files import bad_files_label, read_run_config, show_bad_files
 from workbench.panels.training_text import duration, epoch_line, stopped_message
+from workbench.widgets.error_details import DetailsButton
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.training import TrainingWorker
-
-RESUMABLE = ("stopped", "interrupted", "failed")
 
 
 class TrainingPanel(QWidget):
@@ -40,7 +41,8 @@ class TrainingPanel(QWidget):
         self.stop_ack_latency: float | None = None
         self._stop_at: float | None = None
         self._phase_start: tuple | None = None  # (phase, monotonic time, steps done then)
-        self._announced = self._was_stopped = False
+        self._status_epoch = None        # (epoch, phase) the status line last announced
+        self._resume_config: dict | None = None   # the run's own settings while resuming it
         self._build()
         state.datasetChanged.connect(self._update_controls)
         state.specChanged.connect(self._update_controls)
@@ -94,6 +96,9 @@ class TrainingPanel(QWidget):
         self.error_label.setStyleSheet("QLabel { color: #b00020; background: #fdecea; "
                                        "border: 1px solid #f5c2c0; padding: 6px; }")
         self.error_label.hide()
+        self.error_details = DetailsButton(self)   # the traceback from the log file
+        self.error_details.hide()
+        self.bad_files_label = bad_files_label(self)
 
         self.accuracy_chart = TrainingCurves("accuracy")
         self.loss_chart = TrainingCurves("loss")
@@ -115,7 +120,11 @@ class TrainingPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
-        layout.addWidget(self.error_label)
+        error_row = QHBoxLayout()
+        error_row.addWidget(self.error_label, 1)
+        error_row.addWidget(self.error_details)
+        layout.addLayout(error_row)
+        layout.addWidget(self.bad_files_label)
         layout.addWidget(self.splitter, 1)
 
     # ----------------------------------------------------------------- public API
@@ -139,7 +148,9 @@ class TrainingPanel(QWidget):
             self._update_controls()
             return
         self._begin(history=[])
-        worker = TrainingWorker(dataset=self.state.dataset, spec=self.state.model_spec,
+        from workbench.fixes import dataset_for_training
+
+        worker = TrainingWorker(dataset=dataset_for_training(self.state), spec=self.state.model_spec,
                                 config=self.state.train_config)
         self._launch(worker, "Training started")
 
@@ -149,6 +160,7 @@ class TrainingPanel(QWidget):
         if self.is_training() or run_dir is None:
             return
         self._begin(history=_read_history(run_dir))
+        self._resume_config = read_run_config(run_dir)
         self.run_dir = run_dir
         self._launch(TrainingWorker(run_dir=run_dir, resume=True),
                      f"Resuming {os.path.basename(run_dir)}")
@@ -197,6 +209,10 @@ class TrainingPanel(QWidget):
         if step > s0 and now > t0:
             eta = " · ETA " + duration((now - t0) / (step - s0) * (epochs * batches - step))
         name = "Fine-tuning" if phase == "fine_tune" else "Training"
+        if (epoch, phase) != self._status_epoch:
+            # Decoding is over once batches run: say so, rather than leave the last status.
+            self._status_epoch = (epoch, phase)
+            self.status_label.setText(f"{name}: epoch {epoch} of {epochs}…")
         self.progress.setValue(int(1000 * min(1.0, fraction)))
         self.progress.setFormat(f"{name} · epoch {epoch}/{epochs} · batch {batch}/{batches}{eta}")
 
@@ -225,6 +241,7 @@ class TrainingPanel(QWidget):
 
     def _finished(self, summary: dict) -> None:
         self.run_dir = summary.get("run_dir") or self.run_dir
+        show_bad_files(self.bad_files_label, self.run_dir)
         status = summary.get("status", "complete")
         best = summary.get("best_epoch") or self.best_epoch
         if status == "stopped" or self._stop_at is not None:
@@ -245,13 +262,12 @@ class TrainingPanel(QWidget):
         self._show_error(message)
 
     def _stopped(self) -> None:
-        # The worker emits ``stopped`` and then ``finished`` (with the summary) when the
-        # core returned normally; announce once, in _finished or else in _done.
-        self._was_stopped = True
+        # Stopped before the core could return a summary (e.g. while loading TensorFlow);
+        # a stop during training ends with ``finished`` and a "stopped" summary instead.
+        self._announce(stopped_message(self.best_epoch))
 
     def _done(self) -> None:
-        if self._was_stopped and not self._announced:
-            self._announce(stopped_message(self.best_epoch))
+        self._resume_config = None
         if self._stop_at is not None:
             self.last_stop_latency = time.monotonic() - self._stop_at
         self._stop_at = None
@@ -265,8 +281,10 @@ class TrainingPanel(QWidget):
     def _begin(self, history: list) -> None:
         self.best_epoch, self.epochs_seen = None, 0
         self._stop_at, self._phase_start, self.run_dir = None, None, None
-        self._announced = self._was_stopped = False
+        self._status_epoch = None
+        self.bad_files_label.hide()
         self.error_label.hide()
+        self.error_details.hide()
         self.log.clear()
         self.accuracy_chart.set_history(history) if history else self.accuracy_chart.reset()
         self.loss_chart.set_history(history) if history else self.loss_chart.reset()
@@ -288,16 +306,15 @@ class TrainingPanel(QWidget):
         self._update_controls()
 
     def _announce(self, text: str) -> None:
-        self._announced = True
         self.status_label.setText(text)
         self.progress.setFormat(text)
         self.log.appendPlainText(text)
         self.state.statusMessage.emit(text)
 
     def _show_error(self, message: str) -> None:
-        self._announced = True
         self.error_label.setText(f"Training failed: {message}")
         self.error_label.show()
+        self.error_details.show()
         self.progress.setFormat("Failed")
         self.state.statusMessage.emit("Training failed")
 
@@ -328,6 +345,8 @@ class TrainingPanel(QWidget):
         """Show a finished run's curves and epoch log (history.json is a few KB)."""
         history = _read_history(run_dir)
         self.error_label.hide()
+        self.error_details.hide()
+        show_bad_files(self.bad_files_label, run_dir)
         self.log.clear()
         self.accuracy_chart.set_history(history)
         self.loss_chart.set_history(history)
@@ -350,6 +369,9 @@ class TrainingPanel(QWidget):
         model = (f"<b>Model:</b> {getattr(spec, 'name', None) or getattr(spec, 'template', 'custom')}"
                  if spec is not None else "<b>Model:</b> CNN template (default)")
         cfg = self.state.train_config
+        resumed = self._resume_config if self.is_training() else None
+        if resumed:   # the header names the run being resumed, not the Model panel's settings
+            cfg = types.SimpleNamespace(**resumed)
         if cfg is not None:
             run = (f"{cfg.epochs} epochs · batch {cfg.batch_size} · {cfg.optimizer} "
                    f"lr {cfg.learning_rate:g}")
@@ -361,16 +383,10 @@ class TrainingPanel(QWidget):
         run_dir = self.state.run_dir
         if not run_dir or not os.path.isdir(run_dir):
             return None
-        try:
-            from training.runs import load_run
+        from training.runfolder import RunFolder
 
-            run = load_run(run_dir)
-        except Exception:  # noqa: BLE001 - a damaged run is simply not resumable
-            return None
-        # training.train.resume needs the last-epoch checkpoint (model + optimizer state).
-        has_checkpoint = (isinstance(run.get("checkpoint"), dict)
-                          and os.path.isfile(os.path.join(run_dir, "model_last.keras")))
-        return run_dir if run.get("status") in RESUMABLE and has_checkpoint else None
+        ok, _reason = RunFolder(run_dir).can_resume()   # a damaged run is simply not resumable
+        return run_dir if ok else None
 
 
 def _read_history(run_dir: str) -> list:

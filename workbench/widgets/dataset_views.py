@@ -23,7 +23,9 @@ class ClassTable(QTableWidget):
 
     def __init__(self, parent=None):
         super().__init__(0, 5, parent)
-        self.setHorizontalHeaderLabels(["Class", "Train", "Validation", "Test", "Total"])
+        # "Val" keeps the count columns narrow so class names are not elided at 1024x640.
+        self.setHorizontalHeaderLabels(["Class", "Train", "Val", "Test", "Total"])
+        self.horizontalHeaderItem(2).setToolTip("Validation")
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
@@ -121,6 +123,9 @@ class SplitSettings(QGroupBox):
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #666;")
+        # A wrapped label's height is not part of the group's minimum size, so a narrow
+        # column cut its second line: reserve three lines.
+        self.note.setMinimumHeight(3 * self.note.fontMetrics().lineSpacing())
         form.addRow(self.note)
         # Re-splitting re-indexes the dataset: wait until the user stops clicking.
         self._timer = QTimer(self, singleShot=True, interval=500)

@@ -253,9 +253,22 @@ class TrainingForm(_Form):
         es.addWidget(self.patience, 1)
         self.form.addRow("Optimizer", self.optimizer)
         self.form.addRow("Learning rate", self.lr)
+        self.schedule = QComboBox()
+        from training.config import LR_SCHEDULES
+
+        self.schedule.addItems(list(LR_SCHEDULES))
+        self.schedule.setToolTip("plateau: lower the rate when the validation loss stalls; "
+                                 "cosine: decay it smoothly over the epochs; none: keep it")
+        self.schedule.currentTextChanged.connect(lambda v: self._write("lr_schedule", v))
+        self.form.addRow("Rate schedule", self.schedule)
         self.form.addRow("Batch size", self.batch)
         self.form.addRow("Epochs", self.epochs)
         self.form.addRow(es)
+        from workbench.widgets.class_weight_field import ClassWeightField
+
+        self.class_weight = ClassWeightField()
+        self.form.addRow("Class weights", self.class_weight)
+        self.class_weight.changed.connect(lambda v: self._write("class_weight", v))
         self.optimizer.currentTextChanged.connect(lambda v: self._write("optimizer", v))
         self.lr.valueChanged.connect(lambda v: self._write("learning_rate", float(v)))
         self.batch.valueChanged.connect(lambda v: self._write("batch_size", int(v)))
@@ -268,11 +281,13 @@ class TrainingForm(_Form):
         self._obj = config
         self.optimizer.setCurrentText(config.optimizer)
         self.lr.setValue(float(config.learning_rate))
+        self.schedule.setCurrentText(config.lr_schedule)
         self.batch.setValue(int(config.batch_size))
         self.epochs.setValue(int(config.epochs))
         self.early.setChecked(bool(config.early_stopping))
         self.patience.setValue(int(config.patience))
         self.patience.setEnabled(bool(config.early_stopping))
+        self.class_weight.load(getattr(config, "class_weight", None))
         self._loading = False
 
     def _early_changed(self, on: bool) -> None:

@@ -8,6 +8,7 @@ never used: Qt's docs call it dangerous). Signals carry plain Python data only.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import traceback
 
@@ -15,6 +16,8 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from training.events import Events, Stopped
 from workbench.workers import registry
+
+log = logging.getLogger(__name__)
 
 
 class Worker(QObject):
@@ -33,6 +36,10 @@ class Worker(QObject):
         super().__init__()
         self._stop = threading.Event()
         self.events = _SignalEvents(self)
+        # The number JobRunner.start gave this job: workers with data signals of their own
+        # send it, so the receiver can drop chunks of a superseded job.
+        self.job_id = 0
+        self._thread: QThread | None = None   # set by start(), for stop_and_wait()
 
     def request_stop(self) -> None:
         """Thread-safe: ask :meth:`work` to stop at its next check."""
@@ -46,17 +53,23 @@ class Worker(QObject):
 
     @Slot()
     def run(self) -> None:
+        """Exactly one of ``finished``, ``stopped`` or ``failed``, then ``done``.
+
+        A ``work()`` that returns delivers ``finished`` even when a stop was requested
+        meanwhile: what it returned is complete (a stopped training run's summary says
+        ``status: "stopped"`` itself).
+        """
         try:
             result = self.work()
         except Stopped:
             self.stopped.emit()
         except MemoryError:
+            log.exception("%s ran out of memory", type(self).__name__)
             self.failed.emit("Out of memory. Try a smaller batch size, image size or model.")
-        except Exception as exc:  # noqa: BLE001 - every failure must reach the user
+        except Exception as exc:  # every failure must reach the user (and the log)
+            log.exception("%s failed", type(self).__name__)
             self.failed.emit(_describe(exc))
         else:
-            if self.stop_requested():
-                self.stopped.emit()
             self.finished.emit(result)
         finally:
             self.done.emit()
@@ -140,7 +153,7 @@ def start(worker: Worker, parent: QObject | None = None) -> QThread:
     keeper = _Keeper(thread, worker)
     thread.finished.connect(keeper.release, Qt.ConnectionType.QueuedConnection)
     registry.track(thread)
-    worker._thread = thread  # for stop_and_wait()
+    worker._thread = thread
     thread.start()
     return thread
 
@@ -154,7 +167,7 @@ def stop_and_wait(worker: Worker | None, timeout_ms: int = 5000) -> bool:
         return True
     try:
         worker.request_stop()
-        thread = getattr(worker, "_thread", None)
+        thread = worker._thread
         if thread is None or not thread.isRunning():
             return True
         thread.quit()

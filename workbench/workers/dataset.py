@@ -43,6 +43,27 @@ class IndexWorker(Worker):
         return {"spec": self.spec, "index": index, "suggestion": suggestion}
 
 
+class CheckImagesWorker(Worker):
+    """The up-front pass over a freshly opened dataset: decodes every file once with the
+    core's parallel reader (``training.data.verify_images``), which fills the decoded-image
+    store at the suggested input size and finds the corrupt, truncated, empty and
+    non-image files that indexing cannot see, with the same reasons as ``inspect``.
+
+    ``finished`` carries ``{"index": DatasetIndex, "bad": [{path, reason}]}`` (the files
+    this pass found; they are also in ``index.bad_files`` and ``index.unusable``).
+    """
+
+    def __init__(self, index) -> None:
+        super().__init__()
+        self.index = index
+
+    def work(self):
+        from training.data import verify_images
+
+        found = verify_images(self.index, self.events)
+        return {"index": self.index, "bad": [b.to_dict() for b in found]}
+
+
 class DeviceProbeWorker(Worker):
     """Imports TensorFlow (slow: seconds) and reports the compute device name."""
 
@@ -50,21 +71,9 @@ class DeviceProbeWorker(Worker):
         from workbench.workers.tfload import ensure_tensorflow
 
         ensure_tensorflow()
-        try:
-            from training.device import describe_devices
-        except ImportError:
-            describe_devices = None
-        if describe_devices is not None:
-            info = describe_devices()
-            return str(info.get("name") or "CPU")
-        # Fallback while training.device is missing: ask TensorFlow directly.
-        import tensorflow as tf
+        from training.device import describe_devices
 
-        gpus = tf.config.list_physical_devices("GPU")
-        if not gpus:
-            return "CPU"
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return str(details.get("device_name") or gpus[0].name)
+        return str(describe_devices().get("name") or "CPU")
 
 
 class PreviewWorker(Worker):
@@ -88,13 +97,17 @@ class PreviewWorker(Worker):
                "bytes": None, "error": ""}
         try:
             out["bytes"] = os.stat(self.path).st_size
+            out["image"] = load_thumbnail(self.path, self.edge)  # the core's reasons on failure
             with Image.open(self.path) as img:
                 w, h = img.size
                 # EXIF orientations 5-8 rotate by 90 degrees: report the size as shown.
                 if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
                     w, h = h, w
             out["width"], out["height"] = w, h
-            out["image"] = load_thumbnail(self.path, self.edge)
-        except Exception as exc:  # noqa: BLE001 - shown next to the preview
-            out["error"] = f"{type(exc).__name__}: {exc}"
+        except OSError as exc:
+            if out["image"] is None:
+                out["error"] = f"cannot read file: {exc.strerror or 'unreadable'}"
+        except Exception as exc:  # noqa: BLE001 - shown next to the preview, never raw text
+            if out["image"] is None:
+                out["error"] = getattr(exc, "reason", None) or "cannot be decoded"
         return out

@@ -5,7 +5,6 @@ test split, so even reading it happens here, off the GUI thread.
 """
 from __future__ import annotations
 
-import json
 import os
 
 from workbench.workers.base import Worker
@@ -20,7 +19,8 @@ class RunsLoader(Worker):
         self.root = root
 
     def work(self) -> list:
-        from training.runs import default_runs_root, list_runs
+        from training.runfolder import default_runs_root
+        from training.runmanage import list_runs_labelled as list_runs
 
         root = str(self.root or default_runs_root())
         runs = list(list_runs(root)) if os.path.isdir(root) else []
@@ -44,40 +44,31 @@ class EvaluationLoader(Worker):
         self.run_dir = run_dir
 
     def work(self) -> dict:
-        from training.runs import load_run
+        from training.runfolder import RunFolder
 
+        folder = RunFolder(self.run_dir)
         out = {"run_dir": self.run_dir, "run": {}, "history": [], "evaluation": None,
                "error": None}
         try:
-            out["run"] = dict(load_run(self.run_dir))
+            out["run"] = dict(folder.load())
         except Exception as exc:  # noqa: BLE001 - a broken run folder is shown, not raised
             out["error"] = f"Could not read the run folder {self.run_dir}: {exc}"
             return out
         self.events.check_stop()
-        out["history"] = read_history(self.run_dir)
-        path = os.path.join(self.run_dir, "evaluation.json")
-        if os.path.isfile(path):
-            from training.evaluate import load_evaluation  # NumPy only, no TensorFlow
-
+        out["history"] = folder.history()
+        if folder.has_evaluation():
             try:
-                out["evaluation"] = load_evaluation(self.run_dir)
+                out["evaluation"] = folder.read_evaluation()   # NumPy only, no TensorFlow
             except Exception as exc:  # noqa: BLE001 - shown in the panel, Evaluate offered
-                out["error"] = f"Could not read {path}: {exc}"
+                out["error"] = f"Could not read {folder.evaluation_json}: {exc}"
         return out
 
 
 def read_history(run_dir: str) -> list:
     """``history.json`` as a list of epoch dicts ([] when missing or malformed)."""
-    try:
-        with open(os.path.join(run_dir, "history.json"), encoding="utf-8") as f:
-            history = json.load(f)
-    except (OSError, ValueError):
-        return []
-    if isinstance(history, dict):  # Keras-style {metric: [values]}
-        n = max((len(v) for v in history.values() if isinstance(v, list)), default=0)
-        history = [{k: v[i] for k, v in history.items() if isinstance(v, list) and i < len(v)}
-                   for i in range(n)]
-    return [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
+    from training.runfolder import RunFolder
+
+    return RunFolder(run_dir).history()
 
 
 class EvaluationWorker(Worker):

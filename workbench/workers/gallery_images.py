@@ -19,33 +19,18 @@ _CHUNK = 16
 
 
 def fit_size(arr: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink (never enlarge past 4x) ``arr`` to fit ``max_side``, keeping its aspect ratio.
+    """Fit ``arr`` in ``max_side`` pixels (the core's ``fit_in_box``: tiny images enlarged
+    crisply up to 4x, big ones shrunk with the training resize)."""
+    from training.data import fit_in_box
 
-    Tiny images (16x16 tests, 28x28 MNIST) are enlarged with nearest-neighbour so their
-    pixels stay crisp instead of turning into blur.
-    """
-    from PIL import Image
-
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    h, w = arr.shape[:2]
-    scale = max_side / max(h, w)
-    if scale >= 1:
-        scale = min(float(int(scale)), 4.0)
-        if scale <= 1:
-            return np.ascontiguousarray(arr)
-        resample = Image.NEAREST
-    else:
-        resample = Image.BILINEAR
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(arr).resize(size, resample))
+    return fit_in_box(arr, max_side)
 
 
 def load_image(path: str, max_side: int) -> np.ndarray:
-    """Decode ``path`` and fit it in ``max_side`` pixels. Raises the core's ``DecodeError``."""
-    from training.data import decode_image
+    """Decode ``path`` fitted in ``max_side`` pixels. Raises the core's ``DecodeError``."""
+    from training.data import decode_to_fit
 
-    return fit_size(decode_image(path), max_side)
+    return decode_to_fit(path, max_side)
 
 
 class ArrayLookup:
@@ -71,7 +56,7 @@ def image_for(path: str, max_side: int, lookup: ArrayLookup) -> tuple:
     try:
         return load_image(path, max_side), None
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the gallery
-        return None, str(exc) or type(exc).__name__
+        return None, getattr(exc, "reason", None) or "cannot be decoded"
 
 
 class ThumbnailWorker(Worker):
@@ -82,7 +67,6 @@ class ThumbnailWorker(Worker):
     def __init__(self, paths: list[str], max_side: int = 96, dataset=None):
         super().__init__()
         self.paths, self.max_side, self.dataset = list(paths), max_side, dataset
-        self.job_id = 0  # set by JobRunner.start so the gallery can drop stale chunks
 
     def work(self) -> int:
         lookup = ArrayLookup(self.dataset)

@@ -1,35 +1,53 @@
-"""Run at most one worker of a kind at a time, and know reliably when it has ended.
+"""The one background-job mechanism of the app: a :class:`JobRunner` per kind of job.
 
-A panel owns one :class:`JobRunner` per kind of job (thumbnails, preview, evaluation…).
-Starting a job cancels the previous one (Orange's ``ConcurrentWidgetMixin.start``).
-The worker's ``finished``/``failed``/``stopped`` signals are received by a
-GUI-thread :class:`~workbench.workers.jobs.Job`, so a late signal from a cancelled job is dropped instead
-of overwriting newer results (``QObject.sender()`` is not reliable here: the worker may
-already be deleted when its queued signal arrives).
+A panel owns one runner per kind of job (thumbnails, preview, evaluation, summary…):
+
+* ``start(worker, …)`` cancels the running job (Orange's ``ConcurrentWidgetMixin.start``)
+  and starts ``worker``; only the job started last reaches the callbacks, so a late
+  signal from a cancelled job is dropped instead of overwriting newer results.
+* ``queue(make_worker, …)`` is for work that cannot be interrupted (a Keras build): when
+  a job is running, its results are dropped and ``make_worker()`` runs once after it
+  has ended; queueing again before then replaces the waiting request (one rerun).
+* ``shutdown()`` stops every job it started and waits for their threads.
+
+A job ends with exactly one of ``finished(result)``, ``stopped()`` or ``failed(message)``,
+then ``done()``. The worker's signals are received by a GUI-thread
+:class:`~workbench.workers.jobs.Job` (``QObject.sender()`` is not reliable here: the
+worker may already be deleted when its queued signal arrives). Workers with data
+signals of their own (thumbnail chunks, prediction rows) send ``self.job_id``, the
+number :meth:`JobRunner.start` returns, and the receiver drops stale ones with
+:meth:`JobRunner.is_current`.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from workbench.workers.base import Worker, stop_and_wait
+from workbench.workers.base import Worker
 from workbench.workers.jobs import Job
+
+_OUTCOMES = ("finished", "failed", "stopped", "progress", "status", "done")
 
 
 class JobRunner(QObject):
     """One slot for background jobs of one kind.
 
-    Callbacks (``finished(result)``, ``failed(message)``, ``stopped()``, ``done()``) run
-    on the GUI thread, and only for the job started last.
+    Callbacks (``finished(result)``, ``failed(message)``, ``stopped()``,
+    ``progress(done, total, what)``, ``status(message)``, ``done()``) run on the GUI
+    thread, and only for the job started last.
     """
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.current: Job | None = None
         self._jobs: list[Job] = []
+        self._queued: tuple | None = None   # (make_worker, callbacks) waiting for the slot
         self.seq = 0
 
     def start(self, worker: Worker, **callbacks) -> int:
         """Cancel the running job (if any) and start ``worker``. Returns the job number."""
+        unknown = set(callbacks) - set(_OUTCOMES)
+        if unknown:
+            raise TypeError(f"Unknown job callbacks: {sorted(unknown)}; use {_OUTCOMES}")
         self.cancel()
         self.seq += 1
         worker.job_id = self.seq
@@ -46,45 +64,69 @@ class JobRunner(QObject):
         def on_done(job):
             route("done")(job)
             self._forget(job)
+            self._start_queued()
 
         # Job starts the worker at once; its signals are queued to this (GUI) thread,
         # so they can't arrive before ``current`` is set below.
-        job = Job(worker, self, on_finished=route("finished"), on_failed=route("failed"),
-                  on_stopped=route("stopped"), on_done=on_done)
+        job = Job(worker, self, seq=self.seq, on_finished=route("finished"),
+                  on_failed=route("failed"), on_stopped=route("stopped"),
+                  on_progress=route("progress"), on_status=route("status"), on_done=on_done)
         self._jobs.append(job)
         self.current = job
         return self.seq
 
+    def queue(self, make_worker, **callbacks) -> None:
+        """Start ``make_worker()`` now if nothing runs, else once the running job ended.
+
+        The running job is cancelled (its results are dropped) but not waited for; a
+        second ``queue`` before it ends replaces the first request.
+        """
+        if not self.busy():
+            self._queued = None
+            self.start(make_worker(), **callbacks)
+            return
+        self.cancel()
+        self._queued = (make_worker, callbacks)
+
     def cancel(self) -> None:
         """Ask the current job to stop; its remaining signals are ignored."""
         if self.current is not None:
-            _request_stop(self.current.worker)
+            self.current.request_stop()
         self.current = None
 
     def request_stop(self) -> None:
         """Ask the current job to stop but still deliver its ``stopped``/``done``."""
         if self.current is not None:
-            _request_stop(self.current.worker)
+            self.current.request_stop()
 
     def busy(self) -> bool:
-        """True until every started job has delivered ``done`` on the GUI thread."""
-        return any(j.running for j in self._jobs)
+        """True until every started job has delivered ``done`` on the GUI thread, or while
+        a queued job waits."""
+        return self._queued is not None or any(j.running for j in self._jobs)
 
     def current_busy(self) -> bool:
         return self.current is not None and self.current.running
 
     def is_current(self, job_id: int) -> bool:
-        return self.current is not None and getattr(self.current.worker, "job_id", None) == job_id
+        return self.current is not None and self.current.seq == job_id
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Stop every job and wait for its thread (window closing)."""
+        self._queued = None
         ok = True
         for job in list(self._jobs):
-            ok = stop_and_wait(job.worker, timeout_ms) and ok
+            ok = job.stop_and_wait(timeout_ms) and ok
             job.running = False
         self._jobs.clear()
         self.current = None
         return ok
+
+    def _start_queued(self) -> None:
+        if self._queued is None or any(j.running for j in self._jobs):
+            return
+        make_worker, callbacks = self._queued
+        self._queued = None
+        self.start(make_worker(), **callbacks)
 
     def _forget(self, job: Job) -> None:
         if job in self._jobs:
@@ -92,10 +134,3 @@ class JobRunner(QObject):
         if self.current is job:
             self.current = None
         job.deleteLater()
-
-
-def _request_stop(worker: Worker) -> None:
-    try:
-        worker.request_stop()
-    except RuntimeError:  # the C++ side is already gone: nothing left to stop
-        pass

@@ -22,9 +22,10 @@ class Job(QObject):
     worker has emitted ``done``.
     """
 
-    def __init__(self, worker, parent=None, **callbacks):
+    def __init__(self, worker, parent=None, seq: int = 0, **callbacks):
         super().__init__(parent)
         self.worker = worker
+        self.seq = seq   # the job's number in its JobRunner (0 outside one)
         self.running = True
         self.cancelled = False
         self._cb = callbacks
@@ -39,9 +40,13 @@ class Job(QObject):
     def cancel(self) -> None:
         """Ask the worker to stop; its later results are still delivered (check ``cancelled``)."""
         self.cancelled = True
+        self.request_stop()
+
+    def request_stop(self) -> None:
+        """Ask the worker to stop (it ends with ``stopped``, or its result if it was done)."""
         try:
             self.worker.request_stop()
-        except RuntimeError:  # already deleted
+        except RuntimeError:  # the C++ side is already gone: nothing left to stop
             pass
 
     def stop_and_wait(self, timeout_ms: int = 5000) -> bool:

@@ -22,22 +22,25 @@ _cache: dict = {}          # {"key": (run_dir, mtime), "predictor": Predictor}
 
 
 def get_predictor(run_dir: str):
-    """The run's ``Predictor``, loaded once and reused while the run folder is unchanged."""
-    from training.predict import Predictor
+    """The run's ``Predictor`` (or an exported model's), loaded once and reused while the
+    run folder (or the file) is unchanged."""
+    from training.exported_predictor import detect_format, open_predictor
     from workbench.workers.tfload import ensure_tensorflow
 
-    ensure_tensorflow()  # never import TF from two threads at once (see tfload)
+    if detect_format(run_dir) not in ("onnx", "tflite"):  # those run without TensorFlow
+        ensure_tensorflow()  # never import TF from two threads at once (see tfload)
 
-    model_path = run_dir
-    for name in ("model_best.keras", "model_final.keras"):
-        if os.path.isfile(os.path.join(run_dir, name)):
-            model_path = os.path.join(run_dir, name)
-            break
+    from training.runfolder import RunError, RunFolder
+
+    try:
+        model_path = RunFolder(run_dir).model_file("best")
+    except RunError:
+        model_path = run_dir   # a .keras file itself, or Predictor says what is missing
     key = (os.path.abspath(run_dir), os.path.getmtime(model_path))
     with _cache_lock:
         if _cache.get("key") == key:
             return _cache["predictor"]
-    predictor = Predictor(run_dir)
+    predictor = open_predictor(run_dir)  # a run folder, or an exported file / SavedModel
     with _cache_lock:
         _cache.clear()
         _cache.update(key=key, predictor=predictor)
@@ -52,22 +55,25 @@ class PredictionWorker(Worker):
         paths: files and/or folders.
         top_k: how many classes each result lists.
         detect_faces: also run the Haar face detector on each photo.
+        coverage: answer this share of the validation images (the unknown rule's
+            confidence threshold; None keeps the run's).
 
     Signals:
         classes(list): the run's class names, once the model is loaded.
         results(int, list): the job id and, per batch, dicts ``{path, top_k, probabilities, error, thumb,
-            faces}`` (``thumb`` a uint8 array or None).
+            faces, unknown, unknown_reason, confidence, distance, appearance}`` (``thumb`` a
+            uint8 array or None).
     """
 
     classes = Signal(list)
     results = Signal(int, list)  # job id (see JobRunner), rows
 
     def __init__(self, run_dir: str, paths: list[str], top_k: int = 3, detect_faces=False,
-                 thumb_side: int = 72):
+                 thumb_side: int = 72, coverage: float | None = None):
         super().__init__()
+        self.coverage = coverage  # the Classify panel's coverage control (None: the run's)
         self.run_dir, self.paths, self.top_k = run_dir, list(paths), top_k
         self.detect, self.thumb_side = detect_faces, thumb_side
-        self.job_id = 0
 
     def work(self) -> int:
         self.events.on_status("Listing photos…")
@@ -84,6 +90,11 @@ class PredictionWorker(Worker):
             self.events.check_stop()
             batch = files[start:start + _BATCH]
             rows = predictor.predict_paths(batch, top_k=self.top_k)
+            rule = getattr(getattr(predictor, "trust", None), "rule", None)
+            if rule is not None and self.coverage is not None:
+                from training.unknown import decide_rows
+
+                decide_rows(rule.with_coverage(self.coverage), rows)
             out = []
             for row in rows:
                 out.append(self._decorate(dict(row)))

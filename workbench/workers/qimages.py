@@ -23,25 +23,13 @@ def image_to_qimage(arr: np.ndarray) -> QImage:
 
 
 def load_thumbnail(path: str, edge: int) -> QImage:
-    """Decode ``path`` into a QImage no larger than ``edge`` (aspect kept). Raises on failure.
+    """Decode ``path`` into a QImage no larger than ``edge`` (aspect kept). Raises the
+    core's ``DecodeError`` (its ``reason`` is what to show) on failure.
 
-    Pillow's ``draft()`` lets huge JPEGs decode at reduced resolution, so a 9000x9000 photo
-    costs a few MB here, not 240 MB.
+    The core's ``decode_to_fit`` is the training decode (EXIF, 16-bit scaled by 65535,
+    alpha on white); big JPEGs decode at reduced resolution, so a 9000x9000 photo costs a
+    few MB, not 240 MB.
     """
-    from PIL import Image, ImageOps
+    from training.data import decode_to_fit
 
-    with Image.open(path) as img:
-        img.draft("RGB", (edge * 2, edge * 2))
-        img = ImageOps.exif_transpose(img)
-        if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-            arr = np.asarray(img, dtype=np.float64)
-            top = arr.max() or 1.0
-            img = Image.fromarray((arr * (255.0 / top)).astype(np.uint8))
-        if img.mode in ("RGBA", "LA", "P", "PA"):
-            img = img.convert("RGBA")
-            white = Image.new("RGBA", img.size, (255, 255, 255, 255))
-            img = Image.alpha_composite(white, img).convert("RGB")
-        elif img.mode not in ("RGB", "L"):
-            img = img.convert("RGB")
-        img.thumbnail((edge, edge), Image.Resampling.BILINEAR)
-        return image_to_qimage(np.asarray(img))
+    return image_to_qimage(decode_to_fit(path, edge, enlarge=False))

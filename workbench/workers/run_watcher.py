@@ -23,15 +23,13 @@ import os
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
 
-from training.runs import RUN_JSON
+from training.runfolder import RUN_JSON, TRANSIENT_SUFFIXES
 
 log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 300      # coalesce a burst of writes (run.json is rewritten several times per epoch)
 POLL_MS = 2000         # fallback re-scan for file systems without change events (>= 1 s)
 MAX_ROOT_RUNS = 256    # watch at most this many run folders under the root (newest names)
-# Written beside a file and renamed over it: never a change worth reporting.
-TRANSIENT_SUFFIXES = (".tmp", ".partial.keras")
 
 
 def _norm(path: str) -> str:

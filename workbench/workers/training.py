@@ -6,7 +6,6 @@ person actually trains. Every core callback becomes a plain-data signal (see
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 
 from PySide6.QtCore import Signal
@@ -59,17 +58,13 @@ class TrainingWorker(Worker):
         self.device.emit(_device_name())
         self.events.check_stop()
         if self.resume:
-            resume = getattr(train_module, "resume", None) or getattr(train_module,
-                                                                       "resume_run", None)
-            if resume is None:
-                raise RuntimeError("This version of the training core cannot resume runs.")
-            return plain(resume(self.run_dir, events=self.events))
+            return train_module.resume(self.run_dir, events=self.events).to_dict()
         spec = self.spec if self.spec is not None else default_spec(self.dataset)
-        self.specUsed.emit(_to_dict(spec))
+        self.specUsed.emit(spec.to_dict())
         config = self.config if self.config is not None else train_module.TrainConfig()
         summary = train_module.train(self.dataset, spec, config, self.events,
                                      run_dir=self.run_dir)
-        return plain(summary)
+        return summary.to_dict()
 
 
 class _StopTimingEvents(_SignalEvents):
@@ -95,24 +90,6 @@ def default_spec(dataset):
 
     size, colour = suggest_input(dataset)
     return template("cnn", input_size=tuple(size), color_mode=colour)
-
-
-def plain(summary) -> dict:
-    """A ``RunSummary`` (dataclass, dict or object) as a plain dict for a signal."""
-    if summary is None:
-        return {}
-    return _to_dict(summary)
-
-
-def _to_dict(obj) -> dict:
-    if isinstance(obj, dict):
-        return dict(obj)
-    to_dict = getattr(obj, "to_dict", None)
-    if callable(to_dict):
-        return dict(to_dict())
-    if dataclasses.is_dataclass(obj):
-        return dataclasses.asdict(obj)
-    return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
 
 
 def _device_name() -> str:

@@ -4,9 +4,16 @@ import numpy as np
 import pytest
 
 from tests.imagegen import class_image, make_class_folder, make_idx_dataset, write_image
-from training.data import (TRAIN, cache_dir, cache_size, clear_cache, load_arrays, open_dataset)
-from training.data import arrays as arrays_mod
+from training.data import (
+    TRAIN,
+    cache_dir,
+    cache_size,
+    clear_cache,
+    load_arrays,
+    open_dataset,
+)
 from training.data import cache as cache_mod
+from training.data import images as images_mod
 from training.events import Events, StopFlagEvents, Stopped
 
 
@@ -24,7 +31,13 @@ class Recorder(Events):
 def _forbid_decoding(monkeypatch):
     def boom(*_a, **_k):
         raise AssertionError("decoded although the cache should have answered")
-    monkeypatch.setattr(arrays_mod, "decode_many", boom)
+    monkeypatch.setattr(images_mod, "decode_paths", boom)
+
+
+def _store_folder():
+    root = os.path.join(cache_dir(), "stores")
+    (name,) = os.listdir(root)
+    return os.path.join(root, name)
 
 
 def test_load_arrays_matches_the_index(class_folder, cache_env):
@@ -64,60 +77,78 @@ def test_changed_file_or_settings_miss_the_cache(class_folder, cache_env):
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "manifest"])
-def test_corrupt_cache_is_detected_and_rebuilt(class_folder, cache_env, damage):
+def test_corrupt_store_is_detected_and_repaired(class_folder, cache_env, damage):
     index = open_dataset(class_folder)
-    good = load_arrays(index, 16, "rgb").x
-    folder = os.path.join(cache_dir(), "arrays")
-    npy = next(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".npy"))
-    if damage == "flip":
-        with open(npy, "r+b") as f:
+    good = np.array(load_arrays(index, 16, "rgb").x)
+    images = os.path.join(_store_folder(), "images.u8")
+    if damage == "flip":  # one record's pixels: its CRC no longer matches, it is decoded again
+        with open(images, "r+b") as f:
             f.seek(-100, os.SEEK_END)
             byte = f.read(1)
             f.seek(-100, os.SEEK_END)
             f.write(bytes([byte[0] ^ 0x55]))
     elif damage == "truncate":
-        with open(npy, "r+b") as f:
-            f.truncate(os.path.getsize(npy) // 2)
+        with open(images, "r+b") as f:
+            f.truncate(os.path.getsize(images) // 2)
     else:
-        with open(npy[:-4] + ".json", "w") as f:
+        with open(os.path.join(_store_folder(), "manifest.json"), "w") as f:
             f.write("{not json")
-    rec = Recorder()
-    rebuilt = load_arrays(index, 16, "rgb", rec)
-    assert not rebuilt.cache_hit and rebuilt.decoded == len(index)
-    assert np.array_equal(rebuilt.x, good)
-    assert any("damaged" in s and "rebuilding" in s for s in rec.status)
-    assert load_arrays(index, 16, "rgb").cache_hit  # the rebuilt entry is trusted again
+    again = load_arrays(index, 16, "rgb")
+    assert np.array_equal(np.asarray(again.x), good)
+    if damage == "flip":
+        assert again.decoded == 1  # only the damaged record
+    elif damage == "truncate":
+        assert not again.cache_hit and again.decoded == len(index)
+    else:  # records are intact; only the seal is missing: nothing is decoded, it is resealed
+        assert not again.cache_hit and again.decoded == 0
+    assert load_arrays(index, 16, "rgb").cache_hit  # the repaired store is trusted again
 
 
 def test_cache_is_bounded_lru_and_clearable(tmp_path, cache_env, monkeypatch):
     sets = [open_dataset(make_class_folder(tmp_path / f"d{i}", per_class=10)) for i in range(3)]
-    entry = 30 * 32 * 32 * 3
+    entry = 30 * (32 * 32 * 3 + 5) + 3 * 4096
     monkeypatch.setenv("WORKBENCH_CACHE_MAX_MB", str(2.5 * entry / 2**20))
     for index in sets:
         load_arrays(index, 32, "rgb")
-        assert cache_size() <= 2.5 * entry + 4096 * 3
-    # The oldest entry (d0) was evicted; d1 and d2 are still cached.
+        assert cache_size() <= 2.5 * entry
+    # The oldest store (d0) was evicted; d1 and d2 are still cached.
     assert not load_arrays(sets[0], 32, "rgb").cache_hit
     assert load_arrays(sets[2], 32, "rgb").cache_hit
     assert clear_cache() > 0 and cache_size() == 0
     assert not load_arrays(sets[2], 32, "rgb").cache_hit
-    # An entry bigger than the whole bound is simply not cached.
+    # A dataset bigger than the whole budget is streamed, not stored.
     monkeypatch.setenv("WORKBENCH_CACHE_MAX_MB", "0.001")
     clear_cache()
-    load_arrays(sets[1], 32, "rgb")
-    assert cache_size() == 0
+    data = load_arrays(sets[1], 32, "rgb")
+    assert len(data.x) == 30 and cache_size() == 0
+
+
+def test_clear_cache_keeps_a_store_in_use(class_folder, cache_env):
+    from training.data import open_images, stores_in_use
+
+    index = open_dataset(class_folder)
+    with open_images(index, 8, "rgb") as data:
+        data.fill()
+        assert stores_in_use() == 1
+        assert clear_cache() == 0 and cache_size() > 0  # refused: a run is reading it
+        x, _ = data.read(data.rows[:4])
+        assert x.shape == (4, 8, 8, 3)
+    assert stores_in_use() == 0
+    assert clear_cache() > 0 and cache_size() == 0
 
 
 def test_clear_cache_never_touches_foreign_files(cache_env, class_folder):
     os.makedirs(os.path.join(cache_dir(), "arrays"))
+    os.makedirs(os.path.join(cache_dir(), "stores", "mine"))
     mine = os.path.join(cache_dir(), "arrays", "notes.npy")
     other = os.path.join(cache_dir(), "keep.txt")
-    for p in (mine, other):
+    theirs = os.path.join(cache_dir(), "stores", "mine", "images.u8")
+    for p in (mine, other, theirs):
         with open(p, "w") as f:
             f.write("user data")
     load_arrays(open_dataset(class_folder), 8, "rgb")
     clear_cache()
-    assert os.path.exists(mine) and os.path.exists(other)
+    assert os.path.exists(mine) and os.path.exists(other) and os.path.exists(theirs)
 
 
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
@@ -141,28 +172,34 @@ def test_decode_failures_are_reported_once_and_dropped(class_folder, cache_env):
     assert np.array_equal(data.y, index.labels[data.rows])
 
 
-def test_stop_request_interrupts_decoding(class_folder, cache_env):
-    events = StopFlagEvents()
-    events.stop()
-    with pytest.raises(Stopped):
-        load_arrays(open_dataset(class_folder), 16, "rgb", events)
-    assert cache_size() == 0  # nothing half-done was cached
+def test_stop_request_interrupts_decoding_and_the_next_call_continues(class_folder, cache_env):
+    class StopAfterFirstChunk(StopFlagEvents):
+        def on_progress(self, done, total, what):
+            self.stop()
+
+    index = open_dataset(class_folder)
+    events = StopAfterFirstChunk()
+    from training.data import open_images
+
+    with open_images(index, 16, "rgb") as data, pytest.raises(Stopped):
+        data.fill(events, chunk=8)
+    assert not os.path.exists(os.path.join(_store_folder(), "manifest.json"))  # not sealed
+    again = load_arrays(index, 16, "rgb")
+    assert 0 < again.decoded < len(index)  # continued, not started over
+    assert np.array_equal(np.asarray(again.x), np.asarray(load_arrays(index, 16, "rgb", use_cache=False).x))
 
 
-@pytest.mark.parametrize("method", ["spawn", "fork"] if os.name == "posix" else ["spawn"])
-def test_process_pool_gives_the_same_pixels(tmp_path, cache_env, monkeypatch, method):
+def test_parallel_reader_gives_the_same_pixels(tmp_path, cache_env, monkeypatch):
     make_class_folder(tmp_path / "d", per_class=40)
     (tmp_path / "d" / "cat" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     index = open_dataset(tmp_path / "d")
+    monkeypatch.setenv("WORKBENCH_DECODE_WORKERS", "1")  # reads in threads, decodes here
     serial = load_arrays(index, 16, "rgb", use_cache=False)
     assert len(serial.x) == 120 and len(serial.failures) == 1
-    monkeypatch.setattr(arrays_mod, "POOL_MIN_FILES", 10)
-    monkeypatch.setattr(arrays_mod, "POOL_MIN_FILES_FORK", 10)
-    monkeypatch.setattr(arrays_mod, "_start_method", lambda: method)
-    monkeypatch.setenv("WORKBENCH_DECODE_WORKERS", "2")
+    monkeypatch.setenv("WORKBENCH_DECODE_WORKERS", "4")  # threads read and decode
     rec = Recorder()
-    pooled = load_arrays(index, 16, "rgb", rec, use_cache=False)
-    assert np.array_equal(serial.x, pooled.x) and np.array_equal(serial.rows, pooled.rows)
+    threaded = load_arrays(open_dataset(tmp_path / "d"), 16, "rgb", rec, use_cache=False)
+    assert np.array_equal(serial.x, threaded.x) and np.array_equal(serial.rows, threaded.rows)
     assert rec.progress[-1][:2] == (121, 121)
 
 

@@ -1,0 +1,69 @@
+"""Every panel renders without clipped text at 1024x640 (the minimum supported size) and
+1920x1080 (issue 11.6). Screenshots of the same states were looked at by a person; this
+test keeps them from regressing."""
+import pytest
+
+from tests.workbench.layoutcheck import clipped_labels, elided_cells
+from tests.workbench.tiny_run import tiny_run
+from workbench.mainwindow import PANEL_KEYS, MainWindow
+
+SIZES = [(1024, 640), (1920, 1080)]
+
+
+@pytest.fixture(scope="module")
+def run():
+    return tiny_run()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_no_panel_clips_text(qtbot, tmp_path, monkeypatch, run, size):
+    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
+    w = MainWindow(probe_device=False)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    try:
+        with qtbot.waitSignal(w.state.datasetChanged, timeout=30000):
+            w.open_dataset(run["data"])
+        w.state.set_run(run["run_dir"])
+        problems = {}
+        for key in PANEL_KEYS:
+            w.show_panel(key)
+            panel = w.panels[key]
+            qtbot.waitUntil(lambda p=panel: not p.pending_work(), timeout=60000)
+            qtbot.wait(50)
+            found = clipped_labels(panel)
+            if key == "data":
+                found += elided_cells(panel.class_table, [0])
+            if key == "model":
+                found += elided_cells(panel.summary, [0, 1, 2])
+            if found:
+                problems[key] = found
+        assert not problems, problems
+        assert w.width() == size[0] and w.height() == size[1]   # nothing forced the window wider
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize("size", [(330, 210), (900, 700)])
+def test_confusion_counts_never_overlap(qtbot, size):
+    import numpy as np
+
+    from workbench.charts.confusion import ConfusionChart
+
+    chart = ConfusionChart()
+    qtbot.addWidget(chart)
+    chart.resize(*size)
+    chart.show()
+    rng = np.random.default_rng(0)
+    m = rng.integers(0, 150, (10, 10))
+    chart.set_matrix(m, [f"class_{i}" for i in range(10)])
+    chart.draw()
+    renderer = chart.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in chart.texts]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), "two counts overlap"
+    if size[0] >= 900:
+        assert len(chart.texts) == 100   # big enough: every count is shown
+    chart.shutdown()

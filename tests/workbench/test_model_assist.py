@@ -1,0 +1,164 @@
+"""The Model panel's Auto choice, guard-rail warnings, augmentation preview and
+ImageNet-weights download box, with real workers (Keras, a local HTTP server)."""
+import socket
+
+import numpy as np
+import pytest
+
+from tests.imagegen import class_image, make_class_folder, write_image
+from tests.weights_server import served, write_weights_like
+from tests.workbench.panels import make_panel, wait_idle
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    from workbench.panels.model import ModelPanel
+
+    p = make_panel(qtbot, ModelPanel, size=(1100, 700), show=True)
+    yield p
+    p.shutdown()
+
+
+def _open(panel, root):
+    from training.data import DatasetSpec, open_dataset
+
+    spec = DatasetSpec(str(root))
+    panel.state.set_dataset(spec, open_dataset(spec))
+
+
+def _choose(panel, key):
+    i = panel.template_combo.findData(key)
+    panel.template_combo.setCurrentIndex(i)
+    panel.template_combo.activated.emit(i)
+
+
+def test_auto_is_the_default_and_follows_the_data_with_its_reasons(qtbot, panel, tmp_path):
+    assert panel.template_combo.currentData() == "auto"
+    gray = tmp_path / "gray"
+    for label, name in enumerate(("a", "b", "c")):
+        for i in range(8):
+            write_image(gray / name / f"{i}.png", class_image(label, 20, channels=1))
+    _open(panel, gray)
+    qtbot.waitUntil(lambda: panel.state.model_spec.input_size == (20, 20), timeout=30_000)
+    spec = panel.state.model_spec
+    assert spec.color_mode == "grayscale" and spec.name == "auto_cnn"
+    assert "BatchNormalization" in [layer.type for layer in spec.layers]
+    assert panel.template_combo.currentData() == "auto"
+    qtbot.waitUntil(lambda: "training images" in panel.template_desc.text(), timeout=30_000)
+    assert "20×20" in panel.template_desc.text()
+    wait_idle(qtbot, panel)
+    # The preview shows 3 originals + 4 random versions each, differing from the originals.
+    assert panel.assist.preview.image_count() == 3 * 5
+    _choose(panel, "mlp")   # a template: no Auto text any more
+    assert "training images" not in panel.template_desc.text()
+    wait_idle(qtbot, panel)
+
+
+def test_augmentation_preview_follows_the_toggles(qtbot, panel, tmp_path):
+    from workbench.workers.aug_preview import AugPreviewWorker
+
+    root = make_class_folder(tmp_path / "d", per_class=4, size=16)
+    _open(panel, root)
+    wait_idle(qtbot, panel)
+    box, _spin = panel.aug_form.spins["translation"]
+    box.setChecked(False)   # everything off: the preview says how to turn it on
+    panel.aug_form.flip.setCurrentText("none")
+    assert not panel.state.model_spec.augmentation.enabled
+    assert "Augmentation is off" in panel.assist.preview.note.text()
+    assert panel.assist.preview.image_count() == 0
+    panel.aug_form.flip.setCurrentText("horizontal")
+    qtbot.waitUntil(lambda: panel.assist.preview.image_count() == 15, timeout=60_000)
+    wait_idle(qtbot, panel)
+    # What the grid shows: flipped copies (each random version is the original or its mirror).
+    result = {}
+    worker = AugPreviewWorker(panel.state.dataset, {"flip": "horizontal"}, (16, 16), "rgb")
+    worker.finished.connect(result.update)
+    worker.run()
+    for orig, variants in zip(result["originals"], result["variants"]):
+        for v in variants:
+            assert np.array_equal(v, orig) or np.array_equal(v, orig[:, ::-1])
+        assert any(not np.array_equal(v, orig) for v in variants) or np.array_equal(orig, orig[:, ::-1])
+
+
+def test_guard_rails_untick_freeze_for_random_weights_and_warn(qtbot, panel, tmp_path):
+    _open(panel, make_class_folder(tmp_path / "d", per_class=4, size=16))
+    _choose(panel, "mobilenet_v2")
+    wait_idle(qtbot, panel)
+    form = panel.transfer_form
+    assert form.freeze.isChecked()
+    form.weights.setCurrentIndex(2)
+    form.weights.activated.emit(2)   # "Random"
+    assert panel.state.model_spec.backbone.weights == "random"
+    assert panel.state.model_spec.backbone.trainable and not form.freeze.isChecked()
+    assert "Freeze was unticked" in panel.assist.advice_label.text()
+    form.freeze.setChecked(True)     # ticking it again is refused the same way
+    assert not form.freeze.isChecked() and panel.state.model_spec.backbone.trainable
+
+    panel.training_form.lr.setValue(0.5)
+    panel.training_form.batch.setValue(1000)
+    text = panel.assist.advice_label.text()
+    assert "too high" in text and "larger than the training set" in text
+    assert "Very few training images" in text   # 4 per class
+    wait_idle(qtbot, panel)
+    qtbot.waitUntil(lambda: "warnings above" in panel.status.text(), timeout=60_000)
+    panel.training_form.lr.setValue(0.001)
+    assert "too high" not in panel.assist.advice_label.text()
+    panel.training_form.schedule.setCurrentText("cosine")
+    assert panel.state.train_config.lr_schedule == "cosine"
+    wait_idle(qtbot, panel)
+
+
+@pytest.fixture
+def box(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    from workbench.widgets.weights_box import WeightsBox
+
+    b = WeightsBox()
+    qtbot.addWidget(b)
+    b.show()
+    yield b   # kept alive until its jobs' deferred deletes have run
+    b.shutdown()
+
+
+def test_weights_box_downloads_from_a_local_server_and_reports_offline(qtbot, box, tmp_path):
+    assert "about 9 MB" in box.info.text() and "storage.googleapis.com" in box.info.text()
+    assert box.button.isEnabled()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    box.base_url = f"http://127.0.0.1:{port}"
+    box.start()
+    qtbot.waitUntil(lambda: not box.busy, timeout=30_000)
+    assert "offline" in box.message.text() and box.button.isEnabled()
+
+    served_dir = tmp_path / "srv"
+    served_dir.mkdir()
+    name = box.file().file_name
+    write_weights_like(served_dir / name, size=400_000)
+    with served(served_dir) as base:
+        box.base_url = base
+        with qtbot.waitSignal(box.downloaded, timeout=30_000) as got:
+            box.start()
+        qtbot.waitUntil(lambda: not box.busy, timeout=30_000)
+    assert got.args[0].endswith(name) and (tmp_path / "keras" / "models" / name).is_file()
+    assert "in the Keras cache" in box.info.text() and not box.button.isEnabled()
+    assert box.progress.isHidden()
+
+
+def test_weights_box_shows_progress_and_cancel_keeps_nothing(qtbot, box, tmp_path):
+    served_dir = tmp_path / "srv"
+    served_dir.mkdir()
+    write_weights_like(served_dir / box.file().file_name, size=2_000_000)
+    with served(served_dir, delay=0.05) as base:   # ~0.3 MB/s: seconds to download
+        box.base_url = base
+        box.start()
+        assert box.busy and box.cancel_button.isVisible() and not box.button.isEnabled()
+        qtbot.waitUntil(lambda: " of 2.0 MB" in box.message.text(), timeout=30_000)
+        assert 0 < box.progress.value() < 1000
+        box.cancel()
+        qtbot.waitUntil(lambda: not box.busy, timeout=30_000)
+    assert "cancelled" in box.message.text()
+    assert not list((tmp_path / "keras" / "models").iterdir())   # no file, no .part
+    assert box.button.isEnabled() and box.cancel_button.isHidden()

@@ -1,0 +1,51 @@
+"""Learning-rate schedules of a training phase, as Keras callbacks.
+
+``TrainConfig.lr_schedule`` names one: ``"plateau"`` lowers the rate when the monitored
+loss stops improving (Keras' ``ReduceLROnPlateau``), ``"cosine"`` decays it per epoch
+along a half cosine, ``"none"`` keeps it. Both change the optimizer's ``learning_rate``
+variable (no ``LearningRateSchedule`` object), so the rate is logged per epoch, saved with
+the optimizer in ``model_last.keras`` and picked up again on resume.
+"""
+from __future__ import annotations
+
+import math
+
+# Plateau: a factor of ~3 (not Keras' 10) lets the rate fall a few times within a run.
+PLATEAU_FACTOR = 0.3
+COSINE_FLOOR = 0.01  # the cosine ends at 1 % of the starting rate
+
+
+def plateau_patience(patience: int) -> int:
+    """Epochs without improvement before the rate drops: about half the early-stopping
+    patience, so the rate gets lowered (usually a gain) before training is given up."""
+    return max(1, int(patience) // 2)
+
+
+def cosine_rate(base_lr: float, epoch: int, first: int, last: int) -> float:
+    """The rate for ``epoch`` (0-based) of a phase running from ``first`` to ``last``."""
+    span = max(1, last - first - 1)
+    t = min(1.0, max(0.0, (epoch - first) / span))
+    return base_lr * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def lr_callbacks(schedule: str, base_lr: float, first_epoch: int, last_epoch: int,
+                 patience: int, has_validation: bool) -> list:
+    """The callbacks that apply ``schedule`` to one ``fit()`` call.
+
+    Args:
+        schedule: ``"plateau"``, ``"cosine"`` or ``"none"``.
+        base_lr: the phase's starting learning rate.
+        first_epoch, last_epoch: the phase's ``initial_epoch`` and ``epochs`` of ``fit``.
+        patience: the early-stopping patience (the plateau waits about half of it).
+        has_validation: monitor ``val_loss`` when True, else the training ``loss``.
+    """
+    import keras
+
+    if schedule == "plateau":
+        return [keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss" if has_validation else "loss", factor=PLATEAU_FACTOR,
+            patience=plateau_patience(patience), min_lr=base_lr * 1e-3, verbose=0)]
+    if schedule == "cosine":
+        return [keras.callbacks.LearningRateScheduler(
+            lambda epoch, lr: cosine_rate(base_lr, epoch, first_epoch, last_epoch))]
+    return []

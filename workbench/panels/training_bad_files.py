@@ -1,0 +1,67 @@
+"""The Training panel's honest extras: how many files a run left out as unreadable (with
+a link to the Dataset panel's report), and the settings of a run being resumed."""
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
+log = logging.getLogger(__name__)
+LINK = "bad-files"
+
+
+def bad_files_label(panel) -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+    label.setStyleSheet("QLabel { background: #fff8e1; border: 1px solid #f0d58c; padding: 6px; }")
+    label.linkActivated.connect(lambda _link: _open_report(panel))
+    label.hide()
+    return label
+
+
+def _open_report(panel) -> None:
+    window = panel.window()
+    if hasattr(window, "show_bad_files"):
+        window.show_bad_files()
+
+
+def _run_json(run_dir: str) -> dict:
+    from training.runs import RUN_JSON, RunError, read_json
+
+    try:
+        data = read_json(os.path.join(run_dir, RUN_JSON))
+    except (RunError, OSError) as exc:
+        log.info("Cannot read %s: %s", run_dir, exc)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def show_bad_files(label: QLabel, run_dir: str | None) -> int:
+    """Show how many files the run dropped (run.json ``bad_files``); returns the count."""
+    n = _run_json(run_dir).get("bad_files") if run_dir else None
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        label.hide()
+        return 0
+    label.setText(f"{n:,} file{'s' if n != 1 else ''} could not be read or used and "
+                  f"{'were' if n != 1 else 'was'} left out of this run. "
+                  f"<a href='{LINK}'>See the report</a> (Dataset panel → Bad files).")
+    label.show()
+    return n
+
+
+def read_run_config(run_dir: str) -> dict | None:
+    """The run's own training settings (config.json), for the header while resuming."""
+    from training.runs import CONFIG_JSON, RunError, read_json
+
+    try:
+        data = read_json(os.path.join(run_dir, CONFIG_JSON))
+    except (RunError, OSError):
+        return None
+    keys = ("epochs", "batch_size", "optimizer", "learning_rate")
+    if not isinstance(data, dict) or not all(k in data for k in keys):
+        return None
+    return {k: data[k] for k in keys}

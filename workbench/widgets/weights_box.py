@@ -1,0 +1,137 @@
+"""The Model panel's "Download ImageNet weights" box: which file, how big, from where,
+with progress and cancel. It goes online only when the button is pressed.
+
+The download runs in a :class:`~workbench.workers.weights.WeightsDownloadWorker`; this
+widget only shows its progress. ``downloaded(path)`` is emitted when the file is in the
+Keras cache, so the panel can refresh what depends on it (the weights status, Auto).
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
+
+from workbench.workers.jobs import Job
+from workbench.workers.weights import WeightsDownloadWorker
+
+log = logging.getLogger(__name__)
+DEFAULT_TARGET = ("mobilenet_v2", (96, 96), 1.0)  # what Auto uses for few colour photos
+
+
+class WeightsBox(QGroupBox):
+    downloaded = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__("Pretrained weights", parent)
+        self.target = DEFAULT_TARGET
+        self.base_url = None  # None: $WORKBENCH_WEIGHTS_URL or Keras' address
+        self._job: Job | None = None
+        col = QVBoxLayout(self)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.button = QPushButton("Download ImageNet weights")
+        self.button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.button, 1)
+        row.addWidget(self.cancel_button)
+        col.addWidget(self.info)
+        col.addLayout(row)
+        col.addWidget(self.progress)
+        col.addWidget(self.message)
+        self._show_idle()
+
+    def file(self):
+        from training.weights_download import weights_file
+
+        name, size, alpha = self.target
+        return weights_file(name, size, alpha, base_url=self.base_url)
+
+    def set_target(self, backbone: str | None, input_size=None, alpha: float = 1.0) -> None:
+        """The backbone whose weights the button fetches (MobileNetV2 when the model has none)."""
+        target = (backbone, tuple(input_size), float(alpha)) if backbone else DEFAULT_TARGET
+        if target != self.target and self._job is None:
+            self.target = target
+        self._show_idle()
+
+    def _show_idle(self) -> None:
+        if self._job is not None:
+            return
+        wf = self.file()
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.button.setEnabled(not wf.present)
+        if wf.present:
+            self.info.setText(f"<span style='color:#2e7d32'>{_esc(wf.describe())}: in the Keras "
+                              f"cache</span> ({_esc(wf.dest)}).")
+            self.button.setToolTip("Already downloaded.")
+        else:
+            self.info.setText(f"{_esc(wf.describe())}. Not downloaded yet: the app never goes "
+                              "online by itself.")
+            self.button.setToolTip(f"Downloads {wf.url}\ninto {wf.dest}"
+                                   + ("\nchecked against Keras' published checksum"
+                                      if wf.file_hash else "\nchecked to be a complete HDF5 file"))
+
+    def start(self) -> None:
+        if self._job is not None:
+            return
+        name, size, alpha = self.target
+        worker = WeightsDownloadWorker(name, size, alpha, base_url=self.base_url)
+        self.button.setEnabled(False)
+        self.cancel_button.show()
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.message.setText("Connecting…")
+        self._job = Job(worker, self, on_progress=self._on_progress, on_finished=self._on_finished,
+                        on_failed=self._on_failed, on_stopped=self._on_stopped, on_done=self._on_done)
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self.cancel_button.setEnabled(False)
+            self.message.setText("Cancelling…")
+            self._job.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def _on_progress(self, job, done: int, total: int, _what: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+            self.message.setText(f"{done / 1e6:.1f} of {total / 1e6:.1f} MB")
+        else:
+            self.message.setText(f"{done / 1e6:.1f} MB")
+
+    def _on_finished(self, job, path) -> None:
+        if job.cancelled:
+            return
+        self.message.setText(f"<span style='color:#2e7d32'>Saved {_esc(path)}</span>")
+        self.downloaded.emit(str(path))
+
+    def _on_failed(self, job, message: str) -> None:
+        self.message.setText(f"<span style='color:#a61b0f'>{_esc(message)}</span>")
+
+    def _on_stopped(self, job) -> None:
+        self.message.setText("Download cancelled; nothing was kept.")
+
+    def _on_done(self, job) -> None:
+        if job is self._job:
+            self._job = None
+        job.deleteLater()
+        self._show_idle()
+
+    def shutdown(self) -> None:
+        if self._job is not None:
+            self._job.stop_and_wait(10_000)
+            self._job = None
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
