@@ -100,7 +100,7 @@ import numpy as np
 from training.config import TrainConfig
 from training.data import open_dataset
 from training.models import template
-from training.predict import load_model_safely
+from training.runfolder import load_model_file
 from training.train import train
 
 data, out = sys.argv[1], sys.argv[2]
@@ -109,7 +109,7 @@ result = {}
 for name, devices, batch in (("one", "one", 8), ("two", "CPU:0,CPU:1", 4)):
     s = train(open_dataset(data), spec, TrainConfig(epochs=1, batch_size=batch, seed=3,
               early_stopping=False, devices=devices), run_dir=f"{out}/{name}")
-    model = load_model_safely(f"{out}/{name}/model_final.keras", compile=False)
+    model = load_model_file(f"{out}/{name}/model_final.keras", compile=False)
     result[name] = {"history": s.history, "weights": [w.tolist() for w in model.get_weights()]}
 print(json.dumps(result))
 """
