@@ -178,7 +178,8 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
             artifacts=[{k: a[k] for k in ("format", "quantization", "bytes")}
                        | {"file": Path(a["path"]).name} for a in artifacts],
             parity={_key(a): {k: v for k, v in a.items() if k not in ("path", "format", "quantization")}
-                    | {"images_source": data.source} for a in artifacts})
+                    | {"images_source": data.source} for a in artifacts},
+            extra=predictor.trust.signature_fields())  # temperature + unknown rule (training.trust)
         write_signature(tmp, signature)
         _install(tmp, out)
     except BaseException:  # a failed gate, a converter error, a cancel: leave nothing behind

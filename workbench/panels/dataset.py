@@ -112,6 +112,12 @@ class DatasetPanel(QWidget):
         header.addStretch(1)
         header.addWidget(open_button)
         col.addLayout(header)
+        # Shown when the largest class is > 3x the smallest (training.config.imbalance_warning).
+        self.imbalance_label = QLabel()
+        self.imbalance_label.setWordWrap(True)
+        self.imbalance_label.setStyleSheet("color: #8a5a00; background: #fff4d6; padding: 4px;")
+        self.imbalance_label.hide()
+        col.addWidget(self.imbalance_label)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.left_splitter = QSplitter(Qt.Orientation.Vertical)
@@ -376,6 +382,7 @@ class DatasetPanel(QWidget):
         self.refresh_bad_files()
         self.class_table.set_index(index)
         self.chart.set_counts(index.counts(), list(index.classes))
+        self._show_imbalance(index)
         spec = self.state.dataset_spec
         self.split_settings.set_values(getattr(spec, "val_fraction", 0.1),
                                        getattr(spec, "test_fraction", 0.1),
@@ -389,6 +396,14 @@ class DatasetPanel(QWidget):
         self.split_filter.blockSignals(False)
         self._update_shown()
         self._select_first()
+
+    def _show_imbalance(self, index) -> None:
+        from training.config import imbalance_warning
+
+        counts = index.counts()
+        text = imbalance_warning(counts.get("train") or {})
+        self.imbalance_label.setText(text or "")
+        self.imbalance_label.setVisible(bool(text))
 
     def _select_first(self) -> None:
         # Show something in the preview right away instead of an empty pane.
