@@ -37,6 +37,7 @@ MODEL_FINAL = "model_final.keras"
 MODEL_LAST = "model_last.keras"
 # Homes for the artifacts other features add (see the RunFolder properties).
 EXPORTS_DIR = "exports"
+SIGNATURE_JSON = "signature.json"   # the input/output contract beside every exported model
 TENSORBOARD_DIR = "tensorboard"
 CALIBRATION_JSON = "calibration.json"
 LABEL_OVERLAY_JSON = "label_overlay.json"
@@ -442,19 +443,3 @@ class RunWriter(RunFolder):
 
     def has(self, name: str) -> bool:
         return (self.path / name).is_file()
-
-
-# -- exports and TensorBoard logs (written by training.export / training.tensorboard_logs) --
-EXPORTS_DIR = "exports"          # default export destination inside a run folder
-SIGNATURE_JSON = "signature.json"  # the input/output contract next to every export
-TENSORBOARD_DIR = "tensorboard"  # Keras TensorBoard event files of the run
-
-
-def exports_dir(run_dir) -> Path:
-    """Where ``export`` writes a run's exported files by default."""
-    return Path(run_dir) / EXPORTS_DIR
-
-
-def tensorboard_dir(run_dir) -> Path:
-    """The run's TensorBoard log folder (``tensorboard --logdir RUNS_ROOT`` finds it)."""
-    return Path(run_dir) / TENSORBOARD_DIR

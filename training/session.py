@@ -247,7 +247,8 @@ class Session:
             return
         from training.tensorboard_logs import RunTensorBoard
 
-        tensorboard = RunTensorBoard(self.writer.path)  # per-epoch scalars + learning rate
+        # Per-epoch scalars + learning rate; an epoch cut short by a stop is left out.
+        tensorboard = RunTensorBoard(self.writer.path, skip_epoch=lambda: self.state.stopped)
         from training import execution
 
         execution.apply(model, execution.steps_per_execution(self.spec, model, self._batches()))

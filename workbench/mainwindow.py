@@ -282,6 +282,9 @@ class MainWindow(QMainWindow):
             view_menu.addAction(act)
             self.addAction(act)
         add_training_actions(self)
+        from workbench.fixes import add_edit_menu
+
+        self.undo_action, self.redo_action = add_edit_menu(self, self.state)
         self.help_actions = add_help_menu(self)
 
     def _fill_recent_datasets(self) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import mmap as mmap_mod
 import os
 import shutil
 import threading
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 STORE_VERSION = 2
 UNKNOWN, OK, BAD = 0, 1, 2
+RELEASE_BYTES = 64 * 2**20  # gathered bytes between releases of the map's resident pages
 _FILES = ("meta.json", "images.u8", "state.u8", "crc.u32", "bad.jsonl", "manifest.json")
 
 
@@ -100,6 +102,8 @@ class ImageStore:
         self._fds: dict[str, int] = {}
         self._images = self._state = self._crc = None
         self._write_lock = threading.Lock()
+        self._mm = None
+        self._touched = 0  # bytes gathered from the map since its pages were last released
         self.bad: dict[int, str] = {}
         self.damaged = 0  # records whose CRC did not match (decoded again)
 
@@ -198,7 +202,9 @@ class ImageStore:
             return
         # Plain ndarray views of the maps: np.memmap's subclass hooks cost more than the
         # gather itself for a batch of small images.
-        self._images = np.asarray(np.memmap(self._path("images.u8"), np.uint8, "r", shape=self.shape))
+        images = np.memmap(self._path("images.u8"), np.uint8, "r", shape=self.shape)
+        self._mm = getattr(images, "_mmap", None)
+        self._images = np.asarray(images)
         self._state = np.asarray(np.memmap(self._path("state.u8"), np.uint8, "r", shape=(n,)))
         self._crc = np.asarray(np.memmap(self._path("crc.u32"), np.uint32, "r", shape=(n,)))
         self._verified = np.zeros(n, bool)  # records whose CRC matched once in this process
@@ -246,6 +252,9 @@ class ImageStore:
             return good
         order = np.argsort(rows, kind="stable")  # ascending offsets read the file forwards
         out[order] = self._images[rows[order]]
+        self._touched += len(rows) * self.record
+        if self._touched >= RELEASE_BYTES:
+            self._release_pages()
         check = np.flatnonzero(~self._verified[rows])  # each record is checked once
         if len(check):
             crcs = self._crc[rows[check]].tolist()
@@ -262,6 +271,19 @@ class ImageStore:
                         self.key[:12], bad)
         return good
 
+    def _release_pages(self) -> None:
+        """Drop this process's mapped pages of the images file (the page cache keeps them:
+        touching them again is a minor fault). Without this, every page read through the
+        map counts in the process's resident memory, so an epoch over a 10 GB store would
+        show 10 GB of RSS although the memory is the kernel's cache."""
+        self._touched = 0
+        mm = self._mm
+        if mm is not None and hasattr(mm, "madvise") and hasattr(mmap_mod, "MADV_DONTNEED"):
+            try:
+                mm.madvise(mmap_mod.MADV_DONTNEED)
+            except (OSError, ValueError):
+                log.debug("madvise failed", exc_info=True)
+
     def damaged_rows(self, chunk: int = 4096) -> np.ndarray:
         """Rows in state OK whose CRC does not match (checked on the map, no copy)."""
         ok = np.flatnonzero((np.asarray(self._state) == OK) & ~self._verified)
@@ -275,6 +297,9 @@ class ImageStore:
                     bad.append(r)
                 else:
                     self._verified[r] = True
+            self._touched += len(part) * self.record
+            if self._touched >= RELEASE_BYTES:
+                self._release_pages()
         return np.asarray(bad, np.int64)
 
     def repair(self, row: int, image: np.ndarray) -> bool:
@@ -340,7 +365,7 @@ class ImageStore:
             except OSError:
                 pass
         self._fds.clear()
-        self._images = self._state = self._crc = self._verified = None
+        self._images = self._state = self._crc = self._verified = self._mm = None
         if self._lock_fd is not None:
             try:
                 os.close(self._lock_fd)  # releases the flock

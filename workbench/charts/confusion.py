@@ -13,6 +13,7 @@ from workbench.charts.base import ChartCanvas
 
 # Past this many classes the per-cell numbers become unreadable; colour still tells.
 _MAX_ANNOTATED = 25
+_COUNT = "count"   # gid of the count annotations
 
 
 class ConfusionChart(ChartCanvas):
@@ -29,27 +30,24 @@ class ConfusionChart(ChartCanvas):
     def __init__(self, parent=None):
         self.matrix: np.ndarray | None = None
         self.classes: list[str] = []
-        self.texts = []          # the count annotations, row-major (tests read them)
-        self.image = None
         super().__init__(parent, width=4.2, height=3.6)
         self.setMouseTracking(True)   # a pointing hand over the cells says "click me"
 
     def state(self) -> dict:
         return {"matrix": self.matrix, "classes": list(self.classes)}
 
-    def build(self, state: dict) -> None:
-        self.ax = self.figure.add_subplot(1, 1, 1)
-        self.image, self.texts = None, []
-        m, classes, ax = state["matrix"], state["classes"], self.ax
+    def build(self, state: dict):
+        ax = self.figure.add_subplot(1, 1, 1)
+        m, classes = state["matrix"], state["classes"]
         if m is None:
             ax.set_axis_off()
             self.empty_message(ax, "Train or evaluate a model to see its confusion matrix")
-            return
+            return ax
         n = len(classes)
         # Colour by the fraction of each true class so small classes still read clearly.
         rows = m.sum(axis=1, keepdims=True).astype(float)
         frac = np.divide(m, rows, out=np.zeros(m.shape, float), where=rows > 0)
-        self.image = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+        image = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
         ax.set_xticks(range(n), [_short(c) for c in classes], rotation=45 if n > 4 else 0,
                       ha="right" if n > 4 else "center", fontsize=8)
         ax.set_yticks(range(n), [_short(c) for c in classes], fontsize=8)
@@ -63,11 +61,21 @@ class ConfusionChart(ChartCanvas):
                     colour = "white" if frac[i, j] > 0.55 else "black"
                     # in_layout=False: the counts sit inside the axes, and measuring
                     # every one of them made constrained layout half the draw time.
-                    self.texts.append(ax.text(j, i, str(int(m[i, j])), ha="center",
-                                              va="center", color=colour, fontsize=size,
-                                              in_layout=False))
-        self.figure.colorbar(self.image, ax=ax, fraction=0.046, pad=0.04,
+                    ax.text(j, i, str(int(m[i, j])), ha="center", va="center", color=colour,
+                            fontsize=size, in_layout=False, gid=_COUNT)
+        self.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
                              label="fraction of true class")
+        return ax
+
+    @property
+    def texts(self) -> list:
+        """The count annotations, row-major (read back from the built axes)."""
+        return [t for t in self.ax.texts if t.get_gid() == _COUNT] if self.ax is not None else []
+
+    @property
+    def image(self):
+        """The coloured cells (an ``AxesImage``), or None."""
+        return self.ax.images[0] if self.ax is not None and self.ax.images else None
 
     def set_matrix(self, matrix, classes: list[str]) -> None:
         """Show a matrix (list of lists or array of counts) for ``classes``."""

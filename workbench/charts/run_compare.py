@@ -11,15 +11,18 @@ class RunCompareChart(ChartCanvas):
 
     def __init__(self, parent=None):
         self.runs: list[dict] = []
-        self.lines = []
         super().__init__(parent, width=4.0, height=2.6)
 
     def state(self) -> dict:
         return {"runs": [dict(r, values=list(r.get("values") or [])) for r in self.runs]}
 
-    def build(self, state: dict) -> None:
-        ax = self.ax = self.figure.add_subplot(1, 1, 1)
-        self.lines = []
+    @property
+    def lines(self) -> list:
+        """One line per plotted run (read back from the built axes)."""
+        return list(self.ax.get_lines()) if self.ax is not None else []
+
+    def build(self, state: dict):
+        ax = self.figure.add_subplot(1, 1, 1)
         ax.set_xlabel("Epoch")
         ax.set_ylabel("Validation accuracy")
         ax.set_title("Compare runs", fontsize=9)
@@ -32,13 +35,13 @@ class RunCompareChart(ChartCanvas):
             if not ys:
                 continue
             xs = list(range(1, len(ys) + 1))
-            (line,) = ax.plot(xs, ys, "o-", ms=3, label=run.get("label", "run"))
-            self.lines.append(line)
+            ax.plot(xs, ys, "o-", ms=3, label=run.get("label", "run"))
             plotted += 1
         if plotted:
             ax.legend(fontsize=7, loc="lower right")
         else:
             self.empty_message(ax, "Select runs in the list to compare their curves")
+        return ax
 
     def set_runs(self, runs: list[dict]) -> None:
         """Show ``runs``: dicts with ``label`` and ``values`` (validation accuracy per epoch)."""

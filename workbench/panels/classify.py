@@ -212,6 +212,7 @@ class ClassifyPanel(QWidget):
         worker.progress.connect(self._on_progress)
         self.progress.setRange(0, 0)
         self._classes_run = run_dir
+        self.detail.set_run(run_dir)
         self._predict.start(worker, finished=self._on_finished, failed=self._on_failed,
                             stopped=self._on_stopped, done=self._update_controls)
         self._update_controls()

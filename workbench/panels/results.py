@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 
 from training.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
+from workbench.panels.results_health import attach_health
 from workbench.panels.results_runs import RunsList
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
@@ -136,7 +137,7 @@ class ResultsPanel(QWidget):
         cv = QVBoxLayout(center)
         cv.setContentsMargins(0, 0, 0, 0)
         cv.addLayout(head)
-        cv.addWidget(center_split, 1)
+        cv.addWidget(attach_health(self, center_split), 1)
 
         self.detail = ImageDetail("Select an image in the gallery to see it large "
                                   "with all class probabilities")
@@ -155,7 +156,7 @@ class ResultsPanel(QWidget):
     def pending_work(self) -> bool:
         return (self._loader.busy() or self._evaluator.busy() or self.runs.pending_work()
                 or self.gallery.pending_work() or self.detail.pending_work()
-                or self._export_busy())
+                or self.health.pending_work() or self._export_busy())
 
     def _export_busy(self) -> bool:
         dialog = getattr(self, "_export_dialog", None)
@@ -173,7 +174,7 @@ class ResultsPanel(QWidget):
                 pass
         self.watcher.stop()
         for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail,
-                     self.confusion):
+                     self.health, self.confusion):
             part.shutdown()
 
     def load_run(self, run_dir: str) -> None:
@@ -182,6 +183,8 @@ class ResultsPanel(QWidget):
             self.watcher.unwatch(self.run_dir or "")
             self.watcher.watch(run_dir)
         self.run_dir = run_dir
+        self.detail.set_run(run_dir)
+        self.health.set_run(run_dir)
         self.evaluation = None
         self.header.setText(f"Loading {os.path.basename(run_dir)}…")
         self.evaluate_button.setEnabled(False)

@@ -18,6 +18,7 @@ from workbench import shortcuts
 from workbench.charts.training_curves import TrainingCurves
 from workbench.panels.training_bad_files import bad_files_label, read_run_config, show_bad_files
 from workbench.panels.training_text import duration, epoch_line, stopped_message
+from workbench.widgets.error_details import DetailsButton
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.training import TrainingWorker
 
@@ -95,6 +96,8 @@ class TrainingPanel(QWidget):
         self.error_label.setStyleSheet("QLabel { color: #b00020; background: #fdecea; "
                                        "border: 1px solid #f5c2c0; padding: 6px; }")
         self.error_label.hide()
+        self.error_details = DetailsButton(self)   # the traceback from the log file
+        self.error_details.hide()
         self.bad_files_label = bad_files_label(self)
 
         self.accuracy_chart = TrainingCurves("accuracy")
@@ -117,7 +120,10 @@ class TrainingPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
-        layout.addWidget(self.error_label)
+        error_row = QHBoxLayout()
+        error_row.addWidget(self.error_label, 1)
+        error_row.addWidget(self.error_details)
+        layout.addLayout(error_row)
         layout.addWidget(self.bad_files_label)
         layout.addWidget(self.splitter, 1)
 
@@ -142,7 +148,9 @@ class TrainingPanel(QWidget):
             self._update_controls()
             return
         self._begin(history=[])
-        worker = TrainingWorker(dataset=self.state.dataset, spec=self.state.model_spec,
+        from workbench.fixes import dataset_for_training
+
+        worker = TrainingWorker(dataset=dataset_for_training(self.state), spec=self.state.model_spec,
                                 config=self.state.train_config)
         self._launch(worker, "Training started")
 
@@ -276,6 +284,7 @@ class TrainingPanel(QWidget):
         self._status_epoch = None
         self.bad_files_label.hide()
         self.error_label.hide()
+        self.error_details.hide()
         self.log.clear()
         self.accuracy_chart.set_history(history) if history else self.accuracy_chart.reset()
         self.loss_chart.set_history(history) if history else self.loss_chart.reset()
@@ -305,6 +314,7 @@ class TrainingPanel(QWidget):
     def _show_error(self, message: str) -> None:
         self.error_label.setText(f"Training failed: {message}")
         self.error_label.show()
+        self.error_details.show()
         self.progress.setFormat("Failed")
         self.state.statusMessage.emit("Training failed")
 
@@ -335,6 +345,7 @@ class TrainingPanel(QWidget):
         """Show a finished run's curves and epoch log (history.json is a few KB)."""
         history = _read_history(run_dir)
         self.error_label.hide()
+        self.error_details.hide()
         show_bad_files(self.bad_files_label, run_dir)
         self.log.clear()
         self.accuracy_chart.set_history(history)

@@ -127,3 +127,28 @@ def test_a_store_being_written_is_read_not_rewritten(tmp_path, cache_env):
             x, rows = other.read(other.rows)
             assert other.decoded == len(rows) - 5  # used the five the writer has
         assert np.array_equal(x, load_arrays(open_dataset(root), 16, "rgb", use_cache=False).x)
+
+
+def _rss_file_kb() -> int:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("RssFile:"):
+                return int(line.split()[1])
+    return 0
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_reading_the_whole_store_keeps_resident_memory_bounded(tmp_path, cache_env, monkeypatch):
+    """Pages read through the map would count in the process's RSS; they are released
+    every RELEASE_BYTES (the kernel's page cache keeps them)."""
+    root = make_class_folder(tmp_path / "d", classes=("a", "b"), per_class=40, size=16)
+    index = open_dataset(root)
+    load_arrays(index, 64, "rgb")  # 80 records of 12 KB: a ~1 MB store
+    monkeypatch.setattr(store_mod, "RELEASE_BYTES", 64 * 1024)
+    with open_images(open_dataset(root), 64, "rgb") as data:
+        before = _rss_file_kb()
+        for _ in range(3):
+            for _batch in data.batches(data.rows, 4):
+                pass
+        grown = _rss_file_kb() - before
+    assert grown < 400, f"resident file pages grew by {grown} KB for a 960 KB store"
