@@ -53,6 +53,11 @@ RESULT_FILES = frozenset({RUN_JSON, EVALUATION_JSON, HISTORY_JSON, CLASSES_JSON}
 TRANSIENT_SUFFIXES = (".tmp", ".partial.keras")
 _UNSAFE_HINTS = ("safe_mode", "unsafe", "arbitrary code")
 
+# The "unknown" rule's files (training.trust writes them after training, with
+# CALIBRATION_JSON; the Predictor reads them).
+UNKNOWN_JSON = "unknown.json"                    # the rule (training.unknown.UnknownRule)
+UNKNOWN_REFERENCE_NPZ = "unknown_reference.npz"  # bounded training-feature subsample
+
 
 class RunError(ValueError):
     """A run folder or one of its files is missing, malformed or from a newer version."""
@@ -176,6 +181,8 @@ class RunFolder:
     exports_dir = property(lambda self: self.path / EXPORTS_DIR)            # ONNX, LiteRT, SavedModel
     tensorboard_dir = property(lambda self: self.path / TENSORBOARD_DIR)    # TensorBoard event files
     calibration_json = property(lambda self: self.path / CALIBRATION_JSON)  # temperature etc.
+    unknown_json = property(lambda self: self.path / UNKNOWN_JSON)          # the unknown rule
+    unknown_reference_npz = property(lambda self: self.path / UNKNOWN_REFERENCE_NPZ)
     label_overlay_json = property(lambda self: self.path / LABEL_OVERLAY_JSON)  # labels trained with
     stop_request = property(lambda self: self.path / STOP_REQUEST)   # another process asks to stop
     notes_json = property(lambda self: self.path / NOTES_JSON)       # display name + notes

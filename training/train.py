@@ -65,6 +65,7 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
         index = open_dataset(dspec, events)
         dataset_spec = dspec.to_dict()
 
+    config.class_weight_for(index.classes, [])  # a misspelt class fails before any file is written
     from training.guardrails import review
 
     advice = review(spec, config, index.counts())  # may unfreeze a random backbone

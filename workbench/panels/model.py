@@ -297,6 +297,8 @@ class ModelPanel(QWidget):
 
     def _show_summary(self, result: dict) -> None:
         rows, errors = result["rows"], result["errors"]
+        if result.get("backbone_layers"):
+            self.transfer_form.set_layer_count(result["backbone_layers"])
         self.summary.setRowCount(len(rows))
         for r, row in enumerate(rows):
             shape = row.get("output_shape")

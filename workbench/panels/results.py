@@ -12,12 +12,13 @@ import time
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView,
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from training.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
 from workbench.panels.results_health import attach_health
 from workbench.panels.results_runs import RunsList
+from workbench.panels.results_trust import TrustCharts, average_rows, trust_summary_html
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.evaluation import EvaluationLoader, EvaluationWorker
@@ -108,8 +109,12 @@ class ResultsPanel(QWidget):
         self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.per_class.setMinimumWidth(300)
+        self.chart_tabs = QTabWidget()
+        self.chart_tabs.setDocumentMode(True)
+        self.chart_tabs.addTab(self.confusion, "Confusion matrix")
+        self.trust_charts = TrustCharts(self.chart_tabs)
         metrics = QSplitter(Qt.Orientation.Horizontal)
-        metrics.addWidget(self.confusion)
+        metrics.addWidget(self.chart_tabs)
         metrics.addWidget(self.per_class)
         metrics.setSizes([420, 330])
 
@@ -174,7 +179,7 @@ class ResultsPanel(QWidget):
                 pass
         self.watcher.stop()
         for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail,
-                     self.health, self.confusion):
+                     self.health, self.confusion, self.trust_charts):
             part.shutdown()
 
     def load_run(self, run_dir: str) -> None:
@@ -331,6 +336,7 @@ class ResultsPanel(QWidget):
                  f"{run.get('epochs_done', 0)} epochs"]
         if evaluation is None:
             self.confusion.reset()
+            self.trust_charts.reset()
             self.per_class.setRowCount(0)
             self.gallery.clear("This run has no evaluation yet: press Evaluate.")
             self.detail.clear()
@@ -344,7 +350,8 @@ class ResultsPanel(QWidget):
         split = evaluation.get("split", "test")
         metrics = (f"<span style='font-size:14pt'>{split.capitalize()} accuracy "
                    f"<b>{acc:.1%}</b></span> · loss {loss:.4f} · "
-                   f"{evaluation.get('num_samples', 0):,} {split} images")
+                   f"{evaluation.get('num_samples', 0):,} {split} images"
+                   + trust_summary_html(evaluation))
         warn = "".join(f"<br><i>{w}</i>" for w in evaluation.get("warnings") or [])
         skipped = evaluation.get("bad_files") or []
         if skipped:
@@ -357,7 +364,8 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setText("Re-evaluate")
         self.evaluate_button.setEnabled(True)
         self.confusion.set_matrix(evaluation["confusion_matrix"], self.classes)
-        self._fill_per_class(evaluation.get("per_class") or [])
+        self.trust_charts.show_evaluation(evaluation)
+        self._fill_per_class(list(evaluation.get("per_class") or []) + average_rows(evaluation))
         self.detail.clear()
         # With no wrong predictions the sample gallery is the informative one.
         wanted = MOST_INCORRECT if evaluation.get("most_incorrect") else SAMPLE
@@ -378,6 +386,10 @@ class ResultsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if row.get("average"):  # the macro/weighted rows under the classes
+                    font = item.font()
+                    font.setItalic(True)
+                    item.setFont(font)
                 table.setItem(r, c, item)
 
     @Slot()

@@ -177,6 +177,16 @@ class TransferForm(_Form):
         self._loading = False
         self.update_weights_status()
 
+    def set_layer_count(self, count: int) -> None:
+        """The backbone has ``count`` layers: "fine-tune from" runs 0..count (count: none)."""
+        self._loading = True   # a clamped value means the same (no layer unfrozen): no edit
+        try:
+            self.fine_from.setMaximum(max(1, int(count)))
+            self.fine_from.setToolTip(f"The backbone has {count} layers; those from this index "
+                                      "on are trained in the fine-tune phase.")
+        finally:
+            self._loading = False
+
     def update_weights_status(self) -> None:
         bb = self._obj
         if bb is None:
@@ -264,6 +274,11 @@ class TrainingForm(_Form):
         self.form.addRow("Batch size", self.batch)
         self.form.addRow("Epochs", self.epochs)
         self.form.addRow(es)
+        from workbench.widgets.class_weight_field import ClassWeightField
+
+        self.class_weight = ClassWeightField()
+        self.form.addRow("Class weights", self.class_weight)
+        self.class_weight.changed.connect(lambda v: self._write("class_weight", v))
         self.optimizer.currentTextChanged.connect(lambda v: self._write("optimizer", v))
         self.lr.valueChanged.connect(lambda v: self._write("learning_rate", float(v)))
         self.batch.valueChanged.connect(lambda v: self._write("batch_size", int(v)))
@@ -282,6 +297,7 @@ class TrainingForm(_Form):
         self.early.setChecked(bool(config.early_stopping))
         self.patience.setValue(int(config.patience))
         self.patience.setEnabled(bool(config.early_stopping))
+        self.class_weight.load(getattr(config, "class_weight", None))
         self._loading = False
 
     def _early_changed(self, on: bool) -> None:
