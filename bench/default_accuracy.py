@@ -18,6 +18,7 @@ Prints a Markdown table for docs/BENCHMARKS.md ("Default accuracy").
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -76,7 +77,11 @@ def app_default(path: str, reuse: str | None = None) -> dict:
         from training.runs import load_run
 
         info = load_run(reuse)
-        return {"accuracy": info["test_accuracy"], "seconds": info["timings"]["total"],
+        seconds = (info.get("timings") or {}).get("total")
+        if seconds is None:  # a run evaluated separately: its epochs' time
+            with open(os.path.join(reuse, "history.json"), encoding="utf-8") as f:
+                seconds = sum(h["seconds"] for h in json.load(f))
+        return {"accuracy": info["test_accuracy"], "seconds": seconds,
                 "epochs": info["epochs_done"], "template": choice.template,
                 "size": choice.spec.input_size, "color": choice.spec.color_mode,
                 "index": index, "reasons": choice.reasons}

@@ -136,8 +136,10 @@ class DatasetPanel(QWidget):
         ccol.setContentsMargins(0, 0, 0, 0)
         filters = QHBoxLayout()
         self.class_filter = QComboBox()
-        self.class_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.class_filter.setMinimumContentsLength(12)
+        # Not AdjustToContents: a long class name must not push the window past 1024 px.
+        self.class_filter.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.class_filter.setMinimumContentsLength(8)
         self.split_filter = QComboBox()
         self.split_filter.addItems(["All splits"] + list(SPLIT_NAMES))
         self.class_filter.currentIndexChanged.connect(self._apply_filter)
