@@ -108,7 +108,7 @@ class ResultsPanel(QWidget):
         self.per_class.verticalHeader().setVisible(False)
         self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.per_class.setMinimumWidth(300)
+        self.per_class.setMinimumWidth(220)   # scrolls sideways in a 1024 px window
         self.chart_tabs = QTabWidget()
         self.chart_tabs.setDocumentMode(True)
         self.chart_tabs.addTab(self.confusion, "Confusion matrix")
@@ -117,6 +117,8 @@ class ResultsPanel(QWidget):
         metrics.addWidget(self.chart_tabs)
         metrics.addWidget(self.per_class)
         metrics.setSizes([420, 330])
+        metrics.setStretchFactor(0, 3)
+        metrics.setStretchFactor(1, 2)
 
         self.gallery_choice = QComboBox()
         self.gallery_choice.addItems(["Most incorrect", "Sample predictions", "Selected cell"])
@@ -154,6 +156,7 @@ class ResultsPanel(QWidget):
         self.splitter.addWidget(self.runs)
         self.splitter.addWidget(bottom)
         self.splitter.setSizes([190, 600])
+        self.splitter.setStretchFactor(1, 1)   # extra height goes to the results, not the list
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter)
 
