@@ -38,3 +38,24 @@ def test_compare_chart_y_axis_fits_the_curves(qtbot):
     assert 0.9 <= low < 0.95 and 0.97 < high <= 1.0
     assert high - low < 0.1   # curves at 95-97% are told apart, not flattened on 0-1
     chart.shutdown()
+
+
+def test_per_class_table_sorts_and_keeps_averages_last(qtbot, results_panel):
+    from PySide6.QtCore import Qt
+
+    from tests.workbench.tiny_run import tiny_run
+
+    p = results_panel
+    p.state.set_run(tiny_run()["run_dir"])
+    qtbot.waitUntil(lambda: p.per_class.rowCount() >= 3, timeout=60000)
+    qtbot.waitUntil(lambda: not p.pending_work(), timeout=60000)
+    t = p.per_class
+    n = t.rowCount()
+    for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+        t.sortItems(2, order)   # recall
+        names = [t.item(r, 0).text() for r in range(n)]
+        classes = [r for r in range(n) if "average" not in t.item(r, 0).text()]
+        recalls = [float(t.item(r, 2).text()) for r in classes]
+        assert recalls == sorted(recalls, reverse=order == Qt.SortOrder.DescendingOrder)
+        assert all("average" in x for x in names[len(classes):])   # averages at the bottom
+    assert t.isSortingEnabled()

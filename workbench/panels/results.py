@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 from training.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
 from workbench.panels.results_health import attach_health
+from workbench.panels.metric_item import MetricItem
 from workbench.panels.results_runs import RunsList
 from workbench.panels.results_trust import TrustCharts, average_rows, trust_summary_html
 from workbench.widgets.image_detail import ImageDetail
@@ -381,12 +382,15 @@ class ResultsPanel(QWidget):
         if isinstance(rows, dict):  # {class: {...}} form
             rows = [dict(v, **{"class": k}) for k, v in rows.items()]
         table = self.per_class
+        table.setSortingEnabled(False)   # while filling (rows would move under us)
         table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             values = [str(row.get("class", r)), _f(row.get("precision")), _f(row.get("recall")),
                       _f(row.get("f1")), str(row.get("support", ""))]
+            keys = [str(row.get("class", r)), row.get("precision"), row.get("recall"),
+                    row.get("f1"), row.get("support")]
             for c, text in enumerate(values):
-                item = QTableWidgetItem(text)
+                item = MetricItem(text, keys[c], bool(row.get("average")))
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if row.get("average"):  # the macro/weighted rows under the classes
@@ -394,6 +398,9 @@ class ResultsPanel(QWidget):
                     font.setItalic(True)
                     item.setFont(font)
                 table.setItem(r, c, item)
+        # Shown in the evaluation's order until a header is clicked; averages stay last.
+        table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        table.setSortingEnabled(True)
 
     @Slot()
     def _show_gallery(self) -> None:
