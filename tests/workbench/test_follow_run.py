@@ -32,12 +32,12 @@ def test_panel_follows_a_cli_run_and_stops_it(qtbot, panel, tmp_path):
     try:
         panel.follow_run(str(run_dir))   # before the folder even exists
         assert panel.follower.active
-        qtbot.waitUntil(lambda: panel.epochs_seen >= 2, timeout=120_000)
+        qtbot.waitUntil(lambda: panel.epochs_seen >= 1, timeout=120_000)
         # Live progress of the epoch in progress, from live.json.
         qtbot.waitUntil(lambda: "batch" in panel.progress.format(), timeout=20_000)
         assert panel.stop_button.isEnabled()
-        assert panel.log.toPlainText().count("Epoch") >= 2
-        assert len(panel.accuracy_chart.state()["epochs"]) >= 2   # the curves have them
+        assert panel.log.toPlainText().count("Epoch") >= 1
+        assert len(panel.accuracy_chart.state()["epochs"]) >= 1   # the curves have it
         if os.environ.get("WORKBENCH_FOLLOW_SCREENSHOT"):
             panel.accuracy_chart.draw()
             panel.loss_chart.draw()
@@ -53,6 +53,6 @@ def test_panel_follows_a_cli_run_and_stops_it(qtbot, panel, tmp_path):
     assert "Stop requested from outside this process" in err
     qtbot.waitUntil(lambda: not panel.follower.active, timeout=15_000)
     info = runs.load_run(run_dir)
-    assert info["status"] == "stopped" and info["epochs_done"] >= 2
+    assert info["status"] == "stopped" and info["epochs_done"] >= 1
     assert "stopped" in panel.status_label.text().lower()
     assert panel.stop_button.text() == "Stop"
