@@ -30,11 +30,16 @@ def test_panel_follows_a_cli_run_and_stops_it(qtbot, panel, tmp_path):
          "--no-early-stopping", "--out", str(run_dir), "--json"],
         cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        batches = []   # live progress (live.json) reaching the panel's own batch slot
+        on_batch = panel._on_batch
+        panel._on_batch = lambda info: (batches.append(info), on_batch(info))
         panel.follow_run(str(run_dir))   # before the folder even exists
         assert panel.follower.active
         qtbot.waitUntil(lambda: panel.epochs_seen >= 1, timeout=120_000)
-        # Live progress of the epoch in progress, from live.json.
-        qtbot.waitUntil(lambda: "batch" in panel.progress.format(), timeout=20_000)
+        # Live progress of an epoch in progress came from live.json (the first epoch, which
+        # traces the model, lasts long enough for at least one write).
+        qtbot.waitUntil(lambda: bool(batches), timeout=20_000)
+        assert batches[0]["batches"] > 1 and "epoch" in panel.progress.format().lower()
         assert panel.stop_button.isEnabled()
         assert panel.log.toPlainText().count("Epoch") >= 1
         assert len(panel.accuracy_chart.state()["epochs"]) >= 1   # the curves have it
