@@ -14,7 +14,7 @@ from training.callbacks import TrainState
 from training.config import TrainConfig
 from training.events import Events
 from training.runfolder import (CONFIG_JSON, HISTORY_JSON, SPEC_JSON, RunError, RunFolder, RunWriter,
-                                load_model_file)
+                                load_model_file, write_json)
 from training.runs import RunSummary
 from training.session import Session, free_memory, precision_policy
 
@@ -44,7 +44,7 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
     """
     from training.data import DatasetSpec, open_dataset
     from training.data.index import DatasetIndex
-    from training.data.overlay import overlay_record
+    from training.data.overlay import overlay_record, overlay_snapshot
     from training.device import describe_devices
     from training.models import ModelSpec
 
@@ -82,6 +82,9 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
                      classes=list(index.classes), device=device["name"], seed=config.seed)
         if advice:
             writer.update(warnings=[a.message for a in advice])
+        snapshot = overlay_snapshot(index)
+        if snapshot is not None:  # the exact label fixes this run learned from
+            write_json(RunFolder(writer.path).label_overlay_json, snapshot)
         session.writer = writer
         events.on_status(f"Run folder: {writer.path}")
         return _run_and_release(session)
