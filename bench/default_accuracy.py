@@ -73,10 +73,14 @@ def app_default(path: str, reuse: str | None = None) -> dict:
     index.spec = spec_data
     choice = auto_choice(index)
     if reuse:
-        from training.runs import load_run
+        from training.runfolder import RunFolder
 
-        info = load_run(reuse)
-        return {"accuracy": info["test_accuracy"], "seconds": info["timings"]["total"],
+        folder = RunFolder(reuse)
+        info = folder.load()
+        seconds = (info.get("timings") or {}).get("total")
+        if seconds is None:  # a run evaluated separately: its epochs' time
+            seconds = sum(h["seconds"] for h in folder.history())
+        return {"accuracy": info["test_accuracy"], "seconds": seconds,
                 "epochs": info["epochs_done"], "template": choice.template,
                 "size": choice.spec.input_size, "color": choice.spec.color_mode,
                 "index": index, "reasons": choice.reasons}

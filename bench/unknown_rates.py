@@ -12,7 +12,6 @@ which is all a plain Keras model offers.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -47,8 +46,9 @@ def main(argv=None) -> int:
     summary = train(index, template(args.model, input_size=size, color_mode=color),
                     TrainConfig(epochs=args.epochs), run_dir=os.path.join(tmp, "run"))
     train_s = time.perf_counter() - t0
-    with open(os.path.join(summary.run_dir, "evaluation.json"), encoding="utf-8") as f:
-        ev = json.load(f)
+    from training.runfolder import RunFolder
+
+    ev = RunFolder(summary.run_dir).read_evaluation()
     predictor = Predictor(summary.run_dir)
     threshold = predictor.trust.rule.confidence_threshold
     ph = predictor.predict_paths(photos)

@@ -145,3 +145,7 @@ def test_transfer_template_shows_weights_status(qtbot, panel, tmp_path, monkeypa
     assert panel.state.train_config.fine_tune_epochs == 2
     _wait_idle(qtbot, panel, timeout=120000)
     assert "Total params" in panel.totals.text(), panel.status.text()
+    # The fine-tune spin box's range is the core's backbone layer count, not 0..1000.
+    from training.models import backbone_layer_count
+
+    assert panel.transfer_form.fine_from.maximum() == backbone_layer_count(spec) < 1000

@@ -79,7 +79,7 @@ class ClassifyPanel(QWidget):
 
     def _build(self) -> None:
         self.run_combo = QComboBox()
-        self.run_combo.setMinimumContentsLength(28)
+        self.run_combo.setMinimumContentsLength(14)   # the row must fit a 1024 px window
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.currentIndexChanged.connect(self._update_controls)
         self.model_button = QPushButton("Model file…")

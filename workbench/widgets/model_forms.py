@@ -177,6 +177,16 @@ class TransferForm(_Form):
         self._loading = False
         self.update_weights_status()
 
+    def set_layer_count(self, count: int) -> None:
+        """The backbone has ``count`` layers: "fine-tune from" runs 0..count (count: none)."""
+        self._loading = True   # a clamped value means the same (no layer unfrozen): no edit
+        try:
+            self.fine_from.setMaximum(max(1, int(count)))
+            self.fine_from.setToolTip(f"The backbone has {count} layers; those from this index "
+                                      "on are trained in the fine-tune phase.")
+        finally:
+            self._loading = False
+
     def update_weights_status(self) -> None:
         bb = self._obj
         if bb is None:
