@@ -18,7 +18,6 @@ Prints a Markdown table for docs/BENCHMARKS.md ("Default accuracy").
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -74,13 +73,13 @@ def app_default(path: str, reuse: str | None = None) -> dict:
     index.spec = spec_data
     choice = auto_choice(index)
     if reuse:
-        from training.runs import load_run
+        from training.runfolder import RunFolder
 
-        info = load_run(reuse)
+        folder = RunFolder(reuse)
+        info = folder.load()
         seconds = (info.get("timings") or {}).get("total")
         if seconds is None:  # a run evaluated separately: its epochs' time
-            with open(os.path.join(reuse, "history.json"), encoding="utf-8") as f:
-                seconds = sum(h["seconds"] for h in json.load(f))
+            seconds = sum(h["seconds"] for h in folder.history())
         return {"accuracy": info["test_accuracy"], "seconds": seconds,
                 "epochs": info["epochs_done"], "template": choice.template,
                 "size": choice.spec.input_size, "color": choice.spec.color_mode,

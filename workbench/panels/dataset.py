@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
                                QTabWidget, QVBoxLayout, QWidget)
 
 from training.data.index import SPLIT_NAMES
+from training.data.kinds import KIND_LABELS, OPEN_BY_KEY
 from workbench.itemmodels.thumbnails import (THUMB, PathRole, ThumbnailModel, image_to_qimage)
 from workbench.panels.start_page import StartPage
 from workbench.settings import Settings
@@ -29,8 +30,6 @@ from workbench.workers.dataset import CheckImagesWorker, IndexWorker, PreviewWor
 
 log = logging.getLogger(__name__)
 
-KIND_NAMES = {"folders": "class folders", "splits": "train/validation/test folders",
-              "csv": "CSV + images", "idx": "IDX files", "npz": "NumPy .npz"}
 
 
 class DatasetPanel(QWidget):
@@ -190,21 +189,15 @@ class DatasetPanel(QWidget):
     def open_dialog(self, kind: str = "folder") -> None:
         """Ask for a source of ``kind`` (``folder|csv|idx|npz``) and open it."""
         start = self.settings.last_folder("dataset")
-        if kind == "folder":
-            path = QFileDialog.getExistingDirectory(self, "Open image folder", start)
-        elif kind == "csv":
-            path, _ = QFileDialog.getOpenFileName(self, "Open CSV of labels", start,
-                                                  "CSV files (*.csv *.txt);;All files (*)")
-        elif kind == "idx":
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Open IDX files (choose any of them)", start,
-                "IDX files (*-ubyte *-ubyte.gz *.idx*);;All files (*)")
-            path = os.path.dirname(path) if path else path
+        action = OPEN_BY_KEY.get(kind, OPEN_BY_KEY["npz"])
+        if action.file_filter is None:
+            path = QFileDialog.getExistingDirectory(self, action.title, start)
         else:
-            path, _ = QFileDialog.getOpenFileName(self, "Open NumPy arrays", start,
-                                                  "NumPy archives (*.npz)")
+            path, _ = QFileDialog.getOpenFileName(self, action.title, start, action.file_filter)
+            if action.open_parent and path:
+                path = os.path.dirname(path)
         if path:
-            self.open_path(path, "csv" if kind == "csv" else "auto")
+            self.open_path(path, action.kind)
 
     def open_path(self, path: str, kind: str = "auto", **options) -> bool:
         """Index ``path`` in a worker. CSVs with more than two columns ask which to use."""
@@ -356,7 +349,7 @@ class DatasetPanel(QWidget):
         self.stack.setCurrentIndex(1)
         self.name_label.setText(os.path.basename(index.root.rstrip("/\\")) or index.root)
         self.name_label.setToolTip(index.root)
-        self.info_label.setText(f"{KIND_NAMES.get(index.kind, index.kind)} · {len(index):,} images"
+        self.info_label.setText(f"{KIND_LABELS.get(index.kind, index.kind)} · {len(index):,} images"
                                 f" · {len(index.classes)} classes")
         self._thumb_bad = []
         self.refresh_bad_files()
