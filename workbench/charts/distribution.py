@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from training.data.index import SPLIT_NAMES
 from workbench.charts.base import ChartCanvas
 
 # The panel fills the chart while it is hidden (zero size); that is expected, not a bug.
@@ -32,7 +33,7 @@ class DistributionChart(ChartCanvas):
         ax.set_xlabel("Class", fontsize=9)
         ax.set_ylabel("Images", fontsize=9)
         counts, classes = state["counts"], state["classes"]
-        splits = [s for s in ("train", "validation", "test")
+        splits = [s for s in SPLIT_NAMES
                   if sum(counts.get(s, {}).values()) > 0]
         if not classes or not splits:
             ax.set_title("Images per class and split", fontsize=10)

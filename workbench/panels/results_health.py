@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtWidgets import QTabWidget
+from PySide6.QtWidgets import QScrollArea, QTabWidget
 
 from workbench.fixes import fixes_for
 from workbench.panels.health import HealthView
@@ -21,7 +21,13 @@ def attach_health(panel, evaluation_widget) -> QTabWidget:
     tabs = QTabWidget()
     tabs.addTab(evaluation_widget, "Evaluation")
     panel.health = HealthView(panel.state)
-    tabs.addTab(panel.health, "Data health")
+    # In a scroll area: the view's controls need ~730 px, which would push a 1024 px
+    # window wider (ux11's layout test); narrow windows scroll instead.
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(panel.health)
+    tabs.addTab(scroll, "Data health")
     panel.result_tabs = tabs
     panel.gallery.enable_fixes(fixes_for(panel.state))
 
