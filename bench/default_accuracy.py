@@ -60,17 +60,30 @@ def resolve(name: str) -> tuple[str, str]:
     return os.path.basename(os.path.normpath(name)), name
 
 
-def app_default(path: str) -> dict:
-    """What ``python -m training train PATH`` does with no flags."""
+def app_default(path: str, reuse: str | None = None) -> dict:
+    """What ``python -m training train PATH`` does with no flags (or, with ``reuse``, the
+    result of such a run already made, e.g. the long Fashion-MNIST one)."""
+    from training.automodel import auto_choice
     from training.config import TrainConfig
     from training.data import DatasetSpec, open_dataset
-    from training.automodel import auto_choice
     from training.train import train
 
     spec_data = DatasetSpec(path=path)
     index = open_dataset(spec_data)
     index.spec = spec_data
     choice = auto_choice(index)
+    if reuse:
+        from training.runfolder import RunFolder
+
+        folder = RunFolder(reuse)
+        info = folder.load()
+        seconds = (info.get("timings") or {}).get("total")
+        if seconds is None:  # a run evaluated separately: its epochs' time
+            seconds = sum(h["seconds"] for h in folder.history())
+        return {"accuracy": info["test_accuracy"], "seconds": seconds,
+                "epochs": info["epochs_done"], "template": choice.template,
+                "size": choice.spec.input_size, "color": choice.spec.color_mode,
+                "index": index, "reasons": choice.reasons}
     t = time.perf_counter()
     run_dir = tempfile.mkdtemp(prefix="bench-default-")
     os.rmdir(run_dir)

@@ -1,6 +1,7 @@
 """Planted label errors: how many does the Data health ranking find?
 
-    python bench/label_noise.py [--data resources/sample] [--noise 0.05] [--epochs 8] [--folds 3]
+    python bench/label_noise.py [--data resources/sample | --fashion 6000] [--noise 0.05]
+                                [--epochs 8] [--folds 3]
 
 Copies the dataset (default: the bundled 1,500-image Fashion-MNIST sample) to a temporary
 folder, moves ``--noise`` of its images (every split) to a random other class through the
@@ -23,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import SAMPLE_DIR, fmt, machine_line, peak_rss_mb, table
+from common import SAMPLE_DIR, fmt, machine_line, peak_rss_mb, table, write_fashion_pngs
 
 
 def plant(root: str, noise: float, seed: int) -> dict[str, str]:
@@ -55,6 +56,8 @@ def score(listed_paths, planted: set) -> tuple[float, float, int]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=SAMPLE_DIR)
+    ap.add_argument("--fashion", type=int, metavar="N", help="instead of --data: the first N "
+                    "Fashion-MNIST training images (and N/6 test images) as PNGs")
     ap.add_argument("--noise", type=float, default=0.05)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--folds", type=int, default=3)
@@ -66,7 +69,14 @@ def main(argv=None) -> int:
     os.environ.setdefault("WORKBENCH_DATA_DIR", os.path.join(work, "appdata"))
     try:
         data = os.path.join(work, "data")
-        shutil.copytree(args.data, data, ignore=shutil.ignore_patterns(".workbench"))
+        if args.fashion:
+            source = write_fashion_pngs(limit=args.fashion,
+                                        out=os.path.join(tempfile.gettempdir(),
+                                                         f"workbench-bench-fashion-{args.fashion}"))["path"]
+            args.data = f"Fashion-MNIST, first {args.fashion} train images"
+        else:
+            source = args.data
+        shutil.copytree(source, data, ignore=shutil.ignore_patterns(".workbench"))
         planted = plant(data, args.noise, args.seed)
         planted_set = set(planted)
         k = len(planted)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Install the project into .venv and launch the app on the bundled sample dataset.
+# Launch the app on the bundled sample dataset, installing into .venv first when needed
+# (first run, or pyproject.toml changed since the last install: see ensure_venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e .
+. scripts/ensure_venv.sh
+ensure_venv
 exec .venv/bin/python main.py --dataset resources/sample "$@"

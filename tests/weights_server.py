@@ -8,19 +8,32 @@ import functools
 import hashlib
 import http.server
 import threading
+import time
 from pathlib import Path
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
+    delay = 0.0  # seconds between 16 KB chunks (a slow link, to test cancelling)
+
     def log_message(self, *args):  # keep test output clean
         pass
 
+    def copyfile(self, source, outputfile):
+        while chunk := source.read(16 * 1024):
+            try:
+                outputfile.write(chunk)
+                outputfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client cancelled
+            if self.delay:
+                time.sleep(self.delay)
+
 
 @contextlib.contextmanager
-def served(folder):
-    handler = functools.partial(_Quiet, directory=str(folder))
+def served(folder, delay: float = 0.0):
+    handler = functools.partial(type("Handler", (_Quiet,), {"delay": delay}), directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -92,8 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the only time the CLI goes online)")
     p.add_argument("--mixed-precision", action="store_true")
     p.add_argument("--no-feature-cache", action="store_true")
+    p.add_argument("--class-weight", metavar="balanced|CLASS=W,…",
+                   help="weigh the loss per class: 'balanced' (inverse class frequency) "
+                        "or e.g. 'cat=1,dog=3'; helps the small classes of imbalanced data")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder to create")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or interrupted run")
+    p.add_argument("--devices", metavar="one|all|LIST",
+                   help="one device (default), all GPUs, or a list such as GPU:0,GPU:1 "
+                        "(--batch-size is then per device; see docs/DISTRIBUTED.md)")
+    p.add_argument("--strategy", choices=("single", "multi-worker"), default="single",
+                   help="multi-worker: this process is one worker of a cluster described by "
+                        "TF_CONFIG or Slurm; run one command per worker")
 
     p = sub.add_parser("evaluate", help="evaluate a saved run")
     p.add_argument("run_dir", metavar="RUN_DIR")
@@ -108,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--csv", metavar="OUT", help="also write the results as CSV")
     p.add_argument("--which", choices=("best", "final"), default="best")
+    p.add_argument("--coverage", type=float, metavar="C",
+                   help="share of the validation images to answer (0-1]; lower answers "
+                        "'unknown' more often but is right more often (default: the run's)")
 
     p = sub.add_parser("runs", help="list and compare runs")
     p.add_argument("dir", metavar="DIR", nargs="?")
@@ -150,7 +162,7 @@ def main(argv=None) -> int:
         except Exception:  # noqa: BLE001  (a broken import is itself an internal error)
             bad_input = False
         message = str(exc) or type(exc).__name__
-        if bad_input:
+        if bad_input or _clean_failure(exc):  # a known failure: its message, no traceback
             print(f"error: {message}", file=sys.stderr)
         else:
             traceback.print_exc(file=sys.stderr)
@@ -164,6 +176,13 @@ def main(argv=None) -> int:
         print(json.dumps(payload, ensure_ascii=False, default=_plain))
     sys.stdout.flush()
     return code
+
+
+def _clean_failure(exc) -> bool:
+    """A failure the core explained (a lost worker): exit 1, but no traceback."""
+    from training.distributed import DistributedError
+
+    return isinstance(exc, DistributedError)
 
 
 def _plain(value):
@@ -289,7 +308,7 @@ def _model_spec(args, index, events):
 
 
 def _train_config(args):
-    from training.config import TrainConfig
+    from training.config import TrainConfig, parse_class_weight
 
     if args.epochs < 1:  # a "complete" run with no model helps no one (the GUI refuses it too)
         raise InputError(f"--epochs must be at least 1. Received: --epochs {args.epochs}")
@@ -300,7 +319,10 @@ def _train_config(args):
                            fine_tune_epochs=args.fine_tune_epochs,
                            fine_tune_lr=args.fine_tune_lr, seed=args.seed,
                            mixed_precision=args.mixed_precision,
-                           feature_cache=not args.no_feature_cache)
+                           feature_cache=not args.no_feature_cache,
+                           class_weight=parse_class_weight(args.class_weight),
+                           devices=args.devices or "one",
+                           multi_worker=args.strategy == "multi-worker")
     except ValueError as exc:
         raise InputError(str(exc)) from None
 
@@ -310,7 +332,8 @@ def cmd_train(args, events, out):
 
     if args.resume:
         with _stop_on_sigint(events):
-            summary = resume(args.resume, events=events)
+            summary = resume(args.resume, events=events, devices=args.devices,
+                             multi_worker=args.strategy == "multi-worker")
     else:
         index = _open(args, args.data, events)
         spec = _model_spec(args, index, events)
@@ -342,8 +365,10 @@ def cmd_evaluate(args, events, out):
           f"on {result['num_samples']:,} images", file=out)
     _print_report(result, out)
     _print_bad_files(result.get("bad_files") or [], out)
+    _print_trust(result, out)
     keys = ("run_dir", "split", "num_samples", "test_accuracy", "test_loss", "classes",
-            "confusion_matrix", "per_class", "macro_avg", "weighted_avg", "warnings", "bad_files")
+            "confusion_matrix", "per_class", "macro_avg", "weighted_avg", "warnings", "bad_files",
+            "balanced_accuracy", "calibration", "unknown", "pr_curves")
     return 0, {k: result.get(k) for k in keys}
 
 
@@ -358,13 +383,30 @@ def _print_report(result, out):
         print(f"  {c.ljust(width)}  " + " ".join(f"{v:5d}" for v in row), file=out)
 
 
+def _print_trust(result, out):
+    if result.get("balanced_accuracy") is not None:
+        print(f"balanced accuracy {result['balanced_accuracy']:.4f}", file=out)
+    cal = result.get("calibration")
+    if cal and cal.get("ece_before") is not None:
+        print(f"calibration: temperature {cal['temperature']:.3f}, ECE {cal['ece_before']:.4f} "
+              f"-> {cal['ece_after']:.4f}", file=out)
+    unk = result.get("unknown")
+    if unk:
+        print(f"unknown: {unk['unknown_rate']:.1%} of {unk['num_samples']} images "
+              f"({', '.join(f'{n} {r}' for r, n in sorted(unk['by_reason'].items())) or 'none'})",
+              file=out)
+
+
 def cmd_predict(args, events, out):
     from training.exported_predictor import open_predictor
     from training.predict import write_csv
 
     if args.top_k < 1:
         raise InputError(f"--top-k must be at least 1. Received: {args.top_k}")
+    if args.coverage is not None and not 0.0 < args.coverage <= 1.0:
+        raise InputError(f"--coverage must be more than 0 and at most 1. Received: {args.coverage}")
     predictor = open_predictor(args.run_dir, which=args.which)
+    predictor.coverage = args.coverage
     with _stop_on_sigint(events):
         results = predictor.predict_paths(args.paths, top_k=args.top_k, events=events)
     events.finish_line()
@@ -372,7 +414,9 @@ def cmd_predict(args, events, out):
         if r["error"]:
             print(f"{r['path']}: ERROR {r['error']}", file=out)
         else:
-            print(f"{r['path']}: " + ", ".join(f"{c} {p:.3f}" for c, p in r["top_k"]), file=out)
+            verdict = f"unknown ({r['unknown_reason']}); " if r.get("unknown") else ""
+            print(f"{r['path']}: {verdict}" + ", ".join(f"{c} {p:.3f}" for c, p in r["top_k"]),
+                  file=out)
     if args.csv:
         write_csv(results, args.csv, top_k=args.top_k)
         print(f"Wrote {args.csv}", file=out)
@@ -380,9 +424,11 @@ def cmd_predict(args, events, out):
     if results and not ok:
         events.on_status("error: no image could be classified")
     payload = {"run_dir": os.path.abspath(args.run_dir), "classes": list(predictor.classes),
-               "predictions": [{"path": r["path"], "top_k": r["top_k"], "error": r["error"]}
+               "predictions": [{k: r.get(k) for k in ("path", "top_k", "unknown", "unknown_reason",
+                                                     "confidence", "distance", "error")}
                                for r in results],
-               "num_classified": ok, "num_failed": len(results) - ok}
+               "num_classified": ok, "num_failed": len(results) - ok,
+               "unknown_rule": predictor.trust.summary() if predictor.trust.rule else None}
     return (0 if ok else 2), payload
 
 

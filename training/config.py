@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 1
+# 2: class_weight added (a build that reads only version 1 refuses it clearly, instead of
+# calling it an unknown field); version 1 files load with class_weight=None.
+SCHEMA_VERSION = 2
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+BALANCED = "balanced"
 LR_SCHEDULES = ("plateau", "cosine", "none")
 
 
@@ -39,6 +42,14 @@ class TrainConfig:
         mixed_precision: use ``mixed_float16``; only honoured when a GPU is present.
         feature_cache: with a frozen backbone and no augmentation, compute backbone
             features once and train the head on them.
+        class_weight: None (every sample counts the same), ``"balanced"`` (each class's
+            weight is ``n_samples / (n_classes * n_class_samples)`` on the training split,
+            scikit-learn's rule) or ``{class name: weight}`` (classes not named weigh 1).
+        devices: ``"one"`` (default), ``"all"`` (every GPU: ``MirroredStrategy`` when there
+            are two or more) or a comma-separated list (``"GPU:0,GPU:1"``, ``"0,1"``).
+            ``batch_size`` is then per device; the global batch is ``batch_size x devices``.
+        multi_worker: train as one worker of a ``MultiWorkerMirroredStrategy`` cluster
+            (``TF_CONFIG`` or Slurm); see ``training.distributed``.
     """
 
     # Defaults measured on Fashion-MNIST (docs/BENCHMARKS.md, "Default accuracy"): early
@@ -58,6 +69,9 @@ class TrainConfig:
     seed: int = 42
     mixed_precision: bool = False
     feature_cache: bool = True
+    class_weight: str | dict | None = None
+    devices: str = "one"
+    multi_worker: bool = False
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -91,10 +105,51 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise bad(name, "must be a positive number")
             setattr(self, name, float(value))
+        if not isinstance(self.devices, str) or not self.devices.strip():
+            raise bad("devices", "must be 'one', 'all' or a comma-separated device list")
         for name in ("early_stopping", "restore_best", "checkpoint_best",
-                     "mixed_precision", "feature_cache"):
+                     "mixed_precision", "feature_cache", "multi_worker"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "must be true or false")
+        cw = self.class_weight
+        if isinstance(cw, str):
+            if cw.lower() != BALANCED:
+                raise bad("class_weight", f"must be '{BALANCED}', a mapping of class names to "
+                                          "weights, or null")
+            self.class_weight = BALANCED
+        elif isinstance(cw, dict):
+            for name, w in cw.items():
+                if isinstance(w, bool) or not isinstance(w, (int, float)) or not w > 0:
+                    raise bad("class_weight", f"must give every class a positive weight "
+                                              f"(class {name!r} has {w!r})")
+            self.class_weight = {str(k): float(v) for k, v in cw.items()}
+        elif cw is not None:
+            raise bad("class_weight", f"must be '{BALANCED}', a mapping of class names to "
+                                      "weights, or null")
+
+    def class_weight_for(self, classes, y_train) -> dict[int, float] | None:
+        """Keras' ``class_weight`` ({class index: weight}) for these training labels.
+
+        Raises:
+            ValueError: a manual weight names a class the dataset does not have.
+        """
+        import numpy as np
+
+        cw = self.class_weight
+        if cw is None:
+            return None
+        classes = [str(c) for c in classes]
+        if cw == BALANCED:
+            counts = np.bincount(np.asarray(y_train, dtype=np.int64), minlength=len(classes))
+            present = counts > 0
+            n, k = counts.sum(), int(present.sum())
+            return {i: float(n / (k * counts[i])) if present[i] else 1.0
+                    for i in range(len(classes))}
+        unknown = sorted(set(cw) - set(classes))
+        if unknown:
+            raise ValueError(f"TrainConfig.class_weight names classes the dataset does not have: "
+                             f"{', '.join(unknown)}. Classes: {', '.join(classes)}")
+        return {i: float(cw.get(name, 1.0)) for i, name in enumerate(classes)}
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -128,3 +183,47 @@ class TrainConfig:
         values = dict(data)
         values["schema_version"] = SCHEMA_VERSION
         return cls(**values)
+
+
+def parse_class_weight(text: str | None) -> str | dict | None:
+    """``--class-weight`` text: ``balanced``, ``cat=1,dog=3``, or empty/None for none.
+
+    Raises:
+        ValueError: a part is not ``name=number``.
+    """
+    if text is None or not str(text).strip() or str(text).strip().lower() == "none":
+        return None
+    text = str(text).strip()
+    if text.lower() == BALANCED:
+        return BALANCED
+    weights = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"Class weights must be 'balanced' or name=number pairs separated "
+                             f"by commas, like cat=1,dog=3. Received: {part!r}") from None
+    return weights
+
+
+IMBALANCE_RATIO = 3.0  # largest class over smallest above which the Dataset panel warns
+
+
+def imbalance_warning(counts: dict[str, int]) -> str | None:
+    """A warning when the largest class has more than ``IMBALANCE_RATIO`` x the smallest's
+    images (training split counts ``{class: n}``), suggesting class weights; else None."""
+    present = {c: int(n) for c, n in counts.items() if int(n) > 0}
+    if len(present) < 2:
+        return None
+    big = max(present, key=present.get)
+    small = min(present, key=present.get)
+    ratio = present[big] / present[small]
+    if ratio <= IMBALANCE_RATIO:
+        return None
+    return (f"Imbalanced classes: {big} has {present[big]:,} training images, {small} only "
+            f"{present[small]:,} ({ratio:.1f}x). The model may neglect the small classes; "
+            f"set Class weights to “balanced” in the Model panel's training settings "
+            f"(or --class-weight balanced on the command line).")

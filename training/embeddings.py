@@ -8,15 +8,18 @@ batch at a time, read from whatever array-like holds them (an in-memory array, a
 memory map, a ``PreparedData.x``), so no whole-dataset tensor is ever built.
 
     from training.embeddings import Embedder
-    emb = Embedder.from_run(run_dir)             # or Embedder(keras_model)
+    emb = Embedder(Predictor(run_dir).model)     # or any Keras classifier
     f = emb.embed_batch(images_uint8)            # (n, dim) float32
-    f = emb.embed_rows(data.x, rows)             # selected rows, batch by batch
-    f = emb.embed_split(data, VALIDATION)        # one split of a PreparedData
+    f = emb.embed_rows(x, rows)                  # rows of an array / memmap, batch by batch
+    e = emb.embed_split(data, VALIDATION)        # one split of open_images(...) data:
+    e.rows, e.features, e.probabilities, e.labels
+    e = emb.embed_batches(data.batches(rows, 64), len(rows))   # any index rows
     feats, probs = emb.embed_batch(x, with_probabilities=True)
 """
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import numpy as np
 
@@ -92,20 +95,13 @@ class Embedder:
 
         self._call = call
 
-    @classmethod
-    def from_run(cls, run_dir, which: str = "best", batch_size: int = 64) -> Embedder:
-        """The embedder of a run folder's model (loaded in Keras safe mode)."""
-        from training.predict import Predictor
-
-        return cls(Predictor(run_dir, which=which).model, batch_size=batch_size)
-
     def embed_batch(self, images, with_probabilities: bool = False):
         """Features (n, dim) float32 for uint8 images (n, h, w, c) already at input size.
 
         With ``with_probabilities``, returns ``(features, probabilities (n, C))``; a binary
         sigmoid head's output becomes ``[1-p, p]``.
         """
-        from training.predict import to_probabilities
+        from training.modelcall import to_probabilities
 
         x = np.asarray(images)
         if x.ndim != 4 or tuple(x.shape[1:3]) != self.input_size:
@@ -154,26 +150,76 @@ class Embedder:
             return feats, (probs if probs is not None else np.zeros((0, 0), dtype=np.float32))
         return feats
 
+    def embed_batches(self, batches, total: int | None = None, events: Events | None = None,
+                      what: str = "computing features") -> Embedded:
+        """Features and probabilities of ``(images, labels, rows)`` batches, as the data API
+        (``ImageData.batches`` / ``split_batches``) yields them, one batch in memory at a time."""
+        events = events or Events()
+        rows, labels, feats, probs = [], [], [], []
+        done = 0
+        for x, y, kept in batches:
+            events.check_stop()
+            if len(x):
+                f, p = self.embed_batch(x, with_probabilities=True)
+                feats.append(f)
+                probs.append(p)
+                rows.append(np.asarray(kept, dtype=np.int64))
+                labels.append(np.asarray(y, dtype=np.int64))
+            done += len(x)
+            events.on_progress(done if total is None else min(done, total), total or done, what)
+        if not feats:
+            return Embedded(np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32),
+                            np.zeros((0, 0), np.float32), np.zeros(0, np.int64))
+        return Embedded(np.concatenate(rows), np.concatenate(feats), np.concatenate(probs),
+                        np.concatenate(labels))
+
     def embed_split(self, data, split: int, events: Events | None = None,
-                    with_probabilities: bool = False, limit: int | None = None, seed: int = 0):
-        """Features of one split of a ``PreparedData`` (``TRAIN``/``VALIDATION``/``TEST``).
+                    limit: int | None = None, seed: int = 0) -> Embedded:
+        """Features of one split of the data (an ``ImageData`` from
+        ``training.data.open_images``, or a ``PreparedData``), batch by batch.
 
         Args:
-            limit: at most this many rows, a seeded random subsample kept in row order
+            limit: at most this many images, a seeded random subsample kept in row order
                 (bounds the work and the result for big splits).
 
         Returns:
-            ``(rows, features)`` or ``(rows, features, probabilities)``: ``rows`` are the
-            positions in ``data`` the features belong to.
+            :class:`Embedded`: ``rows`` are index rows (files that failed to decode are
+            left out), with their ``features``, ``probabilities`` and ``labels``.
         """
         from training.data.index import SPLIT_NAMES
 
-        rows = np.flatnonzero(np.asarray(data.splits) == split)
-        if limit is not None and len(rows) > limit:
-            rng = np.random.default_rng(seed)
-            rows = np.sort(rng.choice(rows, size=int(limit), replace=False))
-        out = self.embed_rows(data.x, rows, events=events, with_probabilities=with_probabilities,
-                              what=f"computing features ({SPLIT_NAMES[split]})")
-        if with_probabilities:
-            return (rows, *out)
-        return rows, out
+        batches, total = split_batches(data, split, self.batch_size, limit, seed)
+        return self.embed_batches(batches, total, events, f"computing features ({SPLIT_NAMES[split]})")
+
+
+def split_batches(data, split: int, batch_size: int, limit: int | None = None, seed: int = 0):
+    """``(iterator of (images, labels, index rows), count)`` over one split of ``data``.
+
+    ``data`` is an ``ImageData`` (``training.data.open_images``) or a ``PreparedData``;
+    ``limit`` keeps a seeded random subsample (in row order).
+    """
+    if hasattr(data, "split_rows") and hasattr(data, "batches"):
+        rows = _subsample(np.asarray(data.split_rows(split), dtype=np.int64), limit, seed)
+        return data.batches(rows, batch_size), len(rows)
+    # PreparedData: positions into its arrays.
+    pos = _subsample(np.flatnonzero(np.asarray(data.splits) == split), limit, seed)
+    y, rows = np.asarray(data.y), np.asarray(data.rows)
+    batches = ((np.asarray(data.x[pos[i:i + batch_size]]), y[pos[i:i + batch_size]],
+                rows[pos[i:i + batch_size]]) for i in range(0, len(pos), batch_size))
+    return batches, len(pos)
+
+
+class Embedded(NamedTuple):
+    """What :meth:`Embedder.embed_split` returns (index rows and what belongs to them)."""
+
+    rows: np.ndarray
+    features: np.ndarray
+    probabilities: np.ndarray
+    labels: np.ndarray
+
+
+def _subsample(rows: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    if limit is None or len(rows) <= limit:
+        return rows
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(rows, size=int(limit), replace=False))

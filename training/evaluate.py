@@ -79,10 +79,15 @@ def metrics_from_predictions(y_true, probs, classes, paths=None, rows=None,
     order = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")] if len(wrong) else wrong
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(n, size=min(gallery_size, n), replace=False)) if n else []
+    from training.curves import pr_curves
+
     return {
         "num_samples": n,
         "loss": loss,
         "accuracy": accuracy,
+        # Mean per-class recall: what accuracy would be if every class were equally big.
+        "balanced_accuracy": avg(recall[support > 0]) if (support > 0).any() else None,
+        "pr_curves": pr_curves(probs, y_true, classes) if n else [],
         "classes": classes,
         "confusion_matrix": cm.tolist(),
         "per_class": per_class,
@@ -106,12 +111,14 @@ def evaluation_split(splits) -> tuple[int, str]:
 
 
 def evaluate_arrays(model, data, index_paths, classes, events: Events | None = None,
-                    batch_size: int = 64, seed: int = 42) -> dict | None:
+                    batch_size: int = 64, seed: int = 42, trust=None) -> dict | None:
     """Evaluate an in-memory model on the test (or validation) split of ``data``.
 
     ``data`` is an ``ImageData`` (``training.data.open_images``: batches read from the
     store / the parallel reader) or a ``PreparedData``; both give ``split_batches``.
-    Returns None when neither split has samples. Raises ``Stopped`` on a stop request.
+    With ``trust`` (a ``training.trust.Trust``) the probabilities are calibrated and the
+    result gains ``calibration`` and ``unknown``. Returns None when neither split has
+    samples. Raises ``Stopped`` on a stop request.
     """
     from training.predict import compiled_call, to_probabilities
 
@@ -121,23 +128,40 @@ def evaluate_arrays(model, data, index_paths, classes, events: Events | None = N
         return None
     events = events or Events()
     events.on_status(f"Evaluating on {n:,} {split_name} images…")
-    call = compiled_call(model)
-    probs, ys, rows = [], [], []
-    done = 0
-    for x, y, kept in data.split_batches(split, batch_size):
-        events.check_stop()
-        if len(x):
-            probs.append(to_probabilities(call(np.asarray(x, dtype=np.float32)).numpy()))
-            ys.append(y)
-            rows.append(kept)
-        done += len(x)
-        events.on_progress(min(done, n), n, f"evaluating ({split_name})")
-    if not probs:
-        return None
-    rows = np.concatenate(rows)
+    extras = {}
+    if trust is not None:
+        from training.trust import trusted_predictions
+
+        out = trusted_predictions(model, data, split, trust, events, batch_size,
+                                  what=f"evaluating ({split_name})")
+        if out is None:
+            return None
+        rows, y_all, p_all, extras = out
+        ys, probs = [y_all], [p_all]
+    else:
+        call = compiled_call(model)
+        probs, ys, rows = [], [], []
+        done = 0
+        for x, y, kept in data.split_batches(split, batch_size):
+            events.check_stop()
+            if len(x):
+                probs.append(to_probabilities(call(np.asarray(x, dtype=np.float32)).numpy()))
+                ys.append(y)
+                rows.append(kept)
+            done += len(x)
+            events.on_progress(min(done, n), n, f"evaluating ({split_name})")
+        if not probs:
+            return None
+        rows = np.concatenate(rows)
     paths = [index_paths[int(r)] for r in rows] if index_paths is not None else None
     result = metrics_from_predictions(np.concatenate(ys), np.concatenate(probs), classes, paths=paths,
                                       rows=rows, seed=seed)
+    reasons = (extras.get("unknown") or {}).pop("reasons", None)
+    if reasons is not None:
+        # The galleries' dicts are these same objects, so they get the reason too.
+        for p, r in zip(result["predictions"], reasons):
+            p["unknown_reason"] = r
+    result.update(extras)
     result["split"] = split_name
     return result
 
@@ -182,7 +206,8 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
     events.check_stop()
     with open_images(index, predictor.input_size, predictor.color_mode, events) as data:
         result = evaluate_arrays(predictor.model, data, index.paths, classes, events,
-                                 seed=int(run.get("seed", 42)))
+                                 seed=int(run.get("seed", 42)),
+                                 trust=_run_trust(run_dir, predictor.model, data, events, run))
     if result is None:
         raise RunError(f"The dataset {index.root} has no test or validation images to evaluate on.")
     result.update(run_dir=str(run_dir), test_accuracy=result["accuracy"], test_loss=result["loss"],
@@ -193,3 +218,12 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
     folder.update_info(test_accuracy=result["accuracy"], test_loss=result["loss"],
                        evaluated_on=result.get("split"))
     return result
+
+
+def _run_trust(run_dir, model, data, events, run):
+    """The run's calibration and unknown rule, fitted now if the run has none yet."""
+    from training.trust import Trust, fit_trust
+
+    if not RunFolder(run_dir).calibration_json.is_file():
+        fit_trust(model, data, run_dir, events, seed=int(run.get("seed", 42)))
+    return Trust.load(run_dir)

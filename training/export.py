@@ -25,7 +25,7 @@ from training.exported_predictor import (
     open_runner,
     require,
 )
-from training.runfolder import exports_dir
+from training.runfolder import SIGNATURE_JSON, RunFolder
 from training.signature import build_signature, write_signature
 
 log = logging.getLogger(__name__)
@@ -134,11 +134,12 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
                 require(mods, pip, f"{name} export")
             except MissingPackageError as exc:
                 raise ExportError(str(exc)) from None
-    if not any((run_dir / m).is_file() for m in (runs.MODEL_FINAL, runs.MODEL_BEST)):
-        raise ExportError(f"The run {run_dir} has no saved model ({runs.MODEL_FINAL} or "
-                          f"{runs.MODEL_BEST}): it was {info['status']} before its first epoch "
-                          "ended. Resume or retrain it, then export.")
-    out = Path(out_dir) if out_dir else exports_dir(run_dir)
+    folder = RunFolder(run_dir)
+    if not any(m.is_file() for m in (folder.model_final, folder.model_best)):
+        raise ExportError(f"The run {run_dir} has no saved model ({folder.model_final.name} or "
+                          f"{folder.model_best.name}): it was {info['status']} before its first "
+                          "epoch ended. Resume or retrain it, then export.")
+    out = Path(out_dir) if out_dir else folder.exports_dir
     check_destination(out, force)
 
     events.on_status("Loading the model (safe mode)…")
@@ -151,35 +152,39 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
     data = load_parity_data(run_dir, predictor.input_size, predictor.color_mode, events)
     reference = run_batches(predictor._run, data.x, events, "parity: Keras")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{int(time.time() * 1000)}"
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{int(time.time() * 1000)}"
         tmp.mkdir()
+    except PermissionError as exc:
+        raise ExportError(f"Cannot write to {out.parent}: {exc.strerror or exc}. Choose another "
+                          "destination.") from None
+    try:
         artifacts = _write_all(model, names, quantize, tmp, data, reference, events)
-    except BaseException:
+        ok = all(a["ok"] for a in artifacts)
+        for a in artifacts:
+            a["path"] = str(out / a.pop("file"))
+        result = {"run_dir": str(run_dir), "out_dir": str(out), "signature": str(out / SIGNATURE_JSON),
+                  "parity_source": data.source, "artifacts": artifacts, "ok": ok}
+        if not ok:
+            bad = "; ".join(f"{a['format']}{'/' + a['quantization'] if a['quantization'] else ''}: "
+                            f"{a.get('reason')}" for a in artifacts if not a["ok"])
+            raise ParityError(f"Export not written: {bad}", result)
+        spec = runs.read_json(folder.spec_json) if folder.spec_json.is_file() else None
+        signature = build_signature(
+            classes=classes, input_size=predictor.input_size, color_mode=predictor.color_mode,
+            run_id=run_dir.name, spec=spec, test_accuracy=info.get("test_accuracy"),
+            output_units=int(model.output_shape[-1]),
+            artifacts=[{k: a[k] for k in ("format", "quantization", "bytes")}
+                       | {"file": Path(a["path"]).name} for a in artifacts],
+            parity={_key(a): {k: v for k, v in a.items() if k not in ("path", "format", "quantization")}
+                    | {"images_source": data.source} for a in artifacts},
+            extra=predictor.trust.signature_fields())  # temperature + unknown rule (training.trust)
+        write_signature(tmp, signature)
+        _install(tmp, out)
+    except BaseException:  # a failed gate, a converter error, a cancel: leave nothing behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    ok = all(a["ok"] for a in artifacts)
-    for a in artifacts:
-        a["path"] = str(out / a.pop("file"))
-    result = {"run_dir": str(run_dir), "out_dir": str(out), "signature": str(out / "signature.json"),
-              "parity_source": data.source, "artifacts": artifacts, "ok": ok}
-    if not ok:
-        shutil.rmtree(tmp, ignore_errors=True)
-        bad = "; ".join(f"{a['format']}{'/' + a['quantization'] if a['quantization'] else ''}: "
-                        f"{a.get('reason')}" for a in artifacts if not a["ok"])
-        raise ParityError(f"Export not written: {bad}", result)
-    spec = runs.read_json(run_dir / runs.SPEC_JSON) if (run_dir / runs.SPEC_JSON).is_file() else None
-    signature = build_signature(
-        classes=classes, input_size=predictor.input_size, color_mode=predictor.color_mode,
-        run_id=run_dir.name, spec=spec, test_accuracy=info.get("test_accuracy"),
-        output_units=int(model.output_shape[-1]),
-        artifacts=[{k: a[k] for k in ("format", "quantization", "bytes")} | {"file": Path(a["path"]).name}
-                   for a in artifacts],
-        parity={_key(a): {k: v for k, v in a.items() if k not in ("path", "format", "quantization")}
-                | {"images_source": data.source} for a in artifacts})
-    write_signature(tmp, signature)
-    _install(tmp, out)
     events.on_status(f"Exported {len(artifacts)} file(s) to {out}")
     return result
 

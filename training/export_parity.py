@@ -60,19 +60,22 @@ def choose(rows: np.ndarray, most_incorrect_rows, n: int = MAX_IMAGES) -> np.nda
 
 
 def load_parity_data(run_dir, input_size, color_mode: str, events: Events) -> ParityData:
-    """Decode the run's dataset through the core's data path and pick the gate's images.
+    """Read the gate's images (and the int8 calibration images) through the core's data path.
 
-    When the dataset cannot be opened any more (moved, deleted), the gate runs on seeded
-    random images instead and says so: the numbers still compare the two models.
+    Only the chosen rows are read (``training.data.open_images``): at most 256 test and 100
+    training images, never a whole split. When the dataset cannot be opened any more
+    (moved, deleted), the gate runs on seeded random images instead and says so: the
+    numbers still compare the two models.
     """
-    from training.data import DatasetError, load_arrays
+    from training.data import DatasetError, open_images
     from training.data.index import TRAIN
     from training.evaluate import evaluation_split
     from training.runfolder import RunFolder
 
+    folder = RunFolder(run_dir)
     try:
-        index, _ = RunFolder(run_dir).open_dataset(None, events)
-        data = load_arrays(index, tuple(input_size), color_mode, events)
+        index, _ = folder.open_dataset(None, events)
+        data = open_images(index, tuple(input_size), color_mode, events)
     except (DatasetError, runs.RunError, OSError) as exc:
         log.warning("Parity on random images: %s", exc)
         rng = np.random.default_rng(0)
@@ -81,21 +84,20 @@ def load_parity_data(run_dir, input_size, color_mode: str, events: Events) -> Pa
         x = rng.integers(0, 256, (64, h, w, c), dtype=np.uint8)
         return ParityData(x, None, f"64 random images (the run's dataset could not be read: "
                                    f"{str(exc)[:200]})", x[:16])
-    split, split_name = evaluation_split(data.splits)
-    splits = np.asarray(data.splits)
-    test = np.flatnonzero(splits == split)
-    try:
-        evaluation = RunFolder(run_dir).read_evaluation()
-        most_incorrect = [p["row"] for p in evaluation.get("most_incorrect", [])]
-    except (runs.RunError, OSError, KeyError, TypeError, ValueError):
-        most_incorrect = []
-    pick = test[choose(np.asarray(data.rows)[test], most_incorrect)]
-    train = _spread(np.flatnonzero(splits == TRAIN), REPRESENTATIVE_IMAGES)
-    n_wrong = min(len(most_incorrect), len(pick))
-    source = (f"{len(pick)} {split_name} images ({n_wrong} of them most-incorrect first)"
-              if len(pick) else "no test images")
-    return ParityData(np.asarray(data.x[pick]), np.asarray(data.y)[pick], source,
-                      np.asarray(data.x[train]))
+    with data:
+        split, split_name = evaluation_split(data.splits)
+        test_rows = data.split_rows(split)
+        try:
+            most_incorrect = [p["row"] for p in folder.read_evaluation().get("most_incorrect", [])]
+        except (runs.RunError, OSError, KeyError, TypeError, ValueError):
+            most_incorrect = []
+        x, kept = data.read(test_rows[choose(test_rows, most_incorrect)])
+        y = np.asarray(index.labels)[kept]
+        train_x, _ = data.read(_spread(data.split_rows(TRAIN), REPRESENTATIVE_IMAGES))
+    n_wrong = len(set(map(int, most_incorrect)) & set(map(int, kept)))
+    source = (f"{len(kept)} {split_name} images ({n_wrong} of them most-incorrect first)"
+              if len(kept) else "no test images")
+    return ParityData(x, y, source, train_x)
 
 
 def run_batches(fn, x_uint8: np.ndarray, events: Events, what: str, batch: int = 32) -> np.ndarray:

@@ -155,6 +155,10 @@ class ExportedPredictor(Predictor):
         self.color_mode = inp["colour_mode"]
         self.classes = [str(c) for c in self.signature["classes"]]
         self.runner = open_runner(path, self.format)
+        from training.trust import Trust
+
+        # Calibration and the confidence part of the unknown rule travel in the signature.
+        self.trust, self.coverage, self._embedder = Trust.from_signature(self.signature), None, None
         log.info("Loaded exported %s model %s (%d classes)", self.format, path, len(self.classes))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:

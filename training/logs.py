@@ -18,6 +18,7 @@ LOG_FILE_NAME = "workbench.log"
 # A few MB is many sessions of tracebacks; three old files keep a crash from yesterday.
 MAX_BYTES = 2 * 1024 * 1024
 BACKUP_COUNT = 3
+TAIL_BYTES = 256 * 1024   # how much of the log's end last_traceback() reads
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 
 # ``log.exception(..., extra=FILE_ONLY)``: to the log file, not to stderr (for a caller,
@@ -100,10 +101,12 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
 def last_traceback(max_lines: int = 200) -> str:
     """The most recent traceback in the log file (for an error's "Details"), or ""."""
     try:
-        lines = log_file().read_text(encoding="utf-8", errors="replace").splitlines()
+        with open(log_file(), "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - TAIL_BYTES))   # the end is enough (and fast on the GUI thread)
+            lines = f.read().decode("utf-8", errors="replace").splitlines()
     except OSError:
         return ""
-    lines = lines[-5000:]
     for i in range(len(lines) - 1, -1, -1):
         if lines[i].startswith("Traceback (most recent call last):"):
             start = i

@@ -13,37 +13,12 @@ import numpy as np
 
 from training.csvcells import escape_cell
 from training.data.decode import IMAGE_EXTS as IMAGE_EXTENSIONS  # the one extension list
+from training.embeddings import Embedder
 from training.events import Events
+from training.modelcall import compiled_call, to_probabilities  # also imported from here by others
 from training.runfolder import RunFolder, load_model_file
+from training.trust import Trust
 
-
-
-def to_probabilities(out: np.ndarray) -> np.ndarray:
-    """Model outputs as (N, C) probabilities: a binary sigmoid head becomes ``[1-p, p]``."""
-    out = np.asarray(out, dtype=np.float32)
-    if out.ndim == 1:
-        out = out[:, None]
-    if out.shape[-1] == 1:
-        p = out[:, 0]
-        return np.stack([1.0 - p, p], axis=1)
-    return out
-
-
-def compiled_call(model):
-    """A traced ``model(x, training=False)`` for float32 batches of any length.
-
-    A direct compiled call avoids ``model.predict``'s per-call setup (measured in the
-    issue: 27 ms vs 132 ms per image for MobileNetV2 on 2 cores).
-    """
-    import tensorflow as tf
-
-    shape = [None, *model.input_shape[1:]]
-
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)], reduce_retracing=True)
-    def call(x):
-        return model(x, training=False)
-
-    return call
 
 
 def predict_probabilities(model, x_uint8, batch_size: int = 64, events: Events | None = None,
@@ -112,11 +87,31 @@ class Predictor:
             classes = [f"class_{i}" for i in range(n_classes)]
         self.classes = classes
         self._call = compiled_call(self.model)
+        # Calibration and the unknown rule (training.trust); absent for old runs, then the
+        # probabilities are the model's own and nothing is ever "unknown".
+        self.trust = Trust.load(folder)
+        self.coverage: float | None = None  # None: the coverage stored with the rule
+        try:
+            self._embedder = (Embedder(self.model)
+                              if self.trust.rule is not None else None)
+        except ValueError:
+            self._embedder = None
 
     def predict_array(self, image) -> np.ndarray:
-        """Class probabilities for one uint8 image (H, W) or (H, W, C), resized if needed."""
+        """Calibrated class probabilities for one uint8 image (H, W) or (H, W, C), resized
+        if needed."""
         x = self._prepare(np.asarray(image))
-        return self._run(x[None].astype(np.float32))[0]
+        return self.trust.calibrate(self._run(x[None].astype(np.float32)))[0]
+
+    def assess_batch(self, images_uint8) -> dict:
+        """Calibrated probabilities, distances and unknown decisions for a batch of images
+        already at the model's input size (see ``Trust.assess``)."""
+        batch = np.asarray(images_uint8, dtype=np.float32)
+        if self._embedder is not None:
+            feats, raw = self._embedder.embed_batch(batch, with_probabilities=True)
+        else:
+            feats, raw = None, self._run(batch)
+        return self.trust.assess(raw, feats, coverage=self.coverage, images=images_uint8)
 
     def predict_paths(self, paths, top_k: int = 3, events: Events | None = None,
                       batch_size: int = 32) -> list[dict]:
@@ -124,27 +119,36 @@ class Predictor:
 
         Returns:
             One dict per file, in order: ``{path, top_k: [[class, p], …],
-            probabilities: [p per class] | None, error: str | None}``. Unreadable files
-            get ``error`` with the reason and no probabilities.
+            probabilities: [p per class] | None, error: str | None, unknown: bool,
+            unknown_reason: "low confidence" | "unlike the training data" | None,
+            confidence, distance, appearance}`` (calibrated probabilities; ``distance``
+            is the feature kNN distance and ``appearance`` the thumbnail distance to the
+            training data, None without a rule). Unreadable files get
+            ``error`` with the reason and no probabilities.
         """
         from training.data import DecodeError, decode_image
 
         events = events or Events()
         files = expand_paths(paths)
         k = max(1, min(int(top_k), len(self.classes)))
-        results: list[dict] = [{"path": f, "top_k": [], "probabilities": None, "error": None}
-                               for f in files]
+        results: list[dict] = [{"path": f, "top_k": [], "probabilities": None, "error": None,
+                                "unknown": False, "unknown_reason": None, "confidence": None,
+                                "distance": None, "appearance": None} for f in files]
         pending: list[tuple[int, np.ndarray]] = []
 
         def flush():
             if not pending:
                 return
-            batch = np.stack([img for _, img in pending]).astype(np.float32)
-            probs = self._run(batch)
-            for (i, _), p in zip(pending, probs):
+            out = self.assess_batch(np.stack([img for _, img in pending]))
+            dist, look = out["distances"], out["appearance"]
+            for n, ((i, _), p) in enumerate(zip(pending, out["probabilities"])):
                 order = np.argsort(-p, kind="stable")[:k]
                 results[i]["probabilities"] = [float(v) for v in p]
                 results[i]["top_k"] = [[self.classes[j], float(p[j])] for j in order]
+                results[i].update(unknown=bool(out["unknown"][n]), unknown_reason=out["reasons"][n],
+                                  confidence=float(p[order[0]]),
+                                  distance=None if dist is None else float(dist[n]),
+                                  appearance=None if look is None else float(look[n]))
             pending.clear()
 
         for i, f in enumerate(files):
@@ -176,7 +180,8 @@ class Predictor:
 
 
 def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
-    """Export ``predict_paths`` results: path, top-k class/probability pairs, error.
+    """Export ``predict_paths`` results: path, top-k class/probability pairs, unknown and
+    its reason, error.
 
     Written as UTF-8 with a byte-order mark so spreadsheet programs show non-ASCII file
     names correctly; every text cell goes through :func:`escape_cell`.
@@ -185,7 +190,7 @@ def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
     header = ["path"]
     for i in range(1, k + 1):
         header += [f"class_{i}", f"probability_{i}"]
-    header.append("error")
+    header += ["unknown", "unknown_reason", "error"]
     # Face detection ran (the app's "Detect faces"): one more column, the face count.
     faces = any(r.get("faces") is not None for r in results)
     if faces:
@@ -201,7 +206,9 @@ def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
                     row += [escape_cell(pairs[i][0]), f"{float(pairs[i][1]):.6f}"]
                 else:
                     row += ["", ""]
-            row.append(escape_cell(r.get("error") or ""))
+            failed = bool(r.get("error"))
+            row += ["" if failed else ("yes" if r.get("unknown") else "no"),
+                    escape_cell(r.get("unknown_reason") or ""), escape_cell(r.get("error") or "")]
             if faces:
                 found = r.get("faces")
                 row.append("" if found is None else str(len(found)))

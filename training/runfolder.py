@@ -37,10 +37,12 @@ MODEL_FINAL = "model_final.keras"
 MODEL_LAST = "model_last.keras"
 # Homes for the artifacts other features add (see the RunFolder properties).
 EXPORTS_DIR = "exports"
+SIGNATURE_JSON = "signature.json"   # the input/output contract beside every exported model
 TENSORBOARD_DIR = "tensorboard"
 CALIBRATION_JSON = "calibration.json"
 LABEL_OVERLAY_JSON = "label_overlay.json"
 STOP_REQUEST = "stop_requested"
+LIVE_JSON = "live.json"   # a trainer's latest status/progress for followers (training.follow)
 NOTES_JSON = "notes.json"
 # Above this many probability cells an evaluation's per-sample probabilities go to
 # evaluation.npz instead of evaluation.json (10,000 x 10 is ~2 MB of JSON text and stays
@@ -51,6 +53,11 @@ RESULT_FILES = frozenset({RUN_JSON, EVALUATION_JSON, HISTORY_JSON, CLASSES_JSON}
 # Suffixes of files being written (see write_json, RunWriter.save_model): not yet a result.
 TRANSIENT_SUFFIXES = (".tmp", ".partial.keras")
 _UNSAFE_HINTS = ("safe_mode", "unsafe", "arbitrary code")
+
+# The "unknown" rule's files (training.trust writes them after training, with
+# CALIBRATION_JSON; the Predictor reads them).
+UNKNOWN_JSON = "unknown.json"                    # the rule (training.unknown.UnknownRule)
+UNKNOWN_REFERENCE_NPZ = "unknown_reference.npz"  # bounded training-feature subsample
 
 
 class RunError(ValueError):
@@ -175,6 +182,8 @@ class RunFolder:
     exports_dir = property(lambda self: self.path / EXPORTS_DIR)            # ONNX, LiteRT, SavedModel
     tensorboard_dir = property(lambda self: self.path / TENSORBOARD_DIR)    # TensorBoard event files
     calibration_json = property(lambda self: self.path / CALIBRATION_JSON)  # temperature etc.
+    unknown_json = property(lambda self: self.path / UNKNOWN_JSON)          # the unknown rule
+    unknown_reference_npz = property(lambda self: self.path / UNKNOWN_REFERENCE_NPZ)
     label_overlay_json = property(lambda self: self.path / LABEL_OVERLAY_JSON)  # labels trained with
     stop_request = property(lambda self: self.path / STOP_REQUEST)   # another process asks to stop
     notes_json = property(lambda self: self.path / NOTES_JSON)       # display name + notes
@@ -442,19 +451,3 @@ class RunWriter(RunFolder):
 
     def has(self, name: str) -> bool:
         return (self.path / name).is_file()
-
-
-# -- exports and TensorBoard logs (written by training.export / training.tensorboard_logs) --
-EXPORTS_DIR = "exports"          # default export destination inside a run folder
-SIGNATURE_JSON = "signature.json"  # the input/output contract next to every export
-TENSORBOARD_DIR = "tensorboard"  # Keras TensorBoard event files of the run
-
-
-def exports_dir(run_dir) -> Path:
-    """Where ``export`` writes a run's exported files by default."""
-    return Path(run_dir) / EXPORTS_DIR
-
-
-def tensorboard_dir(run_dir) -> Path:
-    """The run's TensorBoard log folder (``tensorboard --logdir RUNS_ROOT`` finds it)."""
-    return Path(run_dir) / TENSORBOARD_DIR

@@ -10,6 +10,8 @@ import contextlib
 import time
 import traceback
 
+import numpy as np
+
 from training import runs
 from training.callbacks import EventsCallback, TrainState
 from training.events import Events, Stopped
@@ -83,6 +85,9 @@ class Session:
         self.state = TrainState()
         self.phase = "train"
         self.resumed = False
+        # training.distributed.StepLoop under MultiWorkerMirroredStrategy (Model.fit
+        # fails there, keras#20585); None: Keras' own fit.
+        self.step_loop = None
         self.timings = {"decode": 0.0, "features": 0.0, "train": 0.0, "evaluate": 0.0}
         backbone = getattr(spec, "backbone", None)
         self.fine_tune = (config.fine_tune_epochs > 0 and backbone is not None
@@ -180,6 +185,9 @@ class Session:
             if self.val_rows is not None else None
         return train_ds, val_ds
 
+    def _train_labels(self) -> np.ndarray:
+        return np.asarray(self.index.labels)[np.asarray(self.train_rows, dtype=np.int64)]
+
     def _batches(self) -> int:
         return -(-len(self.train_rows) // self.config.batch_size)
 
@@ -253,16 +261,23 @@ class Session:
             return
         from training.tensorboard_logs import RunTensorBoard
 
-        tensorboard = RunTensorBoard(self.writer.path)  # per-epoch scalars + learning rate
+        # Per-epoch scalars + learning rate; an epoch cut short by a stop is left out.
+        tensorboard = RunTensorBoard(self.writer.path, skip_epoch=lambda: self.state.stopped)
         from training import execution
 
         execution.apply(model, execution.steps_per_execution(self.spec, model, self._batches()))
         t = time.perf_counter()
         try:
-            model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                      initial_epoch=self.state.epochs_done, callbacks=[cb, tensorboard, *schedule],
-                      verbose=0,
-                      shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
+            callbacks = [cb, tensorboard, *schedule]
+            class_weight = self.config.class_weight_for(self.index.classes, self._train_labels())
+            if self.step_loop is not None:
+                self.step_loop.fit(model, train_ds, val_ds, epochs, self.state.epochs_done,
+                                   callbacks, class_weight)
+            else:
+                model.fit(train_ds, validation_data=val_ds, epochs=epochs,
+                          initial_epoch=self.state.epochs_done, callbacks=callbacks, verbose=0,
+                          class_weight=class_weight,
+                          shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
         finally:
             tensorboard.close()
             self.timings["train"] += time.perf_counter() - t
@@ -340,12 +355,15 @@ class Session:
 
     def _evaluate(self) -> dict | None:
         from training.evaluate import evaluate_arrays
+        from training.trust import Trust, fit_trust
 
         t = time.perf_counter()
         try:
+            # Temperature and unknown rule from the validation split, before the test numbers.
+            fit_trust(self.model, self.data, self.writer.path, self.events, seed=self.config.seed)
             result = evaluate_arrays(self.model, self.data, self.index.paths, self.index.classes,
                                      self.events, batch_size=max(self.config.batch_size, 64),
-                                     seed=self.config.seed)
+                                     seed=self.config.seed, trust=Trust.load(self.writer.path))
         except Stopped:
             # Training itself finished and its models are saved; only the test numbers are
             # missing. The run is marked "stopped" (not complete) so the runs list shows it

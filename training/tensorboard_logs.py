@@ -12,7 +12,7 @@ import logging
 import keras
 import numpy as np
 
-from training.runfolder import tensorboard_dir
+from training.runfolder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +21,17 @@ class RunTensorBoard(keras.callbacks.TensorBoard):
     """Keras' TensorBoard callback, per epoch only (no graph, histograms or profiler),
     which can be closed after a ``fit()`` cut short by a stop (``on_train_end`` never ran)."""
 
-    def __init__(self, run_dir):
-        super().__init__(log_dir=str(tensorboard_dir(run_dir)), histogram_freq=0,
+    def __init__(self, run_dir, skip_epoch=None):
+        self.skip_epoch = skip_epoch  # () -> True for an epoch cut short by a stop
+        super().__init__(log_dir=str(RunFolder(run_dir).tensorboard_dir), histogram_freq=0,
                          write_graph=False, write_images=False, update_freq="epoch",
                          profile_batch=0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        # A partial epoch is not recorded in history.json either: its numbers mislead.
+        if self.skip_epoch is not None and self.skip_epoch():
+            return
+        super().on_epoch_end(epoch, logs)
 
     def close(self) -> None:
         try:
@@ -67,7 +74,7 @@ def log_confusion_matrix(run_dir, cm, classes, step: int) -> None:
 
     try:
         image = confusion_image(cm, classes)
-        writer = tf.summary.create_file_writer(str(tensorboard_dir(run_dir) / "evaluation"))
+        writer = tf.summary.create_file_writer(str(RunFolder(run_dir).tensorboard_dir / "evaluation"))
         with writer.as_default():
             tf.summary.image("confusion_matrix", image[None], step=int(step))
         writer.close()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
                                QMenu, QMessageBox, QStackedWidget, QWidget, QVBoxLayout,
                                QHBoxLayout)
 
+from training.data.kinds import OPEN_ACTIONS
 from workbench import shortcuts
 from workbench.helpmenu import add_help_menu
 from workbench.interpreter import freeze_long_lived, long_lived_objects
@@ -240,13 +241,11 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        for text, kind, shortcut in (("Open &folder…", "folder", "open_dataset"),
-                                     ("Open &CSV…", "csv", None), ("Open &IDX files…", "idx", None),
-                                     ("Open NumPy .&npz…", "npz", None)):
-            act = QAction(text, self)
-            if shortcut is not None:
-                shortcuts.bind(act, shortcut)
-            act.triggered.connect(lambda _=False, k=kind: self.open_dataset_dialog(k))
+        for action in OPEN_ACTIONS:
+            act = QAction(action.text, self)
+            if action.key == "folder":
+                shortcuts.bind(act, "open_dataset")
+            act.triggered.connect(lambda _=False, k=action.key: self.open_dataset_dialog(k))
             file_menu.addAction(act)
         open_run = QAction("Open &run…", self)
         shortcuts.bind(open_run, "open_run")
@@ -282,6 +281,9 @@ class MainWindow(QMainWindow):
             view_menu.addAction(act)
             self.addAction(act)
         add_training_actions(self)
+        from workbench.fixes import add_edit_menu
+
+        self.undo_action, self.redo_action = add_edit_menu(self, self.state)
         self.help_actions = add_help_menu(self)
 
     def _fill_recent_datasets(self) -> None:

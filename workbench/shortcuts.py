@@ -42,7 +42,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("start_training", "Start training", "Everywhere", None, "F5"),
     Shortcut("stop_training", "Stop training (the run is kept and can be resumed)",
              "While training runs", None, "Esc"),
-    Shortcut("undo", "Undo the last label change", "Dataset", Std.Undo, "Ctrl+Z"),
+    Shortcut("undo", "Undo the last label change", "Everywhere", Std.Undo, "Ctrl+Z"),
+    Shortcut("redo", "Redo the label change just undone", "Everywhere", Std.Redo, "Ctrl+Shift+Z"),
     Shortcut("open_photos", "Add photos to classify", "Classify", None, "Ctrl+Shift+O"),
     Shortcut("copy_path", "Copy the selected image's path", "Image lists", Std.Copy, "Ctrl+C"),
 )

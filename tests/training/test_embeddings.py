@@ -48,11 +48,11 @@ def test_rows_and_split_match_the_batch(cnn_model):
                         classes=["a", "b", "c"])
     emb = Embedder(cnn_model, batch_size=3)
     full = emb.embed_batch(x)
-    rows, feats = emb.embed_split(data, VALIDATION)
-    assert list(rows) == [1, 4, 7, 10, 12]
-    np.testing.assert_allclose(feats, full[rows], atol=1e-5)
-    rows2, _ = emb.embed_split(data, VALIDATION, limit=2, seed=3)
-    assert len(rows2) == 2 and set(rows2) <= set(rows) and list(rows2) == sorted(rows2)
+    out = emb.embed_split(data, VALIDATION)
+    assert list(out.rows) == [1, 4, 7, 10, 12] and out.probabilities.shape == (5, 3)
+    np.testing.assert_allclose(out.features, full[out.rows], atol=1e-5)
+    sub = emb.embed_split(data, VALIDATION, limit=2, seed=3)
+    assert len(sub.rows) == 2 and set(sub.rows) <= set(out.rows) and list(sub.rows) == sorted(sub.rows)
     events = StopFlagEvents()
     events.stop()
     with pytest.raises(Stopped):
@@ -64,3 +64,19 @@ def test_bad_shape_names_the_shape(cnn_model):
 
     with pytest.raises(ValueError, match=r"Received: shape=\(2, 8, 8, 3\)"):
         Embedder(cnn_model).embed_batch(np.zeros((2, 8, 8, 3), np.uint8))
+
+
+def test_split_of_memory_mapped_data(cnn_model, tmp_path):
+    from tests.imagegen import make_class_folder
+    from training.data import open_dataset, open_images
+    from training.data.index import TRAIN
+    from training.embeddings import Embedder
+
+    index = open_dataset(str(make_class_folder(tmp_path / "d", per_class=5)))
+    emb = Embedder(cnn_model, batch_size=4)
+    with open_images(index, (16, 16), "rgb") as data:
+        out = emb.embed_split(data, TRAIN)
+        x, kept = data.read(out.rows)
+    assert len(out.rows) == int((data.splits == TRAIN).sum())
+    np.testing.assert_allclose(out.features, emb.embed_batch(x), atol=1e-5)
+    assert list(out.labels) == [index.labels[r] for r in kept]

@@ -71,6 +71,17 @@ def test_cnn_export_writes_every_format_with_a_signature_and_passes_the_gate(cnn
     assert sig["run_id"] == "run" and sig["spec_hash"].startswith("sha256:")
     assert sig["resize_policy"]["interpolation"] == "bilinear"
     assert set(sig["parity"]) == {"saved_model", "onnx", "tflite", "tflite_int8"}
+    # The run's calibration and the confidence part of its unknown rule travel with it.
+    with open(os.path.join(run_dir, "calibration.json"), encoding="utf-8") as f:
+        assert sig["calibration"]["temperature"] == json.load(f)["temperature"]
+    with open(os.path.join(run_dir, "unknown.json"), encoding="utf-8") as f:
+        rule = json.load(f)
+    assert sig["unknown"]["confidence_threshold"] == rule["confidence_threshold"]
+    from training.exported_predictor import open_predictor
+
+    exported = open_predictor(next(a["path"] for a in result["artifacts"] if a["format"] == "onnx"))
+    assert exported.trust.temperature == sig["calibration"]["temperature"]
+    assert exported.trust.rule.confidence_threshold == rule["confidence_threshold"]
     with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
         assert sig["test_accuracy"] == json.load(f)["test_accuracy"]
     # Nothing temporary is left beside the destination.
@@ -262,3 +273,34 @@ def test_predict_cli_accepts_an_exported_file_and_a_saved_model_folder(cnn_expor
     shutil.copyfile(paths["onnx", None], lonely)
     assert cli.main(["predict", lonely, image]) == 2
     assert "signature.json" in capsys.readouterr().err
+
+
+def test_parity_figures_and_rules():
+    from training.export_parity import choose, figures
+
+    ref = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.3, 0.3, 0.4]])
+    same = figures(ref, ref + 1e-6, labels=[0, 1, 0])
+    assert same["ok"] and same["top1_agreement"] == 1.0 and same["max_abs_diff"] < 2e-6
+    assert same["accuracy_keras"] == same["accuracy_export"] == 2 / 3
+    flipped = ref.copy()
+    flipped[2] = [0.4, 0.3, 0.3]
+    q = figures(ref, flipped, labels=[0, 1, 0], quantized=True)
+    assert not q["ok"] and abs(q["top1_agreement"] - 2 / 3) < 1e-9 and q["accuracy_change"] > 0
+    assert "top-1 agreement" in q["reason"]
+    assert not figures(ref, ref[:, :2])["ok"]  # a wrong output shape always fails
+    # Most-incorrect rows come first, then evenly spread others, never twice.
+    pos = choose(np.array([10, 11, 12, 13, 14, 15]), [14, 99, 11], n=4)
+    assert list(pos[:2]) == [4, 1] and len(set(pos)) == 4
+
+
+def test_a_failed_gate_writes_nothing_and_exits_1(cnn_export, tmp_path, capsys, monkeypatch):
+    from training import export_parity
+
+    run_dir, _, _ = cnn_export
+    monkeypatch.setattr(export_parity, "FLOAT_MAX_DIFF", -1.0)  # no file can pass now
+    assert cli.main(["export", run_dir, "--format", "onnx", "--out", str(tmp_path / "o"), "--json"]) == 1
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out.strip().splitlines()[-1])
+    assert payload["ok"] is False and payload["artifacts"][0]["ok"] is False
+    assert "parity gate" in captured.err
+    assert os.listdir(tmp_path) == []

@@ -47,7 +47,7 @@ def test_predict_array_matches_model_predict_and_accepts_other_sizes(mlp_run):
     p = Predictor(summary.run_dir, which="final")
     img = class_image(1, 16, np.random.default_rng(9))
     direct = p.predict_array(img)
-    reference = p.model.predict(img[None].astype("float32"), verbose=0)[0]
+    reference = p.trust.calibrate(p.model.predict(img[None].astype("float32"), verbose=0))[0]
     assert direct == pytest.approx(reference, abs=1e-5)
     assert int(np.argmax(direct)) == 1
     big_gray = class_image(1, 48, np.random.default_rng(9), channels=1)[:, :, 0]
@@ -101,10 +101,12 @@ def test_csv_export_escapes_formulas(tmp_path):
     write_csv(results, out)
     with open(out, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["path", "class_1", "probability_1", "class_2", "probability_2", "error"]
+    assert rows[0] == ["path", "class_1", "probability_1", "class_2", "probability_2", "unknown",
+                       "unknown_reason", "error"]
     assert rows[1][:3] == ["'=cmd|' /C calc'!A0.png", "'+cat", "0.900000"]
     assert rows[2][0] == "'@sum.png" and rows[2][1] == "'-1" and rows[2][3] == "'\tx"
-    assert rows[3] == ["bad.jpg", "", "", "", "", "'=not an image"]
+    assert rows[3] == ["bad.jpg", "", "", "", "", "", "", "'=not an image"]
+    assert rows[1][5:7] == ["no", ""]
     assert rows[4][0] == "fine ünïcode.png"
     for cell in ("=1+1", "+1", "-1", "@A1", "\t=1", "\r=1"):
         assert escape_cell(cell).startswith("'")

@@ -22,10 +22,10 @@ def _accumulator(path):
 
 
 def test_a_run_logs_epoch_scalars_learning_rate_and_the_confusion_matrix(mlp_run):
-    from training.runfolder import tensorboard_dir
+    from training.runfolder import RunFolder
 
     summary, _, _ = mlp_run
-    logs = tensorboard_dir(summary.run_dir)
+    logs = RunFolder(summary.run_dir).tensorboard_dir
     train, val, evaluation = (_accumulator(logs / d) for d in ("train", "validation", "evaluation"))
     tags = set(train.Tags()["tensors"])
     assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= tags

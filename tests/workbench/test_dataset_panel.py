@@ -152,7 +152,7 @@ def test_cancel_indexing_keeps_previous_state(qtbot, panel, tmp_path):
     panel.open_path(str(root))
     panel.cancel()
     assert not panel.progress_row.isVisible()
-    qtbot.waitUntil(lambda: not panel._jobs, timeout=20000)
+    qtbot.waitUntil(lambda: not panel._index.busy() and not panel._check.busy(), timeout=20000)
     assert changed == [] and panel.state.dataset is None
 
 

@@ -145,3 +145,20 @@ def test_weights_box_downloads_from_a_local_server_and_reports_offline(qtbot, bo
     assert got.args[0].endswith(name) and (tmp_path / "keras" / "models" / name).is_file()
     assert "in the Keras cache" in box.info.text() and not box.button.isEnabled()
     assert box.progress.isHidden()
+
+
+def test_weights_box_shows_progress_and_cancel_keeps_nothing(qtbot, box, tmp_path):
+    served_dir = tmp_path / "srv"
+    served_dir.mkdir()
+    write_weights_like(served_dir / box.file().file_name, size=2_000_000)
+    with served(served_dir, delay=0.05) as base:   # ~0.3 MB/s: seconds to download
+        box.base_url = base
+        box.start()
+        assert box.busy and box.cancel_button.isVisible() and not box.button.isEnabled()
+        qtbot.waitUntil(lambda: " of 2.0 MB" in box.message.text(), timeout=30_000)
+        assert 0 < box.progress.value() < 1000
+        box.cancel()
+        qtbot.waitUntil(lambda: not box.busy, timeout=30_000)
+    assert "cancelled" in box.message.text()
+    assert not list((tmp_path / "keras" / "models").iterdir())   # no file, no .part
+    assert box.button.isEnabled() and box.cancel_button.isHidden()

@@ -109,6 +109,18 @@ def test_training_form_edits_config(qtbot, panel):
     panel.training_form.early.setChecked(False)
     cfg = panel.state.train_config
     assert (cfg.epochs, cfg.batch_size, cfg.early_stopping) == (3, 8, False)
+    # Class weights: balanced, manual ("cat=1, dog=3"), and bad manual text left unapplied.
+    field = panel.training_form.class_weight
+    field.mode.setCurrentText("Balanced")
+    assert cfg.class_weight == "balanced"
+    field.mode.setCurrentText("Manual")
+    assert field.manual.isVisibleTo(panel)
+    field.manual.setText("cat=1, dog=3")
+    field.manual.editingFinished.emit()
+    assert cfg.class_weight == {"cat": 1.0, "dog": 3.0}
+    field.manual.setText("cat=heavy")
+    field.manual.editingFinished.emit()
+    assert cfg.class_weight == {"cat": 1.0, "dog": 3.0} and "cat=heavy" in field.manual.toolTip()
     _wait_idle(qtbot, panel)
 
 
@@ -133,3 +145,7 @@ def test_transfer_template_shows_weights_status(qtbot, panel, tmp_path, monkeypa
     assert panel.state.train_config.fine_tune_epochs == 2
     _wait_idle(qtbot, panel, timeout=120000)
     assert "Total params" in panel.totals.text(), panel.status.text()
+    # The fine-tune spin box's range is the core's backbone layer count, not 0..1000.
+    from training.models import backbone_layer_count
+
+    assert panel.transfer_form.fine_from.maximum() == backbone_layer_count(spec) < 1000

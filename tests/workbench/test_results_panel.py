@@ -49,8 +49,9 @@ def test_run_shows_matrix_table_and_most_incorrect(qtbot, panel, run):
     shown = np.asarray(panel.confusion.image.get_array())
     rows = m.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(shown, m / np.maximum(rows, 1))
-    # Per-class table: one row per class with the evaluation's numbers.
-    assert panel.per_class.rowCount() == len(ev["classes"])
+    # Per-class table: one row per class with the evaluation's numbers, then the averages.
+    assert panel.per_class.rowCount() == len(ev["classes"]) + 2
+    assert panel.per_class.item(len(ev["classes"]), 0).text() == "Macro average"
     for r, row in enumerate(ev["per_class"]):
         assert panel.per_class.item(r, 0).text() == row["class"]
         assert panel.per_class.item(r, 4).text() == str(row["support"])

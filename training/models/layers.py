@@ -35,7 +35,11 @@ LAYER_TYPES: dict[str, dict[str, dict]] = {
         "pool_size": {"type": int, "default": 2, "min": 1, "max": 16,
                       "help": "Averages each pool_size x pool_size block."},
     },
-    "BatchNormalization": {},
+    "BatchNormalization": {
+        "momentum": {"type": float, "default": 0.99, "min": 0.0, "max": 0.999,
+                     "help": "How slowly the statistics used at test time follow the batches; "
+                             "0.9 for small datasets (few steps per epoch)."},
+    },
     "Dropout": {
         "rate": {"type": float, "default": 0.5, "min": 0.0, "max": 0.99,
                  "help": "Fraction of values set to zero during training only."},
@@ -161,7 +165,7 @@ def make_layer(index: int, type_name: str, params: dict, name: str):
     if type_name == "AveragePooling2D":
         return layers.AveragePooling2D(params["pool_size"], name=name)
     if type_name == "BatchNormalization":
-        return layers.BatchNormalization(name=name)
+        return layers.BatchNormalization(momentum=params["momentum"], name=name)
     if type_name == "Dropout":
         return layers.Dropout(params["rate"], name=name)
     if type_name == "Flatten":

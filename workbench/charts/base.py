@@ -81,6 +81,7 @@ class ChartCanvas(FigureCanvasQTAgg):
         self.figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
         self._version = 0            # bumped by changed(), GUI thread
         self._built_version = -1     # the state the artists show; under _DRAW_LOCK
+        self._axes = None            # what build() returned; under _DRAW_LOCK
         self._image: QImage | None = None
         self._pixels: np.ndarray | None = None   # keeps the QImage's memory alive
         self._shown: tuple | None = None         # (version, width, height, ratio) on screen
@@ -106,12 +107,21 @@ class ChartCanvas(FigureCanvasQTAgg):
         """A copy of the chart's data, as plain Python (GUI thread)."""
         return {}
 
-    def build(self, state: dict) -> None:
-        """Create the axes and artists for ``state`` on the (cleared) figure.
+    def build(self, state: dict):
+        """Create the axes and artists for ``state`` on the (cleared) figure and return
+        the main axes (clicks map to its data coordinates), or None.
 
         Runs on a render thread or in :meth:`draw`, under the draw lock: use only ``state``
-        and the figure, never the widget.
+        and the figure, never the widget, and store nothing on ``self`` (read artists back
+        through :attr:`ax`).
         """
+        return None
+
+    @property
+    def ax(self):
+        """The main axes of the figure as last built (None before the first build)."""
+        ax = self._axes
+        return ax if ax is not None and ax in self.figure.axes else None
 
     def changed(self) -> None:
         """The data changed: redraw once, off the GUI thread."""
@@ -195,7 +205,7 @@ class ChartCanvas(FigureCanvasQTAgg):
 
     def _build(self, state: dict, version: int) -> None:
         self.figure.clear()
-        self.build(state)
+        self._axes = self.build(state)
         self._built_version = version
 
     def _render(self, state: dict, version: int, width: int, height: int, ratio: float) -> dict:
@@ -218,8 +228,8 @@ class ChartCanvas(FigureCanvasQTAgg):
                 "pixels": pixels, "geometry": self._axes_geometry(width, height)}
 
     def _axes_geometry(self, width: int, height: int) -> dict | None:
-        ax = getattr(self, "ax", None)
-        if ax is None or ax not in self.figure.axes:
+        ax = self.ax
+        if ax is None:
             return None
         return {"width": width, "height": height, "bbox": tuple(ax.bbox.bounds),
                 "xlim": tuple(ax.get_xlim()), "ylim": tuple(ax.get_ylim())}

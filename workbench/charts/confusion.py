@@ -13,6 +13,7 @@ from workbench.charts.base import ChartCanvas
 
 # Past this many classes the per-cell numbers become unreadable; colour still tells.
 _MAX_ANNOTATED = 25
+_COUNT = "count"   # gid of the count annotations
 
 
 class ConfusionChart(ChartCanvas):
@@ -29,33 +30,36 @@ class ConfusionChart(ChartCanvas):
     def __init__(self, parent=None):
         self.matrix: np.ndarray | None = None
         self.classes: list[str] = []
-        self.texts = []          # the count annotations, row-major (tests read them)
-        self.image = None
         super().__init__(parent, width=4.2, height=3.6)
         self.setMouseTracking(True)   # a pointing hand over the cells says "click me"
 
     def state(self) -> dict:
         return {"matrix": self.matrix, "classes": list(self.classes)}
 
-    def build(self, state: dict) -> None:
-        self.ax = self.figure.add_subplot(1, 1, 1)
-        self.image, self.texts = None, []
-        m, classes, ax = state["matrix"], state["classes"], self.ax
+    def build(self, state: dict):
+        ax = self.figure.add_subplot(1, 1, 1)
+        m, classes = state["matrix"], state["classes"]
         if m is None:
             ax.set_axis_off()
             self.empty_message(ax, "Train or evaluate a model to see its confusion matrix")
-            return
+            return ax
         n = len(classes)
         # Colour by the fraction of each true class so small classes still read clearly.
         rows = m.sum(axis=1, keepdims=True).astype(float)
         frac = np.divide(m, rows, out=np.zeros(m.shape, float), where=rows > 0)
-        self.image = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_xticks(range(n), [_short(c) for c in classes], rotation=45 if n > 4 else 0,
-                      ha="right" if n > 4 else "center", fontsize=8)
-        ax.set_yticks(range(n), [_short(c) for c in classes], fontsize=8)
-        ax.set_xlabel("Predicted class")
-        ax.set_ylabel("True class")
-        ax.set_title("Confusion matrix\n(click a cell to see its images)", fontsize=9)
+        image = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+        # Small (a 1024x640 window): no title (the tab names it), smaller labels, so the
+        # matrix keeps most of the room instead of overlapping its own labels.
+        w_in, h_in = self.figure.get_size_inches()
+        small = min(w_in, h_in) * self.figure.dpi < 320
+        tick = 6 if small and n > 6 else 8
+        ax.set_xticks(range(n), [_short(c) for c in classes], rotation=(90 if small else 45) if n > 4 else 0,
+                      ha=("center" if small else "right") if n > 4 else "center", fontsize=tick)
+        ax.set_yticks(range(n), [_short(c) for c in classes], fontsize=tick)
+        ax.set_xlabel("Predicted class", fontsize=8 if small else None)
+        ax.set_ylabel("True class", fontsize=8 if small else None)
+        if not small:
+            ax.set_title("Confusion matrix\n(click a cell to see its images)", fontsize=9)
         size = annotation_size(self.figure, n, int(m.max()) if m.size else 0)
         if n <= _MAX_ANNOTATED and size:
             for i in range(n):
@@ -63,11 +67,23 @@ class ConfusionChart(ChartCanvas):
                     colour = "white" if frac[i, j] > 0.55 else "black"
                     # in_layout=False: the counts sit inside the axes, and measuring
                     # every one of them made constrained layout half the draw time.
-                    self.texts.append(ax.text(j, i, str(int(m[i, j])), ha="center",
-                                              va="center", color=colour, fontsize=size,
-                                              in_layout=False))
-        self.figure.colorbar(self.image, ax=ax, fraction=0.046, pad=0.04,
-                             label="fraction of true class")
+                    ax.text(j, i, str(int(m[i, j])), ha="center", va="center", color=colour,
+                            fontsize=size, in_layout=False, gid=_COUNT)
+        bar = self.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
+                                   label=None if small else "fraction of true class")
+        if small:
+            bar.ax.tick_params(labelsize=6)
+        return ax
+
+    @property
+    def texts(self) -> list:
+        """The count annotations, row-major (read back from the built axes)."""
+        return [t for t in self.ax.texts if t.get_gid() == _COUNT] if self.ax is not None else []
+
+    @property
+    def image(self):
+        """The coloured cells (an ``AxesImage``), or None."""
+        return self.ax.images[0] if self.ax is not None and self.ax.images else None
 
     def set_matrix(self, matrix, classes: list[str]) -> None:
         """Show a matrix (list of lists or array of counts) for ``classes``."""

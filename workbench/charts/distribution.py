@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from training.data.index import SPLIT_NAMES
 from workbench.charts.base import ChartCanvas
 
 # The panel fills the chart while it is hidden (zero size); that is expected, not a bug.
@@ -27,18 +28,18 @@ class DistributionChart(ChartCanvas):
         return {"counts": {s: dict(c) for s, c in self.counts.items()},
                 "classes": list(self.classes)}
 
-    def build(self, state: dict) -> None:
-        ax = self.ax = self.figure.add_subplot(111)
+    def build(self, state: dict):
+        ax = self.figure.add_subplot(111)
         ax.set_xlabel("Class", fontsize=9)
         ax.set_ylabel("Images", fontsize=9)
         counts, classes = state["counts"], state["classes"]
-        splits = [s for s in ("train", "validation", "test")
+        splits = [s for s in SPLIT_NAMES
                   if sum(counts.get(s, {}).values()) > 0]
         if not classes or not splits:
             ax.set_title("Images per class and split", fontsize=10)
             self.empty_message(ax, "Open a dataset to see how many images each class has.")
             ax.set_xticks([])
-            return
+            return ax
         x = np.arange(len(classes))
         width = 0.8 / len(splits)
         for i, split in enumerate(splits):
@@ -57,6 +58,7 @@ class DistributionChart(ChartCanvas):
         self.figure.legend(fontsize=8, frameon=False, ncol=ncol, loc="outside upper center")
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
+        return ax
 
     def set_counts(self, counts: dict[str, dict[str, int]], classes: list[str]) -> None:
         """Show ``counts`` (``{split: {class: n}}``, as ``DatasetIndex.counts()``)."""

@@ -19,21 +19,24 @@ class ProbabilityChart(ChartCanvas):
         self.classes: list[str] = []
         self.probs: np.ndarray | None = None
         self.true_index: int | None = None
-        self.bars = None
         super().__init__(parent, width=3.6, height=2.6)
         self.setMinimumSize(200, 120)
 
     def state(self) -> dict:
         return {"classes": list(self.classes), "probs": self.probs, "true": self.true_index}
 
-    def build(self, state: dict) -> None:
-        ax = self.ax = self.figure.add_subplot(1, 1, 1)
-        self.bars = None
+    @property
+    def bars(self) -> list:
+        """The probability bars, most likely class first (read back from the built axes)."""
+        return list(self.ax.patches) if self.ax is not None else []
+
+    def build(self, state: dict):
+        ax = self.figure.add_subplot(1, 1, 1)
         probs, classes, true_index = state["probs"], state["classes"], state["true"]
         if probs is None:
             ax.set_axis_off()
             self.empty_message(ax, "Select an image to see its class probabilities")
-            return
+            return ax
         order = np.argsort(-probs)[:_MAX_BARS]
         pred = int(order[0])
         colours = []
@@ -43,7 +46,7 @@ class ProbabilityChart(ChartCanvas):
             else:
                 colours.append("tab:blue" if i == pred else "0.7")
         y = np.arange(len(order))
-        self.bars = ax.barh(y, probs[order], color=colours)
+        ax.barh(y, probs[order], color=colours)
         ax.set_yticks(y, [classes[i] for i in order], fontsize=8)
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
@@ -59,6 +62,7 @@ class ProbabilityChart(ChartCanvas):
                         color="white")
             else:
                 ax.text(p + 0.02, yi, f"{p:.1%}", va="center", fontsize=7)
+        return ax
 
     def set_probabilities(self, classes: list[str], probabilities, true_index=None) -> None:
         """Show ``probabilities`` (one per class) for an image.

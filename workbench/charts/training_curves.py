@@ -37,9 +37,9 @@ class TrainingCurves(ChartCanvas):
         return {"epochs": list(self._epochs), "train": list(self._train),
                 "val": list(self._val), "best": self._best_epoch}
 
-    def build(self, state: dict) -> None:
+    def build(self, state: dict):
         epochs, train, val, best = state["epochs"], state["train"], state["val"], state["best"]
-        ax = self.ax = self.figure.add_subplot(1, 1, 1)
+        ax = self.figure.add_subplot(1, 1, 1)
         label = _LABELS[self.metric_name]
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("Epoch")
@@ -47,29 +47,45 @@ class TrainingCurves(ChartCanvas):
         ax.grid(True, alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         has_val = any(v == v for v in val)  # NaN != NaN: no validation data
-        (self.train_line,) = ax.plot(epochs, train, "o-", color="tab:blue", label="training",
-                                     ms=4)
-        (self.val_line,) = ax.plot(epochs if has_val else [], val if has_val else [], "s-",
-                                   color="tab:orange", label="validation", ms=4)
-        (self.best_marker,) = ax.plot([], [], "*", color="tab:green", ms=14,
-                                      label="best validation", zorder=5)
-        self.best_vline = ax.axvline(0, color="tab:green", lw=0.8, ls="--", visible=False)
+        ax.plot(epochs, train, "o-", color="tab:blue", label="training", ms=4)
+        ax.plot(epochs if has_val else [], val if has_val else [], "s-",
+                color="tab:orange", label="validation", ms=4)
+        (best_marker,) = ax.plot([], [], "*", color="tab:green", ms=14,
+                                 label="best validation", zorder=5)
+        best_vline = ax.axvline(0, color="tab:green", lw=0.8, ls="--", visible=False)
         if not epochs:
             self.empty_message(ax, "Start training to see the curves here")
             ax.set_xlim(0.5, 2.5)
             ax.set_ylim(0, 1)
-            return
+            return ax
         if best in epochs:
             i = epochs.index(best)
-            self.best_marker.set_data([best], [val[i] if has_val else train[i]])
-            self.best_vline.set_xdata([best, best])
-            self.best_vline.set_visible(True)
+            best_marker.set_data([best], [val[i] if has_val else train[i]])
+            best_vline.set_xdata([best, best])
+            best_vline.set_visible(True)
         ax.set_xlim(min(epochs) - 0.5, max(max(epochs), 2) + 0.5)
         if self.metric_name == "accuracy":
             ax.set_ylim(0, 1.02)
         else:
             ax.set_ylim(bottom=0)  # losses are never negative; 0 anchors the eye
         ax.legend(loc="best", fontsize=8)
+        return ax
+
+    def _line(self, label: str):
+        lines = [ln for ln in self.ax.get_lines() if ln.get_label() == label] if self.ax else []
+        return lines[0] if lines else None
+
+    @property
+    def train_line(self):
+        return self._line("training")
+
+    @property
+    def val_line(self):
+        return self._line("validation")
+
+    @property
+    def best_marker(self):
+        return self._line("best validation")
 
     @property
     def epochs(self) -> list[int]:

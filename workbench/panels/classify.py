@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QSplitter, QVBoxLayout, QWidget)
 
 from workbench import shortcuts
+from workbench.panels.classify_coverage import CoverageControl
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.path_menu import install_path_menu
 from workbench.itemmodels.thumbnails import image_to_qimage
@@ -36,9 +37,19 @@ def result_text(row: dict) -> str:
     if row.get("error"):
         return f"{name}\n{row['error']}"
     lines = [name] + [f"{c}: {p:.1%}" for c, p in (row.get("top_k") or [])[:3]]
+    if row.get("unknown"):  # before the top-k: the answer is "unknown", the rest is context
+        lines.insert(1, f"Unknown ({row.get('unknown_reason')})")
     if row.get("faces"):
         lines.append("Human face detected")
     return "\n".join(lines)
+
+
+def _mark_unknown(item: QListWidgetItem, row: dict) -> None:
+    """Unknown answers in amber, so they stand out from the answered ones."""
+    if row.get("unknown"):
+        item.setForeground(QColor("#8a5a00"))
+    else:
+        item.setData(Qt.ItemDataRole.ForegroundRole, None)  # the palette's colour
 
 
 class ClassifyPanel(QWidget):
@@ -68,7 +79,7 @@ class ClassifyPanel(QWidget):
 
     def _build(self) -> None:
         self.run_combo = QComboBox()
-        self.run_combo.setMinimumContentsLength(28)
+        self.run_combo.setMinimumContentsLength(14)   # the row must fit a 1024 px window
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.currentIndexChanged.connect(self._update_controls)
         self.model_button = QPushButton("Model file…")
@@ -126,6 +137,10 @@ class ClassifyPanel(QWidget):
         lv.addWidget(self.list, 1)
         lv.addWidget(self.bad_label)
         lv.addWidget(self.bad_list)
+        # Under the results: how many photos get an answer vs "unknown" (training.unknown).
+        self.coverage = CoverageControl()
+        self.coverage.coverageChanged.connect(self._on_coverage)
+        lv.addWidget(self.coverage)
         self.detail = ImageDetail("Select a photo to see it large with all class probabilities")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -145,7 +160,7 @@ class ClassifyPanel(QWidget):
 
     def shutdown(self) -> None:
         self.watcher.stop()
-        for part in (self._predict, self._runs, self.detail):
+        for part in (self._predict, self._runs, self.detail, self.coverage):
             part.shutdown()
 
     def current_run(self) -> str | None:
@@ -204,14 +219,17 @@ class ClassifyPanel(QWidget):
             self.status.setText("Those photos are already in the list.")
             return
         self._show_lists()
+        self.coverage.load_run(run_dir)
         worker = PredictionWorker(run_dir, paths, top_k=3,
-                                  detect_faces=self.faces_box.isChecked())
+                                  detect_faces=self.faces_box.isChecked(),
+                                  coverage=self.coverage.coverage())
         worker.results.connect(self._on_results)
         worker.classes.connect(self._on_classes)
         worker.status.connect(self.status.setText)
         worker.progress.connect(self._on_progress)
         self.progress.setRange(0, 0)
         self._classes_run = run_dir
+        self.detail.set_run(run_dir)
         self._predict.start(worker, finished=self._on_finished, failed=self._on_failed,
                             stopped=self._on_stopped, done=self._update_controls)
         self._update_controls()
@@ -299,7 +317,9 @@ class ClassifyPanel(QWidget):
             return  # a cancelled job's late batch
         for row in rows:
             thumb = row.pop("thumb", None)
-            plain = {k: row.get(k) for k in ("path", "top_k", "probabilities", "error", "faces")}
+            plain = {k: row.get(k) for k in ("path", "top_k", "probabilities", "error", "faces",
+                                             "unknown", "unknown_reason", "confidence",
+                                             "distance", "appearance")}
             if row.get("error"):
                 self.bad.append(plain)
                 self.bad_list.addItem(f"{row.get('path')}: {row['error']}")
@@ -313,6 +333,7 @@ class ClassifyPanel(QWidget):
                 blank.fill(QColor(235, 235, 235))
                 item.setIcon(QIcon(blank))
             item.setData(ResultRole, row)
+            _mark_unknown(item, row)
             item.setToolTip(row.get("path", ""))
             self.list.addItem(item)
         self._show_lists()
@@ -342,16 +363,40 @@ class ClassifyPanel(QWidget):
             return
         row = current.data(ResultRole)
         top = row.get("top_k") or []
-        item = dict(row, caption=f"{os.path.basename(row.get('path', ''))}: "
+        verdict = f"unknown ({row['unknown_reason']}); best guess " if row.get("unknown") else ""
+        item = dict(row, caption=f"{os.path.basename(row.get('path', ''))}: {verdict}"
                     + (f"{top[0][0]} ({top[0][1]:.1%})" if top else "no prediction"))
         if not self.faces_box.isChecked():
             item["faces"] = None
         self.detail.show_item(item, self.classes, detect_faces=self.faces_box.isChecked())
 
+    @Slot(float)
+    def _on_coverage(self, _coverage: float) -> None:
+        """The coverage control moved: decide "unknown" again for the photos shown (from
+        their stored probabilities and distances; the model does not run again)."""
+        from training.unknown import decide_rows
+
+        rule = self.coverage.current_rule()
+        if rule is None:
+            return
+        rows = [self.list.item(i).data(ResultRole) for i in range(self.list.count())]
+        decide_rows(rule, rows + self.results)
+        for i, row in enumerate(rows):
+            item = self.list.item(i)
+            item.setData(ResultRole, row)
+            item.setText(result_text(row))
+            _mark_unknown(item, row)
+        self._on_current(self.list.currentItem(), None)
+        unknown = sum(1 for r in rows if r.get("unknown"))
+        if rows:
+            self.status.setText(f"{unknown} of {len(rows)} photo(s) answered “unknown” at "
+                                f"{self.coverage.coverage():.0%} coverage")
+
     @Slot()
     def _update_controls(self) -> None:
         busy = self._predict.current_busy()
         has_run = self.current_run() is not None
+        self.coverage.load_run(self.current_run())  # its unknown rule (no-op for the same run)
         self.open_button.setEnabled(has_run and not busy)
         self.folder_button.setEnabled(has_run and not busy)
         self.export_button.setEnabled(bool(self.results or self.bad) and not busy)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
                                QTabWidget, QVBoxLayout, QWidget)
 
 from training.data.index import SPLIT_NAMES
+from training.data.kinds import KIND_LABELS, OPEN_BY_KEY
 from workbench.itemmodels.thumbnails import (THUMB, PathRole, ThumbnailModel, image_to_qimage)
 from workbench.panels.start_page import StartPage
 from workbench.settings import Settings
@@ -24,13 +25,11 @@ from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColum
                                              csv_header)
 from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.pinned_views import PinnedListView
-from workbench.workers.jobs import Job
+from workbench.workers.job_runner import JobRunner
 from workbench.workers.dataset import CheckImagesWorker, IndexWorker, PreviewWorker
 
 log = logging.getLogger(__name__)
 
-KIND_NAMES = {"folders": "class folders", "splits": "train/validation/test folders",
-              "csv": "CSV + images", "idx": "IDX files", "npz": "NumPy .npz"}
 
 
 class DatasetPanel(QWidget):
@@ -40,12 +39,10 @@ class DatasetPanel(QWidget):
         super().__init__(parent)
         self.state = state
         self.settings = Settings()
-        self._index_job: Job | None = None
-        self._check_job: Job | None = None   # the up-front decode pass (bad files, store)
-        self._preview_job: Job | None = None
+        self._index = JobRunner(self)     # opening a dataset (a new one cancels the last)
+        self._check = JobRunner(self)     # the up-front decode pass (bad files, store)
+        self._preview = JobRunner(self)   # the large preview of the selected image
         self._preview_fields: list = []
-        # Every job still running, including cancelled ones, so shutdown can wait.
-        self._jobs: set = set()
         self._thumb_bad: list = []   # decode failures found while making thumbnails
         self.csv_dialog: CsvColumnsDialog | None = None   # open while asking for a CSV's folder
         self._build()
@@ -112,6 +109,12 @@ class DatasetPanel(QWidget):
         header.addStretch(1)
         header.addWidget(open_button)
         col.addLayout(header)
+        # Shown when the largest class is > 3x the smallest (training.config.imbalance_warning).
+        self.imbalance_label = QLabel()
+        self.imbalance_label.setWordWrap(True)
+        self.imbalance_label.setStyleSheet("color: #8a5a00; background: #fff4d6; padding: 4px;")
+        self.imbalance_label.hide()
+        col.addWidget(self.imbalance_label)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.left_splitter = QSplitter(Qt.Orientation.Vertical)
@@ -133,8 +136,10 @@ class DatasetPanel(QWidget):
         ccol.setContentsMargins(0, 0, 0, 0)
         filters = QHBoxLayout()
         self.class_filter = QComboBox()
-        self.class_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.class_filter.setMinimumContentsLength(12)
+        # Not AdjustToContents: a long class name must not push the window past 1024 px.
+        self.class_filter.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.class_filter.setMinimumContentsLength(8)
         self.split_filter = QComboBox()
         self.split_filter.addItems(["All splits"] + list(SPLIT_NAMES))
         self.class_filter.currentIndexChanged.connect(self._apply_filter)
@@ -184,21 +189,15 @@ class DatasetPanel(QWidget):
     def open_dialog(self, kind: str = "folder") -> None:
         """Ask for a source of ``kind`` (``folder|csv|idx|npz``) and open it."""
         start = self.settings.last_folder("dataset")
-        if kind == "folder":
-            path = QFileDialog.getExistingDirectory(self, "Open image folder", start)
-        elif kind == "csv":
-            path, _ = QFileDialog.getOpenFileName(self, "Open CSV of labels", start,
-                                                  "CSV files (*.csv *.txt);;All files (*)")
-        elif kind == "idx":
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Open IDX files (choose any of them)", start,
-                "IDX files (*-ubyte *-ubyte.gz *.idx*);;All files (*)")
-            path = os.path.dirname(path) if path else path
+        action = OPEN_BY_KEY.get(kind, OPEN_BY_KEY["npz"])
+        if action.file_filter is None:
+            path = QFileDialog.getExistingDirectory(self, action.title, start)
         else:
-            path, _ = QFileDialog.getOpenFileName(self, "Open NumPy arrays", start,
-                                                  "NumPy archives (*.npz)")
+            path, _ = QFileDialog.getOpenFileName(self, action.title, start, action.file_filter)
+            if action.open_parent and path:
+                path = os.path.dirname(path)
         if path:
-            self.open_path(path, "csv" if kind == "csv" else "auto")
+            self.open_path(path, action.kind)
 
     def open_path(self, path: str, kind: str = "auto", **options) -> bool:
         """Index ``path`` in a worker. CSVs with more than two columns ask which to use."""
@@ -236,40 +235,31 @@ class DatasetPanel(QWidget):
         self.progress.setRange(0, 0)
         self.progress.setFormat(f"Opening {spec.path}…")
         self.progress_row.setVisible(True)
-        self._index_job = self._track(Job(
-            IndexWorker(spec), self, on_progress=self._on_progress, on_status=self._on_status,
-            on_finished=self._on_indexed, on_failed=self._on_index_failed,
-            on_done=self._on_index_done))
-
-    def _track(self, job: Job) -> Job:
-        self._jobs.add(job)
-        return job
+        self._index.start(IndexWorker(spec), progress=self._on_progress, status=self._on_status,
+                          finished=self._on_indexed, failed=self._on_index_failed,
+                          done=self._on_index_done)
 
     @Slot()
     def cancel(self) -> None:
         """Cancel indexing (the previous dataset stays open) and the up-front image check."""
-        if self._index_job is not None:
-            self._index_job.cancel()
-            self._index_job = None
-        if self._check_job is not None:
-            self._check_job.cancel()
-            self._check_job = None
+        self._index.cancel()
+        self._check.cancel()
         self.progress_row.setVisible(False)
 
-    def _on_progress(self, job, done: int, total: int, what: str) -> None:
-        if job is self._index_job or (job is self._check_job and self._index_job is None):
-            self.progress.setRange(0, max(total, 0))
-            self.progress.setValue(done)
-            self.progress.setFormat(f"{what} %v / %m")
+    def _on_progress(self, done: int, total: int, what: str) -> None:
+        self.progress.setRange(0, max(total, 0))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{what} %v / %m")
 
-    def _on_status(self, job, message: str) -> None:
-        if job is self._index_job:
-            self.progress.setFormat(message)
-            self.state.statusMessage.emit(message)
+    def _on_check_progress(self, done: int, total: int, what: str) -> None:
+        if not self._index.current_busy():   # opening another dataset has the bar
+            self._on_progress(done, total, what)
 
-    def _on_indexed(self, job, result) -> None:
-        if job is not self._index_job:
-            return  # a cancelled or superseded job
+    def _on_status(self, message: str) -> None:
+        self.progress.setFormat(message)
+        self.state.statusMessage.emit(message)
+
+    def _on_indexed(self, result) -> None:
         if result.get("ask_images"):
             self._ask_images_folder(result["spec"], result["ask_images"])
             return
@@ -286,17 +276,15 @@ class DatasetPanel(QWidget):
     # -- the up-front image check ----------------------------------------------------------
     def _start_check(self, index) -> None:
         """Decode every file once in the background (fills the store, finds bad files)."""
-        if self._check_job is not None:
-            self._check_job.cancel()
-            self._check_job = None
+        self._check.cancel()
         if index is None or index.arrays is not None or not len(index):
             return
-        self._check_job = self._track(Job(
-            CheckImagesWorker(index), self, on_progress=self._on_progress,
-            on_finished=self._on_checked, on_failed=self._on_check_failed, on_done=self._on_check_done))
+        self._check.start(CheckImagesWorker(index), progress=self._on_check_progress,
+                          finished=self._on_checked, failed=self._on_check_failed,
+                          done=self._on_check_done)
 
-    def _on_checked(self, job, result) -> None:
-        if job is not self._check_job or result.get("index") is not self.state.dataset:
+    def _on_checked(self, result) -> None:
+        if result.get("index") is not self.state.dataset:
             return
         index = result["index"]
         self.refresh_bad_files()
@@ -306,16 +294,12 @@ class DatasetPanel(QWidget):
         self.state.statusMessage.emit(f"Checked {len(index):,} images: "
                                       + (f"{n} could not be decoded" if n else "all decode"))
 
-    def _on_check_failed(self, job, message: str) -> None:
+    def _on_check_failed(self, message: str) -> None:
         log.warning("image check failed: %s", message)
 
-    def _on_check_done(self, job) -> None:
-        self._jobs.discard(job)
-        job.deleteLater()
-        if job is self._check_job:
-            self._check_job = None
-            if self._index_job is None:
-                self.progress_row.setVisible(False)
+    def _on_check_done(self) -> None:
+        if not self._index.current_busy():
+            self.progress_row.setVisible(False)
 
     def _ask_images_folder(self, spec, ask: dict) -> None:
         """No folder near the CSV holds its images: ask for it (and the columns), whatever
@@ -334,16 +318,11 @@ class DatasetPanel(QWidget):
         dialog.accepted.connect(accepted)
         dialog.open()
 
-    def _on_index_failed(self, job, message: str) -> None:
-        if job is self._index_job:
-            self._show_error(message)
+    def _on_index_failed(self, message: str) -> None:
+        self._show_error(message)
 
-    def _on_index_done(self, job) -> None:
-        self._jobs.discard(job)
-        job.deleteLater()
-        if job is self._index_job:
-            self._index_job = None
-            self.progress_row.setVisible(self._check_job is not None)
+    def _on_index_done(self) -> None:
+        self.progress_row.setVisible(self._check.current_busy())
 
     def _show_error(self, message: str) -> None:
         self.error_label.setText(f"Could not open the dataset: {message}")
@@ -370,12 +349,13 @@ class DatasetPanel(QWidget):
         self.stack.setCurrentIndex(1)
         self.name_label.setText(os.path.basename(index.root.rstrip("/\\")) or index.root)
         self.name_label.setToolTip(index.root)
-        self.info_label.setText(f"{KIND_NAMES.get(index.kind, index.kind)} · {len(index):,} images"
+        self.info_label.setText(f"{KIND_LABELS.get(index.kind, index.kind)} · {len(index):,} images"
                                 f" · {len(index.classes)} classes")
         self._thumb_bad = []
         self.refresh_bad_files()
         self.class_table.set_index(index)
         self.chart.set_counts(index.counts(), list(index.classes))
+        self._show_imbalance(index)
         spec = self.state.dataset_spec
         self.split_settings.set_values(getattr(spec, "val_fraction", 0.1),
                                        getattr(spec, "test_fraction", 0.1),
@@ -389,6 +369,14 @@ class DatasetPanel(QWidget):
         self.split_filter.blockSignals(False)
         self._update_shown()
         self._select_first()
+
+    def _show_imbalance(self, index) -> None:
+        from training.config import imbalance_warning
+
+        counts = index.counts()
+        text = imbalance_warning(counts.get("train") or {})
+        self.imbalance_label.setText(text or "")
+        self.imbalance_label.setVisible(bool(text))
 
     def _select_first(self) -> None:
         # Show something in the preview right away instead of an empty pane.
@@ -470,15 +458,10 @@ class DatasetPanel(QWidget):
         fields = [("File", os.path.basename(path)), ("Folder", os.path.dirname(path)),
                   ("Label", label), ("Split", split)]
         self.preview.show_sample(None, fields)
-        if self._preview_job is not None:
-            self._preview_job.cancel()
         self._preview_fields = fields
-        self._preview_job = self._track(Job(PreviewWorker(path), self, on_finished=self._on_preview,
-                                            on_done=self._on_preview_done))
+        self._preview.start(PreviewWorker(path), finished=self._on_preview)
 
-    def _on_preview(self, job, result: dict) -> None:
-        if job is not self._preview_job:
-            return
+    def _on_preview(self, result: dict) -> None:
         fields = self._preview_fields
         extra = []
         if result.get("width"):
@@ -488,12 +471,6 @@ class DatasetPanel(QWidget):
         image = result.get("image")
         pix = QPixmap.fromImage(image) if image is not None else None
         self.preview.show_sample(pix, fields[:1] + extra + fields[1:], result.get("error", ""))
-
-    def _on_preview_done(self, job) -> None:
-        self._jobs.discard(job)
-        job.deleteLater()
-        if job is self._preview_job:
-            self._preview_job = None
 
     # -- panel protocol ---------------------------------------------------------------------------
     @property
@@ -509,9 +486,8 @@ class DatasetPanel(QWidget):
         return self._chart
 
     def pending_work(self) -> bool:
-        return (self._index_job is not None or self._preview_job is not None
-                or self._check_job is not None
-                or self.thumbs.pending())
+        return (self._index.current_busy() or self._preview.current_busy()
+                or self._check.current_busy() or self.thumbs.pending())
 
     def save_settings(self) -> None:
         self.settings.set_value("dataset/splitter", self.splitter.saveState())
@@ -519,10 +495,8 @@ class DatasetPanel(QWidget):
 
     def shutdown(self) -> None:
         self.save_settings()
-        for job in list(self._jobs):
-            job.stop_and_wait()
-        self._jobs.clear()
-        self._index_job = self._preview_job = self._check_job = None
+        for runner in (self._index, self._check, self._preview):
+            runner.shutdown()
         self.thumbs.shutdown()
         if self._chart is not None:
             self._chart.shutdown()

@@ -22,6 +22,7 @@ from workbench.panels.layer_editor import LayerEditor
 from workbench.panels.model_assist import AUTO_HELP, ModelAssist, is_auto
 from workbench.settings import Settings
 from workbench.widgets.fit import ColumnFitter, proportional_sizes
+from workbench.widgets.setting_tips import apply_tips
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.model import SummaryWorker
@@ -34,6 +35,7 @@ ERROR_BG = QColor(253, 226, 222)
 
 
 FORMS_MIN_WIDTH = 260   # px; the forms column scrolls sideways below this
+NARROW_WIDTH = 1000     # px of panel width below which the summary goes under the layers
 
 
 class ModelPanel(QWidget):
@@ -140,6 +142,13 @@ class ModelPanel(QWidget):
         self.splitter.addWidget(self.layers)
         self.splitter.addWidget(right)
         self.splitter.setSizes([400, 320, 400])
+        # Below NARROW_WIDTH the summary goes under the layer editor (two columns, not
+        # three squeezed ones); see _arrange().
+        self._summary_box = right
+        apply_tips(self)
+        self._stacked = QSplitter(Qt.Orientation.Vertical, self)
+        self._stacked.hide()
+        self._narrow = False
         col.addWidget(self.splitter, 1)
 
     # -- state ----------------------------------------------------------------------------------
@@ -241,11 +250,32 @@ class ModelPanel(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        narrow = self.width() < NARROW_WIDTH
+        if narrow != self._narrow:
+            self._arrange(narrow)
         if not self._sized and self.splitter.width() > 0:
             sp = self.splitter
             minimums = [sp.widget(i).minimumSizeHint().width() for i in range(sp.count())]
             minimums[0] = max(minimums[0], sp.widget(0).minimumWidth())
-            sp.setSizes(proportional_sizes(sp.width(), [3, 3, 4], minimums))
+            weights = [4, 5] if self._narrow else [3, 3, 4]
+            sp.setSizes(proportional_sizes(sp.width(), weights, minimums))
+
+    def _arrange(self, narrow: bool) -> None:
+        """Three columns (forms | layers | summary), or two with the summary under the
+        layer editor when the panel is narrow."""
+        self._narrow = narrow
+        self._sized = False   # the column sizes are the new arrangement's
+        if narrow:
+            self._stacked.addWidget(self.layers)
+            self._stacked.addWidget(self._summary_box)
+            self._stacked.setSizes([300, 300])
+            self.splitter.addWidget(self._stacked)
+            self._stacked.show()
+        else:
+            self.splitter.insertWidget(1, self.layers)
+            self.splitter.insertWidget(2, self._summary_box)
+            self._stacked.setParent(self)
+            self._stacked.hide()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -269,6 +299,8 @@ class ModelPanel(QWidget):
 
     def _show_summary(self, result: dict) -> None:
         rows, errors = result["rows"], result["errors"]
+        if result.get("backbone_layers"):
+            self.transfer_form.set_layer_count(result["backbone_layers"])
         self.summary.setRowCount(len(rows))
         for r, row in enumerate(rows):
             shape = row.get("output_shape")

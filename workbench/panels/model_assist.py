@@ -24,7 +24,7 @@ from workbench.widgets.aug_preview import AugPreview
 from workbench.widgets.weights_box import WeightsBox
 from workbench.workers.aug_preview import AugPreviewWorker
 from workbench.workers.auto_model import AutoChoiceWorker
-from workbench.workers.jobs import Job
+from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
 AUTO_PREFIX = "auto_"
@@ -49,11 +49,11 @@ class ModelAssist(QObject):
         self.advice: list = []
         self.notes: list = []          # what apply_fixes changed, shown until the next change
         self.explanation = ""
-        self._auto_job: Job | None = None
+        self._auto = JobRunner(self)
         self._auto_dataset: str | None = None
-        self._preview_job: Job | None = None
+        # Augmentation previews can't be interrupted: a change while one runs queues one rerun.
+        self._previews = JobRunner(self)
         self._preview_key = None
-        self._preview_again = False
         self._preview_timer = QTimer(self, singleShot=True, interval=400)
         self._preview_timer.timeout.connect(self._run_preview)
 
@@ -68,36 +68,24 @@ class ModelAssist(QObject):
 
             self.state.set_model_spec(placeholder())
             return
-        if self._auto_job is not None:
-            self._auto_job.cancel()
         self.explanation = "Choosing a model from the data…"
         self.panel.template_desc.setText(self.explanation)
         self._auto_dataset = _key(index)
-        self._auto_job = Job(AutoChoiceWorker(index), self, on_finished=self._auto_done,
-                             on_failed=self._auto_failed, on_done=self._auto_finished)
+        self._auto.start(AutoChoiceWorker(index), finished=self._auto_done, failed=self._auto_failed)
 
     def cancel_auto(self) -> None:
         """Another template was chosen: a running Auto choice must not replace it."""
-        if self._auto_job is not None:
-            self._auto_job.cancel()
+        self._auto.cancel()
 
-    def _auto_done(self, job, result: dict) -> None:
-        if job.cancelled:
-            return
+    def _auto_done(self, result: dict) -> None:
         from training.models import ModelSpec
 
         self.explanation = " ".join(result["reasons"])
         self.state.set_model_spec(ModelSpec.from_dict(result["spec"]))  # reloads the forms
 
-    def _auto_failed(self, job, message: str) -> None:
-        if not job.cancelled:
-            self.explanation = f"Auto could not read the dataset: {message}"
-            self.panel.template_desc.setText(self.explanation)
-
-    def _auto_finished(self, job) -> None:
-        if job is self._auto_job:
-            self._auto_job = None
-        job.deleteLater()
+    def _auto_failed(self, message: str) -> None:
+        self.explanation = f"Auto could not read the dataset: {message}"
+        self.panel.template_desc.setText(self.explanation)
 
     def dataset_changed(self) -> bool:
         """Re-runs Auto when a different dataset opened and Auto is chosen; True if it did."""
@@ -157,7 +145,10 @@ class ModelAssist(QObject):
     @Slot(str)
     def _weights_downloaded(self, _path: str) -> None:
         self.panel.transfer_form.update_weights_status()
-        self.panel._schedule()  # the summary may now load the weights
+        if is_auto(self.state.model_spec) and self.state.dataset is not None:
+            self.choose_auto()   # few photos: Auto can now pick transfer learning
+        else:
+            self.panel._schedule()  # the summary may now load the weights
 
     # -- augmentation preview -------------------------------------------------------------
     def schedule_preview(self) -> None:
@@ -165,19 +156,24 @@ class ModelAssist(QObject):
         if index is None:
             self.preview.set_message("Open a dataset to preview augmentation on its images.")
             self._preview_key = None
+            self._previews.cancel()
             return
         if not spec.augmentation.enabled:
             self.preview.set_message("Augmentation is off: tick a change above (flip, rotation, "
                                      "zoom, contrast, shift) to see what training would see.")
             self._preview_key = None
+            self._previews.cancel()
             return
         key = (_key(index), tuple(spec.input_size), spec.color_mode,
                tuple(sorted(spec.augmentation.to_dict().items())))
         if key == self._preview_key:
             return
         self._preview_key = key
+        self._previews.cancel()   # its images are of the old settings: drop them
         if self.panel.isVisible():
             self._preview_timer.start()
+        elif self._previews.busy():
+            self._run_preview()   # rerun once the running one ends, as when shown
 
     def shown(self) -> None:
         if self._preview_key is not None and not self.preview.cells:
@@ -185,44 +181,29 @@ class ModelAssist(QObject):
 
     @Slot()
     def _run_preview(self) -> None:
-        if self._preview_job is not None:
-            self._preview_again = True
-            return
         spec, index = self.state.model_spec, self.state.dataset
         if index is None or not spec.augmentation.enabled:
             return
-        worker = AugPreviewWorker(index, spec.augmentation.to_dict(), spec.input_size, spec.color_mode)
-        self._preview_job = Job(worker, self, on_finished=self._preview_done,
-                                on_failed=self._preview_failed, on_done=self._preview_finished)
-        self._preview_job.key = self._preview_key
+        self._previews.queue(self._preview_worker, finished=self.preview.set_images,
+                             failed=self._preview_failed)
 
-    def _preview_done(self, job, result: dict) -> None:
-        if job.key == self._preview_key:
-            self.preview.set_images(result)
+    def _preview_worker(self):
+        # Made when the job starts (maybe after a running one ended): the settings of then.
+        spec, index = self.state.model_spec, self.state.dataset
+        return AugPreviewWorker(index, spec.augmentation.to_dict(), spec.input_size, spec.color_mode)
 
-    def _preview_failed(self, job, message: str) -> None:
-        if job.key == self._preview_key:
-            self.preview.set_message(f"Preview failed: {message}")
-
-    def _preview_finished(self, job) -> None:
-        if job is self._preview_job:
-            self._preview_job = None
-        job.deleteLater()
-        if self._preview_again or (self._preview_key is not None and job.key != self._preview_key):
-            self._preview_again = False
-            self._run_preview()
+    def _preview_failed(self, message: str) -> None:
+        self.preview.set_message(f"Preview failed: {message}")
 
     # -- panel protocol -------------------------------------------------------------------
     def pending_work(self) -> bool:
-        return (self._auto_job is not None or self._preview_job is not None
+        return (self._auto.busy() or self._previews.busy()
                 or self._preview_timer.isActive() or self.weights_box.busy)
 
     def shutdown(self) -> None:
         self._preview_timer.stop()
-        for job in (self._auto_job, self._preview_job):
-            if job is not None:
-                job.stop_and_wait(30_000)
-        self._auto_job = self._preview_job = None
+        self._auto.shutdown(30_000)
+        self._previews.shutdown(30_000)
         self.weights_box.shutdown()
 
 

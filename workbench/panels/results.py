@@ -12,11 +12,14 @@ import time
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView,
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from training.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
+from workbench.panels.results_health import attach_health
+from workbench.panels.metric_item import MetricItem
 from workbench.panels.results_runs import RunsList
+from workbench.panels.results_trust import TrustCharts, average_rows, trust_summary_html
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.evaluation import EvaluationLoader, EvaluationWorker
@@ -106,11 +109,17 @@ class ResultsPanel(QWidget):
         self.per_class.verticalHeader().setVisible(False)
         self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.per_class.setMinimumWidth(300)
+        self.per_class.setMinimumWidth(220)   # scrolls sideways in a 1024 px window
+        self.chart_tabs = QTabWidget()
+        self.chart_tabs.setDocumentMode(True)
+        self.chart_tabs.addTab(self.confusion, "Confusion matrix")
+        self.trust_charts = TrustCharts(self.chart_tabs)
         metrics = QSplitter(Qt.Orientation.Horizontal)
-        metrics.addWidget(self.confusion)
+        metrics.addWidget(self.chart_tabs)
         metrics.addWidget(self.per_class)
         metrics.setSizes([420, 330])
+        metrics.setStretchFactor(0, 3)
+        metrics.setStretchFactor(1, 2)
 
         self.gallery_choice = QComboBox()
         self.gallery_choice.addItems(["Most incorrect", "Sample predictions", "Selected cell"])
@@ -136,7 +145,7 @@ class ResultsPanel(QWidget):
         cv = QVBoxLayout(center)
         cv.setContentsMargins(0, 0, 0, 0)
         cv.addLayout(head)
-        cv.addWidget(center_split, 1)
+        cv.addWidget(attach_health(self, center_split), 1)
 
         self.detail = ImageDetail("Select an image in the gallery to see it large "
                                   "with all class probabilities")
@@ -148,6 +157,7 @@ class ResultsPanel(QWidget):
         self.splitter.addWidget(self.runs)
         self.splitter.addWidget(bottom)
         self.splitter.setSizes([190, 600])
+        self.splitter.setStretchFactor(1, 1)   # extra height goes to the results, not the list
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter)
 
@@ -155,7 +165,7 @@ class ResultsPanel(QWidget):
     def pending_work(self) -> bool:
         return (self._loader.busy() or self._evaluator.busy() or self.runs.pending_work()
                 or self.gallery.pending_work() or self.detail.pending_work()
-                or self._export_busy())
+                or self.health.pending_work() or self._export_busy())
 
     def _export_busy(self) -> bool:
         dialog = getattr(self, "_export_dialog", None)
@@ -173,7 +183,7 @@ class ResultsPanel(QWidget):
                 pass
         self.watcher.stop()
         for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail,
-                     self.confusion):
+                     self.health, self.confusion, self.trust_charts):
             part.shutdown()
 
     def load_run(self, run_dir: str) -> None:
@@ -182,6 +192,8 @@ class ResultsPanel(QWidget):
             self.watcher.unwatch(self.run_dir or "")
             self.watcher.watch(run_dir)
         self.run_dir = run_dir
+        self.detail.set_run(run_dir)
+        self.health.set_run(run_dir)
         self.evaluation = None
         self.header.setText(f"Loading {os.path.basename(run_dir)}…")
         self.evaluate_button.setEnabled(False)
@@ -328,6 +340,7 @@ class ResultsPanel(QWidget):
                  f"{run.get('epochs_done', 0)} epochs"]
         if evaluation is None:
             self.confusion.reset()
+            self.trust_charts.reset()
             self.per_class.setRowCount(0)
             self.gallery.clear("This run has no evaluation yet: press Evaluate.")
             self.detail.clear()
@@ -341,7 +354,8 @@ class ResultsPanel(QWidget):
         split = evaluation.get("split", "test")
         metrics = (f"<span style='font-size:14pt'>{split.capitalize()} accuracy "
                    f"<b>{acc:.1%}</b></span> · loss {loss:.4f} · "
-                   f"{evaluation.get('num_samples', 0):,} {split} images")
+                   f"{evaluation.get('num_samples', 0):,} {split} images"
+                   + trust_summary_html(evaluation))
         warn = "".join(f"<br><i>{w}</i>" for w in evaluation.get("warnings") or [])
         skipped = evaluation.get("bad_files") or []
         if skipped:
@@ -354,7 +368,8 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setText("Re-evaluate")
         self.evaluate_button.setEnabled(True)
         self.confusion.set_matrix(evaluation["confusion_matrix"], self.classes)
-        self._fill_per_class(evaluation.get("per_class") or [])
+        self.trust_charts.show_evaluation(evaluation)
+        self._fill_per_class(list(evaluation.get("per_class") or []) + average_rows(evaluation))
         self.detail.clear()
         # With no wrong predictions the sample gallery is the informative one.
         wanted = MOST_INCORRECT if evaluation.get("most_incorrect") else SAMPLE
@@ -367,15 +382,25 @@ class ResultsPanel(QWidget):
         if isinstance(rows, dict):  # {class: {...}} form
             rows = [dict(v, **{"class": k}) for k, v in rows.items()]
         table = self.per_class
+        table.setSortingEnabled(False)   # while filling (rows would move under us)
         table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             values = [str(row.get("class", r)), _f(row.get("precision")), _f(row.get("recall")),
                       _f(row.get("f1")), str(row.get("support", ""))]
+            keys = [str(row.get("class", r)), row.get("precision"), row.get("recall"),
+                    row.get("f1"), row.get("support")]
             for c, text in enumerate(values):
-                item = QTableWidgetItem(text)
+                item = MetricItem(text, keys[c], bool(row.get("average")))
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if row.get("average"):  # the macro/weighted rows under the classes
+                    font = item.font()
+                    font.setItalic(True)
+                    item.setFont(font)
                 table.setItem(r, c, item)
+        # Shown in the evaluation's order until a header is clicked; averages stay last.
+        table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        table.setSortingEnabled(True)
 
     @Slot()
     def _show_gallery(self) -> None:

@@ -7,6 +7,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFrame, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QVBoxLayout, QWidget)
 
+from training.data.kinds import OPEN_ACTIONS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLE_DIR = os.path.join(ROOT, "resources", "sample")
 
@@ -49,11 +51,10 @@ class StartPage(QWidget):
             self.sample_button.setToolTip(f"The bundled sample is missing: {SAMPLE_DIR}")
         self.sample_button.clicked.connect(lambda: self.openPath.emit(SAMPLE_DIR))
         col.addWidget(self.sample_button)
-        for text, kind in (("Open folder…", "folder"), ("Open CSV…", "csv"),
-                           ("Open IDX files…", "idx"), ("Open NumPy .npz…", "npz")):
-            b = QPushButton(text)
+        for action in OPEN_ACTIONS:
+            b = QPushButton(action.label)
             b.setMinimumHeight(30)
-            b.clicked.connect(lambda _=False, k=kind: self.openRequested.emit(k))
+            b.clicked.connect(lambda _=False, k=action.key: self.openRequested.emit(k))
             col.addWidget(b)
         col.addSpacing(12)
         col.addWidget(QLabel("<b>Recent datasets</b>"))

@@ -164,7 +164,7 @@ class PreviewPane(QWidget):
         self.image = QLabel("Select an image to see it here.")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setWordWrap(True)   # error messages name long paths
-        self.image.setMinimumSize(200, 200)
+        self.image.setMinimumSize(160, 160)   # the three columns fit a 1024 px window
         self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.image.setStyleSheet("background: #f4f4f4; color: #777; border: 1px solid #ddd;")
         col.addWidget(self.image, 1)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QMessageBox, QProgressBar, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from training.runfolder import RunFolder
 from workbench.workers.export import ExportWorker
 from workbench.workers.job_runner import JobRunner
 
@@ -46,7 +47,7 @@ class ExportDialog(QDialog):
         self._close_when_done = False
         self._runner = JobRunner(self)
         self.setWindowTitle(f"Export model – {os.path.basename(run_dir)}")
-        self._build(default_dir or os.path.join(run_dir, "exports"))
+        self._build(default_dir or str(RunFolder(run_dir).exports_dir))
 
     # ----------------------------------------------------------------- layout
     def _build(self, default_dir: str) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from workbench.charts.probabilities import ProbabilityChart
+from workbench.widgets.heatmap import HeatmapOverlay
 from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.gallery_images import PreviewWorker
 from workbench.workers.job_runner import JobRunner
@@ -48,10 +49,15 @@ class ImageDetail(QWidget):
         self.caption.setWordWrap(True)
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.chart = ProbabilityChart()
+        # Grad-CAM over the image (enabled once a run is set with set_run()).
+        self.heatmap = HeatmapOverlay(self)
+        self.heatmap.changed.connect(self._rescale)
         top = QWidget()
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(self.image_label, 1)
+        tl.addWidget(self.heatmap.controls)
+        tl.addWidget(self.heatmap.note)
         tl.addWidget(self.caption)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
@@ -60,6 +66,10 @@ class ImageDetail(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
+
+    def set_run(self, run_dir: str | None) -> None:
+        """The run whose model the heatmap explains (None: heatmaps off)."""
+        self.heatmap.set_run(run_dir)
 
     def show_item(self, item: dict, classes: list[str], dataset=None,
                   detect_faces: bool = False) -> None:
@@ -76,6 +86,7 @@ class ImageDetail(QWidget):
             self.chart.set_probabilities(classes, probs, item.get("true_index"))
         else:
             self.chart.reset()
+        self.heatmap.set_item(item, classes, dataset)
         worker = PreviewWorker(item.get("path", ""), 640, dataset,
                                detect_faces=detect_faces and self.faces is None)
         self._runner.start(worker, finished=self._on_preview, failed=self._on_failed)
@@ -87,12 +98,14 @@ class ImageDetail(QWidget):
         self.image_label.setText(hint)
         self.caption.setText("")
         self.chart.reset()
+        self.heatmap.set_item(None, self.heatmap.classes)
 
     def pending_work(self) -> bool:
-        return self._runner.busy()
+        return self._runner.busy() or self.heatmap.pending_work()
 
     def shutdown(self) -> None:
         self._runner.shutdown()
+        self.heatmap.shutdown()
         self.chart.shutdown()
 
     def _on_preview(self, result: dict) -> None:
@@ -136,7 +149,7 @@ class ImageDetail(QWidget):
         if self._pixmap is None:
             return
         size = self.image_label.size()
-        pm = self._pixmap
+        pm = self.heatmap.compose(self._pixmap)
         # Small images (16x16, 28x28) are enlarged without smoothing so pixels stay sharp.
         mode = (Qt.TransformationMode.FastTransformation if pm.width() < size.width() // 2
                 else Qt.TransformationMode.SmoothTransformation)

@@ -63,7 +63,8 @@ class ImageGallery(QWidget):
         self.list.setWordWrap(False)
         self.list.setUniformItemSizes(True)
         self.list.currentItemChanged.connect(self._on_current)
-        install_path_menu(self.list, self._path_at)
+        self.fixes = None  # a workbench.fixes.LabelFixes once enable_fixes() is called
+        install_path_menu(self.list, self._path_at, self._fix_menu)
         self.hint = QLabel(empty_hint)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setWordWrap(True)
@@ -95,6 +96,7 @@ class ImageGallery(QWidget):
                 w.setForeground(QBrush(RIGHT if item["correct"] else WRONG))
                 w.setBackground(QBrush(_RIGHT_BG if item["correct"] else _WRONG_BG))
             self.list.addItem(w)
+        self._mark_fixes()
         self._stack.setCurrentWidget(self.list if self.items else self.hint)
         if self.items:
             worker = ThumbnailWorker([i.get("path", "") for i in self.items],
@@ -104,6 +106,41 @@ class ImageGallery(QWidget):
             # Select the first image so the detail view and probability chart show
             # something useful straight away.
             self.list.setCurrentRow(0)
+
+    def enable_fixes(self, fixes) -> None:
+        """Relabel/exclude/restore from this gallery: right-click menu and keys (1-9,
+        Delete, R) on the selected images; fixed images are marked in their caption."""
+        from workbench.fixes import install_fix_keys
+
+        self.fixes = fixes
+        self.list.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+        side = self.thumb_side
+        self.list.setGridSize(QSize(side + 56, side + 78))  # room for the fix mark line
+        install_fix_keys(self.list, self.selected_paths, fixes)
+        fixes.changed.connect(self._mark_fixes)
+
+    def selected_paths(self) -> list[str]:
+        items = self.list.selectedItems() or ([self.list.currentItem()] if self.list.currentItem() else [])
+        return [i.data(ItemRole).get("path", "") for i in items if isinstance(i.data(ItemRole), dict)]
+
+    def _fix_menu(self, menu, path: str) -> None:
+        if self.fixes is None:
+            return
+        from workbench.fixes import add_fix_actions
+
+        paths = self.selected_paths()
+        add_fix_actions(menu, paths if path in paths else [path], self.fixes)
+
+    @Slot()
+    def _mark_fixes(self) -> None:
+        if self.fixes is None:
+            return
+        for row, item in enumerate(self.items):
+            w = self.list.item(row)
+            if w is None:
+                continue
+            mark = self.fixes.mark(item.get("path", ""))
+            w.setText(caption(item) + (f"\n{mark}" if mark else ""))
 
     def _path_at(self, pos) -> str | None:
         item = self.list.itemAt(pos)

@@ -177,6 +177,16 @@ class TransferForm(_Form):
         self._loading = False
         self.update_weights_status()
 
+    def set_layer_count(self, count: int) -> None:
+        """The backbone has ``count`` layers: "fine-tune from" runs 0..count (count: none)."""
+        self._loading = True   # a clamped value means the same (no layer unfrozen): no edit
+        try:
+            self.fine_from.setMaximum(max(1, int(count)))
+            self.fine_from.setToolTip(f"The backbone has {count} layers; those from this index "
+                                      "on are trained in the fine-tune phase.")
+        finally:
+            self._loading = False
+
     def update_weights_status(self) -> None:
         bb = self._obj
         if bb is None:
@@ -262,8 +272,24 @@ class TrainingForm(_Form):
         self.schedule.currentTextChanged.connect(lambda v: self._write("lr_schedule", v))
         self.form.addRow("Rate schedule", self.schedule)
         self.form.addRow("Batch size", self.batch)
+        # Several GPUs (training.distributed): "one", "all", or a list typed in.
+        self.devices = QComboBox()
+        self.devices.setEditable(True)
+        self.devices.addItems(["one", "all"])
+        self.devices.setToolTip("one: a single device. all: every GPU (MirroredStrategy). Or "
+                                "a list such as GPU:0,GPU:1. The batch size is then per device: "
+                                "the global batch is batch size x devices; the learning rate is "
+                                "not scaled (docs/DISTRIBUTED.md).")
+        self.devices.currentTextChanged.connect(
+            lambda v: self._write("devices", v.strip() or "one"))
+        self.form.addRow("Devices", self.devices)
         self.form.addRow("Epochs", self.epochs)
         self.form.addRow(es)
+        from workbench.widgets.class_weight_field import ClassWeightField
+
+        self.class_weight = ClassWeightField()
+        self.form.addRow("Class weights", self.class_weight)
+        self.class_weight.changed.connect(lambda v: self._write("class_weight", v))
         self.optimizer.currentTextChanged.connect(lambda v: self._write("optimizer", v))
         self.lr.valueChanged.connect(lambda v: self._write("learning_rate", float(v)))
         self.batch.valueChanged.connect(lambda v: self._write("batch_size", int(v)))
@@ -278,10 +304,12 @@ class TrainingForm(_Form):
         self.lr.setValue(float(config.learning_rate))
         self.schedule.setCurrentText(config.lr_schedule)
         self.batch.setValue(int(config.batch_size))
+        self.devices.setCurrentText(getattr(config, "devices", "one"))
         self.epochs.setValue(int(config.epochs))
         self.early.setChecked(bool(config.early_stopping))
         self.patience.setValue(int(config.patience))
         self.patience.setEnabled(bool(config.early_stopping))
+        self.class_weight.load(getattr(config, "class_weight", None))
         self._loading = False
 
     def _early_changed(self, on: bool) -> None:

@@ -7,7 +7,7 @@ from workbench.workers.base import Worker
 
 class SummaryWorker(Worker):
     """``finished`` carries ``{"rows": [...], "total": int, "trainable": int,
-    "errors": {layer_index | -1: message}}``; a ``SpecError`` becomes an error entry,
+    "errors": {layer_index | -1: message}, "backbone_layers": int | None}``; a ``SpecError`` becomes an error entry,
     it is not a failure (an invalid model is an expected state while editing)."""
 
     def __init__(self, spec_dict: dict, num_classes: int) -> None:
@@ -16,7 +16,7 @@ class SummaryWorker(Worker):
         self.num_classes = num_classes
 
     def work(self):
-        from training.models import ModelSpec, SpecError, summarize
+        from training.models import ModelSpec, SpecError, backbone_layer_count, summarize
         from workbench.workers.tfload import ensure_tensorflow
 
         ensure_tensorflow()
@@ -28,7 +28,10 @@ class SummaryWorker(Worker):
             layer = getattr(exc, "layer", None)
             return {"rows": [], "total": None, "trainable": None,
                     "errors": {(-1 if layer is None else int(layer)): getattr(exc, "message", str(exc))}}
-        return normalize_summary(result)
+        out = normalize_summary(result)
+        # The range of the fine-tune-from spin box: the core knows the backbone's layers.
+        out["backbone_layers"] = backbone_layer_count(spec) if spec.backbone is not None else None
+        return out
 
 
 def normalize_summary(result: dict) -> dict:

@@ -55,19 +55,23 @@ class PredictionWorker(Worker):
         paths: files and/or folders.
         top_k: how many classes each result lists.
         detect_faces: also run the Haar face detector on each photo.
+        coverage: answer this share of the validation images (the unknown rule's
+            confidence threshold; None keeps the run's).
 
     Signals:
         classes(list): the run's class names, once the model is loaded.
         results(int, list): the job id and, per batch, dicts ``{path, top_k, probabilities, error, thumb,
-            faces}`` (``thumb`` a uint8 array or None).
+            faces, unknown, unknown_reason, confidence, distance, appearance}`` (``thumb`` a
+            uint8 array or None).
     """
 
     classes = Signal(list)
     results = Signal(int, list)  # job id (see JobRunner), rows
 
     def __init__(self, run_dir: str, paths: list[str], top_k: int = 3, detect_faces=False,
-                 thumb_side: int = 72):
+                 thumb_side: int = 72, coverage: float | None = None):
         super().__init__()
+        self.coverage = coverage  # the Classify panel's coverage control (None: the run's)
         self.run_dir, self.paths, self.top_k = run_dir, list(paths), top_k
         self.detect, self.thumb_side = detect_faces, thumb_side
 
@@ -86,6 +90,11 @@ class PredictionWorker(Worker):
             self.events.check_stop()
             batch = files[start:start + _BATCH]
             rows = predictor.predict_paths(batch, top_k=self.top_k)
+            rule = getattr(getattr(predictor, "trust", None), "rule", None)
+            if rule is not None and self.coverage is not None:
+                from training.unknown import decide_rows
+
+                decide_rows(rule.with_coverage(self.coverage), rows)
             out = []
             for row in rows:
                 out.append(self._decorate(dict(row)))

@@ -1,0 +1,35 @@
+"""One real run for the "unknown" tests (core and GUI), trained once per process:
+scikit-learn's digits written out as 16x16 images (1,200 of them), a small CNN, 3 epochs,
+plus scikit-image's bundled photos to show it (``bench.trustdata``)."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+_cache: dict = {}
+
+
+def digits_run() -> dict:
+    """``{"run_dir", "data", "photos": [paths], "test_images": [paths of its test split]}``."""
+    if _cache:
+        return _cache
+    from bench.trustdata import write_digits, write_photos
+    from tests.training.trainutil import tiny_spec
+    from training.config import TrainConfig
+    from training.data import DatasetSpec
+    from training.train import train
+
+    root = Path(tempfile.mkdtemp(prefix="wb-digits-run-"))
+    data = write_digits(root / "digits", per_class=120)
+    photos = [str(p) for p in write_photos(root / "photos")]
+    summary = train(DatasetSpec(str(data)), tiny_spec("cnn", size=16, color="grayscale"),
+                    TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3),
+                    run_dir=None)  # the runs root, so the GUI's run pickers list it
+    with open(os.path.join(summary.run_dir, "evaluation.json"), encoding="utf-8") as f:
+        evaluation = json.load(f)
+    _cache.update(run_dir=summary.run_dir, data=str(data), photos=photos,
+                  test_images=[p["path"] for p in evaluation["predictions"]],
+                  evaluation=evaluation)
+    return _cache

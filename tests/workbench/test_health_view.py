@@ -1,0 +1,141 @@
+"""Grad-CAM overlays in the image detail views (CNN run, nested MobileNetV2), and the Data
+health view: planted label errors listed, relabel/exclude by key and right-click, undo and
+redo, fixes saved beside the dataset, the user's files untouched."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from tests.imagegen import make_class_folder
+from tests.training.data.test_overlay import file_hashes
+from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.tiny_run import tiny_run
+
+
+def _pixels(label) -> np.ndarray:
+    img = label.pixmap().toImage()
+    ptr = img.constBits()
+    return np.frombuffer(ptr, np.uint8, img.sizeInBytes()).copy()
+
+
+def _show_heatmap(qtbot, detail, item, classes):
+    detail.show_item(item, classes)
+    qtbot.waitUntil(lambda: detail._pixmap is not None, timeout=30_000)
+    plain = _pixels(detail.image_label)
+    detail.heatmap.toggle.setChecked(True)
+    qtbot.waitUntil(lambda: detail.heatmap.current is not None or "fail" in detail.heatmap.note.text(),
+                    timeout=90_000)
+    assert detail.heatmap.current is not None, detail.heatmap.note.text()
+    heat = detail.heatmap.current["heatmap"]
+    assert heat.ndim == 2 and np.isfinite(heat).all() and heat.max() <= 1.0
+    shown = _pixels(detail.image_label)
+    assert shown.shape == plain.shape and not np.array_equal(shown, plain)  # drawn over the image
+    detail.heatmap.opacity.setValue(0)
+    assert np.array_equal(_pixels(detail.image_label), plain)  # opacity 0: the plain image
+    detail.heatmap.opacity.setValue(60)
+    return detail.heatmap.current
+
+
+@pytest.fixture
+def results(qtbot):
+    from workbench.panels.results import ResultsPanel
+
+    panel = make_panel(qtbot, ResultsPanel, size=(1100, 760), show=True)
+    yield panel
+    panel.shutdown()
+
+
+def test_gradcam_overlay_in_results_detail_for_cnn(qtbot, results):
+    run = tiny_run()
+    results.load_run(run["run_dir"])
+    qtbot.waitUntil(lambda: bool(results.gallery.items), timeout=60_000)
+    item = results.gallery.items[0]
+    out = _show_heatmap(qtbot, results.detail, item, results.classes)
+    assert out["method"] == "grad-cam" and out["layer"].startswith("conv2d")
+    # Another class: a new heatmap, then cached (no new job when coming back).
+    results.detail.heatmap.class_choice.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: results.detail.heatmap.current is not None
+                    and results.detail.heatmap.current["class_index"] == 1, timeout=60_000)
+    results.detail.heatmap.class_choice.setCurrentIndex(0)
+    assert results.detail.heatmap.current is not None and not results.detail.heatmap.pending_work()
+    wait_idle(qtbot, results)
+
+
+def test_gradcam_overlay_for_nested_mobilenet_v2(qtbot, tmp_path):
+    from tests.imagegen import class_image, write_image
+    from tests.training.trainutil import tiny_transfer_spec
+    from training import runs
+    from training.models import build_model
+    from workbench.widgets.image_detail import ImageDetail
+
+    run_dir = tmp_path / "mnv2"
+    run_dir.mkdir()
+    build_model(tiny_transfer_spec(), 3).save(str(run_dir / runs.MODEL_BEST))
+    runs.write_json(run_dir / runs.CLASSES_JSON, ["a", "b", "c"])
+    img = write_image(tmp_path / "x.png", class_image(1, 32))
+    detail = ImageDetail()
+    qtbot.addWidget(detail)
+    detail.resize(400, 500)
+    detail.show()
+    detail.set_run(str(run_dir))
+    try:
+        out = _show_heatmap(qtbot, detail, {"path": str(img)}, ["a", "b", "c"])
+        assert out["method"] == "grad-cam" and out["layer"].endswith("out_relu")
+    finally:
+        qtbot.waitUntil(lambda: not detail.pending_work(), timeout=60_000)
+        detail.shutdown()
+
+
+def test_health_view_fix_undo_redo(qtbot, tmp_path):
+    from training.data import DatasetSpec, open_dataset
+    from training.data.overlay import load_overlay
+    from workbench.panels.health import HealthView
+    from workbench.state import AppState
+
+    root = make_class_folder(tmp_path / "data", per_class=16, size=16)
+    before = file_hashes(root)
+    raw = open_dataset(str(root))
+    overlay = load_overlay(raw.root)
+    planted = raw.paths[3]  # a cat, labelled fox
+    overlay.relabel(planted, "fox")
+    overlay.save()
+    state = AppState()
+    spec = DatasetSpec(str(root))
+    state.set_dataset(spec, open_dataset(spec))
+    view = make_panel(qtbot, HealthView, state=state, size=(900, 600), show=True)
+    try:
+        view.check()
+        qtbot.waitUntil(lambda: view.report is not None, timeout=120_000)
+        wait_idle(qtbot, view)
+        assert "likely label errors" in view.summary.text()
+        g = view.gallery
+        assert g.items and g.items[0]["path"] == planted and g.items[0]["true"] == "fox"
+        fixes = view.fixes
+        g.list.setFocus()
+        g.list.setCurrentRow(0)
+        QTest.keyClick(g.list, Qt.Key.Key_1)   # relabel to the first class, cat (its source label)
+        assert load_overlay(raw.root).state(planted) == (None, False)
+        assert state.dataset.labels[state.dataset.paths.index(planted)] == 0
+        fixes.undo()
+        assert load_overlay(raw.root).state(planted) == ("fox", False)
+        fixes.redo()
+        assert load_overlay(raw.root).state(planted) == (None, False)
+        # Right-click: exclude, then undo.
+        rect = g.list.visualItemRect(g.list.item(0))
+        g.list.customContextMenuRequested.emit(rect.center())
+        menu = g.list.path_menu
+        exclude = next(a for a in menu.actions() if a.text() == "Exclude from training")
+        exclude.trigger()
+        assert load_overlay(raw.root).state(planted)[1] is True
+        assert g.list.item(0).text().endswith("excluded")
+        assert view.fix_count.text() == "1 fix"
+        QTest.keyClick(g.list, Qt.Key.Key_R)  # restore
+        assert len(load_overlay(raw.root)) == 0
+        fixes.undo()
+        fixes.undo()
+        assert load_overlay(raw.root).state(planted) == (None, False)
+        assert file_hashes(root) == before
+    finally:
+        view.shutdown()

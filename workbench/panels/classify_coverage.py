@@ -1,0 +1,111 @@
+"""The Classify panel's coverage control: trade how many photos get an answer for how
+often that answer is right.
+
+A slider sets the coverage (the share of the validation images that would be answered;
+the rest are "unknown, low confidence") and the run's validation risk-coverage curve
+(``unknown.json``, ``training.unknown``) shows the error rate that buys. The rule itself
+lives in the core: this widget only holds the chosen coverage and the curve.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from workbench.charts.risk_coverage import RiskCoverageChart
+
+log = logging.getLogger(__name__)
+_MIN, _MAX = 50, 100  # percent
+
+
+class CoverageControl(QWidget):
+    """Slider + risk-coverage chart for the selected run's unknown rule.
+
+    Signals:
+        coverageChanged(float): the user moved the slider (0.5-1.0).
+    """
+
+    coverageChanged = Signal(float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rule = None          # training.unknown.UnknownRule of the run, or None
+        self.run_dir: str | None = None
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(_MIN, _MAX)
+        self.slider.setToolTip("Lower: more photos are answered “unknown” (low confidence), "
+                               "and the answers given are right more often")
+        self.slider.valueChanged.connect(self._on_slider)
+        self.chart = RiskCoverageChart()
+        self.chart.setMinimumHeight(150)  # below that the axis labels are cut off
+        row = QHBoxLayout()
+        row.addWidget(QLabel("More answers"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(QLabel("Fewer, surer"))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addLayout(row)
+        layout.addWidget(self.chart, 1)
+        self._show()
+
+    def coverage(self) -> float | None:
+        """The chosen coverage, or None when the run has no rule."""
+        return self.slider.value() / 100.0 if self.rule is not None else None
+
+    def current_rule(self):
+        """The run's rule at the chosen coverage (None without a rule)."""
+        if self.rule is None:
+            return None
+        return self.rule.with_coverage(self.coverage())
+
+    def load_run(self, run_dir: str | None) -> None:
+        """Read the run's ``unknown.json`` (a few KB); a missing or damaged file means no rule."""
+        from training.runfolder import UNKNOWN_JSON, RunError, read_json
+        from training.unknown import UnknownRule
+
+        if run_dir == self.run_dir:
+            return
+        self.run_dir, self.rule = run_dir, None
+        path = os.path.join(run_dir, UNKNOWN_JSON) if run_dir and os.path.isdir(run_dir) else None
+        if path and os.path.isfile(path):
+            try:
+                self.rule = UnknownRule.from_dict(read_json(path))
+            except (RunError, ValueError, TypeError) as exc:
+                log.warning("Ignoring %s: %s", path, exc)
+        self._show()
+
+    def _show(self) -> None:
+        rule = self.rule
+        self.slider.setEnabled(rule is not None)
+        if rule is None:
+            self.title.setText("<b>Unknown answers</b>: this run has no rule (train or "
+                               "evaluate it again to get one); every photo gets an answer.")
+            self.chart.set_curve(None)
+            return
+        self.slider.blockSignals(True)
+        self.slider.setValue(max(_MIN, min(_MAX, round(rule.coverage * 100))))
+        self.slider.blockSignals(False)
+        self._title()
+        self.chart.set_curve(rule.risk_coverage, self.coverage())
+
+    def _title(self) -> None:
+        cov = self.coverage()
+        threshold = self.rule.threshold_at(cov)
+        self.title.setText(f"<b>Unknown answers</b>: below {threshold:.0%} confidence, or unlike "
+                           f"the training data. Answering {cov:.0%} of the validation images.")
+
+    @Slot(int)
+    def _on_slider(self, _value: int) -> None:
+        if self.rule is None:
+            return
+        self._title()
+        self.chart.set_coverage(self.coverage())
+        self.coverageChanged.emit(self.coverage())
+
+    def shutdown(self) -> None:
+        self.chart.shutdown()

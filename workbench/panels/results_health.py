@@ -1,0 +1,73 @@
+"""The Results panel's second tab, Data health, and its one-click "Retrain with fixes".
+
+Kept out of ``results.py``: ``attach_health(panel, evaluation_widget)`` returns the tab
+widget the panel lays out, wires the Data health view to the panel's image detail, and
+lets the panel's galleries relabel/exclude/restore too.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtWidgets import QScrollArea, QTabWidget
+
+from workbench.fixes import fixes_for
+from workbench.panels.health import HealthView
+
+log = logging.getLogger(__name__)
+
+
+def attach_health(panel, evaluation_widget) -> QTabWidget:
+    tabs = QTabWidget()
+    tabs.addTab(evaluation_widget, "Evaluation")
+    panel.health = HealthView(panel.state)
+    # In a scroll area: the view's controls need ~730 px, which would push a 1024 px
+    # window wider (ux11's layout test); narrow windows scroll instead.
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(panel.health)
+    tabs.addTab(scroll, "Data health")
+    panel.result_tabs = tabs
+    panel.gallery.enable_fixes(fixes_for(panel.state))
+
+    def show(item: dict) -> None:
+        index = panel.state.dataset
+        classes = list(index.classes) if index is not None else panel.classes
+        panel.detail.show_item(item, classes, index)
+
+    panel.health.itemSelected.connect(show)
+    panel.health.retrainRequested.connect(lambda: retrain_with_fixes(panel))
+    return tabs
+
+
+def retrain_with_fixes(panel) -> bool:
+    """Train the shown run's spec and settings again on the fixed labels (Training panel).
+    Returns False (with a message in the view) when it cannot start."""
+    from training import runs
+    from training.config import TrainConfig
+    from training.models import ModelSpec
+
+    run_dir = panel.run_dir
+    view = panel.health
+    if not run_dir or panel.state.dataset is None:
+        view.status.setText("Select a run and open its dataset first.")
+        return False
+    try:
+        spec = ModelSpec.from_dict(runs.read_json(os.path.join(run_dir, runs.SPEC_JSON)))
+        config = TrainConfig.from_dict(runs.read_json(os.path.join(run_dir, runs.CONFIG_JSON)))
+    except ValueError as exc:
+        view.status.setText(f"Cannot retrain {os.path.basename(run_dir)}: {exc}")
+        return False
+    panel.state.set_model_spec(spec)
+    panel.state.set_train_config(config)
+    window = panel.window()
+    if not hasattr(window, "panels"):
+        view.status.setText("Model and settings copied: start training on the Training panel.")
+        return False
+    from workbench.training_actions import start_training
+
+    started = start_training(window)
+    view.status.setText(f"Retraining {os.path.basename(run_dir)} with the fixes…" if started
+                        else "Could not start training (is a run already training?)")
+    return started
