@@ -170,12 +170,12 @@ def print_report(result: dict, out, top: int = 20) -> None:
 
 def run_health_command(args, events, out):
     """``python -m training health DATA [--run RUN_DIR]``."""
-    from training.cli import InputError, _dataset_spec, _stop_on_sigint
+    from training.cliargs import InputError, dataset_spec, stop_on_sigint
 
     if args.folds < 2:
         raise InputError(f"--folds must be at least 2. Received: {args.folds}")
-    spec = _dataset_spec(args, args.data)
-    with _stop_on_sigint(events):
+    spec = dataset_spec(args, args.data)
+    with stop_on_sigint(events):
         result = check_health(spec, run_dir=args.run, events=events, folds=args.folds, seed=args.seed)
     events.finish_line()
     print_report(result, out, top=args.top)
