@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "or e.g. 'cat=1,dog=3'; helps the small classes of imbalanced data")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder to create")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or interrupted run")
+    p.add_argument("--devices", metavar="one|all|LIST",
+                   help="one device (default), all GPUs, or a list such as GPU:0,GPU:1 "
+                        "(--batch-size is then per device; see docs/DISTRIBUTED.md)")
+    p.add_argument("--strategy", choices=("single", "multi-worker"), default="single",
+                   help="multi-worker: this process is one worker of a cluster described by "
+                        "TF_CONFIG or Slurm; run one command per worker")
 
     p = sub.add_parser("evaluate", help="evaluate a saved run")
     p.add_argument("run_dir", metavar="RUN_DIR")
@@ -154,7 +160,7 @@ def main(argv=None) -> int:
         except Exception:  # noqa: BLE001  (a broken import is itself an internal error)
             bad_input = False
         message = str(exc) or type(exc).__name__
-        if bad_input:
+        if bad_input or _clean_failure(exc):  # a known failure: its message, no traceback
             print(f"error: {message}", file=sys.stderr)
         else:
             traceback.print_exc(file=sys.stderr)
@@ -168,6 +174,13 @@ def main(argv=None) -> int:
         print(json.dumps(payload, ensure_ascii=False, default=_plain))
     sys.stdout.flush()
     return code
+
+
+def _clean_failure(exc) -> bool:
+    """A failure the core explained (a lost worker): exit 1, but no traceback."""
+    from training.distributed import DistributedError
+
+    return isinstance(exc, DistributedError)
 
 
 def _plain(value):
@@ -305,7 +318,9 @@ def _train_config(args):
                            fine_tune_lr=args.fine_tune_lr, seed=args.seed,
                            mixed_precision=args.mixed_precision,
                            feature_cache=not args.no_feature_cache,
-                           class_weight=parse_class_weight(args.class_weight))
+                           class_weight=parse_class_weight(args.class_weight),
+                           devices=args.devices or "one",
+                           multi_worker=args.strategy == "multi-worker")
     except ValueError as exc:
         raise InputError(str(exc)) from None
 
@@ -315,7 +330,8 @@ def cmd_train(args, events, out):
 
     if args.resume:
         with stop_on_sigint(events):
-            summary = resume(args.resume, events=events)
+            summary = resume(args.resume, events=events, devices=args.devices,
+                             multi_worker=args.strategy == "multi-worker")
     else:
         index = _open(args, args.data, events)
         spec = _model_spec(args, index, events)

@@ -45,6 +45,11 @@ class TrainConfig:
         class_weight: None (every sample counts the same), ``"balanced"`` (each class's
             weight is ``n_samples / (n_classes * n_class_samples)`` on the training split,
             scikit-learn's rule) or ``{class name: weight}`` (classes not named weigh 1).
+        devices: ``"one"`` (default), ``"all"`` (every GPU: ``MirroredStrategy`` when there
+            are two or more) or a comma-separated list (``"GPU:0,GPU:1"``, ``"0,1"``).
+            ``batch_size`` is then per device; the global batch is ``batch_size x devices``.
+        multi_worker: train as one worker of a ``MultiWorkerMirroredStrategy`` cluster
+            (``TF_CONFIG`` or Slurm); see ``training.distributed``.
     """
 
     # Defaults measured on Fashion-MNIST (docs/BENCHMARKS.md, "Default accuracy"): early
@@ -65,6 +70,8 @@ class TrainConfig:
     mixed_precision: bool = False
     feature_cache: bool = True
     class_weight: str | dict | None = None
+    devices: str = "one"
+    multi_worker: bool = False
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -98,8 +105,10 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise bad(name, "must be a positive number")
             setattr(self, name, float(value))
+        if not isinstance(self.devices, str) or not self.devices.strip():
+            raise bad("devices", "must be 'one', 'all' or a comma-separated device list")
         for name in ("early_stopping", "restore_best", "checkpoint_best",
-                     "mixed_precision", "feature_cache"):
+                     "mixed_precision", "feature_cache", "multi_worker"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "must be true or false")
         cw = self.class_weight

@@ -42,6 +42,7 @@ TENSORBOARD_DIR = "tensorboard"
 CALIBRATION_JSON = "calibration.json"
 LABEL_OVERLAY_JSON = "label_overlay.json"
 STOP_REQUEST = "stop_requested"
+LIVE_JSON = "live.json"   # a trainer's latest status/progress for followers (training.follow)
 NOTES_JSON = "notes.json"
 # Above this many probability cells an evaluation's per-sample probabilities go to
 # evaluation.npz instead of evaluation.json (10,000 x 10 is ~2 MB of JSON text and stays

@@ -80,6 +80,9 @@ class Session:
         self.state = TrainState()
         self.phase = "train"
         self.resumed = False
+        # training.distributed.StepLoop under MultiWorkerMirroredStrategy (Model.fit
+        # fails there, keras#20585); None: Keras' own fit.
+        self.step_loop = None
         self.timings = {"decode": 0.0, "features": 0.0, "train": 0.0, "evaluate": 0.0}
         backbone = getattr(spec, "backbone", None)
         self.fine_tune = (config.fine_tune_epochs > 0 and backbone is not None
@@ -259,12 +262,16 @@ class Session:
         execution.apply(model, execution.steps_per_execution(self.spec, model, self._batches()))
         t = time.perf_counter()
         try:
-            model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                      initial_epoch=self.state.epochs_done, callbacks=[cb, tensorboard, *schedule],
-                      verbose=0,
-                      class_weight=self.config.class_weight_for(self.index.classes,
-                                                                self._train_labels()),
-                      shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
+            callbacks = [cb, tensorboard, *schedule]
+            class_weight = self.config.class_weight_for(self.index.classes, self._train_labels())
+            if self.step_loop is not None:
+                self.step_loop.fit(model, train_ds, val_ds, epochs, self.state.epochs_done,
+                                   callbacks, class_weight)
+            else:
+                model.fit(train_ds, validation_data=val_ds, epochs=epochs,
+                          initial_epoch=self.state.epochs_done, callbacks=callbacks, verbose=0,
+                          class_weight=class_weight,
+                          shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
         finally:
             tensorboard.close()
             self.timings["train"] += time.perf_counter() - t

@@ -12,8 +12,10 @@ import time
 
 from training.callbacks import TrainState
 from training.config import TrainConfig
+from training.distributed import (attach, placement, private_copy, saved_config, step_config,
+                                  worker_run_dir)
 from training.events import Events
-from training.runfolder import (CONFIG_JSON, HISTORY_JSON, SPEC_JSON, RunError, RunFolder, RunWriter,
+from training.runfolder import (HISTORY_JSON, SPEC_JSON, RunError, RunFolder, RunWriter,
                                 load_model_file)
 from training.runs import RunSummary
 from training.session import Session, free_memory, precision_policy
@@ -53,6 +55,7 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
     if isinstance(spec, dict):
         spec = ModelSpec.from_dict(spec)
     t0 = time.perf_counter()
+    place = placement(config)  # first: a multi-worker strategy must exist before any TF op
     free_memory()
     device = describe_devices()
     events.on_status(f"Training on {device['name']}")
@@ -72,9 +75,10 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
     for a in advice:
         events.on_status(f"{'note' if a.level == 'fixed' else 'warning'}: {a.message}")
     with precision_policy(config.mixed_precision, bool(device["gpus"]), events):
-        session = Session(index, spec, config, events, device["name"], t0)
-        session.build()  # SpecError here leaves no run folder behind
-        writer = RunWriter.create(run_dir, spec.name)
+        session = Session(index, spec, step_config(config, place), events, device["name"], t0)
+        with place.strategy.scope():  # the model and its optimizer are built in the scope
+            session.build()  # SpecError here leaves no run folder behind
+        writer = RunWriter.create(run_dir if place.chief else worker_run_dir(place.task), spec.name)
         writer.start(model=spec.name, spec=spec.to_dict(), config=config.to_dict(),
                      dataset={"spec": dataset_spec, "fingerprint": index.fingerprint(),
                               "classes": list(index.classes), "counts": index.counts(),
@@ -83,16 +87,19 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
                      classes=list(index.classes), device=device["name"], seed=config.seed)
         if advice:
             writer.update(warnings=[a.message for a in advice])
-        session.writer = writer
+        attach(session, writer, place, config)  # live.json, stop.request, the step loop
         events.on_status(f"Run folder: {writer.path}")
         return _run_and_release(session)
 
 
-def resume(run_dir, events: Events | None = None, dataset=None) -> RunSummary:
+def resume(run_dir, events: Events | None = None, dataset=None, devices: str | None = None,
+           multi_worker: bool | None = None) -> RunSummary:
     """Continue a stopped, failed or interrupted run from its last epoch checkpoint.
 
     The model, its optimizer state and the epoch count come from ``model_last.keras``
     and ``run.json``; the dataset is reopened from ``dataset.json`` unless given.
+    ``devices`` / ``multi_worker`` override the run's own (``training.distributed``): a
+    multi-worker run can be resumed on one machine and the other way round.
 
     Raises:
         RunError: the run is complete, still running, or has no checkpoint (stopped
@@ -103,6 +110,11 @@ def resume(run_dir, events: Events | None = None, dataset=None) -> RunSummary:
 
     events = events or Events()
     t0 = time.perf_counter()
+    overrides = {k: v for k, v in (("devices", devices), ("multi_worker", multi_worker))
+                 if v is not None}
+    place = placement(saved_config(run_dir, overrides))  # before any TF op, as in train()
+    if not place.chief:
+        run_dir = private_copy(run_dir, place.task)  # the chief alone writes the shared folder
     ok, reason = RunFolder(run_dir).can_resume()
     if not ok:
         raise RunError(reason)
@@ -114,10 +126,7 @@ def resume(run_dir, events: Events | None = None, dataset=None) -> RunSummary:
         spec = ModelSpec.from_dict(writer.read(SPEC_JSON))
     except ValueError as exc:
         raise RunError(f"{writer.spec_json}: {exc}") from None
-    try:
-        config = TrainConfig.from_dict(writer.read(CONFIG_JSON))
-    except ValueError as exc:
-        raise RunError(f"{writer.config_json}: {exc}") from None
+    config = saved_config(run_dir, overrides)
     free_memory()
     device = describe_devices()
     index, warnings = writer.open_dataset(dataset, events)
@@ -136,15 +145,16 @@ def resume(run_dir, events: Events | None = None, dataset=None) -> RunSummary:
                        f"checkpoint is after epoch {epochs_done}; the run folder is damaged.")
     state.head_finished = bool(checkpoint.get("head_finished"))
     events.on_status(f"Resuming {writer.path.name} after epoch {epochs_done}")
-    model = writer.load_model("last", compile=True)
-    if writer.model_best.is_file():
-        best = load_model_file(writer.model_best, compile=False)
-        state.best_weights = best.get_weights()
-        del best
+    with place.strategy.scope():  # the loaded model and optimizer live in the strategy
+        model = writer.load_model("last", compile=True)
+        if writer.model_best.is_file():
+            best = load_model_file(writer.model_best, compile=False)
+            state.best_weights = best.get_weights()
+            del best
     writer.reopen(device["name"])
     writer.update(warnings=list(writer.info.get("warnings") or []) + warnings)
-    session = Session(index, spec, config, events, device["name"], t0)
-    session.writer = writer
+    session = Session(index, spec, step_config(config, place), events, device["name"], t0)
+    attach(session, writer, place, config)
     session.adopt(model, state, phase=checkpoint.get("phase", "train"))
     del model
     return _run_and_release(session)

@@ -93,5 +93,6 @@ def test_classify_picker_lists_a_run_made_by_another_process(qtbot):
         wait_idle(qtbot, panel)
         run_dir = _copy_run(tiny_run(), "20260103-000000_cnn_external")
         qtbot.waitUntil(lambda: panel.run_combo.findData(run_dir) >= 0, timeout=10_000)
+        wait_idle(qtbot, panel)
     finally:
         panel.shutdown()

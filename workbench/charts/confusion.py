@@ -48,12 +48,18 @@ class ConfusionChart(ChartCanvas):
         rows = m.sum(axis=1, keepdims=True).astype(float)
         frac = np.divide(m, rows, out=np.zeros(m.shape, float), where=rows > 0)
         image = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_xticks(range(n), [_short(c) for c in classes], rotation=45 if n > 4 else 0,
-                      ha="right" if n > 4 else "center", fontsize=8)
-        ax.set_yticks(range(n), [_short(c) for c in classes], fontsize=8)
-        ax.set_xlabel("Predicted class")
-        ax.set_ylabel("True class")
-        ax.set_title("Confusion matrix\n(click a cell to see its images)", fontsize=9)
+        # Small (a 1024x640 window): no title (the tab names it), smaller labels, so the
+        # matrix keeps most of the room instead of overlapping its own labels.
+        w_in, h_in = self.figure.get_size_inches()
+        small = min(w_in, h_in) * self.figure.dpi < 320
+        tick = 6 if small and n > 6 else 8
+        ax.set_xticks(range(n), [_short(c) for c in classes], rotation=(90 if small else 45) if n > 4 else 0,
+                      ha=("center" if small else "right") if n > 4 else "center", fontsize=tick)
+        ax.set_yticks(range(n), [_short(c) for c in classes], fontsize=tick)
+        ax.set_xlabel("Predicted class", fontsize=8 if small else None)
+        ax.set_ylabel("True class", fontsize=8 if small else None)
+        if not small:
+            ax.set_title("Confusion matrix\n(click a cell to see its images)", fontsize=9)
         size = annotation_size(self.figure, n, int(m.max()) if m.size else 0)
         if n <= _MAX_ANNOTATED and size:
             for i in range(n):
@@ -63,8 +69,10 @@ class ConfusionChart(ChartCanvas):
                     # every one of them made constrained layout half the draw time.
                     ax.text(j, i, str(int(m[i, j])), ha="center", va="center", color=colour,
                             fontsize=size, in_layout=False, gid=_COUNT)
-        self.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
-                             label="fraction of true class")
+        bar = self.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
+                                   label=None if small else "fraction of true class")
+        if small:
+            bar.ax.tick_params(labelsize=6)
         return ax
 
     @property

@@ -1,6 +1,8 @@
 """Overlay the validation-accuracy curves of several runs (seed 004's comparison)."""
 from __future__ import annotations
 
+import math
+
 from matplotlib.ticker import MaxNLocator
 
 from workbench.charts.base import ChartCanvas
@@ -38,6 +40,7 @@ class RunCompareChart(ChartCanvas):
             ax.plot(xs, ys, "o-", ms=3, label=run.get("label", "run"))
             plotted += 1
         if plotted:
+            ax.set_ylim(*fit_limits([v for r in state["runs"] for v in (r.get("values") or [])]))
             ax.legend(fontsize=7, loc="lower right")
         else:
             self.empty_message(ax, "Select runs in the list to compare their curves")
@@ -47,3 +50,15 @@ class RunCompareChart(ChartCanvas):
         """Show ``runs``: dicts with ``label`` and ``values`` (validation accuracy per epoch)."""
         self.runs = list(runs)
         self.changed()
+
+
+def fit_limits(values, floor: float = 0.0, ceiling: float = 1.0) -> tuple[float, float]:
+    """Y limits around ``values`` with a margin: curves at 95-97% read apart instead of
+    lying flat on a 0-1 axis. Never beyond [floor, ceiling]; at least 0.02 tall."""
+    finite = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    if not finite:
+        return floor, ceiling + 0.02
+    low, high = min(finite), max(finite)
+    span = max(high - low, 0.02)
+    margin = 0.15 * span
+    return max(floor, low - margin), min(ceiling + 0.005, high + margin)

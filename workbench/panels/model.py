@@ -22,6 +22,7 @@ from workbench.panels.layer_editor import LayerEditor
 from workbench.panels.model_assist import AUTO_HELP, ModelAssist, is_auto
 from workbench.settings import Settings
 from workbench.widgets.fit import ColumnFitter, proportional_sizes
+from workbench.widgets.setting_tips import apply_tips
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.model import SummaryWorker
@@ -144,6 +145,7 @@ class ModelPanel(QWidget):
         # Below NARROW_WIDTH the summary goes under the layer editor (two columns, not
         # three squeezed ones); see _arrange().
         self._summary_box = right
+        apply_tips(self)
         self._stacked = QSplitter(Qt.Orientation.Vertical, self)
         self._stacked.hide()
         self._narrow = False

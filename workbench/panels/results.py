@@ -12,11 +12,12 @@ import time
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView,
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from training.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
 from workbench.panels.results_health import attach_health
+from workbench.panels.metric_item import MetricItem
 from workbench.panels.results_runs import RunsList
 from workbench.panels.results_trust import TrustCharts, average_rows, trust_summary_html
 from workbench.widgets.image_detail import ImageDetail
@@ -108,7 +109,7 @@ class ResultsPanel(QWidget):
         self.per_class.verticalHeader().setVisible(False)
         self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.per_class.setMinimumWidth(300)
+        self.per_class.setMinimumWidth(220)   # scrolls sideways in a 1024 px window
         self.chart_tabs = QTabWidget()
         self.chart_tabs.setDocumentMode(True)
         self.chart_tabs.addTab(self.confusion, "Confusion matrix")
@@ -117,6 +118,8 @@ class ResultsPanel(QWidget):
         metrics.addWidget(self.chart_tabs)
         metrics.addWidget(self.per_class)
         metrics.setSizes([420, 330])
+        metrics.setStretchFactor(0, 3)
+        metrics.setStretchFactor(1, 2)
 
         self.gallery_choice = QComboBox()
         self.gallery_choice.addItems(["Most incorrect", "Sample predictions", "Selected cell"])
@@ -154,6 +157,7 @@ class ResultsPanel(QWidget):
         self.splitter.addWidget(self.runs)
         self.splitter.addWidget(bottom)
         self.splitter.setSizes([190, 600])
+        self.splitter.setStretchFactor(1, 1)   # extra height goes to the results, not the list
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter)
 
@@ -378,12 +382,15 @@ class ResultsPanel(QWidget):
         if isinstance(rows, dict):  # {class: {...}} form
             rows = [dict(v, **{"class": k}) for k, v in rows.items()]
         table = self.per_class
+        table.setSortingEnabled(False)   # while filling (rows would move under us)
         table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             values = [str(row.get("class", r)), _f(row.get("precision")), _f(row.get("recall")),
                       _f(row.get("f1")), str(row.get("support", ""))]
+            keys = [str(row.get("class", r)), row.get("precision"), row.get("recall"),
+                    row.get("f1"), row.get("support")]
             for c, text in enumerate(values):
-                item = QTableWidgetItem(text)
+                item = MetricItem(text, keys[c], bool(row.get("average")))
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if row.get("average"):  # the macro/weighted rows under the classes
@@ -391,6 +398,9 @@ class ResultsPanel(QWidget):
                     font.setItalic(True)
                     item.setFont(font)
                 table.setItem(r, c, item)
+        # Shown in the evaluation's order until a header is clicked; averages stay last.
+        table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        table.setSortingEnabled(True)
 
     @Slot()
     def _show_gallery(self) -> None:

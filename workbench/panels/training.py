@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar
 
 from workbench import shortcuts
 from workbench.charts.training_curves import TrainingCurves
+from workbench.panels.training_follow import RunFollower, running_elsewhere
 from workbench.panels.training_bad_files import bad_files_label, read_run_config, show_bad_files
 from workbench.panels.training_text import duration, epoch_line, stopped_message
 from workbench.widgets.error_details import DetailsButton
@@ -44,6 +45,8 @@ class TrainingPanel(QWidget):
         self._status_epoch = None        # (epoch, phase) the status line last announced
         self._resume_config: dict | None = None   # the run's own settings while resuming it
         self._build()
+        # A run trained by another process (CLI, cluster), shown live; see training_follow.
+        self.follower = RunFollower(self)
         state.datasetChanged.connect(self._update_controls)
         state.specChanged.connect(self._update_controls)
         state.configChanged.connect(self._update_controls)
@@ -68,10 +71,15 @@ class TrainingPanel(QWidget):
         self.resume_button.setToolTip("Continue the selected stopped or interrupted run "
                                       "from its last checkpoint")
         self.resume_button.clicked.connect(self.resume_training)
+        self.follow_button = QPushButton("Follow a run…")
+        self.follow_button.setToolTip("Open a run folder that another process is training "
+                                      "(a terminal, or a cluster job on shared storage) and "
+                                      "follow it live here; Stop then asks it to stop")
+        self.follow_button.clicked.connect(self.choose_run_to_follow)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         buttons = QHBoxLayout()
-        for b in (self.start_button, self.stop_button, self.resume_button):
+        for b in (self.start_button, self.stop_button, self.resume_button, self.follow_button):
             buttons.addWidget(b)
         buttons.addWidget(self.hint, 1)
 
@@ -136,6 +144,7 @@ class TrainingPanel(QWidget):
 
     def shutdown(self) -> None:
         """Stop training (best weights are kept by the core) and wait for the thread."""
+        self.follower.stop()
         self.runner.shutdown(timeout_ms=15000)
         self.accuracy_chart.shutdown()
         self.loss_chart.shutdown()
@@ -165,8 +174,26 @@ class TrainingPanel(QWidget):
         self._launch(TrainingWorker(run_dir=run_dir, resume=True),
                      f"Resuming {os.path.basename(run_dir)}")
 
+    def follow_run(self, run_dir: str) -> None:
+        """Follow ``run_dir``, trained by another process, live (see training_follow)."""
+        if not self.is_training():
+            self.follower.follow(run_dir)
+
+    @Slot()
+    def choose_run_to_follow(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from workbench.workers.run_watcher import runs_root
+
+        folder = QFileDialog.getExistingDirectory(self, "Run folder to follow", runs_root())
+        if folder:
+            self.follow_run(folder)
+
     @Slot()
     def stop_training(self) -> None:
+        if self.follower.active and not self.is_training():
+            self.follower.request_stop()
+            return
         if not self.is_training() or self._stop_at is not None:
             return
         self._stop_at = time.monotonic()
@@ -322,10 +349,15 @@ class TrainingPanel(QWidget):
     def _update_controls(self) -> None:
         busy = self.is_training()
         has_data = self.state.dataset is not None
+        following = self.follower.active and not busy
         self.start_button.setEnabled(has_data and not busy)
-        self.stop_button.setEnabled(busy and self._stop_at is None)
+        self.stop_button.setEnabled((busy or following) and self._stop_at is None)
+        self.follow_button.setEnabled(not busy)
         self.resume_button.setEnabled(not busy and self._resumable_run() is not None)
-        if not has_data:
+        if following:
+            self.hint.setText("Following a run trained by another process; Stop asks it to "
+                              "stop after its current batch.")
+        elif not has_data:
             self.hint.setText("Open a dataset first (Dataset panel).")
         elif busy:
             self.hint.setText("Training… Stop keeps the best weights so far.")
@@ -338,7 +370,11 @@ class TrainingPanel(QWidget):
     @Slot(str)
     def _on_run_changed(self, run_dir: str) -> None:
         if run_dir and not self.is_training() and run_dir != self.run_dir:
-            self.show_run(run_dir)
+            if running_elsewhere(run_dir):
+                self.follow_run(run_dir)   # live, as if it were trained here
+            else:
+                self.follower.unfollow()
+                self.show_run(run_dir)
         self._update_controls()
 
     def show_run(self, run_dir: str) -> None:
@@ -369,7 +405,7 @@ class TrainingPanel(QWidget):
         model = (f"<b>Model:</b> {getattr(spec, 'name', None) or getattr(spec, 'template', 'custom')}"
                  if spec is not None else "<b>Model:</b> CNN template (default)")
         cfg = self.state.train_config
-        resumed = self._resume_config if self.is_training() else None
+        resumed = self._resume_config if (self.is_training() or self.follower.active) else None
         if resumed:   # the header names the run being resumed, not the Model panel's settings
             cfg = types.SimpleNamespace(**resumed)
         if cfg is not None:

@@ -272,6 +272,17 @@ class TrainingForm(_Form):
         self.schedule.currentTextChanged.connect(lambda v: self._write("lr_schedule", v))
         self.form.addRow("Rate schedule", self.schedule)
         self.form.addRow("Batch size", self.batch)
+        # Several GPUs (training.distributed): "one", "all", or a list typed in.
+        self.devices = QComboBox()
+        self.devices.setEditable(True)
+        self.devices.addItems(["one", "all"])
+        self.devices.setToolTip("one: a single device. all: every GPU (MirroredStrategy). Or "
+                                "a list such as GPU:0,GPU:1. The batch size is then per device: "
+                                "the global batch is batch size x devices; the learning rate is "
+                                "not scaled (docs/DISTRIBUTED.md).")
+        self.devices.currentTextChanged.connect(
+            lambda v: self._write("devices", v.strip() or "one"))
+        self.form.addRow("Devices", self.devices)
         self.form.addRow("Epochs", self.epochs)
         self.form.addRow(es)
         from workbench.widgets.class_weight_field import ClassWeightField
@@ -293,6 +304,7 @@ class TrainingForm(_Form):
         self.lr.setValue(float(config.learning_rate))
         self.schedule.setCurrentText(config.lr_schedule)
         self.batch.setValue(int(config.batch_size))
+        self.devices.setCurrentText(getattr(config, "devices", "one"))
         self.epochs.setValue(int(config.epochs))
         self.early.setChecked(bool(config.early_stopping))
         self.patience.setValue(int(config.patience))

@@ -1,0 +1,58 @@
+"""The Training panel follows a run that a CLI process trains, and stops it (issue 15):
+curves, epoch log, progress and status come from the run folder as if it were local."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.imagegen import make_class_folder
+from tests.training.distutil import ROOT, cli_env
+from tests.workbench.panels import make_panel
+from training import runs
+from workbench.panels.training import TrainingPanel
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = make_panel(qtbot, TrainingPanel, size=(1024, 640), show=True)
+    yield p
+    p.shutdown()
+
+
+def test_panel_follows_a_cli_run_and_stops_it(qtbot, panel, tmp_path):
+    data = make_class_folder(tmp_path / "data", per_class=14, size=8)
+    run_dir = tmp_path / "cli_run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training", "train", str(data), "--model", "mlp", "--image-size",
+         "8", "--color", "grayscale", "--batch-size", "1", "--epochs", "300",
+         "--no-early-stopping", "--out", str(run_dir), "--json"],
+        cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        panel.follow_run(str(run_dir))   # before the folder even exists
+        assert panel.follower.active
+        qtbot.waitUntil(lambda: panel.epochs_seen >= 2, timeout=120_000)
+        # Live progress of the epoch in progress, from live.json.
+        qtbot.waitUntil(lambda: "batch" in panel.progress.format(), timeout=20_000)
+        assert panel.stop_button.isEnabled()
+        assert panel.log.toPlainText().count("Epoch") >= 2
+        assert len(panel.accuracy_chart.state()["epochs"]) >= 2   # the curves have them
+        if os.environ.get("WORKBENCH_FOLLOW_SCREENSHOT"):
+            panel.accuracy_chart.draw()
+            panel.loss_chart.draw()
+            panel.grab().save(os.environ["WORKBENCH_FOLLOW_SCREENSHOT"])
+        panel.stop_training()            # writes the stop request into the run folder
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, err[-3000:]
+    assert json.loads(out.strip().splitlines()[-1])["status"] == "stopped"
+    assert "Stop requested from outside this process" in err
+    qtbot.waitUntil(lambda: not panel.follower.active, timeout=15_000)
+    info = runs.load_run(run_dir)
+    assert info["status"] == "stopped" and info["epochs_done"] >= 2
+    assert "stopped" in panel.status_label.text().lower()
+    assert panel.stop_button.text() == "Stop"
