@@ -6,7 +6,7 @@ from tests.training.trainutil import mlp_run  # noqa: F401  (session fixture)
 from training.cli import main
 
 
-def test_evaluate_a_run_stopped_before_its_first_epoch(mlp_run, tmp_path, capsys):  # noqa: F811
+def test_evaluate_a_run_stopped_before_its_first_epoch(mlp_run, tmp_path, capsys):
     summary, _data, _ = mlp_run
     run_dir = tmp_path / "early"
     shutil.copytree(summary.run_dir, run_dir)
