@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from training.runfolder import RunFolder  # the checkout's core, as the CLI runs it
 
 LOGICAL = r"""
 import sys
@@ -61,8 +63,8 @@ def _train_args(args, out: Path, *more) -> list[str]:
 
 
 def _result(out: Path, name: str, wall: float, replicas: int, args) -> dict:
-    run = json.loads((out / "run.json").read_text())
-    history = json.loads((out / "history.json").read_text())
+    run = RunFolder(out).load()
+    history = RunFolder(out).history()
     seconds = [h["seconds"] for h in history[1:]] or [history[0]["seconds"]]
     n_train = int(run.get("num_train") or 0)
     global_batch = args.batch * replicas
@@ -97,7 +99,7 @@ def run_gpus(args, tmp: Path) -> dict:
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "training", *_train_args(args, out, "--devices", "all")],
                    cwd=ROOT, env=_env(), check=True, capture_output=True, timeout=args.timeout)
-    run = json.loads((out / "run.json").read_text())
+    run = RunFolder(out).load()
     replicas = int((run.get("distribution") or {}).get("replicas") or 1)
     return _result(out, f"all GPUs ({replicas})", time.perf_counter() - t, replicas, args)
 

@@ -99,11 +99,17 @@ def main(argv=None) -> int:
                                 limit=len(index))
         t_run = time.perf_counter() - t0
         t0 = time.perf_counter()
+        retrained = check_health(data, run_dir=summary.run_dir, folds=args.folds, seed=args.seed,
+                                 limit=len(index), retrain=True)
+        t_retrain = time.perf_counter() - t0
+        t0 = time.perf_counter()
         no_run = check_health(data, folds=args.folds, seed=args.seed, limit=len(index))
         t_norun = time.perf_counter() - t0
 
         rows = []
-        for name, res, secs in (("with the run (CNN)", with_run, t_run), ("no run (pixels)", no_run, t_norun)):
+        for name, res, secs in (("K-fold retraining of the CNN", retrained, t_retrain),
+                                ("run features K-fold (default)", with_run, t_run),
+                                ("no run (pixels)", no_run, t_norun)):
             paths = index.paths
             topk = [paths[r] for r in res["label_issues"]["ranked_rows"][:k]]
             flagged = [it["path"] for it in res["label_issues"]["items"]]

@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from training.config import TrainConfig
-    from training.data import DatasetSpec
+    from training.data import DatasetSpec, open_dataset, suggest_input
     from training.models import template
     from training.predict import Predictor
     from training.train import train
@@ -41,8 +41,10 @@ def main(argv=None) -> int:
     data = str(write_digits(os.path.join(tmp, "digits"))) if args.digits else args.data
     photos = [str(x) for x in write_photos(os.path.join(tmp, "photos"))]
     t0 = time.perf_counter()
-    summary = train(DatasetSpec(data), template(args.model), TrainConfig(epochs=args.epochs),
-                    run_dir=os.path.join(tmp, "run"))
+    index = open_dataset(DatasetSpec(data))
+    size, color = suggest_input(index)  # as the CLI and the GUI do (28x28 grayscale here)
+    summary = train(index, template(args.model, input_size=size, color_mode=color),
+                    TrainConfig(epochs=args.epochs), run_dir=os.path.join(tmp, "run"))
     train_s = time.perf_counter() - t0
     from training.runfolder import RunFolder
 

@@ -13,12 +13,10 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import traceback
 
-from training.cliargs import InputError, dataset_options, dataset_spec
+from training.cliargs import InputError, dataset_options, dataset_spec, stop_on_sigint
 from training.cliprogress import TerminalEvents
 from training.config import LR_SCHEDULES, TrainConfig
 from training.logs import FILE_ONLY, setup_logging
@@ -331,14 +329,14 @@ def cmd_train(args, events, out):
     from training.train import resume, train
 
     if args.resume:
-        with _stop_on_sigint(events):
+        with stop_on_sigint(events):
             summary = resume(args.resume, events=events, devices=args.devices,
                              multi_worker=args.strategy == "multi-worker")
     else:
         index = _open(args, args.data, events)
         spec = _model_spec(args, index, events)
         config = _train_config(args)
-        with _stop_on_sigint(events):
+        with stop_on_sigint(events):
             summary = train(index, spec, config, events, run_dir=args.out)
     result = summary.to_dict()
     events.finish_line()
@@ -358,7 +356,7 @@ def cmd_evaluate(args, events, out):
     if not os.path.isdir(args.run_dir):
         raise InputError(f"Run folder not found. Received: {args.run_dir!r}")
     dataset = _open(args, args.data, events) if args.data else None
-    with _stop_on_sigint(events):
+    with stop_on_sigint(events):
         result = evaluate(args.run_dir, dataset, events=events, which=args.which)
     events.finish_line()
     print(f"{result['split']} accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} "
@@ -407,7 +405,7 @@ def cmd_predict(args, events, out):
         raise InputError(f"--coverage must be more than 0 and at most 1. Received: {args.coverage}")
     predictor = open_predictor(args.run_dir, which=args.which)
     predictor.coverage = args.coverage
-    with _stop_on_sigint(events):
+    with stop_on_sigint(events):
         results = predictor.predict_paths(args.paths, top_k=args.top_k, events=events)
     events.finish_line()
     for r in results:
@@ -451,7 +449,7 @@ def cmd_runs(args, events, out):
 def cmd_export(args, events, out):
     from training.export_cli import cmd_export as run_export
 
-    with _stop_on_sigint(events):
+    with stop_on_sigint(events):
         return run_export(args, events, out)
 
 
@@ -466,26 +464,3 @@ def _add_health_commands() -> None:
 
 
 _add_health_commands()
-
-
-class _stop_on_sigint:
-    """First Ctrl-C asks the job to stop cleanly (the run is saved); a second one aborts."""
-
-    def __init__(self, events):
-        self.events, self.previous = events, None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.events.should_stop():
-            raise KeyboardInterrupt
-        self.events.stop()
-        print("\nStopping after the current batch (Ctrl-C again to abort)…", file=sys.stderr)
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        return False

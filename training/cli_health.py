@@ -28,6 +28,8 @@ def add_parsers(sub, dataset_options) -> None:
                    "errors and its features find near duplicates")
     p.add_argument("--folds", type=int, default=3, help="cross-validation folds for the training "
                    "split's out-of-sample probabilities (default 3)")
+    p.add_argument("--retrain", action="store_true", help="with --run: train its model again "
+                   "per fold for the out-of-sample probabilities (slower, finds more)")
     p.add_argument("--top", type=int, default=20, help="how many of each finding to print")
     dataset_options(p)
 
@@ -72,9 +74,19 @@ def cmd_labels(args, events, out):
 
 
 def cmd_health(args, events, out):
-    from training.health.report import run_health_command
+    from training.cliargs import InputError, dataset_spec
+    from training.health import check_health, print_report
 
-    return run_health_command(args, events, out)
+    if args.retrain and not args.run:
+        raise InputError("--retrain needs --run RUN_DIR (the model to train again per fold)")
+    if args.folds < 2:
+        raise InputError(f"--folds must be at least 2. Received: {args.folds}")
+    spec = dataset_spec(args, args.data)
+    result = check_health(spec, run_dir=args.run, events=events, folds=args.folds, seed=args.seed,
+                          retrain=args.retrain)
+    events.finish_line()
+    print_report(result, out, top=args.top)
+    return 0, result
 
 
 COMMANDS = {"labels": cmd_labels, "health": cmd_health}

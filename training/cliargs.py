@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sys
+import threading
 
 from training.data.spec import KINDS
 
@@ -34,3 +37,26 @@ def dataset_spec(args, path):
     return DatasetSpec(path=path, kind=args.kind, images_dir=args.images, id_column=args.id_column,
                        label_column=args.label_column, val_fraction=args.val_fraction,
                        test_fraction=args.test_fraction, seed=args.seed)
+
+
+class stop_on_sigint:  # lower case: used like a function, in a with statement
+    """First Ctrl-C asks the job to stop cleanly (the run is saved); a second one aborts."""
+
+    def __init__(self, events):
+        self.events, self.previous = events, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.events.should_stop():
+            raise KeyboardInterrupt
+        self.events.stop()
+        print("\nStopping after the current batch (Ctrl-C again to abort)…", file=sys.stderr)
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False

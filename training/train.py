@@ -16,7 +16,7 @@ from training.distributed import (attach, placement, private_copy, saved_config,
                                   worker_run_dir)
 from training.events import Events
 from training.runfolder import (HISTORY_JSON, SPEC_JSON, RunError, RunFolder, RunWriter,
-                                load_model_file)
+                                load_model_file, write_json)
 from training.runs import RunSummary
 from training.session import Session, free_memory, precision_policy
 
@@ -46,7 +46,7 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
     """
     from training.data import DatasetSpec, open_dataset
     from training.data.index import DatasetIndex
-    from training.data.overlay import overlay_record
+    from training.data.overlay import overlay_record, overlay_snapshot
     from training.device import describe_devices
     from training.models import ModelSpec
 
@@ -87,6 +87,9 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
                      classes=list(index.classes), device=device["name"], seed=config.seed)
         if advice:
             writer.update(warnings=[a.message for a in advice])
+        snapshot = overlay_snapshot(index)
+        if snapshot is not None:  # the exact label fixes this run learned from
+            write_json(RunFolder(writer.path).label_overlay_json, snapshot)
         attach(session, writer, place, config)  # live.json, stop.request, the step loop
         events.on_status(f"Run folder: {writer.path}")
         return _run_and_release(session)

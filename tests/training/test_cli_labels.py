@@ -35,6 +35,8 @@ def test_labels_then_train_uses_overlay(capsys, tmp_path):
     assert recorded["overlay"]["relabelled"] == 1 and recorded["overlay"]["excluded"] == 1
     counts = recorded["counts"]
     assert sum(counts[s]["fox"] for s in counts) == 11
+    copy = runs.read_json(runs.RunFolder(run_dir).label_overlay_json)
+    assert copy["labels"] == {"cat/cat_000.png": "fox"} and copy["excluded"] == ["dog/dog_001.png"]
 
     code, out = run_cli(capsys, "labels", data, "--restore", moved, "--restore", dropped, "--json")
     assert code == 0 and out["num_samples"] == 30 and out["relabelled"] == {}

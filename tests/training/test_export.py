@@ -71,6 +71,17 @@ def test_cnn_export_writes_every_format_with_a_signature_and_passes_the_gate(cnn
     assert sig["run_id"] == "run" and sig["spec_hash"].startswith("sha256:")
     assert sig["resize_policy"]["interpolation"] == "bilinear"
     assert set(sig["parity"]) == {"saved_model", "onnx", "tflite", "tflite_int8"}
+    # The run's calibration and the confidence part of its unknown rule travel with it.
+    with open(os.path.join(run_dir, "calibration.json"), encoding="utf-8") as f:
+        assert sig["calibration"]["temperature"] == json.load(f)["temperature"]
+    with open(os.path.join(run_dir, "unknown.json"), encoding="utf-8") as f:
+        rule = json.load(f)
+    assert sig["unknown"]["confidence_threshold"] == rule["confidence_threshold"]
+    from training.exported_predictor import open_predictor
+
+    exported = open_predictor(next(a["path"] for a in result["artifacts"] if a["format"] == "onnx"))
+    assert exported.trust.temperature == sig["calibration"]["temperature"]
+    assert exported.trust.rule.confidence_threshold == rule["confidence_threshold"]
     with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
         assert sig["test_accuracy"] == json.load(f)["test_accuracy"]
     # Nothing temporary is left beside the destination.

@@ -139,3 +139,55 @@ def test_health_view_fix_undo_redo(qtbot, tmp_path):
         assert file_hashes(root) == before
     finally:
         view.shutdown()
+
+
+def test_dataset_panel_grid_fix_count_and_changed_filter(qtbot, tmp_path):
+    from training.data import open_dataset
+    from workbench.panels.dataset import DatasetPanel
+
+    root = make_class_folder(tmp_path / "data", classes=("a", "b"), per_class=4, size=8)
+    before = file_hashes(root)
+    panel = make_panel(qtbot, DatasetPanel, size=(1100, 700), show=True)
+    try:
+        with qtbot.waitSignal(panel.state.datasetChanged, timeout=20000):
+            panel.open_path(str(root))
+        wait_idle(qtbot, panel)
+        grid = panel.grid
+        first = grid.model().index(0, 0)
+        grid.setFocus()
+        grid.setCurrentIndex(first)
+        QTest.keyClick(grid, Qt.Key.Key_2)   # a_000 -> b
+        assert panel.fix_label.text() == "1 label fix"
+        panel.changed_filter.setChecked(True)
+        assert grid.model().rowCount() == 1
+        assert open_dataset(str(root)).labels[0] == 1   # a fresh open (the CLI) sees it
+        panel.state.label_fixes.undo()
+        assert panel.fix_label.text() == "" and grid.model().rowCount() == 0
+        panel.changed_filter.setChecked(False)
+        grid.customContextMenuRequested.emit(grid.visualRect(grid.model().index(1, 0)).center())
+        menu = grid.path_menu
+        exclude = next(a for a in menu.actions() if a.text() == "Exclude from training")
+        exclude.trigger()
+        assert "1 excluded" in panel.fix_label.text()
+        assert len(open_dataset(str(root))) == 7
+        from workbench.fixes import dataset_for_training
+        assert dataset_for_training(panel.state) is panel.state.dataset_spec
+        assert file_hashes(root) == before
+    finally:
+        panel.shutdown()
+
+
+def test_retrained_run_is_compared_with_the_old_one(qtbot, results):
+    import os
+    import shutil
+
+    from workbench.panels.results_health import compare_runs
+
+    run = tiny_run()
+    copy = os.path.join(os.path.dirname(run["run_dir"]), "zz_retrained_copy")
+    if not os.path.isdir(copy):
+        shutil.copytree(run["run_dir"], copy)
+    results.runs.refresh()
+    qtbot.waitUntil(lambda: compare_runs(results.runs, [run["run_dir"], copy]), timeout=30_000)
+    assert sorted(results.runs.selected_paths()) == sorted([run["run_dir"], copy])
+    wait_idle(qtbot, results)

@@ -109,6 +109,18 @@ def test_training_form_edits_config(qtbot, panel):
     panel.training_form.early.setChecked(False)
     cfg = panel.state.train_config
     assert (cfg.epochs, cfg.batch_size, cfg.early_stopping) == (3, 8, False)
+    # Class weights: balanced, manual ("cat=1, dog=3"), and bad manual text left unapplied.
+    field = panel.training_form.class_weight
+    field.mode.setCurrentText("Balanced")
+    assert cfg.class_weight == "balanced"
+    field.mode.setCurrentText("Manual")
+    assert field.manual.isVisibleTo(panel)
+    field.manual.setText("cat=1, dog=3")
+    field.manual.editingFinished.emit()
+    assert cfg.class_weight == {"cat": 1.0, "dog": 3.0}
+    field.manual.setText("cat=heavy")
+    field.manual.editingFinished.emit()
+    assert cfg.class_weight == {"cat": 1.0, "dog": 3.0} and "cat=heavy" in field.manual.toolTip()
     _wait_idle(qtbot, panel)
 
 

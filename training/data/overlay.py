@@ -278,6 +278,18 @@ def overlay_record(index) -> dict | None:
             "excluded_sample": excluded[:50]}
 
 
+def overlay_snapshot(index) -> dict | None:
+    """The full overlay a run was trained with (for the run folder's copy), or None when
+    no fixes were applied."""
+    info = getattr(index, "overlay", None)
+    if not info or not info.get("path") or not (info.get("relabelled") or info.get("excluded")):
+        return None
+    try:
+        return load_overlay(index.root).to_dict()
+    except ValueError:
+        return None
+
+
 def changed_rows(index) -> np.ndarray:
     """Rows of ``index`` whose label differs from the source's (the "changed" filter)."""
     original = getattr(index, "original_labels", None)

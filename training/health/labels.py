@@ -109,7 +109,8 @@ def label_issue_items(ranked, scores, labels, probs, classes, paths, splits, lim
         sug = int(np.argmax(probs[r]))
         items.append({"row": r, "path": paths[r], "split": SPLIT_NAMES[int(splits[r])],
                       "given": classes[int(labels[r])], "suggested": classes[sug],
-                      "score": float(scores[r]), "confidence": float(probs[r, sug])})
+                      "score": float(scores[r]), "confidence": float(probs[r, sug]),
+                      "probabilities": [round(float(v), 5) for v in probs[r]]})
     return items
 
 
@@ -134,3 +135,57 @@ def out_of_sample(features, model_probs, labels, splits, num_classes: int, folds
     held = np.asarray(splits) != TRAIN
     oos[held] = (oos[held] + np.asarray(model_probs, np.float64)[held]) / 2
     return oos
+
+
+RETRAIN_METHOD = "K-fold retraining of the run's model (each fold predicted by a model that never saw it)"
+
+
+def cross_val_retrain(index, run_dir, folds: int = 3, seed: int = 0,
+                      events: Events | None = None) -> np.ndarray:
+    """Out-of-sample probabilities ``(len(index), C)`` by training the run's model again
+    ``folds`` times, each time with one fold held out as the test split (cleanlab's
+    recommended way: no sample is scored by a model that learned its label). Each
+    training uses the run's spec and settings; the fold models are deleted afterwards.
+
+    Slower than :func:`out_of_sample` (``folds`` trainings) but a model that memorised a
+    wrong training label cannot vouch for it. Rows that could not be decoded keep a
+    uniform distribution. Raises ``Stopped`` on a stop request.
+    """
+    import shutil
+    import tempfile
+
+    from sklearn.model_selection import StratifiedKFold
+
+    from training.config import TrainConfig
+    from training.data.index import TEST, DatasetIndex
+    from training.models import ModelSpec
+    from training.runfolder import RunFolder, read_json
+    from training.train import train
+
+    events = events or Events()
+    folder = RunFolder(run_dir)
+    spec = ModelSpec.from_dict(read_json(folder.spec_json))
+    config = TrainConfig.from_dict(read_json(folder.config_json))
+    c = len(index.classes)
+    y = np.asarray(index.labels)
+    out = np.full((len(y), c), 1.0 / c)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    work = tempfile.mkdtemp(prefix="workbench-cv-")
+    try:
+        for k, (_, held) in enumerate(splitter.split(np.zeros(len(y)), y)):
+            events.check_stop()
+            events.on_status(f"Cross-validation: training fold {k + 1} of {folds}…")
+            splits = np.asarray(index.splits).copy()
+            splits[held] = TEST
+            fold = DatasetIndex(root=index.root, kind=index.kind, classes=list(index.classes),
+                                paths=list(index.paths), labels=y.copy(), splits=splits,
+                                arrays=index.arrays)
+            summary = train(fold, spec, config, events, run_dir=f"{work}/fold{k}")
+            if summary.status != "complete":
+                events.check_stop()
+            for p in RunFolder(summary.run_dir).read_evaluation()["predictions"]:
+                out[int(p["row"])] = p["probabilities"]
+            events.on_progress(k + 1, folds, "cross-validation folds")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out

@@ -23,7 +23,7 @@ PIXEL_FEATURES = 16    # side of the thumbnail the no-run classifier is fitted o
 
 
 def check_health(dataset, run_dir=None, events: Events | None = None, folds: int = 3,
-                 seed: int = 0, limit: int = 500) -> dict:
+                 seed: int = 0, limit: int = 500, retrain: bool = False) -> dict:
     """Likely label errors, exact/near duplicates, leakage, class balance and outliers.
 
     Args:
@@ -34,6 +34,8 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
             perceptual hashes instead.
         events: progress (``on_progress``/``on_status``) and stop (raises ``Stopped``).
         folds: K of the cross-validation.
+        retrain: with a run, get the out-of-sample probabilities by training its model
+            ``folds`` times (``labels.cross_val_retrain``) instead of K-fold on its features.
         limit: at most this many rows in each list.
 
     Raises:
@@ -78,8 +80,13 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
         emb = Embedder(predictor.model)
         feats, probs = emb.embed_rows(data.x, events=events, with_probabilities=True)
         probs = np.asarray(probs, np.float64)
-        events.on_status(f"Cross-validating on the model's features ({folds} folds)…")
-        oos = labels.out_of_sample(feats, probs, data.y, data.splits, c, folds, seed, events)
+        if retrain:
+            oos = labels.cross_val_retrain(index, run_dir, folds, seed, events)[data.rows]
+            probs_method = labels.RETRAIN_METHOD
+        else:
+            events.on_status(f"Cross-validating on the model's features ({folds} folds)…")
+            oos = labels.out_of_sample(feats, probs, data.y, data.splits, c, folds, seed, events)
+            probs_method = labels.OUT_OF_SAMPLE_METHOD
         correct = np.zeros(len(index), bool)
         correct[data.rows] = probs.argmax(axis=1) == data.y
         events.on_status("Looking for near duplicates (model features)…")
@@ -91,7 +98,6 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
         near_method = {**near_method, "distance_threshold": threshold, "factor": duplicates.NEAR_FACTOR,
                        "method": near_method["method"] + "; cosine similarity of the model's "
                                  "penultimate features"}
-        probs_method = labels.OUT_OF_SAMPLE_METHOD
     else:
         data = thumbs
         step = max(1, THUMB_SIZE[0] // PIXEL_FEATURES)
@@ -166,17 +172,3 @@ def print_report(result: dict, out, top: int = 20) -> None:
     print(f"Outliers: {o.get('num_outliers', 0)} of {o['checked']} images", file=out)
     for it in o["items"][:top]:
         print(f"  {it['path']}: {'; '.join(it['reasons'])}", file=out)
-
-
-def run_health_command(args, events, out):
-    """``python -m training health DATA [--run RUN_DIR]``."""
-    from training.cli import InputError, _dataset_spec, _stop_on_sigint
-
-    if args.folds < 2:
-        raise InputError(f"--folds must be at least 2. Received: {args.folds}")
-    spec = _dataset_spec(args, args.data)
-    with _stop_on_sigint(events):
-        result = check_health(spec, run_dir=args.run, events=events, folds=args.folds, seed=args.seed)
-    events.finish_line()
-    print_report(result, out, top=args.top)
-    return 0, result

@@ -147,8 +147,9 @@ class ThumbnailModel(QStringListModel):
         self._row_of_sample = None
         self.setStringList(self._names)   # resets the model: views re-read everything
 
-    def set_filter(self, class_id: int = -1, split: int = -1) -> None:
-        """Show only samples of ``class_id`` and/or ``split`` (-1: all)."""
+    def set_filter(self, class_id: int = -1, split: int = -1, only_rows=None) -> None:
+        """Show only samples of ``class_id`` and/or ``split`` (-1: all), and of
+        ``only_rows`` when given (e.g. the images whose label was changed)."""
         if self._index is None:
             return
         self._cancel_pending()
@@ -158,6 +159,10 @@ class ThumbnailModel(QStringListModel):
             mask &= self._index.labels == class_id
         if split >= 0:
             mask &= self._index.splits == split
+        if only_rows is not None:
+            keep = np.zeros(len(mask), dtype=bool)
+            keep[np.asarray(only_rows, dtype=np.int64)] = True
+            mask &= keep
         self._rows = np.flatnonzero(mask).astype(np.int64)
         self._row_of_sample = None
         names = self._names

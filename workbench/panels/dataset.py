@@ -17,13 +17,12 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
 
 from training.data.index import SPLIT_NAMES
 from training.data.kinds import KIND_LABELS, OPEN_BY_KEY
-from workbench.itemmodels.thumbnails import (THUMB, PathRole, ThumbnailModel, image_to_qimage)
+from workbench.itemmodels.thumbnails import (THUMB, ThumbnailModel, image_to_qimage)
 from workbench.panels.start_page import StartPage
 from workbench.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
                                              PreviewPane, SplitSettings, bad_files_view,
                                              csv_header)
-from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.dataset import CheckImagesWorker, IndexWorker, PreviewWorker
@@ -150,7 +149,6 @@ class DatasetPanel(QWidget):
         filters.addWidget(self.class_filter, 1)
         filters.addWidget(QLabel("Split"))
         filters.addWidget(self.split_filter)
-        filters.addWidget(self.shown_label)
         ccol.addLayout(filters)
         self.thumbs = ThumbnailModel(self)
         self.thumbs.decodeFailed.connect(self._on_decode_failed)
@@ -159,8 +157,6 @@ class DatasetPanel(QWidget):
         self.grid.setUniformItemSizes(True)   # the view asks only the first item's size
         self.grid.setLayoutMode(QListView.LayoutMode.Batched)
         self.grid.setBatchSize(2000)
-        install_path_menu(self.grid, lambda pos: self.grid.indexAt(pos).data(PathRole)
-                          if self.grid.indexAt(pos).isValid() else None)
         self.grid.setMovement(QListView.Movement.Static)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setIconSize(QSize(THUMB, THUMB))
@@ -173,7 +169,13 @@ class DatasetPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.grid, "Images")
         self.tabs.addTab(self.bad_view, "Bad files")
+        # Beside the tabs, not in the filter row: that row must fit a 1024 px window.
+        self.shown_label.setContentsMargins(0, 0, 6, 0)
+        self.tabs.setCornerWidget(self.shown_label, Qt.Corner.TopRightCorner)
         ccol.addWidget(self.tabs, 1)
+        from workbench.panels.dataset_fixes import attach_fixes
+
+        attach_fixes(self, filters)  # label fixes: count, "Changed only", grid menu and keys
 
         self.preview = PreviewPane()
         self.splitter.addWidget(self.left_splitter)
@@ -418,8 +420,13 @@ class DatasetPanel(QWidget):
 
     @Slot()
     def _apply_filter(self) -> None:
+        only = None
+        if self.changed_filter.isChecked() and self.state.dataset is not None:
+            from workbench.panels.dataset_fixes import changed_only_rows
+
+            only = changed_only_rows(self.state.dataset)
         self.thumbs.set_filter(self.class_filter.currentIndex() - 1,
-                               self.split_filter.currentIndex() - 1)
+                               self.split_filter.currentIndex() - 1, only_rows=only)
         self._update_shown()
         self._select_first()
 

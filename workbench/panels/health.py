@@ -12,7 +12,7 @@ import os
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from workbench.fixes import fixes_for
 from workbench.widgets.image_gallery import ImageGallery
@@ -29,10 +29,14 @@ EMPTY = ("Press Check data health to look for likely label errors, duplicates, l
 
 
 def issue_items(report: dict) -> list[dict]:
+    classes = report["classes"]
     return [{"path": it["path"], "true": it["given"], "pred": it["suggested"], "prob": it["confidence"],
-             "correct": False,
+             "correct": False, "probabilities": it.get("probabilities"),
+             "true_index": classes.index(it["given"]) if it["given"] in classes else None,
+             "lines": [f"Label: {it['given']}", f"Looks like: {it['suggested']}",
+                       f"p = {it['confidence']:.0%} · {it['split'][:5]}"],
              "caption": f"Labelled {it['given']}, looks like {it['suggested']} "
-                        f"({it['confidence']:.0%}) · {it['split']} · score {it['score']:.3f}"
+                        f"({it['confidence']:.0%}) · {it['split']} · label quality {it['score']:.2g}"
                         f"\n{os.path.basename(it['path'])}"}
             for it in report["label_issues"]["items"][:LIMIT]]
 
@@ -44,6 +48,7 @@ def group_items(groups: list[dict]) -> list[dict]:
         for m in g["members"]:
             out.append({"path": m["path"], "true": m["label"], "pred": f"group {k + 1} · {m['split']}",
                         "correct": not g["conflicting_labels"],
+                        "lines": [f"Group {k + 1}", m["label"], m["split"]],
                         "caption": f"Group {k + 1} ({len(g['members'])} images, {flag}"
                                    f"{', across splits' if g['across_splits'] else ''}): "
                                    f"{m['label']} · {m['split']}\n{os.path.basename(m['path'])}"})
@@ -59,13 +64,15 @@ def leakage_items(report: dict, paths_by_row: dict) -> list[dict]:
             p = paths_by_row.get(r)
             if p:
                 out.append({"path": p, "true": name, "pred": "copy in train", "correct": False,
+                            "lines": [name, "has a copy", "in train"],
                             "caption": f"{name} image with a copy in train\n{os.path.basename(p)}"})
     return out
 
 
 def outlier_items(report: dict) -> list[dict]:
     return [{"path": it["path"], "true": it["mode"], "pred": f"{it['width']}x{it['height']}",
-             "correct": None, "caption": "; ".join(it["reasons"]) + f"\n{os.path.basename(it['path'])}"}
+             "correct": None, "lines": [it["mode"], f"{it['width']}x{it['height']}"],
+             "caption": "; ".join(it["reasons"]) + f"\n{os.path.basename(it['path'])}"}
             for it in report["outliers"]["items"][:LIMIT]]
 
 
@@ -130,12 +137,19 @@ class HealthView(QWidget):
         head.addWidget(self.retrain_button)
         self.summary = QLabel(EMPTY)
         self.summary.setWordWrap(True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view_choice = QComboBox()
         self.view_choice.addItems(VIEWS)
         self.view_choice.currentIndexChanged.connect(self._show_view)
         self.keys_hint = QLabel("Keys: 1-9 relabel · Del exclude · R restore · Ctrl+Z undo")
         self.keys_hint.setStyleSheet("color: palette(mid);")
+        # Long texts must not widen the tab past a 1024 px window: they wrap or shrink.
+        for label in (self.status, self.keys_hint):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(40)
+        self.status.setWordWrap(True)
+        self.keys_hint.setToolTip(self.keys_hint.text())
         choose = QHBoxLayout()
         choose.addWidget(QLabel("Show:"))
         choose.addWidget(self.view_choice, 1)

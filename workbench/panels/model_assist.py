@@ -145,7 +145,10 @@ class ModelAssist(QObject):
     @Slot(str)
     def _weights_downloaded(self, _path: str) -> None:
         self.panel.transfer_form.update_weights_status()
-        self.panel._schedule()  # the summary may now load the weights
+        if is_auto(self.state.model_spec) and self.state.dataset is not None:
+            self.choose_auto()   # few photos: Auto can now pick transfer learning
+        else:
+            self.panel._schedule()  # the summary may now load the weights
 
     # -- augmentation preview -------------------------------------------------------------
     def schedule_preview(self) -> None:

@@ -25,7 +25,10 @@ ItemRole = Qt.ItemDataRole.UserRole + 1
 
 
 def caption(item: dict) -> str:
-    """The text under a thumbnail: true label, predicted label and probability."""
+    """The text under a thumbnail: true label, predicted label and probability (or the
+    item's own ``lines``)."""
+    if item.get("lines"):
+        return "\n".join(item["lines"])
     lines = []
     if item.get("true") is not None:
         lines.append(f"True: {item['true']}")

@@ -1,0 +1,60 @@
+"""Label fixes on the Dataset panel: the number of overrides, a "Changed only" filter, and
+relabel/exclude/restore on the thumbnail grid (right-click and keys, see workbench.fixes).
+
+``attach_fixes(panel, filters_layout)`` wires a built panel; kept out of ``dataset.py``.
+"""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QLabel
+
+from workbench.fixes import add_fix_actions, fixes_for, install_fix_keys
+from workbench.itemmodels.thumbnails import PathRole
+from workbench.widgets.path_menu import install_path_menu
+
+
+def changed_only_rows(index):
+    """Rows whose label the overlay changed (None: no filter)."""
+    from training.data.overlay import changed_rows
+
+    return changed_rows(index)
+
+
+def attach_fixes(panel, filters_layout) -> None:
+    fixes = fixes_for(panel.state)
+    panel.changed_filter = QCheckBox("Changed only")
+    panel.changed_filter.setToolTip("Show only images whose label you changed (relabelled); "
+                                    "excluded images are listed in the Data health view")
+    panel.fix_label = QLabel("")
+    panel.fix_label.setStyleSheet("color: #555;")
+    filters_layout.addWidget(panel.changed_filter)
+    filters_layout.addWidget(panel.fix_label)
+    panel.changed_filter.toggled.connect(lambda _on: panel._apply_filter())
+
+    def selected_paths() -> list[str]:
+        sel = panel.grid.selectionModel().selectedIndexes() if panel.grid.selectionModel() else []
+        if not sel and panel.grid.currentIndex().isValid():
+            sel = [panel.grid.currentIndex()]
+        return [i.data(PathRole) for i in sel if i.data(PathRole)]
+
+    def path_at(pos):
+        index = panel.grid.indexAt(pos)
+        return index.data(PathRole) if index.isValid() else None
+
+    def extra(menu, path):
+        paths = selected_paths()
+        add_fix_actions(menu, paths if path in paths else [path], fixes)
+
+    install_path_menu(panel.grid, path_at, extra)  # replaces the plain path menu
+    install_fix_keys(panel.grid, selected_paths, fixes)
+
+    def on_changed() -> None:
+        n = fixes.count()
+        ov = fixes.overlay
+        excluded = len(ov.excluded) if ov is not None else 0
+        panel.fix_label.setText(f"{n} label fix{'es' if n != 1 else ''}"
+                                + (f" ({excluded} excluded)" if excluded else "") if n else "")
+        if panel.changed_filter.isChecked():
+            panel._apply_filter()
+
+    fixes.changed.connect(on_changed)
+    on_changed()
