@@ -24,15 +24,20 @@ from training.features import (
 from training.runfolder import MODEL_BEST, MODEL_FINAL, MODEL_LAST
 
 
+_runs_in_process = [0]  # Session.run calls; before the first there is no run's garbage
+
+
 def free_memory() -> None:
     """Drop Keras' global state and collect garbage, so many runs don't grow memory.
 
     ``clear_session`` runs ``gc.collect()`` itself (about half a second with TensorFlow
-    loaded), so it is not repeated here.
+    loaded, over a second on a busy machine), so it is not repeated here, and it is
+    skipped before the process's first run, which has nothing to free yet (the time to
+    the first batch counts it).
     """
     import keras
 
-    keras.backend.clear_session(free_memory=True)
+    keras.backend.clear_session(free_memory=_runs_in_process[0] > 0)
 
 
 @contextlib.contextmanager
@@ -127,6 +132,7 @@ class Session:
 
     # -- the run -------------------------------------------------------------------
     def run(self) -> runs.RunSummary:
+        _runs_in_process[0] += 1
         try:
             self._prepare_data()
             self._head_phase()

@@ -61,23 +61,35 @@ def test_training_over_budget_streams_with_bounded_memory(tmp_path, monkeypatch)
         finally:
             tracemalloc.stop()
     assert peak < 6 * batch_bytes  # a few batches in flight, never the dataset
-    # Training: the peak must not grow with the dataset. Keras' own Python objects (saved
-    # model files, weight copies) take the same few MB for 40 images as for 400.
-    small = make_class_folder(tmp_path / "small", classes=("a", "b"), per_class=20, size=128)
-    # Same validation and test sizes (4 images each; evaluation reads batches of 64), so
-    # only the training set differs: 32 against 392 images.
+    # Training (opening the data and the epochs, where every image is read): the peak must not grow with the
+    # dataset. Keras' own Python objects take the same few MB for 40 images as for 400.
+    # Same validation and test sizes (4 images each), so only the training set differs:
+    # 32 against 392 images. (The evaluation's extras after training read bounded,
+    # fixed-size subsamples and are not part of this measurement.)
+    from training import session as session_mod
     from training.data import DatasetSpec
 
+    small = make_class_folder(tmp_path / "small", classes=("a", "b"), per_class=20, size=128)
     peaks = {}
+    prepare, head_phase = session_mod.Session._prepare_data, session_mod.Session._head_phase
+
+    def measured_prepare(self):  # from opening the data ...
+        tracemalloc.start()
+        return prepare(self)
+
+    def measured_head(self):  # ... to the end of the last epoch
+        try:
+            return head_phase(self)
+        finally:
+            peaks[name] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+
+    monkeypatch.setattr(session_mod.Session, "_prepare_data", measured_prepare)
+    monkeypatch.setattr(session_mod.Session, "_head_phase", measured_head)
     for name, folder, frac in (("small", small, 0.1), ("big", root, 0.01)):
         cfg = TrainConfig(epochs=2, batch_size=16, early_stopping=False, seed=0)
         dataset = DatasetSpec(path=str(folder), val_fraction=frac, test_fraction=frac)
-        tracemalloc.start()
-        try:
-            summary = train(dataset, tiny_spec(size=128, units=8), cfg, run_dir=str(tmp_path / name))
-            peaks[name] = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        summary = train(dataset, tiny_spec(size=128, units=8), cfg, run_dir=str(tmp_path / name))
         assert summary.status == "complete" and summary.epochs_done == 2
         assert json.loads((tmp_path / name / "run.json").read_text())["data_mode"] == "stream"
     growth = peaks["big"] - peaks["small"]

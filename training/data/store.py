@@ -381,10 +381,18 @@ class ImageStore:
             pass
 
 
+_seek_lock = threading.Lock()  # for systems without pwrite (Windows): seek + write
+
+
 def _pwrite(fd: int, data, offset: int) -> None:
     view = memoryview(data).cast("B")
     while len(view):
-        n = os.pwrite(fd, view, offset)
+        if hasattr(os, "pwrite"):
+            n = os.pwrite(fd, view, offset)
+        else:  # pragma: no cover - Windows
+            with _seek_lock:
+                os.lseek(fd, offset, os.SEEK_SET)
+                n = os.write(fd, view)
         view, offset = view[n:], offset + n
 
 
