@@ -318,6 +318,15 @@ class RunFolder:
         for path in order:
             if path.is_file():
                 return path
+        try:
+            info = read_json(self.run_json)
+        except RunError:
+            info = {}
+        info = info if isinstance(info, dict) else {}
+        if info.get("status") in ("stopped", "interrupted") and not info.get("best_epoch"):
+            raise RunError(f"The run {self.path} was {info['status']} before its first validated "
+                           "epoch, so it saved no model to evaluate or use. Resume it or train "
+                           "again.")
         raise RunError(f"The run {self.path} has no saved model ({' or '.join(p.name for p in order)}); "
                        "it may have been stopped before the first epoch ended.")
 

@@ -59,3 +59,22 @@ def test_per_class_table_sorts_and_keeps_averages_last(qtbot, results_panel):
         assert recalls == sorted(recalls, reverse=order == Qt.SortOrder.DescendingOrder)
         assert all("average" in x for x in names[len(classes):])   # averages at the bottom
     assert t.isSortingEnabled()
+
+
+def test_clicked_cell_is_highlighted_and_its_gallery_sorted_by_confidence(qtbot, results_panel):
+    from tests.workbench.tiny_run import tiny_run
+
+    p = results_panel
+    p.state.set_run(tiny_run()["run_dir"])
+    qtbot.waitUntil(lambda: p.evaluation is not None, timeout=60000)
+    qtbot.waitUntil(lambda: not p.pending_work(), timeout=60000)
+    m = p.evaluation["confusion_matrix"]
+    t, q = max(((i, j) for i in range(len(m)) for j in range(len(m))), key=lambda c: m[c[0]][c[1]])
+    p.show_cell(t, q)
+    p.confusion.draw()
+    patch = p.confusion.highlight_patch
+    assert patch is not None and patch.get_xy() == (q - 0.5, t - 0.5)
+    probs = [i["prob"] for i in p.gallery.items]
+    assert len(probs) == m[t][q] or len(probs) > 1
+    assert probs == sorted(probs, reverse=True)
+    qtbot.waitUntil(lambda: not p.pending_work(), timeout=60000)

@@ -170,11 +170,17 @@ def near_pairs_phash(bits: np.ndarray, thumbs: np.ndarray | None = None,
 
 
 def _pool16(thumbs: np.ndarray) -> np.ndarray:
-    t = np.asarray(thumbs, np.float32)
-    if t.ndim == 4:
-        t = t[..., 0]
-    n, h, w = t.shape
-    return t.reshape(n, 16, h // 16, 16, w // 16).mean(axis=(2, 4))
+    """(n, 16, 16) float32 means of (n, 32, 32[, 1]) uint8 thumbnails, a chunk at a time
+    (the thumbnails may be a memory map; only 1 KB per image is kept)."""
+    n = len(thumbs)
+    out = np.empty((n, 16, 16), np.float32)
+    for start in range(0, n, 4096):
+        t = np.asarray(thumbs[start:start + 4096], np.float32)
+        if t.ndim == 4:
+            t = t[..., 0]
+        k, h, w = t.shape
+        out[start:start + k] = t.reshape(k, 16, h // 16, 16, w // 16).mean(axis=(2, 4))
+    return out
 
 
 def group_pairs(n: int, pairs) -> list[list[int]]:

@@ -13,6 +13,7 @@ from workbench.charts.base import ChartCanvas
 
 # Past this many classes the per-cell numbers become unreadable; colour still tells.
 _MAX_ANNOTATED = 25
+_HIGHLIGHT = "highlighted-cell"
 _COUNT = "count"   # gid of the count annotations
 
 
@@ -30,11 +31,12 @@ class ConfusionChart(ChartCanvas):
     def __init__(self, parent=None):
         self.matrix: np.ndarray | None = None
         self.classes: list[str] = []
+        self.highlight: tuple[int, int] | None = None   # the clicked (true, predicted) cell
         super().__init__(parent, width=4.2, height=3.6)
         self.setMouseTracking(True)   # a pointing hand over the cells says "click me"
 
     def state(self) -> dict:
-        return {"matrix": self.matrix, "classes": list(self.classes)}
+        return {"matrix": self.matrix, "classes": list(self.classes), "highlight": self.highlight}
 
     def build(self, state: dict):
         ax = self.figure.add_subplot(1, 1, 1)
@@ -69,6 +71,14 @@ class ConfusionChart(ChartCanvas):
                     # every one of them made constrained layout half the draw time.
                     ax.text(j, i, str(int(m[i, j])), ha="center", va="center", color=colour,
                             fontsize=size, in_layout=False, gid=_COUNT)
+        cell = state.get("highlight")
+        if cell is not None and 0 <= cell[0] < n and 0 <= cell[1] < n:
+            from matplotlib.patches import Rectangle
+
+            # The clicked cell, outlined so the gallery below is clearly "these images".
+            ax.add_patch(Rectangle((cell[1] - 0.5, cell[0] - 0.5), 1, 1, fill=False,
+                                   edgecolor="#e8590c", linewidth=2.5, gid=_HIGHLIGHT,
+                                   in_layout=False))
         bar = self.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
                                    label=None if small else "fraction of true class")
         if small:
@@ -96,8 +106,20 @@ class ConfusionChart(ChartCanvas):
         self.changed()
 
     def reset(self) -> None:
-        self.matrix, self.classes = None, []
+        self.matrix, self.classes, self.highlight = None, [], None
         self.changed()
+
+    def set_highlight(self, cell: tuple[int, int] | None) -> None:
+        """Outline the (true, predicted) cell whose images the gallery shows."""
+        self.highlight = tuple(cell) if cell is not None else None
+        self.changed()
+
+    @property
+    def highlight_patch(self):
+        """The outline of the highlighted cell as drawn, or None (tests read it)."""
+        if self.ax is None:
+            return None
+        return next((p for p in self.ax.patches if p.get_gid() == _HIGHLIGHT), None)
 
     def cell_at(self, pos) -> tuple[int, int] | None:
         """The (true, predicted) cell under a widget position, or None."""

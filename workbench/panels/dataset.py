@@ -149,7 +149,6 @@ class DatasetPanel(QWidget):
         filters.addWidget(self.class_filter, 1)
         filters.addWidget(QLabel("Split"))
         filters.addWidget(self.split_filter)
-        filters.addWidget(self.shown_label)
         ccol.addLayout(filters)
         self.thumbs = ThumbnailModel(self)
         self.thumbs.decodeFailed.connect(self._on_decode_failed)
@@ -170,6 +169,9 @@ class DatasetPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.grid, "Images")
         self.tabs.addTab(self.bad_view, "Bad files")
+        # Beside the tabs, not in the filter row: that row must fit a 1024 px window.
+        self.shown_label.setContentsMargins(0, 0, 6, 0)
+        self.tabs.setCornerWidget(self.shown_label, Qt.Corner.TopRightCorner)
         ccol.addWidget(self.tabs, 1)
         from workbench.panels.dataset_fixes import attach_fixes
 

@@ -12,7 +12,7 @@ import os
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from workbench.fixes import fixes_for
 from workbench.widgets.image_gallery import ImageGallery
@@ -137,12 +137,19 @@ class HealthView(QWidget):
         head.addWidget(self.retrain_button)
         self.summary = QLabel(EMPTY)
         self.summary.setWordWrap(True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view_choice = QComboBox()
         self.view_choice.addItems(VIEWS)
         self.view_choice.currentIndexChanged.connect(self._show_view)
         self.keys_hint = QLabel("Keys: 1-9 relabel · Del exclude · R restore · Ctrl+Z undo")
         self.keys_hint.setStyleSheet("color: palette(mid);")
+        # Long texts must not widen the tab past a 1024 px window: they wrap or shrink.
+        for label in (self.status, self.keys_hint):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(40)
+        self.status.setWordWrap(True)
+        self.keys_hint.setToolTip(self.keys_hint.text())
         choose = QHBoxLayout()
         choose.addWidget(QLabel("Show:"))
         choose.addWidget(self.view_choice, 1)

@@ -83,6 +83,9 @@ class ResultsPanel(QWidget):
 
         self.header = QLabel(EMPTY_HINT)
         self.header.setWordWrap(True)
+        # Messages can be selected and copied (into a bug report, a search).
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.setToolTip("Evaluate this run's model on its test split")
@@ -257,6 +260,7 @@ class ResultsPanel(QWidget):
     def show_cell(self, true_index: int, pred_index: int) -> None:
         """Show the images of one confusion-matrix cell in the gallery."""
         self.cell = (true_index, pred_index)
+        self.confusion.set_highlight(self.cell)
         if self.gallery_choice.currentIndex() == CELL:
             self._show_gallery()
         else:
@@ -368,6 +372,7 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setText("Re-evaluate")
         self.evaluate_button.setEnabled(True)
         self.confusion.set_matrix(evaluation["confusion_matrix"], self.classes)
+        self.confusion.set_highlight(self.cell)
         self.trust_charts.show_evaluation(evaluation)
         self._fill_per_class(list(evaluation.get("per_class") or []) + average_rows(evaluation))
         self.detail.clear()
@@ -423,8 +428,11 @@ class ResultsPanel(QWidget):
             t, p = self.cell
             records = [r for r in ev.get("predictions") or [] if r.get("true") == t
                        and r.get("pred") == p]
+            # Most confident first: for a wrong cell, the worst mistakes lead.
+            records.sort(key=lambda r: -(r.get("confidence") if isinstance(
+                r.get("confidence"), (int, float)) else -1.0))
             hint = f"No images are of class {self.classes[t]} predicted as {self.classes[p]}."
-            note = f"true {self.classes[t]} → predicted {self.classes[p]}"
+            note = f"true {self.classes[t]} → predicted {self.classes[p]}, most confident first"
         total = len(records)
         if total > GALLERY_LIMIT:
             note += f" (first {GALLERY_LIMIT} of {total:,})"

@@ -68,6 +68,55 @@ def retrain_with_fixes(panel) -> bool:
     from workbench.training_actions import start_training
 
     started = start_training(window)
+    if started:
+        _compare_after_retrain(panel, run_dir)
     view.status.setText(f"Retraining {os.path.basename(run_dir)} with the fixes…" if started
                         else "Could not start training (is a run already training?)")
     return started
+
+
+def compare_runs(runs_list, paths: list[str]) -> bool:
+    """Select ``paths`` together in the runs list (their curves overlay in Compare runs).
+    False while one of them is not listed yet."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    from workbench.panels.results_runs import PathRole, _same
+
+    table = runs_list.table
+    rows = []
+    for p in paths:
+        row = next((r for r in range(table.rowCount())
+                    if table.item(r, 0) is not None and _same(table.item(r, 0).data(PathRole), p)), None)
+        if row is None:
+            return False
+        rows.append(row)
+    model, sel = table.model(), table.selectionModel()
+    table.blockSignals(True)
+    sel.clearSelection()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for row in rows:
+        sel.select(model.index(row, 0), flags)
+    table.blockSignals(False)
+    runs_list._update_compare()
+    return True
+
+
+def _compare_after_retrain(panel, old_run: str) -> None:
+    """When the retrained run is written, show it beside ``old_run`` in the runs list."""
+    from PySide6.QtCore import QTimer
+
+    def on_updated() -> None:
+        new = panel.state.run_dir
+        if not new or new == old_run:
+            return
+        panel.state.runsUpdated.disconnect(on_updated)
+        tries = {"n": 0}
+
+        def attempt() -> None:
+            tries["n"] += 1
+            if not compare_runs(panel.runs, [old_run, new]) and tries["n"] < 40:
+                QTimer.singleShot(250, attempt)
+
+        QTimer.singleShot(250, attempt)
+
+    panel.state.runsUpdated.connect(on_updated)

@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QPainter, QPixmap
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLabel, QSlider, QWidget
 
 from workbench.workers.gradcam import GradCamWorker
 from workbench.workers.job_runner import JobRunner
@@ -49,16 +49,17 @@ class HeatmapOverlay(QObject):
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
-        self.opacity.setMaximumWidth(110)
         self.opacity.setToolTip("Heatmap opacity")
         self.note = QLabel("")
         self.note.setStyleSheet("color: palette(mid);")
-        row = QHBoxLayout(self.controls)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.toggle)
-        row.addWidget(self.class_choice, 1)
-        row.addWidget(QLabel("Opacity"))
-        row.addWidget(self.opacity)
+        # Two rows: the detail column is ~280 px wide at 1024x640.
+        grid = QGridLayout(self.controls)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.toggle, 0, 0)
+        grid.addWidget(self.class_choice, 0, 1)
+        grid.addWidget(QLabel("Opacity"), 1, 0)
+        grid.addWidget(self.opacity, 1, 1)
+        grid.setColumnStretch(1, 1)
         self.controls.setEnabled(False)
         self.controls.setToolTip("Heatmaps need a trained run: pick one first")
         self.toggle.toggled.connect(self._refresh)
