@@ -72,3 +72,24 @@ def test_confusion_counts_never_overlap(qtbot, size):
     if size[0] >= 900:
         assert len(chart.texts) == 100   # big enough: every count is shown
     chart.shutdown()
+
+
+def test_messages_wrap_and_can_be_copied(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
+    w = MainWindow(probe_device=False)
+    qtbot.addWidget(w)
+    try:
+        qtbot.waitUntil(lambda: all(not w.panels[k].pending_work() for k in PANEL_KEYS),
+                        timeout=60000)
+        labels = {"data": ["error_label"], "model": ["status"], "train": ["status_label",
+                  "error_label"], "results": ["header"], "classify": ["status"]}
+        for key, names in labels.items():
+            for name in names:
+                label = getattr(w.panels[key], name)
+                assert label.wordWrap(), f"{key}.{name}"
+                assert label.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse, \
+                    f"{key}.{name}"
+    finally:
+        w.close()

@@ -113,6 +113,9 @@ class ClassifyPanel(QWidget):
         self.progress.setFormat("%v / %m photos")
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        # Messages can be selected and copied (into a bug report, a search).
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setWordWrap(True)
         prog = QHBoxLayout()
         prog.addWidget(self.progress, 1)
         prog.addWidget(self.cancel_button)

@@ -3,7 +3,7 @@ selected layer generated from ``LAYER_TYPES``. Edits go straight into
 ``ModelSpec.layers`` (no second copy); ``edited`` tells the panel to re-summarize."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox,
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
@@ -73,6 +73,9 @@ class LayerEditor(QWidget):
         self.list.currentRowChanged.connect(self._select)
         col.addWidget(self.list, 2)
         self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        # Messages can be selected and copied (into a bug report, a search).
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color:#a61b0f;")
         self.error_label.setVisible(False)

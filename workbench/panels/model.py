@@ -136,6 +136,9 @@ class ModelPanel(QWidget):
         self.totals.setWordWrap(True)   # a long line here would widen the whole window
         self.status = QLabel()
         self.status.setWordWrap(True)
+        # Messages can be selected and copied (into a bug report, a search).
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setWordWrap(True)
         rcol.addWidget(self.totals)
         rcol.addWidget(self.status)
         self.splitter.addWidget(scroll)

@@ -83,6 +83,9 @@ class ResultsPanel(QWidget):
 
         self.header = QLabel(EMPTY_HINT)
         self.header.setWordWrap(True)
+        # Messages can be selected and copied (into a bug report, a search).
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.setToolTip("Evaluate this run's model on its test split")

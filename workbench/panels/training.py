@@ -98,6 +98,9 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("Idle")
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
+        # Messages can be selected and copied (into a bug report, a search).
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label.setWordWrap(True)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
