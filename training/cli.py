@@ -30,6 +30,7 @@ _TRAIN_DEFAULTS = TrainConfig()  # one owner of the defaults: the CLI shows the 
 
 def _bad_input_types() -> tuple:
     from training.data import DatasetError
+    from training.distributed import DeviceError
     from training.export import ExportError
     from training.exported_predictor import MissingPackageError
     from training.models import SpecError
@@ -37,7 +38,7 @@ def _bad_input_types() -> tuple:
     from training.signature import SignatureError
 
     return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
-            ExportError, MissingPackageError, SignatureError)
+            ExportError, MissingPackageError, SignatureError, DeviceError)
 
 
 class ArgumentError(Exception):

@@ -50,6 +50,10 @@ class DistributedError(RuntimeError):
     """A multi-worker run cannot start or lost a worker (the message says what to do)."""
 
 
+class DeviceError(ValueError):
+    """``devices`` names a device this machine does not have (bad input)."""
+
+
 @dataclass
 class Placement:
     """Where a run trains: the strategy and what the run folder records about it."""
@@ -77,7 +81,7 @@ def resolve_devices(devices: str) -> list[str]:
     """``"one"`` -> [], ``"all"`` -> every GPU, ``"GPU:0,GPU:1"`` / ``"0,1"`` -> those.
 
     Raises:
-        ValueError: a listed device does not exist (the message lists those that do).
+        DeviceError: a listed device does not exist (the message lists those that do).
     """
     import tensorflow as tf
 
@@ -92,7 +96,7 @@ def resolve_devices(devices: str) -> list[str]:
     for part in (p.strip() for p in text.split(",") if p.strip()):
         key = f"gpu:{part}" if part.isdigit() else part.lstrip("/").split("device:")[-1]
         if key not in available:
-            raise ValueError(f"Unknown device {part!r} in devices={devices!r}. Available: "
+            raise DeviceError(f"Unknown device {part!r} in devices={devices!r}. Available: "
                              f"{', '.join(sorted(available)) or 'none'}")
         out.append(available[key])
     return out
@@ -104,7 +108,7 @@ def placement(config) -> Placement:
     Raises:
         DistributedError: multi-worker without ``TF_CONFIG`` or a Slurm job, or a bad
             ``TF_CONFIG``.
-        ValueError: an unknown device in ``config.devices``.
+        DeviceError: an unknown device in ``config.devices``.
     """
     import tensorflow as tf
 

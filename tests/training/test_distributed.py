@@ -133,13 +133,17 @@ def test_two_logical_devices_match_one_device(data, tmp_path):
     assert info["distribution"]["replicas"] == 2 and info["distribution"]["global_batch"] == 8
 
 
-def test_bad_device_lists_and_a_missing_cluster_are_refused_clearly(monkeypatch):
+def test_bad_device_lists_and_a_missing_cluster_are_refused_clearly(monkeypatch, capsys):
     from training.config import TrainConfig
     from training.distributed import DistributedError, placement, resolve_devices
 
     assert resolve_devices("one") == []
     with pytest.raises(ValueError, match=r"Unknown device 'gpu:7'.*Available: .*cpu:0"):
         resolve_devices("GPU:7")
+    from training.cli import main
+
+    assert main(["train", str(ROOT / "resources" / "sample"), "--devices", "GPU:7",
+                 "--epochs", "1"]) == 2   # bad input, before any file is written
     monkeypatch.delenv("TF_CONFIG", raising=False)
     monkeypatch.delenv("SLURM_PROCID", raising=False)
     with pytest.raises(DistributedError, match="needs TF_CONFIG"):
