@@ -144,6 +144,11 @@ def _multi_worker() -> Placement:
                      task=f"{task_type}:{task_id}", workers=workers)
 
 
+def cluster_configured() -> bool:
+    """True when this process was started as a cluster worker (TF_CONFIG or Slurm)."""
+    return bool(os.environ.get("TF_CONFIG")) or os.environ.get("SLURM_PROCID") is not None
+
+
 def _cluster_resolver():
     import tensorflow as tf
 
@@ -198,6 +203,10 @@ def saved_config(run_dir, overrides: dict):
     path = Path(run_dir) / runs.CONFIG_JSON
     try:
         config = TrainConfig.from_dict(runs.read_json(path))
+        if config.multi_worker and "multi_worker" not in overrides and not cluster_configured():
+            # A multi-worker run resumed without a cluster (the GUI, a plain --resume):
+            # continue it on this machine rather than refuse.
+            overrides = {**overrides, "multi_worker": False}
         return dataclasses.replace(config, **overrides) if overrides else config
     except ValueError as exc:
         if isinstance(exc, runs.RunError):

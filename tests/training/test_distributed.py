@@ -82,12 +82,11 @@ def test_a_lost_worker_fails_the_run_cleanly_and_it_resumes(data, tmp_path):
     assert "Traceback" not in err
     info = runs.load_run(run_dir)
     assert info["status"] == "failed" and info["epochs_done"] >= 1
-    # Resumed on one machine, it finishes every epoch.
-    done = subprocess.run([sys.executable, "-m", "training", "train", "--resume", str(run_dir),
-                           "--json"], cwd=ROOT, env=cli_env(), capture_output=True, text=True,
-                          timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1])["status"] == "complete"
+    # Resumed on one machine (here, in this process), it finishes every epoch.
+    from training.train import resume
+
+    summary = resume(str(run_dir))
+    assert summary.status == "complete"
     assert len(json.loads(history.read_text())) == 12
 
 
@@ -132,3 +131,19 @@ def test_two_logical_devices_match_one_device(data, tmp_path):
     info = runs.load_run(tmp_path / "two")
     assert info["distribution"]["strategy"] == "mirrored"
     assert info["distribution"]["replicas"] == 2 and info["distribution"]["global_batch"] == 8
+
+
+def test_bad_device_lists_and_a_missing_cluster_are_refused_clearly(monkeypatch):
+    from training.config import TrainConfig
+    from training.distributed import DistributedError, placement, resolve_devices
+
+    assert resolve_devices("one") == []
+    with pytest.raises(ValueError, match=r"Unknown device 'gpu:7'.*Available: .*cpu:0"):
+        resolve_devices("GPU:7")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.delenv("SLURM_PROCID", raising=False)
+    with pytest.raises(DistributedError, match="needs TF_CONFIG"):
+        placement(TrainConfig(multi_worker=True))
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(DistributedError, match="TF_CONFIG is not valid JSON"):
+        placement(TrainConfig(multi_worker=True))

@@ -30,14 +30,19 @@ def test_panel_follows_a_cli_run_and_stops_it(qtbot, panel, tmp_path):
          "--no-early-stopping", "--out", str(run_dir), "--json"],
         cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        batches = []   # live progress (live.json) reaching the panel's own batch slot
+        on_batch = panel._on_batch
+        panel._on_batch = lambda info: (batches.append(info), on_batch(info))
         panel.follow_run(str(run_dir))   # before the folder even exists
         assert panel.follower.active
-        qtbot.waitUntil(lambda: panel.epochs_seen >= 2, timeout=120_000)
-        # Live progress of the epoch in progress, from live.json.
-        qtbot.waitUntil(lambda: "batch" in panel.progress.format(), timeout=20_000)
+        qtbot.waitUntil(lambda: panel.epochs_seen >= 1, timeout=120_000)
+        # Live progress of an epoch in progress came from live.json (the first epoch, which
+        # traces the model, lasts long enough for at least one write).
+        qtbot.waitUntil(lambda: bool(batches), timeout=20_000)
+        assert batches[0]["batches"] > 1 and "epoch" in panel.progress.format().lower()
         assert panel.stop_button.isEnabled()
-        assert panel.log.toPlainText().count("Epoch") >= 2
-        assert len(panel.accuracy_chart.state()["epochs"]) >= 2   # the curves have them
+        assert panel.log.toPlainText().count("Epoch") >= 1
+        assert len(panel.accuracy_chart.state()["epochs"]) >= 1   # the curves have it
         if os.environ.get("WORKBENCH_FOLLOW_SCREENSHOT"):
             panel.accuracy_chart.draw()
             panel.loss_chart.draw()
@@ -53,6 +58,6 @@ def test_panel_follows_a_cli_run_and_stops_it(qtbot, panel, tmp_path):
     assert "Stop requested from outside this process" in err
     qtbot.waitUntil(lambda: not panel.follower.active, timeout=15_000)
     info = runs.load_run(run_dir)
-    assert info["status"] == "stopped" and info["epochs_done"] >= 2
+    assert info["status"] == "stopped" and info["epochs_done"] >= 1
     assert "stopped" in panel.status_label.text().lower()
     assert panel.stop_button.text() == "Stop"

@@ -58,7 +58,9 @@ def test_f1_shows_every_shortcut(qtbot, window):
     window.shortcuts_dialog.close()
 
 
-def test_open_photos_key_works_on_classify(qtbot, window, monkeypatch):
+def test_open_photos_key_works_on_classify(qtbot, window, monkeypatch, tmp_path):
+    import shutil
+
     from workbench.panels import classify
 
     asked = []
@@ -66,7 +68,10 @@ def test_open_photos_key_works_on_classify(qtbot, window, monkeypatch):
                         staticmethod(lambda *a, **k: asked.append(a) or ([], "")))
     from tests.workbench.tiny_run import tiny_run
 
-    window.state.set_run(tiny_run()["run_dir"])
+    # The shared run may have been trained under another test's runs folder: copy it into
+    # this window's runs folder, which the Classify panel lists.
+    run = shutil.copytree(tiny_run()["run_dir"], tmp_path / "runs" / "tiny")
+    window.state.set_run(str(run))
     window.show_panel("classify")
     qtbot.waitUntil(window.panels["classify"].open_button.isEnabled, timeout=30000)
     _press(qtbot, window, Qt.Key.Key_O,

@@ -407,6 +407,8 @@ class TrainingPanel(QWidget):
         spec = self.state.model_spec
         model = (f"<b>Model:</b> {getattr(spec, 'name', None) or getattr(spec, 'template', 'custom')}"
                  if spec is not None else "<b>Model:</b> CNN template (default)")
+        if self.follower.active and not self.is_training() and self.follower.model:
+            model = f"<b>Model:</b> {self.follower.model} (followed run)"
         cfg = self.state.train_config
         resumed = self._resume_config if (self.is_training() or self.follower.active) else None
         if resumed:   # the header names the run being resumed, not the Model panel's settings

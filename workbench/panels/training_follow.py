@@ -38,6 +38,7 @@ class RunFollower(QObject):
         self.panel = panel
         self.run_dir: str | None = None
         self.stop_sent = False
+        self.model: str | None = None   # the followed run's model name (run.json)
         self._epochs = 0
         self._live_at = None
         self.watcher = RunWatcher(parent=self)
@@ -53,7 +54,7 @@ class RunFollower(QObject):
         p = self.panel
         p._begin(history=[])
         p.run_dir = self.run_dir = run_dir
-        self.stop_sent, self._epochs, self._live_at = False, 0, None
+        self.stop_sent, self._epochs, self._live_at, self.model = False, 0, None, None
         p._resume_config = None
         self.watcher.watch(run_dir)
         name = os.path.basename(run_dir.rstrip("/\\"))
@@ -153,6 +154,9 @@ class RunFollower(QObject):
         except RunError:
             return  # not written yet, or mid-replace on a network file system: next event
         status = run.get("status")
+        if run.get("model") != self.model:
+            self.model = run.get("model")
+            self.panel._update_controls()   # the header names the followed run's model
         if status == "running":
             return
         self._new_epochs()   # the last epoch may land together with the final status
