@@ -40,6 +40,8 @@ def test_no_panel_clips_text(qtbot, tmp_path, monkeypatch, run, size):
                 found += elided_cells(panel.class_table, [0])
             if key == "model":
                 found += elided_cells(panel.summary, [0, 1, 2])
+                assert panel.summary.isVisibleTo(panel) and panel.summary.width() > 150
+                assert panel.layers.isVisibleTo(panel)
             if found:
                 problems[key] = found
         assert not problems, problems
@@ -93,3 +95,18 @@ def test_messages_wrap_and_can_be_copied(qtbot, tmp_path, monkeypatch):
                     f"{key}.{name}"
     finally:
         w.close()
+
+
+def test_model_summary_comes_back_after_a_narrow_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
+    from tests.workbench.panels import make_panel
+    from workbench.panels.model import ModelPanel
+
+    for _session in range(2):   # the second one restores what the first saved
+        p = make_panel(qtbot, ModelPanel, size=(900, 600), show=True)
+        qtbot.waitUntil(lambda p=p: p.summary.isVisibleTo(p), timeout=5000)
+        p.resize(1700, 900)
+        qtbot.waitUntil(lambda p=p: p.summary.width() > 300 and p.layers.width() > 200,
+                        timeout=5000)
+        p.save_settings()
+        p.shutdown()

@@ -256,7 +256,8 @@ class ModelPanel(QWidget):
         narrow = self.width() < NARROW_WIDTH
         if narrow != self._narrow:
             self._arrange(narrow)
-        if not self._sized and self.splitter.width() > 0:
+        # A state saved in the other arrangement can collapse a column to 0: size again.
+        if (not self._sized or 0 in self.splitter.sizes()) and self.splitter.width() > 0:
             sp = self.splitter
             minimums = [sp.widget(i).minimumSizeHint().width() for i in range(sp.count())]
             minimums[0] = max(minimums[0], sp.widget(0).minimumWidth())
@@ -279,6 +280,9 @@ class ModelPanel(QWidget):
             self.splitter.insertWidget(2, self._summary_box)
             self._stacked.setParent(self)
             self._stacked.hide()
+        # Reparenting hides a widget: show both wherever they now are.
+        self.layers.show()
+        self._summary_box.show()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -380,7 +384,8 @@ class ModelPanel(QWidget):
                 or (self._dirty and self.isVisible()) or self.assist.pending_work())
 
     def save_settings(self) -> None:
-        self.settings.set_value("model/splitter", self.splitter.saveState())
+        if not self._narrow:   # the three-column sizes; the narrow layout is sized anew
+            self.settings.set_value("model/splitter", self.splitter.saveState())
         if self.state.model_spec is not None:
             self.settings.set_last_spec(self.state.model_spec.to_dict())
 
