@@ -60,20 +60,36 @@ def test_two_workers_end_with_identical_weights_and_a_complete_run(data, tmp_pat
     assert len(json.loads((run_dir / runs.HISTORY_JSON).read_text())) == 2
 
 
-def test_a_lost_worker_fails_the_run_cleanly_and_it_resumes(data, tmp_path):
+def _wait_for_checkpoint(run_dir, after: int, procs, tmp_path):
+    """Until run.json records a checkpoint after epoch ``after`` (it is written last)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and procs[0].poll() is None:
+        try:
+            checkpoint = json.loads((run_dir / runs.RUN_JSON).read_text()).get("checkpoint")
+            if checkpoint and checkpoint["epoch"] > after:
+                return checkpoint["epoch"]
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError((tmp_path / "worker0.err").read_text()[-3000:])
+
+
+def test_stop_request_lost_worker_and_resume(data, tmp_path):
+    """The stop request stops both workers; two workers resume it; killing one makes the
+    other fail cleanly with a message; the run then resumes on one machine."""
+    from training.follow import request_stop
+
     run_dir = tmp_path / "run"
     history = run_dir / runs.HISTORY_JSON
-    args = _args(data, "--epochs", 12, "--no-early-stopping", "--out", run_dir)
-    with cluster(args, 2, tmp_path) as procs:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and procs[0].poll() is None:
-            try:  # the first epoch's checkpoint is recorded in run.json last
-                if json.loads((run_dir / runs.RUN_JSON).read_text()).get("checkpoint"):
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.05)
-        assert procs[0].poll() is None, (tmp_path / "worker0.err").read_text()[-3000:]
+    with cluster(_args(data, "--epochs", 30, "--no-early-stopping", "--out", run_dir), 2,
+                 tmp_path) as procs:
+        _wait_for_checkpoint(run_dir, 0, procs, tmp_path)
+        request_stop(run_dir)   # what the GUI's Stop writes; only the chief polls the file
+        assert wait_all(procs, timeout=120) == [0, 0]
+    stopped = runs.load_run(run_dir)
+    assert stopped["status"] == "stopped" and 1 <= stopped["epochs_done"] < 30
+    with cluster(["train", "--resume", run_dir], 2, tmp_path) as procs:
+        _wait_for_checkpoint(run_dir, stopped["epochs_done"], procs, tmp_path)
         procs[1].kill()
         code = procs[0].wait(timeout=120)
     err = (tmp_path / "worker0.err").read_text()
@@ -81,13 +97,13 @@ def test_a_lost_worker_fails_the_run_cleanly_and_it_resumes(data, tmp_path):
     assert "Lost contact with another worker" in err and "resume" in err
     assert "Traceback" not in err
     info = runs.load_run(run_dir)
-    assert info["status"] == "failed" and info["epochs_done"] >= 1
+    assert info["status"] == "failed" and info["epochs_done"] > stopped["epochs_done"]
     # Resumed on one machine (here, in this process), it finishes every epoch.
     from training.train import resume
 
     summary = resume(str(run_dir))
     assert summary.status == "complete"
-    assert len(json.loads(history.read_text())) == 12
+    assert len(json.loads(history.read_text())) == 30
 
 
 MIRRORED = r"""
