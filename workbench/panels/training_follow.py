@@ -139,8 +139,10 @@ class RunFollower(QObject):
         batch, progress = live.get("batch"), live.get("progress")
         if isinstance(progress, dict) and progress.get("total"):
             p._on_progress(int(progress["done"]), int(progress["total"]), str(progress["what"]))
-        if isinstance(batch, dict) and int(batch.get("epoch", 0)) > self._epochs:
-            p._on_batch(batch)   # the epoch in progress (finished ones come from history)
+        if isinstance(batch, dict) and int(batch.get("epoch", 0)) >= self._epochs:
+            # The epoch in progress, or the last batch of the epoch just finished (the
+            # trainer rewrites live.json at every epoch end; fast epochs see only that).
+            p._on_batch(batch)
         elif live.get("status") and not isinstance(batch, dict):
             p._on_status(str(live["status"]))
         if live.get("host"):
