@@ -40,6 +40,11 @@ SCRIPT = textwrap.dedent(r"""
     try:
         from workbench.mainwindow import MainWindow
         window = MainWindow(probe_device=False)
+        # This test is about what happens once the user has agreed to quit: answer the
+        # quit-while-training question ("Don't ask again") up front
+        # (tests/workbench/test_quit_guard.py covers the question itself).
+        from workbench import quit_guard
+        window.settings.set_value(quit_guard.SETTING, "false")
         panel = window.panels["train"]
         window.show_panel("train")
     except ImportError:  # fall back to the panel alone in a plain window
