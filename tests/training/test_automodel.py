@@ -15,7 +15,7 @@ def test_small_gray_set_gets_a_batchnorm_cnn_at_its_own_size_without_flips():
     assert types.count("MaxPooling2D") == 2 and "Dropout" in types
     assert spec.augmentation.translation > 0 and spec.augmentation.flip == "none"
     assert spec.layers[0].params["filters"] == 16  # a big set: narrower, to fit a CPU budget
-    assert spec.layers[1].params == {}             # 844 steps per epoch: Keras' BN default
+    assert spec.layers[1].params == {"momentum": 0.99}  # 844 steps per epoch: Keras' BN default
     assert "28×28" in c.explanation and "no flips" in c.explanation
     spec.validate()
 

@@ -89,6 +89,9 @@ def _mlp_layers(opts) -> list:
     return layers
 
 
+CNN_BN_MOMENTUM = 0.9
+
+
 def _cnn_layers(opts) -> list:
     # Seeds 000/004: Conv2D(same, relu) blocks with MaxPooling, filters doubling.
     blocks = int(opts["blocks"])
@@ -102,7 +105,10 @@ def _cnn_layers(opts) -> list:
                                                "strides": 1, "padding": "same",
                                                "activation": "relu"}))
             if opts["batch_norm"]:
-                layers.append(LayerSpec("BatchNormalization", {}))
+                # 0.9, not Keras' 0.99: with 0.99 the test-time statistics follow ~100
+                # steps, and a small set (the bundled sample: ~20 steps an epoch) then
+                # validates at chance for many epochs (see training/automodel.py).
+                layers.append(LayerSpec("BatchNormalization", {"momentum": CNN_BN_MOMENTUM}))
         layers.append(LayerSpec("MaxPooling2D", {"pool_size": 2}))
     layers.append(LayerSpec("Flatten", {}))
     return layers + _dense_tail(opts["dense_units"], opts["dropout"])
