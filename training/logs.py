@@ -59,6 +59,23 @@ class _WorkbenchFileHandler(logging.handlers.RotatingFileHandler):
     """Marks the handler :func:`setup_logging` installed, so a second call adds none."""
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record, as logging's own
+    last-resort handler does: a stream bound once goes stale when a caller (pytest's
+    capture, an embedding application) swaps stderr and closes the old one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
 def setup_logging(level: int = logging.INFO) -> Path | None:
     """Send log records at ``level`` and above to the rotating log file.
 
@@ -88,7 +105,7 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
     # logging's "last resort" printed them to stderr. With a file handler installed it
     # no longer does, so add the same stderr output back (WARNING and above only).
     if not any(getattr(h, "_workbench_stderr", False) for h in root.handlers):
-        console = logging.StreamHandler(sys.stderr)
+        console = _CurrentStderrHandler()
         console.setLevel(logging.WARNING)
         console.setFormatter(logging.Formatter("%(message)s"))  # as the last resort did
         console.addFilter(lambda record: getattr(record, "console", True))
