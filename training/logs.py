@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from training.userdirs import user_folder
+
 LOG_FILE_NAME = "workbench.log"
 # A few MB is many sessions of tracebacks; three old files keep a crash from yesterday.
 MAX_BYTES = 2 * 1024 * 1024
@@ -31,21 +33,11 @@ log = logging.getLogger(__name__)
 def log_dir() -> Path:
     """``$WORKBENCH_LOG_DIR``, else the user's log folder + ``image-workbench``.
 
-    Linux: ``$XDG_STATE_HOME`` (``~/.local/state``) — not the cache folder, because the
-    app's "Clear cache" must not delete the log that explains a crash. macOS:
-    ``~/Library/Logs``. Windows: ``%LOCALAPPDATA%\\image-workbench\\Logs``.
+    Linux: ``$XDG_STATE_HOME`` (``~/.local/state``), macOS: ``~/Library/Logs``,
+    Windows: ``%LOCALAPPDATA%\\image-workbench\\Logs`` (see :mod:`training.userdirs`).
     The folder is not created here (see :func:`log_file`).
     """
-    env = os.environ.get("WORKBENCH_LOG_DIR")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
-        return Path(base) / "image-workbench" / "Logs"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Logs" / "image-workbench"
-    state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return Path(state) / "image-workbench"
+    return Path(user_folder("log"))
 
 
 def log_file() -> Path:

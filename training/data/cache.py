@@ -17,7 +17,8 @@ import logging
 import os
 import re
 import shutil
-import sys
+
+from training.userdirs import user_folder
 
 from . import store as store_mod
 
@@ -31,15 +32,7 @@ _STORE_RE = re.compile(r"^[0-9a-f]{64}$")
 
 def cache_dir() -> str:
     """``$WORKBENCH_CACHE_DIR``, else the user's cache folder + ``image-workbench``."""
-    env = os.environ.get("WORKBENCH_CACHE_DIR")
-    if env:
-        return os.path.abspath(os.path.expanduser(env))
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
-        return os.path.join(base, "image-workbench", "Cache")
-    if sys.platform == "darwin":
-        return os.path.expanduser("~/Library/Caches/image-workbench")
-    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "image-workbench")
+    return user_folder("cache")
 
 
 def _arrays_dir() -> str:

@@ -16,11 +16,12 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from training.userdirs import user_folder
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,7 @@ class OverlayError(ValueError):
 
 def app_data_dir() -> str:
     """``$WORKBENCH_DATA_DIR``, else the user's data folder + ``image-workbench``."""
-    env = os.environ.get("WORKBENCH_DATA_DIR")
-    if env:
-        return os.path.abspath(os.path.expanduser(env))
-    if sys.platform == "win32":
-        base = os.environ.get("APPDATA") or os.path.expanduser("~\\AppData\\Roaming")
-        return os.path.join(base, "image-workbench")
-    if sys.platform == "darwin":
-        return os.path.expanduser("~/Library/Application Support/image-workbench")
-    return os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"),
-                        "image-workbench")
+    return user_folder("data")
 
 
 def dataset_folder(root: str) -> str:
