@@ -7,6 +7,7 @@ call :func:`training.train.train` / :func:`training.train.resume`.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import traceback
 
@@ -37,7 +38,11 @@ def free_memory() -> None:
     """
     import keras
 
-    keras.backend.clear_session(free_memory=_runs_in_process[0] > 0)
+    # Only the main thread runs the full collection: from a worker thread it can finalise
+    # objects that belong to the caller's GUI thread (Qt wrappers caught in reference
+    # cycles), which segfaulted once in the GUI tests. Keras' own state is cleared either way.
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    keras.backend.clear_session(free_memory=on_main_thread and _runs_in_process[0] > 0)
 
 
 @contextlib.contextmanager
