@@ -7,6 +7,8 @@ from workbench.charts.base import ChartCanvas
 
 # With many classes (dog breeds: 133) only the most likely ones fit on screen.
 _MAX_BARS = 15
+_MARGIN_PX = 70      # title, x axis label and ticks
+_PX_PER_BAR = 12     # one 8-pt class label
 
 
 class ProbabilityChart(ChartCanvas):
@@ -37,7 +39,11 @@ class ProbabilityChart(ChartCanvas):
             ax.set_axis_off()
             self.empty_message(ax, "Select an image to see its class probabilities")
             return ax
-        order = np.argsort(-probs)[:_MAX_BARS]
+        # Only as many bars as leave their labels readable at the chart's height (the
+        # Results panel at 1024x640 gives it ~120 px: 10 labels there overlapped).
+        height_px = self.figure.get_figheight() * self.figure.dpi
+        limit = max(3, min(_MAX_BARS, int((height_px - _MARGIN_PX) / _PX_PER_BAR)))
+        order = np.argsort(-probs)[:limit]
         pred = int(order[0])
         colours = []
         for i in order:
@@ -52,8 +58,8 @@ class ProbabilityChart(ChartCanvas):
         ax.set_xlim(0, 1)
         ax.set_xlabel("Probability")
         title = "Class probabilities"
-        if len(probs) > _MAX_BARS:
-            title += f" (top {_MAX_BARS} of {len(probs)})"
+        if len(probs) > limit:
+            title = f"Top {limit} of {len(probs)} classes"   # short: the chart can be narrow
         ax.set_title(title, fontsize=9)
         for yi, i in zip(y, order):
             p = float(probs[i])
