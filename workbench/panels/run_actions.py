@@ -28,6 +28,17 @@ def _report(runs_list, exc: Exception) -> None:
     QMessageBox.warning(runs_list, "Run not changed", str(exc))
 
 
+def _save(runs_list, path: str, write, value: str) -> bool:
+    """Write one edited field of the run with ``write(path, value)``; report a failure."""
+    try:
+        write(path, value)
+    except (OSError, ValueError) as exc:
+        _report(runs_list, exc)
+        return False
+    runs_list.run_edited(path)
+    return True
+
+
 def rename(runs_list, path: str, run: dict) -> bool:
     from training.runmanage import rename_run
 
@@ -35,15 +46,7 @@ def rename(runs_list, path: str, run: dict) -> bool:
                                     f"Name shown for {os.path.basename(path)} "
                                     "(the folder keeps its name; empty: no name):",
                                     text=run.get("display_name") or "")
-    if not ok:
-        return False
-    try:
-        rename_run(path, name)
-    except (OSError, ValueError) as exc:
-        _report(runs_list, exc)
-        return False
-    runs_list.run_edited(path)
-    return True
+    return ok and _save(runs_list, path, rename_run, name)
 
 
 def edit_notes(runs_list, path: str, run: dict) -> bool:
@@ -52,15 +55,7 @@ def edit_notes(runs_list, path: str, run: dict) -> bool:
     notes, ok = QInputDialog.getMultiLineText(runs_list, "Run notes",
                                               f"Notes for {run.get('display_name') or os.path.basename(path)}:",
                                               run.get("notes") or "")
-    if not ok:
-        return False
-    try:
-        set_notes(path, notes)
-    except (OSError, ValueError) as exc:
-        _report(runs_list, exc)
-        return False
-    runs_list.run_edited(path)
-    return True
+    return ok and _save(runs_list, path, set_notes, notes)
 
 
 def delete(runs_list, path: str, run: dict) -> bool:
