@@ -19,17 +19,6 @@ log = logging.getLogger(__name__)
 RESUMABLE_STATUSES = ("stopped", "interrupted")
 
 
-def _load_json(settings, key: str) -> dict | None:
-    raw = settings.value(key, "")
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except (TypeError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def save_session(settings, state) -> None:
     """Remember the dataset spec and the training settings (called on exit)."""
     if state.dataset_spec is not None and hasattr(state.dataset_spec, "to_dict"):
@@ -40,7 +29,7 @@ def save_session(settings, state) -> None:
 
 def last_train_config(settings):
     """The training settings saved on exit, or None (missing or unreadable)."""
-    data = _load_json(settings, "training/last_config")
+    data = settings.json_value("training/last_config")
     if data is None:
         return None
     from training.config import TrainConfig
@@ -54,7 +43,7 @@ def last_train_config(settings):
 
 def last_dataset_spec(settings):
     """The last dataset's spec when its path still exists, else None."""
-    data = _load_json(settings, "dataset/last_spec")
+    data = settings.json_value("dataset/last_spec")
     if data is None:
         recent = settings.recent_datasets()
         data = {"path": recent[0]} if recent else None

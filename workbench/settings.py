@@ -80,8 +80,9 @@ class Settings:
         self.set_value(f"folders/{purpose}", folder)
 
     # -- last model spec (JSON text of ModelSpec.to_dict()) ----------------------------
-    def last_spec(self) -> dict | None:
-        raw = self.value("model/last_spec", "")
+    def json_value(self, key: str) -> dict | None:
+        """The JSON object stored under ``key``, or None (missing or unreadable)."""
+        raw = self.value(key, "")
         if not raw:
             return None
         try:
@@ -89,6 +90,9 @@ class Settings:
         except (ValueError, TypeError):
             return None
         return data if isinstance(data, dict) else None
+
+    def last_spec(self) -> dict | None:
+        return self.json_value("model/last_spec")
 
     def set_last_spec(self, spec_dict: dict | None) -> None:
         self.set_value("model/last_spec", json.dumps(spec_dict) if spec_dict else "")
