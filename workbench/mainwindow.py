@@ -23,6 +23,7 @@ from workbench.settings import Settings, ensure_model_state
 from workbench.state import AppState
 from workbench.workers.dataset import DeviceProbeWorker
 from workbench.workers.base import Worker
+from workbench.widgets.error_details import details_link, offer_details
 from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ class MainWindow(QMainWindow):
 
         self.device_label = QLabel("Device: loading TensorFlow…" if probe_device
                                    else "Device: TensorFlow not loaded")
+        offer_details(self.device_label)   # the probe's traceback when TensorFlow can't start
         self.statusBar().addPermanentWidget(self.device_label)
         self.state.statusMessage.connect(self._show_status)
         self.state.runChanged.connect(self._remember_run)
@@ -409,7 +411,7 @@ class MainWindow(QMainWindow):
         self.device_label.setToolTip("The device TensorFlow trains on.")
 
     def _on_device_failed(self, message: str) -> None:
-        self.device_label.setText("Device: unavailable")
+        self.device_label.setText("Device: unavailable" + details_link())
         self.device_label.setToolTip(f"TensorFlow could not start: {message}")
 
     # -- settings / shutdown ------------------------------------------------------------------------

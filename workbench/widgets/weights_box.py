@@ -12,6 +12,7 @@ import logging
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
+from workbench.widgets.error_details import error_html, offer_details
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.weights import WeightsDownloadWorker
 
@@ -37,6 +38,7 @@ class WeightsBox(QGroupBox):
         self.progress = QProgressBar()
         self.message = QLabel()
         self.message.setWordWrap(True)
+        offer_details(self.message)
         row = QHBoxLayout()
         row.addWidget(self.button, 1)
         row.addWidget(self.cancel_button)
@@ -114,7 +116,7 @@ class WeightsBox(QGroupBox):
         self.downloaded.emit(str(path))
 
     def _on_failed(self, message: str) -> None:
-        self.message.setText(f"<span style='color:#a61b0f'>{_esc(message)}</span>")
+        self.message.setText(error_html(message, color="#a61b0f"))
 
     def _on_stopped(self) -> None:
         self.message.setText("Download cancelled; nothing was kept.")
