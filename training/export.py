@@ -170,7 +170,7 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
             bad = "; ".join(f"{a['format']}{'/' + a['quantization'] if a['quantization'] else ''}: "
                             f"{a.get('reason')}" for a in artifacts if not a["ok"])
             raise ParityError(f"Export not written: {bad}", result)
-        spec = runs.read_json(folder.spec_json) if folder.spec_json.is_file() else None
+        spec = folder.read_spec() if folder.spec_json.is_file() else None
         signature = build_signature(
             classes=classes, input_size=predictor.input_size, color_mode=predictor.color_mode,
             run_id=run_dir.name, spec=spec, test_accuracy=info.get("test_accuracy"),

@@ -107,7 +107,7 @@ def find_signature(model_path) -> Path:
     raise SignatureError(f"No {SIGNATURE_JSON} found for {p} (looked in "
                          f"{', '.join(str(c.parent) for c in candidates)}). An exported model "
                          "needs the signature written with it: export the run again, or copy "
-                         "its signature.json next to the file.")
+                         f"its {SIGNATURE_JSON} next to the file.")
 
 
 def load_signature(model_path) -> dict:
