@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import runs
+
 from training.events import Events, Stopped
 from training.exported_predictor import (
     FORMATS,
@@ -120,7 +120,7 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
 
     events = events or Events()
     run_dir = Path(run)
-    info = runs.load_run(run_dir)
+    info = RunFolder(run_dir).load()
     names = parse_formats(formats)
     if quantize not in (None, "", "none", "float16", "int8"):
         raise ExportError(f"--quantize must be float16 or int8. Received: {quantize!r}")

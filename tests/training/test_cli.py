@@ -15,6 +15,7 @@ from tests.imagegen import class_image, make_class_folder, write_image
 from tests.training.trainutil import kill_cli_training_after_first_checkpoint, mlp_run, read  # noqa: F401  (session fixture)
 from training import runs
 from training.cli import main
+from training.runfolder import RunFolder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,12 +117,10 @@ def test_killed_training_is_listed_interrupted_and_resumes(capsys, tmp_path):
     assert [h["epoch"] for h in history] == list(range(1, 13))  # the count continued
     assert out["epochs_done"] == 12
     # Optimizer state came from the checkpoint: its step counter covers all 12 epochs.
-    from training.runfolder import RunFolder
-
     model = RunFolder(run_dir).load_model("last", compile=True)
     batches = -(-read(run_dir, "run.json")["num_train"] // 2)
     assert int(model.optimizer.iterations.numpy()) == 12 * batches
-    assert runs.load_run(run_dir)["status"] == "complete"
+    assert RunFolder(run_dir).load()["status"] == "complete"
 
 
 def test_ctrl_c_stops_training_cleanly_and_saves_the_run(capsys, tmp_path):
@@ -152,6 +151,6 @@ def test_ctrl_c_stops_training_cleanly_and_saves_the_run(capsys, tmp_path):
     thread.join(5)
     assert code == 0 and out["status"] == "stopped"
     assert 1 <= out["epochs_done"] < 200 and elapsed < 2.0
-    assert runs.load_run(run_dir)["status"] == "stopped"
+    assert RunFolder(run_dir).load()["status"] == "stopped"
     assert (run_dir / "model_best.keras").is_file()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored

@@ -3,7 +3,7 @@ import json
 
 from tests.imagegen import make_class_folder
 from tests.training.data.test_overlay import file_hashes
-from training import runs
+from training import runfolder
 from training.cli import main
 
 
@@ -30,12 +30,12 @@ def test_labels_then_train_uses_overlay(capsys, tmp_path):
     code, out = run_cli(capsys, "train", data, "--model", "mlp", "--epochs", "1", "--batch-size", "8",
                         "--out", run_dir, "--json")
     assert code == 0
-    recorded = runs.read_json(run_dir / runs.DATASET_JSON)
+    recorded = runfolder.read_json(run_dir / runfolder.DATASET_JSON)
     assert recorded["num_samples"] == 29
     assert recorded["overlay"]["relabelled"] == 1 and recorded["overlay"]["excluded"] == 1
     counts = recorded["counts"]
     assert sum(counts[s]["fox"] for s in counts) == 11
-    copy = runs.read_json(runs.RunFolder(run_dir).label_overlay_json)
+    copy = runfolder.read_json(runfolder.RunFolder(run_dir).label_overlay_json)
     assert copy["labels"] == {"cat/cat_000.png": "fox"} and copy["excluded"] == ["dog/dog_001.png"]
 
     code, out = run_cli(capsys, "labels", data, "--restore", moved, "--restore", dropped, "--json")

@@ -8,7 +8,7 @@ import pytest
 
 from tests.workbench.panels import make_panel, wait_idle
 from tests.workbench.tiny_run import tiny_run
-from training.runs import RUN_JSON, default_runs_root
+from training.runfolder import RUN_JSON, default_runs_root
 from workbench.panels.classify import ClassifyPanel
 from workbench.panels.results import ResultsPanel
 from workbench.panels.results_runs import PathRole
