@@ -1,4 +1,9 @@
-"""Helpers shared by the panel tests: make a panel, wait until it has no work pending."""
+"""Helpers shared by the panel tests: make a panel (or a fixture that makes one), wait
+until it has no work pending, follow an error's "Details…" link."""
+import importlib
+
+import pytest
+
 from workbench.state import AppState
 
 
@@ -15,6 +20,25 @@ def make_panel(qtbot, cls, state=None, size=None, show=False):
     if show:
         panel.show()
     return panel
+
+
+def panel_fixture(name: str, path: str, size=None, show=False, own_settings=False):
+    """A pytest fixture called ``name`` that yields the panel class at ``path``
+    ("workbench.panels.dataset.DatasetPanel"), made by :func:`make_panel`, and shuts it
+    down afterwards. ``own_settings``: the panel reads and writes settings in the test's
+    own folder. In a test module: ``panel = panel_fixture("panel", "...")``."""
+    module, cls_name = path.rsplit(".", 1)
+
+    @pytest.fixture(name=name)
+    def fixture(qtbot, tmp_path, monkeypatch):
+        if own_settings:
+            monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
+        cls = getattr(importlib.import_module(module), cls_name)
+        p = make_panel(qtbot, cls, size=size, show=show)
+        yield p
+        p.shutdown()
+
+    return fixture
 
 
 def wait_idle(qtbot, panel, timeout=90_000):

@@ -1,18 +1,12 @@
 """The "Export model…" dialog on a real tiny run: export, parity table, replace, cancel."""
 import os
 
-import pytest
 
-from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.panels import make_panel, wait_idle, panel_fixture
 from tests.workbench.tiny_run import tiny_run
-from workbench.panels.results import ResultsPanel
 
 
-@pytest.fixture
-def panel(qtbot):
-    p = make_panel(qtbot, ResultsPanel, size=(1300, 800))
-    yield p
-    p.shutdown()
+panel = panel_fixture("panel", "workbench.panels.results.ResultsPanel", size=(1300, 800))
 
 
 def test_export_dialog_exports_shows_parity_refuses_to_overwrite_and_cancels(qtbot, panel, tmp_path):

@@ -5,20 +5,14 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from tests.imagegen import make_class_folder
 from tests.training.distutil import ROOT, cli_env
-from tests.workbench.panels import make_panel
+from tests.workbench.panels import panel_fixture
 from training.runfolder import RunFolder
-from workbench.panels.training import TrainingPanel
 
 
-@pytest.fixture
-def panel(qtbot):
-    p = make_panel(qtbot, TrainingPanel, size=(1024, 640), show=True)
-    yield p
-    p.shutdown()
+panel = panel_fixture("panel", "workbench.panels.training.TrainingPanel", size=(1024, 640), show=True)
 
 
 def test_panel_follows_a_cli_run_and_stops_it(qtbot, panel, tmp_path):
