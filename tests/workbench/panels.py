@@ -58,3 +58,22 @@ def follow_details_link(label) -> str:
     text = box.detailedText()
     box.close()
     return text
+
+
+def make_window(qtbot, tmp_path=None, monkeypatch=None, *, own_runs=False, size=None, show=True):
+    """A ``MainWindow`` without the device probe (no TensorFlow import), registered with
+    ``qtbot``. With ``tmp_path`` and ``monkeypatch`` its settings (and with ``own_runs``
+    its runs folder) are the test's own."""
+    from workbench.mainwindow import MainWindow
+
+    if monkeypatch is not None:
+        monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
+        if own_runs:
+            monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))
+    w = MainWindow(probe_device=False)
+    qtbot.addWidget(w)
+    if size is not None:
+        w.resize(*size)
+    if show:
+        w.show()
+    return w
