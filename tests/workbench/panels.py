@@ -7,19 +7,27 @@ import pytest
 from workbench.state import AppState
 
 
-def make_panel(qtbot, cls, state=None, size=None, show=False):
-    """``cls(state)`` (a fresh ``AppState`` by default), registered with ``qtbot``.
+def make_panel(qtbot, cls, state=None, size=None, show=False, run_dir=None):
+    """``cls(state)`` (a fresh ``AppState`` by default, showing ``run_dir`` if given),
+    registered with ``qtbot``.
 
     The fixture that calls this shuts the panel down after its ``yield``: pytest-qt has
     closed the widget by then.
     """
-    panel = cls(state if state is not None else AppState())
-    qtbot.addWidget(panel)
+    if state is None:
+        state = AppState()
+    if run_dir is not None:
+        state.run_dir = str(run_dir)
+    return _shown(qtbot, cls(state), size, show)
+
+
+def _shown(qtbot, widget, size, show):
+    qtbot.addWidget(widget)
     if size is not None:
-        panel.resize(*size)
+        widget.resize(*size)
     if show:
-        panel.show()
-    return panel
+        widget.show()
+    return widget
 
 
 def panel_fixture(name: str, path: str, size=None, show=False, own_settings=False):
@@ -70,10 +78,4 @@ def make_window(qtbot, tmp_path=None, monkeypatch=None, *, own_runs=False, size=
         monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
         if own_runs:
             monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))
-    w = MainWindow(probe_device=False)
-    qtbot.addWidget(w)
-    if size is not None:
-        w.resize(*size)
-    if show:
-        w.show()
-    return w
+    return _shown(qtbot, MainWindow(probe_device=False), size, show)
