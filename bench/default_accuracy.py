@@ -1,7 +1,8 @@
 """Default accuracy: the app with no flags vs classic baselines on the same split.
 
 For each dataset the app's default is what ``python -m training train DATA`` does: the
-Auto model choice and ``TrainConfig()`` defaults. The baselines are scikit-learn SVMs
+Auto model choice, its epochs (from the dataset's size, ``training.epoch_budget``) and
+the other ``TrainConfig()`` defaults. The baselines are scikit-learn SVMs
 (RBF kernel) on raw pixels and on HOG features (scikit-image), trained on the same
 training + validation images and scored on the same test images, decoded by the app's
 own loader (so every model sees identical pixels).
@@ -87,7 +88,8 @@ def app_default(path: str, reuse: str | None = None) -> dict:
     t = time.perf_counter()
     run_dir = tempfile.mkdtemp(prefix="bench-default-")
     os.rmdir(run_dir)
-    summary = train(index, choice.spec, TrainConfig(), run_dir=run_dir)
+    # The CLI's no-flag config: TrainConfig() with the epochs from the dataset's size.
+    summary = train(index, choice.spec, TrainConfig(epochs=choice.epochs), run_dir=run_dir)
     return {"accuracy": summary.test_accuracy, "seconds": time.perf_counter() - t,
             "epochs": summary.epochs_done, "template": choice.template,
             "size": choice.spec.input_size, "color": choice.spec.color_mode, "index": index,
