@@ -150,6 +150,11 @@ def box(qtbot, tmp_path, monkeypatch):
 
 def test_weights_box_downloads_from_a_local_server_and_reports_offline(qtbot, box, tmp_path):
     assert "about 9 MB" in box.info.text() and "storage.googleapis.com" in box.info.text()
+    # Said in the box: MobileNetV2 has no published checksum, EfficientNetB0 has one.
+    assert "not checksum-verified" in box.info.text() and "completeness" in box.info.text()
+    box.set_target("efficientnet_b0", (224, 224))
+    assert "checksum-verified: checked against Keras' published md5" in box.info.text()
+    box.set_target(None)
     assert box.button.isEnabled()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -169,6 +174,7 @@ def test_weights_box_downloads_from_a_local_server_and_reports_offline(qtbot, bo
             box.start()
         qtbot.waitUntil(lambda: not box.busy, timeout=30_000)
     assert got.args[0].endswith(name) and (tmp_path / "keras" / "models" / name).is_file()
+    assert "not checksum-verified" in box.message.text()
     assert "in the Keras cache" in box.info.text() and not box.button.isEnabled()
     assert box.progress.isHidden()
 
