@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QLabel
 
 from workbench.widgets.aug_preview import AugPreview
+from workbench.widgets.error_details import error_html
 from workbench.widgets.weights_box import WeightsBox
 from workbench.workers.aug_preview import AugPreviewWorker
 from workbench.workers.auto_model import AutoChoiceWorker
@@ -102,7 +103,7 @@ class ModelAssist(QObject):
 
     def _auto_failed(self, message: str) -> None:
         self.explanation = f"Auto could not read the dataset: {message}"
-        self.panel.template_desc.setText(self.explanation)
+        self.panel.template_desc.setText(error_html(self.explanation, color=None))
 
     def dataset_changed(self) -> bool:
         """Re-runs Auto when a different dataset opened and Auto is chosen; True if it did."""
@@ -210,7 +211,7 @@ class ModelAssist(QObject):
         return AugPreviewWorker(index, spec.augmentation.to_dict(), spec.input_size, spec.color_mode)
 
     def _preview_failed(self, message: str) -> None:
-        self.preview.set_message(f"Preview failed: {message}")
+        self.preview.set_message(error_html(f"Preview failed: {message}", color=None))
 
     # -- panel protocol -------------------------------------------------------------------
     def pending_work(self) -> bool:
