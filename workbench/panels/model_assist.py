@@ -52,6 +52,7 @@ class ModelAssist(QObject):
         self.explanation = ""
         self._auto = JobRunner(self)
         self._auto_dataset: str | None = None
+        self._auto_epochs: int | None = None   # the epochs Auto last put in the config
         # Augmentation previews can't be interrupted: a change while one runs queues one rerun.
         self._previews = JobRunner(self)
         self._preview_key = None
@@ -83,6 +84,22 @@ class ModelAssist(QObject):
 
         self.explanation = " ".join(result["reasons"])
         self.state.set_model_spec(ModelSpec.from_dict(result["spec"]))  # reloads the forms
+        self._apply_auto_epochs(result.get("epochs"))
+
+    def _apply_auto_epochs(self, epochs) -> None:
+        """Auto's epochs (from the dataset's size) go into the training settings unless the
+        person set their own: only a config still at the default, or at Auto's last
+        number, is changed."""
+        import dataclasses
+
+        from training.config import TrainConfig
+
+        config = self.state.train_config
+        if not epochs or config is None:
+            return
+        if config.epochs in (TrainConfig().epochs, self._auto_epochs) and config.epochs != int(epochs):
+            self.state.set_train_config(dataclasses.replace(config, epochs=int(epochs)))
+        self._auto_epochs = int(epochs)
 
     def _auto_failed(self, message: str) -> None:
         self.explanation = f"Auto could not read the dataset: {message}"

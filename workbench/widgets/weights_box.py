@@ -73,11 +73,11 @@ class WeightsBox(QGroupBox):
                               f"cache</span> ({_esc(wf.dest)}).")
             self.button.setToolTip("Already downloaded.")
         else:
+            # Which check a download gets is said in the box itself, not only in a tooltip:
+            # MobileNetV2 has no published checksum (training.weights_download).
             self.info.setText(f"{_esc(wf.describe())}. Not downloaded yet: the app never goes "
-                              "online by itself.")
-            self.button.setToolTip(f"Downloads {wf.url}\ninto {wf.dest}"
-                                   + ("\nchecked against Keras' published checksum"
-                                      if wf.file_hash else "\nchecked to be a complete HDF5 file"))
+                              f"online by itself. Download is {_esc(wf.check_note)}.")
+            self.button.setToolTip(f"Downloads {wf.url}\ninto {wf.dest}\n{wf.check_note}")
 
     def start(self) -> None:
         if self.busy:
@@ -112,7 +112,9 @@ class WeightsBox(QGroupBox):
             self.message.setText(f"{done / 1e6:.1f} MB")
 
     def _on_finished(self, path) -> None:
-        self.message.setText(f"<span style='color:#2e7d32'>Saved {_esc(path)}</span>")
+        note = self.file().check_note
+        self.message.setText(f"<span style='color:#2e7d32'>Saved {_esc(path)}</span> "
+                             f"({_esc(note.split(':')[0])}).")
         self.downloaded.emit(str(path))
 
     def _on_failed(self, message: str) -> None:
