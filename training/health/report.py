@@ -42,7 +42,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
     Raises:
         DatasetError, RunError: the dataset cannot be opened, or the run does not match it.
     """
-    from training import runs
+    from training import runfolder
     from training.data import open_dataset
     from training.data.index import DatasetIndex
 
@@ -74,7 +74,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
 
         predictor = Predictor(run_dir)
         if list(predictor.classes) != classes:
-            raise runs.RunError(f"The run's classes {predictor.classes} differ from the dataset's "
+            raise runfolder.RunError(f"The run's classes {predictor.classes} differ from the dataset's "
                                 f"{classes}; choose a run trained on this dataset.")
         events.on_status("Computing the model's features and predictions…")
         data, feats, probs = _model_pass(index, predictor, Embedder(predictor.model), events)
