@@ -161,7 +161,7 @@ def _thumbnails(index, events: Events) -> _Samples:
         data.fill(events)
         x = np.empty((len(data.rows), *THUMB_SIZE, 1), np.uint8)
         kept_all, done = [], 0
-        for part, _y, kept in data.batches(data.rows, 1024):  # bad files are left out
+        for part, kept in _read_here(data):
             x[done:done + len(part)] = part
             kept_all.append(kept)
             done += len(part)
@@ -169,14 +169,25 @@ def _thumbnails(index, events: Events) -> _Samples:
     return _samples(index, rows, x[:done])
 
 
+def _read_here(data, batch_size: int = 1024):
+    """``(images, kept rows)`` of every row, read in the calling thread (bad files left
+    out). No read-ahead thread: the store answers in microseconds, and under the app the
+    caller is already a worker thread, where one more thread only adds garbage collections
+    outside the GUI's control (Qt wrappers finalised off their thread crashed a GUI test)."""
+    for s in range(0, len(data.rows), batch_size):
+        yield data.read(data.rows[s:s + batch_size])
+
+
 def _model_pass(index, predictor, emb, events: Events):
     """The run's penultimate features and probabilities of every sample, streamed batch by
-    batch from the store (or the parallel reader): only the features stay in memory."""
+    batch from the store (or decoded by the parallel reader, filling the store): only the
+    features stay in memory."""
     from training.data import open_images
 
     with open_images(index, predictor.input_size, predictor.color_mode, events) as data:
-        got = emb.embed_batches(data.batches(data.rows, emb.batch_size), len(data.rows), events,
-                                "computing the model's features")
+        labels = np.asarray(index.labels)
+        batches = ((x, labels[kept], kept) for x, kept in _read_here(data, emb.batch_size))
+        got = emb.embed_batches(batches, len(data.rows), events, "computing the model's features")
     return _samples(index, got.rows), got.features, got.probabilities
 
 
