@@ -91,6 +91,12 @@ class ImageDetail(QWidget):
                                detect_faces=detect_faces and self.faces is None)
         self._runner.start(worker, finished=self._on_preview, failed=self._on_failed)
 
+    def update_caption(self, path: str, caption: str) -> None:
+        """Replace the caption of the shown item if it is ``path`` (a late worker result)."""
+        if self._item is not None and self._item.get("path") == path:
+            self._item["caption"] = caption
+            self._set_caption()
+
     def clear(self, hint: str = "Select an image to see it here") -> None:
         self._runner.cancel()
         self._item, self._pixmap, self.faces = None, None, None
