@@ -102,6 +102,8 @@ def pooled(results: list[dict]) -> dict:
 
 def train_run(data_path: str, root: str, name: str, model: str, epochs: int, seed: int,
               early_stopping: bool = True):
+    """Train one run. ``early_stopping=False`` trains to overconfidence: every epoch, the
+    final weights kept (no best checkpoint, no restore) at a constant learning rate."""
     from training.config import TrainConfig
     from training.data import DatasetSpec, open_dataset, suggest_input
     from training.models import template
@@ -116,8 +118,10 @@ def train_run(data_path: str, root: str, name: str, model: str, epochs: int, see
         size, color = suggest_input(index)
         spec = template(model, input_size=size, color_mode=color)
     t0 = time.perf_counter()
-    summary = train(index, spec, TrainConfig(epochs=epochs, seed=seed, early_stopping=early_stopping),
-                    run_dir=os.path.join(root, name))
+    config = (TrainConfig(epochs=epochs, seed=seed) if early_stopping else
+              TrainConfig(epochs=epochs, seed=seed, early_stopping=False, restore_best=False,
+                          checkpoint_best=False, lr_schedule="none"))
+    summary = train(index, spec, config, run_dir=os.path.join(root, name))
     return summary.run_dir, index, time.perf_counter() - t0
 
 
@@ -174,11 +178,11 @@ def main(argv=None) -> int:
         plan = [(f"sample, Auto (default), seed {s}", "default", "auto", args.epochs, True, s)
                 for s in args.seeds]
         if args.overfit_epochs > 0:
-            plan += [(f"sample, MLP {args.overfit_epochs} epochs, no early stopping, seed {s}",
+            plan += [(f"sample, MLP {args.overfit_epochs} epochs to overconfidence, seed {s}",
                       "overconfident", "mlp", args.overfit_epochs, False, s) for s in args.seeds]
     else:
         data = args.data or FASHION
-        plan = [(f"Fashion-MNIST, MLP {args.mlp_epochs} epochs, no early stopping", "overconfident",
+        plan = [(f"Fashion-MNIST, MLP {args.mlp_epochs} epochs to overconfidence", "overconfident",
                  "mlp", args.mlp_epochs, False, 42),
                 (f"Fashion-MNIST, Auto (default) {args.default_epochs} epochs", "default", "auto",
                  args.default_epochs, True, 42)]

@@ -118,24 +118,46 @@ class Trust:
         return {"probabilities": probs, "distances": dist, "appearance": look,
                 "unknown": [u for u, _ in flags], "reasons": [r for _, r in flags]}
 
-    def signature_fields(self) -> dict:
+    def signature_fields(self, files: dict | None = None) -> dict:
         """``signature.json``'s ``calibration`` and ``unknown`` fields (export sidecar).
 
         An exported file outputs the model's own probabilities; the consumer applies the
-        temperature. The feature and thumbnail distance checks need the run folder's
-        reference file, so only the confidence part of the rule travels with the export.
+        temperature. With ``files`` (what ``training.export_trust.write_trust_files``
+        wrote beside the export: the rule, its reference data and the feature models),
+        the whole rule travels; without them only its confidence part.
         """
         r = self.rule
-        return {
-            "calibration": {"method": "temperature", "temperature": self.temperature,
-                            "apply": "p = softmax(log(p_model) / temperature); the argmax "
-                                     "does not change"},
-            "unknown": None if r is None else {
+        files = files or {}
+        unknown = None
+        if r is not None:
+            unknown = {
                 "coverage": r.coverage, "confidence_threshold": r.confidence_threshold,
                 "rule": "unknown when the calibrated top probability < confidence_threshold",
                 "note": "the app also answers unknown for inputs unlike the training data "
                         "(distance checks on the run's unknown_reference.npz), which an "
-                        "exported file cannot do alone"}}
+                        "exported file cannot do alone"}
+            if files.get("rule_file"):
+                summary = self.summary()["unknown"]
+                features = files.get("features_files") or {}
+                unknown.update(
+                    distance=summary["distance"], appearance=summary["appearance"],
+                    files={"rule": files["rule_file"], "reference": files["reference_file"],
+                           "features": features},
+                    features_parity=files.get("features_parity") or {},
+                    rule="unknown when the input is unlike the training data (the L2-normalised "
+                         "output of the features file is farther than distance.threshold from "
+                         "its k-th nearest row of the reference's 'features', or the 8x8 "
+                         "grayscale thumbnail's Mahalanobis distance to 'thumb_mean' / "
+                         "'thumb_precision' exceeds appearance.threshold), else when the "
+                         "calibrated top probability < confidence_threshold",
+                    note="training.exported_predictor applies this rule as the app does"
+                         + ("" if features else "; no features file in this export: the "
+                                                "feature distance check is skipped"))
+        return {
+            "calibration": {"method": "temperature", "temperature": self.temperature,
+                            "apply": "p = softmax(log(p_model) / temperature); the argmax "
+                                     "does not change"},
+            "unknown": unknown}
 
     @classmethod
     def from_signature(cls, signature: dict) -> Trust:

@@ -76,10 +76,10 @@ def test_galleries_mark_unknown_images_with_the_reason_and_numbers(qtbot, mixed_
         assert any(c.rgb() == amber for c in corner)  # the badge's disc
         # The detail view says why, with the numbers against their thresholds.
         panel.gallery.list.setCurrentRow(row)
-        qtbot.waitUntil(lambda: "feature distance" in panel.detail.caption.text(), timeout=10_000)
+        qtbot.waitUntil(lambda: "features" in panel.detail.caption.text(), timeout=10_000)
         text = panel.detail.caption.text()
-        assert "Would be answered “unknown”: unlike the training data" in text
-        assert ">" in text.split("feature distance")[1] or ">" in text.split("thumbnail distance")[1]
+        assert text.count("Would be answered “unknown”: unlike the training data") == 1
+        assert ">" in text.split("features")[1] or ">" in text.split("thumbnail")[1]
         # The sample gallery: the run's own digits are answered, and say so.
         panel.gallery_choice.setCurrentIndex(SAMPLE)
         wait_idle(qtbot, panel)
@@ -103,10 +103,10 @@ def test_explanations_name_the_failing_check():
     low = explain({"unknown": True, "reason": "low confidence", "confidence": 0.31,
                    "distance": 0.5, "appearance": 3.0}, rule)
     assert low.startswith("Would be answered “unknown”: low confidence")
-    assert "confidence 31% < 50%" in low and "feature distance 0.500 ≤ 0.800" in low
+    assert "confidence 31% < 50%" in low and "features 0.500 ≤ 0.800" in low
     ok = explain({"unknown": False, "reason": None, "confidence": 0.9, "distance": None,
                   "appearance": 7.5}, rule)
     assert ok.startswith("Would be answered (not unknown)") and "7.5 ≤ 10.0" in ok
-    assert "feature distance" not in ok
+    assert "features" not in ok
     assert explain({"error": "cannot be decoded"}, rule).endswith("cannot be decoded")
     assert explain({}, None) == NO_RULE

@@ -55,12 +55,17 @@ def explain(check: dict | None, rule: dict | None) -> str:
     conf = _vs(check.get("confidence"), rule.get("confidence_threshold"), ".0%", above_is_bad=False)
     dist = _vs(check.get("distance"), rule.get("distance_threshold"), ".3f")
     look = _vs(check.get("appearance"), rule.get("appearance_threshold"), ".1f")
-    facts = "; ".join(x for x in (f"confidence {conf}" if conf else "",
-                                  f"feature distance {dist}" if dist else "",
-                                  f"thumbnail distance {look}" if look else "") if x)
+    # Short words: the detail column can be ~220 px wide at 1024x640.
+    facts = " · ".join(x for x in (f"confidence {conf}" if conf else "",
+                                   f"features {dist}" if dist else "",
+                                   f"thumbnail {look}" if look else "") if x)
     head = (reason_line(check.get("reason")) if check.get("unknown")
             else "Would be answered (not unknown)")
     return f"{head}\n{facts}" if facts else head
+
+
+def _without(caption: str, line: str) -> str:
+    return caption[:-len(line)].rstrip("\n") if line and caption.endswith(line) else caption
 
 
 class UnknownBadges(QObject):
@@ -82,7 +87,9 @@ class UnknownBadges(QObject):
         """Start checking ``items`` (the gallery's, just set) of ``run_dir``'s evaluation."""
         self._runner.cancel()
         self.result = None
-        self._base = {i.get("path", ""): i.get("caption", "") for i in items}
+        # Captions without the stored reason's line: the explanation replaces it.
+        self._base = {i.get("path", ""): _without(i.get("caption", ""), reason_line(i.get("unknown_reason")))
+                      for i in items}
         if not run_dir or not items:
             return
         self._runner.start(UnknownCheckWorker(run_dir, list(self._base), dataset),
