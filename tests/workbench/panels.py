@@ -20,3 +20,17 @@ def make_panel(qtbot, cls, state=None, size=None, show=False):
 def wait_idle(qtbot, panel, timeout=90_000):
     """Wait until ``panel.pending_work()`` is False (background jobs done)."""
     qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
+
+
+def follow_details_link(label) -> str:
+    """Follow the "Details…" link in an error ``label`` (the signal a click on it sends)
+    and return the traceback text its dialog shows (the dialog is closed again)."""
+    from workbench.widgets.error_details import DETAILS_HREF, open_details
+
+    assert DETAILS_HREF in label.text(), label.text()
+    label.linkActivated.emit(DETAILS_HREF)
+    box = open_details(label)
+    assert box is not None, "no details dialog opened"
+    text = box.detailedText()
+    box.close()
+    return text

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from workbench import shortcuts
 from workbench.panels.classify_coverage import CoverageControl
+from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.path_menu import install_path_menu
 from workbench.itemmodels.thumbnails import image_to_qimage
@@ -116,6 +117,7 @@ class ClassifyPanel(QWidget):
         # Messages can be selected and copied (into a bug report, a search).
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setWordWrap(True)
+        offer_details(self.status)
         prog = QHBoxLayout()
         prog.addWidget(self.progress, 1)
         prog.addWidget(self.cancel_button)
@@ -350,7 +352,7 @@ class ClassifyPanel(QWidget):
         self.status.setText(msg)
 
     def _on_failed(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#b00020'>{message}</span>")
+        self.status.setText(error_html(message))
 
     def _on_stopped(self) -> None:
         self.status.setText(f"Cancelled after {len(self.results) + len(self.bad)} photo(s).")

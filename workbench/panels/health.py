@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPu
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from workbench.fixes import fixes_for
+from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.health import HealthWorker
 from workbench.workers.job_runner import JobRunner
@@ -149,6 +150,7 @@ class HealthView(QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setMinimumWidth(40)
         self.status.setWordWrap(True)
+        offer_details(self.status)
         self.keys_hint.setToolTip(self.keys_hint.text())
         choose = QHBoxLayout()
         choose.addWidget(QLabel("Show:"))
@@ -225,7 +227,7 @@ class HealthView(QWidget):
         self._show_view()
 
     def _on_failed(self, message: str) -> None:
-        self.status.setText(f"Data health check failed: {message}")
+        self.status.setText(error_html(f"Data health check failed: {message}", color=None))
 
     def _on_done(self) -> None:
         self.check_button.setEnabled(True)

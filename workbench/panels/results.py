@@ -21,6 +21,7 @@ from workbench.panels.metric_item import MetricItem
 from workbench.panels.results_runs import RunsList
 from workbench.panels.results_trust import TrustCharts, average_rows, trust_summary_html
 from workbench.panels.results_unknown import UnknownBadges, reason_line
+from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.evaluation import EvaluationLoader, EvaluationWorker
@@ -91,6 +92,7 @@ class ResultsPanel(QWidget):
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        offer_details(self.header)
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.setToolTip("Evaluate this run's model on its test split")
         self.evaluate_button.clicked.connect(self._on_evaluate_clicked)
@@ -332,7 +334,7 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setEnabled(self.run_dir is not None)
 
     def _on_error(self, message: str) -> None:
-        self.header.setText(f"<span style='color:#b00020'>{message}</span>")
+        self.header.setText(error_html(message))
         self.evaluate_button.setEnabled(self.run_dir is not None)
 
     @Slot(dict)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from training.runfolder import RunFolder
+from workbench.widgets.error_details import error_html, offer_details
 from workbench.workers.export import ExportWorker
 from workbench.workers.job_runner import JobRunner
 
@@ -81,6 +82,7 @@ class ExportDialog(QDialog):
                              "images (most-incorrect first) before it is written.")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        offer_details(self.status)
         self.progress = QProgressBar()
         self.progress.hide()
         self.table = QTableWidget(0, len(COLUMNS))
@@ -225,7 +227,7 @@ class ExportDialog(QDialog):
 
     def _on_failed(self, message: str) -> None:
         log.warning("Export of %s failed: %s", self.run_dir, message)
-        self.status.setText(f"Export failed: {message}")
+        self.status.setText(error_html(f"Export failed: {message}", color=None))
         self.table_hint.setText("Nothing was written.")
 
     def _on_stopped(self) -> None:
