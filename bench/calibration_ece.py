@@ -113,7 +113,8 @@ def train_run(data_path: str, root: str, name: str, model: str, epochs: int, see
     if model == "auto":  # the app's default (Model panel and CLI)
         from training.automodel import auto_choice
 
-        spec = auto_choice(index).spec
+        choice = auto_choice(index)
+        spec, epochs = choice.spec, epochs or choice.epochs
     else:
         size, color = suggest_input(index)
         spec = template(model, input_size=size, color_mode=color)
@@ -162,8 +163,9 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=None, help="dataset (default: the bundled sample / "
                                                 f"{FASHION})")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
-    p.add_argument("--epochs", type=int, default=30, help="sample: the app's default 30 "
-                                                          "(early stopping on)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="sample: Auto's epochs (default: the app's, from the dataset size; early "
+                        "stopping on)")
     p.add_argument("--overfit-epochs", type=int, default=40,
                    help="sample: also an MLP trained this long without early stopping, per seed "
                         "(overconfident; 0: skip)")
