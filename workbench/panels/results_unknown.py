@@ -19,10 +19,6 @@ from workbench.workers.unknown_check import UnknownCheckWorker
 
 log = logging.getLogger(__name__)
 
-NO_RULE = ("This run has no unknown-answer rule yet (trained before calibration): press "
-           "Evaluate to choose one on its validation split.")
-
-
 def reason_line(reason: str | None) -> str:
     """The caption line for a stored reason, before the worker's numbers arrive."""
     return f"Would be answered “unknown”: {reason}" if reason else ""
@@ -47,7 +43,7 @@ def explain(check: dict | None, rule: dict | None) -> str:
         rule: the run's thresholds (``rule_fields``), or None.
     """
     if rule is None:
-        return NO_RULE
+        return ""  # a run from before the rule: nothing to say about this one image
     if not check:
         return ""
     if check.get("error"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from workbench.charts.probabilities import ProbabilityChart
 from workbench.widgets.heatmap import HeatmapOverlay
@@ -58,7 +58,15 @@ class ImageDetail(QWidget):
         tl.addWidget(self.image_label, 1)
         tl.addWidget(self.heatmap.controls)
         tl.addWidget(self.heatmap.note)
-        tl.addWidget(self.caption)
+        # A long caption (the unknown check's reasons, a face line) scrolls rather than
+        # raising the panel's minimum height past a 640-pixel window.
+        caption_box = QScrollArea()
+        caption_box.setWidget(self.caption)
+        caption_box.setWidgetResizable(True)
+        caption_box.setFrameShape(QFrame.Shape.NoFrame)
+        caption_box.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        caption_box.setMinimumHeight(self.caption.fontMetrics().lineSpacing() * 2 + 4)
+        tl.addWidget(caption_box)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.chart)
