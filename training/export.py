@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import runs
+
 from training.events import Events, Stopped
 from training.exported_predictor import (
     FORMATS,
@@ -120,7 +120,7 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
 
     events = events or Events()
     run_dir = Path(run)
-    info = runs.load_run(run_dir)
+    info = RunFolder(run_dir).load()
     names = parse_formats(formats)
     if quantize not in (None, "", "none", "float16", "int8"):
         raise ExportError(f"--quantize must be float16 or int8. Received: {quantize!r}")
@@ -175,7 +175,7 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
             bad = "; ".join(f"{a['format']}{'/' + a['quantization'] if a['quantization'] else ''}: "
                             f"{a.get('reason')}" for a in artifacts if not a["ok"])
             raise ParityError(f"Export not written: {bad}", result)
-        spec = runs.read_json(folder.spec_json) if folder.spec_json.is_file() else None
+        spec = folder.read_spec() if folder.spec_json.is_file() else None
         signature = build_signature(
             classes=classes, input_size=predictor.input_size, color_mode=predictor.color_mode,
             run_id=run_dir.name, spec=spec, test_accuracy=info.get("test_accuracy"),

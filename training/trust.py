@@ -134,7 +134,7 @@ class Trust:
                 "coverage": r.coverage, "confidence_threshold": r.confidence_threshold,
                 "rule": "unknown when the calibrated top probability < confidence_threshold",
                 "note": "the app also answers unknown for inputs unlike the training data "
-                        "(distance checks on the run's unknown_reference.npz), which an "
+                        f"(distance checks on the run's {UNKNOWN_REFERENCE_NPZ}), which an "
                         "exported file cannot do alone"}
             if files.get("rule_file"):
                 summary = self.summary()["unknown"]
