@@ -18,7 +18,7 @@ def exported(tmp_path_factory):
 
     run = digits_run()
     out = tmp_path_factory.mktemp("export-unknown") / "export"
-    result = export(run["run_dir"], ["onnx"], out, which="best")
+    result = export(run["run_dir"], ["onnx", "tflite"], out, which="best")
     return run, result
 
 
@@ -27,27 +27,31 @@ def test_the_export_carries_the_whole_rule(exported):
 
     _, result = exported
     out = result["out_dir"]
-    assert sorted(os.listdir(out)) == sorted(["model.onnx", "features.onnx", "signature.json",
+    assert sorted(os.listdir(out)) == sorted(["model.onnx", "features.onnx", "model.tflite",
+                                              "features.tflite", "signature.json",
                                               UNKNOWN_JSON, UNKNOWN_REFERENCE_NPZ])
     with open(result["signature"], encoding="utf-8") as f:
         unknown = json.load(f)["unknown"]
     assert unknown["files"] == {"rule": UNKNOWN_JSON, "reference": UNKNOWN_REFERENCE_NPZ,
-                                "features": {"onnx": "features.onnx"}}
+                                "features": {"onnx": "features.onnx",
+                                             "tflite": "features.tflite"}}
     assert unknown["distance"]["threshold"] > 0 and unknown["appearance"]["threshold"] > 0
-    assert unknown["features_parity"]["onnx"] < 1e-3
+    assert unknown["features_parity"]["onnx"] < 1e-3 and unknown["features_parity"]["tflite"] < 1e-3
     with np.load(os.path.join(out, UNKNOWN_REFERENCE_NPZ)) as npz:
         assert npz["features"].shape[0] <= 1000 and npz["thumb_precision"].shape == (64, 64)
 
 
-def test_exported_onnx_and_the_app_agree_on_unknown(exported):
+@pytest.mark.parametrize("fmt", ["onnx", "tflite"])
+def test_exported_files_and_the_app_agree_on_unknown(exported, fmt):
     from training.exported_predictor import ExportedPredictor
     from training.predict import Predictor
 
     run, result = exported
-    onnx = next(a["path"] for a in result["artifacts"] if a["format"] == "onnx")
+    path = next(a["path"] for a in result["artifacts"] if a["format"] == fmt)
     images = run["photos"] + run["test_images"]
     app = Predictor(run["run_dir"], which="best").predict_paths(images)
-    ex = ExportedPredictor(onnx).predict_paths(images)
+    predictor = ExportedPredictor(path)
+    ex = predictor.predict_paths(images)
     assert [r["unknown_reason"] for r in ex] == [r["unknown_reason"] for r in app]
     for a, e in zip(app, ex):
         np.testing.assert_allclose(e["probabilities"], a["probabilities"], atol=1e-4)
@@ -58,7 +62,7 @@ def test_exported_onnx_and_the_app_agree_on_unknown(exported):
     own = [r["unknown"] for r in ex[n:]]
     assert sum(photos) >= 0.8 * n and sum(own) <= 0.05 * len(own)
     # The feature check does work here: some photos are caught by it alone.
-    assert any(r["distance"] > ExportedPredictor(onnx).trust.rule.distance_threshold for r in ex[:n])
+    assert any(r["distance"] > predictor.trust.rule.distance_threshold for r in ex[:n])
 
 
 _NO_TF = """

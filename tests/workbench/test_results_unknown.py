@@ -110,3 +110,12 @@ def test_explanations_name_the_failing_check():
     assert "features" not in ok
     assert explain({"error": "cannot be decoded"}, rule).endswith("cannot be decoded")
     assert explain({"unknown": True, "reason": "low confidence"}, None) == ""
+
+
+def test_header_says_when_the_temperature_was_kept_at_one():
+    from workbench.panels.results_trust import trust_summary_html
+
+    cal = {"ece_before": 0.078, "ece_after": 0.078, "validation": {"accepted": False}}
+    assert "7.8% (temperature kept at 1)" in trust_summary_html({"calibration": cal})
+    cal = {"ece_before": 0.12, "ece_after": 0.05, "validation": {"accepted": True}}
+    assert "12.0% → 5.0%" in trust_summary_html({"calibration": cal})
