@@ -301,3 +301,22 @@ def open_images(index: DatasetIndex, size, color_mode: str = "rgb", events=None,
     """The batch reader over ``index`` that training, evaluation, prediction on a split and
     feature extraction use (see :class:`ImageData`). Call ``close()`` when done."""
     return ImageData(index, size, color_mode, events, use_cache)
+
+
+def verify_images(index: DatasetIndex, events=None) -> list[BadFile]:
+    """Decode every file once (at :func:`suggest_input`'s size, into the store) to find the
+    corrupt, truncated, empty and non-image files that indexing cannot see.
+
+    For ``inspect``-style reports and the app's up-front check. Training at the suggested
+    size afterwards reads the store, so this costs nothing extra there.
+
+    Returns:
+        The :class:`BadFile` entries added to ``index.bad_files`` by this call.
+    """
+    if index.arrays is not None:
+        return []
+    from .stats import suggest_input
+
+    size, mode = suggest_input(index)
+    with ImageData(index, size, mode, events) as data:
+        return data.fill(events)
