@@ -42,7 +42,7 @@ def add_parsers(sub, dataset_options) -> None:
 def cmd_labels(args, events, out):
     from training.cliargs import InputError, dataset_spec
     from training.data import open_dataset
-    from training.data.overlay import export_csv, load_overlay
+    from training.data.overlay import export_csv, load_overlay, overlay_info
 
     spec = dataset_spec(args, args.data)
     raw = open_dataset(spec, events, overlay=False)
@@ -73,7 +73,7 @@ def cmd_labels(args, events, out):
     if args.export:
         n = export_csv(index, args.export)
         print(f"Wrote {n:,} labels to {args.export}", file=out)
-    return 0, {"overlay": {k: v for k, v in info.items() if k != "excluded_paths"},
+    return 0, {"overlay": overlay_info(index),
                "relabelled": dict(overlay.labels), "excluded": sorted(overlay.excluded),
                "num_samples": len(index), "exported": args.export}
 

@@ -48,6 +48,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
     from training import runs
     from training.data import load_arrays, open_dataset
     from training.data.index import DatasetIndex
+    from training.data.overlay import overlay_info
 
     events = events or Events()
     t0 = time.perf_counter()
@@ -56,7 +57,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
     events.on_status("Checking class balance and image headers…")
     result = {"schema_version": SCHEMA_VERSION, "root": index.root, "num_samples": len(index),
               "classes": classes, "run_dir": str(run_dir) if run_dir else None,
-              "overlay": {k: v for k, v in (index.overlay or {}).items() if k != "excluded_paths"},
+              "overlay": overlay_info(index),
               "balance": balance.class_balance(index), "outliers": balance.outliers(index, events)}
     events.on_status("Looking for exact duplicates (hash of the decoded pixels)…")
     hashes = duplicates.pixel_hashes(index, events)
