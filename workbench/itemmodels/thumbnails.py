@@ -197,8 +197,8 @@ class ThumbnailModel(QStringListModel):
         return int(self._rows[model_row])
 
     def set_marker(self, mark) -> None:
-        """``mark(path) -> str`` puts a short note before an item's name (``"→ Coat"``,
-        ``"excluded"``); an excluded item is drawn faded and grey."""
+        """``mark(path) -> str`` is shown instead of an item's name when not empty
+        (``"→ Coat"``, ``"excluded"``); an excluded item is drawn faded and grey."""
         self._mark = mark
         self.refresh_marks()
 
@@ -279,8 +279,10 @@ class ThumbnailModel(QStringListModel):
         if role == ThumbnailRole:
             return self._thumbnail(sample, wait=False)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            # A fix shows instead of the name (a caption holds ~12 characters; the name is
+            # in the tooltip and the preview).
             mark = self._mark_of(sample) if role == Qt.ItemDataRole.DisplayRole else ""
-            return f"{mark} · {self._names[sample]}" if mark else self._names[sample]
+            return mark or self._names[sample]
         if role == Qt.ItemDataRole.ForegroundRole:
             return QColor(140, 140, 140) if self._mark_of(sample) == "excluded" else None
         if role == LabelRole:
