@@ -1,7 +1,8 @@
 """Default accuracy: the app with no flags vs classic baselines on the same split.
 
 For each dataset the app's default is what ``python -m training train DATA`` does: the
-Auto model choice and ``TrainConfig()`` defaults. The baselines are scikit-learn SVMs
+Auto model choice, its epochs (from the dataset's size, ``training.epoch_budget``) and
+the other ``TrainConfig()`` defaults. The baselines are scikit-learn SVMs
 (RBF kernel) on raw pixels and on HOG features (scikit-image), trained on the same
 training + validation images and scored on the same test images, decoded by the app's
 own loader (so every model sees identical pixels).
@@ -60,7 +61,15 @@ def resolve(name: str) -> tuple[str, str]:
     return os.path.basename(os.path.normpath(name)), name
 
 
-def app_default(path: str, reuse: str | None = None) -> dict:
+def epoch_seconds(run_dir: str) -> float:
+    """The median epoch's wall-clock seconds in a run's history."""
+    from training.runfolder import RunFolder
+
+    times = sorted(h["seconds"] for h in RunFolder(run_dir).history() if h.get("seconds"))
+    return times[len(times) // 2] if times else float("nan")
+
+
+def app_default(path: str, reuse: str | None = None, epochs: int | None = None) -> dict:
     """What ``python -m training train PATH`` does with no flags (or, with ``reuse``, the
     result of such a run already made, e.g. the long Fashion-MNIST one)."""
     from training.automodel import auto_choice
@@ -81,14 +90,18 @@ def app_default(path: str, reuse: str | None = None) -> dict:
         if seconds is None:  # a run evaluated separately: its epochs' time
             seconds = sum(h["seconds"] for h in folder.history())
         return {"accuracy": info["test_accuracy"], "seconds": seconds,
+                "epoch_seconds": epoch_seconds(reuse),
                 "epochs": info["epochs_done"], "template": choice.template,
                 "size": choice.spec.input_size, "color": choice.spec.color_mode,
                 "index": index, "reasons": choice.reasons}
     t = time.perf_counter()
     run_dir = tempfile.mkdtemp(prefix="bench-default-")
     os.rmdir(run_dir)
-    summary = train(index, choice.spec, TrainConfig(), run_dir=run_dir)
+    # The CLI's no-flag config: TrainConfig() with the epochs from the dataset's size.
+    # (--epochs: a quick sanity run, not a published number.)
+    summary = train(index, choice.spec, TrainConfig(epochs=epochs or choice.epochs), run_dir=run_dir)
     return {"accuracy": summary.test_accuracy, "seconds": time.perf_counter() - t,
+            "epoch_seconds": epoch_seconds(run_dir),
             "epochs": summary.epochs_done, "template": choice.template,
             "size": choice.spec.input_size, "color": choice.spec.color_mode, "index": index,
             "reasons": choice.reasons}
@@ -135,23 +148,26 @@ def main(argv=None) -> int:
                    "`python -m training train DATA` (one dataset only) instead of training")
     p.add_argument("--svm-max-train", type=int, default=None,
                    help="fit the SVMs on at most this many images (SVC is quadratic)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="override the default epochs (a quick sanity run; not the default)")
     args = p.parse_args(argv)
     print(machine_line())
     rows = []
     for name in args.datasets:
         label, path = resolve(name)
-        app = app_default(path, args.reuse)
+        app = app_default(path, args.reuse, args.epochs)
         base = baselines(app["index"], app["size"], app["color"], args.svm_max_train)
         best = max(base["svm_pixels"]["accuracy"], base["svm_hog"]["accuracy"])
         h, w = app["size"]
         rows.append([label, f"{app['template']} {h}x{w} {app['color']}",
                      f"{app['accuracy']:.4f}", f"{app['epochs']}", fmt(app["seconds"] / 60, 1),
+                     fmt(app["epoch_seconds"], 1),
                      f"{base['svm_pixels']['accuracy']:.4f}", f"{base['svm_hog']['accuracy']:.4f}",
                      f"{base['fit_images']:,}/{base['test_images']:,}",
                      f"{app['accuracy'] - best:+.4f}"])
         print(f"{label}: auto chose {app['template']}: " + " ".join(app["reasons"]), flush=True)
     print()
-    print(table(["dataset", "default model (Auto)", "test acc", "epochs", "minutes",
+    print(table(["dataset", "default model (Auto)", "test acc", "epochs", "minutes", "s/epoch",
                  "SVM pixels", "SVM HOG", "SVM fit/test images", "default − best SVM"], rows))
     print(f"\npeak RSS {peak_rss_mb():.0f} MB; {load_line()}")
     return 0

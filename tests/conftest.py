@@ -22,3 +22,31 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from tests.imagegen import *  # noqa: E402, F403  (shared fixtures for tiny datasets)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def workbench_log(tmp_path, monkeypatch):
+    """The app's rotating log file (``training.logs.setup_logging``) in ``tmp_path``, as
+    ``app.main()`` installs it; the handlers are removed again afterwards. Yields its path."""
+    import logging
+
+    from training import logs
+
+    monkeypatch.setenv("WORKBENCH_LOG_DIR", str(tmp_path / "logs"))
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    for h in [h for h in before if isinstance(h, logs._WorkbenchFileHandler)]:
+        root.removeHandler(h)
+    path = logs.setup_logging()
+    yield path
+    for h in list(root.handlers):
+        if h not in before:
+            root.removeHandler(h)
+            h.close()
+    for h in before:
+        if h not in root.handlers:
+            root.addHandler(h)
+    root.setLevel(level)

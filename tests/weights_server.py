@@ -46,7 +46,13 @@ def served(folder, delay: float = 0.0):
 
 
 def write_weights_like(path, size: int = 300_000) -> str:
-    """A file that starts like HDF5 (``size`` bytes); returns its md5."""
-    data = HDF5_SIGNATURE + bytes(range(256)) * (size // 256)
-    Path(path).write_bytes(data)
+    """A real HDF5 file of about ``size`` bytes (one uint8 dataset, as a weights file holds
+    arrays), which the download's completeness check can read; returns its md5."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "w") as f:
+        f.create_dataset("weights", data=np.arange(size, dtype=np.int64).astype(np.uint8))
+    data = Path(path).read_bytes()
+    assert data.startswith(HDF5_SIGNATURE)
     return hashlib.md5(data).hexdigest()

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from training.config import TrainConfig
+from training.epoch_budget import default_epochs, epochs_reason
 from training.models.backbones import find_cached_weights
 from training.models.spec import AugmentationSpec, ModelSpec
 from training.models.templates import template
@@ -60,11 +61,13 @@ class DataFacts:
 
 @dataclass
 class AutoChoice:
-    """The result of :func:`choose`: a ready spec and why it was chosen."""
+    """The result of :func:`choose`: a ready spec, the epochs to train it for (from the
+    dataset's size, :mod:`training.epoch_budget`) and why they were chosen."""
 
     template: str
     spec: ModelSpec
     reasons: list = field(default_factory=list)
+    epochs: int = TrainConfig().epochs
 
     @property
     def explanation(self) -> str:
@@ -73,7 +76,7 @@ class AutoChoice:
     def to_dict(self) -> dict:
         return {"template": self.template, "input_size": list(self.spec.input_size),
                 "color_mode": self.spec.color_mode, "reasons": list(self.reasons),
-                "spec": self.spec.to_dict()}
+                "epochs": int(self.epochs), "spec": self.spec.to_dict()}
 
 
 def cnn_blocks(height: int, width: int) -> int:
@@ -90,7 +93,7 @@ def cnn_filters(height: int, width: int, num_train: int) -> int:
 
 
 def choose(facts: DataFacts, suggested_size, imagenet_available: bool) -> AutoChoice:
-    """The model for data like ``facts``.
+    """The model for data like ``facts``, and its epochs.
 
     Args:
         facts: see :class:`DataFacts`.
@@ -98,6 +101,13 @@ def choose(facts: DataFacts, suggested_size, imagenet_available: bool) -> AutoCh
             one owner of "what size to train at").
         imagenet_available: the MobileNetV2 ImageNet weights are in the Keras cache.
     """
+    choice = _choose_model(facts, suggested_size, imagenet_available)
+    choice.epochs = default_epochs(facts.num_train)
+    choice.reasons.append(epochs_reason(facts.num_train))
+    return choice
+
+
+def _choose_model(facts: DataFacts, suggested_size, imagenet_available: bool) -> AutoChoice:
     h, w = (int(v) for v in suggested_size)
     color = "grayscale" if facts.gray else "rgb"
     size_text = f"{facts.width}×{facts.height}" if (facts.width, facts.height) != (w, h) \

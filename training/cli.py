@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto (default) picks the template and input size from the data and "
                    "says why")
     p.add_argument("--spec", metavar="SPEC_JSON", help="a saved model spec (overrides --model)")
-    p.add_argument("--epochs", type=int, default=_TRAIN_DEFAULTS.epochs)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="default: from the number of training images (about 1 million images "
+                   f"seen, {_TRAIN_DEFAULTS.epochs} at most; see training/epoch_budget.py)")
     p.add_argument("--image-size", metavar="N|HxW", help="input size (default: from the data for "
                    "mlp/cnn, the backbone's size for transfer models)")
     p.add_argument("--color", choices=("grayscale", "rgb"))
@@ -78,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop"), default="adam")
     p.add_argument("--patience", type=int, default=_TRAIN_DEFAULTS.patience)
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=_TRAIN_DEFAULTS.lr_schedule,
-                   help="plateau (default): lower the rate when validation loss stalls; "
-                   "cosine; none")
+                   help="cosine (default): decay the rate to ~0 over the epochs; plateau: "
+                   "lower it when validation loss stalls; none")
     p.add_argument("--no-early-stopping", action="store_true")
     p.add_argument("--fine-tune-epochs", type=int, default=0)
     p.add_argument("--fine-tune-from", type=int, help="backbone layer index to unfreeze from")
@@ -306,9 +308,16 @@ def _model_spec(args, index, events):
     return spec
 
 
-def _train_config(args):
+def _train_config(args, index=None, events=None):
     from training.config import TrainConfig, parse_class_weight
 
+    if args.epochs is None:  # no --epochs: a budget from the dataset's size
+        from training.epoch_budget import default_epochs, epochs_reason
+
+        n = int(sum((index.counts().get("train") or {}).values())) if index is not None else 0
+        args.epochs = default_epochs(n) if n else _TRAIN_DEFAULTS.epochs
+        if events is not None and n and (args.spec or args.model != "auto"):
+            events.on_status(epochs_reason(n))  # Auto prints it among its reasons
     if args.epochs < 1:  # a "complete" run with no model helps no one (the GUI refuses it too)
         raise InputError(f"--epochs must be at least 1. Received: --epochs {args.epochs}")
     try:
@@ -336,7 +345,7 @@ def cmd_train(args, events, out):
     else:
         index = _open(args, args.data, events)
         spec = _model_spec(args, index, events)
-        config = _train_config(args)
+        config = _train_config(args, index, events)
         with stop_on_sigint(events):
             summary = train(index, spec, config, events, run_dir=args.out)
     result = summary.to_dict()
@@ -433,7 +442,8 @@ def cmd_predict(args, events, out):
 
 def cmd_runs(args, events, out):
     from training.runmanage import list_runs_labelled as list_runs
-    from training.runs import compare_table, default_runs_root
+    from training.runs import compare_table
+    from training.runfolder import default_runs_root
 
     root = args.dir or str(default_runs_root())
     if args.dir and not os.path.isdir(args.dir):

@@ -50,12 +50,12 @@ def fetch(wf, events) -> str:
     from training.cliargs import InputError
     from training.weights_download import DownloadError, download
 
-    events.on_status(f"Downloading {wf.describe()} to {wf.dest}")
+    events.on_status(f"Downloading {wf.describe()} to {wf.dest} ({wf.check_note})")
     what = f"downloading {wf.file_name}"
     try:
         path = download(wf, progress=lambda done, total: events.on_progress(done, total or done, what),
                         should_stop=events.should_stop)
     except DownloadError as exc:
         raise InputError(str(exc)) from None
-    events.on_status(f"Saved {path}")
+    events.on_status(f"Saved {path} ({wf.check_note.split(':')[0]})")
     return path

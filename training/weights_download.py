@@ -9,8 +9,11 @@ find it offline.
 - Atomic: bytes go to ``<file>.part``, which is renamed only after the checksum passed;
   a cancel, a network error or a bad checksum removes the ``.part`` file.
 - Checksums are the hashes Keras publishes with its applications (``file_hash`` in
-  ``keras/src/applications/*.py``; a test compares them). Keras publishes none for the
-  MobileNetV2 files, which are checked to be complete HDF5 files instead.
+  ``keras/src/applications/*.py``; a test compares them): EfficientNetB0 and ResNet50.
+  Keras publishes none for the MobileNetV2 files (``mobilenet_v2.py`` calls ``get_file``
+  without ``file_hash``), so those are NOT checksum-verified: they are only checked to be
+  complete (every byte the server announced, and an HDF5 file h5py can open and read to
+  the end). :attr:`WeightsFile.check_note` says which, and the GUI and CLI show it.
 - ``$WORKBENCH_WEIGHTS_URL`` replaces the download address (a mirror, or a local test
   server); the file name is appended to it.
 
@@ -92,6 +95,22 @@ class WeightsFile:
     def present(self) -> bool:
         return os.path.isfile(self.dest)
 
+    @property
+    def verified(self) -> bool:
+        """True when the download is checked against a checksum Keras publishes."""
+        return bool(self.file_hash)
+
+    @property
+    def check_note(self) -> str:
+        """What the download is checked against, in words (shown next to the button and
+        printed by the CLI), so nobody takes a completeness check for a checksum."""
+        if self.verified:
+            return (f"checksum-verified: checked against Keras' published "
+                    f"{hash_algorithm(self.file_hash)} hash")
+        return (f"not checksum-verified: Keras publishes no checksum for the "
+                f"{BACKBONES[self.backbone].label} weights, so only completeness is checked "
+                "(every announced byte, and a readable HDF5 file)")
+
     def describe(self) -> str:
         return (f"{BACKBONES[self.backbone].label} ImageNet weights, about "
                 f"{self.approx_mb:.0f} MB, from {self.source}")
@@ -99,7 +118,8 @@ class WeightsFile:
     def to_dict(self) -> dict:
         return {"backbone": self.backbone, "file_name": self.file_name, "url": self.url,
                 "file_hash": self.file_hash, "approx_mb": self.approx_mb, "dest": self.dest,
-                "source": self.source, "present": self.present}
+                "source": self.source, "present": self.present, "verified": self.verified,
+                "check_note": self.check_note}
 
 
 def weights_file(backbone: str, input_size=None, alpha: float = 1.0,
@@ -224,6 +244,34 @@ def _check(wf, part) -> None:
         raise DownloadError(f"{wf.file_name} is not an HDF5 weights file (Keras publishes no "
                             "checksum for it, so its format was checked); the file was "
                             "removed.")
+    problem = _hdf5_problem(part)
+    if problem:
+        raise DownloadError(f"{wf.file_name} is incomplete or damaged: h5py can't read it "
+                            f"({problem}). Keras publishes no checksum for it, so this is the "
+                            "only check; the file was removed. Try again.")
+
+
+def _hdf5_problem(path: str) -> str | None:
+    """Why ``path`` is not a complete HDF5 file (None when it is): it must open (h5py
+    compares the stored end-of-file address with the file's size) and every dataset must
+    read to the end (a few MB for MobileNetV2)."""
+    import h5py  # a Keras dependency; imported here so the module stays light
+
+    problems = []
+
+    def read(name, obj):
+        if isinstance(obj, h5py.Dataset) and not problems:
+            try:
+                obj[()]
+            except (OSError, ValueError, KeyError) as exc:
+                problems.append(f"dataset {name}: {exc}")
+
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(read)
+    except (OSError, ValueError, KeyError) as exc:
+        return str(exc)
+    return problems[0] if problems else None
 
 
 def _remove(path: str) -> None:

@@ -23,7 +23,8 @@ from workbench.settings import Settings, ensure_model_state
 from workbench.state import AppState
 from workbench.workers.dataset import DeviceProbeWorker
 from workbench.workers.base import Worker
-from workbench.workers.jobs import Job
+from workbench.widgets.error_details import details_link, offer_details
+from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,11 @@ class MainWindow(QMainWindow):
         self.settings = Settings()
         self.setWindowTitle("Image Classification Workbench")
         self._probe_device = probe_device
-        self._probe_job: Job | None = None
+        # The panel-module import and the device probe (the TensorFlow import): each runs
+        # once per window and is waited for at shutdown.
+        self._imports = JobRunner(self)
+        self._probe = JobRunner(self)
+        self._probe_started = False
         self._shut_down = False
         # Panels are built on first use (see _Panels); the one shown first is built now,
         # the others right after the first paint, so the window appears fast.
@@ -168,6 +173,7 @@ class MainWindow(QMainWindow):
 
         self.device_label = QLabel("Device: loading TensorFlow…" if probe_device
                                    else "Device: TensorFlow not loaded")
+        offer_details(self.device_label)   # the probe's traceback when TensorFlow can't start
         self.statusBar().addPermanentWidget(self.device_label)
         self.state.statusMessage.connect(self._show_status)
         self.state.runChanged.connect(self._remember_run)
@@ -207,8 +213,7 @@ class MainWindow(QMainWindow):
             return
         self._deferred_started = True
         loaders = [load for k, load, _c, _l, _i in PANELS if k not in self.panels]
-        self._import_job = Job(_ImportWorker(loaders), self,
-                               on_done=lambda _job: QTimer.singleShot(0, self._build_next))
+        self._imports.start(_ImportWorker(loaders), done=lambda: QTimer.singleShot(0, self._build_next))
 
     @Slot()
     def _build_next(self) -> None:
@@ -221,7 +226,7 @@ class MainWindow(QMainWindow):
             return
         freeze_long_lived()   # matplotlib, Qt wrappers, panels: alive until exit (see interpreter.py)
         self.resumable.refresh()
-        if self._probe_device and self._probe_job is None and self.state.device is None:
+        if self._probe_device and not self._probe_started and self.state.device is None:
             self.start_device_probe()
 
     def _make_panel(self, load, label: str) -> QWidget:
@@ -389,24 +394,24 @@ class MainWindow(QMainWindow):
 
     def start_device_probe(self) -> None:
         """Import TensorFlow in the background and show the compute device."""
-        if self._probe_job is not None:
+        if self._probe_started:
             return
-        self._probe_job = Job(DeviceProbeWorker(), self, on_finished=self._on_device,
-                              on_failed=self._on_device_failed)
+        self._probe_started = True
+        self._probe.start(DeviceProbeWorker(), finished=self._on_device, failed=self._on_device_failed)
 
     def device_probe_running(self) -> bool:
         """True while the probe runs, or is still to start (it waits for the panels)."""
-        if self._probe_job is not None:
-            return self._probe_job.running
+        if self._probe_started:
+            return self._probe.busy()
         return self._probe_device and self.state.device is None and not self._shut_down
 
-    def _on_device(self, _job, name: str) -> None:
+    def _on_device(self, name: str) -> None:
         self.state.device = name
         self.device_label.setText(f"Device: {name}")
         self.device_label.setToolTip("The device TensorFlow trains on.")
 
-    def _on_device_failed(self, _job, message: str) -> None:
-        self.device_label.setText("Device: unavailable")
+    def _on_device_failed(self, message: str) -> None:
+        self.device_label.setText("Device: unavailable" + details_link())
         self.device_label.setToolTip(f"TensorFlow could not start: {message}")
 
     # -- settings / shutdown ------------------------------------------------------------------------
@@ -445,12 +450,9 @@ class MainWindow(QMainWindow):
             except Exception:  # keep closing the other panels
                 log.exception("%s.shutdown failed", type(panel).__name__)
         self.resumable.stop()
-        import_job = getattr(self, "_import_job", None)
-        if import_job is not None:
-            import_job.stop_and_wait(30000)   # imports can't be interrupted; seconds at most
-        if self._probe_job is not None:
-            # The TensorFlow import can't be interrupted; it finishes within seconds.
-            self._probe_job.stop_and_wait(60000)
+        self._imports.shutdown(30000)   # imports can't be interrupted; seconds at most
+        # The TensorFlow import can't be interrupted; it finishes within seconds.
+        self._probe.shutdown(60000)
 
     def closeEvent(self, event) -> None:
         if not self._shut_down and not confirm_quit(self):

@@ -13,7 +13,7 @@ import logging
 import os
 
 from workbench.workers.evaluation import RunsLoader
-from workbench.workers.jobs import Job
+from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
 RESUMABLE_STATUSES = ("stopped", "interrupted")
@@ -77,24 +77,20 @@ class ResumableRuns:
     def __init__(self, window) -> None:
         self.window = window
         self.runs: list[dict] = []
-        self._job: Job | None = None
+        self._listing = JobRunner(window)   # a refresh cancels the listing before it
         window.state.runsUpdated.connect(self.refresh)
 
     def refresh(self) -> None:
-        if self._job is not None and self._job.running:
-            self._job.cancel()
-        self._job = Job(RunsLoader(), self.window, on_finished=self._listed)
+        self._listing.start(RunsLoader(), finished=self._listed)
 
     def busy(self) -> bool:
-        return self._job is not None and self._job.running
+        return self._listing.busy()
 
     def stop(self) -> None:
-        if self._job is not None:
-            self._job.stop_and_wait(10000)
+        self._listing.shutdown(10000)
 
-    def _listed(self, job, runs: list) -> None:
-        if job is self._job:
-            self.runs = [r for r in runs if r.get("status") in RESUMABLE_STATUSES]
+    def _listed(self, runs: list) -> None:
+        self.runs = [r for r in runs if r.get("status") in RESUMABLE_STATUSES]
 
 
 def fill_recent_runs(menu, recent: list[str], resumable: list[dict], open_run, resume_run) -> None:

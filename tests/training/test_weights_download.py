@@ -76,6 +76,31 @@ def test_unhashed_file_must_be_hdf5_and_missing_file_is_an_http_error(tmp_path, 
             wd.download(missing)
 
 
+def test_unhashed_file_is_checked_for_completeness_and_says_it_is_not_checksum_verified(
+        tmp_path, keras_home):
+    served_dir = tmp_path / "srv"
+    served_dir.mkdir()
+    mn = wd.weights_file("mobilenet_v2", (96, 96), 1.0, base_url="http://x")
+    eff = wd.weights_file("efficientnet_b0", base_url="http://x")
+    assert not mn.verified and eff.verified
+    assert mn.check_note.startswith("not checksum-verified") and "MobileNetV2" in mn.check_note
+    assert eff.check_note.startswith("checksum-verified") and "md5" in eff.check_note
+    assert mn.to_dict()["verified"] is False and eff.to_dict()["check_note"] == eff.check_note
+    # A truncated HDF5 file: right signature, and the server sends all of its (short)
+    # bytes, so only reading it shows that it is incomplete.
+    path = served_dir / mn.file_name
+    write_weights_like(path, size=200_000)
+    path.write_bytes(path.read_bytes()[:150_000])
+    with served(served_dir) as base:
+        wf = wd.weights_file("mobilenet_v2", (96, 96), 1.0, base_url=base)
+        with pytest.raises(wd.DownloadError, match="incomplete or damaged") as info:
+            wd.download(wf)
+        assert "no checksum" in str(info.value)
+        assert not os.path.exists(wf.dest + ".part") and not os.path.exists(wf.dest)
+        write_weights_like(path, size=200_000)   # the whole file passes
+        assert wd.download(wf) == wf.dest
+
+
 def test_unreachable_server_gives_an_offline_message(keras_home):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

@@ -56,6 +56,32 @@ def test_auto_is_the_default_and_follows_the_data_with_its_reasons(qtbot, panel,
     wait_idle(qtbot, panel)
 
 
+def test_auto_sets_the_epochs_from_the_data_unless_the_person_chose_them(qtbot, panel, tmp_path,
+                                                                          monkeypatch):
+    import dataclasses
+
+    from training.config import TrainConfig
+    from training.epoch_budget import default_epochs
+
+    monkeypatch.setattr("training.epoch_budget.EPOCH_IMAGES", 300)  # a few dozen images: ~15
+    panel.state.set_train_config(TrainConfig())
+    for root, size in ((tmp_path / "a", 12), (tmp_path / "b", 14)):
+        for label, name in enumerate(("x", "y")):
+            for i in range(10):
+                write_image(root / name / f"{i}.png", class_image(label, size, channels=1))
+    _open(panel, tmp_path / "a")
+    qtbot.waitUntil(lambda: panel.state.model_spec.input_size == (12, 12), timeout=30_000)
+    n = sum(panel.state.dataset.counts()["train"].values())
+    assert panel.state.train_config.epochs == default_epochs(n) != TrainConfig().epochs
+    assert f"{default_epochs(n)} epochs" in panel.template_desc.text()
+    # The person's own number stays when another dataset is chosen.
+    panel.state.set_train_config(dataclasses.replace(panel.state.train_config, epochs=7))
+    _open(panel, tmp_path / "b")
+    qtbot.waitUntil(lambda: panel.state.model_spec.input_size == (14, 14), timeout=30_000)
+    assert panel.state.train_config.epochs == 7
+    wait_idle(qtbot, panel)
+
+
 def test_augmentation_preview_follows_the_toggles(qtbot, panel, tmp_path):
     from workbench.workers.aug_preview import AugPreviewWorker
 
@@ -124,6 +150,11 @@ def box(qtbot, tmp_path, monkeypatch):
 
 def test_weights_box_downloads_from_a_local_server_and_reports_offline(qtbot, box, tmp_path):
     assert "about 9 MB" in box.info.text() and "storage.googleapis.com" in box.info.text()
+    # Said in the box: MobileNetV2 has no published checksum, EfficientNetB0 has one.
+    assert "not checksum-verified" in box.info.text() and "completeness" in box.info.text()
+    box.set_target("efficientnet_b0", (224, 224))
+    assert "checksum-verified: checked against Keras' published md5" in box.info.text()
+    box.set_target(None)
     assert box.button.isEnabled()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -143,6 +174,7 @@ def test_weights_box_downloads_from_a_local_server_and_reports_offline(qtbot, bo
             box.start()
         qtbot.waitUntil(lambda: not box.busy, timeout=30_000)
     assert got.args[0].endswith(name) and (tmp_path / "keras" / "models" / name).is_file()
+    assert "not checksum-verified" in box.message.text()
     assert "in the Keras cache" in box.info.text() and not box.button.isEnabled()
     assert box.progress.isHidden()
 

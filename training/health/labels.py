@@ -167,13 +167,13 @@ def cross_val_retrain(index, run_dir, folds: int = RETRAIN_FOLDS, seed: int = 0,
     from training.config import TrainConfig
     from training.data.index import TEST, DatasetIndex
     from training.models import ModelSpec
-    from training.runfolder import RunFolder, read_json
+    from training.runfolder import RunFolder
     from training.train import train
 
     events = events or Events()
     folder = RunFolder(run_dir)
-    spec = ModelSpec.from_dict(read_json(folder.spec_json))
-    config = TrainConfig.from_dict(read_json(folder.config_json))
+    spec = ModelSpec.from_dict(folder.read_spec())
+    config = TrainConfig.from_dict(folder.read_config())
     c = len(index.classes)
     y = np.asarray(index.labels, np.int64)
     total = np.zeros((len(y), c))

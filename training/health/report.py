@@ -45,7 +45,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
     Raises:
         DatasetError, RunError: the dataset cannot be opened, or the run does not match it.
     """
-    from training import runs
+    from training import runfolder
     from training.data import load_arrays, open_dataset
     from training.data.index import DatasetIndex
     from training.data.overlay import overlay_info
@@ -78,7 +78,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
 
         predictor = Predictor(run_dir)
         if list(predictor.classes) != classes:
-            raise runs.RunError(f"The run's classes {predictor.classes} differ from the dataset's "
+            raise runfolder.RunError(f"The run's classes {predictor.classes} differ from the dataset's "
                                 f"{classes}; choose a run trained on this dataset.")
         data = load_arrays(index, predictor.input_size, predictor.color_mode, events)
         events.on_status("Computing the model's features and predictions…")

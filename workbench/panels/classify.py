@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
+from training.runfolder import SIGNATURE_JSON
 from workbench import shortcuts
 from workbench.panels.classify_coverage import CoverageControl
+from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.path_menu import install_path_menu
 from workbench.itemmodels.thumbnails import image_to_qimage
@@ -85,7 +87,7 @@ class ClassifyPanel(QWidget):
         self.model_button = QPushButton("Model file…")
         self.model_button.setToolTip("Classify with an exported model instead of a run: a .onnx "
                                      "or .tflite file, or a SavedModel's saved_model.pb, with "
-                                     "its signature.json beside it")
+                                     f"its {SIGNATURE_JSON} beside it")
         self.model_button.clicked.connect(lambda: self.choose_model_file())
         self.open_button = QPushButton("Open photos…")
         shortcuts.bind(self.open_button, "open_photos", "Add photos to the list")
@@ -116,6 +118,7 @@ class ClassifyPanel(QWidget):
         # Messages can be selected and copied (into a bug report, a search).
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setWordWrap(True)
+        offer_details(self.status)
         prog = QHBoxLayout()
         prog.addWidget(self.progress, 1)
         prog.addWidget(self.cancel_button)
@@ -350,7 +353,7 @@ class ClassifyPanel(QWidget):
         self.status.setText(msg)
 
     def _on_failed(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#b00020'>{message}</span>")
+        self.status.setText(error_html(message))
 
     def _on_stopped(self) -> None:
         self.status.setText(f"Cancelled after {len(self.results) + len(self.bad)} photo(s).")

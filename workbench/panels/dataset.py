@@ -24,6 +24,7 @@ from workbench.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
                                              PreviewPane, SplitSettings, bad_files_view,
                                              csv_header)
+from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.dataset import CheckImagesWorker, IndexWorker, PreviewWorker
@@ -77,6 +78,7 @@ class DatasetPanel(QWidget):
         self.error_label.setStyleSheet("background:#fdecea;color:#8a1f11;padding:6px;border-radius:4px;")
         self.error_label.setVisible(False)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        offer_details(self.error_label)
 
         self.stack = QStackedWidget()
         self.start_page = StartPage()
@@ -328,7 +330,7 @@ class DatasetPanel(QWidget):
         self.progress_row.setVisible(self._check.current_busy())
 
     def _show_error(self, message: str) -> None:
-        self.error_label.setText(f"Could not open the dataset: {message}")
+        self.error_label.setText(error_html(f"Could not open the dataset: {message}", color=None))
         self.error_label.setVisible(True)
         self.state.statusMessage.emit(message.splitlines()[0] if message else "")
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPu
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from workbench.fixes import fixes_for
+from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.health import HealthWorker
 from workbench.workers.job_runner import JobRunner
@@ -149,6 +150,7 @@ class HealthView(QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setMinimumWidth(40)
         self.status.setWordWrap(True)
+        offer_details(self.status)
         self.keys_hint.setToolTip(self.keys_hint.text())
         choose = QHBoxLayout()
         choose.addWidget(QLabel("Show:"))
@@ -203,13 +205,10 @@ class HealthView(QWidget):
         """The selected run, if it was trained on this dataset's classes."""
         if not self.run_dir or self.state.dataset is None:
             return None
-        from training import runs
+        from training.runfolder import RunFolder
 
-        try:
-            classes = runs.read_json(os.path.join(self.run_dir, runs.CLASSES_JSON))
-        except runs.RunError:
-            return None
-        return self.run_dir if list(classes) == list(self.state.dataset.classes) else None
+        classes = RunFolder(self.run_dir).classes()   # None when missing or unreadable
+        return self.run_dir if classes == list(self.state.dataset.classes) else None
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
         if total > 0:
@@ -225,7 +224,7 @@ class HealthView(QWidget):
         self._show_view()
 
     def _on_failed(self, message: str) -> None:
-        self.status.setText(f"Data health check failed: {message}")
+        self.status.setText(error_html(f"Data health check failed: {message}", color=None))
 
     def _on_done(self) -> None:
         self.check_button.setEnabled(True)

@@ -21,6 +21,7 @@ from workbench.panels.input_suggestion import SuggestionPolicy
 from workbench.panels.layer_editor import LayerEditor
 from workbench.panels.model_assist import AUTO_HELP, ModelAssist, is_auto
 from workbench.settings import Settings
+from workbench.widgets.error_details import details_link, offer_details
 from workbench.widgets.fit import ColumnFitter, proportional_sizes
 from workbench.widgets.setting_tips import apply_tips
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
@@ -79,6 +80,7 @@ class ModelPanel(QWidget):
         self.template_desc = QLabel()
         self.template_desc.setWordWrap(True)
         self.template_desc.setStyleSheet("color:#555;")
+        offer_details(self.template_desc)
         top.addWidget(self.template_desc, 1)
         save = QPushButton("Save spec…")
         load = QPushButton("Load spec…")
@@ -139,6 +141,7 @@ class ModelPanel(QWidget):
         # Messages can be selected and copied (into a bug report, a search).
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setWordWrap(True)
+        offer_details(self.status)
         rcol.addWidget(self.totals)
         rcol.addWidget(self.status)
         self.splitter.addWidget(scroll)
@@ -303,6 +306,7 @@ class ModelPanel(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self._show_summary({"rows": [], "total": None, "trainable": None, "errors": {-1: message}})
+        self.status.setText(self.status.text() + details_link())   # a failed job: its traceback
 
     def _show_summary(self, result: dict) -> None:
         rows, errors = result["rows"], result["errors"]

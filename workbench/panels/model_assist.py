@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QLabel
 
 from workbench.widgets.aug_preview import AugPreview
+from workbench.widgets.error_details import error_html
 from workbench.widgets.weights_box import WeightsBox
 from workbench.workers.aug_preview import AugPreviewWorker
 from workbench.workers.auto_model import AutoChoiceWorker
@@ -51,6 +52,7 @@ class ModelAssist(QObject):
         self.explanation = ""
         self._auto = JobRunner(self)
         self._auto_dataset: str | None = None
+        self._auto_epochs: int | None = None   # the epochs Auto last put in the config
         # Augmentation previews can't be interrupted: a change while one runs queues one rerun.
         self._previews = JobRunner(self)
         self._preview_key = None
@@ -82,10 +84,26 @@ class ModelAssist(QObject):
 
         self.explanation = " ".join(result["reasons"])
         self.state.set_model_spec(ModelSpec.from_dict(result["spec"]))  # reloads the forms
+        self._apply_auto_epochs(result.get("epochs"))
+
+    def _apply_auto_epochs(self, epochs) -> None:
+        """Auto's epochs (from the dataset's size) go into the training settings unless the
+        person set their own: only a config still at the default, or at Auto's last
+        number, is changed."""
+        import dataclasses
+
+        from training.config import TrainConfig
+
+        config = self.state.train_config
+        if not epochs or config is None:
+            return
+        if config.epochs in (TrainConfig().epochs, self._auto_epochs) and config.epochs != int(epochs):
+            self.state.set_train_config(dataclasses.replace(config, epochs=int(epochs)))
+        self._auto_epochs = int(epochs)
 
     def _auto_failed(self, message: str) -> None:
         self.explanation = f"Auto could not read the dataset: {message}"
-        self.panel.template_desc.setText(self.explanation)
+        self.panel.template_desc.setText(error_html(self.explanation, color=None))
 
     def dataset_changed(self) -> bool:
         """Re-runs Auto when a different dataset opened and Auto is chosen; True if it did."""
@@ -193,7 +211,7 @@ class ModelAssist(QObject):
         return AugPreviewWorker(index, spec.augmentation.to_dict(), spec.input_size, spec.color_mode)
 
     def _preview_failed(self, message: str) -> None:
-        self.preview.set_message(f"Preview failed: {message}")
+        self.preview.set_message(error_html(f"Preview failed: {message}", color=None))
 
     # -- panel protocol -------------------------------------------------------------------
     def pending_work(self) -> bool:

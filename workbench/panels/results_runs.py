@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 from workbench.charts.run_compare import RunCompareChart
 from workbench.panels.run_actions import add_run_actions
 from workbench.widgets.path_menu import install_path_menu
+from workbench.widgets.error_details import error_html, offer_details
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
 
@@ -78,6 +79,7 @@ class RunsList(QWidget):
         self.hint = QLabel("No runs yet. Train a model to see it listed here.")
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: palette(mid);")
+        offer_details(self.hint)
         refresh = QPushButton("Refresh")
         refresh.setToolTip("Read the runs folder again")
         refresh.clicked.connect(self.refresh)
@@ -101,7 +103,7 @@ class RunsList(QWidget):
     def refresh(self) -> None:
         """Re-list the runs folder in the background."""
         self._runner.start(RunsLoader(self.root), finished=self._on_runs,
-                           failed=self.hint.setText)
+                           failed=lambda message: self.hint.setText(error_html(message, color=None)))
 
     def pending_work(self) -> bool:
         return self._runner.busy()

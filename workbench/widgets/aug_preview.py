@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
+from workbench.widgets.error_details import offer_details
 from workbench.workers.qimages import image_to_qimage
 
 CELL = 56  # pixels per preview image on screen
@@ -22,6 +23,7 @@ class AugPreview(QGroupBox):
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color:#666;")
+        offer_details(self.note)
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setSpacing(3)

@@ -1,14 +1,27 @@
 """"Details…" for an error shown in the app: the traceback the log file holds for it.
 
 A worker logs its exception with the traceback (``log.exception``) and sends the user a
-one-line message; this button, next to that message, shows the technical part from the
-log file (``training.logs``) for a bug report, without making the message itself long.
+one-line message; "Details…" next to that message shows the technical part from the log
+file (``training.logs``) for a bug report, without making the message itself long.
+
+One dialog (:func:`show_details`), two ways to offer it:
+
+* :class:`DetailsButton`, a push button beside an error label (the Training panel);
+* a "Details…" link inside the label that shows the error: ``offer_details(label)`` once,
+  then ``label.setText(error_html(message))`` (or ``... + details_link()`` after HTML of
+  the panel's own). Every other panel and dialog that shows a job's error does this.
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
 from training.logs import last_traceback, log_file
+
+DETAILS_HREF = "workbench:details"
+ERROR_COLOR = "#b00020"
 
 
 def details_text() -> str:
@@ -17,8 +30,52 @@ def details_text() -> str:
     return text or "The log file holds no traceback for this error."
 
 
+def show_details(parent: QWidget | None) -> QMessageBox:
+    """Open (non-modal) the dialog with the newest traceback from the log; returns it."""
+    box = QMessageBox(QMessageBox.Icon.Information, "Error details",
+                      f"The technical details of the last error. The whole log is in\n"
+                      f"{log_file()}", QMessageBox.StandardButton.Close, parent)
+    box.setObjectName("errorDetails")
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setDetailedText(details_text())
+    box.open()
+    return box
+
+
+def details_link() -> str:
+    """The "Details…" link to append to an error label's HTML (see :func:`offer_details`)."""
+    return f" <a href='{DETAILS_HREF}'>Details…</a>"
+
+
+def error_html(message: str, color: str | None = ERROR_COLOR) -> str:
+    """``message`` escaped (in ``color``; None keeps the label's own) plus the link."""
+    text = html.escape(str(message)).replace("\n", "<br>")
+    # Always starting with a tag lets a label in Qt's AutoText format see rich text.
+    style = f" style='color:{color}'" if color else ""
+    return f"<span{style}>{text}</span>{details_link()}"
+
+
+def offer_details(label: QLabel) -> QLabel:
+    """Make ``label``'s "Details…" link open :func:`show_details` (other links are left
+    to the label's own handling). The label keeps its text format: in the default
+    AutoText, :func:`error_html` is shown as rich text and plain messages stay plain.
+    Returns the label."""
+    label.setOpenExternalLinks(False)
+    label.setTextInteractionFlags(label.textInteractionFlags()
+                                  | Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                  | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+    label.linkActivated.connect(lambda href: show_details(label) if href == DETAILS_HREF else None)
+    return label
+
+
+def open_details(widget: QWidget) -> QMessageBox | None:
+    """The details dialog open over ``widget`` (for tests and callers that close it)."""
+    boxes = [b for b in widget.findChildren(QMessageBox, "errorDetails") if b.isVisible()]
+    return boxes[-1] if boxes else None
+
+
 class DetailsButton(QPushButton):
-    """A "Details…" button that opens a dialog with the newest traceback from the log."""
+    """A "Details…" button that opens :func:`show_details`."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Details…", parent)
@@ -29,11 +86,9 @@ class DetailsButton(QPushButton):
     def show_details(self) -> QMessageBox:
         """Open (non-modal) the details dialog; returns it."""
         if self.dialog is not None:
-            self.dialog.close()
-        box = QMessageBox(QMessageBox.Icon.Information, "Error details",
-                          f"The technical details of the last error. The whole log is in\n"
-                          f"{log_file()}", QMessageBox.StandardButton.Close, self)
-        box.setDetailedText(details_text())
-        self.dialog = box
-        box.open()
-        return box
+            try:
+                self.dialog.close()
+            except RuntimeError:   # deleted on close already
+                pass
+        self.dialog = show_details(self)
+        return self.dialog

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QMessageBox, QProgressBar, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from training.runfolder import RunFolder
+from training.runfolder import SIGNATURE_JSON, RunFolder
+from workbench.widgets.error_details import error_html, offer_details
 from workbench.workers.export import ExportWorker
 from workbench.workers.job_runner import JobRunner
 
@@ -81,6 +82,7 @@ class ExportDialog(QDialog):
                              "images (most-incorrect first) before it is written.")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        offer_details(self.status)
         self.progress = QProgressBar()
         self.progress.hide()
         self.table = QTableWidget(0, len(COLUMNS))
@@ -218,14 +220,14 @@ class ExportDialog(QDialog):
             self.table_hint.setText("A file disagreed with the Keras model, so nothing was "
                                     "written. The failing row says by how much.")
             return
-        self.status.setText(f"Exported {len(result['artifacts'])} file(s) and signature.json to "
+        self.status.setText(f"Exported {len(result['artifacts'])} file(s) and {SIGNATURE_JSON} to "
                             f"{result['out_dir']}.")
         self.table_hint.setText(f"Parity checked on {result.get('parity_source')}.")
         self.open_button.setEnabled(True)
 
     def _on_failed(self, message: str) -> None:
         log.warning("Export of %s failed: %s", self.run_dir, message)
-        self.status.setText(f"Export failed: {message}")
+        self.status.setText(error_html(f"Export failed: {message}", color=None))
         self.table_hint.setText("Nothing was written.")
 
     def _on_stopped(self) -> None:

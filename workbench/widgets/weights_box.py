@@ -12,7 +12,8 @@ import logging
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
-from workbench.workers.jobs import Job
+from workbench.widgets.error_details import error_html, offer_details
+from workbench.workers.job_runner import JobRunner
 from workbench.workers.weights import WeightsDownloadWorker
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ class WeightsBox(QGroupBox):
         super().__init__("Pretrained weights", parent)
         self.target = DEFAULT_TARGET
         self.base_url = None  # None: $WORKBENCH_WEIGHTS_URL or Keras' address
-        self._job: Job | None = None
+        self._download = JobRunner(self)
         col = QVBoxLayout(self)
         self.info = QLabel()
         self.info.setWordWrap(True)
@@ -37,6 +38,7 @@ class WeightsBox(QGroupBox):
         self.progress = QProgressBar()
         self.message = QLabel()
         self.message.setWordWrap(True)
+        offer_details(self.message)
         row = QHBoxLayout()
         row.addWidget(self.button, 1)
         row.addWidget(self.cancel_button)
@@ -55,12 +57,12 @@ class WeightsBox(QGroupBox):
     def set_target(self, backbone: str | None, input_size=None, alpha: float = 1.0) -> None:
         """The backbone whose weights the button fetches (MobileNetV2 when the model has none)."""
         target = (backbone, tuple(input_size), float(alpha)) if backbone else DEFAULT_TARGET
-        if target != self.target and self._job is None:
+        if target != self.target and not self.busy:
             self.target = target
         self._show_idle()
 
     def _show_idle(self) -> None:
-        if self._job is not None:
+        if self.busy:
             return
         wf = self.file()
         self.progress.hide()
@@ -71,14 +73,14 @@ class WeightsBox(QGroupBox):
                               f"cache</span> ({_esc(wf.dest)}).")
             self.button.setToolTip("Already downloaded.")
         else:
+            # Which check a download gets is said in the box itself, not only in a tooltip:
+            # MobileNetV2 has no published checksum (training.weights_download).
             self.info.setText(f"{_esc(wf.describe())}. Not downloaded yet: the app never goes "
-                              "online by itself.")
-            self.button.setToolTip(f"Downloads {wf.url}\ninto {wf.dest}"
-                                   + ("\nchecked against Keras' published checksum"
-                                      if wf.file_hash else "\nchecked to be a complete HDF5 file"))
+                              f"online by itself. Download is {_esc(wf.check_note)}.")
+            self.button.setToolTip(f"Downloads {wf.url}\ninto {wf.dest}\n{wf.check_note}")
 
     def start(self) -> None:
-        if self._job is not None:
+        if self.busy:
             return
         name, size, alpha = self.target
         worker = WeightsDownloadWorker(name, size, alpha, base_url=self.base_url)
@@ -88,20 +90,20 @@ class WeightsBox(QGroupBox):
         self.progress.setRange(0, 0)
         self.progress.show()
         self.message.setText("Connecting…")
-        self._job = Job(worker, self, on_progress=self._on_progress, on_finished=self._on_finished,
-                        on_failed=self._on_failed, on_stopped=self._on_stopped, on_done=self._on_done)
+        self._download.start(worker, progress=self._on_progress, finished=self._on_finished,
+                             failed=self._on_failed, stopped=self._on_stopped, done=self._show_idle)
 
     def cancel(self) -> None:
-        if self._job is not None:
+        if self.busy:
             self.cancel_button.setEnabled(False)
             self.message.setText("Cancelling…")
-            self._job.cancel()
+            self._download.request_stop()   # it ends with stopped (or finished: the file is kept)
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self._download.busy()
 
-    def _on_progress(self, job, done: int, total: int, _what: str) -> None:
+    def _on_progress(self, done: int, total: int, _what: str) -> None:
         if total > 0:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))
@@ -109,28 +111,20 @@ class WeightsBox(QGroupBox):
         else:
             self.message.setText(f"{done / 1e6:.1f} MB")
 
-    def _on_finished(self, job, path) -> None:
-        if job.cancelled:
-            return
-        self.message.setText(f"<span style='color:#2e7d32'>Saved {_esc(path)}</span>")
+    def _on_finished(self, path) -> None:
+        note = self.file().check_note
+        self.message.setText(f"<span style='color:#2e7d32'>Saved {_esc(path)}</span> "
+                             f"({_esc(note.split(':')[0])}).")
         self.downloaded.emit(str(path))
 
-    def _on_failed(self, job, message: str) -> None:
-        self.message.setText(f"<span style='color:#a61b0f'>{_esc(message)}</span>")
+    def _on_failed(self, message: str) -> None:
+        self.message.setText(error_html(message, color="#a61b0f"))
 
-    def _on_stopped(self, job) -> None:
+    def _on_stopped(self) -> None:
         self.message.setText("Download cancelled; nothing was kept.")
 
-    def _on_done(self, job) -> None:
-        if job is self._job:
-            self._job = None
-        job.deleteLater()
-        self._show_idle()
-
     def shutdown(self) -> None:
-        if self._job is not None:
-            self._job.stop_and_wait(10_000)
-            self._job = None
+        self._download.shutdown(10_000)
 
 
 def _esc(text: str) -> str:

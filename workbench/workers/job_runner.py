@@ -12,18 +12,18 @@ A panel owns one runner per kind of job (thumbnails, preview, evaluation, summar
 
 A job ends with exactly one of ``finished(result)``, ``stopped()`` or ``failed(message)``,
 then ``done()``. The worker's signals are received by a GUI-thread
-:class:`~workbench.workers.jobs.Job` (``QObject.sender()`` is not reliable here: the
-worker may already be deleted when its queued signal arrives). Workers with data
+:class:`_Job` (``QObject.sender()`` is not reliable here: the worker may already be
+deleted when its queued signal arrives). Workers with data
 signals of their own (thumbnail chunks, prediction rows) send ``self.job_id``, the
 number :meth:`JobRunner.start` returns, and the receiver drops stale ones with
 :meth:`JobRunner.is_current`.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Slot
 
+from workbench.workers import base
 from workbench.workers.base import Worker
-from workbench.workers.jobs import Job
 
 _OUTCOMES = ("finished", "failed", "stopped", "progress", "status", "done")
 
@@ -38,8 +38,8 @@ class JobRunner(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.current: Job | None = None
-        self._jobs: list[Job] = []
+        self.current: _Job | None = None
+        self._jobs: list[_Job] = []
         self._queued: tuple | None = None   # (make_worker, callbacks) waiting for the slot
         self.seq = 0
 
@@ -66,9 +66,9 @@ class JobRunner(QObject):
             self._forget(job)
             self._start_queued()
 
-        # Job starts the worker at once; its signals are queued to this (GUI) thread,
+        # _Job starts the worker at once; its signals are queued to this (GUI) thread,
         # so they can't arrive before ``current`` is set below.
-        job = Job(worker, self, seq=self.seq, on_finished=route("finished"),
+        job = _Job(worker, self, seq=self.seq, on_finished=route("finished"),
                   on_failed=route("failed"), on_stopped=route("stopped"),
                   on_progress=route("progress"), on_status=route("status"), on_done=on_done)
         self._jobs.append(job)
@@ -128,9 +128,79 @@ class JobRunner(QObject):
         self._queued = None
         self.start(make_worker(), **callbacks)
 
-    def _forget(self, job: Job) -> None:
+    def _forget(self, job: _Job) -> None:
         if job in self._jobs:
             self._jobs.remove(job)
         if self.current is job:
             self.current = None
         job.deleteLater()
+
+
+class _Job(QObject):
+    """One running worker seen from the GUI thread (JobRunner's private piece).
+
+    It starts ``worker`` and routes its signals to ``on_<signal>(job, *args)`` callbacks.
+    The worker's signals are queued to this ``QObject`` (it lives on the GUI thread, and
+    its slots are decorated with ``@Slot``: PySide6 can crash on undecorated cross-thread
+    slots, PYSIDE-3124); passing the job itself lets the runner tell its current job from
+    a cancelled one without ``sender()``, which is unreliable once the worker is deleted.
+
+    Callbacks: ``on_finished(job, result)``, ``on_failed(job, message)``,
+    ``on_stopped(job)``, ``on_progress(job, done, total, what)``,
+    ``on_status(job, message)``, ``on_done(job)``. ``job.running`` turns False when the
+    worker has emitted ``done``.
+    """
+
+    def __init__(self, worker, parent=None, seq: int = 0, **callbacks):
+        super().__init__(parent)
+        self.worker = worker
+        self.seq = seq   # the job's number in its JobRunner
+        self.running = True
+        self._cb = callbacks
+        worker.finished.connect(self._finished)
+        worker.failed.connect(self._failed)
+        worker.stopped.connect(self._stopped)
+        worker.progress.connect(self._progress)
+        worker.status.connect(self._status)
+        worker.done.connect(self._done)
+        base.start(worker)
+
+    def request_stop(self) -> None:
+        """Ask the worker to stop (it ends with ``stopped``, or its result if it was done)."""
+        try:
+            self.worker.request_stop()
+        except RuntimeError:  # the C++ side is already gone: nothing left to stop
+            pass
+
+    def stop_and_wait(self, timeout_ms: int = 5000) -> bool:
+        return base.stop_and_wait(self.worker, timeout_ms)
+
+    def _call(self, name: str, *args) -> None:
+        fn = self._cb.get(name)
+        if fn is not None:
+            fn(self, *args)
+
+    @Slot(object)
+    def _finished(self, result) -> None:
+        self._call("on_finished", result)
+
+    @Slot(str)
+    def _failed(self, message: str) -> None:
+        self._call("on_failed", message)
+
+    @Slot()
+    def _stopped(self) -> None:
+        self._call("on_stopped")
+
+    @Slot(int, int, str)
+    def _progress(self, done: int, total: int, what: str) -> None:
+        self._call("on_progress", done, total, what)
+
+    @Slot(str)
+    def _status(self, message: str) -> None:
+        self._call("on_status", message)
+
+    @Slot()
+    def _done(self) -> None:
+        self.running = False
+        self._call("on_done")
