@@ -160,7 +160,11 @@ class ImageData:
         if st is not None:
             states = st.states(rows)
             ok = np.flatnonzero(states == store_mod.OK)
-            if len(ok):
+            if len(ok) == k:  # the usual case once the store is filled: gather straight into x
+                good = st.read(rows, x)
+                states[~good] = store_mod.UNKNOWN
+                repair = set(np.flatnonzero(~good).tolist())
+            elif len(ok):
                 got = np.empty((len(ok),) + self.shape, np.uint8)
                 good = st.read(rows[ok], got)
                 x[ok] = got
