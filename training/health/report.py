@@ -23,8 +23,9 @@ THUMB_SIZE = (32, 32)  # without a run: perceptual hashes and the pixel classifi
 PIXEL_FEATURES = 16    # side of the thumbnail the no-run classifier is fitted on
 
 
-def check_health(dataset, run_dir=None, events: Events | None = None, folds: int = 3,
-                 seed: int = 0, limit: int = 500, retrain: bool = False) -> dict:
+def check_health(dataset, run_dir=None, events: Events | None = None, folds: int | None = None,
+                 seed: int = 0, limit: int = 500, retrain: bool | None = None,
+                 repeats: int | None = None) -> dict:
     """Likely label errors, exact/near duplicates, leakage, class balance and outliers.
 
     Args:
@@ -34,9 +35,12 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
             penultimate features find near duplicates. None: a pixel classifier and
             perceptual hashes instead.
         events: progress (``on_progress``/``on_status``) and stop (raises ``Stopped``).
-        folds: K of the cross-validation.
+        folds: K of the cross-validation (None: 5 when retraining, else 3).
         retrain: with a run, get the out-of-sample probabilities by training its model
-            ``folds`` times (``labels.cross_val_retrain``) instead of K-fold on its features.
+            ``folds x repeats`` times (``labels.cross_val_retrain``; the default, None, with a
+            run) or, False, quickly by K-fold regression on its features (weaker when the
+            run memorised wrong training labels).
+        repeats: K-fold passes of the retraining, averaged (None: 2).
         limit: at most this many rows in each list.
 
     Raises:
@@ -45,6 +49,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
     from training import runfolder
     from training.data import open_dataset
     from training.data.index import DatasetIndex
+    from training.data.overlay import overlay_info
 
     events = events or Events()
     t0 = time.perf_counter()
@@ -53,7 +58,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
     events.on_status("Checking class balance and image headers…")
     result = {"schema_version": SCHEMA_VERSION, "root": index.root, "num_samples": len(index),
               "classes": classes, "run_dir": str(run_dir) if run_dir else None,
-              "overlay": {k: v for k, v in (index.overlay or {}).items() if k != "excluded_paths"},
+              "overlay": overlay_info(index),
               "balance": balance.class_balance(index), "outliers": balance.outliers(index, events)}
     events.on_status("Looking for exact duplicates (hash of the decoded pixels)…")
     hashes = duplicates.pixel_hashes(index, events)
@@ -79,13 +84,17 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
         events.on_status("Computing the model's features and predictions…")
         data, feats, probs = _model_pass(index, predictor, Embedder(predictor.model), events)
         probs = np.asarray(probs, np.float64)
-        if retrain:
-            oos = labels.cross_val_retrain(index, run_dir, folds, seed, events)[data.rows]
-            probs_method = labels.RETRAIN_METHOD
+        if retrain is None or retrain:
+            k = folds or labels.RETRAIN_FOLDS
+            reps = repeats or labels.RETRAIN_REPEATS
+            oos = labels.cross_val_retrain(index, run_dir, k, seed, events, reps)[data.rows]
+            oos = labels.with_run_predictions(oos, probs, data.splits)
+            probs_method = labels.RETRAIN_METHOD.format(folds=k, repeats=reps)
         else:
-            events.on_status(f"Cross-validating on the model's features ({folds} folds)…")
-            oos = labels.out_of_sample(feats, probs, data.y, data.splits, c, folds, seed, events)
-            probs_method = labels.OUT_OF_SAMPLE_METHOD
+            k = folds or 3
+            events.on_status(f"Cross-validating on the model's features ({k} folds)…")
+            oos = labels.out_of_sample(feats, probs, data.y, data.splits, c, k, seed, events)
+            probs_method = labels.FEATURES_METHOD
         correct = np.zeros(len(index), bool)
         correct[data.rows] = probs.argmax(axis=1) == data.y
         events.on_status("Looking for near duplicates (model features)…")
@@ -101,8 +110,9 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
         data = thumbs
         step = max(1, THUMB_SIZE[0] // PIXEL_FEATURES)
         pixels = data.x[:, ::step, ::step, 0].reshape(len(data.x), -1).astype(np.float32) / 255.0
-        events.on_status(f"Cross-validating a pixel classifier ({folds} folds)…")
-        oos = labels.cross_val_probabilities(pixels, data.y, c, folds, seed, events)
+        k = folds or 3
+        events.on_status(f"Cross-validating a pixel classifier ({k} folds)…")
+        oos = labels.cross_val_probabilities(pixels, data.y, c, k, seed, events)
         probs_method = "K-fold logistic regression on 16x16 thumbnails (no run given)"
 
     rows = np.asarray(data.rows)
