@@ -442,7 +442,8 @@ def cmd_predict(args, events, out):
 
 def cmd_runs(args, events, out):
     from training.runmanage import list_runs_labelled as list_runs
-    from training.runs import compare_table, default_runs_root
+    from training.runs import compare_table
+    from training.runfolder import default_runs_root
 
     root = args.dir or str(default_runs_root())
     if args.dir and not os.path.isdir(args.dir):

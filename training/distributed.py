@@ -182,40 +182,40 @@ def worker_run_dir(task: str) -> str:
 
 def private_copy(run_dir, task: str) -> str:
     """A non-chief worker resumes from its own copy of the shared run folder."""
-    from training import runs
+    from training.runfolder import RUN_JSON, RunError, RunFolder
 
-    src = Path(run_dir)
-    if not (src / runs.RUN_JSON).is_file():
-        raise runs.RunError(f"Not a run folder: {src} has no {runs.RUN_JSON}")
+    src = RunFolder(run_dir)
+    if not src.is_run():
+        raise RunError(f"Not a run folder: {src.path} has no {RUN_JSON}")
     dst = Path(worker_run_dir(task))
-    for item in src.iterdir():
+    for item in src.path.iterdir():
         if item.is_file() and not item.name.endswith(".tmp"):
             shutil.copy2(item, dst / item.name)
-    info = runs.read_json(dst / runs.RUN_JSON)
-    if isinstance(info, dict) and info.get("status") == "running":
+    copy = RunFolder(dst)
+    if copy.read_info().get("status") == "running":
         # The chief may already have marked the shared run as running again.
-        info["status"] = "interrupted"
-        runs.write_json(dst / runs.RUN_JSON, info)
+        copy.update_info(status="interrupted")
     return str(dst)
 
 
 def saved_config(run_dir, overrides: dict):
     """The run's ``config.json`` with ``overrides`` (devices, multi_worker) applied."""
-    from training import runs
     from training.config import TrainConfig
+    from training.runfolder import RunError, RunFolder
 
-    path = Path(run_dir) / runs.CONFIG_JSON
+    folder = RunFolder(run_dir)
+    path = folder.config_json
     try:
-        config = TrainConfig.from_dict(runs.read_json(path))
+        config = TrainConfig.from_dict(folder.read_config())
         if config.multi_worker and "multi_worker" not in overrides and not cluster_configured():
             # A multi-worker run resumed without a cluster (the GUI, a plain --resume):
             # continue it on this machine rather than refuse.
             overrides = {**overrides, "multi_worker": False}
         return dataclasses.replace(config, **overrides) if overrides else config
     except ValueError as exc:
-        if isinstance(exc, runs.RunError):
+        if isinstance(exc, RunError):
             raise
-        raise runs.RunError(f"{path}: {exc}") from None
+        raise RunError(f"{path}: {exc}") from None
 
 
 def step_config(config, place: Placement):

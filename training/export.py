@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import runs
+
 from training.events import Events, Stopped
 from training.exported_predictor import (
     FORMATS,
@@ -120,7 +120,7 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
 
     events = events or Events()
     run_dir = Path(run)
-    info = runs.load_run(run_dir)
+    info = RunFolder(run_dir).load()
     names = parse_formats(formats)
     if quantize not in (None, "", "none", "float16", "int8"):
         raise ExportError(f"--quantize must be float16 or int8. Received: {quantize!r}")
@@ -162,6 +162,11 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
     try:
         artifacts = _write_all(model, names, quantize, tmp, data, reference, events)
         ok = all(a["ok"] for a in artifacts)
+        trust_files = {}
+        if ok:  # the unknown rule's files and feature models (training.export_trust)
+            from training.export_trust import write_trust_files
+
+            trust_files = write_trust_files(run_dir, model, names, tmp, data.x, events, open_runner)
         for a in artifacts:
             a["path"] = str(out / a.pop("file"))
         result = {"run_dir": str(run_dir), "out_dir": str(out), "signature": str(out / SIGNATURE_JSON),
@@ -170,7 +175,7 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
             bad = "; ".join(f"{a['format']}{'/' + a['quantization'] if a['quantization'] else ''}: "
                             f"{a.get('reason')}" for a in artifacts if not a["ok"])
             raise ParityError(f"Export not written: {bad}", result)
-        spec = runs.read_json(folder.spec_json) if folder.spec_json.is_file() else None
+        spec = folder.read_spec() if folder.spec_json.is_file() else None
         signature = build_signature(
             classes=classes, input_size=predictor.input_size, color_mode=predictor.color_mode,
             run_id=run_dir.name, spec=spec, test_accuracy=info.get("test_accuracy"),
@@ -179,7 +184,7 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
                        | {"file": Path(a["path"]).name} for a in artifacts],
             parity={_key(a): {k: v for k, v in a.items() if k not in ("path", "format", "quantization")}
                     | {"images_source": data.source} for a in artifacts},
-            extra=predictor.trust.signature_fields())  # temperature + unknown rule (training.trust)
+            extra=predictor.trust.signature_fields(trust_files))  # temperature + unknown rule
         write_signature(tmp, signature)
         _install(tmp, out)
     except BaseException:  # a failed gate, a converter error, a cancel: leave nothing behind

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training import runs
+from training import runfolder
 from training.events import Events
 from training.predict import to_probabilities
 
@@ -76,7 +76,7 @@ def load_parity_data(run_dir, input_size, color_mode: str, events: Events) -> Pa
     try:
         index, _ = folder.open_dataset(None, events)
         data = open_images(index, tuple(input_size), color_mode, events)
-    except (DatasetError, runs.RunError, OSError) as exc:
+    except (DatasetError, runfolder.RunError, OSError) as exc:
         log.warning("Parity on random images: %s", exc)
         rng = np.random.default_rng(0)
         h, w = input_size
@@ -89,7 +89,7 @@ def load_parity_data(run_dir, input_size, color_mode: str, events: Events) -> Pa
         test_rows = data.split_rows(split)
         try:
             most_incorrect = [p["row"] for p in folder.read_evaluation().get("most_incorrect", [])]
-        except (runs.RunError, OSError, KeyError, TypeError, ValueError):
+        except (runfolder.RunError, OSError, KeyError, TypeError, ValueError):
             most_incorrect = []
         x, kept = data.read(test_rows[choose(test_rows, most_incorrect)])
         y = np.asarray(index.labels)[kept]

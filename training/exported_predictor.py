@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import runs
+from training import runfolder
 from training.predict import Predictor, to_probabilities
 from training.signature import load_signature
 
@@ -62,7 +62,7 @@ class OnnxRunner:
         try:
             self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001  (onnxruntime raises its own types)
-            raise runs.RunError(f"Could not load the ONNX model {path}: {exc}") from None
+            raise runfolder.RunError(f"Could not load the ONNX model {path}: {exc}") from None
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
@@ -79,7 +79,7 @@ class LiteRTRunner:
         try:
             self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         except Exception as exc:  # noqa: BLE001  (LiteRT raises ValueError/RuntimeError)
-            raise runs.RunError(f"Could not load the TFLite model {path}: {exc}") from None
+            raise runfolder.RunError(f"Could not load the TFLite model {path}: {exc}") from None
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self._batch = None
@@ -107,7 +107,7 @@ class SavedModelRunner:
             self.loaded = tf.saved_model.load(str(path))
             self.fn = self.loaded.serve
         except Exception as exc:  # noqa: BLE001
-            raise runs.RunError(f"Could not load the SavedModel {path}: {exc}") from None
+            raise runfolder.RunError(f"Could not load the SavedModel {path}: {exc}") from None
         self._tf = tf
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
@@ -123,7 +123,7 @@ def open_runner(path, fmt: str | None = None):
         return LiteRTRunner(path)
     if fmt == "saved_model":
         return SavedModelRunner(path)
-    raise runs.RunError(f"Not an exported model: {path} (expected a .onnx or .tflite file, or a "
+    raise runfolder.RunError(f"Not an exported model: {path} (expected a .onnx or .tflite file, or a "
                         "SavedModel folder holding saved_model.pb)")
 
 
@@ -142,10 +142,10 @@ class ExportedPredictor(Predictor):
     def __init__(self, path, which: str = "best"):  # which: ignored, there is one model
         path = Path(path)
         if not path.exists():
-            raise runs.RunError(f"Exported model not found: {path}")
+            raise runfolder.RunError(f"Exported model not found: {path}")
         self.format = detect_format(path)
         if self.format is None:
-            raise runs.RunError(f"Not an exported model: {path}")
+            raise runfolder.RunError(f"Not an exported model: {path}")
         self.signature = load_signature(path)
         inp = self.signature["input"]
         self.run_dir = str(Path(self.signature["path"]).parent)
@@ -155,10 +155,14 @@ class ExportedPredictor(Predictor):
         self.color_mode = inp["colour_mode"]
         self.classes = [str(c) for c in self.signature["classes"]]
         self.runner = open_runner(path, self.format)
-        from training.trust import Trust
+        from training.export_trust import ExportedEmbedder, load_export_trust
 
-        # Calibration and the confidence part of the unknown rule travel in the signature.
-        self.trust, self.coverage, self._embedder = Trust.from_signature(self.signature), None, None
+        # Calibration and the unknown rule: the whole rule when the export carries its
+        # files (training.export_trust), else the confidence part in the signature.
+        self.trust, feature_file = load_export_trust(path, self.signature, self.format)
+        self.coverage, self._embedder = None, None
+        if feature_file is not None:
+            self._embedder = ExportedEmbedder(self.runner, open_runner(feature_file, self.format))
         log.info("Loaded exported %s model %s (%d classes)", self.format, path, len(self.classes))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from training import runs
+from training import processes, runfolder
 from training.events import Events
 from training.runfolder import LIVE_JSON, STOP_REQUEST
 
@@ -42,7 +42,7 @@ def request_stop(run_dir, who: str = "") -> Path:
     Returns the request file's path. Raises ``OSError`` when the folder is not writable.
     """
     path = Path(run_dir) / STOP_REQUEST
-    runs.write_json(path, {"requested": time.time(), "by": who or runs.process_info()})
+    runfolder.write_json(path, {"requested": time.time(), "by": who or processes.process_info()})
     return path
 
 
@@ -83,7 +83,7 @@ class RunFolderEvents(Events):
         if self.stop_dir == self.run_dir:
             clear_stop_request(self.run_dir)  # an old request must not stop this run at once
         self._messages: deque[str] = deque(maxlen=RECENT_MESSAGES)
-        self._live: dict = {"schema_version": 1, **runs.process_info(), "status": "",
+        self._live: dict = {"schema_version": 1, **processes.process_info(), "status": "",
                             "messages": [], "progress": None, "batch": None, "epoch": None}
         self._last_write = 0.0
         self._last_poll = 0.0
@@ -146,6 +146,6 @@ class RunFolderEvents(Events):
         self._last_write = now
         self._live.update(updated=time.time(), messages=list(self._messages))
         try:
-            runs.write_json(self.run_dir / LIVE_JSON, self._live)
+            runfolder.write_json(self.run_dir / LIVE_JSON, self._live)
         except (OSError, ValueError, TypeError) as exc:  # progress is informative: never fail a run
             log.debug("Could not write %s: %s", self.run_dir / LIVE_JSON, exc)

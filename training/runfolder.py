@@ -43,7 +43,6 @@ CALIBRATION_JSON = "calibration.json"
 LABEL_OVERLAY_JSON = "label_overlay.json"
 STOP_REQUEST = "stop_requested"
 LIVE_JSON = "live.json"   # a trainer's latest status/progress for followers (training.follow)
-NOTES_JSON = "notes.json"
 # Above this many probability cells an evaluation's per-sample probabilities go to
 # evaluation.npz instead of evaluation.json (10,000 x 10 is ~2 MB of JSON text and stays
 # in the JSON, so readers of evaluation.json alone see them).
@@ -186,7 +185,6 @@ class RunFolder:
     unknown_reference_npz = property(lambda self: self.path / UNKNOWN_REFERENCE_NPZ)
     label_overlay_json = property(lambda self: self.path / LABEL_OVERLAY_JSON)  # labels trained with
     stop_request = property(lambda self: self.path / STOP_REQUEST)   # another process asks to stop
-    notes_json = property(lambda self: self.path / NOTES_JSON)       # display name + notes
 
     def is_run(self) -> bool:
         """A folder with a ``run.json`` (valid or not)."""
@@ -239,6 +237,46 @@ class RunFolder:
         except RunError:
             data.setdefault("classes", [])
         return data
+
+    def read_info(self) -> dict:
+        """``run.json`` as written (not validated: see :meth:`load`); RunError when it is
+        missing, unreadable or not a JSON object."""
+        data = read_json(self.run_json)
+        if not isinstance(data, dict):
+            raise RunError(f"{self.run_json} must hold a JSON object. Received: {type(data).__name__}")
+        return data
+
+    def edit_info(self, **fields) -> dict:
+        """Set fields of a finished or stopped run's ``run.json`` (a display name, notes);
+        an empty value (``""``, ``None``) removes the field. Atomic (temp + replace).
+
+        Returns the new run.json. Raises RunError when the folder is not a valid run.
+        """
+        self.load()   # a clear RunError for a folder that is not a run
+        info = self.read_info()
+        for key, value in fields.items():
+            if value:
+                info[key] = value
+            else:
+                info.pop(key, None)
+        write_json(self.run_json, info)
+        return info
+
+    def read_spec(self) -> dict:
+        """``spec.json`` (the model spec as a dict); RunError when missing or unreadable."""
+        return read_json(self.spec_json)
+
+    def read_config(self) -> dict:
+        """``config.json`` (the training settings as a dict); RunError when missing or unreadable."""
+        return read_json(self.config_json)
+
+    def read_dataset(self) -> dict | None:
+        """``dataset.json`` (the dataset's spec and size), or None when missing or not an object."""
+        try:
+            data = read_json(self.dataset_json)
+        except RunError:
+            return None
+        return data if isinstance(data, dict) else None
 
     def read(self, name: str):
         """One JSON file of the run by its constant (``SPEC_JSON``…); RunError if unreadable."""

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from training import runs
+from training.runfolder import RunError, RunFolder
 
 DISPLAY_NAME = "display_name"   # run.json field: the name the user gave the run
 NOTES = "notes"                 # run.json field: free text
@@ -25,11 +26,8 @@ def dataset_info(run_dir) -> dict:
     """``{"dataset", "dataset_path", "num_images"}`` from the run's dataset.json (``None``
     values when it is missing or unreadable)."""
     out = {"dataset": None, "dataset_path": None, "num_images": None}
-    try:
-        data = runs.read_json(Path(run_dir) / runs.DATASET_JSON)
-    except runs.RunError:
-        return out
-    if not isinstance(data, dict):
+    data = RunFolder(run_dir).read_dataset()
+    if data is None:
         return out
     spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
     path = spec.get("path")
@@ -39,15 +37,25 @@ def dataset_info(run_dir) -> dict:
     n = data.get("num_samples")
     if isinstance(n, int) and not isinstance(n, bool):
         out["num_images"] = n
+    overlay = data.get("overlay")
+    if isinstance(overlay, dict):  # the label fixes it learned from (issue 13: compare runs)
+        fixes = sum(v for k in ("relabelled", "excluded")
+                    if isinstance(v := overlay.get(k), int) and not isinstance(v, bool))
+        if fixes:
+            out["label_fixes"] = fixes
     return out
 
 
 def dataset_label(row: dict) -> str:
-    """``"sample (1,500 images)"``, or ``"-"`` when the run does not say."""
+    """``"sample (1,500 images)"``, ``"sample (1,498 images, 3 label fixes)"`` (a run
+    trained with a label overlay), or ``"-"`` when the run does not say."""
     name, n = row.get("dataset"), row.get("num_images")
     if not name:
         return "-"
-    return f"{name} ({n:,} images)" if isinstance(n, int) else name
+    fixes = row.get("label_fixes")
+    parts = ([f"{n:,} images"] if isinstance(n, int) else []) + (
+        [f"{fixes} label fix{'es' if fixes != 1 else ''}"] if fixes else [])
+    return f"{name} ({', '.join(parts)})" if parts else name
 
 
 def list_runs_labelled(root=None) -> list[dict]:
@@ -59,67 +67,53 @@ def list_runs_labelled(root=None) -> list[dict]:
         if row.get("status") == "invalid":
             continue
         try:
-            info = runs.read_json(Path(row["path"]) / runs.RUN_JSON)
-        except runs.RunError:
+            info = RunFolder(row["path"]).read_info()
+        except RunError:
             continue
-        if isinstance(info, dict):
-            row[DISPLAY_NAME] = str(info.get(DISPLAY_NAME) or "")
-            row[NOTES] = str(info.get(NOTES) or "")
+        row[DISPLAY_NAME] = str(info.get(DISPLAY_NAME) or "")
+        row[NOTES] = str(info.get(NOTES) or "")
         row["dataset_label"] = dataset_label(row)
     for row in rows:
         row.setdefault("dataset_label", dataset_label(row))
     return rows
 
 
-def _update_run_json(run_dir, **fields) -> dict:
-    runs.load_run(run_dir)   # a clear RunError for a folder that is not a run
-    path = Path(run_dir) / runs.RUN_JSON
-    info = runs.read_json(path)
-    for key, value in fields.items():
-        if value:
-            info[key] = value
-        else:
-            info.pop(key, None)
-    runs.write_json(path, info)   # atomic: temp file + os.replace
-    return info
-
-
 def rename_run(run_dir, display_name: str) -> None:
     """Give the run a display name (an empty name removes it); the folder keeps its name."""
     if not isinstance(display_name, str):
-        raise runs.RunError(f"A run name must be text. Received: {display_name!r}")
+        raise RunError(f"A run name must be text. Received: {display_name!r}")
     name = " ".join(display_name.split())
     if len(name) > MAX_NAME:
-        raise runs.RunError(f"A run name can have at most {MAX_NAME} characters. "
+        raise RunError(f"A run name can have at most {MAX_NAME} characters. "
                             f"Received: {len(name)} characters")
-    _update_run_json(run_dir, **{DISPLAY_NAME: name})
+    RunFolder(run_dir).edit_info(**{DISPLAY_NAME: name})
 
 
 def set_notes(run_dir, notes: str) -> None:
     """Replace the run's notes (empty text removes them)."""
     if not isinstance(notes, str):
-        raise runs.RunError(f"Run notes must be text. Received: {notes!r}")
+        raise RunError(f"Run notes must be text. Received: {notes!r}")
     if len(notes) > MAX_NOTES:
-        raise runs.RunError(f"Run notes can have at most {MAX_NOTES:,} characters. "
+        raise RunError(f"Run notes can have at most {MAX_NOTES:,} characters. "
                             f"Received: {len(notes):,} characters")
-    _update_run_json(run_dir, **{NOTES: notes.strip()})
+    RunFolder(run_dir).edit_info(**{NOTES: notes.strip()})
 
 
 def delete_run(run_dir) -> None:
     """Delete one run folder. Refused for a folder that is not a run, a run still
     training, and a folder that holds the run's own dataset (datasets are never deleted)."""
-    run = runs.load_run(run_dir)   # RunError when it is not a run folder
+    run = RunFolder(run_dir).load()   # RunError when it is not a run folder
     if run.get("status") == "running":
-        raise runs.RunError(f"{run_dir} is still training; stop it before deleting it.")
+        raise RunError(f"{run_dir} is still training; stop it before deleting it.")
     folder = Path(run_dir).resolve()
     dataset = dataset_info(run_dir).get("dataset_path")
     if dataset:
         ds = Path(dataset).expanduser().resolve()
         if ds == folder or folder in ds.parents:
-            raise runs.RunError(f"{run_dir} holds the dataset {dataset}; it is not deleted. "
+            raise RunError(f"{run_dir} holds the dataset {dataset}; it is not deleted. "
                                 "Move the dataset out first.")
-    nested = [p.name for p in folder.iterdir() if p.is_dir() and (p / runs.RUN_JSON).exists()]
+    nested = [p.name for p in folder.iterdir() if p.is_dir() and RunFolder(p).is_run()]
     if nested:
-        raise runs.RunError(f"{run_dir} holds other runs ({', '.join(sorted(nested))}); it is not "
+        raise RunError(f"{run_dir} holds other runs ({', '.join(sorted(nested))}); it is not "
                             "deleted.")
     shutil.rmtree(folder)

@@ -10,13 +10,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-# Old names: the layout, file I/O and validation of one run moved to training.runfolder
-# (its single owner). Import them from there; these stay until every caller has moved.
-from training.processes import is_alive, process_info  # noqa: F401
-from training.runfolder import (  # noqa: F401
-    CLASSES_JSON, CONFIG_JSON, DATASET_JSON, EVALUATION_JSON, HISTORY_JSON, MODEL_BEST, MODEL_FINAL,
-    MODEL_LAST, RUN_JSON, SCHEMA_VERSION, SPEC_JSON, STATUSES, RunError, RunFolder, default_runs_root,
-    new_run_dir, read_json, write_json)
+from training.runfolder import RunError, RunFolder, default_runs_root
 
 
 @dataclass
@@ -41,11 +35,6 @@ class RunSummary:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def load_run(run_dir: str | os.PathLike) -> dict:
-    """``RunFolder(run_dir).load()``: the validated run.json (see there)."""
-    return RunFolder(run_dir).load()
 
 
 def list_runs(root: str | os.PathLike | None = None) -> list[dict]:

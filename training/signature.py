@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from training import runs
+from training import runfolder
 from training.runfolder import SIGNATURE_JSON
 
 SIGNATURE_VERSION = 1
@@ -89,7 +89,7 @@ def build_signature(*, classes, input_size, color_mode: str, run_id: str | None,
 
 def write_signature(folder, signature: dict) -> Path:
     path = Path(folder) / SIGNATURE_JSON
-    runs.write_json(path, signature)
+    runfolder.write_json(path, signature)
     return path
 
 
@@ -107,15 +107,15 @@ def find_signature(model_path) -> Path:
     raise SignatureError(f"No {SIGNATURE_JSON} found for {p} (looked in "
                          f"{', '.join(str(c.parent) for c in candidates)}). An exported model "
                          "needs the signature written with it: export the run again, or copy "
-                         "its signature.json next to the file.")
+                         f"its {SIGNATURE_JSON} next to the file.")
 
 
 def load_signature(model_path) -> dict:
     """Read and check the signature of an exported model (see :func:`find_signature`)."""
     path = find_signature(model_path)
     try:
-        data = runs.read_json(path)
-    except runs.RunError as exc:
+        data = runfolder.read_json(path)
+    except runfolder.RunError as exc:
         raise SignatureError(str(exc)) from None
     if not isinstance(data, dict):
         raise SignatureError(f"{path} must hold a JSON object. Received: {type(data).__name__}")

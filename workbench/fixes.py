@@ -148,6 +148,13 @@ class LabelFixes(QObject):
             log.exception("saving the label overlay failed")
             self.failed.emit(f"Could not save the label fixes to {self.overlay.path}: "
                              f"{exc.strerror or exc}")
+        if index is not None:
+            # What a run trained on this in-memory index records in dataset.json (and
+            # whether it copies the overlay): the overlay as it is now, not as opened.
+            from training.data.overlay import changed_rows
+
+            index.overlay = {**(getattr(index, "overlay", None) or {}), **self.overlay.summary(),
+                             "applied_relabels": int(len(changed_rows(index)))}
         self.changed.emit()
 
     def _on_dataset(self) -> None:

@@ -12,23 +12,18 @@ from pathlib import Path
 import pytest
 
 from tests.imagegen import class_image, make_class_folder, write_image
-from tests.training.trainutil import kill_cli_training_after_first_checkpoint, mlp_run, read  # noqa: F401  (session fixture)
+from tests.training.trainutil import kill_cli_training_after_first_checkpoint, mlp_run, read, run_cli  # noqa: F401  (session fixture)
 from training import runs
 from training.cli import main
+from training.runfolder import RunFolder
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out = capsys.readouterr().out.strip().splitlines()
-    return code, (json.loads(out[-1]) if out else None)
 
 
 def test_inspect_json(capsys, tmp_path):
     data = make_class_folder(tmp_path / "data", per_class=6)
     (data / "cat" / "notes.txt").write_text("not an image")
-    code, out = run_cli(capsys, "inspect", data, "--json", "--val-fraction", "0.2")
+    code, out, _ = run_cli(capsys, "inspect", data, "--json", "--val-fraction", "0.2")
     assert code == 0
     assert out["classes"] == ["cat", "dog", "fox"]
     assert out["counts"]["train"]["cat"] + out["counts"]["validation"]["cat"] \
@@ -39,7 +34,7 @@ def test_inspect_json(capsys, tmp_path):
 def test_train_json_and_runs_table(capsys, tmp_path):
     data = make_class_folder(tmp_path / "data", per_class=20)
     run_dir = tmp_path / "run"
-    code, out = run_cli(capsys, "train", data, "--model", "mlp", "--epochs", "2", "--batch-size", "8",
+    code, out, _ = run_cli(capsys, "train", data, "--model", "mlp", "--epochs", "2", "--batch-size", "8",
                         "--out", run_dir, "--json")
     assert code == 0
     for key in ("test_accuracy", "test_loss", "classes", "confusion_matrix", "run_dir"):
@@ -49,7 +44,7 @@ def test_train_json_and_runs_table(capsys, tmp_path):
     spec = read(run_dir, "spec.json")
     assert spec["input_size"] == [16, 16]  # suggested from the data, not the 28x28 default
 
-    code, out = run_cli(capsys, "runs", tmp_path, "--json")
+    code, out, _ = run_cli(capsys, "runs", tmp_path, "--json")
     assert code == 0 and [r["name"] for r in out["runs"]] == ["run"]
     assert out["runs"][0]["status"] == "complete"
     code = main(["runs", str(tmp_path)])
@@ -59,7 +54,7 @@ def test_train_json_and_runs_table(capsys, tmp_path):
 
 def test_evaluate_and_predict_json(capsys, mlp_run, tmp_path):
     summary, data, _ = mlp_run
-    code, out = run_cli(capsys, "evaluate", summary.run_dir, "--json")
+    code, out, _ = run_cli(capsys, "evaluate", summary.run_dir, "--json")
     assert code == 0
     for key in ("test_accuracy", "test_loss", "classes", "confusion_matrix", "run_dir", "per_class"):
         assert key in out
@@ -70,7 +65,7 @@ def test_evaluate_and_predict_json(capsys, mlp_run, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_text("nope")
     csv_out = tmp_path / "out.csv"
-    code, out = run_cli(capsys, "predict", summary.run_dir, img, bad, "--top-k", "2", "--csv", csv_out,
+    code, out, _ = run_cli(capsys, "predict", summary.run_dir, img, bad, "--top-k", "2", "--csv", csv_out,
                         "--json")
     assert code == 0 and out["num_classified"] == 1 and out["num_failed"] == 1
     out = out["predictions"]
@@ -110,18 +105,16 @@ def test_killed_training_is_listed_interrupted_and_resumes(capsys, tmp_path):
     listed = {r["name"]: r for r in runs.list_runs(run_dir.parent)}
     assert listed["killed"]["status"] == "interrupted"
 
-    code, out = run_cli(capsys, "train", "--resume", run_dir, "--json")
+    code, out, _ = run_cli(capsys, "train", "--resume", run_dir, "--json")
     assert code == 0 and out["status"] == "complete"
     history = read(run_dir, "history.json")
     assert [h["epoch"] for h in history] == list(range(1, 13))  # the count continued
     assert out["epochs_done"] == 12
     # Optimizer state came from the checkpoint: its step counter covers all 12 epochs.
-    from training.runfolder import RunFolder
-
     model = RunFolder(run_dir).load_model("last", compile=True)
     batches = -(-read(run_dir, "run.json")["num_train"] // 2)
     assert int(model.optimizer.iterations.numpy()) == 12 * batches
-    assert runs.load_run(run_dir)["status"] == "complete"
+    assert RunFolder(run_dir).load()["status"] == "complete"
 
 
 def test_ctrl_c_stops_training_cleanly_and_saves_the_run(capsys, tmp_path):
@@ -146,12 +139,12 @@ def test_ctrl_c_stops_training_cleanly_and_saves_the_run(capsys, tmp_path):
 
     thread = threading.Thread(target=interrupt_after_first_epoch, daemon=True)
     thread.start()
-    code, out = run_cli(capsys, "train", data, "--model", "mlp", "--epochs", "200", "--batch-size", "1",
+    code, out, _ = run_cli(capsys, "train", data, "--model", "mlp", "--epochs", "200", "--batch-size", "1",
                         "--no-early-stopping", "--out", run_dir, "--json")
     elapsed = time.perf_counter() - sent["time"]
     thread.join(5)
     assert code == 0 and out["status"] == "stopped"
     assert 1 <= out["epochs_done"] < 200 and elapsed < 2.0
-    assert runs.load_run(run_dir)["status"] == "stopped"
+    assert RunFolder(run_dir).load()["status"] == "stopped"
     assert (run_dir / "model_best.keras").is_file()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored

@@ -4,22 +4,15 @@ import json
 import socket
 import sys
 
+from tests.training.trainutil import run_cli
 from tests.imagegen import make_class_folder
 from tests.weights_server import served, write_weights_like
-from training.cli import main
 from training.weights_download import weights_file
-
-
-def _run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    lines = captured.out.strip().splitlines()
-    return code, (json.loads(lines[-1]) if lines else None), captured.err
 
 
 def test_train_defaults_to_auto_and_prints_its_reasons(capsys, tmp_path):
     data = make_class_folder(tmp_path / "data", per_class=6, size=12)
-    code, out, err = _run(capsys, "train", data, "--epochs", "1", "--batch-size", "8",
+    code, out, err = run_cli(capsys, "train", data, "--epochs", "1", "--batch-size", "8",
                           "--out", tmp_path / "run", "--json")
     assert code == 0 and out["status"] == "complete"
     assert "Auto model: cnn at 12x12 rgb" in err and "BatchNormalization" in err
@@ -36,7 +29,7 @@ def test_download_weights_offline_is_bad_input_with_the_reason(capsys, tmp_path,
         port = s.getsockname()[1]
     monkeypatch.setenv("WORKBENCH_WEIGHTS_URL", f"http://127.0.0.1:{port}")
     data = make_class_folder(tmp_path / "data", per_class=4, size=32)
-    code, out, err = _run(capsys, "train", data, "--model", "mobilenet_v2", "--download-weights",
+    code, out, err = run_cli(capsys, "train", data, "--model", "mobilenet_v2", "--download-weights",
                           "--epochs", "1", "--json")
     assert code == 2 and out["kind"] == "bad_input" and "offline" in out["error"]
     assert not list((tmp_path / "keras" / "models").glob("*.part"))

@@ -8,8 +8,7 @@ import shutil
 
 import pytest
 
-from tests.training.trainutil import mlp_run  # noqa: F401  (session fixture)
-from training.cli import main
+from tests.training.trainutil import mlp_run, run_cli  # noqa: F401  (session fixture)
 from training.models import template
 
 TRUNCATED = '{"schema_version": 1, "status": "sto'
@@ -19,13 +18,6 @@ NOT_AN_OBJECT = "[1, 2, 3]"
 def future(name):
     return json.dumps({"schema_version": 99, "status": "stopped"} if name == "run.json"
                       else {"schema_version": 99})
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    lines = captured.out.strip().splitlines()
-    return code, (json.loads(lines[-1]) if lines else None), captured.err
 
 
 @pytest.fixture

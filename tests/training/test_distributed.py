@@ -14,7 +14,8 @@ import pytest
 
 from tests.imagegen import make_class_folder
 from tests.training.distutil import ROOT, cli_env, cluster, last_json, wait_all
-from training import runs
+from training import runfolder
+from training.runfolder import RunFolder
 
 TRAIN = ["train", None, "--model", "mlp", "--image-size", "8", "--color", "grayscale",
          "--batch-size", "8", "--seed", "3"]
@@ -46,18 +47,18 @@ def test_two_workers_end_with_identical_weights_and_a_complete_run(data, tmp_pat
     # Same global steps everywhere: the histories and the weights agree.
     assert chief["history"] == other["history"] or all(
         abs(a["loss"] - b["loss"]) < 1e-6 for a, b in zip(chief["history"], other["history"]))
-    for a, b in zip(_weights(run_dir / runs.MODEL_FINAL),
-                    _weights(other["run_dir"] + "/" + runs.MODEL_FINAL)):
+    for a, b in zip(_weights(run_dir / runfolder.MODEL_FINAL),
+                    _weights(other["run_dir"] + "/" + runfolder.MODEL_FINAL)):
         np.testing.assert_array_equal(a, b)
-    info = runs.load_run(run_dir)
+    info = RunFolder(run_dir).load()
     assert info["status"] == "complete" and info["test_accuracy"] is not None
     assert info["distribution"]["strategy"] == "multi-worker"
     assert info["distribution"]["workers"] == 2
     assert info["distribution"]["global_batch"] == 16
-    for name in (runs.SPEC_JSON, runs.CONFIG_JSON, runs.DATASET_JSON, runs.HISTORY_JSON,
-                 runs.EVALUATION_JSON, runs.MODEL_BEST, runs.MODEL_LAST):
+    for name in (runfolder.SPEC_JSON, runfolder.CONFIG_JSON, runfolder.DATASET_JSON, runfolder.HISTORY_JSON,
+                 runfolder.EVALUATION_JSON, runfolder.MODEL_BEST, runfolder.MODEL_LAST):
         assert (run_dir / name).is_file(), name
-    assert len(json.loads((run_dir / runs.HISTORY_JSON).read_text())) == 2
+    assert len(json.loads((run_dir / runfolder.HISTORY_JSON).read_text())) == 2
 
 
 def _wait_for_checkpoint(run_dir, after: int, procs, tmp_path):
@@ -65,7 +66,7 @@ def _wait_for_checkpoint(run_dir, after: int, procs, tmp_path):
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and procs[0].poll() is None:
         try:
-            checkpoint = json.loads((run_dir / runs.RUN_JSON).read_text()).get("checkpoint")
+            checkpoint = json.loads((run_dir / runfolder.RUN_JSON).read_text()).get("checkpoint")
             if checkpoint and checkpoint["epoch"] > after:
                 return checkpoint["epoch"]
         except (OSError, ValueError):
@@ -80,13 +81,13 @@ def test_stop_request_lost_worker_and_resume(data, tmp_path):
     from training.follow import request_stop
 
     run_dir = tmp_path / "run"
-    history = run_dir / runs.HISTORY_JSON
+    history = run_dir / runfolder.HISTORY_JSON
     with cluster(_args(data, "--epochs", 30, "--no-early-stopping", "--out", run_dir), 2,
                  tmp_path) as procs:
         _wait_for_checkpoint(run_dir, 0, procs, tmp_path)
         request_stop(run_dir)   # what the GUI's Stop writes; only the chief polls the file
         assert wait_all(procs, timeout=120) == [0, 0]
-    stopped = runs.load_run(run_dir)
+    stopped = RunFolder(run_dir).load()
     assert stopped["status"] == "stopped" and 1 <= stopped["epochs_done"] < 30
     with cluster(["train", "--resume", run_dir], 2, tmp_path) as procs:
         _wait_for_checkpoint(run_dir, stopped["epochs_done"], procs, tmp_path)
@@ -96,7 +97,7 @@ def test_stop_request_lost_worker_and_resume(data, tmp_path):
     assert code == 1, err[-3000:]
     assert "Lost contact with another worker" in err and "resume" in err
     assert "Traceback" not in err
-    info = runs.load_run(run_dir)
+    info = RunFolder(run_dir).load()
     assert info["status"] == "failed" and info["epochs_done"] > stopped["epochs_done"]
     # Resumed on one machine (here, in this process), it finishes every epoch.
     from training.train import resume
@@ -144,7 +145,7 @@ def test_two_logical_devices_match_one_device(data, tmp_path):
         assert abs(a["loss"] - b["loss"]) < 1e-4 and abs(a["val_loss"] - b["val_loss"]) < 1e-4
     for a, b in zip(one["weights"], two["weights"]):
         np.testing.assert_allclose(np.array(a), np.array(b), atol=1e-5)
-    info = runs.load_run(tmp_path / "two")
+    info = RunFolder(tmp_path / "two").load()
     assert info["distribution"]["strategy"] == "mirrored"
     assert info["distribution"]["replicas"] == 2 and info["distribution"]["global_batch"] == 8
 

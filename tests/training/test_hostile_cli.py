@@ -11,21 +11,14 @@ import os
 
 import pytest
 
+from tests.training.trainutil import run_cli
 from tests.hostile import make_hostile_corpus
 from tests.imagegen import snapshot_tree
-from training.cli import main
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     return make_hostile_corpus(tmp_path_factory.mktemp("hostile_cli"), huge=False)
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    lines = captured.out.strip().splitlines()
-    return code, (json.loads(lines[-1]) if lines else None), captured.err
 
 
 def check_bad_files(reported, expected):

@@ -6,7 +6,7 @@ import pytest
 
 from tests.imagegen import class_image, write_image
 from tests.training.trainutil import mlp_run  # noqa: F401  (session fixture)
-from training import runs
+from training import runfolder
 from training.csvcells import escape_cell
 from training.predict import Predictor, write_csv
 from training.runfolder import UnsafeModelError, load_model_file
@@ -82,11 +82,11 @@ def test_unsafe_model_is_refused_and_its_code_never_runs(tmp_path):
 
 
 def test_missing_or_damaged_model_files_give_run_errors(tmp_path):
-    with pytest.raises(runs.RunError, match="no saved model"):
+    with pytest.raises(runfolder.RunError, match="no saved model"):
         Predictor(tmp_path)
     bad = tmp_path / "model_best.keras"
     bad.write_bytes(b"PK\x03\x04 truncated zip")
-    with pytest.raises(runs.RunError, match="Could not load the model"):
+    with pytest.raises(runfolder.RunError, match="Could not load the model"):
         load_model_file(bad)
 
 

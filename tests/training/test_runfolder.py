@@ -10,11 +10,10 @@ from training import runfolder
 from training.runfolder import RunError, RunFolder
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every file or folder name a run holds (the constants of training/runfolder.py).
-NAMES = sorted(getattr(runfolder, k) for k in (
-    "RUN_JSON", "SPEC_JSON", "CONFIG_JSON", "DATASET_JSON", "CLASSES_JSON", "HISTORY_JSON",
-    "EVALUATION_JSON", "EVALUATION_NPZ", "MODEL_BEST", "MODEL_FINAL", "MODEL_LAST",
-    "CALIBRATION_JSON", "LABEL_OVERLAY_JSON", "NOTES_JSON"))
+# Every file name a run holds: the constants of training/runfolder.py (folder names such
+# as "exports" are ordinary words, so only names with a file extension are checked).
+NAMES = sorted(v for k, v in vars(runfolder).items()
+               if k.isupper() and isinstance(v, str) and v.endswith((".json", ".npz", ".keras")))
 
 
 def _string_literals(path: Path):
@@ -49,7 +48,7 @@ def test_paths_name_every_artifact(tmp_path):
     assert f.run_json == tmp_path / "run.json"
     assert f.model_last.name == "model_last.keras"
     for prop in ("exports_dir", "tensorboard_dir", "calibration_json", "label_overlay_json",
-                 "stop_request", "notes_json", "evaluation_npz"):
+                 "stop_request", "evaluation_npz"):
         assert getattr(f, prop).parent == tmp_path
     assert len({getattr(f, p) for p in dir(RunFolder) if isinstance(getattr(RunFolder, p), property)}) \
         == len([p for p in dir(RunFolder) if isinstance(getattr(RunFolder, p), property)])
@@ -105,3 +104,17 @@ def test_open_dataset_reopens_the_recorded_one_and_warns_on_change(tmp_path):
     runfolder.write_json(f.dataset_json, {"spec": DatasetSpec(path=str(data)).to_dict(),
                                           "fingerprint": "something else"})
     assert "differs" in f.open_dataset(index)[1][0]
+
+
+def test_edit_info_sets_and_removes_fields_and_refuses_a_non_run(tmp_path):
+    f = RunFolder(write_run(tmp_path, "r1"))
+    info = f.edit_info(display_name="baseline", notes="first try")
+    assert f.read_info()["display_name"] == "baseline" == info["display_name"]
+    f.edit_info(notes="")                       # an empty value removes the field
+    assert "notes" not in f.read_info() and f.load()["display_name"] == "baseline"
+    assert not list(f.path.glob("*.tmp"))      # written atomically
+    with pytest.raises(RunError):
+        RunFolder(tmp_path / "nothing").edit_info(notes="x")
+    assert RunFolder(tmp_path / "nothing").read_dataset() is None
+    with pytest.raises(RunError):
+        RunFolder(tmp_path / "nothing").read_config()

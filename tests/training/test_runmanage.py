@@ -6,7 +6,8 @@ import shutil
 import pytest
 
 from tests.training.trainutil import mlp_run  # noqa: F401  (session fixture)
-from training import runs
+from training import runfolder
+from training.runfolder import RunFolder
 from training.cli import main
 from training.runmanage import delete_run, list_runs_labelled, rename_run, set_notes
 
@@ -39,12 +40,12 @@ def test_rename_and_notes_are_kept_in_run_json(run_copy):
     set_notes(run_dir, "lr 1e-3, no augmentation\n")
     info = json.loads((run_dir / "run.json").read_text())
     assert info["display_name"] == "baseline cnn" and info["notes"] == "lr 1e-3, no augmentation"
-    assert runs.load_run(run_dir)["status"] == info["status"]   # still a valid run
+    assert RunFolder(run_dir).load()["status"] == info["status"]   # still a valid run
     row = list_runs_labelled(run_dir.parent)[0]
     assert row["display_name"] == "baseline cnn" and row["name"] == "one"
     rename_run(run_dir, "")
     assert "display_name" not in json.loads((run_dir / "run.json").read_text())
-    with pytest.raises(runs.RunError, match="at most"):
+    with pytest.raises(runfolder.RunError, match="at most"):
         rename_run(run_dir, "x" * 500)
 
 
@@ -56,7 +57,7 @@ def test_delete_removes_the_run_folder_only(run_copy, tmp_path):
     not_a_run = tmp_path / "photos"
     not_a_run.mkdir()
     (not_a_run / "a.png").write_bytes(b"x")
-    with pytest.raises(runs.RunError):
+    with pytest.raises(runfolder.RunError):
         delete_run(not_a_run)
     assert (not_a_run / "a.png").exists()
 
@@ -68,6 +69,6 @@ def test_a_run_holding_its_dataset_is_not_deleted(run_copy):
     info = json.loads((run_dir / "dataset.json").read_text())
     info["spec"]["path"] = str(inside)
     (run_dir / "dataset.json").write_text(json.dumps(info))
-    with pytest.raises(runs.RunError, match="holds the dataset"):
+    with pytest.raises(runfolder.RunError, match="holds the dataset"):
         delete_run(run_dir)
     assert inside.is_dir()

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from training import runs
+from training import runfolder, runs
+from training.runfolder import RunFolder
 
 
 def write_run(root, name, **fields):
@@ -34,9 +35,9 @@ def dead_pid() -> int:
 
 def test_default_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "r"))
-    assert runs.default_runs_root() == tmp_path / "r"
+    assert runfolder.default_runs_root() == tmp_path / "r"
     monkeypatch.delenv("WORKBENCH_RUNS_DIR")
-    assert runs.default_runs_root().parts[-2:] == ("ImageWorkbench", "runs")
+    assert runfolder.default_runs_root().parts[-2:] == ("ImageWorkbench", "runs")
 
 
 def test_list_runs_sorted_by_start_with_interrupted_and_invalid(tmp_path):
@@ -77,20 +78,20 @@ def test_list_runs_sorted_by_start_with_interrupted_and_invalid(tmp_path):
 ])
 def test_load_run_rejects_damaged_files_clearly(tmp_path, content, words):
     (tmp_path / "run.json").write_text(content, encoding="utf-8")
-    with pytest.raises(runs.RunError) as info:
-        runs.load_run(tmp_path)
+    with pytest.raises(runfolder.RunError) as info:
+        RunFolder(tmp_path).load()
     assert words in str(info.value)
     assert "run.json" in str(info.value)
 
 
 def test_load_run_missing_folder_and_file(tmp_path):
-    with pytest.raises(runs.RunError, match="does not exist"):
-        runs.load_run(tmp_path / "nope")
-    with pytest.raises(runs.RunError, match="missing"):
-        runs.load_run(tmp_path)
+    with pytest.raises(runfolder.RunError, match="does not exist"):
+        RunFolder(tmp_path / "nope").load()
+    with pytest.raises(runfolder.RunError, match="missing"):
+        RunFolder(tmp_path).load()
 
 
 def test_new_run_dir_never_reuses_a_folder(tmp_path):
-    a = runs.new_run_dir("cnn / test", tmp_path)
-    b = runs.new_run_dir("cnn / test", tmp_path)
+    a = runfolder.new_run_dir("cnn / test", tmp_path)
+    b = runfolder.new_run_dir("cnn / test", tmp_path)
     assert a != b and a.is_dir() and b.is_dir() and "/" not in a.name.replace(str(tmp_path), "")

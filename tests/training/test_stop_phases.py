@@ -13,7 +13,8 @@ import pytest
 
 from tests.imagegen import make_class_folder
 from tests.training.trainutil import Recorder, mlp_run, read, tiny_spec  # noqa: F401
-from training import runs
+from training import runfolder
+from training.runfolder import RunFolder
 from training.config import TrainConfig
 from training.data import DatasetSpec
 from training.evaluate import evaluate
@@ -36,8 +37,8 @@ def test_evaluate_stops_between_prediction_batches_and_writes_nothing(mlp_run, t
     summary, data, _ = mlp_run
     run_dir = tmp_path / "run"
     shutil.copytree(summary.run_dir, run_dir)
-    before = (run_dir / runs.EVALUATION_JSON).read_bytes()
-    run_before = read(run_dir, runs.RUN_JSON)
+    before = (run_dir / runfolder.EVALUATION_JSON).read_bytes()
+    run_before = read(run_dir, runfolder.RUN_JSON)
     events = StopAfterFirstPredictionBatch()
     # 90 images, 80 % test: 72 test images = 2 prediction batches.
     with pytest.raises(Stopped):
@@ -46,8 +47,8 @@ def test_evaluate_stops_between_prediction_batches_and_writes_nothing(mlp_run, t
     assert elapsed < 2.0, f"evaluate() went on {elapsed:.2f} s after the stop"
     batches = [p for p in events.progress if p[2].startswith("evaluating")]
     assert len(batches) == 1  # stopped before the second batch
-    assert (run_dir / runs.EVALUATION_JSON).read_bytes() == before
-    assert read(run_dir, runs.RUN_JSON) == run_before
+    assert (run_dir / runfolder.EVALUATION_JSON).read_bytes() == before
+    assert read(run_dir, runfolder.RUN_JSON) == run_before
 
 
 def test_stop_during_training_evaluation_marks_the_run_stopped_and_resume_evaluates(tmp_path):
@@ -61,14 +62,14 @@ def test_stop_during_training_evaluation_marks_the_run_stopped_and_resume_evalua
     # Training had finished: its epoch and checkpoints are kept, only the test numbers
     # are missing, and the run is listed as stopped (partial), not complete.
     assert s.status == "stopped" and s.epochs_done == 1 and s.test_accuracy is None
-    info = runs.load_run(run_dir)
+    info = RunFolder(run_dir).load()
     assert info["status"] == "stopped" and info["evaluation"] == "skipped"
-    assert (run_dir / runs.MODEL_BEST).is_file() and (run_dir / runs.MODEL_FINAL).is_file()
-    assert not (run_dir / runs.EVALUATION_JSON).exists()
+    assert (run_dir / runfolder.MODEL_BEST).is_file() and (run_dir / runfolder.MODEL_FINAL).is_file()
+    assert not (run_dir / runfolder.EVALUATION_JSON).exists()
     assert any("Evaluation stopped" in m for m in events.statuses)
     # Resuming it trains nothing more and evaluates.
     again = Recorder()
     r = resume(run_dir, events=again)
     assert r.status == "complete" and r.epochs_done == 1 and again.epochs == []
-    assert r.test_accuracy is not None and (run_dir / runs.EVALUATION_JSON).is_file()
-    assert read(run_dir, runs.RUN_JSON)["evaluation"] == "done"
+    assert r.test_accuracy is not None and (run_dir / runfolder.EVALUATION_JSON).is_file()
+    assert read(run_dir, runfolder.RUN_JSON)["evaluation"] == "done"

@@ -13,7 +13,8 @@ import pytest
 
 from tests.imagegen import make_class_folder, make_csv_dataset, make_idx_dataset, make_split_folder
 from tests.training.trainutil import Recorder, mlp_run, read, tiny_spec  # noqa: F401
-from training import runs
+from training import runfolder
+from training.runfolder import RunFolder
 from training.config import TrainConfig
 from training.data import open_dataset
 from training.train import train
@@ -28,7 +29,7 @@ def test_class_folder_mlp_learns_and_writes_a_complete_run(mlp_run):
     assert s.test_accuracy >= 0.8, s.confusion_matrix  # 3 classes: chance is 0.33
     assert set(RUN_FILES) <= {p.name for p in Path(s.run_dir).iterdir()}
 
-    info = runs.load_run(s.run_dir)
+    info = RunFolder(s.run_dir).load()
     assert info["status"] == "complete" and info["epochs_done"] == 4 and info["pid"] > 0
     assert info["model"] == "mlp" and info["classes"] == ["cat", "dog", "fox"]
     assert info["test_accuracy"] == pytest.approx(s.test_accuracy)
@@ -53,7 +54,7 @@ def test_class_folder_mlp_learns_and_writes_a_complete_run(mlp_run):
     assert events.batches and set(events.batches[0]) >= {"epoch", "batch", "batches", "loss", "accuracy"}
     assert events.batches[-1]["batch"] == events.batches[-1]["batches"]  # last batch always sent
     assert any(p[2].lower().startswith("evaluating") for p in events.progress)
-    with pytest.raises(runs.RunError, match="already holds a run"):
+    with pytest.raises(runfolder.RunError, match="already holds a run"):
         train(str(data), tiny_spec("mlp"), TrainConfig(epochs=1), run_dir=s.run_dir)
 
 
@@ -64,7 +65,7 @@ def test_split_folder_cnn_uses_the_source_split(tmp_path):
     assert s.test_accuracy >= 0.8
     dataset = read(s.run_dir, "dataset.json")
     assert dataset["counts"]["test"] == {"cat": 6, "dog": 6}
-    assert Path(s.run_dir).parent == runs.default_runs_root()  # default location from the env
+    assert Path(s.run_dir).parent == runfolder.default_runs_root()  # default location from the env
 
 
 def test_csv_binary_head(tmp_path):
@@ -125,7 +126,7 @@ def test_stop_before_the_first_batch_is_not_lost(tmp_path):
     assert s.status == "stopped" and s.epochs_done == 0 and events.epochs == []
     assert read(s.run_dir, "history.json") == []
     assert not (Path(s.run_dir) / "model_best.keras").exists()
-    assert runs.load_run(s.run_dir)["status"] == "stopped"
+    assert RunFolder(s.run_dir).load()["status"] == "stopped"
 
 
 def test_stop_requested_before_train_writes_a_stopped_run(tmp_path):
@@ -147,7 +148,7 @@ def test_stop_mid_epoch_is_fast_and_keeps_the_best_checkpoint(tmp_path):
     assert last_batch["epoch"] == 2 and last_batch["batch"] < last_batch["batches"]
     assert (Path(s.run_dir) / "model_best.keras").is_file()
     assert (Path(s.run_dir) / "model_final.keras").is_file()
-    info = runs.load_run(s.run_dir)
+    info = RunFolder(s.run_dir).load()
     assert info["status"] == "stopped" and info["best_epoch"] == 1
 
 

@@ -13,9 +13,10 @@ import pytest
 
 from tests.imagegen import make_class_folder
 from tests.training.trainutil import Recorder, read, tiny_transfer_spec
-from training import runs
+from training import runfolder
 from training.config import TrainConfig
-from training.data import load_arrays, open_dataset
+from training.data import open_dataset
+from tests.decoded import load_arrays
 from training.data.index import VALIDATION
 from training.evaluate import metrics_from_predictions
 from training.predict import predict_probabilities
@@ -33,7 +34,7 @@ def test_feature_head_phase_then_fine_tune_continues_epochs_and_stops_quickly(tm
         def on_epoch(self, info):
             super().on_epoch(info)
             if info["epoch"] == 1:  # model_last.keras now holds the head-phase model
-                shutil.copyfile(run_dir / runs.MODEL_LAST, snapshot)
+                shutil.copyfile(run_dir / runfolder.MODEL_LAST, snapshot)
 
     # Stop during the second fine-tune epoch (epoch 3 of 1 + 2).
     events = Events(stop_when=lambda kind, p: kind == "batch" and p["phase"] == "fine_tune"
@@ -55,7 +56,7 @@ def test_feature_head_phase_then_fine_tune_continues_epochs_and_stops_quickly(tm
     assert events.batches[-1]["phase"] == "fine_tune" and events.batches[-1]["epoch"] == 3
     checkpoint = read(run_dir, "run.json")["checkpoint"]
     assert checkpoint["phase"] == "fine_tune" and checkpoint["epoch"] == 2
-    assert (run_dir / runs.MODEL_BEST).is_file() and (run_dir / runs.MODEL_FINAL).is_file()
+    assert (run_dir / runfolder.MODEL_BEST).is_file() and (run_dir / runfolder.MODEL_FINAL).is_file()
     last = RunFolder(run_dir).load_model("last", compile=True)
     backbone = last.get_layer("mobilenet_v2")
     trainable = [i for i, layer in enumerate(backbone.layers) if layer.trainable and layer.weights]

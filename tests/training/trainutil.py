@@ -121,3 +121,14 @@ def kill_cli_training_after_first_checkpoint(data, run_dir, epochs, *extra_args)
             proc.kill()
         proc.stderr.close()
     return json.loads((run_dir / "run.json").read_text())["checkpoint"]["epoch"]
+
+
+def run_cli(capsys, *argv):
+    """Run ``python -m training`` in-process: ``(exit code, the last stdout line as JSON
+    or None, stderr)``."""
+    from training.cli import main
+
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    return code, (json.loads(lines[-1]) if lines else None), captured.err

@@ -2,6 +2,8 @@
 ``_dangling_qthreads`` idea)."""
 import pytest
 
+from tests.workbench.panels import panel_fixture
+
 
 @pytest.fixture(autouse=True)
 def _no_dangling_qthreads(qapp):
@@ -36,30 +38,6 @@ def _live_qthreads(app):
 
 # Panel fixtures shared by several test modules. Panels are shut down in fixture
 # teardown, after pytest-qt has closed the widgets.
-def _panel(qtbot, module: str, cls: str):
-    import importlib
-
-    from tests.workbench.panels import make_panel
-
-    return make_panel(qtbot, getattr(importlib.import_module(module), cls))
-
-
-@pytest.fixture
-def results_panel(qtbot):
-    panel = _panel(qtbot, "workbench.panels.results", "ResultsPanel")
-    yield panel
-    panel.shutdown()
-
-
-@pytest.fixture
-def training_panel(qtbot):
-    panel = _panel(qtbot, "workbench.panels.training", "TrainingPanel")
-    yield panel
-    panel.shutdown()
-
-
-@pytest.fixture
-def model_panel(qtbot):
-    panel = _panel(qtbot, "workbench.panels.model", "ModelPanel")
-    yield panel
-    panel.shutdown()
+results_panel = panel_fixture("results_panel", "workbench.panels.results.ResultsPanel")
+training_panel = panel_fixture("training_panel", "workbench.panels.training.TrainingPanel")
+model_panel = panel_fixture("model_panel", "workbench.panels.model.ModelPanel")

@@ -1,20 +1,52 @@
-"""Helpers shared by the panel tests: make a panel, wait until it has no work pending."""
+"""Helpers shared by the panel tests: make a panel (or a fixture that makes one), wait
+until it has no work pending, follow an error's "Details…" link."""
+import importlib
+
+import pytest
+
 from workbench.state import AppState
 
 
-def make_panel(qtbot, cls, state=None, size=None, show=False):
-    """``cls(state)`` (a fresh ``AppState`` by default), registered with ``qtbot``.
+def make_panel(qtbot, cls, state=None, size=None, show=False, run_dir=None):
+    """``cls(state)`` (a fresh ``AppState`` by default, showing ``run_dir`` if given),
+    registered with ``qtbot``.
 
     The fixture that calls this shuts the panel down after its ``yield``: pytest-qt has
     closed the widget by then.
     """
-    panel = cls(state if state is not None else AppState())
-    qtbot.addWidget(panel)
+    if state is None:
+        state = AppState()
+    if run_dir is not None:
+        state.run_dir = str(run_dir)
+    return _shown(qtbot, cls(state), size, show)
+
+
+def _shown(qtbot, widget, size, show):
+    qtbot.addWidget(widget)
     if size is not None:
-        panel.resize(*size)
+        widget.resize(*size)
     if show:
-        panel.show()
-    return panel
+        widget.show()
+    return widget
+
+
+def panel_fixture(name: str, path: str, size=None, show=False, own_settings=False):
+    """A pytest fixture called ``name`` that yields the panel class at ``path``
+    ("workbench.panels.dataset.DatasetPanel"), made by :func:`make_panel`, and shuts it
+    down afterwards. ``own_settings``: the panel reads and writes settings in the test's
+    own folder. In a test module: ``panel = panel_fixture("panel", "...")``."""
+    module, cls_name = path.rsplit(".", 1)
+
+    @pytest.fixture(name=name)
+    def fixture(qtbot, tmp_path, monkeypatch):
+        if own_settings:
+            monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
+        cls = getattr(importlib.import_module(module), cls_name)
+        p = make_panel(qtbot, cls, size=size, show=show)
+        yield p
+        p.shutdown()
+
+    return fixture
 
 
 def wait_idle(qtbot, panel, timeout=90_000):
@@ -34,3 +66,16 @@ def follow_details_link(label) -> str:
     text = box.detailedText()
     box.close()
     return text
+
+
+def make_window(qtbot, tmp_path=None, monkeypatch=None, *, own_runs=False, size=None, show=True):
+    """A ``MainWindow`` without the device probe (no TensorFlow import), registered with
+    ``qtbot``. With ``tmp_path`` and ``monkeypatch`` its settings (and with ``own_runs``
+    its runs folder) are the test's own."""
+    from workbench.mainwindow import MainWindow
+
+    if monkeypatch is not None:
+        monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
+        if own_runs:
+            monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))
+    return _shown(qtbot, MainWindow(probe_device=False), size, show)

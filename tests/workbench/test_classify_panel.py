@@ -19,9 +19,7 @@ def run():
 
 @pytest.fixture
 def panel(qtbot, run):
-    state = AppState()
-    state.run_dir = run["run_dir"]
-    p = make_panel(qtbot, ClassifyPanel, state, size=(1100, 700))
+    p = make_panel(qtbot, ClassifyPanel, size=(1100, 700), run_dir=run["run_dir"])
     yield p
     p.shutdown()
 

@@ -1,19 +1,12 @@
 """The Dataset panel's up-front image check: opening a folder decodes every file once in
 the background (the core's parallel reader, filling the store) and reports the files that
 indexing cannot see as bad, with the same reasons as ``python -m training inspect``."""
-import pytest
 
 from tests.imagegen import make_class_folder
-from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.panels import wait_idle, panel_fixture
 
 
-@pytest.fixture
-def panel(qtbot):
-    from workbench.panels.dataset import DatasetPanel
-
-    p = make_panel(qtbot, DatasetPanel, size=(1100, 700), show=True)
-    yield p
-    p.shutdown()
+panel = panel_fixture("panel", "workbench.panels.dataset.DatasetPanel", size=(1100, 700), show=True)
 
 
 def _hostile_folder(tmp_path):

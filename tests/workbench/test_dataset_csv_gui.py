@@ -2,19 +2,12 @@
 whenever none is found, whatever the CSV's column count (issue 11.1)."""
 import shutil
 
-import pytest
 
 from tests.training.data.test_csv_folders import _layout
-from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.panels import wait_idle, panel_fixture
 
 
-@pytest.fixture
-def panel(qtbot):
-    from workbench.panels.dataset import DatasetPanel
-
-    p = make_panel(qtbot, DatasetPanel, size=(1100, 700), show=True)
-    yield p
-    p.shutdown()
+panel = panel_fixture("panel", "workbench.panels.dataset.DatasetPanel", size=(1100, 700), show=True)
 
 
 def test_labels_csv_with_images_folder_opens(qtbot, panel, tmp_path):

@@ -4,17 +4,11 @@ import pytest
 from PySide6.QtGui import QPixmap
 
 from tests.imagegen import make_class_folder, make_idx_dataset
-from tests.workbench.panels import make_panel
+from tests.workbench.panels import panel_fixture
 from workbench.itemmodels.thumbnails import LabelRole, SplitRole, ThumbnailRole
 
 
-@pytest.fixture
-def panel(qtbot):
-    from workbench.panels.dataset import DatasetPanel
-
-    p = make_panel(qtbot, DatasetPanel, size=(1100, 700), show=True)
-    yield p
-    p.shutdown()
+panel = panel_fixture("panel", "workbench.panels.dataset.DatasetPanel", size=(1100, 700), show=True)
 
 
 def _open(qtbot, panel, path):

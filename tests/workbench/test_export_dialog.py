@@ -1,18 +1,12 @@
 """The "Export model…" dialog on a real tiny run: export, parity table, replace, cancel."""
 import os
 
-import pytest
 
-from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.panels import make_panel, make_window, panel_fixture, wait_idle
 from tests.workbench.tiny_run import tiny_run
-from workbench.panels.results import ResultsPanel
 
 
-@pytest.fixture
-def panel(qtbot):
-    p = make_panel(qtbot, ResultsPanel, size=(1300, 800))
-    yield p
-    p.shutdown()
+panel = panel_fixture("panel", "workbench.panels.results.ResultsPanel", size=(1300, 800))
 
 
 def test_export_dialog_exports_shows_parity_refuses_to_overwrite_and_cancels(qtbot, panel, tmp_path):
@@ -88,11 +82,7 @@ def test_classify_panel_classifies_with_an_exported_onnx_file(qtbot, tmp_path):
 def test_file_menu_export_model_needs_a_run_then_opens_the_dialog(qtbot, tmp_path, monkeypatch):
     from PySide6.QtGui import QAction
 
-    from workbench.mainwindow import MainWindow
-
-    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
-    w = MainWindow(probe_device=False)
-    qtbot.addWidget(w)
+    w = make_window(qtbot, tmp_path, monkeypatch, show=False)
     try:
         (action,) = [a for a in w.findChildren(QAction) if a.text() == "&Export model…"]
         w.state.set_run(None)

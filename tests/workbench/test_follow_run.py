@@ -5,20 +5,14 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from tests.imagegen import make_class_folder
 from tests.training.distutil import ROOT, cli_env
-from tests.workbench.panels import make_panel
-from training import runs
-from workbench.panels.training import TrainingPanel
+from tests.workbench.panels import panel_fixture
+from training.runfolder import RunFolder
 
 
-@pytest.fixture
-def panel(qtbot):
-    p = make_panel(qtbot, TrainingPanel, size=(1024, 640), show=True)
-    yield p
-    p.shutdown()
+panel = panel_fixture("panel", "workbench.panels.training.TrainingPanel", size=(1024, 640), show=True)
 
 
 def test_panel_follows_a_cli_run_and_stops_it(qtbot, panel, tmp_path):
@@ -57,7 +51,7 @@ def test_panel_follows_a_cli_run_and_stops_it(qtbot, panel, tmp_path):
     assert json.loads(out.strip().splitlines()[-1])["status"] == "stopped"
     assert "Stop requested from outside this process" in err
     qtbot.waitUntil(lambda: not panel.follower.active, timeout=15_000)
-    info = runs.load_run(run_dir)
+    info = RunFolder(run_dir).load()
     assert info["status"] == "stopped" and info["epochs_done"] >= 1
     assert "stopped" in panel.status_label.text().lower()
     assert panel.stop_button.text() == "Stop"

@@ -66,14 +66,14 @@ def test_gradcam_overlay_in_results_detail_for_cnn(qtbot, results):
 def test_gradcam_overlay_for_nested_mobilenet_v2(qtbot, tmp_path):
     from tests.imagegen import class_image, write_image
     from tests.training.trainutil import tiny_transfer_spec
-    from training import runs
+    from training import runfolder
     from training.models import build_model
     from workbench.widgets.image_detail import ImageDetail
 
     run_dir = tmp_path / "mnv2"
     run_dir.mkdir()
-    build_model(tiny_transfer_spec(), 3).save(str(run_dir / runs.MODEL_BEST))
-    runs.write_json(run_dir / runs.CLASSES_JSON, ["a", "b", "c"])
+    build_model(tiny_transfer_spec(), 3).save(str(run_dir / runfolder.MODEL_BEST))
+    runfolder.write_json(run_dir / runfolder.CLASSES_JSON, ["a", "b", "c"])
     img = write_image(tmp_path / "x.png", class_image(1, 32))
     detail = ImageDetail()
     qtbot.addWidget(detail)

@@ -10,16 +10,13 @@ import pytest
 
 from tests.hostile import make_hostile_corpus
 from tests.imagegen import snapshot_tree
+from tests.workbench.panels import make_window
 from tests.workbench.panels import wait_idle as _idle
 
 
 @pytest.fixture
 def window(qtbot):
-    from workbench.mainwindow import MainWindow
-
-    w = MainWindow(probe_device=False)
-    qtbot.addWidget(w)
-    w.show()
+    w = make_window(qtbot)
     yield w
     w.shutdown()
 

@@ -7,7 +7,8 @@ import pytest
 
 from tests.workbench.layoutcheck import clipped_labels, elided_cells
 from tests.workbench.tiny_run import tiny_run
-from workbench.mainwindow import PANEL_KEYS, MainWindow
+from tests.workbench.panels import make_window
+from workbench.mainwindow import PANEL_KEYS
 
 SIZES = [(1024, 640), (1920, 1080)]
 SAMPLE = str(Path(__file__).resolve().parents[2] / "resources" / "sample")
@@ -20,11 +21,7 @@ def run():
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_no_panel_clips_text(qtbot, tmp_path, monkeypatch, run, size):
-    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
-    w = MainWindow(probe_device=False)
-    qtbot.addWidget(w)
-    w.resize(*size)
-    w.show()
+    w = make_window(qtbot, tmp_path, monkeypatch, size=size)
     try:
         with qtbot.waitSignal(w.state.datasetChanged, timeout=30000):
             w.open_dataset(SAMPLE)   # real class names (Ankle_boot, T-shirt_top)
@@ -79,9 +76,7 @@ def test_confusion_counts_never_overlap(qtbot, size):
 def test_messages_wrap_and_can_be_copied(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import Qt
 
-    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
-    w = MainWindow(probe_device=False)
-    qtbot.addWidget(w)
+    w = make_window(qtbot, tmp_path, monkeypatch, show=False)
     try:
         qtbot.waitUntil(lambda: all(not w.panels[k].pending_work() for k in PANEL_KEYS),
                         timeout=60000)

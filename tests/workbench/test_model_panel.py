@@ -1,18 +1,11 @@
 """The Model panel with real Keras summaries built in a worker thread."""
 import json
 
-import pytest
 
-from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.panels import wait_idle, panel_fixture
 
 
-@pytest.fixture
-def panel(qtbot):
-    from workbench.panels.model import ModelPanel
-
-    p = make_panel(qtbot, ModelPanel, size=(1100, 700), show=True)
-    yield p
-    p.shutdown()
+panel = panel_fixture("panel", "workbench.panels.model.ModelPanel", size=(1100, 700), show=True)
 
 
 def _summary_rows(panel):

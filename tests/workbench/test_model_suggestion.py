@@ -2,20 +2,13 @@
 the user set, and is otherwise shown as a hint with a way to use it (issue 11.3)."""
 import dataclasses
 
-import pytest
 
 from tests.imagegen import make_class_folder
-from tests.workbench.panels import make_panel
+from tests.workbench.panels import panel_fixture
 
 
-@pytest.fixture
-def panel(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
-    from workbench.panels.model import ModelPanel
-
-    p = make_panel(qtbot, ModelPanel, size=(1100, 700), show=True)
-    yield p
-    p.shutdown()
+panel = panel_fixture("panel", "workbench.panels.model.ModelPanel", size=(1100, 700), show=True,
+                      own_settings=True)
 
 
 def _open(panel, root, suggestion, seed=42):

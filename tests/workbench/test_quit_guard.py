@@ -4,7 +4,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from tests.imagegen import make_class_folder
-from workbench.mainwindow import MainWindow
+from tests.workbench.panels import make_window
 from workbench.quit_guard import QUESTION, SETTING
 
 
@@ -13,11 +13,7 @@ def training_window(qtbot, tmp_path, monkeypatch):
     from training.config import TrainConfig
     from training.data import open_dataset
 
-    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))
-    w = MainWindow(probe_device=False)
-    qtbot.addWidget(w)
-    w.show()
+    w = make_window(qtbot, tmp_path, monkeypatch, own_runs=True)
     root = make_class_folder(tmp_path / "data", per_class=8, size=8)
     w.state.set_dataset(None, open_dataset(str(root)))
     w.state.set_train_config(TrainConfig(epochs=300, batch_size=8, early_stopping=False))

@@ -1,18 +1,11 @@
 """Results details (issue 11.9): tooltips on every model and training setting, a sortable
 per-class table, the compare chart's y-axis fits the data."""
-import pytest
 
-from tests.workbench.panels import make_panel
+from tests.workbench.panels import panel_fixture
 
 
-@pytest.fixture
-def model_panel(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
-    from workbench.panels.model import ModelPanel
-
-    p = make_panel(qtbot, ModelPanel, size=(1100, 700), show=True)
-    yield p
-    p.shutdown()
+model_panel = panel_fixture("model_panel", "workbench.panels.model.ModelPanel", size=(1100, 700),
+                            show=True, own_settings=True)
 
 
 def test_every_setting_has_a_tooltip(model_panel):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tests.workbench.chartclick import click_data_point
-from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.panels import wait_idle, panel_fixture
 from tests.workbench.tiny_run import tiny_run
-from workbench.panels.results import CELL, MOST_INCORRECT, ResultsPanel
+from workbench.panels.results import CELL, MOST_INCORRECT
 from workbench.panels.results_runs import PathRole
 
 
@@ -19,11 +19,7 @@ def run():
     return tiny_run()
 
 
-@pytest.fixture
-def panel(qtbot):
-    p = make_panel(qtbot, ResultsPanel, size=(1300, 800))
-    yield p
-    p.shutdown()
+panel = panel_fixture("panel", "workbench.panels.results.ResultsPanel", size=(1300, 800))
 
 
 def _idle(qtbot, panel, timeout=60_000):

@@ -4,13 +4,11 @@ import json
 import os
 import shutil
 
-import pytest
 
-from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.panels import make_panel, wait_idle, panel_fixture
 from tests.workbench.tiny_run import tiny_run
-from training.runs import RUN_JSON, default_runs_root
+from training.runfolder import RUN_JSON, default_runs_root
 from workbench.panels.classify import ClassifyPanel
-from workbench.panels.results import ResultsPanel
 from workbench.panels.results_runs import PathRole
 from workbench.workers.run_watcher import RunWatcher
 
@@ -52,11 +50,7 @@ def _copy_run(run, name):
     return dst
 
 
-@pytest.fixture
-def results(qtbot):
-    p = make_panel(qtbot, ResultsPanel, size=(1300, 800))
-    yield p
-    p.shutdown()
+results = panel_fixture("results", "workbench.panels.results.ResultsPanel", size=(1300, 800))
 
 
 def test_results_follow_a_run_changed_by_another_process(qtbot, results):

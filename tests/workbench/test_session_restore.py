@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from tests.imagegen import make_class_folder
-from workbench.mainwindow import MainWindow
+from tests.workbench.panels import make_window
 from workbench.session_restore import reopen_last_dataset
 
 
@@ -19,10 +19,7 @@ def settings_dir(tmp_path, monkeypatch):
 
 
 def _window(qtbot):
-    w = MainWindow(probe_device=False)
-    qtbot.addWidget(w)
-    w.show()
-    return w
+    return make_window(qtbot)
 
 
 def test_last_dataset_and_training_settings_come_back(qtbot, settings_dir, tmp_path):

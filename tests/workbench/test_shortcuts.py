@@ -11,16 +11,12 @@ from PySide6.QtWidgets import QAbstractButton
 
 from tests.imagegen import make_class_folder
 from workbench import shortcuts
-from workbench.mainwindow import MainWindow
+from tests.workbench.panels import make_window
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))
-    w = MainWindow(probe_device=False)
-    qtbot.addWidget(w)
-    w.show()
+    w = make_window(qtbot, tmp_path, monkeypatch, own_runs=True)
     qtbot.waitUntil(lambda: len(w.panels) == 5, timeout=30000)
     yield w
     w.close()

@@ -8,7 +8,6 @@ import pytest
 
 from tests.imagegen import class_image, write_image
 from tests.workbench.panels import make_panel, wait_idle
-from workbench.state import AppState
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +20,7 @@ def run():
 def test_results_panel_shows_calibration_pr_curves_and_averages(qtbot, run):
     from workbench.panels.results import ResultsPanel
 
-    state = AppState()
-    state.run_dir = run["run_dir"]
-    panel = make_panel(qtbot, ResultsPanel, state, size=(1100, 700))
+    panel = make_panel(qtbot, ResultsPanel, size=(1100, 700), run_dir=run["run_dir"])
     try:
         wait_idle(qtbot, panel)
         qtbot.waitUntil(lambda: panel.evaluation is not None, timeout=30_000)
@@ -47,9 +44,7 @@ def test_results_panel_shows_calibration_pr_curves_and_averages(qtbot, run):
 def test_classify_panel_answers_unknown_for_photos_not_for_its_test_images(qtbot, run):
     from workbench.panels.classify import ClassifyPanel
 
-    state = AppState()
-    state.run_dir = run["run_dir"]
-    panel = make_panel(qtbot, ClassifyPanel, state, size=(1100, 700))
+    panel = make_panel(qtbot, ClassifyPanel, size=(1100, 700), run_dir=run["run_dir"])
     try:
         wait_idle(qtbot, panel)
         qtbot.waitUntil(lambda: panel.current_run() == run["run_dir"], timeout=30_000)

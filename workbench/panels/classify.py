@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
+from training.runfolder import SIGNATURE_JSON
 from workbench import shortcuts
 from workbench.panels.classify_coverage import CoverageControl
 from workbench.widgets.error_details import error_html, offer_details
@@ -86,7 +87,7 @@ class ClassifyPanel(QWidget):
         self.model_button = QPushButton("Model file…")
         self.model_button.setToolTip("Classify with an exported model instead of a run: a .onnx "
                                      "or .tflite file, or a SavedModel's saved_model.pb, with "
-                                     "its signature.json beside it")
+                                     f"its {SIGNATURE_JSON} beside it")
         self.model_button.clicked.connect(lambda: self.choose_model_file())
         self.open_button = QPushButton("Open photos…")
         shortcuts.bind(self.open_button, "open_photos", "Add photos to the list")

@@ -205,13 +205,10 @@ class HealthView(QWidget):
         """The selected run, if it was trained on this dataset's classes."""
         if not self.run_dir or self.state.dataset is None:
             return None
-        from training import runs
+        from training.runfolder import RunFolder
 
-        try:
-            classes = runs.read_json(os.path.join(self.run_dir, runs.CLASSES_JSON))
-        except runs.RunError:
-            return None
-        return self.run_dir if list(classes) == list(self.state.dataset.classes) else None
+        classes = RunFolder(self.run_dir).classes()   # None when missing or unreadable
+        return self.run_dir if classes == list(self.state.dataset.classes) else None
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
         if total > 0:

@@ -44,9 +44,9 @@ def attach_health(panel, evaluation_widget) -> QTabWidget:
 def retrain_with_fixes(panel) -> bool:
     """Train the shown run's spec and settings again on the fixed labels (Training panel).
     Returns False (with a message in the view) when it cannot start."""
-    from training import runs
     from training.config import TrainConfig
     from training.models import ModelSpec
+    from training.runfolder import RunFolder
 
     run_dir = panel.run_dir
     view = panel.health
@@ -54,8 +54,9 @@ def retrain_with_fixes(panel) -> bool:
         view.status.setText("Select a run and open its dataset first.")
         return False
     try:
-        spec = ModelSpec.from_dict(runs.read_json(os.path.join(run_dir, runs.SPEC_JSON)))
-        config = TrainConfig.from_dict(runs.read_json(os.path.join(run_dir, runs.CONFIG_JSON)))
+        folder = RunFolder(run_dir)
+        spec = ModelSpec.from_dict(folder.read_spec())
+        config = TrainConfig.from_dict(folder.read_config())
     except ValueError as exc:
         view.status.setText(f"Cannot retrain {os.path.basename(run_dir)}: {exc}")
         return False

@@ -3,7 +3,6 @@ a link to the Dataset panel's report), and the settings of a run being resumed."
 from __future__ import annotations
 
 import logging
-import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
@@ -30,14 +29,13 @@ def _open_report(panel) -> None:
 
 
 def _run_json(run_dir: str) -> dict:
-    from training.runs import RUN_JSON, RunError, read_json
+    from training.runfolder import RunError, RunFolder
 
     try:
-        data = read_json(os.path.join(run_dir, RUN_JSON))
+        return RunFolder(run_dir).read_info()
     except (RunError, OSError) as exc:
         log.info("Cannot read %s: %s", run_dir, exc)
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def show_bad_files(label: QLabel, run_dir: str | None) -> int:
@@ -55,10 +53,10 @@ def show_bad_files(label: QLabel, run_dir: str | None) -> int:
 
 def read_run_config(run_dir: str) -> dict | None:
     """The run's own training settings (config.json), for the header while resuming."""
-    from training.runs import CONFIG_JSON, RunError, read_json
+    from training.runfolder import RunError, RunFolder
 
     try:
-        data = read_json(os.path.join(run_dir, CONFIG_JSON))
+        data = RunFolder(run_dir).read_config()
     except (RunError, OSError):
         return None
     keys = ("epochs", "batch_size", "optimizer", "learning_rate")

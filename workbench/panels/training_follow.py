@@ -149,10 +149,11 @@ class RunFollower(QObject):
             p.device_label.setText(f"Followed run · {live.get('host')} (pid {live.get('pid')})")
 
     def _status(self) -> None:
-        from training.runs import RunError, load_run
+        from training.runfolder import RunFolder
+        from training.runfolder import RunError
 
         try:
-            run = load_run(self.run_dir)
+            run = RunFolder(self.run_dir).load()
         except RunError:
             return  # not written yet, or mid-replace on a network file system: next event
         status = run.get("status")
@@ -182,10 +183,11 @@ def _same(a: str, b: str) -> bool:
 
 def running_elsewhere(run_dir: str) -> bool:
     """True when ``run_dir`` is being trained by another live process (or host)."""
-    from training.runs import RunError, load_run
+    from training.runfolder import RunFolder
+    from training.runfolder import RunError
 
     try:
-        run = load_run(run_dir)
+        run = RunFolder(run_dir).load()
     except RunError:
         return False
     return run.get("status") == "running" and run.get("pid") != os.getpid()

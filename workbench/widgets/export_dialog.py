@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QMessageBox, QProgressBar, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from training.runfolder import RunFolder
+from training.runfolder import SIGNATURE_JSON, RunFolder
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.workers.export import ExportWorker
 from workbench.workers.job_runner import JobRunner
@@ -220,7 +220,7 @@ class ExportDialog(QDialog):
             self.table_hint.setText("A file disagreed with the Keras model, so nothing was "
                                     "written. The failing row says by how much.")
             return
-        self.status.setText(f"Exported {len(result['artifacts'])} file(s) and signature.json to "
+        self.status.setText(f"Exported {len(result['artifacts'])} file(s) and {SIGNATURE_JSON} to "
                             f"{result['out_dir']}.")
         self.table_hint.setText(f"Parity checked on {result.get('parity_source')}.")
         self.open_button.setEnabled(True)

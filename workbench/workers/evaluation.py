@@ -35,7 +35,7 @@ class EvaluationLoader(Worker):
     """Read a run folder (info, history) and its ``evaluation.json`` if there is one.
 
     Returns:
-        ``{"run_dir", "run": load_run() dict, "history": [epoch dicts],
+        ``{"run_dir", "run": RunFolder.load() dict, "history": [epoch dicts],
         "evaluation": dict | None, "error": str | None}``
     """
 

@@ -285,6 +285,6 @@ class RunWatcher(QObject):
 
 def runs_root() -> str:
     """The runs root the panels list (``training.runs.default_runs_root``; no TensorFlow)."""
-    from training.runs import default_runs_root
+    from training.runfolder import default_runs_root
 
     return str(default_runs_root())

@@ -4,14 +4,8 @@ import numpy as np
 import pytest
 
 from tests.imagegen import class_image, make_class_folder, make_idx_dataset, write_image
-from training.data import (
-    TRAIN,
-    cache_dir,
-    cache_size,
-    clear_cache,
-    load_arrays,
-    open_dataset,
-)
+from training.data import TRAIN, cache_dir, cache_size, clear_cache, open_dataset
+from tests.decoded import load_arrays
 from training.data import cache as cache_mod
 from training.data import images as images_mod
 from training.events import Events, StopFlagEvents, Stopped
