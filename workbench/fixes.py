@@ -278,4 +278,8 @@ def add_edit_menu(window, state) -> tuple[QAction, QAction]:
     menu.addAction(redo)
     window.addAction(undo)
     window.addAction(redo)
+    from workbench.folder_moves_menu import add_folder_actions
+
+    menu.addSeparator()
+    add_folder_actions(window, state, menu)  # optional: make the class folders say it (asks first)
     return undo, redo
