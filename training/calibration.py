@@ -9,9 +9,12 @@ Pure NumPy/SciPy (netcal would pull in torch). Following Guo et al. 2017
   by minimising the negative log-likelihood; T > 1 softens overconfident outputs, and the
   predicted class never changes.
 
-The models here end in a softmax (or a sigmoid for two classes, seen as ``[1-p, p]``), so
-the logits are recovered as ``log(p)``: softmax(log(p) / T) is exactly softmax(z / T) for
-the original logits z, since softmax ignores the constant shift between them.
+The temperature is fitted on the model's logits (the head's input features times its
+weights, ``training.embeddings.Embedder.logits``) where they are known, else on ``log(p)``;
+it is applied to probabilities (the models end in a softmax, or a sigmoid for two classes,
+seen as ``[1-p, p]``) as softmax(log(p) / T), which is exactly softmax(z / T) for the logits
+z, since softmax ignores the constant shift between them (up to float32 underflow of
+probabilities below ~1e-30, which no shown percentage can tell apart).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ N_BINS = 15
 # turning 90 % into 99.99 %.
 T_MIN, T_MAX = 0.25, 10.0
 MIN_SAMPLES = 50
+CV_FOLDS = 5
 # float32 softmax outputs underflow to exactly 0; the log needs a floor (about e^-69).
 _P_FLOOR = 1e-30
 
@@ -65,32 +69,96 @@ def nll(probs, y_true) -> float:
     return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1.0)).mean())
 
 
-def fit_temperature(probs, y_true) -> float:
-    """The temperature minimising the validation NLL (bounded search over log T).
+def _as_logits(probs, logits) -> np.ndarray:
+    """The model's logits when given (exact), else ``log(p)`` (equal up to a per-row shift,
+    which softmax ignores, except where float32 probabilities underflowed to the floor)."""
+    if logits is not None:
+        z = np.asarray(logits, dtype=np.float64)
+        if z.shape != _as_probs(probs).shape:
+            raise ValueError(f"logits must have the probabilities' shape {_as_probs(probs).shape}. "
+                             f"Received: shape={z.shape}")
+        return z
+    return np.log(np.clip(_as_probs(probs), _P_FLOOR, 1.0))
 
-    Returns 1.0 when there is too little to fit on (fewer than ``MIN_SAMPLES`` images,
-    or no wrong prediction among them).
-    """
+
+def _nll_logits(z: np.ndarray, y: np.ndarray, log_t: float) -> float:
+    """Mean NLL of softmax(z / exp(log_t)) (log-sum-exp, no clipping)."""
+    s = z / np.exp(log_t)
+    s = s - s.max(axis=1, keepdims=True)
+    return float((np.log(np.exp(s).sum(axis=1)) - s[np.arange(len(y)), y]).mean())
+
+
+def search_log_temperature(z: np.ndarray, y: np.ndarray) -> float:
+    """log T minimising the NLL: a bounded scalar search (Brent) on log T, which is
+    convex-shaped here and keeps T positive."""
     from scipy.optimize import minimize_scalar
 
+    res = minimize_scalar(lambda v: _nll_logits(z, y, v), bounds=(np.log(T_MIN), np.log(T_MAX)),
+                          method="bounded", options={"xatol": 1e-4})
+    return float(res.x) if res.success else 0.0
+
+
+def fit_temperature_checked(probs, y_true, logits=None, folds: int = CV_FOLDS,
+                            seed: int = 0) -> dict:
+    """Fit T on the validation split by NLL, and keep it only if it generalises there.
+
+    The fit itself (Guo et al. 2017) minimises the validation NLL over log T. A small
+    validation split (the bundled sample has 120-150 images) lets T follow noise, which
+    can raise the test ECE; so T is also fitted ``folds`` times on all but one fold and
+    scored on the held-out fold: when those held-out NLLs are not lower than T = 1's,
+    the model is left alone (T = 1). T = 1 is also kept when the fit does not lower the
+    validation NLL, or there is too little to fit on (fewer than ``MIN_SAMPLES`` images,
+    or no wrong prediction).
+
+    Args:
+        probs: (N, C) validation probabilities as the model gave them.
+        y_true: (N,) labels.
+        logits: (N, C) the model's logits, when known (preferred: exact where float32
+            probabilities underflow).
+
+    Returns:
+        ``{temperature, fitted_temperature, accepted, reason, fitted_on, num_samples,
+        nll_before, nll_after, ece_before, ece_after, cv_nll_before, cv_nll_after}``
+        (all on the validation split; ``*_after`` with the returned temperature).
+    """
     p = _as_probs(probs)
     y = np.asarray(y_true, dtype=np.int64).reshape(-1)
-    if len(y) < MIN_SAMPLES or p.shape[0] != len(y) or (p.argmax(axis=1) == y).all():
-        return 1.0
-    logp = np.log(np.clip(p, _P_FLOOR, 1.0))
-    rows = np.arange(len(y))
+    if p.shape[0] != len(y):
+        raise ValueError(f"probabilities and labels differ in length. Received: {p.shape[0]} and {len(y)}")
+    out = {"temperature": 1.0, "fitted_temperature": None, "accepted": False,
+           "fitted_on": "logits" if logits is not None else "log-probabilities",
+           "num_samples": len(y), "cv_folds": folds, "cv_nll_before": None, "cv_nll_after": None}
+    if len(y) < MIN_SAMPLES or (p.argmax(axis=1) == y).all():
+        out["reason"] = (f"too few validation images to fit on ({len(y)} < {MIN_SAMPLES})"
+                         if len(y) < MIN_SAMPLES else "no wrong prediction on the validation split")
+    else:
+        z = _as_logits(p, logits)
+        log_t = search_log_temperature(z, y)
+        out["fitted_temperature"] = float(np.exp(log_t))
+        # Held-out check: T fitted without each fold, scored on it, against T = 1.
+        order = np.random.default_rng(seed).permutation(len(y))
+        cv_before = cv_after = 0.0
+        for part in np.array_split(order, max(2, int(folds))):
+            rest = np.setdiff1d(order, part, assume_unique=True)
+            lt = search_log_temperature(z[rest], y[rest])
+            cv_before += _nll_logits(z[part], y[part], 0.0) * len(part)
+            cv_after += _nll_logits(z[part], y[part], lt) * len(part)
+        out["cv_nll_before"], out["cv_nll_after"] = cv_before / len(y), cv_after / len(y)
+        if _nll_logits(z, y, log_t) >= _nll_logits(z, y, 0.0):
+            out["reason"] = "the fit does not lower the validation NLL"
+        elif out["cv_nll_after"] >= out["cv_nll_before"]:
+            out["reason"] = ("a temperature fitted on part of the validation split does not "
+                             "lower the NLL on the rest (too little data to trust the fit)")
+        else:
+            out.update(temperature=float(np.exp(log_t)), accepted=True, reason="fitted")
+    cal = apply_temperature(p, out["temperature"])
+    out.update(nll_before=nll(p, y), nll_after=nll(cal, y), ece_before=ece(p, y), ece_after=ece(cal, y))
+    return out
 
-    def loss(log_t: float) -> float:
-        z = logp / np.exp(log_t)
-        z = z - z.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(z).sum(axis=1))
-        return float((log_norm - z[rows, y]).mean())
 
-    res = minimize_scalar(loss, bounds=(np.log(T_MIN), np.log(T_MAX)), method="bounded",
-                          options={"xatol": 1e-4})
-    t = float(np.exp(res.x)) if res.success else 1.0
-    # Never return a temperature that fits worse than leaving the model alone.
-    return t if loss(np.log(t)) <= loss(0.0) else 1.0
+def fit_temperature(probs, y_true, logits=None) -> float:
+    """The validated NLL-optimal temperature (:func:`fit_temperature_checked`), or 1.0."""
+    return fit_temperature_checked(probs, y_true, logits)["temperature"]
 
 
 def reliability(probs, y_true, n_bins: int = N_BINS) -> dict:

@@ -95,6 +95,35 @@ class Embedder:
 
         self._call = call
 
+    def logits(self, features, probabilities=None) -> np.ndarray | None:
+        """The head's logits (n, C) float64 from penultimate ``features`` (a binary sigmoid
+        head gives ``[0, z]``), or None when the head is not a softmax/sigmoid Dense layer.
+
+        With ``probabilities`` (the model's output for the same images), None is also
+        returned when softmax(logits) does not reproduce them (a head this cannot read).
+        """
+        head = head_layer(self.model)
+        act = getattr(getattr(head, "activation", None), "__name__", "")
+        weights = head.get_weights() if act in ("softmax", "sigmoid") else []
+        if len(weights) != 2:
+            return None
+        kernel, bias = (np.asarray(w, dtype=np.float64) for w in weights)
+        f = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
+        if kernel.ndim != 2 or f.shape[1] != kernel.shape[0]:
+            return None
+        z = f @ kernel + bias
+        if act == "sigmoid":
+            if z.shape[1] != 1:
+                return None
+            z = np.concatenate([np.zeros_like(z), z], axis=1)
+        if probabilities is not None and len(z):
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            if np.abs(e / e.sum(axis=1, keepdims=True) - np.asarray(probabilities)).max() > 1e-3:
+                log.warning("The head's logits do not reproduce the model's probabilities; "
+                            "calibrating on log-probabilities instead")
+                return None
+        return z
+
     def embed_batch(self, images, with_probabilities: bool = False):
         """Features (n, dim) float32 for uint8 images (n, h, w, c) already at input size.
 

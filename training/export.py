@@ -162,6 +162,11 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
     try:
         artifacts = _write_all(model, names, quantize, tmp, data, reference, events)
         ok = all(a["ok"] for a in artifacts)
+        trust_files = {}
+        if ok:  # the unknown rule's files and feature models (training.export_trust)
+            from training.export_trust import write_trust_files
+
+            trust_files = write_trust_files(run_dir, model, names, tmp, data.x, events, open_runner)
         for a in artifacts:
             a["path"] = str(out / a.pop("file"))
         result = {"run_dir": str(run_dir), "out_dir": str(out), "signature": str(out / SIGNATURE_JSON),
@@ -179,7 +184,7 @@ def export(run, formats=("saved_model", "onnx", "tflite"), out_dir=None, events:
                        | {"file": Path(a["path"]).name} for a in artifacts],
             parity={_key(a): {k: v for k, v in a.items() if k not in ("path", "format", "quantization")}
                     | {"images_source": data.source} for a in artifacts},
-            extra=predictor.trust.signature_fields())  # temperature + unknown rule (training.trust)
+            extra=predictor.trust.signature_fields(trust_files))  # temperature + unknown rule
         write_signature(tmp, signature)
         _install(tmp, out)
     except BaseException:  # a failed gate, a converter error, a cancel: leave nothing behind

@@ -155,10 +155,14 @@ class ExportedPredictor(Predictor):
         self.color_mode = inp["colour_mode"]
         self.classes = [str(c) for c in self.signature["classes"]]
         self.runner = open_runner(path, self.format)
-        from training.trust import Trust
+        from training.export_trust import ExportedEmbedder, load_export_trust
 
-        # Calibration and the confidence part of the unknown rule travel in the signature.
-        self.trust, self.coverage, self._embedder = Trust.from_signature(self.signature), None, None
+        # Calibration and the unknown rule: the whole rule when the export carries its
+        # files (training.export_trust), else the confidence part in the signature.
+        self.trust, feature_file = load_export_trust(path, self.signature, self.format)
+        self.coverage, self._embedder = None, None
+        if feature_file is not None:
+            self._embedder = ExportedEmbedder(self.runner, open_runner(feature_file, self.format))
         log.info("Loaded exported %s model %s (%d classes)", self.format, path, len(self.classes))
 
     def _run(self, batch: np.ndarray) -> np.ndarray:

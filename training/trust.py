@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.calibration import apply_temperature, fit_temperature, nll
+from training.calibration import apply_temperature, fit_temperature_checked, nll
 from training.events import Events
 from training.runfolder import (CALIBRATION_JSON, UNKNOWN_JSON, UNKNOWN_REFERENCE_NPZ, RunError,
                                 read_json, write_json)
@@ -50,15 +50,17 @@ class Trust:
         self.rule = rule
         self.reference = reference
         self.appearance = appearance  # (mean, precision) of training thumbnails, or None
+        self.fit: dict = {}  # calibration.json as written by fit_trust (validation numbers)
 
     @classmethod
     def load(cls, run_dir) -> Trust:
         """Read the run's trust files; missing or damaged ones are logged and skipped."""
         folder = Path(run_dir)
-        temperature, rule, reference, appearance = 1.0, None, None, None
+        temperature, rule, reference, appearance, fit = 1.0, None, None, None, {}
         try:
             if (folder / CALIBRATION_JSON).is_file():
-                t = read_json(folder / CALIBRATION_JSON).get("temperature", 1.0)
+                fit = read_json(folder / CALIBRATION_JSON)
+                t = fit.get("temperature", 1.0)
                 if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0:
                     temperature = float(t)
             if (folder / UNKNOWN_JSON).is_file():
@@ -71,7 +73,9 @@ class Trust:
                                       np.asarray(npz["thumb_precision"], dtype=np.float32))
         except (RunError, ValueError, OSError, KeyError, AttributeError) as exc:
             log.warning("Ignoring the damaged calibration/unknown files of %s: %s", folder, exc)
-        return cls(temperature, rule, reference, appearance)
+        trust = cls(temperature, rule, reference, appearance)
+        trust.fit = fit if isinstance(fit, dict) else {}
+        return trust
 
     def calibrate(self, raw_probs) -> np.ndarray:
         return apply_temperature(raw_probs, self.temperature)
@@ -114,24 +118,46 @@ class Trust:
         return {"probabilities": probs, "distances": dist, "appearance": look,
                 "unknown": [u for u, _ in flags], "reasons": [r for _, r in flags]}
 
-    def signature_fields(self) -> dict:
+    def signature_fields(self, files: dict | None = None) -> dict:
         """``signature.json``'s ``calibration`` and ``unknown`` fields (export sidecar).
 
         An exported file outputs the model's own probabilities; the consumer applies the
-        temperature. The feature and thumbnail distance checks need the run folder's
-        reference file, so only the confidence part of the rule travels with the export.
+        temperature. With ``files`` (what ``training.export_trust.write_trust_files``
+        wrote beside the export: the rule, its reference data and the feature models),
+        the whole rule travels; without them only its confidence part.
         """
         r = self.rule
-        return {
-            "calibration": {"method": "temperature", "temperature": self.temperature,
-                            "apply": "p = softmax(log(p_model) / temperature); the argmax "
-                                     "does not change"},
-            "unknown": None if r is None else {
+        files = files or {}
+        unknown = None
+        if r is not None:
+            unknown = {
                 "coverage": r.coverage, "confidence_threshold": r.confidence_threshold,
                 "rule": "unknown when the calibrated top probability < confidence_threshold",
                 "note": "the app also answers unknown for inputs unlike the training data "
                         f"(distance checks on the run's {UNKNOWN_REFERENCE_NPZ}), which an "
-                        "exported file cannot do alone"}}
+                        "exported file cannot do alone"}
+            if files.get("rule_file"):
+                summary = self.summary()["unknown"]
+                features = files.get("features_files") or {}
+                unknown.update(
+                    distance=summary["distance"], appearance=summary["appearance"],
+                    files={"rule": files["rule_file"], "reference": files["reference_file"],
+                           "features": features},
+                    features_parity=files.get("features_parity") or {},
+                    rule="unknown when the input is unlike the training data (the L2-normalised "
+                         "output of the features file is farther than distance.threshold from "
+                         "its k-th nearest row of the reference's 'features', or the 8x8 "
+                         "grayscale thumbnail's Mahalanobis distance to 'thumb_mean' / "
+                         "'thumb_precision' exceeds appearance.threshold), else when the "
+                         "calibrated top probability < confidence_threshold",
+                    note="training.exported_predictor applies this rule as the app does"
+                         + ("" if features else "; no features file in this export: the "
+                                                "feature distance check is skipped"))
+        return {
+            "calibration": {"method": "temperature", "temperature": self.temperature,
+                            "apply": "p = softmax(log(p_model) / temperature); the argmax "
+                                     "does not change"},
+            "unknown": unknown}
 
     @classmethod
     def from_signature(cls, signature: dict) -> Trust:
@@ -166,9 +192,10 @@ class Trust:
                         "reference_file": UNKNOWN_REFERENCE_NPZ}}}
 
 
-def _one_pass(model, batches, total: int, events: Events, what: str) -> dict:
+def _one_pass(model, batches, total: int, events: Events, what: str, logits: bool = False) -> dict:
     """Raw probabilities, penultimate features (None if the model has none) and thumbnails
-    of ``(images, labels, rows)`` batches, in one pass over the images."""
+    of ``(images, labels, rows)`` batches, in one pass over the images; with ``logits``,
+    also the head's logits (None where they cannot be read off the features)."""
     from training.embeddings import Embedder
     from training.modelcall import compiled_call, to_probabilities
 
@@ -195,10 +222,13 @@ def _one_pass(model, batches, total: int, events: Events, what: str) -> dict:
         events.on_progress(min(done, total), total, what)
     if not raw:
         return {"rows": np.zeros(0, np.int64), "labels": np.zeros(0, np.int64), "raw": None,
-                "features": None, "thumbs": np.zeros((0, 64), np.float32)}
-    return {"rows": np.concatenate(rows), "labels": np.concatenate(labels),
-            "raw": np.concatenate(raw), "features": np.concatenate(feats) if feats else None,
-            "thumbs": np.concatenate(thumbs)}
+                "features": None, "thumbs": np.zeros((0, 64), np.float32), "logits": None}
+    out = {"rows": np.concatenate(rows), "labels": np.concatenate(labels),
+           "raw": np.concatenate(raw), "features": np.concatenate(feats) if feats else None,
+           "thumbs": np.concatenate(thumbs), "logits": None}
+    if logits and emb is not None:
+        out["logits"] = emb.logits(out["features"], out["raw"])
+    return out
 
 
 def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42) -> dict | None:
@@ -225,7 +255,8 @@ def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42
                          "unknown rule is chosen.")
         return None
     events.on_status("Calibrating on the validation split…")
-    val = _one_pass(model, *split_batches(data, VALIDATION, 64), events, "calibrating (validation)")
+    val = _one_pass(model, *split_batches(data, VALIDATION, 64), events, "calibrating (validation)",
+                    logits=True)
     train = _one_pass(model, *split_batches(data, TRAIN, 64, limit=MAX_REFERENCE, seed=seed),
                       events, "reference features (training subsample)")
     if val["raw"] is None or not len(train["rows"]):
@@ -234,15 +265,21 @@ def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42
     appearance = fit_gaussian(train["thumbs"])
     val_look = mahalanobis(val["thumbs"], *appearance)
     raw, y_val = val["raw"], val["labels"]
-    temperature = fit_temperature(raw, y_val)
+    fit = fit_temperature_checked(raw, y_val, val["logits"], seed=seed)
+    temperature = fit["temperature"]
     calibrated = apply_temperature(raw, temperature)
     rule = fit_rule(calibrated, y_val, val["features"], reference, temperature,
                     val_appearance=val_look)
     folder = Path(run_dir)
+    # Validation numbers before/after, and why T = 1 was kept when it was.
     calibration = {"schema_version": CALIBRATION_SCHEMA, "method": "temperature",
                    "temperature": temperature, "fitted_on": "validation",
-                   "num_samples": len(y_val), "nll_before": nll(raw, y_val),
-                   "nll_after": nll(calibrated, y_val)}
+                   "fitted_temperature": fit["fitted_temperature"], "accepted": fit["accepted"],
+                   "reason": fit["reason"], "fit_input": fit["fitted_on"],
+                   "num_samples": len(y_val), "nll_before": fit["nll_before"],
+                   "nll_after": fit["nll_after"], "ece_before": fit["ece_before"],
+                   "ece_after": fit["ece_after"], "cv_folds": fit["cv_folds"],
+                   "cv_nll_before": fit["cv_nll_before"], "cv_nll_after": fit["cv_nll_after"]}
     tmp = folder / (UNKNOWN_REFERENCE_NPZ + ".tmp.npz")
     np.savez_compressed(tmp, features=(reference if reference is not None
                                        else np.zeros((0, 0))).astype(np.float32),
@@ -250,7 +287,9 @@ def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42
     os.replace(tmp, folder / UNKNOWN_REFERENCE_NPZ)
     write_json(folder / UNKNOWN_JSON, rule.to_dict())
     write_json(folder / CALIBRATION_JSON, calibration)
-    events.on_status(f"Temperature {temperature:.3f}; unknown below "
+    events.on_status(f"Temperature {temperature:.3f}"
+                     + ("" if fit["accepted"] else f" ({fit['reason']})")
+                     + "; unknown below "
                      f"{rule.confidence_threshold:.1%} confidence"
                      + ("" if rule.distance_threshold is None else
                         f" or beyond kNN distance {rule.distance_threshold:.3f}"))
@@ -279,6 +318,11 @@ def trusted_predictions(model, data, split: int, trust: Trust, events: Events | 
     assessed = trust.assess(raw, out["features"], appearance=look)
     probs = assessed["probabilities"]
     extras = {"loss": nll(raw, y), "calibration": calibration_report(raw, y, trust.temperature)}
+    if trust.fit:  # how the temperature was chosen, with the validation numbers
+        extras["calibration"]["validation"] = {
+            k: trust.fit.get(k) for k in ("fitted_temperature", "accepted", "reason", "fit_input",
+                                          "num_samples", "nll_before", "nll_after", "ece_before",
+                                          "ece_after", "cv_nll_before", "cv_nll_after")}
     if trust.rule is not None:
         unknown = np.asarray(assessed["unknown"], dtype=bool)
         reasons = assessed["reasons"]

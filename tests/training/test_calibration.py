@@ -9,6 +9,7 @@ from training.calibration import (
     calibration_report,
     ece,
     fit_temperature,
+    fit_temperature_checked,
     reliability,
 )
 from training.curves import precision_recall, risk_coverage, threshold_for_coverage
@@ -53,6 +54,43 @@ def test_temperature_recovers_overconfidence_and_keeps_argmax():
     np.testing.assert_allclose(apply_temperature(probs, 1.0), probs)
     with pytest.raises(ValueError, match="temperature=0"):
         apply_temperature(probs, 0)
+
+
+def test_fit_on_logits_is_exact_where_probabilities_underflow():
+    rng = np.random.default_rng(3)
+    n, c, true_t = 3000, 4, 8.0
+    logits = rng.normal(0, 40, size=(n, c))  # gaps of hundreds: float32 softmax underflows
+    p_true = _softmax(logits / true_t)
+    y = np.array([rng.choice(c, p=row) for row in p_true])
+    probs = _softmax(logits).astype(np.float32)
+    assert (probs == 0).any()
+    fit = fit_temperature_checked(probs, y, logits=logits)
+    assert fit["accepted"] and fit["fitted_on"] == "logits"
+    assert fit["temperature"] == pytest.approx(true_t, rel=0.1)
+    assert fit["ece_after"] < fit["ece_before"] and fit["nll_after"] < fit["nll_before"]
+    assert fit["cv_nll_after"] < fit["cv_nll_before"]
+    with pytest.raises(ValueError, match="shape"):
+        fit_temperature_checked(probs, y, logits=logits[:, :2])
+
+
+def test_temperature_is_kept_at_one_when_the_fit_does_not_hold_out():
+    # A calibrated model (labels drawn from its own probabilities) on a small split: the
+    # NLL-optimal T follows noise; the held-out folds must not confirm it.
+    rng = np.random.default_rng(11)
+    kept = 0
+    for trial in range(8):
+        logits = rng.normal(0, 2, size=(120, 5))
+        probs = _softmax(logits)
+        y = np.array([rng.choice(5, p=row) for row in probs])
+        fit = fit_temperature_checked(probs, y, logits=logits, seed=trial)
+        assert fit["fitted_temperature"] != 1.0
+        if not fit["accepted"]:
+            kept += 1
+            assert fit["temperature"] == 1.0 and "NLL" in fit["reason"]
+            assert fit["ece_after"] == pytest.approx(fit["ece_before"])
+    assert kept >= 4
+    small = fit_temperature_checked(probs[:10], y[:10])
+    assert small["temperature"] == 1.0 and "too few" in small["reason"]
 
 
 def test_average_precision_matches_scikit_learn():

@@ -36,6 +36,19 @@ def test_features_are_the_heads_input(cnn_model):
                                atol=1e-5)
 
 
+def test_logits_reproduce_the_probabilities(cnn_model):
+    from training.embeddings import Embedder
+
+    emb = Embedder(cnn_model, batch_size=4)
+    feats, probs = emb.embed_batch(_images(7, seed=5), with_probabilities=True)
+    z = emb.logits(feats, probs)
+    assert z.shape == probs.shape
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(e / e.sum(axis=1, keepdims=True), probs, atol=1e-5)
+    # Probabilities the head could not have given: no logits rather than wrong ones.
+    assert emb.logits(feats, np.tile(np.float32([1, 0, 0]), (len(probs), 1))) is None
+
+
 def test_rows_and_split_match_the_batch(cnn_model):
     from training.data.arrays import PreparedData
     from training.data.index import TEST, TRAIN, VALIDATION

@@ -20,6 +20,7 @@ from workbench.panels.results_health import attach_health
 from workbench.panels.metric_item import MetricItem
 from workbench.panels.results_runs import RunsList
 from workbench.panels.results_trust import TrustCharts, average_rows, trust_summary_html
+from workbench.panels.results_unknown import UnknownBadges, reason_line
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
@@ -38,11 +39,14 @@ def gallery_item(pred: dict, classes: list[str]) -> dict:
     true = pred.get("true_class", classes[t] if isinstance(t, int) and t < len(classes) else t)
     predicted = pred.get("pred_class", classes[p] if isinstance(p, int) and p < len(classes) else p)
     prob = pred.get("confidence")
+    unknown = pred.get("unknown_reason")  # the run's rule, at evaluation (training.unknown)
     return {"path": pred.get("path", ""), "true": true, "pred": predicted, "prob": prob,
             "correct": t == p, "probabilities": pred.get("probabilities"), "true_index": t,
+            "unknown_reason": unknown,
             "caption": f"True: {true} · Predicted: {predicted}"
                        + (f" ({prob:.1%})" if isinstance(prob, (int, float)) else "")
-                       + f"\n{os.path.basename(str(pred.get('path', '')))}"}
+                       + f"\n{os.path.basename(str(pred.get('path', '')))}"
+                       + (f"\n{reason_line(unknown)}" if unknown else "")}
 
 
 class ResultsPanel(QWidget):
@@ -154,6 +158,7 @@ class ResultsPanel(QWidget):
 
         self.detail = ImageDetail("Select an image in the gallery to see it large "
                                   "with all class probabilities")
+        self.unknown_badges = UnknownBadges(self.gallery, self.detail, self)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(center)
         bottom.addWidget(self.detail)
@@ -170,7 +175,8 @@ class ResultsPanel(QWidget):
     def pending_work(self) -> bool:
         return (self._loader.busy() or self._evaluator.busy() or self.runs.pending_work()
                 or self.gallery.pending_work() or self.detail.pending_work()
-                or self.health.pending_work() or self._export_busy())
+                or self.health.pending_work() or self._export_busy()
+                or self.unknown_badges.pending_work())
 
     def _export_busy(self) -> bool:
         dialog = getattr(self, "_export_dialog", None)
@@ -188,7 +194,7 @@ class ResultsPanel(QWidget):
                 pass
         self.watcher.stop()
         for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail,
-                     self.health, self.confusion, self.trust_charts):
+                     self.health, self.confusion, self.trust_charts, self.unknown_badges):
             part.shutdown()
 
     def load_run(self, run_dir: str) -> None:
@@ -443,6 +449,7 @@ class ResultsPanel(QWidget):
         self.gallery_note.setText(note)
         items = [gallery_item(r, self.classes) for r in records[:GALLERY_LIMIT]]
         self.gallery.set_items(items, self.state.dataset, empty_hint=hint)
+        self.unknown_badges.check(self.run_dir, items, self.state.dataset)
 
 
 def _same_dir(a: str, b: str) -> bool:

@@ -65,7 +65,10 @@ def trust_summary_html(evaluation: dict) -> str:
         parts.append(f"balanced accuracy {bal:.1%}")
     cal = evaluation.get("calibration") or {}
     before, after = cal.get("ece_before"), cal.get("ece_after")
-    if isinstance(before, (int, float)) and isinstance(after, (int, float)):
+    kept = (cal.get("validation") or {}).get("accepted") is False  # T = 1: not confirmed
+    if isinstance(before, (int, float)) and kept:
+        parts.append(f"calibration error (ECE) {before:.1%} (temperature kept at 1)")
+    elif isinstance(before, (int, float)) and isinstance(after, (int, float)):
         parts.append(f"calibration error (ECE) {before:.1%} → {after:.1%}")
     unk = evaluation.get("unknown") or {}
     if isinstance(unk.get("unknown_rate"), (int, float)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from workbench.charts.probabilities import ProbabilityChart
 from workbench.widgets.heatmap import HeatmapOverlay
@@ -58,7 +58,15 @@ class ImageDetail(QWidget):
         tl.addWidget(self.image_label, 1)
         tl.addWidget(self.heatmap.controls)
         tl.addWidget(self.heatmap.note)
-        tl.addWidget(self.caption)
+        # A long caption (the unknown check's reasons, a face line) scrolls rather than
+        # raising the panel's minimum height past a 640-pixel window.
+        caption_box = QScrollArea()
+        caption_box.setWidget(self.caption)
+        caption_box.setWidgetResizable(True)
+        caption_box.setFrameShape(QFrame.Shape.NoFrame)
+        caption_box.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        caption_box.setMinimumHeight(self.caption.fontMetrics().lineSpacing() * 2 + 4)
+        tl.addWidget(caption_box)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.chart)
@@ -90,6 +98,12 @@ class ImageDetail(QWidget):
         worker = PreviewWorker(item.get("path", ""), 640, dataset,
                                detect_faces=detect_faces and self.faces is None)
         self._runner.start(worker, finished=self._on_preview, failed=self._on_failed)
+
+    def update_caption(self, path: str, caption: str) -> None:
+        """Replace the caption of the shown item if it is ``path`` (a late worker result)."""
+        if self._item is not None and self._item.get("path") == path:
+            self._item["caption"] = caption
+            self._set_caption()
 
     def clear(self, hint: str = "Select an image to see it here") -> None:
         self._runner.cancel()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QLabel, QListView, QListWidget, QListWidgetItem,
 
 from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.widgets.path_menu import install_path_menu
+from workbench.widgets.unknown_badge import SHORT_LINE, badged
 from workbench.workers.gallery_images import ThumbnailWorker
 from workbench.workers.job_runner import JobRunner
 
@@ -26,7 +27,7 @@ ItemRole = Qt.ItemDataRole.UserRole + 1
 
 def caption(item: dict) -> str:
     """The text under a thumbnail: true label, predicted label and probability (or the
-    item's own ``lines``)."""
+    item's own ``lines``), and "unknown" when the item has an ``unknown_reason``."""
     if item.get("lines"):
         return "\n".join(item["lines"])
     lines = []
@@ -37,7 +38,17 @@ def caption(item: dict) -> str:
         lines.append(f"Pred: {item['pred']}")
         if prob is not None:
             lines.append(f"p = {prob:.0%}")
+    if item.get("unknown_reason"):
+        if lines and lines[-1].startswith("p = "):
+            lines[-1] += f" · {SHORT_LINE}"
+        else:
+            lines.append(SHORT_LINE)
     return "\n".join(lines)
+
+
+def _tooltip(item: dict) -> str:
+    reason = item.get("unknown_reason")
+    return item.get("path", "") + (f"\nWould be answered unknown: {reason}" if reason else "")
 
 
 class ImageGallery(QWidget):
@@ -54,6 +65,7 @@ class ImageGallery(QWidget):
         super().__init__(parent)
         self.thumb_side = thumb_side
         self.items: list[dict] = []
+        self._pixmaps: dict[int, QPixmap] = {}
         self._runner = JobRunner(self)
         self.list = QListWidget()
         self.list.setViewMode(QListView.ViewMode.IconMode)
@@ -83,6 +95,7 @@ class ImageGallery(QWidget):
         """Show ``items`` (replacing the current ones) and decode their thumbnails."""
         self._runner.cancel()
         self.items = list(items)
+        self._pixmaps = {}  # decoded thumbnails by row, before any badge
         self.list.clear()
         if empty_hint is not None:
             self.hint.setText(empty_hint)
@@ -94,7 +107,7 @@ class ImageGallery(QWidget):
             # Uniform item sizes take the first item's hint; make it the full cell so a
             # short first caption doesn't elide every longer one.
             w.setSizeHint(self.list.gridSize() - QSize(6, 6))
-            w.setToolTip(item.get("path", ""))
+            w.setToolTip(_tooltip(item))
             if item.get("correct") is not None:
                 w.setForeground(QBrush(RIGHT if item["correct"] else WRONG))
                 w.setBackground(QBrush(_RIGHT_BG if item["correct"] else _WRONG_BG))
@@ -168,9 +181,39 @@ class ImageGallery(QWidget):
             if w is None:
                 continue
             if arr is not None:
-                w.setIcon(QIcon(QPixmap.fromImage(image_to_qimage(arr))))
+                self._pixmaps[i] = QPixmap.fromImage(image_to_qimage(arr))
+                self._set_icon(i)
             elif reason:
-                w.setToolTip(f"{self.items[i].get('path', '')}\n{reason}")
+                w.setToolTip(f"{_tooltip(self.items[i])}\n{reason}")
+
+    def update_items(self, updates: dict) -> None:
+        """Merge ``{path: {field: value}}`` into the shown items (e.g. ``unknown_reason``
+        once a worker has checked them) and refresh their captions, tooltips and badges."""
+        for row, item in enumerate(self.items):
+            extra = updates.get(item.get("path", ""))
+            w = self.list.item(row)
+            if not extra or w is None:
+                continue
+            item.update(extra)
+            w.setData(ItemRole, item)
+            w.setToolTip(_tooltip(item))
+            self._set_icon(row)
+        if self.fixes is not None:
+            self._mark_fixes()  # the captions with their fix marks
+        else:
+            self._refresh_text()
+
+    def _refresh_text(self) -> None:
+        for row, item in enumerate(self.items):
+            w = self.list.item(row)
+            if w is not None:
+                w.setText(caption(item))
+
+    def _set_icon(self, row: int) -> None:
+        pm, w = self._pixmaps.get(row), self.list.item(row)
+        if pm is None or w is None:
+            return
+        w.setIcon(QIcon(badged(pm) if self.items[row].get("unknown_reason") else pm))
 
     @Slot(QListWidgetItem, QListWidgetItem)
     def _on_current(self, current, _previous) -> None:
