@@ -127,6 +127,14 @@ def peak_rss_mb(children: bool = False) -> float:
     return kb / 1024 if sys.platform != "darwin" else kb / 2**20
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all its threads). On a shared
+    machine this varies far less than wall time: other processes take the cores, not
+    this process's work."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
 def current_rss_mb() -> float:
     try:
         with open("/proc/self/statm", encoding="ascii") as f:

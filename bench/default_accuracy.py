@@ -112,23 +112,25 @@ def baselines(index, size, color, max_train: int | None, seed: int = 0) -> dict:
     from skimage.feature import hog
     from sklearn.svm import SVC
 
-    from training.data import load_arrays
+    from training.data import open_images
     from training.data.index import TEST, TRAIN, VALIDATION
 
-    data = load_arrays(index, tuple(size), color)
-    splits = np.asarray(data.splits)
+    # The SVMs need every image they fit on in memory anyway: read them once from the store.
+    with open_images(index, tuple(size), color) as images:
+        x, kept = images.read(images.rows)
+    splits = np.asarray(index.splits)[kept]
     fit_rows = np.flatnonzero((splits == TRAIN) | (splits == VALIDATION))
     test_rows = np.flatnonzero(splits == TEST)
     if max_train and len(fit_rows) > max_train:
         fit_rows = np.sort(np.random.default_rng(seed).choice(fit_rows, max_train, replace=False))
-    y = np.asarray(data.y)
+    y = np.asarray(index.labels)[kept]
 
     def pixels(rows):
-        return np.asarray(data.x[rows], np.float32).reshape(len(rows), -1) / 255.0
+        return np.asarray(x[rows], np.float32).reshape(len(rows), -1) / 255.0
 
     def hogs(rows):
         cell = max(2, min(size) // 4)
-        return np.stack([hog(np.asarray(data.x[r], np.float32).mean(-1) / 255.0,
+        return np.stack([hog(np.asarray(x[r], np.float32).mean(-1) / 255.0,
                              orientations=9, pixels_per_cell=(cell, cell),
                              cells_per_block=(2, 2)) for r in rows])
 

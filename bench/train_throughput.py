@@ -19,7 +19,8 @@ optimizer, learning rate and epochs. Variants, each in a fresh process:
 - (b)  plain Keras 3: ``keras.utils.image_dataset_from_directory(...).cache().prefetch(AUTOTUNE)``.
 - (c)  the same without ``.cache()``.
 
-Every variant reports its process's peak RSS (``ru_maxrss``). Wall time covers the whole run after ``import tensorflow`` (listing, decoding, building,
+Every variant reports its process's peak RSS (``ru_maxrss``) and CPU time (user + system,
+all threads: steadier than wall time on a shared machine). Wall time covers the whole run after ``import tensorflow`` (listing, decoding, building,
 fitting, evaluating; the workbench also writes its run folder and full evaluation).
 Validation each epoch and the final accuracy use the 10,000 test images in every variant
 (they sit in ``validation/`` so the workbench keeps all 60,000 for training instead of
@@ -77,10 +78,10 @@ def worker_workbench(a) -> dict:
     config = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, early_stopping=False, seed=0)
     run_dir = os.path.join(a.scratch, f"run-{a.model}-{a.variant}")
     prof = [] if a.profile else None
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), common.cpu_seconds()
     with common.profiled(prof, top=25, sort="cumulative"):
         summary = train(DatasetSpec(path=a.data, seed=0), spec, config, rec, run_dir=run_dir)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, common.cpu_seconds() - c0
 
     acc = getattr(summary, "test_accuracy", None)
     folder = RunFolder(run_dir)
@@ -92,7 +93,7 @@ def worker_workbench(a) -> dict:
         params = folder.load_model("final").count_params()
     except Exception:  # noqa: BLE001 (the parameter count is informative only)
         pass
-    return {"wall": wall, "to_first_batch": (rec.first_batch or t0) - t0, "epoch_seconds": secs,
+    return {"wall": wall, "cpu": cpu, "to_first_batch": (rec.first_batch or t0) - t0, "epoch_seconds": secs,
             "test_accuracy": acc, "params": params, "profile": prof[0] if prof else None,
             "peak_rss_mb": common.peak_rss_mb()}
 
@@ -109,7 +110,10 @@ def worker_plain(a, cache: bool) -> dict:
         def on_epoch_begin(self, epoch, logs=None):
             self._t = time.perf_counter()
 
-        def on_train_batch_begin(self, batch, logs=None):
+        def on_train_batch_end(self, batch, logs=None):
+            # When the first batch has trained, as the workbench's first on_batch event
+            # (which comes after its first execution of up to 32 steps): both include
+            # Keras tracing the train function.
             if self.first_batch is None:
                 self.first_batch = time.perf_counter()
 
@@ -117,7 +121,7 @@ def worker_plain(a, cache: bool) -> dict:
             self.seconds.append(time.perf_counter() - self._t)
 
     keras.utils.set_random_seed(0)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), common.cpu_seconds()
     load = dict(color_mode=a.color, image_size=(a.size, a.size), batch_size=a.batch_size)
     train_ds = keras.utils.image_dataset_from_directory(os.path.join(a.data, "train"), seed=0, **load)
     test_ds = keras.utils.image_dataset_from_directory(os.path.join(a.data, "validation"), shuffle=False, **load)
@@ -132,8 +136,8 @@ def worker_plain(a, cache: bool) -> dict:
     timer = EpochTimer()
     model.fit(train_ds, validation_data=test_ds, epochs=a.epochs, callbacks=[timer], verbose=0)
     _, acc = model.evaluate(test_ds, verbose=0)
-    wall = time.perf_counter() - t0
-    return {"wall": wall, "to_first_batch": (timer.first_batch or t0) - t0,
+    wall, cpu = time.perf_counter() - t0, common.cpu_seconds() - c0
+    return {"wall": wall, "cpu": cpu, "to_first_batch": (timer.first_batch or t0) - t0,
             "epoch_seconds": timer.seconds, "test_accuracy": float(acc), "params": model.count_params(),
             "peak_rss_mb": common.peak_rss_mb()}
 
@@ -143,10 +147,11 @@ def _row(model, v, r, base):
     secs = [s for s in r.get("epoch_seconds") or [] if s is not None]
     later = sum(secs[1:]) / len(secs[1:]) if len(secs) > 1 else None
     ratio = r["wall"] / base["wall"] if base else None
+    cpu = r["cpu"] / base["cpu"] if base and base.get("cpu") and r.get("cpu") else None
     rss = r["peak_rss_mb"] / base["peak_rss_mb"] if base and base.get("peak_rss_mb") else None
-    return [model, f"({v}) {VARIANTS[v]}", r["wall"], r["to_first_batch"], secs[0] if secs else None,
+    return [model, f"({v}) {VARIANTS[v]}", r["wall"], r.get("cpu"), r["to_first_batch"], secs[0] if secs else None,
             later, r.get("peak_rss_mb"), r["test_accuracy"], r["params"],
-            f"{ratio:.2f}x" if ratio else "-", f"{rss:.2f}x" if rss else "-"]
+            f"{ratio:.2f}x" if ratio else "-", f"{cpu:.2f}x" if cpu else "-", f"{rss:.2f}x" if rss else "-"]
 
 
 def main(argv=None) -> int:
@@ -206,9 +211,9 @@ def main(argv=None) -> int:
     base_name = "(b)" if "b" in variants else "(c)"
     print(f"Input {a.size}x{a.size} {a.color}, batch {a.batch_size}, {a.epochs} epoch(s); "
           f"ratios are wall time and peak RSS relative to {base_name} (lower is better)")
-    print(common.table(["model", "variant", "whole run s", "to 1st batch s", "epoch 1 s",
+    print(common.table(["model", "variant", "whole run s", "CPU s", "to 1st batch s", "epoch 1 s",
                         "later epochs s", "peak RSS MB", "test acc", "params", f"time vs {base_name}",
-                        f"RSS vs {base_name}"], rows))
+                        f"CPU vs {base_name}", f"RSS vs {base_name}"], rows))
     summary = []
     for model in a.models.split(","):
         r = {v: results.get((model, v)) for v in VARIANTS}
@@ -218,6 +223,9 @@ def main(argv=None) -> int:
                  f"peak RSS {r['a']['peak_rss_mb']:.0f} MB vs {base['peak_rss_mb']:.0f} MB")
             if r["a2"]:
                 s += f", second run {r['a2']['wall'] / base['wall']:.2f}x"
+            if r["a"].get("cpu") and base.get("cpu"):
+                s += f" (CPU time: first {r['a']['cpu'] / base['cpu']:.2f}x" + (
+                    f", second {r['a2']['cpu'] / base['cpu']:.2f}x)" if r["a2"] else ")")
             s += f", acc {r['a']['test_accuracy']:.3f} vs {base['test_accuracy']:.3f}"
             summary.append(s)
     for (model, v), r in results.items():

@@ -4,6 +4,7 @@ Kept apart from ``training.cli`` (which registers them) so the health commands g
 """
 from __future__ import annotations
 
+import argparse
 import os
 
 
@@ -26,10 +27,14 @@ def add_parsers(sub, dataset_options) -> None:
     p.add_argument("data", metavar="DATA")
     p.add_argument("--run", metavar="RUN_DIR", help="a trained run: its predictions rank label "
                    "errors and its features find near duplicates")
-    p.add_argument("--folds", type=int, default=3, help="cross-validation folds for the training "
-                   "split's out-of-sample probabilities (default 3)")
-    p.add_argument("--retrain", action="store_true", help="with --run: train its model again "
-                   "per fold for the out-of-sample probabilities (slower, finds more)")
+    p.add_argument("--folds", type=int, default=None, help="cross-validation folds for the "
+                   "out-of-sample probabilities (default 5 when retraining, else 3)")
+    p.add_argument("--retrain", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --run (the default then): train its model again per fold and rank "
+                   "label errors on those out-of-sample probabilities; --no-retrain: quicker, "
+                   "K-fold regression on the run's features (finds fewer)")
+    p.add_argument("--repeats", type=int, default=None, help="K-fold retraining passes, averaged "
+                   "(default 2)")
     p.add_argument("--top", type=int, default=20, help="how many of each finding to print")
     dataset_options(p)
 
@@ -37,7 +42,7 @@ def add_parsers(sub, dataset_options) -> None:
 def cmd_labels(args, events, out):
     from training.cliargs import InputError, dataset_spec
     from training.data import open_dataset
-    from training.data.overlay import export_csv, load_overlay
+    from training.data.overlay import export_csv, load_overlay, overlay_info
 
     spec = dataset_spec(args, args.data)
     raw = open_dataset(spec, events, overlay=False)
@@ -68,7 +73,7 @@ def cmd_labels(args, events, out):
     if args.export:
         n = export_csv(index, args.export)
         print(f"Wrote {n:,} labels to {args.export}", file=out)
-    return 0, {"overlay": {k: v for k, v in info.items() if k != "excluded_paths"},
+    return 0, {"overlay": overlay_info(index),
                "relabelled": dict(overlay.labels), "excluded": sorted(overlay.excluded),
                "num_samples": len(index), "exported": args.export}
 
@@ -79,11 +84,13 @@ def cmd_health(args, events, out):
 
     if args.retrain and not args.run:
         raise InputError("--retrain needs --run RUN_DIR (the model to train again per fold)")
-    if args.folds < 2:
+    if args.folds is not None and args.folds < 2:
         raise InputError(f"--folds must be at least 2. Received: {args.folds}")
+    if args.repeats is not None and args.repeats < 1:
+        raise InputError(f"--repeats must be at least 1. Received: {args.repeats}")
     spec = dataset_spec(args, args.data)
     result = check_health(spec, run_dir=args.run, events=events, folds=args.folds, seed=args.seed,
-                          retrain=args.retrain)
+                          retrain=args.retrain, repeats=args.repeats)
     events.finish_line()
     print_report(result, out, top=args.top)
     return 0, result

@@ -37,15 +37,25 @@ def dataset_info(run_dir) -> dict:
     n = data.get("num_samples")
     if isinstance(n, int) and not isinstance(n, bool):
         out["num_images"] = n
+    overlay = data.get("overlay")
+    if isinstance(overlay, dict):  # the label fixes it learned from (issue 13: compare runs)
+        fixes = sum(v for k in ("relabelled", "excluded")
+                    if isinstance(v := overlay.get(k), int) and not isinstance(v, bool))
+        if fixes:
+            out["label_fixes"] = fixes
     return out
 
 
 def dataset_label(row: dict) -> str:
-    """``"sample (1,500 images)"``, or ``"-"`` when the run does not say."""
+    """``"sample (1,500 images)"``, ``"sample (1,498 images, 3 label fixes)"`` (a run
+    trained with a label overlay), or ``"-"`` when the run does not say."""
     name, n = row.get("dataset"), row.get("num_images")
     if not name:
         return "-"
-    return f"{name} ({n:,} images)" if isinstance(n, int) else name
+    fixes = row.get("label_fixes")
+    parts = ([f"{n:,} images"] if isinstance(n, int) else []) + (
+        [f"{fixes} label fix{'es' if fixes != 1 else ''}"] if fixes else [])
+    return f"{name} ({', '.join(parts)})" if parts else name
 
 
 def list_runs_labelled(root=None) -> list[dict]:

@@ -148,6 +148,13 @@ class LabelFixes(QObject):
             log.exception("saving the label overlay failed")
             self.failed.emit(f"Could not save the label fixes to {self.overlay.path}: "
                              f"{exc.strerror or exc}")
+        if index is not None:
+            # What a run trained on this in-memory index records in dataset.json (and
+            # whether it copies the overlay): the overlay as it is now, not as opened.
+            from training.data.overlay import changed_rows
+
+            index.overlay = {**(getattr(index, "overlay", None) or {}), **self.overlay.summary(),
+                             "applied_relabels": int(len(changed_rows(index)))}
         self.changed.emit()
 
     def _on_dataset(self) -> None:
@@ -269,4 +276,8 @@ def add_edit_menu(window, state) -> tuple[QAction, QAction]:
     menu.addAction(redo)
     window.addAction(undo)
     window.addAction(redo)
+    from workbench.folder_moves_menu import add_folder_actions
+
+    menu.addSeparator()
+    add_folder_actions(window, state, menu)  # optional: make the class folders say it (asks first)
     return undo, redo

@@ -105,12 +105,13 @@ def test_predicting_a_file_gives_the_pixels_and_probabilities_of_evaluation(tmp_
 
     root = make_class_folder(tmp_path / "d", per_class=12, size=16)
     rng = np.random.default_rng(1)
-    # Files that need resizing, 16-bit, odd extensions: the cases where pipelines disagreed.
+    # Files that need shrinking or enlarging, 16-bit, odd extensions: the cases where pipelines disagreed.
     for i in range(3):
         write_image(root / "dog" / f"big_{i}.jpe", class_image(1, 40, rng), fmt="JPEG")
         Image.fromarray(class_image(2, 30, rng)).save(root / "fox" / f"photo_{i}.jfif", "JPEG")
         deep = (class_image(0, 24, rng)[:, :, 0].astype(np.uint16) * 257)
         Image.fromarray(deep).save(root / "cat" / f"deep_{i}.png")
+        write_image(root / "fox" / f"tiny_{i}.png", class_image(2, 10, rng))  # enlarged (OpenCV)
     cfg = TrainConfig(epochs=1, batch_size=8, early_stopping=False, seed=0)
     summary = train(str(root), tiny_spec(size=16), cfg, run_dir=str(tmp_path / "r"))
     from training.predict import Predictor, expand_paths
@@ -118,7 +119,7 @@ def test_predicting_a_file_gives_the_pixels_and_probabilities_of_evaluation(tmp_
 
     result = RunFolder(summary.run_dir).read_evaluation()
     by_path = {p["path"]: p for p in result["predictions"]}
-    odd = [p for p in by_path if p.endswith((".jpe", ".jfif")) or "deep_" in p]
+    odd = [p for p in by_path if p.endswith((".jpe", ".jfif")) or "deep_" in p or "tiny_" in p]
     assert set(expand_paths([str(root)])) == set(open_dataset(str(root)).paths)  # same extensions
     predictor = Predictor(summary.run_dir, which="final")
     rows = predictor.predict_paths(list(by_path))

@@ -50,7 +50,7 @@ def test_logits_reproduce_the_probabilities(cnn_model):
 
 
 def test_rows_and_split_match_the_batch(cnn_model):
-    from training.data.arrays import PreparedData
+    from tests.decoded import PreparedData
     from training.data.index import TEST, TRAIN, VALIDATION
     from training.embeddings import Embedder
     from training.events import StopFlagEvents, Stopped

@@ -15,7 +15,8 @@ from tests.imagegen import make_class_folder
 from tests.training.trainutil import Recorder, read, tiny_transfer_spec
 from training import runfolder
 from training.config import TrainConfig
-from training.data import load_arrays, open_dataset
+from training.data import open_dataset
+from tests.decoded import load_arrays
 from training.data.index import VALIDATION
 from training.evaluate import metrics_from_predictions
 from training.predict import predict_probabilities

@@ -194,3 +194,30 @@ def test_weights_box_shows_progress_and_cancel_keeps_nothing(qtbot, box, tmp_pat
     assert "cancelled" in box.message.text()
     assert not list((tmp_path / "keras" / "models").iterdir())   # no file, no .part
     assert box.button.isEnabled() and box.cancel_button.isHidden()
+
+
+def test_guard_rails_and_transfer_settings_fit_the_smallest_window(qtbot, tmp_path, monkeypatch):
+    """At 1024x640 a transfer template with its guard-rail warnings fits: no label clipped
+    and no horizontal scroll bar under the settings column (the weights combo made it
+    ~10 px too wide)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from tests.workbench.layoutcheck import clipped_labels
+    from tests.workbench.panels import make_window
+    from training.config import TrainConfig
+    from training.models import template
+
+    w = make_window(qtbot, tmp_path, monkeypatch, size=(1024, 640))
+    try:
+        w.show_panel("model")
+        w.state.set_train_config(TrainConfig(learning_rate=0.5, batch_size=4096))
+        w.state.set_model_spec(template("mobilenet_v2", weights="random"))
+        panel = w.panels["model"]
+        qtbot.waitUntil(lambda: "too high" in panel.assist.advice_label.text(), timeout=30_000)
+        for area in panel.findChildren(QScrollArea):
+            if area.widget() is not None and area.isVisible():
+                assert area.widget().minimumSizeHint().width() <= area.viewport().width()
+        assert not clipped_labels(panel)
+        wait_idle(qtbot, panel)
+    finally:
+        w.close()

@@ -151,7 +151,8 @@ def test_model_panel_load_spec_shows_damaged_files_as_a_message(qtbot, tmp_path,
 def test_clear_cache_from_the_tools_menu(qtbot, tmp_path, monkeypatch, window):
     from PySide6.QtWidgets import QMessageBox
 
-    from training.data import cache_size, load_arrays, open_dataset
+    from training.data import cache_size, open_dataset
+    from tests.decoded import load_arrays
     from workbench.mainwindow import _human_size
 
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))

@@ -8,7 +8,6 @@ Typical use::
     with open_images(index, size, mode) as data:  # batches from the store / the reader
         ds = data.dataset(data.split_rows(TRAIN), batch_size=32, shuffle=True, seed=0)
 """
-from .arrays import PreparedData, load_arrays, verify_images
 from .cache import cache_dir, cache_size, clear_cache, stores_in_use
 from .decode import (
     IMAGE_EXTS,
@@ -18,7 +17,7 @@ from .decode import (
     fit_in_box,
     resize_to,
 )
-from .images import ImageData, open_images
+from .images import ImageData, open_images, verify_images
 from .index import SPLIT_NAMES, TEST, TRAIN, VALIDATION, BadFile, DatasetIndex
 from .sources import open_dataset
 from .spec import DatasetError, DatasetSpec
@@ -36,7 +35,6 @@ __all__ = [
     "DatasetSpec",
     "DecodeError",
     "ImageData",
-    "PreparedData",
     "cache_dir",
     "cache_size",
     "clear_cache",
@@ -44,7 +42,6 @@ __all__ = [
     "decode_to_fit",
     "fit_in_box",
     "image_stats",
-    "load_arrays",
     "open_dataset",
     "open_images",
     "resize_to",

@@ -24,7 +24,7 @@ from . import store as store_mod
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2  # bump when decode_image's output for the same file changes
+CACHE_VERSION = 3  # bump when decode_image's output for the same file changes
 DEFAULT_FREE_SHARE = 0.5
 _ENTRY_RE = re.compile(r"^[0-9a-f]{64}\.(npy|json)(\.tmp\d+)?$")  # the old, whole-array format
 _STORE_RE = re.compile(r"^[0-9a-f]{64}$")

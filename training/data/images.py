@@ -160,7 +160,11 @@ class ImageData:
         if st is not None:
             states = st.states(rows)
             ok = np.flatnonzero(states == store_mod.OK)
-            if len(ok):
+            if len(ok) == k:  # the usual case once the store is filled: gather straight into x
+                good = st.read(rows, x)
+                states[~good] = store_mod.UNKNOWN
+                repair = set(np.flatnonzero(~good).tolist())
+            elif len(ok):
                 got = np.empty((len(ok),) + self.shape, np.uint8)
                 good = st.read(rows[ok], got)
                 x[ok] = got
@@ -297,3 +301,22 @@ def open_images(index: DatasetIndex, size, color_mode: str = "rgb", events=None,
     """The batch reader over ``index`` that training, evaluation, prediction on a split and
     feature extraction use (see :class:`ImageData`). Call ``close()`` when done."""
     return ImageData(index, size, color_mode, events, use_cache)
+
+
+def verify_images(index: DatasetIndex, events=None) -> list[BadFile]:
+    """Decode every file once (at :func:`suggest_input`'s size, into the store) to find the
+    corrupt, truncated, empty and non-image files that indexing cannot see.
+
+    For ``inspect``-style reports and the app's up-front check. Training at the suggested
+    size afterwards reads the store, so this costs nothing extra there.
+
+    Returns:
+        The :class:`BadFile` entries added to ``index.bad_files`` by this call.
+    """
+    if index.arrays is not None:
+        return []
+    from .stats import suggest_input
+
+    size, mode = suggest_input(index)
+    with ImageData(index, size, mode, events) as data:
+        return data.fill(events)

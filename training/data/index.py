@@ -1,8 +1,9 @@
 """The dataset index: every sample's location, label and split, plus the bad-file report.
 
 An index is cheap to build (it lists files, it does not decode them), so the GUI can show
-70,000 thumbnails' worth of entries at once. Decoding happens later, once, in
-``training.data.arrays``; files that fail to decode are added to ``bad_files`` there.
+70,000 thumbnails' worth of entries at once. Decoding happens later, batch by
+batch, in ``training.data.images`` (``open_images``); files that fail to decode are added
+to ``bad_files`` there.
 """
 from __future__ import annotations
 

@@ -224,13 +224,14 @@ def apply_overlay(index, overlay: LabelOverlay):
     class_of = {c: i for i, c in enumerate(index.classes)}
     unknown: set[str] = set()
     changed = 0
-    excluded_paths = []
+    excluded_paths, excluded_rows = [], []
     if len(overlay):
         for i, p in enumerate(index.paths):
             k = overlay.key(p)
             if k in overlay.excluded:
                 keep[i] = False
                 excluded_paths.append(p)
+                excluded_rows.append(i)
                 continue
             new = overlay.labels.get(k)
             if new is None:
@@ -245,6 +246,10 @@ def apply_overlay(index, overlay: LabelOverlay):
         index.warnings.append(f"label overlay names unknown class(es) {sorted(unknown)}; those "
                               f"overrides are ignored ({overlay.path})")
     index.labels = labels
+    # The source's class and split of each excluded image, so the GUI can show them
+    # (greyed) and restore them.
+    excluded_labels = [int(original[i]) for i in excluded_rows]
+    excluded_splits = [int(np.asarray(index.splits)[i]) for i in excluded_rows]
     if not keep.all():
         rows = np.flatnonzero(keep)
         index.paths = [index.paths[i] for i in rows]
@@ -256,8 +261,31 @@ def apply_overlay(index, overlay: LabelOverlay):
         index._names = None
     index.original_labels = original
     index.overlay = {**overlay.summary(), "applied_relabels": changed,
-                     "applied_exclusions": len(excluded_paths), "excluded_paths": excluded_paths}
+                     "applied_exclusions": len(excluded_paths), "excluded_paths": excluded_paths,
+                     EXCLUDED_LABELS: excluded_labels, EXCLUDED_SPLITS: excluded_splits}
     return index
+
+
+EXCLUDED_LABELS, EXCLUDED_SPLITS = "excluded_labels", "excluded_splits"
+_LONG_KEYS = ("excluded_paths", EXCLUDED_LABELS, EXCLUDED_SPLITS)
+
+
+def overlay_info(index) -> dict:
+    """``index.overlay`` without its per-image lists (for reports and JSON output)."""
+    return {k: v for k, v in (getattr(index, "overlay", None) or {}).items() if k not in _LONG_KEYS}
+
+
+def excluded_samples(index) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(paths, source class ids, split ids)`` of the images the overlay left out of
+    ``index`` when it was opened (empty when none)."""
+    info = getattr(index, "overlay", None) or {}
+    paths = list(info.get("excluded_paths") or [])
+    labels = np.asarray(info.get(EXCLUDED_LABELS) or [], np.int64)
+    splits = np.asarray(info.get(EXCLUDED_SPLITS) or [], np.int64)
+    if len(labels) != len(paths) or len(splits) != len(paths):  # an older record: unknown
+        labels = np.zeros(len(paths), np.int64)
+        splits = np.zeros(len(paths), np.int64)
+    return paths, labels, splits
 
 
 def overlay_record(index) -> dict | None:
@@ -266,7 +294,7 @@ def overlay_record(index) -> dict | None:
     if not info:
         return None
     excluded = info.get("excluded_paths") or []
-    return {**{k: v for k, v in info.items() if k != "excluded_paths"},
+    return {**overlay_info(index),
             "excluded_sample": excluded[:50]}
 
 

@@ -2,7 +2,7 @@
 
 Indexing 70,000 files must take well under a few seconds, so this uses ``os.scandir``
 (file types come from the directory listing itself) and does not ``stat`` files: a stat
-per file costs ~10 us here, more than everything else together, and ``load_arrays``
+per file costs ~10 us here, more than everything else together, and ``open_images``
 stats every file anyway for its cache key, so empty files are reported there. Everything
 skipped is reported once as a :class:`BadFile`.
 

@@ -3,7 +3,7 @@
 Sources: a folder of class folders (``folders``), ``train/`` + ``validation|valid|val/``
 (+ optional ``test/``) folders of class folders (``splits``), a CSV of ids and labels
 (``csv``), MNIST-style IDX files (``idx``) and a NumPy ``.npz`` (``npz``). Nothing is
-decoded here; files that turn out to be corrupt are reported by ``load_arrays``.
+decoded here; files that turn out to be corrupt are reported by ``open_images``.
 """
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ def _header(path: str):
             except Exception:  # noqa: BLE001 - broken EXIF only loses the rotation
                 pass
             return w, h, mode, im.format
-    except Exception:  # noqa: BLE001 - unreadable files are reported by load_arrays
+    except Exception:  # noqa: BLE001 - unreadable files are reported by open_images
         return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,8 +23,9 @@ THUMB_SIZE = (32, 32)  # without a run: perceptual hashes and the pixel classifi
 PIXEL_FEATURES = 16    # side of the thumbnail the no-run classifier is fitted on
 
 
-def check_health(dataset, run_dir=None, events: Events | None = None, folds: int = 3,
-                 seed: int = 0, limit: int = 500, retrain: bool = False) -> dict:
+def check_health(dataset, run_dir=None, events: Events | None = None, folds: int | None = None,
+                 seed: int = 0, limit: int = 500, retrain: bool | None = None,
+                 repeats: int | None = None) -> dict:
     """Likely label errors, exact/near duplicates, leakage, class balance and outliers.
 
     Args:
@@ -33,17 +35,21 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
             penultimate features find near duplicates. None: a pixel classifier and
             perceptual hashes instead.
         events: progress (``on_progress``/``on_status``) and stop (raises ``Stopped``).
-        folds: K of the cross-validation.
+        folds: K of the cross-validation (None: 5 when retraining, else 3).
         retrain: with a run, get the out-of-sample probabilities by training its model
-            ``folds`` times (``labels.cross_val_retrain``) instead of K-fold on its features.
+            ``folds x repeats`` times (``labels.cross_val_retrain``; the default, None, with a
+            run) or, False, quickly by K-fold regression on its features (weaker when the
+            run memorised wrong training labels).
+        repeats: K-fold passes of the retraining, averaged (None: 2).
         limit: at most this many rows in each list.
 
     Raises:
         DatasetError, RunError: the dataset cannot be opened, or the run does not match it.
     """
     from training import runfolder
-    from training.data import load_arrays, open_dataset
+    from training.data import open_dataset
     from training.data.index import DatasetIndex
+    from training.data.overlay import overlay_info
 
     events = events or Events()
     t0 = time.perf_counter()
@@ -52,13 +58,13 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
     events.on_status("Checking class balance and image headers…")
     result = {"schema_version": SCHEMA_VERSION, "root": index.root, "num_samples": len(index),
               "classes": classes, "run_dir": str(run_dir) if run_dir else None,
-              "overlay": {k: v for k, v in (index.overlay or {}).items() if k != "excluded_paths"},
+              "overlay": overlay_info(index),
               "balance": balance.class_balance(index), "outliers": balance.outliers(index, events)}
     events.on_status("Looking for exact duplicates (hash of the decoded pixels)…")
     hashes = duplicates.pixel_hashes(index, events)
     exact = duplicates.exact_pairs(hashes)
 
-    thumbs = load_arrays(index, THUMB_SIZE, "grayscale", events)
+    thumbs = _thumbnails(index, events)
     events.on_status("Looking for near duplicates (perceptual hash)…")
     bits = duplicates.phash_bits(thumbs.x)
     t_rows = np.asarray(thumbs.rows)
@@ -75,18 +81,20 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
         if list(predictor.classes) != classes:
             raise runfolder.RunError(f"The run's classes {predictor.classes} differ from the dataset's "
                                 f"{classes}; choose a run trained on this dataset.")
-        data = load_arrays(index, predictor.input_size, predictor.color_mode, events)
         events.on_status("Computing the model's features and predictions…")
-        emb = Embedder(predictor.model)
-        feats, probs = emb.embed_rows(data.x, events=events, with_probabilities=True)
+        data, feats, probs = _model_pass(index, predictor, Embedder(predictor.model), events)
         probs = np.asarray(probs, np.float64)
-        if retrain:
-            oos = labels.cross_val_retrain(index, run_dir, folds, seed, events)[data.rows]
-            probs_method = labels.RETRAIN_METHOD
+        if retrain is None or retrain:
+            k = folds or labels.RETRAIN_FOLDS
+            reps = repeats or labels.RETRAIN_REPEATS
+            oos = labels.cross_val_retrain(index, run_dir, k, seed, events, reps)[data.rows]
+            oos = labels.with_run_predictions(oos, probs, data.splits)
+            probs_method = labels.RETRAIN_METHOD.format(folds=k, repeats=reps)
         else:
-            events.on_status(f"Cross-validating on the model's features ({folds} folds)…")
-            oos = labels.out_of_sample(feats, probs, data.y, data.splits, c, folds, seed, events)
-            probs_method = labels.OUT_OF_SAMPLE_METHOD
+            k = folds or 3
+            events.on_status(f"Cross-validating on the model's features ({k} folds)…")
+            oos = labels.out_of_sample(feats, probs, data.y, data.splits, c, k, seed, events)
+            probs_method = labels.FEATURES_METHOD
         correct = np.zeros(len(index), bool)
         correct[data.rows] = probs.argmax(axis=1) == data.y
         events.on_status("Looking for near duplicates (model features)…")
@@ -102,8 +110,9 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
         data = thumbs
         step = max(1, THUMB_SIZE[0] // PIXEL_FEATURES)
         pixels = data.x[:, ::step, ::step, 0].reshape(len(data.x), -1).astype(np.float32) / 255.0
-        events.on_status(f"Cross-validating a pixel classifier ({folds} folds)…")
-        oos = labels.cross_val_probabilities(pixels, data.y, c, folds, seed, events)
+        k = folds or 3
+        events.on_status(f"Cross-validating a pixel classifier ({k} folds)…")
+        oos = labels.cross_val_probabilities(pixels, data.y, c, k, seed, events)
         probs_method = "K-fold logistic regression on 16x16 thumbnails (no run given)"
 
     rows = np.asarray(data.rows)
@@ -134,6 +143,62 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
     result["leakage"] = duplicates.leakage(exact_groups + near_groups, index.splits, correct)
     result["seconds"] = time.perf_counter() - t0
     return result
+
+
+class _Samples(NamedTuple):
+    """The decoded samples a check looked at: index ``rows`` (bad files left out), their
+    labels and splits, and (for thumbnails) their pixels."""
+
+    rows: np.ndarray
+    y: np.ndarray
+    splits: np.ndarray
+    x: np.ndarray | None = None
+
+
+def _samples(index, rows, x=None) -> _Samples:
+    rows = np.asarray(rows, np.int64)
+    return _Samples(rows, np.asarray(index.labels)[rows].astype(np.int32),
+                    np.asarray(index.splits)[rows].astype(np.uint8), x)
+
+
+def _thumbnails(index, events: Events) -> _Samples:
+    """32x32 grey thumbnails of every decodable sample, read through the decoded-image
+    store (filled first, with progress and stop). They are kept in memory on purpose:
+    every pair is compared, and at 1 KB per image 100,000 images take 100 MB."""
+    from training.data import open_images
+
+    with open_images(index, THUMB_SIZE, "grayscale", events) as data:
+        data.fill(events)
+        x = np.empty((len(data.rows), *THUMB_SIZE, 1), np.uint8)
+        kept_all, done = [], 0
+        for part, kept in _read_here(data):
+            x[done:done + len(part)] = part
+            kept_all.append(kept)
+            done += len(part)
+    rows = np.concatenate(kept_all) if kept_all else np.zeros(0, np.int64)
+    return _samples(index, rows, x[:done])
+
+
+def _read_here(data, batch_size: int = 1024):
+    """``(images, kept rows)`` of every row, read in the calling thread (bad files left
+    out). No read-ahead thread: the store answers in microseconds, and under the app the
+    caller is already a worker thread, where one more thread only adds garbage collections
+    outside the GUI's control (Qt wrappers finalised off their thread crashed a GUI test)."""
+    for s in range(0, len(data.rows), batch_size):
+        yield data.read(data.rows[s:s + batch_size])
+
+
+def _model_pass(index, predictor, emb, events: Events):
+    """The run's penultimate features and probabilities of every sample, streamed batch by
+    batch from the store (or decoded by the parallel reader, filling the store): only the
+    features stay in memory."""
+    from training.data import open_images
+
+    with open_images(index, predictor.input_size, predictor.color_mode, events) as data:
+        labels = np.asarray(index.labels)
+        batches = ((x, labels[kept], kept) for x, kept in _read_here(data, emb.batch_size))
+        got = emb.embed_batches(batches, len(data.rows), events, "computing the model's features")
+    return _samples(index, got.rows), got.features, got.probabilities
 
 
 def print_report(result: dict, out, top: int = 20) -> None:

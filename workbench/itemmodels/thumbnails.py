@@ -19,6 +19,7 @@ them in a bounded LRU cache and emits ``dataChanged`` for that row only. Array s
 from __future__ import annotations
 
 import collections
+import os
 import threading
 import time
 
@@ -126,6 +127,10 @@ class ThumbnailModel(QStringListModel):
         self._class_filter = -1
         self._split_filter = -1
         self._row_of_sample: dict[int, int] | None = None
+        self._n = 0
+        self._extra_labels = self._extra_splits = np.zeros(0, np.int64)
+        self._mark = None
+        self._faded: dict[int, QPixmap] = {}
         # Coalesce the data() requests of one paint into one dispatch.
         self._dispatch_timer = QTimer(self)
         self._dispatch_timer.setSingleShot(True)
@@ -134,34 +139,50 @@ class ThumbnailModel(QStringListModel):
 
     # -- setup ------------------------------------------------------------------------
     def set_index(self, index) -> None:
-        """Show ``index`` (a ``DatasetIndex`` or None); forgets cached thumbnails."""
+        """Show ``index`` (a ``DatasetIndex`` or None); forgets cached thumbnails.
+
+        Images the label overlay excluded when the index was opened are kept as extra
+        items after the index's rows (sample numbers ``len(index)`` on), shown only by
+        ``set_filter(..., with_excluded=True)``, so they can be seen and restored."""
+        from training.data.overlay import excluded_samples
+
         self._cancel_pending()
         self._index = index
-        self._paths = list(index.paths) if index is not None else []
-        self._names = index.names() if index is not None else []
+        self._n = len(index) if index is not None else 0
+        extra, self._extra_labels, self._extra_splits = (
+            excluded_samples(index) if index is not None else ([], np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        self._paths = list(index.paths) + extra if index is not None else []
+        self._names = index.names() + [os.path.basename(p) for p in extra] if index is not None else []
+        self._faded.clear()
         self._cache.clear()
         self._errors.clear()
         self._class_filter = self._split_filter = -1
         self._rows = (np.arange(len(index), dtype=np.int64) if index is not None
                       else np.zeros(0, dtype=np.int64))
         self._row_of_sample = None
-        self.setStringList(self._names)   # resets the model: views re-read everything
+        self.setStringList(self._names[:self._n])   # resets the model: views re-read everything
 
-    def set_filter(self, class_id: int = -1, split: int = -1, only_rows=None) -> None:
+    def set_filter(self, class_id: int = -1, split: int = -1, only_rows=None,
+                   with_excluded: bool = False) -> None:
         """Show only samples of ``class_id`` and/or ``split`` (-1: all), and of
-        ``only_rows`` when given (e.g. the images whose label was changed)."""
+        ``only_rows`` when given (e.g. the images whose label was changed); with
+        ``with_excluded`` also the images the overlay excluded (see :meth:`set_index`)."""
         if self._index is None:
             return
         self._cancel_pending()
         self._class_filter, self._split_filter = class_id, split
-        mask = np.ones(len(self._index), dtype=bool)
+        labels = np.concatenate([np.asarray(self._index.labels, np.int64), self._extra_labels])
+        splits = np.concatenate([np.asarray(self._index.splits, np.int64), self._extra_splits])
+        mask = np.ones(len(labels), dtype=bool)
+        mask[self._n:] = with_excluded
         if class_id >= 0:
-            mask &= self._index.labels == class_id
+            mask &= labels == class_id
         if split >= 0:
-            mask &= self._index.splits == split
+            mask &= splits == split
         if only_rows is not None:
             keep = np.zeros(len(mask), dtype=bool)
             keep[np.asarray(only_rows, dtype=np.int64)] = True
+            keep[self._n:] = True
             mask &= keep
         self._rows = np.flatnonzero(mask).astype(np.int64)
         self._row_of_sample = None
@@ -172,7 +193,35 @@ class ThumbnailModel(QStringListModel):
         return self._class_filter, self._split_filter
 
     def sample_row(self, model_row: int) -> int:
+        """The index row of a grid item; ``>= len(index)`` for an excluded image."""
         return int(self._rows[model_row])
+
+    def set_marker(self, mark) -> None:
+        """``mark(path) -> str`` is shown instead of an item's name when not empty
+        (``"→ Coat"``, ``"excluded"``); an excluded item is drawn faded and grey."""
+        self._mark = mark
+        self.refresh_marks()
+
+    def refresh_marks(self) -> None:
+        """Repaint every item's mark (after a relabel, exclude, restore, undo)."""
+        self._faded.clear()
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0),
+                                  [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole,
+                                   Qt.ItemDataRole.ForegroundRole])
+
+    def _label(self, sample: int) -> int:
+        if sample >= self._n:
+            return int(self._extra_labels[sample - self._n])
+        return int(self._index.labels[sample])
+
+    def _split(self, sample: int) -> int:
+        if sample >= self._n:
+            return int(self._extra_splits[sample - self._n])
+        return int(self._index.splits[sample])
+
+    def _mark_of(self, sample: int) -> str:
+        return self._mark(self._paths[sample]) if self._mark is not None else ""
 
     # -- pending work / shutdown ---------------------------------------------------------
     def pending(self) -> bool:
@@ -224,25 +273,54 @@ class ThumbnailModel(QStringListModel):
         if self._index is None or not 0 <= row < len(self._rows):
             return None
         sample = int(self._rows[row])
-        if role in (ThumbnailRole, Qt.ItemDataRole.DecorationRole):
-            return self._thumbnail(sample, wait=role == Qt.ItemDataRole.DecorationRole)
+        if role == Qt.ItemDataRole.DecorationRole:
+            pix = self._thumbnail(sample, wait=True)
+            return self._faded_pixmap(sample, pix) if self._mark_of(sample) == "excluded" else pix
+        if role == ThumbnailRole:
+            return self._thumbnail(sample, wait=False)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return self._names[sample]
+            # A fix shows instead of the name (a caption holds ~12 characters; the name is
+            # in the tooltip and the preview).
+            mark = self._mark_of(sample) if role == Qt.ItemDataRole.DisplayRole else ""
+            return mark or self._names[sample]
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QColor(140, 140, 140) if self._mark_of(sample) == "excluded" else None
         if role == LabelRole:
-            return self._index.classes[int(self._index.labels[sample])]
+            return self._index.classes[self._label(sample)]
         if role == SplitRole:
-            return SPLIT_NAMES[int(self._index.splits[sample])]
+            return SPLIT_NAMES[self._split(sample)]
         if role == PathRole:
             return self._paths[sample]
         if role == SampleRole:
             return sample
         if role == Qt.ItemDataRole.ToolTipRole:
-            label = self._index.classes[int(self._index.labels[sample])]
-            tip = f"{self._paths[sample]}\nclass: {label} · {SPLIT_NAMES[int(self._index.splits[sample])]}"
+            label = self._index.classes[self._label(sample)]
+            tip = f"{self._paths[sample]}\nclass: {label} · {SPLIT_NAMES[self._split(sample)]}"
+            mark = self._mark_of(sample)
+            if mark == "excluded":
+                tip += "\nexcluded from training (R or right-click → Restore brings it back)"
+            elif mark:
+                tip += f"\nlabel fix: {mark}"
+            elif sample >= self._n:
+                tip += "\nrestored: it is used again from the next training"
             if sample in self._errors:
                 tip += f"\ncannot show: {self._errors[sample]}"
             return tip
         return None
+
+    def _faded_pixmap(self, sample: int, pix: QPixmap) -> QPixmap:
+        """``pix`` washed out (an excluded image), cached until the marks change."""
+        faded = self._faded.get(sample)
+        if faded is None or pix is self._placeholder:
+            faded = QPixmap(pix.size())
+            faded.fill(QColor(255, 255, 255))
+            painter = QPainter(faded)
+            painter.setOpacity(0.35)
+            painter.drawPixmap(0, 0, pix)
+            painter.end()
+            if pix is not self._placeholder:
+                self._faded[sample] = faded
+        return faded
 
     # -- thumbnails ------------------------------------------------------------------------
     def _thumbnail(self, sample: int, wait: bool):
@@ -255,6 +333,8 @@ class ThumbnailModel(QStringListModel):
         if sample in self._errors:
             return self._broken
         if self._index.arrays is not None:
+            if sample >= self._n:  # an excluded array row: its pixels left the index
+                return self._placeholder if wait else None
             pix = QPixmap.fromImage(array_tile(self._index.arrays[sample]))
             self._cache[sample] = pix
             self._trim()

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
 
 from training.data.index import SPLIT_NAMES
 from training.data.kinds import KIND_LABELS, OPEN_BY_KEY
-from workbench.itemmodels.thumbnails import (THUMB, ThumbnailModel, image_to_qimage)
+from workbench.itemmodels.thumbnails import (THUMB, LabelRole, PathRole, SplitRole, ThumbnailModel,
+                                            image_to_qimage)
 from workbench.panels.start_page import StartPage
 from workbench.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
@@ -426,9 +427,10 @@ class DatasetPanel(QWidget):
         if self.changed_filter.isChecked() and self.state.dataset is not None:
             from workbench.panels.dataset_fixes import changed_only_rows
 
-            only = changed_only_rows(self.state.dataset)
+            only = changed_only_rows(self.state)
         self.thumbs.set_filter(self.class_filter.currentIndex() - 1,
-                               self.split_filter.currentIndex() - 1, only_rows=only)
+                               self.split_filter.currentIndex() - 1, only_rows=only,
+                               with_excluded=only is not None)
         self._update_shown()
         self._select_first()
 
@@ -454,10 +456,9 @@ class DatasetPanel(QWidget):
         if index is None or not current.isValid():
             return
         sample = self.thumbs.sample_row(current.row())
-        label = index.classes[int(index.labels[sample])]
-        split = SPLIT_NAMES[int(index.splits[sample])]
-        path = index.paths[sample]
-        if index.arrays is not None:
+        # From the model: an image the label overlay excluded is an item but not an index row.
+        label, split, path = current.data(LabelRole), current.data(SplitRole), current.data(PathRole)
+        if index.arrays is not None and sample < len(index):
             arr = index.arrays[sample]
             pix = QPixmap.fromImage(image_to_qimage(arr))
             self.preview.show_sample(pix, [("File", path), ("Pixels", f"{arr.shape[1]} × {arr.shape[0]}"),

@@ -12,18 +12,27 @@ from workbench.itemmodels.thumbnails import PathRole
 from workbench.widgets.path_menu import install_path_menu
 
 
-def changed_only_rows(index):
-    """Rows whose label the overlay changed (None: no filter)."""
+def changed_only_rows(state):
+    """Rows of ``state.dataset`` whose label was changed or that were excluded since it was
+    opened (the grid adds the images excluded before, see ThumbnailModel.set_index)."""
+    import numpy as np
+
     from training.data.overlay import changed_rows
 
-    return changed_rows(index)
+    index = state.dataset
+    rows = changed_rows(index)
+    overlay = fixes_for(state).overlay
+    if overlay is not None and overlay.excluded:
+        excluded = [i for i, p in enumerate(index.paths) if overlay.key(p) in overlay.excluded]
+        rows = np.union1d(rows, np.asarray(excluded, np.int64))
+    return rows
 
 
 def attach_fixes(panel, filters_layout) -> None:
     fixes = fixes_for(panel.state)
     panel.changed_filter = QCheckBox("Changed only")
-    panel.changed_filter.setToolTip("Show only images whose label you changed (relabelled); "
-                                    "excluded images are listed in the Data health view")
+    panel.changed_filter.setToolTip("Show only images you relabelled or excluded (greyed); "
+                                    "select one and press R, or right-click → Restore, to undo the fix")
     panel.fix_label = QLabel("")
     panel.fix_label.setStyleSheet("color: #555;")
     filters_layout.addWidget(panel.changed_filter)
@@ -46,6 +55,7 @@ def attach_fixes(panel, filters_layout) -> None:
 
     install_path_menu(panel.grid, path_at, extra)  # replaces the plain path menu
     install_fix_keys(panel.grid, selected_paths, fixes)
+    panel.thumbs.set_marker(fixes.mark)  # "→ Coat" / "excluded" (greyed) on grid items
 
     def on_changed() -> None:
         n = fixes.count()
@@ -55,6 +65,8 @@ def attach_fixes(panel, filters_layout) -> None:
                                 + (f" ({excluded} excluded)" if excluded else "") if n else "")
         if panel.changed_filter.isChecked():
             panel._apply_filter()
+        else:
+            panel.thumbs.refresh_marks()
 
     fixes.changed.connect(on_changed)
     on_changed()

@@ -130,6 +130,10 @@ class TransferForm(_Form):
         self.backbone_label = QLabel()
         self.weights = QComboBox()
         self.weights.addItems(["ImageNet (local Keras cache)", "Weights file…", "Random"])
+        # Its longest item made the form ~10 px wider than the settings column at 1024x640
+        # (a horizontal scroll bar under every transfer template): let it shrink and elide.
+        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.weights.setMinimumContentsLength(14)
         self.weights.activated.connect(self._weights_chosen)
         self.weights_status = QLabel()
         self.weights_status.setWordWrap(True)

@@ -4,14 +4,8 @@ import numpy as np
 import pytest
 
 from tests.imagegen import class_image, make_class_folder, make_idx_dataset, write_image
-from training.data import (
-    TRAIN,
-    cache_dir,
-    cache_size,
-    clear_cache,
-    load_arrays,
-    open_dataset,
-)
+from training.data import TRAIN, cache_dir, cache_size, clear_cache, open_dataset
+from tests.decoded import load_arrays
 from training.data import cache as cache_mod
 from training.data import images as images_mod
 from training.events import Events, StopFlagEvents, Stopped
@@ -201,6 +195,13 @@ def test_parallel_reader_gives_the_same_pixels(tmp_path, cache_env, monkeypatch)
     threaded = load_arrays(open_dataset(tmp_path / "d"), 16, "rgb", rec, use_cache=False)
     assert np.array_equal(serial.x, threaded.x) and np.array_equal(serial.rows, threaded.rows)
     assert rec.progress[-1][:2] == (121, 121)
+    # Reads slower than the page cache (every read, here) go to the pool's threads.
+    from training.data import reader
+
+    monkeypatch.setenv("WORKBENCH_DECODE_WORKERS", "1")
+    monkeypatch.setattr(reader, "INLINE_READ_S", -1.0)
+    pooled = load_arrays(open_dataset(tmp_path / "d"), 16, "rgb", use_cache=False)
+    assert np.array_equal(serial.x, pooled.x) and np.array_equal(serial.rows, pooled.rows)
 
 
 def test_array_sources_are_resized_without_files(tmp_path, cache_env):

@@ -97,6 +97,21 @@ def test_resize_is_plain_bilinear_without_keeping_aspect():
     assert decode_image(_bytes(Image.new("L", (5, 5), 77), "PNG"), size=3).shape == (3, 3, 3)
 
 
+def test_enlarging_uses_opencv_bilinear_within_one_level_of_pillow():
+    rng = np.random.default_rng(0)
+    for shape in [(28, 28), (20, 24, 3)]:
+        arr = rng.integers(0, 256, shape, np.uint8)
+        pil = Image.fromarray(arr)
+        for size in [(128, 128), (28, 40), (64, 24)]:
+            out = dec._resize_array(arr, size)
+            if not dec._enlarges(shape[0], shape[1], size):  # shrinks a side: Pillow, exactly
+                assert np.array_equal(out, np.asarray(dec._resize(pil, size)))
+                continue
+            want = np.asarray(pil.resize(size[::-1], Image.Resampling.BILINEAR))
+            assert out.shape == want.shape
+            assert np.abs(out.astype(int) - want).max() <= 1
+
+
 def test_exif_orientation_is_applied(tmp_path):
     out = decode_image(exif_rotated_jpeg(tmp_path / "r.jpg"))
     assert out.shape == (20, 10, 3)

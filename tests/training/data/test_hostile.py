@@ -8,7 +8,8 @@ import pytest
 
 from tests.hostile import make_hostile_corpus
 from tests.imagegen import snapshot_tree
-from training.data import TRAIN, decode_image, load_arrays, open_dataset, suggest_input, verify_images
+from training.data import TRAIN, decode_image, open_dataset, suggest_input, verify_images
+from tests.decoded import load_arrays
 
 
 @pytest.fixture(scope="module")

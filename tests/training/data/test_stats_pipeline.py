@@ -1,7 +1,8 @@
 import numpy as np
 
 from tests.imagegen import class_image, make_class_folder, make_idx_dataset, write_image
-from training.data import image_stats, load_arrays, open_dataset, suggest_input
+from training.data import image_stats, open_dataset, suggest_input
+from tests.decoded import load_arrays
 
 
 def test_mnist_like_folders_suggest_native_grayscale(tmp_path):

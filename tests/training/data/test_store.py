@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from tests.imagegen import make_class_folder
-from training.data import cache_dir, load_arrays, open_dataset, open_images
+from training.data import cache_dir, open_dataset, open_images
+from tests.decoded import load_arrays
 from training.data import store as store_mod
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

@@ -1,10 +1,9 @@
-"""``load_arrays``: every sample of an index as one uint8 array (small datasets and tests).
+"""``load_arrays``: every sample of a (small, test) index as one uint8 array.
 
-Training, evaluation and feature extraction read batches through
-:func:`training.data.images.open_images` instead and never need the whole dataset in
-memory. ``load_arrays`` fills the same on-disk store and answers with its memory map
-(no copy) when every file decoded; only a dataset with bad files, or one that does not
-fit the cache, is copied into RAM here.
+A test helper, not part of the core: training, evaluation, prediction, data health and
+export read batches through :func:`training.data.open_images` and never hold a dataset
+in memory. This fills the same on-disk store and answers with its memory map when every
+file decoded, else copies the good rows into RAM, so tests can compare whole datasets.
 """
 from __future__ import annotations
 
@@ -12,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .images import ImageData
-from .index import BadFile, DatasetIndex
+from training.data.images import ImageData
+from training.data.index import BadFile, DatasetIndex
 
 
 @dataclass
@@ -99,22 +98,3 @@ def _repair(data: ImageData, damaged: np.ndarray) -> bool:
     if len(damaged):
         data.read(damaged)
     return bool(len(damaged))
-
-
-def verify_images(index: DatasetIndex, events=None) -> list[BadFile]:
-    """Decode every file once (at :func:`suggest_input`'s size, into the store) to find the
-    corrupt, truncated, empty and non-image files that indexing cannot see.
-
-    For ``inspect``-style reports and the app's up-front check. Training at the suggested
-    size afterwards reads the store, so this costs nothing extra there.
-
-    Returns:
-        The :class:`BadFile` entries added to ``index.bad_files`` by this call.
-    """
-    if index.arrays is not None:
-        return []
-    from .stats import suggest_input
-
-    size, mode = suggest_input(index)
-    with ImageData(index, size, mode, events) as data:
-        return data.fill(events)
