@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from workbench.fixes import fixes_for
@@ -129,8 +129,15 @@ class HealthView(QWidget):
         self.status = QLabel("")
         self.fix_count = QLabel("")
         self.fixes.changed.connect(self._update_fix_count)
+        # With a run, the check trains its model 10 more times (K-fold) to rank label
+        # errors: it finds far more (docs/BENCHMARKS.md section 11) but takes minutes.
+        self.quick = QCheckBox("Quick")
+        self.quick.setToolTip("Quick check: rank label errors on the selected run's features "
+                              "instead of training its model again per fold (seconds instead of "
+                              "minutes, but finds fewer label errors)")
         head = QHBoxLayout()
         head.addWidget(self.check_button)
+        head.addWidget(self.quick)
         head.addWidget(self.cancel_button)
         head.addWidget(self.progress)
         head.addWidget(self.status, 1)
@@ -183,7 +190,8 @@ class HealthView(QWidget):
         self.progress.setRange(0, 0)
         self.progress.show()
         self.status.setText("Checking…")
-        worker = HealthWorker(dataset, self._run_for_dataset())
+        worker = HealthWorker(dataset, self._run_for_dataset(),
+                              retrain=False if self.quick.isChecked() else None)
         worker.progress.connect(self._on_progress)
         worker.status.connect(self.status.setText)
         self._runner.start(worker, finished=self._on_report, failed=self._on_failed,
