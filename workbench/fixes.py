@@ -179,17 +179,15 @@ class LabelFixes(QObject):
 
 def fixes_for(state) -> LabelFixes:
     """The one :class:`LabelFixes` of ``state`` (created on first use)."""
-    fixes = getattr(state, "label_fixes", None)
-    if fixes is None:
-        fixes = LabelFixes(state)
-        state.label_fixes = fixes
-    return fixes
+    if state.label_fixes is None:
+        state.label_fixes = LabelFixes(state)
+    return state.label_fixes
 
 
 def dataset_for_training(state):
     """What a training run started from the app should use: the in-memory dataset, or its
     spec (reopened with the overlay) when exclusions changed since it was opened."""
-    fixes = getattr(state, "label_fixes", None)
+    fixes = state.label_fixes
     if fixes is not None and fixes.needs_reopen and state.dataset_spec is not None:
         return state.dataset_spec
     return state.dataset

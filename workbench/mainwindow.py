@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, k=key: self.show_panel(k))
             view_menu.addAction(act)
             self.addAction(act)
-        add_training_actions(self)
+        self.training_actions = add_training_actions(self)
         from workbench.fixes import add_edit_menu
 
         self.undo_action, self.redo_action = add_edit_menu(self, self.state)
