@@ -189,10 +189,12 @@ class HealthView(QWidget):
         self.status.setText("Checking…")
         self.error_details.hide()
         worker = HealthWorker(dataset, self._run_for_dataset())
-        worker.progress.connect(self._on_progress)
-        worker.status.connect(self.status.setText)
+        # Progress and status go through the runner too: its GUI-thread job has @Slot
+        # receivers, while a cross-thread signal connected straight to this widget's
+        # undecorated method crashed PySide6 at random (PYSIDE-3124, seen in the tests).
         self._runner.start(worker, finished=self._on_report, failed=self._on_failed,
-                           stopped=lambda: self.status.setText("Cancelled."), done=self._on_done)
+                           stopped=lambda: self.status.setText("Cancelled."), done=self._on_done,
+                           progress=self._on_progress, status=self.status.setText)
 
     def cancel(self) -> None:
         self._runner.request_stop()
