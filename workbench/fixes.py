@@ -264,8 +264,9 @@ def install_fix_keys(view, current_paths, fixes: LabelFixes) -> _FixKeys:
     return _FixKeys(view, current_paths, fixes)
 
 
-def add_edit_menu(window, state) -> tuple[QAction, QAction]:
-    """Edit → Undo / Redo for label fixes, on the window (Ctrl+Z, Ctrl+Shift+Z anywhere)."""
+def add_edit_menu(window, state) -> tuple[QAction, QAction, dict]:
+    """Edit → Undo / Redo for label fixes, on the window (Ctrl+Z, Ctrl+Shift+Z anywhere),
+    and the folder-move actions (``{"apply_folders", "undo_folders"}``)."""
     fixes = fixes_for(state)
     menu = window.menuBar().addMenu("&Edit")
     undo = fixes.stack.createUndoAction(window, "&Undo")
@@ -279,5 +280,5 @@ def add_edit_menu(window, state) -> tuple[QAction, QAction]:
     from workbench.folder_moves_menu import add_folder_actions
 
     menu.addSeparator()
-    add_folder_actions(window, state, menu)  # optional: make the class folders say it (asks first)
-    return undo, redo
+    folder = add_folder_actions(window, state, menu)  # optional: the class folders say it (asks first)
+    return undo, redo, folder

@@ -32,7 +32,6 @@ def add_folder_actions(window, state, menu) -> dict:
         acts[name] = act
     acts["apply_folders"].setToolTip("Move each relabelled image into its new class's folder "
                                      "(asks first; Undo folder move puts them back)")
-    window.folder_actions = acts
     return acts
 
 

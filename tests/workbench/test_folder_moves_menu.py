@@ -11,17 +11,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.imagegen import make_class_folder
 from tests.training.data.test_overlay import file_hashes
+from tests.workbench.panels import make_window
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    from workbench.mainwindow import MainWindow
-
-    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))
-    w = MainWindow(probe_device=False)
-    qtbot.addWidget(w)
-    w.show()
+    w = make_window(qtbot, tmp_path, monkeypatch, own_runs=True)
     yield w
     w.shutdown()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from workbench.fixes import fixes_for
@@ -129,8 +129,15 @@ class HealthView(QWidget):
         self.status = QLabel("")
         self.fix_count = QLabel("")
         self.fixes.changed.connect(self._update_fix_count)
+        # With a run, the check trains its model 10 more times (K-fold) to rank label
+        # errors: it finds far more (docs/BENCHMARKS.md section 11) but takes minutes.
+        self.quick = QCheckBox("Quick")
+        self.quick.setToolTip("Quick check: rank label errors on the selected run's features "
+                              "instead of training its model again per fold (seconds instead of "
+                              "minutes, but finds fewer label errors)")
         head = QHBoxLayout()
         head.addWidget(self.check_button)
+        head.addWidget(self.quick)
         head.addWidget(self.cancel_button)
         head.addWidget(self.progress)
         head.addWidget(self.status, 1)
@@ -188,7 +195,8 @@ class HealthView(QWidget):
         self.progress.show()
         self.status.setText("Checking…")
         self.error_details.hide()
-        worker = HealthWorker(dataset, self._run_for_dataset())
+        worker = HealthWorker(dataset, self._run_for_dataset(),
+                              retrain=False if self.quick.isChecked() else None)
         # Progress and status go through the runner too: its GUI-thread job has @Slot
         # receivers, while a cross-thread signal connected straight to this widget's
         # undecorated method crashed PySide6 at random (PYSIDE-3124, seen in the tests).
