@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from tests.workbench.tiny_run import session_run_dir
+
 _cache: dict = {}
 
 
@@ -26,7 +28,7 @@ def digits_run() -> dict:
     photos = [str(p) for p in write_photos(root / "photos")]
     summary = train(DatasetSpec(str(data)), tiny_spec("cnn", size=16, color="grayscale"),
                     TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3),
-                    run_dir=None)  # the runs root, so the GUI's run pickers list it
+                    run_dir=session_run_dir("cnn"))  # the runs root, so the GUI's run pickers list it
     with open(os.path.join(summary.run_dir, "evaluation.json"), encoding="utf-8") as f:
         evaluation = json.load(f)
     _cache.update(run_dir=summary.run_dir, data=str(data), photos=photos,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from training import processes, runfolder
 from training.events import Events
-from training.runfolder import LIVE_JSON, STOP_REQUEST
+from training.runfolder import STOP_REQUEST
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +41,18 @@ def request_stop(run_dir, who: str = "") -> Path:
 
     Returns the request file's path. Raises ``OSError`` when the folder is not writable.
     """
-    path = Path(run_dir) / STOP_REQUEST
+    path = runfolder.RunFolder(run_dir).stop_request
     runfolder.write_json(path, {"requested": time.time(), "by": who or processes.process_info()})
     return path
 
 
 def stop_requested(run_dir) -> bool:
-    return (Path(run_dir) / STOP_REQUEST).exists()
+    return runfolder.RunFolder(run_dir).stop_request.exists()
 
 
 def clear_stop_request(run_dir) -> None:
     try:
-        os.remove(Path(run_dir) / STOP_REQUEST)
+        os.remove(runfolder.RunFolder(run_dir).stop_request)
     except FileNotFoundError:
         pass
 
@@ -60,7 +60,7 @@ def clear_stop_request(run_dir) -> None:
 def read_live(run_dir) -> dict | None:
     """The trainer's ``live.json`` (None when absent or unreadable: it is informative only)."""
     try:
-        data = json.loads((Path(run_dir) / LIVE_JSON).read_text(encoding="utf-8"))
+        data = json.loads(runfolder.RunFolder(run_dir).live_json.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -121,7 +121,7 @@ class RunFolderEvents(Events):
             self._last_poll = now
             if stop_requested(self.stop_dir):
                 self._file_stop = True
-                log.info("Stop requested through %s", self.stop_dir / STOP_REQUEST)
+                log.info("Stop requested through %s", runfolder.RunFolder(self.stop_dir).stop_request)
                 self.inner.on_status("Stop requested from outside this process "
                                      f"({STOP_REQUEST} in the run folder); stopping after "
                                      "the current batch.")
@@ -146,6 +146,6 @@ class RunFolderEvents(Events):
         self._last_write = now
         self._live.update(updated=time.time(), messages=list(self._messages))
         try:
-            runfolder.write_json(self.run_dir / LIVE_JSON, self._live)
+            runfolder.write_json(runfolder.RunFolder(self.run_dir).live_json, self._live)
         except (OSError, ValueError, TypeError) as exc:  # progress is informative: never fail a run
-            log.debug("Could not write %s: %s", self.run_dir / LIVE_JSON, exc)
+            log.debug("Could not write %s: %s", runfolder.RunFolder(self.run_dir).live_json, exc)

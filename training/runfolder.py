@@ -185,6 +185,7 @@ class RunFolder:
     unknown_reference_npz = property(lambda self: self.path / UNKNOWN_REFERENCE_NPZ)
     label_overlay_json = property(lambda self: self.path / LABEL_OVERLAY_JSON)  # labels trained with
     stop_request = property(lambda self: self.path / STOP_REQUEST)   # another process asks to stop
+    live_json = property(lambda self: self.path / LIVE_JSON)         # the trainer's latest status
 
     def is_run(self) -> bool:
         """A folder with a ``run.json`` (valid or not)."""

@@ -15,7 +15,7 @@ from training.config import TrainConfig
 from training.distributed import (attach, placement, private_copy, saved_config, step_config,
                                   worker_run_dir)
 from training.events import Events
-from training.runfolder import (HISTORY_JSON, SPEC_JSON, RunError, RunFolder, RunWriter,
+from training.runfolder import (HISTORY_JSON, RunError, RunFolder, RunWriter,
                                 load_model_file, write_json)
 from training.runs import RunSummary
 from training.session import Session, free_memory, precision_policy
@@ -126,7 +126,7 @@ def resume(run_dir, events: Events | None = None, dataset=None, devices: str | N
     checkpoint = writer.info["checkpoint"]
     # SpecError and the config's ValueError are both ValueErrors: name the file in either.
     try:
-        spec = ModelSpec.from_dict(writer.read(SPEC_JSON))
+        spec = ModelSpec.from_dict(writer.read_spec())
     except ValueError as exc:
         raise RunError(f"{writer.spec_json}: {exc}") from None
     config = saved_config(run_dir, overrides)

@@ -179,17 +179,15 @@ class LabelFixes(QObject):
 
 def fixes_for(state) -> LabelFixes:
     """The one :class:`LabelFixes` of ``state`` (created on first use)."""
-    fixes = getattr(state, "label_fixes", None)
-    if fixes is None:
-        fixes = LabelFixes(state)
-        state.label_fixes = fixes
-    return fixes
+    if state.label_fixes is None:
+        state.label_fixes = LabelFixes(state)
+    return state.label_fixes
 
 
 def dataset_for_training(state):
     """What a training run started from the app should use: the in-memory dataset, or its
     spec (reopened with the overlay) when exclusions changed since it was opened."""
-    fixes = getattr(state, "label_fixes", None)
+    fixes = state.label_fixes
     if fixes is not None and fixes.needs_reopen and state.dataset_spec is not None:
         return state.dataset_spec
     return state.dataset
@@ -266,8 +264,9 @@ def install_fix_keys(view, current_paths, fixes: LabelFixes) -> _FixKeys:
     return _FixKeys(view, current_paths, fixes)
 
 
-def add_edit_menu(window, state) -> tuple[QAction, QAction]:
-    """Edit → Undo / Redo for label fixes, on the window (Ctrl+Z, Ctrl+Shift+Z anywhere)."""
+def add_edit_menu(window, state) -> tuple[QAction, QAction, dict]:
+    """Edit → Undo / Redo for label fixes, on the window (Ctrl+Z, Ctrl+Shift+Z anywhere),
+    and the folder-move actions (``{"apply_folders", "undo_folders"}``)."""
     fixes = fixes_for(state)
     menu = window.menuBar().addMenu("&Edit")
     undo = fixes.stack.createUndoAction(window, "&Undo")
@@ -278,4 +277,8 @@ def add_edit_menu(window, state) -> tuple[QAction, QAction]:
     menu.addAction(redo)
     window.addAction(undo)
     window.addAction(redo)
-    return undo, redo
+    from workbench.folder_moves_menu import add_folder_actions
+
+    menu.addSeparator()
+    folder = add_folder_actions(window, state, menu)  # optional: the class folders say it (asks first)
+    return undo, redo, folder

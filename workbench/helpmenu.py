@@ -101,9 +101,9 @@ def add_help_menu(window) -> dict:
 
 
 def show_shortcuts(window) -> ShortcutsDialog:
-    dialog = getattr(window, "shortcuts_dialog", None)
+    dialog = window.findChild(ShortcutsDialog)   # one per window, made on first use
     if dialog is None:
-        dialog = window.shortcuts_dialog = ShortcutsDialog(window)
+        dialog = ShortcutsDialog(window)
     dialog.show()
     dialog.raise_()
     return dialog
@@ -114,7 +114,7 @@ def show_about(window) -> QMessageBox:
                       about_text(getattr(window.state, "device", None)),
                       QMessageBox.StandardButton.Ok, window)
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    window.about_box = box
+    box.setObjectName("aboutBox")   # tests find it with findChild
     box.open()
     return box
 

@@ -285,10 +285,10 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, k=key: self.show_panel(k))
             view_menu.addAction(act)
             self.addAction(act)
-        add_training_actions(self)
+        self.training_actions = add_training_actions(self)
         from workbench.fixes import add_edit_menu
 
-        self.undo_action, self.redo_action = add_edit_menu(self, self.state)
+        self.undo_action, self.redo_action, self.folder_actions = add_edit_menu(self, self.state)
         self.help_actions = add_help_menu(self)
 
     def _fill_recent_datasets(self) -> None:

@@ -32,7 +32,7 @@ def confirm_quit(window) -> bool:
     box.setDefaultButton(quit_button)
     dont_ask = QCheckBox("Don't ask again")
     box.setCheckBox(dont_ask)
-    window.quit_box = box
+    box.setObjectName("quitWhileTraining")
     box.exec()
     ok = box.clickedButton() is quit_button
     if ok and dont_ask.isChecked():

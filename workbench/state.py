@@ -30,6 +30,7 @@ class AppState(QObject):
         # ((h, w), color_mode) from training.data.suggest_input for the current dataset,
         # computed in the indexing worker; the Model panel uses it as the input default.
         self.input_suggestion = None
+        self.label_fixes = None    # workbench.fixes.LabelFixes, made by fixes_for() on first use
 
     def set_dataset(self, spec, index) -> None:
         self.dataset_spec = spec

@@ -48,5 +48,4 @@ def add_training_actions(window) -> dict:
         menu.addAction(act)
         window.addAction(act)
         acts[name] = act
-    window.training_actions = acts
     return acts

@@ -10,6 +10,7 @@ from tests.imagegen import make_class_folder
 from tests.training.data.test_overlay import file_hashes
 from tests.workbench.panels import make_panel, wait_idle
 from workbench.itemmodels.thumbnails import PathRole
+from workbench.widgets.path_menu import shown_path_menu
 
 
 def _items(grid) -> list[tuple[str, str, object]]:
@@ -62,7 +63,7 @@ def test_grid_shows_and_restores_excluded_images_with_undo(qtbot, tmp_path):
 
         # Right-click on the greyed item: Restore original label.
         grid.customContextMenuRequested.emit(grid.visualRect(grid.model().index(0, 0)).center())
-        restore = next(a for a in grid.path_menu.actions() if a.text() == "Restore original label")
+        restore = next(a for a in shown_path_menu(grid).actions() if a.text() == "Restore original label")
         assert restore.isEnabled()
         restore.trigger()
         assert load_overlay(raw.root).state(earlier) == (None, False)

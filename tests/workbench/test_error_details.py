@@ -58,7 +58,10 @@ def test_data_health_error_offers_the_check_jobs_traceback(qtbot, tmp_path, work
         panel.check()
         qtbot.waitUntil(lambda: "failed" in panel.status.text(), timeout=20_000)
         wait_idle(qtbot, panel, 20_000)
-        text = follow_details_link(panel.status)
+        assert panel.error_details.isVisible()
+        box = panel.error_details.show_details()
+        text = box.detailedText()
+        box.close()
         assert "HealthWorker failed" in text and "Traceback (most recent call last)" in text
         assert str(missing) in text
     finally:

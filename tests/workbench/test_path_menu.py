@@ -12,7 +12,7 @@ from workbench.widgets.image_gallery import ImageGallery
 
 def _menu_at(view, index_rect):
     view.customContextMenuRequested.emit(index_rect.center())
-    return {a.text(): a for a in view.path_menu.actions() if a.text()}
+    return {a.text(): a for a in path_menu.shown_path_menu(view).actions() if a.text()}
 
 
 def test_thumbnail_grid_menu(qtbot, tmp_path, monkeypatch):

@@ -12,19 +12,12 @@ from PySide6.QtTest import QTest
 
 from tests.imagegen import make_class_folder
 from tests.training.data.test_overlay import file_hashes
-from tests.workbench.panels import wait_idle
+from tests.workbench.panels import make_window, wait_idle
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    from workbench.mainwindow import MainWindow
-
-    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))
-    w = MainWindow(probe_device=False)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
+    w = make_window(qtbot, tmp_path, monkeypatch, own_runs=True, size=(1280, 800))
     yield w
     w.shutdown()
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 from tests.workbench.panels import wait_idle
 from tests.workbench.tiny_run import tiny_run
 from workbench.panels.results_runs import COLUMNS, PathRole, RunsList
+from workbench.widgets.path_menu import shown_path_menu
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def _menu(qtbot, w, name):
     t = w.table
     rect = t.visualItemRect(t.item(_row(w, name), 0))
     t.customContextMenuRequested.emit(rect.center())
-    menu = t.path_menu
+    menu = shown_path_menu(t)
     return {a.text(): a for a in menu.actions() if a.text()}
 
 

@@ -7,10 +7,11 @@ import pytest
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractButton
+from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
 from tests.imagegen import make_class_folder
 from workbench import shortcuts
+from workbench.helpmenu import ShortcutsDialog
 from tests.workbench.panels import make_window
 
 
@@ -45,13 +46,13 @@ def test_no_two_commands_share_keys(window):
 
 def test_f1_shows_every_shortcut(qtbot, window):
     _press(qtbot, window, Qt.Key.Key_F1)
-    qtbot.waitUntil(lambda: getattr(window, "shortcuts_dialog", None) is not None
-                    and window.shortcuts_dialog.isVisible(), timeout=20000)
-    table = window.shortcuts_dialog.table
+    qtbot.waitUntil(lambda: window.findChild(ShortcutsDialog) is not None
+                    and window.findChild(ShortcutsDialog).isVisible(), timeout=20000)
+    table = window.findChild(ShortcutsDialog).table
     assert table.rowCount() == len(shortcuts.SHORTCUTS)
     keys = {table.item(r, 0).text() for r in range(table.rowCount())}
     assert {"F1", "Esc", "Ctrl+O", "F5"} <= keys
-    window.shortcuts_dialog.close()
+    window.findChild(ShortcutsDialog).close()
 
 
 def test_open_photos_key_works_on_classify(qtbot, window, monkeypatch, tmp_path):
@@ -94,11 +95,11 @@ def test_esc_stops_training_from_another_panel(qtbot, window, tmp_path):
 
 def test_about_lists_versions_without_importing_tensorflow(qtbot, window):
     window.help_actions["about"].trigger()
-    text = window.about_box.text()
+    text = window.findChild(QMessageBox, "aboutBox").text()
     for package in ("tensorflow", "keras"):
         assert importlib.metadata.version(package) in text
     assert qVersion() in text and platform.python_version() in text and "Device" in text
-    window.about_box.close()
+    window.findChild(QMessageBox, "aboutBox").close()
 
 
 def test_open_log_folder(qtbot, window, monkeypatch, tmp_path):

@@ -7,10 +7,15 @@ predictions for the most-incorrect gallery, and ``fox`` stays right.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 from tests.imagegen import make_class_folder
+
+# The session's runs root (tests/conftest.py), read at import: a test that points
+# WORKBENCH_RUNS_DIR elsewhere must not decide where the shared run lives for later tests.
+SESSION_RUNS_ROOT = os.environ.get("WORKBENCH_RUNS_DIR")
 
 _cache: dict = {}
 
@@ -32,7 +37,14 @@ def tiny_run() -> dict:
     spec = template("cnn", input_size=(16, 16), color_mode="rgb")
     summary = train(open_dataset(str(data)), spec,
                     TrainConfig(epochs=2, batch_size=8, learning_rate=3e-3), None,
-                    run_dir=None)  # the runs root, so the runs lists show it
+                    run_dir=session_run_dir("cnn"))  # the runs root, so the runs lists show it
     evaluate(summary.run_dir, dataset=str(confused))
     _cache.update(run_dir=summary.run_dir, data=str(data), confused=str(confused))
     return _cache
+
+
+def session_run_dir(model: str) -> str:
+    """A new run folder under the session's runs root (whatever WORKBENCH_RUNS_DIR is now)."""
+    from training.runfolder import new_run_dir
+
+    return str(new_run_dir(model, root=SESSION_RUNS_ROOT))

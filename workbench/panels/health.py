@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from workbench.fixes import fixes_for
-from workbench.widgets.error_details import error_html, offer_details
+from workbench.widgets.error_details import DetailsButton
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.health import HealthWorker
 from workbench.workers.job_runner import JobRunner
@@ -129,11 +129,23 @@ class HealthView(QWidget):
         self.status = QLabel("")
         self.fix_count = QLabel("")
         self.fixes.changed.connect(self._update_fix_count)
+        # With a run, the check trains its model 10 more times (K-fold) to rank label
+        # errors: it finds far more (docs/BENCHMARKS.md section 11) but takes minutes.
+        self.quick = QCheckBox("Quick")
+        self.quick.setToolTip("Quick check: rank label errors on the selected run's features "
+                              "instead of training its model again per fold (seconds instead of "
+                              "minutes, but finds fewer label errors)")
         head = QHBoxLayout()
         head.addWidget(self.check_button)
+        head.addWidget(self.quick)
         head.addWidget(self.cancel_button)
         head.addWidget(self.progress)
         head.addWidget(self.status, 1)
+        # A button, not a link in the status: rich text in this label made the GUI tests
+        # crash now and then (PySide6 6.11, offscreen), and the status stays plain text.
+        self.error_details = DetailsButton(self)
+        self.error_details.hide()
+        head.addWidget(self.error_details)
         head.addWidget(self.fix_count)
         head.addWidget(self.retrain_button)
         self.summary = QLabel(EMPTY)
@@ -150,7 +162,6 @@ class HealthView(QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setMinimumWidth(40)
         self.status.setWordWrap(True)
-        offer_details(self.status)
         self.keys_hint.setToolTip(self.keys_hint.text())
         choose = QHBoxLayout()
         choose.addWidget(QLabel("Show:"))
@@ -183,11 +194,15 @@ class HealthView(QWidget):
         self.progress.setRange(0, 0)
         self.progress.show()
         self.status.setText("Checking…")
-        worker = HealthWorker(dataset, self._run_for_dataset())
-        worker.progress.connect(self._on_progress)
-        worker.status.connect(self.status.setText)
+        self.error_details.hide()
+        worker = HealthWorker(dataset, self._run_for_dataset(),
+                              retrain=False if self.quick.isChecked() else None)
+        # Progress and status go through the runner too: its GUI-thread job has @Slot
+        # receivers, while a cross-thread signal connected straight to this widget's
+        # undecorated method crashed PySide6 at random (PYSIDE-3124, seen in the tests).
         self._runner.start(worker, finished=self._on_report, failed=self._on_failed,
-                           stopped=lambda: self.status.setText("Cancelled."), done=self._on_done)
+                           stopped=lambda: self.status.setText("Cancelled."), done=self._on_done,
+                           progress=self._on_progress, status=self.status.setText)
 
     def cancel(self) -> None:
         self._runner.request_stop()
@@ -210,6 +225,7 @@ class HealthView(QWidget):
         classes = RunFolder(self.run_dir).classes()   # None when missing or unreadable
         return self.run_dir if classes == list(self.state.dataset.classes) else None
 
+    @Slot(int, int, str)   # a cross-thread signal: undecorated slots can crash PySide6 (PYSIDE-3124)
     def _on_progress(self, done: int, total: int, what: str) -> None:
         if total > 0:
             self.progress.setRange(0, total)
@@ -224,7 +240,8 @@ class HealthView(QWidget):
         self._show_view()
 
     def _on_failed(self, message: str) -> None:
-        self.status.setText(error_html(f"Data health check failed: {message}", color=None))
+        self.status.setText(f"Data health check failed: {message}")
+        self.error_details.show()
 
     def _on_done(self) -> None:
         self.check_button.setEnabled(True)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 from training.logs import last_traceback, log_file
 
 DETAILS_HREF = "workbench:details"
+DIALOG_NAME = "errorDetails"
 ERROR_COLOR = "#b00020"
 
 
@@ -31,14 +32,21 @@ def details_text() -> str:
 
 
 def show_details(parent: QWidget | None) -> QMessageBox:
-    """Open (non-modal) the dialog with the newest traceback from the log; returns it."""
-    box = QMessageBox(QMessageBox.Icon.Information, "Error details",
-                      f"The technical details of the last error. The whole log is in\n"
-                      f"{log_file()}", QMessageBox.StandardButton.Close, parent)
-    box.setObjectName("errorDetails")
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    """Open (non-modal) the dialog with the newest traceback from the log; returns it.
+
+    One dialog per ``parent``, made on first use and reused (not deleted on close:
+    deleting it while the window's events are still in flight crashed PySide6 now and
+    then in the GUI tests)."""
+    box = None
+    if parent is not None:
+        box = parent.findChild(QMessageBox, DIALOG_NAME, Qt.FindChildOption.FindDirectChildrenOnly)
+    if box is None:
+        box = QMessageBox(QMessageBox.Icon.Information, "Error details", "",
+                          QMessageBox.StandardButton.Close, parent)
+        box.setObjectName(DIALOG_NAME)
+    box.setText(f"The technical details of the last error. The whole log is in\n{log_file()}")
     box.setDetailedText(details_text())
-    box.open()
+    box.show()   # non-modal: the window stays usable while it is open
     return box
 
 
@@ -70,7 +78,7 @@ def offer_details(label: QLabel) -> QLabel:
 
 def open_details(widget: QWidget) -> QMessageBox | None:
     """The details dialog open over ``widget`` (for tests and callers that close it)."""
-    boxes = [b for b in widget.findChildren(QMessageBox, "errorDetails") if b.isVisible()]
+    boxes = [b for b in widget.findChildren(QMessageBox, DIALOG_NAME) if b.isVisible()]
     return boxes[-1] if boxes else None
 
 
@@ -85,10 +93,5 @@ class DetailsButton(QPushButton):
 
     def show_details(self) -> QMessageBox:
         """Open (non-modal) the details dialog; returns it."""
-        if self.dialog is not None:
-            try:
-                self.dialog.close()
-            except RuntimeError:   # deleted on close already
-                pass
         self.dialog = show_details(self)
         return self.dialog

@@ -52,18 +52,30 @@ def path_menu(parent, path: str, extra: Callable[[QMenu], None] | None = None) -
     return menu
 
 
+MENU_NAME = "pathMenu"
+
+
+def shown_path_menu(view) -> QMenu | None:
+    """The context menu :func:`install_path_menu` showed last on ``view`` (tests trigger
+    its actions), or None."""
+    menus = view.findChildren(QMenu, MENU_NAME, Qt.FindChildOption.FindDirectChildrenOnly)
+    return menus[-1] if menus else None
+
+
 def install_path_menu(view, path_at: Callable[[QPoint], str | None],
                       extra: Callable[[QMenu, str], None] | None = None) -> None:
-    """Give ``view`` a context menu for the file under the cursor. The last menu shown is
-    kept as ``view.path_menu`` (tests trigger its actions)."""
+    """Give ``view`` a context menu for the file under the cursor (see
+    :func:`shown_path_menu`)."""
     view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
     def show(pos: QPoint) -> None:
         path = path_at(pos)
         if not path:
             return
+        for old in view.findChildren(QMenu, MENU_NAME, Qt.FindChildOption.FindDirectChildrenOnly):
+            old.deleteLater()   # the menu shown before (closed by now)
         menu = path_menu(view, path, (lambda m: extra(m, path)) if extra else None)
-        view.path_menu = menu
+        menu.setObjectName(MENU_NAME)
         menu.popup(view.viewport().mapToGlobal(pos) if hasattr(view, "viewport")
                    else view.mapToGlobal(pos))
 

@@ -40,6 +40,7 @@ class JobRunner(QObject):
         super().__init__(parent)
         self.current: _Job | None = None
         self._jobs: list[_Job] = []
+        self._ended: list[_Job] = []   # ended jobs, released at the next start or end
         self._queued: tuple | None = None   # (make_worker, callbacks) waiting for the slot
         self.seq = 0
 
@@ -49,6 +50,7 @@ class JobRunner(QObject):
         if unknown:
             raise TypeError(f"Unknown job callbacks: {sorted(unknown)}; use {_OUTCOMES}")
         self.cancel()
+        self._release_ended()
         self.seq += 1
         worker.job_id = self.seq
 
@@ -118,6 +120,7 @@ class JobRunner(QObject):
             ok = job.stop_and_wait(timeout_ms) and ok
             job.running = False
         self._jobs.clear()
+        self._release_ended()
         self.current = None
         return ok
 
@@ -133,7 +136,18 @@ class JobRunner(QObject):
             self._jobs.remove(job)
         if self.current is job:
             self.current = None
-        job.deleteLater()
+        # Not job.deleteLater(): we are inside the job's own done slot, and a deferred
+        # delete of it crashed PySide6 now and then (QObject::~QObject in the GUI tests).
+        # Jobs that ended earlier have no slot running: hand them back to Python, which
+        # deletes them on this (GUI) thread once the last reference goes.
+        self._release_ended()
+        job.worker = None   # the worker's thread keeper holds it until the thread ends
+        self._ended.append(job)
+
+    def _release_ended(self) -> None:
+        for job in self._ended:
+            job.setParent(None)
+        self._ended.clear()
 
 
 class _Job(QObject):
@@ -168,7 +182,8 @@ class _Job(QObject):
     def request_stop(self) -> None:
         """Ask the worker to stop (it ends with ``stopped``, or its result if it was done)."""
         try:
-            self.worker.request_stop()
+            if self.worker is not None:   # None once the job has ended
+                self.worker.request_stop()
         except RuntimeError:  # the C++ side is already gone: nothing left to stop
             pass
 

@@ -1,6 +1,7 @@
 """Data health: planted label errors, exact and near copies across splits, balance, outliers."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -132,8 +133,35 @@ def copies_run(tmp_path_factory):
 
 def test_planted_copies_found_with_a_run(copies_run):
     root, run_dir = copies_run
-    result = check_health(str(root), run_dir=run_dir, folds=2)
+    result = check_health(str(root), run_dir=run_dir, folds=2, retrain=False)  # quick: copies only
     assert "penultimate" in result["duplicates"]["near"]["method"]
     _check_copies(result)
     test = result["leakage"]["test"]
     assert test["accuracy"] is not None and "accuracy_without_copies" in test
+
+
+def test_default_with_a_run_retrains_k_fold_and_can_be_cancelled(copies_run):
+    """With a run, label errors are ranked on K-fold retraining of its model (each image
+    predicted by a model that never saw it); progress per model; a stop request between
+    models ends it (Stopped) without leaving fold runs behind."""
+    import glob
+    import tempfile
+
+    from tests.training.trainutil import Recorder
+    from training.events import Stopped
+
+    root, run_dir = copies_run
+    events = Recorder()
+    result = check_health(str(root), run_dir=run_dir, folds=2, repeats=1, events=events)
+    li = result["label_issues"]
+    assert "K-fold retraining" in li["method"] and "2 folds x 1" in li["method"]
+    assert [p for p in events.progress if p[2] == "cross-validation models"] == [(1, 2, "cross-validation models"),
+                                                                               (2, 2, "cross-validation models")]
+    for it in li["items"]:
+        assert abs(sum(it["probabilities"]) - 1.0) < 1e-3
+    assert len(li["ranked_rows"]) == result["num_samples"]
+
+    stopper = Recorder(stop_when=lambda kind, p: kind == "status" and "training model 2" in str(p))
+    with pytest.raises(Stopped):
+        check_health(str(root), run_dir=run_dir, folds=2, repeats=1, events=stopper)
+    assert not glob.glob(os.path.join(tempfile.gettempdir(), "workbench-cv-*", "*"))
