@@ -27,6 +27,10 @@ N_BINS = 15
 T_MIN, T_MAX = 0.25, 10.0
 MIN_SAMPLES = 50
 CV_FOLDS = 5
+# The NLL fit is driven by the wrong predictions; with a handful of them (a 97 %-accurate
+# model on 180 validation digits has ~5) T follows those few images: measured, T = 0.675
+# raised that run's test ECE 1.9 -> 2.3 % although the held-out folds agreed.
+MIN_ERRORS = 10
 # float32 softmax outputs underflow to exactly 0; the log needs a floor (about e^-69).
 _P_FLOOR = 1e-30
 
@@ -108,7 +112,7 @@ def fit_temperature_checked(probs, y_true, logits=None, folds: int = CV_FOLDS,
     scored on the held-out fold: when those held-out NLLs are not lower than T = 1's,
     the model is left alone (T = 1). T = 1 is also kept when the fit does not lower the
     validation NLL, or there is too little to fit on (fewer than ``MIN_SAMPLES`` images,
-    or no wrong prediction).
+    or fewer than ``MIN_ERRORS`` wrong predictions).
 
     Args:
         probs: (N, C) validation probabilities as the model gave them.
@@ -128,9 +132,11 @@ def fit_temperature_checked(probs, y_true, logits=None, folds: int = CV_FOLDS,
     out = {"temperature": 1.0, "fitted_temperature": None, "accepted": False,
            "fitted_on": "logits" if logits is not None else "log-probabilities",
            "num_samples": len(y), "cv_folds": folds, "cv_nll_before": None, "cv_nll_after": None}
-    if len(y) < MIN_SAMPLES or (p.argmax(axis=1) == y).all():
+    errors = int((p.argmax(axis=1) != y).sum())
+    if len(y) < MIN_SAMPLES or errors < MIN_ERRORS:
         out["reason"] = (f"too few validation images to fit on ({len(y)} < {MIN_SAMPLES})"
-                         if len(y) < MIN_SAMPLES else "no wrong prediction on the validation split")
+                         if len(y) < MIN_SAMPLES else
+                         f"too few wrong validation predictions to fit on ({errors} < {MIN_ERRORS})")
     else:
         z = _as_logits(p, logits)
         log_t = search_log_temperature(z, y)

@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", metavar="PATH", nargs="+")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--csv", metavar="OUT", help="also write the results as CSV")
-    p.add_argument("--which", choices=("best", "final"), default="best")
+    p.add_argument("--which", choices=("final", "best"), default="final")
     p.add_argument("--coverage", type=float, metavar="C",
                    help="share of the validation images to answer (0-1]; lower answers "
                         "'unknown' more often but is right more often (default: the run's)")

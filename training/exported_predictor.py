@@ -139,7 +139,7 @@ class ExportedPredictor(Predictor):
         RunError: the file cannot be loaded.
     """
 
-    def __init__(self, path, which: str = "best"):  # which: ignored, there is one model
+    def __init__(self, path, which: str = "final"):  # which: ignored, there is one model
         path = Path(path)
         if not path.exists():
             raise runfolder.RunError(f"Exported model not found: {path}")
@@ -169,7 +169,7 @@ class ExportedPredictor(Predictor):
         return to_probabilities(self.runner(np.asarray(batch, np.float32)))
 
 
-def open_predictor(path, which: str = "best") -> Predictor:
+def open_predictor(path, which: str = "final") -> Predictor:
     """A :class:`Predictor` for a run folder or ``.keras`` file, or an exported ``.onnx`` /
     ``.tflite`` file or SavedModel folder (then read with its ``signature.json``, and for
     ONNX and TFLite without importing TensorFlow)."""

@@ -61,13 +61,15 @@ class Predictor:
     Args:
         run_dir: a run folder (or a ``.keras`` file, then classes come from the file's
             folder's ``classes.json`` if present, else ``class_0…``).
-        which: ``"best"`` (falls back to final) or ``"final"`` (falls back to best).
+        which: ``"final"`` (the model the run ended with and evaluated, so the one its
+            calibration and unknown rule were fitted on; falls back to best) or ``"best"``
+            (the lowest-validation-loss checkpoint; falls back to final).
 
     Raises:
         RunError, UnsafeModelError: see :func:`training.runfolder.load_model_file`.
     """
 
-    def __init__(self, run_dir, which: str = "best"):
+    def __init__(self, run_dir, which: str = "final"):
         path = Path(run_dir)
         if path.is_file():
             model_path, folder = path, RunFolder(path.parent)

@@ -346,7 +346,7 @@ class RunFolder:
             write_json(self.run_json, data)
 
     # the model
-    def model_file(self, which: str = "best") -> Path:
+    def model_file(self, which: str = "final") -> Path:
         """The saved model to use: ``"best"`` (falls back to final) or ``"final"`` (falls
         back to best). Raises RunError when the run saved none."""
         if which not in ("best", "final"):
@@ -369,7 +369,7 @@ class RunFolder:
         raise RunError(f"The run {self.path} has no saved model ({' or '.join(p.name for p in order)}); "
                        "it may have been stopped before the first epoch ended.")
 
-    def load_model(self, which: str = "best", compile: bool = False):
+    def load_model(self, which: str = "final", compile: bool = False):
         """The run's Keras model, loaded in safe mode (see :func:`load_model_file`)."""
         path = {"last": self.model_last}.get(which) or self.model_file(which)
         return load_model_file(path, compile=compile)

@@ -91,6 +91,12 @@ def test_temperature_is_kept_at_one_when_the_fit_does_not_hold_out():
     assert kept >= 4
     small = fit_temperature_checked(probs[:10], y[:10])
     assert small["temperature"] == 1.0 and "too few" in small["reason"]
+    # An overconfident model that is nearly always right: a handful of errors, no fit.
+    logits = rng.normal(0, 4, size=(400, 5))
+    y = logits.argmax(1)
+    y[:6] = (y[:6] + 1) % 5
+    few = fit_temperature_checked(_softmax(logits), y, logits=logits)
+    assert few["temperature"] == 1.0 and "6 < 10" in few["reason"]
 
 
 def test_average_precision_matches_scikit_learn():

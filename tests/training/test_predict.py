@@ -1,5 +1,6 @@
 """Predictor on a real saved run: top-k, bad files, direct calls, unsafe models, CSV export."""
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,3 +112,28 @@ def test_csv_export_escapes_formulas(tmp_path):
     for cell in ("=1+1", "+1", "-1", "@A1", "\t=1", "\r=1"):
         assert escape_cell(cell).startswith("'")
     assert escape_cell("cat") == "cat" and escape_cell(None) == ""
+
+
+def test_predict_uses_the_model_the_run_evaluated_when_best_differs(mlp_run, tmp_path):
+    """With ``restore_best=False`` a run ends with (and evaluates, calibrates and fits its
+    unknown rule on) its final model, while model_best.keras holds another epoch: the
+    Predictor's default must be the final model, or predict disagrees with evaluation."""
+    import shutil
+
+    from training.predict import Predictor
+    from training.runfolder import RunFolder, load_model_file
+
+    summary, data, _ = mlp_run
+    run = tmp_path / "run"
+    shutil.copytree(summary.run_dir, run)
+    folder = RunFolder(run)
+    other = load_model_file(folder.model_final)
+    other.set_weights([w * 0.5 for w in other.get_weights()])   # a different "best epoch"
+    other.save(folder.model_best)
+    images = sorted(str(p) for p in Path(data).rglob("*.png"))[:6]
+    default = Predictor(run)
+    assert Path(default.model_path) == folder.model_final
+    final_probs = default.predict_paths(images)
+    best = Predictor(run, which="best")
+    assert Path(best.model_path) == folder.model_best
+    assert final_probs != best.predict_paths(images)

@@ -33,7 +33,7 @@ def get_predictor(run_dir: str):
     from training.runfolder import RunError, RunFolder
 
     try:
-        model_path = RunFolder(run_dir).model_file("best")
+        model_path = RunFolder(run_dir).model_file("final")
     except RunError:
         model_path = run_dir   # a .keras file itself, or Predictor says what is missing
     key = (os.path.abspath(run_dir), os.path.getmtime(model_path))
