@@ -1,4 +1,5 @@
 """The "Export model…" dialog on a real tiny run: export, parity table, replace, cancel."""
+import json
 import os
 
 
@@ -30,7 +31,11 @@ def test_export_dialog_exports_shows_parity_refuses_to_overwrite_and_cancels(qtb
     assert cells[0] == "ONNX" and cells[1] == "model.onnx" and cells[-1] == "passed"
     assert float(cells[3]) <= 1e-4 and cells[5].endswith("%")
     assert dialog.open_button.isEnabled()
-    assert sorted(os.listdir(out)) == ["model.onnx", "signature.json"]
+    # The model, its signature, and the files the signature names for the unknown rule.
+    files = json.loads((out / "signature.json").read_text(encoding="utf-8"))["unknown"]["files"]
+    named = {files["rule"], files["reference"], *files["features"].values()}
+    assert set(os.listdir(out)) == {"model.onnx", "signature.json"} | named
+    assert files["features"] == {"onnx": "features.onnx"}
 
     # The destination now exists: declining the replacement writes nothing.
     before = os.path.getmtime(out / "model.onnx")

@@ -178,7 +178,8 @@ class DatasetPanel(QWidget):
         ccol.addWidget(self.tabs, 1)
         from workbench.panels.dataset_fixes import attach_fixes
 
-        attach_fixes(self, filters)  # label fixes: count, "Changed only", grid menu and keys
+        # label fixes: count, "Changed only", grid menu and keys
+        self.changed_filter, self.fix_label = attach_fixes(self, filters)
 
         self.preview = PreviewPane()
         self.splitter.addWidget(self.left_splitter)

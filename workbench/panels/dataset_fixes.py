@@ -1,7 +1,8 @@
 """Label fixes on the Dataset panel: the number of overrides, a "Changed only" filter, and
 relabel/exclude/restore on the thumbnail grid (right-click and keys, see workbench.fixes).
 
-``attach_fixes(panel, filters_layout)`` wires a built panel; kept out of ``dataset.py``.
+``attach_fixes(panel, filters_layout)`` wires a built panel and returns the two widgets it
+adds (the panel keeps them as its own attributes); kept out of ``dataset.py``.
 """
 from __future__ import annotations
 
@@ -28,16 +29,17 @@ def changed_only_rows(state):
     return rows
 
 
-def attach_fixes(panel, filters_layout) -> None:
+def attach_fixes(panel, filters_layout) -> tuple[QCheckBox, QLabel]:
+    """Returns ``(changed_filter, fix_label)``."""
     fixes = fixes_for(panel.state)
-    panel.changed_filter = QCheckBox("Changed only")
-    panel.changed_filter.setToolTip("Show only images you relabelled or excluded (greyed); "
+    changed_filter = QCheckBox("Changed only")
+    changed_filter.setToolTip("Show only images you relabelled or excluded (greyed); "
                                     "select one and press R, or right-click → Restore, to undo the fix")
-    panel.fix_label = QLabel("")
-    panel.fix_label.setStyleSheet("color: #555;")
-    filters_layout.addWidget(panel.changed_filter)
-    filters_layout.addWidget(panel.fix_label)
-    panel.changed_filter.toggled.connect(lambda _on: panel._apply_filter())
+    fix_label = QLabel("")
+    fix_label.setStyleSheet("color: #555;")
+    filters_layout.addWidget(changed_filter)
+    filters_layout.addWidget(fix_label)
+    changed_filter.toggled.connect(lambda _on: panel._apply_filter())
 
     def selected_paths() -> list[str]:
         sel = panel.grid.selectionModel().selectedIndexes() if panel.grid.selectionModel() else []
@@ -61,12 +63,13 @@ def attach_fixes(panel, filters_layout) -> None:
         n = fixes.count()
         ov = fixes.overlay
         excluded = len(ov.excluded) if ov is not None else 0
-        panel.fix_label.setText(f"{n} label fix{'es' if n != 1 else ''}"
+        fix_label.setText(f"{n} label fix{'es' if n != 1 else ''}"
                                 + (f" ({excluded} excluded)" if excluded else "") if n else "")
-        if panel.changed_filter.isChecked():
+        if changed_filter.isChecked():
             panel._apply_filter()
         else:
             panel.thumbs.refresh_marks()
 
     fixes.changed.connect(on_changed)
     on_changed()
+    return changed_filter, fix_label

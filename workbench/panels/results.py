@@ -154,7 +154,8 @@ class ResultsPanel(QWidget):
         cv = QVBoxLayout(center)
         cv.setContentsMargins(0, 0, 0, 0)
         cv.addLayout(head)
-        cv.addWidget(attach_health(self, center_split), 1)
+        self.result_tabs, self.health = attach_health(self, center_split)
+        cv.addWidget(self.result_tabs, 1)
 
         self.detail = ImageDetail("Select an image in the gallery to see it large "
                                   "with all class probabilities")

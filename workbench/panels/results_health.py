@@ -1,8 +1,8 @@
 """The Results panel's second tab, Data health, and its one-click "Retrain with fixes".
 
 Kept out of ``results.py``: ``attach_health(panel, evaluation_widget)`` returns the tab
-widget the panel lays out, wires the Data health view to the panel's image detail, and
-lets the panel's galleries relabel/exclude/restore too.
+widget the panel lays out and the Data health view (the panel keeps both), wires the view
+to the panel's image detail, and lets the panel's galleries relabel/exclude/restore too.
 """
 from __future__ import annotations
 
@@ -17,18 +17,18 @@ from workbench.panels.health import HealthView
 log = logging.getLogger(__name__)
 
 
-def attach_health(panel, evaluation_widget) -> QTabWidget:
+def attach_health(panel, evaluation_widget) -> tuple[QTabWidget, HealthView]:
+    """Returns ``(tabs, health_view)``."""
     tabs = QTabWidget()
     tabs.addTab(evaluation_widget, "Evaluation")
-    panel.health = HealthView(panel.state)
+    health = HealthView(panel.state)
     # In a scroll area: the view's controls need ~730 px, which would push a 1024 px
     # window wider (ux11's layout test); narrow windows scroll instead.
     scroll = QScrollArea()
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-    scroll.setWidget(panel.health)
+    scroll.setWidget(health)
     tabs.addTab(scroll, "Data health")
-    panel.result_tabs = tabs
     panel.gallery.enable_fixes(fixes_for(panel.state))
 
     def show(item: dict) -> None:
@@ -36,9 +36,9 @@ def attach_health(panel, evaluation_widget) -> QTabWidget:
         classes = list(index.classes) if index is not None else panel.classes
         panel.detail.show_item(item, classes, index)
 
-    panel.health.itemSelected.connect(show)
-    panel.health.retrainRequested.connect(lambda: retrain_with_fixes(panel))
-    return tabs
+    health.itemSelected.connect(show)
+    health.retrainRequested.connect(lambda: retrain_with_fixes(panel))
+    return tabs, health
 
 
 def retrain_with_fixes(panel) -> bool:
