@@ -55,6 +55,16 @@ def expand_paths(paths) -> list[str]:
     return out
 
 
+def assessment_fields(assessed: dict, n: int) -> dict:
+    """Image ``n`` of :meth:`Predictor.assess_batch`'s output as plain data: ``{unknown,
+    unknown_reason, confidence (top calibrated probability), distance, appearance}``."""
+    dist, look = assessed["distances"], assessed["appearance"]
+    return {"unknown": bool(assessed["unknown"][n]), "unknown_reason": assessed["reasons"][n],
+            "confidence": float(np.max(assessed["probabilities"][n])),
+            "distance": None if dist is None else float(dist[n]),
+            "appearance": None if look is None else float(look[n])}
+
+
 class Predictor:
     """A saved run's model, ready to classify images.
 
@@ -142,15 +152,11 @@ class Predictor:
             if not pending:
                 return
             out = self.assess_batch(np.stack([img for _, img in pending]))
-            dist, look = out["distances"], out["appearance"]
             for n, ((i, _), p) in enumerate(zip(pending, out["probabilities"])):
                 order = np.argsort(-p, kind="stable")[:k]
                 results[i]["probabilities"] = [float(v) for v in p]
                 results[i]["top_k"] = [[self.classes[j], float(p[j])] for j in order]
-                results[i].update(unknown=bool(out["unknown"][n]), unknown_reason=out["reasons"][n],
-                                  confidence=float(p[order[0]]),
-                                  distance=None if dist is None else float(dist[n]),
-                                  appearance=None if look is None else float(look[n]))
+                results[i].update(assessment_fields(out, n))
             pending.clear()
 
         for i, f in enumerate(files):

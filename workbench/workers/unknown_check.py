@@ -46,6 +46,7 @@ class UnknownCheckWorker(Worker):
     def work(self) -> dict:
         from training.data import DecodeError, decode_image, resize_to
         from workbench.workers.gallery_images import ArrayLookup
+        from training.predict import assessment_fields
         from workbench.workers.prediction import get_predictor
 
         predictor = get_predictor(self.run_dir)  # imports TensorFlow under the import lock
@@ -62,13 +63,10 @@ class UnknownCheckWorker(Worker):
             if not pending:
                 return
             res = predictor.assess_batch(np.stack([img for _, img in pending]))
-            dist, look = res["distances"], res["appearance"]
             for n, (path, _) in enumerate(pending):
-                out["items"][path] = {
-                    "unknown": bool(res["unknown"][n]), "reason": res["reasons"][n],
-                    "confidence": float(np.max(res["probabilities"][n])),
-                    "distance": None if dist is None else float(dist[n]),
-                    "appearance": None if look is None else float(look[n])}
+                fields = assessment_fields(res, n)
+                fields["reason"] = fields.pop("unknown_reason")
+                out["items"][path] = fields
             pending.clear()
 
         for i, path in enumerate(self.paths):
