@@ -323,15 +323,14 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("Preparing…")
 
     def _launch(self, worker: TrainingWorker, message: str) -> None:
-        worker.status.connect(self._on_status)
-        worker.progress.connect(self._on_progress)
         worker.batch.connect(self._on_batch)
         worker.epoch.connect(self._on_epoch)
         worker.device.connect(self._on_device)
         worker.specUsed.connect(self._on_spec_used)
         worker.stopAcknowledged.connect(self._on_stop_acknowledged)
         self.runner.start(worker, finished=self._finished, failed=self._failed,
-                          stopped=self._stopped, done=self._done)
+                          stopped=self._stopped, done=self._done,
+                          status=self._on_status, progress=self._on_progress)
         self.state.statusMessage.emit(message)
         self._update_controls()
 
