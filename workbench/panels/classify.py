@@ -231,13 +231,12 @@ class ClassifyPanel(QWidget):
                                   coverage=self.coverage.coverage())
         worker.results.connect(self._on_results)
         worker.classes.connect(self._on_classes)
-        worker.status.connect(self.status.setText)
-        worker.progress.connect(self._on_progress)
         self.progress.setRange(0, 0)
         self._classes_run = run_dir
         self.detail.set_run(run_dir)
         self._predict.start(worker, finished=self._on_finished, failed=self._on_failed,
-                            stopped=self._on_stopped, done=self._update_controls)
+                            stopped=self._on_stopped, done=self._update_controls,
+                            status=self.status.setText, progress=self._on_progress)
         self._update_controls()
 
     @Slot()

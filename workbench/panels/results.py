@@ -220,8 +220,6 @@ class ResultsPanel(QWidget):
         if not self.run_dir or self._evaluator.current_busy():
             return
         worker = EvaluationWorker(self.run_dir)
-        worker.status.connect(self._on_status)
-        worker.progress.connect(self._on_progress)
         self.progress.setRange(0, 0)
         self.progress.show()
         self._cancel_at = None
@@ -229,7 +227,8 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setText("Cancel evaluation")
         self.evaluate_button.setEnabled(True)
         self._evaluator.start(worker, finished=self._on_evaluated, failed=self._on_error,
-                              stopped=self._on_evaluate_stopped, done=self._on_evaluate_done)
+                              stopped=self._on_evaluate_stopped, done=self._on_evaluate_done,
+                              status=self._on_status, progress=self._on_progress)
 
     def open_export_dialog(self, run_dir: str | None = None):
         """The "Export model…" dialog for ``run_dir`` or the shown run (None without one)."""

@@ -168,15 +168,14 @@ class ExportDialog(QDialog):
             force = True
         quant = self.quantize.currentData() if "tflite" in formats else ""
         worker = ExportWorker(self.run_dir, formats, out, quant or None, force)
-        worker.status.connect(self.status.setText)
-        worker.progress.connect(self._on_progress)
         self.table.setRowCount(0)
         self.table_hint.setText("Exporting…")
         self.open_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.progress.show()
         self._runner.start(worker, finished=self._on_finished, failed=self._on_failed,
-                           stopped=self._on_stopped, done=self._on_done)
+                           stopped=self._on_stopped, done=self._on_done,
+                           status=self.status.setText, progress=self._on_progress)
         self._update_buttons()
         return True
 
