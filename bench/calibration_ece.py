@@ -1,8 +1,8 @@
 """Does temperature scaling lower the test ECE? Before/after on the validation and test
 splits, for the bundled sample (several seeds) and Fashion-MNIST.
 
-Each run is trained as the app trains it (``training.train``, which fits the temperature
-on the validation split in ``training.trust.fit_trust``). The bench then runs the saved
+Each run is trained as the app trains it (``training.fit.train``, which fits the temperature
+on the validation split in ``training.trust.rule.fit_trust``). The bench then runs the saved
 model over the validation and test splits once more and reports, side by side:
 
 - "before": the model's own probabilities (T = 1: what a plain Keras model gives);
@@ -37,12 +37,12 @@ def _pct(v) -> str:
 
 def measure(run_dir: str, dataset) -> dict:
     """ECE/NLL before and after on validation and test, for the naive and the app's T."""
-    from training.calibration import search_log_temperature, apply_temperature, ece, nll
+    from training.trust.calibration import search_log_temperature, apply_temperature, ece, nll
     from training.data import open_images
     from training.data.index import TEST, VALIDATION
-    from training.embeddings import Embedder
-    from training.predict import Predictor
-    from training.runfolder import RunFolder
+    from training.features.embeddings import Embedder
+    from training.inference.predict import Predictor
+    from training.runs.runfolder import RunFolder
 
     predictor = Predictor(run_dir)
     emb = Embedder(predictor.model)
@@ -73,7 +73,7 @@ def noise_floor(probs, draws: int = 50, seed: int = 0) -> float:
     """The ECE a perfectly calibrated model would still show on this many images: labels
     drawn from the probabilities themselves, averaged over ``draws``. Measured ECEs near
     it cannot tell calibrated from miscalibrated."""
-    from training.calibration import ece
+    from training.trust.calibration import ece
 
     p = np.asarray(probs, dtype=np.float64)
     p = p / p.sum(axis=1, keepdims=True)
@@ -89,7 +89,7 @@ def noise_floor(probs, draws: int = 50, seed: int = 0) -> float:
 
 def pooled(results: list[dict]) -> dict:
     """Test ECE/NLL over the runs' test images together (less noise than any one run)."""
-    from training.calibration import ece, nll
+    from training.trust.calibration import ece, nll
 
     y = np.concatenate([r["test_probs"]["labels"] for r in results])
     out = {"n": len(y)}
@@ -104,14 +104,14 @@ def train_run(data_path: str, root: str, name: str, model: str, epochs: int, see
               early_stopping: bool = True):
     """Train one run. ``early_stopping=False`` trains to overconfidence: every epoch, the
     final weights kept (no best checkpoint, no restore) at a constant learning rate."""
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.data import DatasetSpec, open_dataset, suggest_input
     from training.models import template
-    from training.train import train
+    from training.fit.train import train
 
     index = open_dataset(DatasetSpec(data_path, seed=seed))
     if model == "auto":  # the app's default (Model panel and CLI)
-        from training.automodel import auto_choice
+        from training.recipe.auto import auto_choice
 
         choice = auto_choice(index)
         spec, epochs = choice.spec, epochs or choice.epochs

@@ -1,7 +1,7 @@
 """Default accuracy: the app with no flags vs classic baselines on the same split.
 
 For each dataset the app's default is what ``python -m training train DATA`` does: the
-Auto model choice, its epochs (from the dataset's size, ``training.epoch_budget``) and
+Auto model choice, its epochs (from the dataset's size, ``training.recipe.epoch_budget``) and
 the other ``TrainConfig()`` defaults. The baselines are scikit-learn SVMs
 (RBF kernel) on raw pixels and on HOG features (scikit-image), trained on the same
 training + validation images and scored on the same test images, decoded by the app's
@@ -63,7 +63,7 @@ def resolve(name: str) -> tuple[str, str]:
 
 def epoch_seconds(run_dir: str) -> float:
     """The median epoch's wall-clock seconds in a run's history."""
-    from training.runfolder import RunFolder
+    from training.runs.runfolder import RunFolder
 
     times = sorted(h["seconds"] for h in RunFolder(run_dir).history() if h.get("seconds"))
     return times[len(times) // 2] if times else float("nan")
@@ -72,17 +72,17 @@ def epoch_seconds(run_dir: str) -> float:
 def app_default(path: str, reuse: str | None = None, epochs: int | None = None) -> dict:
     """What ``python -m training train PATH`` does with no flags (or, with ``reuse``, the
     result of such a run already made, e.g. the long Fashion-MNIST one)."""
-    from training.automodel import auto_choice
-    from training.config import TrainConfig
+    from training.recipe.auto import auto_choice
+    from training.recipe.config import TrainConfig
     from training.data import DatasetSpec, open_dataset
-    from training.train import train
+    from training.fit.train import train
 
     spec_data = DatasetSpec(path=path)
     index = open_dataset(spec_data)
     index.spec = spec_data
     choice = auto_choice(index)
     if reuse:
-        from training.runfolder import RunFolder
+        from training.runs.runfolder import RunFolder
 
         folder = RunFolder(reuse)
         info = folder.load()

@@ -27,14 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from training.runfolder import RunFolder  # the checkout's core, as the CLI runs it
+from training.runs.runfolder import RunFolder  # the checkout's core, as the CLI runs it
 
 LOGICAL = r"""
 import sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from training.cli import main
+from training.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -4,7 +4,7 @@
 
 Trains (1 epoch, on the bundled sample) a CNN run (28x28 grayscale) and a MobileNetV2 run
 (96x96 RGB, random weights), unless run folders are given, then exports each with
-``training.export.export`` to SavedModel, ONNX, TFLite and int8 TFLite (the parity gate
+``training.export.exporter.export`` to SavedModel, ONNX, TFLite and int8 TFLite (the parity gate
 included in the export time). Per-image latency is p50/p90 over ``--repeats`` calls on
 one image after 5 warm-up calls, measured side by side in this process: the Keras model
 through the app's traced call (``Predictor._run``), ``tf.saved_model.load(...).serve``,
@@ -26,9 +26,9 @@ from predict_latency import time_calls, train_run
 
 
 def bench_run(name: str, run_dir: str, repeats: int) -> list[list]:
-    from training.export import ParityError, export
-    from training.exported_predictor import open_runner
-    from training.predict import Predictor
+    from training.export.exporter import ParityError, export
+    from training.export.predictor import open_runner
+    from training.inference.predict import Predictor
 
     tmp = tempfile.mkdtemp(prefix="bench-export-")
     artifacts, total = [], 0.0

@@ -8,7 +8,7 @@ vanish (~1e-11, so the head could only learn its bias and every prediction would
 same), so the script first calibrates the BatchNormalization statistics on 256 training
 images (one training-mode pass with momentum 0) and saves that as a weights file, which
 the spec then loads (the "weights file" path of the core). Speed does not depend on it.
-Both runs use ``training.train.train`` with the same data, spec, seed and epochs; only
+Both runs use ``training.fit.train.train`` with the same data, spec, seed and epochs; only
 ``TrainConfig.feature_cache`` differs. Each runs in a fresh process.
 
 The saved model of the feature-cache run must be one end-to-end model that gives the same
@@ -64,8 +64,8 @@ def calibrated_weights(data: str, size: int, out: str) -> str:
 
 def worker(a) -> dict:
     import tensorflow  # noqa: F401  (imported before the clock starts)
-    from training.train import train
-    from training.config import TrainConfig
+    from training.fit.train import train
+    from training.recipe.config import TrainConfig
     from training.data import DatasetSpec
 
     rec = common.epoch_recorder()
@@ -84,8 +84,8 @@ def saved_model_check(run_dir: str, data: str, size: int) -> dict:
     """Validation loss/accuracy and probabilities of the saved model on the raw images."""
     from training.data import DatasetSpec, decode_image, open_dataset
     from training.data.index import VALIDATION
-    from training.predict import compiled_call, to_probabilities
-    from training.runfolder import RunFolder
+    from training.inference.predict import compiled_call, to_probabilities
+    from training.runs.runfolder import RunFolder
 
     index = open_dataset(DatasetSpec(path=data, seed=0))
     rows = index.indices(VALIDATION)

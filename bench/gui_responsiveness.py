@@ -106,7 +106,7 @@ def measure_training(data: str, epochs: int, profile: bool):
     win.open_dataset(data)
     if not common.qt_wait(lambda: state.dataset is not None, 60):
         raise RuntimeError(f"the dataset {data} did not open within 60 s")
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.models import template
 
     state.set_model_spec(template("cnn", input_size=(28, 28), color_mode="grayscale"))

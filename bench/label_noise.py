@@ -6,7 +6,7 @@
 Copies the dataset (default: the bundled 1,500-image Fashion-MNIST sample) to a temporary
 folder, moves ``--noise`` of its images (every split) to a random other class through the
 label overlay (the same mechanism as a user's relabel; the PNGs are untouched), trains the
-CNN template on the corrupted labels with ``training.train.train``, then runs
+CNN template on the corrupted labels with ``training.fit.train.train``, then runs
 ``training.health.check_health`` with that run (its default, K-fold retraining of the
 run's model, and the quick ``retrain=False``), and once without a run. It reports, for
 the top-k of the ranking (k = number planted) and for cleanlab's own flagged set, the
@@ -83,11 +83,11 @@ def main(argv=None) -> int:
         planted_set = set(planted)
         k = len(planted)
 
-        from training.config import TrainConfig
+        from training.recipe.config import TrainConfig
         from training.data import open_dataset, suggest_input
         from training.health import check_health
         from training.models import template
-        from training.train import train
+        from training.fit.train import train
 
         index = open_dataset(data)
         size, mode = suggest_input(index)

@@ -31,11 +31,11 @@ import common
 def train_run(model: str, out: str) -> str:
     from training.data import DatasetSpec
     from training.models import template
-    from training.train import train
+    from training.fit.train import train
     try:
-        from training.train import TrainConfig
+        from training.fit.train import TrainConfig
     except ImportError:
-        from training.config import TrainConfig
+        from training.recipe.config import TrainConfig
 
     if model == "cnn":
         spec = template("cnn", input_size=(28, 28), color_mode="grayscale")
@@ -72,7 +72,7 @@ def make_folder(n: int, out: str) -> str:
 def measure(name: str, run_dir: str, folder: str, repeats: int) -> list:
     import keras
     from training.data import decode_image
-    from training.predict import Predictor
+    from training.inference.predict import Predictor
 
     t = time.perf_counter()
     pred = Predictor(run_dir)

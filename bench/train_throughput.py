@@ -13,7 +13,7 @@ Same data (Fashion-MNIST written as PNG class folders: ``train/`` 60,000 images 
 plain ``keras.Sequential``; parameter counts are printed to prove it), same batch size,
 optimizer, learning rate and epochs. Variants, each in a fresh process:
 
-- (a)  ``training.train.train`` from the image folder, decoded-image cache emptied first
+- (a)  ``training.fit.train.train`` from the image folder, decoded-image cache emptied first
        (``WORKBENCH_CACHE_DIR`` points to a temporary folder): a genuine first run.
 - (a2) the same again: the decoded-image cache is reused.
 - (b)  plain Keras 3: ``keras.utils.image_dataset_from_directory(...).cache().prefetch(AUTOTUNE)``.
@@ -68,10 +68,10 @@ def plain_model(spec, num_classes: int):
 def worker_workbench(a) -> dict:
     import tensorflow  # noqa: F401  (imported before the clock starts, as in worker_plain)
     import keras  # noqa: F401
-    from training.train import train
-    from training.config import TrainConfig
+    from training.fit.train import train
+    from training.recipe.config import TrainConfig
     from training.data import DatasetSpec
-    from training.runfolder import RunFolder
+    from training.runs.runfolder import RunFolder
 
     rec = common.epoch_recorder()
     spec = _spec(a.model, a.size, a.color)
@@ -230,7 +230,7 @@ def main(argv=None) -> int:
             summary.append(s)
     for (model, v), r in results.items():
         if r.get("profile"):
-            print(f"\ncProfile of training.train.train, {model} ({v}) {VARIANTS[v]} (cumulative):\n{r['profile']}")
+            print(f"\ncProfile of training.fit.train.train, {model} ({v}) {VARIANTS[v]} (cumulative):\n{r['profile']}")
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump({"machine": common.machine(), "results": {f"{m}/{v}": r for (m, v), r in results.items()}},

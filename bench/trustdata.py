@@ -1,7 +1,7 @@
 """Data for the "unknown" checks: real photos shipped inside scikit-image, and scikit-learn's
 handwritten digits written out as image files (both installed packages, no network).
 
-Used by ``bench/unknown_rates.py`` and the tests (``tests/training/test_unknown.py``).
+Used by ``bench/unknown_rates.py`` and the tests (``tests/training/trust/test_unknown.py``).
 """
 from __future__ import annotations
 

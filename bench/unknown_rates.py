@@ -31,11 +31,11 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=8)
     args = p.parse_args(argv)
 
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.data import DatasetSpec, open_dataset, suggest_input
     from training.models import template
-    from training.predict import Predictor
-    from training.train import train
+    from training.inference.predict import Predictor
+    from training.fit.train import train
 
     tmp = tempfile.mkdtemp(prefix="wb-unknown-bench-")
     data = str(write_digits(os.path.join(tmp, "digits"))) if args.digits else args.data
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     summary = train(index, template(args.model, input_size=size, color_mode=color),
                     TrainConfig(epochs=args.epochs), run_dir=os.path.join(tmp, "run"))
     train_s = time.perf_counter() - t0
-    from training.runfolder import RunFolder
+    from training.runs.runfolder import RunFolder
 
     ev = RunFolder(summary.run_dir).read_evaluation()
     predictor = Predictor(summary.run_dir)

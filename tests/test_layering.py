@@ -30,3 +30,24 @@ def _violations(package: str, forbidden: tuple[str, ...], module_level_only: boo
 
 def test_workbench_imports_tensorflow_only_inside_functions():
     assert _violations("workbench", ("tensorflow", "keras"), module_level_only=True) == []
+
+
+def _layers_contract(container: str) -> list[str]:
+    import tomllib
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    for contract in config["tool"]["importlinter"]["contracts"]:
+        if contract["type"] == "layers" and contract.get("containers") == [container]:
+            return [name.strip() for layer in contract["layers"] for name in layer.replace(":", "|").split("|")]
+    raise AssertionError(f"no layers contract for {container}")
+
+
+def test_every_package_and_module_is_in_a_layers_contract():
+    # import-linter treats a module that no layer names as free; naming them all means a new
+    # module must be placed in the layering, not slip past it.
+    for container in ("training", "workbench"):
+        named = set(_layers_contract(container))
+        present = {p.stem if p.is_file() else p.name
+                   for p in (ROOT / container).iterdir()
+                   if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}
+        assert present - named == set(), f"{container}: not in its layers contract: {sorted(present - named)}"
+        assert named - present == set(), f"{container}: layers name missing modules: {sorted(named - present)}"

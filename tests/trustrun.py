@@ -19,9 +19,9 @@ def digits_run() -> dict:
         return _cache
     from bench.trustdata import write_digits, write_photos
     from tests.training.trainutil import tiny_spec
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.data import DatasetSpec
-    from training.train import train
+    from training.fit.train import train
 
     root = Path(tempfile.mkdtemp(prefix="wb-digits-run-"))
     data = write_digits(root / "digits", per_class=120)

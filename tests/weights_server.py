@@ -1,6 +1,6 @@
 """A local HTTP server on 127.0.0.1 serving weights-like files, for download tests (no
 real network). ``served(folder)`` yields the base URL; ``WORKBENCH_WEIGHTS_URL`` set to it
-makes ``training.weights_download`` fetch from it."""
+makes ``training.models.weights_download`` fetch from it."""
 from __future__ import annotations
 
 import contextlib

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from training.logs import setup_logging
 from workbench.interpreter import tune_for_gui
 from workbench.mainwindow import PANEL_KEYS, MainWindow
-from workbench.session_restore import reopen_last_dataset
+from workbench.appstate.session_restore import reopen_last_dataset
 
 SCREENSHOT_TIMEOUT_S = 60.0
 

@@ -13,14 +13,14 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
                                QHBoxLayout)
 
 from training.data.kinds import OPEN_ACTIONS
-from workbench import shortcuts
-from workbench.helpmenu import add_help_menu
+from workbench.actions import shortcuts
+from workbench.actions.helpmenu import add_help_menu
 from workbench.interpreter import freeze_long_lived, long_lived_objects
-from workbench.quit_guard import confirm_quit
-from workbench.session_restore import ResumableRuns, fill_recent_runs, save_session
-from workbench.training_actions import add_training_actions
-from workbench.settings import Settings, ensure_model_state
-from workbench.state import AppState
+from workbench.actions.quit_guard import confirm_quit
+from workbench.appstate.session_restore import ResumableRuns, fill_recent_runs, save_session
+from workbench.actions.training_actions import add_training_actions
+from workbench.appstate.settings import Settings, ensure_model_state
+from workbench.appstate.state import AppState
 from workbench.workers.dataset import DeviceProbeWorker
 from workbench.workers.base import Worker
 from workbench.widgets.error_details import details_link, offer_details
@@ -286,7 +286,7 @@ class MainWindow(QMainWindow):
             view_menu.addAction(act)
             self.addAction(act)
         self.training_actions = add_training_actions(self)
-        from workbench.fixes import add_edit_menu
+        from workbench.actions.fixes import add_edit_menu
 
         self.undo_action, self.redo_action, self.folder_actions = add_edit_menu(self, self.state)
         self.help_actions = add_help_menu(self)

@@ -81,9 +81,9 @@ def mlp_run(tmp_path_factory):
         ``(summary, data_dir, events)``.
     """
     from tests.imagegen import make_class_folder
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.data import DatasetSpec
-    from training.train import train
+    from training.fit.train import train
 
     root = tmp_path_factory.mktemp("mlp_run")
     data = make_class_folder(root / "data", per_class=30)
@@ -126,7 +126,7 @@ def kill_cli_training_after_first_checkpoint(data, run_dir, epochs, *extra_args)
 def run_cli(capsys, *argv):
     """Run ``python -m training`` in-process: ``(exit code, the last stdout line as JSON
     or None, stderr)``."""
-    from training.cli import main
+    from training.cli.main import main
 
     code = main([str(a) for a in argv])
     captured = capsys.readouterr()

@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-from workbench.state import AppState
+from workbench.appstate.state import AppState
 
 
 def make_panel(qtbot, cls, state=None, size=None, show=False, run_dir=None):

@@ -9,7 +9,7 @@ from tests.imagegen import class_image, write_image
 from tests.workbench.panels import make_panel, wait_idle
 from tests.workbench.tiny_run import tiny_run
 from workbench.panels.classify import ClassifyPanel
-from workbench.state import AppState
+from workbench.appstate.state import AppState
 
 
 @pytest.fixture

@@ -59,8 +59,8 @@ def test_classify_panel_classifies_with_an_exported_onnx_file(qtbot, tmp_path):
     import numpy as np
 
     from tests.imagegen import class_image, write_image
-    from training.export import export
-    from training.predict import Predictor
+    from training.export.exporter import export
+    from training.inference.predict import Predictor
     from workbench.panels.classify import ClassifyPanel
 
     run = tiny_run()

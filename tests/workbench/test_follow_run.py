@@ -7,9 +7,9 @@ import sys
 
 
 from tests.imagegen import make_class_folder
-from tests.training.distutil import ROOT, cli_env
+from tests.training.fit.distutil import ROOT, cli_env
 from tests.workbench.panels import panel_fixture
-from training.runfolder import RunFolder
+from training.runs.runfolder import RunFolder
 
 
 panel = panel_fixture("panel", "workbench.panels.training.TrainingPanel", size=(1024, 640), show=True)

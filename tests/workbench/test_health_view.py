@@ -70,7 +70,7 @@ def test_gradcam_overlay_in_results_detail_for_cnn(qtbot, results):
 def test_gradcam_overlay_for_nested_mobilenet_v2(qtbot, tmp_path):
     from tests.imagegen import class_image, write_image
     from tests.training.trainutil import tiny_transfer_spec
-    from training import runfolder
+    from training.runs import runfolder
     from training.models import build_model
     from workbench.widgets.image_detail import ImageDetail
 
@@ -96,7 +96,7 @@ def test_health_view_fix_undo_redo(qtbot, tmp_path):
     from training.data import DatasetSpec, open_dataset
     from training.data.overlay import load_overlay
     from workbench.panels.health import HealthView
-    from workbench.state import AppState
+    from workbench.appstate.state import AppState
 
     root = make_class_folder(tmp_path / "data", per_class=16, size=16)
     before = file_hashes(root)
@@ -174,7 +174,7 @@ def test_dataset_panel_grid_fix_count_and_changed_filter(qtbot, tmp_path):
         exclude.trigger()
         assert "1 excluded" in panel.fix_label.text()
         assert len(open_dataset(str(root))) == 7
-        from workbench.fixes import dataset_for_training
+        from workbench.actions.fixes import dataset_for_training
         assert dataset_for_training(panel.state) is panel.state.dataset_spec
         assert file_hashes(root) == before
     finally:

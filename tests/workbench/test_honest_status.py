@@ -27,7 +27,7 @@ def training_panel(qtbot, tmp_path):
 
 
 def test_status_follows_training_and_dropped_files_are_counted(qtbot, training_panel):
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
 
     p = training_panel
     p.state.set_train_config(TrainConfig(epochs=2, batch_size=8))
@@ -44,7 +44,7 @@ def test_status_follows_training_and_dropped_files_are_counted(qtbot, training_p
 
 
 def test_header_shows_the_resumed_runs_epochs(qtbot, training_panel, tmp_path):
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
 
     p = training_panel
     run_dir = tmp_path / "stopped"
@@ -67,7 +67,7 @@ def test_header_shows_the_resumed_runs_epochs(qtbot, training_panel, tmp_path):
 
 def test_classify_adds_photos_clear_and_faces_in_csv(qtbot, tmp_path):
     from workbench.panels.classify import ClassifyPanel
-    from workbench.state import AppState
+    from workbench.appstate.state import AppState
 
     state = AppState()
     state.run_dir = tiny_run()["run_dir"]

@@ -37,7 +37,7 @@ def _check(rows, expected):
 
 
 def test_hostile_folder_through_every_panel(qtbot, tmp_path, window):
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.models import template
 
     corpus = make_hostile_corpus(tmp_path / "hostile", huge=False)

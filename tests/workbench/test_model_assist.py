@@ -60,10 +60,10 @@ def test_auto_sets_the_epochs_from_the_data_unless_the_person_chose_them(qtbot, 
                                                                           monkeypatch):
     import dataclasses
 
-    from training.config import TrainConfig
-    from training.epoch_budget import default_epochs
+    from training.recipe.config import TrainConfig
+    from training.recipe.epoch_budget import default_epochs
 
-    monkeypatch.setattr("training.epoch_budget.EPOCH_IMAGES", 300)  # a few dozen images: ~15
+    monkeypatch.setattr("training.recipe.epoch_budget.EPOCH_IMAGES", 300)  # a few dozen images: ~15
     panel.state.set_train_config(TrainConfig())
     for root, size in ((tmp_path / "a", 12), (tmp_path / "b", 14)):
         for label, name in enumerate(("x", "y")):
@@ -204,7 +204,7 @@ def test_guard_rails_and_transfer_settings_fit_the_smallest_window(qtbot, tmp_pa
 
     from tests.workbench.layoutcheck import clipped_labels
     from tests.workbench.panels import make_window
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.models import template
 
     w = make_window(qtbot, tmp_path, monkeypatch, size=(1024, 640))

@@ -5,12 +5,12 @@ from PySide6.QtWidgets import QApplication
 
 from tests.imagegen import make_class_folder
 from tests.workbench.panels import make_window
-from workbench.quit_guard import QUESTION, SETTING
+from workbench.actions.quit_guard import QUESTION, SETTING
 
 
 @pytest.fixture
 def training_window(qtbot, tmp_path, monkeypatch):
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.data import open_dataset
 
     w = make_window(qtbot, tmp_path, monkeypatch, own_runs=True)
@@ -50,6 +50,6 @@ def test_keep_training_then_stop_and_quit_without_asking_again(qtbot, training_w
     assert w.close()
     assert len(seen) == 2 and not panel.pending_work()
     assert str(w.settings.value(SETTING)) == "false"
-    from training.runs import list_runs
+    from training.runs.listing import list_runs
 
     assert [r["status"] for r in list_runs(tmp_path / "runs")] == ["stopped"]   # kept, resumable

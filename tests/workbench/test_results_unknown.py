@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from tests.workbench.panels import make_panel, wait_idle
-from workbench.state import AppState
+from workbench.appstate.state import AppState
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def mixed_run(tmp_path_factory):
     from PIL import Image
 
     from tests.trustrun import digits_run
-    from training.evaluate import evaluate
+    from training.inference.evaluate import evaluate
 
     run = digits_run()
     root = tmp_path_factory.mktemp("unknown-gallery")

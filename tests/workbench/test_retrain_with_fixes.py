@@ -30,10 +30,10 @@ def _row_of(table, path):
 
 def test_retrain_with_fixes_trains_a_new_run_listed_beside_the_old(qtbot, window, tmp_path):
     from tests.training.trainutil import tiny_spec
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.data.overlay import load_overlay
-    from training.runfolder import RunFolder, read_json
-    from training.train import train
+    from training.runs.runfolder import RunFolder, read_json
+    from training.fit.train import train
     from workbench.panels.results import SAMPLE
     from workbench.panels.results_runs import COLUMNS
 

@@ -7,7 +7,7 @@ import shutil
 
 from tests.workbench.panels import make_panel, wait_idle, panel_fixture
 from tests.workbench.tiny_run import tiny_run
-from training.runfolder import RUN_JSON, default_runs_root
+from training.runs.runfolder import RUN_JSON, default_runs_root
 from workbench.panels.classify import ClassifyPanel
 from workbench.panels.results_runs import PathRole
 from workbench.workers.run_watcher import RunWatcher

@@ -12,7 +12,7 @@ from tests.training.trainutil import kill_cli_training_after_first_checkpoint
 from tests.workbench.panels import wait_idle as _wait_idle
 from tests.workbench.tiny_run import tiny_run
 from workbench.panels.results_runs import COLUMN_STATUS
-from workbench.state import AppState
+from workbench.appstate.state import AppState
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,8 +57,8 @@ def window(qtbot):
 
 def test_stopped_and_killed_runs_are_listed_and_the_killed_one_resumes(qtbot, tmp_path, panels):
     from tests.training.trainutil import Recorder, tiny_spec
-    from training.config import TrainConfig
-    from training.train import train
+    from training.recipe.config import TrainConfig
+    from training.fit.train import train
     from workbench.panels.results_runs import PathRole
 
     results, training = panels

@@ -8,7 +8,7 @@ import pytest
 
 from tests.imagegen import make_class_folder
 from tests.workbench.panels import make_window
-from workbench.session_restore import reopen_last_dataset
+from workbench.appstate.session_restore import reopen_last_dataset
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def _window(qtbot):
 
 
 def test_last_dataset_and_training_settings_come_back(qtbot, settings_dir, tmp_path):
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.data import DatasetSpec
 
     data = make_class_folder(tmp_path / "data", classes=("a", "b"), per_class=6, size=8)

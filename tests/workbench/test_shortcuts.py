@@ -1,4 +1,4 @@
-"""One shortcut map (workbench/shortcuts.py): no key claimed twice, Esc stops training
+"""One shortcut map (workbench/actions/shortcuts.py): no key claimed twice, Esc stops training
 from any panel, F1 shows the shortcuts, Help has About and Open log folder (issue 11.4)."""
 import importlib.metadata
 import platform
@@ -10,8 +10,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
 from tests.imagegen import make_class_folder
-from workbench import shortcuts
-from workbench.helpmenu import ShortcutsDialog
+from workbench.actions import shortcuts
+from workbench.actions.helpmenu import ShortcutsDialog
 from tests.workbench.panels import make_window
 
 
@@ -77,7 +77,7 @@ def test_open_photos_key_works_on_classify(qtbot, window, monkeypatch, tmp_path)
 
 
 def test_esc_stops_training_from_another_panel(qtbot, window, tmp_path):
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.data import open_dataset
 
     root = make_class_folder(tmp_path / "data", per_class=8, size=8)
@@ -104,7 +104,7 @@ def test_about_lists_versions_without_importing_tensorflow(qtbot, window):
 
 def test_open_log_folder(qtbot, window, monkeypatch, tmp_path):
     from training.logs import log_dir
-    from workbench import helpmenu
+    from workbench.actions import helpmenu
 
     opened = []
     monkeypatch.setattr(helpmenu.QDesktopServices, "openUrl",

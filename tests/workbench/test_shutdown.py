@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent(r"""
     data, when = sys.argv[2], sys.argv[3]
     app = QApplication([])
     from training.data import DatasetSpec, open_dataset
-    from training.train import TrainConfig
+    from training.fit.train import TrainConfig
     reached = None
     if when == "evaluation":
         import workbench.panels.training as training_module
@@ -43,14 +43,14 @@ SCRIPT = textwrap.dedent(r"""
         # This test is about what happens once the user has agreed to quit: answer the
         # quit-while-training question ("Don't ask again") up front
         # (tests/workbench/test_quit_guard.py covers the question itself).
-        from workbench import quit_guard
+        from workbench.actions import quit_guard
         window.settings.set_value(quit_guard.SETTING, "false")
         panel = window.panels["train"]
         window.show_panel("train")
     except ImportError:  # fall back to the panel alone in a plain window
         from PySide6.QtWidgets import QMainWindow
         from workbench.panels.training import TrainingPanel
-        from workbench.state import AppState
+        from workbench.appstate.state import AppState
 
         class Window(QMainWindow):
             def closeEvent(self, event):

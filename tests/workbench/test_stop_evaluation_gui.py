@@ -47,7 +47,7 @@ def test_stop_while_the_training_run_evaluates(qtbot, tmp_path, monkeypatch, tra
     import workbench.panels.training as training_module
     from training.data import open_dataset
     from training.models import template
-    from training.train import TrainConfig
+    from training.fit.train import TrainConfig
 
     worker_cls, reached = pausing_worker(training_module.TrainingWorker, "Evaluating on")
     monkeypatch.setattr(training_module, "TrainingWorker", worker_cls)

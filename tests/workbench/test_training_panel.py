@@ -8,7 +8,7 @@ from tests.imagegen import make_class_folder
 from tests.workbench.panels import make_panel
 from tests.workbench.panels import wait_idle as _wait_idle
 from workbench.panels.training import TrainingPanel
-from workbench.state import AppState
+from workbench.appstate.state import AppState
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def panel(qtbot, tmp_path):
 
 
 def _config(**kw):
-    from training.train import TrainConfig
+    from training.fit.train import TrainConfig
 
     return TrainConfig(**{"epochs": 2, "batch_size": 8, **kw})
 

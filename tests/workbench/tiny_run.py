@@ -25,9 +25,9 @@ def tiny_run() -> dict:
     if _cache:
         return _cache
     from training.data import open_dataset
-    from training.evaluate import evaluate
+    from training.inference.evaluate import evaluate
     from training.models import template
-    from training.train import TrainConfig, train
+    from training.fit.train import TrainConfig, train
 
     root = Path(tempfile.mkdtemp(prefix="wb-tiny-run-"))
     data = make_class_folder(root / "data", per_class=14)
@@ -45,6 +45,6 @@ def tiny_run() -> dict:
 
 def session_run_dir(model: str) -> str:
     """A new run folder under the session's runs root (whatever WORKBENCH_RUNS_DIR is now)."""
-    from training.runfolder import new_run_dir
+    from training.runs.runfolder import new_run_dir
 
     return str(new_run_dir(model, root=SESSION_RUNS_ROOT))

@@ -164,11 +164,11 @@ def cross_val_retrain(index, run_dir, folds: int = RETRAIN_FOLDS, seed: int = 0,
     import shutil
     import tempfile
 
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.data.index import TEST, DatasetIndex
     from training.models import ModelSpec
-    from training.runfolder import RunFolder
-    from training.train import train
+    from training.runs.runfolder import RunFolder
+    from training.fit.train import train
 
     events = events or Events()
     folder = RunFolder(run_dir)

@@ -46,7 +46,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
     Raises:
         DatasetError, RunError: the dataset cannot be opened, or the run does not match it.
     """
-    from training import runfolder
+    from training.runs import runfolder
     from training.data import open_dataset
     from training.data.index import DatasetIndex
     from training.data.overlay import overlay_info
@@ -74,8 +74,8 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
                    "max_bits": duplicates.PHASH_MAX_BITS, "max_mean_diff": duplicates.MAX_MEAN_DIFF}
     correct = None
     if run_dir:
-        from training.embeddings import Embedder
-        from training.predict import Predictor
+        from training.features.embeddings import Embedder
+        from training.inference.predict import Predictor
 
         predictor = Predictor(run_dir)
         if list(predictor.classes) != classes:

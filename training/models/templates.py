@@ -107,7 +107,7 @@ def _cnn_layers(opts) -> list:
             if opts["batch_norm"]:
                 # 0.9, not Keras' 0.99: with 0.99 the test-time statistics follow ~100
                 # steps, and a small set (the bundled sample: ~20 steps an epoch) then
-                # validates at chance for many epochs (see training/automodel.py).
+                # validates at chance for many epochs (see training/recipe/auto.py).
                 layers.append(LayerSpec("BatchNormalization", {"momentum": CNN_BN_MOMENTUM}))
         layers.append(LayerSpec("MaxPooling2D", {"pool_size": 2}))
     layers.append(LayerSpec("Flatten", {}))

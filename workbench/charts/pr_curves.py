@@ -1,6 +1,6 @@
 """Precision-recall curves per class (one-vs-rest), with each class's average precision.
 
-Drawn from ``evaluation.json``'s ``pr_curves`` (``training.curves``). With many classes
+Drawn from ``evaluation.json``'s ``pr_curves`` (``training.trust.curves``). With many classes
 only the ``_MAX_LINES`` with the lowest AP are drawn: they are the ones to look at.
 """
 from __future__ import annotations

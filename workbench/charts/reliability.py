@@ -1,6 +1,6 @@
 """Reliability diagram: accuracy against confidence in 15 bins, before and after calibration.
 
-Drawn from ``evaluation.json``'s ``calibration`` entry (``training.calibration``): a
+Drawn from ``evaluation.json``'s ``calibration`` entry (``training.trust.calibration``): a
 perfectly calibrated model's bars follow the diagonal; bars below it mean the model's
 percentages are higher than how often it is right.
 """

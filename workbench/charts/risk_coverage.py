@@ -1,6 +1,6 @@
 """Risk-coverage curve of the validation split: answer fewer images, be wrong less often.
 
-Drawn from the run's ``unknown.json`` (``training.unknown``): the x axis is the share of
+Drawn from the run's ``unknown.json`` (``training.trust.unknown``): the x axis is the share of
 images answered (the rest are "unknown, low confidence"), the y axis the error rate among
 those answered. The chosen coverage is marked.
 """

@@ -3,7 +3,7 @@
 Pick a run, open photos or a folder (or drop them), and each photo gets its top-3
 classes; select one to see it large with a probability chart and, optionally, the faces
 OpenCV's Haar cascade finds in it. Prediction runs on a worker thread, in batches, with
-progress and cancel; results export to CSV (``training.predict.write_csv``).
+progress and cancel; results export to CSV (``training.inference.predict.write_csv``).
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
-from training.runfolder import SIGNATURE_JSON
-from workbench import shortcuts
+from training.runs.runfolder import SIGNATURE_JSON
+from workbench.actions import shortcuts
 from workbench.panels.classify_coverage import CoverageControl
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
@@ -143,7 +143,7 @@ class ClassifyPanel(QWidget):
         lv.addWidget(self.list, 1)
         lv.addWidget(self.bad_label)
         lv.addWidget(self.bad_list)
-        # Under the results: how many photos get an answer vs "unknown" (training.unknown).
+        # Under the results: how many photos get an answer vs "unknown" (training.trust.unknown).
         self.coverage = CoverageControl()
         self.coverage.coverageChanged.connect(self._on_coverage)
         lv.addWidget(self.coverage)
@@ -258,7 +258,7 @@ class ClassifyPanel(QWidget):
 
     @Slot()
     def export_csv(self, path: str | None = None) -> None:
-        """Write the results with ``training.predict.write_csv`` (asks where, by default)."""
+        """Write the results with ``training.inference.predict.write_csv`` (asks where, by default)."""
         if not (self.results or self.bad):
             return
         if not path:
@@ -266,7 +266,7 @@ class ClassifyPanel(QWidget):
                                                   "CSV files (*.csv)")
         if not path:
             return
-        from training.predict import write_csv
+        from training.inference.predict import write_csv
 
         try:
             write_csv(self.results + self.bad, path, top_k=3)
@@ -379,7 +379,7 @@ class ClassifyPanel(QWidget):
     def _on_coverage(self, _coverage: float) -> None:
         """The coverage control moved: decide "unknown" again for the photos shown (from
         their stored probabilities and distances; the model does not run again)."""
-        from training.unknown import decide_rows
+        from training.trust.unknown import decide_rows
 
         rule = self.coverage.current_rule()
         if rule is None:

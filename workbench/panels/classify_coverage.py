@@ -3,7 +3,7 @@ often that answer is right.
 
 A slider sets the coverage (the share of the validation images that would be answered;
 the rest are "unknown, low confidence") and the run's validation risk-coverage curve
-(``unknown.json``, ``training.unknown``) shows the error rate that buys. The rule itself
+(``unknown.json``, ``training.trust.unknown``) shows the error rate that buys. The rule itself
 lives in the core: this widget only holds the chosen coverage and the curve.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ class CoverageControl(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.rule = None          # training.unknown.UnknownRule of the run, or None
+        self.rule = None          # training.trust.unknown.UnknownRule of the run, or None
         self.run_dir: str | None = None
         self.title = QLabel()
         self.title.setWordWrap(True)
@@ -65,8 +65,8 @@ class CoverageControl(QWidget):
 
     def load_run(self, run_dir: str | None) -> None:
         """Read the run's ``unknown.json`` (a few KB); a missing or damaged file means no rule."""
-        from training.runfolder import UNKNOWN_JSON, RunError, read_json
-        from training.unknown import UnknownRule
+        from training.runs.runfolder import UNKNOWN_JSON, RunError, read_json
+        from training.trust.unknown import UnknownRule
 
         if run_dir == self.run_dir:
             return

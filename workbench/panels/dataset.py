@@ -20,7 +20,7 @@ from training.data.kinds import KIND_LABELS, OPEN_BY_KEY
 from workbench.itemmodels.thumbnails import (THUMB, LabelRole, PathRole, SplitRole, ThumbnailModel,
                                             image_to_qimage)
 from workbench.panels.start_page import StartPage
-from workbench.settings import Settings
+from workbench.appstate.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
                                              PreviewPane, SplitSettings, bad_files_view,
                                              csv_header)
@@ -111,7 +111,7 @@ class DatasetPanel(QWidget):
         header.addStretch(1)
         header.addWidget(open_button)
         col.addLayout(header)
-        # Shown when the largest class is > 3x the smallest (training.config.imbalance_warning).
+        # Shown when the largest class is > 3x the smallest (training.recipe.config.imbalance_warning).
         self.imbalance_label = QLabel()
         self.imbalance_label.setWordWrap(True)
         self.imbalance_label.setStyleSheet("color: #8a5a00; background: #fff4d6; padding: 4px;")
@@ -377,7 +377,7 @@ class DatasetPanel(QWidget):
         self._select_first()
 
     def _show_imbalance(self, index) -> None:
-        from training.config import imbalance_warning
+        from training.recipe.config import imbalance_warning
 
         counts = index.counts()
         text = imbalance_warning(counts.get("train") or {})

@@ -1,5 +1,5 @@
 """Label fixes on the Dataset panel: the number of overrides, a "Changed only" filter, and
-relabel/exclude/restore on the thumbnail grid (right-click and keys, see workbench.fixes).
+relabel/exclude/restore on the thumbnail grid (right-click and keys, see workbench.actions.fixes).
 
 ``attach_fixes(panel, filters_layout)`` wires a built panel and returns the two widgets it
 adds (the panel keeps them as its own attributes); kept out of ``dataset.py``.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QLabel
 
-from workbench.fixes import add_fix_actions, fixes_for, install_fix_keys
+from workbench.actions.fixes import add_fix_actions, fixes_for, install_fix_keys
 from workbench.itemmodels.thumbnails import PathRole
 from workbench.widgets.path_menu import install_path_menu
 

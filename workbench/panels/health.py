@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
-from workbench.fixes import fixes_for
+from workbench.actions.fixes import fixes_for
 from workbench.widgets.error_details import DetailsButton
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.health import HealthWorker
@@ -220,7 +220,7 @@ class HealthView(QWidget):
         """The selected run, if it was trained on this dataset's classes."""
         if not self.run_dir or self.state.dataset is None:
             return None
-        from training.runfolder import RunFolder
+        from training.runs.runfolder import RunFolder
 
         classes = RunFolder(self.run_dir).classes()   # None when missing or unreadable
         return self.run_dir if classes == list(self.state.dataset.classes) else None

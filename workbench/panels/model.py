@@ -20,7 +20,7 @@ from training.models.templates import TEMPLATE_LABELS, TEMPLATES
 from workbench.panels.input_suggestion import SuggestionPolicy
 from workbench.panels.layer_editor import LayerEditor
 from workbench.panels.model_assist import AUTO_HELP, ModelAssist, is_auto
-from workbench.settings import Settings
+from workbench.appstate.settings import Settings
 from workbench.widgets.error_details import details_link, offer_details
 from workbench.widgets.fit import ColumnFitter, proportional_sizes
 from workbench.widgets.setting_tips import apply_tips
@@ -159,7 +159,7 @@ class ModelPanel(QWidget):
 
     # -- state ----------------------------------------------------------------------------------
     def _ensure_state(self) -> None:
-        from workbench.settings import ensure_model_state
+        from workbench.appstate.settings import ensure_model_state
 
         ensure_model_state(self.state, self.settings)
 

@@ -2,12 +2,12 @@
 explanation, the guard-rail warnings, the pretrained-weights box and the augmentation
 preview. Kept apart from ``model.py`` so the panel itself only wires them in.
 
-- Auto: :func:`training.automodel.auto_choice` in a worker; the chosen spec is named
+- Auto: :func:`training.recipe.auto.auto_choice` in a worker; the chosen spec is named
   ``auto_<template>``, which is how a saved or restored spec is still shown as Auto (and
   re-chosen when a *different* dataset opens).
-- Guard rails: :func:`training.guardrails.check_setup` on every edit (plain Python, well
+- Guard rails: :func:`training.recipe.guardrails.check_setup` on every edit (plain Python, well
   under a millisecond); random backbone weights with freeze ticked get freeze unticked,
-  with the reason (:func:`training.guardrails.apply_fixes`).
+  with the reason (:func:`training.recipe.guardrails.apply_fixes`).
 - Augmentation preview: recomputed 400 ms after the augmentation, input or dataset
   changed, only while the panel is visible (TensorFlow, through the tfload lock, in a
   worker).
@@ -66,7 +66,7 @@ class ModelAssist(QObject):
         if index is None:
             self.explanation = ("Open a dataset first: Auto picks the model from its images. "
                                 "Until then this is the CNN template.")
-            from training.automodel import placeholder
+            from training.recipe.auto import placeholder
 
             self.state.set_model_spec(placeholder())
             return
@@ -92,7 +92,7 @@ class ModelAssist(QObject):
         number, is changed."""
         import dataclasses
 
-        from training.config import TrainConfig
+        from training.recipe.config import TrainConfig
 
         config = self.state.train_config
         if not epochs or config is None:
@@ -122,7 +122,7 @@ class ModelAssist(QObject):
     # -- guard rails --------------------------------------------------------------------
     def spec_edited(self) -> bool:
         """After one of the panel's own edits: apply fixes (True when the spec changed)."""
-        from training.guardrails import apply_fixes
+        from training.recipe.guardrails import apply_fixes
 
         fixes = apply_fixes(self.state.model_spec, self.state.train_config)
         if fixes:
@@ -132,7 +132,7 @@ class ModelAssist(QObject):
 
     def refresh(self) -> None:
         """Recomputes the warnings, the weights box target and (later) the preview."""
-        from training.guardrails import check_setup
+        from training.recipe.guardrails import check_setup
 
         spec, config, index = self.state.model_spec, self.state.train_config, self.state.dataset
         if spec is None or config is None:

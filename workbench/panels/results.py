@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from training.runfolder import RESULT_FILES
+from training.runs.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
 from workbench.panels.results_health import attach_health
 from workbench.panels.metric_item import MetricItem
@@ -39,7 +39,7 @@ def gallery_item(pred: dict, classes: list[str]) -> dict:
     true = pred.get("true_class", classes[t] if isinstance(t, int) and t < len(classes) else t)
     predicted = pred.get("pred_class", classes[p] if isinstance(p, int) and p < len(classes) else p)
     prob = pred.get("confidence")
-    unknown = pred.get("unknown_reason")  # the run's rule, at evaluation (training.unknown)
+    unknown = pred.get("unknown_reason")  # the run's rule, at evaluation (training.trust.unknown)
     return {"path": pred.get("path", ""), "true": true, "pred": predicted, "prob": prob,
             "correct": t == p, "probabilities": pred.get("probabilities"), "true_index": t,
             "unknown_reason": unknown,
@@ -216,7 +216,7 @@ class ResultsPanel(QWidget):
 
     @Slot()
     def evaluate(self) -> None:
-        """Evaluate the shown run (``training.evaluate.evaluate``) in the background."""
+        """Evaluate the shown run (``training.inference.evaluate.evaluate``) in the background."""
         if not self.run_dir or self._evaluator.current_busy():
             return
         worker = EvaluationWorker(self.run_dir)

@@ -11,7 +11,7 @@ import os
 
 from PySide6.QtWidgets import QScrollArea, QTabWidget
 
-from workbench.fixes import fixes_for
+from workbench.actions.fixes import fixes_for
 from workbench.panels.health import HealthView
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,9 @@ def attach_health(panel, evaluation_widget) -> tuple[QTabWidget, HealthView]:
 def retrain_with_fixes(panel) -> bool:
     """Train the shown run's spec and settings again on the fixed labels (Training panel).
     Returns False (with a message in the view) when it cannot start."""
-    from training.config import TrainConfig
+    from training.recipe.config import TrainConfig
     from training.models import ModelSpec
-    from training.runfolder import RunFolder
+    from training.runs.runfolder import RunFolder
 
     run_dir = panel.run_dir
     view = panel.health
@@ -66,7 +66,7 @@ def retrain_with_fixes(panel) -> bool:
     if not hasattr(window, "panels"):
         view.status.setText("Model and settings copied: start training on the Training panel.")
         return False
-    from workbench.training_actions import start_training
+    from workbench.actions.training_actions import start_training
 
     started = start_training(window)
     if started:

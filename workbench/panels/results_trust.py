@@ -2,7 +2,7 @@
 beside the confusion matrix), the per-class table's average rows, and the header's
 calibration / balanced-accuracy / unknown-rate line.
 
-Everything here reads an ``evaluation.json`` dict (``training.evaluate``); nothing loads
+Everything here reads an ``evaluation.json`` dict (``training.inference.evaluate``); nothing loads
 files or models, so it is all cheap on the GUI thread.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Results galleries' "would this be answered unknown, and why" (``training.unknown``).
+"""The Results galleries' "would this be answered unknown, and why" (``training.trust.unknown``).
 
 ``evaluation.json`` already gives each test prediction its ``unknown_reason`` (low
 confidence, or unlike the training data), so the badge and the caption line show at

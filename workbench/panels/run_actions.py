@@ -1,6 +1,6 @@
 """What the runs list's right-click menu does to a run: rename (a display name kept in
 run.json), notes, delete (the run folder only, after confirmation), plus the path
-actions every file list has. The changes go through ``training.runmanage``.
+actions every file list has. The changes go through ``training.runs.manage``.
 
 The dialogs are small and modal on purpose (a name, a note, a yes/no); the file work
 behind them is one small JSON write or one folder removal.
@@ -40,7 +40,7 @@ def _save(runs_list, path: str, write, value: str) -> bool:
 
 
 def rename(runs_list, path: str, run: dict) -> bool:
-    from training.runmanage import rename_run
+    from training.runs.manage import rename_run
 
     name, ok = QInputDialog.getText(runs_list, "Rename run",
                                     f"Name shown for {os.path.basename(path)} "
@@ -50,7 +50,7 @@ def rename(runs_list, path: str, run: dict) -> bool:
 
 
 def edit_notes(runs_list, path: str, run: dict) -> bool:
-    from training.runmanage import set_notes
+    from training.runs.manage import set_notes
 
     notes, ok = QInputDialog.getMultiLineText(runs_list, "Run notes",
                                               f"Notes for {run.get('display_name') or os.path.basename(path)}:",
@@ -59,7 +59,7 @@ def edit_notes(runs_list, path: str, run: dict) -> bool:
 
 
 def delete(runs_list, path: str, run: dict) -> bool:
-    from training.runmanage import delete_run
+    from training.runs.manage import delete_run
 
     shown = run.get("display_name") or os.path.basename(path)
     answer = QMessageBox.question(

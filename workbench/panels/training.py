@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from workbench import shortcuts
+from workbench.actions import shortcuts
 from workbench.charts.training_curves import TrainingCurves
 from workbench.panels.training_follow import RunFollower, running_elsewhere
 from workbench.panels.training_bad_files import bad_files_label, read_run_config, show_bad_files
@@ -58,7 +58,7 @@ class TrainingPanel(QWidget):
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
         self.start_button = QPushButton("Start training")
-        # F5 and Esc are window-wide actions (workbench/training_actions.py), so they work
+        # F5 and Esc are window-wide actions (workbench/actions/training_actions.py), so they work
         # from any panel and wherever the focus is.
         self.start_button.setToolTip(f"Train the current model on the current dataset "
                                      f"({shortcuts.text('start_training')})")
@@ -160,7 +160,7 @@ class TrainingPanel(QWidget):
             self._update_controls()
             return
         self._begin(history=[])
-        from workbench.fixes import dataset_for_training
+        from workbench.actions.fixes import dataset_for_training
 
         worker = TrainingWorker(dataset=dataset_for_training(self.state), spec=self.state.model_spec,
                                 config=self.state.train_config)
@@ -423,7 +423,7 @@ class TrainingPanel(QWidget):
         run_dir = self.state.run_dir
         if not run_dir or not os.path.isdir(run_dir):
             return None
-        from training.runfolder import RunFolder
+        from training.runs.runfolder import RunFolder
 
         ok, _reason = RunFolder(run_dir).can_resume()   # a damaged run is simply not resumable
         return run_dir if ok else None

@@ -29,7 +29,7 @@ def _open_report(panel) -> None:
 
 
 def _run_json(run_dir: str) -> dict:
-    from training.runfolder import RunError, RunFolder
+    from training.runs.runfolder import RunError, RunFolder
 
     try:
         return RunFolder(run_dir).read_info()
@@ -53,7 +53,7 @@ def show_bad_files(label: QLabel, run_dir: str | None) -> int:
 
 def read_run_config(run_dir: str) -> dict | None:
     """The run's own training settings (config.json), for the header while resuming."""
-    from training.runfolder import RunError, RunFolder
+    from training.runs.runfolder import RunError, RunFolder
 
     try:
         data = RunFolder(run_dir).read_config()

@@ -3,7 +3,7 @@ storage) in the Training panel, as if it were local: curves, epoch log, progress
 and Stop.
 
 The trainer writes its run folder as it goes (``history.json`` per epoch, ``run.json``,
-and ``live.json`` at most once a second, see :mod:`training.follow`); a
+and ``live.json`` at most once a second, see :mod:`training.runs.follow`); a
 :class:`~workbench.workers.run_watcher.RunWatcher` says which of them changed, and the
 panel's own slots (``_on_epoch``, ``_on_batch``, ``_on_status``, ``_finished``) show them,
 so a followed run looks exactly like a local one. Stop writes the run folder's stop
@@ -18,7 +18,7 @@ import time
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from training.runfolder import HISTORY_JSON, LIVE_JSON, RUN_JSON
+from training.runs.runfolder import HISTORY_JSON, LIVE_JSON, RUN_JSON
 from workbench.workers.run_watcher import RunWatcher
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class RunFollower(QObject):
         """Ask the followed run's trainer to stop (it polls for the request file)."""
         if not self.active or self.stop_sent:
             return False
-        from training.follow import request_stop
+        from training.runs.follow import request_stop
 
         try:
             request_stop(self.run_dir, who="workbench GUI")
@@ -129,7 +129,7 @@ class RunFollower(QObject):
             self.panel._update_controls()
 
     def _live(self) -> None:
-        from training.follow import read_live
+        from training.runs.follow import read_live
 
         live = read_live(self.run_dir)
         if not live or live.get("updated") == self._live_at:
@@ -149,8 +149,8 @@ class RunFollower(QObject):
             p.device_label.setText(f"Followed run · {live.get('host')} (pid {live.get('pid')})")
 
     def _status(self) -> None:
-        from training.runfolder import RunFolder
-        from training.runfolder import RunError
+        from training.runs.runfolder import RunFolder
+        from training.runs.runfolder import RunError
 
         try:
             run = RunFolder(self.run_dir).load()
@@ -183,8 +183,8 @@ def _same(a: str, b: str) -> bool:
 
 def running_elsewhere(run_dir: str) -> bool:
     """True when ``run_dir`` is being trained by another live process (or host)."""
-    from training.runfolder import RunFolder
-    from training.runfolder import RunError
+    from training.runs.runfolder import RunFolder
+    from training.runs.runfolder import RunError
 
     try:
         run = RunFolder(run_dir).load()

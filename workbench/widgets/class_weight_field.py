@@ -2,7 +2,7 @@
 
 Writes ``TrainConfig.class_weight`` (``None``, ``"balanced"`` or ``{class: weight}``);
 manual weights are typed as ``cat=1, dog=3`` and parsed by the core
-(``training.config.parse_class_weight``), which names the bad part when it can't.
+(``training.recipe.config.parse_class_weight``), which names the bad part when it can't.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class ClassWeightField(QWidget):
 
     def value(self):
         """The ``class_weight`` the field shows; raises ValueError for bad manual text."""
-        from training.config import parse_class_weight
+        from training.recipe.config import parse_class_weight
 
         mode = self.mode.currentText()
         if mode == NONE:

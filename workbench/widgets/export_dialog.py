@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QMessageBox, QProgressBar, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from training.runfolder import SIGNATURE_JSON, RunFolder
+from training.runs.runfolder import SIGNATURE_JSON, RunFolder
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.workers.export import ExportWorker
 from workbench.workers.job_runner import JobRunner

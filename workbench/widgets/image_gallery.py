@@ -78,7 +78,7 @@ class ImageGallery(QWidget):
         self.list.setWordWrap(False)
         self.list.setUniformItemSizes(True)
         self.list.currentItemChanged.connect(self._on_current)
-        self.fixes = None  # a workbench.fixes.LabelFixes once enable_fixes() is called
+        self.fixes = None  # a workbench.actions.fixes.LabelFixes once enable_fixes() is called
         install_path_menu(self.list, self._path_at, self._fix_menu)
         self.hint = QLabel(empty_hint)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -126,7 +126,7 @@ class ImageGallery(QWidget):
     def enable_fixes(self, fixes) -> None:
         """Relabel/exclude/restore from this gallery: right-click menu and keys (1-9,
         Delete, R) on the selected images; fixed images are marked in their caption."""
-        from workbench.fixes import install_fix_keys
+        from workbench.actions.fixes import install_fix_keys
 
         self.fixes = fixes
         self.list.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
@@ -142,7 +142,7 @@ class ImageGallery(QWidget):
     def _fix_menu(self, menu, path: str) -> None:
         if self.fixes is None:
             return
-        from workbench.fixes import add_fix_actions
+        from workbench.actions.fixes import add_fix_actions
 
         paths = self.selected_paths()
         add_fix_actions(menu, paths if path in paths else [path], self.fixes)

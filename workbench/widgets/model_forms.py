@@ -268,7 +268,7 @@ class TrainingForm(_Form):
         self.form.addRow("Optimizer", self.optimizer)
         self.form.addRow("Learning rate", self.lr)
         self.schedule = QComboBox()
-        from training.config import LR_SCHEDULES
+        from training.recipe.config import LR_SCHEDULES
 
         self.schedule.addItems(list(LR_SCHEDULES))
         self.schedule.setToolTip("plateau: lower the rate when the validation loss stalls; "
@@ -276,7 +276,7 @@ class TrainingForm(_Form):
         self.schedule.currentTextChanged.connect(lambda v: self._write("lr_schedule", v))
         self.form.addRow("Rate schedule", self.schedule)
         self.form.addRow("Batch size", self.batch)
-        # Several GPUs (training.distributed): "one", "all", or a list typed in.
+        # Several GPUs (training.fit.distributed): "one", "all", or a list typed in.
         self.devices = QComboBox()
         self.devices.setEditable(True)
         self.devices.addItems(["one", "all"])

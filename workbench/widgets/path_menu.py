@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMenu
 
-from workbench import shortcuts
+from workbench.actions import shortcuts
 
 
 def real_path(path: str) -> str:

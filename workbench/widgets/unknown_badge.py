@@ -1,4 +1,4 @@
-"""The mark of an image the model would answer "unknown" (``training.unknown``).
+"""The mark of an image the model would answer "unknown" (``training.trust.unknown``).
 
 A small amber disc with a "?" in a thumbnail's top-right corner, and the short words a
 gallery caption uses; the Results galleries (``workbench.panels.results_unknown``) put it

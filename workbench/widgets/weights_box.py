@@ -49,7 +49,7 @@ class WeightsBox(QGroupBox):
         self._show_idle()
 
     def file(self):
-        from training.weights_download import weights_file
+        from training.models.weights_download import weights_file
 
         name, size, alpha = self.target
         return weights_file(name, size, alpha, base_url=self.base_url)
@@ -74,7 +74,7 @@ class WeightsBox(QGroupBox):
             self.button.setToolTip("Already downloaded.")
         else:
             # Which check a download gets is said in the box itself, not only in a tooltip:
-            # MobileNetV2 has no published checksum (training.weights_download).
+            # MobileNetV2 has no published checksum (training.models.weights_download).
             self.info.setText(f"{_esc(wf.describe())}. Not downloaded yet: the app never goes "
                               f"online by itself. Download is {_esc(wf.check_note)}.")
             self.button.setToolTip(f"Downloads {wf.url}\ninto {wf.dest}\n{wf.check_note}")

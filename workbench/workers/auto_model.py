@@ -13,6 +13,6 @@ class AutoChoiceWorker(Worker):
         self.index = index  # read only here; the GUI thread doesn't change it
 
     def work(self) -> dict:
-        from training.automodel import auto_choice
+        from training.recipe.auto import auto_choice
 
         return auto_choice(self.index).to_dict()

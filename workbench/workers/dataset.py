@@ -71,7 +71,7 @@ class DeviceProbeWorker(Worker):
         from workbench.workers.tfload import ensure_tensorflow
 
         ensure_tensorflow()
-        from training.device import describe_devices
+        from training.fit.device import describe_devices
 
         return str(describe_devices().get("name") or "CPU")
 

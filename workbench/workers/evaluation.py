@@ -11,7 +11,7 @@ from workbench.workers.base import Worker
 
 
 class RunsLoader(Worker):
-    """List the run folders under ``root`` (``training.runs.list_runs``), each with
+    """List the run folders under ``root`` (``training.runs.listing.list_runs``), each with
     ``curve``: its validation accuracy per epoch, for the comparison chart."""
 
     def __init__(self, root: str | None = None):
@@ -19,8 +19,8 @@ class RunsLoader(Worker):
         self.root = root
 
     def work(self) -> list:
-        from training.runfolder import default_runs_root
-        from training.runmanage import list_runs_labelled as list_runs
+        from training.runs.runfolder import default_runs_root
+        from training.runs.manage import list_runs_labelled as list_runs
 
         root = str(self.root or default_runs_root())
         runs = list(list_runs(root)) if os.path.isdir(root) else []
@@ -44,7 +44,7 @@ class EvaluationLoader(Worker):
         self.run_dir = run_dir
 
     def work(self) -> dict:
-        from training.runfolder import RunFolder
+        from training.runs.runfolder import RunFolder
 
         folder = RunFolder(self.run_dir)
         out = {"run_dir": self.run_dir, "run": {}, "history": [], "evaluation": None,
@@ -66,13 +66,13 @@ class EvaluationLoader(Worker):
 
 def read_history(run_dir: str) -> list:
     """``history.json`` as a list of epoch dicts ([] when missing or malformed)."""
-    from training.runfolder import RunFolder
+    from training.runs.runfolder import RunFolder
 
     return RunFolder(run_dir).history()
 
 
 class EvaluationWorker(Worker):
-    """Evaluate a saved run on its test split (``training.evaluate.evaluate``).
+    """Evaluate a saved run on its test split (``training.inference.evaluate.evaluate``).
 
     Args:
         run_dir: the run folder.
@@ -89,7 +89,7 @@ class EvaluationWorker(Worker):
         from workbench.workers.tfload import ensure_tensorflow
 
         ensure_tensorflow()  # never import TF from two threads at once (see tfload)
-        from training.evaluate import evaluate
+        from training.inference.evaluate import evaluate
 
         result = evaluate(self.run_dir, self.dataset, events=self.events)
         return {"run_dir": self.run_dir, "evaluation": dict(result)}

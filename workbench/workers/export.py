@@ -1,4 +1,4 @@
-"""The export job behind "Export model…": ``training.export.export`` on a worker thread.
+"""The export job behind "Export model…": ``training.export.exporter.export`` on a worker thread.
 
 The result is plain data (paths, sizes, parity figures). A file that fails the parity
 gate is not an exception here: the dialog shows the table with the failing row, so the
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class ExportWorker(Worker):
-    """Export ``run_dir`` to ``formats`` (names from ``training.export.FORMAT_NAMES``).
+    """Export ``run_dir`` to ``formats`` (names from ``training.export.exporter.FORMAT_NAMES``).
 
     Returns:
         ``export()``'s dict (``out_dir``, ``artifacts``, ``parity_source``, ``ok``) plus
@@ -32,7 +32,7 @@ class ExportWorker(Worker):
         from workbench.workers.tfload import ensure_tensorflow
 
         ensure_tensorflow()  # never import TF from two threads at once (see tfload)
-        from training.export import ParityError, export
+        from training.export.exporter import ParityError, export
 
         try:
             result = export(self.run_dir, self.formats, self.out_dir, events=self.events,

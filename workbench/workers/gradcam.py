@@ -1,6 +1,6 @@
 """Grad-CAM heatmaps for the image detail views, off the GUI thread.
 
-The explainer of a run (``training.gradcam.GradCam`` on the run's Keras model, loaded in
+The explainer of a run (``training.inference.gradcam.GradCam`` on the run's Keras model, loaded in
 safe mode through the Classify panel's predictor cache) is built once per run and kept
 in a one-entry cache; the widget gets plain numpy arrays only.
 """
@@ -19,7 +19,7 @@ _cache: dict = {}   # {"predictor": Predictor, "cam": GradCam}
 
 def get_gradcam(run_dir: str):
     """``(GradCam, classes, input size, colour mode)`` of ``run_dir``'s model."""
-    from training.gradcam import GradCam, GradCamError
+    from training.inference.gradcam import GradCam, GradCamError
     from workbench.workers.prediction import get_predictor
 
     predictor = get_predictor(run_dir)  # imports TensorFlow under the app's import lock
@@ -52,7 +52,7 @@ class GradCamWorker(Worker):
 
     def work(self) -> dict:
         from training.data import decode_image, resize_to
-        from training.gradcam import colorize
+        from training.inference.gradcam import colorize
         from workbench.workers.gallery_images import ArrayLookup
 
         self.events.on_status("Computing the heatmap…")

@@ -24,13 +24,13 @@ _cache: dict = {}          # {"key": (run_dir, mtime), "predictor": Predictor}
 def get_predictor(run_dir: str):
     """The run's ``Predictor`` (or an exported model's), loaded once and reused while the
     run folder (or the file) is unchanged."""
-    from training.exported_predictor import detect_format, open_predictor
+    from training.export.predictor import detect_format, open_predictor
     from workbench.workers.tfload import ensure_tensorflow
 
     if detect_format(run_dir) not in ("onnx", "tflite"):  # those run without TensorFlow
         ensure_tensorflow()  # never import TF from two threads at once (see tfload)
 
-    from training.runfolder import RunError, RunFolder
+    from training.runs.runfolder import RunError, RunFolder
 
     try:
         model_path = RunFolder(run_dir).model_file("final")
@@ -77,7 +77,7 @@ class PredictionWorker(Worker):
 
     def work(self) -> int:
         self.events.on_status("Listing photos…")
-        from training.predict import expand_paths
+        from training.inference.predict import expand_paths
 
         files = expand_paths(self.paths)
         if not files:
@@ -92,7 +92,7 @@ class PredictionWorker(Worker):
             rows = predictor.predict_paths(batch, top_k=self.top_k)
             rule = getattr(getattr(predictor, "trust", None), "rule", None)
             if rule is not None and self.coverage is not None:
-                from training.unknown import decide_rows
+                from training.trust.unknown import decide_rows
 
                 decide_rows(rule.with_coverage(self.coverage), rows)
             out = []

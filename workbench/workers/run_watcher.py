@@ -23,7 +23,7 @@ import os
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
 
-from training.runfolder import RUN_JSON, TRANSIENT_SUFFIXES
+from training.runs.runfolder import RUN_JSON, TRANSIENT_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ class RunWatcher(QObject):
 
 
 def runs_root() -> str:
-    """The runs root the panels list (``training.runs.default_runs_root``; no TensorFlow)."""
-    from training.runfolder import default_runs_root
+    """The runs root the panels list (``training.runs.listing.default_runs_root``; no TensorFlow)."""
+    from training.runs.runfolder import default_runs_root
 
     return str(default_runs_root())

@@ -1,4 +1,4 @@
-"""The training job: runs ``training.train.train`` (or ``resume``) on a worker thread.
+"""The training job: runs ``training.fit.train.train`` (or ``resume``) on a worker thread.
 
 TensorFlow is imported here, inside :meth:`TrainingWorker.work`, so it only loads once a
 person actually trains. Every core callback becomes a plain-data signal (see
@@ -53,7 +53,7 @@ class TrainingWorker(Worker):
         from workbench.workers.tfload import ensure_tensorflow
 
         ensure_tensorflow()  # never import TF from two threads at once (see tfload)
-        from training import train as train_module  # heavy: loads TensorFlow
+        from training.fit import train as train_module  # heavy: loads TensorFlow
 
         self.device.emit(_device_name())
         self.events.check_stop()
@@ -94,7 +94,7 @@ def default_spec(dataset):
 
 def _device_name() -> str:
     try:
-        from training.device import describe_devices
+        from training.fit.device import describe_devices
 
         return str(describe_devices().get("name", "CPU"))
     except Exception:  # noqa: BLE001 - the device label is informative only

@@ -4,7 +4,7 @@ The Results panel's galleries show test predictions from ``evaluation.json``; th
 runs them through the run's ``Predictor`` once more (cached, see
 ``workbench.workers.prediction.get_predictor``) to get the numbers behind the decision:
 the calibrated confidence, the feature kNN distance and the thumbnail distance, each
-with its threshold from the run's stored rule (``training.unknown``). Plain dicts only.
+with its threshold from the run's stored rule (``training.trust.unknown``). Plain dicts only.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class UnknownCheckWorker(Worker):
     def work(self) -> dict:
         from training.data import DecodeError, decode_image, resize_to
         from workbench.workers.gallery_images import ArrayLookup
-        from training.predict import assessment_fields
+        from training.inference.predict import assessment_fields
         from workbench.workers.prediction import get_predictor
 
         predictor = get_predictor(self.run_dir)  # imports TensorFlow under the import lock

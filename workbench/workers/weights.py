@@ -1,4 +1,4 @@
-"""Downloading ImageNet weights in a worker (the core's ``training.weights_download``).
+"""Downloading ImageNet weights in a worker (the core's ``training.models.weights_download``).
 
 Runs only when the person presses the download button. ``progress`` carries bytes done
 and total; a cancel ends as ``stopped`` (the partial file is removed by the core); a
@@ -22,7 +22,7 @@ class WeightsDownloadWorker(Worker):
         self.args = (backbone, tuple(input_size), float(alpha), base_url)
 
     def work(self) -> str:
-        from training.weights_download import DownloadCancelled, DownloadError, download, weights_file
+        from training.models.weights_download import DownloadCancelled, DownloadError, download, weights_file
 
         backbone, size, alpha, base_url = self.args
         wf = weights_file(backbone, size, alpha, base_url=base_url)

@@ -107,7 +107,7 @@ def test_outliers_and_imbalance(tmp_path):
 def test_health_cli_json(tmp_path, capsys):
     import json
 
-    from training.cli import main
+    from training.cli.main import main
 
     root = make_splits(tmp_path / "data", counts=(8, 2, 2))
     plant_copies(root)
@@ -120,8 +120,8 @@ def test_health_cli_json(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def copies_run(tmp_path_factory):
     from tests.training.trainutil import tiny_spec
-    from training.config import TrainConfig
-    from training.train import train
+    from training.recipe.config import TrainConfig
+    from training.fit.train import train
 
     base = tmp_path_factory.mktemp("health_run")
     root = make_splits(base / "data", counts=(14, 4, 4))

@@ -1,5 +1,5 @@
 """Helpers for the model tests: tiny random images and a compile that matches the head
-(what training.train does)."""
+(what training.fit.train does)."""
 import numpy as np
 
 def images(n, size, channels, seed=0):

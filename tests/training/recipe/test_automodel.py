@@ -1,0 +1,64 @@
+"""The Auto model choice: template, input size, colour and augmentation from the data,
+each with its reason."""
+import pytest
+
+from tests.imagegen import class_image, make_class_folder, write_image
+from training.recipe.auto import DataFacts, auto_choice, choose, cnn_blocks, cnn_filters
+
+
+def test_small_gray_set_gets_a_batchnorm_cnn_at_its_own_size_without_flips():
+    c = choose(DataFacts(28, 28, True, 54_000, 10), (28, 28), imagenet_available=True)
+    spec = c.spec
+    assert c.template == "cnn" and spec.input_size == (28, 28) and spec.color_mode == "grayscale"
+    types = [layer.type for layer in spec.layers]
+    assert types.count("BatchNormalization") == types.count("Conv2D") == 4
+    assert types.count("MaxPooling2D") == 2 and "Dropout" in types
+    assert spec.augmentation.translation > 0 and spec.augmentation.flip == "none"
+    assert spec.layers[0].params["filters"] == 16  # a big set: narrower, to fit a CPU budget
+    assert spec.layers[1].params == {"momentum": 0.99}  # 844 steps per epoch: Keras' BN default
+    assert "28×28" in c.explanation and "no flips" in c.explanation
+    spec.validate()
+
+
+def test_tiny_images_keep_their_size_one_block_and_no_augmentation():
+    c = choose(DataFacts(8, 8, True, 1400, 10), (8, 8), imagenet_available=False)
+    assert c.spec.input_size == (8, 8) and not c.spec.augmentation.enabled
+    assert [layer.type for layer in c.spec.layers].count("MaxPooling2D") == 1
+    assert c.spec.layers[0].params["filters"] == 32
+    assert "No augmentation" in c.explanation
+    # 22 steps per epoch: BatchNormalization statistics must follow faster.
+    assert c.spec.layers[1].params == {"momentum": 0.9} and "momentum 0.9" in c.explanation
+
+
+@pytest.mark.parametrize("available", [True, False])
+def test_few_colour_photos_pick_transfer_only_when_the_weights_are_cached(available):
+    c = choose(DataFacts(300, 400, False, 800, 5), (128, 128), imagenet_available=available)
+    if available:
+        assert c.template == "mobilenet_v2" and c.spec.backbone.weights == "imagenet"
+        assert c.spec.input_size == (96, 96) and not c.spec.backbone.trainable
+        assert c.spec.augmentation.flip == "horizontal"
+    else:
+        assert c.template == "cnn" and c.spec.color_mode == "rgb"
+        assert "Download ImageNet weights" in c.explanation  # says how to get them
+    assert "800" in c.explanation
+
+
+def test_blocks_and_filters_follow_size_and_count():
+    assert [cnn_blocks(s, s) for s in (8, 16, 28, 64, 128, 512)] == [1, 2, 2, 4, 4, 4]
+    assert cnn_filters(8, 8, 1000) == 32 and cnn_filters(28, 28, 60_000) == 16
+
+
+def test_auto_choice_reads_an_opened_dataset(tmp_path):
+    from training.data import open_dataset
+
+    root = make_class_folder(tmp_path / "rgb", per_class=6, size=20)
+    c = auto_choice(open_dataset(str(root)))
+    assert c.template == "cnn" and c.spec.input_size == (20, 20) and c.spec.color_mode == "rgb"
+    assert "3 classes" in c.explanation
+    gray = tmp_path / "gray"
+    for label, name in enumerate(("a", "b")):
+        for i in range(5):
+            write_image(gray / name / f"{i}.png", class_image(label, 12, channels=1))
+    c = auto_choice(open_dataset(str(gray)))
+    assert c.spec.color_mode == "grayscale" and c.spec.input_size == (12, 12)
+    assert c.to_dict()["reasons"] == c.reasons

@@ -1,0 +1,39 @@
+"""The epoch budget: with no --epochs a run's length follows the dataset's size, the
+Auto choice carries it (with its reason) and the CLI uses it."""
+from training.recipe.auto import DataFacts, choose
+from training.cli.main import _train_config, build_parser
+from training.recipe.config import TrainConfig
+from training.data import open_dataset
+from training.recipe.epoch_budget import EPOCH_IMAGES, MAX_EPOCHS, MIN_EPOCHS, default_epochs, epochs_reason
+from tests.imagegen import make_class_folder
+
+
+def test_big_sets_get_fewer_epochs_small_sets_keep_the_maximum():
+    assert MAX_EPOCHS == TrainConfig().epochs
+    assert default_epochs(54_000) == round(EPOCH_IMAGES / 54_000) < MAX_EPOCHS  # Fashion-MNIST
+    assert default_epochs(1_350) == default_epochs(1) == MAX_EPOCHS  # the bundled sample
+    assert default_epochs(10_000_000) == MIN_EPOCHS
+    counts = [1_000, 20_000, 40_000, 54_000, 100_000, 500_000]
+    epochs = [default_epochs(n) for n in counts]
+    assert epochs == sorted(epochs, reverse=True) and len(set(epochs)) > 3
+    assert "million images" in epochs_reason(54_000) and "Up to 30" in epochs_reason(500)
+
+
+def test_auto_choice_carries_the_epochs_and_says_why():
+    c = choose(DataFacts(28, 28, True, 54_000, 10), (28, 28), imagenet_available=False)
+    assert c.epochs == default_epochs(54_000) and c.to_dict()["epochs"] == c.epochs
+    assert f"{c.epochs} epochs" in c.explanation and "cosine" in c.explanation
+    assert choose(DataFacts(8, 8, True, 1_400, 10), (8, 8), False).epochs == MAX_EPOCHS
+
+
+def test_cli_without_epochs_takes_them_from_the_data(tmp_path, monkeypatch):
+    monkeypatch.setattr("training.recipe.epoch_budget.EPOCH_IMAGES", 200)  # tiny set, visible effect
+    data = str(make_class_folder(tmp_path / "data", per_class=10, size=8))
+    index = open_dataset(data)
+    n = sum(index.counts()["train"].values())
+    args = build_parser().parse_args(["train", data])
+    config = _train_config(args, index)
+    assert config.epochs == default_epochs(n) == min(MAX_EPOCHS, max(MIN_EPOCHS, round(200 / n)))
+    assert config.lr_schedule == "cosine"
+    given = _train_config(build_parser().parse_args(["train", data, "--epochs", "3"]), index)
+    assert given.epochs == 3

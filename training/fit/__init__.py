@@ -1,0 +1,2 @@
+"""Fitting a model: `train()` and `resume()`, the session that builds and fits it, callbacks,
+learning-rate schedules, devices and distribution strategies, TensorBoard logs."""

@@ -1,0 +1,420 @@
+"""The phases of one training run (used by ``train()`` and ``resume()``).
+
+A :class:`Session` owns the model, the decoded arrays and the :class:`TrainState` of a
+run, and writes to its run folder through a :class:`RunWriter`. It is internal:
+call :func:`training.fit.train.train` / :func:`training.fit.train.resume`.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import traceback
+
+import numpy as np
+
+from training.runs import listing as runs
+from training.fit.callbacks import EventsCallback, TrainState
+from training.events import Events, Stopped
+from training.features.store import (
+    FeatureStore,
+    build_split_model,
+    compute_features_from,
+    feature_dataset,
+)
+from training.runs.runfolder import MODEL_BEST, MODEL_FINAL, MODEL_LAST
+
+
+_runs_in_process = [0]  # Session.run calls; before the first there is no run's garbage
+
+
+def free_memory() -> None:
+    """Drop Keras' global state and collect garbage, so many runs don't grow memory.
+
+    ``clear_session`` runs ``gc.collect()`` itself (about half a second with TensorFlow
+    loaded, over a second on a busy machine), so it is not repeated here, and it is
+    skipped before the process's first run, which has nothing to free yet (the time to
+    the first batch counts it).
+    """
+    import keras
+
+    # Only the main thread runs the full collection: from a worker thread it can finalise
+    # objects that belong to the caller's GUI thread (Qt wrappers caught in reference
+    # cycles), which segfaulted once in the GUI tests. Keras' own state is cleared either way.
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    keras.backend.clear_session(free_memory=on_main_thread and _runs_in_process[0] > 0)
+
+
+@contextlib.contextmanager
+def precision_policy(mixed: bool, gpu: bool, events: Events):
+    """``mixed_float16`` for the duration of a run, only on a GPU (it slows CPUs down)."""
+    import keras
+
+    if mixed and not gpu:
+        events.on_status("Mixed precision ignored: no GPU (it only speeds up GPUs).")
+    if not (mixed and gpu):
+        yield
+        return
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def make_optimizer(name: str, learning_rate: float):
+    import keras
+
+    classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
+               "rmsprop": keras.optimizers.RMSprop}
+    return classes[name](learning_rate=learning_rate)
+
+
+def compile_model(model, optimizer) -> None:
+    """Loss from the head: one sigmoid unit -> binary, else sparse categorical."""
+    binary = model.output_shape[-1] == 1
+    model.compile(optimizer=optimizer,
+                  loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+
+
+class Session:
+    """One run's model, data and progress; see the module docstring."""
+
+    def __init__(self, index, spec, config, events: Events, device: str, t0: float):
+        self.index, self.spec, self.config, self.events = index, spec, config, events
+        self.device, self.t0 = device, t0
+        self.writer = None
+        self.model = self.parts = self.data = None
+        self.state = TrainState()
+        self.phase = "train"
+        self.resumed = False
+        # training.fit.distributed.StepLoop under MultiWorkerMirroredStrategy (Model.fit
+        # fails there, keras#20585); None: Keras' own fit.
+        self.step_loop = None
+        self.timings = {"decode": 0.0, "features": 0.0, "train": 0.0, "evaluate": 0.0}
+        backbone = getattr(spec, "backbone", None)
+        self.fine_tune = (config.fine_tune_epochs > 0 and backbone is not None
+                          and backbone.fine_tune_from is not None)
+        self.total_epochs = config.epochs + (config.fine_tune_epochs if self.fine_tune else 0)
+        self._full_optimizer = None
+        self.train_rows = self.val_rows = None
+
+    # -- setup ---------------------------------------------------------------------
+    def build(self) -> None:
+        import keras
+
+        keras.utils.set_random_seed(self.config.seed)
+        self.model, self.parts = build_split_model(self.spec, len(self.index.classes),
+                                                   self.config.feature_cache)
+        optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
+        if self.parts is not None:
+            compile_model(self.parts.head, optimizer)
+            # The end-to-end model gets its own optimizer; the head's state is copied in
+            # before each save (a shared optimizer object is not saved with the model).
+            self._full_optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
+            compile_model(self.model, self._full_optimizer)
+        else:
+            compile_model(self.model, optimizer)
+
+    def adopt(self, model, state: TrainState, phase: str) -> None:
+        """Continue from a checkpoint (``resume``): trained model, history, phase."""
+        import keras
+
+        self.model, self.state, self.phase, self.resumed = model, state, phase, True
+        state.best_model = model if state.best_weights is not None else None
+        # Different batch order than the epochs already done, but still reproducible.
+        keras.utils.set_random_seed(self.config.seed + state.epochs_done)
+
+    def release(self) -> None:
+        """Drop the model, close the data (its store lock) and features, so memory can be freed."""
+        if self.data is not None:
+            self.data.close()
+        self.model = self.parts = self.data = None
+        self.train_rows = self.val_rows = None
+        self.state.best_weights = self.state.best_model = None
+
+    # -- the run -------------------------------------------------------------------
+    def run(self) -> runs.RunSummary:
+        _runs_in_process[0] += 1
+        try:
+            self._prepare_data()
+            self._head_phase()
+            self._fine_tune_phase()
+        except Stopped:
+            self.state.stopped = True
+        except KeyboardInterrupt:
+            self.state.stopped = True
+            self._finish(evaluate=False)
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        return self._finish()
+
+    def _prepare_data(self) -> None:
+        """Open the batch reader: nothing is decoded up front; the first epoch streams."""
+        from training.data import DatasetError, open_images
+        from training.data.index import TRAIN, VALIDATION
+
+        t = time.perf_counter()
+        size = tuple(int(v) for v in self.spec.input_size)
+        self.data = open_images(self.index, size, self.spec.color_mode, self.events)
+        self.timings["decode"] = time.perf_counter() - t
+        tr, va = self.data.split_rows(TRAIN), self.data.split_rows(VALIDATION)
+        if not len(tr):
+            raise DatasetError(f"No training images left in {self.index.root} after decoding "
+                               f"({len(self.index.bad_files)} bad files); nothing to train on.")
+        self.train_rows, self.val_rows = tr, (va if len(va) else None)
+        if self.val_rows is None:
+            self.events.on_status("No validation images: the best epoch is chosen by training loss.")
+        self._write_counts()
+
+    def _write_counts(self) -> None:
+        """Images used per split: known bad files are dropped from their batches, and a
+        first run only knows them all once it has read every file (so this is written
+        again at the end)."""
+        if self.train_rows is None or self.writer is None:
+            return
+        bad = self.index.unusable
+        val = self.val_rows.tolist() if self.val_rows is not None else []
+        self.writer.update(num_train=sum(1 for r in self.train_rows.tolist() if r not in bad),
+                           num_val=sum(1 for r in val if r not in bad),
+                           bad_files=len(self.index.bad_files), data_mode=self.data.mode)
+
+    def _image_datasets(self):
+        cfg = self.config
+        train_ds = self.data.dataset(self.train_rows, cfg.batch_size, True, cfg.seed)
+        val_ds = self.data.dataset(self.val_rows, cfg.batch_size, False, cfg.seed) \
+            if self.val_rows is not None else None
+        return train_ds, val_ds
+
+    def _train_labels(self) -> np.ndarray:
+        return np.asarray(self.index.labels)[np.asarray(self.train_rows, dtype=np.int64)]
+
+    def _batches(self) -> int:
+        return -(-len(self.train_rows) // self.config.batch_size)
+
+    def _head_phase(self) -> None:
+        cfg = self.config
+        if self.phase != "train" or self.state.head_finished:
+            return
+        if self.state.epochs_done >= cfg.epochs:
+            self.state.head_finished = True
+            return
+        self.events.check_stop()
+        if self.parts is not None and not self.resumed:
+            t = time.perf_counter()
+            self.events.on_status("Computing backbone features once (frozen backbone)…")
+            # Features go to a memory-mapped file, never into RAM whole (deleted afterwards).
+            with FeatureStore() as fs:
+                feats, fy = compute_features_from(self.parts.features, self.data, self.train_rows, fs,
+                                                  "train", events=self.events,
+                                                  what="computing features (train)")
+                val = None
+                if self.val_rows is not None:
+                    vf, vy = compute_features_from(self.parts.features, self.data, self.val_rows, fs,
+                                                   "validation", events=self.events,
+                                                   what="computing features (validation)")
+                    val = feature_dataset(vf, vy, cfg.batch_size, False, cfg.seed)
+                self.timings["features"] = time.perf_counter() - t
+                train_ds = feature_dataset(feats, fy, cfg.batch_size, True, cfg.seed)
+                self._fit(self.parts.head, train_ds, val, "train", cfg.epochs)
+                del feats, train_ds, val
+        else:
+            self._fit(self.model, *self._image_datasets(), "train", cfg.epochs)
+        if not self.state.stopped:
+            self.state.head_finished = True
+
+    def _fine_tune_phase(self) -> None:
+        from training.models import set_trainable_for_fine_tune
+
+        cfg = self.config
+        if self.state.stopped or not self.fine_tune:
+            return
+        head_epochs = sum(1 for h in self.state.history if h["phase"] == "train")
+        target = head_epochs + cfg.fine_tune_epochs
+        if self.state.epochs_done >= target:
+            return
+        self.events.check_stop()
+        if self.phase != "fine_tune":
+            self._best_to_full_model()
+            if cfg.restore_best and self.state.best_weights is not None:
+                self.model.set_weights(self.state.best_weights)
+            set_trainable_for_fine_tune(self.model, self.spec, self.spec.backbone.fine_tune_from)
+            self._full_optimizer = None
+            compile_model(self.model, make_optimizer(cfg.optimizer, cfg.fine_tune_lr))
+            self.state.wait = 0
+            self.phase = "fine_tune"
+            self.events.on_status(f"Fine-tuning from backbone layer {self.spec.backbone.fine_tune_from} "
+                                  f"at learning rate {cfg.fine_tune_lr:g}")
+        self._fit(self.model, *self._image_datasets(), "fine_tune", target)
+
+    def _fit(self, model, train_ds, val_ds, phase: str, epochs: int) -> None:
+        from training.fit.schedules import lr_callbacks
+
+        cfg = self.config
+        schedule = lr_callbacks(cfg.lr_schedule,
+                                cfg.fine_tune_lr if phase == "fine_tune" else cfg.learning_rate,
+                                self.state.epochs_done, epochs, cfg.patience, val_ds is not None)
+        cb = EventsCallback(self.events, self.state, phase, self.total_epochs, self._batches(),
+                            early_stopping=self.config.early_stopping, patience=self.config.patience,
+                            on_epoch_saved=lambda info, improved: self._epoch_saved(phase, improved))
+        if self.events.should_stop():  # fit() would reset stop_training; don't start at all
+            self.state.stopped = True
+            return
+        from training.fit.tensorboard import RunTensorBoard
+
+        # Per-epoch scalars + learning rate; an epoch cut short by a stop is left out.
+        tensorboard = RunTensorBoard(self.writer.path, skip_epoch=lambda: self.state.stopped)
+        from training.fit import execution
+
+        execution.apply(model, execution.steps_per_execution(self.spec, model, self._batches()))
+        t = time.perf_counter()
+        try:
+            callbacks = [cb, tensorboard, *schedule]
+            class_weight = self.config.class_weight_for(self.index.classes, self._train_labels())
+            if self.step_loop is not None:
+                self.step_loop.fit(model, train_ds, val_ds, epochs, self.state.epochs_done,
+                                   callbacks, class_weight)
+            else:
+                model.fit(train_ds, validation_data=val_ds, epochs=epochs,
+                          initial_epoch=self.state.epochs_done, callbacks=callbacks, verbose=0,
+                          class_weight=class_weight,
+                          shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
+        finally:
+            tensorboard.close()
+            self.timings["train"] += time.perf_counter() - t
+
+    # -- checkpoints ---------------------------------------------------------------
+    def _epoch_saved(self, phase: str, improved: bool) -> None:
+        """After each complete epoch: history, best model, resumable last model, run.json."""
+        w, st = self.writer, self.state
+        w.write_history(st.history)
+        self._sync_full_optimizer()
+        w.save_model(self.model, MODEL_LAST)  # optimizer state included
+        if improved and self.config.checkpoint_best:
+            w.copy_model(MODEL_LAST, MODEL_BEST)
+        best = st.best_entry() or {}
+        w.update(epochs_done=st.epochs_done, best_epoch=st.best_epoch, best_val_loss=best.get("val_loss"),
+                 best_val_accuracy=best.get("val_accuracy"),
+                 checkpoint={"epoch": st.epochs_done, "phase": phase, **st.to_dict()})
+
+    def _sync_full_optimizer(self) -> None:
+        """Copy the head optimizer's state into the end-to-end model's (feature path)."""
+        if self.parts is None or self._full_optimizer is None or self.phase != "train":
+            return
+        head_opt, full_opt = self.parts.head.optimizer, self._full_optimizer
+        if not full_opt.built:
+            full_opt.build(self.model.trainable_variables)
+        if len(full_opt.variables) == len(head_opt.variables):
+            for dst, src in zip(full_opt.variables, head_opt.variables):
+                dst.assign(src)
+
+    def _best_to_full_model(self) -> None:
+        """Best weights recorded on the head model -> the same weights on the full model."""
+        st = self.state
+        if st.best_weights is None or st.best_model is None or st.best_model is self.model:
+            return
+        current = self.model.get_weights()
+        st.best_model.set_weights(st.best_weights)
+        st.best_weights, st.best_model = self.model.get_weights(), self.model
+        self.model.set_weights(current)
+
+    # -- the end -------------------------------------------------------------------
+    def _finish(self, evaluate: bool = True) -> runs.RunSummary:
+        st, w, cfg = self.state, self.writer, self.config
+        trained = self.model is not None and (st.epochs_done > 0 or st.batches_trained > 0)
+        result = None
+        if trained:
+            self._best_to_full_model()
+            if cfg.restore_best and st.best_weights is not None:
+                self.model.set_weights(st.best_weights)
+                if cfg.checkpoint_best and w.has(MODEL_BEST):
+                    w.copy_model(MODEL_BEST, MODEL_FINAL)  # the same weights
+                else:
+                    w.save_model(self.model, MODEL_FINAL)
+            else:
+                w.save_model(self.model, MODEL_FINAL)
+            if evaluate and self.data is not None and not st.stopped:
+                result = self._evaluate()
+            elif st.stopped:
+                # Evaluating would first trace the model (seconds for a backbone), and a
+                # stop must take effect within ~2 s; the run can be evaluated later.
+                w.update(evaluation="skipped")
+                self.events.on_status("Evaluation skipped after the stop; evaluate the run to see results.")
+        self._write_counts()
+        # After _evaluate: a stop during evaluation marks the run stopped too (resuming it
+        # then only evaluates, since every epoch is done).
+        status = "stopped" if st.stopped else "complete"
+        self.timings["total"] = time.perf_counter() - self.t0
+        best = st.best_entry() or {}
+        w.update(status=status, finished=time.time(), timings=dict(self.timings),
+                 epochs_done=st.epochs_done, best_epoch=st.best_epoch,
+                 best_val_loss=best.get("val_loss"), best_val_accuracy=best.get("val_accuracy"),
+                 early_stopped=st.early_stopped)
+        self.events.on_status(f"Run {status}: {st.epochs_done} epoch(s)"
+                              + (f", test accuracy {result['accuracy']:.4f}" if result else ""))
+        return self._summary(status, result)
+
+    def _evaluate(self) -> dict | None:
+        from training.inference.evaluate import evaluate_arrays
+        from training.trust.rule import Trust, fit_trust
+
+        t = time.perf_counter()
+        try:
+            # Temperature and unknown rule from the validation split, before the test numbers.
+            fit_trust(self.model, self.data, self.writer.path, self.events, seed=self.config.seed)
+            result = evaluate_arrays(self.model, self.data, self.index.paths, self.index.classes,
+                                     self.events, batch_size=max(self.config.batch_size, 64),
+                                     seed=self.config.seed, trust=Trust.load(self.writer.path))
+        except Stopped:
+            # Training itself finished and its models are saved; only the test numbers are
+            # missing. The run is marked "stopped" (not complete) so the runs list shows it
+            # as partial, and Resume or Evaluate fills them in later.
+            self.state.stopped = True
+            self.events.on_status("Evaluation stopped; the trained model is saved. Resume or "
+                                  "evaluate the run to get its test results.")
+            self.writer.update(evaluation="skipped")
+            return None
+        finally:
+            self.timings["evaluate"] = time.perf_counter() - t
+        if result is None:
+            self.events.on_status("No test or validation images: evaluation skipped.")
+            return None
+        result.update(run_dir=str(self.writer.path), test_accuracy=result["accuracy"],
+                      test_loss=result["loss"], dataset_fingerprint=self.index.fingerprint(),
+                      warnings=[])
+        self.writer.write_evaluation(result)
+        from training.fit.tensorboard import log_confusion_matrix
+
+        log_confusion_matrix(self.writer.path, result["confusion_matrix"], result["classes"],
+                             self.state.epochs_done)
+        self.writer.update(test_accuracy=result["accuracy"], test_loss=result["loss"],
+                           evaluated_on=result["split"], evaluation="done")
+        return result
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.writer is None:
+            return
+        message = f"{type(exc).__name__}: {exc}"
+        self.timings["total"] = time.perf_counter() - self.t0
+        try:
+            self.writer.update(status="failed", finished=time.time(), error=message,
+                               traceback=traceback.format_exc(limit=20), timings=dict(self.timings),
+                               epochs_done=self.state.epochs_done)
+        except OSError:
+            pass  # the original error matters more than a failed status write
+
+    def _summary(self, status: str, result: dict | None) -> runs.RunSummary:
+        st = self.state
+        best = st.best_entry() or {}
+        return runs.RunSummary(
+            run_dir=str(self.writer.path), status=status, model=self.spec.name,
+            classes=list(self.index.classes), epochs_done=st.epochs_done, best_epoch=st.best_epoch,
+            best_val_loss=best.get("val_loss"), best_val_accuracy=best.get("val_accuracy"),
+            test_loss=result["loss"] if result else None,
+            test_accuracy=result["accuracy"] if result else None,
+            confusion_matrix=result["confusion_matrix"] if result else None,
+            history=[dict(h) for h in st.history], timings=dict(self.timings), device=self.device)

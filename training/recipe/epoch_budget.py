@@ -1,0 +1,44 @@
+"""How many epochs a run gets when nobody says: a budget derived from the dataset's size.
+
+A fixed epoch count is either too short for a small set or too long for a big one: 30
+epochs of the Auto CNN over Fashion-MNIST's 54,000 training images take ~16 minutes on 2
+CPU cores, while the bundled 1,350-image sample needs all 30 to converge (each epoch is
+only 22 steps). So the default is a number of *images seen* across the run, turned into
+epochs and clamped to a sensible range. Together with the cosine schedule (which decays
+the rate to ~0 over exactly these epochs, where the last 0.5-1 % of accuracy comes from),
+a big set ends on time with a fully decayed rate instead of being cut off mid-schedule.
+
+Measured (docs/BENCHMARKS.md section 8a): Fashion-MNIST gets 19 epochs -> 93.13 % test in
+13:22 wall on the 2-core machine under other work (~30 s an epoch idle); 18 epochs gave
+92.82 %, so this budget is close to the least that reaches 93 %: don't lower it.
+
+Used by the CLI (no ``--epochs``), the Auto choice (the GUI takes its epochs unless the
+person changed them) and ``bench/default_accuracy.py``. No TensorFlow here.
+"""
+from __future__ import annotations
+
+from training.recipe.config import TrainConfig
+
+# Images passed through the model over a whole run. 1,000,000 is ~19 epochs of
+# Fashion-MNIST (~10 minutes of the Auto CNN on 2 cores) and ~18 passes of 60,000 images.
+EPOCH_IMAGES = 1_000_000
+MIN_EPOCHS = 10       # fewer than this and even a huge set's cosine decays too fast
+MAX_EPOCHS = TrainConfig().epochs  # the ordinary default: small sets keep it
+
+
+def default_epochs(num_train: int) -> int:
+    """Epochs for ``num_train`` training images: ``EPOCH_IMAGES / num_train``, rounded,
+    between ``MIN_EPOCHS`` and ``MAX_EPOCHS``."""
+    n = max(1, int(num_train))
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, round(EPOCH_IMAGES / n))))
+
+
+def epochs_reason(num_train: int) -> str:
+    """One sentence on why :func:`default_epochs` picked its number."""
+    epochs = default_epochs(num_train)
+    if epochs >= MAX_EPOCHS:
+        return (f"Up to {epochs} epochs (early stopping ends the run sooner when the "
+                "validation loss stops improving); the rate follows a cosine down to ~0.")
+    return (f"{epochs} epochs: with {int(num_train):,} training images that is about "
+            f"{epochs * int(num_train) / 1e6:.1f} million images seen, enough to converge "
+            "while keeping the run short; the rate follows a cosine down to ~0 over them.")

@@ -1,0 +1,501 @@
+"""One run folder: its layout (every file name lives here and nowhere else), reading and
+writing its files, loading its model (Keras safe mode) and reopening its dataset.
+
+``RunFolder(path)`` is the read side every caller uses (train, evaluate, predict, the CLI
+and the GUI workers); ``RunWriter`` owns ``run.json`` while a run trains. Listing many
+runs is ``training.runs.listing``. No TensorFlow is imported at module level, so reading a run is
+cheap.
+
+Every file is replaced atomically (written beside, then renamed), so a process killed at
+any moment leaves either the previous or the new version of each file, never half of
+one. That is what makes ``resume`` after SIGKILL possible.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+from training.runs.processes import is_alive, process_info
+
+SCHEMA_VERSION = 1
+STATUSES = ("running", "complete", "stopped", "failed", "interrupted")
+
+RUN_JSON = "run.json"
+SPEC_JSON = "spec.json"
+CONFIG_JSON = "config.json"
+DATASET_JSON = "dataset.json"
+CLASSES_JSON = "classes.json"
+HISTORY_JSON = "history.json"
+EVALUATION_JSON = "evaluation.json"
+EVALUATION_NPZ = "evaluation.npz"   # per-sample probabilities of a large evaluation
+MODEL_BEST = "model_best.keras"
+MODEL_FINAL = "model_final.keras"
+MODEL_LAST = "model_last.keras"
+# Homes for the artifacts other features add (see the RunFolder properties).
+EXPORTS_DIR = "exports"
+SIGNATURE_JSON = "signature.json"   # the input/output contract beside every exported model
+TENSORBOARD_DIR = "tensorboard"
+CALIBRATION_JSON = "calibration.json"
+LABEL_OVERLAY_JSON = "label_overlay.json"
+STOP_REQUEST = "stop_requested"
+LIVE_JSON = "live.json"   # a trainer's latest status/progress for followers (training.runs.follow)
+# Above this many probability cells an evaluation's per-sample probabilities go to
+# evaluation.npz instead of evaluation.json (10,000 x 10 is ~2 MB of JSON text and stays
+# in the JSON, so readers of evaluation.json alone see them).
+MAX_JSON_CELLS = 250_000
+# Files whose change means the run's results changed (the GUI reloads on these).
+RESULT_FILES = frozenset({RUN_JSON, EVALUATION_JSON, HISTORY_JSON, CLASSES_JSON})
+# Suffixes of files being written (see write_json, RunWriter.save_model): not yet a result.
+TRANSIENT_SUFFIXES = (".tmp", ".partial.keras")
+_UNSAFE_HINTS = ("safe_mode", "unsafe", "arbitrary code")
+
+# The "unknown" rule's files (training.trust.rule writes them after training, with
+# CALIBRATION_JSON; the Predictor reads them).
+UNKNOWN_JSON = "unknown.json"                    # the rule (training.trust.unknown.UnknownRule)
+UNKNOWN_REFERENCE_NPZ = "unknown_reference.npz"  # bounded training-feature subsample
+
+
+class RunError(ValueError):
+    """A run folder or one of its files is missing, malformed or from a newer version."""
+
+
+class UnsafeModelError(ValueError):
+    """The model file needs unsafe deserialisation (e.g. a Lambda layer) and was refused."""
+
+
+# -- files ------------------------------------------------------------------------------
+def write_json(path: str | os.PathLike, data) -> None:
+    """Write JSON atomically (temp file + rename), so a crash never leaves half a file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, ensure_ascii=False, allow_nan=False, default=_plain)
+    os.replace(tmp, path)
+
+
+def read_json(path: str | os.PathLike):
+    """Read a JSON file; raise ``RunError`` naming the file when it is missing or malformed."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunError(f"Could not read {path}: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path} is not valid JSON (truncated or corrupted?): {exc}") from None
+
+
+def _plain(value):
+    """JSON fallback for numpy scalars/arrays that slip into payloads."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"Not JSON serialisable: {type(value).__name__}")
+
+
+def load_model_file(path, compile: bool = False):
+    """``keras.saving.load_model(path, safe_mode=True)`` with clear errors: the one loader.
+
+    Raises:
+        UnsafeModelError: the file holds code (Lambda layers, pickled functions).
+        RunError: the file is missing, not a Keras model, or damaged.
+    """
+    from training.models import load_model
+
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"Model file not found: {path}")
+    try:
+        return load_model(path, compile=compile)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types for damaged files
+        text = str(exc)
+        if any(h in text for h in _UNSAFE_HINTS):
+            raise UnsafeModelError(
+                f"Refused to load {path}: it contains code that only runs with unsafe "
+                f"deserialisation (for example a Lambda layer), which could execute anything "
+                f"on this computer. Only open model files from sources you trust; this app "
+                f"never disables Keras safe mode. Keras said: {text.splitlines()[0][:300]}") from None
+        raise RunError(f"Could not load the model {path}: {type(exc).__name__}: "
+                       f"{text.splitlines()[0][:300] if text else ''}") from None
+
+
+# -- where runs live --------------------------------------------------------------------
+def default_runs_root() -> Path:
+    """``$WORKBENCH_RUNS_DIR`` or ``~/ImageWorkbench/runs``."""
+    env = os.environ.get("WORKBENCH_RUNS_DIR")
+    return Path(env) if env else Path.home() / "ImageWorkbench" / "runs"
+
+
+def new_run_dir(model_name: str, root: str | os.PathLike | None = None) -> Path:
+    """Create and return a fresh ``<root>/<timestamp>_<model>`` folder (never reuses one)."""
+    root = Path(root) if root else default_runs_root()
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_name or "model").strip("._") or "model"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        path = root / (f"{stamp}_{safe}" if n == 0 else f"{stamp}_{safe}_{n}")
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+    raise RunError(f"Could not create a new run folder under {root}")
+
+
+# -- one run ------------------------------------------------------------------------------
+class RunFolder:
+    """The files of one run folder, and what can be done with them.
+
+    Path properties name every file; new artifacts get their home here (a property and
+    a constant above), never a name spelled out elsewhere.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    # layout
+    run_json = property(lambda self: self.path / RUN_JSON)
+    spec_json = property(lambda self: self.path / SPEC_JSON)
+    config_json = property(lambda self: self.path / CONFIG_JSON)
+    dataset_json = property(lambda self: self.path / DATASET_JSON)
+    classes_json = property(lambda self: self.path / CLASSES_JSON)
+    history_json = property(lambda self: self.path / HISTORY_JSON)
+    evaluation_json = property(lambda self: self.path / EVALUATION_JSON)
+    evaluation_npz = property(lambda self: self.path / EVALUATION_NPZ)
+    model_best = property(lambda self: self.path / MODEL_BEST)
+    model_final = property(lambda self: self.path / MODEL_FINAL)
+    model_last = property(lambda self: self.path / MODEL_LAST)   # resume checkpoint
+    exports_dir = property(lambda self: self.path / EXPORTS_DIR)            # ONNX, LiteRT, SavedModel
+    tensorboard_dir = property(lambda self: self.path / TENSORBOARD_DIR)    # TensorBoard event files
+    calibration_json = property(lambda self: self.path / CALIBRATION_JSON)  # temperature etc.
+    unknown_json = property(lambda self: self.path / UNKNOWN_JSON)          # the unknown rule
+    unknown_reference_npz = property(lambda self: self.path / UNKNOWN_REFERENCE_NPZ)
+    label_overlay_json = property(lambda self: self.path / LABEL_OVERLAY_JSON)  # labels trained with
+    stop_request = property(lambda self: self.path / STOP_REQUEST)   # another process asks to stop
+    live_json = property(lambda self: self.path / LIVE_JSON)         # the trainer's latest status
+
+    def is_run(self) -> bool:
+        """A folder with a ``run.json`` (valid or not)."""
+        return self.run_json.is_file()
+
+    def has_evaluation(self) -> bool:
+        return self.evaluation_json.is_file()
+
+    # reading
+    def load(self) -> dict:
+        """Read and validate ``run.json``; a dead ``running`` run is reported as ``interrupted``.
+
+        Returns:
+            The run.json dict plus ``path``, ``name`` and ``classes`` (from classes.json).
+
+        Raises:
+            RunError: no such folder, missing/malformed/truncated run.json, a newer
+                ``schema_version`` or a field of the wrong type.
+        """
+        if not self.path.is_dir():
+            raise RunError(f"Not a run folder: {self.path} does not exist or is not a folder")
+        where = self.run_json
+        data = read_json(where)
+        if not isinstance(data, dict):
+            raise RunError(f"{where} must hold a JSON object. Received: {type(data).__name__}")
+        version = data.get("schema_version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise RunError(f"{where} has no valid schema_version. Received: schema_version={version!r}")
+        if version > SCHEMA_VERSION:
+            raise RunError(f"{where} was written by a newer version of the workbench "
+                           f"(schema_version {version}; this version reads up to {SCHEMA_VERSION}).")
+        if data.get("status") not in STATUSES:
+            raise RunError(f"{where} has an unknown status. Received: status={data.get('status')!r}")
+        expected = {"model": str, "started": (int, float), "epochs_done": int}
+        for key, types in expected.items():
+            if key not in data or isinstance(data[key], bool) or not isinstance(data[key], types):
+                raise RunError(f"{where}: field {key!r} is missing or has the wrong type. "
+                               f"Received: {key}={data.get(key)!r}")
+        for key in ("test_accuracy", "test_loss", "best_val_accuracy", "finished"):
+            value = data.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise RunError(f"{where}: field {key!r} must be a number. Received: {key}={value!r}")
+        if data["status"] == "running" and not is_alive(data):
+            data["status"] = "interrupted"
+        data["path"] = str(self.path)
+        data["name"] = self.path.name
+        try:
+            classes = read_json(self.classes_json)
+            data["classes"] = [str(c) for c in classes] if isinstance(classes, list) else []
+        except RunError:
+            data.setdefault("classes", [])
+        return data
+
+    def read_info(self) -> dict:
+        """``run.json`` as written (not validated: see :meth:`load`); RunError when it is
+        missing, unreadable or not a JSON object."""
+        data = read_json(self.run_json)
+        if not isinstance(data, dict):
+            raise RunError(f"{self.run_json} must hold a JSON object. Received: {type(data).__name__}")
+        return data
+
+    def edit_info(self, **fields) -> dict:
+        """Set fields of a finished or stopped run's ``run.json`` (a display name, notes);
+        an empty value (``""``, ``None``) removes the field. Atomic (temp + replace).
+
+        Returns the new run.json. Raises RunError when the folder is not a valid run.
+        """
+        self.load()   # a clear RunError for a folder that is not a run
+        info = self.read_info()
+        for key, value in fields.items():
+            if value:
+                info[key] = value
+            else:
+                info.pop(key, None)
+        write_json(self.run_json, info)
+        return info
+
+    def read_spec(self) -> dict:
+        """``spec.json`` (the model spec as a dict); RunError when missing or unreadable."""
+        return read_json(self.spec_json)
+
+    def read_config(self) -> dict:
+        """``config.json`` (the training settings as a dict); RunError when missing or unreadable."""
+        return read_json(self.config_json)
+
+    def read_dataset(self) -> dict | None:
+        """``dataset.json`` (the dataset's spec and size), or None when missing or not an object."""
+        try:
+            data = read_json(self.dataset_json)
+        except RunError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def read(self, name: str):
+        """One JSON file of the run by its constant (``SPEC_JSON``…); RunError if unreadable."""
+        return read_json(self.path / name)
+
+    def classes(self) -> list[str] | None:
+        """``classes.json`` as strings, or None when missing or not a list."""
+        try:
+            classes = read_json(self.classes_json)
+        except RunError:
+            return None
+        return [str(c) for c in classes] if isinstance(classes, list) else None
+
+    def history(self) -> list[dict]:
+        """``history.json``: one dict per epoch ([] when missing or malformed)."""
+        try:
+            history = read_json(self.history_json)
+        except RunError:
+            return []
+        return [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
+
+    def write_evaluation(self, result: dict, max_json_cells: int | None = None) -> None:
+        """Write ``evaluation.json`` (probabilities in ``evaluation.npz`` when large)."""
+        import numpy as np
+
+        limit = MAX_JSON_CELLS if max_json_cells is None else max_json_cells
+        out = dict(result)
+        if result["num_samples"] * len(result["classes"]) > limit:
+            probs = np.array([p["probabilities"] for p in result["predictions"]], dtype=np.float32)
+            tmp = self.path / (EVALUATION_NPZ + ".tmp.npz")
+            np.savez_compressed(tmp, probabilities=probs)
+            os.replace(tmp, self.evaluation_npz)
+            out["predictions"] = [{k: v for k, v in p.items() if k != "probabilities"}
+                                  for p in result["predictions"]]
+            out["probabilities_file"] = EVALUATION_NPZ
+        write_json(self.evaluation_json, out)
+
+    def read_evaluation(self) -> dict:
+        """``evaluation.json``, with per-sample probabilities restored from the .npz."""
+        import numpy as np
+
+        result = read_json(self.evaluation_json)
+        if not isinstance(result, dict) or "predictions" not in result:
+            raise RunError(f"{self.evaluation_json} is not an evaluation result")
+        if result.get("probabilities_file"):
+            with np.load(self.evaluation_npz, allow_pickle=False) as npz:
+                probs = npz["probabilities"]
+            by_row = {}
+            for p, row in zip(result["predictions"], probs):
+                p["probabilities"] = row.tolist()
+                by_row[p["row"]] = p["probabilities"]
+            for key in ("most_incorrect", "random_sample"):
+                for p in result.get(key, []):
+                    p.setdefault("probabilities", by_row.get(p["row"]))
+        return result
+
+    def update_info(self, **fields) -> None:
+        """Set fields of ``run.json`` (read, change, atomic write) after the run ended,
+        e.g. a later evaluation's test accuracy. Nothing happens without a readable file."""
+        try:
+            data = read_json(self.run_json)
+        except RunError:
+            return
+        if isinstance(data, dict):
+            data.update(fields)
+            write_json(self.run_json, data)
+
+    # the model
+    def model_file(self, which: str = "final") -> Path:
+        """The saved model to use: ``"best"`` (falls back to final) or ``"final"`` (falls
+        back to best). Raises RunError when the run saved none."""
+        if which not in ("best", "final"):
+            raise ValueError(f"which must be 'best' or 'final'. Received: which={which!r}")
+        if not self.path.is_dir():
+            raise RunError(f"Not a run folder: {self.path} does not exist")
+        order = (self.model_best, self.model_final) if which == "best" else (self.model_final, self.model_best)
+        for path in order:
+            if path.is_file():
+                return path
+        try:
+            info = read_json(self.run_json)
+        except RunError:
+            info = {}
+        info = info if isinstance(info, dict) else {}
+        if info.get("status") in ("stopped", "interrupted") and not info.get("best_epoch"):
+            raise RunError(f"The run {self.path} was {info['status']} before its first validated "
+                           "epoch, so it saved no model to evaluate or use. Resume it or train "
+                           "again.")
+        raise RunError(f"The run {self.path} has no saved model ({' or '.join(p.name for p in order)}); "
+                       "it may have been stopped before the first epoch ended.")
+
+    def load_model(self, which: str = "final", compile: bool = False):
+        """The run's Keras model, loaded in safe mode (see :func:`load_model_file`)."""
+        path = {"last": self.model_last}.get(which) or self.model_file(which)
+        return load_model_file(path, compile=compile)
+
+    def can_resume(self) -> tuple[bool, str]:
+        """Whether ``train --resume`` can continue this run, and if not, why."""
+        try:
+            run = self.load()
+        except RunError as exc:
+            return False, str(exc)
+        if run["status"] == "complete":
+            return False, f"The run {self.path} is complete; there is nothing to resume."
+        if run["status"] == "running":
+            return False, f"The run {self.path} is still being trained by process {run.get('pid')}."
+        if not isinstance(run.get("checkpoint"), dict) or not self.model_last.is_file():
+            return False, (f"The run {self.path} has no checkpoint to resume from (it stopped before "
+                           "its first epoch ended); start a new run instead.")
+        return True, ""
+
+    # the dataset
+    def open_dataset(self, dataset=None, events=None):
+        """The dataset to evaluate or resume on, plus warnings when it differs from training's.
+
+        Args:
+            dataset: a ``DatasetIndex`` or ``DatasetSpec`` to use instead of the recorded one.
+        Returns:
+            ``(DatasetIndex, [warning, …])``.
+        """
+        from training.data import DatasetSpec, open_dataset
+        from training.data.index import DatasetIndex
+
+        recorded = read_json(self.dataset_json)
+        if dataset is None:
+            spec_dict = recorded.get("spec") if isinstance(recorded, dict) else None
+            if not isinstance(spec_dict, dict):
+                raise RunError(f"{self.dataset_json} does not record the dataset; "
+                               "pass the dataset explicitly")
+            dataset = DatasetSpec.from_dict(spec_dict)
+        index = dataset if isinstance(dataset, DatasetIndex) else open_dataset(dataset, events)
+        warnings = []
+        if isinstance(recorded, dict) and recorded.get("fingerprint") not in (None, index.fingerprint()):
+            warnings.append("The dataset differs from the one this run was trained on (its files, "
+                            "labels or split changed); results may include training images.")
+        return index, warnings
+
+
+class RunWriter(RunFolder):
+    """Owns ``run.json`` and the other files of one run folder while it trains.
+
+    Args:
+        run_dir: the folder (created if missing).
+        info: the initial ``run.json`` content (written by :meth:`start`).
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, info: dict):
+        super().__init__(run_dir)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.info = info
+
+    @classmethod
+    def create(cls, run_dir, model_name: str) -> "RunWriter":
+        """A writer for ``run_dir`` or a new timestamped folder under the runs root.
+
+        Raises:
+            RunError: ``run_dir`` already holds a run (a run is never overwritten).
+        """
+        if run_dir:
+            path = Path(run_dir)
+            if (path / RUN_JSON).exists():
+                raise RunError(f"{path} already holds a run; choose a new folder or resume it. "
+                               f"Received: run_dir={str(path)!r}")
+        else:
+            path = new_run_dir(model_name)
+        return cls(path, {})
+
+    @classmethod
+    def open(cls, run_dir) -> "RunWriter":
+        """A writer continuing an existing run (``resume``): raw run.json, validated."""
+        RunFolder(run_dir).load()  # raises RunError on a damaged or future-version file
+        return cls(run_dir, read_json(Path(run_dir) / RUN_JSON))
+
+    def start(self, *, model: str, spec: dict, config: dict, dataset: dict, classes: list[str],
+              device: str, seed: int) -> None:
+        self.info = {
+            "schema_version": SCHEMA_VERSION, "status": "running", "model": model,
+            **process_info(), "started": time.time(), "finished": None, "device": device,
+            "seed": seed, "timings": {}, "epochs_done": 0, "best_epoch": None,
+            "best_val_loss": None, "best_val_accuracy": None, "test_accuracy": None,
+            "test_loss": None, "checkpoint": None, "error": None, "warnings": [],
+        }
+        write_json(self.spec_json, spec)
+        write_json(self.config_json, config)
+        write_json(self.dataset_json, dataset)
+        write_json(self.classes_json, list(classes))
+        write_json(self.history_json, [])
+        self.flush()
+
+    def reopen(self, device: str) -> None:
+        """Mark a resumed run as running again in this process."""
+        self.info.update(status="running", finished=None, device=device, error=None,
+                         **process_info())
+        self.flush()
+
+    def update(self, **fields) -> None:
+        self.info.update(fields)
+        self.flush()
+
+    def flush(self) -> None:
+        write_json(self.run_json, self.info)
+
+    def write_history(self, history: list[dict]) -> None:
+        write_json(self.history_json, history)
+
+    def save_model(self, model, name: str) -> None:
+        """``model.save`` to a temporary ``.keras`` file, then rename over ``name``."""
+        final = self.path / name
+        tmp = self.path / (name[: -len(".keras")] + ".partial.keras")
+        model.save(str(tmp))
+        os.replace(tmp, final)
+
+    def copy_model(self, source: str, target: str) -> None:
+        """Copy one model file of the run to another name (atomically): same weights,
+        no second serialisation (which takes seconds for a large backbone)."""
+        tmp = self.path / (target[: -len(".keras")] + ".partial.keras")
+        shutil.copyfile(self.path / source, tmp)
+        os.replace(tmp, self.path / target)
+
+    def has(self, name: str) -> bool:
+        return (self.path / name).is_file()

@@ -1,0 +1,337 @@
+"""Fitting, saving and applying a run's trust artifacts: the temperature and the unknown rule.
+
+After training (and by ``evaluate`` for a run that has none yet) :func:`fit_trust` runs
+the model once over the validation split and a bounded subsample of the training split
+(penultimate features and probabilities in one pass, ``training.features.embeddings``), fits the
+temperature by NLL (``training.trust.calibration``), chooses the unknown rule
+(``training.trust.unknown``) and writes three small files into the run folder. :class:`Trust`
+reads them back and applies them: the Predictor, the evaluation and the export all go
+through it, so a probability shown anywhere is the calibrated one.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from training.trust.calibration import apply_temperature, fit_temperature_checked, nll
+from training.events import Events
+from training.runs.runfolder import (CALIBRATION_JSON, UNKNOWN_JSON, UNKNOWN_REFERENCE_NPZ, RunError,
+                                read_json, write_json)
+from training.trust.unknown import (
+    MAX_REFERENCE,
+    UnknownRule,
+    fit_gaussian,
+    fit_rule,
+    knn_distance,
+    mahalanobis,
+    normalize,
+    thumbnails,
+)
+
+log = logging.getLogger(__name__)
+CALIBRATION_SCHEMA = 1
+
+
+class Trust:
+    """A run's temperature, unknown rule and kNN reference (all optional).
+
+    Attributes:
+        temperature: 1.0 when the run has no calibration.
+        rule: the :class:`UnknownRule`, or None (then nothing is ever "unknown").
+        reference: (M, D) normalised training features, or None.
+    """
+
+    def __init__(self, temperature: float = 1.0, rule: UnknownRule | None = None,
+                 reference: np.ndarray | None = None, appearance: tuple | None = None):
+        self.temperature = float(temperature)
+        self.rule = rule
+        self.reference = reference
+        self.appearance = appearance  # (mean, precision) of training thumbnails, or None
+        self.fit: dict = {}  # calibration.json as written by fit_trust (validation numbers)
+
+    @classmethod
+    def load(cls, run_dir) -> Trust:
+        """Read the run's trust files; missing or damaged ones are logged and skipped."""
+        folder = Path(run_dir)
+        temperature, rule, reference, appearance, fit = 1.0, None, None, None, {}
+        try:
+            if (folder / CALIBRATION_JSON).is_file():
+                fit = read_json(folder / CALIBRATION_JSON)
+                t = fit.get("temperature", 1.0)
+                if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0:
+                    temperature = float(t)
+            if (folder / UNKNOWN_JSON).is_file():
+                rule = UnknownRule.from_dict(read_json(folder / UNKNOWN_JSON))
+            if rule is not None and (folder / UNKNOWN_REFERENCE_NPZ).is_file():
+                with np.load(folder / UNKNOWN_REFERENCE_NPZ, allow_pickle=False) as npz:
+                    reference = np.asarray(npz["features"], dtype=np.float32)
+                    if "thumb_mean" in npz.files:
+                        appearance = (np.asarray(npz["thumb_mean"], dtype=np.float32),
+                                      np.asarray(npz["thumb_precision"], dtype=np.float32))
+        except (RunError, ValueError, OSError, KeyError, AttributeError) as exc:
+            log.warning("Ignoring the damaged calibration/unknown files of %s: %s", folder, exc)
+        trust = cls(temperature, rule, reference, appearance)
+        trust.fit = fit if isinstance(fit, dict) else {}
+        return trust
+
+    def calibrate(self, raw_probs) -> np.ndarray:
+        return apply_temperature(raw_probs, self.temperature)
+
+    def distances(self, features) -> np.ndarray | None:
+        if features is None or self.rule is None or self.reference is None \
+                or not len(self.reference):
+            return None
+        if np.asarray(features).reshape(len(features), -1).shape[1] != self.reference.shape[1]:
+            log.warning("Feature size %s differs from the reference's %s; distance check skipped",
+                        np.asarray(features).shape, self.reference.shape)
+            return None
+        return knn_distance(features, self.reference, self.rule.k)
+
+    def appearance_distances(self, images) -> np.ndarray | None:
+        if images is None or self.rule is None or self.appearance is None:
+            return None
+        return mahalanobis(thumbnails(images), *self.appearance)
+
+    def assess(self, raw_probs, features=None, coverage: float | None = None,
+               images=None, appearance=None) -> dict:
+        """Calibrated probabilities and the unknown decision for a batch.
+
+        Args:
+            images: the uint8 input images (for the appearance check; None skips it).
+            appearance: their thumbnail distances, when already computed.
+
+        Returns:
+            ``{probabilities (N, C), distances (N,) | None, appearance (N,) | None,
+            unknown [bool], reasons [str | None]}``.
+        """
+        probs = self.calibrate(raw_probs)
+        dist = self.distances(features)
+        look = appearance if appearance is not None else self.appearance_distances(images)
+        if self.rule is None:
+            flags = [(False, None)] * len(probs)
+        else:
+            rule = self.rule if coverage is None else self.rule.with_coverage(coverage)
+            flags = rule.decide(probs, dist, look)
+        return {"probabilities": probs, "distances": dist, "appearance": look,
+                "unknown": [u for u, _ in flags], "reasons": [r for _, r in flags]}
+
+    def signature_fields(self, files: dict | None = None) -> dict:
+        """``signature.json``'s ``calibration`` and ``unknown`` fields (export sidecar).
+
+        An exported file outputs the model's own probabilities; the consumer applies the
+        temperature. With ``files`` (what ``training.export.trust.write_trust_files``
+        wrote beside the export: the rule, its reference data and the feature models),
+        the whole rule travels; without them only its confidence part.
+        """
+        r = self.rule
+        files = files or {}
+        unknown = None
+        if r is not None:
+            unknown = {
+                "coverage": r.coverage, "confidence_threshold": r.confidence_threshold,
+                "rule": "unknown when the calibrated top probability < confidence_threshold",
+                "note": "the app also answers unknown for inputs unlike the training data "
+                        f"(distance checks on the run's {UNKNOWN_REFERENCE_NPZ}), which an "
+                        "exported file cannot do alone"}
+            if files.get("rule_file"):
+                summary = self.summary()["unknown"]
+                features = files.get("features_files") or {}
+                unknown.update(
+                    distance=summary["distance"], appearance=summary["appearance"],
+                    files={"rule": files["rule_file"], "reference": files["reference_file"],
+                           "features": features},
+                    features_parity=files.get("features_parity") or {},
+                    rule="unknown when the input is unlike the training data (the L2-normalised "
+                         "output of the features file is farther than distance.threshold from "
+                         "its k-th nearest row of the reference's 'features', or the 8x8 "
+                         "grayscale thumbnail's Mahalanobis distance to 'thumb_mean' / "
+                         "'thumb_precision' exceeds appearance.threshold), else when the "
+                         "calibrated top probability < confidence_threshold",
+                    note="training.export.predictor applies this rule as the app does"
+                         + ("" if features else "; no features file in this export: the "
+                                                "feature distance check is skipped"))
+        return {
+            "calibration": {"method": "temperature", "temperature": self.temperature,
+                            "apply": "p = softmax(log(p_model) / temperature); the argmax "
+                                     "does not change"},
+            "unknown": unknown}
+
+    @classmethod
+    def from_signature(cls, signature: dict) -> Trust:
+        """The part of the trust rule an exported model's ``signature.json`` carries."""
+        cal = signature.get("calibration") or {}
+        t = cal.get("temperature", 1.0)
+        temperature = float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 else 1.0
+        unk = signature.get("unknown")
+        rule = None
+        if isinstance(unk, dict):
+            try:
+                rule = UnknownRule(coverage=float(unk.get("coverage", 1.0)),
+                                   confidence_threshold=float(unk.get("confidence_threshold", 0.0)),
+                                   temperature=temperature)
+            except (TypeError, ValueError) as exc:
+                log.warning("Ignoring the malformed 'unknown' rule of an exported model: %s", exc)
+        return cls(temperature, rule)
+
+    def summary(self) -> dict:
+        """Plain fields for ``signature.json`` and the JSON outputs."""
+        r = self.rule
+        return {"temperature": self.temperature,
+                "unknown": None if r is None else {
+                    "coverage": r.coverage, "confidence_threshold": r.confidence_threshold,
+                    "distance": None if r.distance_threshold is None else {
+                        "method": "knn", "k": r.k, "threshold": r.distance_threshold,
+                        "quantile": r.distance_quantile, "normalized": True,
+                        "reference_file": UNKNOWN_REFERENCE_NPZ, "n_reference": r.n_reference},
+                    "appearance": None if r.appearance_threshold is None else {
+                        "method": "mahalanobis", "thumbnail": "8x8 grayscale, box filter, 0..1",
+                        "threshold": r.appearance_threshold,
+                        "reference_file": UNKNOWN_REFERENCE_NPZ}}}
+
+
+def _one_pass(model, batches, total: int, events: Events, what: str, logits: bool = False) -> dict:
+    """Raw probabilities, penultimate features (None if the model has none) and thumbnails
+    of ``(images, labels, rows)`` batches, in one pass over the images; with ``logits``,
+    also the head's logits (None where they cannot be read off the features)."""
+    from training.features.embeddings import Embedder
+    from training.features.modelcall import compiled_call, to_probabilities
+
+    try:
+        emb = Embedder(model)
+    except ValueError as exc:
+        log.warning("No penultimate features (%s); no feature-distance check", exc)
+        emb, call = None, compiled_call(model)
+    rows, labels, raw, feats, thumbs = [], [], [], [], []
+    done = 0
+    for x, y, kept in batches:
+        events.check_stop()
+        if len(x):
+            if emb is not None:
+                f, p = emb.embed_batch(x, with_probabilities=True)
+                feats.append(f)
+            else:
+                p = to_probabilities(call(np.asarray(x, dtype=np.float32)).numpy())
+            raw.append(p)
+            thumbs.append(thumbnails(x))
+            rows.append(np.asarray(kept, dtype=np.int64))
+            labels.append(np.asarray(y, dtype=np.int64))
+        done += len(x)
+        events.on_progress(min(done, total), total, what)
+    if not raw:
+        return {"rows": np.zeros(0, np.int64), "labels": np.zeros(0, np.int64), "raw": None,
+                "features": None, "thumbs": np.zeros((0, 64), np.float32), "logits": None}
+    out = {"rows": np.concatenate(rows), "labels": np.concatenate(labels),
+           "raw": np.concatenate(raw), "features": np.concatenate(feats) if feats else None,
+           "thumbs": np.concatenate(thumbs), "logits": None}
+    if logits and emb is not None:
+        out["logits"] = emb.logits(out["features"], out["raw"])
+    return out
+
+
+def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42) -> dict | None:
+    """Fit the temperature and the unknown rule on ``data``'s validation split; write them.
+
+    Args:
+        model: the trained Keras model.
+        data: the run's images (``open_images`` data or a ``PreparedData``).
+        run_dir: where ``calibration.json``, ``unknown.json`` and the reference go.
+
+    Returns:
+        The calibration dict written, or None when the split has no validation images
+        (then nothing is written and probabilities stay as the model gives them).
+
+    Raises:
+        Stopped: a stop was requested between batches.
+    """
+    from training.data.index import TRAIN, VALIDATION
+    from training.features.embeddings import split_batches
+
+    events = events or Events()
+    if not np.any(np.asarray(data.splits) == VALIDATION):
+        events.on_status("No validation images: probabilities are not calibrated and no "
+                         "unknown rule is chosen.")
+        return None
+    events.on_status("Calibrating on the validation split…")
+    val = _one_pass(model, *split_batches(data, VALIDATION, 64), events, "calibrating (validation)",
+                    logits=True)
+    train = _one_pass(model, *split_batches(data, TRAIN, 64, limit=MAX_REFERENCE, seed=seed),
+                      events, "reference features (training subsample)")
+    if val["raw"] is None or not len(train["rows"]):
+        return None
+    reference = normalize(train["features"]) if train["features"] is not None else None
+    appearance = fit_gaussian(train["thumbs"])
+    val_look = mahalanobis(val["thumbs"], *appearance)
+    raw, y_val = val["raw"], val["labels"]
+    fit = fit_temperature_checked(raw, y_val, val["logits"], seed=seed)
+    temperature = fit["temperature"]
+    calibrated = apply_temperature(raw, temperature)
+    rule = fit_rule(calibrated, y_val, val["features"], reference, temperature,
+                    val_appearance=val_look)
+    folder = Path(run_dir)
+    # Validation numbers before/after, and why T = 1 was kept when it was.
+    calibration = {"schema_version": CALIBRATION_SCHEMA, "method": "temperature",
+                   "temperature": temperature, "fitted_on": "validation",
+                   "fitted_temperature": fit["fitted_temperature"], "accepted": fit["accepted"],
+                   "reason": fit["reason"], "fit_input": fit["fitted_on"],
+                   "num_samples": len(y_val), "nll_before": fit["nll_before"],
+                   "nll_after": fit["nll_after"], "ece_before": fit["ece_before"],
+                   "ece_after": fit["ece_after"], "cv_folds": fit["cv_folds"],
+                   "cv_nll_before": fit["cv_nll_before"], "cv_nll_after": fit["cv_nll_after"]}
+    tmp = folder / (UNKNOWN_REFERENCE_NPZ + ".tmp.npz")
+    np.savez_compressed(tmp, features=(reference if reference is not None
+                                       else np.zeros((0, 0))).astype(np.float32),
+                        thumb_mean=appearance[0], thumb_precision=appearance[1])
+    os.replace(tmp, folder / UNKNOWN_REFERENCE_NPZ)
+    write_json(folder / UNKNOWN_JSON, rule.to_dict())
+    write_json(folder / CALIBRATION_JSON, calibration)
+    events.on_status(f"Temperature {temperature:.3f}"
+                     + ("" if fit["accepted"] else f" ({fit['reason']})")
+                     + "; unknown below "
+                     f"{rule.confidence_threshold:.1%} confidence"
+                     + ("" if rule.distance_threshold is None else
+                        f" or beyond kNN distance {rule.distance_threshold:.3f}"))
+    return calibration
+
+
+def trusted_predictions(model, data, split: int, trust: Trust, events: Events | None = None,
+                        batch_size: int = 64, what: str = "evaluating"):
+    """Calibrated probabilities of one split and what the evaluation JSON says about trust.
+
+    Returns:
+        ``(rows, labels, probabilities (N, C), extras)`` or None when the split is empty;
+        ``extras`` holds ``loss`` (the model's own, uncalibrated, so it matches the
+        training curves), ``calibration`` (ECE/NLL before and after, reliability bins) and
+        ``unknown`` (rates on these images and the reason per image, ``reasons``).
+    """
+    from training.trust.calibration import calibration_report
+    from training.features.embeddings import split_batches
+
+    events = events or Events()
+    out = _one_pass(model, *split_batches(data, split, batch_size), events, what)
+    if out["raw"] is None:
+        return None
+    raw, y = out["raw"], out["labels"]
+    look = mahalanobis(out["thumbs"], *trust.appearance) if trust.appearance is not None else None
+    assessed = trust.assess(raw, out["features"], appearance=look)
+    probs = assessed["probabilities"]
+    extras = {"loss": nll(raw, y), "calibration": calibration_report(raw, y, trust.temperature)}
+    if trust.fit:  # how the temperature was chosen, with the validation numbers
+        extras["calibration"]["validation"] = {
+            k: trust.fit.get(k) for k in ("fitted_temperature", "accepted", "reason", "fit_input",
+                                          "num_samples", "nll_before", "nll_after", "ece_before",
+                                          "ece_after", "cv_nll_before", "cv_nll_after")}
+    if trust.rule is not None:
+        unknown = np.asarray(assessed["unknown"], dtype=bool)
+        reasons = assessed["reasons"]
+        correct = probs.argmax(axis=1) == y
+        extras["unknown"] = {
+            **trust.summary()["unknown"],
+            "num_samples": len(y), "unknown_rate": float(unknown.mean()),
+            "by_reason": {r: sum(1 for v in reasons if v == r) for r in set(reasons) if r},
+            "accuracy_answered": float(correct[~unknown].mean()) if (~unknown).any() else None,
+            "reasons": reasons,
+        }
+    return out["rows"], y, probs, extras

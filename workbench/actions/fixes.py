@@ -1,0 +1,284 @@
+"""Relabel, exclude and restore images from any gallery, with undo and redo.
+
+:class:`LabelFixes` (one per window, ``fixes_for(state)``) owns the current dataset's
+:class:`~training.data.overlay.LabelOverlay` and a ``QUndoStack``: every change is a
+``QUndoCommand`` holding each image's overlay state before and after, so undo/redo replay
+exact states. The overlay file is rewritten (atomically) after every change; the image
+files are never touched. The in-memory dataset gets relabels at once (training from the
+app then uses them); exclusions take effect when the dataset is next opened, so training
+after an exclusion reopens the dataset (``dataset_for_training``).
+
+``install_fix_menu(view, path_at, current_path, fixes)`` gives a view the right-click
+actions (Relabel as ▸ class, Exclude, Restore, Undo, Redo) and the keys: 1-9 relabel to
+that class, Delete excludes, R restores.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QMenu
+
+from workbench.actions import shortcuts
+
+log = logging.getLogger(__name__)
+
+
+class _FixCommand(QUndoCommand):
+    def __init__(self, fixes: LabelFixes, paths: list[str], before: list, after: list, text: str):
+        super().__init__(text)
+        self.fixes, self.paths, self.before, self.after = fixes, paths, before, after
+
+    def redo(self) -> None:
+        self.fixes._set_states(self.paths, self.after)
+
+    def undo(self) -> None:
+        self.fixes._set_states(self.paths, self.before)
+
+
+class LabelFixes(QObject):
+    """The label overlay of ``state.dataset`` plus its undo history.
+
+    Signals:
+        changed(): after every change, undo and redo (the overlay was saved).
+        failed(str): the overlay could not be read or saved (the message says why).
+    """
+
+    changed = Signal()
+    failed = Signal(str)
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent or state)
+        self.state = state
+        self.stack = QUndoStack(self)
+        self.overlay = None
+        self._rows: dict[str, int] = {}
+        self.needs_reopen = False   # an exclusion or restore changed which images exist
+        state.datasetChanged.connect(self._on_dataset)
+        self._on_dataset()
+
+    # -- queries ---------------------------------------------------------------------
+    @property
+    def classes(self) -> list[str]:
+        index = self.state.dataset
+        return list(index.classes) if index is not None else []
+
+    def count(self) -> int:
+        return len(self.overlay) if self.overlay is not None else 0
+
+    def status(self, path: str) -> str:
+        """``""``, ``"relabelled to X"`` or ``"excluded"`` for one image."""
+        if self.overlay is None:
+            return ""
+        label, excluded = self.overlay.state(path)
+        return "excluded" if excluded else (f"relabelled to {label}" if label else "")
+
+    def mark(self, path: str) -> str:
+        """A short caption mark: ``"→ Coat"``, ``"excluded"`` or ``""``."""
+        if self.overlay is None:
+            return ""
+        label, excluded = self.overlay.state(path)
+        return "excluded" if excluded else (f"→ {label}" if label else "")
+
+    def label_of(self, path: str) -> str | None:
+        """The class the app now gives ``path`` (overlay applied), or None if unknown."""
+        index = self.state.dataset
+        row = self._rows.get(path)
+        if index is None or row is None:
+            return None
+        return index.classes[int(index.labels[row])]
+
+    # -- edits -----------------------------------------------------------------------
+    def relabel(self, paths: list[str], label: str) -> None:
+        self._push(paths, lambda p, st: (None if label == self._original(p) else label, False),
+                   f"Relabel {self._what(paths)} as {label}")
+
+    def exclude(self, paths: list[str]) -> None:
+        self._push(paths, lambda p, st: (st[0], True), f"Exclude {self._what(paths)}")
+
+    def restore(self, paths: list[str]) -> None:
+        self._push(paths, lambda p, st: (None, False), f"Restore {self._what(paths)}")
+
+    def undo(self) -> None:
+        self.stack.undo()
+
+    def redo(self) -> None:
+        self.stack.redo()
+
+    # -- internals -------------------------------------------------------------------
+    def _what(self, paths) -> str:
+        return os.path.basename(paths[0]) if len(paths) == 1 else f"{len(paths)} images"
+
+    def _original(self, path: str) -> str | None:
+        index = self.state.dataset
+        row = self._rows.get(path)
+        original = getattr(index, "original_labels", None) if index is not None else None
+        if row is None or original is None:
+            return None
+        return index.classes[int(original[row])]
+
+    def _push(self, paths, new_state, text: str) -> None:
+        if self.overlay is None or not paths:
+            return
+        paths = [str(p) for p in paths]
+        before = [self.overlay.state(p) for p in paths]
+        after = [new_state(p, st) for p, st in zip(paths, before)]
+        if before == after:
+            return
+        self.stack.push(_FixCommand(self, paths, before, after, text))  # push runs redo()
+
+    def _set_states(self, paths, states) -> None:
+        index = self.state.dataset
+        for p, (label, excluded) in zip(paths, states):
+            was_excluded = self.overlay.state(p)[1]
+            self.overlay.set_state(p, label, excluded)
+            if was_excluded != excluded:
+                self.needs_reopen = True
+            row = self._rows.get(p)
+            if index is not None and row is not None:
+                original = getattr(index, "original_labels", None)
+                base = int(original[row]) if original is not None else int(index.labels[row])
+                index.labels[row] = index.classes.index(label) if label in index.classes else base
+        try:
+            self.overlay.save()
+        except OSError as exc:
+            log.exception("saving the label overlay failed")
+            self.failed.emit(f"Could not save the label fixes to {self.overlay.path}: "
+                             f"{exc.strerror or exc}")
+        if index is not None:
+            # What a run trained on this in-memory index records in dataset.json (and
+            # whether it copies the overlay): the overlay as it is now, not as opened.
+            from training.data.overlay import changed_rows
+
+            index.overlay = {**(getattr(index, "overlay", None) or {}), **self.overlay.summary(),
+                             "applied_relabels": int(len(changed_rows(index)))}
+        self.changed.emit()
+
+    def _on_dataset(self) -> None:
+        from training.data.overlay import LabelOverlay, load_overlay
+
+        index = self.state.dataset
+        self.stack.clear()
+        self.needs_reopen = False
+        if index is None:
+            self.overlay, self._rows = None, {}
+        else:
+            try:
+                self.overlay = load_overlay(index.root)
+            except ValueError as exc:
+                self.overlay = LabelOverlay(root=index.root)
+                self.failed.emit(str(exc))
+            if getattr(index, "original_labels", None) is None:
+                index.original_labels = np.asarray(index.labels).copy()
+            self._rows = {p: i for i, p in enumerate(index.paths)}
+        self.changed.emit()
+
+
+def fixes_for(state) -> LabelFixes:
+    """The one :class:`LabelFixes` of ``state`` (created on first use)."""
+    if state.label_fixes is None:
+        state.label_fixes = LabelFixes(state)
+    return state.label_fixes
+
+
+def dataset_for_training(state):
+    """What a training run started from the app should use: the in-memory dataset, or its
+    spec (reopened with the overlay) when exclusions changed since it was opened."""
+    fixes = state.label_fixes
+    if fixes is not None and fixes.needs_reopen and state.dataset_spec is not None:
+        return state.dataset_spec
+    return state.dataset
+
+
+def add_fix_actions(menu: QMenu, paths: list[str], fixes: LabelFixes) -> None:
+    """The Relabel/Exclude/Restore/Undo/Redo entries for ``paths`` (shared by every menu)."""
+    if not fixes.classes or not paths:
+        return
+    current = fixes.label_of(paths[0])
+    sub = menu.addMenu("Relabel as")
+    for i, c in enumerate(fixes.classes):
+        act = sub.addAction(f"{c}" + ("  (current)" if c == current else ""))
+        if i < 9:
+            act.setShortcut(QKeySequence(str(i + 1)))
+        act.triggered.connect(lambda _=False, c=c: fixes.relabel(paths, c))
+    exclude = menu.addAction("Exclude from training")
+    exclude.setShortcut(QKeySequence(Qt.Key.Key_Delete))
+    exclude.triggered.connect(lambda _=False: fixes.exclude(paths))
+    restore = menu.addAction("Restore original label")
+    restore.setShortcut(QKeySequence("R"))
+    restore.triggered.connect(lambda _=False: fixes.restore(paths))
+    status = fixes.status(paths[0])
+    restore.setEnabled(bool(status) or len(paths) > 1)
+    menu.addSeparator()
+    # Undo/Redo keys belong to the window's Edit menu; shown here as text only.
+    undo = menu.addAction(f"Undo {fixes.stack.undoText()}".strip() + f"\t{shortcuts.text('undo')}")
+    undo.setEnabled(fixes.stack.canUndo())
+    undo.triggered.connect(lambda _=False: fixes.undo())
+    redo = menu.addAction(f"Redo {fixes.stack.redoText()}".strip() + f"\t{shortcuts.text('redo')}")
+    redo.setEnabled(fixes.stack.canRedo())
+    redo.triggered.connect(lambda _=False: fixes.redo())
+
+
+class _FixKeys(QObject):
+    """Key presses on one view: 1-9 relabel the current image(s) to that class, Delete
+    excludes, R restores. An event filter, not QActions: the same keys work in every
+    gallery, and Qt would call QActions sharing keys ambiguous and fire none."""
+
+    def __init__(self, view, current_paths, fixes: LabelFixes):
+        super().__init__(view)
+        self.current_paths, self.fixes = current_paths, fixes
+        view.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        from PySide6.QtCore import QEvent
+
+        if event.type() != QEvent.Type.KeyPress or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        key = event.key()
+        fixes = self.fixes
+        if Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
+            n = key - Qt.Key.Key_1
+            paths = self.current_paths()
+            if paths and n < len(fixes.classes):
+                fixes.relabel(paths, fixes.classes[n])
+                return True
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            paths = self.current_paths()
+            if paths:
+                fixes.exclude(paths)
+                return True
+        elif key == Qt.Key.Key_R:
+            paths = self.current_paths()
+            if paths:
+                fixes.restore(paths)
+                return True
+        return False
+
+
+def install_fix_keys(view, current_paths, fixes: LabelFixes) -> _FixKeys:
+    """Give ``view`` the fix keys (see :class:`_FixKeys`); Ctrl+Z / Ctrl+Shift+Z are the
+    window's Edit → Undo / Redo (``add_edit_menu``)."""
+    return _FixKeys(view, current_paths, fixes)
+
+
+def add_edit_menu(window, state) -> tuple[QAction, QAction, dict]:
+    """Edit → Undo / Redo for label fixes, on the window (Ctrl+Z, Ctrl+Shift+Z anywhere),
+    and the folder-move actions (``{"apply_folders", "undo_folders"}``)."""
+    fixes = fixes_for(state)
+    menu = window.menuBar().addMenu("&Edit")
+    undo = fixes.stack.createUndoAction(window, "&Undo")
+    shortcuts.bind(undo, "undo")
+    redo = fixes.stack.createRedoAction(window, "&Redo")
+    shortcuts.bind(redo, "redo")
+    menu.addAction(undo)
+    menu.addAction(redo)
+    window.addAction(undo)
+    window.addAction(redo)
+    from workbench.actions.folder_moves_menu import add_folder_actions
+
+    menu.addSeparator()
+    folder = add_folder_actions(window, state, menu)  # optional: the class folders say it (asks first)
+    return undo, redo, folder

@@ -1,0 +1,121 @@
+"""Edit → "Apply label fixes to folders…" and "Undo folder move…" (issue 13, optional part).
+
+The core (``training.data.folder_moves``) plans the moves and keeps an undo journal; here the
+person sees what would move and confirms first, then the dataset is reopened so every
+panel shows the new paths. Nothing is moved without the confirmation, nothing is deleted.
+The renames run on the GUI thread: a rename is a directory-entry change (~0.05 ms), so a
+few hundred relabelled images stay well under a frame.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMessageBox
+
+log = logging.getLogger(__name__)
+
+MOVE_BUTTON = "Move files"
+UNDO_BUTTON = "Put files back"
+SHOWN_MOVES = 20
+
+
+def add_folder_actions(window, state, menu) -> dict:
+    """Add the two actions to ``menu``; returns them by name."""
+    acts = {}
+    for name, text, slot in (("apply_folders", "Apply label fixes to folders…", apply_to_folders),
+                             ("undo_folders", "Undo folder move…", undo_folder_move)):
+        act = QAction(text, window)
+        act.triggered.connect(lambda _=False, fn=slot: fn(window, state))
+        menu.addAction(act)
+        acts[name] = act
+    acts["apply_folders"].setToolTip("Move each relabelled image into its new class's folder "
+                                     "(asks first; Undo folder move puts them back)")
+    return acts
+
+
+def _say(window, text: str) -> None:
+    if hasattr(window, "statusBar"):
+        window.statusBar().showMessage(text, 10000)
+
+
+def _ask(window, title: str, text: str, details: str, button: str) -> bool:
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=window)
+    box.setDetailedText(details)
+    yes = box.addButton(button, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is yes
+
+
+def _reopen(window, state) -> None:
+    panels = getattr(window, "panels", None)
+    if panels is not None and state.dataset_spec is not None:
+        panels["data"].open_spec(state.dataset_spec)
+
+
+def apply_to_folders(window, state) -> bool:
+    """Plan, confirm and apply the moves of the current dataset; True when files moved."""
+    from training.data.folder_moves import FolderMoveError, apply_moves, plan_moves
+
+    index = state.dataset
+    if index is None:
+        _say(window, "Open a dataset first.")
+        return False
+    try:
+        moves = plan_moves(index)
+    except FolderMoveError as exc:
+        QMessageBox.warning(window, "Apply label fixes to folders", str(exc))
+        return False
+    if not moves:
+        QMessageBox.information(window, "Apply label fixes to folders",
+                                "No relabelled images to move: relabel images first (right-click "
+                                "or 1-9 in a gallery). Excluded images are never moved.")
+        return False
+    root = index.root
+    lines = [f"{os.path.relpath(m.src, root)}  →  {os.path.relpath(m.dst, root)}"
+             for m in moves[:SHOWN_MOVES]]
+    if len(moves) > SHOWN_MOVES:
+        lines.append(f"… and {len(moves) - SHOWN_MOVES} more")
+    if not _ask(window, "Apply label fixes to folders",
+                f"Move {len(moves)} image{'s' if len(moves) != 1 else ''} into the folder of "
+                f"{'their' if len(moves) != 1 else 'its'} new class in {root}?\n\nNo file is "
+                "deleted or overwritten; Edit → Undo folder move puts them back.",
+                "\n".join(lines), MOVE_BUTTON):
+        return False
+    try:
+        journal = apply_moves(index, moves)
+    except FolderMoveError as exc:
+        QMessageBox.warning(window, "Apply label fixes to folders", str(exc))
+        _reopen(window, state)
+        return False
+    log.info("applied %d label fixes to folders (journal %s)", len(moves), journal)
+    _say(window, f"Moved {len(moves)} image(s) into their class folders. Edit → Undo folder move "
+                 "puts them back.")
+    _reopen(window, state)
+    return True
+
+
+def undo_folder_move(window, state) -> bool:
+    """Confirm, then put back the files of the newest folder move of the current dataset."""
+    from training.data.folder_moves import FolderMoveError, last_journal, undo_moves
+
+    index = state.dataset
+    journal = last_journal(index.root) if index is not None else None
+    if journal is None:
+        QMessageBox.information(window, "Undo folder move", "No folder move of this dataset to undo.")
+        return False
+    if not _ask(window, "Undo folder move", "Put the moved images back where they were, with "
+                "their label fixes?", journal, UNDO_BUTTON):
+        return False
+    try:
+        n = undo_moves(journal)
+    except FolderMoveError as exc:
+        QMessageBox.warning(window, "Undo folder move", str(exc))
+        _reopen(window, state)
+        return False
+    _say(window, f"Put {n} image(s) back.")
+    _reopen(window, state)
+    return True

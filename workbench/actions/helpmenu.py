@@ -1,0 +1,134 @@
+"""The Help menu: keyboard shortcuts (F1), About (versions and device), Open log folder.
+
+Versions come from package metadata (``importlib.metadata``), never from importing
+TensorFlow or Keras: that import takes seconds and must not happen on the GUI thread.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import platform
+import sys
+
+from PySide6.QtCore import Qt, QUrl, qVersion
+from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QMessageBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from workbench.actions import shortcuts
+
+log = logging.getLogger(__name__)
+APP_NAME = "Image Classification Workbench"
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def versions(device: str | None) -> list[tuple[str, str]]:
+    """``(what, version)`` rows for About; cheap (metadata only)."""
+    import PySide6
+
+    return [(APP_NAME, _version("image-workbench")),
+            ("TensorFlow", _version("tensorflow")),
+            ("Keras", _version("keras")),
+            ("Qt", f"{qVersion()} (PySide6 {PySide6.__version__})"),
+            ("Python", f"{platform.python_version()} ({sys.executable})"),
+            ("Device", device or "not known yet (TensorFlow is still loading)")]
+
+
+def about_text(device: str | None) -> str:
+    return "\n".join(f"{what}: {value}" for what, value in versions(device))
+
+
+class ShortcutsDialog(QDialog):
+    """A table of every shortcut in :mod:`workbench.actions.shortcuts`."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        rows = shortcuts.rows()
+        self.table = QTableWidget(len(rows), 3)
+        self.table.setHorizontalHeaderLabels(["Keys", "What it does", "Where"])
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(value))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        self.resize(620, 440)
+
+
+def add_help_menu(window) -> dict:
+    """Add Help to ``window``'s menu bar; returns its actions by name."""
+    menu = window.menuBar().addMenu("&Help")
+    acts = {}
+
+    def action(name, text, slot, shortcut=None):
+        act = QAction(text, window)
+        if shortcut:
+            shortcuts.bind(act, shortcut)
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(lambda _=False: slot())
+        menu.addAction(act)
+        window.addAction(act)
+        acts[name] = act
+        return act
+
+    action("shortcuts", "&Keyboard shortcuts", lambda: show_shortcuts(window), "help")
+    action("logs", "Open &log folder", lambda: open_log_folder(window))
+    menu.addSeparator()
+    action("about", "&About", lambda: show_about(window))
+    return acts
+
+
+def show_shortcuts(window) -> ShortcutsDialog:
+    dialog = window.findChild(ShortcutsDialog)   # one per window, made on first use
+    if dialog is None:
+        dialog = ShortcutsDialog(window)
+    dialog.show()
+    dialog.raise_()
+    return dialog
+
+
+def show_about(window) -> QMessageBox:
+    box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_NAME}",
+                      about_text(getattr(window.state, "device", None)),
+                      QMessageBox.StandardButton.Ok, window)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setObjectName("aboutBox")   # tests find it with findChild
+    box.open()
+    return box
+
+
+def open_log_folder(window) -> str:
+    """Open the log folder in the file manager (created if missing); returns its path."""
+    from training.logs import log_dir
+
+    folder = log_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("Cannot create the log folder %s: %s", folder, exc)
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+        window.statusBar().showMessage(f"The log folder is {folder} (no file manager could "
+                                       "open it)", 15000)
+    return str(folder)

@@ -1,0 +1,114 @@
+"""What survives a restart: the last dataset (reopened in the background, cancellable,
+with its split settings), the training settings next to the model spec, and the runs a
+restart left unfinished (stopped or interrupted) under File → Recent runs, with Resume.
+
+Settings keys: ``dataset/last_spec`` (``DatasetSpec.to_dict()`` JSON) and
+``training/last_config`` (``TrainConfig.to_dict()`` JSON). Both are read back through the
+core's ``from_dict``, so a damaged or newer value is ignored, never fatal.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from workbench.workers.evaluation import RunsLoader
+from workbench.workers.job_runner import JobRunner
+
+log = logging.getLogger(__name__)
+RESUMABLE_STATUSES = ("stopped", "interrupted")
+
+
+def save_session(settings, state) -> None:
+    """Remember the dataset spec and the training settings (called on exit)."""
+    if state.dataset_spec is not None and hasattr(state.dataset_spec, "to_dict"):
+        settings.set_value("dataset/last_spec", json.dumps(state.dataset_spec.to_dict()))
+    if state.train_config is not None and hasattr(state.train_config, "to_dict"):
+        settings.set_value("training/last_config", json.dumps(state.train_config.to_dict()))
+
+
+def last_train_config(settings):
+    """The training settings saved on exit, or None (missing or unreadable)."""
+    data = settings.json_value("training/last_config")
+    if data is None:
+        return None
+    from training.recipe.config import TrainConfig
+
+    try:
+        return TrainConfig.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        log.info("Ignoring the saved training settings: %s", exc)
+        return None
+
+
+def last_dataset_spec(settings):
+    """The last dataset's spec when its path still exists, else None."""
+    data = settings.json_value("dataset/last_spec")
+    if data is None:
+        recent = settings.recent_datasets()
+        data = {"path": recent[0]} if recent else None
+    if data is None:
+        return None
+    from training.data import DatasetSpec
+
+    try:
+        spec = DatasetSpec.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        log.info("Ignoring the saved dataset: %s", exc)
+        return None
+    return spec if os.path.exists(spec.path) else None
+
+
+def reopen_last_dataset(window) -> bool:
+    """Start indexing the last dataset (the Dataset panel shows progress and Cancel)."""
+    spec = last_dataset_spec(window.settings)
+    if spec is None:
+        return False
+    panel = window.panels["data"]
+    window.state.statusMessage.emit(f"Reopening {spec.path}… (Cancel on the Dataset panel)")
+    panel.open_spec(spec)
+    return True
+
+
+class ResumableRuns:
+    """Keeps the list of stopped and interrupted runs, listed in a worker (reading every
+    run.json is file I/O) at start and whenever a run is written."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.runs: list[dict] = []
+        self._listing = JobRunner(window)   # a refresh cancels the listing before it
+        window.state.runsUpdated.connect(self.refresh)
+
+    def refresh(self) -> None:
+        self._listing.start(RunsLoader(), finished=self._listed)
+
+    def busy(self) -> bool:
+        return self._listing.busy()
+
+    def stop(self) -> None:
+        self._listing.shutdown(10000)
+
+    def _listed(self, runs: list) -> None:
+        self.runs = [r for r in runs if r.get("status") in RESUMABLE_STATUSES]
+
+
+def fill_recent_runs(menu, recent: list[str], resumable: list[dict], open_run, resume_run) -> None:
+    """Recent runs first, then the unfinished ones, each with Open and (interrupted or
+    stopped) Resume."""
+    menu.clear()
+    for p in recent:
+        menu.addAction(p).triggered.connect(lambda _=False, path=p: open_run(path))
+    if resumable:
+        if recent:
+            menu.addSeparator()
+        menu.addSection("Unfinished runs")
+        for run in reversed(resumable):   # newest first
+            name, path, status = run.get("name") or "", run["path"], run.get("status")
+            sub = menu.addMenu(f"{name} ({status}, {run.get('epochs', 0)} epochs)")
+            sub.addAction("Resume training").triggered.connect(
+                lambda _=False, p=path: resume_run(p))
+            sub.addAction("Open in Results").triggered.connect(
+                lambda _=False, p=path: open_run(p))
+    if not recent and not resumable:
+        menu.addAction("(none yet)").setEnabled(False)

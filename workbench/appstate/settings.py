@@ -1,0 +1,121 @@
+"""Remembered UI state (``QSettings``): window geometry, splitters, last folders,
+recent datasets and runs, current panel, last model spec.
+
+Only UI state lives here (Qt's "application" example does the same); specs and configs
+are dataclasses saved as JSON by the core. With ``WORKBENCH_SETTINGS_DIR`` set (tests do),
+settings go to an INI file in that folder so tests never touch the user's settings.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORG = "ImageWorkbench"
+APP = "Image Classification Workbench"
+MAX_RECENT = 8
+
+
+class Settings:
+    """Typed accessors over one ``QSettings`` store."""
+
+    def __init__(self) -> None:
+        folder = os.environ.get("WORKBENCH_SETTINGS_DIR")
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            self._s = QSettings(os.path.join(folder, "workbench.ini"), QSettings.Format.IniFormat)
+        else:
+            self._s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+
+    # -- raw values -------------------------------------------------------------------
+    def value(self, key: str, default=None):
+        v = self._s.value(key, default)
+        return default if v is None else v
+
+    def set_value(self, key: str, value) -> None:
+        self._s.setValue(key, value)
+
+    def sync(self) -> None:
+        self._s.sync()
+
+    # -- byte states (geometry, splitters) ----------------------------------------------
+    def bytes_value(self, key: str) -> QByteArray | None:
+        v = self._s.value(key)
+        return v if isinstance(v, QByteArray) and not v.isEmpty() else None
+
+    # -- lists -----------------------------------------------------------------------
+    def _list(self, key: str) -> list[str]:
+        # IniFormat stores a one-element list as a plain string; JSON keeps it a list.
+        raw = self._s.value(key, "[]")
+        try:
+            items = json.loads(raw) if isinstance(raw, str) else list(raw)
+        except (ValueError, TypeError):
+            return []
+        return [str(i) for i in items if isinstance(i, str)]
+
+    def _push(self, key: str, item: str) -> None:
+        items = [i for i in self._list(key) if i != item]
+        items.insert(0, item)
+        self._s.setValue(key, json.dumps(items[:MAX_RECENT]))
+
+    def recent_datasets(self) -> list[str]:
+        return self._list("recent/datasets")
+
+    def add_recent_dataset(self, path: str) -> None:
+        self._push("recent/datasets", os.path.abspath(path))
+
+    def recent_runs(self) -> list[str]:
+        return self._list("recent/runs")
+
+    def add_recent_run(self, path: str) -> None:
+        self._push("recent/runs", os.path.abspath(path))
+
+    # -- last folders (per dialog purpose) ----------------------------------------------------
+    def last_folder(self, purpose: str) -> str:
+        return str(self.value(f"folders/{purpose}", os.path.expanduser("~")))
+
+    def set_last_folder(self, purpose: str, path: str) -> None:
+        folder = path if os.path.isdir(path) else os.path.dirname(path)
+        self.set_value(f"folders/{purpose}", folder)
+
+    # -- last model spec (JSON text of ModelSpec.to_dict()) ----------------------------
+    def json_value(self, key: str) -> dict | None:
+        """The JSON object stored under ``key``, or None (missing or unreadable)."""
+        raw = self.value(key, "")
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+        except (ValueError, TypeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def last_spec(self) -> dict | None:
+        return self.json_value("model/last_spec")
+
+    def set_last_spec(self, spec_dict: dict | None) -> None:
+        self.set_value("model/last_spec", json.dumps(spec_dict) if spec_dict else "")
+
+
+def ensure_model_state(state, settings: "Settings") -> None:
+    """Give ``state`` a training config and a model spec if it has none: the last spec
+    the user worked on (saved on exit), else the Auto choice. A stale or damaged saved
+    spec falls back to the default rather than stopping the app."""
+    if state.train_config is None:
+        from training.recipe.config import TrainConfig
+        from workbench.appstate.session_restore import last_train_config
+
+        state.train_config = last_train_config(settings) or TrainConfig()
+    if state.model_spec is None:
+        from training.recipe.auto import placeholder
+        from training.models import ModelSpec
+
+        spec = None
+        saved = settings.last_spec()
+        if saved:
+            try:
+                spec = ModelSpec.from_dict(saved)
+            except Exception:  # noqa: BLE001 - see docstring
+                spec = None
+        state.model_spec = spec or placeholder()  # Auto: chosen again once a dataset opens

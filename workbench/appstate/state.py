@@ -1,0 +1,50 @@
+"""The application's shared state: what dataset, model spec, training config and run
+are current. Panels read it and listen to its signals; they don't keep copies.
+
+Holds only plain core objects (``DatasetIndex``, ``ModelSpec``, ``TrainConfig``), never
+TensorFlow objects, so it is safe to touch from the GUI thread at any time.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+
+class AppState(QObject):
+    datasetChanged = Signal()
+    specChanged = Signal()
+    configChanged = Signal()
+    runChanged = Signal(str)
+    # A new run folder was written (training finished, stopped or failed).
+    runsUpdated = Signal()
+    # Text for the status bar (panels don't reach into the main window).
+    statusMessage = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.dataset_spec = None   # training.data.DatasetSpec | None
+        self.dataset = None        # training.data.DatasetIndex | None
+        self.model_spec = None     # training.models.ModelSpec | None
+        self.train_config = None   # training.fit.train.TrainConfig | None
+        self.run_dir: str | None = None
+        self.device: str | None = None  # "CPU" or a GPU name, once TensorFlow loaded
+        # ((h, w), color_mode) from training.data.suggest_input for the current dataset,
+        # computed in the indexing worker; the Model panel uses it as the input default.
+        self.input_suggestion = None
+        self.label_fixes = None    # workbench.actions.fixes.LabelFixes, made by fixes_for() on first use
+
+    def set_dataset(self, spec, index) -> None:
+        self.dataset_spec = spec
+        self.dataset = index
+        self.datasetChanged.emit()
+
+    def set_model_spec(self, spec) -> None:
+        self.model_spec = spec
+        self.specChanged.emit()
+
+    def set_train_config(self, config) -> None:
+        self.train_config = config
+        self.configChanged.emit()
+
+    def set_run(self, run_dir: str | None) -> None:
+        self.run_dir = run_dir
+        self.runChanged.emit(run_dir or "")
