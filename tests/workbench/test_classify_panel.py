@@ -78,7 +78,7 @@ def test_face_detection_on_a_photo_without_faces(qtbot, panel, tmp_path):
 
 
 def test_detect_faces_runs_on_any_image_mode():
-    from workbench.workers.faces import detect_faces
+    from training.inference.faces import detect_faces
 
     # Synthetic images hold no faces; the detector must run and say so, on any mode.
     assert detect_faces(np.zeros((100, 100, 3), np.uint8)) == []

@@ -100,7 +100,7 @@ class PreviewWorker(Worker):
         arr, reason = image_for(self.path, self.max_side, ArrayLookup(self.dataset))
         faces = None
         if arr is not None and self.detect:
-            from workbench.workers.faces import detect_faces
+            from training.inference.faces import detect_faces
 
             faces = detect_faces(arr)
         return {"path": self.path, "image": arr, "error": reason, "faces": faces}

@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from workbench.workers.base import Worker
-from workbench.workers.faces import detect_faces
+from training.inference.faces import detect_faces
 from workbench.workers.gallery_images import load_image
 
 _BATCH = 16
