@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from training.logs import setup_logging
 from workbench.interpreter import tune_for_gui
+from workbench import compute
 from workbench.mainwindow import PANEL_KEYS, MainWindow
 from workbench.appstate.session_restore import reopen_last_dataset
 
@@ -137,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         shooter = _Screenshotter(window, args.screenshot, ["data"] if args.dataset else [])
     code = app.exec()
     window.shutdown()
+    compute.shutdown()   # the compute service ends with the app (it would also see its pipe close)
     return shooter.result if shooter is not None else code
 
 

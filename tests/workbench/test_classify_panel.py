@@ -94,13 +94,9 @@ def test_unsafe_model_is_refused_with_a_message(qtbot, tmp_path):
     run = tiny_run()
     bad_run = tmp_path / "unsafe_run"
     shutil.copytree(run["run_dir"], bad_run)
-    import keras
+    from tests.childcall import call_in_child
 
-    inp = keras.Input((16, 16, 3))
-    out = keras.layers.Lambda(lambda x: x[:, 0, 0, :])(inp)
-    model = keras.Model(inp, keras.layers.Dense(3, activation="softmax")(out))
-    for name in ("model_best.keras", "model_final.keras"):
-        model.save(bad_run / name)
+    call_in_child("tests.workbench.tfhelpers:save_lambda_model", str(bad_run))
     state = AppState()
     state.run_dir = str(bad_run)
     p = ClassifyPanel(state)

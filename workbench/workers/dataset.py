@@ -1,5 +1,5 @@
 """Dataset jobs that must stay off the GUI thread: indexing (listing files, splitting,
-sampling images for a suggested input size) and the TensorFlow device probe."""
+sampling images for a suggested input size), the up-front image check and the preview."""
 from __future__ import annotations
 
 import os
@@ -62,18 +62,6 @@ class CheckImagesWorker(Worker):
 
         found = verify_images(self.index, self.events)
         return {"index": self.index, "bad": [b.to_dict() for b in found]}
-
-
-class DeviceProbeWorker(Worker):
-    """Imports TensorFlow (slow: seconds) and reports the compute device name."""
-
-    def work(self):
-        from workbench.workers.tfload import ensure_tensorflow
-
-        ensure_tensorflow()
-        from training.fit.device import describe_devices
-
-        return str(describe_devices().get("name") or "CPU")
 
 
 class PreviewWorker(Worker):
