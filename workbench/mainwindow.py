@@ -21,7 +21,7 @@ from workbench.appstate.session_restore import ResumableRuns, fill_recent_runs, 
 from workbench.actions.training_actions import add_training_actions
 from workbench.appstate.settings import Settings, ensure_model_state
 from workbench.appstate.state import AppState
-from workbench.workers.base import Worker
+from workbench.workers.pool import PoolWorker
 from workbench.widgets.error_details import details_link, offer_details
 from workbench.workers.job_runner import JobRunner
 from workbench import compute
@@ -87,8 +87,8 @@ class _Panels(dict):
         return self._build(key)
 
 
-class _ImportWorker(Worker):
-    """Imports modules off the GUI thread (class definitions only; no widgets are made)."""
+class _ImportWorker(PoolWorker):
+    """Imports modules on the pool (class definitions only; no widgets are made)."""
 
     def __init__(self, loaders: list) -> None:
         super().__init__()

@@ -9,7 +9,18 @@ from tests.workbench.panels import panel_fixture
 
 
 @pytest.fixture(scope="session", autouse=True)
-def compute_service(qapp):
+def gui_collector(qapp):
+    """Garbage collection on the GUI thread only, as in the app (workbench/collector.py);
+    at the end, no collection may have run on another thread."""
+    from workbench import collector
+
+    gc_ = collector.install(qapp)
+    yield gc_
+    assert gc_.off_thread == 0, f"{gc_.off_thread} garbage collection(s) ran off the GUI thread"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compute_service(qapp, gui_collector):
     """The app's compute client for every GUI test: one real ``python -m training.service``
     child, started now (it imports TensorFlow while the first tests run) and stopped at the
     end of the session. A test that kills it gets a new one from the client."""

@@ -1,4 +1,7 @@
-"""The one worker pattern used by every long job in the app.
+"""A job on a ``QThread`` of its own: only for a job that must block for its whole
+life, the Training panel's supervisor of a training process. Every other job is a
+:class:`~workbench.workers.pool.PoolWorker` on the app's thread pool or a compute-service
+request (:class:`~workbench.compute.jobs.ServiceJob`).
 
 A :class:`Worker` is a ``QObject`` moved to its own ``QThread`` (the pattern from the Qt
 for Python docs): ``thread.started`` runs :meth:`Worker.run`, which calls the subclass's

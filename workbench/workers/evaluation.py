@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 
-from workbench.workers.base import Worker
+from workbench.workers.pool import PoolWorker
 
 
-class RunsLoader(Worker):
+class RunsLoader(PoolWorker):
     """List the run folders under ``root`` (``training.runs.listing.list_runs``), each with
     ``curve``: its validation accuracy per epoch, for the comparison chart."""
 
@@ -32,7 +32,7 @@ class RunsLoader(Worker):
         return runs
 
 
-class EvaluationLoader(Worker):
+class EvaluationLoader(PoolWorker):
     """Read a run folder (info, history) and its ``evaluation.json`` if there is one.
 
     Returns:
