@@ -55,6 +55,9 @@ class GuiCollector(QObject):
     @Slot()
     def check(self) -> int:
         """Collect the generations whose counts passed their thresholds; returns what was freed."""
+        if gc.isenabled():   # something turned automatic collection back on
+            gc.disable()
+            log.warning("Automatic garbage collection was on again: turned it off")
         l0, l1, l2 = gc.get_count()
         t0, t1, t2 = self.threshold
         if l0 <= t0:

@@ -132,13 +132,17 @@ class Server:
             self.close()
         return 0
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = 0.5) -> None:
+        """Stop taking requests; give running ones ``timeout`` seconds to see their stop
+        flag. The app has gone (or asked to stop) and waits for this process to end, so
+        nothing longer: the caller exits without waiting for lanes still inside a call."""
         self.closing = True   # every running request sees should_stop()
         for q in self._queues.values():
             q.put(None)
+        end = time.monotonic() + timeout
         for t in self._threads:
             if t.is_alive():
-                t.join(timeout)
+                t.join(max(0.0, end - time.monotonic()))
 
     def _dispatch(self, message: dict) -> None:
         kind = message.get("type")

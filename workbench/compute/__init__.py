@@ -30,6 +30,6 @@ def set_client(new):
     return old
 
 
-def shutdown(timeout_ms: int = 5000) -> bool:
+def shutdown(timeout_ms: int = 2000) -> bool:
     """Stop the app's compute service, if one was started (the app is quitting)."""
     return _client.shutdown(timeout_ms) if _client is not None else True
