@@ -171,6 +171,21 @@ class EventsCallback(keras.callbacks.Callback):
                                   f"best epoch {self.state.best_epoch}.")
 
 
+class EpochClockCallback(keras.callbacks.Callback):
+    """Tells shuffled pipelines (``training.data.pipeline.EpochClock``) which epoch starts,
+    by Keras' own epoch number, which a resumed ``fit(initial_epoch=...)`` continues: the
+    batches of epoch 11 are the same whether or not the run stopped after epoch 10."""
+
+    def __init__(self, *datasets):
+        super().__init__()
+        self.clocks = [c for c in (getattr(d, "epoch_clock", None) for d in datasets)
+                       if c is not None]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for clock in self.clocks:
+            clock.epoch = int(epoch)
+
+
 def _learning_rate(model) -> float | None:
     try:
         return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))

@@ -17,13 +17,15 @@ def describe_devices() -> dict:
 
     Returns:
         ``{"name": "<first GPU's name>" or "CPU", "gpus": [names], "tensorflow": version,
-        "memory_growth": bool, "warnings": [str]}``. The result is cached.
+        "memory_growth": bool, "warnings": [str], "threads": {cpus, intra_op, inter_op,
+        source, applied}}`` (``training.cpus.configure_threads``). The result is cached.
     """
     global _cached
     with _lock:
         if _cached is None:
             _cached = _detect()
-        return {**_cached, "gpus": list(_cached["gpus"]), "warnings": list(_cached["warnings"])}
+        return {**_cached, "gpus": list(_cached["gpus"]), "warnings": list(_cached["warnings"]),
+                "threads": dict(_cached["threads"])}
 
 
 def has_gpu() -> bool:
@@ -31,6 +33,9 @@ def has_gpu() -> bool:
 
 
 def _detect() -> dict:
+    from training.cpus import configure_threads
+
+    threads = configure_threads()  # before TensorFlow's first op, which fixes its pools
     import tensorflow as tf
 
     warnings: list[str] = []
@@ -51,4 +56,5 @@ def _detect() -> dict:
             details = {}
         names.append(details.get("device_name") or gpu.name)
     return {"name": names[0] if names else "CPU", "gpus": names,
-            "tensorflow": tf.__version__, "memory_growth": growth, "warnings": warnings}
+            "tensorflow": tf.__version__, "memory_growth": growth, "warnings": warnings,
+            "threads": threads}
