@@ -68,14 +68,20 @@ class EventsCallback(keras.callbacks.Callback):
         batches: batches per epoch.
         early_stopping: stop after ``patience`` epochs without a better monitor value.
         patience: see above.
+        stop_from: the first epoch (1-based) at which early stopping may stop the run
+            (``training.fit.schedules.early_stop_from``); None: never. Patience counts
+            from there, so a noisy validation loss early in a decaying schedule cannot
+            end it.
         on_epoch_saved: called as ``on_epoch_saved(info, improved)`` after each complete
             epoch, before ``events.on_epoch``, to write history and checkpoints.
     """
 
     def __init__(self, events: Events, state: TrainState, phase: str, total_epochs: int,
                  batches: int, early_stopping: bool = True, patience: int = 3,
-                 on_epoch_saved: Callable[[dict, bool], None] | None = None):
+                 on_epoch_saved: Callable[[dict, bool], None] | None = None,
+                 stop_from: int | None = 1):
         super().__init__()
+        self.stop_from = stop_from
         self.events, self.state, self.phase = events, state, phase
         self.total_epochs, self.batches = total_epochs, batches
         self.early_stopping, self.patience = early_stopping, patience
@@ -157,7 +163,11 @@ class EventsCallback(keras.callbacks.Callback):
         else:
             self.state.wait += 1
         self.state.history.append(info)
-        early_stop = self.early_stopping and not improved and self.state.wait >= max(1, self.patience)
+        early_stop = (self.early_stopping and not improved and self.stop_from is not None
+                      and epoch + 1 >= self.stop_from
+                      # patience counts only the epochs in which a stop was allowed
+                      and epoch + 1 - max(self.state.best_epoch or 0, self.stop_from - 1)
+                      >= max(1, self.patience))
         if early_stop:
             self.state.early_stopped = True
             if self.phase == "train":
