@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QTimer
+
+from workbench.workers.base import JobSignals
 
 log = logging.getLogger(__name__)
 
 
-class ServiceJob(QObject):
+class ServiceJob(JobSignals):
     """One request to the compute service, run through ``JobRunner.start``.
 
     Args:
@@ -28,13 +30,6 @@ class ServiceJob(QObject):
         params: its parameters (JSON data and numpy arrays).
         client: the :class:`ComputeClient` (None: the app's, ``workbench.compute.app_client()``).
     """
-
-    status = Signal(str)
-    progress = Signal(int, int, str)
-    finished = Signal(object)
-    failed = Signal(str)
-    stopped = Signal()
-    done = Signal()
 
     method = ""
 

@@ -22,10 +22,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
+from PySide6.QtCore import QObject, QSocketNotifier, Slot
 
 from training.events import Events, Stopped
 from training.service.errors import OUT_OF_MEMORY, describe_error
+from workbench.workers.base import JobSignals
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ _held: dict[int, "PoolWorker"] = {}
 _next_token = [0]
 
 
-class PoolWorker(QObject):
+class PoolWorker(JobSignals):
     """A job whose :meth:`work` runs on the app's pool; the shape of a thread ``Worker``.
 
     Subclass and implement :meth:`work` (Qt-free: plain Python and numpy). It reports
@@ -125,13 +126,6 @@ class PoolWorker(QObject):
     It ends with exactly one of ``finished(result)``, ``stopped()`` or ``failed(message)``,
     then ``done()``. ``JobRunner.start`` runs it like any job.
     """
-
-    status = Signal(str)
-    progress = Signal(int, int, str)
-    finished = Signal(object)
-    failed = Signal(str)
-    stopped = Signal()
-    done = Signal()
 
     def __init__(self) -> None:
         super().__init__()
