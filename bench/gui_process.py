@@ -134,7 +134,9 @@ def main(argv=None) -> int:
     run_dir = os.path.join(tmp, "runs", "bench-run")
     child = train_in_child(a.data, run_dir, a.epochs)
     panel = win.panels["train"]
-    common.qt_wait(lambda: os.path.isfile(os.path.join(run_dir, "run.json")), 300)
+    from training.runs.runfolder import RunFolder
+
+    common.qt_wait(lambda: RunFolder(run_dir).run_json.is_file(), 300)
     win.show_panel("train")
     panel.follow_run(run_dir)
     t0 = time.perf_counter()
