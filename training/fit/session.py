@@ -262,7 +262,7 @@ class Session:
         self._fit(self.model, *self._image_datasets(), "fine_tune", target)
 
     def _fit(self, model, train_ds, val_ds, phase: str, epochs: int) -> None:
-        from training.fit.schedules import early_stop_from, lr_callbacks
+        from training.fit.schedules import best_from, early_stop_from, lr_callbacks
 
         cfg = self.config
         # The schedule spans the phase, from its first epoch, not from where this fit()
@@ -275,7 +275,8 @@ class Session:
         cb = EventsCallback(self.events, self.state, phase, self.total_epochs, self._batches(),
                             early_stopping=self.config.early_stopping, patience=self.config.patience,
                             on_epoch_saved=lambda info, improved: self._epoch_saved(phase, improved),
-                            stop_from=early_stop_from(cfg.lr_schedule, phase_start, epochs))
+                            stop_from=early_stop_from(cfg.lr_schedule, phase_start, epochs),
+                            best_from=best_from(cfg.lr_schedule, phase_start, epochs))
         if self.events.should_stop():  # fit() would reset stop_training; don't start at all
             self.state.stopped = True
             return
@@ -382,15 +383,20 @@ class Session:
 
     def _evaluate(self) -> dict | None:
         from training.inference.evaluate import evaluate_arrays
-        from training.trust.rule import Trust, fit_trust
+        from training.trust.rule import Trust, fit_trust, model_passes
 
         t = time.perf_counter()
         try:
-            # Temperature and unknown rule from the validation split, before the test numbers.
-            fit_trust(self.model, self.data, self.writer.path, self.events, seed=self.config.seed)
+            # One forward pass over validation, the reference subsample and test, shared by
+            # the temperature and unknown rule (from validation, before the test numbers)
+            # and the evaluation with its galleries.
+            passes = model_passes(self.model, self.data, self.events, self.config.seed)
+            fit_trust(self.model, self.data, self.writer.path, self.events, seed=self.config.seed,
+                      passes=passes)
             result = evaluate_arrays(self.model, self.data, self.index.paths, self.index.classes,
                                      self.events, batch_size=max(self.config.batch_size, 64),
-                                     seed=self.config.seed, trust=Trust.load(self.writer.path))
+                                     seed=self.config.seed, trust=Trust.load(self.writer.path),
+                                     passes=passes)
         except Stopped:
             # Training itself finished and its models are saved; only the test numbers are
             # missing. The run is marked "stopped" (not complete) so the runs list shows it

@@ -58,3 +58,11 @@ def test_a_flat_validation_loss_cannot_stop_a_cosine_run_before_it_has_decayed(t
     arm = early_stop_from("cosine", 0, 14)
     assert s.epochs_done == arm < 14  # the first epoch at which a stop is allowed
     assert s.best_epoch == 1
+
+
+def test_only_decayed_cosine_epochs_can_be_the_best():
+    from training.fit.schedules import best_from, early_stop_from
+
+    assert best_from("plateau", 0, 30) == 1
+    assert best_from("cosine", 0, 30) == early_stop_from("cosine", 0, 30)
+    assert best_from("cosine", 0, 4) == 4 and best_from("cosine", 0, 1) == 1  # short: the last
