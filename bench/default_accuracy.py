@@ -96,11 +96,11 @@ def app_default(path: str, seed: int, curve: bool) -> dict:
         def on_epoch(self, info):
             nonlocal test
             t = time.perf_counter()
-            from training.runs.runfolder import load_model_file
+            from training.runs.runfolder import RunFolder, load_model_file
 
             if test is None:
                 test = test_arrays(index, choice.spec.input_size, choice.spec.color_mode)
-            model = load_model_file(os.path.join(run_dir, "model_last.keras"))
+            model = load_model_file(RunFolder(run_dir).model_last)
             p = model.predict(test[0].astype("float32"), batch_size=256, verbose=0)
             p = np.c_[1 - p, p] if p.shape[1] == 1 else p
             points.append((clock.now(), float((p.argmax(1) == test[1]).mean())))

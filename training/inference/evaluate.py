@@ -212,7 +212,9 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
         from training.trust.rule import model_passes
 
         seed = int(run.get("seed", 42))
-        passes = model_passes(predictor.model, data, events, seed)
+        # A run without calibration yet gets it from the same pass as the evaluation.
+        passes = None if folder.calibration_json.is_file() else \
+            model_passes(predictor.model, data, events, seed)
         result = evaluate_arrays(predictor.model, data, index.paths, classes, events, seed=seed,
                                  trust=_run_trust(run_dir, predictor.model, data, events, run,
                                                   passes), passes=passes)

@@ -244,7 +244,7 @@ def _one_pass(model, batches, total: int, events: Events, what: str, logits: boo
     return out
 
 
-POST_FIT_BATCH = 128
+POST_FIT_BATCH = 64  # as the separate passes had; the stop tests rely on several batches
 
 
 def model_passes(model, data, events: Events | None = None, seed: int = 42,
