@@ -72,8 +72,6 @@ class EventsCallback(keras.callbacks.Callback):
             (``training.fit.schedules.early_stop_from``); None: never. Patience counts
             from there, so a noisy validation loss early in a decaying schedule cannot
             end it.
-        best_from: the first epoch (1-based) that may become the best one
-            (``training.fit.schedules.best_from``).
         on_epoch_saved: called as ``on_epoch_saved(info, improved)`` after each complete
             epoch, before ``events.on_epoch``, to write history and checkpoints.
     """
@@ -81,9 +79,9 @@ class EventsCallback(keras.callbacks.Callback):
     def __init__(self, events: Events, state: TrainState, phase: str, total_epochs: int,
                  batches: int, early_stopping: bool = True, patience: int = 3,
                  on_epoch_saved: Callable[[dict, bool], None] | None = None,
-                 stop_from: int | None = 1, best_from: int = 1):
+                 stop_from: int | None = 1):
         super().__init__()
-        self.stop_from, self.best_from = stop_from, int(best_from)
+        self.stop_from = stop_from
         self.events, self.state, self.phase = events, state, phase
         self.total_epochs, self.batches = total_epochs, batches
         self.early_stopping, self.patience = early_stopping, patience
@@ -150,8 +148,7 @@ class EventsCallback(keras.callbacks.Callback):
         logs = logs or {}
         val_loss = _num(logs.get("val_loss"))
         monitor = val_loss if "val_loss" in logs else _num(logs.get("loss"))
-        improved = (monitor is not None and epoch + 1 >= self.best_from
-                    and (self.state.best_loss is None or monitor < self.state.best_loss))
+        improved = monitor is not None and (self.state.best_loss is None or monitor < self.state.best_loss)
         info = {
             "phase": self.phase, "epoch": epoch + 1, "epochs": self.total_epochs,
             "loss": _num(logs.get("loss")), "accuracy": _num(logs.get("accuracy")),

@@ -58,22 +58,6 @@ def early_stop_from(schedule: str, first_epoch: int, last_epoch: int) -> int | N
     return None
 
 
-def best_from(schedule: str, first_epoch: int, last_epoch: int) -> int:
-    """The first epoch (1-based) that may count as the phase's best (the weights restored
-    at the end, ``model_best.keras``).
-
-    With the cosine schedule the same reasoning as :func:`early_stop_from` holds for the
-    best epoch: while the rate is high, a small validation split's lowest loss is as much
-    noise as progress, and restoring such an epoch would undo the decay the schedule is
-    there for. So in a long phase only the decayed epochs compete. A short phase (which
-    early stopping leaves alone) and the other schedules: every epoch, so that a run
-    stopped early still keeps its best checkpoint.
-    """
-    if schedule != "cosine":
-        return first_epoch + 1
-    return early_stop_from(schedule, first_epoch, last_epoch) or first_epoch + 1
-
-
 def lr_callbacks(schedule: str, base_lr: float, first_epoch: int, last_epoch: int,
                  patience: int, has_validation: bool) -> list:
     """The callbacks that apply ``schedule`` to one ``fit()`` call.

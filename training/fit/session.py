@@ -262,7 +262,7 @@ class Session:
         self._fit(self.model, *self._image_datasets(), "fine_tune", target)
 
     def _fit(self, model, train_ds, val_ds, phase: str, epochs: int) -> None:
-        from training.fit.schedules import best_from, early_stop_from, lr_callbacks
+        from training.fit.schedules import early_stop_from, lr_callbacks
 
         cfg = self.config
         # The schedule spans the phase, from its first epoch, not from where this fit()
@@ -275,8 +275,7 @@ class Session:
         cb = EventsCallback(self.events, self.state, phase, self.total_epochs, self._batches(),
                             early_stopping=self.config.early_stopping, patience=self.config.patience,
                             on_epoch_saved=lambda info, improved: self._epoch_saved(phase, improved),
-                            stop_from=early_stop_from(cfg.lr_schedule, phase_start, epochs),
-                            best_from=best_from(cfg.lr_schedule, phase_start, epochs))
+                            stop_from=early_stop_from(cfg.lr_schedule, phase_start, epochs))
         if self.events.should_stop():  # fit() would reset stop_training; don't start at all
             self.state.stopped = True
             return
