@@ -131,6 +131,9 @@ def evaluate_arrays(model, data, index_paths, classes, events: Events | None = N
         return None
     events = events or Events()
     events.on_status(f"Evaluating on {n:,} {split_name} images…")
+    # With the outputs computed already (passes), no prediction batch checks for a stop
+    # below: a stop asked for while evaluating takes effect here.
+    events.check_stop()
     extras = {}
     if trust is not None:
         from training.trust.rule import trusted_predictions
