@@ -55,6 +55,9 @@ class LabelFixes(QObject):
         self.state = state
         self.stack = QUndoStack(self)
         self.overlay = None
+        # Label fixes that came with the dataset (made elsewhere): training.data.overlay's
+        # trusted_overlay info, None when there are none. Not in self.overlay until accepted.
+        self.foreign: dict | None = None
         self._rows: dict[str, int] = {}
         self.needs_reopen = False   # an exclusion or restore changed which images exist
         state.datasetChanged.connect(self._on_dataset)
@@ -90,6 +93,18 @@ class LabelFixes(QObject):
         if index is None or row is None:
             return None
         return index.classes[int(index.labels[row])]
+
+    def answer_foreign(self, answer: str) -> None:
+        """Remember the user's ``"apply"`` or ``"ignore"`` for the label fixes that came
+        with the dataset (``training.data.provenance``); the caller reopens the dataset
+        after "apply" so they take effect."""
+        from training.data.provenance import remember_answer
+
+        if self.foreign is None or self.state.dataset is None:
+            return
+        remember_answer(self.state.dataset.root, self.foreign["digest"], answer)
+        self.foreign = {**self.foreign, "decision": answer}
+        self.changed.emit()
 
     # -- edits -----------------------------------------------------------------------
     def relabel(self, paths: list[str], label: str) -> None:
@@ -158,16 +173,17 @@ class LabelFixes(QObject):
         self.changed.emit()
 
     def _on_dataset(self) -> None:
-        from training.data.overlay import LabelOverlay, load_overlay
+        from training.data.overlay import LabelOverlay, trusted_overlay
 
         index = self.state.dataset
         self.stack.clear()
         self.needs_reopen = False
+        self.foreign = None
         if index is None:
             self.overlay, self._rows = None, {}
         else:
             try:
-                self.overlay = load_overlay(index.root)
+                self.overlay, self.foreign = trusted_overlay(index.root)
             except ValueError as exc:
                 self.overlay = LabelOverlay(root=index.root)
                 self.failed.emit(str(exc))

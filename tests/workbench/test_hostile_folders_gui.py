@@ -1,0 +1,130 @@
+"""The window meets hostile dataset and run folders (issue 25): Edit → Undo folder move
+refuses the issue's journal, label fixes made elsewhere wait for the user's answer, and a
+followed run folder full of junk never hangs or crashes the window. Nothing outside the
+folders changes (a sentinel tree's hash)."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from tests.hostile_folders import deep_json, foreign_overlay, hostile_journal, sentinel, tree_hash
+from tests.imagegen import make_class_folder
+from tests.training.data.test_overlay import file_hashes
+from tests.workbench.panels import make_window
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    w = make_window(qtbot, tmp_path, monkeypatch, own_runs=True)
+    yield w
+    w.shutdown()
+
+
+def _answer_any(seen: list, prefer: str) -> None:
+    """Answer the next message box: ``prefer`` if it offers that button (the confirmation
+    a user would accept), else its first button."""
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen.append(box.text())
+        buttons = {b.text().replace("&", ""): b for b in box.buttons()}
+        (buttons.get(prefer) or box.buttons()[0]).click()
+    QTimer.singleShot(0, click)
+
+
+def _open(qtbot, window, path) -> None:
+    with qtbot.waitSignal(window.state.datasetChanged, timeout=20000):
+        window.panels["data"].open_path(str(path))
+
+
+def test_undo_folder_move_refuses_the_issues_journal(qtbot, window, tmp_path):
+    """The issue's reproduction through the real menu action, the question answered "Put
+    files back" if the app asks: before the fix the user's file moved into the dataset and
+    the overlay path was overwritten."""
+    data = make_class_folder(tmp_path / "data", per_class=3, size=8)
+    outside = sentinel(tmp_path)
+    before, images = tree_hash(outside), file_hashes(data)
+    hostile_journal(data, outside)
+    _open(qtbot, window, data)
+    seen: list = []
+    _answer_any(seen, "Put files back")
+    window.folder_actions["undo_folders"].trigger()
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert tree_hash(outside) == before and file_hashes(data) == images
+    assert "No folder move of this dataset to undo" in seen[0]
+    assert "refused" in seen[0] and "not written by this app" in seen[0]
+
+
+def test_undo_confirmation_lists_the_moves_both_ways(qtbot, window, tmp_path):
+    data = make_class_folder(tmp_path / "data", per_class=4, size=8)
+    _open(qtbot, window, data)
+    fixes = window.state.label_fixes
+    fixes.relabel([str(data / "cat" / f"cat_00{i}.png") for i in range(3)], "fox")
+    seen: list = []
+    _answer_any(seen, "Move files")
+    with qtbot.waitSignal(window.state.datasetChanged, timeout=20000):
+        window.folder_actions["apply_folders"].trigger()
+    assert "Move 3 images" in seen[0] and "cat/cat_000.png  →  fox/cat_000.png" in seen[0]
+    _answer_any(seen, "Cancel")
+    window.folder_actions["undo_folders"].trigger()
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=5000)
+    assert "Put 3 moved images back" in seen[1]
+    assert "fox/cat_000.png  →  cat/cat_000.png" in seen[1]
+    assert os.path.isfile(data / "fox" / "cat_000.png")   # cancelled: nothing moved back
+
+
+def test_label_fixes_made_elsewhere_wait_for_the_users_answer(qtbot, window, tmp_path):
+    data = make_class_folder(tmp_path / "data", per_class=3, size=8)
+    foreign_overlay(data, {"cat/cat_000.png": "dog"}, excluded=["dog/dog_001.png"])
+    _open(qtbot, window, data)
+    panel, index = window.panels["data"], window.state.dataset
+    banner = panel.foreign_banner
+    assert banner.isVisible()
+    assert banner.text.text().startswith("1 label fix and 1 exclusion come with this dataset "
+                                         "(made elsewhere): not applied")
+    assert len(index) == 9 and window.state.label_fixes.count() == 0
+    with qtbot.waitSignal(window.state.datasetChanged, timeout=20000):
+        banner.apply_button.click()
+    index = window.state.dataset
+    cat0 = str(data / "cat" / "cat_000.png")
+    assert len(index) == 8 and index.labels[index.paths.index(cat0)] == index.classes.index("dog")
+    assert "applied, as you accepted them" in banner.text.text()
+    assert not banner.apply_button.isVisible() and not banner.ignore_button.isVisible()
+    _open(qtbot, window, data)   # asked once: remembered
+    assert len(window.state.dataset) == 8
+
+
+def test_following_a_hostile_run_folder_never_hangs_or_crashes(qtbot, window, tmp_path):
+    run = tmp_path / "shared" / "run"
+    run.mkdir(parents=True)
+    outside = sentinel(tmp_path)
+    before = tree_hash(outside)
+    (run / "run.json").write_text(deep_json())
+    (run / "history.json").write_text(json.dumps(
+        [{"epoch": "one", "loss": "NaN"}, {"epoch": 1, "loss": [1], "accuracy": 0.5,
+                                            "val_loss": None}, 7, None]))
+    (run / "live.json").write_text(json.dumps({"schema_version": 1, "status": "x",
+                                               "progress": {"done": "a", "total": 3}}))
+    os.mkfifo(run / "config.json")   # opening it for reading would block
+    os.symlink(outside / "config.json", run / "spec.json")
+    os.symlink(outside / "secret.keras", run / "model_final.keras")
+    training = window.panels["train"]
+    training.follow_run(str(run))
+    log = training.log.toPlainText()
+    assert "Progress file ignored" in log and "progress must be" in log
+    assert "Epoch 1/" in log and training.epochs_seen == 1    # the one real epoch, cleaned
+    assert "Cannot read the run's status" in log and "nested too deeply" in log
+    (run / "live.json").write_text(json.dumps({"schema_version": 9}))
+    training.follower.watcher.check_now()
+    assert "newer version" in training.log.toPlainText()
+    (run / "run.json").write_text("{" + " " * (2 * 1024 * 1024) + "}")
+    training.follower.watcher.check_now()
+    assert "may be at most 1.0 MB" in training.log.toPlainText()
+    training.follower.unfollow()
+    assert tree_hash(outside) == before
