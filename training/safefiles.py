@@ -190,3 +190,22 @@ def _exclusive_temp(path: str) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(f"Could not create a temporary file beside {path}")
+
+
+def check_archive(path, max_bytes: int) -> None:
+    """Refuse a zip archive (an ``.npz``) that would unpack to more than ``max_bytes``,
+    before anything is decompressed: a few KB of zip can declare gigabytes of zeros.
+
+    Raises:
+        UntrustedFileError: not a readable zip file, or too large once unpacked.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise UntrustedFileError(f"Could not read {path}: {exc}") from None
+    if total > max_bytes:
+        raise UntrustedFileError(f"{path} would unpack to {total:,} bytes; at most "
+                                 f"{max_bytes:,} are expected. Refused.")

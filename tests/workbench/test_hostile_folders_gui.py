@@ -128,3 +128,52 @@ def test_following_a_hostile_run_folder_never_hangs_or_crashes(qtbot, window, tm
     assert "may be at most 1.0 MB" in training.log.toPlainText()
     training.follower.unfollow()
     assert tree_hash(outside) == before
+
+
+def test_results_panel_lists_and_shows_hostile_run_folders_as_messages(qtbot, tmp_path,
+                                                                      monkeypatch):
+    """A runs folder holding hostile runs: each is listed (invalid, with the reason) or
+    shows the reason in the header; the window neither hangs (a FIFO), nor crashes (wrong
+    types in evaluation.json), nor loads a model from outside the folder."""
+    import shutil
+
+    from tests.workbench.panels import wait_idle
+    from tests.workbench.tiny_run import tiny_run
+    from workbench.appstate.state import AppState
+    from workbench.panels.results import ResultsPanel
+    from workbench.panels.results_runs import COLUMN_STATUS, PathRole
+
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(runs))
+    outside = sentinel(tmp_path)
+    before = tree_hash(outside)
+    good = runs / "evaluation_junk"
+    shutil.copytree(tiny_run()["run_dir"], good)
+    evaluation = json.loads((good / "evaluation.json").read_text())
+    evaluation["confusion_matrix"] = [["x"] * 3] * 3
+    (good / "evaluation.json").write_text(json.dumps(evaluation))
+    (runs / "deep").mkdir()
+    (runs / "deep" / "run.json").write_text(deep_json())
+    (runs / "pipe").mkdir()
+    os.mkfifo(runs / "pipe" / "run.json")
+    for name in ("model_final.keras", "model_best.keras"):
+        os.remove(good / name)
+        os.symlink(outside / "secret.keras", good / name)
+
+    panel = ResultsPanel(AppState())
+    qtbot.addWidget(panel)
+    try:
+        panel.runs.refresh()
+        qtbot.waitUntil(lambda: panel.runs.table.rowCount() == 2, timeout=30000)
+        table = panel.runs.table
+        status = {os.path.basename(table.item(r, 0).data(PathRole)): table.item(r, COLUMN_STATUS).text()
+                  for r in range(table.rowCount())}
+        assert status["deep"] == "invalid" and "pipe" not in status, status   # a FIFO: no run
+        panel.state.set_run(str(good))
+        wait_idle(qtbot, panel)
+        text = panel.header.text()
+        assert "evaluation.json" in text and "confusion_matrix must be" in text, text
+        assert panel.evaluation is None
+    finally:
+        panel.shutdown()
+    assert tree_hash(outside) == before

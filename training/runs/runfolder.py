@@ -374,25 +374,18 @@ class RunFolder:
         """``evaluation.npz``'s ``n`` x ``c`` float32 probabilities. The archive's
         declared size is checked before anything is decompressed, so a zip bomb in a
         shared run folder is refused instead of filling memory."""
-        import zipfile
-
         import numpy as np
 
         path = self.evaluation_npz
         if not safefiles.inside(self.path, path) or not path.is_file():
             raise RunError(f"{path} is missing, or a link out of the run folder")
-        expected = n * c * 4 + 4096   # the array plus its .npy header
         try:
-            with zipfile.ZipFile(path) as z:
-                sizes = [i.file_size for i in z.infolist()]
-            if sum(sizes) > expected:
-                raise RunError(f"{path} would unpack to {sum(sizes):,} bytes; {n} x {c} "
-                               f"probabilities need at most {expected:,}. Refused.")
+            safefiles.check_archive(path, n * c * 4 + 4096)   # the array plus its header
             with np.load(path, allow_pickle=False) as npz:
                 probs = npz["probabilities"]
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-            if isinstance(exc, RunError):
-                raise
+        except safefiles.UntrustedFileError as exc:
+            raise RunError(str(exc)) from None
+        except (OSError, ValueError, KeyError) as exc:
             raise RunError(f"Could not read {path}: {exc}") from None
         if probs.shape != (n, c) or not np.isfinite(probs).all():
             raise RunError(f"{path} holds {probs.shape} probabilities, some not finite, or "

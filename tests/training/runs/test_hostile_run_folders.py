@@ -271,3 +271,40 @@ def test_safefiles_limits(tmp_path):
     assert safefiles.lexically_inside("a/b/../c.png") and not safefiles.lexically_inside("a/../../b")
     assert not safefiles.lexically_inside("/etc/passwd") and not safefiles.lexically_inside("")
     assert checks.is_number(1.5) and not checks.is_number(float("inf")) and not checks.is_number(True)
+
+
+def test_hostile_trust_files_are_ignored_with_a_warning(world, caplog):
+    """calibration.json / unknown.json / unknown_reference.npz of the wrong types or a zip
+    bomb: the run is used without them (a warning says why), never a crash."""
+    from training.trust.rule import Trust
+
+    run, outside, before = world
+    runfolder.write_json(run / "unknown.json", {"coverage": 0.9, "confidence_threshold": "low",
+                                                "risk_coverage": {"coverage": [0.5]}})
+    assert Trust.load(run).rule is None and "confidence_threshold must be a number" in caplog.text
+    runfolder.write_json(run / "unknown.json", {"coverage": 0.9, "k": [3]})
+    assert Trust.load(run).rule is None and "k must be a count" in caplog.text
+    runfolder.write_json(run / "unknown.json", {"coverage": 0.9})
+    with zipfile.ZipFile(run / "unknown_reference.npz", "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("features.npy", "w", force_zip64=True) as f:
+            for _ in range(128):   # declares 128 MB of zeros in ~130 KB of zip
+                f.write(bytes(1 << 20))
+    trust = Trust.load(run)
+    assert trust.reference is None and "would unpack to" in caplog.text
+    assert tree_hash(outside) == before
+
+
+def test_image_paths_a_run_folder_names_never_block_or_fill_memory(tmp_path):
+    """evaluation.json names the images the galleries show: a FIFO, a device and a huge
+    file are refused with a reason, at once."""
+    from training.data.decode import DecodeError, decode_to_fit
+
+    os.mkfifo(tmp_path / "pipe.png")
+    with open(tmp_path / "huge.png", "wb") as f:
+        f.truncate(400 * 1024 * 1024)   # sparse
+    t0 = time.monotonic()
+    for path, words in ((tmp_path / "pipe.png", "not a regular file"),
+                        ("/dev/zero", "not a regular file"), (tmp_path / "huge.png", "400 MB")):
+        with pytest.raises(DecodeError, match=words):
+            decode_to_fit(str(path), 64)
+    assert time.monotonic() - t0 < 5
