@@ -7,35 +7,21 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
-
 from tests.hostile_folders import deep_json, foreign_overlay, hostile_journal, sentinel, tree_hash
 from tests.imagegen import make_class_folder
 from tests.training.data.test_overlay import file_hashes
-from tests.workbench.panels import make_window
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    w = make_window(qtbot, tmp_path, monkeypatch, own_runs=True)
-    yield w
-    w.shutdown()
+from tests.workbench.panels import answer_box
+from tests.workbench.test_folder_moves_menu import window  # noqa: F401  (fixture)
+# Imported here, on the main thread: the window's background import of the panels' modules
+# (matplotlib) can race the Dataset panel's chart import on the GUI thread and leave a
+# partially initialised module (seen on main too; reported in the notes).
+import workbench.charts.base  # noqa: F401
 
 
 def _answer_any(seen: list, prefer: str) -> None:
     """Answer the next message box: ``prefer`` if it offers that button (the confirmation
     a user would accept), else its first button."""
-    def click() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, click)
-            return
-        seen.append(box.text())
-        buttons = {b.text().replace("&", ""): b for b in box.buttons()}
-        (buttons.get(prefer) or box.buttons()[0]).click()
-    QTimer.singleShot(0, click)
+    answer_box(prefer, seen, or_first=True)
 
 
 def _open(qtbot, window, path) -> None:
