@@ -99,6 +99,19 @@ def read_json(path: str | os.PathLike, max_bytes: int | None = None):
         raise RunError(str(exc)) from None
 
 
+def _checkpoint_problem(checkpoint: dict) -> str | None:
+    """What is wrong with run.json's ``checkpoint`` (resume reads it), or None."""
+    for key in ("epoch", "wait"):
+        if key in checkpoint and not checks.is_count(checkpoint[key]):
+            return f"{key} must be a count. Received: {_shown(checkpoint[key])}"
+    for key in ("best_loss", "best_epoch"):
+        if checkpoint.get(key) is not None and not checks.is_number(checkpoint[key]):
+            return f"{key} must be a number. Received: {_shown(checkpoint[key])}"
+    if not isinstance(checkpoint.get("phase", "train"), str):
+        return f"phase must be a name. Received: {_shown(checkpoint.get('phase'))}"
+    return None
+
+
 def _shown(value) -> str:
     """``repr(value)``, cut short: an error message never carries a megabyte of a file."""
     text = repr(value)
@@ -414,7 +427,7 @@ class RunFolder:
         order = (self.model_best, self.model_final) if which == "best" else (self.model_final, self.model_best)
         for path in order:
             if path.is_file():
-                return self._own(path)
+                return self.own_file(path)
         try:
             info = read_json(self.run_json)
         except RunError:
@@ -429,10 +442,10 @@ class RunFolder:
 
     def load_model(self, which: str = "final", compile: bool = False):
         """The run's Keras model, loaded in safe mode (see :func:`load_model_file`)."""
-        path = self._own(self.model_last) if which == "last" else self.model_file(which)
+        path = self.own_file(self.model_last) if which == "last" else self.model_file(which)
         return load_model_file(path, compile=compile)
 
-    def _own(self, path: Path) -> Path:
+    def own_file(self, path: Path) -> Path:
         """``path`` when it is a file of this run folder; RunError when it is a link that
         leads out of it (a shared run folder may not hand over a file from elsewhere)."""
         if not safefiles.inside(self.path, path):
@@ -462,6 +475,9 @@ class RunFolder:
         if not isinstance(run.get("checkpoint"), dict) or not self.model_last.is_file():
             return False, (f"The run {self.path} has no checkpoint to resume from (it stopped before "
                            "its first epoch ended); start a new run instead.")
+        problem = _checkpoint_problem(run["checkpoint"])
+        if problem:
+            return False, f"{self.run_json}: the checkpoint's {problem}; the run folder is damaged."
         return True, ""
 
     # the dataset

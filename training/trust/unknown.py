@@ -107,7 +107,7 @@ def _check_types(values: dict) -> None:
     from training.runs.checks import is_count, is_number
 
     def bad(key, expected):
-        raise ValueError(f"unknown.json: {key} must be {expected}. "
+        raise ValueError(f"The unknown-answer rule's {key} must be {expected}. "
                          f"Received: {key}={values.get(key)!r:.80}")
 
     for key in ("coverage", "confidence_threshold", "distance_quantile", "temperature"):

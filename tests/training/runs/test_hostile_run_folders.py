@@ -308,3 +308,24 @@ def test_image_paths_a_run_folder_names_never_block_or_fill_memory(tmp_path):
         with pytest.raises(DecodeError, match=words):
             decode_to_fit(str(path), 64)
     assert time.monotonic() - t0 < 5
+
+
+def test_a_damaged_checkpoint_cannot_be_resumed_and_a_linked_run_is_not_deleted(world, tmp_path):
+    from training.runs.manage import delete_run
+
+    run, outside, before = world
+    (run / "model_last.keras").write_bytes(b"x")
+    for checkpoint, words in (({"epoch": "3"}, "epoch must be a count"),
+                              ({"epoch": 1, "best_loss": [1]}, "best_loss must be a number"),
+                              ({"epoch": 1, "phase": {"a": 1}}, "phase must be a name")):
+        runfolder.write_json(run / "run.json", {**GOOD_RUN, "status": "stopped",
+                                                "checkpoint": checkpoint})
+        ok, reason = RunFolder(run).can_resume()
+        assert not ok and words in reason and "run.json" in reason
+    (outside / "victim_run").mkdir()
+    runfolder.write_json(outside / "victim_run" / "run.json", GOOD_RUN)
+    before = tree_hash(outside)
+    os.symlink(outside / "victim_run", run.parent / "link")
+    with pytest.raises(RunError, match="is a link to"):
+        delete_run(run.parent / "link")
+    assert tree_hash(outside) == before
