@@ -163,3 +163,18 @@ def test_results_panel_lists_and_shows_hostile_run_folders_as_messages(qtbot, tm
     finally:
         panel.shutdown()
     assert tree_hash(outside) == before
+
+
+def test_own_fixes_over_ignored_ones_end_the_question(qtbot, window, tmp_path):
+    data = make_class_folder(tmp_path / "data", per_class=3, size=8)
+    foreign_overlay(data, {"cat/cat_000.png": "dog"})
+    _open(qtbot, window, data)
+    banner, fixes = window.panels["data"].foreign_banner, window.state.label_fixes
+    banner.ignore_button.click()
+    assert "as you chose to ignore them" in banner.text.text() and banner.apply_button.isVisible()
+    fixes.exclude([str(data / "dog" / "dog_001.png")])
+    assert not banner.isVisible() and fixes.foreign is None
+    from training.data.overlay import load_overlay
+
+    mine = load_overlay(str(data))
+    assert mine.made_here and mine.excluded == {"dog/dog_001.png"} and not mine.labels

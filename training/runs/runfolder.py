@@ -13,6 +13,7 @@ one. That is what makes ``resume`` after SIGKILL possible.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -22,6 +23,8 @@ from pathlib import Path
 from training import safefiles
 from training.runs import checks
 from training.runs.processes import is_alive, process_info
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 STATUSES = ("running", "complete", "stopped", "failed", "interrupted")
@@ -337,8 +340,13 @@ class RunFolder:
         except RunError:
             return []
         if not isinstance(history, list):
+            log.warning("%s is not a list of epochs; no curves shown", self.history_json)
             return []
-        return [e for e in map(checks.clean_epoch, history) if e is not None]
+        epochs = [e for e in map(checks.clean_epoch, history) if e is not None]
+        if len(epochs) < len(history):
+            log.warning("%s: %d entries are not epochs and are left out", self.history_json,
+                        len(history) - len(epochs))
+        return epochs
 
     def write_evaluation(self, result: dict, max_json_cells: int | None = None) -> None:
         """Write ``evaluation.json`` (probabilities in ``evaluation.npz`` when large)."""

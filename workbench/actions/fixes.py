@@ -199,12 +199,18 @@ class LabelFixes(QObject):
                 original = getattr(index, "original_labels", None)
                 base = int(original[row]) if original is not None else int(index.labels[row])
                 index.labels[row] = index.classes.index(label) if label in index.classes else base
+        replaces = self.overlay.set_aside   # the fixes made elsewhere that the user ignored
         try:
             self.overlay.save()
         except OSError as exc:
             log.exception("saving the label overlay failed")
             self.failed.emit(f"Could not save the label fixes to {self.overlay.path}: "
                              f"{exc.strerror or exc}")
+        if replaces and self.foreign is not None and not self.overlay.set_aside:
+            self.foreign = None   # replaced by the user's own (a copy is in the app data folder)
+            self.state.statusMessage.emit("Your label fixes replace the ones that came with this "
+                                          "dataset; a copy of those is kept in the app's data "
+                                          "folder.")
         if index is not None:
             # What a run trained on this in-memory index records in dataset.json (and
             # whether it copies the overlay): the overlay as it is now, not as opened.
