@@ -178,3 +178,17 @@ def test_own_fixes_over_ignored_ones_end_the_question(qtbot, window, tmp_path):
 
     mine = load_overlay(str(data))
     assert mine.made_here and mine.excluded == {"dog/dog_001.png"} and not mine.labels
+
+
+def test_a_followed_folder_with_very_many_files_is_scanned_in_bounded_time(tmp_path):
+    import time
+
+    from workbench.workers.run_watcher import MAX_SNAPSHOT, snapshot
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for i in range(MAX_SNAPSHOT * 3):
+        (folder / f"junk_{i:05d}").touch()
+    t0 = time.monotonic()
+    snap = snapshot(str(folder))
+    assert len(snap) == MAX_SNAPSHOT and time.monotonic() - t0 < 1.0
