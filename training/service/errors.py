@@ -13,6 +13,8 @@ DEVICE_OUT_OF_MEMORY = "Out of memory on the compute device. Try a smaller batch
 def bad_input_types() -> tuple:
     """Exception types that mean "this input can't be used" (their message says why)."""
     from training.data import DatasetError, DecodeError
+    from training.data.move_journal import FolderMoveError
+    from training.data.overlay import OverlayError
     from training.export.exporter import ExportError
     from training.export.predictor import MissingPackageError
     from training.export.signature import SignatureError
@@ -22,7 +24,8 @@ def bad_input_types() -> tuple:
     from training.runs.runfolder import RunError, UnsafeModelError
 
     return (DatasetError, DecodeError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
-            ExportError, MissingPackageError, SignatureError, DeviceError, GradCamError)
+            ExportError, MissingPackageError, SignatureError, DeviceError, GradCamError,
+            FolderMoveError, OverlayError)
 
 
 def describe_error(exc: BaseException, extra_bad_input: tuple = ()) -> tuple[str, str]:
