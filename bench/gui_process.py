@@ -101,7 +101,8 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--switch-interval", type=float, default=None,
                    help="the GIL switch interval (s) instead of app.main()'s")
-    p.add_argument("--no-freeze", action="store_true", help="no gc.freeze() after start-up")
+    p.add_argument("--no-freeze", action="store_true",
+                   help="no gc.freeze() after start-up nor around the panels' imports")
     p.add_argument("--skip-session", action="store_true")
     p.add_argument("--stalls", action="store_true",
                    help="sample the GUI thread's stack when it is late (a diagnostic: its thread costs time too)")
@@ -123,10 +124,12 @@ def main(argv=None) -> int:
     interpreter.tune_for_gui()
     if a.switch_interval is not None:
         sys.setswitchinterval(a.switch_interval)
-    if a.no_freeze:
-        interpreter.freeze_long_lived = lambda: None   # the variant without the freeze
+    if a.no_freeze:   # the variant without interpreter.py's freezes (the collector's own stay)
+        import contextlib
+
         import workbench.mainwindow as mw
-        mw.freeze_long_lived = lambda: None
+        interpreter.freeze_long_lived = mw.freeze_long_lived = lambda: None
+        mw.long_lived_objects = contextlib.nullcontext
     print(f"switch interval {sys.getswitchinterval() * 1000:.1f} ms, gc.freeze after start-up: "
           f"{'no' if a.no_freeze else 'yes'}")
 

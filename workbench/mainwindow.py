@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.device_label = QLabel("Device: starting the compute service…" if probe_device
-                                   else "Device: TensorFlow not loaded")
+                                   else "Device: not checked yet")
         offer_details(self.device_label)   # the probe's traceback when TensorFlow can't start
         self.statusBar().addPermanentWidget(self.device_label)
         self.state.statusMessage.connect(self._show_status)

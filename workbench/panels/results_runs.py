@@ -58,8 +58,11 @@ class RunsList(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setSortingEnabled(True)
         header = self.table.horizontalHeader()
+        # Every column as wide as its text, the run's name too (stretched, it was squeezed
+        # to "s…" in a 1024-pixel window): a narrow list scrolls sideways instead.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
+        self.table.setWordWrap(False)
         self.table.itemSelectionChanged.connect(self._on_selection)
         install_path_menu(self.table, self._path_at,
                           lambda menu, path: add_run_actions(menu, self, path))
