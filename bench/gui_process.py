@@ -43,10 +43,14 @@ FASHION = "/usr/share/datasets/fashion-mnist"
 
 def train_in_child(data: str, run_dir: str, epochs: int) -> subprocess.Popen:
     """``python -m training train`` in a child (its output to a log file)."""
+    os.makedirs(os.path.dirname(run_dir), exist_ok=True)
     log = open(os.path.join(os.path.dirname(run_dir), "train.log"), "w")
     return subprocess.Popen([sys.executable, "-m", "training", "train", data, "--model", "cnn",
                              "--epochs", str(epochs), "--out", run_dir],
                             cwd=common.ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+STALLS = {"on": False}
 
 
 def lateness_while(probe_s: float, until, page_grid=None, every_ms: int = 60) -> list[float]:
@@ -65,9 +69,15 @@ def lateness_while(probe_s: float, until, page_grid=None, every_ms: int = 60) ->
         timer.timeout.connect(page)
         timer.start()
     probe = common.qt_probe(10)
-    probe.start()
-    common.qt_wait(until, probe_s, poll_ms=20)
-    probe.stop()
+    import contextlib
+
+    stalls = common.StallSampler(probe) if STALLS["on"] else contextlib.nullcontext()
+    with stalls:
+        probe.start()
+        common.qt_wait(until, probe_s, poll_ms=20)
+        probe.stop()
+    if STALLS["on"]:
+        print("\nWhere the GUI thread was when it was late: " + stalls.report())
     if timer is not None:
         timer.stop()
     return list(probe.late)
@@ -93,7 +103,10 @@ def main(argv=None) -> int:
                    help="the GIL switch interval (s) instead of app.main()'s")
     p.add_argument("--no-freeze", action="store_true", help="no gc.freeze() after start-up")
     p.add_argument("--skip-session", action="store_true")
+    p.add_argument("--stalls", action="store_true",
+                   help="sample the GUI thread's stack when it is late (a diagnostic: its thread costs time too)")
     a = p.parse_args(argv)
+    STALLS["on"] = a.stalls
     tmp = tempfile.mkdtemp(prefix="workbench-bench-gui-")
     for var, sub in (("WORKBENCH_SETTINGS_DIR", "settings"), ("WORKBENCH_RUNS_DIR", "runs"),
                      ("WORKBENCH_LOG_DIR", "logs")):
@@ -146,18 +159,22 @@ def main(argv=None) -> int:
 
     phases = {"training beside the window (Training panel follows it)":
               lateness_while(3600, half_done)}
+    print(f"RSS after following the training: {common.current_rss_mb():.0f} MB")
     win.show_panel("data")
     grid = data_panel.grid
     grid.model()._cache.clear()
     phases["… and paging the thumbnail grid every 60 ms"] = lateness_while(
         3600, lambda: child.poll() is not None, page_grid=grid)
     child.wait()
+    print(f"RSS after paging the grid: {common.current_rss_mb():.0f} MB")
     train_s = time.perf_counter() - t0
     print(f"\ntraining child ended ({child.returncode}) after {train_s:.0f} s")
     print(common.table(common.LATENESS_HEADERS, [common.lateness_row(k, v) for k, v in phases.items()]))
     gc_ = collector.installed()
+    print("longest collection by generation (ms): "
+          + ", ".join(f"{g}: {v * 1000:.1f}" for g, v in enumerate(gc_.longest_by_generation)))
     print(f"garbage collections on the GUI thread: {gc_.collections}, longest {gc_.longest * 1000:.1f} ms, "
-          f"off the GUI thread: {gc_.off_thread}")
+          f"freezes after imports: {gc_.freezes}, off the GUI thread: {gc_.off_thread}")
 
     if not a.skip_session:
         session(win, run_dir, index)
@@ -185,12 +202,12 @@ def session(win, run_dir: str, index) -> None:
     from workbench.compute.requests import (EvaluationJob, ExportJob, GradCamJob, HealthJob,
                                             PredictionJob)
 
-    photos = [p for p in index.paths[:0]]   # IDX samples are arrays, not files
+    photos = [] if index.arrays is not None else list(index.paths[:8])
     photo_dir = os.path.join(os.path.dirname(run_dir), "photos")
     os.makedirs(photo_dir, exist_ok=True)
     from PIL import Image
 
-    for i in range(8):
+    for i in range(8 if index.arrays is not None else 0):   # IDX samples are arrays: as files
         arr = index.arrays[i]
         path = os.path.join(photo_dir, f"photo_{i}.png")
         Image.fromarray(arr if arr.ndim == 2 else arr[:, :, 0]).save(path)

@@ -57,3 +57,19 @@ def pausing_job(job_cls, status_prefix: str, limit: float = 60.0):
 
     Pausing.__name__ = f"Pausing{job_cls.__name__}"
     return Pausing, reached
+
+
+def patched_job(job_cls, patches: dict):
+    """A subclass of the compute request ``job_cls`` that runs in the service with module
+    attributes patched for the request's duration (``{"module:name": value}``; the test
+    handler ``patched``, tests/workbench/service_handlers.py): the service's counterpart
+    of ``monkeypatch.setattr`` in the window's process."""
+
+    class Patched(job_cls):
+        def launch(self):
+            self.params = {"method": self.method, "params": self.params, "patches": dict(patches)}
+            self.method = "patched"
+            super().launch()
+
+    Patched.__name__ = f"Patched{job_cls.__name__}"
+    return Patched

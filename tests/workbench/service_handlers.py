@@ -35,3 +35,23 @@ class _Pausing:
 @handler("pausing", lane="batch")
 def pausing(request, method: str, params: dict, pause_at: str, limit: float = 60.0):
     return registered()[method].fn(_Pausing(request, pause_at, limit), **params)
+
+
+@handler("patched", tensorflow=False)
+def patched(request, method: str, params: dict, patches: dict):
+    """Run a real request with module attributes set for its duration (``{"module:name":
+    value}``), as a GUI test's ``monkeypatch`` would in the window's process: e.g. a small
+    epoch budget, so Auto's epochs differ from the default on a few dozen images."""
+    import importlib
+
+    saved = []
+    try:
+        for target, value in patches.items():
+            module, name = target.split(":")
+            mod = importlib.import_module(module)
+            saved.append((mod, name, getattr(mod, name)))
+            setattr(mod, name, value)
+        return registered()[method].fn(request, **params)
+    finally:
+        for mod, name, value in reversed(saved):
+            setattr(mod, name, value)

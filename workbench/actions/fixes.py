@@ -106,14 +106,18 @@ class LabelFixes(QObject):
 
     def status(self, path: str) -> str:
         """``""``, ``"relabelled to X"`` or ``"excluded"`` for one image."""
-        if self.overlay is None:
+        # Asked several times per painted grid item: no fixes (the usual case) must cost
+        # no path arithmetic or file-system call.
+        if self.overlay is None or not (self.overlay.labels or self.overlay.excluded):
             return ""
         label, excluded = self.overlay.state(path)
         return "excluded" if excluded else (f"relabelled to {label}" if label else "")
 
     def mark(self, path: str) -> str:
         """A short caption mark: ``"→ Coat"``, ``"excluded"`` or ``""``."""
-        if self.overlay is None:
+        # Asked several times per painted grid item: no fixes (the usual case) must cost
+        # no path arithmetic or file-system call.
+        if self.overlay is None or not (self.overlay.labels or self.overlay.excluded):
             return ""
         label, excluded = self.overlay.state(path)
         return "excluded" if excluded else (f"→ {label}" if label else "")

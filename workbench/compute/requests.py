@@ -33,6 +33,45 @@ def array_images(paths, dataset) -> list:
     return [lookup.get(p) for p in paths]
 
 
+class AutoChoiceJob(ServiceJob):
+    """The Model panel's Auto choice for ``index``: ``finished`` carries
+    ``AutoChoice.to_dict()`` (template, spec, reasons, epochs)."""
+
+    method = "auto"
+
+    def __init__(self, index, client=None) -> None:
+        super().__init__(client=client)
+        self.params = _with_dataset(self, {}, index)
+
+
+class CheckImagesJob(ServiceJob):
+    """The Dataset panel's up-front decode pass over ``index`` (in the service, which fills
+    the decoded-image store). ``finished`` carries ``{"index": index, "bad": [{path,
+    reason}]}``; the files it found are added to ``index`` (``bad_files``, ``unusable``)."""
+
+    method = "check_images"
+
+    def __init__(self, index, client=None) -> None:
+        super().__init__(client=client)
+        self.index = index
+        self.params = _with_dataset(self, {}, index)
+
+    def shape(self, data: dict) -> dict:
+        from training.data.images import record_bad
+
+        index, bad = self.index, []
+        rows = None
+        for item in data.get("bad") or []:
+            row = item.get("row")
+            if row is None or not 0 <= row < len(index) or index.paths[row] != item["path"]:
+                rows = rows or {p: i for i, p in enumerate(index.paths)}   # another order: by path
+                row = rows.get(item["path"])
+            if row is not None:
+                record_bad(index, row, item["reason"])
+                bad.append({"path": item["path"], "reason": item["reason"]})
+        return {"index": index, "bad": bad}
+
+
 class DeviceProbeJob(ServiceJob):
     """``finished(dict)``: ``describe_devices()`` from the service (``name``, ``gpu_missing``…)."""
 

@@ -40,8 +40,17 @@ SplitRole = Qt.ItemDataRole.UserRole + 3      # split name
 PathRole = Qt.ItemDataRole.UserRole + 4       # sample path ("<file>#<row>" for arrays)
 SampleRole = Qt.ItemDataRole.UserRole + 5     # row number in the DatasetIndex
 
+# Roles as plain ints, compared with the int a paint asks for: comparing against the enum
+# members went through Python's enum machinery for every role of every painted item.
+_DISPLAY, _EDIT = int(Qt.ItemDataRole.DisplayRole.value), int(Qt.ItemDataRole.EditRole.value)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_ITEM_FLAGS = (Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+               | Qt.ItemFlag.ItemNeverHasChildren)
+
 THUMB = 88             # thumbnail edge in pixels
-CACHE_ITEMS = 3000     # ~90 MB of 88x88 ARGB pixmaps at most
+CACHE_ITEMS = 1500     # ~45 MB of 88x88 ARGB pixmaps at most: 20+ pages to scroll back to
 QUEUE_ITEMS = 600      # requests older than this were scrolled past; drop them
 
 
@@ -247,8 +256,7 @@ class ThumbnailModel(QStringListModel):
         # Not QStringListModel's: items are neither editable nor draggable.
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return (Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
-                | Qt.ItemFlag.ItemNeverHasChildren)
+        return _ITEM_FLAGS
 
     def multiData(self, index: QModelIndex, roles) -> None:
         """Every role a paint asks for, in one Python call.
@@ -257,30 +265,32 @@ class ThumbnailModel(QStringListModel):
         C++ default calls :meth:`data` once per role, each a call into Python that takes
         the GIL. Measured: 504 calls per page of thumbnails became 72.
         """
+        data = self.data
         for i in range(len(roles)):
             slot = roles[i]
-            value = self.data(index, slot.role())
+            value = data(index, slot.role())
             if value is None:
                 slot.clearData()
             else:
                 slot.setData(value)
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex, role: int = _DISPLAY):
         row = index.row()
         if self._index is None or not 0 <= row < len(self._rows):
             return None
+        role = int(role)
         sample = int(self._rows[row])
-        if role == Qt.ItemDataRole.DecorationRole:
+        if role == _DECORATION:
             pix = self._thumbnail(sample, wait=True)
             return self._faded_pixmap(sample, pix) if self._mark_of(sample) == "excluded" else pix
         if role == ThumbnailRole:
             return self._thumbnail(sample, wait=False)
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+        if role == _DISPLAY or role == _EDIT:
             # A fix shows instead of the name (a caption holds ~12 characters; the name is
             # in the tooltip and the preview).
-            mark = self._mark_of(sample) if role == Qt.ItemDataRole.DisplayRole else ""
+            mark = self._mark_of(sample) if role == _DISPLAY else ""
             return mark or self._names[sample]
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == _FOREGROUND:
             return QColor(140, 140, 140) if self._mark_of(sample) == "excluded" else None
         if role == LabelRole:
             return self._index.classes[self._label(sample)]
@@ -290,7 +300,7 @@ class ThumbnailModel(QStringListModel):
             return self._paths[sample]
         if role == SampleRole:
             return sample
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             label = self._index.classes[self._label(sample)]
             tip = f"{self._paths[sample]}\nclass: {label} · {SPLIT_NAMES[self._split(sample)]}"
             mark = self._mark_of(sample)

@@ -27,7 +27,8 @@ from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColum
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.dataset import CheckImagesWorker, IndexWorker, PreviewWorker
+from workbench.compute.requests import CheckImagesJob
+from workbench.workers.dataset import IndexWorker, PreviewWorker
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +290,7 @@ class DatasetPanel(QWidget):
         self._check.cancel()
         if index is None or index.arrays is not None or not len(index):
             return
-        self._check.start(CheckImagesWorker(index), progress=self._on_check_progress,
+        self._check.start(CheckImagesJob(index), progress=self._on_check_progress,
                           finished=self._on_checked, failed=self._on_check_failed,
                           done=self._on_check_done)
 

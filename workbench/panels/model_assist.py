@@ -2,7 +2,7 @@
 explanation, the guard-rail warnings, the pretrained-weights box and the augmentation
 preview. Kept apart from ``model.py`` so the panel itself only wires them in.
 
-- Auto: :func:`training.recipe.auto.auto_choice` in a worker; the chosen spec is named
+- Auto: :func:`training.recipe.auto.auto_choice` in the compute service (``auto``); the chosen spec is named
   ``auto_<template>``, which is how a saved or restored spec is still shown as Auto (and
   re-chosen when a *different* dataset opens).
 - Guard rails: :func:`training.recipe.guardrails.check_setup` on every edit (plain Python, well
@@ -23,8 +23,7 @@ from PySide6.QtWidgets import QLabel
 from workbench.widgets.aug_preview import AugPreview
 from workbench.widgets.error_details import error_html
 from workbench.widgets.weights_box import WeightsBox
-from workbench.compute.requests import AugPreviewJob
-from workbench.workers.auto_model import AutoChoiceWorker
+from workbench.compute.requests import AugPreviewJob, AutoChoiceJob
 from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ class ModelAssist(QObject):
         self.explanation = "Choosing a model from the data…"
         self.panel.template_desc.setText(self.explanation)
         self._auto_dataset = _key(index)
-        self._auto.start(AutoChoiceWorker(index), finished=self._auto_done, failed=self._auto_failed)
+        self._auto.start(AutoChoiceJob(index), finished=self._auto_done, failed=self._auto_failed)
 
     def cancel_auto(self) -> None:
         """Another template was chosen: a running Auto choice must not replace it."""

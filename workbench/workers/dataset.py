@@ -1,5 +1,6 @@
 """Dataset jobs that must stay off the GUI thread: indexing (listing files, splitting,
-sampling images for a suggested input size), the up-front image check and the preview."""
+sampling images for a suggested input size) and the preview. The up-front image check
+is a compute-service request (``workbench.compute.requests.CheckImagesJob``)."""
 from __future__ import annotations
 
 import os
@@ -41,27 +42,6 @@ class IndexWorker(PoolWorker):
         except Exception:  # noqa: BLE001 - a suggestion is optional; the model panel has defaults
             suggestion = None
         return {"spec": self.spec, "index": index, "suggestion": suggestion}
-
-
-class CheckImagesWorker(PoolWorker):
-    """The up-front pass over a freshly opened dataset: decodes every file once with the
-    core's parallel reader (``training.data.verify_images``), which fills the decoded-image
-    store at the suggested input size and finds the corrupt, truncated, empty and
-    non-image files that indexing cannot see, with the same reasons as ``inspect``.
-
-    ``finished`` carries ``{"index": DatasetIndex, "bad": [{path, reason}]}`` (the files
-    this pass found; they are also in ``index.bad_files`` and ``index.unusable``).
-    """
-
-    def __init__(self, index) -> None:
-        super().__init__()
-        self.index = index
-
-    def work(self):
-        from training.data import verify_images
-
-        found = verify_images(self.index, self.events)
-        return {"index": self.index, "bad": [b.to_dict() for b in found]}
 
 
 class PreviewWorker(PoolWorker):

@@ -44,7 +44,7 @@ def warm_service(tmp_path_factory):
 
 def test_hello_names_the_version_and_requests_and_costs_no_tensorflow(service):
     assert service.hello["protocol"] == P.PROTOCOL_VERSION and service.hello["pid"] == service.proc.pid
-    assert {"predict", "evaluate", "export", "gradcam", "health", "summary", "unknown_check",
+    assert {"predict", "evaluate", "export", "gradcam", "health", "summary", "unknown_check", "auto", "check_images",
             "aug_preview", "device", "ping"} <= set(service.hello["methods"])
     assert service.call("ping")["tensorflow_loaded"] is False
 
