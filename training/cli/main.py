@@ -18,7 +18,7 @@ import traceback
 
 from training.cli.args import InputError, dataset_options, dataset_spec, stop_on_sigint
 from training.cli.progress import TerminalEvents
-from training.recipe.config import LR_SCHEDULES, TrainConfig
+from training.recipe.config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 from training.logs import FILE_ONLY, setup_logging
 from training.models.templates import TEMPLATES
 
@@ -76,16 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "mlp/cnn, the backbone's size for transfer models)")
     p.add_argument("--color", choices=("grayscale", "rgb"))
     p.add_argument("--batch-size", type=int, default=_TRAIN_DEFAULTS.batch_size)
-    p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
-    p.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop"), default="adam")
+    p.add_argument("--lr", type=float, default=_TRAIN_DEFAULTS.learning_rate, help="learning rate")
+    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=_TRAIN_DEFAULTS.optimizer)
     p.add_argument("--patience", type=int, default=_TRAIN_DEFAULTS.patience)
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=_TRAIN_DEFAULTS.lr_schedule,
                    help="cosine (default): decay the rate to ~0 over the epochs; plateau: "
                    "lower it when validation loss stalls; none")
     p.add_argument("--no-early-stopping", action="store_true")
-    p.add_argument("--fine-tune-epochs", type=int, default=0)
+    p.add_argument("--fine-tune-epochs", type=int, default=_TRAIN_DEFAULTS.fine_tune_epochs)
     p.add_argument("--fine-tune-from", type=int, help="backbone layer index to unfreeze from")
-    p.add_argument("--fine-tune-lr", type=float, default=1e-5)
+    p.add_argument("--fine-tune-lr", type=float, default=_TRAIN_DEFAULTS.fine_tune_lr)
     p.add_argument("--weights", default="imagenet", help="imagenet | random | PATH (transfer models)")
     p.add_argument("--augment", action="store_true", help="random flip, rotation and zoom")
     p.add_argument("--download-weights", action="store_true",

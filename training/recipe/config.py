@@ -12,7 +12,23 @@ from dataclasses import dataclass
 # 2: class_weight added (a build that reads only version 1 refuses it clearly, instead of
 # calling it an unknown field); version 1 files load with class_weight=None.
 SCHEMA_VERSION = 2
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """One optimizer the app offers: its Keras class and what it is for (the tooltip)."""
+
+    keras_class: str
+    description: str
+
+
+# The one list of optimizers: ``TrainConfig.optimizer``'s values, the CLI's ``--optimizer``
+# choices, the Model panel's menu and tooltip, the session's factory and the docs.
+OPTIMIZERS = {
+    "adam": Optimizer("Adam", "is a safe default"),
+    "sgd": Optimizer("SGD", "with a schedule can generalise better"),
+    "rmsprop": Optimizer("RMSprop", "is in between"),
+}
 BALANCED = "balanced"
 LR_SCHEDULES = ("plateau", "cosine", "none")
 
@@ -24,7 +40,7 @@ class TrainConfig:
     Attributes:
         epochs: epochs of the first (head) phase.
         batch_size: samples per gradient step.
-        optimizer: ``"adam"``, ``"sgd"`` or ``"rmsprop"``.
+        optimizer: a name in :data:`OPTIMIZERS` (``"adam"``, ``"sgd"`` or ``"rmsprop"``).
         learning_rate: learning rate of the first phase.
         early_stopping: stop when ``val_loss`` has not improved for ``patience`` epochs.
         patience: epochs without improvement before early stopping.

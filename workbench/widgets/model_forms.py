@@ -255,8 +255,10 @@ class TrainingForm(_Form):
 
     def __init__(self, parent=None):
         super().__init__("Training", parent)
+        from training.recipe.config import LR_SCHEDULES, OPTIMIZERS
+
         self.optimizer = QComboBox()
-        self.optimizer.addItems(["adam", "sgd", "rmsprop"])
+        self.optimizer.addItems(list(OPTIMIZERS))
         self.lr = _dspin(1e-6, 1.0, 1e-4, decimals=6)
         self.batch = QSpinBox(minimum=1, maximum=4096)
         self.epochs = QSpinBox(minimum=1, maximum=10000)
@@ -268,8 +270,6 @@ class TrainingForm(_Form):
         self.form.addRow("Optimizer", self.optimizer)
         self.form.addRow("Learning rate", self.lr)
         self.schedule = QComboBox()
-        from training.recipe.config import LR_SCHEDULES
-
         self.schedule.addItems(list(LR_SCHEDULES))
         self.schedule.setToolTip("plateau: lower the rate when the validation loss stalls; "
                                  "cosine: decay it smoothly over the epochs; none: keep it")
