@@ -24,6 +24,8 @@ import os
 import time
 from dataclasses import dataclass
 
+from training.jsonfiles import check_schema, write_json
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -97,12 +99,7 @@ def journal_folder(root: str) -> str:
 
 def _write_json(path: str, data: dict) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_json(path, data)
 
 
 def apply_moves(index, moves: list[Move]) -> str:
@@ -160,8 +157,12 @@ def undo_moves(journal_path: str) -> int:
     try:
         with open(journal_path, encoding="utf-8") as f:
             journal = json.load(f)
+        check_schema(journal, "move journal", SCHEMA_VERSION, where=journal_path,
+                     error=FolderMoveError, required=False)
         moves = [(m["src"], m["dst"]) for m in journal["moves"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except FolderMoveError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise FolderMoveError(f"{journal_path}: cannot read the move journal ({exc}).") from None
     back, stuck = 0, []
     for src, dst in reversed(moves):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from training.jsonfiles import atomic_write, check_schema, write_json
 from training.userdirs import user_folder
 
 log = logging.getLogger(__name__)
@@ -157,10 +158,7 @@ class LabelOverlay:
             self.path = beside_path(self.root) if _folder_writable(dataset_folder(self.root)) \
                 else fallback_path(self.root)
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=1, ensure_ascii=False)
-        os.replace(tmp, self.path)
+        write_json(self.path, self.to_dict())
         log.info("label overlay saved: %s (%d relabelled, %d excluded)", self.path,
                  len(self.labels), len(self.excluded))
         return self.path
@@ -170,12 +168,7 @@ class LabelOverlay:
         where = path or "label overlay"
         if not isinstance(data, dict):
             raise OverlayError(f"{where}: expected a JSON object. Received: {type(data).__name__}")
-        version = data.get("schema_version")
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise OverlayError(f"{where}: schema_version must be an integer. Received: {version!r}")
-        if version > SCHEMA_VERSION:
-            raise OverlayError(f"{where} was written by a newer version of the workbench "
-                               f"(schema_version={version}; this version reads up to {SCHEMA_VERSION}).")
+        check_schema(data, "label overlay", SCHEMA_VERSION, where=path, error=OverlayError)
         labels = data.get("labels", {})
         excluded = data.get("excluded", [])
         if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str)
@@ -324,11 +317,9 @@ def export_csv(index, path: str) -> int:
     number of rows written."""
     from training.csvcells import escape_cell
 
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_write(path, newline="") as f:
         w = csv.writer(f)
         w.writerow(["path", "label"])
         for p, y in zip(index.paths, index.labels):
             w.writerow([escape_cell(p), escape_cell(index.classes[int(y)])])
-    os.replace(tmp, path)
     return len(index.paths)

@@ -16,6 +16,7 @@ import json
 import time
 from pathlib import Path
 
+from training.jsonfiles import check_schema
 from training.runs import runfolder
 from training.runs.runfolder import SIGNATURE_JSON
 
@@ -119,12 +120,8 @@ def load_signature(model_path) -> dict:
         raise SignatureError(str(exc)) from None
     if not isinstance(data, dict):
         raise SignatureError(f"{path} must hold a JSON object. Received: {type(data).__name__}")
-    version = data.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise SignatureError(f"{path} has no valid schema_version. Received: {version!r}")
-    if version > SIGNATURE_VERSION:
-        raise SignatureError(f"{path} was written by a newer version of the workbench "
-                             f"(schema_version {version}; this version reads {SIGNATURE_VERSION}).")
+    check_schema(data, "exported model's signature", SIGNATURE_VERSION, where=path,
+                 error=SignatureError)
     inp, classes = data.get("input"), data.get("classes")
     if not isinstance(classes, list) or not classes:
         raise SignatureError(f"{path}: 'classes' must be a non-empty list. Received: {classes!r}")

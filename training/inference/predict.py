@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from training.csvcells import escape_cell
+from training.jsonfiles import atomic_write
 from training.data.decode import IMAGE_EXTS as IMAGE_EXTENSIONS  # the one extension list
 from training.features.embeddings import Embedder
 from training.events import Events
@@ -203,7 +204,7 @@ def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
     faces = any(r.get("faces") is not None for r in results)
     if faces:
         header.append("faces")
-    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+    with atomic_write(path, encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         for r in results:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from training.jsonfiles import check_schema
+
 # 2: class_weight added (a build that reads only version 1 refuses it clearly, instead of
 # calling it an unknown field); version 1 files load with class_weight=None.
 SCHEMA_VERSION = 2
@@ -175,8 +177,9 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        """Build a config from ``to_dict()`` output, validating it.
+    def from_dict(cls, data: dict, where=None) -> "TrainConfig":
+        """Build a config from ``to_dict()`` output, validating it (``where``: the file it
+        came from, named by the message about a newer version).
 
         Unknown keys are an error (a typo would otherwise be silently ignored); missing
         keys take their defaults, so files written before a field was added still load.
@@ -187,14 +190,7 @@ class TrainConfig:
         """
         if not isinstance(data, dict):
             raise ValueError(f"A training config must be a JSON object. Received: {type(data).__name__}")
-        version = data.get("schema_version", SCHEMA_VERSION)
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ValueError(f"The training config's schema_version must be a positive integer. "
-                             f"Received: schema_version={version!r}")
-        if version > SCHEMA_VERSION:
-            raise ValueError(f"This training config was written by a newer version of the "
-                             f"workbench (schema_version {version}; this version reads up to "
-                             f"{SCHEMA_VERSION}).")
+        check_schema(data, "training config", SCHEMA_VERSION, where=where, required=False)
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:

@@ -19,6 +19,8 @@ import shutil
 import time
 from pathlib import Path
 
+from training import jsonfiles
+from training.jsonfiles import check_schema
 from training.runs.processes import is_alive, process_info
 
 SCHEMA_VERSION = 1
@@ -69,12 +71,9 @@ class UnsafeModelError(ValueError):
 
 # -- files ------------------------------------------------------------------------------
 def write_json(path: str | os.PathLike, data) -> None:
-    """Write JSON atomically (temp file + rename), so a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, ensure_ascii=False, allow_nan=False, default=_plain)
-    os.replace(tmp, path)
+    """Write a run file's JSON atomically (``training.jsonfiles``); NaN is refused (not
+    JSON) and NumPy values are written as plain numbers and lists."""
+    jsonfiles.write_json(path, data, allow_nan=False, default=_plain)
 
 
 def read_json(path: str | os.PathLike):
@@ -211,12 +210,7 @@ class RunFolder:
         data = read_json(where)
         if not isinstance(data, dict):
             raise RunError(f"{where} must hold a JSON object. Received: {type(data).__name__}")
-        version = data.get("schema_version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise RunError(f"{where} has no valid schema_version. Received: schema_version={version!r}")
-        if version > SCHEMA_VERSION:
-            raise RunError(f"{where} was written by a newer version of the workbench "
-                           f"(schema_version {version}; this version reads up to {SCHEMA_VERSION}).")
+        check_schema(data, "run record", SCHEMA_VERSION, where=where, error=RunError)
         if data.get("status") not in STATUSES:
             raise RunError(f"{where} has an unknown status. Received: status={data.get('status')!r}")
         expected = {"model": str, "started": (int, float), "epochs_done": int}

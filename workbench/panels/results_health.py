@@ -55,8 +55,8 @@ def retrain_with_fixes(panel) -> bool:
         return False
     try:
         folder = RunFolder(run_dir)
-        spec = ModelSpec.from_dict(folder.read_spec())
-        config = TrainConfig.from_dict(folder.read_config())
+        spec = ModelSpec.from_dict(folder.read_spec(), folder.spec_json)
+        config = TrainConfig.from_dict(folder.read_config(), folder.config_json)
     except ValueError as exc:
         view.status.setText(f"Cannot retrain {os.path.basename(run_dir)}: {exc}")
         return False
