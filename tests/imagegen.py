@@ -77,6 +77,21 @@ def make_csv_dataset(root: Path, n: int = 30, size: int = 16, with_ext: bool = F
     return Path(root) / "train.csv"
 
 
+def make_tsv_dataset(root: Path, n: int = 12, size: int = 16) -> Path:
+    """``root/train.tsv`` (tab-separated ``file<TAB>species``, the species names holding
+    commas) + ``root/train/<file>.png``."""
+    rng = np.random.default_rng(4)
+    names = ("big, cat", "small, dog")
+    rows = ["file\tspecies"]
+    for i in range(n):
+        label = i % 2
+        name = f"pic, {i:03d}.png"
+        write_image(Path(root) / "train" / name, class_image(label, size, rng))
+        rows.append(f"{name}\t{names[label]}")
+    (Path(root) / "train.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return Path(root) / "train.tsv"
+
+
 def make_idx_dataset(root: Path, n_train: int = 40, n_test: int = 20, size: int = 8,
                      classes: int = 4, gz: bool = True) -> Path:
     """MNIST-style IDX files (``train-images-idx3-ubyte[.gz]`` etc.)."""

@@ -67,17 +67,17 @@ def open_dataset(spec_or_path, events=None, *, overlay: bool = True) -> DatasetI
 def detect_kind(path: str) -> str:
     """The source kind of ``path`` (see module docstring), or :class:`DatasetError`."""
     from .arraysource import find_idx_files
+    from .csvsource import LABEL_TABLE_EXTS, is_label_table
 
     if os.path.isfile(path):
-        low = path.lower()
-        if low.endswith(".csv"):
+        if is_label_table(path):
             return "csv"
-        if low.endswith(".npz"):
+        if path.lower().endswith(".npz"):
             return "npz"
         if find_idx_files(os.path.dirname(path)):
             return "idx"
-        raise DatasetError("Not a dataset file: expected a folder, a .csv, a .npz or IDX files. "
-                           f"Received: path={path!r}")
+        raise DatasetError(f"Not a dataset file: expected a folder, a {', a '.join(LABEL_TABLE_EXTS)}, "
+                           f"a .npz or IDX files. Received: path={path!r}")
     if find_idx_files(path):
         return "idx"
     entries = list_dir(path, [])
@@ -89,7 +89,7 @@ def detect_kind(path: str) -> str:
     # A CSV is the dataset when its images sit beside it, in a folder named like it
     # (train.csv + train/), in images/, or in the only folder there (labels.csv + photos/);
     # a stray metadata CSV next to class folders is not.
-    csvs = [e.name for e in entries if e.name.lower().endswith(".csv") and not entry_is_dir(e)]
+    csvs = [e.name for e in entries if is_label_table(e.name) and not entry_is_dir(e)]
     if any(not dirs or len(dirs) == 1 or "images" in dirs or os.path.splitext(n)[0].lower() in dirs
            for n in csvs):
         return "csv"

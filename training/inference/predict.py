@@ -13,7 +13,7 @@ import numpy as np
 
 from training.csvcells import escape_cell
 from training.jsonfiles import atomic_write
-from training.data.decode import IMAGE_EXTS as IMAGE_EXTENSIONS  # the one extension list
+from training.data.scan import is_image_name  # IMAGE_EXTS, the one extension list
 from training.features.embeddings import Embedder
 from training.events import Events
 from training.features.modelcall import compiled_call, to_probabilities  # also imported from here by others
@@ -49,7 +49,7 @@ def expand_paths(paths) -> list[str]:
             for dirpath, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for f in sorted(files):
-                    if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS:
+                    if not f.startswith(".") and is_image_name(f):
                         out.append(os.path.join(dirpath, f))
         else:
             out.append(str(p))

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
                                QProgressBar, QPushButton, QSplitter, QStackedWidget,
                                QTabWidget, QVBoxLayout, QWidget)
 
+from training.data.csvsource import is_label_table, read_header
 from training.data.index import SPLIT_NAMES
 from training.data.kinds import KIND_LABELS, OPEN_BY_KEY
 from workbench.itemmodels.thumbnails import (THUMB, LabelRole, PathRole, SplitRole, ThumbnailModel,
@@ -22,8 +23,7 @@ from workbench.itemmodels.thumbnails import (THUMB, LabelRole, PathRole, SplitRo
 from workbench.panels.start_page import StartPage
 from workbench.appstate.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
-                                             PreviewPane, SplitSettings, bad_files_view,
-                                             csv_header)
+                                             PreviewPane, SplitSettings, bad_files_view)
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.job_runner import JobRunner
@@ -208,9 +208,9 @@ class DatasetPanel(QWidget):
     def open_path(self, path: str, kind: str = "auto", **options) -> bool:
         """Index ``path`` in a worker. CSVs with more than two columns ask which to use."""
         path = os.path.abspath(os.path.expanduser(str(path)))
-        if (kind == "csv" or path.lower().endswith((".csv", ".tsv"))) and not options:
+        if (kind == "csv" or is_label_table(path)) and not options:
             try:
-                columns = csv_header(path)
+                columns = read_header(path)
             except OSError as exc:
                 self._show_error(f"Cannot read {path}: {exc}")
                 return False
