@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -129,6 +129,27 @@ class RunsList(QWidget):
                 self._update_compare()
                 return True
         return False
+
+    def select_paths(self, paths: list[str]) -> bool:
+        """Select ``paths`` together (their curves overlay in the comparison chart), without
+        re-emitting ``runActivated``. False while one of them is not listed yet."""
+        table = self.table
+        rows = []
+        for p in paths:
+            row = next((r for r in range(table.rowCount())
+                        if table.item(r, 0) is not None and _same(table.item(r, 0).data(PathRole), p)), None)
+            if row is None:
+                return False
+            rows.append(row)
+        model, sel = table.model(), table.selectionModel()
+        table.blockSignals(True)
+        sel.clearSelection()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in rows:
+            sel.select(model.index(row, 0), flags)
+        table.blockSignals(False)
+        self._update_compare()
+        return True
 
     def selected_paths(self) -> list[str]:
         rows = sorted({i.row() for i in self.table.selectedItems()})
