@@ -1,7 +1,6 @@
 """The runs list of the Results panel (seed 004's comparison table) and its curve overlay."""
 from __future__ import annotations
 
-import os
 import re
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal, Slot
@@ -14,6 +13,7 @@ from workbench.panels.run_actions import add_run_actions
 from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.workers.evaluation import RunsLoader
+from workbench.workers.run_watcher import same_path
 from workbench.workers.job_runner import JobRunner
 
 COLUMNS = ("Run", "Model", "Dataset", "Status", "Epochs", "Val acc", "Test acc", "Time")
@@ -122,7 +122,7 @@ class RunsList(QWidget):
     def _select(self, run_dir: str) -> bool:
         for row in range(self.table.rowCount()):
             item = self.table.item(row, 0)
-            if item is not None and _same(item.data(PathRole), run_dir):
+            if item is not None and same_path(item.data(PathRole), run_dir):
                 self.table.blockSignals(True)
                 self.table.selectRow(row)
                 self.table.blockSignals(False)
@@ -137,7 +137,7 @@ class RunsList(QWidget):
         rows = []
         for p in paths:
             row = next((r for r in range(table.rowCount())
-                        if table.item(r, 0) is not None and _same(table.item(r, 0).data(PathRole), p)), None)
+                        if table.item(r, 0) is not None and same_path(table.item(r, 0).data(PathRole), p)), None)
             if row is None:
                 return False
             rows.append(row)
@@ -265,6 +265,3 @@ def _pct(value) -> str:
     return "-" if not isinstance(value, (int, float)) else f"{value:.1%}"
 
 
-def _same(a, b) -> bool:
-    return bool(a) and bool(b) and os.path.normcase(os.path.abspath(a)) == \
-        os.path.normcase(os.path.abspath(b))
