@@ -154,3 +154,21 @@ def test_optimizer_menu_and_tooltip_come_from_the_core_vocabulary(qtbot, monkeyp
     form = TrainingForm()
     qtbot.addWidget(form)
     assert [form.optimizer.itemText(i) for i in range(form.optimizer.count())] == list(OPTIMIZERS)
+
+
+def test_model_forms_menus_are_the_core_vocabularies(qtbot):
+    from training.models.spec import COLOR_MODES, FLIP_MODES
+    from training.recipe.config import LR_SCHEDULES
+    from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm
+
+    def items(combo):
+        return [combo.itemText(i) for i in range(combo.count())]
+
+    forms = [TrainingForm(), InputForm(), AugmentationForm()]
+    for form in forms:
+        qtbot.addWidget(form)
+    training, inputs, augmentation = forms
+    assert items(training.schedule) == list(LR_SCHEDULES)
+    assert all(what in training.schedule.toolTip() for what in LR_SCHEDULES.values())
+    assert items(inputs.color) == list(COLOR_MODES)
+    assert items(augmentation.flip) == list(FLIP_MODES)

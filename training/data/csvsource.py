@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from .csvfolder import ImagesFolderNotFound, find_images_dir
-from .index import TEST, TRAIN, VALIDATION, BadFile, DatasetIndex
+from .index import SPLIT_ALIASES, TRAIN, VALIDATION, BadFile, DatasetIndex
 from .decode import IMAGE_EXT_ORDER
 from .scan import IMAGE_EXTS, list_dir
 from .spec import DatasetError, DatasetSpec
@@ -28,8 +28,6 @@ ID_NAMES = ("id", "image_id", "imageid", "img_id", "image", "img", "filename", "
 LABEL_NAMES = ("label", "labels", "class", "class_name", "classname", "category", "target", "y",
                "class_id", "label_id", "breed", "species", "diagnosis")
 SPLIT_COLUMNS = ("split", "subset")
-SPLIT_VALUES = {"train": TRAIN, "training": TRAIN, "val": VALIDATION, "valid": VALIDATION,
-                "validation": VALIDATION, "test": TEST, "testing": TEST}
 MISSING = {"", "nan", "none", "null", "na", "n/a", "?", "-"}
 BINARY = {"0", "1", "true", "false", "yes", "no"}
 # Label tables by extension, with the delimiter each implies (None: sniffed among
@@ -235,11 +233,11 @@ def open_csv(path: str, spec: DatasetSpec) -> DatasetIndex:
         split = TRAIN
         if split_col is not None:
             value = row[split_col].strip().lower()
-            if value not in SPLIT_VALUES:
+            if value not in SPLIT_ALIASES:
                 bad.append(BadFile(shown, f"{where}: unknown split {row[split_col]!r} "
                                           f"(expected train, validation or test)"))
                 continue
-            split = SPLIT_VALUES[value]
+            split = SPLIT_ALIASES[value]
         paths.append(found)
         names.append(label)
         split_of.append(split)

@@ -11,13 +11,10 @@ import os
 
 import numpy as np
 
-from .index import TEST, TRAIN, VALIDATION, BadFile, DatasetIndex
+from .index import SPLIT_ALIASES, TRAIN, VALIDATION, BadFile, DatasetIndex
 from .scan import class_folders, entry_is_dir, list_dir, walk_images
 from .spec import DatasetError, DatasetSpec
 from .split import stratified_split
-
-SPLIT_DIR_NAMES = {"train": TRAIN, "training": TRAIN, "validation": VALIDATION, "valid": VALIDATION,
-                   "val": VALIDATION, "test": TEST, "testing": TEST}
 
 
 def open_dataset(spec_or_path, events=None, *, overlay: bool = True) -> DatasetIndex:
@@ -83,7 +80,7 @@ def detect_kind(path: str) -> str:
     entries = list_dir(path, [])
     dirs = {e.name.lower(): e for e in entries if entry_is_dir(e)}
     train = dirs.get("train") or dirs.get("training")
-    others = [dirs[n] for n in SPLIT_DIR_NAMES if n in dirs and SPLIT_DIR_NAMES[n] != TRAIN]
+    others = [dirs[n] for n in SPLIT_ALIASES if n in dirs and SPLIT_ALIASES[n] != TRAIN]
     if train is not None and others and _has_subfolders(train.path):
         return "splits"
     # A CSV is the dataset when its images sit beside it, in a folder named like it
@@ -140,7 +137,7 @@ def open_splits(path: str, spec: DatasetSpec) -> DatasetIndex:
     bad: list[BadFile] = []
     split_dirs: dict[int, str] = {}
     for entry in list_dir(path, bad):
-        split = SPLIT_DIR_NAMES.get(entry.name.lower())
+        split = SPLIT_ALIASES.get(entry.name.lower())
         if split is not None and entry_is_dir(entry) and split not in split_dirs:
             split_dirs[split] = entry.path
     if TRAIN not in split_dirs:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from training.jsonfiles import check_schema
+from training.models.spec import COLOR_MODES
 from training.runs import runfolder
 from training.runs.runfolder import SIGNATURE_JSON
 
@@ -131,7 +132,7 @@ def load_signature(model_path) -> dict:
     except (TypeError, KeyError, ValueError):
         raise SignatureError(f"{path}: 'input' must give height, width, channels and colour_mode. "
                              f"Received: {inp!r}") from None
-    if mode not in ("grayscale", "rgb") or c != (1 if mode == "grayscale" else 3) or min(h, w) < 1:
+    if mode not in COLOR_MODES or c != (1 if mode == "grayscale" else 3) or min(h, w) < 1:
         raise SignatureError(f"{path}: inconsistent input description. Received: {inp!r}")
     data["path"] = str(path)
     return data

@@ -32,7 +32,12 @@ OPTIMIZERS = {
     "rmsprop": Optimizer("RMSprop", "is in between"),
 }
 BALANCED = "balanced"
-LR_SCHEDULES = ("plateau", "cosine", "none")
+# The learning-rate schedules and what each does (the CLI's help, the Model panel's tooltip).
+LR_SCHEDULES = {
+    "plateau": "lower the rate when the validation loss stalls",
+    "cosine": "decay it smoothly to ~0 over the epochs",
+    "none": "keep it",
+}
 
 
 @dataclass

@@ -36,6 +36,8 @@ EVALUATION_JSON = "evaluation.json"
 EVALUATION_NPZ = "evaluation.npz"   # per-sample probabilities of a large evaluation
 MODEL_BEST = "model_best.keras"
 MODEL_FINAL = "model_final.keras"
+# Which of a run's models to use (``--which``): the one it ended with (evaluated), or its best.
+MODEL_CHOICES = ("final", "best")
 MODEL_LAST = "model_last.keras"
 # Homes for the artifacts other features add (see the RunFolder properties).
 EXPORTS_DIR = "exports"
@@ -343,8 +345,9 @@ class RunFolder:
     def model_file(self, which: str = "final") -> Path:
         """The saved model to use: ``"best"`` (falls back to final) or ``"final"`` (falls
         back to best). Raises RunError when the run saved none."""
-        if which not in ("best", "final"):
-            raise ValueError(f"which must be 'best' or 'final'. Received: which={which!r}")
+        if which not in MODEL_CHOICES:
+            raise ValueError(f"which must be {' or '.join(map(repr, MODEL_CHOICES))}. "
+                             f"Received: which={which!r}")
         if not self.path.is_dir():
             raise RunError(f"Not a run folder: {self.path} does not exist")
         order = (self.model_best, self.model_final) if which == "best" else (self.model_final, self.model_best)
