@@ -14,24 +14,23 @@ use it too.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
-
-# Names the temporary files of one process apart, so two threads writing the same file
-# never share one (next() on a count is atomic under the GIL).
-_tmp_numbers = itertools.count()
+import secrets
 
 
 @contextlib.contextmanager
 def atomic_write(path, *, encoding: str = "utf-8", newline: str | None = None):
     """Open a text file to write that replaces ``path`` only once it is complete.
 
-    Yields a file object on ``<path>.<pid>-<n>.tmp`` in the same folder (``os.replace``
-    must not cross file systems; the name still ends in ``.tmp``, which the run watcher
-    and the distributed worker ignore). When the block ends normally the file is flushed,
-    ``fsync``-ed and renamed over ``path``; when it raises, the temporary file is removed
-    and ``path`` is left as it was.
+    Yields a file object on a new temporary file beside ``path`` (``os.replace`` must not
+    cross file systems) with a random name, ``.<name>.<random>.tmp``: hidden from folder
+    scans, ignored by the run watcher and the distributed worker (``.tmp``), and created
+    with ``O_EXCL``, which never follows a link, so a link planted under a predictable
+    name is never written through. Its permissions are the usual ones (0666 less the
+    umask: a run folder on shared storage stays readable, unlike ``mkstemp``'s 0600).
+    When the block ends normally the file is flushed, ``fsync``-ed and renamed over
+    ``path``; when it raises, the temporary file is removed and ``path`` is left as it was.
 
     Args:
         path: the file to write (``str`` or ``os.PathLike``); its folder must exist.
@@ -39,9 +38,9 @@ def atomic_write(path, *, encoding: str = "utf-8", newline: str | None = None):
         newline: as for :func:`open` (``""`` for the ``csv`` module).
     """
     path = os.fspath(path)
-    tmp = f"{path}.{os.getpid()}-{next(_tmp_numbers)}.tmp"
+    fd, tmp = _exclusive_temp(path)
     try:
-        with open(tmp, "w", encoding=encoding, newline=newline) as f:
+        with os.fdopen(fd, "w", encoding=encoding, newline=newline) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -52,17 +51,30 @@ def atomic_write(path, *, encoding: str = "utf-8", newline: str | None = None):
         raise
 
 
-def write_json(path, data, *, indent: int | None = 1, **dump_options) -> None:
+def _exclusive_temp(path: str) -> tuple[int, str]:
+    folder, name = os.path.split(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a temporary file beside {path}")
+
+
+def write_json(path, data, *, indent: int | None = 1, default=None) -> None:
     """Write ``data`` as UTF-8 JSON to ``path`` atomically (see :func:`atomic_write`).
 
     Args:
         path: the file to write; its folder must exist.
-        data: plain JSON data.
+        data: plain JSON data. NaN and infinities are refused (``ValueError``): they are
+            not JSON, and other readers choke on them.
         indent: as for :func:`json.dump` (None: one compact line).
-        **dump_options: more :func:`json.dump` options (``allow_nan``, ``default``, …).
+        default: as for :func:`json.dump` (turns other values into JSON ones).
     """
     with atomic_write(path) as f:
-        json.dump(data, f, indent=indent, ensure_ascii=False, **dump_options)
+        json.dump(data, f, indent=indent, ensure_ascii=False, allow_nan=False, default=default)
 
 
 def check_schema(data: dict, kind: str, supported: int, *, where=None,

@@ -157,3 +157,24 @@ def test_a_newer_calibration_is_ignored_not_applied(tmp_path, caplog):
     _newer(tmp_path / CALIBRATION_JSON, {"temperature": 3.0})
     trust = Trust.load(tmp_path)
     assert trust.temperature == 1.0 and NEWER in caplog.text
+
+
+def test_a_link_planted_beside_the_file_is_never_written_through(tmp_path):
+    from training.runs.runfolder import write_json as write_run_json
+
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("precious", encoding="utf-8")
+    run = tmp_path / "run"
+    run.mkdir()
+    for planted in ("run.json.tmp", ".run.json.tmp", f"run.json.{os.getpid()}.tmp"):
+        os.symlink(outside, run / planted)
+    write_run_json(run / "run.json", {"status": "complete"})
+    assert outside.read_text(encoding="utf-8") == "precious"
+    assert json.loads((run / "run.json").read_text(encoding="utf-8")) == {"status": "complete"}
+    assert (os.stat(run / "run.json").st_mode & 0o777) == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -75,7 +75,7 @@ class UnsafeModelError(ValueError):
 def write_json(path: str | os.PathLike, data) -> None:
     """Write a run file's JSON atomically (``training.jsonfiles``); NaN is refused (not
     JSON) and NumPy values are written as plain numbers and lists."""
-    jsonfiles.write_json(path, data, allow_nan=False, default=_plain)
+    jsonfiles.write_json(path, data, default=_plain)
 
 
 def read_json(path: str | os.PathLike):
