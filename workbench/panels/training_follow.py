@@ -19,7 +19,7 @@ import time
 from PySide6.QtCore import QObject, Signal, Slot
 
 from training.runs.runfolder import HISTORY_JSON, LIVE_JSON, RUN_JSON
-from workbench.workers.run_watcher import RunWatcher, same_path
+from workbench.workers.run_watcher import RunWatcher
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class RunFollower(QObject):
     # ----------------------------------------------------------------- file changes
     @Slot(str, list)
     def _on_changed(self, run_dir: str, names: list) -> None:
-        if self.run_dir is not None and same_path(run_dir, self.run_dir):
+        if self.run_dir is not None and _same(run_dir, self.run_dir):
             self._refresh(set(names))
 
     def _refresh(self, names: set) -> None:
@@ -175,6 +175,10 @@ class RunFollower(QObject):
             p._finished({**run, "run_dir": run_dir})
         p._done()
         self.ended.emit(run_dir, str(status))
+
+
+def _same(a: str, b: str) -> bool:
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
 def running_elsewhere(run_dir: str) -> bool:
