@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, fields
 
-from training.jsonfiles import check_schema
+from training.safefiles import check_schema
 
 SCHEMA_VERSION = 1
 KINDS = ("auto", "folders", "splits", "csv", "idx", "npz")

@@ -35,7 +35,7 @@ import zlib
 
 import numpy as np
 
-from training.jsonfiles import write_json
+from training.safefiles import write_json
 
 try:  # POSIX; elsewhere stores work without inter-process locking
     import fcntl

@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from training.jsonfiles import check_schema
+from training.safefiles import check_schema
 from training.models.spec import COLOR_MODES
 from training.runs import runfolder
 from training.runs.runfolder import SIGNATURE_JSON

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from training.csvcells import escape_cell
-from training.jsonfiles import atomic_write
+from training.safefiles import atomic_write
 from training.data.scan import is_image_name  # IMAGE_EXTS, the one extension list
 from training.features.embeddings import Embedder
 from training.events import Events

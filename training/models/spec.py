@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 
 from training.models.backbones import BACKBONES, IMAGENET_ALPHAS
-from training.jsonfiles import check_schema, write_json
+from training.safefiles import check_schema, write_json
 from training.models.errors import SpecError
 from training.models.layers import resolve_params
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from training.jsonfiles import check_schema
+from training.safefiles import check_schema
 
 # 2: class_weight added (a build that reads only version 1 refuses it clearly, instead of
 # calling it an unknown field); version 1 files load with class_weight=None.

@@ -1,6 +1,6 @@
-"""One atomic JSON writer and one schema-version check (``training.jsonfiles``): every JSON
-writer goes through the first, every loader of a versioned file through the second, so a
-file from a newer version of the app gets the same message, naming the file, everywhere."""
+"""One atomic writer and one schema-version check (``training.safefiles``): every JSON writer
+goes through the first, every loader of a versioned file through the second, so a file from
+a newer version of the app gets the same message, naming the file, everywhere."""
 import ast
 import json
 import math
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from training.jsonfiles import atomic_write, check_schema, write_json
+from training.safefiles import atomic_write, check_schema, write_json
 
 ROOT = Path(__file__).resolve().parents[2]
 NEWER = "made by a newer version of the app"
@@ -26,16 +26,16 @@ def _calls(tree, module: str, name: str):
             and n.func.attr == name and isinstance(n.func.value, ast.Name) and n.func.value.id == module]
 
 
-def test_no_module_but_jsonfiles_writes_a_json_file_or_reads_a_schema_version():
-    own = "training/jsonfiles.py"
+def test_no_module_but_safefiles_writes_a_json_file_or_reads_a_schema_version():
+    own = "training/safefiles.py"
     dumps = [f"{path}:{c.lineno}" for path, tree in _sources() if path != own
              for c in _calls(tree, "json", "dump")]
-    assert not dumps, "write JSON files with training.jsonfiles.write_json: " + ", ".join(dumps)
+    assert not dumps, "write JSON files with training.safefiles.write_json: " + ", ".join(dumps)
     checks = [f"{path}:{n.lineno}" for path, tree in _sources() if path != own
               for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
               and n.func.attr == "get" and n.args and isinstance(n.args[0], ast.Constant)
               and n.args[0].value == "schema_version"]
-    assert not checks, "check versions with training.jsonfiles.check_schema: " + ", ".join(checks)
+    assert not checks, "check versions with training.safefiles.check_schema: " + ", ".join(checks)
 
 
 def test_write_json_replaces_the_file_whole_and_leaves_no_temporary_file(tmp_path):
@@ -136,7 +136,7 @@ def _move_journal(tmp_path):
     from training.data.folder_moves import undo_moves
 
     path = _newer(tmp_path / "moves" / "20240101-000000.json", {"moves": [], "root": str(tmp_path)})
-    return path, lambda: undo_moves(str(path))
+    return path, lambda: undo_moves(str(path), str(tmp_path))
 
 
 @pytest.mark.parametrize("make", [_run_json, _model_spec, _train_config, _dataset_spec, _overlay,
