@@ -61,7 +61,7 @@ def score(detect, faces, non) -> dict:
 
 
 def main() -> int:
-    from workbench.workers.faces import detect_faces
+    from training.inference.faces import detect_faces
 
     faces, non = images()
     configs = {
