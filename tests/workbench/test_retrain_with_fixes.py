@@ -23,9 +23,10 @@ def window(qtbot, tmp_path, monkeypatch):
 
 
 def _row_of(table, path):
-    from workbench.panels.results_runs import PathRole, _same
+    from workbench.panels.results_runs import PathRole
+    from workbench.workers.run_watcher import same_path
 
-    return next(r for r in range(table.rowCount()) if _same(table.item(r, 0).data(PathRole), path))
+    return next(r for r in range(table.rowCount()) if same_path(table.item(r, 0).data(PathRole), path))
 
 
 def test_retrain_with_fixes_trains_a_new_run_listed_beside_the_old(qtbot, window, tmp_path):

@@ -30,9 +30,16 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 MAX_DECODE_MB = 350          # one decoded image may not need more than this (9000x9000 RGB fits)
 FAST_MAX_PIXELS = 4_000_000  # bigger files go through Pillow (JPEG draft mode)
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "WEBP", "TIFF", "AVIF"}
-# The one list of file extensions read as images (dataset scans, predict on a folder, the app).
-IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif",
-                        ".webp", ".tif", ".tiff", ".avif"})
+# The one list of file extensions read as images (dataset scans, CSV ids without an
+# extension, predict on a folder, the app's file dialogs), most common first.
+IMAGE_EXT_ORDER = (".jpg", ".jpeg", ".png", ".jpe", ".jfif", ".bmp", ".dib", ".gif", ".webp",
+                   ".tif", ".tiff", ".avif")
+IMAGE_EXTS = frozenset(IMAGE_EXT_ORDER)
+# Image formats people do have in photo folders that we cannot read: scans say so precisely.
+UNSUPPORTED_IMAGE_EXTS = frozenset({".heic", ".heif", ".svg", ".psd", ".ico", ".raw", ".cr2",
+                                    ".nef", ".arw", ".dng", ".jp2", ".jxl", ".pdf", ".eps"})
+# A file dialog's name filter for images (Qt's syntax), from the same list.
+IMAGE_FILE_FILTER = f"Images ({' '.join('*' + e for e in IMAGE_EXT_ORDER)});;All files (*)"
 COLOR_MODES = ("rgb", "grayscale")
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _PNG_IEND = b"IEND\xaeB`\x82"  # an IEND chunk's type and (constant) CRC: the file's last 8 bytes

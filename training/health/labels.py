@@ -178,8 +178,8 @@ def cross_val_retrain(index, run_dir, folds: int = RETRAIN_FOLDS, seed: int = 0,
 
     events = events or Events()
     folder = RunFolder(run_dir)
-    spec = ModelSpec.from_dict(folder.read_spec())
-    config = TrainConfig.from_dict(folder.read_config())
+    spec = ModelSpec.from_dict(folder.read_spec(), folder.spec_json)
+    config = TrainConfig.from_dict(folder.read_config(), folder.config_json)
     c = len(index.classes)
     y = np.asarray(index.labels, np.int64)
     total = np.zeros((len(y), c))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from training import safefiles
 from training.runs import checks
+from training.safefiles import check_schema
 from training.runs.processes import is_alive, process_info
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ EVALUATION_JSON = "evaluation.json"
 EVALUATION_NPZ = "evaluation.npz"   # per-sample probabilities of a large evaluation
 MODEL_BEST = "model_best.keras"
 MODEL_FINAL = "model_final.keras"
+# Which of a run's models to use (``--which``): the one it ended with (evaluated), or its best.
+MODEL_CHOICES = ("final", "best")
 MODEL_LAST = "model_last.keras"
 # Homes for the artifacts other features add (see the RunFolder properties).
 EXPORTS_DIR = "exports"
@@ -80,9 +83,9 @@ class UnsafeModelError(ValueError):
 
 # -- files ------------------------------------------------------------------------------
 def write_json(path: str | os.PathLike, data) -> None:
-    """Write JSON atomically (``training.safefiles.write_json``: temp file with a fresh
-    name + rename), so a crash never leaves half a file and a planted link is never
-    written through."""
+    """Write a run file's JSON atomically (``training.safefiles.write_json``: temp file with
+    a fresh name, fsync, rename), so a crash never leaves half a file and a planted link is
+    never written through; NumPy values are written as plain numbers and lists."""
     safefiles.write_json(path, data, default=_plain)
 
 
@@ -240,12 +243,7 @@ class RunFolder:
         data = read_json(where)
         if not isinstance(data, dict):
             raise RunError(f"{where} must hold a JSON object. Received: {type(data).__name__}")
-        version = data.get("schema_version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise RunError(f"{where} has no valid schema_version. Received: schema_version={version!r}")
-        if version > SCHEMA_VERSION:
-            raise RunError(f"{where} was written by a newer version of the workbench "
-                           f"(schema_version {version}; this version reads up to {SCHEMA_VERSION}).")
+        check_schema(data, "run record", SCHEMA_VERSION, where=where, error=RunError)
         if data.get("status") not in STATUSES:
             raise RunError(f"{where} has an unknown status. Received: "
                            f"status={_shown(data.get('status'))}")
@@ -428,8 +426,9 @@ class RunFolder:
     def model_file(self, which: str = "final") -> Path:
         """The saved model to use: ``"best"`` (falls back to final) or ``"final"`` (falls
         back to best). Raises RunError when the run saved none."""
-        if which not in ("best", "final"):
-            raise ValueError(f"which must be 'best' or 'final'. Received: which={which!r}")
+        if which not in MODEL_CHOICES:
+            raise ValueError(f"which must be {' or '.join(map(repr, MODEL_CHOICES))}. "
+                             f"Received: which={which!r}")
         if not self.path.is_dir():
             raise RunError(f"Not a run folder: {self.path} does not exist")
         order = (self.model_best, self.model_final) if which == "best" else (self.model_final, self.model_best)

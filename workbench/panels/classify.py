@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
+from training.data.decode import IMAGE_FILE_FILTER
 from training.runs.runfolder import SIGNATURE_JSON
 from workbench.actions import shortcuts
 from workbench.panels.classify_coverage import CoverageControl
@@ -28,7 +29,6 @@ from workbench.compute.requests import PredictionJob
 from workbench.workers.run_watcher import RunWatcher, runs_root
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 DROP_HINT = ("Drop photos or a folder here, or use Open photos… / Open folder…\n"
              "Each photo gets its three most likely classes.")
 
@@ -198,7 +198,7 @@ class ClassifyPanel(QWidget):
 
     @Slot()
     def open_photos(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", IMAGE_FILE_FILTER)
         if paths:
             self.classify(paths)
 

@@ -74,7 +74,7 @@ class CoverageControl(QWidget):
         path = os.path.join(run_dir, UNKNOWN_JSON) if run_dir and os.path.isdir(run_dir) else None
         if path and os.path.isfile(path):
             try:
-                self.rule = UnknownRule.from_dict(read_json(path))
+                self.rule = UnknownRule.from_dict(read_json(path), path)
             except (RunError, ValueError, TypeError) as exc:
                 log.warning("Ignoring %s: %s", path, exc)
         self._show()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
                                QProgressBar, QPushButton, QSplitter, QStackedWidget,
                                QTabWidget, QVBoxLayout, QWidget)
 
+from training.data.csvsource import is_label_table, read_header
 from training.data.index import SPLIT_NAMES
 from training.data.kinds import KIND_LABELS, OPEN_BY_KEY
 from workbench.itemmodels.thumbnails import (THUMB, LabelRole, PathRole, SplitRole, ThumbnailModel,
@@ -22,8 +23,7 @@ from workbench.itemmodels.thumbnails import (THUMB, LabelRole, PathRole, SplitRo
 from workbench.panels.start_page import StartPage
 from workbench.appstate.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
-                                             PreviewPane, SplitSettings, bad_files_view,
-                                             csv_header)
+                                             PreviewPane, SplitSettings, bad_files_view)
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.job_runner import JobRunner
@@ -52,6 +52,11 @@ class DatasetPanel(QWidget):
         # Training decodes every image and adds the failures to the (shared) index's
         # bad_files; show them once it has finished.
         state.runsUpdated.connect(self.refresh_bad_files)
+        # What the window asks of this panel (File menu, start page, other panels' links).
+        state.datasetDialogRequested.connect(self.open_dialog)
+        state.datasetOpenRequested.connect(self._open_requested)
+        state.badFilesShown.connect(self.show_bad_files)
+        state.settingsSaving.connect(self.save_settings)
         self.start_page.set_recent(self.settings.recent_datasets())
         for key, splitter in (("dataset/splitter", self.splitter),
                               ("dataset/left_splitter", self.left_splitter)):
@@ -149,8 +154,8 @@ class DatasetPanel(QWidget):
         self.class_filter.setMinimumContentsLength(8)
         self.split_filter = QComboBox()
         self.split_filter.addItems(["All splits"] + list(SPLIT_NAMES))
-        self.class_filter.currentIndexChanged.connect(self._apply_filter)
-        self.split_filter.currentIndexChanged.connect(self._apply_filter)
+        self.class_filter.currentIndexChanged.connect(self.apply_filter)
+        self.split_filter.currentIndexChanged.connect(self.apply_filter)
         self.shown_label = QLabel()
         self.shown_label.setStyleSheet("color: #555;")
         filters.addWidget(QLabel("Class"))
@@ -213,9 +218,9 @@ class DatasetPanel(QWidget):
     def open_path(self, path: str, kind: str = "auto", **options) -> bool:
         """Index ``path`` in a worker. CSVs with more than two columns ask which to use."""
         path = os.path.abspath(os.path.expanduser(str(path)))
-        if (kind == "csv" or path.lower().endswith((".csv", ".tsv"))) and not options:
+        if (kind == "csv" or is_label_table(path)) and not options:
             try:
-                columns = csv_header(path)
+                columns = read_header(path)
             except OSError as exc:
                 self._show_error(f"Cannot read {path}: {exc}")
                 return False
@@ -234,6 +239,14 @@ class DatasetPanel(QWidget):
         self._start_index(spec)
         self.settings.set_last_folder("dataset", path)
         return True
+
+    @Slot(object)
+    def _open_requested(self, what) -> None:
+        """``state.datasetOpenRequested``: a path (kind detected) or a full DatasetSpec."""
+        if isinstance(what, str):
+            self.open_path(what)
+        else:
+            self.open_spec(what)
 
     def open_spec(self, spec) -> None:
         """Index a full ``DatasetSpec`` (split settings, CSV columns) in a worker; Cancel
@@ -428,7 +441,8 @@ class DatasetPanel(QWidget):
         self._update_badge()
 
     @Slot()
-    def _apply_filter(self) -> None:
+    def apply_filter(self) -> None:
+        """Show the grid's images that pass the class, split and "Changed only" filters."""
         only = None
         if self.changed_filter.isChecked() and self.state.dataset is not None:
             from workbench.panels.dataset_fixes import changed_only_rows
@@ -505,6 +519,12 @@ class DatasetPanel(QWidget):
         return (self._index.current_busy() or self._preview.current_busy()
                 or self._check.current_busy() or self.thumbs.pending())
 
+    @Slot()
+    def show_bad_files(self) -> None:
+        """Switch to the Bad files tab (the report of files that could not be used)."""
+        self.tabs.setCurrentWidget(self.bad_view)
+
+    @Slot()
     def save_settings(self) -> None:
         self.settings.set_value("dataset/splitter", self.splitter.saveState())
         self.settings.set_value("dataset/left_splitter", self.left_splitter.saveState())

@@ -59,6 +59,7 @@ class ModelPanel(QWidget):
         state.specChanged.connect(self._on_spec_changed)
         state.datasetChanged.connect(self._on_dataset_changed)
         state.configChanged.connect(self._on_config_changed)
+        state.settingsSaving.connect(self.save_settings)
         self._load_forms()
         if self.state.dataset is not None:
             self.assist.dataset_changed()   # Auto picks for a dataset opened before this panel
@@ -175,7 +176,7 @@ class ModelPanel(QWidget):
         self.training_form.load(config)
         self.layers.set_layers(spec.layers)
         self.assist.refresh()
-        self._schedule()
+        self.schedule_summary()
 
     def _template_chosen(self, _index: int) -> None:
         from training.models import template
@@ -196,7 +197,7 @@ class ModelPanel(QWidget):
     @Slot()
     def _on_spec_changed(self) -> None:
         if self._own_edit:
-            self._schedule()
+            self.schedule_summary()
             return
         self._load_forms()
 
@@ -215,7 +216,7 @@ class ModelPanel(QWidget):
             self._use_suggestion()
         else:
             self.input_form.load(spec, sugg)
-            self._schedule()
+            self.schedule_summary()
 
     @Slot()
     def _use_suggestion(self) -> None:
@@ -247,7 +248,8 @@ class ModelPanel(QWidget):
             self._own_edit = False
 
     # -- summary ----------------------------------------------------------------------------------
-    def _schedule(self) -> None:
+    def schedule_summary(self) -> None:
+        """Rebuild the model summary soon (debounced; now stale), e.g. when weights arrive."""
         self._dirty = True
         self._summary_jobs.cancel()   # its summary is of the old spec: drop it
         self.status.setText("<span style='color:#666'>Updating…</span>")

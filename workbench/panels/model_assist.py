@@ -165,7 +165,7 @@ class ModelAssist(QObject):
         if is_auto(self.state.model_spec) and self.state.dataset is not None:
             self.choose_auto()   # few photos: Auto can now pick transfer learning
         else:
-            self.panel._schedule()  # the summary may now load the weights
+            self.panel.schedule_summary()  # the summary may now load the weights
 
     # -- augmentation preview -------------------------------------------------------------
     def schedule_preview(self) -> None:

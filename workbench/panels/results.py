@@ -27,7 +27,7 @@ from workbench.widgets.image_gallery import ImageGallery
 from workbench.compute.requests import EvaluationJob
 from workbench.workers.evaluation import EvaluationLoader
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.run_watcher import RunWatcher, runs_root
+from workbench.workers.run_watcher import RunWatcher, runs_root, same_path
 
 MOST_INCORRECT, SAMPLE, CELL = 0, 1, 2
 GALLERY_LIMIT = 200   # a diagonal cell can hold thousands of images; show the first ones
@@ -285,7 +285,7 @@ class ResultsPanel(QWidget):
     def _on_run_files_changed(self, run_dir: str, names: list) -> None:
         """The shown run changed on disk (finished, evaluated, resumed; here or in another
         process): read it again, keeping what is shown until the new files are read."""
-        if (not self.run_dir or not _same_dir(run_dir, self.run_dir) or self.is_evaluating()
+        if (not self.run_dir or not same_path(run_dir, self.run_dir) or self.is_evaluating()
                 or not set(names) & RESULT_FILES):
             return
         self._loader.start(EvaluationLoader(self.run_dir), finished=self._on_loaded,
@@ -453,8 +453,6 @@ class ResultsPanel(QWidget):
         self.unknown_badges.check(self.run_dir, items, self.state.dataset)
 
 
-def _same_dir(a: str, b: str) -> bool:
-    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
 def _f(value) -> str:

@@ -1,10 +1,9 @@
 """The runs list of the Results panel (seed 004's comparison table) and its curve overlay."""
 from __future__ import annotations
 
-import os
 import re
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -14,6 +13,7 @@ from workbench.panels.run_actions import add_run_actions
 from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.workers.evaluation import RunsLoader
+from workbench.workers.run_watcher import same_path
 from workbench.workers.job_runner import JobRunner
 
 COLUMNS = ("Run", "Model", "Dataset", "Status", "Epochs", "Val acc", "Test acc", "Time")
@@ -122,13 +122,34 @@ class RunsList(QWidget):
     def _select(self, run_dir: str) -> bool:
         for row in range(self.table.rowCount()):
             item = self.table.item(row, 0)
-            if item is not None and _same(item.data(PathRole), run_dir):
+            if item is not None and same_path(item.data(PathRole), run_dir):
                 self.table.blockSignals(True)
                 self.table.selectRow(row)
                 self.table.blockSignals(False)
                 self._update_compare()
                 return True
         return False
+
+    def select_paths(self, paths: list[str]) -> bool:
+        """Select ``paths`` together (their curves overlay in the comparison chart), without
+        re-emitting ``runActivated``. False while one of them is not listed yet."""
+        table = self.table
+        rows = []
+        for p in paths:
+            row = next((r for r in range(table.rowCount())
+                        if table.item(r, 0) is not None and same_path(table.item(r, 0).data(PathRole), p)), None)
+            if row is None:
+                return False
+            rows.append(row)
+        model, sel = table.model(), table.selectionModel()
+        table.blockSignals(True)
+        sel.clearSelection()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in rows:
+            sel.select(model.index(row, 0), flags)
+        table.blockSignals(False)
+        self._update_compare()
+        return True
 
     def selected_paths(self) -> list[str]:
         rows = sorted({i.row() for i in self.table.selectedItems()})
@@ -244,6 +265,3 @@ def _pct(value) -> str:
     return "-" if not isinstance(value, (int, float)) else f"{value:.1%}"
 
 
-def _same(a, b) -> bool:
-    return bool(a) and bool(b) and os.path.normcase(os.path.abspath(a)) == \
-        os.path.normcase(os.path.abspath(b))

@@ -9,6 +9,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QSpinBox)
 
+from training.models.spec import COLOR_MODES, FLIP_MODES
+from training.recipe.config import LR_SCHEDULES, OPTIMIZERS
+
 
 class _Form(QGroupBox):
     edited = Signal()
@@ -49,7 +52,7 @@ class InputForm(_Form):
         size.addWidget(QLabel("×"))
         size.addWidget(self.width)
         self.color = QComboBox()
-        self.color.addItems(["grayscale", "rgb"])
+        self.color.addItems(list(COLOR_MODES))
         self.note = QLabel()
         self.note.setStyleSheet("color:#666;")
         self.note.setWordWrap(True)
@@ -88,7 +91,7 @@ class AugmentationForm(_Form):
     def __init__(self, parent=None):
         super().__init__("Augmentation (training only)", parent)
         self.flip = QComboBox()
-        self.flip.addItems(["none", "horizontal", "vertical", "horizontal_and_vertical"])
+        self.flip.addItems(list(FLIP_MODES))
         self.flip.currentTextChanged.connect(lambda v: self._write("flip", v))
         self.form.addRow("Flip", self.flip)
         self.spins = {}
@@ -256,7 +259,7 @@ class TrainingForm(_Form):
     def __init__(self, parent=None):
         super().__init__("Training", parent)
         self.optimizer = QComboBox()
-        self.optimizer.addItems(["adam", "sgd", "rmsprop"])
+        self.optimizer.addItems(list(OPTIMIZERS))
         self.lr = _dspin(1e-6, 1.0, 1e-4, decimals=6)
         self.batch = QSpinBox(minimum=1, maximum=4096)
         self.epochs = QSpinBox(minimum=1, maximum=10000)
@@ -268,11 +271,8 @@ class TrainingForm(_Form):
         self.form.addRow("Optimizer", self.optimizer)
         self.form.addRow("Learning rate", self.lr)
         self.schedule = QComboBox()
-        from training.recipe.config import LR_SCHEDULES
-
         self.schedule.addItems(list(LR_SCHEDULES))
-        self.schedule.setToolTip("plateau: lower the rate when the validation loss stalls; "
-                                 "cosine: decay it smoothly over the epochs; none: keep it")
+        self.schedule.setToolTip("; ".join(f"{name}: {what}" for name, what in LR_SCHEDULES.items()))
         self.schedule.currentTextChanged.connect(lambda v: self._write("lr_schedule", v))
         self.form.addRow("Rate schedule", self.schedule)
         self.form.addRow("Batch size", self.batch)
