@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from training.logs import route_native_stderr, setup_logging
 from workbench.interpreter import tune_for_gui
 from workbench.mainwindow import PANEL_KEYS, MainWindow
-from workbench.appstate.session_restore import reopen_last_dataset
+from workbench.appstate.session_restore import reopen_last_dataset, reopen_last_run
 
 SCREENSHOT_TIMEOUT_S = 60.0
 
@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             window.show_panel(args.panel)
     elif not args.screenshot and not args.no_restore:
         reopen_last_dataset(window)   # in the background; Cancel on the Dataset panel
+    if not args.run and not args.screenshot and not args.no_restore:
+        reopen_last_run(window)       # the last run, or a newer unfinished one (Resume)
     if args.run:
         window.state.set_run(os.path.abspath(args.run))
         window.show_panel(args.panel or "results")

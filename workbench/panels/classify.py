@@ -68,6 +68,7 @@ class ClassifyPanel(QWidget):
         self._classes_run: str | None = None
         self._want_run: str | None = None  # the current run, to select once listed
         self._model_files: list[str] = []  # exported models chosen with "Model file…"
+        self._inputs: list[str] = []       # the photos and folders given, to classify again
         self._predict = JobRunner(self)
         self._runs = JobRunner(self)
         self.setAcceptDrops(True)
@@ -77,6 +78,7 @@ class ClassifyPanel(QWidget):
         # A run made, finished or evaluated by another process appears in the picker.
         self.watcher = RunWatcher(runs_root(), parent=self)
         self.watcher.runsChanged.connect(self.refresh_runs)
+        self.watcher.runChanged.connect(self._on_run_files_changed)
         self.refresh_runs()
 
     def _build(self) -> None:
@@ -218,12 +220,14 @@ class ClassifyPanel(QWidget):
             self.status.setText("Choose a run first: train a model in the Training panel.")
             return
         if self._classes_run not in (None, run_dir):
-            self.clear_results()   # another model: its results don't mix with these
+            self._predict.cancel()   # another model: its results don't mix with these
+            self._clear_lists()
         listed = {r.get("path") for r in self.results + self.bad}
         paths = [p for p in paths if os.path.isdir(p) or p not in listed]
         if not paths:
             self.status.setText("Those photos are already in the list.")
             return
+        self._inputs += [p for p in paths if p not in self._inputs]
         self._show_lists()
         self.coverage.load_run(run_dir)
         worker = PredictionWorker(run_dir, paths, top_k=3,
@@ -244,13 +248,33 @@ class ClassifyPanel(QWidget):
         """Empty the list of classified photos."""
         if self._predict.busy():
             return
+        self._clear_lists()
+        self._inputs, self._classes_run = [], None
+        self.status.setText("")
+        self._update_controls()
+
+    def _clear_lists(self) -> None:
         self.results, self.bad = [], []
         self.list.clear()
         self.bad_list.clear()
         self.detail.clear()
-        self.status.setText("")
         self._show_lists()
-        self._update_controls()
+
+    def _follow_run(self) -> None:
+        """The chosen run changed (here, or in another panel): the photos listed were
+        answered by the previous model, so they are classified again with this one rather
+        than shown under its name."""
+        run = self.current_run()
+        if not run or self._classes_run is None or _same_path(self._classes_run, run):
+            return
+        inputs = list(self._inputs)
+        self._predict.cancel()
+        self._clear_lists()
+        self._classes_run = None
+        if inputs:
+            self.classify(inputs)
+            self.status.setText(f"Classifying the same photos again with "
+                                f"{self.run_combo.currentText()}…")
 
     @Slot()
     def cancel(self) -> None:
@@ -290,7 +314,16 @@ class ClassifyPanel(QWidget):
                 label += f" · {acc:.1%}"
             self.run_combo.addItem(label, run.get("path"))
         self._add_model_files()
+        if keep and self.run_combo.findData(keep) < 0 and os.path.isdir(keep) \
+                and not any(_same_path(keep, self.run_combo.itemData(j) or "")
+                            for j in range(self.run_combo.count())):
+            # The app's run lives outside the runs folder (opened with File → Open run…
+            # or --run): list it, rather than silently picking another run.
+            self.run_combo.addItem(os.path.basename(keep.rstrip("/\\")), keep)
         i = self.run_combo.findData(keep) if keep else -1
+        if i < 0 and keep:
+            i = next((j for j in range(self.run_combo.count())
+                      if _same_path(keep, self.run_combo.itemData(j) or "")), -1)
         if i >= 0 and keep == self._want_run:
             self._want_run = None
         self.run_combo.setCurrentIndex(i if i >= 0 else 0)
@@ -306,6 +339,13 @@ class ClassifyPanel(QWidget):
         else:
             self._want_run = run_dir or None
             self.refresh_runs()
+
+    @Slot(str, list)
+    def _on_run_files_changed(self, run_dir: str, _names: list) -> None:
+        """A run folder changed on disk: the shown run may have a new unknown rule."""
+        current = self.current_run()
+        if current and _same_path(run_dir, current):
+            self.coverage.load_run(current)   # re-reads only when unknown.json changed
 
     @Slot(list)
     def _on_classes(self, classes: list) -> None:
@@ -399,6 +439,7 @@ class ClassifyPanel(QWidget):
 
     @Slot()
     def _update_controls(self) -> None:
+        self._follow_run()
         busy = self._predict.current_busy()
         has_run = self.current_run() is not None
         self.coverage.load_run(self.current_run())  # its unknown rule (no-op for the same run)
@@ -432,3 +473,7 @@ class ClassifyPanel(QWidget):
         if paths:
             self.classify(paths)
             event.acceptProposedAction()
+
+
+def _same_path(a: str, b: str) -> bool:
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))

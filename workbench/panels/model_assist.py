@@ -55,7 +55,9 @@ class ModelAssist(QObject):
         self._auto_epochs: int | None = None   # the epochs Auto last put in the config
         # Augmentation previews can't be interrupted: a change while one runs queues one rerun.
         self._previews = JobRunner(self)
-        self._preview_key = None
+        self._preview_key = None     # the settings and dataset the preview should show
+        self._shown_key = None       # those its images show (None: a message, or nothing)
+        self._job_key = None         # those the running preview job was made with
         self._preview_timer = QTimer(self, singleShot=True, interval=400)
         self._preview_timer.timeout.connect(self._run_preview)
 
@@ -173,13 +175,13 @@ class ModelAssist(QObject):
         spec, index = self.state.model_spec, self.state.dataset
         if index is None:
             self.preview.set_message("Open a dataset to preview augmentation on its images.")
-            self._preview_key = None
+            self._preview_key = self._shown_key = None
             self._previews.cancel()
             return
         if not spec.augmentation.enabled:
             self.preview.set_message("Augmentation is off: tick a change above (flip, rotation, "
                                      "zoom, contrast, shift) to see what training would see.")
-            self._preview_key = None
+            self._preview_key = self._shown_key = None
             self._previews.cancel()
             return
         key = (_key(index), tuple(spec.input_size), spec.color_mode,
@@ -188,13 +190,19 @@ class ModelAssist(QObject):
             return
         self._preview_key = key
         self._previews.cancel()   # its images are of the old settings: drop them
+        if self._shown_key is not None and self._shown_key[0] != key[0]:
+            # Another dataset: its old images must not stay on screen meanwhile.
+            self.preview.set_message("Previewing augmentation on this dataset's images…")
+            self._shown_key = None
         if self.panel.isVisible():
             self._preview_timer.start()
         elif self._previews.busy():
             self._run_preview()   # rerun once the running one ends, as when shown
 
     def shown(self) -> None:
-        if self._preview_key is not None and not self.preview.cells:
+        # A change made while the panel was hidden (another dataset opened on the Dataset
+        # panel) left the preview showing the old images: catch up now.
+        if self._preview_key is not None and self._preview_key != self._shown_key:
             self._preview_timer.start()
 
     @Slot()
@@ -202,13 +210,18 @@ class ModelAssist(QObject):
         spec, index = self.state.model_spec, self.state.dataset
         if index is None or not spec.augmentation.enabled:
             return
-        self._previews.queue(self._preview_worker, finished=self.preview.set_images,
+        self._previews.queue(self._preview_worker, finished=self._preview_done,
                              failed=self._preview_failed)
 
     def _preview_worker(self):
         # Made when the job starts (maybe after a running one ended): the settings of then.
         spec, index = self.state.model_spec, self.state.dataset
+        self._job_key = self._preview_key
         return AugPreviewWorker(index, spec.augmentation.to_dict(), spec.input_size, spec.color_mode)
+
+    def _preview_done(self, images) -> None:
+        self.preview.set_images(images)
+        self._shown_key = self._job_key
 
     def _preview_failed(self, message: str) -> None:
         self.preview.set_message(error_html(f"Preview failed: {message}", color=None))

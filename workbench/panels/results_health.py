@@ -79,27 +79,7 @@ def retrain_with_fixes(panel) -> bool:
 def compare_runs(runs_list, paths: list[str]) -> bool:
     """Select ``paths`` together in the runs list (their curves overlay in Compare runs).
     False while one of them is not listed yet."""
-    from PySide6.QtCore import QItemSelectionModel
-
-    from workbench.panels.results_runs import PathRole, _same
-
-    table = runs_list.table
-    rows = []
-    for p in paths:
-        row = next((r for r in range(table.rowCount())
-                    if table.item(r, 0) is not None and _same(table.item(r, 0).data(PathRole), p)), None)
-        if row is None:
-            return False
-        rows.append(row)
-    model, sel = table.model(), table.selectionModel()
-    table.blockSignals(True)
-    sel.clearSelection()
-    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-    for row in rows:
-        sel.select(model.index(row, 0), flags)
-    table.blockSignals(False)
-    runs_list._update_compare()
-    return True
+    return runs_list.select_runs(paths)
 
 
 def _compare_after_retrain(panel, old_run: str) -> None:
@@ -111,6 +91,7 @@ def _compare_after_retrain(panel, old_run: str) -> None:
         if not new or new == old_run:
             return
         panel.state.runsUpdated.disconnect(on_updated)
+        panel.health.status.setText(_retrained_text(old_run, new))
         tries = {"n": 0}
 
         def attempt() -> None:
@@ -121,3 +102,18 @@ def _compare_after_retrain(panel, old_run: str) -> None:
         QTimer.singleShot(250, attempt)
 
     panel.state.runsUpdated.connect(on_updated)
+
+
+def _retrained_text(old_run: str, new_run: str) -> str:
+    """What the Data health status says once the retrained run is written."""
+    from training.runs.runfolder import RunFolder
+
+    try:
+        run = RunFolder(new_run).load()   # run.json, a few KB
+    except (OSError, ValueError):
+        run = {}
+    status, acc = run.get("status") or "written", run.get("test_accuracy")
+    text = f"Retrained {os.path.basename(old_run)} as {os.path.basename(new_run)}: {status}"
+    if isinstance(acc, (int, float)):
+        text += f", test accuracy {acc:.1%}"
+    return text + ". Both runs are selected in the runs list to compare."

@@ -130,6 +130,31 @@ class RunsList(QWidget):
                 return True
         return False
 
+    def select_runs(self, paths: list[str]) -> bool:
+        """Select ``paths`` together (their curves overlay in Compare runs), without
+        re-emitting ``runActivated``. False while one of them is not listed yet."""
+        rows = []
+        for p in paths:
+            row = next((r for r in range(self.table.rowCount()) if self.table.item(r, 0) is not None
+                        and _same(self.table.item(r, 0).data(PathRole), p)), None)
+            if row is None:
+                return False
+            rows.append(row)
+        self.table.blockSignals(True)
+        self.table.selectionModel().clearSelection()
+        self._select_rows(rows)
+        self.table.blockSignals(False)
+        self._update_compare()
+        return True
+
+    def _select_rows(self, rows: list[int]) -> None:
+        from PySide6.QtCore import QItemSelectionModel
+
+        model, sel = self.table.model(), self.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in rows:
+            sel.select(model.index(row, 0), flags)
+
     def selected_paths(self) -> list[str]:
         rows = sorted({i.row() for i in self.table.selectedItems()})
         return [self.table.item(r, 0).data(PathRole) for r in rows]
@@ -162,9 +187,10 @@ class RunsList(QWidget):
                     item.setToolTip(run["dataset_path"])
                 table.setItem(r, c, item)
         table.setSortingEnabled(True)
-        for r in range(table.rowCount()):
-            if table.item(r, 0).data(PathRole) in selected:
-                table.selectRow(r)
+        # Every row that was selected stays selected (selectRow() would clear the others:
+        # two runs compared side by side came back as one, the wrong one).
+        self._select_rows([r for r in range(table.rowCount())
+                           if any(_same(table.item(r, 0).data(PathRole), p) for p in selected)])
         table.blockSignals(False)
         if self._want and self._select(self._want):
             self._want = None

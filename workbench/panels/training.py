@@ -355,14 +355,18 @@ class TrainingPanel(QWidget):
         self.start_button.setEnabled(has_data and not busy)
         self.stop_button.setEnabled((busy or following) and self._stop_at is None)
         self.follow_button.setEnabled(not busy)
-        self.resume_button.setEnabled(not busy and self._resumable_run() is not None)
+        resumable = None if busy else self._resumable_run()
+        self.resume_button.setEnabled(resumable is not None)
         if following:
             self.hint.setText("Following a run trained by another process; Stop asks it to "
                               "stop after its current batch.")
-        elif not has_data:
-            self.hint.setText("Open a dataset first (Dataset panel).")
         elif busy:
             self.hint.setText("Training… Stop keeps the best weights so far.")
+        elif resumable:
+            self.hint.setText(f"Run {os.path.basename(resumable.rstrip('/'))} is unfinished: "
+                              "Resume continues it from its last checkpoint.")
+        elif not has_data:
+            self.hint.setText("Open a dataset first (Dataset panel).")
         else:
             self.hint.setText("")
         self.setup_label.setText(self._setup_text())
