@@ -29,6 +29,9 @@ from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
 AUTO_PREFIX = "auto_"
+# Auto's reasons name this button when ImageNet weights would change its choice
+# (training.recipe.auto): only then does the weights box show for Auto.
+WEIGHTS_HINT = "Download ImageNet weights"
 AUTO_HELP = ("Picks the template, input size and augmentation from your images (their size, "
              "number and colour) and says why.")
 
@@ -50,6 +53,7 @@ class ModelAssist(QObject):
         self.advice: list = []
         self.notes: list = []          # what apply_fixes changed, shown until the next change
         self.explanation = ""
+        self.weights_missing = False   # the spec names ImageNet weights not in the cache
         self._auto = JobRunner(self)
         self._auto_dataset: str | None = None
         self._auto_epochs: int | None = None   # the epochs Auto last put in the config
@@ -144,6 +148,13 @@ class ModelAssist(QObject):
         lines = [f"<span style='color:#2e7d32'>✔ {_esc(n)}</span>" for n in self.notes]
         lines += [f"<span style='color:{'#a61b0f' if a.level == 'error' else '#9a5b00'}'>⚠ "
                   f"{_esc(a.message)}</span>" for a in self.advice]
+        from training.models.backbones import missing_weights
+
+        self.weights_missing = bool(missing_weights(spec))
+        if self.weights_missing:   # the summary builds with random weights; training would not
+            lines.append("<span style='color:#a61b0f'>⚠ Training can't start until the ImageNet "
+                         "weights are in the Keras cache: download them (Pretrained weights, "
+                         "below), choose a weights file, or use random weights.</span>")
         self.advice_label.setText("<br>".join(lines))
         self.advice_label.setVisible(bool(lines))
         bb = spec.backbone
@@ -151,11 +162,16 @@ class ModelAssist(QObject):
             self.weights_box.set_target(bb.name, spec.input_size, bb.alpha)
         else:
             self.weights_box.set_target(None)
+        # The box is for a model that uses ImageNet weights, or for Auto when it says the
+        # weights would let it pick transfer learning (its reasons name the button); an
+        # MLP, a CNN or an Auto choice that needs none has nothing to download.
+        self.weights_box.setVisible(self.weights_box.busy or (bb is not None and bb.weights == "imagenet")
+                                    or (is_auto(spec) and WEIGHTS_HINT in self.explanation))
         self.schedule_preview()
 
     def status_suffix(self) -> str:
         """Appended to the panel's "OK" so a model that builds but can't train well says so."""
-        n = len(self.advice)
+        n = len(self.advice) + int(self.weights_missing)
         return f" · <span style='color:#9a5b00'>{n} warning{'s' if n > 1 else ''} above</span>" if n else ""
 
     def clear_notes(self) -> None:

@@ -159,6 +159,14 @@ class TrainingPanel(QWidget):
         if self.state.dataset is None:
             self._update_controls()
             return
+        from training.models.backbones import missing_weights
+
+        problem = missing_weights(self.state.model_spec)   # it would fail at once: say why now
+        if problem:
+            self.error_label.setText(f"Not started. {problem}")
+            self.error_label.show()
+            self.state.statusMessage.emit("Not started: the model's ImageNet weights are missing")
+            return
         self._begin(history=[])
         from workbench.actions.fixes import dataset_for_training
 
