@@ -57,6 +57,7 @@ class ModelAssist(QObject):
         self._auto = JobRunner(self)
         self._auto_dataset: str | None = None
         self._auto_epochs: int | None = None   # the epochs Auto last put in the config
+        self._auto_explicit = False            # the running choice was asked for by the person
         # Augmentation previews can't be interrupted: a change while one runs queues one rerun.
         self._previews = JobRunner(self)
         self._preview_key = None     # the settings and dataset the preview should show
@@ -66,8 +67,11 @@ class ModelAssist(QObject):
         self._preview_timer.timeout.connect(self._run_preview)
 
     # -- Auto ---------------------------------------------------------------------------
-    def choose_auto(self) -> None:
-        """Runs the Auto choice for the open dataset (a message when none is open)."""
+    def choose_auto(self, explicit: bool = False) -> None:
+        """Runs the Auto choice for the open dataset (a message when none is open).
+        ``explicit``: the person picked Auto just now, so its epochs replace whatever the
+        previous template had (they asked Auto to decide)."""
+        self._auto_explicit = explicit
         index = self.state.dataset
         if index is None:
             self.explanation = ("Open a dataset first: Auto picks the model from its images. "
@@ -89,13 +93,13 @@ class ModelAssist(QObject):
         from training.models import ModelSpec
 
         self.explanation = " ".join(result["reasons"])
+        self._apply_auto_epochs(result.get("epochs"), force=self._auto_explicit)
         self.state.set_model_spec(ModelSpec.from_dict(result["spec"]))  # reloads the forms
-        self._apply_auto_epochs(result.get("epochs"))
 
-    def _apply_auto_epochs(self, epochs) -> None:
+    def _apply_auto_epochs(self, epochs, force: bool = False) -> None:
         """Auto's epochs (from the dataset's size) go into the training settings unless the
         person set their own: only a config still at the default, or at Auto's last
-        number, is changed."""
+        number, is changed; ``force`` (Auto just picked by the person) always changes it."""
         import dataclasses
 
         from training.recipe.config import TrainConfig
@@ -103,7 +107,8 @@ class ModelAssist(QObject):
         config = self.state.train_config
         if not epochs or config is None:
             return
-        if config.epochs in (TrainConfig().epochs, self._auto_epochs) and config.epochs != int(epochs):
+        keep = config.epochs not in (TrainConfig().epochs, self._auto_epochs) and not force
+        if not keep and config.epochs != int(epochs):
             self.state.set_train_config(dataclasses.replace(config, epochs=int(epochs)))
         self._auto_epochs = int(epochs)
 
@@ -122,7 +127,13 @@ class ModelAssist(QObject):
 
     def description(self, default: str) -> str:
         if is_auto(self.state.model_spec):
-            return self.explanation or AUTO_HELP
+            text = self.explanation or AUTO_HELP
+            config = self.state.train_config
+            if self._auto_epochs and config is not None and config.epochs != self._auto_epochs:
+                # Auto's sentence names its own number; say which one training will use.
+                text += (f" You set {config.epochs} epochs instead (Training settings); "
+                         "choose Auto again to use its number.")
+            return text
         return default
 
     # -- guard rails --------------------------------------------------------------------
