@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from training.runs.runfolder import SIGNATURE_JSON
 from workbench.actions import shortcuts
+from workbench.appstate.settings import Settings
 from workbench.panels.classify_coverage import CoverageControl
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
@@ -62,6 +63,7 @@ class ClassifyPanel(QWidget):
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
+        self.settings = Settings()        # the file dialogs' last folders
         self.results: list[dict] = []     # predict_paths rows (no thumbnails), for CSV
         self.bad: list[dict] = []
         self.classes: list[str] = []
@@ -178,9 +180,11 @@ class ClassifyPanel(QWidget):
         """Add an exported model (``.onnx``, ``.tflite``, SavedModel) to the picker, select it."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(
-                self, "Exported model", "", "Exported models (*.onnx *.tflite saved_model.pb)")
+                self, "Exported model", self.settings.last_folder("model_file"),
+                "Exported models (*.onnx *.tflite saved_model.pb)")
             if not path:
                 return
+            self.settings.set_last_folder("model_file", path)
         if os.path.basename(path) == "saved_model.pb":
             path = os.path.dirname(path)
         if path not in self._model_files:
@@ -200,14 +204,19 @@ class ClassifyPanel(QWidget):
 
     @Slot()
     def open_photos(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos",
+                                                self.settings.last_folder("photos"), IMAGE_FILTER)
         if paths:
+            self.settings.set_last_folder("photos", paths[0])
             self.classify(paths)
 
     @Slot()
     def open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos")
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos",
+                                                  self.settings.last_folder("photos"))
         if folder:
+            # The folder that holds it: the next dialog offers its neighbours.
+            self.settings.set_last_folder("photos", os.path.dirname(folder.rstrip("/\\")) or folder)
             self.classify([folder])
 
     def classify(self, paths: list[str]) -> None:
@@ -286,8 +295,11 @@ class ClassifyPanel(QWidget):
         if not (self.results or self.bad):
             return
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export results", "predictions.csv",
-                                                  "CSV files (*.csv)")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export results", os.path.join(self.settings.last_folder("csv"), "predictions.csv"),
+                "CSV files (*.csv)")
+            if path:
+                self.settings.set_last_folder("csv", path)
         if not path:
             return
         from training.inference.predict import write_csv

@@ -229,7 +229,8 @@ class DatasetPanel(QWidget):
             spec.val_fraction, spec.test_fraction, spec.seed = (
                 prev.val_fraction, prev.test_fraction, prev.seed)
         self._start_index(spec)
-        self.settings.set_last_folder("dataset", path)
+        # The folder around the dataset: the next Open dialog offers it and its neighbours.
+        self.settings.set_last_folder("dataset", os.path.dirname(path.rstrip("/\\")) or path)
         return True
 
     def open_spec(self, spec) -> None:

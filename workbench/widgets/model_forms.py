@@ -230,8 +230,14 @@ class TransferForm(_Form):
         if self._obj is None:
             return
         if index == 1:
-            path, _ = QFileDialog.getOpenFileName(self, "Backbone weights file", "",
+            from workbench.appstate.settings import Settings
+
+            settings = Settings()
+            path, _ = QFileDialog.getOpenFileName(self, "Backbone weights file",
+                                                  settings.last_folder("weights"),
                                                   "Keras weights (*.h5 *.weights.h5);;All files (*)")
+            if path:
+                settings.set_last_folder("weights", path)
             if not path:
                 self.load(self._spec, self.config)
                 return
