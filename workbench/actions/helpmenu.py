@@ -1,4 +1,5 @@
-"""The Help menu: keyboard shortcuts (F1), About (versions and device), Open log folder.
+"""The Help menu: the user guide, keyboard shortcuts (F1), About (versions and device),
+Open log folder.
 
 Versions come from package metadata (``importlib.metadata``), never from importing
 TensorFlow or Keras: that import takes seconds and must not happen on the GUI thread.
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
 )
 
@@ -77,6 +79,43 @@ class ShortcutsDialog(QDialog):
         self.resize(620, 440)
 
 
+def guide_file():
+    """The user guide's HTML file, shipped inside the package (``workbench/guide``: package
+    data in pyproject.toml), so an installed app has it too; its pictures are beside it."""
+    import importlib.resources
+
+    return importlib.resources.files("workbench") / "guide" / "guide.html"
+
+
+class GuideDialog(QDialog):
+    """The user guide in a QTextBrowser: local HTML and pictures, links within the guide
+    only (it never goes online)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("User guide")
+        self.browser = QTextBrowser()
+        self.browser.setOpenExternalLinks(False)
+        self.browser.setOpenLinks(False)   # anchors are followed below; nothing else is
+        self.browser.anchorClicked.connect(self._follow)
+        self.source = QUrl.fromLocalFile(str(guide_file()))
+        self.browser.setSource(self.source)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.browser)
+        layout.addWidget(buttons)
+        self.resize(760, 640)
+
+    def _follow(self, url: QUrl) -> None:
+        if url.isRelative() or url.isLocalFile() and url.adjusted(QUrl.UrlFormattingOption.RemoveFragment) \
+                == self.source.adjusted(QUrl.UrlFormattingOption.RemoveFragment):
+            if url.fragment():
+                self.browser.scrollToAnchor(url.fragment())
+            return
+        log.info("guide link not followed (the guide stays offline): %s", url.toString())
+
+
 def add_help_menu(window) -> dict:
     """Add Help to ``window``'s menu bar; returns its actions by name."""
     menu = window.menuBar().addMenu("&Help")
@@ -93,11 +132,21 @@ def add_help_menu(window) -> dict:
         acts[name] = act
         return act
 
+    action("guide", "&User guide", lambda: show_guide(window))
     action("shortcuts", "&Keyboard shortcuts", lambda: show_shortcuts(window), "help")
     action("logs", "Open &log folder", lambda: open_log_folder(window))
     menu.addSeparator()
     action("about", "&About", lambda: show_about(window))
     return acts
+
+
+def show_guide(window) -> GuideDialog:
+    dialog = window.findChild(GuideDialog)   # one per window, made on first use
+    if dialog is None:
+        dialog = GuideDialog(window)
+    dialog.show()
+    dialog.raise_()
+    return dialog
 
 
 def show_shortcuts(window) -> ShortcutsDialog:
