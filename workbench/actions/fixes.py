@@ -87,6 +87,9 @@ class LabelFixes(QObject):
         self.state = state
         self.stack = QUndoStack(self)
         self.overlay = None
+        # Label fixes that came with the dataset (made elsewhere): training.data.overlay's
+        # trusted_overlay info, None when there are none. Not in self.overlay until accepted.
+        self.foreign: dict | None = None
         self._rows: dict[str, int] = {}
         self.needs_reopen = False   # an exclusion or restore changed which images exist
         state.datasetChanged.connect(self._on_dataset)
@@ -122,6 +125,18 @@ class LabelFixes(QObject):
         if index is None or row is None:
             return None
         return index.classes[int(index.labels[row])]
+
+    def answer_foreign(self, answer: str) -> None:
+        """Remember the user's ``"apply"`` or ``"ignore"`` for the label fixes that came
+        with the dataset (``training.data.provenance``); the caller reopens the dataset
+        after "apply" so they take effect."""
+        from training.data.provenance import remember_answer
+
+        if self.foreign is None or self.state.dataset is None:
+            return
+        remember_answer(self.state.dataset.root, self.foreign["digest"], answer)
+        self.foreign = {**self.foreign, "decision": answer}
+        self.changed.emit()
 
     # -- edits -----------------------------------------------------------------------
     def relabel(self, paths: list[str], label: str) -> None:
@@ -184,12 +199,18 @@ class LabelFixes(QObject):
                 original = getattr(index, "original_labels", None)
                 base = int(original[row]) if original is not None else int(index.labels[row])
                 index.labels[row] = index.classes.index(label) if label in index.classes else base
+        replaces = self.overlay.set_aside   # the fixes made elsewhere that the user ignored
         try:
             self.overlay.save()
         except OSError as exc:
             log.exception("saving the label overlay failed")
             self.failed.emit(f"Could not save the label fixes to {self.overlay.path}: "
                              f"{exc.strerror or exc}")
+        if replaces and self.foreign is not None and not self.overlay.set_aside:
+            self.foreign = None   # replaced by the user's own (a copy is in the app data folder)
+            self.state.statusMessage.emit("Your label fixes replace the ones that came with this "
+                                          "dataset; a copy of those is kept in the app's data "
+                                          "folder.")
         if index is not None:
             # What a run trained on this in-memory index records in dataset.json (and
             # whether it copies the overlay): the overlay as it is now, not as opened.
@@ -200,16 +221,17 @@ class LabelFixes(QObject):
         self.changed.emit()
 
     def _on_dataset(self) -> None:
-        from training.data.overlay import LabelOverlay, load_overlay
+        from training.data.overlay import LabelOverlay, trusted_overlay
 
         index = self.state.dataset
         self.stack.clear()
         self.needs_reopen = False
+        self.foreign = None
         if index is None:
             self.overlay, self._rows = None, {}
         else:
             try:
-                self.overlay = load_overlay(index.root)
+                self.overlay, self.foreign = trusted_overlay(index.root)
             except ValueError as exc:
                 self.overlay = LabelOverlay(root=index.root)
                 self.failed.emit(str(exc))

@@ -60,7 +60,8 @@ class EvaluationLoader(Worker):
             try:
                 out["evaluation"] = folder.read_evaluation()   # NumPy only, no TensorFlow
             except Exception as exc:  # noqa: BLE001 - shown in the panel, Evaluate offered
-                out["error"] = f"Could not read {folder.evaluation_json}: {exc}"
+                where = str(folder.evaluation_json)
+                out["error"] = str(exc) if where in str(exc) else f"Could not read {where}: {exc}"
         return out
 
 
