@@ -12,8 +12,8 @@ in its upper part: no false face there, for 6 points of recall (see docs/BENCHMA
 The eye cascade's window is 20x20 px, so in a small face (a football player 37 px wide in
 a 342x548 photo) it could find no eye and every small face was dropped. The face's upper
 part is now enlarged to ``EYE_FACE_PX`` wide before the eye check: 37 px faces are found
-again (0 → 0.7 of them on held-out images), still with no false face on the non-faces
-(docs/BENCHMARKS.md section 13).
+again (none → 0.66 of them on held-out images), still with no false face on the non-faces
+(docs/BENCHMARKS.md section 13a).
 """
 from __future__ import annotations
 
