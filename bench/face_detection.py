@@ -94,7 +94,7 @@ def score(detect, faces, non) -> dict:
 
 
 def candidates() -> dict:
-    from workbench.workers.faces import detect_faces
+    from training.inference.faces import detect_faces
 
     out = {"plain cascade (minNeighbors 5, min 24 px)": lambda g: detect_faces(
         g, min_neighbors=5, min_fraction=0.0, confirm_eyes=False),

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from training.logs import route_native_stderr, setup_logging
 from workbench.interpreter import tune_for_gui
+from workbench import collector, compute
 from workbench.mainwindow import PANEL_KEYS, MainWindow
 from workbench.appstate.session_restore import reopen_last_dataset, reopen_last_run
 
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     # widget: short GIL slices so the GUI thread waits less for busy workers.
     tune_for_gui()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "workbench"])
+    collector.install(app)   # garbage collection on the GUI thread only (workbench/collector.py)
     app.setApplicationName("Image Classification Workbench")
     app.setOrganizationName("ImageWorkbench")
     # TensorFlow is only needed for a run, model or training view; a data-panel screenshot
@@ -142,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         shooter = _Screenshotter(window, args.screenshot, ["data"] if args.dataset else [])
     code = app.exec()
     window.shutdown()
+    compute.shutdown()   # the compute service ends with the app (it would also see its pipe close)
     return shooter.result if shooter is not None else code
 
 

@@ -32,3 +32,28 @@ def pausing_worker(worker_cls, status_prefix: str, limit: float = 60.0):
 
     Pausing.__name__ = f"Pausing{worker_cls.__name__}"
     return Pausing, reached
+
+
+def pausing_job(job_cls, status_prefix: str, limit: float = 60.0):
+    """Like :func:`pausing_worker`, for a compute-service request
+    (``workbench.compute.jobs.ServiceJob``): the service runs the real request through the
+    test handler ``pausing`` (tests/workbench/service_handlers.py), which holds it when its
+    status starts with ``status_prefix`` until it is cancelled. ``reached`` is set when
+    that status arrives in the window."""
+    reached = threading.Event()
+
+    class Pausing(job_cls):
+        def launch(self):
+            if not reached.is_set():
+                self.params = {"method": self.method, "params": self.params,
+                               "pause_at": status_prefix, "limit": limit}
+                self.method = "pausing"
+            super().launch()
+
+        def _on_status(self, message: str) -> None:
+            super()._on_status(message)
+            if message.startswith(status_prefix):
+                reached.set()
+
+    Pausing.__name__ = f"Pausing{job_cls.__name__}"
+    return Pausing, reached

@@ -7,7 +7,7 @@ import pytest
 
 from tests.imagegen import class_image, make_class_folder, write_image
 from tests.weights_server import served, write_weights_like
-from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.panels import make_panel, run_job, wait_idle
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_auto_sets_the_epochs_from_the_data_unless_the_person_chose_them(qtbot, 
 
 
 def test_augmentation_preview_follows_the_toggles(qtbot, panel, tmp_path):
-    from workbench.workers.aug_preview import AugPreviewWorker
+    from workbench.compute.requests import AugPreviewJob
 
     root = make_class_folder(tmp_path / "d", per_class=4, size=16)
     _open(panel, root)
@@ -98,10 +98,8 @@ def test_augmentation_preview_follows_the_toggles(qtbot, panel, tmp_path):
     qtbot.waitUntil(lambda: panel.assist.preview.image_count() == 15, timeout=60_000)
     wait_idle(qtbot, panel)
     # What the grid shows: flipped copies (each random version is the original or its mirror).
-    result = {}
-    worker = AugPreviewWorker(panel.state.dataset, {"flip": "horizontal"}, (16, 16), "rgb")
-    worker.finished.connect(result.update)
-    worker.run()
+    outcome, result = run_job(qtbot, AugPreviewJob(panel.state.dataset, {"flip": "horizontal"}, (16, 16), "rgb"))
+    assert outcome == "finished", result
     for orig, variants in zip(result["originals"], result["variants"]):
         for v in variants:
             assert np.array_equal(v, orig) or np.array_equal(v, orig[:, ::-1])

@@ -29,18 +29,16 @@ def _row_of(table, path):
 
 
 def test_retrain_with_fixes_trains_a_new_run_listed_beside_the_old(qtbot, window, tmp_path):
-    from tests.training.trainutil import tiny_spec
-    from training.recipe.config import TrainConfig
+    from tests.childcall import call_in_child
     from training.data.overlay import load_overlay
     from training.runs.runfolder import RunFolder, read_json
-    from training.fit.train import train
     from workbench.panels.results import SAMPLE
     from workbench.panels.results_runs import COLUMNS
 
     root = make_class_folder(tmp_path / "data", per_class=8, size=16)
     before = file_hashes(root)
-    old = train(str(root), tiny_spec("cnn", size=16), TrainConfig(epochs=1, batch_size=8),
-                run_dir=str(tmp_path / "runs" / "old")).run_dir
+    old = call_in_child("tests.workbench.tfhelpers:train_run", str(root),
+                        str(tmp_path / "runs" / "old"))["run_dir"]
     assert not (read_json(RunFolder(old).dataset_json).get("overlay") or {}).get("relabelled")
 
     data = window.panels["data"]

@@ -30,19 +30,9 @@ _TRAIN_DEFAULTS = TrainConfig()  # one owner of the defaults: the CLI shows the 
 
 
 def _bad_input_types() -> tuple:
-    from training.data import DatasetError
-    from training.data.move_journal import FolderMoveError
-    from training.data.overlay import OverlayError
-    from training.fit.distributed import DeviceError
-    from training.export.exporter import ExportError
-    from training.export.predictor import MissingPackageError
-    from training.models import SpecError
-    from training.runs.runfolder import RunError, UnsafeModelError
-    from training.export.signature import SignatureError
+    from training.service.errors import bad_input_types
 
-    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
-            ExportError, MissingPackageError, SignatureError, DeviceError, FolderMoveError,
-            OverlayError)
+    return (InputError, *bad_input_types())
 
 
 class ArgumentError(Exception):

@@ -25,7 +25,7 @@ from workbench.widgets.path_menu import install_path_menu
 from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.prediction import PredictionWorker
+from workbench.compute.requests import PredictionJob
 from workbench.workers.run_watcher import RunWatcher, runs_root
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
@@ -239,7 +239,7 @@ class ClassifyPanel(QWidget):
         self._inputs += [p for p in paths if p not in self._inputs]
         self._show_lists()
         self.coverage.load_run(run_dir)
-        worker = PredictionWorker(run_dir, paths, top_k=3,
+        worker = PredictionJob(run_dir, paths, top_k=3,
                                   detect_faces=self.faces_box.isChecked(),
                                   coverage=self.coverage.coverage())
         worker.results.connect(self._on_results)

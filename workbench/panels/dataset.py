@@ -517,7 +517,7 @@ class DatasetPanel(QWidget):
         if result.get("bytes") is not None:
             extra.append(("File size", _human_bytes(result["bytes"])))
         image = result.get("image")
-        pix = QPixmap.fromImage(image) if image is not None else None
+        pix = QPixmap.fromImage(image_to_qimage(image)) if image is not None else None
         self.preview.show_sample(pix, fields[:1] + extra + fields[1:], result.get("error", ""))
 
     # -- panel protocol ---------------------------------------------------------------------------

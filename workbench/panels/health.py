@@ -2,7 +2,7 @@
 leakage between splits, class balance and outliers, each as a gallery whose images can
 be relabelled, excluded or restored (right-click or keys; Edit → Undo/Redo).
 
-The checks run in a :class:`~workbench.workers.health.HealthWorker` (progress, Cancel).
+The checks run in a :class:`~workbench.compute.requests.HealthJob` (the compute service) (progress, Cancel).
 With a run selected its model ranks the label errors and finds near duplicates by its
 features; without one, a pixel classifier and perceptual hashes do.
 """
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgr
 from workbench.actions.fixes import class_keys, fixes_for, keys_hint
 from workbench.widgets.error_details import DetailsButton
 from workbench.widgets.image_gallery import ImageGallery
-from workbench.workers.health import HealthWorker
+from workbench.compute.requests import HealthJob
 from workbench.workers.job_runner import JobRunner
 
 ISSUES, EXACT, NEAR, LEAKAGE, OUTLIERS = range(5)
@@ -223,8 +223,8 @@ class HealthView(QWidget):
         self._status_text, self._phase = "Checking…", None
         self.status.setText(self._status_text)
         self.error_details.hide()
-        worker = HealthWorker(dataset, self._run_for_dataset(),
-                              retrain=False if self.quick.isChecked() else None)
+        worker = HealthJob(dataset, self._run_for_dataset(),
+                           retrain=False if self.quick.isChecked() else None)
         # Progress and status go through the runner too: its GUI-thread job has @Slot
         # receivers, while a cross-thread signal connected straight to this widget's
         # undecorated method crashed PySide6 at random (PYSIDE-3124, seen in the tests).

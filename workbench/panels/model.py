@@ -2,7 +2,7 @@
 with a live summary computed off the GUI thread.
 
 Widgets edit ``state.model_spec`` and ``state.train_config`` in place. Every edit restarts
-a 300 ms debounce; then a :class:`~workbench.workers.model.SummaryWorker` builds the model
+a 300 ms debounce; then a :class:`~workbench.compute.requests.SummaryJob` asks the compute service to build the model
 with Keras in a worker thread. Results of a superseded build are dropped, and the summary
 is only computed while the panel is visible, so a data-only session never imports Keras.
 """
@@ -26,7 +26,7 @@ from workbench.widgets.fit import ColumnFitter, proportional_sizes
 from workbench.widgets.setting_tips import apply_tips
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.model import SummaryWorker
+from workbench.compute.requests import SummaryJob
 
 # (name, label, description) of every template: the core's vocabulary.
 TEMPLATE_CHOICES = (("auto", "Auto (from the data)", AUTO_HELP),
@@ -304,10 +304,10 @@ class ModelPanel(QWidget):
         self._summary_jobs.queue(self._summary_worker, finished=self._show_summary,
                                  failed=self._on_failed)
 
-    def _summary_worker(self) -> SummaryWorker:
+    def _summary_worker(self) -> SummaryJob:
         # Made when the job starts (maybe after a running one ended): the spec of then.
         n = len(self.state.dataset.classes) if self.state.dataset is not None else DEFAULT_CLASSES
-        return SummaryWorker(self.state.model_spec.to_dict(), n)
+        return SummaryJob(self.state.model_spec.to_dict(), n)
 
     def _on_failed(self, message: str) -> None:
         self._show_summary({"rows": [], "total": None, "trainable": None, "errors": {-1: message}})

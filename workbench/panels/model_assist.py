@@ -9,8 +9,8 @@ preview. Kept apart from ``model.py`` so the panel itself only wires them in.
   under a millisecond); random backbone weights with freeze ticked get freeze unticked,
   with the reason (:func:`training.recipe.guardrails.apply_fixes`).
 - Augmentation preview: recomputed 400 ms after the augmentation, input or dataset
-  changed, only while the panel is visible (TensorFlow, through the tfload lock, in a
-  worker).
+  changed, only while the panel is visible (a request to the compute service, which
+  runs the spec's own augmentation layer).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QLabel
 from workbench.widgets.aug_preview import AugPreview
 from workbench.widgets.error_details import error_html
 from workbench.widgets.weights_box import WeightsBox
-from workbench.workers.aug_preview import AugPreviewWorker
+from workbench.compute.requests import AugPreviewJob
 from workbench.workers.auto_model import AutoChoiceWorker
 from workbench.workers.job_runner import JobRunner
 
@@ -244,7 +244,7 @@ class ModelAssist(QObject):
         # Made when the job starts (maybe after a running one ended): the settings of then.
         spec, index = self.state.model_spec, self.state.dataset
         self._job_key = self._preview_key
-        return AugPreviewWorker(index, spec.augmentation.to_dict(), spec.input_size, spec.color_mode)
+        return AugPreviewJob(index, spec.augmentation.to_dict(), spec.input_size, spec.color_mode)
 
     def _preview_done(self, images) -> None:
         self.preview.set_images(images)

@@ -24,7 +24,8 @@ from workbench.panels.results_unknown import UnknownBadges, reason_line
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
-from workbench.workers.evaluation import EvaluationLoader, EvaluationWorker
+from workbench.compute.requests import EvaluationJob
+from workbench.workers.evaluation import EvaluationLoader
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.run_watcher import RunWatcher, runs_root
 
@@ -251,7 +252,7 @@ class ResultsPanel(QWidget):
         """Evaluate the shown run (``training.inference.evaluate.evaluate``) in the background."""
         if not self.run_dir or self._evaluator.current_busy():
             return
-        worker = EvaluationWorker(self.run_dir)
+        worker = EvaluationJob(self.run_dir)
         self.progress.setRange(0, 0)
         self.progress.show()
         self._cancel_at = None

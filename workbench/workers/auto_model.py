@@ -1,11 +1,12 @@
-"""The Model panel's "Auto" choice in a worker: it reads a sample of image headers,
-which takes too long for the GUI thread on a slow disk."""
+"""The Model panel's "Auto" choice on the thread pool: it reads a sample of image headers,
+which takes too long for the GUI thread on a slow disk (no TensorFlow: it stays in the
+window's process)."""
 from __future__ import annotations
 
-from workbench.workers.base import Worker
+from workbench.workers.pool import PoolWorker
 
 
-class AutoChoiceWorker(Worker):
+class AutoChoiceWorker(PoolWorker):
     """``finished`` carries ``AutoChoice.to_dict()`` (template, size, reasons, spec)."""
 
     def __init__(self, index):

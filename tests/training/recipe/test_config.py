@@ -23,6 +23,7 @@ def test_round_trip_through_json():
 
 def test_missing_fields_take_defaults():
     assert TrainConfig.from_dict({"schema_version": 1, "epochs": 4}) == TrainConfig(epochs=4)
+    assert TrainConfig.from_dict({"epochs": 4}).label_smoothing == 0.0
 
 
 @pytest.mark.parametrize("data, words", [
@@ -36,6 +37,7 @@ def test_missing_fields_take_defaults():
     ({"learning_rate": 0}, "learning_rate=0"),
     ({"early_stopping": "yes"}, "early_stopping='yes'"),
     ({"epochz": 3}, "epochz"),
+    ({"label_smoothing": 1.0}, "label_smoothing=1.0"),
     ({"lr_schedule": "step"}, "lr_schedule='step'"),
 ])
 def test_bad_configs_give_clear_errors(data, words):

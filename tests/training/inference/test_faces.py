@@ -6,7 +6,7 @@ import pytest
 
 skimage_data = pytest.importorskip("skimage.data")
 
-from workbench.workers.faces import detect_faces  # noqa: E402
+from training.inference.faces import detect_faces  # noqa: E402
 
 
 def _gray(a):

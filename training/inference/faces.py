@@ -1,5 +1,5 @@
 """Face detection for the Classify panel (OpenCV's Haar cascade, seed 002's human
-detector), shared by the prediction worker and the large-preview loader.
+detector), used by the compute service's prediction and the large-preview loader.
 
 Tuned on real photos (``bench/face_detection.py``: scikit-image's bundled astronaut and
 cameraman, 100 LFW faces, and 119 non-face images such as coffee, the cat, the rocket,
