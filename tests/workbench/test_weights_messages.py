@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QScrollArea
 from tests.imagegen import make_class_folder
 from tests.workbench.layoutcheck import clipped_labels
 from tests.workbench.panels import make_window, wait_idle
+from tests.workbench.test_model_assist import _open   # works on anything with a .state
 
 
 @pytest.fixture
@@ -18,13 +19,6 @@ def window(qtbot, tmp_path, monkeypatch):
     w = make_window(qtbot, tmp_path, monkeypatch, own_runs=True, size=(1280, 800))
     yield w
     w.shutdown()
-
-
-def _open(window, root):
-    from training.data import DatasetSpec, open_dataset
-
-    spec = DatasetSpec(str(root))
-    window.state.set_dataset(spec, open_dataset(spec))
 
 
 def test_download_box_only_for_models_that_use_imagenet_weights(qtbot, window):

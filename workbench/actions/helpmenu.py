@@ -53,6 +53,16 @@ def about_text(device: str | None) -> str:
     return "\n".join(f"{what}: {value}" for what, value in versions(device))
 
 
+def _close_layout(dialog: QDialog, body, size: tuple[int, int]) -> None:
+    """``body`` above a Close button, the dialog at ``size``."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(body)
+    layout.addWidget(buttons)
+    dialog.resize(*size)
+
+
 class ShortcutsDialog(QDialog):
     """A table of every shortcut in :mod:`workbench.actions.shortcuts`."""
 
@@ -71,12 +81,7 @@ class ShortcutsDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(buttons)
-        self.resize(620, 440)
+        _close_layout(self, self.table, (620, 440))
 
 
 def guide_file():
@@ -100,12 +105,7 @@ class GuideDialog(QDialog):
         self.browser.anchorClicked.connect(self._follow)
         self.source = QUrl.fromLocalFile(str(guide_file()))
         self.browser.setSource(self.source)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.browser)
-        layout.addWidget(buttons)
-        self.resize(760, 640)
+        _close_layout(self, self.browser, (760, 640))
 
     def _follow(self, url: QUrl) -> None:
         if url.isRelative() or url.isLocalFile() and url.adjusted(QUrl.UrlFormattingOption.RemoveFragment) \
@@ -140,22 +140,22 @@ def add_help_menu(window) -> dict:
     return acts
 
 
-def show_guide(window) -> GuideDialog:
-    dialog = window.findChild(GuideDialog)   # one per window, made on first use
+def _show_one(window, cls):
+    """Show ``window``'s one dialog of class ``cls`` (made on first use) and return it."""
+    dialog = window.findChild(cls)
     if dialog is None:
-        dialog = GuideDialog(window)
+        dialog = cls(window)
     dialog.show()
     dialog.raise_()
     return dialog
+
+
+def show_guide(window) -> GuideDialog:
+    return _show_one(window, GuideDialog)
 
 
 def show_shortcuts(window) -> ShortcutsDialog:
-    dialog = window.findChild(ShortcutsDialog)   # one per window, made on first use
-    if dialog is None:
-        dialog = ShortcutsDialog(window)
-    dialog.show()
-    dialog.raise_()
-    return dialog
+    return _show_one(window, ShortcutsDialog)
 
 
 def show_about(window) -> QMessageBox:
