@@ -299,8 +299,12 @@ def _decode_pillow(data: bytes, size, draft_side: int = 0) -> np.ndarray:
     per_pixel = _bytes_needed_per_pixel(im.mode, size is not None)
     if im.format in ("JPEG", "MPO"):
         side = 2 * max(size) if size else draft_side
-        if w * h * per_pixel > limit:  # no target size: shrink just enough to fit the budget
-            side = max(side, int(max(w, h) * (limit / (w * h * per_pixel)) ** 0.5))
+        if w * h * per_pixel > limit:  # over the budget: at most what fits it
+            fit = int(max(w, h) * (limit / (w * h * per_pixel)) ** 0.5)
+            # min, not max: a display size (decode_to_fit's draft_side) must not be raised
+            # to the budget's side, or a 9000x9000 JPEG that trains fine (it has a target
+            # size) fails as a thumbnail and is reported as a bad file while it is used.
+            side = min(side, fit) if side else fit
         if side:
             im.draft(None, (min(side, w), min(side, h)))
             w, h = im.size

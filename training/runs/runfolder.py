@@ -514,6 +514,29 @@ class RunFolder:
         return index, warnings
 
 
+def run_seconds(info: dict, run_json: Path | None = None) -> float | None:
+    """Wall seconds a run has trained, over every segment (a resumed run has several):
+    the earlier segments' ``earlier_seconds`` plus this segment's ``timings.total``, or
+    while unknown (still running, or killed) the segment's span up to ``finished`` or up
+    to ``run_json``'s last write. None when nothing is known."""
+    timings = info.get("timings") if isinstance(info.get("timings"), dict) else {}
+    earlier = info.get("earlier_seconds")
+    earlier = float(earlier) if isinstance(earlier, (int, float)) else 0.0
+    segment = timings.get("total")
+    if not isinstance(segment, (int, float)):
+        start = info.get("segment_started") or info.get("started")
+        end = info.get("finished")
+        if not isinstance(end, (int, float)) and run_json is not None:
+            try:
+                end = os.stat(run_json).st_mtime
+            except OSError:
+                end = None
+        segment = (end - start) if isinstance(end, (int, float)) and isinstance(start, (int, float)) else None
+        if segment is None:
+            return earlier or None
+    return earlier + max(0.0, float(segment))
+
+
 class RunWriter(RunFolder):
     """Owns ``run.json`` and the other files of one run folder while it trains.
 
@@ -566,9 +589,12 @@ class RunWriter(RunFolder):
         self.flush()
 
     def reopen(self, device: str) -> None:
-        """Mark a resumed run as running again in this process."""
+        """Mark a resumed run as running again in this process. The time its earlier
+        segments took is kept in ``earlier_seconds`` (``timings`` are this segment's), so
+        a run's time counts every segment (:func:`run_seconds`)."""
+        earlier = run_seconds(self.info, self.run_json)
         self.info.update(status="running", finished=None, device=device, error=None,
-                         **process_info())
+                         earlier_seconds=earlier, segment_started=time.time(), **process_info())
         self.flush()
 
     def update(self, **fields) -> None:

@@ -169,7 +169,7 @@ class ModelPanel(QWidget):
         key = "auto" if is_auto(spec) else spec.backbone.name if spec.backbone is not None else spec.template
         i = self.template_combo.findData(key)
         self.template_combo.setCurrentIndex(max(i, 0))
-        self.template_desc.setText(self.assist.description(TEMPLATE_CHOICES[max(i, 0)][2]))
+        self._describe()
         self.input_form.load(spec, self.state.input_suggestion)
         self.aug_form.load(spec.augmentation)
         self.transfer_form.load(spec, config)
@@ -178,13 +178,17 @@ class ModelPanel(QWidget):
         self.assist.refresh()
         self.schedule_summary()
 
+    def _describe(self) -> None:
+        i = max(self.template_combo.currentIndex(), 0)
+        self.template_desc.setText(self.assist.description(TEMPLATE_CHOICES[i][2]))
+
     def _template_chosen(self, _index: int) -> None:
         from training.models import template
 
         key = self.template_combo.currentData()
         self.assist.clear_notes()
         if key == "auto":
-            self.assist.choose_auto()
+            self.assist.choose_auto(explicit=True)
             return
         self.assist.cancel_auto()
         options = {}
@@ -206,6 +210,7 @@ class ModelPanel(QWidget):
         if not self._own_edit and self.state.train_config is not None:
             self.training_form.load(self.state.train_config)
             self.transfer_form.load(self.state.model_spec, self.state.train_config)
+        self._describe()   # Auto's text says which number of epochs training will use
 
     @Slot()
     def _on_dataset_changed(self) -> None:

@@ -82,6 +82,7 @@ def _compare_after_retrain(panel, old_run: str) -> None:
         if not new or new == old_run:
             return
         panel.state.runsUpdated.disconnect(on_updated)
+        panel.health.status.setText(_retrained_text(old_run, new))
         tries = {"n": 0}
 
         def attempt() -> None:
@@ -92,3 +93,18 @@ def _compare_after_retrain(panel, old_run: str) -> None:
         QTimer.singleShot(250, attempt)
 
     panel.state.runsUpdated.connect(on_updated)
+
+
+def _retrained_text(old_run: str, new_run: str) -> str:
+    """What the Data health status says once the retrained run is written."""
+    from training.runs.runfolder import RunFolder
+
+    try:
+        run = RunFolder(new_run).load()   # run.json, a few KB
+    except (OSError, ValueError):
+        run = {}
+    status, acc = run.get("status") or "written", run.get("test_accuracy")
+    text = f"Retrained {os.path.basename(old_run)} as {os.path.basename(new_run)}: {status}"
+    if isinstance(acc, (int, float)):
+        text += f", test accuracy {acc:.1%}"
+    return text + ". Both runs are selected in the runs list to compare."

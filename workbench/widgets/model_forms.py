@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from training.models.spec import COLOR_MODES, FLIP_MODES
 from training.recipe.config import LR_SCHEDULES, OPTIMIZERS
+from workbench.widgets.wrap import breakable
 
 
 class _Form(QGroupBox):
@@ -19,6 +20,9 @@ class _Form(QGroupBox):
     def __init__(self, title: str, parent=None):
         super().__init__(title, parent)
         self.form = QFormLayout(self)
+        # A narrow settings column (1280x800 with a transfer template) puts a field under
+        # its label instead of clipping it or widening the column.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._obj = None
         self._loading = False
 
@@ -206,26 +210,36 @@ class TransferForm(_Form):
                 expected = imagenet_weights_path(bb.name, self._spec.input_size, bb.alpha)
             except Exception as exc:  # noqa: BLE001 - status text only
                 found, expected = None, str(exc)
+            # Paths break anywhere (workbench.widgets.wrap); the tooltip has them plain.
+            self.weights_status.setToolTip(str(found or expected))
             if found:
-                self.weights_status.setText(f"<span style='color:#2e7d32'>Found: {found}</span>")
+                self.weights_status.setText(f"<span style='color:#2e7d32'>Found: {breakable(found)}</span>")
             else:
                 self.weights_status.setText(
-                    f"<span style='color:#a61b0f'>Not in the cache: {expected}. Put the file "
-                    "there, choose a weights file, or use random weights.</span>")
+                    f"<span style='color:#a61b0f'>Not in the cache: {breakable(expected)}. Download "
+                    "it (Pretrained weights, below), put the file there, choose a weights file, "
+                    "or use random weights.</span>")
         elif bb.weights == "random":
             self.weights_status.setText("Random initialisation (no pretrained features).")
         else:
             ok = os.path.isfile(bb.weights)
             colour = "#2e7d32" if ok else "#a61b0f"
+            self.weights_status.setToolTip(bb.weights)
             self.weights_status.setText(f"<span style='color:{colour}'>{'File' if ok else 'Missing'}: "
-                                        f"{bb.weights}</span>")
+                                        f"{breakable(bb.weights)}</span>")
 
     def _weights_chosen(self, index: int) -> None:
         if self._obj is None:
             return
         if index == 1:
-            path, _ = QFileDialog.getOpenFileName(self, "Backbone weights file", "",
+            from workbench.appstate.settings import Settings
+
+            settings = Settings()
+            path, _ = QFileDialog.getOpenFileName(self, "Backbone weights file",
+                                                  settings.last_folder("weights"),
                                                   "Keras weights (*.h5 *.weights.h5);;All files (*)")
+            if path:
+                settings.set_last_folder("weights", path)
             if not path:
                 self.load(self._spec, self.config)
                 return
