@@ -16,6 +16,6 @@ def test_none_refcount_does_not_drift(qapp):
         label.update()
     after = sys.getrefcount(None)
     # 6.11.3 stays near 0; 6.12.0 drifts by about -40,000 here. In the full suite, threads
-    # that earlier tests' services left behind (the compute client's pipe readers, the pool)
-    # take and drop Nones of their own meanwhile: ~1,000 either way, far from the bug's size.
+    # the app keeps for the session (the decode pool's idle workers, the session's compute
+    # service client) take and drop Nones meanwhile: ~1,000 seen, far from the bug's size.
     assert abs(after - before) < 5_000, f"refcount of None drifted by {after - before}"
