@@ -14,7 +14,7 @@ from training.logs import route_native_stderr, setup_logging
 from workbench.interpreter import tune_for_gui
 from workbench import collector, compute
 from workbench.mainwindow import PANEL_KEYS, MainWindow
-from workbench.appstate.session_restore import reopen_last_dataset
+from workbench.appstate.session_restore import reopen_last_dataset, reopen_last_run
 
 SCREENSHOT_TIMEOUT_S = 60.0
 
@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             window.show_panel(args.panel)
     elif not args.screenshot and not args.no_restore:
         reopen_last_dataset(window)   # in the background; Cancel on the Dataset panel
+    if not args.run and not args.screenshot and not args.no_restore:
+        reopen_last_run(window)       # the last run, or a newer unfinished one (Resume)
     if args.run:
         window.state.set_run(os.path.abspath(args.run))
         window.show_panel(args.panel or "results")

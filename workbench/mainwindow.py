@@ -18,7 +18,7 @@ from workbench.actions.helpmenu import add_help_menu
 from workbench.interpreter import freeze_long_lived, long_lived_objects
 from workbench.actions.quit_guard import confirm_quit
 from workbench.appstate.session_restore import ResumableRuns, fill_recent_runs, save_session
-from workbench.actions.training_actions import add_training_actions
+from workbench.actions.training_actions import add_training_actions, start_training
 from workbench.appstate.settings import Settings, ensure_model_state
 from workbench.appstate.state import AppState
 from workbench.workers.pool import PoolWorker
@@ -181,6 +181,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
         self.state.statusMessage.connect(self._show_status)
         self.state.runChanged.connect(self._remember_run)
+        self.state.badFilesRequested.connect(self.show_bad_files)
+        self.state.trainingRequested.connect(self._start_training_for)
         compute.app_client().serviceDied.connect(self._on_service_died)
         self.resumable = ResumableRuns(self)
         self._build_menus()
@@ -303,12 +305,16 @@ class MainWindow(QMainWindow):
         fill_recent_runs(self.recent_runs_menu, self.settings.recent_runs(), self.resumable.runs,
                          self.open_run, self.resume_run)
 
+    @Slot(object)
+    def _start_training_for(self, answers: list) -> None:
+        """A panel's ``state.request_training()``: Training → Start, and whether it started."""
+        answers.append(start_training(self))
+
+    @Slot()
     def show_bad_files(self) -> None:
         """The Dataset panel's report of files that could not be used."""
-        self.show_panel("data")
-        panel = self.panels["data"]
-        if hasattr(panel, "tabs") and hasattr(panel, "bad_view"):
-            panel.tabs.setCurrentWidget(panel.bad_view)
+        self.show_panel("data")   # builds it first: it listens from then on
+        self.state.badFilesShown.emit()
 
     def resume_run(self, run_dir: str) -> None:
         """Select ``run_dir`` and resume it on the Training panel (File → Recent runs)."""
@@ -326,15 +332,11 @@ class MainWindow(QMainWindow):
 
     def open_dataset_dialog(self, kind: str = "folder") -> None:
         self.show_panel("data")
-        panel = self.panels["data"]
-        if hasattr(panel, "open_dialog"):
-            panel.open_dialog(kind)
+        self.state.datasetDialogRequested.emit(kind)
 
     def open_dataset(self, path: str) -> None:
         self.show_panel("data")
-        panel = self.panels["data"]
-        if hasattr(panel, "open_path"):
-            panel.open_path(path)
+        self.state.datasetOpenRequested.emit(path)
 
     def open_run_dialog(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Open run folder", self.settings.last_folder("run"))
@@ -450,9 +452,7 @@ class MainWindow(QMainWindow):
         if spec is not None and hasattr(spec, "to_dict"):
             self.settings.set_last_spec(spec.to_dict())
         save_session(self.settings, self.state)
-        for panel in self.panels.values():
-            if hasattr(panel, "save_settings"):
-                panel.save_settings()
+        self.state.settingsSaving.emit()
         self.settings.sync()
 
     def shutdown(self) -> None:

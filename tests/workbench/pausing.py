@@ -50,8 +50,8 @@ def pausing_job(job_cls, status_prefix: str, limit: float = 60.0):
                 self.method = "pausing"
             super().launch()
 
-        def _on_status(self, message: str) -> None:
-            super()._on_status(message)
+        def on_status(self, message: str) -> None:
+            super().on_status(message)
             if message.startswith(status_prefix):
                 reached.set()
 

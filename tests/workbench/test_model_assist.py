@@ -225,3 +225,30 @@ def test_guard_rails_and_transfer_settings_fit_the_smallest_window(qtbot, tmp_pa
         wait_idle(qtbot, panel)
     finally:
         w.close()
+
+
+def test_choosing_auto_after_a_template_uses_autos_epochs_and_says_so(qtbot, panel, tmp_path,
+                                                                        monkeypatch):
+    """Issue 22 item 8: Auto chosen after a manual template with 2 epochs kept the 2 while
+    its text said "up to 30"."""
+    import dataclasses
+
+    from training.recipe.epoch_budget import default_epochs
+
+    # Auto's choice runs in the compute service, so its epoch budget is the real one.
+    root = make_class_folder(tmp_path / "d", per_class=10, size=12)
+    _open(panel, root)
+    wait_idle(qtbot, panel)
+    _choose(panel, "cnn")
+    panel.state.set_train_config(dataclasses.replace(panel.state.train_config, epochs=2))
+    _choose(panel, "auto")
+    qtbot.waitUntil(lambda: "epochs" in panel.template_desc.text(), timeout=30_000)
+    wait_idle(qtbot, panel)
+    n = sum(panel.state.dataset.counts()["train"].values())
+    assert panel.state.train_config.epochs == default_epochs(n) != 2
+    assert f"{default_epochs(n)} epochs" in panel.template_desc.text()
+    assert panel.training_form.epochs.value() == default_epochs(n)
+    # The person's own number afterwards: the text says which one training uses.
+    panel.state.set_train_config(dataclasses.replace(panel.state.train_config, epochs=5))
+    assert "You set 5 epochs" in panel.template_desc.text()
+    wait_idle(qtbot, panel)

@@ -23,9 +23,10 @@ def window(qtbot, tmp_path, monkeypatch):
 
 
 def _row_of(table, path):
-    from workbench.panels.results_runs import PathRole, _same
+    from workbench.panels.results_runs import PathRole
+    from workbench.workers.run_watcher import same_path
 
-    return next(r for r in range(table.rowCount()) if _same(table.item(r, 0).data(PathRole), path))
+    return next(r for r in range(table.rowCount()) if same_path(table.item(r, 0).data(PathRole), path))
 
 
 def test_retrain_with_fixes_trains_a_new_run_listed_beside_the_old(qtbot, window, tmp_path):
@@ -82,6 +83,14 @@ def test_retrain_with_fixes_trains_a_new_run_listed_beside_the_old(qtbot, window
     assert "1 label fix" in table.item(_row_of(table, new), dataset_col).text()
     assert "label fix" not in table.item(_row_of(table, old), dataset_col).text()
     assert len(runs.compare.runs) == 2   # both validation curves in the comparison chart
+    # The status says it finished (not "Retraining…" for ever), naming the new run.
+    assert "Retraining" not in health.status.text() and os.path.basename(new) in health.status.text()
+    # Still both selected once every background listing has settled (issue 22 item 2).
+    wait_idle(qtbot, results)
+    runs.refresh()
+    wait_idle(qtbot, results)
+    assert sorted(map(os.path.normpath, runs.selected_paths())) == sorted(map(os.path.normpath, [old, new]))
+    assert os.path.normpath(results.run_dir) == os.path.normpath(new)
     wait_idle(qtbot, results)
     wait_idle(qtbot, train_panel)
     assert file_hashes(root) == before

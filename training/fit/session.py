@@ -24,6 +24,7 @@ from training.features.store import (
     compute_features_from,
     feature_dataset,
 )
+from training.recipe.config import OPTIMIZERS
 from training.runs.runfolder import MODEL_BEST, MODEL_FINAL, MODEL_LAST
 
 
@@ -66,11 +67,10 @@ def precision_policy(mixed: bool, gpu: bool, events: Events):
 
 
 def make_optimizer(name: str, learning_rate: float):
+    """The Keras optimizer ``name`` (a key of ``training.recipe.config.OPTIMIZERS``)."""
     import keras
 
-    classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
-               "rmsprop": keras.optimizers.RMSprop}
-    return classes[name](learning_rate=learning_rate)
+    return getattr(keras.optimizers, OPTIMIZERS[name].keras_class)(learning_rate=learning_rate)
 
 
 def compile_model(model, optimizer, label_smoothing: float = 0.0) -> None:

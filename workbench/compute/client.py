@@ -83,7 +83,7 @@ class ComputeClient(QObject):
 
     # -- requests ------------------------------------------------------------------------------
     def request(self, job, method: str, params: dict) -> int:
-        """Send ``method(**params)`` for ``job`` (its ``_on_*`` methods get the answers)."""
+        """Send ``method(**params)`` for ``job`` (its ``on_*`` methods get the answers)."""
         if self.version_error:
             raise ServiceUnavailable(self.version_error)
         self._next_id += 1
@@ -215,18 +215,18 @@ class ComputeClient(QObject):
         if kind in P.FINAL_TYPES:
             del self._live[rid]
         if kind == P.STATUS:
-            job._on_status(str(message.get("message", "")))
+            job.on_status(str(message.get("message", "")))
         elif kind == P.PROGRESS:
-            job._on_progress(int(message["done"]), int(message["total"]), str(message.get("what", "")))
+            job.on_progress(int(message["done"]), int(message["total"]), str(message.get("what", "")))
         elif kind == P.PARTIAL:
-            job._on_partial(message.get("data"))
+            job.on_partial(message.get("data"))
         elif kind == P.RESULT:
-            job._on_result(message.get("data"))
+            job.on_result(message.get("data"))
         elif kind == P.ERROR:
             self._log_failure(job, message)
-            job._on_error(message.get("kind", P.INTERNAL), str(message.get("message", "")))
+            job.on_error(message.get("kind", P.INTERNAL), str(message.get("message", "")))
         elif kind == P.STOPPED:
-            job._on_stopped()
+            job.on_stopped()
 
     def _on_hello(self, message: dict) -> None:
         mismatch = P.version_mismatch(message.get("protocol"))
@@ -296,7 +296,7 @@ class ComputeClient(QObject):
     def _fail_all(self, message: str, details) -> None:
         live, self._live = self._live, {}
         for job in live.values():
-            job._on_error(P.INTERNAL, message)
+            job.on_error(P.INTERNAL, message)
 
 
 class ServiceUnavailable(RuntimeError):

@@ -5,7 +5,7 @@ A :class:`ServiceJob` has the signals of a thread :class:`~workbench.workers.bas
 panel runs it with ``JobRunner.start`` like any other job: a newer job cancels it, and
 only the latest one reaches the panel. It lives on the GUI thread and has no thread of
 its own: :meth:`launch` sends the request, the :class:`ComputeClient` calls its
-``_on_*`` methods as the answers arrive, and they emit the signals.
+``on_*`` methods as the answers arrive, and they emit the signals.
 
 Subclasses name the request (``method``), build its ``params`` (plain data and numpy
 arrays only) and may reshape the result (:meth:`shape`) or route partial results
@@ -54,7 +54,7 @@ class ServiceJob(JobSignals):
 
         self.running = True
         if self.invalid:
-            QTimer.singleShot(0, self, lambda: self._on_error("bad_input", self.invalid))
+            QTimer.singleShot(0, self, lambda: self.on_error("bad_input", self.invalid))
             return
         client = self._client or app_client()
         self._client = client
@@ -62,7 +62,7 @@ class ServiceJob(JobSignals):
             self.rid = client.request(self, self.method, self.params)
         except ServiceUnavailable as exc:
             message = str(exc)
-            QTimer.singleShot(0, self, lambda: self._on_error("internal", message))
+            QTimer.singleShot(0, self, lambda: self.on_error("internal", message))
 
     def request_stop(self) -> None:
         self._stop = True
@@ -87,18 +87,18 @@ class ServiceJob(JobSignals):
     def partial(self, data) -> None:
         """A partial result arrived (default: ignored)."""
 
-    # -- what the client calls (GUI thread) ----------------------------------------------------
-    def _on_status(self, message: str) -> None:
+    # -- what the client calls with the service's answers (GUI thread) -------------------------
+    def on_status(self, message: str) -> None:
         self.status.emit(message)
 
-    def _on_progress(self, done: int, total: int, what: str) -> None:
+    def on_progress(self, done: int, total: int, what: str) -> None:
         self.progress.emit(done, total, what)
 
-    def _on_partial(self, data) -> None:
+    def on_partial(self, data) -> None:
         if not self._stop:
             self.partial(data)
 
-    def _on_result(self, data) -> None:
+    def on_result(self, data) -> None:
         try:
             result = self.shape(data)
         except Exception as exc:   # a malformed answer is this job's failure (logged)
@@ -107,11 +107,11 @@ class ServiceJob(JobSignals):
             return
         self._end(self.finished, result)
 
-    def _on_error(self, kind: str, message: str) -> None:
+    def on_error(self, kind: str, message: str) -> None:
         self.error_kind = kind
         self._end(self.failed, message)
 
-    def _on_stopped(self) -> None:
+    def on_stopped(self) -> None:
         self._end(self.stopped)
 
     def _end(self, signal, *args) -> None:

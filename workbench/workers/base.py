@@ -44,7 +44,7 @@ class Worker(JobSignals):
     def __init__(self) -> None:
         super().__init__()
         self._stop = threading.Event()
-        self.events = _SignalEvents(self)
+        self.events = SignalEvents(self)
         # The number JobRunner.start gave this job: workers with data signals of their own
         # send it, so the receiver can drop chunks of a superseded job.
         self.job_id = 0
@@ -94,7 +94,7 @@ def _describe(exc: BaseException) -> str:
     return text if len(text) < 2000 else first[:2000]
 
 
-class _SignalEvents(Events):
+class SignalEvents(Events):
     """Bridges the core's :class:`Events` callbacks to the worker's signals."""
 
     def __init__(self, worker: Worker) -> None:
