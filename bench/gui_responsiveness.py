@@ -43,8 +43,8 @@ from PySide6.QtWidgets import QApplication
 from workbench.app import MainWindow
 app = QApplication([sys.argv[0]])
 t_imported = time.time()
-from workbench.interpreter import tune_for_gui
-tune_for_gui()   # as app.main() does
+from workbench import collector
+collector.install(app)   # as app.main() does
 win = MainWindow()
 t_built = time.time()
 out = {}
@@ -96,8 +96,8 @@ def measure_training(data: str, epochs: int, profile: bool):
     app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 (must exist)
     from workbench.app import MainWindow
 
-    from workbench.interpreter import tune_for_gui
-    tune_for_gui()   # as app.main() does
+    from workbench import collector
+    collector.install(QApplication.instance())   # as app.main() does
     win = MainWindow()
     win.resize(1280, 800)
     win.show()
