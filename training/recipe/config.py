@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 # 2: class_weight added (a build that reads only version 1 refuses it clearly, instead of
 # calling it an unknown field); version 1 files load with class_weight=None.
-SCHEMA_VERSION = 2
+# 3: mixed_precision may be "auto" (the new default); a version 2 file's false meant "not
+# asked for" (no window offered it, the CLI flag was off by default), so it loads as "auto".
+SCHEMA_VERSION = 3
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 BALANCED = "balanced"
 LR_SCHEDULES = ("plateau", "cosine", "none")
@@ -40,7 +42,8 @@ class TrainConfig:
         fine_tune_lr: learning rate of the fine-tune phase (lower, so the pretrained
             weights are adjusted rather than destroyed).
         seed: seeds Python, NumPy and the backend, and the shuffling of batches.
-        mixed_precision: use ``mixed_float16``; only honoured when a GPU is present.
+        mixed_precision: ``"auto"`` (the default: ``mixed_float16`` on a GPU, float32 on
+            a CPU, where float16 is emulated and slower), True (on a GPU) or False.
         feature_cache: with a frozen backbone and no augmentation, compute backbone
             features once and train the head on them.
         class_weight: None (every sample counts the same), ``"balanced"`` (each class's
@@ -71,7 +74,7 @@ class TrainConfig:
     fine_tune_epochs: int = 0
     fine_tune_lr: float = 1e-5
     seed: int = 42
-    mixed_precision: bool = False
+    mixed_precision: bool | str = "auto"
     feature_cache: bool = True
     class_weight: str | dict | None = None
     devices: str = "one"
@@ -112,9 +115,13 @@ class TrainConfig:
         if not isinstance(self.devices, str) or not self.devices.strip():
             raise bad("devices", "must be 'one', 'all' or a comma-separated device list")
         for name in ("early_stopping", "restore_best", "checkpoint_best",
-                     "mixed_precision", "feature_cache", "multi_worker"):
+                     "feature_cache", "multi_worker"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "must be true or false")
+        if isinstance(self.mixed_precision, str) and self.mixed_precision.lower() == "auto":
+            self.mixed_precision = "auto"
+        elif not isinstance(self.mixed_precision, bool):
+            raise bad("mixed_precision", "must be 'auto', true or false")
         cw = self.class_weight
         if isinstance(cw, str):
             if cw.lower() != BALANCED:
@@ -185,6 +192,8 @@ class TrainConfig:
             raise ValueError(f"Unknown training setting(s): {', '.join(unknown)}. "
                              f"Known fields: {', '.join(sorted(names))}")
         values = dict(data)
+        if version < 3 and values.get("mixed_precision") is False:
+            values["mixed_precision"] = "auto"
         values["schema_version"] = SCHEMA_VERSION
         return cls(**values)
 
