@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         shooter = _Screenshotter(window, args.screenshot, ["data"] if args.dataset else [])
     code = app.exec()
     window.shutdown()
+    from workbench.workers.children import kill_all
+
+    kill_all()   # the last resort: no child process outlives the app
     return shooter.result if shooter is not None else code
 
 

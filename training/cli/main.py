@@ -19,7 +19,7 @@ import traceback
 from training.cli.args import InputError, dataset_options, dataset_spec, stop_on_sigint
 from training.cli.progress import TerminalEvents
 from training.cli.stream import end as stream_end
-from training.cli.stream import watch_stdin
+from training.cli.stream import quick_exit, watch_stdin
 from training.recipe.config import LR_SCHEDULES, TrainConfig
 from training.logs import FILE_ONLY, setup_logging
 from training.models.templates import TEMPLATES
@@ -166,6 +166,7 @@ def main(argv=None) -> int:
             print(json.dumps({"error": str(exc), "kind": "bad_input"}))
         if stream is not None:
             stream_end(stream, 2, error=str(exc), kind="bad_input")
+            quick_exit(2)
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
@@ -181,6 +182,7 @@ def main(argv=None) -> int:
         print("Interrupted.", file=sys.stderr)
         if stream is not None:
             stream_end(stream, 1, error="Interrupted.", kind="internal")
+            quick_exit(1)
         return 1
     except Exception as exc:  # the CLI turns every error into an exit code
         try:
@@ -199,12 +201,14 @@ def main(argv=None) -> int:
             print(json.dumps({"error": message, "kind": kind}))
         if stream is not None:
             stream_end(stream, 2 if bad_input else 1, error=message, kind=kind)
+            quick_exit(2 if bad_input else 1)
         return 2 if bad_input else 1
     code, payload = result
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, default=_plain))
     if stream is not None:
         stream_end(stream, code, result=payload)
+        quick_exit(code)
     sys.stdout.flush()
     return code
 
@@ -408,7 +412,7 @@ def _report_device(args, events, config=None) -> None:
     and what is missing when a GPU is there but TensorFlow cannot use it."""
     if not hasattr(events, "send") or args.strategy == "multi-worker":
         return   # a multi-worker strategy must be made before TensorFlow looks at devices
-    from training.fit.device import describe_devices, gpu_problem
+    from training.fit.device import describe_devices
     from training.fit.distributed import saved_config
     from training.fit.session import uses_mixed_precision
 
@@ -420,7 +424,7 @@ def _report_device(args, events, config=None) -> None:
     info = describe_devices()
     events.send({"type": "device", "name": info["name"], "gpus": info["gpus"],
                  "mixed_precision": uses_mixed_precision(config.mixed_precision, bool(info["gpus"])),
-                 "problem": gpu_problem()})
+                 "problem": info.get("gpu_missing")})
 
 
 def cmd_train(args, events, out):

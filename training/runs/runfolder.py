@@ -345,6 +345,27 @@ class RunFolder:
             data.update(fields)
             write_json(self.run_json, data)
 
+    def close_dead_run(self, status: str = "interrupted", reason: str = "") -> bool:
+        """Record that the process training this run died without ending it (killed,
+        crashed, force-stopped): a ``running`` run.json whose process is gone gets
+        ``status`` (``"interrupted"``, or ``"stopped"`` when a person ended it), the time
+        and ``reason``. Nothing else changes: the last epoch's checkpoint is what a
+        resume continues from. Returns True when run.json was changed.
+        """
+        if status not in ("interrupted", "stopped"):
+            raise ValueError(f"status must be 'interrupted' or 'stopped'. Received: {status!r}")
+        try:
+            info = self.read_info()
+        except RunError:
+            return False
+        if info.get("status") != "running" or is_alive(info):
+            return False
+        info.update(status=status, finished=time.time())
+        if reason:
+            info["ended"] = reason
+        write_json(self.run_json, info)
+        return True
+
     # the model
     def model_file(self, which: str = "final") -> Path:
         """The saved model to use: ``"best"`` (falls back to final) or ``"final"`` (falls

@@ -1,8 +1,12 @@
 """The Training panel: start/stop/resume a run, live progress, curves and an epoch log.
 
-Training runs in :class:`~workbench.workers.training.TrainingWorker` on its own thread;
-this panel only receives plain-data signals. Charts are redrawn once per epoch, never
-per batch (a redraw costs ~100 ms on the GUI thread).
+Every run trains in a process of its own, supervised by
+:class:`~workbench.workers.training.TrainingWorker` on its own thread; this panel only
+receives plain-data signals, and shows a run it trains exactly as it follows one that
+another process trains (:mod:`workbench.panels.training_follow`). Stop asks the process
+to stop after its current batch; when it has not stopped after ``FORCE_STOP_AFTER_MS``,
+"Force stop" kills it (the run stays resumable). Charts are redrawn once per epoch,
+never per batch.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import os
 import time
 import types
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
@@ -18,10 +22,14 @@ from workbench.actions import shortcuts
 from workbench.charts.training_curves import TrainingCurves
 from workbench.panels.training_follow import RunFollower, running_elsewhere
 from workbench.panels.training_bad_files import bad_files_label, read_run_config, show_bad_files
-from workbench.panels.training_text import duration, epoch_line, stopped_message
+from workbench.panels.training_text import (duration, epoch_line, force_stopped_message,
+                                            stopped_message, unexpected_stop_message)
 from workbench.widgets.error_details import DetailsButton
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.training import TrainingWorker
+from workbench.workers.spare_trainer import SpareTrainer
+from workbench.workers.training import SHUTDOWN_GRACE_S, TrainingJob, TrainingWorker
+
+FORCE_STOP_AFTER_MS = 4000   # Stop pressed this long ago and the process still runs
 
 
 class TrainingPanel(QWidget):
@@ -44,6 +52,12 @@ class TrainingPanel(QWidget):
         self._phase_start: tuple | None = None  # (phase, monotonic time, steps done then)
         self._status_epoch = None        # (epoch, phase) the status line last announced
         self._resume_config: dict | None = None   # the run's own settings while resuming it
+        self._worker: TrainingWorker | None = None   # the running job's supervisor
+        self.spare = SpareTrainer()    # a training process started ahead of Start
+        self._force_timer = QTimer(self)
+        self._force_timer.setSingleShot(True)
+        self._force_timer.setInterval(FORCE_STOP_AFTER_MS)
+        self._force_timer.timeout.connect(self._offer_force_stop)
         self._build()
         # A run trained by another process (CLI, cluster), shown live; see training_follow.
         self.follower = RunFollower(self)
@@ -67,6 +81,11 @@ class TrainingPanel(QWidget):
         self.stop_button.setToolTip(f"Stop after the current batch; the best weights are kept "
                                     f"({shortcuts.text('stop_training')})")
         self.stop_button.clicked.connect(self.stop_training)
+        self.force_button = QPushButton("Force stop")
+        self.force_button.setToolTip("End the training process now. The run is kept and "
+                                     "Resume continues it from its last finished epoch.")
+        self.force_button.clicked.connect(self.force_stop)
+        self.force_button.hide()
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the selected stopped or interrupted run "
                                       "from its last checkpoint")
@@ -79,7 +98,8 @@ class TrainingPanel(QWidget):
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         buttons = QHBoxLayout()
-        for b in (self.start_button, self.stop_button, self.resume_button, self.follow_button):
+        for b in (self.start_button, self.stop_button, self.force_button, self.resume_button,
+                  self.follow_button):
             buttons.addWidget(b)
         buttons.addWidget(self.hint, 1)
 
@@ -90,6 +110,13 @@ class TrainingPanel(QWidget):
         info = QHBoxLayout()
         info.addWidget(self.setup_label, 1)
         info.addWidget(self.device_label)
+        # What is missing when an NVIDIA GPU is there but TensorFlow cannot use it.
+        self.gpu_note = QLabel()
+        self.gpu_note.setWordWrap(True)
+        self.gpu_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.gpu_note.setStyleSheet("QLabel { background: #fff8e1; border: 1px solid #f0d58c; "
+                                    "padding: 6px; }")
+        self.gpu_note.hide()
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -128,6 +155,7 @@ class TrainingPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(info)
+        layout.addWidget(self.gpu_note)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
@@ -146,9 +174,19 @@ class TrainingPanel(QWidget):
         return self.runner.busy()
 
     def shutdown(self) -> None:
-        """Stop training (best weights are kept by the core) and wait for the thread."""
+        """Stop training (the process saves the run), kill it if it takes longer than
+        ``SHUTDOWN_GRACE_S``, and wait for its thread; end the spare process."""
         self.follower.stop()
+        self._force_timer.stop()
+        worker = self._worker
+        if worker is not None and self.is_training():
+            worker.request_stop()
+            thread = worker._thread
+            if thread is not None and not thread.wait(int(SHUTDOWN_GRACE_S * 1000)):
+                worker.force_stop()
         self.runner.shutdown(timeout_ms=15000)
+        self._worker = None
+        self.spare.shutdown()
         self.accuracy_chart.shutdown()
         self.loss_chart.shutdown()
 
@@ -162,9 +200,13 @@ class TrainingPanel(QWidget):
         self._begin(history=[])
         from workbench.actions.fixes import dataset_for_training
 
-        worker = TrainingWorker(dataset=dataset_for_training(self.state), spec=self.state.model_spec,
-                                config=self.state.train_config)
-        self._launch(worker, "Training started")
+        dataset = dataset_for_training(self.state)   # a DatasetIndex, or a DatasetSpec to reopen
+        dataset = getattr(dataset, "spec", None) or dataset
+        spec, config = self.state.model_spec, self.state.train_config
+        job = TrainingJob(dataset=dataset.to_dict(), index=self.state.dataset,
+                          spec=spec.to_dict() if spec is not None else None,
+                          config=config.to_dict() if config is not None else None)
+        self._launch(TrainingWorker(job, self.spare), "Training started")
 
     @Slot()
     def resume_training(self) -> None:
@@ -174,7 +216,7 @@ class TrainingPanel(QWidget):
         self._begin(history=_read_history(run_dir))
         self._resume_config = read_run_config(run_dir)
         self.run_dir = run_dir
-        self._launch(TrainingWorker(run_dir=run_dir, resume=True),
+        self._launch(TrainingWorker(TrainingJob(resume=run_dir), self.spare),
                      f"Resuming {os.path.basename(run_dir)}")
 
     def follow_run(self, run_dir: str) -> None:
@@ -205,6 +247,24 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stopping…")
         self.progress.setFormat("Stopping after the current batch…")
+        self._force_timer.start()
+
+    @Slot()
+    def _offer_force_stop(self) -> None:
+        if self.is_training() and self._stop_at is not None:
+            self.force_button.show()
+            self.force_button.setEnabled(True)
+            self.hint.setText("The training process has not stopped yet (it finishes its "
+                              "batch and saves the run). Force stop ends it now; the run is "
+                              "kept and can be resumed.")
+
+    @Slot()
+    def force_stop(self) -> None:
+        """Kill the training process (after Stop did not end it soon enough)."""
+        if self._worker is not None and self.is_training():
+            self.force_button.setEnabled(False)
+            self.progress.setFormat("Ending the training process…")
+            self._worker.force_stop()
 
     # ----------------------------------------------------------------- worker signals
     @Slot(str)
@@ -257,10 +317,24 @@ class TrainingPanel(QWidget):
         self.log.appendPlainText(line)
         self.status_label.setText(line)
 
-    @Slot(str)
-    def _on_device(self, name: str) -> None:
-        self.device_label.setText(f"Device: {name}")
+    @Slot(dict)
+    def _on_device(self, info: dict) -> None:
+        name = str(info.get("name") or "CPU")
+        mixed = " · mixed precision" if info.get("mixed_precision") else ""
+        self.device_label.setText(f"Device: {name}{mixed}")
+        self.device_label.setToolTip("Where this run trains" + (
+            "; float16 compute with float32 weights (mixed precision, automatic on a GPU)"
+            if mixed else ""))
         self.state.device = name
+        problem = info.get("problem")
+        self.gpu_note.setText(f"GPU not used: {problem}" if problem else "")
+        self.gpu_note.setVisible(bool(problem))
+
+    @Slot(str)
+    def _on_run_folder(self, run_dir: str) -> None:
+        """The local run's folder is known: show the run as every run is shown."""
+        self.run_dir = run_dir
+        self.follower.follow(run_dir, local=True, epochs_shown=len(self.accuracy_chart.epochs))
 
     @Slot(dict)
     def _on_spec_used(self, spec: dict) -> None:
@@ -270,11 +344,16 @@ class TrainingPanel(QWidget):
                                      f"{spec.get('color_mode', '')} input.")
 
     def _finished(self, summary: dict) -> None:
+        """How a run ended, whoever trained it (``summary``: its run.json or result)."""
         self.run_dir = summary.get("run_dir") or self.run_dir
         show_bad_files(self.bad_files_label, self.run_dir)
         status = summary.get("status", "complete")
         best = summary.get("best_epoch") or self.best_epoch
-        if status == "stopped" or self._stop_at is not None:
+        if status == "interrupted":
+            self._show_unexpected_stop(summary)
+        elif summary.get("forced"):
+            self._announce(force_stopped_message(_checkpoint_epoch(self.run_dir)))
+        elif status == "stopped" or self._stop_at is not None:
             self._announce(stopped_message(best))
         elif status == "failed":
             self._show_error(summary.get("error") or "Training failed.")
@@ -301,6 +380,13 @@ class TrainingPanel(QWidget):
         if self._stop_at is not None:
             self.last_stop_latency = time.monotonic() - self._stop_at
         self._stop_at = None
+        self._force_timer.stop()
+        self.force_button.hide()
+        if self._worker is not None:   # a local run: its process has ended
+            self._worker = None
+            self.follower.unfollow()
+            if self.isVisible():
+                self.spare.prepare()   # ready for the next Start
         self.stop_button.setText("Stop")
         if self.run_dir:
             self.state.set_run(self.run_dir)
@@ -323,11 +409,14 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("Preparing…")
 
     def _launch(self, worker: TrainingWorker, message: str) -> None:
-        worker.batch.connect(self._on_batch)
-        worker.epoch.connect(self._on_epoch)
+        self.follower.unfollow()
+        worker.runFolder.connect(self._on_run_folder)
+        worker.batch.connect(self.follower.on_batch)
+        worker.epoch.connect(self.follower.on_epoch)
         worker.device.connect(self._on_device)
         worker.specUsed.connect(self._on_spec_used)
         worker.stopAcknowledged.connect(self._on_stop_acknowledged)
+        self._worker = worker
         self.runner.start(worker, finished=self._finished, failed=self._failed,
                           stopped=self._stopped, done=self._done,
                           status=self._on_status, progress=self._on_progress)
@@ -340,12 +429,19 @@ class TrainingPanel(QWidget):
         self.log.appendPlainText(text)
         self.state.statusMessage.emit(text)
 
-    def _show_error(self, message: str) -> None:
-        self.error_label.setText(f"Training failed: {message}")
+    def _show_error(self, message: str, details: str | None = None, prefix="Training failed: ",
+                    progress="Failed") -> None:
+        self.error_label.setText(f"{prefix}{message}")
         self.error_label.show()
+        self.error_details.details = details   # None: the newest traceback in the log
         self.error_details.show()
-        self.progress.setFormat("Failed")
-        self.state.statusMessage.emit("Training failed")
+        self.progress.setFormat(progress)
+        self.state.statusMessage.emit("Training failed" if prefix else progress)
+
+    def _show_unexpected_stop(self, summary: dict) -> None:
+        text = unexpected_stop_message(summary.get("exit"), _checkpoint_epoch(self.run_dir))
+        self._show_error(text, summary.get("details"), prefix="", progress="Stopped unexpectedly")
+        self.log.appendPlainText(text)
 
     @Slot()
     def _update_controls(self) -> None:
@@ -378,6 +474,11 @@ class TrainingPanel(QWidget):
                 self.follower.unfollow()
                 self.show_run(run_dir)
         self._update_controls()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.state.dataset is not None and not self.is_training():
+            self.spare.prepare()   # TensorFlow loads while the person looks at the panel
 
     def show_run(self, run_dir: str) -> None:
         """Show a finished run's curves and epoch log (history.json is a few KB)."""
@@ -427,6 +528,21 @@ class TrainingPanel(QWidget):
 
         ok, _reason = RunFolder(run_dir).can_resume()   # a damaged run is simply not resumable
         return run_dir if ok else None
+
+
+def _checkpoint_epoch(run_dir: str | None) -> int | None:
+    """The epoch a resume of ``run_dir`` continues after (None: it cannot be resumed)."""
+    if not run_dir:
+        return None
+    from training.runs.runfolder import RunFolder
+
+    folder = RunFolder(run_dir)
+    if not folder.can_resume()[0]:
+        return None
+    try:
+        return int(folder.read_info()["checkpoint"]["epoch"])
+    except Exception:  # noqa: BLE001  (a damaged run.json: can_resume said no already)
+        return None
 
 
 def _read_history(run_dir: str) -> list:

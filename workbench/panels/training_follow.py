@@ -1,27 +1,39 @@
-"""Following a run that another process trains (a terminal, a cluster job on shared
-storage) in the Training panel, as if it were local: curves, epoch log, progress, status,
-and Stop.
+"""How the Training panel shows a run while it trains: one path for every run, whether
+the app's own training process trains it or another process does (a terminal, a
+cluster job on shared storage).
 
-The trainer writes its run folder as it goes (``history.json`` per epoch, ``run.json``,
-and ``live.json`` at most once a second, see :mod:`training.runs.follow`); a
-:class:`~workbench.workers.run_watcher.RunWatcher` says which of them changed, and the
-panel's own slots (``_on_epoch``, ``_on_batch``, ``_on_status``, ``_finished``) show them,
-so a followed run looks exactly like a local one. Stop writes the run folder's stop
-request, which the trainer polls. Each read is one small JSON file (a few KB), well
-under a millisecond, so it is done on the GUI thread.
+:class:`RunFollower` watches the run folder the trainer writes as it goes
+(``history.json`` per epoch, ``run.json``, and ``live.json`` at most once a second, see
+:mod:`training.runs.follow`) through a :class:`~workbench.workers.run_watcher.RunWatcher`
+(file-change events plus a re-scan every 2 s), and hands what changed to the panel's
+own slots (``_on_epoch``, ``_on_batch``, ``_on_status``, ``_finished``). For a run the
+app trains itself (``follow(run_dir, local=True)``) the same slots are also fed,
+sooner, from the training process's event stream (the panel's
+:class:`~workbench.workers.training.TrainingWorker` signals :meth:`RunFollower.on_epoch`,
+:meth:`on_batch`…): every batch instead of one a second, each epoch without the file
+watcher's 300 ms. Epochs are shown once, whichever way they arrive first; the end of a
+local run is its process's end, which the panel reports.
+
+Stop writes the run folder's stop request, which the trainer polls. A followed run on
+this machine whose process died without ending it is marked ``interrupted`` (checked
+every ``ALIVE_CHECK_MS``). Each read is one small JSON file (a few KB), well under a
+millisecond, so it is done on the GUI thread.
 """
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from training.runs.runfolder import HISTORY_JSON, LIVE_JSON, RUN_JSON
 from workbench.workers.run_watcher import RunWatcher
 
 log = logging.getLogger(__name__)
+
+ALIVE_CHECK_MS = 2000   # a followed run on this host: is its process still there?
 
 
 class RunFollower(QObject):
@@ -37,37 +49,52 @@ class RunFollower(QObject):
         super().__init__(panel)
         self.panel = panel
         self.run_dir: str | None = None
+        self.local = False              # trained by the app's own training process
         self.stop_sent = False
         self.model: str | None = None   # the followed run's model name (run.json)
-        self._epochs = 0
+        self._epochs = 0                # epochs shown so far (history.json's length)
         self._live_at = None
         self.watcher = RunWatcher(parent=self)
         self.watcher.runChanged.connect(self._on_changed)
+        self._alive = QTimer(self)
+        self._alive.setInterval(ALIVE_CHECK_MS)
+        self._alive.timeout.connect(self._check_alive)
 
     @property
     def active(self) -> bool:
         return self.run_dir is not None
 
-    def follow(self, run_dir: str) -> None:
-        """Show ``run_dir`` live until its trainer finishes (it may not exist yet)."""
+    def follow(self, run_dir: str, local: bool = False, epochs_shown: int = 0) -> None:
+        """Show ``run_dir`` live until its trainer finishes (it may not exist yet).
+
+        Args:
+            local: the app's own training process trains it (the panel has set itself
+                up and feeds the stream's events; the process's end ends the run).
+            epochs_shown: epochs the panel shows already (a resumed run's history).
+        """
         self.unfollow()
         p = self.panel
-        p._begin(history=[])
+        self.local = local
+        if not local:
+            p._begin(history=[])
+            p._resume_config = None
         p.run_dir = self.run_dir = run_dir
-        self.stop_sent, self._epochs, self._live_at, self.model = False, 0, None, None
-        p._resume_config = None
+        self.stop_sent, self._epochs, self._live_at, self.model = False, epochs_shown, None, None
         self.watcher.watch(run_dir)
-        name = os.path.basename(run_dir.rstrip("/\\"))
-        p.log.appendPlainText(f"Following {name}, trained by another process "
-                              f"(its folder: {run_dir}).")
-        p.progress.setFormat(f"Following {name}: waiting for its first files…")
+        if not local:
+            name = os.path.basename(run_dir.rstrip("/\\"))
+            p.log.appendPlainText(f"Following {name}, trained by another process "
+                                  f"(its folder: {run_dir}).")
+            p.progress.setFormat(f"Following {name}: waiting for its first files…")
+            self._alive.start()
         self._refresh({RUN_JSON, HISTORY_JSON, LIVE_JSON})
         p._update_controls()
 
     def unfollow(self) -> None:
         if self.run_dir is not None:
             self.watcher.unwatch(self.run_dir)
-        self.run_dir = None
+        self.run_dir, self.local = None, False
+        self._alive.stop()
 
     def stop(self) -> None:
         """The panel is shutting down."""
@@ -93,6 +120,18 @@ class RunFollower(QObject):
         p.progress.setFormat("Stop requested; the other process stops after its current batch…")
         return True
 
+    # ----------------------------------------------------------------- the stream (local runs)
+    @Slot(dict)
+    def on_epoch(self, info: dict) -> None:
+        """An epoch from the local training process's event stream."""
+        if self.run_dir is not None:
+            self._show_epochs([info], first=int(info.get("epoch") or self._epochs + 1))
+
+    @Slot(dict)
+    def on_batch(self, info: dict) -> None:
+        if self.run_dir is not None:
+            self.panel._on_batch(info)
+
     # ----------------------------------------------------------------- file changes
     @Slot(str, list)
     def _on_changed(self, run_dir: str, names: list) -> None:
@@ -104,7 +143,7 @@ class RunFollower(QObject):
             return
         if HISTORY_JSON in names:
             self._new_epochs()
-        if LIVE_JSON in names:
+        if LIVE_JSON in names and not self.local:   # the stream is fresher than live.json
             self._live()
         if RUN_JSON in names:
             self._status()
@@ -113,20 +152,27 @@ class RunFollower(QObject):
         from workbench.workers.evaluation import read_history
 
         history = read_history(self.run_dir)
-        new = history[self._epochs:]
-        for info in new:
-            self.panel._on_epoch(dict(info))
-        self._epochs = max(self._epochs, len(history))
-        if new:   # until the next batch arrives, the bar shows the epochs done
-            last, p = new[-1], self.panel
-            total = max(1, int(last.get("epochs") or 1))
-            p.progress.setValue(int(1000 * min(1.0, self._epochs / total)))
-            p.progress.setFormat(f"Epoch {self._epochs}/{total} done")
-        if self.panel._resume_config is None:   # the header shows the run's own settings
+        self._show_epochs(history[self._epochs:], first=self._epochs + 1)
+        p = self.panel
+        if p._resume_config is None:   # the header shows the run's own settings
             from workbench.panels.training_bad_files import read_run_config
 
-            self.panel._resume_config = read_run_config(self.run_dir)
-            self.panel._update_controls()
+            p._resume_config = read_run_config(self.run_dir)
+            p._update_controls()
+
+    def _show_epochs(self, infos: list, first: int) -> None:
+        """Show epochs numbered ``first``, ``first + 1``… that are not shown yet."""
+        shown = 0
+        for offset, info in enumerate(infos):
+            if first + offset <= self._epochs:
+                continue
+            self.panel._on_epoch(dict(info))
+            self._epochs = first + offset
+            shown += 1
+        if shown and not self.local:   # until the next batch arrives, the bar shows the epochs done
+            total = max(1, int(infos[-1].get("epochs") or 1))
+            self.panel.progress.setValue(int(1000 * min(1.0, self._epochs / total)))
+            self.panel.progress.setFormat(f"Epoch {self._epochs}/{total} done")
 
     def _live(self) -> None:
         from training.runs.follow import read_live
@@ -148,9 +194,13 @@ class RunFollower(QObject):
         if live.get("host"):
             p.device_label.setText(f"Followed run · {live.get('host')} (pid {live.get('pid')})")
 
+    @Slot()
+    def _check_alive(self) -> None:
+        if self.run_dir is not None and not self.local:
+            self._status()
+
     def _status(self) -> None:
-        from training.runs.runfolder import RunFolder
-        from training.runs.runfolder import RunError
+        from training.runs.runfolder import RunError, RunFolder
 
         try:
             run = RunFolder(self.run_dir).load()
@@ -160,19 +210,17 @@ class RunFollower(QObject):
         if run.get("model") != self.model:
             self.model = run.get("model")
             self.panel._update_controls()   # the header names the followed run's model
-        if status == "running":
-            return
+        if status == "running" or self.local:
+            return   # a local run ends when its process has ended (the panel says so)
         self._new_epochs()   # the last epoch may land together with the final status
         run_dir, p = self.run_dir, self.panel
+        if status == "interrupted" and run.get("host") in (None, socket.gethostname()):
+            # Its process died on this machine: never leave the run "running" on disk.
+            RunFolder(run_dir).close_dead_run("interrupted", "The process training it ended "
+                                              "without finishing it")
         self.unfollow()
         p._resume_config = None
-        if status == "interrupted":
-            p._show_error("The process training this run ended before finishing it "
-                          "(killed or crashed). Resume continues it from its last epoch.")
-        elif status == "failed":
-            p._show_error(run.get("error") or "Training failed in the other process.")
-        else:
-            p._finished({**run, "run_dir": run_dir})
+        p._finished({**run, "run_dir": run_dir})
         p._done()
         self.ended.emit(run_dir, str(status))
 
@@ -183,8 +231,7 @@ def _same(a: str, b: str) -> bool:
 
 def running_elsewhere(run_dir: str) -> bool:
     """True when ``run_dir`` is being trained by another live process (or host)."""
-    from training.runs.runfolder import RunFolder
-    from training.runs.runfolder import RunError
+    from training.runs.runfolder import RunError, RunFolder
 
     try:
         run = RunFolder(run_dir).load()

@@ -30,3 +30,26 @@ def duration(seconds: float) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def force_stopped_message(epochs_done: int) -> str:
+    if epochs_done:
+        return (f"Force-stopped — the run is kept; Resume continues it after epoch "
+                f"{epochs_done} (its last checkpoint)")
+    return "Force-stopped before the first epoch ended — nothing to resume; start a new run"
+
+
+def unexpected_stop_message(how: str | None, resume_after: int | None) -> str:
+    """A run whose process ended without finishing it (``status: interrupted``).
+
+    Args:
+        how: what happened to the process ("killed by signal 9 (SIGKILL)"), if known.
+        resume_after: the epoch of the checkpoint a resume continues from (None: none).
+    """
+    why = (f"the training process was {how}" if how
+           else "the process training this run ended without finishing it (killed or crashed)")
+    if resume_after:
+        then = f"Resume continues it after epoch {resume_after}, its last checkpoint."
+    else:
+        then = "It had not finished an epoch, so there is nothing to resume: start a new run."
+    return f"Training stopped unexpectedly: {why}. The run is marked interrupted. {then}"
