@@ -46,9 +46,14 @@ def test_keep_training_then_stop_and_quit_without_asking_again(qtbot, training_w
     assert not w.close()
     assert seen == [QUESTION] and panel.is_training() and w.isVisible()
 
+    pid = panel._worker.process_id()   # the run trains in a process of its own
+    assert pid is not None
     _answer("Stop and quit", tick=True, seen=seen)
     assert w.close()
     assert len(seen) == 2 and not panel.pending_work()
+    from training.runs.processes import _pid_alive
+
+    assert not _pid_alive(pid)   # no orphan: the window waited for it (or killed it)
     assert str(w.settings.value(SETTING)) == "false"
     from training.runs.listing import list_runs
 

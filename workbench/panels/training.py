@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import os
 import time
-import types
 
-from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
-                               QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtCore import QTimer, Slot
+from PySide6.QtWidgets import QWidget
 
-from workbench.actions import shortcuts
-from workbench.charts.training_curves import TrainingCurves
+from workbench.panels.training_bad_files import read_run_config, show_bad_files
 from workbench.panels.training_follow import RunFollower, running_elsewhere
-from workbench.panels.training_bad_files import bad_files_label, read_run_config, show_bad_files
+from workbench.panels.training_layout import setup_ui
+from workbench.panels.training_runinfo import (checkpoint_epoch, read_history, resumable_run,
+                                               setup_text)
 from workbench.panels.training_text import (duration, epoch_line, force_stopped_message,
                                             stopped_message, unexpected_stop_message)
-from workbench.widgets.error_details import DetailsButton
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.spare_trainer import SpareTrainer
 from workbench.workers.training import SHUTDOWN_GRACE_S, TrainingJob, TrainingWorker
@@ -62,6 +60,7 @@ class TrainingPanel(QWidget):
         # A run trained by another process (CLI, cluster), shown live; see training_follow.
         self.follower = RunFollower(self)
         state.datasetChanged.connect(self._update_controls)
+        state.datasetChanged.connect(self._prepare_spare)
         state.specChanged.connect(self._update_controls)
         state.configChanged.connect(self._update_controls)
         state.runChanged.connect(self._on_run_changed)
@@ -69,102 +68,13 @@ class TrainingPanel(QWidget):
         if state.run_dir:
             self.show_run(state.run_dir)
 
-    # ----------------------------------------------------------------- layout
     def _build(self) -> None:
-        self.start_button = QPushButton("Start training")
-        # F5 and Esc are window-wide actions (workbench/actions/training_actions.py), so they work
-        # from any panel and wherever the focus is.
-        self.start_button.setToolTip(f"Train the current model on the current dataset "
-                                     f"({shortcuts.text('start_training')})")
+        setup_ui(self)   # the widgets and their layout (workbench/panels/training_layout.py)
         self.start_button.clicked.connect(self.start_training)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip(f"Stop after the current batch; the best weights are kept "
-                                    f"({shortcuts.text('stop_training')})")
         self.stop_button.clicked.connect(self.stop_training)
-        self.force_button = QPushButton("Force stop")
-        self.force_button.setToolTip("End the training process now. The run is kept and "
-                                     "Resume continues it from its last finished epoch.")
         self.force_button.clicked.connect(self.force_stop)
-        self.force_button.hide()
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the selected stopped or interrupted run "
-                                      "from its last checkpoint")
         self.resume_button.clicked.connect(self.resume_training)
-        self.follow_button = QPushButton("Follow a run…")
-        self.follow_button.setToolTip("Open a run folder that another process is training "
-                                      "(a terminal, or a cluster job on shared storage) and "
-                                      "follow it live here; Stop then asks it to stop")
         self.follow_button.clicked.connect(self.choose_run_to_follow)
-        self.hint = QLabel()
-        self.hint.setWordWrap(True)
-        buttons = QHBoxLayout()
-        for b in (self.start_button, self.stop_button, self.force_button, self.resume_button,
-                  self.follow_button):
-            buttons.addWidget(b)
-        buttons.addWidget(self.hint, 1)
-
-        self.setup_label = QLabel()
-        self.setup_label.setWordWrap(True)
-        self.device_label = QLabel()
-        self.device_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        info = QHBoxLayout()
-        info.addWidget(self.setup_label, 1)
-        info.addWidget(self.device_label)
-        # What is missing when an NVIDIA GPU is there but TensorFlow cannot use it.
-        self.gpu_note = QLabel()
-        self.gpu_note.setWordWrap(True)
-        self.gpu_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.gpu_note.setStyleSheet("QLabel { background: #fff8e1; border: 1px solid #f0d58c; "
-                                    "padding: 6px; }")
-        self.gpu_note.hide()
-
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("Idle")
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
-        # Messages can be selected and copied (into a bug report, a search).
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status_label.setWordWrap(True)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet("QLabel { color: #b00020; background: #fdecea; "
-                                       "border: 1px solid #f5c2c0; padding: 6px; }")
-        self.error_label.hide()
-        self.error_details = DetailsButton(self)   # the traceback from the log file
-        self.error_details.hide()
-        self.bad_files_label = bad_files_label(self)
-
-        self.accuracy_chart = TrainingCurves("accuracy")
-        self.loss_chart = TrainingCurves("loss")
-        charts = QSplitter(Qt.Orientation.Horizontal)
-        charts.addWidget(self.accuracy_chart)
-        charts.addWidget(self.loss_chart)
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setPlaceholderText("One line per epoch appears here while training runs.")
-        self.log.setMaximumBlockCount(5000)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(charts)
-        self.splitter.addWidget(self.log)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(info)
-        layout.addWidget(self.gpu_note)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status_label)
-        error_row = QHBoxLayout()
-        error_row.addWidget(self.error_label, 1)
-        error_row.addWidget(self.error_details)
-        layout.addLayout(error_row)
-        layout.addWidget(self.bad_files_label)
-        layout.addWidget(self.splitter, 1)
 
     # ----------------------------------------------------------------- public API
     def is_training(self) -> bool:
@@ -213,7 +123,7 @@ class TrainingPanel(QWidget):
         run_dir = self._resumable_run()
         if self.is_training() or run_dir is None:
             return
-        self._begin(history=_read_history(run_dir))
+        self._begin(history=read_history(run_dir))
         self._resume_config = read_run_config(run_dir)
         self.run_dir = run_dir
         self._launch(TrainingWorker(TrainingJob(resume=run_dir), self.spare),
@@ -352,7 +262,7 @@ class TrainingPanel(QWidget):
         if status == "interrupted":
             self._show_unexpected_stop(summary)
         elif summary.get("forced"):
-            self._announce(force_stopped_message(_checkpoint_epoch(self.run_dir)))
+            self._announce(force_stopped_message(checkpoint_epoch(self.run_dir)))
         elif status == "stopped" or self._stop_at is not None:
             self._announce(stopped_message(best))
         elif status == "failed":
@@ -385,8 +295,7 @@ class TrainingPanel(QWidget):
         if self._worker is not None:   # a local run: its process has ended
             self._worker = None
             self.follower.unfollow()
-            if self.isVisible():
-                self.spare.prepare()   # ready for the next Start
+            self._prepare_spare()   # ready for the next Start
         self.stop_button.setText("Stop")
         if self.run_dir:
             self.state.set_run(self.run_dir)
@@ -439,7 +348,7 @@ class TrainingPanel(QWidget):
         self.state.statusMessage.emit("Training failed" if prefix else progress)
 
     def _show_unexpected_stop(self, summary: dict) -> None:
-        text = unexpected_stop_message(summary.get("exit"), _checkpoint_epoch(self.run_dir))
+        text = unexpected_stop_message(summary.get("exit"), checkpoint_epoch(self.run_dir))
         self._show_error(text, summary.get("details"), prefix="", progress="Stopped unexpectedly")
         self.log.appendPlainText(text)
 
@@ -477,12 +386,18 @@ class TrainingPanel(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self.state.dataset is not None and not self.is_training():
-            self.spare.prepare()   # TensorFlow loads while the person looks at the panel
+        self._prepare_spare()
+
+    @Slot()
+    def _prepare_spare(self) -> None:
+        """Shown with a dataset open: TensorFlow loads in a spare training process while
+        the person looks at the panel, so Start does not wait for it."""
+        if self.isVisible() and self.state.dataset is not None and not self.is_training():
+            self.spare.prepare()
 
     def show_run(self, run_dir: str) -> None:
         """Show a finished run's curves and epoch log (history.json is a few KB)."""
-        history = _read_history(run_dir)
+        history = read_history(run_dir)
         self.error_label.hide()
         self.error_details.hide()
         show_bad_files(self.bad_files_label, run_dir)
@@ -500,52 +415,9 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(f"Run {name}" if history else "Idle")
 
     def _setup_text(self) -> str:
-        ds = self.state.dataset
-        data = (f"<b>Dataset:</b> {os.path.basename(str(ds.root).rstrip('/')) or ds.root} "
-                f"({len(ds.classes)} classes, {len(ds):,} images)" if ds is not None
-                else "<b>Dataset:</b> none")
-        spec = self.state.model_spec
-        model = (f"<b>Model:</b> {getattr(spec, 'name', None) or getattr(spec, 'template', 'custom')}"
-                 if spec is not None else "<b>Model:</b> CNN template (default)")
-        if self.follower.active and not self.is_training() and self.follower.model:
-            model = f"<b>Model:</b> {self.follower.model} (followed run)"
-        cfg = self.state.train_config
+        followed = self.follower.model if self.follower.active and not self.is_training() else None
         resumed = self._resume_config if (self.is_training() or self.follower.active) else None
-        if resumed:   # the header names the run being resumed, not the Model panel's settings
-            cfg = types.SimpleNamespace(**resumed)
-        if cfg is not None:
-            run = (f"{cfg.epochs} epochs · batch {cfg.batch_size} · {cfg.optimizer} "
-                   f"lr {cfg.learning_rate:g}")
-        else:
-            run = "default settings"
-        return f"{data} &nbsp;·&nbsp; {model} &nbsp;·&nbsp; <b>Training:</b> {run}"
+        return setup_text(self.state, resumed, followed)
 
     def _resumable_run(self) -> str | None:
-        run_dir = self.state.run_dir
-        if not run_dir or not os.path.isdir(run_dir):
-            return None
-        from training.runs.runfolder import RunFolder
-
-        ok, _reason = RunFolder(run_dir).can_resume()   # a damaged run is simply not resumable
-        return run_dir if ok else None
-
-
-def _checkpoint_epoch(run_dir: str | None) -> int | None:
-    """The epoch a resume of ``run_dir`` continues after (None: it cannot be resumed)."""
-    if not run_dir:
-        return None
-    from training.runs.runfolder import RunFolder
-
-    folder = RunFolder(run_dir)
-    if not folder.can_resume()[0]:
-        return None
-    try:
-        return int(folder.read_info()["checkpoint"]["epoch"])
-    except Exception:  # noqa: BLE001  (a damaged run.json: can_resume said no already)
-        return None
-
-
-def _read_history(run_dir: str) -> list:
-    from workbench.workers.evaluation import read_history
-
-    return read_history(run_dir)
+        return resumable_run(self.state.run_dir)

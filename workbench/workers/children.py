@@ -86,7 +86,7 @@ def spawn(argv: list[str], name: str, long_lived: bool = False, env: dict | None
     Raises ``OSError`` when the process cannot be started.
     """
     path = _log_path(name)
-    err = open(path, "wb") if path is not None else subprocess.DEVNULL  # noqa: SIM115
+    err = open(path, "wb") if path is not None else subprocess.DEVNULL
     kwargs: dict = {}
     if sys.platform == "win32":
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
