@@ -1,10 +1,11 @@
 """``tf.data`` input pipelines that read batches, never a whole dataset.
 
-Only row numbers go into TensorFlow: ``range(N)`` is shuffled (seeded, reshuffled every
-epoch), batched, and each batch of row numbers is turned into images by a NumPy call
-(a gather from a memory map, or the parallel reader). So the order of a run's batches
-depends only on the seed and the epoch, never on whether the pixels came from files or
-from the store: a first run and a cached run see the same batches.
+Only batch numbers go into TensorFlow: batch ``b`` of an epoch is turned into row
+numbers by a seeded permutation of that epoch (:func:`epoch_order`), and into images by
+a NumPy call (a gather from a memory map, or the parallel reader). So the order of a
+run's batches depends only on the seed and the epoch, never on whether the pixels came
+from files or from the store (a first run and a cached run see the same batches), nor on
+whether the run was interrupted and resumed in between.
 
 TensorFlow is imported inside the functions so ``training.data`` stays cheap to import.
 Images stay uint8 (4x less memory than float32); the model rescales them itself.
@@ -20,33 +21,69 @@ PARALLEL_BATCHES = 2  # batches being read at once: one decodes while the next o
 PREFETCH_BATCHES = 4
 
 
+class EpochClock:
+    """Which epoch a shuffled pipeline is serving; its batches' order is a function of
+    ``(seed, epoch)`` only (:func:`epoch_order`).
+
+    ``fit()`` sets ``epoch`` at the start of every epoch (``training.fit.callbacks
+    .EpochClockCallback`` with Keras' own epoch number, which continues after a resume),
+    so a resumed run sees the batches the uninterrupted run would have seen. tf.data's
+    ``reshuffle_each_iteration`` cannot do that: its order depends on how many iterators
+    were made before, and a resumed process starts counting again.
+    """
+
+    def __init__(self) -> None:
+        self.epoch = 0
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The shuffled order of ``range(n)`` for one epoch (same seed and epoch, same order)."""
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, int(epoch)]).permutation(int(n))
+
+
 def _batched(n: int, fetch, image_shape, batch_size: int, shuffle: bool, seed: int,
              image_dtype="uint8"):
-    """``fetch(positions int64) -> (images, int32 labels)`` over ``range(n)`` as tf.data."""
+    """``fetch(positions int64) -> (images, int32 labels)`` over ``range(n)`` as tf.data.
+
+    A shuffled dataset carries its :class:`EpochClock` as ``dataset.epoch_clock``."""
     import tensorflow as tf
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive. Received: batch_size={batch_size}")
+    n, batch_size = int(n), int(batch_size)
     dtype = tf.as_dtype(image_dtype)
-    ds = tf.data.Dataset.range(int(n))
-    if shuffle and n > 1:
-        ds = ds.shuffle(int(n), seed=int(seed), reshuffle_each_iteration=True)
-    ds = ds.batch(int(batch_size))
+    batches = -(-n // batch_size)
+    clock = EpochClock() if shuffle and n > 1 else None
+    orders: dict[int, np.ndarray] = {}
 
-    def call(pos):
-        x, y = fetch(np.asarray(pos, np.int64))
+    def positions(b: int) -> np.ndarray:
+        if clock is None:
+            return np.arange(b * batch_size, min(n, (b + 1) * batch_size), dtype=np.int64)
+        epoch = clock.epoch
+        order = orders.get(epoch)
+        if order is None:  # one permutation per epoch, kept while that epoch runs
+            order = epoch_order(n, seed, epoch)
+            orders.clear()
+            orders[epoch] = order
+        return order[b * batch_size:(b + 1) * batch_size]
+
+    def call(b):
+        x, y = fetch(positions(int(b)))
         return np.ascontiguousarray(x, image_dtype), np.asarray(y, np.int32)
 
-    def load(pos):
-        x, y = tf.numpy_function(call, [pos], (dtype, tf.int32), name="read_batch")
+    def load(b):
+        x, y = tf.numpy_function(call, [b], (dtype, tf.int32), name="read_batch")
         x.set_shape((None, *image_shape))
         y.set_shape((None,))
         return x, y
 
+    ds = tf.data.Dataset.range(batches)
     ds = ds.map(load, num_parallel_calls=PARALLEL_BATCHES, deterministic=True)
     # Keras knows the epoch length up front (progress, no "ran out of data" warnings).
-    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-int(n) // int(batch_size))))
-    return ds.prefetch(PREFETCH_BATCHES)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
+    ds = ds.prefetch(PREFETCH_BATCHES)
+    ds.epoch_clock = clock
+    return ds
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0):

@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from training.cpus import usable_cpus
+
 from .decode import DecodeError, decode_bytes
 
 log = logging.getLogger(__name__)
@@ -30,10 +32,8 @@ _pool_lock = threading.Lock()
 
 
 def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may use (containers)
-    except AttributeError:
-        return os.cpu_count() or 1
+    """The CPUs this process may use (affinity and cgroup quota: containers)."""
+    return usable_cpus()
 
 
 def decode_threads() -> int:

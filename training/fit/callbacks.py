@@ -68,14 +68,20 @@ class EventsCallback(keras.callbacks.Callback):
         batches: batches per epoch.
         early_stopping: stop after ``patience`` epochs without a better monitor value.
         patience: see above.
+        stop_from: the first epoch (1-based) at which early stopping may stop the run
+            (``training.fit.schedules.early_stop_from``); None: never. Patience counts
+            from there, so a noisy validation loss early in a decaying schedule cannot
+            end it.
         on_epoch_saved: called as ``on_epoch_saved(info, improved)`` after each complete
             epoch, before ``events.on_epoch``, to write history and checkpoints.
     """
 
     def __init__(self, events: Events, state: TrainState, phase: str, total_epochs: int,
                  batches: int, early_stopping: bool = True, patience: int = 3,
-                 on_epoch_saved: Callable[[dict, bool], None] | None = None):
+                 on_epoch_saved: Callable[[dict, bool], None] | None = None,
+                 stop_from: int | None = 1):
         super().__init__()
+        self.stop_from = stop_from
         self.events, self.state, self.phase = events, state, phase
         self.total_epochs, self.batches = total_epochs, batches
         self.early_stopping, self.patience = early_stopping, patience
@@ -157,7 +163,11 @@ class EventsCallback(keras.callbacks.Callback):
         else:
             self.state.wait += 1
         self.state.history.append(info)
-        early_stop = self.early_stopping and not improved and self.state.wait >= max(1, self.patience)
+        early_stop = (self.early_stopping and not improved and self.stop_from is not None
+                      and epoch + 1 >= self.stop_from
+                      # patience counts only the epochs in which a stop was allowed
+                      and epoch + 1 - max(self.state.best_epoch or 0, self.stop_from - 1)
+                      >= max(1, self.patience))
         if early_stop:
             self.state.early_stopped = True
             if self.phase == "train":
@@ -169,6 +179,21 @@ class EventsCallback(keras.callbacks.Callback):
             self.model.stop_training = True
             self.events.on_status(f"Early stopping: no improvement for {self.state.wait} epoch(s); "
                                   f"best epoch {self.state.best_epoch}.")
+
+
+class EpochClockCallback(keras.callbacks.Callback):
+    """Tells shuffled pipelines (``training.data.pipeline.EpochClock``) which epoch starts,
+    by Keras' own epoch number, which a resumed ``fit(initial_epoch=...)`` continues: the
+    batches of epoch 11 are the same whether or not the run stopped after epoch 10."""
+
+    def __init__(self, *datasets):
+        super().__init__()
+        self.clocks = [c for c in (getattr(d, "epoch_clock", None) for d in datasets)
+                       if c is not None]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for clock in self.clocks:
+            clock.epoch = int(epoch)
 
 
 def _learning_rate(model) -> float | None:

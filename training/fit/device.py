@@ -33,14 +33,16 @@ def describe_devices() -> dict:
     Returns:
         ``{"name": "<first GPU's name>" or "CPU", "gpus": [names], "tensorflow": version,
         "memory_growth": bool, "warnings": [str], "driver": str | None,
-        "gpu_missing": str | None}`` (``driver``: the NVIDIA driver found without
-        TensorFlow; ``gpu_missing``: why TensorFlow does not use it). Cached.
+        "gpu_missing": str | None, "threads": {cpus, intra_op, inter_op, source, applied}}``
+        (``driver``: the NVIDIA driver found without TensorFlow; ``gpu_missing``: why
+        TensorFlow does not use it; ``threads``: ``training.cpus.configure_threads``). Cached.
     """
     global _cached
     with _lock:
         if _cached is None:
             _cached = _detect()
-        return {**_cached, "gpus": list(_cached["gpus"]), "warnings": list(_cached["warnings"])}
+        return {**_cached, "gpus": list(_cached["gpus"]), "warnings": list(_cached["warnings"]),
+                "threads": dict(_cached["threads"])}
 
 
 def has_gpu() -> bool:
@@ -127,6 +129,9 @@ def _cuda_libs_installed() -> bool | None:
 
 
 def _detect() -> dict:
+    from training.cpus import configure_threads
+
+    threads = configure_threads()  # before TensorFlow's first op, which fixes its pools
     import tensorflow as tf
 
     warnings: list[str] = []
@@ -157,4 +162,4 @@ def _detect() -> dict:
         missing = explain_missing_gpu(driver, names, build, cuda_libs=_cuda_libs_installed())
     return {"name": names[0] if names else "CPU", "gpus": names,
             "tensorflow": tf.__version__, "memory_growth": growth, "warnings": warnings,
-            "driver": driver, "gpu_missing": missing}
+            "driver": driver, "gpu_missing": missing, "threads": threads}

@@ -13,8 +13,10 @@ import traceback
 
 import numpy as np
 
+from training.cpus import process_cpu_seconds
 from training.runs import listing as runs
-from training.fit.callbacks import EventsCallback, TrainState
+from training.fit.rng import seed_states
+from training.fit.callbacks import EpochClockCallback, EventsCallback, TrainState
 from training.events import Events, Stopped
 from training.features.store import (
     FeatureStore,
@@ -102,7 +104,10 @@ class Session:
         # training.fit.distributed.StepLoop under MultiWorkerMirroredStrategy (Model.fit
         # fails there, keras#20585); None: Keras' own fit.
         self.step_loop = None
-        self.timings = {"decode": 0.0, "features": 0.0, "train": 0.0, "evaluate": 0.0}
+        # train_cpu: process CPU seconds (all threads) during fit(); cpu_cores_in_fit is
+        # train_cpu / train, the cores kept busy on average (issue 21: measure it).
+        self.timings = {"decode": 0.0, "features": 0.0, "train": 0.0, "train_cpu": 0.0,
+                        "evaluate": 0.0}
         backbone = getattr(spec, "backbone", None)
         self.fine_tune = (config.fine_tune_epochs > 0 and backbone is not None
                           and backbone.fine_tune_from is not None)
@@ -133,8 +138,10 @@ class Session:
 
         self.model, self.state, self.phase, self.resumed = model, state, phase, True
         state.best_model = model if state.best_weights is not None else None
-        # Different batch order than the epochs already done, but still reproducible.
-        keras.utils.set_random_seed(self.config.seed + state.epochs_done)
+        # The same global seeds as the uninterrupted run; the batch order is a function of
+        # the epoch (training.data.pipeline.EpochClock), and the augmentation and dropout
+        # random streams are layer state saved in model_last.keras, so both continue.
+        keras.utils.set_random_seed(self.config.seed)
 
     def release(self) -> None:
         """Drop the model, close the data (its store lock) and features, so memory can be freed."""
@@ -261,15 +268,20 @@ class Session:
         self._fit(self.model, *self._image_datasets(), "fine_tune", target)
 
     def _fit(self, model, train_ds, val_ds, phase: str, epochs: int) -> None:
-        from training.fit.schedules import lr_callbacks
+        from training.fit.schedules import early_stop_from, lr_callbacks
 
         cfg = self.config
+        # The schedule spans the phase, from its first epoch, not from where this fit()
+        # starts: a resumed run continues the curve instead of restarting it (issue 21).
+        phase_start = 0 if phase == "train" else \
+            sum(1 for h in self.state.history if h["phase"] == "train")
         schedule = lr_callbacks(cfg.lr_schedule,
                                 cfg.fine_tune_lr if phase == "fine_tune" else cfg.learning_rate,
-                                self.state.epochs_done, epochs, cfg.patience, val_ds is not None)
+                                phase_start, epochs, cfg.patience, val_ds is not None)
         cb = EventsCallback(self.events, self.state, phase, self.total_epochs, self._batches(),
                             early_stopping=self.config.early_stopping, patience=self.config.patience,
-                            on_epoch_saved=lambda info, improved: self._epoch_saved(phase, improved))
+                            on_epoch_saved=lambda info, improved: self._epoch_saved(phase, improved),
+                            stop_from=early_stop_from(cfg.lr_schedule, phase_start, epochs))
         if self.events.should_stop():  # fit() would reset stop_training; don't start at all
             self.state.stopped = True
             return
@@ -280,9 +292,9 @@ class Session:
         from training.fit import execution
 
         execution.apply(model, execution.steps_per_execution(self.spec, model, self._batches()))
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), process_cpu_seconds()
         try:
-            callbacks = [cb, tensorboard, *schedule]
+            callbacks = [cb, EpochClockCallback(train_ds), tensorboard, *schedule]
             class_weight = self.config.class_weight_for(self.index.classes, self._train_labels())
             if self.step_loop is not None:
                 self.step_loop.fit(model, train_ds, val_ds, epochs, self.state.epochs_done,
@@ -295,6 +307,7 @@ class Session:
         finally:
             tensorboard.close()
             self.timings["train"] += time.perf_counter() - t
+            self.timings["train_cpu"] += process_cpu_seconds() - cpu
 
     # -- checkpoints ---------------------------------------------------------------
     def _epoch_saved(self, phase: str, improved: bool) -> None:
@@ -308,7 +321,8 @@ class Session:
         best = st.best_entry() or {}
         w.update(epochs_done=st.epochs_done, best_epoch=st.best_epoch, best_val_loss=best.get("val_loss"),
                  best_val_accuracy=best.get("val_accuracy"),
-                 checkpoint={"epoch": st.epochs_done, "phase": phase, **st.to_dict()})
+                 checkpoint={"epoch": st.epochs_done, "phase": phase, **st.to_dict(),
+                             "rng_state": seed_states(self.model)})
 
     def _sync_full_optimizer(self) -> None:
         """Copy the head optimizer's state into the end-to-end model's (feature path)."""
@@ -358,13 +372,18 @@ class Session:
         # then only evaluates, since every epoch is done).
         status = "stopped" if st.stopped else "complete"
         self.timings["total"] = time.perf_counter() - self.t0
+        if self.timings["train"] > 0:
+            self.timings["cpu_cores_in_fit"] = self.timings["train_cpu"] / self.timings["train"]
         best = st.best_entry() or {}
         w.update(status=status, finished=time.time(), timings=dict(self.timings),
                  epochs_done=st.epochs_done, best_epoch=st.best_epoch,
                  best_val_loss=best.get("val_loss"), best_val_accuracy=best.get("val_accuracy"),
                  early_stopped=st.early_stopped)
+        cores = self.timings.get("cpu_cores_in_fit")
         self.events.on_status(f"Run {status}: {st.epochs_done} epoch(s)"
-                              + (f", test accuracy {result['accuracy']:.4f}" if result else ""))
+                              + (f", test accuracy {result['accuracy']:.4f}" if result else "")
+                              + (f"; {cores:.2f} CPU cores busy during training on average"
+                                 if cores else ""))
         return self._summary(status, result)
 
     def _evaluate(self) -> dict | None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 
+from training.cpus import configure_threads
 from training.fit.callbacks import TrainState
+from training.fit.rng import restore_seed_states
 from training.recipe.config import TrainConfig
 from training.fit.distributed import (attach, placement, private_copy, saved_config, step_config,
                                   worker_run_dir)
@@ -55,6 +57,7 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
     if isinstance(spec, dict):
         spec = ModelSpec.from_dict(spec)
     t0 = time.perf_counter()
+    configure_threads()  # TensorFlow's pools from the CPUs this process may use, before any op
     place = placement(config)  # first: a multi-worker strategy must exist before any TF op
     free_memory()
     device = describe_devices()
@@ -115,6 +118,7 @@ def resume(run_dir, events: Events | None = None, dataset=None, devices: str | N
     t0 = time.perf_counter()
     overrides = {k: v for k, v in (("devices", devices), ("multi_worker", multi_worker))
                  if v is not None}
+    configure_threads()
     place = placement(saved_config(run_dir, overrides))  # before any TF op, as in train()
     if not place.chief:
         run_dir = private_copy(run_dir, place.task)  # the chief alone writes the shared folder
@@ -150,6 +154,7 @@ def resume(run_dir, events: Events | None = None, dataset=None, devices: str | N
     events.on_status(f"Resuming {writer.path.name} after epoch {epochs_done}")
     with place.strategy.scope():  # the loaded model and optimizer live in the strategy
         model = writer.load_model("last", compile=True)
+        restore_seed_states(model, checkpoint.get("rng_state"))  # augmentation, dropout
         if writer.model_best.is_file():
             best = load_model_file(writer.model_best, compile=False)
             state.best_weights = best.get_weights()

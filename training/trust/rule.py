@@ -278,8 +278,10 @@ def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42
                    "reason": fit["reason"], "fit_input": fit["fitted_on"],
                    "num_samples": len(y_val), "nll_before": fit["nll_before"],
                    "nll_after": fit["nll_after"], "ece_before": fit["ece_before"],
-                   "ece_after": fit["ece_after"], "cv_folds": fit["cv_folds"],
-                   "cv_nll_before": fit["cv_nll_before"], "cv_nll_after": fit["cv_nll_after"]}
+                   "ece_after": fit["ece_after"], "cv_splits": fit["cv_splits"],
+                   "cv_nll_before": fit["cv_nll_before"], "cv_nll_after": fit["cv_nll_after"],
+                   "cv_ece_before": fit["cv_ece_before"], "cv_ece_after": fit["cv_ece_after"],
+                   "cv_ece_lowered": fit["cv_ece_lowered"]}
     tmp = folder / (UNKNOWN_REFERENCE_NPZ + ".tmp.npz")
     np.savez_compressed(tmp, features=(reference if reference is not None
                                        else np.zeros((0, 0))).astype(np.float32),
@@ -322,7 +324,8 @@ def trusted_predictions(model, data, split: int, trust: Trust, events: Events | 
         extras["calibration"]["validation"] = {
             k: trust.fit.get(k) for k in ("fitted_temperature", "accepted", "reason", "fit_input",
                                           "num_samples", "nll_before", "nll_after", "ece_before",
-                                          "ece_after", "cv_nll_before", "cv_nll_after")}
+                                          "ece_after", "cv_nll_before", "cv_nll_after",
+                                          "cv_ece_before", "cv_ece_after", "cv_ece_lowered")}
     if trust.rule is not None:
         unknown = np.asarray(assessed["unknown"], dtype=bool)
         reasons = assessed["reasons"]

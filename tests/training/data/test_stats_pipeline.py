@@ -44,7 +44,10 @@ def test_make_dataset_batches_uint8_and_int32(class_folder, cache_env):
     assert batches[0][0].dtype == tf.uint8 and batches[0][1].dtype == tf.int32
     assert np.array_equal(np.concatenate([b[1].numpy() for b in batches]), data.y)
     shuffled = make_dataset(data.x, data.y, batch_size=36, shuffle=True, seed=3)
-    first, second = (next(iter(shuffled))[1].numpy() for _ in range(2))
+    first = next(iter(shuffled))[1].numpy()
+    assert np.array_equal(next(iter(shuffled))[1].numpy(), first)  # same epoch, same order
+    shuffled.epoch_clock.epoch = 1  # what fit() does at each epoch's start
+    second = next(iter(shuffled))[1].numpy()
     assert sorted(first) == sorted(data.y) and not np.array_equal(first, data.y)
     assert not np.array_equal(first, second)  # reshuffled every epoch
     again = next(iter(make_dataset(data.x, data.y, batch_size=36, shuffle=True, seed=3)))[1].numpy()

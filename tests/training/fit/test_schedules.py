@@ -31,3 +31,30 @@ def test_schedule_changes_the_rate_during_training(tmp_path, schedule):
     else:
         # Epoch 1 sets the best loss, epoch 2 doesn't beat it: epoch 3 runs at 0.3x.
         assert lrs[2] == pytest.approx(config.learning_rate * PLATEAU_FACTOR, rel=1e-4)
+
+
+def test_early_stopping_is_armed_only_once_the_cosine_has_decayed():
+    from training.fit.schedules import ARM_FRACTION, SHORT_PHASE, early_stop_from
+
+    assert early_stop_from("plateau", 0, 30) == 1 and early_stop_from("none", 4, 9) == 5
+    assert early_stop_from("cosine", 0, SHORT_PHASE) is None  # a short phase: never
+    arm = early_stop_from("cosine", 0, 30)
+    # The issue's run stopped at epoch 11 of 30 with the rate at 74 % of its peak.
+    assert arm > 11 and cosine_rate(1.0, arm - 1, 0, 30) <= ARM_FRACTION
+    assert cosine_rate(1.0, arm - 2, 0, 30) > ARM_FRACTION
+    assert early_stop_from("cosine", 5, 35) == arm + 5  # a later phase: its own span
+
+
+def test_a_flat_validation_loss_cannot_stop_a_cosine_run_before_it_has_decayed(tmp_path):
+    """A validation loss that never improves (a learning rate too small to move it) used to
+    end the run after `patience` epochs; now the stop waits for the decayed part of the
+    schedule, and still comes there (no epochs wasted on the plateau after it)."""
+    from training.fit.schedules import early_stop_from
+    from training.fit.train import train
+
+    data = make_class_folder(tmp_path / "data", per_class=6, size=8)
+    config = TrainConfig(epochs=14, batch_size=8, learning_rate=1e-12, patience=1)
+    s = train(str(data), tiny_spec("mlp", size=8), config, run_dir=str(tmp_path / "run"))
+    arm = early_stop_from("cosine", 0, 14)
+    assert s.epochs_done == arm < 14  # the first epoch at which a stop is allowed
+    assert s.best_epoch == 1

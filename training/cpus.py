@@ -1,0 +1,168 @@
+"""The CPUs this process may use, and TensorFlow's thread pools sized to them.
+
+TensorFlow sizes its intra-op and inter-op pools from the host's core count. In a
+container with a CPU quota (cgroup ``cpu.max`` / ``cpu.cfs_quota_us``) or a restricted
+affinity (``taskset``, cpusets) that is more threads than the process can run, and they
+then fight over the cores it has; on a bare host it is right. So the pools are set from
+what this process may actually use (RESEARCH.md, "Time to accuracy"), once, before the
+first TensorFlow op: after that TensorFlow refuses to change them.
+
+``WORKBENCH_THREADS=N`` overrides the count (a benchmark comparing settings, or a person
+sharing a machine on purpose). No TensorFlow import at module level.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+
+log = logging.getLogger(__name__)
+
+_CGROUP_ROOT = "/sys/fs/cgroup"
+_lock = threading.Lock()
+_applied: dict | None = None
+
+
+def affinity_cpus() -> int:
+    """CPUs in this process's affinity mask (``os.cpu_count()`` where that is unknown)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _cgroup_paths(proc_cgroup: str) -> tuple[str | None, str | None]:
+    """(cgroup v2 path, cgroup v1 ``cpu`` controller path) from ``/proc/self/cgroup`` text."""
+    v2 = v1 = None
+    for line in proc_cgroup.splitlines():
+        parts = line.strip().split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "":
+            v2 = path
+        elif "cpu" in controllers.split(","):
+            v1 = path
+    return v2, v1
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _ancestors(root: str, path: str):
+    """``root/path``, then each parent folder up to ``root`` (a quota set on a parent
+    cgroup limits its children too)."""
+    parts = [p for p in (path or "/").split("/") if p]
+    for i in range(len(parts), -1, -1):
+        yield os.path.join(root, *parts[:i])
+
+
+def quota_cpus(root: str = _CGROUP_ROOT, proc_cgroup: str | None = None) -> float | None:
+    """The CPU quota of this process's cgroup in CPUs (``1.5`` = 150 ms per 100 ms), the
+    smallest along its ancestors, or None when there is none (or it can't be read).
+
+    Args:
+        root: where the cgroup file systems are mounted (a test passes a fake tree).
+        proc_cgroup: the text of ``/proc/self/cgroup`` (read when None).
+    """
+    if proc_cgroup is None:
+        proc_cgroup = _read("/proc/self/cgroup") or ""
+    v2, v1 = _cgroup_paths(proc_cgroup)
+    found: list[float] = []
+    if v2 is not None:
+        for base in (root, os.path.join(root, "unified")):
+            for folder in _ancestors(base, v2):
+                text = _read(os.path.join(folder, "cpu.max"))
+                if text:
+                    quota, _, period = text.partition(" ")
+                    if quota != "max" and quota.isdigit() and period.strip().isdigit() \
+                            and int(period) > 0:
+                        found.append(int(quota) / int(period))
+    if v1 is not None:
+        for base in (os.path.join(root, "cpu"), os.path.join(root, "cpu,cpuacct")):
+            for folder in _ancestors(base, v1):
+                quota = _read(os.path.join(folder, "cpu.cfs_quota_us"))
+                period = _read(os.path.join(folder, "cpu.cfs_period_us"))
+                try:
+                    q, p = int(quota or ""), int(period or "")
+                except ValueError:
+                    continue
+                if q > 0 and p > 0:
+                    found.append(q / p)
+    return min(found) if found else None
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may keep busy: its affinity, capped by its cgroup quota
+    (rounded up: a 1.5-CPU quota still runs two threads usefully part of the time)."""
+    cpus = affinity_cpus()
+    quota = quota_cpus()
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota - 1e-9)))
+    return cpus
+
+
+def thread_counts(cpus: int | None = None) -> dict:
+    """TensorFlow's ``{"intra_op", "inter_op", "cpus", "source"}`` for ``cpus`` (usable
+    CPUs by default; ``WORKBENCH_THREADS`` first).
+
+    intra-op = the CPUs (one op's work spread over all of them); inter-op = the CPUs too,
+    at least 2, so that the input pipeline's ops and the training step can run side by
+    side instead of taking turns.
+    """
+    source = "cgroup quota and affinity"
+    raw = os.environ.get("WORKBENCH_THREADS", "").strip()
+    if cpus is None and raw.isdigit() and int(raw) > 0:
+        cpus, source = int(raw), "WORKBENCH_THREADS"
+    elif cpus is None:
+        cpus = usable_cpus()
+    else:
+        source = "given"
+    cpus = max(1, int(cpus))
+    return {"cpus": cpus, "intra_op": cpus, "inter_op": max(2, cpus), "source": source}
+
+
+def configure_threads(cpus: int | None = None) -> dict:
+    """Size TensorFlow's thread pools (:func:`thread_counts`), once per process.
+
+    Call it before the first TensorFlow op: ``train()``, ``resume()``, the CLI and the
+    device check do. Afterwards TensorFlow keeps whatever it started with; then this
+    logs and returns what is in force, with ``"applied": False``.
+
+    Returns:
+        ``{"cpus", "intra_op", "inter_op", "source", "applied"}``.
+    """
+    global _applied
+    with _lock:
+        if _applied is not None and cpus is None:
+            return dict(_applied)
+        import tensorflow as tf
+
+        want = thread_counts(cpus)
+        applied = True
+        try:
+            if tf.config.threading.get_intra_op_parallelism_threads() != want["intra_op"]:
+                tf.config.threading.set_intra_op_parallelism_threads(want["intra_op"])
+            if tf.config.threading.get_inter_op_parallelism_threads() < want["inter_op"]:
+                tf.config.threading.set_inter_op_parallelism_threads(want["inter_op"])
+        except RuntimeError as exc:  # TensorFlow already initialised: too late
+            applied = False
+            log.info("TensorFlow's thread pools were already set up; kept them (%s)", exc)
+        result = {**want, "intra_op": tf.config.threading.get_intra_op_parallelism_threads()
+                  or want["intra_op"],
+                  "inter_op": tf.config.threading.get_inter_op_parallelism_threads()
+                  or want["inter_op"], "applied": applied}
+        _applied = result
+        return dict(result)
+
+
+def process_cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far (every thread)."""
+    t = os.times()
+    return t.user + t.system
