@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent(r"""
     data, when = sys.argv[2], sys.argv[3]
     app = QApplication([])
     from training.data import DatasetSpec, open_dataset
-    from training.fit.train import TrainConfig
+    from training.recipe.config import TrainConfig
     from workbench.workers.training import TrainingWorker
 
     pausing = (sys.executable, "-m", "tests.workbench.pausing_cli")
@@ -127,8 +127,8 @@ def test_closing_the_window_during_training_exits_cleanly(tmp_path, when):
                 closed_at = time.monotonic()
                 trainer = json.loads(line.split(" ", 1)[1])["pid"]
                 break
-        assert closed_at is not None, "the app never reached the close point:\n" + \
-            "".join(lines) + proc.stderr.read()[-3000:]
+        assert closed_at is not None, f"the app never reached the close point (exit " \
+            f"{proc.wait(30)}):\n" + "".join(lines) + proc.stderr.read()[-3000:]
         assert trainer and _pid_alive(trainer), "no training process while training"
         if when == "gui_killed":
             proc.kill()   # as a crash would end the app

@@ -23,7 +23,7 @@ def panel(qtbot, tmp_path):
 
 
 def _config(**kw):
-    from training.fit.train import TrainConfig
+    from training.recipe.config import TrainConfig
 
     return TrainConfig(**{"epochs": 2, "batch_size": 8, **kw})
 

@@ -123,7 +123,9 @@ class TrainingPanel(QWidget):
         run_dir = self._resumable_run()
         if self.is_training() or run_dir is None:
             return
-        self._begin(history=read_history(run_dir))
+        # The epochs up to the checkpoint: a later one in history.json (its process died
+        # while saving it) is trained again, and shown when it is.
+        self._begin(history=read_history(run_dir)[:checkpoint_epoch(run_dir) or 0])
         self._resume_config = read_run_config(run_dir)
         self.run_dir = run_dir
         self._launch(TrainingWorker(TrainingJob(resume=run_dir), self.spare),
@@ -164,9 +166,8 @@ class TrainingPanel(QWidget):
         if self.is_training() and self._stop_at is not None:
             self.force_button.show()
             self.force_button.setEnabled(True)
-            self.hint.setText("The training process has not stopped yet (it finishes its "
-                              "batch and saves the run). Force stop ends it now; the run is "
-                              "kept and can be resumed.")
+            self.hint.setText("Not stopped yet (it finishes its batch, then saves). Force "
+                              "stop ends it now; the run is kept for Resume.")
 
     @Slot()
     def force_stop(self) -> None:
@@ -348,7 +349,8 @@ class TrainingPanel(QWidget):
         self.state.statusMessage.emit("Training failed" if prefix else progress)
 
     def _show_unexpected_stop(self, summary: dict) -> None:
-        text = unexpected_stop_message(summary.get("exit"), checkpoint_epoch(self.run_dir))
+        text = unexpected_stop_message(summary.get("exit"), checkpoint_epoch(self.run_dir),
+                                       len(self.accuracy_chart.epochs))
         self._show_error(text, summary.get("details"), prefix="", progress="Stopped unexpectedly")
         self.log.appendPlainText(text)
 

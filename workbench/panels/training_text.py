@@ -39,17 +39,20 @@ def force_stopped_message(epochs_done: int) -> str:
     return "Force-stopped before the first epoch ended — nothing to resume; start a new run"
 
 
-def unexpected_stop_message(how: str | None, resume_after: int | None) -> str:
+def unexpected_stop_message(how: str | None, resume_after: int | None, shown: int = 0) -> str:
     """A run whose process ended without finishing it (``status: interrupted``).
 
     Args:
         how: what happened to the process ("killed by signal 9 (SIGKILL)"), if known.
         resume_after: the epoch of the checkpoint a resume continues from (None: none).
+        shown: epochs shown; one past the checkpoint died while it was being saved.
     """
     why = (f"the training process was {how}" if how
            else "the process training this run ended without finishing it (killed or crashed)")
     if resume_after:
         then = f"Resume continues it after epoch {resume_after}, its last checkpoint."
+        if shown > resume_after:
+            then += f" Epoch {shown} ended but was not saved: Resume trains it again."
     else:
         then = "It had not finished an epoch, so there is nothing to resume: start a new run."
     return f"Training stopped unexpectedly: {why}. The run is marked interrupted. {then}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
 from training.logs import last_traceback, log_file
@@ -93,6 +93,7 @@ class DetailsButton(QPushButton):
         self.dialog: QMessageBox | None = None
         self.details: str | None = None   # shown instead of the log's newest traceback
 
+    @Slot()
     def show_details(self) -> QMessageBox:
         """Open (non-modal) the details dialog; returns it."""
         self.dialog = show_details(self, self.details)
