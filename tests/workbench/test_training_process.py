@@ -115,6 +115,7 @@ def test_a_spare_process_takes_the_next_run(qtbot, panel, monkeypatch):
     panel.state.set_train_config(TrainConfig(epochs=1, batch_size=8))
     panel.show()   # shown with a dataset open: TensorFlow loads in a spare process
     assert panel.spare.ready()
+    qtbot.waitUntil(panel.spare.loaded, timeout=120_000)   # it said "ready"
     spare_pid = panel.spare._child.proc.pid
     assert [c.proc.pid for c in children.running() if c.long_lived] == [spare_pid]
     panel.start_training()

@@ -93,9 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download-weights", action="store_true",
                    help="download missing ImageNet backbone weights into the Keras cache "
                    "(the only time the CLI goes online)")
-    p.add_argument("--mixed-precision", nargs="?", const="on", choices=("auto", "on", "off"),
-                   help="float16 compute on a GPU: auto (default: on with a GPU, off on a "
-                   "CPU, where it is slower), on, off")
+    # Flags, not a value: "--mixed-precision DATA" must keep meaning what it always did.
+    p.add_argument("--mixed-precision", dest="mixed_precision", action="store_const", const="on",
+                   help="float16 compute on a GPU even where auto would not (the default, "
+                   "auto, uses it on a GPU and not on a CPU, where it is slower)")
+    p.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_const",
+                   const="off", help="float32 compute on a GPU too")
     p.add_argument("--no-feature-cache", action="store_true")
     p.add_argument("--class-weight", metavar="balanced|CLASS=W,…",
                    help="weigh the loss per class: 'balanced' (inverse class frequency) "
@@ -364,7 +367,7 @@ def _model_spec(args, index, events):
     return spec
 
 
-MIXED_PRECISION = {None: "auto", "auto": "auto", "on": True, "off": False}
+MIXED_PRECISION = {None: "auto", "on": True, "off": False}
 
 
 def _train_config(args, index=None, events=None):

@@ -49,12 +49,7 @@ def setup_ui(panel) -> None:
     info.addWidget(panel.setup_label, 1)
     info.addWidget(panel.device_label)
     # What is missing when an NVIDIA GPU is there but TensorFlow cannot use it.
-    panel.gpu_note = QLabel()
-    panel.gpu_note.setWordWrap(True)
-    panel.gpu_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    panel.gpu_note.setStyleSheet("QLabel { background: #fff8e1; border: 1px solid #f0d58c; "
-                                 "padding: 6px; }")
-    panel.gpu_note.hide()
+    panel.gpu_note = _message_label("background: #fff8e1; border: 1px solid #f0d58c;")
 
     panel.progress = QProgressBar()
     panel.progress.setRange(0, 1000)
@@ -66,12 +61,8 @@ def setup_ui(panel) -> None:
     # Messages can be selected and copied (into a bug report, a search).
     panel.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     panel.status_label.setWordWrap(True)
-    panel.error_label = QLabel()
-    panel.error_label.setWordWrap(True)
-    panel.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    panel.error_label.setStyleSheet("QLabel { color: #b00020; background: #fdecea; "
-                                    "border: 1px solid #f5c2c0; padding: 6px; }")
-    panel.error_label.hide()
+    panel.error_label = _message_label("color: #b00020; background: #fdecea; "
+                                       "border: 1px solid #f5c2c0;")
     panel.error_details = DetailsButton(panel)   # the traceback from the log file
     panel.error_details.hide()
     panel.bad_files_label = bad_files_label(panel)
@@ -103,3 +94,13 @@ def setup_ui(panel) -> None:
     layout.addLayout(error_row)
     layout.addWidget(panel.bad_files_label)
     layout.addWidget(panel.splitter, 1)
+
+
+def _message_label(style: str) -> QLabel:
+    """A hidden, word-wrapped, selectable message box (``style``: its colours)."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setStyleSheet(f"QLabel {{ {style} padding: 6px; }}")
+    label.hide()
+    return label

@@ -52,11 +52,30 @@ class SpareTrainer:
         self._lock = threading.Lock()
         self._child: children.Child | None = None
         self._env: dict | None = None   # the environment it was started with
+        self._said = b""                 # what the spare wrote before its job (loaded())
 
     def ready(self) -> bool:
         """True when a spare process runs (it may still be importing TensorFlow)."""
         with self._lock:
             return self._child is not None and self._child.proc.poll() is None
+
+    def loaded(self) -> bool:
+        """True once the spare has said ``ready`` (TensorFlow imported). Never blocks: it
+        reads what the spare has written so far (``hello``, ``ready``: nothing else comes
+        before its job). POSIX only (``select`` on a pipe); elsewhere always False."""
+        import select
+
+        with self._lock:
+            child = self._child
+            if child is None or child.proc.poll() is not None or sys.platform == "win32":
+                return False
+            fd = child.proc.stdout.fileno()
+            while b'"ready"' not in self._said and select.select([fd], [], [], 0)[0]:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                self._said += chunk
+            return b'"ready"' in self._said
 
     def prepare(self) -> None:
         """Start a spare process unless one runs or spares are switched off."""
@@ -70,7 +89,7 @@ class SpareTrainer:
             log.warning("No spare training process: %s", exc)
             return
         with self._lock:
-            old, self._child, self._env = self._child, child, env
+            old, self._child, self._env, self._said = self._child, child, env, b""
         if old is not None:
             self._end(old)
 

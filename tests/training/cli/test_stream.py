@@ -117,8 +117,9 @@ def test_config_file_and_mixed_precision_options(tmp_path):
     config = _train_config(parser.parse_args(["train", "d", "--config", str(path), "--epochs", "9"]))
     assert (config.epochs, config.batch_size, config.mixed_precision) == (3, 5, True)
     for flag, value in (([], "auto"), (["--mixed-precision"], True),
-                        (["--mixed-precision", "off"], False), (["--mixed-precision", "auto"], "auto")):
-        args = parser.parse_args(["train", "d", "--epochs", "2", *flag])
+                        (["--no-mixed-precision"], False)):
+        args = parser.parse_args(["train", *flag, "d", "--epochs", "2"])
+        assert args.data == "d"
         assert _train_config(args).mixed_precision == value
     path.write_text('{"epochs": "many"}')
     with pytest.raises(InputError, match="config.json"):
