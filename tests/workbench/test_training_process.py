@@ -79,6 +79,19 @@ def test_kill_9_mid_epoch_says_stopped_unexpectedly_and_the_run_resumes(qtbot, p
     assert len(history) > done and _raw_run(run_dir)["status"] == "stopped"
 
 
+def test_stop_while_the_process_starts_is_not_lost(qtbot, panel):
+    panel.state.set_train_config(_long_config())
+    panel.start_training()
+    qtbot.waitUntil(lambda: panel._worker.process_id() is not None, timeout=30_000)
+    panel.stop_training()   # the process is still importing TensorFlow
+    wait_idle(qtbot, panel, timeout=180_000)
+    run_dir = panel.state.run_dir
+    info = _raw_run(run_dir)   # the run began, saw the request addressed to it, and stopped
+    assert info["status"] == "stopped" and info["epochs_done"] == 0
+    assert panel.epochs_seen == 0 and "Stopped" in panel.status_label.text()
+    assert not panel.error_label.isVisibleTo(panel)
+
+
 def test_force_stop_ends_a_process_that_does_not_stop(qtbot, panel, monkeypatch):
     from workbench.workers.training import TrainingWorker
 

@@ -298,6 +298,8 @@ class TrainingPanel(QWidget):
             self.follower.unfollow()
             self._prepare_spare()   # ready for the next Start
         self.stop_button.setText("Stop")
+        if self.run_dir and not os.path.isdir(self.run_dir):
+            self.run_dir = None   # a run that never began (its empty folder was removed)
         if self.run_dir:
             self.state.set_run(self.run_dir)
         self.state.runsUpdated.emit()
