@@ -12,22 +12,41 @@ _hash_file() {
   else shasum -a 256 "$1" | cut -d' ' -f1; fi   # macOS
 }
 
+# pip's and the build backend's own output (setuptools deprecation warnings and the like)
+# goes to this file, not the terminal; a failed install prints its last lines.
+INSTALL_LOG=".venv/install.log"
+
+_pip() {
+  if ! .venv/bin/python -m pip "$@" >>"$INSTALL_LOG" 2>&1; then
+    echo "error: pip $* failed; the last lines of $INSTALL_LOG:" >&2
+    tail -n 25 "$INSTALL_LOG" >&2
+    return 1
+  fi
+}
+
 ensure_venv() {
   local extra="${1:-}" target="." stamp=".venv/.workbench-install" want
   [ -n "$extra" ] && target=".[$extra]"
   want="$(_hash_file pyproject.toml) ${extra:-base}"
-  if [ ! -x .venv/bin/python ]; then
+  if [ ! -x .venv/bin/python ] || [ ! -f .venv/bin/activate ]; then
     rm -f "$stamp"
-    python3 -m venv .venv
-    .venv/bin/python -m pip install -q --upgrade pip
+    # Without Debian/Ubuntu's python3-venv package this fails half-way, leaving a .venv
+    # with no pip: remove it, so the next try starts clean, and say what is missing.
+    if ! python3 -m venv .venv >/dev/null 2>&1; then
+      rm -rf .venv
+      echo "error: could not create .venv with 'python3 -m venv'. On Debian or Ubuntu install" \
+           "the venv module first: sudo apt-get install python3-venv" >&2
+      return 1
+    fi
+    _pip install -q --upgrade pip
   fi
   # A stamp for the test extra also covers the plain install (the extra is a superset).
   if [ -f "$stamp" ] && { grep -qxF "$want" "$stamp" \
        || { [ -z "$extra" ] && grep -q "^$(_hash_file pyproject.toml) " "$stamp"; }; }; then
     return 0
   fi
-  echo "Installing into .venv (pyproject.toml is new or changed)…" >&2
-  .venv/bin/python -m pip install -q -e "$target"
+  echo "Installing into .venv (first time: about 3.5 GB, a few minutes; details in $INSTALL_LOG)…" >&2
+  _pip install -q -e "$target"
   # Written only after a successful install, atomically.
   printf '%s\n' "$want" > "$stamp.tmp" && mv "$stamp.tmp" "$stamp"
 }

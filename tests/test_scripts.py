@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 FAKE_PYTHON = """#!/usr/bin/env bash
 echo "$*" >> "$(dirname "$0")/../calls.log"
+# pip's build backend is chatty (setuptools deprecation notices): that must not reach
+# the terminal.
+case "$*" in *"pip install"*) echo "SetuptoolsDeprecationWarning: noise" >&2;; esac
 """
 
 
@@ -30,15 +33,19 @@ def checkout(tmp_path):
     for tool in ("python", "ruff", "lint-imports"):
         (bin_dir / tool).write_text(FAKE_PYTHON, encoding="utf-8")
         (bin_dir / tool).chmod(0o755)
+    (bin_dir / "activate").write_text("", encoding="utf-8")   # a complete venv has it
     return root
 
 
-def _run(root, script):
+def _run(root, script, env=None, ok=True):
     log = root / ".venv" / "calls.log"
     log.unlink(missing_ok=True)
     out = subprocess.run(["bash", f"scripts/{script}"], cwd=root, capture_output=True,
-                         text=True, timeout=60, check=False, env=dict(os.environ))
+                         text=True, timeout=60, check=False, env=env or dict(os.environ))
+    if not ok:
+        return out
     assert out.returncode == 0, out.stderr
+    assert "noise" not in out.stderr   # pip's output went to .venv/install.log
     return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
 
 
@@ -60,3 +67,25 @@ def test_test_script_installs_the_test_extra_once(checkout):
     assert _installs(_run(checkout, "test.sh")) == ['-m pip install -q -e .[test]']
     assert _installs(_run(checkout, "test.sh")) == []
     assert _installs(_run(checkout, "run.sh")) == []   # the test extra covers the app
+
+
+def test_install_output_goes_to_a_log_file_not_the_terminal(checkout):
+    _run(checkout, "run.sh")
+    assert "SetuptoolsDeprecationWarning" in (checkout / ".venv" / "install.log").read_text()
+
+
+def test_missing_venv_module_says_to_install_python3_venv(checkout, tmp_path):
+    """Debian's python3 without python3-venv: ``python3 -m venv`` fails half-way."""
+    import shutil as sh
+
+    sh.rmtree(checkout / ".venv")
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "python3").write_text("#!/usr/bin/env bash\nmkdir -p .venv/bin; "
+                                      "echo 'ensurepip is not available' >&2; exit 1\n")
+    (fake_bin / "python3").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake_bin}:{os.environ['PATH']}")
+    out = _run(checkout, "run.sh", env=env, ok=False)
+    assert out.returncode != 0
+    assert "sudo apt-get install python3-venv" in out.stderr
+    assert not (checkout / ".venv").exists()   # the next try starts clean

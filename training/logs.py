@@ -17,6 +17,15 @@ from pathlib import Path
 from training.userdirs import user_folder
 
 LOG_FILE_NAME = "workbench.log"
+# What native libraries (TensorFlow's C++ core, absl, CUDA, Qt) write to the process's
+# stderr: kept beside the log, out of the user's terminal (see route_native_stderr).
+NATIVE_LOG_NAME = "native.log"
+NATIVE_MAX_BYTES = 4 * 1024 * 1024
+# Environment for every process that imports TensorFlow, set before that import (TF
+# reads it once). Level 1 drops TF's INFO lines (oneDNN and CPU-feature notices) and
+# keeps its warnings and errors, which route_native_stderr sends to the native log; absl
+# prints a few lines before it reads any setting, hence the redirect as well.
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "1", "GRPC_VERBOSITY": "ERROR"}
 # A few MB is many sessions of tracebacks; three old files keep a crash from yesterday.
 MAX_BYTES = 2 * 1024 * 1024
 BACKUP_COUNT = 3
@@ -68,15 +77,19 @@ class _CurrentStderrHandler(logging.StreamHandler):
         pass
 
 
-def setup_logging(level: int = logging.INFO) -> Path | None:
+def setup_logging(level: int = logging.INFO, console: bool = True) -> Path | None:
     """Send log records at ``level`` and above to the rotating log file.
 
     Idempotent (the CLI's ``main()`` and the app's ``main()`` may both run in one test
-    process). Adds no console handler: the CLI's terminal output is its own
-    (``cliprogress``), and it must not change. Returns the log file, or None when the
-    folder cannot be written (then logging stays as it was, and the reason goes to
-    stderr once: a read-only home must not stop the app).
+    process). The CLI's terminal output is its own (``cliprogress``); with ``console``
+    warnings and errors are also printed to stderr, as logging's last resort did. The
+    app passes ``console=False``: it shows errors in its window, and Python warnings go
+    to the file too (``logging.captureWarnings``), so its terminal stays quiet. Returns
+    the log file, or None when the folder cannot be written (then logging stays as it
+    was, and the reason goes to stderr once: a read-only home must not stop the app).
     """
+    if not console:
+        logging.captureWarnings(True)
     root = logging.getLogger()
     for handler in root.handlers:
         if isinstance(handler, _WorkbenchFileHandler):
@@ -96,7 +109,7 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
     # Keep the previous behaviour for warnings and errors: before a handler existed,
     # logging's "last resort" printed them to stderr. With a file handler installed it
     # no longer does, so add the same stderr output back (WARNING and above only).
-    if not any(getattr(h, "_workbench_stderr", False) for h in root.handlers):
+    if console and not any(getattr(h, "_workbench_stderr", False) for h in root.handlers):
         console = _CurrentStderrHandler()
         console.setLevel(logging.WARNING)
         console.setFormatter(logging.Formatter("%(message)s"))  # as the last resort did
@@ -104,6 +117,46 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
         console._workbench_stderr = True  # type: ignore[attr-defined]
         root.addHandler(console)
     log.info("logging to %s", path)
+    return path
+
+
+def quiet_native_env(environ=None) -> None:
+    """Set :data:`QUIET_ENV` in ``environ`` (``os.environ``) where the user has not set
+    it: child processes inherit it, so every process of the app that imports TensorFlow
+    starts with it."""
+    environ = os.environ if environ is None else environ
+    for key, value in QUIET_ENV.items():
+        environ.setdefault(key, value)
+
+
+def route_native_stderr() -> Path | None:
+    """Point this process's file descriptor 2 at ``native.log`` in the log folder, so what
+    C and C++ libraries print (absl's "All log messages before absl::InitializeLog()",
+    "failed call to cuInit" on a machine without a GPU, Qt plugin notices) lands there
+    instead of in the terminal. Child processes inherit it. Python's ``sys.stderr`` keeps
+    the terminal: the CLI's progress and a real error message still show.
+
+    Only for a process's entry point (``main.py``, ``python -m training``), never for a
+    library call: it changes the whole process. Returns the file, or None when it could
+    not be opened (then nothing changes).
+    """
+    try:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / NATIVE_LOG_NAME
+        mode = "ab" if not path.exists() or path.stat().st_size < NATIVE_MAX_BYTES else "wb"
+        with open(path, mode) as native:
+            native.write(f"--- pid {os.getpid()}: {' '.join(sys.argv)}\n".encode("utf-8", "replace"))
+            native.flush()
+            terminal = os.dup(2)
+            os.dup2(native.fileno(), 2)
+    except OSError as exc:
+        log.warning("native messages stay on stderr (cannot write %s: %s)", log_dir(), exc)
+        return None
+    sys.stderr.flush()
+    # sys.stderr wrote to fd 2; give it the terminal's copy.
+    sys.stderr = os.fdopen(terminal, "w", buffering=1, encoding=getattr(sys.stderr, "encoding", None)
+                           or "utf-8", errors="backslashreplace")
     return path
 
 

@@ -10,7 +10,7 @@ import time
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
-from training.logs import setup_logging
+from training.logs import route_native_stderr, setup_logging
 from workbench.interpreter import tune_for_gui
 from workbench.mainwindow import PANEL_KEYS, MainWindow
 from workbench.appstate.session_restore import reopen_last_dataset
@@ -100,7 +100,10 @@ class _Screenshotter(QObject):
 def main(argv: list[str] | None = None) -> int:
     """Run the app. Returns the process exit code."""
     args = parse_args(sys.argv[1:] if argv is None else list(argv))
-    setup_logging()
+    # A quiet terminal: TensorFlow's, absl's and Qt's notices go to native.log in the log
+    # folder, Python warnings and log records to workbench.log (issue 22 item 12).
+    route_native_stderr()
+    setup_logging(console=False)
     # Process-wide interpreter settings belong to the process's entry point, not to a
     # widget: short GIL slices so the GUI thread waits less for busy workers.
     tune_for_gui()

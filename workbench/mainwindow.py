@@ -24,6 +24,7 @@ from workbench.appstate.state import AppState
 from workbench.workers.dataset import DeviceProbeWorker
 from workbench.workers.base import Worker
 from workbench.widgets.error_details import details_link, offer_details
+from workbench.widgets.wheel_guard import install_wheel_guard
 from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.state = state or AppState(self)
         self.settings = Settings()
         self.setWindowTitle("Image Classification Workbench")
+        install_wheel_guard()   # combo and spin boxes take the wheel only when focused
         self._probe_device = probe_device
         # The panel-module import and the device probe (the TensorFlow import): each runs
         # once per window and is waited for at shutdown.

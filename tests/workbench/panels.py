@@ -79,3 +79,23 @@ def make_window(qtbot, tmp_path=None, monkeypatch=None, *, own_runs=False, size=
         if own_runs:
             monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))
     return _shown(qtbot, MainWindow(probe_device=False), size, show)
+
+
+def answer_box(button_text: str, seen: list, or_first: bool = False) -> None:
+    """Click ``button_text`` on the next message box as soon as it is open (with
+    ``or_first``: its first button when it has no such button), and add its text to
+    ``seen``."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen.append(box.text())
+        buttons = {b.text().replace("&", ""): b for b in box.buttons()}
+        button = buttons.get(button_text) or (box.buttons()[0] if or_first else None)
+        assert button is not None, f"no {button_text!r} button on {box.text()!r}"
+        button.click()
+    QTimer.singleShot(0, click)

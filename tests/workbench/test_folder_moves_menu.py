@@ -6,12 +6,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
-
 from tests.imagegen import make_class_folder
 from tests.training.data.test_overlay import file_hashes
-from tests.workbench.panels import make_window
+from tests.workbench.panels import answer_box, make_window
 
 
 @pytest.fixture
@@ -22,15 +19,7 @@ def window(qtbot, tmp_path, monkeypatch):
 
 
 def _answer(button_text: str, seen: list) -> None:
-    """Click ``button_text`` on the question box as soon as it is open."""
-    def click() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, click)
-            return
-        seen.append(box.text())
-        next(b for b in box.buttons() if b.text().replace("&", "") == button_text).click()
-    QTimer.singleShot(0, click)
+    answer_box(button_text, seen)
 
 
 def test_apply_label_fixes_to_folders_asks_moves_and_undoes(qtbot, window, tmp_path):

@@ -27,6 +27,17 @@ def dataset_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--kind", default="auto", choices=KINDS)
 
 
+def dataset_labels_options(p: argparse.ArgumentParser) -> None:
+    """What to do with label fixes that came with the dataset (made elsewhere): without
+    either flag they are used only if the user accepted them before (issue 25)."""
+    g = p.add_argument_group("label fixes that come with the dataset").add_mutually_exclusive_group()
+    g.add_argument("--accept-dataset-labels", dest="dataset_labels", action="store_const",
+                   const="apply", help="use label fixes the dataset carries that were made "
+                   "elsewhere (remembered for this dataset, as the app's question is)")
+    g.add_argument("--ignore-dataset-labels", dest="dataset_labels", action="store_const",
+                   const="ignore", help="use the dataset's own labels and say so (remembered)")
+
+
 def dataset_spec(args, path):
     from training.data import DatasetSpec
 

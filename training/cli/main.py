@@ -16,7 +16,8 @@ import os
 import sys
 import traceback
 
-from training.cli.args import InputError, dataset_options, dataset_spec, stop_on_sigint
+from training.cli.args import (InputError, dataset_labels_options, dataset_options, dataset_spec,
+                               stop_on_sigint)
 from training.cli.progress import TerminalEvents
 from training.cli.stream import end as stream_end
 from training.cli.stream import quick_exit, watch_stdin
@@ -32,6 +33,8 @@ _TRAIN_DEFAULTS = TrainConfig()  # one owner of the defaults: the CLI shows the 
 
 def _bad_input_types() -> tuple:
     from training.data import DatasetError
+    from training.data.move_journal import FolderMoveError
+    from training.data.overlay import OverlayError
     from training.fit.distributed import DeviceError
     from training.export.exporter import ExportError
     from training.export.predictor import MissingPackageError
@@ -40,7 +43,8 @@ def _bad_input_types() -> tuple:
     from training.export.signature import SignatureError
 
     return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
-            ExportError, MissingPackageError, SignatureError, DeviceError)
+            ExportError, MissingPackageError, SignatureError, DeviceError, FolderMoveError,
+            OverlayError)
 
 
 class ArgumentError(Exception):
@@ -63,10 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="list files only; skip decoding (corrupt files are then not found)")
     dataset_options(p)
+    dataset_labels_options(p)
 
     p = sub.add_parser("train", help="train a model and save a run folder")
     p.add_argument("data", metavar="DATA", nargs="?")
     dataset_options(p)
+    dataset_labels_options(p)
     p.add_argument("--model", choices=("auto", *MODELS), default="auto",
                    help="auto (default) picks the template and input size from the data and "
                    "says why")
@@ -256,12 +262,24 @@ def _open(args, path, events):
     from training.data import open_dataset
 
     spec = dataset_spec(args, path)
-    index = open_dataset(spec, events)
+    index = open_dataset(spec, events, dataset_labels=getattr(args, "dataset_labels", None))
     index.spec = spec  # lets train() record how to reopen the same split
     return index
 
 
+def _foreign_labels(index, out) -> dict | None:
+    """Say what became of label fixes that came with the dataset (made elsewhere)."""
+    from training.cli.labels import foreign_hint
+
+    foreign = (getattr(index, "overlay", None) or {}).get("foreign")
+    if foreign:
+        print(f"note: {foreign_hint(foreign)}", file=out)
+    return foreign
+
+
 def cmd_inspect(args, events, out):
+    from training.data.overlay import foreign_message
+
     index = _open(args, args.data, events)
     undecodable = []
     if not args.quick:
@@ -288,8 +306,11 @@ def cmd_inspect(args, events, out):
               f"(median {w['median']}), height {h['min']}-{h['max']} (median {h['median']}); "
               f"modes {', '.join(f'{m}: {n}' for m, n in st.get('modes', {}).items())}",
               file=out)
+    foreign = _foreign_labels(index, out)
+    summary["foreign_labels"] = foreign
     for w in summary["warnings"]:
-        print(f"warning: {w}", file=out)
+        if not (foreign and w.startswith(foreign_message(foreign))):  # said above, with the flags
+            print(f"warning: {w}", file=out)
     _print_bad_files(summary["bad_files"], out)
     return 0, summary
 
@@ -431,8 +452,13 @@ def _report_device(args, events, config=None) -> None:
 
 
 def cmd_train(args, events, out):
+    from training.fit.distributed import network_warnings
     from training.fit.train import resume, train
 
+    warnings = network_warnings() if args.strategy == "multi-worker" else []
+    for w in warnings:   # before the workers open their ports
+        print(f"warning: {w}", file=sys.stderr)
+    foreign = None
     if args.resume:
         _report_device(args, events)
         with stop_on_sigint(events):
@@ -440,12 +466,14 @@ def cmd_train(args, events, out):
                              multi_worker=args.strategy == "multi-worker")
     else:
         index = _open(args, args.data, events)
+        foreign = _foreign_labels(index, out)
         spec = _model_spec(args, index, events)
         config = _train_config(args, index, events)
         _report_device(args, events, config)
         with stop_on_sigint(events):
             summary = train(index, spec, config, events, run_dir=args.out)
     result = summary.to_dict()
+    result["network_warnings"], result["foreign_labels"] = warnings, foreign
     events.finish_line()
     if not args.resume:
         # Indexing and decoding both add to index.bad_files: report every skipped item once.

@@ -13,6 +13,8 @@ Files are read as bytes first, then decoded, so non-ASCII paths work everywhere
 from __future__ import annotations
 
 import io
+import os
+import stat
 import struct
 import warnings
 import zlib
@@ -99,11 +101,23 @@ def decode_image(src, size=None, color_mode: str = "rgb") -> np.ndarray:
     return _decode(src, normalize_size(size), check_color_mode(color_mode))
 
 
+def _nonblocking(path, flags):
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
 def _read(src) -> bytes:
     if isinstance(src, (bytes, bytearray, memoryview)):
         return bytes(src)
     try:
-        with open(src, "rb") as f:
+        # Not blocking on a FIFO, and never more than an image can need: a path may come
+        # from a shared run folder's evaluation.json (issue 25).
+        with open(src, "rb", opener=_nonblocking) as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise DecodeError("not a regular file (a folder, pipe or device)")
+            if st.st_size > MAX_DECODE_MB * 2**20:
+                raise DecodeError(f"the file is {st.st_size / 2**20:,.0f} MB; no image this app "
+                                  f"decodes is over {MAX_DECODE_MB} MB")
             return f.read()
     except OSError as e:
         raise DecodeError(f"cannot read file: {e.strerror or e}") from None

@@ -9,37 +9,30 @@ after the person confirmed the listed moves. Steps:
    <old class>/name`` -> ``<root>/[split/]<new class>/name``) and refuses the whole plan
    when a destination name is taken (no image is ever overwritten). Excluded images stay
    where they are (and stay excluded).
-2. :func:`apply_moves` writes the journal first (atomically: the plan and the overlay as it
-   was), then renames the files, then drops the moved images' relabels from the overlay
-   (their folder says the label now).
-3. :func:`undo_moves` puts every file back, also after an interrupted apply (each move is
-   checked on disk), removes class folders the apply created if they are empty, restores
-   the overlay, and marks the journal undone.
+2. :func:`apply_moves` writes the journal first (signed, atomically: the plan and the
+   overlay as it was), then renames the files, then drops the moved images' relabels from
+   the overlay (their folder says the label now).
+3. :func:`undo_moves` checks the journal (``training.data.move_journal``: signed here, for
+   this dataset, every path inside it), then puts every file back, also after an
+   interrupted apply (each move is checked on disk), removes class folders the apply
+   created if they are empty, restores the dataset's own overlay, and marks the journal
+   undone.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import time
-from dataclasses import dataclass
+
+from training import safefiles
+from training.data.move_journal import (JOURNAL_DIR, FolderMoveError, Journal, Move,
+                                        check_path, find_undo, journal_folder, new_journal,
+                                        read_journal)
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-JOURNAL_DIR = "moves"           # under the overlay's folder: <dataset>/.workbench/moves/
 FOLDER_KINDS = ("folders", "splits")
-
-
-class FolderMoveError(ValueError):
-    """The moves cannot be planned, applied or undone; the message says which file and why."""
-
-
-@dataclass(frozen=True)
-class Move:
-    src: str
-    dst: str
-    label: str   # the class the image moves to
+__all__ = ["JOURNAL_DIR", "FolderMoveError", "Journal", "Move", "apply_moves", "find_undo",
+           "journal_folder", "last_journal", "plan_moves", "read_journal", "undo_moves"]
 
 
 def plan_moves(index) -> list[Move]:
@@ -49,13 +42,13 @@ def plan_moves(index) -> list[Move]:
         FolderMoveError: not a class-folder dataset, an image is not inside its class's
             folder, or a destination file already exists (the names are given).
     """
-    from training.data.overlay import load_overlay
+    from training.data.overlay import trusted_overlay
 
     if index.kind not in FOLDER_KINDS:
         raise FolderMoveError(f"Only class-folder datasets can be reorganised; this one is "
                               f"{index.kind!r} (its labels live in the file itself). Export the "
                               f"corrected labels as CSV instead.")
-    overlay = load_overlay(index.root)
+    overlay = trusted_overlay(index.root)[0]   # the fixes applied, never unaccepted ones
     original = getattr(index, "original_labels", None)
     if original is None:
         original = index.labels
@@ -84,27 +77,6 @@ def plan_moves(index) -> list[Move]:
     return moves
 
 
-def journal_folder(root: str) -> str:
-    """Where the journals of ``root`` are kept: beside its label overlay (the dataset's
-    ``.workbench/`` folder, or the app data folder when the dataset is read-only)."""
-    from training.data.overlay import beside_path, dataset_folder, fallback_path, load_overlay
-
-    base = load_overlay(root).path
-    if base is None:
-        base = beside_path(root) if os.access(dataset_folder(root), os.W_OK) else fallback_path(root)
-    return os.path.join(os.path.dirname(base), JOURNAL_DIR)
-
-
-def _write_json(path: str, data: dict) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def apply_moves(index, moves: list[Move]) -> str:
     """Move the files of ``moves`` (from :func:`plan_moves`); returns the journal's path.
 
@@ -112,18 +84,14 @@ def apply_moves(index, moves: list[Move]) -> str:
         FolderMoveError: a destination appeared since planning (the files moved so far
             are put back) or a rename failed.
     """
-    from training.data.overlay import load_overlay
+    from training.data.overlay import trusted_overlay
 
-    overlay = load_overlay(index.root)
-    journal = {"schema_version": SCHEMA_VERSION, "root": os.path.abspath(index.root),
-               "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "undone": False,
-               "overlay_before": overlay.to_dict(), "overlay_path": overlay.path,
-               "created_dirs": sorted({os.path.dirname(m.dst) for m in moves
-                                       if not os.path.isdir(os.path.dirname(m.dst))}),
-               "moves": [{"src": m.src, "dst": m.dst, "label": m.label} for m in moves]}
-    path = os.path.join(journal_folder(index.root), time.strftime("%Y%m%d-%H%M%S")
-                        + f"-{os.getpid()}.json")
-    _write_json(path, journal)   # first: an interrupted apply can always be undone
+    overlay = trusted_overlay(index.root)[0]
+    journal = new_journal(index.root, moves, overlay.to_dict())
+    for m in moves:   # plan_moves made them from the index: inside the dataset, or a bug
+        check_path(journal.root, m.src, "source", "the planned moves")
+        check_path(journal.root, m.dst, "destination", "the planned moves")
+    journal.save()   # first: an interrupted apply can always be undone
     done = 0
     try:
         for m in moves:
@@ -134,9 +102,9 @@ def apply_moves(index, moves: list[Move]) -> str:
             done += 1
     except (OSError, FolderMoveError) as exc:
         log.exception("moving images into their class folders failed; undoing")
-        journal["moves"] = journal["moves"][:done]   # put back only what this call moved
-        _write_json(path, journal)
-        undo_moves(path)
+        journal.moves = journal.moves[:done]   # put back only what this call moved
+        journal.save()
+        undo_moves(journal.path, index.root)
         if isinstance(exc, FolderMoveError):
             raise
         raise FolderMoveError(f"Could not move {getattr(exc, 'filename', '') or 'a file'}: "
@@ -144,43 +112,49 @@ def apply_moves(index, moves: list[Move]) -> str:
     for m in moves:
         overlay.labels.pop(overlay.key(m.src), None)
     overlay.save()
-    log.info("moved %d image(s) into their class folders (journal %s)", len(moves), path)
-    return path
+    log.info("moved %d image(s) into their class folders (journal %s)", len(moves), journal.path)
+    return journal.path
 
 
-def undo_moves(journal_path: str) -> int:
-    """Put back every file of a journal; returns how many were moved back.
+def undo_moves(journal_path: str | Journal, root: str) -> int:
+    """Check the journal (``training.data.move_journal.read_journal``), then put back every
+    file of it; returns how many were moved back.
 
     Raises:
-        FolderMoveError: the journal cannot be read, or a file's original name is taken
-            again (those files stay where they are; the others are put back).
+        FolderMoveError: the journal is refused (the reason is given; nothing moves), or a
+            file's original name is taken again (those files stay where they are; the
+            others are put back).
     """
-    from training.data.overlay import LabelOverlay
+    from training.data.overlay import OverlayError, LabelOverlay, load_overlay
 
-    try:
-        with open(journal_path, encoding="utf-8") as f:
-            journal = json.load(f)
-        moves = [(m["src"], m["dst"]) for m in journal["moves"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FolderMoveError(f"{journal_path}: cannot read the move journal ({exc}).") from None
+    journal = journal_path if isinstance(journal_path, Journal) else read_journal(journal_path, root)
+    folder = journal.root
     back, stuck = 0, []
-    for src, dst in reversed(moves):
+    for m in reversed(journal.moves):
+        # Checked again just before the rename: a folder swapped for a link since the
+        # journal was read cannot send a file out of the dataset.
+        src = check_path(folder, m.src, "source", journal.path)
+        dst = check_path(folder, m.dst, "destination", journal.path)
         if os.path.lexists(dst) and not os.path.lexists(src):
             os.makedirs(os.path.dirname(src), exist_ok=True)
+            check_path(folder, src, "source", journal.path)
             os.rename(dst, src)
             back += 1
         elif os.path.lexists(dst) and os.path.lexists(src):
             stuck.append(src)
-    for folder in journal.get("created_dirs") or []:
+    for created in journal.created_dirs:
         try:
-            os.rmdir(folder)   # only if empty: never removes a file
+            if safefiles.inside(folder, created):
+                os.rmdir(created)   # only if empty: never removes a file
         except OSError:
             pass
-    root = journal.get("root") or ""
-    overlay = LabelOverlay.from_dict(journal.get("overlay_before") or {}, root, journal.get("overlay_path"))
-    overlay.save()
-    journal["undone"] = not stuck
-    _write_json(journal_path, journal)
+    try:   # the dataset's own overlay file, never a path named in the journal
+        own = load_overlay(folder).path
+    except OverlayError:
+        own = None
+    LabelOverlay.from_dict(journal.overlay_before, folder, own).save()
+    journal.undone = not stuck
+    journal.save()
     if stuck:
         raise FolderMoveError(f"{len(stuck)} file(s) could not be put back because their name is "
                               f"taken again: {', '.join(stuck[:5])}.")
@@ -188,18 +162,7 @@ def undo_moves(journal_path: str) -> int:
 
 
 def last_journal(root: str) -> str | None:
-    """The newest journal of ``root`` that was not undone, or None."""
-    folder = journal_folder(root)
-    try:
-        names = sorted((n for n in os.listdir(folder) if n.endswith(".json")), reverse=True)
-    except OSError:
-        return None
-    for name in names:
-        path = os.path.join(folder, name)
-        try:
-            with open(path, encoding="utf-8") as f:
-                if not json.load(f).get("undone"):
-                    return path
-        except (OSError, ValueError):
-            continue
-    return None
+    """The newest journal of ``root`` that passes every check and was not undone, or None
+    (:func:`find_undo` also says which journals were refused and why)."""
+    journal, _refused = find_undo(root)
+    return journal.path if journal is not None else None

@@ -8,6 +8,14 @@ same corrected labels; every run's ``dataset.json`` records the overlay's summar
 
 Entries are keyed by the sample's path relative to the dataset folder (forward slashes),
 so an overlay survives moving the whole dataset. Array sources key by ``"<file>#<row>"``.
+
+Label fixes that come with a dataset are never applied silently (issue 25). Every overlay
+this app saves is signed with this user's key (``training.data.provenance``); one that is
+not (a dataset from someone else, or saved by a version before the signing) was *made
+elsewhere*, and :func:`trusted_overlay` applies it only once the user answered "apply"
+(the GUI asks once; the CLI takes ``--accept-dataset-labels``). An entry whose path leaves
+the dataset folder (``../x``, ``/etc/x``) is ignored with a warning, and a ``.workbench``
+folder that is a link out of the dataset is neither read nor written.
 """
 from __future__ import annotations
 
@@ -21,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from training import safefiles
 from training.userdirs import user_folder
 
 log = logging.getLogger(__name__)
@@ -28,6 +37,8 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 OVERLAY_DIR = ".workbench"
 OVERLAY_FILE = "labels.json"
+MAX_OVERLAY_BYTES = 64 * safefiles.MiB   # ~1 million fixes; a real overlay is far smaller
+SET_ASIDE_DIR = "set-aside"              # label files made elsewhere that the user's replaced
 
 
 class OverlayError(ValueError):
@@ -51,6 +62,14 @@ def beside_path(root: str) -> str:
     return os.path.join(dataset_folder(root), OVERLAY_DIR, OVERLAY_FILE)
 
 
+def workbench_folder_safe(root: str) -> bool:
+    """False when the dataset's ``.workbench`` folder is a link that leads out of the
+    dataset: then nothing is read from it or written to it (a shared dataset must not
+    point this app's writes at a folder elsewhere)."""
+    folder = dataset_folder(root)
+    return safefiles.inside(folder, os.path.join(folder, OVERLAY_DIR))
+
+
 def fallback_path(root: str) -> str:
     key = hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogatepass")).hexdigest()[:20]
     return os.path.join(app_data_dir(), "overlays", f"{key}.json")
@@ -58,6 +77,8 @@ def fallback_path(root: str) -> str:
 
 def _folder_writable(folder: str) -> bool:
     """Whether a file can be created in ``folder`` (tried, not guessed from mode bits)."""
+    if not workbench_folder_safe(folder):
+        return False
     target = os.path.join(folder, OVERLAY_DIR)
     try:
         os.makedirs(target, exist_ok=True)
@@ -78,6 +99,10 @@ class LabelOverlay:
         labels: ``{relative key: class name}`` for relabelled samples.
         excluded: relative keys of samples left out of training and evaluation.
         path: the file this overlay was read from / is saved to (None: not chosen yet).
+        made_here: the file carries this user's signature (or there is no file yet).
+        outside: entries of the file whose path leaves the dataset (ignored, not kept).
+        set_aside: a label file made elsewhere that the user chose to ignore; the first
+            save keeps a copy of it in the app data folder before replacing it.
     """
 
     root: str
@@ -85,6 +110,9 @@ class LabelOverlay:
     excluded: set[str] = field(default_factory=set)
     path: str | None = None
     schema_version: int = SCHEMA_VERSION
+    made_here: bool = True
+    outside: list[str] = field(default_factory=list)
+    set_aside: str | None = None
 
     # -- keys ----------------------------------------------------------------------------
     def key(self, sample_path: str) -> str:
@@ -151,16 +179,21 @@ class LabelOverlay:
                 "digest": self.digest()}
 
     def save(self) -> str:
-        """Write atomically beside the dataset, or to the app data folder when the
-        dataset's folder is read-only. Returns the path written."""
-        if self.path is None or not _can_write_file(self.path):
+        """Write atomically and signed (``training.data.provenance``) beside the dataset,
+        or to the app data folder when the dataset's folder is read-only or its
+        ``.workbench`` leads out of it. Returns the path written."""
+        from training.data.provenance import sign
+
+        if self.path is None or not _can_write_file(self.path) or (
+                self.path == beside_path(self.root) and not workbench_folder_safe(self.root)):
             self.path = beside_path(self.root) if _folder_writable(dataset_folder(self.root)) \
                 else fallback_path(self.root)
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=1, ensure_ascii=False)
-        os.replace(tmp, self.path)
+        if self.set_aside:
+            _keep_copy(self.set_aside, self.root)
+            self.set_aside = None
+        safefiles.write_json(self.path, sign(self.to_dict()))
+        self.made_here = True
         log.info("label overlay saved: %s (%d relabelled, %d excluded)", self.path,
                  len(self.labels), len(self.excluded))
         return self.path
@@ -183,7 +216,19 @@ class LabelOverlay:
             raise OverlayError(f"{where}: 'labels' must map sample paths to class names.")
         if not isinstance(excluded, list) or not all(isinstance(k, str) for k in excluded):
             raise OverlayError(f"{where}: 'excluded' must be a list of sample paths.")
-        return cls(root=root, labels=dict(labels), excluded=set(excluded), path=path)
+        # A key names a file of the dataset: one that leaves it (../x, /etc/x) is ignored.
+        outside = sorted({k for k in (*labels, *excluded) if not _stays_inside(k)})
+        if outside:
+            labels = {k: v for k, v in labels.items() if _stays_inside(k)}
+            excluded = [k for k in excluded if _stays_inside(k)]
+            log.info("%s: %d entries name paths outside the dataset and are ignored: %s",
+                     where, len(outside), ", ".join(outside[:5]))
+        return cls(root=root, labels=dict(labels), excluded=set(excluded), path=path,
+                   outside=outside)
+
+
+def _stays_inside(key: str) -> bool:
+    return safefiles.lexically_inside(key.split("#", 1)[0])
 
 
 def _can_write_file(path: str) -> bool:
@@ -191,25 +236,114 @@ def _can_write_file(path: str) -> bool:
     return os.path.isdir(folder) and os.access(folder, os.W_OK)
 
 
+def _keep_copy(path: str, root: str) -> None:
+    """Copy a label file made elsewhere to the app data folder before it is replaced."""
+    try:
+        data = safefiles.read_bytes(path, MAX_OVERLAY_BYTES, within=dataset_folder(root))
+    except safefiles.UntrustedFileError as exc:
+        log.info("not keeping a copy of %s: %s", path, exc)
+        return
+    name = os.path.basename(fallback_path(root))[:-5] + "-" + hashlib.sha256(data).hexdigest()[:12]
+    target = os.path.join(app_data_dir(), "overlays", SET_ASIDE_DIR, name + ".json")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "wb") as f:
+        f.write(data)
+    log.info("kept the label fixes made elsewhere (%s) as %s before replacing them", path, target)
+
+
 def load_overlay(root: str) -> LabelOverlay:
-    """The overlay of the dataset at ``root`` (an empty one when there is none).
+    """The overlay file of the dataset at ``root`` as it is (an empty one when there is
+    none), with ``made_here`` and ``outside`` set. Which fixes to *apply* is
+    :func:`trusted_overlay`'s answer.
 
     Raises:
-        OverlayError: the file exists but is malformed or from a newer version.
+        OverlayError: the file exists but is malformed, too large, from a newer version,
+            or the dataset's ``.workbench`` folder is a link out of the dataset.
     """
-    for path in (beside_path(root), fallback_path(root)):
-        if os.path.isfile(path):
+    from training.data.provenance import made_here
+
+    beside = beside_path(root)
+    if os.path.lexists(os.path.join(dataset_folder(root), OVERLAY_DIR)) \
+            and not workbench_folder_safe(root):
+        raise OverlayError(f"{os.path.dirname(beside)} is a link out of the dataset "
+                           f"(to {os.path.realpath(os.path.dirname(beside))}); its label fixes "
+                           "are not read and nothing is written there.")
+    for path, within in ((beside, dataset_folder(root)), (fallback_path(root), None)):
+        if os.path.lexists(path):
             try:
-                with open(path, encoding="utf-8") as f:
-                    data = json.load(f)
-            except (OSError, ValueError) as exc:
-                raise OverlayError(f"{path}: cannot read the label overlay ({exc})") from None
-            return LabelOverlay.from_dict(data, root, path)
+                data = safefiles.read_json(path, MAX_OVERLAY_BYTES, within=within)
+            except safefiles.UntrustedFileError as exc:
+                raise OverlayError(f"cannot read the label overlay: {exc}") from None
+            overlay = LabelOverlay.from_dict(data, root, path)
+            overlay.made_here = made_here(data)
+            return overlay
     return LabelOverlay(root=root)
 
 
-def apply_overlay(index, overlay: LabelOverlay):
+APPLY, IGNORE = "apply", "ignore"
+
+
+def trusted_overlay(root: str, answer: str | None = None) -> tuple[LabelOverlay, dict | None]:
+    """The fixes to apply to the dataset at ``root``, and what came with it from elsewhere.
+
+    Args:
+        answer: ``"apply"`` or ``"ignore"`` for label fixes made elsewhere (remembered for
+            this dataset and content, as the GUI's question does); None: the remembered
+            answer, or none yet (then they are not applied).
+
+    Returns:
+        ``(overlay, foreign)``: ``foreign`` is None when the file was made here (or holds
+        no fixes), else ``{"path", "relabelled", "excluded", "outside", "digest",
+        "decision": "apply" | "ignore" | None}``; with any decision but "apply" the
+        overlay returned is empty (saving it keeps a copy of the other file first).
+
+    Raises:
+        OverlayError: as :func:`load_overlay`.
+    """
+    from training.data.provenance import remember_answer, remembered_answer
+
+    overlay = load_overlay(root)
+    if overlay.made_here or not len(overlay):
+        return overlay, None
+    digest = overlay.digest()
+    if answer is not None:
+        remember_answer(root, digest, answer)
+    decision = answer or remembered_answer(root, digest)
+    foreign = {"path": overlay.path, "relabelled": len(overlay.labels),
+               "excluded": len(overlay.excluded), "outside": len(overlay.outside),
+               "digest": digest, "decision": decision}
+    if decision == APPLY:
+        return overlay, foreign
+    return LabelOverlay(root=root, path=overlay.path, set_aside=overlay.path), foreign
+
+
+def foreign_message(foreign: dict | None) -> str:
+    """``"3 label fixes and 1 exclusion come with this dataset (made elsewhere): …"``
+    (what the Dataset panel, ``inspect`` and ``train`` say), or "" when none did."""
+    if not foreign:
+        return ""
+    n, m = foreign.get("relabelled", 0), foreign.get("excluded", 0)
+    text = (f"{n} label fix{'es' if n != 1 else ''} and {m} exclusion{'s' if m != 1 else ''} "
+            "come with this dataset (made elsewhere)")
+    decision = foreign.get("decision")
+    if decision == APPLY:
+        text += ": applied, as you accepted them."
+    elif decision == IGNORE:
+        text += ": not applied, as you chose to ignore them."
+    else:
+        text += ": not applied until you accept them."
+    k = foreign.get("outside") or 0
+    if k:
+        text += (f" {k} more entr{'ies name paths' if k != 1 else 'y names a path'} outside the "
+                 f"dataset and {'are' if k != 1 else 'is'} ignored in any case.")
+    return text
+
+
+def apply_overlay(index, overlay: LabelOverlay, foreign: dict | None = None):
     """Apply ``overlay`` to a freshly opened index, in place, and return it.
+
+    ``foreign`` (from :func:`trusted_overlay`) is recorded as ``index.overlay["foreign"]``
+    and said in ``index.warnings``.
 
     Relabelled samples get their new class; excluded ones leave the index (they are
     listed in ``index.overlay["excluded_paths"]`` so the GUI can still show and restore
@@ -245,6 +379,13 @@ def apply_overlay(index, overlay: LabelOverlay):
     if unknown:
         index.warnings.append(f"label overlay names unknown class(es) {sorted(unknown)}; those "
                               f"overrides are ignored ({overlay.path})")
+    if overlay.outside:
+        index.warnings.append(f"{len(overlay.outside)} label-fix entr"
+                              f"{'ies name paths' if len(overlay.outside) != 1 else 'y names a path'}"
+                              f" outside the dataset and {'are' if len(overlay.outside) != 1 else 'is'}"
+                              f" ignored: {', '.join(overlay.outside[:3])} ({overlay.path})")
+    if foreign:
+        index.warnings.append(foreign_message(foreign) + f" ({foreign['path']})")
     index.labels = labels
     # The source's class and split of each excluded image, so the GUI can show them
     # (greyed) and restore them.
@@ -262,7 +403,8 @@ def apply_overlay(index, overlay: LabelOverlay):
     index.original_labels = original
     index.overlay = {**overlay.summary(), "applied_relabels": changed,
                      "applied_exclusions": len(excluded_paths), "excluded_paths": excluded_paths,
-                     EXCLUDED_LABELS: excluded_labels, EXCLUDED_SPLITS: excluded_splits}
+                     EXCLUDED_LABELS: excluded_labels, EXCLUDED_SPLITS: excluded_splits,
+                     "foreign": foreign}
     return index
 
 
@@ -305,7 +447,7 @@ def overlay_snapshot(index) -> dict | None:
     if not info or not info.get("path") or not (info.get("relabelled") or info.get("excluded")):
         return None
     try:
-        return load_overlay(index.root).to_dict()
+        return trusted_overlay(index.root)[0].to_dict()
     except ValueError:
         return None
 

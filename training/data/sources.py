@@ -20,7 +20,8 @@ SPLIT_DIR_NAMES = {"train": TRAIN, "training": TRAIN, "validation": VALIDATION, 
                    "val": VALIDATION, "test": TEST, "testing": TEST}
 
 
-def open_dataset(spec_or_path, events=None, *, overlay: bool = True) -> DatasetIndex:
+def open_dataset(spec_or_path, events=None, *, overlay: bool = True,
+                 dataset_labels: str | None = None) -> DatasetIndex:
     """Index a dataset: every sample's path, label and split, plus the bad-file report.
 
     Args:
@@ -28,6 +29,10 @@ def open_dataset(spec_or_path, events=None, *, overlay: bool = True) -> DatasetI
         events: optional :class:`training.events.Events` for status messages.
         overlay: apply the user's label fixes (``.workbench/labels.json``, see
             :mod:`training.data.overlay`); False gives the source's labels as they are.
+        dataset_labels: ``"apply"`` or ``"ignore"`` for label fixes that came with the
+            dataset (made elsewhere), remembered as the answer; None: the remembered
+            answer, and until there is one they are not applied
+            (``training.data.overlay.trusted_overlay``).
 
     Returns:
         A :class:`DatasetIndex`. Where the source has no split of its own, a stratified
@@ -51,10 +56,10 @@ def open_dataset(spec_or_path, events=None, *, overlay: bool = True) -> DatasetI
     index = builders[kind](path, spec)
     index.spec = spec
     if overlay:
-        from .overlay import apply_overlay, load_overlay
+        from .overlay import apply_overlay, trusted_overlay
 
         try:
-            apply_overlay(index, load_overlay(index.root))
+            apply_overlay(index, *trusted_overlay(index.root, dataset_labels))
         except ValueError as exc:  # a damaged overlay must not hide the dataset
             index.warnings.append(f"label overlay not applied: {exc}")
     check_usable(index)

@@ -173,6 +173,55 @@ def _cluster_resolver():
                            "Slurm job step (srun); neither was found. See docs/DISTRIBUTED.md.")
 
 
+NO_AUTH_WARNING = ("TensorFlow's multi-worker runtime (gRPC) has no authentication and no "
+                   "encryption: anyone who can reach the workers' ports can run operations in "
+                   "these processes and read what they train on. Run it on a trusted network "
+                   "only (see docs/DISTRIBUTED.md).")
+
+
+def exposed_workers(tf_config: str | None = None) -> tuple[list[str], list[str]]:
+    """``(addresses that are neither loopback nor private, host names not checked)`` among
+    the workers ``TF_CONFIG`` lists (empty without one). A name is not resolved: a DNS
+    lookup can hang, and the answer may differ on the other machines."""
+    import ipaddress
+
+    text = os.environ.get("TF_CONFIG") if tf_config is None else tf_config
+    try:
+        cluster = json.loads(text).get("cluster") if text else None
+    except (ValueError, AttributeError):
+        return [], []
+    exposed, names = [], []
+    for addresses in (cluster.values() if isinstance(cluster, dict) else []):
+        for address in addresses if isinstance(addresses, list) else []:
+            host = str(address).rsplit(":", 1)[0].strip("[]")
+            try:
+                ip = ipaddress.ip_address(host)
+            except ValueError:
+                if host.lower() not in ("localhost", "localhost.localdomain"):
+                    names.append(str(address))
+                continue
+            if not (ip.is_loopback or ip.is_private or ip.is_link_local):
+                exposed.append(str(address))
+    return exposed, names
+
+
+def network_warnings(tf_config: str | None = None) -> list[str]:
+    """What the CLI says before a multi-worker run: the runtime has no authentication, and
+    which worker addresses are reachable from outside a private network."""
+    exposed, names = exposed_workers(tf_config)
+    out = [NO_AUTH_WARNING]
+    if exposed:
+        out.append(f"worker address{'es' if len(exposed) > 1 else ''} {', '.join(exposed)} "
+                   f"{'are' if len(exposed) > 1 else 'is'} neither loopback nor in a private "
+                   "range (10/8, 172.16/12, 192.168/16, fc00::/7): the ports would be open to "
+                   "the internet. Use private addresses, a VPN or a firewall.")
+    if names:
+        out.append(f"worker host name{'s' if len(names) > 1 else ''} {', '.join(names[:5])} "
+                   f"not checked: make sure {'they resolve' if len(names) > 1 else 'it resolves'} to a "
+                   "private network.")
+    return out
+
+
 def worker_run_dir(task: str) -> str:
     """A non-chief worker's private run folder (the same files as the chief's; it is
     where that worker's checkpoints go, and nobody else reads it)."""
@@ -189,7 +238,8 @@ def private_copy(run_dir, task: str) -> str:
         raise RunError(f"Not a run folder: {src.path} has no {RUN_JSON}")
     dst = Path(worker_run_dir(task))
     for item in src.path.iterdir():
-        if item.is_file() and not item.name.endswith(".tmp"):
+        # Not through links: a shared run folder's files are its own (issue 25).
+        if item.is_file() and not item.is_symlink() and not item.name.endswith(".tmp"):
             shutil.copy2(item, dst / item.name)
     copy = RunFolder(dst)
     if copy.read_info().get("status") == "running":

@@ -156,7 +156,7 @@ def resume(run_dir, events: Events | None = None, dataset=None, devices: str | N
         model = writer.load_model("last", compile=True)
         restore_seed_states(model, checkpoint.get("rng_state"))  # augmentation, dropout
         if writer.model_best.is_file():
-            best = load_model_file(writer.model_best, compile=False)
+            best = load_model_file(writer.own_file(writer.model_best), compile=False)
             state.best_weights = best.get_weights()
             del best
     writer.reopen(device["name"])

@@ -18,7 +18,6 @@ No TensorFlow and no Qt here: cheap to import from the GUI.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from training.runs import processes
 
-from training.runs import runfolder
+from training.runs import checks, runfolder
 from training.events import Events
 from training.runs.runfolder import STOP_REQUEST
 
@@ -77,12 +76,25 @@ def clear_stop_request(run_dir) -> None:
 
 
 def read_live(run_dir) -> dict | None:
-    """The trainer's ``live.json`` (None when absent or unreadable: it is informative only)."""
+    """The trainer's ``live.json`` (None when absent or refused: it is informative only;
+    :func:`read_live_checked` says why)."""
+    return read_live_checked(run_dir)[0]
+
+
+def read_live_checked(run_dir) -> tuple[dict | None, str | None]:
+    """``(live.json checked field by field, None)``, ``(None, None)`` when there is none
+    yet, or ``(None, why it was refused)``: too large, not JSON, a newer schema, a field of
+    the wrong type (``training.runs.checks.check_live``). A followed folder may come from
+    anywhere, so nothing in it reaches the window unchecked."""
+    path = runfolder.RunFolder(run_dir).live_json
     try:
-        data = json.loads(runfolder.RunFolder(run_dir).live_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+        return checks.check_live(runfolder.read_json(path), path), None
+    except runfolder.RunError as exc:
+        if not os.path.lexists(path):
+            return None, None
+        return None, str(exc)
+    except checks.SchemaError as exc:
+        return None, str(exc)
 
 
 class RunFolderEvents(Events):

@@ -105,6 +105,9 @@ def delete_run(run_dir) -> None:
     run = RunFolder(run_dir).load()   # RunError when it is not a run folder
     if run.get("status") == "running":
         raise RunError(f"{run_dir} is still training; stop it before deleting it.")
+    if Path(run_dir).is_symlink():   # a shared runs folder may link to someone else's run
+        raise RunError(f"{run_dir} is a link to {os.path.realpath(run_dir)}; it is not deleted "
+                       "(only a run folder itself is). Remove the link yourself if you meant to.")
     folder = Path(run_dir).resolve()
     dataset = dataset_info(run_dir).get("dataset_path")
     if dataset:

@@ -12,14 +12,19 @@ one. That is what makes ``resume`` after SIGKILL possible.
 """
 from __future__ import annotations
 
-import json
+import contextlib
+import logging
 import os
 import re
 import shutil
 import time
 from pathlib import Path
 
+from training import safefiles
+from training.runs import checks
 from training.runs.processes import is_alive, process_info
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 STATUSES = ("running", "complete", "stopped", "failed", "interrupted")
@@ -52,6 +57,12 @@ RESULT_FILES = frozenset({RUN_JSON, EVALUATION_JSON, HISTORY_JSON, CLASSES_JSON}
 # Suffixes of files being written (see write_json, RunWriter.save_model): not yet a result.
 TRANSIENT_SUFFIXES = (".tmp", ".partial.keras")
 _UNSAFE_HINTS = ("safe_mode", "unsafe", "arbitrary code")
+# A run folder may come from anywhere (shared storage): each JSON file it holds is read with
+# a size cap, so a hostile or damaged folder cannot exhaust memory (issue 25). The largest
+# file the app writes is an evaluation: MAX_JSON_CELLS probabilities plus one record per
+# image stays under ~40 MB; everything else is a few KB.
+DEFAULT_JSON_LIMIT = 8 * safefiles.MiB
+JSON_LIMITS = {EVALUATION_JSON: 64 * safefiles.MiB, LIVE_JSON: safefiles.MiB, RUN_JSON: safefiles.MiB}
 
 # The "unknown" rule's files (training.trust.rule writes them after training, with
 # CALIBRATION_JSON; the Predictor reads them).
@@ -69,27 +80,45 @@ class UnsafeModelError(ValueError):
 
 # -- files ------------------------------------------------------------------------------
 def write_json(path: str | os.PathLike, data) -> None:
-    """Write JSON atomically (temp file + rename), so a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, ensure_ascii=False, allow_nan=False, default=_plain)
-    os.replace(tmp, path)
+    """Write JSON atomically (``training.safefiles.write_json``: temp file with a fresh
+    name + rename), so a crash never leaves half a file and a planted link is never
+    written through."""
+    safefiles.write_json(path, data, default=_plain)
 
 
-def read_json(path: str | os.PathLike):
-    """Read a JSON file; raise ``RunError`` naming the file when it is missing or malformed."""
+def json_limit(path: str | os.PathLike) -> int:
+    """The most bytes a run folder's JSON file may have (see ``JSON_LIMITS``)."""
+    return JSON_LIMITS.get(Path(path).name, DEFAULT_JSON_LIMIT)
+
+
+def read_json(path: str | os.PathLike, max_bytes: int | None = None):
+    """Read a JSON file of a run folder as data from elsewhere (``training.safefiles``):
+    size-capped (``json_limit``), a regular file that stays inside its folder, strict
+    JSON. Raises ``RunError`` naming the file and the reason."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RunError(f"{path} is missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunError(f"Could not read {path}: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{path} is not valid JSON (truncated or corrupted?): {exc}") from None
+        return safefiles.read_json(path, max_bytes or json_limit(path), within=path.parent)
+    except safefiles.UntrustedFileError as exc:
+        raise RunError(str(exc)) from None
+
+
+def _checkpoint_problem(checkpoint: dict) -> str | None:
+    """What is wrong with run.json's ``checkpoint`` (resume reads it), or None."""
+    for key in ("epoch", "wait"):
+        if key in checkpoint and not checks.is_count(checkpoint[key]):
+            return f"{key} must be a count. Received: {_shown(checkpoint[key])}"
+    for key in ("best_loss", "best_epoch"):
+        if checkpoint.get(key) is not None and not checks.is_number(checkpoint[key]):
+            return f"{key} must be a number. Received: {_shown(checkpoint[key])}"
+    if not isinstance(checkpoint.get("phase", "train"), str):
+        return f"phase must be a name. Received: {_shown(checkpoint.get('phase'))}"
+    return None
+
+
+def _shown(value) -> str:
+    """``repr(value)``, cut short: an error message never carries a megabyte of a file."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _plain(value):
@@ -218,16 +247,27 @@ class RunFolder:
             raise RunError(f"{where} was written by a newer version of the workbench "
                            f"(schema_version {version}; this version reads up to {SCHEMA_VERSION}).")
         if data.get("status") not in STATUSES:
-            raise RunError(f"{where} has an unknown status. Received: status={data.get('status')!r}")
+            raise RunError(f"{where} has an unknown status. Received: "
+                           f"status={_shown(data.get('status'))}")
         expected = {"model": str, "started": (int, float), "epochs_done": int}
         for key, types in expected.items():
             if key not in data or isinstance(data[key], bool) or not isinstance(data[key], types):
                 raise RunError(f"{where}: field {key!r} is missing or has the wrong type. "
-                               f"Received: {key}={data.get(key)!r}")
+                               f"Received: {key}={_shown(data.get(key))}")
+        if len(data["model"]) > 500 or data["epochs_done"] < 0:
+            raise RunError(f"{where}: model must be a name and epochs_done a count. Received: "
+                           f"model={_shown(data['model'])}, epochs_done={data['epochs_done']}")
         for key in ("test_accuracy", "test_loss", "best_val_accuracy", "finished"):
             value = data.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise RunError(f"{where}: field {key!r} must be a number. Received: {key}={value!r}")
+            if value is not None and not checks.is_number(value):
+                raise RunError(f"{where}: field {key!r} must be a number. Received: "
+                               f"{key}={_shown(value)}")
+        # Who wrote it: the pid goes to os.kill(pid, 0) (liveness), so it must be a pid.
+        pid, host = data.get("pid"), data.get("host")
+        if (pid is not None and not (checks.is_count(pid) and pid < 2 ** 31)) or (
+                host is not None and not (isinstance(host, str) and len(host) <= 255)):
+            raise RunError(f"{where}: pid must be a process id and host a host name. Received: "
+                           f"pid={_shown(pid)}, host={_shown(host)}")
         if data["status"] == "running" and not is_alive(data):
             data["status"] = "interrupted"
         data["path"] = str(self.path)
@@ -292,12 +332,21 @@ class RunFolder:
         return [str(c) for c in classes] if isinstance(classes, list) else None
 
     def history(self) -> list[dict]:
-        """``history.json``: one dict per epoch ([] when missing or malformed)."""
+        """``history.json``: one dict per epoch ([] when missing or malformed). Entries
+        that are not epochs are dropped, and each keeps only numbers, short text,
+        booleans and None (``checks.clean_epoch``): a chart never meets a foreign type."""
         try:
             history = read_json(self.history_json)
         except RunError:
             return []
-        return [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
+        if not isinstance(history, list):
+            log.warning("%s is not a list of epochs; no curves shown", self.history_json)
+            return []
+        epochs = [e for e in map(checks.clean_epoch, history) if e is not None]
+        if len(epochs) < len(history):
+            log.warning("%s: %d entries are not epochs and are left out", self.history_json,
+                        len(history) - len(epochs))
+        return epochs
 
     def write_evaluation(self, result: dict, max_json_cells: int | None = None) -> None:
         """Write ``evaluation.json`` (probabilities in ``evaluation.npz`` when large)."""
@@ -307,7 +356,7 @@ class RunFolder:
         out = dict(result)
         if result["num_samples"] * len(result["classes"]) > limit:
             probs = np.array([p["probabilities"] for p in result["predictions"]], dtype=np.float32)
-            tmp = self.path / (EVALUATION_NPZ + ".tmp.npz")
+            tmp = self._fresh(EVALUATION_NPZ + ".tmp.npz")
             np.savez_compressed(tmp, probabilities=probs)
             os.replace(tmp, self.evaluation_npz)
             out["predictions"] = [{k: v for k, v in p.items() if k != "probabilities"}
@@ -316,15 +365,23 @@ class RunFolder:
         write_json(self.evaluation_json, out)
 
     def read_evaluation(self) -> dict:
-        """``evaluation.json``, with per-sample probabilities restored from the .npz."""
-        import numpy as np
+        """``evaluation.json``, schema-checked (``checks.check_evaluation``), with
+        per-sample probabilities restored from the .npz.
+
+        Raises:
+            RunError: missing, too large, malformed, or a field of the wrong type/size.
+        """
 
         result = read_json(self.evaluation_json)
         if not isinstance(result, dict) or "predictions" not in result:
             raise RunError(f"{self.evaluation_json} is not an evaluation result")
+        try:
+            checks.check_evaluation(result, self.evaluation_json)
+        except checks.SchemaError as exc:
+            raise RunError(str(exc)) from None
         if result.get("probabilities_file"):
-            with np.load(self.evaluation_npz, allow_pickle=False) as npz:
-                probs = npz["probabilities"]
+            n, c = len(result["predictions"]), len(result["classes"])
+            probs = self._read_probabilities(n, c)
             by_row = {}
             for p, row in zip(result["predictions"], probs):
                 p["probabilities"] = row.tolist()
@@ -333,6 +390,28 @@ class RunFolder:
                 for p in result.get(key, []):
                     p.setdefault("probabilities", by_row.get(p["row"]))
         return result
+
+    def _read_probabilities(self, n: int, c: int):
+        """``evaluation.npz``'s ``n`` x ``c`` float32 probabilities. The archive's
+        declared size is checked before anything is decompressed, so a zip bomb in a
+        shared run folder is refused instead of filling memory."""
+        import numpy as np
+
+        path = self.evaluation_npz
+        if not safefiles.inside(self.path, path) or not path.is_file():
+            raise RunError(f"{path} is missing, or a link out of the run folder")
+        try:
+            safefiles.check_archive(path, n * c * 4 + 4096)   # the array plus its header
+            with np.load(path, allow_pickle=False) as npz:
+                probs = npz["probabilities"]
+        except safefiles.UntrustedFileError as exc:
+            raise RunError(str(exc)) from None
+        except (OSError, ValueError, KeyError) as exc:
+            raise RunError(f"Could not read {path}: {exc}") from None
+        if probs.shape != (n, c) or not np.isfinite(probs).all():
+            raise RunError(f"{path} holds {probs.shape} probabilities, some not finite, or "
+                           f"not the {n} x {c} that {EVALUATION_JSON} lists.")
+        return probs
 
     def update_info(self, **fields) -> None:
         """Set fields of ``run.json`` (read, change, atomic write) after the run ended,
@@ -377,7 +456,7 @@ class RunFolder:
         order = (self.model_best, self.model_final) if which == "best" else (self.model_final, self.model_best)
         for path in order:
             if path.is_file():
-                return path
+                return self.own_file(path)
         try:
             info = read_json(self.run_json)
         except RunError:
@@ -392,8 +471,25 @@ class RunFolder:
 
     def load_model(self, which: str = "final", compile: bool = False):
         """The run's Keras model, loaded in safe mode (see :func:`load_model_file`)."""
-        path = {"last": self.model_last}.get(which) or self.model_file(which)
+        path = self.own_file(self.model_last) if which == "last" else self.model_file(which)
         return load_model_file(path, compile=compile)
+
+    def own_file(self, path: Path) -> Path:
+        """``path`` when it is a file of this run folder; RunError when it is a link that
+        leads out of it (a shared run folder may not hand over a file from elsewhere)."""
+        if not safefiles.inside(self.path, path):
+            raise RunError(f"{path} is a link to {os.path.realpath(path)}, outside the run "
+                           f"folder {self.path}; refused. A run's model must be a file of its "
+                           "own folder.")
+        return path
+
+    def _fresh(self, name: str) -> Path:
+        """``name`` in the run folder with nothing there: a leftover (or a planted link to
+        a file elsewhere) is removed first, so a write never goes through it."""
+        path = self.path / name
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)   # removes a link itself, never its target
+        return path
 
     def can_resume(self) -> tuple[bool, str]:
         """Whether ``train --resume`` can continue this run, and if not, why."""
@@ -408,6 +504,9 @@ class RunFolder:
         if not isinstance(run.get("checkpoint"), dict) or not self.model_last.is_file():
             return False, (f"The run {self.path} has no checkpoint to resume from (it stopped before "
                            "its first epoch ended); start a new run instead.")
+        problem = _checkpoint_problem(run["checkpoint"])
+        if problem:
+            return False, f"{self.run_json}: the checkpoint's {problem}; the run folder is damaged."
         return True, ""
 
     # the dataset
@@ -507,14 +606,14 @@ class RunWriter(RunFolder):
     def save_model(self, model, name: str) -> None:
         """``model.save`` to a temporary ``.keras`` file, then rename over ``name``."""
         final = self.path / name
-        tmp = self.path / (name[: -len(".keras")] + ".partial.keras")
+        tmp = self._fresh(name[: -len(".keras")] + ".partial.keras")
         model.save(str(tmp))
         os.replace(tmp, final)
 
     def copy_model(self, source: str, target: str) -> None:
         """Copy one model file of the run to another name (atomically): same weights,
         no second serialisation (which takes seconds for a large backbone)."""
-        tmp = self.path / (target[: -len(".keras")] + ".partial.keras")
+        tmp = self._fresh(target[: -len(".keras")] + ".partial.keras")
         shutil.copyfile(self.path / source, tmp)
         os.replace(tmp, self.path / target)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training import safefiles
 from training.trust.calibration import apply_temperature, fit_temperature_checked, nll
 from training.events import Events
 from training.runs.runfolder import (CALIBRATION_JSON, UNKNOWN_JSON, UNKNOWN_REFERENCE_NPZ, RunError,
@@ -33,6 +34,9 @@ from training.trust.unknown import (
 
 log = logging.getLogger(__name__)
 CALIBRATION_SCHEMA = 1
+# The reference subsample: MAX_REFERENCE rows of at most 8,192 float32 features, plus the
+# thumbnail statistics; an archive declaring more is refused before it is unpacked.
+MAX_REFERENCE_BYTES = MAX_REFERENCE * 8192 * 4 + 64 * safefiles.MiB
 
 
 class Trust:
@@ -66,12 +70,16 @@ class Trust:
             if (folder / UNKNOWN_JSON).is_file():
                 rule = UnknownRule.from_dict(read_json(folder / UNKNOWN_JSON))
             if rule is not None and (folder / UNKNOWN_REFERENCE_NPZ).is_file():
+                # A run folder may come from anywhere: no link out, no zip bomb (issue 25).
+                if not safefiles.inside(folder, folder / UNKNOWN_REFERENCE_NPZ):
+                    raise ValueError(f"{folder / UNKNOWN_REFERENCE_NPZ} is a link out of the run folder")
+                safefiles.check_archive(folder / UNKNOWN_REFERENCE_NPZ, MAX_REFERENCE_BYTES)
                 with np.load(folder / UNKNOWN_REFERENCE_NPZ, allow_pickle=False) as npz:
                     reference = np.asarray(npz["features"], dtype=np.float32)
                     if "thumb_mean" in npz.files:
                         appearance = (np.asarray(npz["thumb_mean"], dtype=np.float32),
                                       np.asarray(npz["thumb_precision"], dtype=np.float32))
-        except (RunError, ValueError, OSError, KeyError, AttributeError) as exc:
+        except (RunError, ValueError, TypeError, OSError, KeyError, AttributeError) as exc:
             log.warning("Ignoring the damaged calibration/unknown files of %s: %s", folder, exc)
         trust = cls(temperature, rule, reference, appearance)
         trust.fit = fit if isinstance(fit, dict) else {}

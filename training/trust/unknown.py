@@ -101,6 +101,33 @@ def fit_gaussian(samples) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), np.linalg.inv(cov).astype(np.float32)
 
 
+def _check_types(values: dict) -> None:
+    """A rule read from a run folder (which may come from anywhere, issue 25) holds numbers
+    where numbers are used; ValueError names the first field that does not."""
+    from training.runs.checks import is_count, is_number
+
+    def bad(key, expected):
+        raise ValueError(f"The unknown-answer rule's {key} must be {expected}. "
+                         f"Received: {key}={values.get(key)!r:.80}")
+
+    for key in ("coverage", "confidence_threshold", "distance_quantile", "temperature"):
+        if key in values and not is_number(values[key]):
+            bad(key, "a number")
+    for key in ("distance_threshold", "appearance_threshold"):
+        if values.get(key) is not None and not is_number(values[key]):
+            bad(key, "a number or null")
+    for key in ("k", "n_reference"):
+        if key in values and not is_count(values[key]):
+            bad(key, "a count")
+    for key in ("risk_coverage", "validation"):
+        if key in values and not isinstance(values[key], dict):
+            bad(key, "an object")
+    curve = values.get("risk_coverage") or {}
+    for key in ("coverage", "thresholds", "risk"):
+        if key in curve and not (isinstance(curve[key], list) and all(map(is_number, curve[key]))):
+            bad(f"risk_coverage.{key}", "a list of numbers")
+
+
 def mahalanobis(samples, mean, precision) -> np.ndarray:
     d = np.asarray(samples, dtype=np.float64) - np.asarray(mean, dtype=np.float64)
     return np.sqrt(np.clip(np.einsum("nd,de,ne->n", d, precision, d), 0.0, None)).astype(np.float32)
@@ -154,6 +181,7 @@ class UnknownRule:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         values["schema_version"] = SCHEMA_VERSION
+        _check_types(values)
         rule = cls(**values)
         if not 0.0 < float(rule.coverage) <= 1.0:
             raise ValueError(f"coverage must be in (0, 1]. Received: coverage={rule.coverage!r}")

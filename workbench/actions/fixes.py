@@ -9,8 +9,10 @@ app then uses them); exclusions take effect when the dataset is next opened, so 
 after an exclusion reopens the dataset (``dataset_for_training``).
 
 ``install_fix_menu(view, path_at, current_path, fixes)`` gives a view the right-click
-actions (Relabel as ▸ class, Exclude, Restore, Undo, Redo) and the keys: 1-9 relabel to
-that class, Delete excludes, R restores.
+actions (Relabel as ▸ class, Exclude, Restore, Undo, Redo) and the keys: a digit relabels
+to the class it stands for (:func:`class_keys`: the class named by that digit when there is
+one, otherwise by position, as the menu shows), Delete excludes, R restores, and Enter
+accepts a suggested class where the view has one (Data health's likely label errors).
 """
 from __future__ import annotations
 
@@ -25,6 +27,36 @@ from PySide6.QtWidgets import QMenu
 from workbench.actions import shortcuts
 
 log = logging.getLogger(__name__)
+
+
+DIGIT_KEYS = "1234567890"   # the order free keys are handed out in
+
+
+def class_keys(classes) -> dict[str, str]:
+    """``{digit: class}``: which key relabels to which class.
+
+    A class named by a digit ("0" … "9", the usual case for digits datasets) gets that
+    digit, so on "labelled 3, looks like 6" pressing 6 means class "6", never the 6th
+    class. The other classes get the digits left over, in order 1-9 then 0, so a class
+    list without digit names keeps keys 1-9 by position. Classes past the tenth get no
+    key (the right-click menu still lists them).
+    """
+    names = [str(c) for c in classes]
+    keys = {n: n for n in names if len(n) == 1 and n.isdigit()}
+    free = (d for d in DIGIT_KEYS if d not in keys)
+    for n in names:
+        if n in keys.values():
+            continue
+        d = next(free, None)
+        if d is None:
+            break
+        keys[d] = n
+    return keys
+
+
+def key_for(classes, cls: str) -> str | None:
+    """The digit key that relabels to ``cls`` (see :func:`class_keys`), or None."""
+    return next((k for k, c in class_keys(classes).items() if c == cls), None)
 
 
 class _FixCommand(QUndoCommand):
@@ -55,6 +87,9 @@ class LabelFixes(QObject):
         self.state = state
         self.stack = QUndoStack(self)
         self.overlay = None
+        # Label fixes that came with the dataset (made elsewhere): training.data.overlay's
+        # trusted_overlay info, None when there are none. Not in self.overlay until accepted.
+        self.foreign: dict | None = None
         self._rows: dict[str, int] = {}
         self.needs_reopen = False   # an exclusion or restore changed which images exist
         state.datasetChanged.connect(self._on_dataset)
@@ -91,10 +126,32 @@ class LabelFixes(QObject):
             return None
         return index.classes[int(index.labels[row])]
 
+    def answer_foreign(self, answer: str) -> None:
+        """Remember the user's ``"apply"`` or ``"ignore"`` for the label fixes that came
+        with the dataset (``training.data.provenance``); the caller reopens the dataset
+        after "apply" so they take effect."""
+        from training.data.provenance import remember_answer
+
+        if self.foreign is None or self.state.dataset is None:
+            return
+        remember_answer(self.state.dataset.root, self.foreign["digest"], answer)
+        self.foreign = {**self.foreign, "decision": answer}
+        self.changed.emit()
+
     # -- edits -----------------------------------------------------------------------
     def relabel(self, paths: list[str], label: str) -> None:
         self._push(paths, lambda p, st: (None if label == self._original(p) else label, False),
                    f"Relabel {self._what(paths)} as {label}")
+
+    def accept_suggestions(self, suggested: dict[str, str]) -> None:
+        """Relabel each image to its own suggested class (``{path: class}``), one undo step."""
+        paths = [p for p, c in suggested.items() if c in self.classes]
+        if not paths:
+            return
+        what = (f"as {suggested[paths[0]]}" if len({suggested[p] for p in paths}) == 1
+                else "as suggested")
+        self._push(paths, lambda p, st: (None if suggested[p] == self._original(p) else suggested[p], False),
+                   f"Relabel {self._what(paths)} {what}")
 
     def exclude(self, paths: list[str]) -> None:
         self._push(paths, lambda p, st: (st[0], True), f"Exclude {self._what(paths)}")
@@ -142,12 +199,18 @@ class LabelFixes(QObject):
                 original = getattr(index, "original_labels", None)
                 base = int(original[row]) if original is not None else int(index.labels[row])
                 index.labels[row] = index.classes.index(label) if label in index.classes else base
+        replaces = self.overlay.set_aside   # the fixes made elsewhere that the user ignored
         try:
             self.overlay.save()
         except OSError as exc:
             log.exception("saving the label overlay failed")
             self.failed.emit(f"Could not save the label fixes to {self.overlay.path}: "
                              f"{exc.strerror or exc}")
+        if replaces and self.foreign is not None and not self.overlay.set_aside:
+            self.foreign = None   # replaced by the user's own (a copy is in the app data folder)
+            self.state.statusMessage.emit("Your label fixes replace the ones that came with this "
+                                          "dataset; a copy of those is kept in the app's data "
+                                          "folder.")
         if index is not None:
             # What a run trained on this in-memory index records in dataset.json (and
             # whether it copies the overlay): the overlay as it is now, not as opened.
@@ -158,16 +221,17 @@ class LabelFixes(QObject):
         self.changed.emit()
 
     def _on_dataset(self) -> None:
-        from training.data.overlay import LabelOverlay, load_overlay
+        from training.data.overlay import LabelOverlay, trusted_overlay
 
         index = self.state.dataset
         self.stack.clear()
         self.needs_reopen = False
+        self.foreign = None
         if index is None:
             self.overlay, self._rows = None, {}
         else:
             try:
-                self.overlay = load_overlay(index.root)
+                self.overlay, self.foreign = trusted_overlay(index.root)
             except ValueError as exc:
                 self.overlay = LabelOverlay(root=index.root)
                 self.failed.emit(str(exc))
@@ -193,16 +257,26 @@ def dataset_for_training(state):
     return state.dataset
 
 
-def add_fix_actions(menu: QMenu, paths: list[str], fixes: LabelFixes) -> None:
-    """The Relabel/Exclude/Restore/Undo/Redo entries for ``paths`` (shared by every menu)."""
+def add_fix_actions(menu: QMenu, paths: list[str], fixes: LabelFixes,
+                    suggested: dict[str, str] | None = None) -> None:
+    """The Relabel/Exclude/Restore/Undo/Redo entries for ``paths`` (shared by every menu);
+    with ``suggested`` (``{path: class}``) an "Accept suggestion" entry first (Enter)."""
     if not fixes.classes or not paths:
         return
     current = fixes.label_of(paths[0])
+    if suggested:
+        wanted = {p: suggested[p] for p in paths if p in suggested}
+        names = sorted(set(wanted.values()))
+        accept = menu.addAction("Accept suggestion" + (f": {names[0]}" if len(names) == 1 else ""))
+        accept.setShortcut(QKeySequence(Qt.Key.Key_Return))
+        accept.setEnabled(bool(wanted))
+        accept.triggered.connect(lambda _=False: fixes.accept_suggestions(wanted))
     sub = menu.addMenu("Relabel as")
-    for i, c in enumerate(fixes.classes):
+    keys = {c: k for k, c in class_keys(fixes.classes).items()}
+    for c in fixes.classes:
         act = sub.addAction(f"{c}" + ("  (current)" if c == current else ""))
-        if i < 9:
-            act.setShortcut(QKeySequence(str(i + 1)))
+        if c in keys:
+            act.setShortcut(QKeySequence(keys[c]))
         act.triggered.connect(lambda _=False, c=c: fixes.relabel(paths, c))
     exclude = menu.addAction("Exclude from training")
     exclude.setShortcut(QKeySequence(Qt.Key.Key_Delete))
@@ -223,13 +297,15 @@ def add_fix_actions(menu: QMenu, paths: list[str], fixes: LabelFixes) -> None:
 
 
 class _FixKeys(QObject):
-    """Key presses on one view: 1-9 relabel the current image(s) to that class, Delete
-    excludes, R restores. An event filter, not QActions: the same keys work in every
-    gallery, and Qt would call QActions sharing keys ambiguous and fire none."""
+    """Key presses on one view: a digit relabels the current image(s) to its class
+    (:func:`class_keys`), Delete excludes, R restores, Enter accepts the suggestions
+    (``suggested()`` -> ``{path: class}``) where the view has them. An event filter, not
+    QActions: the same keys work in every gallery, and Qt would call QActions sharing
+    keys ambiguous and fire none."""
 
-    def __init__(self, view, current_paths, fixes: LabelFixes):
+    def __init__(self, view, current_paths, fixes: LabelFixes, suggested=None):
         super().__init__(view)
-        self.current_paths, self.fixes = current_paths, fixes
+        self.current_paths, self.fixes, self.suggested = current_paths, fixes, suggested
         view.installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:
@@ -239,11 +315,16 @@ class _FixKeys(QObject):
             return False
         key = event.key()
         fixes = self.fixes
-        if Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
-            n = key - Qt.Key.Key_1
+        if Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
+            cls = class_keys(fixes.classes).get(str(key - Qt.Key.Key_0))
             paths = self.current_paths()
-            if paths and n < len(fixes.classes):
-                fixes.relabel(paths, fixes.classes[n])
+            if paths and cls is not None:
+                fixes.relabel(paths, cls)
+                return True
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.suggested is not None:
+            wanted = self.suggested()
+            if wanted:
+                fixes.accept_suggestions(wanted)
                 return True
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             paths = self.current_paths()
@@ -258,10 +339,19 @@ class _FixKeys(QObject):
         return False
 
 
-def install_fix_keys(view, current_paths, fixes: LabelFixes) -> _FixKeys:
+def install_fix_keys(view, current_paths, fixes: LabelFixes, suggested=None) -> _FixKeys:
     """Give ``view`` the fix keys (see :class:`_FixKeys`); Ctrl+Z / Ctrl+Shift+Z are the
     window's Edit → Undo / Redo (``add_edit_menu``)."""
-    return _FixKeys(view, current_paths, fixes)
+    return _FixKeys(view, current_paths, fixes, suggested)
+
+
+def keys_hint(classes) -> str:
+    """One line for a view's hint: which digits relabel to which class."""
+    keys = class_keys(classes)
+    if keys and all(k == c for k, c in keys.items()):
+        return "digit = that class"
+    shown = ", ".join(f"{k} {c}" for k, c in list(keys.items())[:4])
+    return shown + (" …" if len(keys) > 4 else "")
 
 
 def add_edit_menu(window, state) -> tuple[QAction, QAction, dict]:

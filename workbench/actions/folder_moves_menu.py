@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 MOVE_BUTTON = "Move files"
 UNDO_BUTTON = "Put files back"
-SHOWN_MOVES = 20
+SHOWN_MOVES = 20     # in the confirmation's details
+SHOWN_IN_TEXT = 5    # in its text, so the first few moves are seen without a click
 
 
 def add_folder_actions(window, state, menu) -> dict:
@@ -75,15 +76,18 @@ def apply_to_folders(window, state) -> bool:
                                 "or 1-9 in a gallery). Excluded images are never moved.")
         return False
     root = index.root
-    lines = [f"{os.path.relpath(m.src, root)}  →  {os.path.relpath(m.dst, root)}"
-             for m in moves[:SHOWN_MOVES]]
-    if len(moves) > SHOWN_MOVES:
-        lines.append(f"… and {len(moves) - SHOWN_MOVES} more")
+
+    def lines(shown: int) -> list[str]:
+        out = [f"{os.path.relpath(m.src, root)}  →  {os.path.relpath(m.dst, root)}"
+               for m in moves[:shown]]
+        return out + ([f"… and {len(moves) - shown} more"] if len(moves) > shown else [])
+
     if not _ask(window, "Apply label fixes to folders",
                 f"Move {len(moves)} image{'s' if len(moves) != 1 else ''} into the folder of "
-                f"{'their' if len(moves) != 1 else 'its'} new class in {root}?\n\nNo file is "
-                "deleted or overwritten; Edit → Undo folder move puts them back.",
-                "\n".join(lines), MOVE_BUTTON):
+                f"{'their' if len(moves) != 1 else 'its'} new class in {root}?\n\n"
+                + "\n".join(lines(SHOWN_IN_TEXT)) + "\n\nNo file is deleted or overwritten; "
+                "Edit → Undo folder move puts them back.",
+                "\n".join(lines(SHOWN_MOVES)), MOVE_BUTTON):
         return False
     try:
         journal = apply_moves(index, moves)
@@ -99,19 +103,35 @@ def apply_to_folders(window, state) -> bool:
 
 
 def undo_folder_move(window, state) -> bool:
-    """Confirm, then put back the files of the newest folder move of the current dataset."""
-    from training.data.folder_moves import FolderMoveError, last_journal, undo_moves
+    """Confirm, then put back the files of the newest folder move of the current dataset.
+
+    Only a journal that passes every check is offered (``training.data.move_journal``:
+    written here by this user, for this dataset, every path inside it); the others are
+    named with the reason they were refused, and nothing moves for them.
+    """
+    from training.data.folder_moves import FolderMoveError, find_undo, undo_moves
+    from training.data.move_journal import describe
 
     index = state.dataset
-    journal = last_journal(index.root) if index is not None else None
+    journal, refused = find_undo(index.root) if index is not None else (None, [])
     if journal is None:
-        QMessageBox.information(window, "Undo folder move", "No folder move of this dataset to undo.")
+        text = "No folder move of this dataset to undo."
+        if refused:
+            text += "\n\n" + refused_text(refused)
+            QMessageBox.warning(window, "Undo folder move", text)
+        else:
+            QMessageBox.information(window, "Undo folder move", text)
         return False
-    if not _ask(window, "Undo folder move", "Put the moved images back where they were, with "
-                "their label fixes?", journal, UNDO_BUTTON):
+    n = len(journal.moves)
+    text = (f"Put {n} moved image{'s' if n != 1 else ''} back where "
+            f"{'they were' if n != 1 else 'it was'} in {journal.root}, with the label fixes as "
+            f"they were before the move?\n\n" + "\n".join(describe(journal))
+            + (f"\n\n{refused_text(refused)}" if refused else ""))
+    details = "\n".join(describe(journal, shown=SHOWN_MOVES)) + f"\n\nJournal: {journal.path}"
+    if not _ask(window, "Undo folder move", text, details, UNDO_BUTTON):
         return False
     try:
-        n = undo_moves(journal)
+        n = undo_moves(journal, index.root)
     except FolderMoveError as exc:
         QMessageBox.warning(window, "Undo folder move", str(exc))
         _reopen(window, state)
@@ -119,3 +139,13 @@ def undo_folder_move(window, state) -> bool:
     _say(window, f"Put {n} image(s) back.")
     _reopen(window, state)
     return True
+
+
+def refused_text(refused: list[tuple[str, str]], shown: int = 3) -> str:
+    """What the user is told about journals that were refused (never offered for undo)."""
+    lines = [f"{len(refused)} move journal{'s' if len(refused) != 1 else ''} in this dataset "
+             f"{'were' if len(refused) != 1 else 'was'} refused and will never be undone:"]
+    lines += [f"• {reason}" for _path, reason in refused[:shown]]
+    if len(refused) > shown:
+        lines.append(f"… and {len(refused) - shown} more")
+    return "\n".join(lines)

@@ -117,6 +117,10 @@ class DatasetPanel(QWidget):
         self.imbalance_label.setStyleSheet("color: #8a5a00; background: #fff4d6; padding: 4px;")
         self.imbalance_label.hide()
         col.addWidget(self.imbalance_label)
+        from workbench.panels.dataset_fixes import foreign_labels_banner
+
+        self.foreign_banner = foreign_labels_banner(self)  # label fixes made elsewhere: asks
+        col.addWidget(self.foreign_banner)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.left_splitter = QSplitter(Qt.Orientation.Vertical)

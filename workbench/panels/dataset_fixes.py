@@ -3,10 +3,12 @@ relabel/exclude/restore on the thumbnail grid (right-click and keys, see workben
 
 ``attach_fixes(panel, filters_layout)`` wires a built panel and returns the two widgets it
 adds (the panel keeps them as its own attributes); kept out of ``dataset.py``.
+``foreign_labels_banner(panel)`` is the question about label fixes that came with the
+dataset (made elsewhere, issue 25): they are not used until the user applies them.
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QLabel
+from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QPushButton
 
 from workbench.actions.fixes import add_fix_actions, fixes_for, install_fix_keys
 from workbench.itemmodels.thumbnails import PathRole
@@ -73,3 +75,67 @@ def attach_fixes(panel, filters_layout) -> tuple[QCheckBox, QLabel]:
     fixes.changed.connect(on_changed)
     on_changed()
     return changed_filter, fix_label
+
+
+APPLY_TEXT, IGNORE_TEXT = "Apply them", "Ignore them"
+
+
+class ForeignLabelsBanner(QFrame):
+    """"N label fixes and M exclusions come with this dataset (made elsewhere)", with
+    Apply them / Ignore them. Shown while the open dataset carries label fixes this user
+    did not make here; the answer is remembered per dataset and content
+    (``training.data.provenance``), so it is asked once."""
+
+    def __init__(self, panel):
+        super().__init__()
+        self.panel = panel
+        self.fixes = fixes_for(panel.state)
+        self.setStyleSheet("ForeignLabelsBanner { background: #fff4d6; border: 1px solid #f0d58c;"
+                           " border-radius: 4px; } QLabel { color: #5c3d00; }")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.apply_button = QPushButton(APPLY_TEXT)
+        self.apply_button.setToolTip("Use these fixes for training and evaluation (remembered "
+                                     "for this dataset)")
+        self.ignore_button = QPushButton(IGNORE_TEXT)
+        self.ignore_button.setToolTip("Use the dataset's own labels; fixes you make here replace "
+                                      "these (a copy is kept in the app data folder)")
+        row.addWidget(self.text, 1)
+        row.addWidget(self.apply_button)
+        row.addWidget(self.ignore_button)
+        self.apply_button.clicked.connect(lambda: self._answer("apply"))
+        self.ignore_button.clicked.connect(lambda: self._answer("ignore"))
+        self.fixes.changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        from training.data.overlay import foreign_message
+
+        foreign = self.fixes.foreign
+        self.setVisible(bool(foreign))
+        if not foreign:
+            return
+        decision = foreign.get("decision")
+        text = foreign_message(foreign)
+        if decision is None:
+            text += (" They relabel images or leave them out of training: apply them only if "
+                     "you trust whoever made this dataset.")
+        self.text.setText(text)
+        self.text.setToolTip(str(foreign.get("path") or ""))
+        self.apply_button.setVisible(decision != "apply")
+        self.apply_button.setText(APPLY_TEXT if decision is None else "Apply them instead")
+        self.ignore_button.setVisible(decision is None)
+
+    def _answer(self, answer: str) -> None:
+        self.fixes.answer_foreign(answer)
+        state = self.panel.state
+        if answer == "apply" and state.dataset_spec is not None:
+            self.panel.open_spec(state.dataset_spec)   # reopened with the fixes applied
+        elif state.dataset is not None:
+            state.statusMessage.emit("The label fixes that came with this dataset are ignored.")
+
+
+def foreign_labels_banner(panel) -> ForeignLabelsBanner:
+    return ForeignLabelsBanner(panel)

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
-from workbench.actions.fixes import fixes_for
+from workbench.actions.fixes import class_keys, fixes_for, keys_hint
 from workbench.widgets.error_details import DetailsButton
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.workers.health import HealthWorker
@@ -32,6 +32,7 @@ EMPTY = ("Press Check data health to look for likely label errors, duplicates, l
 def issue_items(report: dict) -> list[dict]:
     classes = report["classes"]
     return [{"path": it["path"], "true": it["given"], "pred": it["suggested"], "prob": it["confidence"],
+             "suggested": it["suggested"],
              "correct": False, "probabilities": it.get("probabilities"),
              "true_index": classes.index(it["given"]) if it["given"] in classes else None,
              "lines": [f"Label: {it['given']}", f"Looks like: {it['suggested']}",
@@ -155,17 +156,21 @@ class HealthView(QWidget):
         self.view_choice = QComboBox()
         self.view_choice.addItems(VIEWS)
         self.view_choice.currentIndexChanged.connect(self._show_view)
-        self.keys_hint = QLabel("Keys: 1-9 relabel · Del exclude · R restore · Ctrl+Z undo")
+        self.keys_hint = QLabel("")
         self.keys_hint.setStyleSheet("color: palette(mid);")
+        self.accept_button = QPushButton("Accept suggestion")
+        self.accept_button.setToolTip("Relabel the selected images to the class they look like "
+                                      "(Enter); Ctrl+Z undoes it")
+        self.accept_button.clicked.connect(self.accept_suggestions)
         # Long texts must not widen the tab past a 1024 px window: they wrap or shrink.
         for label in (self.status, self.keys_hint):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setMinimumWidth(40)
         self.status.setWordWrap(True)
-        self.keys_hint.setToolTip(self.keys_hint.text())
         choose = QHBoxLayout()
         choose.addWidget(QLabel("Show:"))
         choose.addWidget(self.view_choice, 1)
+        choose.addWidget(self.accept_button)
         choose.addWidget(self.keys_hint)
         self.gallery = ImageGallery(EMPTY, thumb_side=72)
         self.gallery.enable_fixes(self.fixes)
@@ -178,6 +183,7 @@ class HealthView(QWidget):
         layout.addWidget(self.gallery, 1)
         state.datasetChanged.connect(self._on_dataset)
         self._update_fix_count()
+        self._update_keys_hint()
 
     # -- public ----------------------------------------------------------------------
     def set_run(self, run_dir: str | None) -> None:
@@ -203,6 +209,10 @@ class HealthView(QWidget):
         self._runner.start(worker, finished=self._on_report, failed=self._on_failed,
                            stopped=lambda: self.status.setText("Cancelled."), done=self._on_done,
                            progress=self._on_progress, status=self.status.setText)
+
+    def accept_suggestions(self) -> None:
+        """Relabel the selected likely label errors to their suggested classes (Enter)."""
+        self.fixes.accept_suggestions(self.gallery.selected_suggestions())
 
     def cancel(self) -> None:
         self._runner.request_stop()
@@ -252,6 +262,7 @@ class HealthView(QWidget):
         r = self.report
         if r is None:
             self.gallery.clear(EMPTY)
+            self.accept_button.hide()
             return
         which = self.view_choice.currentIndex()
         if which == ISSUES:
@@ -267,6 +278,15 @@ class HealthView(QWidget):
         else:
             items, hint = outlier_items(r), "No image differs from the rest in size, aspect or colour mode."
         self.gallery.set_items(items, self.state.dataset, empty_hint=hint)
+        self.accept_button.setVisible(which == ISSUES)
+        self.accept_button.setEnabled(bool(items) and which == ISSUES)
+
+    def _update_keys_hint(self) -> None:
+        classes = self.fixes.classes
+        keys = f"Keys: {keys_hint(classes)}" if classes else "Keys: digits relabel"
+        self.keys_hint.setText(f"{keys} · Enter accept · Del exclude · R restore · Ctrl+Z undo")
+        self.keys_hint.setToolTip("Relabel keys (also shown in the right-click menu):\n"
+                                  + "\n".join(f"{k}: {c}" for k, c in sorted(class_keys(classes).items())))
 
     def _update_fix_count(self) -> None:
         n = self.fixes.count()
@@ -277,3 +297,4 @@ class HealthView(QWidget):
         self.report = None
         self.summary.setText(EMPTY)
         self._show_view()
+        self._update_keys_hint()

@@ -62,4 +62,11 @@ def read_run_config(run_dir: str) -> dict | None:
     keys = ("epochs", "batch_size", "optimizer", "learning_rate")
     if not isinstance(data, dict) or not all(k in data for k in keys):
         return None
-    return {k: data[k] for k in keys}
+    from training.recipe.config import TrainConfig
+
+    try:  # a followed folder may come from anywhere: the header shows checked values only
+        config = TrainConfig.from_dict(data)
+    except (ValueError, TypeError) as exc:
+        log.info("Not showing %s's settings: %s", run_dir, exc)
+        return None
+    return {k: getattr(config, k) for k in keys}

@@ -54,6 +54,8 @@ class RunFollower(QObject):
         self.model: str | None = None   # the followed run's model name (run.json)
         self._epochs = 0                # epochs shown so far (history.json's length)
         self._live_at = None
+        self._live_problem: str | None = None
+        self._run_problem: str | None = None
         self.watcher = RunWatcher(parent=self)
         self.watcher.runChanged.connect(self._on_changed)
         self._alive = QTimer(self)
@@ -80,6 +82,7 @@ class RunFollower(QObject):
             p._resume_config = None
         p.run_dir = self.run_dir = run_dir
         self.stop_sent, self._epochs, self._live_at, self.model = False, epochs_shown, None, None
+        self._live_problem = self._run_problem = None
         self.watcher.watch(run_dir)
         if not local:
             name = os.path.basename(run_dir.rstrip("/\\"))
@@ -175,9 +178,12 @@ class RunFollower(QObject):
             self.panel.progress.setFormat(f"Epoch {self._epochs}/{total} done")
 
     def _live(self) -> None:
-        from training.runs.follow import read_live
+        from training.runs.follow import read_live_checked
 
-        live = read_live(self.run_dir)
+        live, problem = read_live_checked(self.run_dir)
+        if problem and problem != self._live_problem:   # said once, not every 2 s
+            self._live_problem = problem
+            self.panel.log.appendPlainText(f"Progress file ignored: {problem}")
         if not live or live.get("updated") == self._live_at:
             return
         self._live_at = live.get("updated")
@@ -204,8 +210,13 @@ class RunFollower(QObject):
 
         try:
             run = RunFolder(self.run_dir).load()
-        except RunError:
-            return  # not written yet, or mid-replace on a network file system: next event
+        except RunError as exc:
+            # Not written yet: the next event. A file that is there but refused (damaged,
+            # too large, hostile) is said once, and the window goes on following.
+            if os.path.lexists(RunFolder(self.run_dir).run_json) and str(exc) != self._run_problem:
+                self._run_problem = str(exc)
+                self.panel.log.appendPlainText(f"Cannot read the run's status: {exc}")
+            return
         status = run.get("status")
         if run.get("model") != self.model:
             self.model = run.get("model")

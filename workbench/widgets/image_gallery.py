@@ -124,16 +124,25 @@ class ImageGallery(QWidget):
             self.list.setCurrentRow(0)
 
     def enable_fixes(self, fixes) -> None:
-        """Relabel/exclude/restore from this gallery: right-click menu and keys (1-9,
-        Delete, R) on the selected images; fixed images are marked in their caption."""
+        """Relabel/exclude/restore from this gallery: right-click menu and keys (digits,
+        Delete, R; Enter accepts an item's ``suggested`` class) on the selected images;
+        fixed images are marked in their caption."""
         from workbench.actions.fixes import install_fix_keys
 
         self.fixes = fixes
         self.list.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         side = self.thumb_side
         self.list.setGridSize(QSize(side + 56, side + 78))  # room for the fix mark line
-        install_fix_keys(self.list, self.selected_paths, fixes)
+        install_fix_keys(self.list, self.selected_paths, fixes, self.selected_suggestions)
         fixes.changed.connect(self._mark_fixes)
+
+    def suggestions(self) -> dict[str, str]:
+        """``{path: suggested class}`` of the shown items that carry a suggestion."""
+        return {i["path"]: i["suggested"] for i in self.items if i.get("suggested") and i.get("path")}
+
+    def selected_suggestions(self) -> dict[str, str]:
+        shown = self.suggestions()
+        return {p: shown[p] for p in self.selected_paths() if p in shown}
 
     def selected_paths(self) -> list[str]:
         items = self.list.selectedItems() or ([self.list.currentItem()] if self.list.currentItem() else [])
@@ -145,7 +154,7 @@ class ImageGallery(QWidget):
         from workbench.actions.fixes import add_fix_actions
 
         paths = self.selected_paths()
-        add_fix_actions(menu, paths if path in paths else [path], self.fixes)
+        add_fix_actions(menu, paths if path in paths else [path], self.fixes, self.suggestions())
 
     @Slot()
     def _mark_fixes(self) -> None:

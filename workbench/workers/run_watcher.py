@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DEBOUNCE_MS = 300      # coalesce a burst of writes (run.json is rewritten several times per epoch)
 POLL_MS = 2000         # fallback re-scan for file systems without change events (>= 1 s)
 MAX_ROOT_RUNS = 256    # watch at most this many run folders under the root (newest names)
+MAX_SNAPSHOT = 4096    # entries of one folder looked at per scan (a run folder has ~20)
 
 
 def _norm(path: str) -> str:
@@ -37,11 +38,20 @@ def _norm(path: str) -> str:
 
 
 def snapshot(folder: str) -> dict[str, tuple[int, int]] | None:
-    """``{name: (mtime_ns, size)}`` of the plain files in ``folder`` (None if it is gone)."""
+    """``{name: (mtime_ns, size)}`` of the plain files in ``folder`` (None if it is gone).
+
+    At most ``MAX_SNAPSHOT`` entries are looked at: a run folder holds a few dozen files,
+    and a followed folder from shared storage that holds a million must not stall the GUI
+    thread every re-scan (issue 25).
+    """
     out: dict[str, tuple[int, int]] = {}
     try:
         with os.scandir(folder) as it:
-            for entry in it:
+            for n, entry in enumerate(it):
+                if n >= MAX_SNAPSHOT:
+                    log.info("%s holds more than %d entries; only those are watched", folder,
+                             MAX_SNAPSHOT)
+                    break
                 if entry.name.endswith(TRANSIENT_SUFFIXES):
                     continue
                 try:

@@ -117,8 +117,22 @@ def test_killed_training_is_listed_interrupted_and_resumes(capsys, tmp_path):
     assert RunFolder(run_dir).load()["status"] == "complete"
 
 
-def test_ctrl_c_stops_training_cleanly_and_saves_the_run(capsys, tmp_path):
-    """SIGINT during `train` becomes a stop request: the run is saved as stopped, exit 0."""
+@pytest.fixture(params=["foreground", "background"])
+def sigint_at_start(request):
+    """SIGINT's handler as the test process starts with it: Python's default in a terminal,
+    ignored in a background job (``nohup scripts/test.sh &``: the shell starts it with
+    SIGINT ignored). Yields that handler and puts the real one back afterwards."""
+    real = signal.getsignal(signal.SIGINT)
+    start = signal.default_int_handler if request.param == "foreground" else signal.SIG_IGN
+    signal.signal(signal.SIGINT, start)
+    yield start
+    signal.signal(signal.SIGINT, real)
+
+
+def test_ctrl_c_stops_training_cleanly_and_saves_the_run(capsys, tmp_path, sigint_at_start):
+    """SIGINT during `train` becomes a stop request: the run is saved as stopped, exit 0;
+    afterwards SIGINT has the handler it had before (ignored stays ignored in a background
+    job: the CLI must not turn Ctrl-C back on for a process its shell shielded)."""
     import threading
 
     data = make_class_folder(tmp_path / "data", per_class=20)
@@ -147,4 +161,4 @@ def test_ctrl_c_stops_training_cleanly_and_saves_the_run(capsys, tmp_path):
     assert 1 <= out["epochs_done"] < 200 and elapsed < 2.0
     assert RunFolder(run_dir).load()["status"] == "stopped"
     assert (run_dir / "model_best.keras").is_file()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is sigint_at_start  # the handler it started with

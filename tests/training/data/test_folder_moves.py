@@ -48,7 +48,7 @@ def test_apply_moves_then_undo_restores_every_file(tmp_path):
     assert reopened.labels[reopened.paths.index(str(root / "dog" / "cat_000.png"))] == dog
     assert len(reopened) == 11
 
-    assert undo_moves(journal) == 2
+    assert undo_moves(journal, str(root)) == 2
     assert file_hashes(root) == before                            # same names, same bytes
     assert load_overlay(str(root)).state(str(root / "cat" / "cat_000.png")) == ("dog", False)
     assert last_journal(str(root)) is None

@@ -1,0 +1,211 @@
+"""Files in folders that others may write: read as data, never instructions, and written
+without following what someone planted there (issue 25).
+
+A dataset's ``.workbench/`` folder travels with the dataset (zip files, shared drives), and
+run folders are followed from shared storage: whoever shared them wrote those files. Keras'
+``safe_mode`` is the model for what this module does for JSON: a file may carry data, never
+actions. Everything the app reads from such a folder goes through here:
+
+- :func:`read_json` reads one JSON file with limits: a regular file only (opening a FIFO
+  or a device would block or never end), at most ``max_bytes`` (checked on the open file,
+  so a file that grows while it is read is refused too), no symbolic link that leaves the
+  folder it must stay in, strict JSON (``NaN`` and ``Infinity`` are refused: this app never
+  writes them), and nesting Python's parser can take. Every refusal is an
+  :class:`UntrustedFileError` that names the file and the reason.
+- :func:`inside` says whether a path, symbolic links followed, stays inside a folder, the
+  check every path read from such a file passes before it is used (PEP 706's tar filter
+  asks the same of every extracted name).
+- :func:`write_json` replaces a file atomically through a temporary file with a fresh
+  random name, created exclusively: a planted ``labels.json.tmp`` link to a file elsewhere
+  is never written through.
+
+No TensorFlow, no Qt, no other part of the app: the lowest layer.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import stat
+
+MiB = 1024 * 1024
+
+
+class UntrustedFileError(ValueError):
+    """A file from a shared folder was refused; the message names the file and why.
+
+    Attributes:
+        missing: True when the file does not exist (callers often treat that as "none").
+    """
+
+    def __init__(self, message: str, missing: bool = False):
+        super().__init__(message)
+        self.missing = missing
+
+
+def inside(root, path) -> bool:
+    """True when ``path`` resolves (symbolic links followed) to ``root`` or below it.
+
+    A link loop resolves to a path that the next file operation refuses (ELOOP), so it
+    needs no special case here; paths on another drive are outside.
+    """
+    root_r = os.path.normcase(os.path.realpath(os.fspath(root)))
+    path_r = os.path.normcase(os.path.realpath(os.fspath(path)))
+    try:
+        return os.path.commonpath([root_r, path_r]) == root_r
+    except ValueError:  # different drives (Windows)
+        return False
+
+
+def lexically_inside(relative: str) -> bool:
+    """True when a relative name (``"a/b.png"``) cannot leave the folder it is joined to:
+    not absolute, no drive, and no ``..`` that climbs above the start."""
+    name = str(relative).replace("\\", "/")
+    if not name or name.startswith("/") or os.path.isabs(name) or os.path.splitdrive(name)[0]:
+        return False
+    depth = 0
+    for part in name.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif part not in ("", "."):
+            depth += 1
+    return True
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def read_bytes(path, max_bytes: int, within=None) -> bytes:
+    """The bytes of one regular file, refused when larger than ``max_bytes``, not a
+    regular file, or (``within`` given) a link that leaves ``within``.
+
+    Raises:
+        UntrustedFileError: see above (``missing`` set when the file does not exist).
+    """
+    path = os.fspath(path)
+    if within is not None and os.path.lexists(path) and not inside(within, path):
+        raise UntrustedFileError(f"{path} is a link to {os.path.realpath(path)}, outside "
+                                 f"{within}; refused (a shared folder's files must stay inside it).")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise UntrustedFileError(f"{path} is missing", missing=True) from None
+    except OSError as exc:
+        raise UntrustedFileError(f"Could not read {path}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UntrustedFileError(f"{path} is not a regular file (a folder, pipe or device); "
+                                     "refused.")
+        if st.st_size > max_bytes:
+            raise UntrustedFileError(f"{path} is {st.st_size / MiB:.1f} MB; this file may be at "
+                                     f"most {max_bytes / MiB:.1f} MB. Refused.")
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, min(max_bytes + 1 - total, 4 * MiB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                raise UntrustedFileError(f"{path} grew past {max_bytes / MiB:.1f} MB while it "
+                                         "was read; refused.")
+    except OSError as exc:
+        raise UntrustedFileError(f"Could not read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def parse_json(data: bytes, where: str):
+    """Strict JSON from bytes: UTF-8, no NaN/Infinity, no nesting the parser cannot take.
+
+    Raises:
+        UntrustedFileError: naming ``where`` and what was wrong.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UntrustedFileError(f"{where} is not UTF-8 text ({exc.reason} at byte "
+                                 f"{exc.start}).") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise UntrustedFileError(f"{where} is not valid JSON (truncated or corrupted?): "
+                                 f"{exc}") from None
+    except RecursionError:
+        raise UntrustedFileError(f"{where} is nested too deeply to be a file this app "
+                                 "wrote; refused.") from None
+    except ValueError as exc:  # NaN/Infinity, or an integer with thousands of digits
+        raise UntrustedFileError(f"{where}: {exc}; refused.") from None
+
+
+def read_json(path, max_bytes: int, within=None):
+    """One JSON file from a shared folder (see the module docstring for the limits).
+
+    Raises:
+        UntrustedFileError: missing (``missing`` set), unreadable, too large, not a
+            regular file, a link out of ``within``, not UTF-8, or not strict JSON.
+    """
+    return parse_json(read_bytes(path, max_bytes, within), os.fspath(path))
+
+
+def write_json(path, data, *, indent: int = 1, ensure_ascii: bool = False, default=None,
+               fsync: bool = False) -> None:
+    """Replace ``path`` with ``data`` as JSON, atomically (temp file + rename), so a crash
+    never leaves half a file. ``NaN`` and infinities are refused (``ValueError``), as
+    :func:`read_json` refuses them. ``fsync``: also flush to disk before the rename (a
+    journal that must survive a power cut)."""
+    path = os.fspath(path)
+    fd, tmp = _exclusive_temp(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=indent, ensure_ascii=ensure_ascii, allow_nan=False,
+                      default=default)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def _exclusive_temp(path: str) -> tuple[int, str]:
+    """A new file beside ``path`` with a random name, created with ``O_EXCL`` (which never
+    follows a link) and the usual permissions (0666 less the umask: a run folder on shared
+    storage stays readable by whoever follows it, unlike ``mkstemp``'s 0600)."""
+    folder, name = os.path.split(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a temporary file beside {path}")
+
+
+def check_archive(path, max_bytes: int) -> None:
+    """Refuse a zip archive (an ``.npz``) that would unpack to more than ``max_bytes``,
+    before anything is decompressed: a few KB of zip can declare gigabytes of zeros.
+
+    Raises:
+        UntrustedFileError: not a readable zip file, or too large once unpacked.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise UntrustedFileError(f"Could not read {path}: {exc}") from None
+    if total > max_bytes:
+        raise UntrustedFileError(f"{path} would unpack to {total:,} bytes; at most "
+                                 f"{max_bytes:,} are expected. Refused.")
