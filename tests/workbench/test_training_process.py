@@ -175,7 +175,9 @@ def test_results_and_classify_stay_usable_while_a_run_trains(qtbot, tmp_path, mo
     from training.data import open_dataset
 
     shared = tiny_run()
-    w = make_window(qtbot, tmp_path, monkeypatch, own_runs=True, size=(1280, 800))
+    # The session's runs root, where the shared run is: both runs in one list, as a
+    # person has them.
+    w = make_window(qtbot, tmp_path, monkeypatch, size=(1280, 800))
     try:
         w.state.set_dataset(None, open_dataset(str(make_class_folder(tmp_path / "data",
                                                                      per_class=12))))
@@ -192,6 +194,7 @@ def test_results_and_classify_stay_usable_while_a_run_trains(qtbot, tmp_path, mo
         classify = w.panels["classify"]
         w.show_panel("classify")
         w.state.set_run(shared["run_dir"])
+        qtbot.waitUntil(lambda: classify.current_run() == shared["run_dir"], timeout=30_000)
         photo = write_image(tmp_path / "photos" / "fox.png", class_image(2, 16))
         classify.classify([str(photo)])
         qtbot.waitUntil(lambda: len(classify.results) == 1, timeout=60_000)

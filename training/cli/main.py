@@ -110,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weigh the loss per class: 'balanced' (inverse class frequency) "
                         "or e.g. 'cat=1,dog=3'; helps the small classes of imbalanced data")
     p.add_argument("--config", metavar="CONFIG_JSON",
-                   help="training settings from a file (a run's config.json, or a saved "
-                        "TrainConfig); the training options above are then not used")
+                   help="training settings from a JSON file (a run's saved config, or any "
+                        "saved TrainConfig); the training options above are then not used")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder to create")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or interrupted run")
     p.add_argument("--devices", metavar="one|all|LIST",

@@ -43,6 +43,7 @@ from workbench.workers.base import Worker
 
 log = logging.getLogger(__name__)
 
+JOB_FILES = ("model-spec.job.json", "train-config.job.json")   # the job's spec and config
 SHUTDOWN_GRACE_S = 3.0   # window closing: a cooperative stop gets this long, then a kill
 
 
@@ -199,7 +200,7 @@ class TrainingWorker(Worker):
             return args
         from training.recipe.config import TrainConfig
 
-        spec_path, config_path = os.path.join(folder, "spec.json"), os.path.join(folder, "config.json")
+        spec_path, config_path = (os.path.join(folder, name) for name in JOB_FILES)
         with open(spec_path, "w", encoding="utf-8") as f:
             json.dump(job.spec, f)
         with open(config_path, "w", encoding="utf-8") as f:
@@ -254,7 +255,7 @@ class TrainingWorker(Worker):
         if end is not None and end.get("error"):
             # The job's files are this worker's business: name the problem, not them.
             message = str(end["error"])
-            for name in ("spec.json", "config.json"):
+            for name in JOB_FILES:
                 message = message.replace(f"{os.path.join(self._files or '', name)}: ", "")
             raise TrainingError(message)
         from training.runs.runfolder import RunFolder
