@@ -14,6 +14,9 @@ the run. Variants, interleaved in the same run of this script:
 - ``process-spare``: this tree, as shipped: a spare training process was started when
   the panel was shown with the dataset, had imported TensorFlow (the trial waits for
   that, then ``--think``), and takes the job.
+- ``follow`` (``--follow-trials``): a run another process trains, shown through its run
+  folder alone (file watcher + re-scan): the lag from the trainer announcing an epoch to
+  the panel showing it.
 - ``inprocess-tf-preloaded`` / ``inprocess-cold`` (with ``--baseline-root``, a checkout
   of the commit before training moved out of the window's process): training on a
   worker thread in the window's process, with TensorFlow imported before Start (what
@@ -65,6 +68,43 @@ def on_batch(info):
     marks.setdefault("batch", time.perf_counter())
     first_batch(info)
 panel._on_batch = on_batch
+if variant == "follow":
+    # A run another process trains, followed through its run folder alone (file watcher
+    # + re-scan): how long after the trainer announced an epoch does the panel show it?
+    import subprocess, threading
+    run_dir = os.path.join(os.environ["WORKBENCH_RUNS_DIR"], f"follow-{os.getpid()}")
+    spec_file = os.path.join(os.environ["WORKBENCH_RUNS_DIR"], f"spec-{os.getpid()}.json")
+    with open(spec_file, "w") as f:
+        f.write(state.model_spec.to_json())
+    proc = subprocess.Popen([sys.executable, "-m", "training", "train", data, "--spec", spec_file,
+                             "--epochs", str(epochs), "--batch-size", "64", "--no-early-stopping",
+                             "--out", run_dir, "--events"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    announced, shown = {}, {}
+    def read():
+        for line in proc.stdout:
+            m = json.loads(line)
+            if m["type"] == "epoch":
+                announced[m["info"]["epoch"]] = time.perf_counter()
+    threading.Thread(target=read, daemon=True).start()
+    on_epoch = panel._on_epoch
+    written = {}
+    def record(info):
+        shown.setdefault(int(info["epoch"]), time.perf_counter())
+        # history.json is written first at an epoch's end (then the checkpoint, then the
+        # event): the lag from its write to the panel is the follow path's own.
+        hist = os.path.join(run_dir, "history.json")
+        written.setdefault(int(info["epoch"]), time.time() - os.stat(hist).st_mtime)
+        on_epoch(info)
+    panel._on_epoch = record
+    panel.follow_run(run_dir)
+    common.qt_wait(lambda: len(shown) >= epochs, 600)
+    lags = [shown[e] - announced[e] for e in sorted(shown) if e in announced]
+    proc.stdin.close(); proc.wait(60)
+    panel.shutdown()
+    print(json.dumps({"ok": len(written) == epochs, "lags": lags,
+                      "from_write": [written[e] for e in sorted(written)]}))
+    sys.exit(0)
 if variant == "process-spare":   # as with TensorFlow preloaded: the spare has imported it
     t_spare = time.perf_counter()
     common.qt_wait(panel.spare.loaded, 300)
@@ -108,6 +148,8 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=8.0)
     parser.add_argument("--baseline-root", help="a checkout with training in the window's process")
     parser.add_argument("--variants", default=None)
+    parser.add_argument("--follow-trials", type=int, default=1,
+                        help="runs followed through their folder alone (epoch-shown lag)")
     args = parser.parse_args()
     import tempfile
 
@@ -132,6 +174,22 @@ def main() -> None:
             results[v].append(r)
             print(f"  {v}: first batch {r['first_batch_s']:.2f} s, first epoch "
                   f"{r['first_epoch_s']:.2f} s, end {r['end_s']:.2f} s, ok {r['ok']}", flush=True)
+    if args.follow_trials:
+        lags, writes = [], []
+        for _ in range(args.follow_trials):
+            r = trial("follow", args.data, max(args.epochs, 3), runs_dir, 0, None)
+            lags += r.get("lags", [])
+            writes += r.get("from_write", [])
+            print(f"  follow: epoch shown {', '.join(f'{v:.2f}' for v in r.get('from_write', []))} "
+                  f"s after history.json was written; "
+                  f"{', '.join(f'{v:+.2f}' for v in r.get('lags', []))} s after the trainer's "
+                  f"epoch event", flush=True)
+        if writes:
+            p50 = common.percentiles(writes, (50,))[0]
+            print(f"\nFollowed run (file watcher + 2 s re-scan), {len(writes)} epochs: shown "
+                  f"{p50:.2f} s (median), {max(writes):.2f} s (max) after history.json was written; "
+                  f"{common.percentiles(lags, (50,))[0]:+.2f} s (median) after the trainer's epoch "
+                  f"event (which follows the checkpoint)")
     rows = []
     for v in variants:
         rs = results[v] or [{"ok": False, "first_batch_s": float("nan"),

@@ -44,6 +44,26 @@ def _no_child_processes_left():
         f"{pid}: {_cmdline(pid)}" for pid in sorted(left))
 
 
+@pytest.fixture(autouse=True)
+def _no_window_left_training(qtbot):
+    """Set up after ``qtbot``, so this runs before pytest-qt closes the test's widgets: a
+    main window still training would ask "Stop and quit?" in a modal box nobody answers,
+    and the suite would hang. Such a window is shut down here and the test fails."""
+    yield
+    main = sys.modules.get("workbench.mainwindow")
+    if main is None:
+        return
+    from PySide6.QtWidgets import QApplication
+
+    from workbench.actions.quit_guard import training_running
+
+    left = [w for w in QApplication.topLevelWidgets()
+            if isinstance(w, main.MainWindow) and not w._shut_down and training_running(w)]
+    for w in left:
+        w.shutdown()
+    assert not left, "test left a window training (closing it would ask, and wait)"
+
+
 def children_of(pid: int) -> list[int]:
     """Live (not zombie) processes whose parent is ``pid`` (Linux /proc)."""
     found = []

@@ -49,7 +49,7 @@ def panel_fixture(name: str, path: str, size=None, show=False, own_settings=Fals
     return fixture
 
 
-def wait_idle(qtbot, panel, timeout=90_000):
+def wait_idle(qtbot, panel, timeout=180_000):
     """Wait until ``panel.pending_work()`` is False (background jobs done)."""
     qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
 

@@ -14,14 +14,17 @@ def training_window(qtbot, tmp_path, monkeypatch):
     from training.data import open_dataset
 
     w = make_window(qtbot, tmp_path, monkeypatch, own_runs=True)
-    root = make_class_folder(tmp_path / "data", per_class=8, size=8)
-    w.state.set_dataset(None, open_dataset(str(root)))
-    w.state.set_train_config(TrainConfig(epochs=300, batch_size=8, early_stopping=False))
-    panel = w.panels["train"]
-    panel.start_training()
-    qtbot.waitUntil(lambda: panel.epochs_seen >= 1, timeout=60000)
-    yield w
-    w.shutdown()
+    try:   # shut down whatever happens: closing a window that trains would ask, and wait
+        root = make_class_folder(tmp_path / "data", per_class=8, size=8)
+        w.state.set_dataset(None, open_dataset(str(root)))
+        w.state.set_train_config(TrainConfig(epochs=300, batch_size=8, early_stopping=False))
+        panel = w.panels["train"]
+        panel.start_training()
+        # The training process imports TensorFlow first: tens of seconds on a loaded machine.
+        qtbot.waitUntil(lambda: panel.epochs_seen >= 1, timeout=180_000)
+        yield w
+    finally:
+        w.shutdown()
 
 
 def _answer(button_text, tick=False, seen=None):

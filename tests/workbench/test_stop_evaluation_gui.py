@@ -63,7 +63,7 @@ def test_stop_while_the_training_run_evaluates(qtbot, tmp_path, monkeypatch, tra
     state.set_model_spec(template("mlp", input_size=(16, 16), color_mode="rgb", units=32))
     state.set_train_config(TrainConfig(epochs=1, batch_size=8))
     panel.start_training()
-    qtbot.waitUntil(lambda: panel.status_label.text().startswith("Evaluating on"), timeout=90_000)
+    qtbot.waitUntil(lambda: panel.status_label.text().startswith("Evaluating on"), timeout=180_000)
     assert panel.epochs_seen == 1
     panel.stop_button.click()
     _wait_idle(qtbot, panel)

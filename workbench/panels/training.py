@@ -51,6 +51,7 @@ class TrainingPanel(QWidget):
         self._status_epoch = None        # (epoch, phase) the status line last announced
         self._resume_config: dict | None = None   # the run's own settings while resuming it
         self._worker: TrainingWorker | None = None   # the running job's supervisor
+        self._job_root: str | None = None   # the dataset the local run trains on
         self.spare = SpareTrainer()    # a training process started ahead of Start
         self._force_timer = QTimer(self)
         self._force_timer.setSingleShot(True)
@@ -113,6 +114,7 @@ class TrainingPanel(QWidget):
         dataset = dataset_for_training(self.state)   # a DatasetIndex, or a DatasetSpec to reopen
         dataset = getattr(dataset, "spec", None) or dataset
         spec, config = self.state.model_spec, self.state.train_config
+        self._job_root = os.path.abspath(str(self.state.dataset.root))
         job = TrainingJob(dataset=dataset.to_dict(), index=self.state.dataset,
                           spec=spec.to_dict() if spec is not None else None,
                           config=config.to_dict() if config is not None else None)
@@ -257,6 +259,7 @@ class TrainingPanel(QWidget):
     def _finished(self, summary: dict) -> None:
         """How a run ended, whoever trained it (``summary``: its run.json or result)."""
         self.run_dir = summary.get("run_dir") or self.run_dir
+        self._adopt_bad_files(summary.get("bad_files"))
         show_bad_files(self.bad_files_label, self.run_dir)
         status = summary.get("status", "complete")
         best = summary.get("best_epoch") or self.best_epoch
@@ -278,6 +281,15 @@ class TrainingPanel(QWidget):
             self._announce(text)
             self.progress.setValue(1000)
 
+    def _adopt_bad_files(self, records) -> None:
+        """Files the training process found unreadable join the open dataset's report
+        (the Dataset panel's Bad files list refreshes when the run ends)."""
+        index = self.state.dataset
+        if not isinstance(records, list) or index is None or self._job_root is None:
+            return
+        if os.path.abspath(str(index.root)) == self._job_root:   # still the dataset it trained
+            index.add_bad_files(records)
+
     def _failed(self, message: str) -> None:
         self._show_error(message)
 
@@ -293,6 +305,7 @@ class TrainingPanel(QWidget):
         self._stop_at = None
         self._force_timer.stop()
         self.force_button.hide()
+        self._job_root = None
         if self._worker is not None:   # a local run: its process has ended
             self._worker = None
             self.follower.unfollow()
