@@ -1,24 +1,34 @@
-"""Default accuracy: the app with no flags vs classic baselines on the same split.
+"""Default accuracy: the app with no flags vs classic baselines and Keras' own example.
 
-For each dataset the app's default is what ``python -m training train DATA`` does: the
-Auto model choice, its epochs (from the dataset's size, ``training.recipe.epoch_budget``) and
-the other ``TrainConfig()`` defaults. The baselines are scikit-learn SVMs
-(RBF kernel) on raw pixels and on HOG features (scikit-image), trained on the same
-training + validation images and scored on the same test images, decoded by the app's
-own loader (so every model sees identical pixels).
+For each dataset (``bench/suite_data.py``) and seed, on the same split and the same
+decoded pixels:
 
-Datasets: ``digits`` (scikit-learn's bundled 8x8 digits, written out as one PNG folder
-per class), ``fashion`` (Fashion-MNIST IDX files from ``apt-get install
-dataset-fashion-mnist``), ``sample`` (resources/sample), or a path.
+- **default**: what ``python -m training train DATA`` does with no flags: the Auto
+  choice (template, size, augmentation, its mirror check), its epochs, ``TrainConfig()``.
+  Wall seconds are the whole of it after TensorFlow's import: opening the dataset, Auto,
+  training, calibration, evaluation.
+- **keras**: Keras' "simple MNIST convnet" (keras.io/examples/vision/mnist_convnet) as
+  written: Conv 32 -> pool -> Conv 64 -> pool -> Dropout 0.5 -> Dense, Adam, batch 128,
+  15 epochs, 10 % validation split, on the same training + validation images; inputs
+  smaller than 28x28 are enlarged to 28x28 (the example's convolutions need it).
+- **svm**: RBF SVMs on pixels and on HOG features, C chosen by 3-fold cross-validation
+  (on at most ``--svm-cv-images`` of the fit images), fitted on training + validation.
 
-    python bench/default_accuracy.py digits sample
-    nice -n 5 python bench/default_accuracy.py fashion --svm-max-train 10000
+Tuning: the recipe was tuned on ``fashion10000`` (and the sample); the mirror check's
+threshold on ``digits``, 3,000 Fashion-MNIST images and ``faces``. The other datasets
+were not looked at before the published run.
 
-Prints a Markdown table for docs/BENCHMARKS.md ("Default accuracy").
+    python bench/default_accuracy.py digits faces sample photos --seeds 0 1 2
+    python bench/default_accuracy.py fashion --seeds 0 --curve docs/benchmarks/tta.png
+
+Prints one Markdown row per dataset (mean ± sd over seeds) for docs/BENCHMARKS.md, and
+the time-to-accuracy points (test accuracy after each epoch against wall seconds, the
+evaluation time taken off the clock) with ``--curve``.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -27,151 +37,267 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import SAMPLE_DIR, fmt, load_line, machine_line, peak_rss_mb, table
+from common import cpu_seconds, fmt, load_line, machine_line, peak_rss_mb, table
+from suite_data import ALL, LABELS, has_fixed_split, resolve
 
-FASHION = "/usr/share/datasets/fashion-mnist"
-DIGITS_DIR = os.path.join(tempfile.gettempdir(), "workbench-bench-digits")
-
-
-def write_digits(out: str = DIGITS_DIR) -> str:
-    """scikit-learn's 1,797 8x8 digits as ``out/<digit>/<n>.png`` (0..16 scaled to 0..255)."""
-    from PIL import Image
-    from sklearn.datasets import load_digits
-
-    if os.path.isdir(out) and sum(len(f) for _, _, f in os.walk(out)) == 1797:
-        return out
-    digits = load_digits()
-    for i, (img, label) in enumerate(zip(digits.images, digits.target)):
-        folder = os.path.join(out, str(label))
-        os.makedirs(folder, exist_ok=True)
-        Image.fromarray(np.round(img * 255 / 16).astype(np.uint8), "L").save(
-            os.path.join(folder, f"{i:04d}.png"))
-    return out
+KERAS_EPOCHS, KERAS_BATCH = 15, 128
 
 
-def resolve(name: str) -> tuple[str, str]:
-    if name == "digits":
-        return "sklearn digits 8x8", write_digits()
-    if name == "fashion":
-        if not os.path.isdir(FASHION):
-            sys.exit(f"{FASHION} is missing: apt-get install -y dataset-fashion-mnist")
-        return "Fashion-MNIST", FASHION
-    if name == "sample":
-        return "resources/sample (1,500 Fashion-MNIST)", SAMPLE_DIR
-    return os.path.basename(os.path.normpath(name)), name
+class _Clock:
+    """Wall seconds with pauses (the curve's per-epoch test evaluation is not counted)."""
+
+    def __init__(self):
+        self.start, self.paused = time.perf_counter(), 0.0
+
+    def now(self) -> float:
+        return time.perf_counter() - self.start - self.paused
 
 
-def epoch_seconds(run_dir: str) -> float:
-    """The median epoch's wall-clock seconds in a run's history."""
-    from training.runs.runfolder import RunFolder
-
-    times = sorted(h["seconds"] for h in RunFolder(run_dir).history() if h.get("seconds"))
-    return times[len(times) // 2] if times else float("nan")
+# Folder datasets are split per seed with a quarter for testing (the app's default is
+# 10 %): 20 test images of the 200 faces would make every image 5 points.
+TEST_FRACTION = 0.25
 
 
-def app_default(path: str, reuse: str | None = None, epochs: int | None = None) -> dict:
-    """What ``python -m training train PATH`` does with no flags (or, with ``reuse``, the
-    result of such a run already made, e.g. the long Fashion-MNIST one)."""
+def open_split(path: str, seed: int):
+    from training.data import DatasetSpec, open_dataset
+
+    spec = DatasetSpec(path=path, seed=seed, test_fraction=TEST_FRACTION)
+    index = open_dataset(spec)
+    index.spec = spec
+    return index
+
+
+def test_arrays(index, size, color):
+    """Every test image of ``index`` at ``size``/``color``, decoded by the app's loader."""
+    from training.data import open_images
+    from training.data.index import TEST
+
+    with open_images(index, tuple(size), color) as data:
+        x, kept = data.read(data.split_rows(TEST))
+    return x, np.asarray(index.labels)[kept]
+
+
+def app_default(path: str, seed: int, curve: bool) -> dict:
+    """``python -m training train PATH --seed SEED`` (no other flags), timed."""
+    from training.events import Events
+    from training.fit.train import train
     from training.recipe.auto import auto_choice
     from training.recipe.config import TrainConfig
-    from training.data import DatasetSpec, open_dataset
-    from training.fit.train import train
 
-    spec_data = DatasetSpec(path=path)
-    index = open_dataset(spec_data)
-    index.spec = spec_data
+    clock = _Clock()
+    cpu0 = cpu_seconds()
+    index = open_split(path, seed)
     choice = auto_choice(index)
-    if reuse:
-        from training.runs.runfolder import RunFolder
-
-        folder = RunFolder(reuse)
-        info = folder.load()
-        seconds = (info.get("timings") or {}).get("total")
-        if seconds is None:  # a run evaluated separately: its epochs' time
-            seconds = sum(h["seconds"] for h in folder.history())
-        return {"accuracy": info["test_accuracy"], "seconds": seconds,
-                "epoch_seconds": epoch_seconds(reuse),
-                "epochs": info["epochs_done"], "template": choice.template,
-                "size": choice.spec.input_size, "color": choice.spec.color_mode,
-                "index": index, "reasons": choice.reasons}
-    t = time.perf_counter()
+    points, test = [], None
     run_dir = tempfile.mkdtemp(prefix="bench-default-")
     os.rmdir(run_dir)
-    # The CLI's no-flag config: TrainConfig() with the epochs from the dataset's size.
-    # (--epochs: a quick sanity run, not a published number.)
-    summary = train(index, choice.spec, TrainConfig(epochs=epochs or choice.epochs), run_dir=run_dir)
-    return {"accuracy": summary.test_accuracy, "seconds": time.perf_counter() - t,
-            "epoch_seconds": epoch_seconds(run_dir),
-            "epochs": summary.epochs_done, "template": choice.template,
-            "size": choice.spec.input_size, "color": choice.spec.color_mode, "index": index,
-            "reasons": choice.reasons}
+
+    class CurveEvents(Events):
+        def on_epoch(self, info):
+            nonlocal test
+            t = time.perf_counter()
+            from training.runs.runfolder import RunFolder, load_model_file
+
+            if test is None:
+                test = test_arrays(index, choice.spec.input_size, choice.spec.color_mode)
+            model = load_model_file(RunFolder(run_dir).model_last)
+            p = model.predict(test[0].astype("float32"), batch_size=256, verbose=0)
+            p = np.c_[1 - p, p] if p.shape[1] == 1 else p
+            points.append((clock.now(), float((p.argmax(1) == test[1]).mean())))
+            clock.paused += time.perf_counter() - t
+
+    summary = train(index, choice.spec, TrainConfig(epochs=choice.epochs, seed=seed),
+                    CurveEvents() if curve else None, run_dir=run_dir)
+    seconds = clock.now()
+    from training.runs.runfolder import RunFolder
+
+    timings = RunFolder(run_dir).load().get("timings") or {}
+    return {"accuracy": summary.test_accuracy, "seconds": seconds, "epochs": summary.epochs_done,
+            "cpu": cpu_seconds() - cpu0, "cores_in_fit": timings.get("cpu_cores_in_fit"),
+            "template": choice.template, "size": tuple(choice.spec.input_size),
+            "color": choice.spec.color_mode, "index": index, "reasons": choice.reasons,
+            "curve": points}
 
 
-def baselines(index, size, color, max_train: int | None, seed: int = 0) -> dict:
-    """RBF SVMs on pixels and on HOG features; train = train + validation split."""
+def keras_example(index, size, color, seed: int, curve: bool) -> dict:
+    """Keras' mnist_convnet as written, on the app's decoded pixels of this split."""
+    import keras
+
+    from training.data import open_images
+    from training.data.index import TEST
+
+    size = tuple(max(28, int(v)) for v in size)
+    with open_images(index, size, color) as data:
+        x, kept = data.read(data.rows)
+    splits, y = np.asarray(index.splits)[kept], np.asarray(index.labels)[kept]
+    classes = len(index.classes)
+    clock = _Clock()
+    cpu0 = cpu_seconds()
+    keras.utils.set_random_seed(seed)
+    fit = splits != TEST
+    x_fit, y_fit = x[fit].astype("float32") / 255, keras.utils.to_categorical(y[fit], classes)
+    x_test, y_test = x[~fit].astype("float32") / 255, keras.utils.to_categorical(y[~fit], classes)
+    L = keras.layers
+    model = keras.Sequential([
+        keras.Input(shape=x.shape[1:]), L.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        L.MaxPooling2D(pool_size=(2, 2)), L.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        L.MaxPooling2D(pool_size=(2, 2)), L.Flatten(), L.Dropout(0.5),
+        L.Dense(classes, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    points = []
+
+    class Curve(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            t = time.perf_counter()
+            p = self.model.predict(x_test, batch_size=256, verbose=0)
+            points.append((clock.now(), float((p.argmax(1) == y[~fit]).mean())))
+            clock.paused += time.perf_counter() - t
+
+    model.fit(x_fit, y_fit, batch_size=KERAS_BATCH, epochs=KERAS_EPOCHS, validation_split=0.1,
+              verbose=0, callbacks=[Curve()] if curve else [])
+    _, acc = model.evaluate(x_test, y_test, verbose=0)
+    return {"accuracy": float(acc), "seconds": clock.now(), "cpu": cpu_seconds() - cpu0,
+            "curve": points}
+
+
+def svm_baselines(index, size, color, max_train: int | None, cv_images: int, seed: int = 0) -> dict:
+    """RBF SVMs on pixels and HOG; C by 3-fold CV; fitted on train + validation."""
     from skimage.feature import hog
+    from sklearn.model_selection import GridSearchCV
     from sklearn.svm import SVC
 
     from training.data import open_images
-    from training.data.index import TEST, TRAIN, VALIDATION
+    from training.data.index import TEST
 
-    # The SVMs need every image they fit on in memory anyway: read them once from the store.
     with open_images(index, tuple(size), color) as images:
         x, kept = images.read(images.rows)
-    splits = np.asarray(index.splits)[kept]
-    fit_rows = np.flatnonzero((splits == TRAIN) | (splits == VALIDATION))
-    test_rows = np.flatnonzero(splits == TEST)
+    splits, y = np.asarray(index.splits)[kept], np.asarray(index.labels)[kept]
+    rng = np.random.default_rng(seed)
+    fit_rows, test_rows = np.flatnonzero(splits != TEST), np.flatnonzero(splits == TEST)
     if max_train and len(fit_rows) > max_train:
-        fit_rows = np.sort(np.random.default_rng(seed).choice(fit_rows, max_train, replace=False))
-    y = np.asarray(index.labels)[kept]
+        fit_rows = np.sort(rng.choice(fit_rows, max_train, replace=False))
+    cv_rows = fit_rows if len(fit_rows) <= cv_images else np.sort(rng.choice(fit_rows, cv_images, replace=False))
 
     def pixels(rows):
         return np.asarray(x[rows], np.float32).reshape(len(rows), -1) / 255.0
 
     def hogs(rows):
         cell = max(2, min(size) // 4)
-        return np.stack([hog(np.asarray(x[r], np.float32).mean(-1) / 255.0,
-                             orientations=9, pixels_per_cell=(cell, cell),
-                             cells_per_block=(2, 2)) for r in rows])
+        return np.stack([hog(np.asarray(x[r], np.float32).mean(-1) / 255.0, orientations=9,
+                             pixels_per_cell=(cell, cell), cells_per_block=(2, 2)) for r in rows])
 
     out = {"fit_images": len(fit_rows), "test_images": len(test_rows)}
     for name, features in (("svm_pixels", pixels), ("svm_hog", hogs)):
         t = time.perf_counter()
-        svm = SVC(C=10, gamma="scale").fit(features(fit_rows), y[fit_rows])
+        grid = GridSearchCV(SVC(gamma="scale"), {"C": [1, 10, 100]}, cv=3, n_jobs=1)
+        grid.fit(features(cv_rows), y[cv_rows])
+        svm = SVC(C=grid.best_params_["C"], gamma="scale").fit(features(fit_rows), y[fit_rows])
         acc = float((svm.predict(features(test_rows)) == y[test_rows]).mean())
-        out[name] = {"accuracy": acc, "seconds": time.perf_counter() - t}
+        out[name] = {"accuracy": acc, "C": grid.best_params_["C"], "seconds": time.perf_counter() - t}
     return out
+
+
+def _ms(values) -> str:
+    v = np.asarray([a for a in values if a is not None], float)
+    if not len(v):
+        return "–"
+    return f"{v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0:.4f}"
+
+
+def draw_curve(curves: dict, path: str, title: str) -> None:
+    """Test accuracy against wall seconds, one line per method (standalone Agg figure)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.2), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for label, points in curves.items():
+        if points:
+            t, a = zip(*points)
+            ax.plot(t, a, marker="o", markersize=3, label=label)
+    ax.set_xlabel("wall seconds (2 shared CPU cores; evaluation off the clock)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("datasets", nargs="*", default=["digits", "sample"])
-    p.add_argument("--reuse", metavar="RUN_DIR", help="take the app's result from this run of "
-                   "`python -m training train DATA` (one dataset only) instead of training")
-    p.add_argument("--svm-max-train", type=int, default=None,
-                   help="fit the SVMs on at most this many images (SVC is quadratic)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="override the default epochs (a quick sanity run; not the default)")
+    p.add_argument("datasets", nargs="*", default=ALL, help=f"any of {', '.join(ALL)} or a path")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--methods", default="default,keras,svm")
+    p.add_argument("--svm-max-train", type=int, default=10000)
+    p.add_argument("--svm-cv-images", type=int, default=3000)
+    p.add_argument("--curve", metavar="PNG", help="draw the first seed's time-to-accuracy curves")
+    p.add_argument("--json", metavar="FILE", help="append every result as a JSON line")
     args = p.parse_args(argv)
-    print(machine_line())
+    methods = set(args.methods.split(","))
+    print(machine_line(), flush=True)
     rows = []
     for name in args.datasets:
-        label, path = resolve(name)
-        app = app_default(path, args.reuse, args.epochs)
-        base = baselines(app["index"], app["size"], app["color"], args.svm_max_train)
-        best = max(base["svm_pixels"]["accuracy"], base["svm_hog"]["accuracy"])
-        h, w = app["size"]
-        rows.append([label, f"{app['template']} {h}x{w} {app['color']}",
-                     f"{app['accuracy']:.4f}", f"{app['epochs']}", fmt(app["seconds"] / 60, 1),
-                     fmt(app["epoch_seconds"], 1),
-                     f"{base['svm_pixels']['accuracy']:.4f}", f"{base['svm_hog']['accuracy']:.4f}",
-                     f"{base['fit_images']:,}/{base['test_images']:,}",
-                     f"{app['accuracy'] - best:+.4f}"])
-        print(f"{label}: auto chose {app['template']}: " + " ".join(app["reasons"]), flush=True)
+        path = resolve(name)
+        res = {"default": [], "keras": [], "svm_pixels": [], "svm_hog": []}
+        for k, seed in enumerate(args.seeds):
+            curve = bool(args.curve) and k == 0
+            line = {"dataset": name, "seed": seed, "load": os.getloadavg()[0], "time": time.time()}
+            app = app_default(path, seed, curve) if "default" in methods else None
+            index = app["index"] if app else open_split(path, seed)
+            if app is None:
+                from training.recipe.auto import auto_choice
+
+                c = auto_choice(index)
+                size, color = tuple(c.spec.input_size), c.spec.color_mode
+            else:
+                size, color = app["size"], app["color"]
+                print(f"{name} seed {seed}: default {app['accuracy']:.4f} in {app['seconds']:.0f} s, "
+                      f"{app['epochs']} epochs, {app['cores_in_fit'] or 0:.2f} cores in fit; Auto: "
+                      + " ".join(app["reasons"]), flush=True)
+                res["default"].append(app)
+                line["default"] = {k2: v for k2, v in app.items() if k2 not in ("index",)}
+            if "keras" in methods:
+                ke = keras_example(index, size, color, seed, curve)
+                res["keras"].append(ke)
+                line["keras"] = ke
+                print(f"{name} seed {seed}: keras example {ke['accuracy']:.4f} in {ke['seconds']:.0f} s",
+                      flush=True)
+            if "svm" in methods and (k == 0 or not has_fixed_split(name)):
+                svm = svm_baselines(index, size, color, args.svm_max_train, args.svm_cv_images, seed)
+                res["svm_pixels"].append(svm["svm_pixels"]["accuracy"])
+                res["svm_hog"].append(svm["svm_hog"]["accuracy"])
+                line["svm"] = svm
+                print(f"{name} seed {seed}: SVM pixels {svm['svm_pixels']['accuracy']:.4f} "
+                      f"(C={svm['svm_pixels']['C']}), HOG {svm['svm_hog']['accuracy']:.4f} "
+                      f"(C={svm['svm_hog']['C']}) on {svm['fit_images']:,}/{svm['test_images']:,}",
+                      flush=True)
+            if args.json:
+                with open(args.json, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(line, default=str) + "\n")
+            if curve:
+                curves = {"default (Auto)": (app or {}).get("curve"),
+                          "Keras mnist_convnet example": line.get("keras", {}).get("curve")}
+                draw_curve(curves, args.curve, f"{LABELS.get(name, name)}, seed {seed}")
+                print("curve points:", json.dumps(curves), flush=True)
+        d = [a["accuracy"] for a in res["default"]]
+        kx = [a["accuracy"] for a in res["keras"]]
+        best = max([np.mean(res["svm_pixels"]) if res["svm_pixels"] else 0,
+                    np.mean(res["svm_hog"]) if res["svm_hog"] else 0])
+        rows.append([LABELS.get(name, name), _ms(d), _ms(kx), _ms(res["svm_pixels"]), _ms(res["svm_hog"]),
+                     f"{np.mean(d) - best:+.4f}" if d and best else "–",
+                     f"{np.mean(d) - np.mean(kx):+.4f}" if d and kx else "–",
+                     fmt(np.mean([a["seconds"] for a in res["default"]]), 0) if d else "–",
+                     fmt(np.mean([a["seconds"] for a in res["keras"]]), 0) if kx else "–",
+                     fmt(np.mean([a["cores_in_fit"] or 0 for a in res["default"]]), 2) if d else "–",
+                     ", ".join(str(a["epochs"]) for a in res["default"])])
     print()
-    print(table(["dataset", "default model (Auto)", "test acc", "epochs", "minutes", "s/epoch",
-                 "SVM pixels", "SVM HOG", "SVM fit/test images", "default − best SVM"], rows))
-    print(f"\npeak RSS {peak_rss_mb():.0f} MB; {load_line()}")
+    print(table(["dataset", "default (mean ± sd)", "Keras example", "SVM pixels (CV)", "SVM HOG (CV)",
+                 "default − best SVM", "default − Keras", "default s", "Keras s", "cores in fit",
+                 "epochs"], rows))
+    print(f"\nseeds {args.seeds}; peak RSS {peak_rss_mb():.0f} MB; {load_line()}")
     return 0
 
 

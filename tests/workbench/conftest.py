@@ -1,12 +1,41 @@
-"""GUI test fixtures: fail any test that leaves a QThread (napari's
-``_dangling_qthreads`` idea) or a child process running."""
+"""GUI test fixtures: one real compute service for the whole session, and fail any test
+that leaves a QThread or a child process running (napari's ``_dangling_qthreads`` idea)."""
 import os
+import signal
 import sys
-import time
 
 import pytest
+from pytestqt.exceptions import TimeoutError
 
 from tests.workbench.panels import panel_fixture
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gui_collector(qapp):
+    """Garbage collection on the GUI thread only, as in the app (workbench/collector.py);
+    at the end, no collection may have run on another thread."""
+    from workbench import collector
+
+    gc_ = collector.install(qapp)
+    yield gc_
+    assert gc_.off_thread == 0, f"{gc_.off_thread} garbage collection(s) ran off the GUI thread"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compute_service(qapp, gui_collector):
+    """The app's compute client for every GUI test: one real ``python -m training.service``
+    child, started now (it imports TensorFlow while the first tests run) and stopped at the
+    end of the session. A test that kills it gets a new one from the client."""
+    from workbench import compute
+    from workbench.compute.client import ComputeClient, service_command
+
+    client = ComputeClient(service_command() + ["--handlers", "tests.workbench.service_handlers"],
+                           parent=qapp)
+    old = compute.set_client(client)
+    client.start()
+    yield client
+    assert client.shutdown(10_000), "the compute service did not stop when asked"
+    compute.set_client(old)
 
 
 @pytest.fixture(autouse=True)
@@ -22,26 +51,22 @@ def _no_dangling_qthreads(qapp):
 
 
 @pytest.fixture(autouse=True)
-def _no_child_processes_left():
-    """A test that leaves a child process of this one running fails (a training process,
-    a service, anything a panel started), after 5 s of grace: the app promises no
-    orphans within 5 s. The leftovers are killed so the next tests start clean.
-    Children the app registered as long-lived (a session-wide service) are allowed."""
-    if not sys.platform.startswith("linux"):
-        yield
-        return
-    before = set(children_of(os.getpid()))
+def _no_dangling_child_processes(compute_service, qtbot):
+    """Fail a test that leaves a child process of this one running, other than the
+    session's compute service and children the app registered as long-lived (a spare
+    training process): a training process, a second service, a CLI run. The app promises
+    no orphans within 5 s; leftovers are then killed so the next tests start clean."""
     yield
-    deadline = time.monotonic() + 5.0
-    while True:
-        left = _unexpected(set(children_of(os.getpid())) - before)
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    for pid in left:
-        _kill(pid)
-    assert not left, "test left child process(es) running: " + "; ".join(
-        f"{pid}: {_cmdline(pid)}" for pid in sorted(left))
+    if not _unexpected(compute_service):
+        return
+    try:   # a child that was just told to stop gets a moment to go
+        qtbot.waitUntil(lambda: not _unexpected(compute_service), timeout=5000)
+    except TimeoutError:
+        still = _unexpected(compute_service)
+        report = "; ".join(f"{p}: {_cmdline(p)}" for p in sorted(still))
+        for pid in still:
+            _kill(pid)
+        pytest.fail(f"test left {len(still)} child process(es) running: {report}")
 
 
 @pytest.fixture(autouse=True)
@@ -64,42 +89,46 @@ def _no_window_left_training(qtbot):
     assert not left, "test left a window training (closing it would ask, and wait)"
 
 
-def children_of(pid: int) -> list[int]:
-    """Live (not zombie) processes whose parent is ``pid`` (Linux /proc)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+def child_processes() -> set[int]:
+    """Live child processes of this process (Linux: /proc), zombies excluded."""
+    pids: set[int] = set()
+    try:
+        tasks = os.listdir(f"/proc/{os.getpid()}/task")
+    except OSError:
+        return pids
+    for tid in tasks:
         try:
-            with open(f"/proc/{name}/stat", encoding="utf-8", errors="replace") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{os.getpid()}/task/{tid}/children") as f:
+                pids.update(int(p) for p in f.read().split())
         except OSError:
             continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(name))
-    return found
+    return {p for p in pids if _state(p) not in ("Z", "X", None)}
 
 
-def _unexpected(pids: set) -> set:
-    try:
-        from workbench.workers.children import running
-    except ImportError:
-        return pids
-    allowed = {c.proc.pid for c in running() if c.long_lived}
-    return {p for p in pids if p not in allowed}
+def _unexpected(compute_service) -> set[int]:
+    from workbench.workers.children import running
+
+    allowed = {compute_service.pid()} | {c.proc.pid for c in running() if c.long_lived}
+    return child_processes() - allowed
 
 
 def _cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace")[:200]
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:200]
     except OSError:
         return "?"
 
 
-def _kill(pid: int) -> None:
-    import signal
+def _state(pid: int):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
+
+def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
     except OSError:

@@ -138,6 +138,11 @@ def test_results_panel_lists_and_shows_hostile_run_folders_as_messages(qtbot, tm
     evaluation = json.loads((good / "evaluation.json").read_text())
     evaluation["confusion_matrix"] = [["x"] * 3] * 3
     (good / "evaluation.json").write_text(json.dumps(evaluation))
+    junk = runs / "calibration_junk"   # crashed the header's summary before the checks
+    shutil.copytree(tiny_run()["run_dir"], junk)
+    evaluation = json.loads((junk / "evaluation.json").read_text())
+    evaluation["calibration"] = {"validation": [1], "ece_before": 0.1}
+    (junk / "evaluation.json").write_text(json.dumps(evaluation))
     (runs / "deep").mkdir()
     (runs / "deep" / "run.json").write_text(deep_json())
     (runs / "pipe").mkdir()
@@ -150,7 +155,7 @@ def test_results_panel_lists_and_shows_hostile_run_folders_as_messages(qtbot, tm
     qtbot.addWidget(panel)
     try:
         panel.runs.refresh()
-        qtbot.waitUntil(lambda: panel.runs.table.rowCount() == 2, timeout=30000)
+        qtbot.waitUntil(lambda: panel.runs.table.rowCount() == 3, timeout=30000)
         table = panel.runs.table
         status = {os.path.basename(table.item(r, 0).data(PathRole)): table.item(r, COLUMN_STATUS).text()
                   for r in range(table.rowCount())}
@@ -160,6 +165,9 @@ def test_results_panel_lists_and_shows_hostile_run_folders_as_messages(qtbot, tm
         text = panel.header.text()
         assert "evaluation.json" in text and "confusion_matrix must be" in text, text
         assert panel.evaluation is None
+        panel.state.set_run(str(junk))
+        wait_idle(qtbot, panel)
+        assert "calibration.validation must be an object" in panel.header.text()
     finally:
         panel.shutdown()
     assert tree_hash(outside) == before

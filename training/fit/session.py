@@ -24,6 +24,7 @@ from training.features.store import (
     compute_features_from,
     feature_dataset,
 )
+from training.recipe.config import OPTIMIZERS
 from training.runs.runfolder import MODEL_BEST, MODEL_FINAL, MODEL_LAST
 
 
@@ -75,18 +76,19 @@ def precision_policy(mixed, gpu: bool, events: Events):
 
 
 def make_optimizer(name: str, learning_rate: float):
+    """The Keras optimizer ``name`` (a key of ``training.recipe.config.OPTIMIZERS``)."""
     import keras
 
-    classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
-               "rmsprop": keras.optimizers.RMSprop}
-    return classes[name](learning_rate=learning_rate)
+    return getattr(keras.optimizers, OPTIMIZERS[name].keras_class)(learning_rate=learning_rate)
 
 
-def compile_model(model, optimizer) -> None:
-    """Loss from the head: one sigmoid unit -> binary, else sparse categorical."""
+def compile_model(model, optimizer, label_smoothing: float = 0.0) -> None:
+    """Loss from the head: one sigmoid unit -> binary, else sparse categorical; smoothed
+    labels when ``label_smoothing`` > 0 (``training.models.losses``)."""
+    from training.models.losses import training_loss
+
     binary = model.output_shape[-1] == 1
-    model.compile(optimizer=optimizer,
-                  loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+    model.compile(optimizer=optimizer, loss=training_loss(binary, label_smoothing),
                   metrics=["accuracy"])
 
 
@@ -124,13 +126,13 @@ class Session:
                                                    self.config.feature_cache)
         optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
         if self.parts is not None:
-            compile_model(self.parts.head, optimizer)
+            compile_model(self.parts.head, optimizer, self.config.label_smoothing)
             # The end-to-end model gets its own optimizer; the head's state is copied in
             # before each save (a shared optimizer object is not saved with the model).
             self._full_optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
-            compile_model(self.model, self._full_optimizer)
+            compile_model(self.model, self._full_optimizer, self.config.label_smoothing)
         else:
-            compile_model(self.model, optimizer)
+            compile_model(self.model, optimizer, self.config.label_smoothing)
 
     def adopt(self, model, state: TrainState, phase: str) -> None:
         """Continue from a checkpoint (``resume``): trained model, history, phase."""
@@ -260,7 +262,8 @@ class Session:
                 self.model.set_weights(self.state.best_weights)
             set_trainable_for_fine_tune(self.model, self.spec, self.spec.backbone.fine_tune_from)
             self._full_optimizer = None
-            compile_model(self.model, make_optimizer(cfg.optimizer, cfg.fine_tune_lr))
+            compile_model(self.model, make_optimizer(cfg.optimizer, cfg.fine_tune_lr),
+                          cfg.label_smoothing)
             self.state.wait = 0
             self.phase = "fine_tune"
             self.events.on_status(f"Fine-tuning from backbone layer {self.spec.backbone.fine_tune_from} "
@@ -388,15 +391,20 @@ class Session:
 
     def _evaluate(self) -> dict | None:
         from training.inference.evaluate import evaluate_arrays
-        from training.trust.rule import Trust, fit_trust
+        from training.trust.rule import Trust, fit_trust, model_passes
 
         t = time.perf_counter()
         try:
-            # Temperature and unknown rule from the validation split, before the test numbers.
-            fit_trust(self.model, self.data, self.writer.path, self.events, seed=self.config.seed)
+            # One forward pass over validation, the reference subsample and test, shared by
+            # the temperature and unknown rule (from validation, before the test numbers)
+            # and the evaluation with its galleries.
+            passes = model_passes(self.model, self.data, self.events, self.config.seed)
+            fit_trust(self.model, self.data, self.writer.path, self.events, seed=self.config.seed,
+                      passes=passes)
             result = evaluate_arrays(self.model, self.data, self.index.paths, self.index.classes,
                                      self.events, batch_size=max(self.config.batch_size, 64),
-                                     seed=self.config.seed, trust=Trust.load(self.writer.path))
+                                     seed=self.config.seed, trust=Trust.load(self.writer.path),
+                                     passes=passes)
         except Stopped:
             # Training itself finished and its models are saved; only the test numbers are
             # missing. The run is marked "stopped" (not complete) so the runs list shows it

@@ -111,14 +111,17 @@ def evaluation_split(splits) -> tuple[int, str]:
 
 
 def evaluate_arrays(model, data, index_paths, classes, events: Events | None = None,
-                    batch_size: int = 64, seed: int = 42, trust=None) -> dict | None:
+                    batch_size: int = 64, seed: int = 42, trust=None,
+                    passes: dict | None = None) -> dict | None:
     """Evaluate an in-memory model on the test (or validation) split of ``data``.
 
     ``data`` is an ``ImageData`` (``training.data.open_images``: batches read from the
     store / the parallel reader) or a ``PreparedData``; both give ``split_batches``.
     With ``trust`` (a ``training.trust.rule.Trust``) the probabilities are calibrated and the
     result gains ``calibration`` and ``unknown``. Returns None when neither split has
-    samples. Raises ``Stopped`` on a stop request.
+    samples. With ``passes`` (``training.trust.rule.model_passes``, which calibration
+    used too) the model's outputs are taken from there instead of a pass of its own.
+    Raises ``Stopped`` on a stop request.
     """
     from training.inference.predict import compiled_call, to_probabilities
 
@@ -128,12 +131,16 @@ def evaluate_arrays(model, data, index_paths, classes, events: Events | None = N
         return None
     events = events or Events()
     events.on_status(f"Evaluating on {n:,} {split_name} images…")
+    # With the outputs computed already (passes), no prediction batch checks for a stop
+    # below: a stop asked for while evaluating takes effect here.
+    events.check_stop()
     extras = {}
     if trust is not None:
         from training.trust.rule import trusted_predictions
 
         out = trusted_predictions(model, data, split, trust, events, batch_size,
-                                  what=f"evaluating ({split_name})")
+                                  what=f"evaluating ({split_name})",
+                                  out=(passes or {}).get(split_name))
         if out is None:
             return None
         rows, y_all, p_all, extras = out
@@ -205,9 +212,15 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
                             f"classes {list(classes)}; cannot evaluate this run on it.")
     events.check_stop()
     with open_images(index, predictor.input_size, predictor.color_mode, events) as data:
-        result = evaluate_arrays(predictor.model, data, index.paths, classes, events,
-                                 seed=int(run.get("seed", 42)),
-                                 trust=_run_trust(run_dir, predictor.model, data, events, run))
+        from training.trust.rule import model_passes
+
+        seed = int(run.get("seed", 42))
+        # A run without calibration yet gets it from the same pass as the evaluation.
+        passes = None if folder.calibration_json.is_file() else \
+            model_passes(predictor.model, data, events, seed)
+        result = evaluate_arrays(predictor.model, data, index.paths, classes, events, seed=seed,
+                                 trust=_run_trust(run_dir, predictor.model, data, events, run,
+                                                  passes), passes=passes)
     if result is None:
         raise RunError(f"The dataset {index.root} has no test or validation images to evaluate on.")
     result.update(run_dir=str(run_dir), test_accuracy=result["accuracy"], test_loss=result["loss"],
@@ -220,10 +233,10 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
     return result
 
 
-def _run_trust(run_dir, model, data, events, run):
+def _run_trust(run_dir, model, data, events, run, passes=None):
     """The run's calibration and unknown rule, fitted now if the run has none yet."""
     from training.trust.rule import Trust, fit_trust
 
     if not RunFolder(run_dir).calibration_json.is_file():
-        fit_trust(model, data, run_dir, events, seed=int(run.get("seed", 42)))
+        fit_trust(model, data, run_dir, events, seed=int(run.get("seed", 42)), passes=passes)
     return Trust.load(run_dir)

@@ -78,4 +78,6 @@ def load_model(path, compile: bool = True):
         ValueError: from Keras, for a file that needs unsafe deserialisation (a
             ``Lambda`` layer, say) or is not a Keras model.
     """
+    import training.models.losses  # noqa: F401  (registers the smoothed loss for compile=True)
+
     return keras.saving.load_model(str(path), compile=compile, safe_mode=True)

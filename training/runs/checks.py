@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+from training.safefiles import check_schema
+
 LIVE_SCHEMA_VERSION = 1
 MAX_TEXT = 2000          # a status line, a host name, a class name: never longer in a real run
 MAX_MESSAGES = 200
@@ -73,12 +75,8 @@ def check_live(data, where) -> dict:
     """
     if not isinstance(data, dict):
         _fail(where, "the file", type(data).__name__, "a JSON object")
-    version = data.get("schema_version", 1)
-    if not is_count(version) or version < 1:
-        _fail(where, "schema_version", version, "a positive integer")
-    if version > LIVE_SCHEMA_VERSION:
-        raise SchemaError(f"{where} was written by a newer version of the workbench (schema_version "
-                       f"{version}; this version reads up to {LIVE_SCHEMA_VERSION}).")
+    version = check_schema(data, "live progress", LIVE_SCHEMA_VERSION, where=where,
+                           error=SchemaError, required=False)
     out = {"schema_version": version}
     for key, limit in (("status", MAX_TEXT), ("host", 255)):
         if data.get(key) is not None and not _text(data[key], limit):
@@ -162,13 +160,72 @@ def check_evaluation(result, where) -> dict:
             _fail(where, key, items, "a list")
         for i, p in enumerate(items):
             _check_prediction(p, n, where, f"{key}[{i}]")
-    for key in ("pr_curves", "warnings", "bad_files"):
+    for key in ("warnings", "bad_files"):
         if result.get(key) is not None and not isinstance(result[key], list):
             _fail(where, key, result[key], "a list")
-    for key in ("calibration", "unknown"):
-        if result.get(key) is not None and not isinstance(result[key], dict):
-            _fail(where, key, result[key], "an object")
+    _check_trust(result, where)
     return result
+
+
+def _plain(value, depth: int = 2) -> bool:
+    """A number, short text, bool or None, or (``depth`` levels down) a list or an object
+    of such values: what a summary table may show without meeting a foreign type."""
+    if value is None or isinstance(value, bool) or is_number(value) or _text(value, 500):
+        return True
+    if depth <= 0:
+        return False
+    if isinstance(value, list):
+        return all(_plain(v, depth - 1) for v in value)
+    if isinstance(value, dict):
+        return all(_text(k, 100) and _plain(v, depth - 1) for k, v in value.items())
+    return False
+
+
+def _numbers(value) -> bool:
+    return isinstance(value, list) and all(map(is_number, value))
+
+
+def _check_trust(result: dict, where) -> None:
+    """The calibration, unknown-answer and precision-recall parts the Results panel's
+    header, tables and charts read (``training.trust``)."""
+    cal = result.get("calibration")
+    if cal is not None:
+        if not isinstance(cal, dict) or not _plain(cal, 3):
+            _fail(where, "calibration", cal, "an object of numbers, text and lists")
+        for key in ("temperature", "ece_before", "ece_after", "nll_before", "nll_after"):
+            if cal.get(key) is not None and not is_number(cal[key]):
+                _fail(where, f"calibration.{key}", cal[key], "a number")
+        if cal.get("validation") is not None and not isinstance(cal["validation"], dict):
+            _fail(where, "calibration.validation", cal["validation"], "an object")
+        for key in ("reliability_before", "reliability_after"):
+            bins = cal.get(key)
+            if bins is not None and not (isinstance(bins, list) and all(
+                    isinstance(b, dict) and all(v is None or is_number(v) for v in b.values())
+                    for b in bins)):
+                _fail(where, f"calibration.{key}", bins, "a list of bins of numbers")
+    unknown = result.get("unknown")
+    if unknown is not None:
+        if not isinstance(unknown, dict) or not _plain({k: v for k, v in unknown.items()
+                                                        if k != "reasons"}, 3):
+            _fail(where, "unknown", unknown, "an object of numbers, text and lists")
+        for key in ("unknown_rate", "accuracy_answered", "coverage"):
+            if unknown.get(key) is not None and not is_number(unknown[key]):
+                _fail(where, f"unknown.{key}", unknown[key], "a number")
+        if unknown.get("num_samples") is not None and not is_count(unknown["num_samples"]):
+            _fail(where, "unknown.num_samples", unknown["num_samples"], "a count")
+        by_reason = unknown.get("by_reason")
+        if by_reason is not None and not (isinstance(by_reason, dict)
+                                          and all(map(is_count, by_reason.values()))):
+            _fail(where, "unknown.by_reason", by_reason, "an object of counts")
+    curves = result.get("pr_curves")
+    if curves is not None:
+        if not isinstance(curves, list) or not all(
+                isinstance(c, dict) and _text(c.get("class"), 500)
+                and all(_numbers(c.get(k, [])) for k in ("precision", "recall", "thresholds"))
+                and (c.get("average_precision") is None or is_number(c["average_precision"]))
+                for c in curves):
+            _fail(where, "pr_curves", curves, "a list of {class, precision, recall, "
+                                              "thresholds, average_precision}")
 
 
 def _check_prediction(p, n: int, where, field: str) -> None:

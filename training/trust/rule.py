@@ -19,6 +19,7 @@ import numpy as np
 from training import safefiles
 from training.trust.calibration import apply_temperature, fit_temperature_checked, nll
 from training.events import Events
+from training.safefiles import check_schema
 from training.runs.runfolder import (CALIBRATION_JSON, UNKNOWN_JSON, UNKNOWN_REFERENCE_NPZ, RunError,
                                 read_json, write_json)
 from training.trust.unknown import (
@@ -64,11 +65,13 @@ class Trust:
         try:
             if (folder / CALIBRATION_JSON).is_file():
                 fit = read_json(folder / CALIBRATION_JSON)
+                check_schema(fit, "calibration", CALIBRATION_SCHEMA, where=folder / CALIBRATION_JSON,
+                             required=False)
                 t = fit.get("temperature", 1.0)
                 if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0:
                     temperature = float(t)
             if (folder / UNKNOWN_JSON).is_file():
-                rule = UnknownRule.from_dict(read_json(folder / UNKNOWN_JSON))
+                rule = UnknownRule.from_dict(read_json(folder / UNKNOWN_JSON), folder / UNKNOWN_JSON)
             if rule is not None and (folder / UNKNOWN_REFERENCE_NPZ).is_file():
                 # A run folder may come from anywhere: no link out, no zip bomb (issue 25).
                 if not safefiles.inside(folder, folder / UNKNOWN_REFERENCE_NPZ):
@@ -200,18 +203,31 @@ class Trust:
                         "reference_file": UNKNOWN_REFERENCE_NPZ}}}
 
 
-def _one_pass(model, batches, total: int, events: Events, what: str, logits: bool = False) -> dict:
-    """Raw probabilities, penultimate features (None if the model has none) and thumbnails
-    of ``(images, labels, rows)`` batches, in one pass over the images; with ``logits``,
-    also the head's logits (None where they cannot be read off the features)."""
+def _embedder(model, batch_size: int = 64):
+    """The penultimate-feature model of ``model``, or None (then probabilities only)."""
     from training.features.embeddings import Embedder
-    from training.features.modelcall import compiled_call, to_probabilities
 
     try:
-        emb = Embedder(model)
+        return Embedder(model, batch_size)
     except ValueError as exc:
         log.warning("No penultimate features (%s); no feature-distance check", exc)
-        emb, call = None, compiled_call(model)
+        return None
+
+
+def _one_pass(model, batches, total: int, events: Events, what: str, logits: bool = False,
+              emb=False) -> dict:
+    """Raw probabilities, penultimate features (None if the model has none) and thumbnails
+    of ``(images, labels, rows)`` batches, in one pass over the images; with ``logits``,
+    also the head's logits (None where they cannot be read off the features).
+
+    ``emb``: an :class:`~training.features.embeddings.Embedder` to reuse (its traced
+    function is the expensive part to make), None for a model without features, or False
+    to make one here."""
+    from training.features.modelcall import compiled_call, to_probabilities
+
+    if emb is False:
+        emb = _embedder(model)
+    call = compiled_call(model) if emb is None else None
     rows, labels, raw, feats, thumbs = [], [], [], [], []
     done = 0
     for x, y, kept in batches:
@@ -239,13 +255,51 @@ def _one_pass(model, batches, total: int, events: Events, what: str, logits: boo
     return out
 
 
-def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42) -> dict | None:
+POST_FIT_BATCH = 64  # as the separate passes had; the stop tests rely on several batches
+
+
+def model_passes(model, data, events: Events | None = None, seed: int = 42,
+                 batch_size: int = POST_FIT_BATCH) -> dict:
+    """The one forward pass after ``fit`` that calibration, the unknown rule, the
+    evaluation and its galleries share (issue 21 item 4).
+
+    One penultimate-feature model and one traced function run once over the validation
+    split, the training subsample the unknown rule keeps as its reference, and the test
+    split. Before, each of the three passes built and traced its own (2.6-6 s of fixed
+    cost per run in the 28x28 benchmark, docs/BENCHMARKS.md section 10).
+
+    Returns:
+        ``{"validation": pass, "train": pass, "test": pass}`` (see :func:`_one_pass`; a
+        split without images gives ``raw`` None).
+
+    Raises:
+        Stopped: a stop was requested between batches.
+    """
+    from training.data.index import TEST, TRAIN, VALIDATION
+    from training.features.embeddings import split_batches
+
+    events = events or Events()
+    emb = _embedder(model, batch_size)
+    return {
+        "validation": _one_pass(model, *split_batches(data, VALIDATION, batch_size), events,
+                                "calibrating (validation)", logits=True, emb=emb),
+        "train": _one_pass(model, *split_batches(data, TRAIN, batch_size, limit=MAX_REFERENCE,
+                                                 seed=seed),
+                           events, "reference features (training subsample)", emb=emb),
+        "test": _one_pass(model, *split_batches(data, TEST, batch_size), events,
+                          "evaluating (test)", emb=emb)}
+
+
+def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42,
+              passes: dict | None = None) -> dict | None:
     """Fit the temperature and the unknown rule on ``data``'s validation split; write them.
 
     Args:
         model: the trained Keras model.
         data: the run's images (``open_images`` data or a ``PreparedData``).
         run_dir: where ``calibration.json``, ``unknown.json`` and the reference go.
+        passes: :func:`model_passes` already made (the validation and training parts are
+            used); None runs them here.
 
     Returns:
         The calibration dict written, or None when the split has no validation images
@@ -263,10 +317,14 @@ def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42
                          "unknown rule is chosen.")
         return None
     events.on_status("Calibrating on the validation split…")
-    val = _one_pass(model, *split_batches(data, VALIDATION, 64), events, "calibrating (validation)",
-                    logits=True)
-    train = _one_pass(model, *split_batches(data, TRAIN, 64, limit=MAX_REFERENCE, seed=seed),
-                      events, "reference features (training subsample)")
+    if passes is None:
+        emb = _embedder(model)
+        val = _one_pass(model, *split_batches(data, VALIDATION, 64), events,
+                        "calibrating (validation)", logits=True, emb=emb)
+        train = _one_pass(model, *split_batches(data, TRAIN, 64, limit=MAX_REFERENCE, seed=seed),
+                          events, "reference features (training subsample)", emb=emb)
+    else:
+        val, train = passes["validation"], passes["train"]
     if val["raw"] is None or not len(train["rows"]):
         return None
     reference = normalize(train["features"]) if train["features"] is not None else None
@@ -307,7 +365,7 @@ def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42
 
 
 def trusted_predictions(model, data, split: int, trust: Trust, events: Events | None = None,
-                        batch_size: int = 64, what: str = "evaluating"):
+                        batch_size: int = 64, what: str = "evaluating", out: dict | None = None):
     """Calibrated probabilities of one split and what the evaluation JSON says about trust.
 
     Returns:
@@ -315,12 +373,14 @@ def trusted_predictions(model, data, split: int, trust: Trust, events: Events | 
         ``extras`` holds ``loss`` (the model's own, uncalibrated, so it matches the
         training curves), ``calibration`` (ECE/NLL before and after, reliability bins) and
         ``unknown`` (rates on these images and the reason per image, ``reasons``).
+        ``out``: this split's :func:`model_passes` entry, when already computed.
     """
     from training.trust.calibration import calibration_report
     from training.features.embeddings import split_batches
 
     events = events or Events()
-    out = _one_pass(model, *split_batches(data, split, batch_size), events, what)
+    if out is None:  # not given by model_passes: one pass over the split here
+        out = _one_pass(model, *split_batches(data, split, batch_size), events, what)
     if out["raw"] is None:
         return None
     raw, y = out["raw"], out["labels"]

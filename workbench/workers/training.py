@@ -199,12 +199,11 @@ class TrainingWorker(Worker):
         if job.resume:
             return args
         from training.recipe.config import TrainConfig
+        from training.safefiles import write_json
 
         spec_path, config_path = (os.path.join(folder, name) for name in JOB_FILES)
-        with open(spec_path, "w", encoding="utf-8") as f:
-            json.dump(job.spec, f)
-        with open(config_path, "w", encoding="utf-8") as f:
-            json.dump(job.config if job.config is not None else TrainConfig().to_dict(), f)
+        write_json(spec_path, job.spec)
+        write_json(config_path, job.config if job.config is not None else TrainConfig().to_dict())
         return args + ["--spec", spec_path, "--config", config_path]
 
     def _start(self, args: list[str]) -> children.Child:

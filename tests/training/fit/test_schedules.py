@@ -58,3 +58,4 @@ def test_a_flat_validation_loss_cannot_stop_a_cosine_run_before_it_has_decayed(t
     arm = early_stop_from("cosine", 0, 14)
     assert s.epochs_done == arm < 14  # the first epoch at which a stop is allowed
     assert s.best_epoch == 1
+

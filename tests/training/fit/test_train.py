@@ -96,7 +96,7 @@ def test_early_stopping_restore_best_index_input_and_mixed_precision_off_gpu(tmp
     events = Recorder()
     # A huge learning rate makes val_loss jump around, so patience=1 stops early.
     s = train(index, tiny_spec("mlp"), TrainConfig(epochs=30, batch_size=4, learning_rate=5.0,
-                                                   optimizer="sgd", patience=1,
+                                                   optimizer="sgd", patience=1, lr_schedule="plateau",
                                                    mixed_precision=True), events)
     if not describe_devices()["gpus"]:
         assert any("Mixed precision ignored" in m for m in events.statuses)

@@ -27,7 +27,7 @@ def test_tiny_images_keep_their_size_one_block_and_no_augmentation():
     assert c.spec.layers[0].params["filters"] == 32
     assert "No augmentation" in c.explanation
     # 22 steps per epoch: BatchNormalization statistics must follow faster.
-    assert c.spec.layers[1].params == {"momentum": 0.9} and "momentum 0.9" in c.explanation
+    assert c.spec.layers[1].params == {"momentum": 0.909} and "momentum 0.909" in c.explanation
 
 
 @pytest.mark.parametrize("available", [True, False])
@@ -41,6 +41,14 @@ def test_few_colour_photos_pick_transfer_only_when_the_weights_are_cached(availa
         assert c.template == "cnn" and c.spec.color_mode == "rgb"
         assert "Download ImageNet weights" in c.explanation  # says how to get them
     assert "800" in c.explanation
+
+
+def test_batchnorm_follows_about_half_an_epoch():
+    from training.recipe.auto import bn_momentum
+
+    assert [bn_momentum(s) for s in (3, 22, 200, 844)] == [0.333, 0.909, 0.99, 0.99]
+    c = choose(DataFacts(25, 25, True, 160, 2), (25, 25), imagenet_available=False)
+    assert c.spec.layers[1].params == {"momentum": 0.333}
 
 
 def test_blocks_and_filters_follow_size_and_count():

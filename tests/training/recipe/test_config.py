@@ -21,9 +21,10 @@ def test_mixed_precision_is_auto_by_default_and_on_a_gpu_only():
     assert [uses_mixed_precision(s, gpu=True) for s in ("auto", True, False)] == [True, True, False]
     assert [uses_mixed_precision(s, gpu=False) for s in ("auto", True, False)] == [False] * 3
     assert TrainConfig(mixed_precision="AUTO").mixed_precision == "auto"
-    # Version 2 files could only say false for "not asked for": they get the new default;
-    # a file of this version keeps an explicit false.
+    # Files before version 4 could only say false for "not asked for": they get the new
+    # default; a file of this version keeps an explicit false.
     assert TrainConfig.from_dict({"schema_version": 2, "mixed_precision": False}).mixed_precision == "auto"
+    assert TrainConfig.from_dict({"schema_version": 3, "mixed_precision": False}).mixed_precision == "auto"
     assert TrainConfig.from_dict({"schema_version": 2, "mixed_precision": True}).mixed_precision is True
     assert TrainConfig.from_dict({"mixed_precision": False}).mixed_precision is False
     with pytest.raises(ValueError, match="mixed_precision='fp16'"):
@@ -38,6 +39,7 @@ def test_round_trip_through_json():
 
 def test_missing_fields_take_defaults():
     assert TrainConfig.from_dict({"schema_version": 1, "epochs": 4}) == TrainConfig(epochs=4)
+    assert TrainConfig.from_dict({"epochs": 4}).label_smoothing == 0.0
 
 
 @pytest.mark.parametrize("data, words", [
@@ -51,6 +53,7 @@ def test_missing_fields_take_defaults():
     ({"learning_rate": 0}, "learning_rate=0"),
     ({"early_stopping": "yes"}, "early_stopping='yes'"),
     ({"epochz": 3}, "epochz"),
+    ({"label_smoothing": 1.0}, "label_smoothing=1.0"),
     ({"lr_schedule": "step"}, "lr_schedule='step'"),
 ])
 def test_bad_configs_give_clear_errors(data, words):

@@ -129,6 +129,13 @@ def test_history_keeps_only_epochs_with_plain_values(world):
     (lambda e: e["most_incorrect"][0].update(path=["/etc/passwd"]), "path must be a path"),
     (lambda e: e.update(per_class=[{"class": "a", "precision": "high"}]), "per_class must be"),
     (lambda e: e.update(calibration=[1]), "calibration must be an object"),
+    (lambda e: e.update(calibration={"validation": [1]}), "calibration.validation must be"),
+    (lambda e: e.update(calibration={"reliability_after": [{"count": "a"}]}), "bins of numbers"),
+    (lambda e: e.update(calibration={"temperature": [2]}), "calibration.temperature"),
+    (lambda e: e.update(unknown={"unknown_rate": "x"}), "unknown.unknown_rate must be"),
+    (lambda e: e.update(unknown={"by_reason": 5}), "unknown.by_reason must be"),
+    (lambda e: e.update(unknown={"nested": [[[[1]]]]}), "unknown must be"),
+    (lambda e: e.update(pr_curves=[{"class": 1, "precision": "x"}]), "pr_curves must be"),
     (lambda e: e.update(accuracy=True), "accuracy must be a number"),
 ])
 def test_evaluation_json_is_schema_checked(world, change, words):

@@ -1,0 +1,132 @@
+"""The datasets of the default-accuracy suite (``bench/default_accuracy.py``), written
+once into the temp folder from files that ship with packages (no download).
+
+- ``fashion``: Fashion-MNIST IDX (``apt-get install dataset-fashion-mnist``), 60,000 / 10,000.
+- ``fashion500``, ``fashion2000``, ``fashion10000``: the first N of a fixed stratified
+  draw from its 60,000 training images, tested on all 10,000 test images (``.npz``).
+- ``digits``: scikit-learn's 1,797 8x8 digits as PNG class folders.
+- ``faces``: scikit-image's ``lfw_subset``: 100 faces and 100 non-faces, 25x25.
+- ``sample``: resources/sample (1,500 Fashion-MNIST PNGs).
+- ``photos``: 32x32 RGB crops of 10 real photos shipped with scikit-image and
+  scikit-learn; the class is the photo a crop came from (150 crops each, random
+  position and scale).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from common import SAMPLE_DIR
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+ROOT = os.path.join(tempfile.gettempdir(), "workbench-suite")
+DIGITS_DIR = os.path.join(tempfile.gettempdir(), "workbench-bench-digits")
+LABELS = {
+    "fashion": "Fashion-MNIST (60k, t10k test)", "fashion500": "Fashion-MNIST 500",
+    "fashion2000": "Fashion-MNIST 2,000", "fashion10000": "Fashion-MNIST 10,000",
+    "digits": "sklearn digits 8x8", "faces": "skimage lfw_subset faces/non-faces",
+    "sample": "resources/sample (1,500)", "photos": "photo crops 32x32 RGB (10 photos)",
+}
+ALL = list(LABELS)
+
+
+def _save_png(img: np.ndarray, path: str) -> None:
+    from PIL import Image
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.fromarray(img).save(path)
+
+
+def write_digits(out: str = DIGITS_DIR) -> str:
+    """scikit-learn's 1,797 8x8 digits as ``out/<digit>/<n>.png`` (0..16 scaled to 0..255)."""
+    from sklearn.datasets import load_digits
+
+    if os.path.isdir(out) and sum(len(f) for _, _, f in os.walk(out)) == 1797:
+        return out
+    digits = load_digits()
+    for i, (img, label) in enumerate(zip(digits.images, digits.target)):
+        _save_png(np.round(img * 255 / 16).astype(np.uint8), os.path.join(out, str(label), f"{i:04d}.png"))
+    return out
+
+
+def write_faces(out: str = os.path.join(ROOT, "faces")) -> str:
+    from skimage.data import lfw_subset
+
+    if os.path.isdir(out) and sum(len(f) for _, _, f in os.walk(out)) == 200:
+        return out
+    for i, img in enumerate(lfw_subset()):  # the first 100 are faces
+        _save_png(np.round(img * 255).astype(np.uint8),
+                  os.path.join(out, "face" if i < 100 else "non-face", f"{i:03d}.png"))
+    return out
+
+
+def _photos() -> dict:
+    from skimage import data
+    from sklearn.datasets import load_sample_images
+
+    names = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry",
+             "hubble_deep_field", "retina", "colorwheel")
+    out = {n: getattr(data, n)() for n in names}
+    for name, img in zip(("china", "flower"), load_sample_images().images):
+        out[name] = img
+    return {k: np.asarray(v)[..., :3].astype(np.uint8) for k, v in out.items()}
+
+
+def write_photos(out: str = os.path.join(ROOT, "photos"), per_class: int = 150) -> str:
+    import cv2
+
+    if os.path.isdir(out) and sum(len(f) for _, _, f in os.walk(out)) == 10 * per_class:
+        return out
+    rng = np.random.default_rng(0)
+    for name, img in _photos().items():
+        h, w = img.shape[:2]
+        for i in range(per_class):
+            side = int(rng.uniform(0.12, 0.35) * min(h, w))
+            y, x = rng.integers(0, h - side), rng.integers(0, w - side)
+            crop = cv2.resize(img[y:y + side, x:x + side], (32, 32), interpolation=cv2.INTER_AREA)
+            _save_png(crop, os.path.join(out, name, f"{i:03d}.png"))
+    return out
+
+
+def write_fashion_subset(n: int, out_dir: str = ROOT) -> str:
+    """``fashion<n>.npz``: a fixed stratified draw of ``n`` training images, all 10,000 tests."""
+    import make_sample
+
+    path = os.path.join(out_dir, f"fashion{n}.npz")
+    if os.path.isfile(path):
+        return path
+    x, y = make_sample.load_fashion_mnist(FASHION, "train")
+    xt, yt = make_sample.load_fashion_mnist(FASHION, "t10k")
+    rows = make_sample.choose_per_class(y, n // 10, seed=0)
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, x_train=x[rows], y_train=y[rows], x_test=xt, y_test=yt,
+             class_names=np.array(make_sample.CLASS_NAMES))
+    os.replace(tmp, path)
+    return path
+
+
+def resolve(name: str) -> str:
+    """The path of suite dataset ``name`` (written on first use), or ``name`` itself."""
+    if name == "fashion":
+        if not os.path.isdir(FASHION):
+            raise SystemExit(f"{FASHION} is missing: apt-get install -y dataset-fashion-mnist")
+        return FASHION
+    if name.startswith("fashion") and name[7:].isdigit():
+        return write_fashion_subset(int(name[7:]))
+    if name == "digits":
+        return write_digits()
+    if name == "faces":
+        return write_faces()
+    if name == "sample":
+        return SAMPLE_DIR
+    if name == "photos":
+        return write_photos()
+    return name
+
+
+def has_fixed_split(name: str) -> bool:
+    """Fashion-MNIST and its subsets come with a test split; the others are split per seed."""
+    return name.startswith("fashion")
