@@ -63,11 +63,16 @@ state.set_dataset(index.spec, index)
 state.set_model_spec(template("cnn", input_size=(28, 28), color_mode="grayscale"))
 state.set_train_config(TrainConfig(epochs=epochs, batch_size=64, early_stopping=False))
 marks = {}
-first_batch = panel._on_batch
 def on_batch(info):
     marks.setdefault("batch", time.perf_counter())
-    first_batch(info)
-panel._on_batch = on_batch
+if hasattr(panel.follower, "batch"):   # this tree: every run is shown through the follower
+    panel.follower.batch.connect(on_batch)
+else:   # a baseline checkout: the worker's signals reach the panel's slot, bound at Start
+    first_batch = panel._on_batch
+    def on_any_batch(info):
+        on_batch(info)
+        first_batch(info)
+    panel._on_batch = on_any_batch
 if variant == "follow":
     # A run another process trains, followed through its run folder alone (file watcher
     # + re-scan): how long after the trainer announced an epoch does the panel show it?
@@ -87,16 +92,14 @@ if variant == "follow":
             if m["type"] == "epoch":
                 announced[m["info"]["epoch"]] = time.perf_counter()
     threading.Thread(target=read, daemon=True).start()
-    on_epoch = panel._on_epoch
     written = {}
-    def record(info):
+    def record(info):   # after the panel's own slot (connected first) showed it
         shown.setdefault(int(info["epoch"]), time.perf_counter())
         # history.json is written first at an epoch's end (then the checkpoint, then the
         # event): the lag from its write to the panel is the follow path's own.
         hist = os.path.join(run_dir, "history.json")
         written.setdefault(int(info["epoch"]), time.time() - os.stat(hist).st_mtime)
-        on_epoch(info)
-    panel._on_epoch = record
+    panel.follower.epoch.connect(record)
     panel.follow_run(run_dir)
     common.qt_wait(lambda: len(shown) >= epochs, 600)
     lags = [shown[e] - announced[e] for e in sorted(shown) if e in announced]

@@ -437,11 +437,23 @@ class RunFolder:
             return False
         if info.get("status") != "running" or is_alive(info):
             return False
-        info.update(status=status, finished=time.time())
+        # It ended at its last sign of life, not now (found dead later, e.g. after a
+        # restart, it would otherwise count the hours in between as training time).
+        info.update(status=status, finished=self._last_write())
         if reason:
             info["ended"] = reason
         write_json(self.run_json, info)
         return True
+
+    def _last_write(self) -> float:
+        """When the trainer last wrote one of the run's progress files (now if none)."""
+        times = []
+        for path in (self.run_json, self.history_json, self.path / LIVE_JSON):
+            try:
+                times.append(os.stat(path).st_mtime)
+            except OSError:
+                pass
+        return max(times, default=time.time())
 
     # the model
     def model_file(self, which: str = "final") -> Path:

@@ -17,12 +17,13 @@ from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import QWidget
 
 from workbench.panels.training_bad_files import read_run_config, show_bad_files
+from workbench.panels.training_display import RunDisplay
 from workbench.panels.training_follow import RunFollower, running_elsewhere
 from workbench.panels.training_layout import setup_ui
 from workbench.panels.training_runinfo import (checkpoint_epoch, read_history, resumable_run,
                                                setup_text)
-from workbench.panels.training_text import (duration, epoch_line, force_stopped_message,
-                                            stopped_message, unexpected_stop_message)
+from workbench.panels.training_text import (BatchProgress, device_text, finished_text,
+                                            force_stopped_message, hint_text, stopped_message)
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.spare_trainer import SpareTrainer
 from workbench.workers.training import SHUTDOWN_GRACE_S, TrainingJob, TrainingWorker
@@ -30,7 +31,7 @@ from workbench.workers.training import SHUTDOWN_GRACE_S, TrainingJob, TrainingWo
 FORCE_STOP_AFTER_MS = 4000   # Stop pressed this long ago and the process still runs
 
 
-class TrainingPanel(QWidget):
+class TrainingPanel(RunDisplay, QWidget):
     """Start / Stop / Resume training and watch it (see module docstring)."""
 
     title = "Training"
@@ -47,8 +48,7 @@ class TrainingPanel(QWidget):
         self.last_stop_latency: float | None = None
         self.stop_ack_latency: float | None = None
         self._stop_at: float | None = None
-        self._phase_start: tuple | None = None  # (phase, monotonic time, steps done then)
-        self._status_epoch = None        # (epoch, phase) the status line last announced
+        self._batches = BatchProgress()   # the bar's text while batches run
         self._resume_config: dict | None = None   # the run's own settings while resuming it
         self._worker: TrainingWorker | None = None   # the running job's supervisor
         self._job_root: str | None = None   # the dataset the local run trains on
@@ -58,8 +58,10 @@ class TrainingPanel(QWidget):
         self._force_timer.setInterval(FORCE_STOP_AFTER_MS)
         self._force_timer.timeout.connect(self._offer_force_stop)
         self._build()
-        # A run trained by another process (CLI, cluster), shown live; see training_follow.
+        # Every run is shown through the follower (training_follow): the local one, fed
+        # sooner by its process's events, and one another process trains (CLI, cluster).
         self.follower = RunFollower(self)
+        self._connect_follower(self.follower)
         state.datasetChanged.connect(self._update_controls)
         state.datasetChanged.connect(self._prepare_spare)
         state.specChanged.connect(self._update_controls)
@@ -68,6 +70,18 @@ class TrainingPanel(QWidget):
         self._update_controls()
         if state.run_dir:
             self.show_run(state.run_dir)
+
+    def _connect_follower(self, f: RunFollower) -> None:
+        f.began.connect(self._on_follow_began)
+        f.epoch.connect(self._on_epoch)
+        f.epochsDone.connect(self._on_epochs_done)
+        f.batch.connect(self._on_batch)
+        f.status.connect(self._on_status)
+        f.progress.connect(self._on_progress)
+        f.note.connect(self.log.appendPlainText)
+        f.host.connect(self._on_follow_host)
+        f.changed.connect(self._update_controls)
+        f.ended.connect(self._on_follow_ended)
 
     def _build(self) -> None:
         setup_ui(self)   # the widgets and their layout (workbench/panels/training_layout.py)
@@ -91,10 +105,7 @@ class TrainingPanel(QWidget):
         self._force_timer.stop()
         worker = self._worker
         if worker is not None and self.is_training():
-            worker.request_stop()
-            thread = worker._thread
-            if thread is not None and not thread.wait(int(SHUTDOWN_GRACE_S * 1000)):
-                worker.force_stop()
+            worker.stop_within(SHUTDOWN_GRACE_S)   # then killed: the run stays resumable
         self.runner.shutdown(timeout_ms=15000)
         self._worker = None
         self.spare.shutdown()
@@ -159,7 +170,7 @@ class TrainingPanel(QWidget):
     @Slot()
     def stop_training(self) -> None:
         if self.follower.active and not self.is_training():
-            self.follower.request_stop()
+            self._ask_followed_run_to_stop()
             return
         if not self.is_training() or self._stop_at is not None:
             return
@@ -170,6 +181,18 @@ class TrainingPanel(QWidget):
         self.stop_button.setText("Stopping…")
         self.progress.setFormat("Stopping after the current batch…")
         self._force_timer.start()
+
+    def _ask_followed_run_to_stop(self) -> None:
+        try:
+            if not self.follower.request_stop():
+                return
+        except OSError as exc:
+            self._show_error(f"Could not ask the run to stop: {exc}")
+            return
+        self._stop_at = time.monotonic()
+        self.stop_button.setEnabled(False)
+        self.stop_button.setText("Stopping…")
+        self.progress.setFormat("Stop requested; the other process stops after its current batch…")
 
     @Slot()
     def _offer_force_stop(self) -> None:
@@ -188,67 +211,17 @@ class TrainingPanel(QWidget):
             self._worker.force_stop()
 
     # ----------------------------------------------------------------- worker signals
-    @Slot(str)
-    def _on_status(self, message: str) -> None:
-        self.status_label.setText(message)
-
     @Slot(float)
     def _on_stop_acknowledged(self, seconds: float) -> None:
         self.stop_ack_latency = seconds
 
-    @Slot(int, int, str)
-    def _on_progress(self, done: int, total: int, what: str) -> None:
-        if self._phase_start is not None or total <= 0:
-            return  # batches drive the bar once training has started
-        self.progress.setValue(int(1000 * done / total))
-        self.progress.setFormat(f"{what[:1].upper()}{what[1:]}: {done:,} / {total:,}")
-
-    @Slot(dict)
-    def _on_batch(self, info: dict) -> None:
-        if self._stop_at is not None:
-            return
-        epoch, epochs = int(info.get("epoch", 1)), max(1, int(info.get("epochs", 1)))
-        batch, batches = int(info.get("batch", 0)), max(1, int(info.get("batches", 1)))
-        phase = info.get("phase", "train")
-        step = (epoch - 1) * batches + batch
-        now = time.monotonic()
-        if self._phase_start is None or self._phase_start[0] != phase:
-            self._phase_start = (phase, now, step)
-        _, t0, s0 = self._phase_start
-        fraction = step / (epochs * batches)
-        eta = ""
-        if step > s0 and now > t0:
-            eta = " · ETA " + duration((now - t0) / (step - s0) * (epochs * batches - step))
-        name = "Fine-tuning" if phase == "fine_tune" else "Training"
-        if (epoch, phase) != self._status_epoch:
-            # Decoding is over once batches run: say so, rather than leave the last status.
-            self._status_epoch = (epoch, phase)
-            self.status_label.setText(f"{name}: epoch {epoch} of {epochs}…")
-        self.progress.setValue(int(1000 * min(1.0, fraction)))
-        self.progress.setFormat(f"{name} · epoch {epoch}/{epochs} · batch {batch}/{batches}{eta}")
-
-    @Slot(dict)
-    def _on_epoch(self, info: dict) -> None:
-        self.epochs_seen += 1
-        if info.get("best"):
-            self.best_epoch = int(info.get("epoch", self.epochs_seen))
-        self.accuracy_chart.add_epoch(info)
-        self.loss_chart.add_epoch(info)
-        line = epoch_line(info)
-        self.log.appendPlainText(line)
-        self.status_label.setText(line)
-
     @Slot(dict)
     def _on_device(self, info: dict) -> None:
-        name = str(info.get("name") or "CPU")
-        mixed = " · mixed precision" if info.get("mixed_precision") else ""
-        self.device_label.setText(f"Device: {name}{mixed}")
-        self.device_label.setToolTip("Where this run trains" + (
-            "; float16 compute with float32 weights (mixed precision, automatic on a GPU)"
-            if mixed else ""))
-        self.state.device = name
-        problem = info.get("problem")
-        self.gpu_note.setText(f"GPU not used: {problem}" if problem else "")
+        label, tip, problem = device_text(info)
+        self.device_label.setText(label)
+        self.device_label.setToolTip(tip)
+        self.state.device = str(info.get("name") or "CPU")
+        self.gpu_note.setText(problem)
         self.gpu_note.setVisible(bool(problem))
 
     @Slot(str)
@@ -256,6 +229,24 @@ class TrainingPanel(QWidget):
         """The local run's folder is known: show the run as every run is shown."""
         self.run_dir = run_dir
         self.follower.follow(run_dir, local=True, epochs_shown=len(self.accuracy_chart.epochs))
+
+    # ----------------------------------------------------------------- follower signals
+    @Slot(str)
+    def _on_follow_began(self, run_dir: str) -> None:
+        """Following a run another process trains: show it from its start."""
+        self._begin(history=[])
+        self._resume_config = None
+        self.run_dir = run_dir
+        name = os.path.basename(run_dir.rstrip("/\\"))
+        self.log.appendPlainText(f"Following {name}, trained by another process "
+                                 f"(its folder: {run_dir}).")
+        self.progress.setFormat(f"Following {name}: waiting for its first files…")
+
+    @Slot(dict)
+    def _on_follow_ended(self, run: dict) -> None:
+        self._resume_config = None
+        self._finished(run)
+        self._done()
 
     @Slot(dict)
     def _on_spec_used(self, spec: dict) -> None:
@@ -280,13 +271,7 @@ class TrainingPanel(QWidget):
         elif status == "failed":
             self._show_error(summary.get("error") or "Training failed.")
         else:
-            acc = summary.get("test_accuracy")
-            text = "Training finished"
-            if acc is not None:
-                text += f": test accuracy {acc:.1%}"
-            if best:
-                text += f" (best validation epoch {best})"
-            self._announce(text)
+            self._announce(finished_text(summary, best))
             self.progress.setValue(1000)
 
     def _adopt_bad_files(self, records) -> None:
@@ -327,20 +312,6 @@ class TrainingPanel(QWidget):
         self._update_controls()
 
     # ----------------------------------------------------------------- helpers
-    def _begin(self, history: list) -> None:
-        self.best_epoch, self.epochs_seen = None, 0
-        self._stop_at, self._phase_start, self.run_dir = None, None, None
-        self._status_epoch = None
-        self.bad_files_label.hide()
-        self.error_label.hide()
-        self.error_details.hide()
-        self.log.clear()
-        self.accuracy_chart.set_history(history) if history else self.accuracy_chart.reset()
-        self.loss_chart.set_history(history) if history else self.loss_chart.reset()
-        self.best_epoch = self.accuracy_chart.best_epoch if history else None
-        self.progress.setValue(0)
-        self.progress.setFormat("Preparing…")
-
     def _launch(self, worker: TrainingWorker, message: str) -> None:
         self.follower.unfollow()
         worker.runFolder.connect(self._on_run_folder)
@@ -356,27 +327,6 @@ class TrainingPanel(QWidget):
         self.state.statusMessage.emit(message)
         self._update_controls()
 
-    def _announce(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.progress.setFormat(text)
-        self.log.appendPlainText(text)
-        self.state.statusMessage.emit(text)
-
-    def _show_error(self, message: str, details: str | None = None, prefix="Training failed: ",
-                    progress="Failed") -> None:
-        self.error_label.setText(f"{prefix}{message}")
-        self.error_label.show()
-        self.error_details.details = details   # None: the newest traceback in the log
-        self.error_details.show()
-        self.progress.setFormat(progress)
-        self.state.statusMessage.emit("Training failed" if prefix else progress)
-
-    def _show_unexpected_stop(self, summary: dict) -> None:
-        text = unexpected_stop_message(summary.get("exit"), checkpoint_epoch(self.run_dir),
-                                       len(self.accuracy_chart.epochs))
-        self._show_error(text, summary.get("details"), prefix="", progress="Stopped unexpectedly")
-        self.log.appendPlainText(text)
-
     @Slot()
     def _update_controls(self) -> None:
         busy = self.is_training()
@@ -387,18 +337,7 @@ class TrainingPanel(QWidget):
         self.follow_button.setEnabled(not busy)
         resumable = None if busy else self._resumable_run()
         self.resume_button.setEnabled(resumable is not None)
-        if following:
-            self.hint.setText("Following a run trained by another process; Stop asks it to "
-                              "stop after its current batch.")
-        elif busy:
-            self.hint.setText("Training… Stop keeps the best weights so far.")
-        elif resumable:
-            self.hint.setText(f"Run {os.path.basename(resumable.rstrip('/'))} is unfinished: "
-                              "Resume continues it from its last checkpoint.")
-        elif not has_data:
-            self.hint.setText("Open a dataset first (Dataset panel).")
-        else:
-            self.hint.setText("")
+        self.hint.setText(hint_text(busy, following, resumable, has_data))
         self.setup_label.setText(self._setup_text())
         if self.state.device and not self.device_label.text():
             self.device_label.setText(f"Device: {self.state.device}")
@@ -424,28 +363,10 @@ class TrainingPanel(QWidget):
         if self.isVisible() and self.state.dataset is not None and not self.is_training():
             self.spare.prepare()
 
-    def show_run(self, run_dir: str) -> None:
-        """Show a finished run's curves and epoch log (history.json is a few KB)."""
-        history = read_history(run_dir)
-        self.error_label.hide()
-        self.error_details.hide()
-        show_bad_files(self.bad_files_label, run_dir)
-        self.log.clear()
-        self.accuracy_chart.set_history(history)
-        self.loss_chart.set_history(history)
-        self.best_epoch = self.accuracy_chart.best_epoch
-        for info in history:
-            self.log.appendPlainText(epoch_line(info))
-        name = os.path.basename(run_dir.rstrip("/\\"))
-        self.status_label.setText(f"Showing run {name}: {len(history)} epoch(s)"
-                                  + (f", best validation epoch {self.best_epoch}"
-                                     if self.best_epoch else ""))
-        self.progress.setValue(1000 if history else 0)
-        self.progress.setFormat(f"Run {name}" if history else "Idle")
-
     def _setup_text(self) -> str:
         followed = self.follower.model if self.follower.active and not self.is_training() else None
-        resumed = self._resume_config if (self.is_training() or self.follower.active) else None
+        active = self.is_training() or self.follower.active
+        resumed = (self._resume_config or self.follower.config) if active else None
         return setup_text(self.state, resumed, followed)
 
     def _resumable_run(self) -> str | None:

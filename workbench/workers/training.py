@@ -104,6 +104,7 @@ class TrainingWorker(Worker):
         self._forced = False
         self._acked = False
         self._files: str | None = None   # the job's temporary folder
+        self._ended = threading.Event()   # work() is over: the process has ended
 
     # ------------------------------------------------------------ any thread
     def request_stop(self) -> None:
@@ -121,6 +122,15 @@ class TrainingWorker(Worker):
         super().request_stop()
         if child is not None:
             children.kill(child)
+
+    def stop_within(self, seconds: float = SHUTDOWN_GRACE_S) -> bool:
+        """Window closing: ask the process to stop and kill it if it has not ended within
+        ``seconds``. Returns True when it stopped by itself (or was not running)."""
+        self.request_stop()
+        if self._ended.wait(seconds):
+            return True
+        self.force_stop()
+        return False
 
     def process_id(self) -> int | None:
         with self._lock:
@@ -140,6 +150,12 @@ class TrainingWorker(Worker):
 
     # ------------------------------------------------------------ worker thread
     def work(self) -> dict:
+        try:
+            return self._supervise()
+        finally:
+            self._ended.set()
+
+    def _supervise(self) -> dict:
         job = self.job
         args, run_dir = self._arguments()
         with self._lock:
