@@ -57,6 +57,7 @@ from training.models import template
 from training.recipe.config import TrainConfig
 from workbench.appstate.state import AppState
 from workbench.panels.training import TrainingPanel
+from training.runs.runfolder import RunFolder
 
 if variant == "inprocess-tf-preloaded":
     from workbench.workers.tfload import ensure_tensorflow
@@ -99,9 +100,9 @@ if variant == "follow":
     written = {}
     def record(info):   # after the panel's own slot (connected first) showed it
         shown.setdefault(int(info["epoch"]), time.perf_counter())
-        # history.json is written first at an epoch's end (then the checkpoint, then the
+        # The history file is written first at an epoch's end (then the checkpoint, then the
         # event): the lag from its write to the panel is the follow path's own.
-        hist = os.path.join(run_dir, "history.json")
+        hist = RunFolder(run_dir).history_json
         written.setdefault(int(info["epoch"]), time.time() - os.stat(hist).st_mtime)
     panel.follower.epoch.connect(record)
     panel.follow_run(run_dir)
@@ -188,13 +189,13 @@ def main() -> None:
             lags += r.get("lags", [])
             writes += r.get("from_write", [])
             print(f"  follow: epoch shown {', '.join(f'{v:.2f}' for v in r.get('from_write', []))} "
-                  f"s after history.json was written; "
+                  f"s after the history file was written; "
                   f"{', '.join(f'{v:+.2f}' for v in r.get('lags', []))} s after the trainer's "
                   f"epoch event", flush=True)
         if writes:
             p50 = common.percentiles(writes, (50,))[0]
             print(f"\nFollowed run (file watcher + 2 s re-scan), {len(writes)} epochs: shown "
-                  f"{p50:.2f} s (median), {max(writes):.2f} s (max) after history.json was written; "
+                  f"{p50:.2f} s (median), {max(writes):.2f} s (max) after the history file was written; "
                   f"{common.percentiles(lags, (50,))[0]:+.2f} s (median) after the trainer's epoch "
                   f"event (which follows the checkpoint)")
     rows = []
