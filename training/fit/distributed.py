@@ -334,13 +334,17 @@ class StepLoop:
 
     def fit(self, model, train_ds, val_ds, epochs: int, initial_epoch: int, callbacks: list,
             class_weight: dict | None = None) -> None:
-        """Like ``model.fit``: ``callbacks[0]`` is the session's ``EventsCallback``; the
-        others (TensorBoard, learning-rate schedules) get the same hooks."""
+        """Like ``model.fit``: one of ``callbacks`` is the session's ``EventsCallback``; the
+        others (the weight average, TensorBoard, learning-rate schedules) get the same
+        hooks. No ``on_test_begin`` here: with a weight average the epoch's validation
+        scores the raw weights, its best-epoch bookkeeping keeps the averaged ones."""
+        from training.fit.callbacks import EventsCallback
+
         import keras
         import tensorflow as tf
 
         strategy = self.placement.strategy
-        callback = callbacks[0]
+        callback = next(c for c in callbacks if isinstance(c, EventsCallback))
         callback.events = _SyncedStop(callback.events, self)
         hooks = keras.callbacks.CallbackList(list(callbacks), model=model)
         train_step, test_step = self._functions(model, class_weight)
