@@ -336,8 +336,8 @@ class StepLoop:
             class_weight: dict | None = None) -> None:
         """Like ``model.fit``: one of ``callbacks`` is the session's ``EventsCallback``; the
         others (the weight average, TensorBoard, learning-rate schedules) get the same
-        hooks. No ``on_test_begin`` here: with a weight average the epoch's validation
-        scores the raw weights, its best-epoch bookkeeping keeps the averaged ones."""
+        hooks, validation's ``on_test_begin``/``on_test_end`` included (the weight average
+        swaps the averaged weights in there, as in ``model.fit``)."""
         from training.fit.callbacks import EventsCallback
 
         import keras
@@ -393,11 +393,14 @@ class StepLoop:
                 break
             logs = _logs(totals)
             if val_ds is not None:
+                hooks.on_test_begin()  # the stop it polls is the all-reduced one: no split
                 v = [0.0, 0.0, 0.0]
                 for x, y in val_ds:
                     for i, t in enumerate(test_step(x, y)):
                         v[i] += float(t)
-                logs.update({f"val_{k}": x for k, x in _logs(v).items()})
+                val_logs = _logs(v)
+                hooks.on_test_end(val_logs)
+                logs.update({f"val_{k}": x for k, x in val_logs.items()})
             hooks.on_epoch_end(epoch, logs)
             if model.stop_training:  # early stopping decided on all-reduced numbers
                 break

@@ -15,7 +15,9 @@ the model's: Keras only copies them in at the end of ``fit()``. Here:
 This works by exchanging the model's trainable values with the optimizer's averages
 (:class:`WeightAverage` ``swap_in``/``swap_out``): in at ``on_test_begin`` (or, with no
 validation split, at ``on_epoch_end``), out again once the epoch's checkpoints are
-written (``Session._epoch_saved``) and, as a safety net, before the next batch trains.
+written (``Session._epoch_saved``) and, whatever the epoch's end did, by the last
+callback of the epoch: Keras' ``fit()`` ends by copying the optimizer's averages into the
+model, which must then hold the averages, not the raw weights.
 
 The average's horizon is given in epochs (``TrainConfig.ema_epochs``) and turned into a
 per-step momentum from the steps per epoch, as BatchNormalization's momentum is
@@ -102,7 +104,8 @@ class WeightAverageCallback(keras.callbacks.Callback):
 
     Put it *before* ``EventsCallback`` so that callback's ``on_epoch_end`` (best weights,
     early stopping, checkpoints) sees the averaged weights; ``Session._epoch_saved``
-    swaps them out before it writes ``model_last.keras``.
+    swaps them out before it writes ``model_last.keras``, and
+    :class:`WeightAverageEndCallback`, last in the list, in every other case.
     """
 
     def __init__(self, average: WeightAverage):
@@ -116,4 +119,16 @@ class WeightAverageCallback(keras.callbacks.Callback):
         self.average.swap_in()  # no validation split: the epoch's weights are the averages
 
     def on_train_batch_begin(self, batch, logs=None):
+        self.average.swap_out()
+
+
+class WeightAverageEndCallback(keras.callbacks.Callback):
+    """Last in the callback list: the raw weights are the model's again after every epoch
+    end (an epoch cut short by a stop writes no checkpoint that would have done it)."""
+
+    def __init__(self, average: WeightAverage):
+        super().__init__()
+        self.average = average
+
+    def on_epoch_end(self, epoch, logs=None):
         self.average.swap_out()

@@ -17,7 +17,7 @@ from training.cpus import process_cpu_seconds
 from training.runs import listing as runs
 from training.fit.rng import seed_states
 from training.fit.callbacks import EpochClockCallback, EventsCallback, TrainState
-from training.fit.ema import WeightAverage, WeightAverageCallback
+from training.fit.ema import WeightAverage, WeightAverageCallback, WeightAverageEndCallback
 from training.events import Events, Stopped
 from training.features.store import (
     FeatureStore,
@@ -312,7 +312,7 @@ class Session:
         t, cpu = time.perf_counter(), process_cpu_seconds()
         try:
             callbacks = [WeightAverageCallback(self._average), cb, EpochClockCallback(train_ds),
-                         tensorboard, *schedule]
+                         tensorboard, *schedule, WeightAverageEndCallback(self._average)]
             class_weight = self.config.class_weight_for(self.index.classes, self._train_labels())
             if self.step_loop is not None:
                 self.step_loop.fit(model, train_ds, val_ds, epochs, self.state.epochs_done,

@@ -24,13 +24,24 @@ from training.recipe.config import TrainConfig
 EPOCH_IMAGES = 1_000_000
 MIN_EPOCHS = 10       # fewer than this and even a huge set's cosine decays too fast
 MAX_EPOCHS = TrainConfig().epochs  # the ordinary default: small sets keep it
+# A small set takes few steps an epoch (160 faces: 3), so 30 epochs are 90 optimizer steps
+# and the cosine decays before the network has learnt much. MIN_STEPS: 0 = off.
+MIN_STEPS = 0
+MAX_SMALL_EPOCHS = 200
 
 
-def default_epochs(num_train: int) -> int:
+def default_epochs(num_train: int, batch_size: int = TrainConfig().batch_size,
+                   min_steps: int | None = None) -> int:
     """Epochs for ``num_train`` training images: ``EPOCH_IMAGES / num_train``, rounded,
-    between ``MIN_EPOCHS`` and ``MAX_EPOCHS``."""
+    between ``MIN_EPOCHS`` and ``MAX_EPOCHS``; then, for a small set, enough epochs for
+    ``min_steps`` optimizer steps (``MIN_STEPS`` when None), at most ``MAX_SMALL_EPOCHS``."""
     n = max(1, int(num_train))
-    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, round(EPOCH_IMAGES / n))))
+    epochs = int(min(MAX_EPOCHS, max(MIN_EPOCHS, round(EPOCH_IMAGES / n))))
+    min_steps = MIN_STEPS if min_steps is None else int(min_steps)
+    steps = -(-n // max(1, int(batch_size)))
+    if min_steps and epochs * steps < min_steps:
+        epochs = min(MAX_SMALL_EPOCHS, -(-min_steps // steps))
+    return epochs
 
 
 def epochs_reason(num_train: int) -> str:
