@@ -336,9 +336,9 @@ def _train_config(args, index=None, events=None):
         from training.recipe.epoch_budget import default_epochs, epochs_reason
 
         n = int(sum((index.counts().get("train") or {}).values())) if index is not None else 0
-        args.epochs = default_epochs(n) if n else _TRAIN_DEFAULTS.epochs
+        args.epochs = default_epochs(n, args.batch_size) if n else _TRAIN_DEFAULTS.epochs
         if events is not None and n and (args.spec or args.model != "auto"):
-            events.on_status(epochs_reason(n))  # Auto prints it among its reasons
+            events.on_status(epochs_reason(n, args.batch_size))  # Auto prints it among its reasons
     if args.epochs < 1:  # a "complete" run with no model helps no one (the GUI refuses it too)
         raise InputError(f"--epochs must be at least 1. Received: --epochs {args.epochs}")
     try:
