@@ -66,15 +66,29 @@ def make_split_folder(root: Path, classes=("cat", "dog"), counts=(10, 4, 4), siz
 
 def make_csv_dataset(root: Path, n: int = 30, size: int = 16, with_ext: bool = False) -> Path:
     """``root/train.csv`` (id,has_cactus) + ``root/train/<id>.jpg``, like the cactus seed."""
-    rng = np.random.default_rng(2)
-    rows = ["id,has_cactus"]
+    return _label_table(root, "train.csv", ",", ("id", "has_cactus"), ("0", "1"), n, size,
+                        lambda i: f"img{i:04d}.jpg", with_ext, seed=2)
+
+
+def _label_table(root, table: str, sep: str, header, label_names, n: int, size: int, file_name,
+                 with_ext: bool, seed: int) -> Path:
+    """``root/<table>`` (``header``, cells separated by ``sep``) + ``root/train/<file>``."""
+    rng = np.random.default_rng(seed)
+    rows = [sep.join(header)]
     for i in range(n):
         label = i % 2
-        name = f"img{i:04d}.jpg"
+        name = file_name(i)
         write_image(Path(root) / "train" / name, class_image(label, size, rng))
-        rows.append(f"{name if with_ext else name[:-4]},{label}")
-    (Path(root) / "train.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return Path(root) / "train.csv"
+        rows.append(f"{name if with_ext else os.path.splitext(name)[0]}{sep}{label_names[label]}")
+    (Path(root) / table).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return Path(root) / table
+
+
+def make_tsv_dataset(root: Path, n: int = 12, size: int = 16) -> Path:
+    """``root/train.tsv`` (tab-separated ``file<TAB>species``, file and species names with
+    commas in them) + ``root/train/<file>.png``."""
+    return _label_table(root, "train.tsv", "\t", ("file", "species"), ("big, cat", "small, dog"),
+                        n, size, lambda i: f"pic, {i:03d}.png", True, seed=4)
 
 
 def make_idx_dataset(root: Path, n_train: int = 40, n_test: int = 20, size: int = 8,

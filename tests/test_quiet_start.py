@@ -29,7 +29,11 @@ def test_app_start_prints_nothing_to_the_terminal(tmp_path):
                           "--screenshot", str(tmp_path / "shot.png"), "--size", "1024x640"],
                          cwd=ROOT, env=_env(tmp_path), text=True, capture_output=True, timeout=300)
     assert out.returncode == 0, (out.stdout, out.stderr)
-    assert out.stderr.splitlines() == [] and out.stdout.splitlines() == []
+    # Nothing but the screenshot's own note, printed when a very busy machine keeps a
+    # panel working past its 60 s wait (it says so instead of hanging).
+    own = "warning: panels still busy after"
+    assert [line for line in out.stderr.splitlines() if not line.startswith(own)] == []
+    assert out.stdout.splitlines() == []
     native = (tmp_path / "logs" / "native.log").read_text(errors="replace")
     assert "main.py" in native   # the log names the process its lines came from
 

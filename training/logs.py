@@ -32,6 +32,11 @@ BACKUP_COUNT = 3
 TAIL_BYTES = 256 * 1024   # how much of the log's end last_traceback() reads
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 
+# A record whose message starts with this line is "Details…" material too, like a traceback:
+# the app logs it when a child process (the compute service, a training) dies, followed by
+# its exit status and the last lines of its log.
+PROCESS_DETAILS = "Child process details:"
+
 # ``log.exception(..., extra=FILE_ONLY)``: to the log file, not to stderr (for a caller,
 # like the CLI, that already printed the error its own way).
 FILE_ONLY = {"console": False}
@@ -161,7 +166,8 @@ def route_native_stderr() -> Path | None:
 
 
 def last_traceback(max_lines: int = 200) -> str:
-    """The most recent traceback in the log file (for an error's "Details"), or ""."""
+    """The most recent traceback (or child-process details, :data:`PROCESS_DETAILS`) in the
+    log file (for an error's "Details"), or ""."""
     try:
         with open(log_file(), "rb") as f:
             f.seek(0, os.SEEK_END)
@@ -170,10 +176,10 @@ def last_traceback(max_lines: int = 200) -> str:
     except OSError:
         return ""
     for i in range(len(lines) - 1, -1, -1):
-        if lines[i].startswith("Traceback (most recent call last):"):
+        if lines[i].startswith("Traceback (most recent call last):") or PROCESS_DETAILS in lines[i]:
             start = i
             # include the record's own message line just above the traceback
-            if start > 0 and not lines[start - 1].startswith((" ", "Traceback")):
+            if PROCESS_DETAILS not in lines[i] and start > 0 and not lines[start - 1].startswith((" ", "Traceback")):
                 start -= 1
             end = start + 1
             while end < len(lines) and not _is_record_start(lines[end]):

@@ -15,9 +15,13 @@ actions. Everything the app reads from such a folder goes through here:
 - :func:`inside` says whether a path, symbolic links followed, stays inside a folder, the
   check every path read from such a file passes before it is used (PEP 706's tar filter
   asks the same of every extracted name).
-- :func:`write_json` replaces a file atomically through a temporary file with a fresh
-  random name, created exclusively: a planted ``labels.json.tmp`` link to a file elsewhere
-  is never written through.
+- :func:`write_json` (and :func:`atomic_write` for other text files: the label and
+  prediction CSVs) is the one way the app writes a file: a temporary file with a fresh
+  random name, created exclusively (a planted ``labels.json.tmp`` link to a file elsewhere
+  is never written through), flushed to the disk, then renamed over the target, so a
+  crash, a kill or a full disk leaves the old file or the new one, never half of one.
+- :func:`check_schema` is the one schema-version check of every versioned JSON file: a file
+  from a newer version of the app is refused with the same message, naming the file.
 
 No TensorFlow, no Qt, no other part of the app: the lowest layer.
 """
@@ -155,26 +159,47 @@ def read_json(path, max_bytes: int, within=None):
     return parse_json(read_bytes(path, max_bytes, within), os.fspath(path))
 
 
-def write_json(path, data, *, indent: int = 1, ensure_ascii: bool = False, default=None,
-               fsync: bool = False) -> None:
-    """Replace ``path`` with ``data`` as JSON, atomically (temp file + rename), so a crash
-    never leaves half a file. ``NaN`` and infinities are refused (``ValueError``), as
-    :func:`read_json` refuses them. ``fsync``: also flush to disk before the rename (a
-    journal that must survive a power cut)."""
+@contextlib.contextmanager
+def atomic_write(path, *, encoding: str = "utf-8", newline: str | None = None):
+    """Open a text file to write that replaces ``path`` only once it is complete.
+
+    Yields a file object on a new temporary file beside ``path`` (``os.replace`` must not
+    cross file systems): ``.<name>.<random>.tmp``, hidden from folder scans, ignored by the
+    run watcher and the distributed worker (``.tmp``). When the block ends normally the
+    file is flushed, ``fsync``-ed and renamed over ``path``; when it raises, the temporary
+    file is removed and ``path`` is left as it was.
+
+    Args:
+        path: the file to write (``str`` or ``os.PathLike``); its folder must exist.
+        encoding: the text encoding (``"utf-8-sig"`` for CSVs spreadsheets open).
+        newline: as for :func:`open` (``""`` for the ``csv`` module).
+    """
     path = os.fspath(path)
     fd, tmp = _exclusive_temp(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=indent, ensure_ascii=ensure_ascii, allow_nan=False,
-                      default=default)
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
+        with os.fdopen(fd, "w", encoding=encoding, newline=newline) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def write_json(path, data, *, indent: int | None = 1, default=None) -> None:
+    """Replace ``path`` with ``data`` as UTF-8 JSON, atomically (:func:`atomic_write`).
+
+    Args:
+        path: the file to write; its folder must exist.
+        data: plain JSON data. NaN and infinities are refused (``ValueError``), as
+            :func:`read_json` refuses them.
+        indent: as for :func:`json.dump` (None: one compact line).
+        default: as for :func:`json.dump` (turns other values into JSON ones).
+    """
+    with atomic_write(path) as f:
+        json.dump(data, f, indent=indent, ensure_ascii=False, allow_nan=False, default=default)
 
 
 def _exclusive_temp(path: str) -> tuple[int, str]:
@@ -190,6 +215,37 @@ def _exclusive_temp(path: str) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(f"Could not create a temporary file beside {path}")
+
+
+def check_schema(data: dict, kind: str, supported: int, *, where=None,
+                 error: type[Exception] = ValueError, required: bool = True) -> int:
+    """The ``schema_version`` of a versioned JSON object, refusing a newer or invalid one.
+
+    Args:
+        data: the JSON object read (a ``dict``).
+        kind: what it holds, in words (``"model spec"``, ``"run record"``).
+        supported: the newest version this build reads.
+        where: the file it was read from; the message names it (None: "This <kind>").
+        error: the exception to raise: the caller's own (``RunError``, ``SpecError``…).
+        required: False lets a missing version mean ``supported`` (records written before
+            they carried one).
+
+    Returns:
+        The version (an int from 1 to ``supported``).
+
+    Raises:
+        error: the version is missing (when required) or not a positive integer, or it is
+            newer than ``supported`` ("… was made by a newer version of the app").
+    """
+    version = data.get("schema_version", None if required else supported)
+    what = f"{os.fspath(where)} ({kind})" if where is not None else f"This {kind}"
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise error(f"{what} has no valid schema_version (a positive integer). "
+                    f"Received: schema_version={version!r:.40}")
+    if version > supported:
+        raise error(f"{what} was made by a newer version of the app (schema_version {version}; "
+                    f"this version reads up to {supported}). Update the app to open it.")
+    return version
 
 
 def check_archive(path, max_bytes: int) -> None:

@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QApplication
 
 from training.logs import route_native_stderr, setup_logging
 from workbench.interpreter import tune_for_gui
+from workbench import collector, compute
 from workbench.mainwindow import PANEL_KEYS, MainWindow
-from workbench.appstate.session_restore import reopen_last_dataset
+from workbench.appstate.session_restore import reopen_last_dataset, reopen_last_run
 
 SCREENSHOT_TIMEOUT_S = 60.0
 
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     # widget: short GIL slices so the GUI thread waits less for busy workers.
     tune_for_gui()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "workbench"])
+    collector.install(app)   # garbage collection on the GUI thread only (workbench/collector.py)
     app.setApplicationName("Image Classification Workbench")
     app.setOrganizationName("ImageWorkbench")
     # TensorFlow is only needed for a run, model or training view; a data-panel screenshot
@@ -129,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             window.show_panel(args.panel)
     elif not args.screenshot and not args.no_restore:
         reopen_last_dataset(window)   # in the background; Cancel on the Dataset panel
+    if not args.run and not args.screenshot and not args.no_restore:
+        reopen_last_run(window)       # the last run, or a newer unfinished one (Resume)
     if args.run:
         window.state.set_run(os.path.abspath(args.run))
         window.show_panel(args.panel or "results")
@@ -140,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         shooter = _Screenshotter(window, args.screenshot, ["data"] if args.dataset else [])
     code = app.exec()
     window.shutdown()
+    compute.shutdown()   # the compute service ends with the app (it would also see its pipe close)
     return shooter.result if shooter is not None else code
 
 

@@ -1,5 +1,5 @@
 """The main window: a sidebar of five panels, menus, shortcuts, status bar and the
-background TensorFlow/device probe."""
+compute device (asked of the compute service once the window is up)."""
 from __future__ import annotations
 
 import logging
@@ -18,14 +18,15 @@ from workbench.actions.helpmenu import add_help_menu
 from workbench.interpreter import freeze_long_lived, long_lived_objects
 from workbench.actions.quit_guard import confirm_quit
 from workbench.appstate.session_restore import ResumableRuns, fill_recent_runs, save_session
-from workbench.actions.training_actions import add_training_actions
+from workbench.actions.training_actions import add_training_actions, start_training
 from workbench.appstate.settings import Settings, ensure_model_state
 from workbench.appstate.state import AppState
-from workbench.workers.dataset import DeviceProbeWorker
-from workbench.workers.base import Worker
+from workbench.workers.pool import PoolWorker
 from workbench.widgets.error_details import details_link, offer_details
 from workbench.widgets.wheel_guard import install_wheel_guard
 from workbench.workers.job_runner import JobRunner
+from workbench import compute
+from workbench.compute.requests import DeviceProbeJob
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,8 @@ class _Panels(dict):
         return self._build(key)
 
 
-class _ImportWorker(Worker):
-    """Imports modules off the GUI thread (class definitions only; no widgets are made)."""
+class _ImportWorker(PoolWorker):
+    """Imports modules on the pool (class definitions only; no widgets are made)."""
 
     def __init__(self, loaders: list) -> None:
         super().__init__()
@@ -133,7 +134,8 @@ def _fill_recent(menu, paths: list[str], open_path) -> None:
 class MainWindow(QMainWindow):
     """Args:
         state: the shared :class:`AppState` (a new one when None).
-        probe_device: start the background TensorFlow import + device probe once shown.
+        probe_device: ask the compute service for the device once shown (this starts the
+            service, which imports TensorFlow in its own process).
     """
 
     def __init__(self, state: AppState | None = None, probe_device: bool = True, parent=None):
@@ -173,12 +175,15 @@ class MainWindow(QMainWindow):
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
-        self.device_label = QLabel("Device: loading TensorFlow…" if probe_device
+        self.device_label = QLabel("Device: starting the compute service…" if probe_device
                                    else "Device: TensorFlow not loaded")
         offer_details(self.device_label)   # the probe's traceback when TensorFlow can't start
         self.statusBar().addPermanentWidget(self.device_label)
         self.state.statusMessage.connect(self._show_status)
         self.state.runChanged.connect(self._remember_run)
+        self.state.badFilesRequested.connect(self.show_bad_files)
+        self.state.trainingRequested.connect(self._start_training_for)
+        compute.app_client().serviceDied.connect(self._on_service_died)
         self.resumable = ResumableRuns(self)
         self._build_menus()
         # The spec is restored here, not by the Model panel, which is built later.
@@ -300,12 +305,16 @@ class MainWindow(QMainWindow):
         fill_recent_runs(self.recent_runs_menu, self.settings.recent_runs(), self.resumable.runs,
                          self.open_run, self.resume_run)
 
+    @Slot(object)
+    def _start_training_for(self, answers: list) -> None:
+        """A panel's ``state.request_training()``: Training → Start, and whether it started."""
+        answers.append(start_training(self))
+
+    @Slot()
     def show_bad_files(self) -> None:
         """The Dataset panel's report of files that could not be used."""
-        self.show_panel("data")
-        panel = self.panels["data"]
-        if hasattr(panel, "tabs") and hasattr(panel, "bad_view"):
-            panel.tabs.setCurrentWidget(panel.bad_view)
+        self.show_panel("data")   # builds it first: it listens from then on
+        self.state.badFilesShown.emit()
 
     def resume_run(self, run_dir: str) -> None:
         """Select ``run_dir`` and resume it on the Training panel (File → Recent runs)."""
@@ -323,15 +332,11 @@ class MainWindow(QMainWindow):
 
     def open_dataset_dialog(self, kind: str = "folder") -> None:
         self.show_panel("data")
-        panel = self.panels["data"]
-        if hasattr(panel, "open_dialog"):
-            panel.open_dialog(kind)
+        self.state.datasetDialogRequested.emit(kind)
 
     def open_dataset(self, path: str) -> None:
         self.show_panel("data")
-        panel = self.panels["data"]
-        if hasattr(panel, "open_path"):
-            panel.open_path(path)
+        self.state.datasetOpenRequested.emit(path)
 
     def open_run_dialog(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Open run folder", self.settings.last_folder("run"))
@@ -395,11 +400,11 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(FIRST_PAINT_GRACE_MS, self._start_deferred_work)
 
     def start_device_probe(self) -> None:
-        """Import TensorFlow in the background and show the compute device."""
+        """Ask the compute service (starting it) which device TensorFlow uses, and show it."""
         if self._probe_started:
             return
         self._probe_started = True
-        self._probe.start(DeviceProbeWorker(), finished=self._on_device, failed=self._on_device_failed)
+        self._probe.start(DeviceProbeJob(), finished=self._on_device, failed=self._on_device_failed)
 
     def device_probe_running(self) -> bool:
         """True while the probe runs, or is still to start (it waits for the panels)."""
@@ -407,10 +412,22 @@ class MainWindow(QMainWindow):
             return self._probe.busy()
         return self._probe_device and self.state.device is None and not self._shut_down
 
-    def _on_device(self, name: str) -> None:
+    def _on_device(self, info: dict) -> None:
+        name = str(info.get("name") or "CPU")
         self.state.device = name
-        self.device_label.setText(f"Device: {name}")
-        self.device_label.setToolTip("The device TensorFlow trains on.")
+        missing = info.get("gpu_missing")
+        if missing:
+            # "NVIDIA driver 550 found, but …: training uses the CPU. Install …": the label
+            # says what is missing; the tooltip also says what to do.
+            self.device_label.setText(f"Device: {name} ({missing.split(': training uses')[0]})")
+            self.device_label.setToolTip(missing)
+        else:
+            self.device_label.setText(f"Device: {name}")
+            self.device_label.setToolTip("The device TensorFlow computes on (in the compute service).")
+
+    @Slot(str)
+    def _on_service_died(self, message: str) -> None:
+        self.statusBar().showMessage(message + " Help → Open log folder has the details.", 20000)
 
     def _on_device_failed(self, message: str) -> None:
         self.device_label.setText("Device: unavailable" + details_link())
@@ -435,9 +452,7 @@ class MainWindow(QMainWindow):
         if spec is not None and hasattr(spec, "to_dict"):
             self.settings.set_last_spec(spec.to_dict())
         save_session(self.settings, self.state)
-        for panel in self.panels.values():
-            if hasattr(panel, "save_settings"):
-                panel.save_settings()
+        self.state.settingsSaving.emit()
         self.settings.sync()
 
     def shutdown(self) -> None:
@@ -453,8 +468,11 @@ class MainWindow(QMainWindow):
                 log.exception("%s.shutdown failed", type(panel).__name__)
         self.resumable.stop()
         self._imports.shutdown(30000)   # imports can't be interrupted; seconds at most
-        # The TensorFlow import can't be interrupted; it finishes within seconds.
-        self._probe.shutdown(60000)
+        self._probe.shutdown()
+        try:
+            compute.app_client().serviceDied.disconnect(self._on_service_died)
+        except (RuntimeError, TypeError):
+            pass
 
     def closeEvent(self, event) -> None:
         if not self._shut_down and not confirm_quit(self):

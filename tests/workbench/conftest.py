@@ -1,8 +1,39 @@
-"""GUI test fixtures: fail any test that leaves a QThread running (napari's
-``_dangling_qthreads`` idea)."""
+"""GUI test fixtures: one real compute service for the whole session, and fail any test
+that leaves a QThread or a child process running (napari's ``_dangling_qthreads`` idea)."""
+import os
+
 import pytest
+from pytestqt.exceptions import TimeoutError
 
 from tests.workbench.panels import panel_fixture
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gui_collector(qapp):
+    """Garbage collection on the GUI thread only, as in the app (workbench/collector.py);
+    at the end, no collection may have run on another thread."""
+    from workbench import collector
+
+    gc_ = collector.install(qapp)
+    yield gc_
+    assert gc_.off_thread == 0, f"{gc_.off_thread} garbage collection(s) ran off the GUI thread"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compute_service(qapp, gui_collector):
+    """The app's compute client for every GUI test: one real ``python -m training.service``
+    child, started now (it imports TensorFlow while the first tests run) and stopped at the
+    end of the session. A test that kills it gets a new one from the client."""
+    from workbench import compute
+    from workbench.compute.client import ComputeClient, service_command
+
+    client = ComputeClient(service_command() + ["--handlers", "tests.workbench.service_handlers"],
+                           parent=qapp)
+    old = compute.set_client(client)
+    client.start()
+    yield client
+    assert client.shutdown(10_000), "the compute service did not stop when asked"
+    compute.set_client(old)
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +46,53 @@ def _no_dangling_qthreads(qapp):
         t.wait(3000)
     still = [t for t in leftover if t.isRunning()]
     assert not still, f"test left {len(still)} QThread(s) running: {still}"
+
+
+@pytest.fixture(autouse=True)
+def _no_dangling_child_processes(compute_service, qtbot):
+    """Fail a test that leaves a child process of this one running, other than the
+    session's compute service (a training process, a second service, a CLI run)."""
+    yield
+    left = child_processes() - {compute_service.pid()}
+    if left:   # a child that was just told to stop gets a moment to go
+        try:
+            qtbot.waitUntil(lambda: not (child_processes() - {compute_service.pid()}), timeout=5000)
+        except TimeoutError:
+            still = child_processes() - {compute_service.pid()}
+            pytest.fail(f"test left {len(still)} child process(es) running: "
+                        + "; ".join(f"{p}: {_cmdline(p)}" for p in sorted(still)))
+
+
+def child_processes() -> set[int]:
+    """Live child processes of this process (Linux: /proc), zombies excluded."""
+    pids: set[int] = set()
+    try:
+        tasks = os.listdir(f"/proc/{os.getpid()}/task")
+    except OSError:
+        return pids
+    for tid in tasks:
+        try:
+            with open(f"/proc/{os.getpid()}/task/{tid}/children") as f:
+                pids.update(int(p) for p in f.read().split())
+        except OSError:
+            continue
+    return {p for p in pids if _state(p) not in ("Z", "X", None)}
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:200]
+    except OSError:
+        return "?"
+
+
+def _state(pid: int):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def _live_qthreads(app):

@@ -49,6 +49,21 @@ def panel_fixture(name: str, path: str, size=None, show=False, own_settings=Fals
     return fixture
 
 
+def run_job(qtbot, job, timeout=90_000):
+    """Run ``job`` (a thread ``Worker`` or a compute-service ``ServiceJob``) through a
+    ``JobRunner`` as a panel would; returns ``("finished", result)``, ``("failed",
+    message)`` or ``("stopped", None)``."""
+    from workbench.workers.job_runner import JobRunner
+
+    runner, out = JobRunner(), []
+    runner.start(job, finished=lambda r: out.append(("finished", r)),
+                 failed=lambda m: out.append(("failed", m)), stopped=lambda: out.append(("stopped", None)))
+    qtbot.waitUntil(lambda: not runner.busy(), timeout=timeout)
+    runner.shutdown()
+    assert len(out) == 1, out
+    return out[0]
+
+
 def wait_idle(qtbot, panel, timeout=90_000):
     """Wait until ``panel.pending_work()`` is False (background jobs done)."""
     qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)

@@ -32,3 +32,44 @@ def pausing_worker(worker_cls, status_prefix: str, limit: float = 60.0):
 
     Pausing.__name__ = f"Pausing{worker_cls.__name__}"
     return Pausing, reached
+
+
+def pausing_job(job_cls, status_prefix: str, limit: float = 60.0):
+    """Like :func:`pausing_worker`, for a compute-service request
+    (``workbench.compute.jobs.ServiceJob``): the service runs the real request through the
+    test handler ``pausing`` (tests/workbench/service_handlers.py), which holds it when its
+    status starts with ``status_prefix`` until it is cancelled. ``reached`` is set when
+    that status arrives in the window."""
+    reached = threading.Event()
+
+    class Pausing(job_cls):
+        def launch(self):
+            if not reached.is_set():
+                self.params = {"method": self.method, "params": self.params,
+                               "pause_at": status_prefix, "limit": limit}
+                self.method = "pausing"
+            super().launch()
+
+        def on_status(self, message: str) -> None:
+            super().on_status(message)
+            if message.startswith(status_prefix):
+                reached.set()
+
+    Pausing.__name__ = f"Pausing{job_cls.__name__}"
+    return Pausing, reached
+
+
+def patched_job(job_cls, patches: dict):
+    """A subclass of the compute request ``job_cls`` that runs in the service with module
+    attributes patched for the request's duration (``{"module:name": value}``; the test
+    handler ``patched``, tests/workbench/service_handlers.py): the service's counterpart
+    of ``monkeypatch.setattr`` in the window's process."""
+
+    class Patched(job_cls):
+        def launch(self):
+            self.params = {"method": self.method, "params": self.params, "patches": dict(patches)}
+            self.method = "patched"
+            super().launch()
+
+    Patched.__name__ = f"Patched{job_cls.__name__}"
+    return Patched

@@ -78,7 +78,7 @@ def test_face_detection_on_a_photo_without_faces(qtbot, panel, tmp_path):
 
 
 def test_detect_faces_runs_on_any_image_mode():
-    from workbench.workers.faces import detect_faces
+    from training.inference.faces import detect_faces
 
     # Synthetic images hold no faces; the detector must run and say so, on any mode.
     assert detect_faces(np.zeros((100, 100, 3), np.uint8)) == []
@@ -94,13 +94,9 @@ def test_unsafe_model_is_refused_with_a_message(qtbot, tmp_path):
     run = tiny_run()
     bad_run = tmp_path / "unsafe_run"
     shutil.copytree(run["run_dir"], bad_run)
-    import keras
+    from tests.childcall import call_in_child
 
-    inp = keras.Input((16, 16, 3))
-    out = keras.layers.Lambda(lambda x: x[:, 0, 0, :])(inp)
-    model = keras.Model(inp, keras.layers.Dense(3, activation="softmax")(out))
-    for name in ("model_best.keras", "model_final.keras"):
-        model.save(bad_run / name)
+    call_in_child("tests.workbench.tfhelpers:save_lambda_model", str(bad_run))
     state = AppState()
     state.run_dir = str(bad_run)
     p = ClassifyPanel(state)

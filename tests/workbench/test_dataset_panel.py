@@ -122,7 +122,8 @@ def test_not_a_dataset_shows_error_and_stays_usable(qtbot, panel, tmp_path):
 
 def test_csv_dataset_and_column_dialog(qtbot, panel, tmp_path):
     from tests.imagegen import make_csv_dataset
-    from workbench.widgets.dataset_views import CsvColumnsDialog, csv_header
+    from training.data.csvsource import read_header
+    from workbench.widgets.dataset_views import CsvColumnsDialog
 
     csv_path = make_csv_dataset(tmp_path / "cactus", n=20)
     _open(qtbot, panel, csv_path)   # two columns: no question asked
@@ -130,7 +131,7 @@ def test_csv_dataset_and_column_dialog(qtbot, panel, tmp_path):
     assert sorted(panel.state.dataset.classes) == ["0", "1"]
     wide = tmp_path / "wide.csv"
     wide.write_text("row,file_name,source,category\n1,a.png,x,cat\n", encoding="utf-8")
-    columns = csv_header(str(wide))
+    columns = read_header(str(wide))
     assert columns == ["row", "file_name", "source", "category"]
     dialog = CsvColumnsDialog(str(wide), columns)
     dialog.id_column.setCurrentText("file_name")

@@ -62,7 +62,7 @@ def test_data_health_error_offers_the_check_jobs_traceback(qtbot, tmp_path, work
         box = panel.error_details.show_details()
         text = box.detailedText()
         box.close()
-        assert "HealthWorker failed" in text and "Traceback (most recent call last)" in text
+        assert "health request" in text and "Traceback (most recent call last)" in text
         assert str(missing) in text
     finally:
         panel.shutdown()

@@ -58,14 +58,12 @@ def test_export_dialog_exports_shows_parity_refuses_to_overwrite_and_cancels(qtb
 def test_classify_panel_classifies_with_an_exported_onnx_file(qtbot, tmp_path):
     import numpy as np
 
+    from tests.childcall import call_in_child
     from tests.imagegen import class_image, write_image
-    from training.export.exporter import export
-    from training.inference.predict import Predictor
     from workbench.panels.classify import ClassifyPanel
 
     run = tiny_run()
-    result = export(run["run_dir"], "onnx", tmp_path / "exp")
-    onnx = result["artifacts"][0]["path"]
+    (onnx,) = call_in_child("tests.workbench.tfhelpers:export_run", run["run_dir"], "onnx", str(tmp_path / "exp"))
     panel = make_panel(qtbot, ClassifyPanel, size=(1100, 700))
     try:
         wait_idle(qtbot, panel)
@@ -75,7 +73,7 @@ def test_classify_panel_classifies_with_an_exported_onnx_file(qtbot, tmp_path):
         panel.classify([str(photo)])
         wait_idle(qtbot, panel)
         (row,) = panel.results
-        expected = Predictor(run["run_dir"], which="final").predict_paths([str(photo)])[0]
+        expected = call_in_child("tests.workbench.tfhelpers:predict_path", run["run_dir"], str(photo))
         np.testing.assert_allclose(row["probabilities"], expected["probabilities"], atol=1e-5)
         panel.refresh_runs()  # re-listing the runs keeps the chosen file
         wait_idle(qtbot, panel)

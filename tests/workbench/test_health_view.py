@@ -185,13 +185,11 @@ def test_retrained_run_is_compared_with_the_old_one(qtbot, results):
     import os
     import shutil
 
-    from workbench.panels.results_health import compare_runs
-
     run = tiny_run()
     copy = os.path.join(os.path.dirname(run["run_dir"]), "zz_retrained_copy")
     if not os.path.isdir(copy):
         shutil.copytree(run["run_dir"], copy)
     results.runs.refresh()
-    qtbot.waitUntil(lambda: compare_runs(results.runs, [run["run_dir"], copy]), timeout=30_000)
+    qtbot.waitUntil(lambda: results.runs.select_paths([run["run_dir"], copy]), timeout=30_000)
     assert sorted(results.runs.selected_paths()) == sorted([run["run_dir"], copy])
     wait_idle(qtbot, results)

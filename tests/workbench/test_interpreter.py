@@ -12,24 +12,31 @@ ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def test_long_lived_objects_are_frozen_before_collection_resumes():
-    assert gc.isenabled()
-    before = gc.get_freeze_count()
-    with long_lived_objects():
-        assert not gc.isenabled()          # no collections over a growing heap
-        made = [[i] for i in range(20_000)]
-    assert gc.isenabled()
-    assert gc.get_freeze_count() >= before + len(made)
-    assert not any(gc.is_tracked(m) and m in gc.get_objects(generation=0) for m in made[:3])
+    was = gc.isenabled()   # the GUI tests run with the app's collector: automatic collection off
+    gc.enable()
+    try:
+        before = gc.get_freeze_count()
+        with long_lived_objects():
+            assert not gc.isenabled()          # no collections over a growing heap
+            made = [[i] for i in range(20_000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + len(made)
+        assert not any(gc.is_tracked(m) and m in gc.get_objects(generation=0) for m in made[:3])
+    finally:
+        if not was:
+            gc.disable()
 
 
 def test_a_disabled_collector_stays_disabled():
+    was = gc.isenabled()
     gc.disable()
     try:
         with long_lived_objects():
             pass
         assert not gc.isenabled()
     finally:
-        gc.enable()
+        if was:
+            gc.enable()
 
 
 def test_the_app_entry_point_shortens_the_gil_switch_interval(qtbot, tmp_path):

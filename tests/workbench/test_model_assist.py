@@ -7,7 +7,7 @@ import pytest
 
 from tests.imagegen import class_image, make_class_folder, write_image
 from tests.weights_server import served, write_weights_like
-from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.panels import make_panel, run_job, wait_idle
 
 
 @pytest.fixture
@@ -63,7 +63,16 @@ def test_auto_sets_the_epochs_from_the_data_unless_the_person_chose_them(qtbot, 
     from training.recipe.config import TrainConfig
     from training.recipe.epoch_budget import default_epochs
 
-    monkeypatch.setattr("training.recipe.epoch_budget.EPOCH_IMAGES", 300)  # a few dozen images: ~15
+    import workbench.panels.model_assist as assist_module
+    from tests.workbench.pausing import patched_job
+
+    # A few dozen images: ~15 epochs (the images budget alone, no step minimum). Auto runs
+    # in the compute service: patched there.
+    monkeypatch.setattr("training.recipe.epoch_budget.EPOCH_IMAGES", 300)
+    monkeypatch.setattr("training.recipe.epoch_budget.MIN_STEPS", 0)
+    monkeypatch.setattr(assist_module, "AutoChoiceJob", patched_job(
+        assist_module.AutoChoiceJob, {"training.recipe.epoch_budget:EPOCH_IMAGES": 300,
+                                      "training.recipe.epoch_budget:MIN_STEPS": 0}))
     panel.state.set_train_config(TrainConfig())
     for root, size in ((tmp_path / "a", 12), (tmp_path / "b", 14)):
         for label, name in enumerate(("x", "y")):
@@ -83,7 +92,7 @@ def test_auto_sets_the_epochs_from_the_data_unless_the_person_chose_them(qtbot, 
 
 
 def test_augmentation_preview_follows_the_toggles(qtbot, panel, tmp_path):
-    from workbench.workers.aug_preview import AugPreviewWorker
+    from workbench.compute.requests import AugPreviewJob
 
     root = make_class_folder(tmp_path / "d", per_class=4, size=16)
     _open(panel, root)
@@ -98,10 +107,8 @@ def test_augmentation_preview_follows_the_toggles(qtbot, panel, tmp_path):
     qtbot.waitUntil(lambda: panel.assist.preview.image_count() == 15, timeout=60_000)
     wait_idle(qtbot, panel)
     # What the grid shows: flipped copies (each random version is the original or its mirror).
-    result = {}
-    worker = AugPreviewWorker(panel.state.dataset, {"flip": "horizontal"}, (16, 16), "rgb")
-    worker.finished.connect(result.update)
-    worker.run()
+    outcome, result = run_job(qtbot, AugPreviewJob(panel.state.dataset, {"flip": "horizontal"}, (16, 16), "rgb"))
+    assert outcome == "finished", result
     for orig, variants in zip(result["originals"], result["variants"]):
         for v in variants:
             assert np.array_equal(v, orig) or np.array_equal(v, orig[:, ::-1])
@@ -221,3 +228,30 @@ def test_guard_rails_and_transfer_settings_fit_the_smallest_window(qtbot, tmp_pa
         wait_idle(qtbot, panel)
     finally:
         w.close()
+
+
+def test_choosing_auto_after_a_template_uses_autos_epochs_and_says_so(qtbot, panel, tmp_path,
+                                                                        monkeypatch):
+    """Issue 22 item 8: Auto chosen after a manual template with 2 epochs kept the 2 while
+    its text said "up to 30"."""
+    import dataclasses
+
+    from training.recipe.epoch_budget import default_epochs
+
+    # Auto's choice runs in the compute service, so its epoch budget is the real one.
+    root = make_class_folder(tmp_path / "d", per_class=10, size=12)
+    _open(panel, root)
+    wait_idle(qtbot, panel)
+    _choose(panel, "cnn")
+    panel.state.set_train_config(dataclasses.replace(panel.state.train_config, epochs=2))
+    _choose(panel, "auto")
+    qtbot.waitUntil(lambda: "epochs" in panel.template_desc.text(), timeout=30_000)
+    wait_idle(qtbot, panel)
+    n = sum(panel.state.dataset.counts()["train"].values())
+    assert panel.state.train_config.epochs == default_epochs(n) != 2
+    assert f"{default_epochs(n)} epochs" in panel.template_desc.text()
+    assert panel.training_form.epochs.value() == default_epochs(n)
+    # The person's own number afterwards: the text says which one training uses.
+    panel.state.set_train_config(dataclasses.replace(panel.state.train_config, epochs=5))
+    assert "You set 5 epochs" in panel.template_desc.text()
+    wait_idle(qtbot, panel)

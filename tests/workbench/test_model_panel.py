@@ -125,7 +125,8 @@ def test_transfer_template_shows_weights_status(qtbot, panel, tmp_path, monkeypa
     assert panel.transfer_form.isVisibleTo(panel)
     panel.transfer_form.update_weights_status()
     assert "Not in the cache" in panel.transfer_form.weights_status.text()
-    assert "mobilenet_v2_weights" in panel.transfer_form.weights_status.text()
+    # The path has zero-width break points so it wraps (workbench.widgets.wrap).
+    assert "mobilenet_v2_weights" in panel.transfer_form.weights_status.text().replace("\u200b", "")
     panel.transfer_form.weights.setCurrentIndex(2)
     panel.transfer_form.weights.activated.emit(2)
     assert spec.backbone.weights == "random"
@@ -142,3 +143,33 @@ def test_transfer_template_shows_weights_status(qtbot, panel, tmp_path, monkeypa
     from training.models import backbone_layer_count
 
     assert panel.transfer_form.fine_from.maximum() == backbone_layer_count(spec) < 1000
+
+
+def test_optimizer_menu_and_tooltip_come_from_the_core_vocabulary(qtbot, monkeypatch):
+    from training.recipe.config import OPTIMIZERS, Optimizer
+    from workbench.widgets.model_forms import TrainingForm
+    from workbench.widgets.setting_tips import TIPS
+
+    assert all(name in TIPS[("training_form", "optimizer")] for name in OPTIMIZERS)
+    monkeypatch.setitem(OPTIMIZERS, "adamw", Optimizer("AdamW", "decays the weights too"))
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    assert [form.optimizer.itemText(i) for i in range(form.optimizer.count())] == list(OPTIMIZERS)
+
+
+def test_model_forms_menus_are_the_core_vocabularies(qtbot):
+    from training.models.spec import COLOR_MODES, FLIP_MODES
+    from training.recipe.config import LR_SCHEDULES
+    from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm
+
+    def items(combo):
+        return [combo.itemText(i) for i in range(combo.count())]
+
+    forms = [TrainingForm(), InputForm(), AugmentationForm()]
+    for form in forms:
+        qtbot.addWidget(form)
+    training, inputs, augmentation = forms
+    assert items(training.schedule) == list(LR_SCHEDULES)
+    assert all(what in training.schedule.toolTip() for what in LR_SCHEDULES.values())
+    assert items(inputs.color) == list(COLOR_MODES)
+    assert items(augmentation.flip) == list(FLIP_MODES)

@@ -15,5 +15,7 @@ def test_none_refcount_does_not_drift(qapp):
         label.setText("x")
         label.update()
     after = sys.getrefcount(None)
-    # 6.11.3 stays at 0; 6.12.0 drifts by about -40,000 here.
-    assert abs(after - before) < 500, f"refcount of None drifted by {after - before}"
+    # 6.11.3 stays near 0; 6.12.0 drifts by about -40,000 here. In the full suite, threads
+    # the app keeps for the session (the decode pool's idle workers, the session's compute
+    # service client) take and drop Nones meanwhile: ~1,000 seen, far from the bug's size.
+    assert abs(after - before) < 5_000, f"refcount of None drifted by {after - before}"

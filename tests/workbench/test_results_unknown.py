@@ -18,8 +18,8 @@ from workbench.appstate.state import AppState
 def mixed_run(tmp_path_factory):
     from PIL import Image
 
+    from tests.childcall import call_in_child
     from tests.trustrun import digits_run
-    from training.inference.evaluate import evaluate
 
     run = digits_run()
     root = tmp_path_factory.mktemp("unknown-gallery")
@@ -38,7 +38,7 @@ def mixed_run(tmp_path_factory):
         folder = root / "data" / "test" / str(i % 10)
         folder.mkdir(parents=True, exist_ok=True)
         Image.open(photo).convert("RGB").save(folder / f"photo_{i}.png")
-    evaluate(str(run_dir), dataset=str(root / "data"))
+    call_in_child("tests.workbench.tfhelpers:evaluate_run", str(run_dir), str(root / "data"))
     return str(run_dir)
 
 

@@ -23,24 +23,23 @@ def window(qtbot, tmp_path, monkeypatch):
 
 
 def _row_of(table, path):
-    from workbench.panels.results_runs import PathRole, _same
+    from workbench.panels.results_runs import PathRole
+    from workbench.workers.run_watcher import same_path
 
-    return next(r for r in range(table.rowCount()) if _same(table.item(r, 0).data(PathRole), path))
+    return next(r for r in range(table.rowCount()) if same_path(table.item(r, 0).data(PathRole), path))
 
 
 def test_retrain_with_fixes_trains_a_new_run_listed_beside_the_old(qtbot, window, tmp_path):
-    from tests.training.trainutil import tiny_spec
-    from training.recipe.config import TrainConfig
+    from tests.childcall import call_in_child
     from training.data.overlay import load_overlay
     from training.runs.runfolder import RunFolder, read_json
-    from training.fit.train import train
     from workbench.panels.results import SAMPLE
     from workbench.panels.results_runs import COLUMNS
 
     root = make_class_folder(tmp_path / "data", per_class=8, size=16)
     before = file_hashes(root)
-    old = train(str(root), tiny_spec("cnn", size=16), TrainConfig(epochs=1, batch_size=8),
-                run_dir=str(tmp_path / "runs" / "old")).run_dir
+    old = call_in_child("tests.workbench.tfhelpers:train_run", str(root),
+                        str(tmp_path / "runs" / "old"))["run_dir"]
     assert not (read_json(RunFolder(old).dataset_json).get("overlay") or {}).get("relabelled")
 
     data = window.panels["data"]
@@ -84,6 +83,14 @@ def test_retrain_with_fixes_trains_a_new_run_listed_beside_the_old(qtbot, window
     assert "1 label fix" in table.item(_row_of(table, new), dataset_col).text()
     assert "label fix" not in table.item(_row_of(table, old), dataset_col).text()
     assert len(runs.compare.runs) == 2   # both validation curves in the comparison chart
+    # The status says it finished (not "Retraining…" for ever), naming the new run.
+    assert "Retraining" not in health.status.text() and os.path.basename(new) in health.status.text()
+    # Still both selected once every background listing has settled (issue 22 item 2).
+    wait_idle(qtbot, results)
+    runs.refresh()
+    wait_idle(qtbot, results)
+    assert sorted(map(os.path.normpath, runs.selected_paths())) == sorted(map(os.path.normpath, [old, new]))
+    assert os.path.normpath(results.run_dir) == os.path.normpath(new)
     wait_idle(qtbot, results)
     wait_idle(qtbot, train_panel)
     assert file_hashes(root) == before

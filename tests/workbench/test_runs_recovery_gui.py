@@ -56,9 +56,7 @@ def window(qtbot):
 
 
 def test_stopped_and_killed_runs_are_listed_and_the_killed_one_resumes(qtbot, tmp_path, panels):
-    from tests.training.trainutil import Recorder, tiny_spec
-    from training.recipe.config import TrainConfig
-    from training.fit.train import train
+    from tests.childcall import call_in_child
     from workbench.panels.results_runs import PathRole
 
     results, training = panels
@@ -70,10 +68,8 @@ def test_stopped_and_killed_runs_are_listed_and_the_killed_one_resumes(qtbot, tm
     done_before = kill_cli_training_after_first_checkpoint(data, killed, epochs, "--image-size", "16")
     assert 1 <= done_before < epochs
     stopped = runs_root / "stopped"
-    events = Recorder(stop_when=lambda kind, p: kind == "epoch")
-    s = train(str(data), tiny_spec("mlp"), TrainConfig(epochs=5, batch_size=8), events,
-              run_dir=str(stopped))
-    assert s.status == "stopped"
+    s = call_in_child("tests.workbench.tfhelpers:train_run", str(data), str(stopped), "mlp", 16, 5, 8, 1)
+    assert s["status"] == "stopped"
 
     results.runs.refresh()
     _wait_idle(qtbot, results)

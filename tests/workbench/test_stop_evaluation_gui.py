@@ -1,6 +1,7 @@
 """Stopping during evaluation from the GUI: the Results panel's Evaluate job (Cancel) and
 the Training panel's run while it evaluates at the end. The job is held at its
-"Evaluating on …" status (tests/workbench/pausing.py) so the stop lands there every time;
+"Evaluating on …" status (tests/workbench/pausing.py; the Results panel's in the compute
+service) so the stop lands there every time;
 the stop itself goes through the real core check before the next prediction batch."""
 import json
 import os
@@ -9,7 +10,7 @@ import shutil
 
 from tests.imagegen import make_class_folder
 from tests.workbench.panels import wait_idle as _wait_idle
-from tests.workbench.pausing import pausing_worker
+from tests.workbench.pausing import pausing_job, pausing_worker
 from tests.workbench.tiny_run import tiny_run
 
 
@@ -19,8 +20,8 @@ def test_cancel_evaluation_in_the_results_panel(qtbot, tmp_path, monkeypatch, re
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_run()["run_dir"], run_dir)
     before = (run_dir / "evaluation.json").read_bytes()
-    worker_cls, reached = pausing_worker(results_module.EvaluationWorker, "Evaluating on")
-    monkeypatch.setattr(results_module, "EvaluationWorker", worker_cls)
+    job_cls, reached = pausing_job(results_module.EvaluationJob, "Evaluating on")
+    monkeypatch.setattr(results_module, "EvaluationJob", job_cls)
     panel = results_panel
     panel.state.set_run(str(run_dir))
     _wait_idle(qtbot, panel)

@@ -1,5 +1,6 @@
 """One tiny real run shared by the Results and Classify panel tests (trained once per
-process: 3 classes x 14 images of 16x16, 2 epochs, a few seconds on 2 cores).
+process: 3 classes x 14 images of 16x16, 2 epochs, a few seconds on 2 cores), in a child
+process: the GUI tests' process, like the app's, never imports TensorFlow.
 
 After training, the run is evaluated on a *confused* copy of the dataset in which the
 ``cat`` and ``dog`` folders hold each other's pattern, so ``evaluation.json`` has wrong
@@ -22,8 +23,15 @@ _cache: dict = {}
 
 def tiny_run() -> dict:
     """``{"run_dir", "data", "confused"}``: paths of the shared run and its datasets."""
-    if _cache:
-        return _cache
+    if not _cache:
+        from tests.childcall import call_in_child
+
+        _cache.update(call_in_child("tests.workbench.tiny_run:build", SESSION_RUNS_ROOT))
+    return _cache
+
+
+def build(runs_root: str | None) -> dict:
+    """Train and evaluate the tiny run (in the child process: see :func:`tiny_run`)."""
     from training.data import open_dataset
     from training.inference.evaluate import evaluate
     from training.models import template
@@ -37,14 +45,13 @@ def tiny_run() -> dict:
     spec = template("cnn", input_size=(16, 16), color_mode="rgb")
     summary = train(open_dataset(str(data)), spec,
                     TrainConfig(epochs=2, batch_size=8, learning_rate=3e-3), None,
-                    run_dir=session_run_dir("cnn"))  # the runs root, so the runs lists show it
+                    run_dir=session_run_dir("cnn", runs_root))  # the runs root, so the runs lists show it
     evaluate(summary.run_dir, dataset=str(confused))
-    _cache.update(run_dir=summary.run_dir, data=str(data), confused=str(confused))
-    return _cache
+    return {"run_dir": summary.run_dir, "data": str(data), "confused": str(confused)}
 
 
-def session_run_dir(model: str) -> str:
+def session_run_dir(model: str, root: str | None = None) -> str:
     """A new run folder under the session's runs root (whatever WORKBENCH_RUNS_DIR is now)."""
     from training.runs.runfolder import new_run_dir
 
-    return str(new_run_dir(model, root=SESSION_RUNS_ROOT))
+    return str(new_run_dir(model, root=root or SESSION_RUNS_ROOT))

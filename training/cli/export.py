@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from training.runs.runfolder import MODEL_CHOICES
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("export", help="export a run's model to SavedModel, ONNX and TFLite, "
@@ -20,7 +22,7 @@ def add_parser(sub) -> None:
                         "training images)")
     p.add_argument("--out", metavar="DIR", help="destination folder (default: RUN_DIR/exports)")
     p.add_argument("--force", action="store_true", help="replace an existing destination")
-    p.add_argument("--which", choices=("final", "best"), default="final")
+    p.add_argument("--which", choices=MODEL_CHOICES, default=MODEL_CHOICES[0])
 
 
 def parity_lines(artifacts: list[dict]) -> list[str]:

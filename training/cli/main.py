@@ -19,9 +19,11 @@ import traceback
 from training.cli.args import (InputError, dataset_labels_options, dataset_options, dataset_spec,
                                stop_on_sigint)
 from training.cli.progress import TerminalEvents
-from training.recipe.config import LR_SCHEDULES, TrainConfig
+from training.recipe.config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 from training.logs import FILE_ONLY, setup_logging
+from training.models.spec import COLOR_MODES
 from training.models.templates import TEMPLATES
+from training.runs.runfolder import MODEL_CHOICES
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +32,9 @@ _TRAIN_DEFAULTS = TrainConfig()  # one owner of the defaults: the CLI shows the 
 
 
 def _bad_input_types() -> tuple:
-    from training.data import DatasetError
-    from training.data.move_journal import FolderMoveError
-    from training.data.overlay import OverlayError
-    from training.fit.distributed import DeviceError
-    from training.export.exporter import ExportError
-    from training.export.predictor import MissingPackageError
-    from training.models import SpecError
-    from training.runs.runfolder import RunError, UnsafeModelError
-    from training.export.signature import SignatureError
+    from training.service.errors import bad_input_types
 
-    return (InputError, DatasetError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
-            ExportError, MissingPackageError, SignatureError, DeviceError, FolderMoveError,
-            OverlayError)
+    return (InputError, *bad_input_types())
 
 
 class ArgumentError(Exception):
@@ -80,18 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
                    f"seen, {_TRAIN_DEFAULTS.epochs} at most; see training/recipe/epoch_budget.py)")
     p.add_argument("--image-size", metavar="N|HxW", help="input size (default: from the data for "
                    "mlp/cnn, the backbone's size for transfer models)")
-    p.add_argument("--color", choices=("grayscale", "rgb"))
+    p.add_argument("--color", choices=COLOR_MODES)
     p.add_argument("--batch-size", type=int, default=_TRAIN_DEFAULTS.batch_size)
-    p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
-    p.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop"), default="adam")
+    p.add_argument("--lr", type=float, default=_TRAIN_DEFAULTS.learning_rate, help="learning rate")
+    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=_TRAIN_DEFAULTS.optimizer)
     p.add_argument("--patience", type=int, default=_TRAIN_DEFAULTS.patience)
-    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=_TRAIN_DEFAULTS.lr_schedule,
-                   help="cosine (default): decay the rate to ~0 over the epochs; plateau: "
-                   "lower it when validation loss stalls; none")
+    p.add_argument("--lr-schedule", choices=tuple(LR_SCHEDULES), default=_TRAIN_DEFAULTS.lr_schedule,
+                   help="; ".join(f"{name}{' (default)' if name == _TRAIN_DEFAULTS.lr_schedule else ''}: "
+                                  f"{what}" for name, what in LR_SCHEDULES.items()))
     p.add_argument("--no-early-stopping", action="store_true")
-    p.add_argument("--fine-tune-epochs", type=int, default=0)
+    p.add_argument("--ema-epochs", type=float, default=_TRAIN_DEFAULTS.ema_epochs, metavar="E",
+                   help="validate and keep a moving average of the weights over about E epochs "
+                        "(default 0: off; docs/BENCHMARKS.md 8c measured no gain)")
+    p.add_argument("--fine-tune-epochs", type=int, default=_TRAIN_DEFAULTS.fine_tune_epochs)
     p.add_argument("--fine-tune-from", type=int, help="backbone layer index to unfreeze from")
-    p.add_argument("--fine-tune-lr", type=float, default=1e-5)
+    p.add_argument("--fine-tune-lr", type=float, default=_TRAIN_DEFAULTS.fine_tune_lr)
     p.add_argument("--weights", default="imagenet", help="imagenet | random | PATH (transfer models)")
     p.add_argument("--augment", action="store_true", help="random flip, rotation and zoom")
     p.add_argument("--download-weights", action="store_true",
@@ -114,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a saved run")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("data", metavar="DATA", nargs="?")
-    p.add_argument("--which", choices=("final", "best"), default="final")
+    p.add_argument("--which", choices=MODEL_CHOICES, default=MODEL_CHOICES[0])
     dataset_options(p)
 
     p = sub.add_parser("predict", help="classify image files or folders with a saved run, "
@@ -123,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", metavar="PATH", nargs="+")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--csv", metavar="OUT", help="also write the results as CSV")
-    p.add_argument("--which", choices=("final", "best"), default="final")
+    p.add_argument("--which", choices=MODEL_CHOICES, default=MODEL_CHOICES[0])
     p.add_argument("--coverage", type=float, metavar="C",
                    help="share of the validation images to answer (0-1]; lower answers "
                         "'unknown' more often but is right more often (default: the run's)")
@@ -350,6 +345,7 @@ def _train_config(args, index=None, events=None):
                            mixed_precision=args.mixed_precision,
                            feature_cache=not args.no_feature_cache,
                            class_weight=parse_class_weight(args.class_weight),
+                           ema_epochs=args.ema_epochs,
                            devices=args.devices or "one",
                            multi_worker=args.strategy == "multi-worker")
     except ValueError as exc:

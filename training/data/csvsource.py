@@ -1,5 +1,9 @@
 """CSV-labelled datasets: a table of image ids (or paths) and labels plus an image folder.
 
+The one owner of "is this a label table, and how is it delimited": ``.csv`` (delimiter
+sniffed) and ``.tsv`` (tabs) files are detected as tables (:func:`is_label_table`), and
+the app reads a table's columns with :func:`read_header`, the same way indexing does.
+
 Like the aerial-cactus seed's ``train.csv`` (``id,has_cactus``) with images in
 ``train/``. Ids may carry an extension or not (``img001`` finds ``img001.jpg``) and may
 be relative paths. Every row that cannot be used is reported with the file it names and
@@ -13,7 +17,8 @@ import os
 import numpy as np
 
 from .csvfolder import ImagesFolderNotFound, find_images_dir
-from .index import TEST, TRAIN, VALIDATION, BadFile, DatasetIndex
+from .index import SPLIT_ALIASES, TRAIN, VALIDATION, BadFile, DatasetIndex
+from .decode import IMAGE_EXT_ORDER
 from .scan import IMAGE_EXTS, list_dir
 from .spec import DatasetError, DatasetSpec
 from .split import stratified_split
@@ -23,21 +28,67 @@ ID_NAMES = ("id", "image_id", "imageid", "img_id", "image", "img", "filename", "
 LABEL_NAMES = ("label", "labels", "class", "class_name", "classname", "category", "target", "y",
                "class_id", "label_id", "breed", "species", "diagnosis")
 SPLIT_COLUMNS = ("split", "subset")
-SPLIT_VALUES = {"train": TRAIN, "training": TRAIN, "val": VALIDATION, "valid": VALIDATION,
-                "validation": VALIDATION, "test": TEST, "testing": TEST}
 MISSING = {"", "nan", "none", "null", "na", "n/a", "?", "-"}
 BINARY = {"0", "1", "true", "false", "yes", "no"}
-__all__ = ["ImagesFolderNotFound", "find_csv", "open_csv"]
+# Label tables by extension, with the delimiter each implies (None: sniffed among
+# SNIFFED_DELIMITERS). The app's "Open CSV…" dialog lists these and ``.txt``
+# (EXPLICIT_TABLE_EXTS), which it opens as a table because the person said it is one.
+LABEL_TABLE_DELIMITERS = {".csv": None, ".tsv": "\t"}
+LABEL_TABLE_EXTS = tuple(LABEL_TABLE_DELIMITERS)
+EXPLICIT_TABLE_EXTS = (*LABEL_TABLE_EXTS, ".txt")
+SNIFFED_DELIMITERS = ",;\t|"
+__all__ = ["ImagesFolderNotFound", "find_csv", "guess_column", "is_label_table", "open_csv",
+           "read_header"]
+
+
+def is_label_table(name: str) -> bool:
+    """Whether a file name is a label table's (``LABEL_TABLE_EXTS``, any case)."""
+    return os.path.splitext(name)[1].lower() in LABEL_TABLE_DELIMITERS
+
+
+def table_dialect(text: str, path: str):
+    """The ``csv`` dialect of a label table: tabs for a ``.tsv``; else sniffed from its
+    first 4 KB among ``SNIFFED_DELIMITERS`` (the excel dialect when it cannot tell)."""
+    delimiter = LABEL_TABLE_DELIMITERS.get(os.path.splitext(path)[1].lower())
+    if delimiter == "\t":
+        return csv.excel_tab
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=SNIFFED_DELIMITERS)
+    except csv.Error:
+        return csv.excel
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # never fails; odd characters are better than no dataset
+
+
+def read_header(path: str, max_bytes: int = 65536) -> list[str]:
+    """The column names of a label table, read as indexing reads it but from its first
+    ``max_bytes`` only (cheap enough for the GUI thread).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    with open(path, "rb") as f:
+        raw = f.read(max_bytes)
+    if len(raw) == max_bytes and b"\n" in raw:
+        raw = raw[:raw.rindex(b"\n")]   # whole lines only: no character cut in two
+    text = _decode(raw)
+    row = next(csv.reader(text.splitlines(), table_dialect(text, path)), [])
+    return [h.strip() for h in row]
 
 
 def find_csv(folder: str) -> str:
     """The label CSV in ``folder``: ``train.csv``/``labels.csv``, or the one named like a sub-folder."""
     entries = list_dir(folder, [])
     dirs = {e.name.lower() for e in entries if e.is_dir()}
-    csvs = [e.name for e in entries if e.name.lower().endswith(".csv") and e.is_file()]
-    for want in ("train.csv", "labels.csv"):
+    csvs = [e.name for e in entries if is_label_table(e.name) and e.is_file()]
+    for want in ("train", "labels"):
         for name in csvs:
-            if name.lower() == want:
+            if os.path.splitext(name)[0].lower() == want:
                 return os.path.join(folder, name)
     matching = [n for n in csvs if os.path.splitext(n)[0].lower() in dirs] or csvs
     if len(matching) == 1:
@@ -46,15 +97,11 @@ def find_csv(folder: str) -> str:
                        f"{', '.join(csvs) or 'none'}. Open the CSV file itself.")
 
 
-def _column(header: list[str], chosen: str | None, names: tuple[str, ...], what: str,
-            csv_path: str, exclude: int = -1) -> int:
+def guess_column(header: list[str], what: str, exclude: int = -1) -> int | None:
+    """The column of ``header`` that holds the ``what`` (``"id"`` or ``"label"``), by its
+    name, or None when the names do not tell; ``exclude``: a column already taken."""
     low = [h.strip().lower() for h in header]
-    if chosen is not None:
-        if chosen.strip().lower() not in low:
-            raise DatasetError(f"The {what} column {chosen!r} is not in {os.path.basename(csv_path)}. "
-                               f"Columns: {', '.join(header)}")
-        return low.index(chosen.strip().lower())
-    for name in names:
+    for name in (LABEL_NAMES if what == "label" else ID_NAMES):
         if name in low and low.index(name) != exclude:
             return low.index(name)
     if what == "label":
@@ -67,6 +114,20 @@ def _column(header: list[str], chosen: str | None, names: tuple[str, ...], what:
                 return i
     if len(header) == 2:
         return 1 if what == "label" else 0
+    return None
+
+
+def _column(header: list[str], chosen: str | None, what: str, csv_path: str,
+            exclude: int = -1) -> int:
+    low = [h.strip().lower() for h in header]
+    if chosen is not None:
+        if chosen.strip().lower() not in low:
+            raise DatasetError(f"The {what} column {chosen!r} is not in {os.path.basename(csv_path)}. "
+                               f"Columns: {', '.join(header)}")
+        return low.index(chosen.strip().lower())
+    found = guess_column(header, what, exclude)
+    if found is not None:
+        return found
     raise DatasetError(f"Cannot tell which column of {os.path.basename(csv_path)} holds the {what}s. "
                        f"Columns: {', '.join(header)}. Choose it with the {what} column option.")
 
@@ -77,15 +138,8 @@ def _read_rows(csv_path: str) -> list[list[str]]:
             raw = f.read()
     except OSError as e:
         raise DatasetError(f"Cannot read {csv_path!r}: {e.strerror or e}") from e
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")  # never fails; odd characters are better than no dataset
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    return [row for row in csv.reader(text.splitlines(), dialect)]
+    text = _decode(raw)
+    return [row for row in csv.reader(text.splitlines(), table_dialect(text, csv_path))]
 
 
 def _resolver(images_dir: str):
@@ -102,7 +156,7 @@ def _resolver(images_dir: str):
     def resolve(rid: str) -> str | None:
         if "/" in rid or "\\" in rid:
             base = os.path.join(images_dir, rid.replace("\\", "/"))
-            for candidate in [base] + [base + ext for ext in (".jpg", ".jpeg", ".png", ".JPG", ".PNG")]:
+            for candidate in [base] + [base + e for ext in IMAGE_EXT_ORDER for e in (ext, ext.upper())]:
                 if os.path.isfile(candidate):
                     return candidate
             return None
@@ -120,8 +174,8 @@ def open_csv(path: str, spec: DatasetSpec) -> DatasetIndex:
         raise DatasetError(f"{csv_name} needs a header row with at least an id and a label column. "
                            f"Received first row: {rows[0] if rows else 'nothing (empty file)'}")
     header = [h.strip() for h in rows[0]]
-    id_col = _column(header, spec.id_column, ID_NAMES, "id", csv_path)
-    label_col = _column(header, spec.label_column, LABEL_NAMES, "label", csv_path, exclude=id_col)
+    id_col = _column(header, spec.id_column, "id", csv_path)
+    label_col = _column(header, spec.label_column, "label", csv_path, exclude=id_col)
     if id_col == label_col:
         raise DatasetError(f"The id and label columns must differ. Received: {header[id_col]!r} for both")
     split_col = next((i for i, h in enumerate(header) if h.lower() in SPLIT_COLUMNS), None)
@@ -179,11 +233,11 @@ def open_csv(path: str, spec: DatasetSpec) -> DatasetIndex:
         split = TRAIN
         if split_col is not None:
             value = row[split_col].strip().lower()
-            if value not in SPLIT_VALUES:
+            if value not in SPLIT_ALIASES:
                 bad.append(BadFile(shown, f"{where}: unknown split {row[split_col]!r} "
                                           f"(expected train, validation or test)"))
                 continue
-            split = SPLIT_VALUES[value]
+            split = SPLIT_ALIASES[value]
         paths.append(found)
         names.append(label)
         split_of.append(split)

@@ -30,9 +30,16 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 MAX_DECODE_MB = 350          # one decoded image may not need more than this (9000x9000 RGB fits)
 FAST_MAX_PIXELS = 4_000_000  # bigger files go through Pillow (JPEG draft mode)
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "WEBP", "TIFF", "AVIF"}
-# The one list of file extensions read as images (dataset scans, predict on a folder, the app).
-IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif",
-                        ".webp", ".tif", ".tiff", ".avif"})
+# The one list of file extensions read as images (dataset scans, CSV ids without an
+# extension, predict on a folder, the app's file dialogs), most common first.
+IMAGE_EXT_ORDER = (".jpg", ".jpeg", ".png", ".jpe", ".jfif", ".bmp", ".dib", ".gif", ".webp",
+                   ".tif", ".tiff", ".avif")
+IMAGE_EXTS = frozenset(IMAGE_EXT_ORDER)
+# Image formats people do have in photo folders that we cannot read: scans say so precisely.
+UNSUPPORTED_IMAGE_EXTS = frozenset({".heic", ".heif", ".svg", ".psd", ".ico", ".raw", ".cr2",
+                                    ".nef", ".arw", ".dng", ".jp2", ".jxl", ".pdf", ".eps"})
+# A file dialog's name filter for images (Qt's syntax), from the same list.
+IMAGE_FILE_FILTER = f"Images ({' '.join('*' + e for e in IMAGE_EXT_ORDER)});;All files (*)"
 COLOR_MODES = ("rgb", "grayscale")
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _PNG_IEND = b"IEND\xaeB`\x82"  # an IEND chunk's type and (constant) CRC: the file's last 8 bytes
@@ -292,8 +299,12 @@ def _decode_pillow(data: bytes, size, draft_side: int = 0) -> np.ndarray:
     per_pixel = _bytes_needed_per_pixel(im.mode, size is not None)
     if im.format in ("JPEG", "MPO"):
         side = 2 * max(size) if size else draft_side
-        if w * h * per_pixel > limit:  # no target size: shrink just enough to fit the budget
-            side = max(side, int(max(w, h) * (limit / (w * h * per_pixel)) ** 0.5))
+        if w * h * per_pixel > limit:  # over the budget: at most what fits it
+            fit = int(max(w, h) * (limit / (w * h * per_pixel)) ** 0.5)
+            # min, not max: a display size (decode_to_fit's draft_side) must not be raised
+            # to the budget's side, or a 9000x9000 JPEG that trains fine (it has a target
+            # size) fails as a thumbnail and is reported as a bad file while it is used.
+            side = min(side, fit) if side else fit
         if side:
             im.draft(None, (min(side, w), min(side, h)))
             w, h = im.size

@@ -135,13 +135,9 @@ class ImageData:
             if row in self._bad:
                 return
             self._bad[row] = reason
-            self.index.unusable.add(int(row))
-            path = self.index.paths[row]
-            if any(b.path == path for b in self.index.bad_files):
-                return
-            bad = BadFile(path, reason)
-            self.index.bad_files.append(bad)
-            self.failures.append(bad)
+            bad = record_bad(self.index, row, reason)
+            if bad is not None:
+                self.failures.append(bad)
 
     # -- reading -------------------------------------------------------------------
     def read(self, rows) -> tuple[np.ndarray, np.ndarray]:
@@ -294,6 +290,20 @@ class ImageData:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def record_bad(index: DatasetIndex, row: int, reason: str) -> BadFile | None:
+    """Mark ``row`` of ``index`` unusable (left out of counts and training) and list it in
+    ``index.bad_files`` with ``reason``; returns the new entry (None if already listed).
+    The one place that does it: the reader, and the app for what the compute service's
+    check found in its own copy of the index."""
+    index.unusable.add(int(row))
+    path = index.paths[row]
+    if any(b.path == path for b in index.bad_files):
+        return None
+    bad = BadFile(path, reason)
+    index.bad_files.append(bad)
+    return bad
 
 
 def open_images(index: DatasetIndex, size, color_mode: str = "rgb", events=None, *,

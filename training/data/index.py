@@ -18,6 +18,9 @@ from .spec import DatasetSpec
 
 TRAIN, VALIDATION, TEST = 0, 1, 2
 SPLIT_NAMES = ("train", "validation", "test")
+# What a split folder or a CSV's split column may be called (lower case): one list for both.
+SPLIT_ALIASES = {"train": TRAIN, "training": TRAIN, "validation": VALIDATION, "valid": VALIDATION,
+                 "val": VALIDATION, "test": TEST, "testing": TEST}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .csvsource import EXPLICIT_TABLE_EXTS
+
 
 KIND_LABELS = {"folders": "class folders", "splits": "train/validation/test folders",
                "csv": "CSV + images", "idx": "IDX files", "npz": "NumPy .npz"}
@@ -37,8 +39,8 @@ class OpenAction:
 
 OPEN_ACTIONS = (
     OpenAction("folder", "Open &folder…", "Open image folder", None),
-    OpenAction("csv", "Open &CSV…", "Open CSV of labels", "CSV files (*.csv *.txt);;All files (*)",
-               kind="csv"),
+    OpenAction("csv", "Open &CSV…", "Open CSV of labels",
+               f"CSV files ({' '.join('*' + e for e in EXPLICIT_TABLE_EXTS)});;All files (*)", kind="csv"),
     OpenAction("idx", "Open &IDX files…", "Open IDX files (choose any of them)",
                "IDX files (*-ubyte *-ubyte.gz *.idx*);;All files (*)", open_parent=True),
     OpenAction("npz", "Open NumPy .&npz…", "Open NumPy arrays", "NumPy archives (*.npz)"),

@@ -66,7 +66,7 @@ class Journal:
         from training.data.provenance import sign
 
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        safefiles.write_json(self.path, sign(self.to_dict()), fsync=True)
+        safefiles.write_json(self.path, sign(self.to_dict()))   # fsync-ed, like every write
 
 
 def new_journal(root: str, moves: list[Move], overlay_before: dict) -> Journal:
@@ -133,13 +133,7 @@ def read_journal(path: str, root: str) -> Journal:
     if not isinstance(data, dict):
         raise FolderMoveError(f"{path}: a move journal is a JSON object. "
                               f"Received: {type(data).__name__}")
-    version = data.get("schema_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise FolderMoveError(f"{path}: no valid schema_version. Received: {version!r:.40}")
-    if version > SCHEMA_VERSION:
-        raise FolderMoveError(f"{path} was written by a newer version of the workbench "
-                              f"(schema_version {version}; this version reads up to "
-                              f"{SCHEMA_VERSION}).")
+    safefiles.check_schema(data, "move journal", SCHEMA_VERSION, where=path, error=FolderMoveError)
     if not made_here(data):
         raise FolderMoveError(f"{path} was not written by this app for you (it has no valid "
                               "signature): it may have come with the dataset from someone else. "

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from training import safefiles
+from training.safefiles import atomic_write, check_schema
 from training.userdirs import user_folder
 
 log = logging.getLogger(__name__)
@@ -203,12 +204,7 @@ class LabelOverlay:
         where = path or "label overlay"
         if not isinstance(data, dict):
             raise OverlayError(f"{where}: expected a JSON object. Received: {type(data).__name__}")
-        version = data.get("schema_version")
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise OverlayError(f"{where}: schema_version must be an integer. Received: {version!r}")
-        if version > SCHEMA_VERSION:
-            raise OverlayError(f"{where} was written by a newer version of the workbench "
-                               f"(schema_version={version}; this version reads up to {SCHEMA_VERSION}).")
+        check_schema(data, "label overlay", SCHEMA_VERSION, where=path, error=OverlayError)
         labels = data.get("labels", {})
         excluded = data.get("excluded", [])
         if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str)
@@ -401,11 +397,71 @@ def apply_overlay(index, overlay: LabelOverlay, foreign: dict | None = None):
         original = original[rows]
         index._names = None
     index.original_labels = original
-    index.overlay = {**overlay.summary(), "applied_relabels": changed,
-                     "applied_exclusions": len(excluded_paths), "excluded_paths": excluded_paths,
+    index.overlay = {**_record(overlay, changed, len(excluded_paths)), "excluded_paths": excluded_paths,
                      EXCLUDED_LABELS: excluded_labels, EXCLUDED_SPLITS: excluded_splits,
                      "foreign": foreign}
     return index
+
+
+def _record(overlay: LabelOverlay, relabels: int, exclusions: int) -> dict:
+    """What ``index.overlay`` says of the fixes applied (with the overlay's summary)."""
+    return {**overlay.summary(), "applied_relabels": int(relabels), "applied_exclusions": int(exclusions)}
+
+
+def set_fixes(index, overlay: LabelOverlay, paths: list[str], states: list, rows: dict | None = None) -> bool:
+    """Give each of ``paths`` its fix ``(class name or None, excluded)`` in ``overlay``, save
+    it, and bring ``index`` (opened earlier with this overlay applied) up to date, in place.
+
+    What the app's edits, undo and redo do. A relabel takes effect at once in
+    ``index.labels`` (the source's label where the fix has none or names no class of the
+    dataset); an exclusion or a restore changes which images exist, so it takes effect
+    when the dataset is next opened. ``index.overlay`` then says what reopening would
+    apply (``applied_relabels``, ``applied_exclusions``); its per-image lists stay those
+    of the opening (the excluded images the views show).
+
+    Args:
+        index: the ``DatasetIndex`` (None: only the overlay changes).
+        overlay: the dataset's overlay.
+        paths: sample paths (rows of ``index``, or images the overlay excluded at opening).
+        states: one ``(label, excluded)`` per path, as :meth:`LabelOverlay.state` gives.
+        rows: ``{path: row}`` of ``index`` when the caller keeps one (built otherwise).
+
+    Returns:
+        True when an image's exclusion changed (reopen the dataset before training).
+
+    Raises:
+        OSError: the overlay could not be saved (the index and the record are updated).
+    """
+    if index is None:
+        changed = any(overlay.state(p)[1] != bool(ex) for p, (_label, ex) in zip(paths, states))
+        for p, (label, excluded) in zip(paths, states):
+            overlay.set_state(p, label, excluded)
+        overlay.save()
+        return changed
+    if rows is None:
+        rows = {p: i for i, p in enumerate(index.paths)}
+    if getattr(index, "original_labels", None) is None:
+        index.original_labels = np.asarray(index.labels).copy()
+    info = dict(index.overlay or {})
+    opened_excluded = set(info.get("excluded_paths") or [])
+    exclusions = int(info.get("applied_exclusions", len(opened_excluded)))
+    class_of = {c: i for i, c in enumerate(index.classes)}
+    changed = False
+    for p, (label, excluded) in zip(paths, states):
+        was_excluded = overlay.state(p)[1]
+        overlay.set_state(p, label, excluded)
+        row = rows.get(p)
+        if was_excluded != bool(excluded):
+            changed = True
+            if row is not None or p in opened_excluded:
+                exclusions += 1 if excluded else -1
+        if row is not None:
+            index.labels[row] = class_of.get(label, int(index.original_labels[row]))
+    try:
+        overlay.save()
+    finally:  # after save(), which chooses the file a new overlay goes to
+        index.overlay = {**info, **_record(overlay, len(changed_rows(index)), exclusions)}
+    return changed
 
 
 EXCLUDED_LABELS, EXCLUDED_SPLITS = "excluded_labels", "excluded_splits"
@@ -466,11 +522,9 @@ def export_csv(index, path: str) -> int:
     number of rows written."""
     from training.csvcells import escape_cell
 
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_write(path, newline="") as f:
         w = csv.writer(f)
         w.writerow(["path", "label"])
         for p, y in zip(index.paths, index.labels):
             w.writerow([escape_cell(p), escape_cell(index.classes[int(y)])])
-    os.replace(tmp, path)
     return len(index.paths)

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 KEY_FILE = "provenance.key"
 KEY_BYTES = 32
 ANSWERS_FILE = "dataset_label_answers.json"
+ANSWERS_SCHEMA = 1
 ANSWERS = ("apply", "ignore")
 MAX_ANSWERS = 1000          # the oldest answers are forgotten beyond this many
 SIGNATURE = "signature"     # the field a signed file carries
@@ -140,9 +141,15 @@ def _answers_path() -> str:
 def _read_answers() -> dict:
     try:
         data = safefiles.read_json(_answers_path(), 4 * safefiles.MiB)
+        if isinstance(data, dict):
+            safefiles.check_schema(data, "remembered answers", ANSWERS_SCHEMA,
+                                   where=_answers_path(), required=False)
     except safefiles.UntrustedFileError as exc:
         if not exc.missing:
             log.warning("ignoring the remembered answers: %s", exc)
+        return {}
+    except ValueError as exc:   # a newer app's file: ask again rather than misread it
+        log.warning("ignoring the remembered answers: %s", exc)
         return {}
     answers = data.get("answers") if isinstance(data, dict) else None
     return {k: v for k, v in answers.items()
@@ -168,4 +175,4 @@ def remember_answer(root: str, digest: str, answer: str) -> None:
         answers = dict(newest[:MAX_ANSWERS])
     path = _answers_path()
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    safefiles.write_json(path, {"schema_version": 1, "answers": answers})
+    safefiles.write_json(path, {"schema_version": ANSWERS_SCHEMA, "answers": answers})

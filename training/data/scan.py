@@ -18,13 +18,9 @@ from __future__ import annotations
 
 import os
 
-from .decode import IMAGE_EXTS
+from .decode import IMAGE_EXTS, UNSUPPORTED_IMAGE_EXTS
 from .index import BadFile
 from .overlay import OVERLAY_DIR
-
-# Image formats people do have in photo folders that we cannot read: say so precisely.
-UNSUPPORTED_IMAGE_EXTS = frozenset({".heic", ".heif", ".svg", ".psd", ".ico", ".raw", ".cr2",
-                                    ".nef", ".arw", ".dng", ".jp2", ".jxl", ".pdf", ".eps"})
 
 
 def points_back(real: str, folders) -> bool:
@@ -52,6 +48,7 @@ def extension(name: str) -> str:
 
 
 def is_image_name(name: str) -> bool:
+    """Whether a file name has an image extension (``IMAGE_EXTS``, any case)."""
     return extension(name) in IMAGE_EXTS
 
 

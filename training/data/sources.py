@@ -11,13 +11,10 @@ import os
 
 import numpy as np
 
-from .index import TEST, TRAIN, VALIDATION, BadFile, DatasetIndex
+from .index import SPLIT_ALIASES, TRAIN, VALIDATION, BadFile, DatasetIndex
 from .scan import class_folders, entry_is_dir, list_dir, walk_images
 from .spec import DatasetError, DatasetSpec
 from .split import stratified_split
-
-SPLIT_DIR_NAMES = {"train": TRAIN, "training": TRAIN, "validation": VALIDATION, "valid": VALIDATION,
-                   "val": VALIDATION, "test": TEST, "testing": TEST}
 
 
 def open_dataset(spec_or_path, events=None, *, overlay: bool = True,
@@ -72,29 +69,29 @@ def open_dataset(spec_or_path, events=None, *, overlay: bool = True,
 def detect_kind(path: str) -> str:
     """The source kind of ``path`` (see module docstring), or :class:`DatasetError`."""
     from .arraysource import find_idx_files
+    from .csvsource import LABEL_TABLE_EXTS, is_label_table
 
     if os.path.isfile(path):
-        low = path.lower()
-        if low.endswith(".csv"):
+        if is_label_table(path):
             return "csv"
-        if low.endswith(".npz"):
+        if path.lower().endswith(".npz"):
             return "npz"
         if find_idx_files(os.path.dirname(path)):
             return "idx"
-        raise DatasetError("Not a dataset file: expected a folder, a .csv, a .npz or IDX files. "
-                           f"Received: path={path!r}")
+        raise DatasetError(f"Not a dataset file: expected a folder, a {', a '.join(LABEL_TABLE_EXTS)}, "
+                           f"a .npz or IDX files. Received: path={path!r}")
     if find_idx_files(path):
         return "idx"
     entries = list_dir(path, [])
     dirs = {e.name.lower(): e for e in entries if entry_is_dir(e)}
     train = dirs.get("train") or dirs.get("training")
-    others = [dirs[n] for n in SPLIT_DIR_NAMES if n in dirs and SPLIT_DIR_NAMES[n] != TRAIN]
+    others = [dirs[n] for n in SPLIT_ALIASES if n in dirs and SPLIT_ALIASES[n] != TRAIN]
     if train is not None and others and _has_subfolders(train.path):
         return "splits"
     # A CSV is the dataset when its images sit beside it, in a folder named like it
     # (train.csv + train/), in images/, or in the only folder there (labels.csv + photos/);
     # a stray metadata CSV next to class folders is not.
-    csvs = [e.name for e in entries if e.name.lower().endswith(".csv") and not entry_is_dir(e)]
+    csvs = [e.name for e in entries if is_label_table(e.name) and not entry_is_dir(e)]
     if any(not dirs or len(dirs) == 1 or "images" in dirs or os.path.splitext(n)[0].lower() in dirs
            for n in csvs):
         return "csv"
@@ -145,7 +142,7 @@ def open_splits(path: str, spec: DatasetSpec) -> DatasetIndex:
     bad: list[BadFile] = []
     split_dirs: dict[int, str] = {}
     for entry in list_dir(path, bad):
-        split = SPLIT_DIR_NAMES.get(entry.name.lower())
+        split = SPLIT_ALIASES.get(entry.name.lower())
         if split is not None and entry_is_dir(entry) and split not in split_dirs:
             split_dirs[split] = entry.path
     if TRAIN not in split_dirs:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, fields
 
+from training.safefiles import check_schema
+
 SCHEMA_VERSION = 1
 KINDS = ("auto", "folders", "splits", "csv", "idx", "npz")
 
@@ -71,16 +73,16 @@ class DatasetSpec:
                                f"Received: val_fraction={self.val_fraction}, test_fraction={self.test_fraction}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise DatasetError(f"The split seed must be an integer. Received: seed={self.seed!r}")
-        if self.schema_version != SCHEMA_VERSION:
-            raise DatasetError(f"Dataset settings schema_version {SCHEMA_VERSION} is supported. "
-                               f"Received: schema_version={self.schema_version!r}")
+        check_schema({"schema_version": self.schema_version}, "dataset spec", SCHEMA_VERSION,
+                     error=DatasetError)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DatasetSpec":
-        """Build a spec from :meth:`to_dict` output, refusing malformed or newer records.
+    def from_dict(cls, data: dict, where=None) -> "DatasetSpec":
+        """Build a spec from :meth:`to_dict` output, refusing malformed or newer records
+        (``where``: the file it came from, named by the message about a newer version).
 
         Raises:
             DatasetError: not a dict, a newer ``schema_version``, unknown keys, or an
@@ -88,12 +90,8 @@ class DatasetSpec:
         """
         if not isinstance(data, dict):
             raise DatasetError(f"A dataset spec must be a JSON object. Received: {type(data).__name__}")
-        version = data.get("schema_version", SCHEMA_VERSION)
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise DatasetError(f"Dataset spec schema_version must be an integer. Received: {version!r}")
-        if version > SCHEMA_VERSION:
-            raise DatasetError(f"This dataset spec was written by a newer version of the workbench "
-                               f"(schema_version={version}; this version reads up to {SCHEMA_VERSION}).")
+        check_schema(data, "dataset spec", SCHEMA_VERSION, where=where, error=DatasetError,
+                     required=False)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -35,6 +35,8 @@ import zlib
 
 import numpy as np
 
+from training.safefiles import write_json
+
 try:  # POSIX; elsewhere stores work without inter-process locking
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -50,13 +52,6 @@ _FILES = ("meta.json", "images.u8", "state.u8", "crc.u32", "bad.jsonl", "manifes
 
 class StoreFull(OSError):
     """The disk (or the cache budget) has no room for a store."""
-
-
-def _write_json_atomic(path: str, data: dict) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-    os.replace(tmp, path)
 
 
 def _read_json(path: str):
@@ -183,7 +178,7 @@ class ImageStore:
                         os.ftruncate(fd, nbytes)
                 finally:
                     os.close(fd)
-            _write_json_atomic(self._path("meta.json"), self._describe())
+            write_json(self._path("meta.json"), self._describe(), indent=None)
         except OSError:
             for name in _FILES:
                 _remove(self._path(name))
@@ -351,7 +346,7 @@ class ImageStore:
         for fd in self._fds.values():
             os.fsync(fd)  # the records reach the disk before the manifest says they exist
         bad = self._read_bad()
-        _write_json_atomic(self._path("manifest.json"),
+        write_json(self._path("manifest.json"),
                            {**self._describe(), "bad": [[r, why] for r, why in sorted(bad.items())],
                             "created": time.time()})
         self.bad, self.complete = bad, True

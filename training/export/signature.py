@@ -16,6 +16,8 @@ import json
 import time
 from pathlib import Path
 
+from training.safefiles import check_schema
+from training.models.spec import COLOR_MODES
 from training.runs import runfolder
 from training.runs.runfolder import SIGNATURE_JSON
 
@@ -119,12 +121,8 @@ def load_signature(model_path) -> dict:
         raise SignatureError(str(exc)) from None
     if not isinstance(data, dict):
         raise SignatureError(f"{path} must hold a JSON object. Received: {type(data).__name__}")
-    version = data.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise SignatureError(f"{path} has no valid schema_version. Received: {version!r}")
-    if version > SIGNATURE_VERSION:
-        raise SignatureError(f"{path} was written by a newer version of the workbench "
-                             f"(schema_version {version}; this version reads {SIGNATURE_VERSION}).")
+    check_schema(data, "exported model's signature", SIGNATURE_VERSION, where=path,
+                 error=SignatureError)
     inp, classes = data.get("input"), data.get("classes")
     if not isinstance(classes, list) or not classes:
         raise SignatureError(f"{path}: 'classes' must be a non-empty list. Received: {classes!r}")
@@ -134,7 +132,7 @@ def load_signature(model_path) -> dict:
     except (TypeError, KeyError, ValueError):
         raise SignatureError(f"{path}: 'input' must give height, width, channels and colour_mode. "
                              f"Received: {inp!r}") from None
-    if mode not in ("grayscale", "rgb") or c != (1 if mode == "grayscale" else 3) or min(h, w) < 1:
+    if mode not in COLOR_MODES or c != (1 if mode == "grayscale" else 3) or min(h, w) < 1:
         raise SignatureError(f"{path}: inconsistent input description. Received: {inp!r}")
     data["path"] = str(path)
     return data

@@ -25,6 +25,7 @@ from training.features.store import (
     compute_features_from,
     feature_dataset,
 )
+from training.recipe.config import OPTIMIZERS
 from training.runs.runfolder import MODEL_BEST, MODEL_FINAL, MODEL_LAST
 
 
@@ -67,16 +68,15 @@ def precision_policy(mixed: bool, gpu: bool, events: Events):
 
 
 def make_optimizer(name: str, learning_rate: float, ema_momentum: float = 0.0):
-    """The optimizer ``name``; with ``ema_momentum`` > 0 it also keeps a moving average
-    of the weights (``training.fit.ema``)."""
+    """The Keras optimizer ``name`` (a key of ``training.recipe.config.OPTIMIZERS``); with
+    ``ema_momentum`` > 0 it also keeps a moving average of the weights
+    (``training.fit.ema``)."""
     import keras
 
-    classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
-               "rmsprop": keras.optimizers.RMSprop}
+    cls = getattr(keras.optimizers, OPTIMIZERS[name].keras_class)
     if ema_momentum > 0:
-        return classes[name](learning_rate=learning_rate, use_ema=True,
-                             ema_momentum=float(ema_momentum))
-    return classes[name](learning_rate=learning_rate)
+        return cls(learning_rate=learning_rate, use_ema=True, ema_momentum=float(ema_momentum))
+    return cls(learning_rate=learning_rate)
 
 
 def compile_model(model, optimizer, label_smoothing: float = 0.0) -> None:

@@ -178,15 +178,15 @@ def cross_val_retrain(index, run_dir, folds: int = RETRAIN_FOLDS, seed: int = 0,
 
     events = events or Events()
     folder = RunFolder(run_dir)
-    spec = ModelSpec.from_dict(folder.read_spec())
-    config = TrainConfig.from_dict(folder.read_config())
+    spec = ModelSpec.from_dict(folder.read_spec(), folder.spec_json)
+    config = TrainConfig.from_dict(folder.read_config(), folder.config_json)
     c = len(index.classes)
     y = np.asarray(index.labels, np.int64)
     total = np.zeros((len(y), c))
     seen = np.zeros(len(y))
     folds, repeats = max(2, min(int(folds), len(y))), max(1, int(repeats))
     work = tempfile.mkdtemp(prefix="workbench-cv-")
-    done = 0
+    done, models = 0, folds * repeats
     try:
         for rep in range(repeats):
             splitter = _fold_splitter(y, folds, seed + rep)
@@ -194,13 +194,14 @@ def cross_val_retrain(index, run_dir, folds: int = RETRAIN_FOLDS, seed: int = 0,
                                               epochs=min(int(config.epochs), RETRAIN_MAX_EPOCHS))
             for k, (_, held) in enumerate(splitter.split(np.zeros(len(y)), y)):
                 events.check_stop()
-                events.on_status(f"Cross-validation: training model {done + 1} of {folds * repeats}…")
+                events.on_status(f"Cross-validation: training model {done + 1} of {models}…")
                 splits = np.asarray(index.splits).copy()
                 splits[held] = TEST
                 fold = DatasetIndex(root=index.root, kind=index.kind, classes=list(index.classes),
                                     paths=list(index.paths), labels=y.copy(), splits=splits,
                                     arrays=index.arrays)
-                summary = train(fold, spec, fold_config, events, run_dir=f"{work}/r{rep}f{k}")
+                summary = train(fold, spec, fold_config, _FoldEvents(events, done, models),
+                                run_dir=f"{work}/r{rep}f{k}")
                 if summary.status != "complete":
                     events.check_stop()
                 for p in RunFolder(summary.run_dir).read_evaluation()["predictions"]:
@@ -209,13 +210,36 @@ def cross_val_retrain(index, run_dir, folds: int = RETRAIN_FOLDS, seed: int = 0,
                     seen[r] += 1
                 shutil.rmtree(summary.run_dir, ignore_errors=True)
                 done += 1
-                events.on_progress(done, folds * repeats, "cross-validation models")
+                events.on_progress(done * FOLD_STEPS, models * FOLD_STEPS, _CV_WHAT)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out = np.full((len(y), c), 1.0 / c)
     ok = seen > 0
     out[ok] = total[ok] / seen[ok, None]
     return out
+
+
+FOLD_STEPS = 100   # progress units per cross-validation model
+_CV_WHAT = "cross-validation models"
+
+
+class _FoldEvents(Events):
+    """What a fold's training reports, seen as progress of the whole cross-validation:
+    its batches advance one bar (``FOLD_STEPS`` units per model) instead of restarting it
+    per fold, and its own status lines and progress (they name its temporary run folder,
+    an internal path the person never chose) are not passed on. Stop requests are."""
+
+    def __init__(self, outer: Events, done: int, models: int):
+        self.outer, self.done, self.models = outer, done, models
+
+    def should_stop(self) -> bool:
+        return self.outer.should_stop()
+
+    def on_batch(self, info: dict) -> None:
+        epochs, batches = max(1, int(info.get("epochs") or 1)), max(1, int(info.get("batches") or 1))
+        within = (int(info.get("epoch") or 1) - 1 + int(info.get("batch") or 0) / batches) / epochs
+        units = self.done * FOLD_STEPS + min(FOLD_STEPS - 1, int(within * FOLD_STEPS))
+        self.outer.on_progress(units, self.models * FOLD_STEPS, _CV_WHAT)
 
 
 def with_run_predictions(oos: np.ndarray, model_probs, splits) -> np.ndarray:

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from training.csvcells import escape_cell
-from training.data.decode import IMAGE_EXTS as IMAGE_EXTENSIONS  # the one extension list
+from training.safefiles import atomic_write
+from training.data.scan import is_image_name  # IMAGE_EXTS, the one extension list
 from training.features.embeddings import Embedder
 from training.events import Events
 from training.features.modelcall import compiled_call, to_probabilities  # also imported from here by others
@@ -48,7 +49,7 @@ def expand_paths(paths) -> list[str]:
             for dirpath, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for f in sorted(files):
-                    if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS:
+                    if not f.startswith(".") and is_image_name(f):
                         out.append(os.path.join(dirpath, f))
         else:
             out.append(str(p))
@@ -203,7 +204,7 @@ def write_csv(results: list[dict], path, top_k: int | None = None) -> None:
     faces = any(r.get("faces") is not None for r in results)
     if faces:
         header.append("faces")
-    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+    with atomic_write(path, encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         for r in results:

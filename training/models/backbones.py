@@ -1,8 +1,10 @@
 """Pretrained backbones: which ones, their weight files in the local Keras cache, their
 input preprocessing as plain Keras layers, and freezing/unfreezing for fine-tuning.
 
-The app never downloads. ``weights="imagenet"`` means "the file ``keras.applications``
-would have downloaded, already in ``$KERAS_HOME/models`` (``~/.keras/models``)"; when it
+Building a model never downloads (only an explicit "Download ImageNet weights" or
+``train --download-weights`` does, see ``weights_download``). ``weights="imagenet"``
+means "the file ``keras.applications`` would have downloaded, already in
+``$KERAS_HOME/models`` (``~/.keras/models``)"; when it
 is missing, :class:`SpecError` says which file, where to put it, and the alternatives.
 The cache folder is resolved at call time (Keras reads ``KERAS_HOME`` once, at import),
 so a GUI setting or a test can change it after TensorFlow has loaded.
@@ -96,6 +98,25 @@ def find_cached_weights(name: str, input_size=None, alpha: float = 1.0) -> str |
     return path if os.path.isfile(path) else None
 
 
+def missing_weights(spec) -> str | None:
+    """Why ``spec`` cannot be built for lack of its ImageNet weights, or None (no backbone,
+    other weights, or the file is in the Keras cache). One stat call: cheap enough for the
+    GUI thread, which asks before starting a training that would fail."""
+    bb = getattr(spec, "backbone", None)
+    if bb is None or bb.weights != "imagenet":
+        return None
+    path = imagenet_weights_path(bb.name, spec.input_size, bb.alpha)
+    if os.path.isfile(path):
+        return None
+    info = BACKBONES[bb.name]
+    expected = backbone_weights_file(bb.name, spec.input_size, bb.alpha)
+    return (f"ImageNet weights for {info.label} are not in the local Keras cache: missing file "
+            f"{expected}. Nothing is downloaded unless you ask: press “Download ImageNet "
+            f"weights” in the Model panel (or train --download-weights), put the file at {path} "
+            f"(it is published at {info.url}{expected}), choose a weights file, or use random "
+            "initialisation (weights 'random').")
+
+
 def runs_in_inference_mode(backbone) -> bool:
     """Whether the backbone's BatchNormalization always uses its stored statistics.
 
@@ -170,18 +191,12 @@ def _weights_source(spec) -> tuple[str, bool]:
     import h5py
 
     bb = spec.backbone
-    info = BACKBONES[bb.name]
     expected = backbone_weights_file(bb.name, spec.input_size, bb.alpha)
     if bb.weights == "imagenet":
-        path = imagenet_weights_path(bb.name, spec.input_size, bb.alpha)
-        if not os.path.isfile(path):
-            raise SpecError(
-                f"ImageNet weights for {info.label} are not in the local Keras cache: "
-                f"missing file {expected}. This app works offline and never downloads; "
-                f"put that file at {path} (it is published at {info.url}{expected}), or "
-                "choose a weights file, or use random initialisation (weights 'random'). "
-                f"Received: weights='imagenet'")
-        return path, True
+        problem = missing_weights(spec)
+        if problem:
+            raise SpecError(f"{problem} Received: weights='imagenet'")
+        return imagenet_weights_path(bb.name, spec.input_size, bb.alpha), True
     path = os.path.abspath(os.path.expanduser(bb.weights))
     if not os.path.isfile(path):
         raise SpecError(f"The backbone weights file does not exist: {path}; choose "

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 
 from training.models.backbones import BACKBONES, IMAGENET_ALPHAS
+from training.safefiles import check_schema, write_json
 from training.models.errors import SpecError
 from training.models.layers import resolve_params
 
@@ -212,8 +213,9 @@ class ModelSpec:
         }
 
     @classmethod
-    def from_dict(cls, data) -> "ModelSpec":
-        """Reads a spec written by :meth:`to_dict`.
+    def from_dict(cls, data, where=None) -> "ModelSpec":
+        """Reads a spec written by :meth:`to_dict` (``where``: the file it came from, named
+        by the message about a newer version).
 
         Raises:
             SpecError: not a mapping, a newer or missing ``schema_version``, missing or
@@ -222,14 +224,7 @@ class ModelSpec:
         if not isinstance(data, dict):
             raise SpecError(f"A model spec must be a JSON object; "
                             f"Received: {type(data).__name__}")
-        version = data.get("schema_version")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise SpecError("Model spec has no valid schema_version; "
-                            f"Received: schema_version={version!r}")
-        if version > SCHEMA_VERSION:
-            raise SpecError(f"This model spec was written by a newer version of the app "
-                            f"(schema_version {version}; this one reads up to "
-                            f"{SCHEMA_VERSION}); Received: schema_version={version}")
+        check_schema(data, "model spec", SCHEMA_VERSION, where=where, error=SpecError)
         _check_keys(data, "model spec", required={"template", "input_size", "color_mode",
                                                   "layers"},
                     known={f.name for f in dataclasses.fields(cls)})
@@ -265,22 +260,18 @@ class ModelSpec:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_json(cls, text: str, source: str = "model spec") -> "ModelSpec":
+    def from_json(cls, text: str, source: str = "model spec", where=None) -> "ModelSpec":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SpecError(f"{source} is not valid JSON (truncated or corrupt?): {exc.msg} "
                             f"at line {exc.lineno}, column {exc.colno}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(data, where)
 
     def save(self, path) -> None:
         """Writes the spec as JSON (to a temporary file first, so a crash can't leave
         half a file)."""
-        path = os.fspath(path)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(self.to_json())
-        os.replace(tmp, path)
+        write_json(path, self.to_dict(), indent=2)
 
     @classmethod
     def load(cls, path) -> "ModelSpec":
@@ -290,7 +281,7 @@ class ModelSpec:
                 text = f.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise SpecError(f"Can't read the model spec {path}: {exc}") from None
-        return cls.from_json(text, source=f"The model spec {path}")
+        return cls.from_json(text, source=f"The model spec {path}", where=path)
 
 
 def _is_number(value) -> bool:

@@ -9,15 +9,38 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from training.safefiles import check_schema
+
 # 2: class_weight added (a build that reads only version 1 refuses it clearly, instead of
 # calling it an unknown field); version 1 files load with class_weight=None.
 # 3: label_smoothing added (default 0, which is how older files were trained).
 # 4: ema_epochs added; files of versions 1-3 load with 0 (no weight average), how they
 # were trained, so resuming one does not add an average its checkpoint lacks.
 SCHEMA_VERSION = 4
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """One optimizer the app offers: its Keras class and what it is for (the tooltip)."""
+
+    keras_class: str
+    description: str
+
+
+# The one list of optimizers: ``TrainConfig.optimizer``'s values, the CLI's ``--optimizer``
+# choices, the Model panel's menu and tooltip, the session's factory and the docs.
+OPTIMIZERS = {
+    "adam": Optimizer("Adam", "is a safe default"),
+    "sgd": Optimizer("SGD", "with a schedule can generalise better"),
+    "rmsprop": Optimizer("RMSprop", "is in between"),
+}
 BALANCED = "balanced"
-LR_SCHEDULES = ("plateau", "cosine", "none")
+# The learning-rate schedules and what each does (the CLI's help, the Model panel's tooltip).
+LR_SCHEDULES = {
+    "plateau": "lower the rate when the validation loss stalls",
+    "cosine": "decay it smoothly to ~0 over the epochs",
+    "none": "keep it",
+}
 
 
 @dataclass
@@ -27,7 +50,7 @@ class TrainConfig:
     Attributes:
         epochs: epochs of the first (head) phase.
         batch_size: samples per gradient step.
-        optimizer: ``"adam"``, ``"sgd"`` or ``"rmsprop"``.
+        optimizer: a name in :data:`OPTIMIZERS` (``"adam"``, ``"sgd"`` or ``"rmsprop"``).
         learning_rate: learning rate of the first phase.
         early_stopping: stop when ``val_loss`` has not improved for ``patience`` epochs.
         patience: epochs without improvement before early stopping.
@@ -180,8 +203,9 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        """Build a config from ``to_dict()`` output, validating it.
+    def from_dict(cls, data: dict, where=None) -> "TrainConfig":
+        """Build a config from ``to_dict()`` output, validating it (``where``: the file it
+        came from, named by the message about a newer version).
 
         Unknown keys are an error (a typo would otherwise be silently ignored); missing
         keys take their defaults, so files written before a field was added still load.
@@ -192,14 +216,7 @@ class TrainConfig:
         """
         if not isinstance(data, dict):
             raise ValueError(f"A training config must be a JSON object. Received: {type(data).__name__}")
-        version = data.get("schema_version", SCHEMA_VERSION)
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ValueError(f"The training config's schema_version must be a positive integer. "
-                             f"Received: schema_version={version!r}")
-        if version > SCHEMA_VERSION:
-            raise ValueError(f"This training config was written by a newer version of the "
-                             f"workbench (schema_version {version}; this version reads up to "
-                             f"{SCHEMA_VERSION}).")
+        version = check_schema(data, "training config", SCHEMA_VERSION, where=where, required=False)
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:

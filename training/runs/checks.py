@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+from training.safefiles import check_schema
+
 LIVE_SCHEMA_VERSION = 1
 MAX_TEXT = 2000          # a status line, a host name, a class name: never longer in a real run
 MAX_MESSAGES = 200
@@ -73,12 +75,8 @@ def check_live(data, where) -> dict:
     """
     if not isinstance(data, dict):
         _fail(where, "the file", type(data).__name__, "a JSON object")
-    version = data.get("schema_version", 1)
-    if not is_count(version) or version < 1:
-        _fail(where, "schema_version", version, "a positive integer")
-    if version > LIVE_SCHEMA_VERSION:
-        raise SchemaError(f"{where} was written by a newer version of the workbench (schema_version "
-                       f"{version}; this version reads up to {LIVE_SCHEMA_VERSION}).")
+    version = check_schema(data, "live progress", LIVE_SCHEMA_VERSION, where=where,
+                           error=SchemaError, required=False)
     out = {"schema_version": version}
     for key, limit in (("status", MAX_TEXT), ("host", 255)):
         if data.get(key) is not None and not _text(data[key], limit):

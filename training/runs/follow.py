@@ -97,7 +97,7 @@ class RunFolderEvents(Events):
         if self.stop_dir == self.run_dir:
             clear_stop_request(self.run_dir)  # an old request must not stop this run at once
         self._messages: deque[str] = deque(maxlen=RECENT_MESSAGES)
-        self._live: dict = {"schema_version": 1, **processes.process_info(), "status": "",
+        self._live: dict = {"schema_version": checks.LIVE_SCHEMA_VERSION, **processes.process_info(), "status": "",
                             "messages": [], "progress": None, "batch": None, "epoch": None}
         self._last_write = 0.0
         self._last_poll = 0.0

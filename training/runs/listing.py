@@ -10,7 +10,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from training.runs.runfolder import RunError, RunFolder, default_runs_root
+from training.runs.runfolder import RunError, RunFolder, default_runs_root, run_seconds
 
 
 @dataclass
@@ -62,10 +62,8 @@ def list_runs(root: str | os.PathLike | None = None) -> list[dict]:
                         "epochs": 0, "best_val_accuracy": None, "test_accuracy": None,
                         "duration": None, "started": 0.0, "error": str(exc)})
             continue
-        finished = run.get("finished")
-        duration = run.get("timings", {}).get("total") if isinstance(run.get("timings"), dict) else None
-        if duration is None and finished:
-            duration = finished - run["started"]
+        # Every segment of a resumed run counts; a running one has no time yet.
+        duration = run_seconds(run, folder.run_json) if run["status"] != "running" else None
         out.append({"name": run["name"], "path": run["path"], "model": run["model"],
                     "status": run["status"], "epochs": run["epochs_done"],
                     "best_val_accuracy": run.get("best_val_accuracy"),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from training import safefiles
 from training.runs import checks
+from training.safefiles import check_schema
 from training.runs.processes import is_alive, process_info
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ EVALUATION_JSON = "evaluation.json"
 EVALUATION_NPZ = "evaluation.npz"   # per-sample probabilities of a large evaluation
 MODEL_BEST = "model_best.keras"
 MODEL_FINAL = "model_final.keras"
+# Which of a run's models to use (``--which``): the one it ended with (evaluated), or its best.
+MODEL_CHOICES = ("final", "best")
 MODEL_LAST = "model_last.keras"
 # Homes for the artifacts other features add (see the RunFolder properties).
 EXPORTS_DIR = "exports"
@@ -80,9 +83,9 @@ class UnsafeModelError(ValueError):
 
 # -- files ------------------------------------------------------------------------------
 def write_json(path: str | os.PathLike, data) -> None:
-    """Write JSON atomically (``training.safefiles.write_json``: temp file with a fresh
-    name + rename), so a crash never leaves half a file and a planted link is never
-    written through."""
+    """Write a run file's JSON atomically (``training.safefiles.write_json``: temp file with
+    a fresh name, fsync, rename), so a crash never leaves half a file and a planted link is
+    never written through; NumPy values are written as plain numbers and lists."""
     safefiles.write_json(path, data, default=_plain)
 
 
@@ -240,12 +243,7 @@ class RunFolder:
         data = read_json(where)
         if not isinstance(data, dict):
             raise RunError(f"{where} must hold a JSON object. Received: {type(data).__name__}")
-        version = data.get("schema_version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise RunError(f"{where} has no valid schema_version. Received: schema_version={version!r}")
-        if version > SCHEMA_VERSION:
-            raise RunError(f"{where} was written by a newer version of the workbench "
-                           f"(schema_version {version}; this version reads up to {SCHEMA_VERSION}).")
+        check_schema(data, "run record", SCHEMA_VERSION, where=where, error=RunError)
         if data.get("status") not in STATUSES:
             raise RunError(f"{where} has an unknown status. Received: "
                            f"status={_shown(data.get('status'))}")
@@ -428,8 +426,9 @@ class RunFolder:
     def model_file(self, which: str = "final") -> Path:
         """The saved model to use: ``"best"`` (falls back to final) or ``"final"`` (falls
         back to best). Raises RunError when the run saved none."""
-        if which not in ("best", "final"):
-            raise ValueError(f"which must be 'best' or 'final'. Received: which={which!r}")
+        if which not in MODEL_CHOICES:
+            raise ValueError(f"which must be {' or '.join(map(repr, MODEL_CHOICES))}. "
+                             f"Received: which={which!r}")
         if not self.path.is_dir():
             raise RunError(f"Not a run folder: {self.path} does not exist")
         order = (self.model_best, self.model_final) if which == "best" else (self.model_final, self.model_best)
@@ -515,6 +514,29 @@ class RunFolder:
         return index, warnings
 
 
+def run_seconds(info: dict, run_json: Path | None = None) -> float | None:
+    """Wall seconds a run has trained, over every segment (a resumed run has several):
+    the earlier segments' ``earlier_seconds`` plus this segment's ``timings.total``, or
+    while unknown (still running, or killed) the segment's span up to ``finished`` or up
+    to ``run_json``'s last write. None when nothing is known."""
+    timings = info.get("timings") if isinstance(info.get("timings"), dict) else {}
+    earlier = info.get("earlier_seconds")
+    earlier = float(earlier) if isinstance(earlier, (int, float)) else 0.0
+    segment = timings.get("total")
+    if not isinstance(segment, (int, float)):
+        start = info.get("segment_started") or info.get("started")
+        end = info.get("finished")
+        if not isinstance(end, (int, float)) and run_json is not None:
+            try:
+                end = os.stat(run_json).st_mtime
+            except OSError:
+                end = None
+        segment = (end - start) if isinstance(end, (int, float)) and isinstance(start, (int, float)) else None
+        if segment is None:
+            return earlier or None
+    return earlier + max(0.0, float(segment))
+
+
 class RunWriter(RunFolder):
     """Owns ``run.json`` and the other files of one run folder while it trains.
 
@@ -567,9 +589,12 @@ class RunWriter(RunFolder):
         self.flush()
 
     def reopen(self, device: str) -> None:
-        """Mark a resumed run as running again in this process."""
+        """Mark a resumed run as running again in this process. The time its earlier
+        segments took is kept in ``earlier_seconds`` (``timings`` are this segment's), so
+        a run's time counts every segment (:func:`run_seconds`)."""
+        earlier = run_seconds(self.info, self.run_json)
         self.info.update(status="running", finished=None, device=device, error=None,
-                         **process_info())
+                         earlier_seconds=earlier, segment_started=time.time(), **process_info())
         self.flush()
 
     def update(self, **fields) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from training import safefiles
 from training.trust.calibration import apply_temperature, fit_temperature_checked, nll
 from training.events import Events
+from training.safefiles import check_schema
 from training.runs.runfolder import (CALIBRATION_JSON, UNKNOWN_JSON, UNKNOWN_REFERENCE_NPZ, RunError,
                                 read_json, write_json)
 from training.trust.unknown import (
@@ -64,11 +65,13 @@ class Trust:
         try:
             if (folder / CALIBRATION_JSON).is_file():
                 fit = read_json(folder / CALIBRATION_JSON)
+                check_schema(fit, "calibration", CALIBRATION_SCHEMA, where=folder / CALIBRATION_JSON,
+                             required=False)
                 t = fit.get("temperature", 1.0)
                 if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0:
                     temperature = float(t)
             if (folder / UNKNOWN_JSON).is_file():
-                rule = UnknownRule.from_dict(read_json(folder / UNKNOWN_JSON))
+                rule = UnknownRule.from_dict(read_json(folder / UNKNOWN_JSON), folder / UNKNOWN_JSON)
             if rule is not None and (folder / UNKNOWN_REFERENCE_NPZ).is_file():
                 # A run folder may come from anywhere: no link out, no zip bomb (issue 25).
                 if not safefiles.inside(folder, folder / UNKNOWN_REFERENCE_NPZ):

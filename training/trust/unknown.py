@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from training.safefiles import check_schema
+
 SCHEMA_VERSION = 1
 # Each check rejects about 1 - its quantile of in-distribution images; together they must
 # stay under ~5 % on the test split, so each is strict (measured: docs/BENCHMARKS.md).
@@ -170,14 +172,12 @@ class UnknownRule:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data) -> UnknownRule:
-        """Raises ValueError for a non-object, a newer schema or a bad value."""
+    def from_dict(cls, data, where=None) -> UnknownRule:
+        """Raises ValueError for a non-object, a newer schema or a bad value (``where``: the
+        file it came from, named by the message about a newer version)."""
         if not isinstance(data, dict):
             raise ValueError(f"An unknown-answer rule must be a JSON object. Received: {type(data).__name__}")
-        version = data.get("schema_version", SCHEMA_VERSION)
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise ValueError(f"This unknown-answer rule was written by a newer version of the "
-                             f"workbench. Received: schema_version={version!r}")
+        check_schema(data, "unknown-answer rule", SCHEMA_VERSION, where=where, required=False)
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         values["schema_version"] = SCHEMA_VERSION

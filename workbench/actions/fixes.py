@@ -106,14 +106,18 @@ class LabelFixes(QObject):
 
     def status(self, path: str) -> str:
         """``""``, ``"relabelled to X"`` or ``"excluded"`` for one image."""
-        if self.overlay is None:
+        # Asked several times per painted grid item: no fixes (the usual case) must cost
+        # no path arithmetic or file-system call.
+        if self.overlay is None or not (self.overlay.labels or self.overlay.excluded):
             return ""
         label, excluded = self.overlay.state(path)
         return "excluded" if excluded else (f"relabelled to {label}" if label else "")
 
     def mark(self, path: str) -> str:
         """A short caption mark: ``"→ Coat"``, ``"excluded"`` or ``""``."""
-        if self.overlay is None:
+        # Asked several times per painted grid item: no fixes (the usual case) must cost
+        # no path arithmetic or file-system call.
+        if self.overlay is None or not (self.overlay.labels or self.overlay.excluded):
             return ""
         label, excluded = self.overlay.state(path)
         return "excluded" if excluded else (f"→ {label}" if label else "")
@@ -188,21 +192,16 @@ class LabelFixes(QObject):
         self.stack.push(_FixCommand(self, paths, before, after, text))  # push runs redo()
 
     def _set_states(self, paths, states) -> None:
-        index = self.state.dataset
-        for p, (label, excluded) in zip(paths, states):
-            was_excluded = self.overlay.state(p)[1]
-            self.overlay.set_state(p, label, excluded)
-            if was_excluded != excluded:
-                self.needs_reopen = True
-            row = self._rows.get(p)
-            if index is not None and row is not None:
-                original = getattr(index, "original_labels", None)
-                base = int(original[row]) if original is not None else int(index.labels[row])
-                index.labels[row] = index.classes.index(label) if label in index.classes else base
+        # The core applies them: the overlay, the in-memory labels, and the record a run
+        # trained on this index keeps in dataset.json (the overlay as it is now).
+        from training.data.overlay import set_fixes
+
         replaces = self.overlay.set_aside   # the fixes made elsewhere that the user ignored
         try:
-            self.overlay.save()
+            if set_fixes(self.state.dataset, self.overlay, paths, states, self._rows):
+                self.needs_reopen = True
         except OSError as exc:
+            self.needs_reopen = True   # training then reads what the file says
             log.exception("saving the label overlay failed")
             self.failed.emit(f"Could not save the label fixes to {self.overlay.path}: "
                              f"{exc.strerror or exc}")
@@ -211,13 +210,6 @@ class LabelFixes(QObject):
             self.state.statusMessage.emit("Your label fixes replace the ones that came with this "
                                           "dataset; a copy of those is kept in the app's data "
                                           "folder.")
-        if index is not None:
-            # What a run trained on this in-memory index records in dataset.json (and
-            # whether it copies the overlay): the overlay as it is now, not as opened.
-            from training.data.overlay import changed_rows
-
-            index.overlay = {**(getattr(index, "overlay", None) or {}), **self.overlay.summary(),
-                             "applied_relabels": int(len(changed_rows(index)))}
         self.changed.emit()
 
     def _on_dataset(self) -> None:

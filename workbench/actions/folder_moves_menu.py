@@ -36,9 +36,8 @@ def add_folder_actions(window, state, menu) -> dict:
     return acts
 
 
-def _say(window, text: str) -> None:
-    if hasattr(window, "statusBar"):
-        window.statusBar().showMessage(text, 10000)
+def _say(state, text: str) -> None:
+    state.statusMessage.emit(text)   # the window's status bar
 
 
 def _ask(window, title: str, text: str, details: str, button: str) -> bool:
@@ -51,10 +50,9 @@ def _ask(window, title: str, text: str, details: str, button: str) -> bool:
     return box.clickedButton() is yes
 
 
-def _reopen(window, state) -> None:
-    panels = getattr(window, "panels", None)
-    if panels is not None and state.dataset_spec is not None:
-        panels["data"].open_spec(state.dataset_spec)
+def _reopen(state) -> None:
+    if state.dataset_spec is not None:
+        state.datasetOpenRequested.emit(state.dataset_spec)   # the Dataset panel opens it
 
 
 def apply_to_folders(window, state) -> bool:
@@ -63,7 +61,7 @@ def apply_to_folders(window, state) -> bool:
 
     index = state.dataset
     if index is None:
-        _say(window, "Open a dataset first.")
+        _say(state, "Open a dataset first.")
         return False
     try:
         moves = plan_moves(index)
@@ -93,12 +91,12 @@ def apply_to_folders(window, state) -> bool:
         journal = apply_moves(index, moves)
     except FolderMoveError as exc:
         QMessageBox.warning(window, "Apply label fixes to folders", str(exc))
-        _reopen(window, state)
+        _reopen(state)
         return False
     log.info("applied %d label fixes to folders (journal %s)", len(moves), journal)
-    _say(window, f"Moved {len(moves)} image(s) into their class folders. Edit → Undo folder move "
+    _say(state, f"Moved {len(moves)} image(s) into their class folders. Edit → Undo folder move "
                  "puts them back.")
-    _reopen(window, state)
+    _reopen(state)
     return True
 
 
@@ -134,10 +132,10 @@ def undo_folder_move(window, state) -> bool:
         n = undo_moves(journal, index.root)
     except FolderMoveError as exc:
         QMessageBox.warning(window, "Undo folder move", str(exc))
-        _reopen(window, state)
+        _reopen(state)
         return False
-    _say(window, f"Put {n} image(s) back.")
-    _reopen(window, state)
+    _say(state, f"Put {n} image(s) back.")
+    _reopen(state)
     return True
 
 

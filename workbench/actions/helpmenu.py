@@ -1,4 +1,5 @@
-"""The Help menu: keyboard shortcuts (F1), About (versions and device), Open log folder.
+"""The Help menu: the user guide, keyboard shortcuts (F1), About (versions and device),
+Open log folder.
 
 Versions come from package metadata (``importlib.metadata``), never from importing
 TensorFlow or Keras: that import takes seconds and must not happen on the GUI thread.
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
 )
 
@@ -51,6 +53,16 @@ def about_text(device: str | None) -> str:
     return "\n".join(f"{what}: {value}" for what, value in versions(device))
 
 
+def _close_layout(dialog: QDialog, body, size: tuple[int, int]) -> None:
+    """``body`` above a Close button, the dialog at ``size``."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(body)
+    layout.addWidget(buttons)
+    dialog.resize(*size)
+
+
 class ShortcutsDialog(QDialog):
     """A table of every shortcut in :mod:`workbench.actions.shortcuts`."""
 
@@ -69,12 +81,39 @@ class ShortcutsDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(buttons)
-        self.resize(620, 440)
+        _close_layout(self, self.table, (620, 440))
+
+
+def guide_file():
+    """The user guide's HTML file, shipped inside the package (``workbench/guide``: package
+    data in pyproject.toml), so an installed app has it too; its pictures are beside it."""
+    import importlib.resources
+
+    return importlib.resources.files("workbench") / "guide" / "guide.html"
+
+
+class GuideDialog(QDialog):
+    """The user guide in a QTextBrowser: local HTML and pictures, links within the guide
+    only (it never goes online)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("User guide")
+        self.browser = QTextBrowser()
+        self.browser.setOpenExternalLinks(False)
+        self.browser.setOpenLinks(False)   # anchors are followed below; nothing else is
+        self.browser.anchorClicked.connect(self._follow)
+        self.source = QUrl.fromLocalFile(str(guide_file()))
+        self.browser.setSource(self.source)
+        _close_layout(self, self.browser, (760, 640))
+
+    def _follow(self, url: QUrl) -> None:
+        if url.isRelative() or url.isLocalFile() and url.adjusted(QUrl.UrlFormattingOption.RemoveFragment) \
+                == self.source.adjusted(QUrl.UrlFormattingOption.RemoveFragment):
+            if url.fragment():
+                self.browser.scrollToAnchor(url.fragment())
+            return
+        log.info("guide link not followed (the guide stays offline): %s", url.toString())
 
 
 def add_help_menu(window) -> dict:
@@ -93,6 +132,7 @@ def add_help_menu(window) -> dict:
         acts[name] = act
         return act
 
+    action("guide", "&User guide", lambda: show_guide(window))
     action("shortcuts", "&Keyboard shortcuts", lambda: show_shortcuts(window), "help")
     action("logs", "Open &log folder", lambda: open_log_folder(window))
     menu.addSeparator()
@@ -100,13 +140,22 @@ def add_help_menu(window) -> dict:
     return acts
 
 
-def show_shortcuts(window) -> ShortcutsDialog:
-    dialog = window.findChild(ShortcutsDialog)   # one per window, made on first use
+def _show_one(window, cls):
+    """Show ``window``'s one dialog of class ``cls`` (made on first use) and return it."""
+    dialog = window.findChild(cls)
     if dialog is None:
-        dialog = ShortcutsDialog(window)
+        dialog = cls(window)
     dialog.show()
     dialog.raise_()
     return dialog
+
+
+def show_guide(window) -> GuideDialog:
+    return _show_one(window, GuideDialog)
+
+
+def show_shortcuts(window) -> ShortcutsDialog:
+    return _show_one(window, ShortcutsDialog)
 
 
 def show_about(window) -> QMessageBox:

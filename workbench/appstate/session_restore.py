@@ -1,10 +1,12 @@
 """What survives a restart: the last dataset (reopened in the background, cancellable,
-with its split settings), the training settings next to the model spec, and the runs a
+with its split settings), the training settings next to the model spec, the current run
+(or a newer unfinished one, so the Training panel offers Resume for it), and the runs a
 restart left unfinished (stopped or interrupted) under File → Recent runs, with Resume.
 
-Settings keys: ``dataset/last_spec`` (``DatasetSpec.to_dict()`` JSON) and
-``training/last_config`` (``TrainConfig.to_dict()`` JSON). Both are read back through the
-core's ``from_dict``, so a damaged or newer value is ignored, never fatal.
+Settings keys: ``dataset/last_spec`` (``DatasetSpec.to_dict()`` JSON),
+``training/last_config`` (``TrainConfig.to_dict()`` JSON) and ``session/run_dir``. They
+are read back through the core's ``from_dict`` or checked on disk, so a damaged, newer or
+vanished value is ignored, never fatal.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
 RESUMABLE_STATUSES = ("stopped", "interrupted")
+RUN_KEY = "session/run_dir"
 
 
 def save_session(settings, state) -> None:
@@ -25,6 +28,7 @@ def save_session(settings, state) -> None:
         settings.set_value("dataset/last_spec", json.dumps(state.dataset_spec.to_dict()))
     if state.train_config is not None and hasattr(state.train_config, "to_dict"):
         settings.set_value("training/last_config", json.dumps(state.train_config.to_dict()))
+    settings.set_value(RUN_KEY, state.run_dir or "")
 
 
 def last_train_config(settings):
@@ -70,6 +74,34 @@ def reopen_last_dataset(window) -> bool:
     return True
 
 
+def reopen_last_run(window) -> None:
+    """Make the last session's run current again once the runs are listed, or a newer
+    unfinished one (a training the app was closed or killed during): the panels follow it,
+    and the Training panel offers Resume instead of "Idle". A run chosen meanwhile wins."""
+    window.resumable.restore_pending = True
+    if not window.resumable.busy():
+        window.resumable.refresh()
+
+
+def run_to_restore(runs: list[dict], last: str | None) -> str | None:
+    """The run a restart makes current: ``last`` (if it still exists), unless a stopped or
+    interrupted run started after it; without ``last``, the newest unfinished run."""
+    last = last if last and os.path.isdir(last) else None
+
+    def started(run: dict) -> float:
+        value = run.get("started")
+        return float(value) if isinstance(value, (int, float)) else 0.0
+
+    key = os.path.normcase(os.path.abspath(last)) if last else None
+    since = max((started(r) for r in runs
+                 if key and os.path.normcase(os.path.abspath(r.get("path") or "")) == key), default=0.0)
+    unfinished = [r for r in runs if r.get("status") in RESUMABLE_STATUSES and r.get("path")
+                  and started(r) > since]
+    if unfinished:
+        return max(unfinished, key=started)["path"]
+    return last
+
+
 class ResumableRuns:
     """Keeps the list of stopped and interrupted runs, listed in a worker (reading every
     run.json is file I/O) at start and whenever a run is written."""
@@ -77,6 +109,7 @@ class ResumableRuns:
     def __init__(self, window) -> None:
         self.window = window
         self.runs: list[dict] = []
+        self.restore_pending = False   # see reopen_last_run
         self._listing = JobRunner(window)   # a refresh cancels the listing before it
         window.state.runsUpdated.connect(self.refresh)
 
@@ -91,6 +124,13 @@ class ResumableRuns:
 
     def _listed(self, runs: list) -> None:
         self.runs = [r for r in runs if r.get("status") in RESUMABLE_STATUSES]
+        if self.restore_pending:
+            self.restore_pending = False
+            state = self.window.state
+            if state.run_dir is None:
+                run = run_to_restore(runs, str(self.window.settings.value(RUN_KEY, "") or ""))
+                if run:
+                    state.set_run(os.path.abspath(run))
 
 
 def fill_recent_runs(menu, recent: list[str], resumable: list[dict], open_run, resume_run) -> None:

@@ -10,11 +10,40 @@ from __future__ import annotations
 import json
 import os
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 ORG = "ImageWorkbench"
 APP = "Image Classification Workbench"
 MAX_RECENT = 8
+
+
+_Loc = QStandardPaths.StandardLocation
+# The first folder a dialog offers, by purpose (the user's own folders, as file managers
+# name them); a purpose not listed starts in Documents.
+PLACES = {
+    "dataset": _Loc.PicturesLocation,    # File → Open dataset…
+    "photos": _Loc.PicturesLocation,     # Classify → Open photos… / Open folder…
+    "csv": _Loc.DocumentsLocation,       # Classify → Export CSV…
+    "spec": _Loc.DocumentsLocation,      # Model → Save/Load spec…
+    "model_file": _Loc.DocumentsLocation,  # Classify → Model file… (an exported model)
+    "weights": _Loc.DownloadLocation,    # Model → backbone weights file…
+}
+RUN_PURPOSES = ("run", "follow")         # these start in the runs folder
+
+
+def default_folder(purpose: str) -> str:
+    """The folder a dialog for ``purpose`` offers the first time (one that exists)."""
+    if purpose in RUN_PURPOSES:
+        from training.runs.runfolder import default_runs_root
+
+        root = str(default_runs_root())
+        if os.path.isdir(root):
+            return root
+    for location in (PLACES.get(purpose, _Loc.DocumentsLocation), _Loc.HomeLocation):
+        folder = QStandardPaths.writableLocation(location)
+        if folder and os.path.isdir(folder):
+            return folder
+    return os.path.expanduser("~")
 
 
 class Settings:
@@ -73,7 +102,11 @@ class Settings:
 
     # -- last folders (per dialog purpose) ----------------------------------------------------
     def last_folder(self, purpose: str) -> str:
-        return str(self.value(f"folders/{purpose}", os.path.expanduser("~")))
+        """Where the file dialog for ``purpose`` starts: the folder last chosen in it, else
+        :func:`default_folder` (never the current directory: the app is started from its
+        source checkout, and an export would land in the repository)."""
+        folder = str(self.value(f"folders/{purpose}", "") or "")
+        return folder if folder and os.path.isdir(folder) else default_folder(purpose)
 
     def set_last_folder(self, purpose: str, path: str) -> None:
         folder = path if os.path.isdir(path) else os.path.dirname(path)

@@ -18,6 +18,19 @@ class AppState(QObject):
     runsUpdated = Signal()
     # Text for the status bar (panels don't reach into the main window).
     statusMessage = Signal(str)
+    # Requests to the window, from any panel: start training on the current dataset, spec
+    # and config, as Training → Start does (see request_training); show the Dataset
+    # panel's report of files that could not be used.
+    trainingRequested = Signal(object)
+    badFilesRequested = Signal()
+    # Requests to the Dataset panel, sent once that panel exists (the window builds it
+    # first): ask for a source of a kind (folder|csv|idx|npz) with its file dialog, open a
+    # path or a DatasetSpec, show the Bad files tab.
+    datasetDialogRequested = Signal(str)
+    datasetOpenRequested = Signal(object)
+    badFilesShown = Signal()
+    # The window is saving its settings: panels with UI state of their own save theirs.
+    settingsSaving = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -48,3 +61,14 @@ class AppState(QObject):
     def set_run(self, run_dir: str | None) -> None:
         self.run_dir = run_dir
         self.runChanged.emit(run_dir or "")
+
+    def request_training(self) -> bool | None:
+        """Ask the window to start training (``trainingRequested``; it answers at once).
+
+        Returns:
+            True when a run started, False when none could (one is already training, or
+            no dataset is open), None when no window listens.
+        """
+        answers: list[bool] = []
+        self.trainingRequested.emit(answers)   # the window appends whether it started
+        return bool(answers[0]) if answers else None

@@ -1,16 +1,21 @@
-"""The one chart base class: a ``FigureCanvasQTAgg`` around a ``Figure`` (never pyplot),
-whose figure is drawn off the GUI thread.
+"""The one chart base class: a ``QWidget`` that paints an image of a standalone
+matplotlib ``Figure`` (never pyplot), drawn off the GUI thread by a ``FigureCanvasAgg``.
 
 A full matplotlib draw costs ~130 ms for the two-line training chart and ~480 ms for an
 annotated 10x10 confusion matrix here, far over the GUI thread's ~30 ms budget. So the
-GUI thread never touches the figure after construction:
+GUI thread never draws:
 
 * A subclass keeps its data as plain Python on the GUI thread, returns a copy of it from
   :meth:`ChartCanvas.state` and calls :meth:`ChartCanvas.changed` when it changes.
 * :meth:`draw_idle` hands that copy, the widget's size and its device pixel ratio to a
-  :class:`_RenderWorker` on its own ``QThread``. The worker rebuilds the artists with
-  :meth:`ChartCanvas.build`, draws with Agg, and sends back the RGBA pixels plus the main
-  axes' geometry (plain data). The GUI thread only paints that image.
+  job on the app's thread pool (:mod:`workbench.workers.pool`). It rebuilds the artists
+  with :meth:`ChartCanvas.build` and draws them with the figure's own
+  ``FigureCanvasAgg`` (not the widget: the widget is no matplotlib canvas, so nothing a
+  draw does can reach a Qt call), and sends back the RGBA pixels plus the main axes'
+  geometry (plain data). The GUI thread only paints that image.
+* The pool never sees the widget either: :meth:`build` runs with a stand-in for ``self``
+  (:class:`_BuildView`) that holds the figure and a copy of the chart's plain attributes,
+  so a render thread touches no Qt object.
 * At most one render per chart is in flight; changes that arrive meanwhile are coalesced
   into one more render when it ends (the draw_idle contract: once per epoch at most).
 * :data:`_DRAW_LOCK` lets one figure draw at a time, app-wide: matplotlib is not
@@ -20,25 +25,26 @@ GUI thread never touches the figure after construction:
 canvas does: tests call it before reading artists ("``draw_idle`` gives no guarantee"),
 and it waits for an in-flight render first, so no other thread is drawing while they read.
 
-matplotlib's own mouse/key/resize handlers are not used: they read the figure (hit tests,
-transforms) on the GUI thread while a worker may be rebuilding it. Subclasses that need
-clicks map widget positions with :meth:`data_at`, from the geometry of the image on screen.
+Subclasses that need clicks map widget positions with :meth:`data_at`, from the geometry
+of the image on screen, never by asking the figure.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
+import types
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
+from shiboken6 import Shiboken
 
-from workbench.workers.base import Worker
 from workbench.workers.job_runner import JobRunner
+from workbench.workers.pool import PoolWorker
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +55,80 @@ _DRAW_LOCK = threading.Lock()
 _RESIZE_SETTLE_MS = 60
 
 
-class _RenderWorker(Worker):
+class _Renderer:
+    """The figure, its Agg canvas and what was last built on it (plain Python; used
+    under :data:`_DRAW_LOCK` only, on a pool thread or in :meth:`ChartCanvas.draw`)."""
+
+    def __init__(self, figure: Figure, rebuild_on_resize: bool) -> None:
+        self.figure = figure
+        self.agg = FigureCanvasAgg(figure)   # becomes figure.canvas
+        self.rebuild_on_resize = rebuild_on_resize
+        self.built_version = -1
+        self.built_size: tuple | None = None
+        self.axes = None
+
+    def render(self, view: "_BuildView", state: dict, version: int, width: int, height: int,
+               ratio: float) -> dict:
+        """Draw the figure into pixels. Caller holds _DRAW_LOCK; any thread."""
+        fig = self.figure
+        # Size first, so build() can fit its content to the pixels it gets.
+        self.agg._set_device_pixel_ratio(ratio)   # scales the figure's dpi, as Qt's canvas does
+        fig.set_size_inches(width / fig.dpi, height / fig.dpi, forward=False)
+        resized = self.rebuild_on_resize and self.built_size != (width, height)
+        # A render that started before a newer synchronous draw() must not bring old
+        # data back: it only redraws what is already built.
+        if version > self.built_version or (resized and version == self.built_version):
+            fig.clear()
+            self.axes = view.build(state)
+            self.built_version, self.built_size = version, (width, height)
+        else:
+            version = self.built_version
+        self.agg.draw()
+        pixels = np.array(self.agg.get_renderer().buffer_rgba(), copy=True)
+        return {"version": version, "width": width, "height": height, "ratio": ratio,
+                "pixels": pixels, "geometry": self._axes_geometry(width, height)}
+
+    def main_axes(self):
+        ax = self.axes
+        return ax if ax is not None and ax in self.figure.axes else None
+
+    def _axes_geometry(self, width: int, height: int) -> dict | None:
+        ax = self.main_axes()
+        if ax is None:
+            return None
+        return {"width": width, "height": height, "bbox": tuple(ax.bbox.bounds),
+                "xlim": tuple(ax.get_xlim()), "ylim": tuple(ax.get_ylim())}
+
+
+class _BuildView:
+    """``self`` for :meth:`ChartCanvas.build` off the GUI thread: the figure, a copy of the
+    chart's plain attributes (taken on the GUI thread) and the class's methods, but not the
+    widget, so building a chart never touches a Qt object."""
+
+    def __init__(self, cls: type, attrs: dict, figure: Figure) -> None:
+        self._cls, self._attrs, self.figure = cls, attrs, figure
+
+    def __getattr__(self, name: str):
+        if name in self._attrs:
+            return self._attrs[name]
+        attr = inspect.getattr_static(self._cls, name)
+        if isinstance(attr, staticmethod):
+            return attr.__func__
+        if isinstance(attr, classmethod):
+            return types.MethodType(attr.__func__, self._cls)
+        if isinstance(attr, property):
+            return attr.fget(self)
+        if inspect.isfunction(attr):
+            return types.MethodType(attr, self)
+        return attr
+
+
+class _RenderWorker(PoolWorker):
     """Rebuild (when the data changed) and draw one chart's figure; return its pixels."""
 
-    def __init__(self, canvas: "ChartCanvas", request: dict) -> None:
+    def __init__(self, renderer: _Renderer, view: _BuildView, request: dict) -> None:
         super().__init__()
-        self.canvas, self.request = canvas, request
+        self.renderer, self.view, self.request = renderer, view, request
 
     def work(self):
         if self.stop_requested():
@@ -62,10 +136,10 @@ class _RenderWorker(Worker):
         with _DRAW_LOCK:
             if self.stop_requested():
                 return None
-            return self.canvas._render(**self.request)
+            return self.renderer.render(self.view, **self.request)
 
 
-class ChartCanvas(FigureCanvasQTAgg):
+class ChartCanvas(QWidget):
     """Subclass and implement :meth:`state` and :meth:`build`; call :meth:`changed`.
 
     Signals:
@@ -78,23 +152,19 @@ class ChartCanvas(FigureCanvasQTAgg):
     rebuild_on_resize = False
 
     def __init__(self, parent=None, width: float = 5.0, height: float = 3.0, dpi: int = 100):
+        super().__init__(parent)
         self.figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+        self._renderer = _Renderer(self.figure, self.rebuild_on_resize)
         self._version = 0            # bumped by changed(), GUI thread
-        self._built_version = -1     # the state the artists show; under _DRAW_LOCK
-        self._axes = None            # what build() returned; under _DRAW_LOCK
         self._image: QImage | None = None
         self._pixels: np.ndarray | None = None   # keeps the QImage's memory alive
         self._shown: tuple | None = None         # (version, width, height, ratio) on screen
         self._geometry: dict | None = None
         self._error: str | None = None           # why the last render failed, shown instead
         self._inflight: tuple | None = None      # key of the render in flight
-        self._runner: JobRunner | None = None
         self._hint = QSize(round(width * dpi), round(height * dpi))
-        super().__init__(self.figure)
-        self.setParent(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 150)
-        self.setMouseTracking(False)
         self._runner = JobRunner(self)
         self._settle = QTimer(self, singleShot=True, interval=_RESIZE_SETTLE_MS)
         self._settle.timeout.connect(self.draw_idle)
@@ -111,17 +181,18 @@ class ChartCanvas(FigureCanvasQTAgg):
         """Create the axes and artists for ``state`` on the (cleared) figure and return
         the main axes (clicks map to its data coordinates), or None.
 
-        Runs on a render thread or in :meth:`draw`, under the draw lock: use only ``state``
-        and the figure, never the widget, and store nothing on ``self`` (read artists back
-        through :attr:`ax`).
+        Runs on a pool thread or in :meth:`draw`, under the draw lock, with a stand-in for
+        ``self`` (:class:`_BuildView`): use ``state``, ``self.figure``, the chart's plain
+        attributes and methods, never the widget, and store nothing on ``self`` (read
+        artists back through :attr:`ax`). A subclass extending another chart's build
+        calls it by name (``Base.build(self, state)``): ``super()`` needs the widget.
         """
         return None
 
     @property
     def ax(self):
         """The main axes of the figure as last built (None before the first build)."""
-        ax = self._axes
-        return ax if ax is not None and ax in self.figure.axes else None
+        return self._renderer.main_axes()
 
     def changed(self) -> None:
         """The data changed: redraw once, off the GUI thread."""
@@ -133,11 +204,16 @@ class ChartCanvas(FigureCanvasQTAgg):
         ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes,
                 color="0.45", fontsize=10, wrap=True)
 
+    def mpl_connect(self, name: str, func) -> int:
+        """matplotlib's event hook, for completeness: the figure's canvas gets no events
+        (clicks are mapped by :meth:`data_at`), so these callbacks never run."""
+        return self._renderer.agg.mpl_connect(name, func)
+
     # -- drawing ------------------------------------------------------------------------------
 
     def draw_idle(self) -> None:
         """Render in the background if what is on screen is out of date."""
-        if self._runner is None:
+        if getattr(self, "_runner", None) is None:
             return  # still constructing
         if self._runner.current_busy():
             return  # _on_render_done starts the next render if this one is stale by then
@@ -146,15 +222,16 @@ class ChartCanvas(FigureCanvasQTAgg):
         if key is None or key == self._shown:
             return
         self._inflight = key
-        self._runner.start(_RenderWorker(self, request), finished=self._on_rendered,
-                           failed=self._on_render_failed, done=self._on_render_done)
+        self._runner.start(_RenderWorker(self._renderer, self._view(), request),
+                           finished=self._on_rendered, failed=self._on_render_failed,
+                           done=self._on_render_done)
 
     def draw(self) -> None:
         """Draw now, on this thread (tests, screenshots). Waits for a render in flight."""
         self._runner.shutdown()
         request = self._request(even_if_hidden=True)
         with _DRAW_LOCK:
-            result = self._render(**request)
+            result = self._renderer.render(self._view(), **request)
         self._on_rendered(result)
 
     def render_pending(self) -> bool:
@@ -170,7 +247,6 @@ class ChartCanvas(FigureCanvasQTAgg):
         self._runner.shutdown()
 
     def sizeHint(self) -> QSize:
-        # Qt's canvas derives this from the figure, which a render thread resizes.
         return QSize(self._hint)
 
     def data_at(self, pos: QPointF) -> tuple[float, float] | None:
@@ -190,6 +266,14 @@ class ChartCanvas(FigureCanvasQTAgg):
         (xa, xb), (ya, yb) = g["xlim"], g["ylim"]
         return xa + (px - x0) / w * (xb - xa), ya + (py - y0) / h * (yb - ya)
 
+    def _view(self) -> _BuildView:
+        """The stand-in for ``self`` that :meth:`build` gets (made on the GUI thread)."""
+        # Plain attributes only: a Qt object must not reach a pool thread, not even a
+        # reference to it (its last reference could then go there).
+        attrs = {k: v for k, v in vars(self).items()
+                 if k not in _BASE_FIELDS and not isinstance(v, Shiboken.Object)}
+        return _BuildView(type(self), attrs, self.figure)
+
     def _request(self, even_if_hidden: bool = False) -> dict | None:
         ratio = float(self.devicePixelRatioF() or 1.0)
         w, h = self.width(), self.height()
@@ -202,37 +286,6 @@ class ChartCanvas(FigureCanvasQTAgg):
     @staticmethod
     def _render_key(request: dict) -> tuple:
         return request["version"], request["width"], request["height"], request["ratio"]
-
-    def _build(self, state: dict, version: int) -> None:
-        self.figure.clear()
-        self._axes = self.build(state)
-        self._built_version = version
-
-    def _render(self, state: dict, version: int, width: int, height: int, ratio: float) -> dict:
-        """Draw the figure into pixels. Caller holds _DRAW_LOCK; any thread."""
-        # A render that started before a newer synchronous draw() must not bring old
-        # data back: it only redraws what is already built.
-        # Size first, so build() can fit its content to the pixels it gets.
-        self._set_device_pixel_ratio(ratio)   # scales the figure's dpi, as Qt's canvas does
-        dpi = self.figure.dpi
-        self.figure.set_size_inches(width / dpi, height / dpi, forward=False)
-        resized = self.rebuild_on_resize and getattr(self, "_built_size", None) != (width, height)
-        if version > self._built_version or (resized and version == self._built_version):
-            self._build(state, version)
-            self._built_size = (width, height)
-        else:
-            version = self._built_version
-        FigureCanvasAgg.draw(self)   # Agg only: no Qt call may happen off the GUI thread
-        pixels = np.array(self.get_renderer().buffer_rgba(), copy=True)
-        return {"version": version, "width": width, "height": height, "ratio": ratio,
-                "pixels": pixels, "geometry": self._axes_geometry(width, height)}
-
-    def _axes_geometry(self, width: int, height: int) -> dict | None:
-        ax = self.ax
-        if ax is None:
-            return None
-        return {"width": width, "height": height, "bbox": tuple(ax.bbox.bounds),
-                "xlim": tuple(ax.get_xlim()), "ylim": tuple(ax.get_ylim())}
 
     def _on_rendered(self, result: dict | None) -> None:
         if result is None:
@@ -269,7 +322,7 @@ class ChartCanvas(FigureCanvasQTAgg):
         except RuntimeError:
             pass
 
-    # -- Qt events: paint the image; never hand events to matplotlib ------------------------
+    # -- Qt events: paint the image ---------------------------------------------------------
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
@@ -287,14 +340,14 @@ class ChartCanvas(FigureCanvasQTAgg):
             painter.end()
 
     def resizeEvent(self, event) -> None:
-        QWidget.resizeEvent(self, event)
+        super().resizeEvent(event)
         if self._image is None:
             self.draw_idle()
         else:
             self._settle.start()
 
     def showEvent(self, event) -> None:
-        QWidget.showEvent(self, event)
+        super().showEvent(event)
         window = self.window().windowHandle()
         if window is not None:
             window.installEventFilter(self)   # device pixel ratio changes
@@ -303,33 +356,14 @@ class ChartCanvas(FigureCanvasQTAgg):
     def eventFilter(self, source, event) -> bool:
         if event.type() == QEvent.Type.DevicePixelRatioChange:
             self.draw_idle()
-        return QWidget.eventFilter(self, source, event)
-
-    def _update_pixel_ratio(self) -> None:
-        self.draw_idle()   # the render thread applies the ratio to the figure
+        return super().eventFilter(source, event)
 
 
-def _plain_qwidget_handler(name: str):
-    base = getattr(QWidget, name)
-
-    def handler(self, event) -> None:
-        base(self, event)
-
-    handler.__name__ = handler.__qualname__ = name
-    return handler
-
-
-# matplotlib's own handlers turn these into matplotlib events, which read the figure (hit
-# tests, transforms) on the GUI thread while a render thread may be rebuilding it: the
-# plain QWidget handlers instead. Subclasses override them as usual (the confusion matrix).
-for _name in ("enterEvent", "leaveEvent", "mousePressEvent", "mouseDoubleClickEvent",
-              "mouseMoveEvent", "mouseReleaseEvent", "wheelEvent", "keyPressEvent",
-              "keyReleaseEvent"):
-    setattr(ChartCanvas, _name, _plain_qwidget_handler(_name))
+# What ChartCanvas itself keeps on the widget: none of it is build()'s business.
+_BASE_FIELDS = frozenset({"figure", "_renderer", "_version", "_image", "_pixels", "_shown", "_geometry",
+                          "_error", "_inflight", "_hint", "_runner", "_settle"})
 
 
 def pending_renders(root: QWidget) -> bool:
     """True while any visible chart under ``root`` is still drawing (screenshots wait)."""
     return any(c.isVisible() and c.render_pending() for c in root.findChildren(ChartCanvas))
-
-

@@ -11,9 +11,10 @@ asks it for visible items only (uniform item sizes), so a 70,000-image dataset c
 nothing until scrolled to; the grid, a
 :class:`~workbench.widgets.pinned_views.PinnedListView`, takes the GIL once per paint
 for those calls. An uncached thumbnail is queued; a few
-``QRunnable``s on a private ``QThreadPool`` pop the *newest* requests first (what is on
-screen now) and send ``QImage``s back; the GUI thread turns them into ``QPixmap``s, keeps
-them in a bounded LRU cache and emits ``dataChanged`` for that row only. Array sources
+tasks on the app's thread pool (:mod:`workbench.workers.pool`) pop the *newest* requests
+first (what is on screen now) and send uint8 arrays back; the GUI thread turns them into
+``QPixmap``s, keeps them in a bounded LRU cache and emits ``dataChanged`` for that row
+only. Array sources
 (IDX, npz) are tiny images already in memory and are drawn directly.
 """
 from __future__ import annotations
@@ -22,14 +23,16 @@ import collections
 import os
 import threading
 import time
+import weakref
 
 import numpy as np
-from PySide6.QtCore import (QModelIndex, QObject, QRunnable, QSize, QStringListModel, Qt,
-                            QThreadPool, QTimer, Signal, Slot)
+from PySide6.QtCore import QModelIndex, QSize, QStringListModel, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
 from training.data.index import SPLIT_NAMES
-from workbench.workers.qimages import image_to_qimage, load_thumbnail
+from training.data import decode_to_fit
+from workbench.workers.pool import app_pool
+from workbench.workers.qimages import image_to_qimage
 
 ThumbnailRole = Qt.ItemDataRole.UserRole + 1
 LabelRole = Qt.ItemDataRole.UserRole + 2      # class name
@@ -37,8 +40,17 @@ SplitRole = Qt.ItemDataRole.UserRole + 3      # split name
 PathRole = Qt.ItemDataRole.UserRole + 4       # sample path ("<file>#<row>" for arrays)
 SampleRole = Qt.ItemDataRole.UserRole + 5     # row number in the DatasetIndex
 
+# Roles as plain ints, compared with the int a paint asks for: comparing against the enum
+# members went through Python's enum machinery for every role of every painted item.
+_DISPLAY, _EDIT = int(Qt.ItemDataRole.DisplayRole.value), int(Qt.ItemDataRole.EditRole.value)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_ITEM_FLAGS = (Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+               | Qt.ItemFlag.ItemNeverHasChildren)
+
 THUMB = 88             # thumbnail edge in pixels
-CACHE_ITEMS = 3000     # ~90 MB of 88x88 ARGB pixmaps at most
+CACHE_ITEMS = 1500     # ~45 MB of 88x88 ARGB pixmaps at most: 20+ pages to scroll back to
 QUEUE_ITEMS = 600      # requests older than this were scrolled past; drop them
 
 
@@ -48,49 +60,42 @@ QUEUE_ITEMS = 600      # requests older than this were scrolled past; drop them
 BATCH_SECONDS = 0.03
 
 
-class _Relay(QObject):
-    """Carries results from pool threads to the GUI thread (queued connection)."""
+def _decode_loop(pool, queue, lock, paths, cancel, generation: int, deliver, job_done) -> None:
+    """A pool thread: pop requests from the shared LIFO queue until it is empty, decoding
+    each to a uint8 array (no Qt object here), and hand batches to the GUI thread.
 
-    loaded = Signal(int, object)   # generation, [(sample row, QImage | None, error), ...]
-    jobDone = Signal(int)          # generation
-
-
-class _DecodeJob(QRunnable):
-    """Pops requests from the shared LIFO queue until it is empty."""
-
-    def __init__(self, model: "ThumbnailModel", generation: int):
-        super().__init__()
-        self._queue = model._queue
-        self._lock = model._lock
-        self._paths = model._paths
-        self._gen = generation
-        self._cancel = model._cancel
-        self._relay = model._relay   # keep the relay alive while we run
-
-    def run(self) -> None:
-        batch, sent = [], time.monotonic()
-        try:
-            while not self._cancel.is_set():
-                with self._lock:
-                    if not self._queue:
-                        return
-                    row = self._queue.pop()
-                try:
-                    img, err = load_thumbnail(self._paths[row], THUMB), ""
-                except Exception as exc:  # noqa: BLE001 - a bad file becomes an error tile
-                    # The core's reason ("not an image (the file holds text)"), never raw
-                    # exception text such as "UnidentifiedImageError: ...".
-                    img, err = None, getattr(exc, "reason", None) or "not a readable image"
-                if self._cancel.is_set():
+    ``deliver`` and ``job_done`` are weak references to the model's methods: this thread
+    must never hold the model (a QObject) itself, or it could end up freeing it."""
+    batch, sent = [], time.monotonic()
+    try:
+        while not cancel.is_set():
+            with lock:
+                if not queue:
                     return
-                batch.append((row, img, err))
-                if time.monotonic() - sent >= BATCH_SECONDS:
-                    self._relay.loaded.emit(self._gen, batch)
-                    batch, sent = [], time.monotonic()
-        finally:
-            if batch and not self._cancel.is_set():
-                self._relay.loaded.emit(self._gen, batch)
-            self._relay.jobDone.emit(self._gen)
+                row = queue.pop()
+            try:
+                img, err = decode_to_fit(paths[row], THUMB, enlarge=False), ""
+            except Exception as exc:  # noqa: BLE001 - a bad file becomes an error tile
+                # The core's reason ("not an image (the file holds text)"), never raw
+                # exception text such as "UnidentifiedImageError: ...".
+                img, err = None, getattr(exc, "reason", None) or "not a readable image"
+            if cancel.is_set():
+                return
+            batch.append((row, img, err))
+            if time.monotonic() - sent >= BATCH_SECONDS:
+                pool.post(_call_weak, deliver, generation, batch)
+                batch, sent = [], time.monotonic()
+    finally:
+        if batch and not cancel.is_set():
+            pool.post(_call_weak, deliver, generation, batch)
+        pool.post(_call_weak, job_done, generation)
+
+
+def _call_weak(method, *args) -> None:
+    """On the GUI thread: call a ``WeakMethod`` if its object still exists."""
+    fn = method()
+    if fn is not None:
+        fn(*args)
 
 
 class ThumbnailModel(QStringListModel):
@@ -104,6 +109,7 @@ class ThumbnailModel(QStringListModel):
     decodeFailed = Signal(str, str)
 
     def __init__(self, parent=None, threads: int = 2):
+        """``threads``: how many of the app pool's threads may decode at once."""
         super().__init__(parent)
         self._index = None
         self._rows = np.zeros(0, dtype=np.int64)
@@ -117,11 +123,8 @@ class ThumbnailModel(QStringListModel):
         self._cancel = threading.Event()
         self._generation = 0
         self._running_jobs = 0
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(threads)
-        self._relay = _Relay()
-        self._relay.loaded.connect(self._on_loaded)
-        self._relay.jobDone.connect(self._on_job_done)
+        self._threads = threads
+        self._futures: list = []
         self._placeholder = _tile(QColor(235, 235, 235))
         self._broken = _broken_tile()
         self._class_filter = -1
@@ -231,8 +234,11 @@ class ThumbnailModel(QStringListModel):
         return queued or self._running_jobs > 0 or self._dispatch_timer.isActive()
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
+        from concurrent.futures import wait
+
         self._cancel_pending()
-        self._pool.waitForDone(timeout_ms)
+        futures, self._futures = self._futures, []
+        wait(futures, timeout=timeout_ms / 1000)
 
     def _cancel_pending(self) -> None:
         # Jobs of the old generation stop at their next item; their results are ignored.
@@ -250,8 +256,7 @@ class ThumbnailModel(QStringListModel):
         # Not QStringListModel's: items are neither editable nor draggable.
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return (Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
-                | Qt.ItemFlag.ItemNeverHasChildren)
+        return _ITEM_FLAGS
 
     def multiData(self, index: QModelIndex, roles) -> None:
         """Every role a paint asks for, in one Python call.
@@ -260,30 +265,32 @@ class ThumbnailModel(QStringListModel):
         C++ default calls :meth:`data` once per role, each a call into Python that takes
         the GIL. Measured: 504 calls per page of thumbnails became 72.
         """
+        data = self.data
         for i in range(len(roles)):
             slot = roles[i]
-            value = self.data(index, slot.role())
+            value = data(index, slot.role())
             if value is None:
                 slot.clearData()
             else:
                 slot.setData(value)
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex, role: int = _DISPLAY):
         row = index.row()
         if self._index is None or not 0 <= row < len(self._rows):
             return None
+        role = int(role)
         sample = int(self._rows[row])
-        if role == Qt.ItemDataRole.DecorationRole:
+        if role == _DECORATION:
             pix = self._thumbnail(sample, wait=True)
             return self._faded_pixmap(sample, pix) if self._mark_of(sample) == "excluded" else pix
         if role == ThumbnailRole:
             return self._thumbnail(sample, wait=False)
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+        if role == _DISPLAY or role == _EDIT:
             # A fix shows instead of the name (a caption holds ~12 characters; the name is
             # in the tooltip and the preview).
-            mark = self._mark_of(sample) if role == Qt.ItemDataRole.DisplayRole else ""
+            mark = self._mark_of(sample) if role == _DISPLAY else ""
             return mark or self._names[sample]
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == _FOREGROUND:
             return QColor(140, 140, 140) if self._mark_of(sample) == "excluded" else None
         if role == LabelRole:
             return self._index.classes[self._label(sample)]
@@ -293,7 +300,7 @@ class ThumbnailModel(QStringListModel):
             return self._paths[sample]
         if role == SampleRole:
             return sample
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             label = self._index.classes[self._label(sample)]
             tip = f"{self._paths[sample]}\nclass: {label} · {SPLIT_NAMES[self._split(sample)]}"
             mark = self._mark_of(sample)
@@ -351,13 +358,18 @@ class ThumbnailModel(QStringListModel):
 
     @Slot()
     def _dispatch(self) -> None:
-        wanted = min(self._pool.maxThreadCount(), len(self._queue))
+        wanted = min(self._threads, len(self._queue))
+        pool = app_pool()
+        self._futures = [f for f in self._futures if not f.done()]
         while self._running_jobs < wanted:
             self._running_jobs += 1
-            job = _DecodeJob(self, self._generation)
-            self._pool.start(job)
+            # Plain data and bound methods of this GUI-thread model (called back on the
+            # GUI thread through the pool's post); the thread itself touches no Qt object.
+            self._futures.append(pool.submit(
+                _decode_loop, pool, self._queue, self._lock, self._paths, self._cancel,
+                self._generation, weakref.WeakMethod(self._on_loaded),
+                weakref.WeakMethod(self._on_job_done)))
 
-    @Slot(int, object)
     def _on_loaded(self, generation: int, batch: list) -> None:
         if generation != self._generation:
             return
@@ -368,13 +380,12 @@ class ThumbnailModel(QStringListModel):
                 self._errors[sample] = error
                 self.decodeFailed.emit(self._paths[sample], f"cannot be decoded ({error})")
             else:
-                self._store(sample, QPixmap.fromImage(image))
+                self._store(sample, QPixmap.fromImage(image_to_qimage(image)))
             row = self._model_row(sample)
             if row is not None:
                 idx = self.index(row, 0)
                 self.dataChanged.emit(idx, idx, roles)
 
-    @Slot(int)
     def _on_job_done(self, generation: int) -> None:
         if generation != self._generation:
             return

@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
+from training.data.decode import IMAGE_FILE_FILTER
 from training.runs.runfolder import SIGNATURE_JSON
 from workbench.actions import shortcuts
+from workbench.appstate.settings import Settings
 from workbench.panels.classify_coverage import CoverageControl
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
@@ -24,11 +26,10 @@ from workbench.widgets.path_menu import install_path_menu
 from workbench.itemmodels.thumbnails import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.prediction import PredictionWorker
+from workbench.compute.requests import PredictionJob
 from workbench.workers.run_watcher import RunWatcher, runs_root
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 DROP_HINT = ("Drop photos or a folder here, or use Open photos… / Open folder…\n"
              "Each photo gets its three most likely classes.")
 
@@ -62,12 +63,14 @@ class ClassifyPanel(QWidget):
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
+        self.settings = Settings()        # the file dialogs' last folders
         self.results: list[dict] = []     # predict_paths rows (no thumbnails), for CSV
         self.bad: list[dict] = []
         self.classes: list[str] = []
         self._classes_run: str | None = None
         self._want_run: str | None = None  # the current run, to select once listed
         self._model_files: list[str] = []  # exported models chosen with "Model file…"
+        self._inputs: list[str] = []       # the photos and folders given, to classify again
         self._predict = JobRunner(self)
         self._runs = JobRunner(self)
         self.setAcceptDrops(True)
@@ -77,6 +80,7 @@ class ClassifyPanel(QWidget):
         # A run made, finished or evaluated by another process appears in the picker.
         self.watcher = RunWatcher(runs_root(), parent=self)
         self.watcher.runsChanged.connect(self.refresh_runs)
+        self.watcher.runChanged.connect(self._on_run_files_changed)
         self.refresh_runs()
 
     def _build(self) -> None:
@@ -176,9 +180,11 @@ class ClassifyPanel(QWidget):
         """Add an exported model (``.onnx``, ``.tflite``, SavedModel) to the picker, select it."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(
-                self, "Exported model", "", "Exported models (*.onnx *.tflite saved_model.pb)")
+                self, "Exported model", self.settings.last_folder("model_file"),
+                "Exported models (*.onnx *.tflite saved_model.pb)")
             if not path:
                 return
+            self.settings.set_last_folder("model_file", path)
         if os.path.basename(path) == "saved_model.pb":
             path = os.path.dirname(path)
         if path not in self._model_files:
@@ -198,14 +204,19 @@ class ClassifyPanel(QWidget):
 
     @Slot()
     def open_photos(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open photos",
+                                                self.settings.last_folder("photos"), IMAGE_FILE_FILTER)
         if paths:
+            self.settings.set_last_folder("photos", paths[0])
             self.classify(paths)
 
     @Slot()
     def open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos")
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos",
+                                                  self.settings.last_folder("photos"))
         if folder:
+            # The folder that holds it: the next dialog offers its neighbours.
+            self.settings.set_last_folder("photos", os.path.dirname(folder.rstrip("/\\")) or folder)
             self.classify([folder])
 
     def classify(self, paths: list[str]) -> None:
@@ -218,15 +229,17 @@ class ClassifyPanel(QWidget):
             self.status.setText("Choose a run first: train a model in the Training panel.")
             return
         if self._classes_run not in (None, run_dir):
-            self.clear_results()   # another model: its results don't mix with these
+            self._predict.cancel()   # another model: its results don't mix with these
+            self._clear_lists()
         listed = {r.get("path") for r in self.results + self.bad}
         paths = [p for p in paths if os.path.isdir(p) or p not in listed]
         if not paths:
             self.status.setText("Those photos are already in the list.")
             return
+        self._inputs += [p for p in paths if p not in self._inputs]
         self._show_lists()
         self.coverage.load_run(run_dir)
-        worker = PredictionWorker(run_dir, paths, top_k=3,
+        worker = PredictionJob(run_dir, paths, top_k=3,
                                   detect_faces=self.faces_box.isChecked(),
                                   coverage=self.coverage.coverage())
         worker.results.connect(self._on_results)
@@ -244,13 +257,33 @@ class ClassifyPanel(QWidget):
         """Empty the list of classified photos."""
         if self._predict.busy():
             return
+        self._clear_lists()
+        self._inputs, self._classes_run = [], None
+        self.status.setText("")
+        self._update_controls()
+
+    def _clear_lists(self) -> None:
         self.results, self.bad = [], []
         self.list.clear()
         self.bad_list.clear()
         self.detail.clear()
-        self.status.setText("")
         self._show_lists()
-        self._update_controls()
+
+    def _follow_run(self) -> None:
+        """The chosen run changed (here, or in another panel): the photos listed were
+        answered by the previous model, so they are classified again with this one rather
+        than shown under its name."""
+        run = self.current_run()
+        if not run or self._classes_run is None or _same_path(self._classes_run, run):
+            return
+        inputs = list(self._inputs)
+        self._predict.cancel()
+        self._clear_lists()
+        self._classes_run = None
+        if inputs:
+            self.classify(inputs)
+            self.status.setText(f"Classifying the same photos again with "
+                                f"{self.run_combo.currentText()}…")
 
     @Slot()
     def cancel(self) -> None:
@@ -262,8 +295,11 @@ class ClassifyPanel(QWidget):
         if not (self.results or self.bad):
             return
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export results", "predictions.csv",
-                                                  "CSV files (*.csv)")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export results", os.path.join(self.settings.last_folder("csv"), "predictions.csv"),
+                "CSV files (*.csv)")
+            if path:
+                self.settings.set_last_folder("csv", path)
         if not path:
             return
         from training.inference.predict import write_csv
@@ -290,7 +326,16 @@ class ClassifyPanel(QWidget):
                 label += f" · {acc:.1%}"
             self.run_combo.addItem(label, run.get("path"))
         self._add_model_files()
+        if keep and self.run_combo.findData(keep) < 0 and os.path.isdir(keep) \
+                and not any(_same_path(keep, self.run_combo.itemData(j) or "")
+                            for j in range(self.run_combo.count())):
+            # The app's run lives outside the runs folder (opened with File → Open run…
+            # or --run): list it, rather than silently picking another run.
+            self.run_combo.addItem(os.path.basename(keep.rstrip("/\\")), keep)
         i = self.run_combo.findData(keep) if keep else -1
+        if i < 0 and keep:
+            i = next((j for j in range(self.run_combo.count())
+                      if _same_path(keep, self.run_combo.itemData(j) or "")), -1)
         if i >= 0 and keep == self._want_run:
             self._want_run = None
         self.run_combo.setCurrentIndex(i if i >= 0 else 0)
@@ -306,6 +351,13 @@ class ClassifyPanel(QWidget):
         else:
             self._want_run = run_dir or None
             self.refresh_runs()
+
+    @Slot(str, list)
+    def _on_run_files_changed(self, run_dir: str, _names: list) -> None:
+        """A run folder changed on disk: the shown run may have a new unknown rule."""
+        current = self.current_run()
+        if current and _same_path(run_dir, current):
+            self.coverage.load_run(current)   # re-reads only when unknown.json changed
 
     @Slot(list)
     def _on_classes(self, classes: list) -> None:
@@ -399,6 +451,7 @@ class ClassifyPanel(QWidget):
 
     @Slot()
     def _update_controls(self) -> None:
+        self._follow_run()
         busy = self._predict.current_busy()
         has_run = self.current_run() is not None
         self.coverage.load_run(self.current_run())  # its unknown rule (no-op for the same run)
@@ -432,3 +485,7 @@ class ClassifyPanel(QWidget):
         if paths:
             self.classify(paths)
             event.acceptProposedAction()
+
+
+def _same_path(a: str, b: str) -> bool:
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))

@@ -33,6 +33,7 @@ class CoverageControl(QWidget):
         super().__init__(parent)
         self.rule = None          # training.trust.unknown.UnknownRule of the run, or None
         self.run_dir: str | None = None
+        self._loaded = None       # (run_dir, unknown.json's size and mtime) last read
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -68,13 +69,17 @@ class CoverageControl(QWidget):
         from training.runs.runfolder import UNKNOWN_JSON, RunError, read_json
         from training.trust.unknown import UnknownRule
 
-        if run_dir == self.run_dir:
-            return
-        self.run_dir, self.rule = run_dir, None
         path = os.path.join(run_dir, UNKNOWN_JSON) if run_dir and os.path.isdir(run_dir) else None
+        # Keyed on the file's state too, not just the folder: a run shown while it trained
+        # (or before it was evaluated again) gets its rule written later, in the same folder.
+        key = (run_dir, _file_state(path))
+        if key == self._loaded:
+            return
+        self._loaded = key
+        self.run_dir, self.rule = run_dir, None
         if path and os.path.isfile(path):
             try:
-                self.rule = UnknownRule.from_dict(read_json(path))
+                self.rule = UnknownRule.from_dict(read_json(path), path)
             except (RunError, ValueError, TypeError) as exc:
                 log.warning("Ignoring %s: %s", path, exc)
         self._show()
@@ -109,3 +114,12 @@ class CoverageControl(QWidget):
 
     def shutdown(self) -> None:
         self.chart.shutdown()
+
+
+def _file_state(path: str | None):
+    """``(size, mtime_ns)`` of ``path``, or None when it is missing (one stat call)."""
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns) if st else None

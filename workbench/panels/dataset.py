@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
                                QProgressBar, QPushButton, QSplitter, QStackedWidget,
                                QTabWidget, QVBoxLayout, QWidget)
 
+from training.data.csvsource import is_label_table, read_header
 from training.data.index import SPLIT_NAMES
 from training.data.kinds import KIND_LABELS, OPEN_BY_KEY
 from workbench.itemmodels.thumbnails import (THUMB, LabelRole, PathRole, SplitRole, ThumbnailModel,
@@ -22,12 +23,12 @@ from workbench.itemmodels.thumbnails import (THUMB, LabelRole, PathRole, SplitRo
 from workbench.panels.start_page import StartPage
 from workbench.appstate.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
-                                             PreviewPane, SplitSettings, bad_files_view,
-                                             csv_header)
+                                             PreviewPane, SplitSettings, bad_files_view)
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.pinned_views import PinnedListView
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.dataset import CheckImagesWorker, IndexWorker, PreviewWorker
+from workbench.compute.requests import CheckImagesJob
+from workbench.workers.dataset import IndexWorker, PreviewWorker
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,19 @@ class DatasetPanel(QWidget):
         self._preview = JobRunner(self)   # the large preview of the selected image
         self._preview_fields: list = []
         self._thumb_bad: list = []   # decode failures found while making thumbnails
+        self._checking = False       # the background image check of the dataset runs
+        self._check_failed = False   # ... or could not run (then thumbnails report failures)
         self.csv_dialog: CsvColumnsDialog | None = None   # open while asking for a CSV's folder
         self._build()
         state.datasetChanged.connect(self._on_dataset_changed)
         # Training decodes every image and adds the failures to the (shared) index's
         # bad_files; show them once it has finished.
         state.runsUpdated.connect(self.refresh_bad_files)
+        # What the window asks of this panel (File menu, start page, other panels' links).
+        state.datasetDialogRequested.connect(self.open_dialog)
+        state.datasetOpenRequested.connect(self._open_requested)
+        state.badFilesShown.connect(self.show_bad_files)
+        state.settingsSaving.connect(self.save_settings)
         self.start_page.set_recent(self.settings.recent_datasets())
         for key, splitter in (("dataset/splitter", self.splitter),
                               ("dataset/left_splitter", self.left_splitter)):
@@ -148,8 +156,8 @@ class DatasetPanel(QWidget):
         self.class_filter.setMinimumContentsLength(8)
         self.split_filter = QComboBox()
         self.split_filter.addItems(["All splits"] + list(SPLIT_NAMES))
-        self.class_filter.currentIndexChanged.connect(self._apply_filter)
-        self.split_filter.currentIndexChanged.connect(self._apply_filter)
+        self.class_filter.currentIndexChanged.connect(self.apply_filter)
+        self.split_filter.currentIndexChanged.connect(self.apply_filter)
         self.shown_label = QLabel()
         self.shown_label.setStyleSheet("color: #555;")
         filters.addWidget(QLabel("Class"))
@@ -212,9 +220,9 @@ class DatasetPanel(QWidget):
     def open_path(self, path: str, kind: str = "auto", **options) -> bool:
         """Index ``path`` in a worker. CSVs with more than two columns ask which to use."""
         path = os.path.abspath(os.path.expanduser(str(path)))
-        if (kind == "csv" or path.lower().endswith((".csv", ".tsv"))) and not options:
+        if (kind == "csv" or is_label_table(path)) and not options:
             try:
-                columns = csv_header(path)
+                columns = read_header(path)
             except OSError as exc:
                 self._show_error(f"Cannot read {path}: {exc}")
                 return False
@@ -231,8 +239,17 @@ class DatasetPanel(QWidget):
             spec.val_fraction, spec.test_fraction, spec.seed = (
                 prev.val_fraction, prev.test_fraction, prev.seed)
         self._start_index(spec)
-        self.settings.set_last_folder("dataset", path)
+        # The folder around the dataset: the next Open dialog offers it and its neighbours.
+        self.settings.set_last_folder("dataset", os.path.dirname(path.rstrip("/\\")) or path)
         return True
+
+    @Slot(object)
+    def _open_requested(self, what) -> None:
+        """``state.datasetOpenRequested``: a path (kind detected) or a full DatasetSpec."""
+        if isinstance(what, str):
+            self.open_path(what)
+        else:
+            self.open_spec(what)
 
     def open_spec(self, spec) -> None:
         """Index a full ``DatasetSpec`` (split settings, CSV columns) in a worker; Cancel
@@ -289,7 +306,7 @@ class DatasetPanel(QWidget):
         self._check.cancel()
         if index is None or index.arrays is not None or not len(index):
             return
-        self._check.start(CheckImagesWorker(index), progress=self._on_check_progress,
+        self._check.start(CheckImagesJob(index), progress=self._on_check_progress,
                           finished=self._on_checked, failed=self._on_check_failed,
                           done=self._on_check_done)
 
@@ -297,7 +314,9 @@ class DatasetPanel(QWidget):
         if result.get("index") is not self.state.dataset:
             return
         index = result["index"]
+        self._checking = False
         self.refresh_bad_files()
+        self._show_count(index)
         self.class_table.set_index(index)  # counts and splits without the bad files
         self.chart.set_counts(index.counts(), list(index.classes))
         n = len(result.get("bad") or [])
@@ -306,8 +325,15 @@ class DatasetPanel(QWidget):
 
     def _on_check_failed(self, message: str) -> None:
         log.warning("image check failed: %s", message)
+        self._checking = False
+        self._check_failed = True   # then the thumbnails' failures are the report's only source
+        self.refresh_bad_files()
 
     def _on_check_done(self) -> None:
+        if self._checking and self.state.dataset is not None:
+            self._checking = False   # stopped before the end: what is known is what is shown
+            self._show_count(self.state.dataset)
+            self._update_badge()
         if not self._index.current_busy():
             self.progress_row.setVisible(False)
 
@@ -359,8 +385,11 @@ class DatasetPanel(QWidget):
         self.stack.setCurrentIndex(1)
         self.name_label.setText(os.path.basename(index.root.rstrip("/\\")) or index.root)
         self.name_label.setToolTip(index.root)
-        self.info_label.setText(f"{KIND_LABELS.get(index.kind, index.kind)} · {len(index):,} images"
-                                f" · {len(index.classes)} classes")
+        # Files are checked (decoded once) in the background when the dataset has files:
+        # until then counts and the bad-file badge are provisional, and say so.
+        self._checking = index.arrays is None and len(index) > 0
+        self._check_failed = False
+        self._show_count(index)
         self._thumb_bad = []
         self.refresh_bad_files()
         self.class_table.set_index(index)
@@ -393,21 +422,39 @@ class DatasetPanel(QWidget):
         if self.thumbs.rowCount():
             self.grid.setCurrentIndex(self.thumbs.index(0, 0))
 
+    def _show_count(self, index) -> None:
+        """The header's image count: the images that train (every split, bad files left
+        out), the same number the class table totals."""
+        usable = sum(sum(per_class.values()) for per_class in index.counts().values())
+        checking = " (checking…)" if self._checking else ""
+        self.info_label.setText(f"{KIND_LABELS.get(index.kind, index.kind)} · {usable:,} images"
+                                f"{checking} · {len(index.classes)} classes")
+        self.info_label.setToolTip(f"{usable:,} usable images; {len(index.bad_files)} files "
+                                   "could not be used (Bad files tab)")
+
     def _update_badge(self) -> None:
         n_bad = self.bad_model.rowCount()
-        self.bad_badge.setText(f"{n_bad} bad file{'s' if n_bad != 1 else ''}")
+        checking = getattr(self, "_checking", False)
+        self.bad_badge.setText(f"{n_bad} bad file{'s' if n_bad != 1 else ''}"
+                               + (", checking…" if checking else ""))
         self.bad_badge.setStyleSheet(
             "QPushButton{background:%s;color:white;border-radius:9px;padding:2px 10px;font-weight:600;}"
-            % ("#c0392b" if n_bad else "#2e7d32"))
-        self.bad_badge.setToolTip("Show the bad-file report" if n_bad else
-                                  "No bad files found so far")
+            % ("#7f8c8d" if checking else "#c0392b" if n_bad else "#2e7d32"))
+        self.bad_badge.setToolTip("Checking every image in the background; the count is final "
+                                  "when it ends" if checking else
+                                  "Show the bad-file report" if n_bad else "No bad files")
         self.tabs.setTabText(1, f"Bad files ({n_bad})")
 
     @Slot(str, str)
     def _on_decode_failed(self, path: str, reason: str) -> None:
-        # Shown in the report only; training finds (and skips) the same file when decoding.
+        # The background check (the core's decoder, as training reads) is what the report
+        # and the counts follow: a file is either used or reported, never both. A thumbnail
+        # failure is reported only when that check could not run.
         from training.data import BadFile
 
+        if not self._check_failed:
+            log.info("thumbnail of %s failed: %s", path, reason)
+            return
         bad = BadFile(path, reason)
         self._thumb_bad.append(bad)
         self.bad_model.add_bad_file(bad)
@@ -427,7 +474,8 @@ class DatasetPanel(QWidget):
         self._update_badge()
 
     @Slot()
-    def _apply_filter(self) -> None:
+    def apply_filter(self) -> None:
+        """Show the grid's images that pass the class, split and "Changed only" filters."""
         only = None
         if self.changed_filter.isChecked() and self.state.dataset is not None:
             from workbench.panels.dataset_fixes import changed_only_rows
@@ -484,7 +532,7 @@ class DatasetPanel(QWidget):
         if result.get("bytes") is not None:
             extra.append(("File size", _human_bytes(result["bytes"])))
         image = result.get("image")
-        pix = QPixmap.fromImage(image) if image is not None else None
+        pix = QPixmap.fromImage(image_to_qimage(image)) if image is not None else None
         self.preview.show_sample(pix, fields[:1] + extra + fields[1:], result.get("error", ""))
 
     # -- panel protocol ---------------------------------------------------------------------------
@@ -504,6 +552,12 @@ class DatasetPanel(QWidget):
         return (self._index.current_busy() or self._preview.current_busy()
                 or self._check.current_busy() or self.thumbs.pending())
 
+    @Slot()
+    def show_bad_files(self) -> None:
+        """Switch to the Bad files tab (the report of files that could not be used)."""
+        self.tabs.setCurrentWidget(self.bad_view)
+
+    @Slot()
     def save_settings(self) -> None:
         self.settings.set_value("dataset/splitter", self.splitter.saveState())
         self.settings.set_value("dataset/left_splitter", self.left_splitter.saveState())

@@ -41,7 +41,7 @@ def attach_fixes(panel, filters_layout) -> tuple[QCheckBox, QLabel]:
     fix_label.setStyleSheet("color: #555;")
     filters_layout.addWidget(changed_filter)
     filters_layout.addWidget(fix_label)
-    changed_filter.toggled.connect(lambda _on: panel._apply_filter())
+    changed_filter.toggled.connect(lambda _on: panel.apply_filter())
 
     def selected_paths() -> list[str]:
         sel = panel.grid.selectionModel().selectedIndexes() if panel.grid.selectionModel() else []
@@ -68,7 +68,7 @@ def attach_fixes(panel, filters_layout) -> tuple[QCheckBox, QLabel]:
         fix_label.setText(f"{n} label fix{'es' if n != 1 else ''}"
                                 + (f" ({excluded} excluded)" if excluded else "") if n else "")
         if changed_filter.isChecked():
-            panel._apply_filter()
+            panel.apply_filter()
         else:
             panel.thumbs.refresh_marks()
 

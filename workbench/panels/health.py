@@ -2,13 +2,14 @@
 leakage between splits, class balance and outliers, each as a gallery whose images can
 be relabelled, excluded or restored (right-click or keys; Edit → Undo/Redo).
 
-The checks run in a :class:`~workbench.workers.health.HealthWorker` (progress, Cancel).
+The checks run in a :class:`~workbench.compute.requests.HealthJob` (the compute service) (progress, Cancel).
 With a run selected its model ranks the label errors and finds near duplicates by its
 features; without one, a pixel classifier and perceptual hashes do.
 """
 from __future__ import annotations
 
 import os
+import time
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgr
 from workbench.actions.fixes import class_keys, fixes_for, keys_hint
 from workbench.widgets.error_details import DetailsButton
 from workbench.widgets.image_gallery import ImageGallery
-from workbench.workers.health import HealthWorker
+from workbench.compute.requests import HealthJob
 from workbench.workers.job_runner import JobRunner
 
 ISSUES, EXACT, NEAR, LEAKAGE, OUTLIERS = range(5)
@@ -78,6 +79,21 @@ def outlier_items(report: dict) -> list[dict]:
             for it in report["outliers"]["items"][:LIMIT]]
 
 
+def time_left(elapsed: float, done: int, left: int) -> str:
+    """``"about 4 min left"`` from the pace so far (``done`` units in ``elapsed`` seconds),
+    or ``"estimating time left…"`` until there is enough to go on."""
+    if left <= 0:
+        return ""
+    if done <= 0 or elapsed < 3.0:
+        return "· estimating time left…"
+    seconds = elapsed / done * left
+    if seconds < 60:
+        return f"· about {max(5, round(seconds / 5) * 5)} s left"
+    if seconds < 3600:
+        return f"· about {round(seconds / 60)} min left"
+    return f"· about {seconds / 3600:.1f} h left"
+
+
 def summary_text(report: dict) -> str:
     li, d, lk = report["label_issues"], report["duplicates"], report["leakage"]
     lines = [f"{li['num_flagged']} likely label errors ({li['method']})",
@@ -126,7 +142,12 @@ class HealthView(QWidget):
         self.retrain_button.clicked.connect(self.retrainRequested.emit)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
+        # Only the percentage inside the bar: what is being done, and the time left, go in
+        # the status beside it (a long "what" overflowed the bar).
+        self.progress.setFormat("%p%")
         self.progress.hide()
+        self._phase: tuple[str, float, int] | None = None   # (what, started, done then)
+        self._status_text = ""
         self.status = QLabel("")
         self.fix_count = QLabel("")
         self.fixes.changed.connect(self._update_fix_count)
@@ -199,16 +220,17 @@ class HealthView(QWidget):
         self.cancel_button.show()
         self.progress.setRange(0, 0)
         self.progress.show()
-        self.status.setText("Checking…")
+        self._status_text, self._phase = "Checking…", None
+        self.status.setText(self._status_text)
         self.error_details.hide()
-        worker = HealthWorker(dataset, self._run_for_dataset(),
-                              retrain=False if self.quick.isChecked() else None)
+        worker = HealthJob(dataset, self._run_for_dataset(),
+                           retrain=False if self.quick.isChecked() else None)
         # Progress and status go through the runner too: its GUI-thread job has @Slot
         # receivers, while a cross-thread signal connected straight to this widget's
         # undecorated method crashed PySide6 at random (PYSIDE-3124, seen in the tests).
         self._runner.start(worker, finished=self._on_report, failed=self._on_failed,
                            stopped=lambda: self.status.setText("Cancelled."), done=self._on_done,
-                           progress=self._on_progress, status=self.status.setText)
+                           progress=self._on_progress, status=self._on_status)
 
     def accept_suggestions(self) -> None:
         """Relabel the selected likely label errors to their suggested classes (Enter)."""
@@ -235,12 +257,22 @@ class HealthView(QWidget):
         classes = RunFolder(self.run_dir).classes()   # None when missing or unreadable
         return self.run_dir if classes == list(self.state.dataset.classes) else None
 
+    @Slot(str)
+    def _on_status(self, message: str) -> None:
+        self._status_text = message
+        self.status.setText(message)
+
     @Slot(int, int, str)   # a cross-thread signal: undecorated slots can crash PySide6 (PYSIDE-3124)
     def _on_progress(self, done: int, total: int, what: str) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-            self.progress.setFormat(f"{what} %p%")
+        if total <= 0:
+            return
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        now = time.monotonic()
+        if self._phase is None or self._phase[0] != what:
+            self._phase = (what, now, done)
+        eta = time_left(now - self._phase[1], done - self._phase[2], total - done)
+        self.status.setText(f"{self._status_text} {eta}".strip())
 
     def _on_report(self, report: dict) -> None:
         self.report = report

@@ -2,7 +2,7 @@
 with a live summary computed off the GUI thread.
 
 Widgets edit ``state.model_spec`` and ``state.train_config`` in place. Every edit restarts
-a 300 ms debounce; then a :class:`~workbench.workers.model.SummaryWorker` builds the model
+a 300 ms debounce; then a :class:`~workbench.compute.requests.SummaryJob` asks the compute service to build the model
 with Keras in a worker thread. Results of a superseded build are dropped, and the summary
 is only computed while the panel is visible, so a data-only session never imports Keras.
 """
@@ -26,7 +26,7 @@ from workbench.widgets.fit import ColumnFitter, proportional_sizes
 from workbench.widgets.setting_tips import apply_tips
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.model import SummaryWorker
+from workbench.compute.requests import SummaryJob
 
 # (name, label, description) of every template: the core's vocabulary.
 TEMPLATE_CHOICES = (("auto", "Auto (from the data)", AUTO_HELP),
@@ -59,6 +59,7 @@ class ModelPanel(QWidget):
         state.specChanged.connect(self._on_spec_changed)
         state.datasetChanged.connect(self._on_dataset_changed)
         state.configChanged.connect(self._on_config_changed)
+        state.settingsSaving.connect(self.save_settings)
         self._load_forms()
         if self.state.dataset is not None:
             self.assist.dataset_changed()   # Auto picks for a dataset opened before this panel
@@ -168,14 +169,18 @@ class ModelPanel(QWidget):
         key = "auto" if is_auto(spec) else spec.backbone.name if spec.backbone is not None else spec.template
         i = self.template_combo.findData(key)
         self.template_combo.setCurrentIndex(max(i, 0))
-        self.template_desc.setText(self.assist.description(TEMPLATE_CHOICES[max(i, 0)][2]))
+        self._describe()
         self.input_form.load(spec, self.state.input_suggestion)
         self.aug_form.load(spec.augmentation)
         self.transfer_form.load(spec, config)
         self.training_form.load(config)
         self.layers.set_layers(spec.layers)
         self.assist.refresh()
-        self._schedule()
+        self.schedule_summary()
+
+    def _describe(self) -> None:
+        i = max(self.template_combo.currentIndex(), 0)
+        self.template_desc.setText(self.assist.description(TEMPLATE_CHOICES[i][2]))
 
     def _template_chosen(self, _index: int) -> None:
         from training.models import template
@@ -183,7 +188,7 @@ class ModelPanel(QWidget):
         key = self.template_combo.currentData()
         self.assist.clear_notes()
         if key == "auto":
-            self.assist.choose_auto()
+            self.assist.choose_auto(explicit=True)
             return
         self.assist.cancel_auto()
         options = {}
@@ -196,7 +201,7 @@ class ModelPanel(QWidget):
     @Slot()
     def _on_spec_changed(self) -> None:
         if self._own_edit:
-            self._schedule()
+            self.schedule_summary()
             return
         self._load_forms()
 
@@ -205,6 +210,7 @@ class ModelPanel(QWidget):
         if not self._own_edit and self.state.train_config is not None:
             self.training_form.load(self.state.train_config)
             self.transfer_form.load(self.state.model_spec, self.state.train_config)
+        self._describe()   # Auto's text says which number of epochs training will use
 
     @Slot()
     def _on_dataset_changed(self) -> None:
@@ -215,7 +221,7 @@ class ModelPanel(QWidget):
             self._use_suggestion()
         else:
             self.input_form.load(spec, sugg)
-            self._schedule()
+            self.schedule_summary()
 
     @Slot()
     def _use_suggestion(self) -> None:
@@ -247,7 +253,8 @@ class ModelPanel(QWidget):
             self._own_edit = False
 
     # -- summary ----------------------------------------------------------------------------------
-    def _schedule(self) -> None:
+    def schedule_summary(self) -> None:
+        """Rebuild the model summary soon (debounced; now stale), e.g. when weights arrive."""
         self._dirty = True
         self._summary_jobs.cancel()   # its summary is of the old spec: drop it
         self.status.setText("<span style='color:#666'>Updating…</span>")
@@ -299,10 +306,10 @@ class ModelPanel(QWidget):
         self._summary_jobs.queue(self._summary_worker, finished=self._show_summary,
                                  failed=self._on_failed)
 
-    def _summary_worker(self) -> SummaryWorker:
+    def _summary_worker(self) -> SummaryJob:
         # Made when the job starts (maybe after a running one ended): the spec of then.
         n = len(self.state.dataset.classes) if self.state.dataset is not None else DEFAULT_CLASSES
-        return SummaryWorker(self.state.model_spec.to_dict(), n)
+        return SummaryJob(self.state.model_spec.to_dict(), n)
 
     def _on_failed(self, message: str) -> None:
         self._show_summary({"rows": [], "total": None, "trainable": None, "errors": {-1: message}})

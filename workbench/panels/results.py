@@ -10,9 +10,9 @@ import os
 import time
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView,
-                               QLabel, QProgressBar, QPushButton, QSplitter, QTableWidget,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView,
+                               QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter,
+                               QTableWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from training.runs.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
@@ -24,9 +24,10 @@ from workbench.panels.results_unknown import UnknownBadges, reason_line
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
-from workbench.workers.evaluation import EvaluationLoader, EvaluationWorker
+from workbench.compute.requests import EvaluationJob
+from workbench.workers.evaluation import EvaluationLoader
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.run_watcher import RunWatcher, runs_root
+from workbench.workers.run_watcher import RunWatcher, runs_root, same_path
 
 MOST_INCORRECT, SAMPLE, CELL = 0, 1, 2
 GALLERY_LIMIT = 200   # a diagonal cell can hold thousands of images; show the first ones
@@ -114,11 +115,22 @@ class ResultsPanel(QWidget):
         self.confusion = ConfusionChart()
         self.confusion.cellClicked.connect(self.show_cell)
         self.per_class = QTableWidget(0, 5)
-        self.per_class.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Support"])
+        # Short headers (tooltips say them in full) and compact rows: every column shows
+        # in the ~270 px a 1024 px window leaves it; the class name takes the rest, elided.
+        self.per_class.setHorizontalHeaderLabels(["Class", "Prec.", "Recall", "F1", "n"])
+        for c, tip in enumerate(("Class", "Precision: of the images predicted as this class, "
+                                 "the share that are", "Recall: of this class's images, the "
+                                 "share found", "F1: the harmonic mean of precision and recall",
+                                 "Support: test images of this class")):
+            self.per_class.horizontalHeaderItem(c).setToolTip(tip)
         self.per_class.verticalHeader().setVisible(False)
+        self.per_class.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.per_class.setMinimumWidth(220)   # scrolls sideways in a 1024 px window
+        self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.per_class.horizontalHeader().setMinimumSectionSize(30)
+        self.per_class.setWordWrap(False)
+        self.per_class.setMinimumWidth(220)
         self.chart_tabs = QTabWidget()
         self.chart_tabs.setDocumentMode(True)
         self.chart_tabs.addTab(self.confusion, "Confusion matrix")
@@ -126,9 +138,11 @@ class ResultsPanel(QWidget):
         metrics = QSplitter(Qt.Orientation.Horizontal)
         metrics.addWidget(self.chart_tabs)
         metrics.addWidget(self.per_class)
-        metrics.setSizes([420, 330])
-        metrics.setStretchFactor(0, 3)
-        metrics.setStretchFactor(1, 2)
+        # Even shares: the matrix is square (its height limits it), the table needs its
+        # five columns and the class names.
+        metrics.setSizes([360, 360])
+        metrics.setStretchFactor(0, 1)
+        metrics.setStretchFactor(1, 1)
 
         self.gallery_choice = QComboBox()
         self.gallery_choice.addItems(["Most incorrect", "Sample predictions", "Selected cell"])
@@ -146,15 +160,24 @@ class ResultsPanel(QWidget):
         gv.addLayout(gl)
         gv.addWidget(self.gallery)
 
+        # Each part keeps a readable minimum height (a matrix with its labels, one row of
+        # thumbnails with their captions); below that the whole panel scrolls (see below).
+        metrics.setMinimumHeight(230)
+        gallery_box.setMinimumHeight(self.gallery.list.gridSize().height() + 60)
         center_split = QSplitter(Qt.Orientation.Vertical)
         center_split.addWidget(metrics)
         center_split.addWidget(gallery_box)
         center_split.setSizes([300, 230])
+        center_split.setChildrenCollapsible(False)   # never below the minimums above
         center = QWidget()
         cv = QVBoxLayout(center)
         cv.setContentsMargins(0, 0, 0, 0)
         cv.addLayout(head)
         self.result_tabs, self.health = attach_health(self, center_split)
+        # A tab widget does not pass its page's minimum up: say it, so the scroll area
+        # below gives the matrix and the gallery their minimums instead of overlapping them.
+        self.result_tabs.setMinimumHeight(metrics.minimumHeight() + gallery_box.minimumHeight()
+                                          + self.result_tabs.tabBar().sizeHint().height() + 16)
         cv.addWidget(self.result_tabs, 1)
 
         self.detail = ImageDetail("Select an image in the gallery to see it large "
@@ -169,8 +192,18 @@ class ResultsPanel(QWidget):
         self.splitter.addWidget(bottom)
         self.splitter.setSizes([190, 600])
         self.splitter.setStretchFactor(1, 1)   # extra height goes to the results, not the list
+        self.runs.setMinimumHeight(190)   # the Compare runs chart keeps its axis labels
+        self.splitter.setChildrenCollapsible(False)
+        # At 1024x640 the parts' minimum heights add up to more than the window has: the
+        # panel scrolls vertically rather than cutting captions, rows and charts short
+        # (issue 22 item 7). At 1920x1080 everything fits and nothing scrolls.
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.splitter)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.scroll)
 
     # ----------------------------------------------------------------- public API
     def pending_work(self) -> bool:
@@ -219,7 +252,7 @@ class ResultsPanel(QWidget):
         """Evaluate the shown run (``training.inference.evaluate.evaluate``) in the background."""
         if not self.run_dir or self._evaluator.current_busy():
             return
-        worker = EvaluationWorker(self.run_dir)
+        worker = EvaluationJob(self.run_dir)
         self.progress.setRange(0, 0)
         self.progress.show()
         self._cancel_at = None
@@ -284,7 +317,7 @@ class ResultsPanel(QWidget):
     def _on_run_files_changed(self, run_dir: str, names: list) -> None:
         """The shown run changed on disk (finished, evaluated, resumed; here or in another
         process): read it again, keeping what is shown until the new files are read."""
-        if (not self.run_dir or not _same_dir(run_dir, self.run_dir) or self.is_evaluating()
+        if (not self.run_dir or not same_path(run_dir, self.run_dir) or self.is_evaluating()
                 or not set(names) & RESULT_FILES):
             return
         self._loader.start(EvaluationLoader(self.run_dir), finished=self._on_loaded,
@@ -452,8 +485,6 @@ class ResultsPanel(QWidget):
         self.unknown_badges.check(self.run_dir, items, self.state.dataset)
 
 
-def _same_dir(a: str, b: str) -> bool:
-    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
 def _f(value) -> str:

@@ -55,51 +55,22 @@ def retrain_with_fixes(panel) -> bool:
         return False
     try:
         folder = RunFolder(run_dir)
-        spec = ModelSpec.from_dict(folder.read_spec())
-        config = TrainConfig.from_dict(folder.read_config())
+        spec = ModelSpec.from_dict(folder.read_spec(), folder.spec_json)
+        config = TrainConfig.from_dict(folder.read_config(), folder.config_json)
     except ValueError as exc:
         view.status.setText(f"Cannot retrain {os.path.basename(run_dir)}: {exc}")
         return False
     panel.state.set_model_spec(spec)
     panel.state.set_train_config(config)
-    window = panel.window()
-    if not hasattr(window, "panels"):
+    started = panel.state.request_training()
+    if started is None:   # no window: a panel on its own
         view.status.setText("Model and settings copied: start training on the Training panel.")
         return False
-    from workbench.actions.training_actions import start_training
-
-    started = start_training(window)
     if started:
         _compare_after_retrain(panel, run_dir)
     view.status.setText(f"Retraining {os.path.basename(run_dir)} with the fixes…" if started
                         else "Could not start training (is a run already training?)")
     return started
-
-
-def compare_runs(runs_list, paths: list[str]) -> bool:
-    """Select ``paths`` together in the runs list (their curves overlay in Compare runs).
-    False while one of them is not listed yet."""
-    from PySide6.QtCore import QItemSelectionModel
-
-    from workbench.panels.results_runs import PathRole, _same
-
-    table = runs_list.table
-    rows = []
-    for p in paths:
-        row = next((r for r in range(table.rowCount())
-                    if table.item(r, 0) is not None and _same(table.item(r, 0).data(PathRole), p)), None)
-        if row is None:
-            return False
-        rows.append(row)
-    model, sel = table.model(), table.selectionModel()
-    table.blockSignals(True)
-    sel.clearSelection()
-    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-    for row in rows:
-        sel.select(model.index(row, 0), flags)
-    table.blockSignals(False)
-    runs_list._update_compare()
-    return True
 
 
 def _compare_after_retrain(panel, old_run: str) -> None:
@@ -111,13 +82,29 @@ def _compare_after_retrain(panel, old_run: str) -> None:
         if not new or new == old_run:
             return
         panel.state.runsUpdated.disconnect(on_updated)
+        panel.health.status.setText(_retrained_text(old_run, new))
         tries = {"n": 0}
 
         def attempt() -> None:
             tries["n"] += 1
-            if not compare_runs(panel.runs, [old_run, new]) and tries["n"] < 40:
+            if not panel.runs.select_paths([old_run, new]) and tries["n"] < 40:
                 QTimer.singleShot(250, attempt)
 
         QTimer.singleShot(250, attempt)
 
     panel.state.runsUpdated.connect(on_updated)
+
+
+def _retrained_text(old_run: str, new_run: str) -> str:
+    """What the Data health status says once the retrained run is written."""
+    from training.runs.runfolder import RunFolder
+
+    try:
+        run = RunFolder(new_run).load()   # run.json, a few KB
+    except (OSError, ValueError):
+        run = {}
+    status, acc = run.get("status") or "written", run.get("test_accuracy")
+    text = f"Retrained {os.path.basename(old_run)} as {os.path.basename(new_run)}: {status}"
+    if isinstance(acc, (int, float)):
+        text += f", test accuracy {acc:.1%}"
+    return text + ". Both runs are selected in the runs list to compare."

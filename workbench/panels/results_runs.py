@@ -1,10 +1,9 @@
 """The runs list of the Results panel (seed 004's comparison table) and its curve overlay."""
 from __future__ import annotations
 
-import os
 import re
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -14,10 +13,17 @@ from workbench.panels.run_actions import add_run_actions
 from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.workers.evaluation import RunsLoader
+from workbench.workers.run_watcher import same_path
 from workbench.workers.job_runner import JobRunner
 
-COLUMNS = ("Run", "Model", "Dataset", "Status", "Epochs", "Val acc", "Test acc", "Time")
+COLUMNS = ("Run", "Model", "Dataset", "Status", "Ep.", "Val", "Test", "Time")
+# Short headers keep every column in view at 1024 px; these say what they mean.
+COLUMN_TIPS = ("The run's name (right-click to rename it or add notes)", "Model template",
+               "The dataset it trained on (full name in each cell's tooltip)", "Run status",
+               "Epochs trained", "Best validation accuracy", "Test accuracy",
+               "Wall time, every segment of a resumed run included")
 COLUMN_STATUS = COLUMNS.index("Status")
+COLUMN_DATASET = COLUMNS.index("Dataset")
 ALL = "All"   # the filter choice that shows every run
 PathRole = Qt.ItemDataRole.UserRole + 1
 
@@ -52,14 +58,21 @@ class RunsList(QWidget):
         self._runner = JobRunner(self)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        for c, tip in enumerate(COLUMN_TIPS):
+            self.table.horizontalHeaderItem(c).setToolTip(tip)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setSortingEnabled(True)
         header = self.table.horizontalHeader()
+        # The run's name keeps its width; the dataset label (often long: a folder name plus
+        # counts) takes what is left and is elided in the middle, its tooltip in full.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COLUMN_DATASET, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(40)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
         self.table.itemSelectionChanged.connect(self._on_selection)
         install_path_menu(self.table, self._path_at,
                           lambda menu, path: add_run_actions(menu, self, path))
@@ -122,13 +135,37 @@ class RunsList(QWidget):
     def _select(self, run_dir: str) -> bool:
         for row in range(self.table.rowCount()):
             item = self.table.item(row, 0)
-            if item is not None and _same(item.data(PathRole), run_dir):
+            if item is not None and same_path(item.data(PathRole), run_dir):
                 self.table.blockSignals(True)
                 self.table.selectRow(row)
                 self.table.blockSignals(False)
                 self._update_compare()
                 return True
         return False
+
+    def select_paths(self, paths: list[str]) -> bool:
+        """Select ``paths`` together (their curves overlay in the comparison chart), without
+        re-emitting ``runActivated``. False while one of them is not listed yet."""
+        table = self.table
+        rows = []
+        for p in paths:
+            row = next((r for r in range(table.rowCount())
+                        if table.item(r, 0) is not None and same_path(table.item(r, 0).data(PathRole), p)), None)
+            if row is None:
+                return False
+            rows.append(row)
+        table.blockSignals(True)
+        table.selectionModel().clearSelection()
+        self._select_rows(rows)
+        table.blockSignals(False)
+        self._update_compare()
+        return True
+
+    def _select_rows(self, rows: list[int]) -> None:
+        model, sel = self.table.model(), self.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in rows:
+            sel.select(model.index(row, 0), flags)
 
     def selected_paths(self) -> list[str]:
         rows = sorted({i.row() for i in self.table.selectedItems()})
@@ -158,13 +195,14 @@ class RunsList(QWidget):
                     item.setData(PathRole, run.get("path"))
                     notes = f"\n\n{run['notes']}" if run.get("notes") else ""
                     item.setToolTip((run.get("error") or run.get("path", "")) + notes)
-                if c == 2 and run.get("dataset_path"):
-                    item.setToolTip(run["dataset_path"])
+                if c == COLUMN_DATASET and run.get("dataset_path"):
+                    item.setToolTip(f"{text}\n{run['dataset_path']}")
                 table.setItem(r, c, item)
         table.setSortingEnabled(True)
-        for r in range(table.rowCount()):
-            if table.item(r, 0).data(PathRole) in selected:
-                table.selectRow(r)
+        # Every row that was selected stays selected (selectRow() would clear the others:
+        # two runs compared side by side came back as one, the wrong one).
+        self._select_rows([r for r in range(table.rowCount())
+                           if any(same_path(table.item(r, 0).data(PathRole), p) for p in selected)])
         table.blockSignals(False)
         if self._want and self._select(self._want):
             self._want = None
@@ -244,6 +282,3 @@ def _pct(value) -> str:
     return "-" if not isinstance(value, (int, float)) else f"{value:.1%}"
 
 
-def _same(a, b) -> bool:
-    return bool(a) and bool(b) and os.path.normcase(os.path.abspath(a)) == \
-        os.path.normcase(os.path.abspath(b))

@@ -15,7 +15,7 @@ import logging
 from PySide6.QtCore import QObject
 
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.unknown_check import UnknownCheckWorker
+from workbench.compute.requests import UnknownCheckJob
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class UnknownBadges(QObject):
                       for i in items}
         if not run_dir or not items:
             return
-        self._runner.start(UnknownCheckWorker(run_dir, list(self._base), dataset),
+        self._runner.start(UnknownCheckJob(run_dir, list(self._base), dataset),
                            finished=self._on_checked, failed=self._on_failed)
 
     def pending_work(self) -> bool:

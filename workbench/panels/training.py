@@ -159,6 +159,14 @@ class TrainingPanel(QWidget):
         if self.state.dataset is None:
             self._update_controls()
             return
+        from training.models.backbones import missing_weights
+
+        problem = missing_weights(self.state.model_spec)   # it would fail at once: say why now
+        if problem:
+            self.error_label.setText(f"Not started. {problem}")
+            self.error_label.show()
+            self.state.statusMessage.emit("Not started: the model's ImageNet weights are missing")
+            return
         self._begin(history=[])
         from workbench.actions.fixes import dataset_for_training
 
@@ -355,14 +363,18 @@ class TrainingPanel(QWidget):
         self.start_button.setEnabled(has_data and not busy)
         self.stop_button.setEnabled((busy or following) and self._stop_at is None)
         self.follow_button.setEnabled(not busy)
-        self.resume_button.setEnabled(not busy and self._resumable_run() is not None)
+        resumable = None if busy else self._resumable_run()
+        self.resume_button.setEnabled(resumable is not None)
         if following:
             self.hint.setText("Following a run trained by another process; Stop asks it to "
                               "stop after its current batch.")
-        elif not has_data:
-            self.hint.setText("Open a dataset first (Dataset panel).")
         elif busy:
             self.hint.setText("Training… Stop keeps the best weights so far.")
+        elif resumable:
+            self.hint.setText(f"Run {os.path.basename(resumable.rstrip('/'))} is unfinished: "
+                              "Resume continues it from its last checkpoint.")
+        elif not has_data:
+            self.hint.setText("Open a dataset first (Dataset panel).")
         else:
             self.hint.setText("")
         self.setup_label.setText(self._setup_text())

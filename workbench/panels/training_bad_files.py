@@ -17,15 +17,9 @@ def bad_files_label(panel) -> QLabel:
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
     label.setStyleSheet("QLabel { background: #fff8e1; border: 1px solid #f0d58c; padding: 6px; }")
-    label.linkActivated.connect(lambda _link: _open_report(panel))
+    label.linkActivated.connect(lambda _link: panel.state.badFilesRequested.emit())
     label.hide()
     return label
-
-
-def _open_report(panel) -> None:
-    window = panel.window()
-    if hasattr(window, "show_bad_files"):
-        window.show_bad_files()
 
 
 def _run_json(run_dir: str) -> dict:

@@ -1,7 +1,7 @@
 """The augmentation preview: a grid with a few training images (first column) and
 random augmented versions of each, as training would see them.
 
-The images are computed by :class:`~workbench.workers.aug_preview.AugPreviewWorker`;
+The images are computed by :class:`~workbench.compute.requests.AugPreviewJob`;
 this widget shows the result, or says why there is nothing to show.
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ class AugPreview(QGroupBox):
         self.note.setText(text)
 
     def set_images(self, result: dict) -> None:
-        """Shows ``AugPreviewWorker``'s result."""
+        """Shows ``AugPreviewJob``'s result."""
         self._clear()
         originals, variants = result.get("originals") or [], result.get("variants") or []
         if not originals:

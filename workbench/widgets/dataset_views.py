@@ -2,8 +2,6 @@
 and the CSV column dialog."""
 from __future__ import annotations
 
-import csv
-import io
 import os
 
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, Qt, QTimer, Signal)
@@ -212,18 +210,6 @@ def _esc(text: str) -> str:
     return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
-def csv_header(path: str, max_bytes: int = 65536) -> list[str]:
-    """The column names of a CSV (reads only its first bytes: safe on the GUI thread)."""
-    with open(path, "r", encoding="utf-8-sig", errors="replace") as f:
-        head = f.read(max_bytes)
-    first = head.splitlines()[0] if head else ""
-    try:
-        dialect = csv.Sniffer().sniff(first) if first else csv.excel
-    except csv.Error:
-        dialect = csv.excel
-    return next(csv.reader(io.StringIO(first), dialect), [])
-
-
 class CsvColumnsDialog(QDialog):
     """Asks which column holds the image id and which the label, and the images folder."""
 
@@ -241,14 +227,14 @@ class CsvColumnsDialog(QDialog):
         self.label_column = QComboBox()
         self.id_column.addItems(columns)
         self.label_column.addItems(columns)
-        lower = [c.lower() for c in columns]
-        id_guess = next((i for i, c in enumerate(lower)
-                         if c in ("id", "file", "filename", "image", "path", "image_id")), 0)
-        label_guess = next((i for i, c in enumerate(lower)
-                            if c in ("label", "class", "category", "target", "y")),
-                           len(columns) - 1)
+        # The core's guess, as indexing would make it without the dialog.
+        from training.data.csvsource import guess_column
+
+        id_guess = guess_column(columns, "id")
+        id_guess = 0 if id_guess is None else id_guess
+        label_guess = guess_column(columns, "label", exclude=id_guess)
         self.id_column.setCurrentIndex(id_guess)
-        self.label_column.setCurrentIndex(label_guess)
+        self.label_column.setCurrentIndex(len(columns) - 1 if label_guess is None else label_guess)
         form.addRow("Image id column", self.id_column)
         form.addRow("Label column", self.label_column)
         row = QHBoxLayout()

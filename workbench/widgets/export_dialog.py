@@ -1,7 +1,7 @@
 """The "Export model…" dialog: formats, quantization, destination, progress, parity table.
 
-The export runs in an :class:`~workbench.workers.export.ExportWorker` (TensorFlow and the
-converters take seconds); Cancel stops it between steps and nothing is written. An
+The export runs in the compute service (:class:`~workbench.compute.requests.ExportJob`:
+TensorFlow and the converters take seconds); Cancel stops it between steps and nothing is written. An
 existing destination is replaced only after the user confirms. When it ends, the table
 shows each file's size and its agreement with the Keras model, and "Open folder" shows
 the files.
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
 
 from training.runs.runfolder import SIGNATURE_JSON, RunFolder
 from workbench.widgets.error_details import error_html, offer_details
-from workbench.workers.export import ExportWorker
+from workbench.compute.requests import ExportJob
 from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ class ExportDialog(QDialog):
                 return False
             force = True
         quant = self.quantize.currentData() if "tflite" in formats else ""
-        worker = ExportWorker(self.run_dir, formats, out, quant or None, force)
+        worker = ExportJob(self.run_dir, formats, out, quant or None, force)
         self.table.setRowCount(0)
         self.table_hint.setText("Exporting…")
         self.open_button.setEnabled(False)

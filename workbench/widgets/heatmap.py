@@ -1,7 +1,7 @@
 """The Grad-CAM overlay of an image detail view: a toggle, a class choice, an opacity
 slider, and the heatmap drawn over the image.
 
-Heatmaps are computed in a :class:`~workbench.workers.gradcam.GradCamWorker` and cached
+Heatmaps are computed in a :class:`~workbench.compute.requests.GradCamJob` (the compute service) and cached
 per (run, image, class), so toggling, changing the opacity or coming back to an image
 costs nothing; only the pixmap composition happens on the GUI thread (~1 ms).
 """
@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLabel, QSlider, QWidget
 
-from workbench.workers.gradcam import GradCamWorker
+from workbench.compute.requests import GradCamJob
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.qimages import image_to_qimage
 
@@ -132,7 +132,7 @@ class HeatmapOverlay(QObject):
             return
         self.note.setText("Computing the heatmap…")
         self.toggle.setToolTip("Computing the heatmap…")
-        worker = GradCamWorker(key[0], key[1], key[2], self.dataset)
+        worker = GradCamJob(key[0], key[1], key[2], self.dataset)
         self._runner.start(worker, finished=lambda r, key=key: self._on_result(key, r),
                            failed=self._on_failed)
         self.changed.emit()

@@ -65,7 +65,9 @@ class ImageDetail(QWidget):
         caption_box.setWidgetResizable(True)
         caption_box.setFrameShape(QFrame.Shape.NoFrame)
         caption_box.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        caption_box.setMinimumHeight(self.caption.fontMetrics().lineSpacing() * 2 + 4)
+        # Four lines: "True: Sandal · Predicted: Sneaker (82.5%)" wraps in a narrow column,
+        # then the file name and the unknown check's verdict (two lines cut them at 1024x640).
+        caption_box.setMinimumHeight(self.caption.fontMetrics().lineSpacing() * 4 + 4)
         tl.addWidget(caption_box)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)

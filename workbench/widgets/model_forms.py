@@ -9,6 +9,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QSpinBox)
 
+from training.models.spec import COLOR_MODES, FLIP_MODES
+from training.recipe.config import LR_SCHEDULES, OPTIMIZERS
+from workbench.widgets.wrap import breakable
+
 
 class _Form(QGroupBox):
     edited = Signal()
@@ -16,6 +20,9 @@ class _Form(QGroupBox):
     def __init__(self, title: str, parent=None):
         super().__init__(title, parent)
         self.form = QFormLayout(self)
+        # A narrow settings column (1280x800 with a transfer template) puts a field under
+        # its label instead of clipping it or widening the column.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._obj = None
         self._loading = False
 
@@ -49,7 +56,7 @@ class InputForm(_Form):
         size.addWidget(QLabel("×"))
         size.addWidget(self.width)
         self.color = QComboBox()
-        self.color.addItems(["grayscale", "rgb"])
+        self.color.addItems(list(COLOR_MODES))
         self.note = QLabel()
         self.note.setStyleSheet("color:#666;")
         self.note.setWordWrap(True)
@@ -88,7 +95,7 @@ class AugmentationForm(_Form):
     def __init__(self, parent=None):
         super().__init__("Augmentation (training only)", parent)
         self.flip = QComboBox()
-        self.flip.addItems(["none", "horizontal", "vertical", "horizontal_and_vertical"])
+        self.flip.addItems(list(FLIP_MODES))
         self.flip.currentTextChanged.connect(lambda v: self._write("flip", v))
         self.form.addRow("Flip", self.flip)
         self.spins = {}
@@ -203,26 +210,36 @@ class TransferForm(_Form):
                 expected = imagenet_weights_path(bb.name, self._spec.input_size, bb.alpha)
             except Exception as exc:  # noqa: BLE001 - status text only
                 found, expected = None, str(exc)
+            # Paths break anywhere (workbench.widgets.wrap); the tooltip has them plain.
+            self.weights_status.setToolTip(str(found or expected))
             if found:
-                self.weights_status.setText(f"<span style='color:#2e7d32'>Found: {found}</span>")
+                self.weights_status.setText(f"<span style='color:#2e7d32'>Found: {breakable(found)}</span>")
             else:
                 self.weights_status.setText(
-                    f"<span style='color:#a61b0f'>Not in the cache: {expected}. Put the file "
-                    "there, choose a weights file, or use random weights.</span>")
+                    f"<span style='color:#a61b0f'>Not in the cache: {breakable(expected)}. Download "
+                    "it (Pretrained weights, below), put the file there, choose a weights file, "
+                    "or use random weights.</span>")
         elif bb.weights == "random":
             self.weights_status.setText("Random initialisation (no pretrained features).")
         else:
             ok = os.path.isfile(bb.weights)
             colour = "#2e7d32" if ok else "#a61b0f"
+            self.weights_status.setToolTip(bb.weights)
             self.weights_status.setText(f"<span style='color:{colour}'>{'File' if ok else 'Missing'}: "
-                                        f"{bb.weights}</span>")
+                                        f"{breakable(bb.weights)}</span>")
 
     def _weights_chosen(self, index: int) -> None:
         if self._obj is None:
             return
         if index == 1:
-            path, _ = QFileDialog.getOpenFileName(self, "Backbone weights file", "",
+            from workbench.appstate.settings import Settings
+
+            settings = Settings()
+            path, _ = QFileDialog.getOpenFileName(self, "Backbone weights file",
+                                                  settings.last_folder("weights"),
                                                   "Keras weights (*.h5 *.weights.h5);;All files (*)")
+            if path:
+                settings.set_last_folder("weights", path)
             if not path:
                 self.load(self._spec, self.config)
                 return
@@ -256,7 +273,7 @@ class TrainingForm(_Form):
     def __init__(self, parent=None):
         super().__init__("Training", parent)
         self.optimizer = QComboBox()
-        self.optimizer.addItems(["adam", "sgd", "rmsprop"])
+        self.optimizer.addItems(list(OPTIMIZERS))
         self.lr = _dspin(1e-6, 1.0, 1e-4, decimals=6)
         self.batch = QSpinBox(minimum=1, maximum=4096)
         self.epochs = QSpinBox(minimum=1, maximum=10000)
@@ -268,11 +285,8 @@ class TrainingForm(_Form):
         self.form.addRow("Optimizer", self.optimizer)
         self.form.addRow("Learning rate", self.lr)
         self.schedule = QComboBox()
-        from training.recipe.config import LR_SCHEDULES
-
         self.schedule.addItems(list(LR_SCHEDULES))
-        self.schedule.setToolTip("plateau: lower the rate when the validation loss stalls; "
-                                 "cosine: decay it smoothly over the epochs; none: keep it")
+        self.schedule.setToolTip("; ".join(f"{name}: {what}" for name, what in LR_SCHEDULES.items()))
         self.schedule.currentTextChanged.connect(lambda v: self._write("lr_schedule", v))
         self.form.addRow("Rate schedule", self.schedule)
         self.form.addRow("Batch size", self.batch)

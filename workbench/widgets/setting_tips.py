@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox
 
+from training.recipe.config import OPTIMIZERS
+
 # (form attribute, widget attribute) -> tooltip
 TIPS = {
     ("input_form", "height"): "Image height the network sees; every image is resized to it. "
@@ -19,8 +21,8 @@ TIPS = {
                              "channels (photos). Pretrained backbones need rgb.",
     ("aug_form", "flip"): "Randomly mirror training images. horizontal suits most photos; "
                           "none for digits and text, where a mirror changes the class.",
-    ("training_form", "optimizer"): "How the weights are updated. adam is a safe default; sgd "
-                                    "with a schedule can generalise better; rmsprop is in between.",
+    ("training_form", "optimizer"): "How the weights are updated. " + "; ".join(
+        f"{name} {opt.description}" for name, opt in OPTIMIZERS.items()) + ".",
     ("training_form", "lr"): "Step size of each update. Typical: 0.001 for adam from scratch, "
                              "0.0001-0.00001 when fine-tuning a pretrained backbone. Too high: "
                              "the loss jumps or diverges; too low: training crawls.",

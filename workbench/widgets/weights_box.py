@@ -13,6 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
 from workbench.widgets.error_details import error_html, offer_details
+from workbench.widgets.wrap import breakable
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.weights import WeightsDownloadWorker
 
@@ -70,13 +71,15 @@ class WeightsBox(QGroupBox):
         self.button.setEnabled(not wf.present)
         if wf.present:
             self.info.setText(f"<span style='color:#2e7d32'>{_esc(wf.describe())}: in the Keras "
-                              f"cache</span> ({_esc(wf.dest)}).")
+                              f"cache</span> ({breakable(_esc(wf.dest))}).")
+            self.info.setToolTip(str(wf.dest))
             self.button.setToolTip("Already downloaded.")
         else:
             # Which check a download gets is said in the box itself, not only in a tooltip:
             # MobileNetV2 has no published checksum (training.models.weights_download).
-            self.info.setText(f"{_esc(wf.describe())}. Not downloaded yet: the app never goes "
-                              f"online by itself. Download is {_esc(wf.check_note)}.")
+            self.info.setText(f"{_esc(wf.describe())}. Not in the Keras cache yet. The app "
+                              f"goes online only when you press the button. Download is "
+                              f"{_esc(wf.check_note)}.")
             self.button.setToolTip(f"Downloads {wf.url}\ninto {wf.dest}\n{wf.check_note}")
 
     def start(self) -> None:
@@ -113,7 +116,7 @@ class WeightsBox(QGroupBox):
 
     def _on_finished(self, path) -> None:
         note = self.file().check_note
-        self.message.setText(f"<span style='color:#2e7d32'>Saved {_esc(path)}</span> "
+        self.message.setText(f"<span style='color:#2e7d32'>Saved {breakable(_esc(path))}</span> "
                              f"({_esc(note.split(':')[0])}).")
         self.downloaded.emit(str(path))
 

@@ -1,4 +1,7 @@
-"""The one worker pattern used by every long job in the app.
+"""A job on a ``QThread`` of its own: only for a job that must block for its whole
+life, the Training panel's supervisor of a training process. Every other job is a
+:class:`~workbench.workers.pool.PoolWorker` on the app's thread pool or a compute-service
+request (:class:`~workbench.compute.jobs.ServiceJob`).
 
 A :class:`Worker` is a ``QObject`` moved to its own ``QThread`` (the pattern from the Qt
 for Python docs): ``thread.started`` runs :meth:`Worker.run`, which calls the subclass's
@@ -20,22 +23,28 @@ from workbench.workers import registry
 log = logging.getLogger(__name__)
 
 
-class Worker(QObject):
-    """Subclass and implement :meth:`work`; use ``self.events`` to report and to poll."""
+class JobSignals(QObject):
+    """The signals every kind of job has (a thread ``Worker``, a ``PoolWorker``, a
+    compute-service ``ServiceJob``), which ``JobRunner`` connects to."""
 
     status = Signal(str)
     progress = Signal(int, int, str)   # done, total, what
-    batch = Signal(dict)
-    epoch = Signal(dict)
     finished = Signal(object)          # the result of work(), plain data
     failed = Signal(str)               # a message for the user
     stopped = Signal()                 # work() ended because a stop was requested
     done = Signal()                    # always emitted last, whatever happened
 
+
+class Worker(JobSignals):
+    """Subclass and implement :meth:`work`; use ``self.events`` to report and to poll."""
+
+    batch = Signal(dict)
+    epoch = Signal(dict)
+
     def __init__(self) -> None:
         super().__init__()
         self._stop = threading.Event()
-        self.events = _SignalEvents(self)
+        self.events = SignalEvents(self)
         # The number JobRunner.start gave this job: workers with data signals of their own
         # send it, so the receiver can drop chunks of a superseded job.
         self.job_id = 0
@@ -85,7 +94,7 @@ def _describe(exc: BaseException) -> str:
     return text if len(text) < 2000 else first[:2000]
 
 
-class _SignalEvents(Events):
+class SignalEvents(Events):
     """Bridges the core's :class:`Events` callbacks to the worker's signals."""
 
     def __init__(self, worker: Worker) -> None:

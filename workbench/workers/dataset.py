@@ -1,13 +1,14 @@
 """Dataset jobs that must stay off the GUI thread: indexing (listing files, splitting,
-sampling images for a suggested input size) and the TensorFlow device probe."""
+sampling images for a suggested input size) and the preview. The up-front image check
+is a compute-service request (``workbench.compute.requests.CheckImagesJob``)."""
 from __future__ import annotations
 
 import os
 
-from workbench.workers.base import Worker
+from workbench.workers.pool import PoolWorker
 
 
-class IndexWorker(Worker):
+class IndexWorker(PoolWorker):
     """Runs ``training.data.open_dataset`` (and ``suggest_input``) for one ``DatasetSpec``.
 
     ``finished`` carries ``{"spec": DatasetSpec, "index": DatasetIndex,
@@ -43,44 +44,11 @@ class IndexWorker(Worker):
         return {"spec": self.spec, "index": index, "suggestion": suggestion}
 
 
-class CheckImagesWorker(Worker):
-    """The up-front pass over a freshly opened dataset: decodes every file once with the
-    core's parallel reader (``training.data.verify_images``), which fills the decoded-image
-    store at the suggested input size and finds the corrupt, truncated, empty and
-    non-image files that indexing cannot see, with the same reasons as ``inspect``.
-
-    ``finished`` carries ``{"index": DatasetIndex, "bad": [{path, reason}]}`` (the files
-    this pass found; they are also in ``index.bad_files`` and ``index.unusable``).
-    """
-
-    def __init__(self, index) -> None:
-        super().__init__()
-        self.index = index
-
-    def work(self):
-        from training.data import verify_images
-
-        found = verify_images(self.index, self.events)
-        return {"index": self.index, "bad": [b.to_dict() for b in found]}
-
-
-class DeviceProbeWorker(Worker):
-    """Imports TensorFlow (slow: seconds) and reports the compute device name."""
-
-    def work(self):
-        from workbench.workers.tfload import ensure_tensorflow
-
-        ensure_tensorflow()
-        from training.fit.device import describe_devices
-
-        return str(describe_devices().get("name") or "CPU")
-
-
-class PreviewWorker(Worker):
+class PreviewWorker(PoolWorker):
     """Decodes one image file for the large preview (bounded size) and stats it.
 
-    ``finished`` carries ``{"path", "image": QImage | None, "width", "height", "bytes",
-    "error"}``; a bad file is reported in ``error``, not raised.
+    ``finished`` carries ``{"path", "image": uint8 array | None, "width", "height", "bytes",
+    "error"}`` (the GUI thread makes the pixmap); a bad file is reported in ``error``, not raised.
     """
 
     def __init__(self, path: str, edge: int = 640) -> None:
@@ -91,13 +59,14 @@ class PreviewWorker(Worker):
     def work(self):
         from PIL import Image
 
-        from workbench.workers.qimages import load_thumbnail
+        from training.data import decode_to_fit
 
         out = {"path": self.path, "image": None, "width": None, "height": None,
                "bytes": None, "error": ""}
         try:
             out["bytes"] = os.stat(self.path).st_size
-            out["image"] = load_thumbnail(self.path, self.edge)  # the core's reasons on failure
+            # The core's reasons on failure; big JPEGs decode at reduced resolution.
+            out["image"] = decode_to_fit(self.path, self.edge, enlarge=False)
             with Image.open(self.path) as img:
                 w, h = img.size
                 # EXIF orientations 5-8 rotate by 90 degrees: report the size as shown.

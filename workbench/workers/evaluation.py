@@ -1,4 +1,5 @@
-"""Jobs behind the Results panel: list runs, load a run's evaluation, evaluate a run.
+"""Jobs behind the Results panel that read files: list runs, load a run's evaluation
+(evaluating a run is a compute-service request: ``workbench.compute.requests.EvaluationJob``).
 
 ``evaluation.json`` holds one record per test sample and can be tens of MB for a big
 test split, so even reading it happens here, off the GUI thread.
@@ -7,10 +8,10 @@ from __future__ import annotations
 
 import os
 
-from workbench.workers.base import Worker
+from workbench.workers.pool import PoolWorker
 
 
-class RunsLoader(Worker):
+class RunsLoader(PoolWorker):
     """List the run folders under ``root`` (``training.runs.listing.list_runs``), each with
     ``curve``: its validation accuracy per epoch, for the comparison chart."""
 
@@ -31,7 +32,7 @@ class RunsLoader(Worker):
         return runs
 
 
-class EvaluationLoader(Worker):
+class EvaluationLoader(PoolWorker):
     """Read a run folder (info, history) and its ``evaluation.json`` if there is one.
 
     Returns:
@@ -70,27 +71,3 @@ def read_history(run_dir: str) -> list:
     from training.runs.runfolder import RunFolder
 
     return RunFolder(run_dir).history()
-
-
-class EvaluationWorker(Worker):
-    """Evaluate a saved run on its test split (``training.inference.evaluate.evaluate``).
-
-    Args:
-        run_dir: the run folder.
-        dataset: the loaded ``DatasetIndex`` when it is the run's dataset, else None
-            (the core reopens the dataset recorded in the run folder).
-    """
-
-    def __init__(self, run_dir: str, dataset=None):
-        super().__init__()
-        self.run_dir, self.dataset = run_dir, dataset
-
-    def work(self) -> dict:
-        self.events.on_status("Loading TensorFlow…")
-        from workbench.workers.tfload import ensure_tensorflow
-
-        ensure_tensorflow()  # never import TF from two threads at once (see tfload)
-        from training.inference.evaluate import evaluate
-
-        result = evaluate(self.run_dir, self.dataset, events=self.events)
-        return {"run_dir": self.run_dir, "evaluation": dict(result)}

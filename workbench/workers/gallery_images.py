@@ -12,7 +12,7 @@ import os
 import numpy as np
 from PySide6.QtCore import Signal
 
-from workbench.workers.base import Worker
+from workbench.workers.pool import PoolWorker
 
 # Thumbnails are sent in small chunks so the first ones appear at once.
 _CHUNK = 16
@@ -59,7 +59,7 @@ def image_for(path: str, max_side: int, lookup: ArrayLookup) -> tuple:
         return None, getattr(exc, "reason", None) or "cannot be decoded"
 
 
-class ThumbnailWorker(Worker):
+class ThumbnailWorker(PoolWorker):
     """Decode a list of gallery images; emits ``thumbs(job_id, [(i, array|None, reason|None)])``."""
 
     thumbs = Signal(int, list)  # job id, chunk
@@ -76,14 +76,14 @@ class ThumbnailWorker(Worker):
             arr, reason = image_for(path, self.max_side, lookup)
             chunk.append((i, arr, reason))
             if len(chunk) >= _CHUNK:
-                self.thumbs.emit(self.job_id, chunk)
+                self.emit_later("thumbs", self.job_id, chunk)
                 chunk = []
         if chunk:
-            self.thumbs.emit(self.job_id, chunk)
+            self.emit_later("thumbs", self.job_id, chunk)
         return len(self.paths)
 
 
-class PreviewWorker(Worker):
+class PreviewWorker(PoolWorker):
     """Decode one image for the large view (and find faces when asked).
 
     Returns:
@@ -100,7 +100,7 @@ class PreviewWorker(Worker):
         arr, reason = image_for(self.path, self.max_side, ArrayLookup(self.dataset))
         faces = None
         if arr is not None and self.detect:
-            from workbench.workers.faces import detect_faces
+            from training.inference.faces import detect_faces
 
             faces = detect_faces(arr)
         return {"path": self.path, "image": arr, "error": reason, "faces": faces}

@@ -1,5 +1,10 @@
 """The one background-job mechanism of the app: a :class:`JobRunner` per kind of job.
 
+A job is a thread :class:`~workbench.workers.base.Worker` (Qt-free work that stays in the
+window's process: indexing, reading files, decoding) or a compute-service request
+(:class:`workbench.compute.jobs.ServiceJob`: every model job); both have the same
+signals and are started, cancelled and superseded the same way.
+
 A panel owns one runner per kind of job (thumbnails, preview, evaluation, summary…):
 
 * ``start(worker, …)`` cancels the running job (Orange's ``ConcurrentWidgetMixin.start``)
@@ -177,7 +182,13 @@ class _Job(QObject):
         worker.progress.connect(self._progress)
         worker.status.connect(self._status)
         worker.done.connect(self._done)
-        base.start(worker)
+        # A compute-service request (workbench.compute.jobs.ServiceJob) has no thread: it
+        # sends its request and its signals come from the GUI thread as the answers arrive.
+        launch = getattr(worker, "launch", None)
+        if launch is not None:
+            launch()
+        else:
+            base.start(worker)
 
     def request_stop(self) -> None:
         """Ask the worker to stop (it ends with ``stopped``, or its result if it was done)."""
@@ -188,7 +199,8 @@ class _Job(QObject):
             pass
 
     def stop_and_wait(self, timeout_ms: int = 5000) -> bool:
-        return base.stop_and_wait(self.worker, timeout_ms)
+        own = getattr(self.worker, "stop_and_wait", None)   # a service request: cancel, no wait
+        return own(timeout_ms) if own is not None else base.stop_and_wait(self.worker, timeout_ms)
 
     def _call(self, name: str, *args) -> None:
         fn = self._cb.get(name)

@@ -1,5 +1,5 @@
-"""numpy arrays and image files to ``QImage`` (thread-safe: no ``QPixmap`` here), for the
-workers that decode off the GUI thread and for the views that show the result."""
+"""numpy arrays to ``QImage``, on the GUI thread: the pool's tasks decode images to uint8
+arrays, and the views make the ``QImage`` (and ``QPixmap``) from them."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,16 +20,3 @@ def image_to_qimage(arr: np.ndarray) -> QImage:
         fmt, stride = QImage.Format.Format_RGB888, w * 3
     # copy(): the QImage must not keep pointing into the numpy buffer.
     return QImage(a.data, w, h, stride, fmt).copy()
-
-
-def load_thumbnail(path: str, edge: int) -> QImage:
-    """Decode ``path`` into a QImage no larger than ``edge`` (aspect kept). Raises the
-    core's ``DecodeError`` (its ``reason`` is what to show) on failure.
-
-    The core's ``decode_to_fit`` is the training decode (EXIF, 16-bit scaled by 65535,
-    alpha on white); big JPEGs decode at reduced resolution, so a 9000x9000 photo costs a
-    few MB, not 240 MB.
-    """
-    from training.data import decode_to_fit
-
-    return image_to_qimage(decode_to_fit(path, edge, enlarge=False))

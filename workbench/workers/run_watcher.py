@@ -33,8 +33,14 @@ MAX_ROOT_RUNS = 256    # watch at most this many run folders under the root (new
 MAX_SNAPSHOT = 4096    # entries of one folder looked at per scan (a run folder has ~20)
 
 
-def _norm(path: str) -> str:
+def norm_path(path: str) -> str:
+    """``path`` absolute and case-normalised: the one way the app compares folders."""
     return os.path.normcase(os.path.abspath(os.fspath(path)))
+
+
+def same_path(a, b) -> bool:
+    """Whether two paths name the same folder or file (False when either is empty)."""
+    return bool(a) and bool(b) and norm_path(a) == norm_path(b)
 
 
 def snapshot(folder: str) -> dict[str, tuple[int, int]] | None:
@@ -145,7 +151,7 @@ class RunWatcher(QObject):
         """
         if not run_dir:
             return
-        key = _norm(run_dir)
+        key = norm_path(run_dir)
         self._follows[key] = self._follows.get(key, 0) + 1
         self._followed[key] = self._known.get(key, run_dir)
         self._track(self._followed[key])
@@ -155,7 +161,7 @@ class RunWatcher(QObject):
         """Stop following ``run_dir`` (it stays watched while it is under the root)."""
         if not run_dir:
             return
-        key = _norm(run_dir)
+        key = norm_path(run_dir)
         left = self._follows.get(key, 0) - 1
         if left > 0:
             self._follows[key] = left
@@ -194,7 +200,7 @@ class RunWatcher(QObject):
 
     # ----------------------------------------------------------------- internals
     def _track(self, folder: str) -> None:
-        key = _norm(folder)
+        key = norm_path(folder)
         if key not in self._known:
             self._known[key] = folder
             self._snapshots[key] = snapshot(folder)
@@ -218,7 +224,7 @@ class RunWatcher(QObject):
             self._fs.removePath(path)
 
     def _under_root(self, key: str) -> bool:
-        return self._root is not None and os.path.dirname(key) == _norm(self._root)
+        return self._root is not None and os.path.dirname(key) == norm_path(self._root)
 
     def _update_poll(self) -> None:
         want = bool(self._followed) or self._root is not None
@@ -231,8 +237,8 @@ class RunWatcher(QObject):
     def _on_directory_changed(self, path: str) -> None:
         if self._root is None and not self._known:
             return  # stopped
-        key = _norm(path)
-        if self._root is not None and key == _norm(self._root):
+        key = norm_path(path)
+        if self._root is not None and key == norm_path(self._root):
             self._root_dirty = True
         elif key in self._known:
             self._dirty.add(key)
@@ -256,12 +262,12 @@ class RunWatcher(QObject):
             listing = _subfolders(self._root)
             if listing != self._root_listing:
                 runs_changed = True
-                old, new = set(map(_norm, self._root_listing)), set(map(_norm, listing))
+                old, new = set(map(norm_path, self._root_listing)), set(map(norm_path, listing))
                 for key in old - new:
                     if key not in self._followed:
                         self._dirty.add(key)   # report its files as removed, then forget it
                 for folder in listing:
-                    if _norm(folder) not in old:
+                    if norm_path(folder) not in old:
                         self._track(folder)
                 self._root_listing = listing
                 if not os.path.isdir(self._root):

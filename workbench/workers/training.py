@@ -10,7 +10,7 @@ import time
 
 from PySide6.QtCore import Signal
 
-from workbench.workers.base import Worker, _SignalEvents
+from workbench.workers.base import Worker, SignalEvents
 
 
 class TrainingWorker(Worker):
@@ -67,7 +67,7 @@ class TrainingWorker(Worker):
         return summary.to_dict()
 
 
-class _StopTimingEvents(_SignalEvents):
+class _StopTimingEvents(SignalEvents):
     """After a stop request, the core's next status line means training has ended (it
     announces evaluation or the run's end): time that for the Stop latency."""
 

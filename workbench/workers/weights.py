@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 
 from training.events import Stopped
-from workbench.workers.base import Worker
+from workbench.workers.pool import PoolWorker
 
 log = logging.getLogger(__name__)
 
 
-class WeightsDownloadWorker(Worker):
+class WeightsDownloadWorker(PoolWorker):
     """``finished`` carries the saved file's path."""
 
     def __init__(self, backbone: str, input_size, alpha: float = 1.0, base_url: str | None = None):

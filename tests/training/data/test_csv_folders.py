@@ -79,3 +79,19 @@ def test_chosen_images_dir_still_wins(tmp_path):
     other.mkdir()
     with pytest.raises(DatasetError):
         open_dataset(DatasetSpec(str(csv), images_dir=str(other)))
+
+
+def test_a_tsv_label_table_opens_like_a_csv_by_file_folder_and_cli(tmp_path, capsys):
+    from tests.imagegen import make_tsv_dataset
+    from tests.training.trainutil import run_cli
+    from training.data.csvsource import read_header
+
+    tsv = make_tsv_dataset(tmp_path / "pets")   # commas in the names: tabs must split
+    assert read_header(str(tsv)) == ["file", "species"]
+    for path in (tsv, tmp_path / "pets"):
+        index = open_dataset(str(path))
+        assert index.kind == "csv" and index.classes == ["big, cat", "small, dog"]
+        assert len(index) == 12 and not index.bad_files
+    code, out, err = run_cli(capsys, "inspect", tsv, "--quick", "--json")
+    assert code == 0, err
+    assert out["kind"] == "csv" and out["num_samples"] == 12

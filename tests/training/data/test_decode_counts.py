@@ -33,3 +33,15 @@ def test_status_count_matches_the_counter(tmp_path):
             if (m := re.match(r"Decoding ([\d,]+) images", s))]
     assert said and events.totals
     assert events.totals[-1][0] == events.totals[-1][1] == said[-1]
+
+
+def test_a_huge_jpeg_that_trains_also_makes_a_thumbnail():
+    """Issue 22 item 4: decode_to_fit refused the 9000x9000 JPEG that decode_image (with a
+    target size, as training reads) decodes, so the app reported a file it trained on."""
+    from tests.hostile import huge_jpeg_bytes
+    from training.data.decode import decode_image, decode_to_fit
+
+    data = huge_jpeg_bytes()
+    assert decode_image(data, size=(28, 28)).shape == (28, 28, 3)
+    thumb = decode_to_fit(data, 128)
+    assert max(thumb.shape[:2]) == 128

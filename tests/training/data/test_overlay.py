@@ -127,3 +127,20 @@ def test_array_source_overlay(tmp_path):
     ov.save()
     again = open_dataset(str(tmp_path / "d.npz"))
     assert len(again) == 19 and again.arrays.shape[0] == 19
+
+
+def test_set_fixes_updates_an_open_index_as_reopening_would(tmp_path):
+    from training.data.overlay import set_fixes
+
+    root = make_class_folder(tmp_path / "data", per_class=4, size=8)
+    index = open_dataset(str(root))
+    ov = load_overlay(index.root)
+    cat0, cat1 = index.paths[0], index.paths[1]
+    assert set_fixes(index, ov, [cat0], [("dog", False)]) is False
+    assert index.labels[0] == index.classes.index("dog")
+    assert set_fixes(index, ov, [cat1, cat0], [(None, True), ("nope", False)]) is True
+    assert index.labels[0] == index.classes.index("cat")   # an unknown class: the source's
+    again = open_dataset(str(root))
+    keys = ("relabelled", "excluded", "applied_relabels", "applied_exclusions", "path")
+    assert [index.overlay[k] for k in keys] == [again.overlay[k] for k in keys]
+    assert index.overlay["applied_exclusions"] == 1 and index.overlay["path"]

@@ -155,8 +155,13 @@ def test_default_with_a_run_retrains_k_fold_and_can_be_cancelled(copies_run):
     result = check_health(str(root), run_dir=run_dir, folds=2, repeats=1, events=events)
     li = result["label_issues"]
     assert "K-fold retraining" in li["method"] and "2 folds x 1" in li["method"]
-    assert [p for p in events.progress if p[2] == "cross-validation models"] == [(1, 2, "cross-validation models"),
-                                                                               (2, 2, "cross-validation models")]
+    # One bar over the whole cross-validation (100 units per model, advanced by the fold
+    # trainings' batches), never restarted per fold (issue 22 item 10).
+    cv = [p for p in events.progress if p[2] == "cross-validation models"]
+    assert (100, 200, "cross-validation models") in cv and cv[-1] == (200, 200, "cross-validation models")
+    assert [d for d, _t, _w in cv] == sorted(d for d, _t, _w in cv)
+    # No status names an internal temporary folder (the fold runs live in one).
+    assert not [s for s in events.statuses if "workbench-cv" in str(s) or tempfile.gettempdir() in str(s)]
     for it in li["items"]:
         assert abs(sum(it["probabilities"]) - 1.0) < 1e-3
     assert len(li["ranked_rows"]) == result["num_samples"]

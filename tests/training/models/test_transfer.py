@@ -81,6 +81,8 @@ def test_missing_imagenet_weights_say_which_file_and_where(keras_home):
     assert f"missing file {name}" in message
     assert str(keras_home / "models" / name) in message
     assert "choose a weights file" in message and "random" in message
+    # It says how to download (a button sits next to it), never "never downloads".
+    assert "Download ImageNet weights" in message and "never download" not in message
     assert info.value.layer is None
 
 

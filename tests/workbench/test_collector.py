@@ -1,0 +1,65 @@
+"""Garbage collection on the GUI thread only, and pool jobs that hand plain data back
+to the GUI thread (workbench/collector.py, workbench/workers/pool.py)."""
+import gc
+import threading
+import weakref
+
+from tests.workbench.panels import run_job
+from workbench.workers.pool import PoolWorker, app_pool, held_workers
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_the_collector_is_off_and_cycles_die_on_the_gui_thread(qtbot, gui_collector):
+    assert not gc.isenabled()   # no collection can start on a pool thread
+    died_on = []
+    gui = threading.get_ident()
+
+    def make_garbage():
+        for _ in range(2000):   # enough allocations to pass generation 0's threshold
+            obj = _Cycle()
+            weakref.finalize(obj, lambda: died_on.append(threading.get_ident()))
+            del obj
+
+    app_pool().submit(make_garbage).result(timeout=30)
+    qtbot.waitUntil(lambda: len(died_on) == 2000, timeout=10_000)
+    assert set(died_on) == {gui}
+    assert gui_collector.off_thread == 0
+    assert gui_collector.collections > 0
+
+
+class _Echo(PoolWorker):
+    def __init__(self, n):
+        super().__init__()
+        self.n, self.threads = n, []
+
+    def work(self):
+        self.threads.append(threading.get_ident())
+        for i in range(self.n):
+            self.events.on_progress(i + 1, self.n, "counting")
+        self.events.on_status("counted")
+        return {"n": self.n}
+
+
+def test_a_pool_job_runs_off_the_gui_thread_and_reports_on_it(qtbot):
+    gui = threading.get_ident()
+    job = _Echo(5)
+    seen = []
+    job.status.connect(lambda m: seen.append(("status", threading.get_ident())))
+    job.progress.connect(lambda d, t, w: seen.append(("progress", threading.get_ident())))
+    assert run_job(qtbot, job) == ("finished", {"n": 5})
+    assert job.threads and job.threads[0] != gui
+    assert seen and {t for _k, t in seen} == {gui}
+    qtbot.waitUntil(lambda: held_workers() == 0, timeout=5000)   # let go on the GUI thread
+
+
+class _Fails(PoolWorker):
+    def work(self):
+        raise ValueError("the file /x/y.png is not an image")
+
+
+def test_a_failing_pool_job_says_why(qtbot):
+    assert run_job(qtbot, _Fails()) == ("failed", "the file /x/y.png is not an image")

@@ -1,0 +1,1 @@
+"""One module per compute request type (see ``training.service.registry``)."""
