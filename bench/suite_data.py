@@ -116,10 +116,15 @@ def write_fashion_subset(n: int, out_dir: str = ROOT) -> str:
     x, y = make_sample.load_fashion_mnist(FASHION, "train")
     xt, yt = make_sample.load_fashion_mnist(FASHION, "t10k")
     rows = make_sample.choose_per_class(y, n // 10, seed=0)
-    os.makedirs(out_dir, exist_ok=True)
+    return _save_npz(path, x_train=x[rows], y_train=y[rows], x_test=xt, y_test=yt,
+                     class_names=np.array(make_sample.CLASS_NAMES))
+
+
+def _save_npz(path: str, **arrays) -> str:
+    """Write ``path`` atomically (a temporary file, then a rename)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp.npz"
-    np.savez(tmp, x_train=x[rows], y_train=y[rows], x_test=xt, y_test=yt,
-             class_names=np.array(make_sample.CLASS_NAMES))
+    np.savez(tmp, **arrays)
     os.replace(tmp, path)
     return path
 
@@ -157,12 +162,8 @@ def write_tuning_set(name: str, out_dir: str = ROOT) -> str:
         xs = np.stack([cv2.resize(i, (25, 25), interpolation=cv2.INTER_AREA) for i in xs])
     if name == "tune8x8":
         xs = np.stack([cv2.resize(i, (8, 8), interpolation=cv2.INTER_AREA) for i in xs])
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = path + ".tmp.npz"
-    np.savez(tmp, x_train=xs[:n], y_train=ys[:n], x_test=xs[n:], y_test=ys[n:],
-             class_names=np.array(classes))
-    os.replace(tmp, path)
-    return path
+    return _save_npz(path, x_train=xs[:n], y_train=ys[:n], x_test=xs[n:], y_test=ys[n:],
+                     class_names=np.array(classes))
 
 
 def resolve(name: str) -> str:

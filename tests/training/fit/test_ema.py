@@ -36,13 +36,19 @@ def _loss(model, x, y) -> float:
     return float(keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, p)))
 
 
+def _setup(tmp_path, per_class: int, epochs: int, **settings):
+    """A tiny 12x12 grayscale set, a tiny CNN and a config with a one-epoch average."""
+    data = make_class_folder(tmp_path / "data", per_class=per_class, size=12)
+    spec = tiny_spec("cnn", size=12, color="grayscale")
+    config = TrainConfig(epochs=epochs, batch_size=8, learning_rate=0.01, early_stopping=False,
+                         ema_epochs=1.0, **settings)
+    return data, spec, config
+
+
 def test_validation_and_the_saved_model_use_the_averaged_weights(tmp_path):
     from training.fit.train import train
 
-    data = make_class_folder(tmp_path / "data", per_class=16, size=12)
-    spec = tiny_spec("cnn", size=12, color="grayscale")
-    config = TrainConfig(epochs=3, batch_size=8, learning_rate=0.01, early_stopping=False,
-                         restore_best=False, ema_epochs=1.0, seed=3)
+    data, spec, config = _setup(tmp_path, 16, 3, restore_best=False, seed=3)
     run = train(str(data), spec, config, run_dir=str(tmp_path / "run"))
     assert run.status == "complete"
     final = load_model_file(tmp_path / "run" / "model_final.keras", compile=False)
@@ -64,10 +70,7 @@ def test_validation_and_the_saved_model_use_the_averaged_weights(tmp_path):
 def test_the_best_epoch_kept_is_the_averaged_model_that_was_validated(tmp_path):
     from training.fit.train import train
 
-    data = make_class_folder(tmp_path / "data", per_class=16, size=12)
-    spec = tiny_spec("cnn", size=12, color="grayscale")
-    config = TrainConfig(epochs=3, batch_size=8, learning_rate=0.01, early_stopping=False,
-                         ema_epochs=1.0, seed=4)
+    data, spec, config = _setup(tmp_path, 16, 3, seed=4)
     run = train(str(data), spec, config, run_dir=str(tmp_path / "run"))
     best = load_model_file(tmp_path / "run" / "model_best.keras", compile=False)
     x, y = _validation(data, spec)
@@ -77,10 +80,7 @@ def test_the_best_epoch_kept_is_the_averaged_model_that_was_validated(tmp_path):
 def test_a_resumed_run_with_a_weight_average_matches_the_uninterrupted_one(tmp_path):
     from training.fit.train import resume, train
 
-    data = make_class_folder(tmp_path / "data", per_class=12, size=12)
-    spec = tiny_spec("cnn", size=12, color="grayscale")
-    config = TrainConfig(epochs=4, batch_size=8, learning_rate=0.01, early_stopping=False,
-                         restore_best=False, ema_epochs=1.0, seed=5)
+    data, spec, config = _setup(tmp_path, 12, 4, restore_best=False, seed=5)
     whole = train(str(data), spec, config, run_dir=str(tmp_path / "whole"))
     events = Recorder(stop_when=lambda kind, p: kind == "epoch" and p["epoch"] == 2)
     first = train(str(data), spec, config, events, run_dir=str(tmp_path / "parts"))
