@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="; ".join(f"{name}{' (default)' if name == _TRAIN_DEFAULTS.lr_schedule else ''}: "
                                   f"{what}" for name, what in LR_SCHEDULES.items()))
     p.add_argument("--no-early-stopping", action="store_true")
+    p.add_argument("--ema-epochs", type=float, default=_TRAIN_DEFAULTS.ema_epochs, metavar="E",
+                   help="validate and keep a moving average of the weights over about E epochs "
+                        "(default 0: off; docs/BENCHMARKS.md 8c measured no gain)")
     p.add_argument("--fine-tune-epochs", type=int, default=_TRAIN_DEFAULTS.fine_tune_epochs)
     p.add_argument("--fine-tune-from", type=int, help="backbone layer index to unfreeze from")
     p.add_argument("--fine-tune-lr", type=float, default=_TRAIN_DEFAULTS.fine_tune_lr)
@@ -392,9 +395,9 @@ def _train_config(args, index=None, events=None):
         from training.recipe.epoch_budget import default_epochs, epochs_reason
 
         n = int(sum((index.counts().get("train") or {}).values())) if index is not None else 0
-        args.epochs = default_epochs(n) if n else _TRAIN_DEFAULTS.epochs
+        args.epochs = default_epochs(n, args.batch_size) if n else _TRAIN_DEFAULTS.epochs
         if events is not None and n and (args.spec or args.model != "auto"):
-            events.on_status(epochs_reason(n))  # Auto prints it among its reasons
+            events.on_status(epochs_reason(n, args.batch_size))  # Auto prints it among its reasons
     if args.epochs < 1:  # a "complete" run with no model helps no one (the GUI refuses it too)
         raise InputError(f"--epochs must be at least 1. Received: --epochs {args.epochs}")
     try:
@@ -406,6 +409,7 @@ def _train_config(args, index=None, events=None):
                            mixed_precision=MIXED_PRECISION[args.mixed_precision],
                            feature_cache=not args.no_feature_cache,
                            class_weight=parse_class_weight(args.class_weight),
+                           ema_epochs=args.ema_epochs,
                            devices=args.devices or "one",
                            multi_worker=args.strategy == "multi-worker")
     except ValueError as exc:

@@ -14,9 +14,11 @@ from training.safefiles import check_schema
 # 2: class_weight added (a build that reads only version 1 refuses it clearly, instead of
 # calling it an unknown field); version 1 files load with class_weight=None.
 # 3: label_smoothing added (default 0, which is how older files were trained).
-# 4: mixed_precision may be "auto" (the new default); an older file's false meant "not
+# 4: ema_epochs added; files of versions 1-3 load with 0 (no weight average), how they
+# were trained, so resuming one does not add an average its checkpoint lacks.
+# 5: mixed_precision may be "auto" (the new default); an older file's false meant "not
 # asked for" (no window offered it, the CLI flag was off by default), so it loads as "auto".
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class TrainConfig:
             weights are adjusted rather than destroyed).
         label_smoothing: train towards ``1 - s`` for the true class and ``s / classes``
             for every class (``training.models.losses``); 0 turns it off.
+        ema_epochs: keep an exponential moving average of the weights over about this
+            many epochs (``training.fit.ema``): validation, the best epoch and the saved
+            models use the averaged weights; 0 turns it off.
         seed: seeds Python, NumPy and the backend, and the shuffling of batches.
         mixed_precision: ``"auto"`` (the default: ``mixed_float16`` on a GPU, float32 on
             a CPU, where float16 is emulated and slower), True (on a GPU) or False.
@@ -103,6 +108,7 @@ class TrainConfig:
     # published run without both (92.57 % with seed 0 against 93.13 % with seed 42,
     # docs/BENCHMARKS.md 8c); the two were not separated (no bench time left).
     label_smoothing: float = 0.0
+    ema_epochs: float = 0.0
     seed: int = 42
     mixed_precision: bool | str = "auto"
     feature_cache: bool = True
@@ -141,6 +147,10 @@ class TrainConfig:
         if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
             raise bad("label_smoothing", "must be a number from 0 up to (not including) 1")
         self.label_smoothing = float(ls)
+        ema = self.ema_epochs
+        if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 <= ema <= 100:
+            raise bad("ema_epochs", "must be a number from 0 (off) to 100")
+        self.ema_epochs = float(ema)
         for name in ("learning_rate", "fine_tune_lr"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
@@ -220,7 +230,9 @@ class TrainConfig:
             raise ValueError(f"Unknown training setting(s): {', '.join(unknown)}. "
                              f"Known fields: {', '.join(sorted(names))}")
         values = dict(data)
-        if version < 4 and values.get("mixed_precision") is False:
+        if version < 4:
+            values.setdefault("ema_epochs", 0.0)
+        if version < 5 and values.get("mixed_precision") is False:
             values["mixed_precision"] = "auto"
         values["schema_version"] = SCHEMA_VERSION
         return cls(**values)

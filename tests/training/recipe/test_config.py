@@ -21,10 +21,11 @@ def test_mixed_precision_is_auto_by_default_and_on_a_gpu_only():
     assert [uses_mixed_precision(s, gpu=True) for s in ("auto", True, False)] == [True, True, False]
     assert [uses_mixed_precision(s, gpu=False) for s in ("auto", True, False)] == [False] * 3
     assert TrainConfig(mixed_precision="AUTO").mixed_precision == "auto"
-    # Files before version 4 could only say false for "not asked for": they get the new
+    # Files before version 5 could only say false for "not asked for": they get the new
     # default; a file of this version keeps an explicit false.
     assert TrainConfig.from_dict({"schema_version": 2, "mixed_precision": False}).mixed_precision == "auto"
     assert TrainConfig.from_dict({"schema_version": 3, "mixed_precision": False}).mixed_precision == "auto"
+    assert TrainConfig.from_dict({"schema_version": 4, "mixed_precision": False}).mixed_precision == "auto"
     assert TrainConfig.from_dict({"schema_version": 2, "mixed_precision": True}).mixed_precision is True
     assert TrainConfig.from_dict({"mixed_precision": False}).mixed_precision is False
     with pytest.raises(ValueError, match="mixed_precision='fp16'"):
