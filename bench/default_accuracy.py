@@ -77,8 +77,22 @@ def test_arrays(index, size, color):
     return x, np.asarray(index.labels)[kept]
 
 
-def app_default(path: str, seed: int, curve: bool) -> dict:
-    """``python -m training train PATH --seed SEED`` (no other flags), timed."""
+def parse_settings(pairs) -> dict:
+    """``--set NAME=VALUE`` pairs as TrainConfig keyword arguments (JSON values, else text)."""
+    out = {}
+    for pair in pairs or ():
+        name, _, text = pair.partition("=")
+        try:
+            out[name] = json.loads(text)
+        except ValueError:
+            out[name] = text
+    return out
+
+
+def app_default(path: str, seed: int, curve: bool, settings: dict | None = None,
+                min_steps: int | None = None) -> dict:
+    """``python -m training train PATH --seed SEED`` (no other flags), timed; ``settings``
+    changes TrainConfig fields (a candidate default, measured against the current one)."""
     from training.events import Events
     from training.fit.train import train
     from training.recipe.auto import auto_choice
@@ -106,17 +120,48 @@ def app_default(path: str, seed: int, curve: bool) -> dict:
             points.append((clock.now(), float((p.argmax(1) == test[1]).mean())))
             clock.paused += time.perf_counter() - t
 
-    summary = train(index, choice.spec, TrainConfig(epochs=choice.epochs, seed=seed),
+    epochs = choice.epochs
+    if min_steps is not None:  # a candidate epoch budget (training.recipe.epoch_budget)
+        from training.recipe.epoch_budget import default_epochs
+
+        epochs = default_epochs(sum(index.counts().get("train", {}).values()), min_steps=min_steps)
+    config = TrainConfig(**{"epochs": epochs, "seed": seed, **(settings or {})})
+    summary = train(index, choice.spec, config,
                     CurveEvents() if curve else None, run_dir=run_dir)
     seconds = clock.now()
     from training.runs.runfolder import RunFolder
 
     timings = RunFolder(run_dir).load().get("timings") or {}
+    tta = flip_tta(index, choice, run_dir) if os.path.isfile(RunFolder(run_dir).model_final) else {}
     return {"accuracy": summary.test_accuracy, "seconds": seconds, "epochs": summary.epochs_done,
+            **tta,
             "cpu": cpu_seconds() - cpu0, "cores_in_fit": timings.get("cpu_cores_in_fit"),
             "template": choice.template, "size": tuple(choice.spec.input_size),
             "color": choice.spec.color_mode, "index": index, "reasons": choice.reasons,
             "curve": points}
+
+
+def flip_tta(index, choice, run_dir) -> dict:
+    """Test accuracy of the run's final model alone and averaged with its prediction of
+    the left-right mirrored image (flip test-time augmentation), measured here, off the
+    clock; with the mirror check's verdict and whether the model trained with flips."""
+    from training.recipe.flips import mirror_check
+    from training.runs.runfolder import RunFolder, load_model_file
+
+    x, y = test_arrays(index, choice.spec.input_size, choice.spec.color_mode)
+    model = load_model_file(RunFolder(run_dir).model_final)
+    x = x.astype("float32")
+
+    def probs(images):
+        p = model.predict(images, batch_size=256, verbose=0)
+        return np.c_[1 - p, p] if p.shape[1] == 1 else p
+
+    plain = probs(x)
+    both = (plain + probs(x[:, :, ::-1, :])) / 2
+    return {"plain_accuracy": float((plain.argmax(1) == y).mean()),
+            "tta_accuracy": float((both.argmax(1) == y).mean()),
+            "mirror_safe": mirror_check(index).safe,
+            "trained_with_flips": choice.spec.augmentation.flip != "none"}
 
 
 def keras_example(index, size, color, seed: int, curve: bool) -> dict:
@@ -235,17 +280,26 @@ def main(argv=None) -> int:
     p.add_argument("--svm-cv-images", type=int, default=3000)
     p.add_argument("--curve", metavar="PNG", help="draw the first seed's time-to-accuracy curves")
     p.add_argument("--json", metavar="FILE", help="append every result as a JSON line")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="a TrainConfig field for the default (a candidate), e.g. ema_epochs=1")
+    p.add_argument("--min-steps", type=int, help="a candidate epoch budget: at least this many "
+                   "optimizer steps (training.recipe.epoch_budget.MIN_STEPS)")
     args = p.parse_args(argv)
     methods = set(args.methods.split(","))
+    settings = parse_settings(args.set)
     print(machine_line(), flush=True)
+    if settings or args.min_steps is not None:
+        print(f"default with {settings}, min steps {args.min_steps}", flush=True)
     rows = []
     for name in args.datasets:
         path = resolve(name)
         res = {"default": [], "keras": [], "svm_pixels": [], "svm_hog": []}
         for k, seed in enumerate(args.seeds):
             curve = bool(args.curve) and k == 0
-            line = {"dataset": name, "seed": seed, "load": os.getloadavg()[0], "time": time.time()}
-            app = app_default(path, seed, curve) if "default" in methods else None
+            line = {"dataset": name, "seed": seed, "load": os.getloadavg()[0], "time": time.time(),
+                    "settings": settings, "min_steps": args.min_steps}
+            app = (app_default(path, seed, curve, settings, args.min_steps)
+                   if "default" in methods else None)
             index = app["index"] if app else open_split(path, seed)
             if app is None:
                 from training.recipe.auto import auto_choice
@@ -255,7 +309,11 @@ def main(argv=None) -> int:
             else:
                 size, color = app["size"], app["color"]
                 print(f"{name} seed {seed}: default {app['accuracy']:.4f} in {app['seconds']:.0f} s, "
-                      f"{app['epochs']} epochs, {app['cores_in_fit'] or 0:.2f} cores in fit; Auto: "
+                      f"{app['epochs']} epochs, {app['cores_in_fit'] or 0:.2f} cores in fit; "
+                      f"flip TTA {app.get('tta_accuracy', float('nan')):.4f} (plain "
+                      f"{app.get('plain_accuracy', float('nan')):.4f}, mirror-safe "
+                      f"{app.get('mirror_safe')}, trained with flips "
+                      f"{app.get('trained_with_flips')}); Auto: "
                       + " ".join(app["reasons"]), flush=True)
                 res["default"].append(app)
                 line["default"] = {k2: v for k2, v in app.items() if k2 not in ("index",)}

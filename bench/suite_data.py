@@ -10,6 +10,17 @@ once into the temp folder from files that ship with packages (no download).
 - ``photos``: 32x32 RGB crops of 10 real photos shipped with scikit-image and
   scikit-learn; the class is the photo a crop came from (150 crops each, random
   position and scale).
+
+Tuning sets (``TUNE``): recipe changes are chosen on these, never on the datasets above,
+which are only reported. Each mimics one regime the suite's small sets are in, from
+Fashion-MNIST training images outside every suite draw (``fashion500`` .. ``fashion10000``),
+tested on 2,000 other such images (never on t10k):
+
+- ``tune1000``: 1,000 28x28 images, 10 classes (a few hundred to ~1,500 images: the
+  sample, ``fashion500``).
+- ``tune8x8``: 1,500 images shrunk to 8x8 (tiny inputs: sklearn's digits).
+- ``tunepair``: 200 25x25 images of two classes, T-shirt/top against shirt (a tiny
+  two-class set: the faces).
 """
 from __future__ import annotations
 
@@ -30,6 +41,11 @@ LABELS = {
     "sample": "resources/sample (1,500)", "photos": "photo crops 32x32 RGB (10 photos)",
 }
 ALL = list(LABELS)
+TUNE_LABELS = {"tune1000": "tuning: Fashion-MNIST 1,000 (disjoint)",
+               "tune8x8": "tuning: Fashion-MNIST 1,500 at 8x8 (disjoint)",
+               "tunepair": "tuning: T-shirt vs shirt, 200 at 25x25 (disjoint)"}
+TUNE = list(TUNE_LABELS)
+TUNE_TEST = 2_000
 
 
 def _save_png(img: np.ndarray, path: str) -> None:
@@ -100,12 +116,54 @@ def write_fashion_subset(n: int, out_dir: str = ROOT) -> str:
     x, y = make_sample.load_fashion_mnist(FASHION, "train")
     xt, yt = make_sample.load_fashion_mnist(FASHION, "t10k")
     rows = make_sample.choose_per_class(y, n // 10, seed=0)
-    os.makedirs(out_dir, exist_ok=True)
+    return _save_npz(path, x_train=x[rows], y_train=y[rows], x_test=xt, y_test=yt,
+                     class_names=np.array(make_sample.CLASS_NAMES))
+
+
+def _save_npz(path: str, **arrays) -> str:
+    """Write ``path`` atomically (a temporary file, then a rename)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp.npz"
-    np.savez(tmp, x_train=x[rows], y_train=y[rows], x_test=xt, y_test=yt,
-             class_names=np.array(make_sample.CLASS_NAMES))
+    np.savez(tmp, **arrays)
     os.replace(tmp, path)
     return path
+
+
+def _suite_rows(y: np.ndarray) -> set:
+    """Training rows any Fashion-MNIST suite subset draws (see :func:`write_fashion_subset`)."""
+    import make_sample
+
+    used = set()
+    for n in (500, 2000, 10000):
+        used.update(make_sample.choose_per_class(y, n // 10, seed=0).tolist())
+    return used
+
+
+def write_tuning_set(name: str, out_dir: str = ROOT) -> str:
+    """``<name>.npz``: a tuning set (module docstring) from rows no suite subset uses."""
+    import cv2
+    import make_sample
+
+    path = os.path.join(out_dir, f"{name}.npz")
+    if os.path.isfile(path):
+        return path
+    x, y = make_sample.load_fashion_mnist(FASHION, "train")
+    free = np.setdiff1d(np.arange(len(y)), np.fromiter(_suite_rows(y), np.int64))
+    rng = np.random.default_rng({"tune1000": 1, "tune8x8": 2, "tunepair": 3}[name])
+    classes = list(make_sample.CLASS_NAMES)
+    if name == "tunepair":
+        free = free[np.isin(y[free], (0, 6))]
+        classes = [classes[0], classes[6]]
+    n = {"tune1000": 1_000, "tune8x8": 1_500, "tunepair": 200}[name]
+    rows = rng.permutation(free)[:n + TUNE_TEST]
+    xs, ys = x[rows], y[rows]
+    if name == "tunepair":
+        ys = (ys == 6).astype(np.uint8)
+        xs = np.stack([cv2.resize(i, (25, 25), interpolation=cv2.INTER_AREA) for i in xs])
+    if name == "tune8x8":
+        xs = np.stack([cv2.resize(i, (8, 8), interpolation=cv2.INTER_AREA) for i in xs])
+    return _save_npz(path, x_train=xs[:n], y_train=ys[:n], x_test=xs[n:], y_test=ys[n:],
+                     class_names=np.array(classes))
 
 
 def resolve(name: str) -> str:
@@ -114,6 +172,8 @@ def resolve(name: str) -> str:
         if not os.path.isdir(FASHION):
             raise SystemExit(f"{FASHION} is missing: apt-get install -y dataset-fashion-mnist")
         return FASHION
+    if name in TUNE_LABELS:
+        return write_tuning_set(name)
     if name.startswith("fashion") and name[7:].isdigit():
         return write_fashion_subset(int(name[7:]))
     if name == "digits":
@@ -128,5 +188,6 @@ def resolve(name: str) -> str:
 
 
 def has_fixed_split(name: str) -> bool:
-    """Fashion-MNIST and its subsets come with a test split; the others are split per seed."""
-    return name.startswith("fashion")
+    """Fashion-MNIST, its subsets and the tuning sets come with a test split; the others
+    are split per seed."""
+    return name.startswith("fashion") or name in TUNE_LABELS

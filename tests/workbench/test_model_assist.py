@@ -66,10 +66,13 @@ def test_auto_sets_the_epochs_from_the_data_unless_the_person_chose_them(qtbot, 
     import workbench.panels.model_assist as assist_module
     from tests.workbench.pausing import patched_job
 
-    # A few dozen images: ~15 epochs. Auto runs in the compute service: patched there.
+    # A few dozen images: ~15 epochs (the images budget alone, no step minimum). Auto runs
+    # in the compute service: patched there.
     monkeypatch.setattr("training.recipe.epoch_budget.EPOCH_IMAGES", 300)
+    monkeypatch.setattr("training.recipe.epoch_budget.MIN_STEPS", 0)
     monkeypatch.setattr(assist_module, "AutoChoiceJob", patched_job(
-        assist_module.AutoChoiceJob, {"training.recipe.epoch_budget:EPOCH_IMAGES": 300}))
+        assist_module.AutoChoiceJob, {"training.recipe.epoch_budget:EPOCH_IMAGES": 300,
+                                      "training.recipe.epoch_budget:MIN_STEPS": 0}))
     panel.state.set_train_config(TrainConfig())
     for root, size in ((tmp_path / "a", 12), (tmp_path / "b", 14)):
         for label, name in enumerate(("x", "y")):

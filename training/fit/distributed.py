@@ -334,13 +334,17 @@ class StepLoop:
 
     def fit(self, model, train_ds, val_ds, epochs: int, initial_epoch: int, callbacks: list,
             class_weight: dict | None = None) -> None:
-        """Like ``model.fit``: ``callbacks[0]`` is the session's ``EventsCallback``; the
-        others (TensorBoard, learning-rate schedules) get the same hooks."""
+        """Like ``model.fit``: one of ``callbacks`` is the session's ``EventsCallback``; the
+        others (the weight average, TensorBoard, learning-rate schedules) get the same
+        hooks, validation's ``on_test_begin``/``on_test_end`` included (the weight average
+        swaps the averaged weights in there, as in ``model.fit``)."""
+        from training.fit.callbacks import EventsCallback
+
         import keras
         import tensorflow as tf
 
         strategy = self.placement.strategy
-        callback = callbacks[0]
+        callback = next(c for c in callbacks if isinstance(c, EventsCallback))
         callback.events = _SyncedStop(callback.events, self)
         hooks = keras.callbacks.CallbackList(list(callbacks), model=model)
         train_step, test_step = self._functions(model, class_weight)
@@ -389,11 +393,14 @@ class StepLoop:
                 break
             logs = _logs(totals)
             if val_ds is not None:
+                hooks.on_test_begin()  # the stop it polls is the all-reduced one: no split
                 v = [0.0, 0.0, 0.0]
                 for x, y in val_ds:
                     for i, t in enumerate(test_step(x, y)):
                         v[i] += float(t)
-                logs.update({f"val_{k}": x for k, x in _logs(v).items()})
+                val_logs = _logs(v)
+                hooks.on_test_end(val_logs)
+                logs.update({f"val_{k}": x for k, x in val_logs.items()})
             hooks.on_epoch_end(epoch, logs)
             if model.stop_training:  # early stopping decided on all-reduced numbers
                 break

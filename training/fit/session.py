@@ -17,6 +17,7 @@ from training.cpus import process_cpu_seconds
 from training.runs import listing as runs
 from training.fit.rng import seed_states
 from training.fit.callbacks import EpochClockCallback, EventsCallback, TrainState
+from training.fit.ema import WeightAverage, WeightAverageCallback, WeightAverageEndCallback
 from training.events import Events, Stopped
 from training.features.store import (
     FeatureStore,
@@ -48,16 +49,25 @@ def free_memory() -> None:
     keras.backend.clear_session(free_memory=on_main_thread and _runs_in_process[0] > 0)
 
 
+def uses_mixed_precision(setting, gpu: bool) -> bool:
+    """Whether a run trains in ``mixed_float16``: ``TrainConfig.mixed_precision`` is
+    ``"auto"`` (on a GPU yes, on a CPU no: float16 is emulated there and slower), True
+    or False; never without a GPU."""
+    return bool(gpu) and (setting is True or setting == "auto")
+
+
 @contextlib.contextmanager
-def precision_policy(mixed: bool, gpu: bool, events: Events):
-    """``mixed_float16`` for the duration of a run, only on a GPU (it slows CPUs down)."""
+def precision_policy(mixed, gpu: bool, events: Events):
+    """``mixed_float16`` for the duration of a run when :func:`uses_mixed_precision`."""
     import keras
 
-    if mixed and not gpu:
+    if mixed is True and not gpu:
         events.on_status("Mixed precision ignored: no GPU (it only speeds up GPUs).")
-    if not (mixed and gpu):
+    if not uses_mixed_precision(mixed, gpu):
         yield
         return
+    events.on_status("Mixed precision: float16 compute, float32 weights "
+                     f"({'automatic on a GPU' if mixed == 'auto' else 'as set'}).")
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
@@ -66,11 +76,16 @@ def precision_policy(mixed: bool, gpu: bool, events: Events):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def make_optimizer(name: str, learning_rate: float):
-    """The Keras optimizer ``name`` (a key of ``training.recipe.config.OPTIMIZERS``)."""
+def make_optimizer(name: str, learning_rate: float, ema_momentum: float = 0.0):
+    """The Keras optimizer ``name`` (a key of ``training.recipe.config.OPTIMIZERS``); with
+    ``ema_momentum`` > 0 it also keeps a moving average of the weights
+    (``training.fit.ema``)."""
     import keras
 
-    return getattr(keras.optimizers, OPTIMIZERS[name].keras_class)(learning_rate=learning_rate)
+    cls = getattr(keras.optimizers, OPTIMIZERS[name].keras_class)
+    if ema_momentum > 0:
+        return cls(learning_rate=learning_rate, use_ema=True, ema_momentum=float(ema_momentum))
+    return cls(learning_rate=learning_rate)
 
 
 def compile_model(model, optimizer, label_smoothing: float = 0.0) -> None:
@@ -106,6 +121,7 @@ class Session:
                           and backbone.fine_tune_from is not None)
         self.total_epochs = config.epochs + (config.fine_tune_epochs if self.fine_tune else 0)
         self._full_optimizer = None
+        self._average = None  # training.fit.ema.WeightAverage of the fit() running
         self.train_rows = self.val_rows = None
 
     # -- setup ---------------------------------------------------------------------
@@ -115,15 +131,28 @@ class Session:
         keras.utils.set_random_seed(self.config.seed)
         self.model, self.parts = build_split_model(self.spec, len(self.index.classes),
                                                    self.config.feature_cache)
-        optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
+        cfg = self.config
+        optimizer = make_optimizer(cfg.optimizer, cfg.learning_rate, self._ema_momentum())
         if self.parts is not None:
             compile_model(self.parts.head, optimizer, self.config.label_smoothing)
             # The end-to-end model gets its own optimizer; the head's state is copied in
             # before each save (a shared optimizer object is not saved with the model).
-            self._full_optimizer = make_optimizer(self.config.optimizer, self.config.learning_rate)
+            self._full_optimizer = make_optimizer(cfg.optimizer, cfg.learning_rate,
+                                                  self._ema_momentum())
             compile_model(self.model, self._full_optimizer, self.config.label_smoothing)
         else:
             compile_model(self.model, optimizer, self.config.label_smoothing)
+
+    def _ema_momentum(self) -> float:
+        """The weight average's per-step momentum (``TrainConfig.ema_epochs`` over the
+        planned steps per epoch; the decoded split can only be a few bad files smaller)."""
+        from training.data.index import TRAIN
+        from training.fit.ema import ema_momentum
+
+        if not self.config.ema_epochs:
+            return 0.0
+        planned = int(np.count_nonzero(np.asarray(self.index.splits) == TRAIN))
+        return ema_momentum(self.config.ema_epochs, -(-planned // self.config.batch_size))
 
     def adopt(self, model, state: TrainState, phase: str) -> None:
         """Continue from a checkpoint (``resume``): trained model, history, phase."""
@@ -253,7 +282,8 @@ class Session:
                 self.model.set_weights(self.state.best_weights)
             set_trainable_for_fine_tune(self.model, self.spec, self.spec.backbone.fine_tune_from)
             self._full_optimizer = None
-            compile_model(self.model, make_optimizer(cfg.optimizer, cfg.fine_tune_lr),
+            compile_model(self.model, make_optimizer(cfg.optimizer, cfg.fine_tune_lr,
+                                                     self._ema_momentum()),
                           cfg.label_smoothing)
             self.state.wait = 0
             self.phase = "fine_tune"
@@ -286,9 +316,12 @@ class Session:
         from training.fit import execution
 
         execution.apply(model, execution.steps_per_execution(self.spec, model, self._batches()))
+        # Before the EventsCallback, so that its epoch end sees the averaged weights.
+        self._average = WeightAverage(model, model.optimizer)
         t, cpu = time.perf_counter(), process_cpu_seconds()
         try:
-            callbacks = [cb, EpochClockCallback(train_ds), tensorboard, *schedule]
+            callbacks = [WeightAverageCallback(self._average), cb, EpochClockCallback(train_ds),
+                         tensorboard, *schedule, WeightAverageEndCallback(self._average)]
             class_weight = self.config.class_weight_for(self.index.classes, self._train_labels())
             if self.step_loop is not None:
                 self.step_loop.fit(model, train_ds, val_ds, epochs, self.state.epochs_done,
@@ -299,6 +332,7 @@ class Session:
                           class_weight=class_weight,
                           shuffle=False)  # the tf.data pipeline shuffles (seeded) itself
         finally:
+            self._average.settle()  # the model holds the averaged weights from here on
             tensorboard.close()
             self.timings["train"] += time.perf_counter() - t
             self.timings["train_cpu"] += process_cpu_seconds() - cpu
@@ -308,9 +342,14 @@ class Session:
         """After each complete epoch: history, best model, resumable last model, run.json."""
         w, st = self.writer, self.state
         w.write_history(st.history)
+        averaged = self._average is not None and self._average.swapped
+        if improved and self.config.checkpoint_best and averaged:
+            w.save_model(self.model, MODEL_BEST)  # the averaged weights, as validated
+        if self._average is not None:
+            self._average.swap_out()  # model_last: the raw weights, the average in the optimizer
         self._sync_full_optimizer()
         w.save_model(self.model, MODEL_LAST)  # optimizer state included
-        if improved and self.config.checkpoint_best:
+        if improved and self.config.checkpoint_best and not averaged:
             w.copy_model(MODEL_LAST, MODEL_BEST)
         best = st.best_entry() or {}
         w.update(epochs_done=st.epochs_done, best_epoch=st.best_epoch, best_val_loss=best.get("val_loss"),

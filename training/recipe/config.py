@@ -14,7 +14,11 @@ from training.safefiles import check_schema
 # 2: class_weight added (a build that reads only version 1 refuses it clearly, instead of
 # calling it an unknown field); version 1 files load with class_weight=None.
 # 3: label_smoothing added (default 0, which is how older files were trained).
-SCHEMA_VERSION = 3
+# 4: ema_epochs added; files of versions 1-3 load with 0 (no weight average), how they
+# were trained, so resuming one does not add an average its checkpoint lacks.
+# 5: mixed_precision may be "auto" (the new default); an older file's false meant "not
+# asked for" (no window offered it, the CLI flag was off by default), so it loads as "auto".
+SCHEMA_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,12 @@ class TrainConfig:
             weights are adjusted rather than destroyed).
         label_smoothing: train towards ``1 - s`` for the true class and ``s / classes``
             for every class (``training.models.losses``); 0 turns it off.
+        ema_epochs: keep an exponential moving average of the weights over about this
+            many epochs (``training.fit.ema``): validation, the best epoch and the saved
+            models use the averaged weights; 0 turns it off.
         seed: seeds Python, NumPy and the backend, and the shuffling of batches.
-        mixed_precision: use ``mixed_float16``; only honoured when a GPU is present.
+        mixed_precision: ``"auto"`` (the default: ``mixed_float16`` on a GPU, float32 on
+            a CPU, where float16 is emulated and slower), True (on a GPU) or False.
         feature_cache: with a frozen backbone and no augmentation, compute backbone
             features once and train the head on them.
         class_weight: None (every sample counts the same), ``"balanced"`` (each class's
@@ -100,8 +108,9 @@ class TrainConfig:
     # published run without both (92.57 % with seed 0 against 93.13 % with seed 42,
     # docs/BENCHMARKS.md 8c); the two were not separated (no bench time left).
     label_smoothing: float = 0.0
+    ema_epochs: float = 0.0
     seed: int = 42
-    mixed_precision: bool = False
+    mixed_precision: bool | str = "auto"
     feature_cache: bool = True
     class_weight: str | dict | None = None
     devices: str = "one"
@@ -138,6 +147,10 @@ class TrainConfig:
         if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0 <= ls < 1:
             raise bad("label_smoothing", "must be a number from 0 up to (not including) 1")
         self.label_smoothing = float(ls)
+        ema = self.ema_epochs
+        if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 <= ema <= 100:
+            raise bad("ema_epochs", "must be a number from 0 (off) to 100")
+        self.ema_epochs = float(ema)
         for name in ("learning_rate", "fine_tune_lr"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
@@ -146,9 +159,13 @@ class TrainConfig:
         if not isinstance(self.devices, str) or not self.devices.strip():
             raise bad("devices", "must be 'one', 'all' or a comma-separated device list")
         for name in ("early_stopping", "restore_best", "checkpoint_best",
-                     "mixed_precision", "feature_cache", "multi_worker"):
+                     "feature_cache", "multi_worker"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "must be true or false")
+        if isinstance(self.mixed_precision, str) and self.mixed_precision.lower() == "auto":
+            self.mixed_precision = "auto"
+        elif not isinstance(self.mixed_precision, bool):
+            raise bad("mixed_precision", "must be 'auto', true or false")
         cw = self.class_weight
         if isinstance(cw, str):
             if cw.lower() != BALANCED:
@@ -206,13 +223,17 @@ class TrainConfig:
         """
         if not isinstance(data, dict):
             raise ValueError(f"A training config must be a JSON object. Received: {type(data).__name__}")
-        check_schema(data, "training config", SCHEMA_VERSION, where=where, required=False)
+        version = check_schema(data, "training config", SCHEMA_VERSION, where=where, required=False)
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ValueError(f"Unknown training setting(s): {', '.join(unknown)}. "
                              f"Known fields: {', '.join(sorted(names))}")
         values = dict(data)
+        if version < 4:
+            values.setdefault("ema_epochs", 0.0)
+        if version < 5 and values.get("mixed_precision") is False:
+            values["mixed_precision"] = "auto"
         values["schema_version"] = SCHEMA_VERSION
         return cls(**values)
 

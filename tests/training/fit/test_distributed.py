@@ -122,9 +122,11 @@ from training.fit.train import train
 data, out = sys.argv[1], sys.argv[2]
 spec = template("mlp", input_size=(8, 8), color_mode="grayscale")
 result = {}
-for name, devices, batch in (("one", "one", 8), ("two", "CPU:0,CPU:1", 4)):
+runs = (("one", "one", 8, 0), ("two", "CPU:0,CPU:1", 4, 0),
+        ("one_ema", "one", 8, 1), ("two_ema", "CPU:0,CPU:1", 4, 1))
+for name, devices, batch, ema in runs:
     s = train(open_dataset(data), spec, TrainConfig(epochs=1, batch_size=batch, seed=3,
-              early_stopping=False, devices=devices), run_dir=f"{out}/{name}")
+              early_stopping=False, devices=devices, ema_epochs=ema), run_dir=f"{out}/{name}")
     model = load_model_file(f"{out}/{name}/model_final.keras", compile=False)
     result[name] = {"history": s.history, "weights": [w.tolist() for w in model.get_weights()]}
 print(json.dumps(result))
@@ -134,17 +136,20 @@ print(json.dumps(result))
 def test_two_logical_devices_match_one_device(data, tmp_path):
     """MirroredStrategy over two logical CPUs (as Keras' own CI does): per-replica batch
     4 x 2 replicas = one device (Keras' fit) at batch 8, same seed -> after an epoch of
-    four steps, the same model within tolerance. (One epoch: from the second on, a
+    four steps, the same model within tolerance, with and without a weight average of the
+    weights (``training.fit.ema``). (One epoch: from the second on, a
     distributed dataset's reshuffled order differs from the one Keras' fit draws.)"""
     done = subprocess.run([sys.executable, "-c", MIRRORED, str(data), str(tmp_path)], cwd=ROOT,
                           env=cli_env(), capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    one, two = result["one"], result["two"]
-    for a, b in zip(one["history"], two["history"]):
-        assert abs(a["loss"] - b["loss"]) < 1e-4 and abs(a["val_loss"] - b["val_loss"]) < 1e-4
-    for a, b in zip(one["weights"], two["weights"]):
-        np.testing.assert_allclose(np.array(a), np.array(b), atol=1e-5)
+    # With a weight average too: both loops validate and keep the averaged weights.
+    for one, two in ((result["one"], result["two"]), (result["one_ema"], result["two_ema"])):
+        for a, b in zip(one["history"], two["history"]):
+            assert abs(a["loss"] - b["loss"]) < 1e-4 and abs(a["val_loss"] - b["val_loss"]) < 1e-4
+        for a, b in zip(one["weights"], two["weights"]):
+            np.testing.assert_allclose(np.array(a), np.array(b), atol=1e-5)
+    assert result["one_ema"]["history"][0]["val_loss"] != result["one"]["history"][0]["val_loss"]
     info = RunFolder(tmp_path / "two").load()
     assert info["distribution"]["strategy"] == "mirrored"
     assert info["distribution"]["replicas"] == 2 and info["distribution"]["global_batch"] == 8

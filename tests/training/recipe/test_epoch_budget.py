@@ -4,7 +4,8 @@ from training.recipe.auto import DataFacts, choose
 from training.cli.main import _train_config, build_parser
 from training.recipe.config import TrainConfig
 from training.data import open_dataset
-from training.recipe.epoch_budget import EPOCH_IMAGES, MAX_EPOCHS, MIN_EPOCHS, default_epochs, epochs_reason
+from training.recipe.epoch_budget import (EPOCH_IMAGES, MAX_EPOCHS, MAX_SMALL_EPOCHS, MIN_EPOCHS,
+                                          MIN_STEPS, default_epochs, epochs_reason)
 from tests.imagegen import make_class_folder
 
 
@@ -19,6 +20,19 @@ def test_big_sets_get_fewer_epochs_small_sets_keep_the_maximum():
     assert "million images" in epochs_reason(54_000) and "Up to 30" in epochs_reason(500)
 
 
+def test_a_step_minimum_gives_small_sets_more_epochs_when_asked():
+    # Off by default (measured, docs/BENCHMARKS.md 8c): small sets keep the maximum.
+    assert MIN_STEPS == 0 and default_epochs(1_350) == default_epochs(1) == MAX_EPOCHS
+    # The bundled sample (1,350 images, 22 steps an epoch at batch 64) and the 160 faces
+    # (3 steps): 30 epochs would be 660 and 90 steps.
+    assert default_epochs(1_350, min_steps=1_000) == -(-1_000 // 22) > MAX_EPOCHS
+    assert default_epochs(160, min_steps=1_000) == min(MAX_SMALL_EPOCHS, -(-1_000 // 3))
+    assert default_epochs(1, min_steps=1_000) == MAX_SMALL_EPOCHS  # bounded however few
+    assert default_epochs(1_350, batch_size=16, min_steps=1_000) == MAX_EPOCHS  # 85 steps/epoch
+    small = [default_epochs(n, min_steps=1_000) for n in (100, 500, 1_000, 1_350, 2_000)]
+    assert small == sorted(small, reverse=True)
+
+
 def test_auto_choice_carries_the_epochs_and_says_why():
     c = choose(DataFacts(28, 28, True, 54_000, 10), (28, 28), imagenet_available=False)
     assert c.epochs == default_epochs(54_000) and c.to_dict()["epochs"] == c.epochs
@@ -28,6 +42,7 @@ def test_auto_choice_carries_the_epochs_and_says_why():
 
 def test_cli_without_epochs_takes_them_from_the_data(tmp_path, monkeypatch):
     monkeypatch.setattr("training.recipe.epoch_budget.EPOCH_IMAGES", 200)  # tiny set, visible effect
+    monkeypatch.setattr("training.recipe.epoch_budget.MIN_STEPS", 0)  # the images budget alone
     data = str(make_class_folder(tmp_path / "data", per_class=10, size=8))
     index = open_dataset(data)
     n = sum(index.counts()["train"].values())
@@ -37,3 +52,9 @@ def test_cli_without_epochs_takes_them_from_the_data(tmp_path, monkeypatch):
     assert config.lr_schedule == "cosine"
     given = _train_config(build_parser().parse_args(["train", data, "--epochs", "3"]), index)
     assert given.epochs == 3
+    # The step minimum counts steps at the run's own batch size.
+    monkeypatch.setattr("training.recipe.epoch_budget.MIN_STEPS", 100)
+    for batch in (4, 8):
+        args = build_parser().parse_args(["train", data, "--batch-size", str(batch)])
+        assert _train_config(args, index).epochs == default_epochs(n, batch) == -(-100 // -(-n // batch)) > 10
+    assert "step(s) an epoch" in epochs_reason(n, 8) and f"Up to {default_epochs(n, 8)} epochs" in epochs_reason(n, 8)
