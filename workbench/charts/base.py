@@ -206,7 +206,7 @@ class ChartCanvas(QWidget):
         small chart beside others ran over its axes)."""
         fig, size = ax.figure, 10
         width_px = ax.get_position().width * fig.get_figwidth() * fig.dpi
-        chars = max(12, int(0.9 * width_px / (0.6 * size * fig.dpi / 72)))   # ~0.6 em a character
+        chars = max(12, int(0.95 * width_px / (0.55 * size * fig.dpi / 72)))   # ~0.55 em a character
         ax.text(0.5, 0.5, textwrap.fill(text, chars), ha="center", va="center",
                 transform=ax.transAxes, color="0.45", fontsize=size)
 
