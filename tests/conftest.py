@@ -10,6 +10,10 @@ import tempfile
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# Every training starts its process cold: a spare process per shown Training panel would
+# import TensorFlow for nothing in most tests (tests/workbench/test_training_process.py
+# switches it on).
+os.environ.setdefault("WORKBENCH_SPARE_TRAINER", "0")
 _tmp = tempfile.mkdtemp(prefix="workbench-tests-")
 os.environ["WORKBENCH_CACHE_DIR"] = os.path.join(_tmp, "cache")
 os.environ["WORKBENCH_RUNS_DIR"] = os.path.join(_tmp, "runs")

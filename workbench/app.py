@@ -145,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     code = app.exec()
     window.shutdown()
     compute.shutdown()   # the compute service ends with the app (it would also see its pipe close)
+    from workbench.workers.children import kill_all
+
+    kill_all()   # the last resort: no child process outlives the app
     return shooter.result if shooter is not None else code
 
 

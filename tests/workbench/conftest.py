@@ -1,6 +1,8 @@
 """GUI test fixtures: one real compute service for the whole session, and fail any test
 that leaves a QThread or a child process running (napari's ``_dangling_qthreads`` idea)."""
 import os
+import signal
+import sys
 
 import pytest
 from pytestqt.exceptions import TimeoutError
@@ -51,16 +53,40 @@ def _no_dangling_qthreads(qapp):
 @pytest.fixture(autouse=True)
 def _no_dangling_child_processes(compute_service, qtbot):
     """Fail a test that leaves a child process of this one running, other than the
-    session's compute service (a training process, a second service, a CLI run)."""
+    session's compute service and children the app registered as long-lived (a spare
+    training process): a training process, a second service, a CLI run. The app promises
+    no orphans within 5 s; leftovers are then killed so the next tests start clean."""
     yield
-    left = child_processes() - {compute_service.pid()}
-    if left:   # a child that was just told to stop gets a moment to go
-        try:
-            qtbot.waitUntil(lambda: not (child_processes() - {compute_service.pid()}), timeout=5000)
-        except TimeoutError:
-            still = child_processes() - {compute_service.pid()}
-            pytest.fail(f"test left {len(still)} child process(es) running: "
-                        + "; ".join(f"{p}: {_cmdline(p)}" for p in sorted(still)))
+    if not _unexpected(compute_service):
+        return
+    try:   # a child that was just told to stop gets a moment to go
+        qtbot.waitUntil(lambda: not _unexpected(compute_service), timeout=5000)
+    except TimeoutError:
+        still = _unexpected(compute_service)
+        report = "; ".join(f"{p}: {_cmdline(p)}" for p in sorted(still))
+        for pid in still:
+            _kill(pid)
+        pytest.fail(f"test left {len(still)} child process(es) running: {report}")
+
+
+@pytest.fixture(autouse=True)
+def _no_window_left_training(qtbot):
+    """Set up after ``qtbot``, so this runs before pytest-qt closes the test's widgets: a
+    main window still training would ask "Stop and quit?" in a modal box nobody answers,
+    and the suite would hang. Such a window is shut down here and the test fails."""
+    yield
+    main = sys.modules.get("workbench.mainwindow")
+    if main is None:
+        return
+    from PySide6.QtWidgets import QApplication
+
+    from workbench.actions.quit_guard import training_running
+
+    left = [w for w in QApplication.topLevelWidgets()
+            if isinstance(w, main.MainWindow) and not w._shut_down and training_running(w)]
+    for w in left:
+        w.shutdown()
+    assert not left, "test left a window training (closing it would ask, and wait)"
 
 
 def child_processes() -> set[int]:
@@ -79,6 +105,13 @@ def child_processes() -> set[int]:
     return {p for p in pids if _state(p) not in ("Z", "X", None)}
 
 
+def _unexpected(compute_service) -> set[int]:
+    from workbench.workers.children import running
+
+    allowed = {compute_service.pid()} | {c.proc.pid for c in running() if c.long_lived}
+    return child_processes() - allowed
+
+
 def _cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -93,6 +126,13 @@ def _state(pid: int):
             return f.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return None
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def _live_qthreads(app):

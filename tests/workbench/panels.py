@@ -64,7 +64,7 @@ def run_job(qtbot, job, timeout=90_000):
     return out[0]
 
 
-def wait_idle(qtbot, panel, timeout=90_000):
+def wait_idle(qtbot, panel, timeout=180_000):
     """Wait until ``panel.pending_work()`` is False (background jobs done)."""
     qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
 

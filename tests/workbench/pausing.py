@@ -1,45 +1,23 @@
-"""Pin a real worker at one moment of its job, so a test can act while it is there.
+"""Pin a real compute-service request at one moment of its job, so a test can act while
+it is there.
 
 Evaluation of a tiny model takes milliseconds, so "stop while it is evaluating" cannot be
-hit by timing. ``pausing_worker(TrainingWorker, "Evaluating on")`` returns a subclass
-whose job, when the core reports a status starting with that text, waits (on the
-worker's own stop flag, at most ``limit`` seconds) until a stop is requested, then goes
-on. Everything else, the core's stop check included, is the real code path.
+hit by timing. ``pausing_job(EvaluationJob, "Evaluating on")`` returns a subclass whose
+request, when the core reports a status starting with that text, waits until it is
+cancelled, then goes on. Everything else, the core's stop check included, is the real
+code path. (A training process is held the same way by tests/workbench/pausing_cli.py.)
 """
 from __future__ import annotations
 
 import threading
 
 
-def pausing_worker(worker_cls, status_prefix: str, limit: float = 60.0):
-    """Returns ``(subclass, reached)``: ``reached`` is a ``threading.Event`` set when the
-    worker got to the status and started waiting."""
-    reached = threading.Event()
-
-    class Pausing(worker_cls):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            inner = self.events.on_status
-            stop_flag = self._stop  # the threading.Event behind request_stop()
-
-            def on_status(message: str) -> None:
-                inner(message)
-                if message.startswith(status_prefix) and not reached.is_set():
-                    reached.set()
-                    stop_flag.wait(limit)
-
-            self.events.on_status = on_status
-
-    Pausing.__name__ = f"Pausing{worker_cls.__name__}"
-    return Pausing, reached
-
-
 def pausing_job(job_cls, status_prefix: str, limit: float = 60.0):
-    """Like :func:`pausing_worker`, for a compute-service request
+    """Returns ``(subclass, reached)`` for a compute-service request
     (``workbench.compute.jobs.ServiceJob``): the service runs the real request through the
     test handler ``pausing`` (tests/workbench/service_handlers.py), which holds it when its
-    status starts with ``status_prefix`` until it is cancelled. ``reached`` is set when
-    that status arrives in the window."""
+    status starts with ``status_prefix`` until it is cancelled (at most ``limit`` seconds).
+    ``reached`` is set when that status arrives in the window."""
     reached = threading.Event()
 
     class Pausing(job_cls):

@@ -114,6 +114,11 @@ def test_training_form_edits_config(qtbot, panel):
     field.manual.setText("cat=heavy")
     field.manual.editingFinished.emit()
     assert cfg.class_weight == {"cat": 1.0, "dog": 3.0} and "cat=heavy" in field.manual.toolTip()
+    # Mixed precision: "auto" by default (on a GPU only), shown and editable.
+    mixed = panel.training_form.mixed
+    assert cfg.mixed_precision == "auto" and mixed.currentText().startswith("auto")
+    mixed.setCurrentIndex(2)
+    assert cfg.mixed_precision is False and mixed.currentText() == "off"
     _wait_idle(qtbot, panel)
 
 

@@ -63,11 +63,7 @@ def private_reaches(path: Path) -> list[str]:
 
 # Modules still reaching into another's privates, and why they may for now. An entry
 # that no longer reaches anything fails the test too, so the list only shrinks.
-PENDING = {
-    # The follower drives the Training panel's own slots; issue 20 item 2 makes local and
-    # followed runs one code path in that panel, which replaces this module.
-    "workbench/panels/training_follow.py",
-}
+PENDING: set[str] = set()
 
 
 def test_no_module_uses_another_modules_private_names():

@@ -82,6 +82,7 @@ def test_unfinished_runs_are_listed_with_resume(qtbot, settings_dir, tmp_path):
         resume = next(a for a in killed.actions() if a.text() == "Resume training")
         resume.trigger()
         assert w.current_panel_key() == "train" and w.state.run_dir.endswith("killed-run")
-        qtbot.waitUntil(lambda: not w.panels["train"].pending_work(), timeout=60000)
+        qtbot.waitUntil(lambda: not w.panels["train"].pending_work(), timeout=180_000)
     finally:
+        w.shutdown()   # first: closing a window that still trains would ask, and wait
         w.close()

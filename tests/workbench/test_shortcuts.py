@@ -86,10 +86,10 @@ def test_esc_stops_training_from_another_panel(qtbot, window, tmp_path):
     panel = window.panels["train"]
     _press(qtbot, window, Qt.Key.Key_F5)
     assert panel.is_training()
-    qtbot.waitUntil(lambda: panel.epochs_seen >= 1, timeout=60000)
+    qtbot.waitUntil(lambda: panel.epochs_seen >= 1, timeout=180_000)
     window.show_panel("data")
     _press(qtbot, window, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=60000)
+    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=180_000)
     assert panel.epochs_seen < 300 and "stop" in panel.status_label.text().lower()
 
 

@@ -1,11 +1,17 @@
-"""Closing the main window while training runs exits the process cleanly and quickly.
+"""Closing the main window while training runs exits the app cleanly and quickly, and
+leaves no training process behind.
 
 Each case launches a real app process (MainWindow with every panel, offscreen), opens a
-tiny dataset, starts training from the Training panel, closes the window at a given
-moment and measures how long the process takes to exit after the close. The moments:
+tiny dataset, starts training from the Training panel (which runs it in a training
+process of its own), closes the window at a given moment and measures how long the app
+takes to exit after the close; the training process must be gone by then. The moments:
 the first batch, mid-training (after two epochs), the evaluation at the end of a run
-(held there by tests/workbench/pausing.py, since a tiny evaluation takes milliseconds)
-and the fine-tune phase of a MobileNetV2 (alpha 0.35, random weights, 32x32).
+(held there by tests/workbench/pausing_cli.py, since a tiny evaluation takes
+milliseconds), the fine-tune phase of a MobileNetV2 (alpha 0.35, random weights,
+32x32), and a training process that ignores the stop request (it is killed after the
+grace period, and its run stays resumable). ``gui_killed``: the app itself is killed
+(SIGKILL) mid-training, as a crash would end it; its training process must die within
+5 s too (the parent-death signal), and the run reads as interrupted.
 """
 import json
 import os
@@ -29,14 +35,14 @@ SCRIPT = textwrap.dedent(r"""
     data, when = sys.argv[2], sys.argv[3]
     app = QApplication([])
     from training.data import DatasetSpec, open_dataset
-    from training.fit.train import TrainConfig
-    reached = None
-    if when == "evaluation":
-        import workbench.panels.training as training_module
-        from tests.workbench.pausing import pausing_worker
+    from training.recipe.config import TrainConfig
+    from workbench.workers.training import TrainingWorker
 
-        training_module.TrainingWorker, reached = pausing_worker(training_module.TrainingWorker,
-                                                                 "Evaluating on")
+    pausing = (sys.executable, "-m", "tests.workbench.pausing_cli")
+    if when == "evaluation":
+        TrainingWorker.program = pausing + ("until-stop", "Evaluating on")
+    elif when == "stalled":   # never stops by itself: the window must kill it
+        TrainingWorker.program = pausing + ("stall", "epoch:1")
     try:
         from workbench.mainwindow import MainWindow
         window = MainWindow(probe_device=False)
@@ -78,13 +84,17 @@ SCRIPT = textwrap.dedent(r"""
 
     def tick():
         started = panel.progress.format().startswith("Training")
-        if ((when == "first_batch" and started) or (when == "mid_training" and panel.epochs_seen >= 2)
-                or (when == "evaluation" and reached.is_set())
+        status = panel.status_label.text()
+        if ((when == "first_batch" and started)
+                or (when in ("mid_training", "gui_killed") and panel.epochs_seen >= 2)
+                or (when == "evaluation" and status.startswith("Evaluating on"))
+                or (when == "stalled" and panel.epochs_seen >= 1)
                 or (when == "fine_tune" and panel.progress.format().startswith("Fine-tuning"))):
             timer.stop()
-            print("CLOSING", json.dumps({"run_dir": panel.run_dir, "epochs": panel.epochs_seen}),
-                  flush=True)
-            window.close()
+            print("CLOSING", json.dumps({"run_dir": panel.run_dir, "epochs": panel.epochs_seen,
+                                         "pid": panel._worker.process_id()}), flush=True)
+            if when != "gui_killed":   # the test kills this process instead
+                window.close()
 
     timer = QTimer()
     timer.timeout.connect(tick)
@@ -95,8 +105,11 @@ SCRIPT = textwrap.dedent(r"""
 """)
 
 
-@pytest.mark.parametrize("when", ["first_batch", "mid_training", "evaluation", "fine_tune"])
+@pytest.mark.parametrize("when", ["first_batch", "mid_training", "evaluation", "fine_tune",
+                                  "stalled", "gui_killed"])
 def test_closing_the_window_during_training_exits_cleanly(tmp_path, when):
+    from training.runs.processes import _pid_alive
+
     data = make_class_folder(tmp_path / "data", per_class=12)
     script = tmp_path / "app_script.py"
     script.write_text(SCRIPT, encoding="utf-8")
@@ -112,26 +125,42 @@ def test_closing_the_window_during_training_exits_cleanly(tmp_path, when):
             lines.append(line)
             if line.startswith("CLOSING"):
                 closed_at = time.monotonic()
+                trainer = json.loads(line.split(" ", 1)[1])["pid"]
                 break
-        assert closed_at is not None, "the app never reached the close point:\n" + \
-            "".join(lines) + proc.stderr.read()[-3000:]
+        assert closed_at is not None, f"the app never reached the close point (exit " \
+            f"{proc.wait(30)}):\n" + "".join(lines) + proc.stderr.read()[-3000:]
+        assert trainer and _pid_alive(trainer), "no training process while training"
+        if when == "gui_killed":
+            proc.kill()   # as a crash would end the app
         code = proc.wait(timeout=30)
         exit_seconds = time.monotonic() - closed_at
+        # No orphan: the training process is gone within 5 s of the close (or the crash).
+        while _pid_alive(trainer) and time.monotonic() - closed_at < 5.0:
+            time.sleep(0.05)
+        orphan = _pid_alive(trainer)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     rest = proc.stdout.read()
     err = proc.stderr.read()
+    assert not orphan, f"the training process {trainer} outlived the app by 5 s"
+    runs_root = tmp_path / "runs"
+    runs = [d for d in runs_root.iterdir() if (d / "run.json").exists()] if runs_root.exists() else []
+    assert len(runs) == 1
+    if when == "gui_killed":
+        from training.runs.runfolder import RunFolder
+
+        assert code == -9
+        assert RunFolder(runs[0]).load()["status"] == "interrupted"   # resumable
+        assert RunFolder(runs[0]).can_resume()[0]
+        return
     assert code == 0, f"exit code {code}\n{err[-3000:]}"
     assert "EXITING 0" in rest
     assert "Fatal Python error" not in err and "QThread: Destroyed" not in err, err[-3000:]
     print(f"{when}: exited {exit_seconds:.2f} s after the close")
     assert exit_seconds < 5.0, f"took {exit_seconds:.1f} s to exit after closing"
     # The interrupted run is recorded as stopped, never left "running".
-    runs_root = tmp_path / "runs"
-    runs = [d for d in runs_root.iterdir() if (d / "run.json").exists()] if runs_root.exists() else []
-    assert len(runs) == 1
     status = json.loads((runs[0] / "run.json").read_text(encoding="utf-8"))["status"]
     assert status == "stopped"
     if when != "first_batch":  # an epoch had ended: its checkpoint is kept
@@ -141,3 +170,5 @@ def test_closing_the_window_during_training_exits_cleanly(tmp_path, when):
         assert info["epochs_done"] == 1 and info["evaluation"] == "skipped"
     if when == "fine_tune":
         assert info["epochs_done"] >= 1 and info["checkpoint"]["epoch"] >= 1
+    if when == "stalled":   # killed after the grace period: kept, resumable
+        assert info["epochs_done"] >= 1 and info.get("ended")

@@ -23,7 +23,7 @@ def panel(qtbot, tmp_path):
 
 
 def _config(**kw):
-    from training.fit.train import TrainConfig
+    from training.recipe.config import TrainConfig
 
     return TrainConfig(**{"epochs": 2, "batch_size": 8, **kw})
 
@@ -80,7 +80,7 @@ def test_stop_within_two_seconds_then_resume_and_train_again(qtbot, panel):
     # Many epochs and no early stopping: only the Stop button ends this run.
     state.set_train_config(_config(epochs=300, early_stopping=False))
     panel.start_training()
-    qtbot.waitUntil(lambda: panel.epochs_seen >= 2, timeout=90_000)
+    qtbot.waitUntil(lambda: panel.epochs_seen >= 2, timeout=180_000)
     panel.stop_button.click()
     assert not panel.stop_button.isEnabled()
     _wait_idle(qtbot, panel)
@@ -97,7 +97,7 @@ def test_stop_within_two_seconds_then_resume_and_train_again(qtbot, panel):
     done_before = panel.epochs_seen
     panel.resume_button.click()
     qtbot.waitUntil(lambda: len(panel.accuracy_chart.epochs)
-                    > done_before, timeout=90_000)
+                    > done_before, timeout=180_000)
     panel.stop_training()
     _wait_idle(qtbot, panel)
     panel.accuracy_chart.draw()

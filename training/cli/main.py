@@ -19,6 +19,8 @@ import traceback
 from training.cli.args import (InputError, dataset_labels_options, dataset_options, dataset_spec,
                                stop_on_sigint)
 from training.cli.progress import TerminalEvents
+from training.cli.stream import end as stream_end
+from training.cli.stream import quick_exit, watch_stdin
 from training.recipe.config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 from training.logs import FILE_ONLY, setup_logging
 from training.models.spec import COLOR_MODES
@@ -92,11 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download-weights", action="store_true",
                    help="download missing ImageNet backbone weights into the Keras cache "
                    "(the only time the CLI goes online)")
-    p.add_argument("--mixed-precision", action="store_true")
+    # Flags, not a value: "--mixed-precision DATA" must keep meaning what it always did.
+    p.add_argument("--mixed-precision", dest="mixed_precision", action="store_const", const="on",
+                   help="float16 compute on a GPU even where auto would not (the default, "
+                   "auto, uses it on a GPU and not on a CPU, where it is slower)")
+    p.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_const",
+                   const="off", help="float32 compute on a GPU too")
     p.add_argument("--no-feature-cache", action="store_true")
     p.add_argument("--class-weight", metavar="balanced|CLASS=W,…",
                    help="weigh the loss per class: 'balanced' (inverse class frequency) "
                         "or e.g. 'cat=1,dog=3'; helps the small classes of imbalanced data")
+    p.add_argument("--config", metavar="CONFIG_JSON",
+                   help="training settings from a JSON file (a run's saved config, or any "
+                        "saved TrainConfig); the training options above are then not used")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder to create")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or interrupted run")
     p.add_argument("--devices", metavar="one|all|LIST",
@@ -105,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=("single", "multi-worker"), default="single",
                    help="multi-worker: this process is one worker of a cluster described by "
                         "TF_CONFIG or Slurm; run one command per worker")
+    p.add_argument("--events", action="store_true",
+                   help="for a supervising program: stdout carries one JSON event per line "
+                        "(training/cli/stream.py), everything else goes to stderr; the run "
+                        "stops when stdin closes")
+    p.add_argument("--wait-for-job", action="store_true",
+                   help="with --events: import TensorFlow first, then read the train "
+                        "arguments as one JSON line on stdin (a spare process kept ready)")
 
     p = sub.add_parser("evaluate", help="evaluate a saved run")
     p.add_argument("run_dir", metavar="RUN_DIR")
@@ -142,21 +159,34 @@ def main(argv=None) -> int:
     setup_logging()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    stream = None
     try:
         args = parser.parse_args(argv)
+        if getattr(args, "events", False) or getattr(args, "wait_for_job", False):
+            stream, args = _supervised(args, parser)
     except ArgumentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if "--json" in argv:  # the JSON contract holds for a command line it cannot parse
             print(json.dumps({"error": str(exc), "kind": "bad_input"}))
+        if stream is not None:
+            stream_end(stream, 2, error=str(exc), kind="bad_input")
+            quick_exit(2)
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     out = sys.stderr if args.json else sys.stdout
     events = TerminalEvents(sys.stderr, out)
+    if stream is not None:
+        stream.inner = events
+        events = stream
+        watch_stdin(events)
     try:
         result = COMMANDS[args.command](args, events, out)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
+        if stream is not None:
+            stream_end(stream, 1, error="Interrupted.", kind="internal")
+            quick_exit(1)
         return 1
     except Exception as exc:  # the CLI turns every error into an exit code
         try:
@@ -170,14 +200,43 @@ def main(argv=None) -> int:
             traceback.print_exc(file=sys.stderr)
             log.error("internal error in %r", args.command, exc_info=exc, extra=FILE_ONLY)
             print(f"internal error: {type(exc).__name__}: {message}", file=sys.stderr)
+        kind = "bad_input" if bad_input else "internal"
         if args.json:
-            print(json.dumps({"error": message, "kind": "bad_input" if bad_input else "internal"}))
+            print(json.dumps({"error": message, "kind": kind}))
+        if stream is not None:
+            stream_end(stream, 2 if bad_input else 1, error=message, kind=kind)
+            quick_exit(2 if bad_input else 1)
         return 2 if bad_input else 1
     code, payload = result
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, default=_plain))
+    if stream is not None:
+        stream_end(stream, code, result=payload)
+        quick_exit(code)
     sys.stdout.flush()
     return code
+
+
+def _supervised(args, parser):
+    """``train --events`` (and ``--wait-for-job``): the event stream on stdout, the
+    parent-death signal, and for a spare process TensorFlow first, then the job."""
+    from training.cli.stream import EventStream, claim_stdout, die_with_parent, hello, read_job
+
+    if args.command != "train":
+        raise ArgumentError(f"--events is for train only. Received: {args.command}")
+    stream = EventStream(claim_stdout(), TerminalEvents(sys.stderr, sys.stderr))
+    die_with_parent()
+    hello(stream)
+    if args.wait_for_job:
+        import training.fit.train  # noqa: F401  (TensorFlow and Keras: the slow part)
+
+        stream.send({"type": "ready"})
+        try:
+            job = read_job()
+        except ValueError as exc:
+            raise ArgumentError(f"no job: {exc}") from None
+        args = parser.parse_args(["train", *[str(a) for a in job["argv"]]])
+    return stream, args
 
 
 def _clean_failure(exc) -> bool:
@@ -324,9 +383,14 @@ def _model_spec(args, index, events):
     return spec
 
 
+MIXED_PRECISION = {None: "auto", "on": True, "off": False}
+
+
 def _train_config(args, index=None, events=None):
     from training.recipe.config import TrainConfig, parse_class_weight
 
+    if args.config:
+        return _config_file(args.config)
     if args.epochs is None:  # no --epochs: a budget from the dataset's size
         from training.recipe.epoch_budget import default_epochs, epochs_reason
 
@@ -342,7 +406,7 @@ def _train_config(args, index=None, events=None):
                            patience=args.patience, lr_schedule=args.lr_schedule,
                            fine_tune_epochs=args.fine_tune_epochs,
                            fine_tune_lr=args.fine_tune_lr, seed=args.seed,
-                           mixed_precision=args.mixed_precision,
+                           mixed_precision=MIXED_PRECISION[args.mixed_precision],
                            feature_cache=not args.no_feature_cache,
                            class_weight=parse_class_weight(args.class_weight),
                            ema_epochs=args.ema_epochs,
@@ -350,6 +414,37 @@ def _train_config(args, index=None, events=None):
                            multi_worker=args.strategy == "multi-worker")
     except ValueError as exc:
         raise InputError(str(exc)) from None
+
+
+def _config_file(path):
+    from training.recipe.config import TrainConfig
+    from training.runs.runfolder import RunError, read_json
+
+    try:
+        return TrainConfig.from_dict(read_json(path))
+    except (RunError, ValueError) as exc:   # name the file when the message doesn't
+        text = str(exc)
+        raise InputError(text if str(path) in text else f"{path}: {text}") from None
+
+
+def _report_device(args, events, config=None) -> None:
+    """The event stream's ``device`` message: where this run trains, in which precision,
+    and what is missing when a GPU is there but TensorFlow cannot use it."""
+    if not hasattr(events, "send") or args.strategy == "multi-worker":
+        return   # a multi-worker strategy must be made before TensorFlow looks at devices
+    from training.fit.device import describe_devices
+    from training.fit.distributed import saved_config
+    from training.fit.session import uses_mixed_precision
+
+    if config is None:
+        try:
+            config = saved_config(args.resume, {})
+        except Exception:  # noqa: BLE001  (resume() itself says what is wrong with the run)
+            return
+    info = describe_devices()
+    events.send({"type": "device", "name": info["name"], "gpus": info["gpus"],
+                 "mixed_precision": uses_mixed_precision(config.mixed_precision, bool(info["gpus"])),
+                 "problem": info.get("gpu_missing")})
 
 
 def cmd_train(args, events, out):
@@ -361,6 +456,7 @@ def cmd_train(args, events, out):
         print(f"warning: {w}", file=sys.stderr)
     foreign = None
     if args.resume:
+        _report_device(args, events)
         with stop_on_sigint(events):
             summary = resume(args.resume, events=events, devices=args.devices,
                              multi_worker=args.strategy == "multi-worker")
@@ -369,6 +465,7 @@ def cmd_train(args, events, out):
         foreign = _foreign_labels(index, out)
         spec = _model_spec(args, index, events)
         config = _train_config(args, index, events)
+        _report_device(args, events, config)
         with stop_on_sigint(events):
             summary = train(index, spec, config, events, run_dir=args.out)
     result = summary.to_dict()

@@ -79,6 +79,24 @@ class DatasetIndex:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def add_bad_files(self, records) -> int:
+        """Record items another process found unusable (a training process's
+        ``bad_files``: ``[{"path", "reason"}, …]``): listed once in ``bad_files``, and
+        rows of this index also left out of the counts. Returns how many were new."""
+        known = {b.path for b in self.bad_files}
+        rows = {p: i for i, p in enumerate(self.paths)}
+        added = 0
+        for record in records or []:
+            path, reason = str(record.get("path", "")), str(record.get("reason", ""))
+            if not path or path in known:
+                continue
+            known.add(path)
+            self.bad_files.append(BadFile(path, reason))
+            if path in rows:
+                self.unusable.add(rows[path])
+            added += 1
+        return added
+
     def names(self) -> list[str]:
         """The file name of every sample (``"<file>#<row>"`` for arrays), computed once:
         70,000 of them take ~30 ms, too long for a GUI thread, so the app's indexing

@@ -49,16 +49,25 @@ def free_memory() -> None:
     keras.backend.clear_session(free_memory=on_main_thread and _runs_in_process[0] > 0)
 
 
+def uses_mixed_precision(setting, gpu: bool) -> bool:
+    """Whether a run trains in ``mixed_float16``: ``TrainConfig.mixed_precision`` is
+    ``"auto"`` (on a GPU yes, on a CPU no: float16 is emulated there and slower), True
+    or False; never without a GPU."""
+    return bool(gpu) and (setting is True or setting == "auto")
+
+
 @contextlib.contextmanager
-def precision_policy(mixed: bool, gpu: bool, events: Events):
-    """``mixed_float16`` for the duration of a run, only on a GPU (it slows CPUs down)."""
+def precision_policy(mixed, gpu: bool, events: Events):
+    """``mixed_float16`` for the duration of a run when :func:`uses_mixed_precision`."""
     import keras
 
-    if mixed and not gpu:
+    if mixed is True and not gpu:
         events.on_status("Mixed precision ignored: no GPU (it only speeds up GPUs).")
-    if not (mixed and gpu):
+    if not uses_mixed_precision(mixed, gpu):
         yield
         return
+    events.on_status("Mixed precision: float16 compute, float32 weights "
+                     f"({'automatic on a GPU' if mixed == 'auto' else 'as set'}).")
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:

@@ -16,7 +16,9 @@ from training.safefiles import check_schema
 # 3: label_smoothing added (default 0, which is how older files were trained).
 # 4: ema_epochs added; files of versions 1-3 load with 0 (no weight average), how they
 # were trained, so resuming one does not add an average its checkpoint lacks.
-SCHEMA_VERSION = 4
+# 5: mixed_precision may be "auto" (the new default); an older file's false meant "not
+# asked for" (no window offered it, the CLI flag was off by default), so it loads as "auto".
+SCHEMA_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ class TrainConfig:
             many epochs (``training.fit.ema``): validation, the best epoch and the saved
             models use the averaged weights; 0 turns it off.
         seed: seeds Python, NumPy and the backend, and the shuffling of batches.
-        mixed_precision: use ``mixed_float16``; only honoured when a GPU is present.
+        mixed_precision: ``"auto"`` (the default: ``mixed_float16`` on a GPU, float32 on
+            a CPU, where float16 is emulated and slower), True (on a GPU) or False.
         feature_cache: with a frozen backbone and no augmentation, compute backbone
             features once and train the head on them.
         class_weight: None (every sample counts the same), ``"balanced"`` (each class's
@@ -107,7 +110,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     ema_epochs: float = 0.0
     seed: int = 42
-    mixed_precision: bool = False
+    mixed_precision: bool | str = "auto"
     feature_cache: bool = True
     class_weight: str | dict | None = None
     devices: str = "one"
@@ -156,9 +159,13 @@ class TrainConfig:
         if not isinstance(self.devices, str) or not self.devices.strip():
             raise bad("devices", "must be 'one', 'all' or a comma-separated device list")
         for name in ("early_stopping", "restore_best", "checkpoint_best",
-                     "mixed_precision", "feature_cache", "multi_worker"):
+                     "feature_cache", "multi_worker"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "must be true or false")
+        if isinstance(self.mixed_precision, str) and self.mixed_precision.lower() == "auto":
+            self.mixed_precision = "auto"
+        elif not isinstance(self.mixed_precision, bool):
+            raise bad("mixed_precision", "must be 'auto', true or false")
         cw = self.class_weight
         if isinstance(cw, str):
             if cw.lower() != BALANCED:
@@ -225,6 +232,8 @@ class TrainConfig:
         values = dict(data)
         if version < 4:
             values.setdefault("ema_epochs", 0.0)
+        if version < 5 and values.get("mixed_precision") is False:
+            values["mixed_precision"] = "auto"
         values["schema_version"] = SCHEMA_VERSION
         return cls(**values)
 

@@ -37,14 +37,31 @@ STOP_POLL_S = 0.25      # one stat() of stop.request per quarter second at most
 RECENT_MESSAGES = 30    # status lines kept in live.json for a follower's log
 
 
-def request_stop(run_dir, who: str = "") -> Path:
+def request_stop(run_dir, who: str = "", pid: int | None = None) -> Path:
     """Ask the process training ``run_dir`` to stop (it may run on another machine).
+
+    Args:
+        pid: the trainer's process id when known (the app's own training process). A
+            request addressed to a process survives that process's start-up, which
+            otherwise removes a request it finds as stale: a Stop pressed while the
+            process still loads TensorFlow is not lost.
 
     Returns the request file's path. Raises ``OSError`` when the folder is not writable.
     """
     path = runfolder.RunFolder(run_dir).stop_request
-    runfolder.write_json(path, {"requested": time.time(), "by": who or processes.process_info()})
+    request = {"requested": time.time(), "by": who or processes.process_info()}
+    if pid is not None:
+        request["pid"] = int(pid)
+    runfolder.write_json(path, request)
     return path
+
+
+def _request_is_for_me(run_dir) -> bool:
+    try:
+        request = runfolder.read_json(runfolder.RunFolder(run_dir).stop_request)
+    except runfolder.RunError:
+        return False
+    return isinstance(request, dict) and request.get("pid") == os.getpid()
 
 
 def stop_requested(run_dir) -> bool:
@@ -94,7 +111,7 @@ class RunFolderEvents(Events):
         self.inner = inner or Events()
         self.run_dir = Path(run_dir)
         self.stop_dir = Path(stop_dir) if stop_dir else self.run_dir
-        if self.stop_dir == self.run_dir:
+        if self.stop_dir == self.run_dir and not _request_is_for_me(self.run_dir):
             clear_stop_request(self.run_dir)  # an old request must not stop this run at once
         self._messages: deque[str] = deque(maxlen=RECENT_MESSAGES)
         self._live: dict = {"schema_version": checks.LIVE_SCHEMA_VERSION, **processes.process_info(), "status": "",

@@ -422,6 +422,39 @@ class RunFolder:
             data.update(fields)
             write_json(self.run_json, data)
 
+    def close_dead_run(self, status: str = "interrupted", reason: str = "") -> bool:
+        """Record that the process training this run died without ending it (killed,
+        crashed, force-stopped): a ``running`` run.json whose process is gone gets
+        ``status`` (``"interrupted"``, or ``"stopped"`` when a person ended it), the time
+        and ``reason``. Nothing else changes: the last epoch's checkpoint is what a
+        resume continues from. Returns True when run.json was changed.
+        """
+        if status not in ("interrupted", "stopped"):
+            raise ValueError(f"status must be 'interrupted' or 'stopped'. Received: {status!r}")
+        try:
+            info = self.read_info()
+        except RunError:
+            return False
+        if info.get("status") != "running" or is_alive(info):
+            return False
+        # It ended at its last sign of life, not now (found dead later, e.g. after a
+        # restart, it would otherwise count the hours in between as training time).
+        info.update(status=status, finished=self._last_write())
+        if reason:
+            info["ended"] = reason
+        write_json(self.run_json, info)
+        return True
+
+    def _last_write(self) -> float:
+        """When the trainer last wrote one of the run's progress files (now if none)."""
+        times = []
+        for path in (self.run_json, self.history_json, self.path / LIVE_JSON):
+            try:
+                times.append(os.stat(path).st_mtime)
+            except OSError:
+                pass
+        return max(times, default=time.time())
+
     # the model
     def model_file(self, which: str = "final") -> Path:
         """The saved model to use: ``"best"`` (falls back to final) or ``"final"`` (falls

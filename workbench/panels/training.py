@@ -1,30 +1,37 @@
 """The Training panel: start/stop/resume a run, live progress, curves and an epoch log.
 
-Training runs in :class:`~workbench.workers.training.TrainingWorker` on its own thread;
-this panel only receives plain-data signals. Charts are redrawn once per epoch, never
-per batch (a redraw costs ~100 ms on the GUI thread).
+Every run trains in a process of its own, supervised by
+:class:`~workbench.workers.training.TrainingWorker` on its own thread; this panel only
+receives plain-data signals, and shows a run it trains exactly as it follows one that
+another process trains (:mod:`workbench.panels.training_follow`). Stop asks the process
+to stop after its current batch; when it has not stopped after ``FORCE_STOP_AFTER_MS``,
+"Force stop" kills it (the run stays resumable). Charts are redrawn once per epoch,
+never per batch.
 """
 from __future__ import annotations
 
 import os
 import time
-import types
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
-                               QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtCore import QTimer, Slot
+from PySide6.QtWidgets import QWidget
 
-from workbench.actions import shortcuts
-from workbench.charts.training_curves import TrainingCurves
+from workbench.panels.training_bad_files import read_run_config, show_bad_files
+from workbench.panels.training_display import RunDisplay
 from workbench.panels.training_follow import RunFollower, running_elsewhere
-from workbench.panels.training_bad_files import bad_files_label, read_run_config, show_bad_files
-from workbench.panels.training_text import duration, epoch_line, stopped_message
-from workbench.widgets.error_details import DetailsButton
+from workbench.panels.training_layout import setup_ui
+from workbench.panels.training_runinfo import (checkpoint_epoch, read_history, resumable_run,
+                                               setup_text)
+from workbench.panels.training_text import (BatchProgress, device_text, finished_text,
+                                            force_stopped_message, hint_text, stopped_message)
 from workbench.workers.job_runner import JobRunner
-from workbench.workers.training import TrainingWorker
+from workbench.workers.spare_trainer import SpareTrainer
+from workbench.workers.training import SHUTDOWN_GRACE_S, TrainingJob, TrainingWorker
+
+FORCE_STOP_AFTER_MS = 4000   # Stop pressed this long ago and the process still runs
 
 
-class TrainingPanel(QWidget):
+class TrainingPanel(RunDisplay, QWidget):
     """Start / Stop / Resume training and watch it (see module docstring)."""
 
     title = "Training"
@@ -41,13 +48,22 @@ class TrainingPanel(QWidget):
         self.last_stop_latency: float | None = None
         self.stop_ack_latency: float | None = None
         self._stop_at: float | None = None
-        self._phase_start: tuple | None = None  # (phase, monotonic time, steps done then)
-        self._status_epoch = None        # (epoch, phase) the status line last announced
+        self._batches = BatchProgress()   # the bar's text while batches run
         self._resume_config: dict | None = None   # the run's own settings while resuming it
+        self._worker: TrainingWorker | None = None   # the running job's supervisor
+        self._job_root: str | None = None   # the dataset the local run trains on
+        self.spare = SpareTrainer()    # a training process started ahead of Start
+        self._force_timer = QTimer(self)
+        self._force_timer.setSingleShot(True)
+        self._force_timer.setInterval(FORCE_STOP_AFTER_MS)
+        self._force_timer.timeout.connect(self._offer_force_stop)
         self._build()
-        # A run trained by another process (CLI, cluster), shown live; see training_follow.
+        # Every run is shown through the follower (training_follow): the local one, fed
+        # sooner by its process's events, and one another process trains (CLI, cluster).
         self.follower = RunFollower(self)
+        self._connect_follower(self.follower)
         state.datasetChanged.connect(self._update_controls)
+        state.datasetChanged.connect(self._prepare_spare)
         state.specChanged.connect(self._update_controls)
         state.configChanged.connect(self._update_controls)
         state.runChanged.connect(self._on_run_changed)
@@ -55,88 +71,25 @@ class TrainingPanel(QWidget):
         if state.run_dir:
             self.show_run(state.run_dir)
 
-    # ----------------------------------------------------------------- layout
+    def _connect_follower(self, f: RunFollower) -> None:
+        f.began.connect(self._on_follow_began)
+        f.epoch.connect(self._on_epoch)
+        f.epochsDone.connect(self._on_epochs_done)
+        f.batch.connect(self._on_batch)
+        f.status.connect(self._on_status)
+        f.progress.connect(self._on_progress)
+        f.note.connect(self.log.appendPlainText)
+        f.host.connect(self._on_follow_host)
+        f.changed.connect(self._update_controls)
+        f.ended.connect(self._on_follow_ended)
+
     def _build(self) -> None:
-        self.start_button = QPushButton("Start training")
-        # F5 and Esc are window-wide actions (workbench/actions/training_actions.py), so they work
-        # from any panel and wherever the focus is.
-        self.start_button.setToolTip(f"Train the current model on the current dataset "
-                                     f"({shortcuts.text('start_training')})")
+        setup_ui(self)   # the widgets and their layout (workbench/panels/training_layout.py)
         self.start_button.clicked.connect(self.start_training)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip(f"Stop after the current batch; the best weights are kept "
-                                    f"({shortcuts.text('stop_training')})")
         self.stop_button.clicked.connect(self.stop_training)
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the selected stopped or interrupted run "
-                                      "from its last checkpoint")
+        self.force_button.clicked.connect(self.force_stop)
         self.resume_button.clicked.connect(self.resume_training)
-        self.follow_button = QPushButton("Follow a run…")
-        self.follow_button.setToolTip("Open a run folder that another process is training "
-                                      "(a terminal, or a cluster job on shared storage) and "
-                                      "follow it live here; Stop then asks it to stop")
         self.follow_button.clicked.connect(self.choose_run_to_follow)
-        self.hint = QLabel()
-        self.hint.setWordWrap(True)
-        buttons = QHBoxLayout()
-        for b in (self.start_button, self.stop_button, self.resume_button, self.follow_button):
-            buttons.addWidget(b)
-        buttons.addWidget(self.hint, 1)
-
-        self.setup_label = QLabel()
-        self.setup_label.setWordWrap(True)
-        self.device_label = QLabel()
-        self.device_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        info = QHBoxLayout()
-        info.addWidget(self.setup_label, 1)
-        info.addWidget(self.device_label)
-
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("Idle")
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
-        # Messages can be selected and copied (into a bug report, a search).
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status_label.setWordWrap(True)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet("QLabel { color: #b00020; background: #fdecea; "
-                                       "border: 1px solid #f5c2c0; padding: 6px; }")
-        self.error_label.hide()
-        self.error_details = DetailsButton(self)   # the traceback from the log file
-        self.error_details.hide()
-        self.bad_files_label = bad_files_label(self)
-
-        self.accuracy_chart = TrainingCurves("accuracy")
-        self.loss_chart = TrainingCurves("loss")
-        charts = QSplitter(Qt.Orientation.Horizontal)
-        charts.addWidget(self.accuracy_chart)
-        charts.addWidget(self.loss_chart)
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setPlaceholderText("One line per epoch appears here while training runs.")
-        self.log.setMaximumBlockCount(5000)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(charts)
-        self.splitter.addWidget(self.log)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(info)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status_label)
-        error_row = QHBoxLayout()
-        error_row.addWidget(self.error_label, 1)
-        error_row.addWidget(self.error_details)
-        layout.addLayout(error_row)
-        layout.addWidget(self.bad_files_label)
-        layout.addWidget(self.splitter, 1)
 
     # ----------------------------------------------------------------- public API
     def is_training(self) -> bool:
@@ -146,9 +99,16 @@ class TrainingPanel(QWidget):
         return self.runner.busy()
 
     def shutdown(self) -> None:
-        """Stop training (best weights are kept by the core) and wait for the thread."""
+        """Stop training (the process saves the run), kill it if it takes longer than
+        ``SHUTDOWN_GRACE_S``, and wait for its thread; end the spare process."""
         self.follower.stop()
+        self._force_timer.stop()
+        worker = self._worker
+        if worker is not None and self.is_training():
+            worker.stop_within(SHUTDOWN_GRACE_S)   # then killed: the run stays resumable
         self.runner.shutdown(timeout_ms=15000)
+        self._worker = None
+        self.spare.shutdown()
         self.accuracy_chart.shutdown()
         self.loss_chart.shutdown()
 
@@ -170,19 +130,26 @@ class TrainingPanel(QWidget):
         self._begin(history=[])
         from workbench.actions.fixes import dataset_for_training
 
-        worker = TrainingWorker(dataset=dataset_for_training(self.state), spec=self.state.model_spec,
-                                config=self.state.train_config)
-        self._launch(worker, "Training started")
+        dataset = dataset_for_training(self.state)   # a DatasetIndex, or a DatasetSpec to reopen
+        dataset = getattr(dataset, "spec", None) or dataset
+        spec, config = self.state.model_spec, self.state.train_config
+        self._job_root = os.path.abspath(str(self.state.dataset.root))
+        job = TrainingJob(dataset=dataset.to_dict(), index=self.state.dataset,
+                          spec=spec.to_dict() if spec is not None else None,
+                          config=config.to_dict() if config is not None else None)
+        self._launch(TrainingWorker(job, self.spare), "Training started")
 
     @Slot()
     def resume_training(self) -> None:
         run_dir = self._resumable_run()
         if self.is_training() or run_dir is None:
             return
-        self._begin(history=_read_history(run_dir))
+        # The epochs up to the checkpoint: a later one in history.json (its process died
+        # while saving it) is trained again, and shown when it is.
+        self._begin(history=read_history(run_dir)[:checkpoint_epoch(run_dir) or 0])
         self._resume_config = read_run_config(run_dir)
         self.run_dir = run_dir
-        self._launch(TrainingWorker(run_dir=run_dir, resume=True),
+        self._launch(TrainingWorker(TrainingJob(resume=run_dir), self.spare),
                      f"Resuming {os.path.basename(run_dir)}")
 
     def follow_run(self, run_dir: str) -> None:
@@ -203,7 +170,7 @@ class TrainingPanel(QWidget):
     @Slot()
     def stop_training(self) -> None:
         if self.follower.active and not self.is_training():
-            self.follower.request_stop()
+            self._ask_followed_run_to_stop()
             return
         if not self.is_training() or self._stop_at is not None:
             return
@@ -213,62 +180,73 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stopping…")
         self.progress.setFormat("Stopping after the current batch…")
+        self._force_timer.start()
+
+    def _ask_followed_run_to_stop(self) -> None:
+        try:
+            if not self.follower.request_stop():
+                return
+        except OSError as exc:
+            self._show_error(f"Could not ask the run to stop: {exc}")
+            return
+        self._stop_at = time.monotonic()
+        self.stop_button.setEnabled(False)
+        self.stop_button.setText("Stopping…")
+        self.progress.setFormat("Stop requested; the other process stops after its current batch…")
+
+    @Slot()
+    def _offer_force_stop(self) -> None:
+        if self.is_training() and self._stop_at is not None:
+            self.force_button.show()
+            self.force_button.setEnabled(True)
+            self.hint.setText("Not stopped yet (it finishes its batch, then saves). Force "
+                              "stop ends it now; the run is kept for Resume.")
+
+    @Slot()
+    def force_stop(self) -> None:
+        """Kill the training process (after Stop did not end it soon enough)."""
+        if self._worker is not None and self.is_training():
+            self.force_button.setEnabled(False)
+            self.progress.setFormat("Ending the training process…")
+            self._worker.force_stop()
 
     # ----------------------------------------------------------------- worker signals
-    @Slot(str)
-    def _on_status(self, message: str) -> None:
-        self.status_label.setText(message)
-
     @Slot(float)
     def _on_stop_acknowledged(self, seconds: float) -> None:
         self.stop_ack_latency = seconds
 
-    @Slot(int, int, str)
-    def _on_progress(self, done: int, total: int, what: str) -> None:
-        if self._phase_start is not None or total <= 0:
-            return  # batches drive the bar once training has started
-        self.progress.setValue(int(1000 * done / total))
-        self.progress.setFormat(f"{what[:1].upper()}{what[1:]}: {done:,} / {total:,}")
-
     @Slot(dict)
-    def _on_batch(self, info: dict) -> None:
-        if self._stop_at is not None:
-            return
-        epoch, epochs = int(info.get("epoch", 1)), max(1, int(info.get("epochs", 1)))
-        batch, batches = int(info.get("batch", 0)), max(1, int(info.get("batches", 1)))
-        phase = info.get("phase", "train")
-        step = (epoch - 1) * batches + batch
-        now = time.monotonic()
-        if self._phase_start is None or self._phase_start[0] != phase:
-            self._phase_start = (phase, now, step)
-        _, t0, s0 = self._phase_start
-        fraction = step / (epochs * batches)
-        eta = ""
-        if step > s0 and now > t0:
-            eta = " · ETA " + duration((now - t0) / (step - s0) * (epochs * batches - step))
-        name = "Fine-tuning" if phase == "fine_tune" else "Training"
-        if (epoch, phase) != self._status_epoch:
-            # Decoding is over once batches run: say so, rather than leave the last status.
-            self._status_epoch = (epoch, phase)
-            self.status_label.setText(f"{name}: epoch {epoch} of {epochs}…")
-        self.progress.setValue(int(1000 * min(1.0, fraction)))
-        self.progress.setFormat(f"{name} · epoch {epoch}/{epochs} · batch {batch}/{batches}{eta}")
-
-    @Slot(dict)
-    def _on_epoch(self, info: dict) -> None:
-        self.epochs_seen += 1
-        if info.get("best"):
-            self.best_epoch = int(info.get("epoch", self.epochs_seen))
-        self.accuracy_chart.add_epoch(info)
-        self.loss_chart.add_epoch(info)
-        line = epoch_line(info)
-        self.log.appendPlainText(line)
-        self.status_label.setText(line)
+    def _on_device(self, info: dict) -> None:
+        label, tip, problem = device_text(info)
+        self.device_label.setText(label)
+        self.device_label.setToolTip(tip)
+        self.state.device = str(info.get("name") or "CPU")
+        self.gpu_note.setText(problem)
+        self.gpu_note.setVisible(bool(problem))
 
     @Slot(str)
-    def _on_device(self, name: str) -> None:
-        self.device_label.setText(f"Device: {name}")
-        self.state.device = name
+    def _on_run_folder(self, run_dir: str) -> None:
+        """The local run's folder is known: show the run as every run is shown."""
+        self.run_dir = run_dir
+        self.follower.follow(run_dir, local=True, epochs_shown=len(self.accuracy_chart.epochs))
+
+    # ----------------------------------------------------------------- follower signals
+    @Slot(str)
+    def _on_follow_began(self, run_dir: str) -> None:
+        """Following a run another process trains: show it from its start."""
+        self._begin(history=[])
+        self._resume_config = None
+        self.run_dir = run_dir
+        name = os.path.basename(run_dir.rstrip("/\\"))
+        self.log.appendPlainText(f"Following {name}, trained by another process "
+                                 f"(its folder: {run_dir}).")
+        self.progress.setFormat(f"Following {name}: waiting for its first files…")
+
+    @Slot(dict)
+    def _on_follow_ended(self, run: dict) -> None:
+        self._resume_config = None
+        self._finished(run)
+        self._done()
 
     @Slot(dict)
     def _on_spec_used(self, spec: dict) -> None:
@@ -278,23 +256,32 @@ class TrainingPanel(QWidget):
                                      f"{spec.get('color_mode', '')} input.")
 
     def _finished(self, summary: dict) -> None:
+        """How a run ended, whoever trained it (``summary``: its run.json or result)."""
         self.run_dir = summary.get("run_dir") or self.run_dir
+        self._adopt_bad_files(summary.get("bad_files"))
         show_bad_files(self.bad_files_label, self.run_dir)
         status = summary.get("status", "complete")
         best = summary.get("best_epoch") or self.best_epoch
-        if status == "stopped" or self._stop_at is not None:
+        if status == "interrupted":
+            self._show_unexpected_stop(summary)
+        elif summary.get("forced"):
+            self._announce(force_stopped_message(checkpoint_epoch(self.run_dir)))
+        elif status == "stopped" or self._stop_at is not None:
             self._announce(stopped_message(best))
         elif status == "failed":
             self._show_error(summary.get("error") or "Training failed.")
         else:
-            acc = summary.get("test_accuracy")
-            text = "Training finished"
-            if acc is not None:
-                text += f": test accuracy {acc:.1%}"
-            if best:
-                text += f" (best validation epoch {best})"
-            self._announce(text)
+            self._announce(finished_text(summary, best))
             self.progress.setValue(1000)
+
+    def _adopt_bad_files(self, records) -> None:
+        """Files the training process found unreadable join the open dataset's report
+        (the Dataset panel's Bad files list refreshes when the run ends)."""
+        index = self.state.dataset
+        if not isinstance(records, list) or index is None or self._job_root is None:
+            return
+        if os.path.abspath(str(index.root)) == self._job_root:   # still the dataset it trained
+            index.add_bad_files(records)
 
     def _failed(self, message: str) -> None:
         self._show_error(message)
@@ -309,51 +296,36 @@ class TrainingPanel(QWidget):
         if self._stop_at is not None:
             self.last_stop_latency = time.monotonic() - self._stop_at
         self._stop_at = None
+        self._force_timer.stop()
+        self.force_button.hide()
+        self._job_root = None
+        if self._worker is not None:   # a local run: its process has ended
+            self._worker = None
+            self.follower.unfollow()
+            self._prepare_spare()   # ready for the next Start
         self.stop_button.setText("Stop")
+        if self.run_dir and not os.path.isdir(self.run_dir):
+            self.run_dir = None   # a run that never began (its empty folder was removed)
         if self.run_dir:
             self.state.set_run(self.run_dir)
         self.state.runsUpdated.emit()
         self._update_controls()
 
     # ----------------------------------------------------------------- helpers
-    def _begin(self, history: list) -> None:
-        self.best_epoch, self.epochs_seen = None, 0
-        self._stop_at, self._phase_start, self.run_dir = None, None, None
-        self._status_epoch = None
-        self.bad_files_label.hide()
-        self.error_label.hide()
-        self.error_details.hide()
-        self.log.clear()
-        self.accuracy_chart.set_history(history) if history else self.accuracy_chart.reset()
-        self.loss_chart.set_history(history) if history else self.loss_chart.reset()
-        self.best_epoch = self.accuracy_chart.best_epoch if history else None
-        self.progress.setValue(0)
-        self.progress.setFormat("Preparing…")
-
     def _launch(self, worker: TrainingWorker, message: str) -> None:
-        worker.batch.connect(self._on_batch)
-        worker.epoch.connect(self._on_epoch)
+        self.follower.unfollow()
+        worker.runFolder.connect(self._on_run_folder)
+        worker.batch.connect(self.follower.on_batch)
+        worker.epoch.connect(self.follower.on_epoch)
         worker.device.connect(self._on_device)
         worker.specUsed.connect(self._on_spec_used)
         worker.stopAcknowledged.connect(self._on_stop_acknowledged)
+        self._worker = worker
         self.runner.start(worker, finished=self._finished, failed=self._failed,
                           stopped=self._stopped, done=self._done,
                           status=self._on_status, progress=self._on_progress)
         self.state.statusMessage.emit(message)
         self._update_controls()
-
-    def _announce(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.progress.setFormat(text)
-        self.log.appendPlainText(text)
-        self.state.statusMessage.emit(text)
-
-    def _show_error(self, message: str) -> None:
-        self.error_label.setText(f"Training failed: {message}")
-        self.error_label.show()
-        self.error_details.show()
-        self.progress.setFormat("Failed")
-        self.state.statusMessage.emit("Training failed")
 
     @Slot()
     def _update_controls(self) -> None:
@@ -365,18 +337,7 @@ class TrainingPanel(QWidget):
         self.follow_button.setEnabled(not busy)
         resumable = None if busy else self._resumable_run()
         self.resume_button.setEnabled(resumable is not None)
-        if following:
-            self.hint.setText("Following a run trained by another process; Stop asks it to "
-                              "stop after its current batch.")
-        elif busy:
-            self.hint.setText("Training… Stop keeps the best weights so far.")
-        elif resumable:
-            self.hint.setText(f"Run {os.path.basename(resumable.rstrip('/'))} is unfinished: "
-                              "Resume continues it from its last checkpoint.")
-        elif not has_data:
-            self.hint.setText("Open a dataset first (Dataset panel).")
-        else:
-            self.hint.setText("")
+        self.hint.setText(hint_text(busy, following, resumable, has_data))
         self.setup_label.setText(self._setup_text())
         if self.state.device and not self.device_label.text():
             self.device_label.setText(f"Device: {self.state.device}")
@@ -391,57 +352,22 @@ class TrainingPanel(QWidget):
                 self.show_run(run_dir)
         self._update_controls()
 
-    def show_run(self, run_dir: str) -> None:
-        """Show a finished run's curves and epoch log (history.json is a few KB)."""
-        history = _read_history(run_dir)
-        self.error_label.hide()
-        self.error_details.hide()
-        show_bad_files(self.bad_files_label, run_dir)
-        self.log.clear()
-        self.accuracy_chart.set_history(history)
-        self.loss_chart.set_history(history)
-        self.best_epoch = self.accuracy_chart.best_epoch
-        for info in history:
-            self.log.appendPlainText(epoch_line(info))
-        name = os.path.basename(run_dir.rstrip("/\\"))
-        self.status_label.setText(f"Showing run {name}: {len(history)} epoch(s)"
-                                  + (f", best validation epoch {self.best_epoch}"
-                                     if self.best_epoch else ""))
-        self.progress.setValue(1000 if history else 0)
-        self.progress.setFormat(f"Run {name}" if history else "Idle")
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._prepare_spare()
+
+    @Slot()
+    def _prepare_spare(self) -> None:
+        """Shown with a dataset open: TensorFlow loads in a spare training process while
+        the person looks at the panel, so Start does not wait for it."""
+        if self.isVisible() and self.state.dataset is not None and not self.is_training():
+            self.spare.prepare()
 
     def _setup_text(self) -> str:
-        ds = self.state.dataset
-        data = (f"<b>Dataset:</b> {os.path.basename(str(ds.root).rstrip('/')) or ds.root} "
-                f"({len(ds.classes)} classes, {len(ds):,} images)" if ds is not None
-                else "<b>Dataset:</b> none")
-        spec = self.state.model_spec
-        model = (f"<b>Model:</b> {getattr(spec, 'name', None) or getattr(spec, 'template', 'custom')}"
-                 if spec is not None else "<b>Model:</b> CNN template (default)")
-        if self.follower.active and not self.is_training() and self.follower.model:
-            model = f"<b>Model:</b> {self.follower.model} (followed run)"
-        cfg = self.state.train_config
-        resumed = self._resume_config if (self.is_training() or self.follower.active) else None
-        if resumed:   # the header names the run being resumed, not the Model panel's settings
-            cfg = types.SimpleNamespace(**resumed)
-        if cfg is not None:
-            run = (f"{cfg.epochs} epochs · batch {cfg.batch_size} · {cfg.optimizer} "
-                   f"lr {cfg.learning_rate:g}")
-        else:
-            run = "default settings"
-        return f"{data} &nbsp;·&nbsp; {model} &nbsp;·&nbsp; <b>Training:</b> {run}"
+        followed = self.follower.model if self.follower.active and not self.is_training() else None
+        active = self.is_training() or self.follower.active
+        resumed = (self._resume_config or self.follower.config) if active else None
+        return setup_text(self.state, resumed, followed)
 
     def _resumable_run(self) -> str | None:
-        run_dir = self.state.run_dir
-        if not run_dir or not os.path.isdir(run_dir):
-            return None
-        from training.runs.runfolder import RunFolder
-
-        ok, _reason = RunFolder(run_dir).can_resume()   # a damaged run is simply not resumable
-        return run_dir if ok else None
-
-
-def _read_history(run_dir: str) -> list:
-    from workbench.workers.evaluation import read_history
-
-    return read_history(run_dir)
+        return resumable_run(self.state.run_dir)

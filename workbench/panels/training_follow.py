@@ -1,76 +1,117 @@
-"""Following a run that another process trains (a terminal, a cluster job on shared
-storage) in the Training panel, as if it were local: curves, epoch log, progress, status,
-and Stop.
+"""How the Training panel shows a run while it trains: one path for every run, whether
+the app's own training process trains it or another process does (a terminal, a
+cluster job on shared storage).
 
-The trainer writes its run folder as it goes (``history.json`` per epoch, ``run.json``,
-and ``live.json`` at most once a second, see :mod:`training.runs.follow`); a
-:class:`~workbench.workers.run_watcher.RunWatcher` says which of them changed, and the
-panel's own slots (``_on_epoch``, ``_on_batch``, ``_on_status``, ``_finished``) show them,
-so a followed run looks exactly like a local one. Stop writes the run folder's stop
-request, which the trainer polls. Each read is one small JSON file (a few KB), well
-under a millisecond, so it is done on the GUI thread.
+:class:`RunFollower` watches the run folder the trainer writes as it goes
+(``history.json`` per epoch, ``run.json``, and ``live.json`` at most once a second, see
+:mod:`training.runs.follow`) through a :class:`~workbench.workers.run_watcher.RunWatcher`
+(file-change events plus a re-scan every 2 s), and emits what changed as signals of
+plain data (``epoch``, ``batch``, ``status``, ``progress``, ``ended``…), which the
+panel connects to its slots: the follower never touches the panel. For a run the app
+trains itself (``follow(run_dir, local=True)``) the same signals are also fed, sooner,
+from the training process's event stream (the panel connects its
+:class:`~workbench.workers.training.TrainingWorker`'s signals to :meth:`RunFollower.on_epoch`
+and :meth:`on_batch`): every batch instead of one a second, each epoch without the file
+watcher's 300 ms. Epochs are emitted once, whichever way they arrive first; the end of
+a local run is its process's end, which the panel reports.
+
+Stop writes the run folder's stop request, which the trainer polls. A followed run on
+this machine whose process died without ending it is marked ``interrupted`` (checked
+every ``ALIVE_CHECK_MS``). Each read is one small JSON file (a few KB), well under a
+millisecond, so it is done on the GUI thread.
 """
 from __future__ import annotations
 
 import logging
 import os
-import time
+import socket
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from training.runs.runfolder import HISTORY_JSON, LIVE_JSON, RUN_JSON
-from workbench.workers.run_watcher import RunWatcher
+from workbench.workers.run_watcher import RunWatcher, same_path
 
 log = logging.getLogger(__name__)
 
+ALIVE_CHECK_MS = 2000   # a followed run on this host: is its process still there?
+
 
 class RunFollower(QObject):
-    """Follow one run folder for a :class:`~workbench.panels.training.TrainingPanel`.
+    """Follow one run folder for the Training panel (see module docstring).
 
     Signals:
-        ended(str, str): the followed run folder and its final status.
+        began(str): following a run another process trains (its folder): the panel
+            clears what it shows.
+        epoch(dict): an epoch not shown yet, in order.
+        epochsDone(int, int): a followed run's epochs done and its epochs in all (until
+            its next batch arrives, the bar shows them).
+        batch(dict), status(str), progress(int, int, str): as the training events.
+        note(str): a line for the panel's log (a file refused, what is followed).
+        host(str): where a followed run trains (its host and pid).
+        changed(): what the panel's header and buttons show has changed (the run's
+            model or settings, following started).
+        ended(dict): a followed run ended: its ``run.json`` with ``run_dir``.
     """
 
-    ended = Signal(str, str)
+    began = Signal(str)
+    epoch = Signal(dict)
+    epochsDone = Signal(int, int)
+    batch = Signal(dict)
+    status = Signal(str)
+    progress = Signal(int, int, str)
+    note = Signal(str)
+    host = Signal(str)
+    changed = Signal()
+    ended = Signal(dict)
 
-    def __init__(self, panel):
-        super().__init__(panel)
-        self.panel = panel
+    def __init__(self, parent=None):
+        super().__init__(parent)
         self.run_dir: str | None = None
+        self.local = False              # trained by the app's own training process
         self.stop_sent = False
         self.model: str | None = None   # the followed run's model name (run.json)
-        self._epochs = 0
+        self.config: dict | None = None   # the run's own settings (config.json), once read
+        self._epochs = 0                # epochs emitted so far (history.json's length)
         self._live_at = None
         self._live_problem: str | None = None
         self._run_problem: str | None = None
         self.watcher = RunWatcher(parent=self)
         self.watcher.runChanged.connect(self._on_changed)
+        self._alive = QTimer(self)
+        self._alive.setInterval(ALIVE_CHECK_MS)
+        self._alive.timeout.connect(self._check_alive)
 
     @property
     def active(self) -> bool:
         return self.run_dir is not None
 
-    def follow(self, run_dir: str) -> None:
-        """Show ``run_dir`` live until its trainer finishes (it may not exist yet)."""
+    def follow(self, run_dir: str, local: bool = False, epochs_shown: int = 0) -> None:
+        """Show ``run_dir`` live until its trainer finishes (it may not exist yet).
+
+        Args:
+            local: the app's own training process trains it (the panel has set itself
+                up and feeds the stream's events; the process's end ends the run).
+            epochs_shown: epochs the panel shows already (a resumed run's history).
+        """
         self.unfollow()
-        p = self.panel
-        p._begin(history=[])
-        p.run_dir = self.run_dir = run_dir
-        self.stop_sent, self._epochs, self._live_at, self.model = False, 0, None, None
+        self.local = local
+        if not local:
+            self.began.emit(run_dir)
+        self.run_dir = run_dir
+        self.stop_sent, self._epochs, self._live_at, self.model = False, epochs_shown, None, None
+        self.config = None
         self._live_problem = self._run_problem = None
-        p._resume_config = None
         self.watcher.watch(run_dir)
-        name = os.path.basename(run_dir.rstrip("/\\"))
-        p.log.appendPlainText(f"Following {name}, trained by another process "
-                              f"(its folder: {run_dir}).")
-        p.progress.setFormat(f"Following {name}: waiting for its first files…")
+        if not local:
+            self._alive.start()
         self._refresh({RUN_JSON, HISTORY_JSON, LIVE_JSON})
-        p._update_controls()
+        self.changed.emit()
 
     def unfollow(self) -> None:
         if self.run_dir is not None:
             self.watcher.unwatch(self.run_dir)
-        self.run_dir = None
+        self.run_dir, self.local = None, False
+        self._alive.stop()
 
     def stop(self) -> None:
         """The panel is shutting down."""
@@ -78,28 +119,37 @@ class RunFollower(QObject):
         self.watcher.stop()
 
     def request_stop(self) -> bool:
-        """Ask the followed run's trainer to stop (it polls for the request file)."""
+        """Ask the followed run's trainer to stop (it polls for the request file).
+
+        Returns False when there is nothing to ask (not following, or asked already).
+
+        Raises:
+            OSError: the request could not be written into the run folder.
+        """
         if not self.active or self.stop_sent:
             return False
         from training.runs.follow import request_stop
 
-        try:
-            request_stop(self.run_dir, who="workbench GUI")
-        except OSError as exc:
-            self.panel._show_error(f"Could not ask the run to stop: {exc}")
-            return False
+        request_stop(self.run_dir, who="workbench GUI")
         self.stop_sent = True
-        p = self.panel
-        p._stop_at = time.monotonic()
-        p.stop_button.setEnabled(False)
-        p.stop_button.setText("Stopping…")
-        p.progress.setFormat("Stop requested; the other process stops after its current batch…")
         return True
+
+    # ----------------------------------------------------------------- the stream (local runs)
+    @Slot(dict)
+    def on_epoch(self, info: dict) -> None:
+        """An epoch from the local training process's event stream."""
+        if self.run_dir is not None:
+            self._show_epochs([info], first=int(info.get("epoch") or self._epochs + 1))
+
+    @Slot(dict)
+    def on_batch(self, info: dict) -> None:
+        if self.run_dir is not None:
+            self.batch.emit(info)
 
     # ----------------------------------------------------------------- file changes
     @Slot(str, list)
     def _on_changed(self, run_dir: str, names: list) -> None:
-        if self.run_dir is not None and _same(run_dir, self.run_dir):
+        if self.run_dir is not None and same_path(run_dir, self.run_dir):
             self._refresh(set(names))
 
     def _refresh(self, names: set) -> None:
@@ -107,7 +157,7 @@ class RunFollower(QObject):
             return
         if HISTORY_JSON in names:
             self._new_epochs()
-        if LIVE_JSON in names:
+        if LIVE_JSON in names and not self.local:   # the stream is fresher than live.json
             self._live()
         if RUN_JSON in names:
             self._status()
@@ -116,20 +166,24 @@ class RunFollower(QObject):
         from workbench.workers.evaluation import read_history
 
         history = read_history(self.run_dir)
-        new = history[self._epochs:]
-        for info in new:
-            self.panel._on_epoch(dict(info))
-        self._epochs = max(self._epochs, len(history))
-        if new:   # until the next batch arrives, the bar shows the epochs done
-            last, p = new[-1], self.panel
-            total = max(1, int(last.get("epochs") or 1))
-            p.progress.setValue(int(1000 * min(1.0, self._epochs / total)))
-            p.progress.setFormat(f"Epoch {self._epochs}/{total} done")
-        if self.panel._resume_config is None:   # the header shows the run's own settings
+        self._show_epochs(history[self._epochs:], first=self._epochs + 1)
+        if self.config is None and history:   # the header shows the run's own settings
             from workbench.panels.training_bad_files import read_run_config
 
-            self.panel._resume_config = read_run_config(self.run_dir)
-            self.panel._update_controls()
+            self.config = read_run_config(self.run_dir)
+            self.changed.emit()
+
+    def _show_epochs(self, infos: list, first: int) -> None:
+        """Emit epochs numbered ``first``, ``first + 1``… that are not shown yet."""
+        shown = 0
+        for offset, info in enumerate(infos):
+            if first + offset <= self._epochs:
+                continue
+            self.epoch.emit(dict(info))
+            self._epochs = first + offset
+            shown += 1
+        if shown and not self.local:
+            self.epochsDone.emit(self._epochs, max(1, int(infos[-1].get("epochs") or 1)))
 
     def _live(self) -> None:
         from training.runs.follow import read_live_checked
@@ -137,26 +191,29 @@ class RunFollower(QObject):
         live, problem = read_live_checked(self.run_dir)
         if problem and problem != self._live_problem:   # said once, not every 2 s
             self._live_problem = problem
-            self.panel.log.appendPlainText(f"Progress file ignored: {problem}")
+            self.note.emit(f"Progress file ignored: {problem}")
         if not live or live.get("updated") == self._live_at:
             return
         self._live_at = live.get("updated")
-        p = self.panel
         batch, progress = live.get("batch"), live.get("progress")
         if isinstance(progress, dict) and progress.get("total"):
-            p._on_progress(int(progress["done"]), int(progress["total"]), str(progress["what"]))
+            self.progress.emit(int(progress["done"]), int(progress["total"]), str(progress["what"]))
         if isinstance(batch, dict) and int(batch.get("epoch", 0)) >= self._epochs:
             # The epoch in progress, or the last batch of the epoch just finished (the
             # trainer rewrites live.json at every epoch end; fast epochs see only that).
-            p._on_batch(batch)
+            self.batch.emit(batch)
         elif live.get("status") and not isinstance(batch, dict):
-            p._on_status(str(live["status"]))
+            self.status.emit(str(live["status"]))
         if live.get("host"):
-            p.device_label.setText(f"Followed run · {live.get('host')} (pid {live.get('pid')})")
+            self.host.emit(f"{live.get('host')} (pid {live.get('pid')})")
+
+    @Slot()
+    def _check_alive(self) -> None:
+        if self.run_dir is not None and not self.local:
+            self._status()
 
     def _status(self) -> None:
-        from training.runs.runfolder import RunFolder
-        from training.runs.runfolder import RunError
+        from training.runs.runfolder import RunError, RunFolder
 
         try:
             run = RunFolder(self.run_dir).load()
@@ -165,37 +222,27 @@ class RunFollower(QObject):
             # too large, hostile) is said once, and the window goes on following.
             if os.path.lexists(RunFolder(self.run_dir).run_json) and str(exc) != self._run_problem:
                 self._run_problem = str(exc)
-                self.panel.log.appendPlainText(f"Cannot read the run's status: {exc}")
+                self.note.emit(f"Cannot read the run's status: {exc}")
             return
         status = run.get("status")
         if run.get("model") != self.model:
             self.model = run.get("model")
-            self.panel._update_controls()   # the header names the followed run's model
-        if status == "running":
-            return
+            self.changed.emit()   # the header names the followed run's model
+        if status == "running" or self.local:
+            return   # a local run ends when its process has ended (the panel says so)
         self._new_epochs()   # the last epoch may land together with the final status
-        run_dir, p = self.run_dir, self.panel
+        run_dir = self.run_dir
+        if status == "interrupted" and run.get("host") in (None, socket.gethostname()):
+            # Its process died on this machine: never leave the run "running" on disk.
+            RunFolder(run_dir).close_dead_run("interrupted", "The process training it ended "
+                                              "without finishing it")
         self.unfollow()
-        p._resume_config = None
-        if status == "interrupted":
-            p._show_error("The process training this run ended before finishing it "
-                          "(killed or crashed). Resume continues it from its last epoch.")
-        elif status == "failed":
-            p._show_error(run.get("error") or "Training failed in the other process.")
-        else:
-            p._finished({**run, "run_dir": run_dir})
-        p._done()
-        self.ended.emit(run_dir, str(status))
-
-
-def _same(a: str, b: str) -> bool:
-    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+        self.ended.emit({**run, "run_dir": run_dir})
 
 
 def running_elsewhere(run_dir: str) -> bool:
     """True when ``run_dir`` is being trained by another live process (or host)."""
-    from training.runs.runfolder import RunFolder
-    from training.runs.runfolder import RunError
+    from training.runs.runfolder import RunError, RunFolder
 
     try:
         run = RunFolder(run_dir).load()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
 from training.logs import last_traceback, log_file
@@ -31,8 +31,9 @@ def details_text() -> str:
     return text or "The log file holds no traceback for this error."
 
 
-def show_details(parent: QWidget | None) -> QMessageBox:
-    """Open (non-modal) the dialog with the newest traceback from the log; returns it.
+def show_details(parent: QWidget | None, text: str | None = None) -> QMessageBox:
+    """Open (non-modal) the dialog with ``text``, by default the newest traceback from
+    the log (a child process's crash gives its exit status and last output); returns it.
 
     One dialog per ``parent``, made on first use and reused (not deleted on close:
     deleting it while the window's events are still in flight crashed PySide6 now and
@@ -45,7 +46,7 @@ def show_details(parent: QWidget | None) -> QMessageBox:
                           QMessageBox.StandardButton.Close, parent)
         box.setObjectName(DIALOG_NAME)
     box.setText(f"The technical details of the last error. The whole log is in\n{log_file()}")
-    box.setDetailedText(details_text())
+    box.setDetailedText(text if text else details_text())
     box.show()   # non-modal: the window stays usable while it is open
     return box
 
@@ -90,8 +91,10 @@ class DetailsButton(QPushButton):
         self.setToolTip("Show the technical details of the error (from the log file)")
         self.clicked.connect(self.show_details)
         self.dialog: QMessageBox | None = None
+        self.details: str | None = None   # shown instead of the log's newest traceback
 
+    @Slot()
     def show_details(self) -> QMessageBox:
         """Open (non-modal) the details dialog; returns it."""
-        self.dialog = show_details(self)
+        self.dialog = show_details(self, self.details)
         return self.dialog

@@ -12,7 +12,24 @@ def test_defaults_match_the_contract():
     assert (c.early_stopping, c.patience, c.restore_best, c.checkpoint_best) == (True, 5, True, True)
     assert c.lr_schedule == "cosine"  # decays to ~0 over the epochs (BENCHMARKS section 8)
     assert (c.fine_tune_epochs, c.fine_tune_lr, c.seed) == (0, 1e-5, 42)
-    assert (c.mixed_precision, c.feature_cache, c.schema_version) == (False, True, SCHEMA_VERSION)
+    assert (c.mixed_precision, c.feature_cache, c.schema_version) == ("auto", True, SCHEMA_VERSION)
+
+
+def test_mixed_precision_is_auto_by_default_and_on_a_gpu_only():
+    from training.fit.session import uses_mixed_precision
+
+    assert [uses_mixed_precision(s, gpu=True) for s in ("auto", True, False)] == [True, True, False]
+    assert [uses_mixed_precision(s, gpu=False) for s in ("auto", True, False)] == [False] * 3
+    assert TrainConfig(mixed_precision="AUTO").mixed_precision == "auto"
+    # Files before version 5 could only say false for "not asked for": they get the new
+    # default; a file of this version keeps an explicit false.
+    assert TrainConfig.from_dict({"schema_version": 2, "mixed_precision": False}).mixed_precision == "auto"
+    assert TrainConfig.from_dict({"schema_version": 3, "mixed_precision": False}).mixed_precision == "auto"
+    assert TrainConfig.from_dict({"schema_version": 4, "mixed_precision": False}).mixed_precision == "auto"
+    assert TrainConfig.from_dict({"schema_version": 2, "mixed_precision": True}).mixed_precision is True
+    assert TrainConfig.from_dict({"mixed_precision": False}).mixed_precision is False
+    with pytest.raises(ValueError, match="mixed_precision='fp16'"):
+        TrainConfig(mixed_precision="fp16")
 
 
 def test_round_trip_through_json():

@@ -36,3 +36,29 @@ def test_resumed_run_time_counts_every_segment(tmp_path):
     [listed] = list_runs(runs)
     assert listed["duration"] >= first_seconds + info["timings"]["total"] - 1e-6
     assert listed["duration"] >= sum(h["seconds"] for h in json.loads((runs / "r" / "history.json").read_text()))
+
+
+def test_a_run_whose_process_died_counts_up_to_its_last_write_not_to_when_it_was_found(tmp_path):
+    """A killed training found dead later (the app restarted, a followed run's host
+    check) is closed with its last sign of life as its end: the hours in between are not
+    training time."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from training.runs.runfolder import RunFolder, run_seconds
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    now = time.time()
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({
+        "schema_version": 1, "status": "running", "started": now - 3600,
+        "pid": dead.pid, "host": socket.gethostname()}))
+    os.utime(run / "run.json", (now - 3000, now - 3000))   # its last epoch, 10 minutes in
+    assert RunFolder(run).close_dead_run("interrupted", "killed")
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "interrupted" and info["finished"] == now - 3000
+    assert abs(run_seconds(info) - 600) < 1
