@@ -8,8 +8,6 @@ import os
 import shutil
 import sys
 
-import pytest
-
 from tests.imagegen import make_class_folder
 from tests.workbench.panels import wait_idle as _wait_idle
 from tests.workbench.pausing import pausing_job
@@ -48,9 +46,6 @@ def test_cancel_evaluation_in_the_results_panel(qtbot, tmp_path, monkeypatch, re
     assert panel.evaluation is not None and "accuracy" in panel.header.text()
 
 
-@pytest.mark.xfail(strict=True, reason="known regression since main's shared post-fit pass "
-                   "(7f660dc) met the training process: a Stop during the end-of-run "
-                   "evaluation is not seen and the run ends 'complete'; being fixed")
 def test_stop_while_the_training_run_evaluates(qtbot, tmp_path, monkeypatch, training_panel):
     from training.data import open_dataset
     from training.models import template

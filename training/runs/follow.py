@@ -126,6 +126,11 @@ class RunFolderEvents(Events):
         self._messages.append(message)
         self._live["status"] = message
         self._write(force=True)
+        # A status line starts a phase (a few per run): its first stop check reads the
+        # request file whatever the last poll was. A phase with a single check (the
+        # evaluation once the post-fit pass has its outputs) would otherwise miss a stop
+        # made less than STOP_POLL_S after the previous check.
+        self._last_poll = 0.0
 
     def on_progress(self, done: int, total: int, what: str) -> None:
         self.inner.on_progress(done, total, what)
