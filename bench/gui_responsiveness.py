@@ -144,6 +144,9 @@ def measure_training(data: str, epochs: int, profile: bool):
     status = panel.status_label.text()
     phases["training while paging the dataset grid"] = train_while_paging(win, panel)
     win.close()
+    win.shutdown()
+    from workbench import compute
+    compute.shutdown()   # as app.main() does at its end: the service stops before the app
     return phases, marks, epochs_seen, status, prof, stalls.report() + "\n\nGarbage collections (any thread; each holds the GIL): " + gcs.report()
 
 
