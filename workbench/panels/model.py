@@ -82,7 +82,15 @@ class ModelPanel(QWidget):
         self.template_desc.setWordWrap(True)
         self.template_desc.setStyleSheet("color:#555;")
         offer_details(self.template_desc)
-        top.addWidget(self.template_desc, 1)
+        # Auto's explanation runs to 8 lines in a 1024-pixel window: at most 4 show, the
+        # rest scrolls, so the forms and the summary keep their room.
+        desc_area = QScrollArea()
+        desc_area.setWidget(self.template_desc)
+        desc_area.setWidgetResizable(True)
+        desc_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        desc_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        desc_area.setMaximumHeight(self.template_desc.fontMetrics().lineSpacing() * 4 + 4)
+        top.addWidget(desc_area, 1)
         save = QPushButton("Save spec…")
         load = QPushButton("Load spec…")
         save.clicked.connect(self._save_dialog)
