@@ -34,8 +34,10 @@ def make_window(size):
     a person picks a folder seconds later, so the measurement starts once that is done.
     """
     from workbench.app import MainWindow
-    from workbench.interpreter import tune_for_gui
-    tune_for_gui()   # as app.main() does
+    from PySide6.QtWidgets import QApplication
+
+    from workbench import collector
+    collector.install(QApplication.instance())   # as app.main() does
     win = MainWindow()
     panel = win.panels["data"]
     win.resize(*size)

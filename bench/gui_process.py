@@ -2,10 +2,10 @@
 TensorFlow never imported, the compute service's warm round trip.
 
     python bench/gui_process.py [--data /usr/share/datasets/fashion-mnist] [--epochs 2]
-                                [--switch-interval 0.005] [--no-freeze] [--skip-session]
+                                [--switch-interval 0.001] [--skip-session]
 
 Runs the real main window offscreen in this process, like ``main.py`` (``app.main()``'s
-collector, switch interval and compute client), on a 70,000-image dataset:
+collector and compute client), on a 70,000-image dataset:
 
 1. **Training beside the window.** A training process (``python -m training train``,
    the same core the Training panel starts) trains a CNN while the Training panel follows
@@ -21,8 +21,9 @@ collector, switch interval and compute client), on a 70,000-image dataset:
    window (send, the service classifies, the rows come back on the GUI thread), 30 times.
    Target: median <= 20 ms.
 
-``--switch-interval`` and ``--no-freeze`` undo the old interpreter tuning
-(workbench/interpreter.py) to measure whether it is still needed.
+``--switch-interval`` sets the GIL switch interval (Python's default is 5 ms; the app
+used 1 ms until issue 20, with ``gc.freeze()`` after start-up: both retired when this
+bench showed no difference).
 """
 from __future__ import annotations
 
@@ -100,8 +101,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=FASHION)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--switch-interval", type=float, default=None,
-                   help="the GIL switch interval (s) instead of app.main()'s")
-    p.add_argument("--no-freeze", action="store_true", help="no gc.freeze() after start-up")
+                   help="the GIL switch interval (s) instead of Python's default 5 ms")
     p.add_argument("--skip-session", action="store_true")
     p.add_argument("--stalls", action="store_true",
                    help="sample the GUI thread's stack when it is late (a diagnostic: its thread costs time too)")
@@ -116,19 +116,13 @@ def main(argv=None) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    from workbench import collector, compute, interpreter
+    from workbench import collector, compute
     from workbench.mainwindow import MainWindow
 
     collector.install(app)
-    interpreter.tune_for_gui()
     if a.switch_interval is not None:
         sys.setswitchinterval(a.switch_interval)
-    if a.no_freeze:
-        interpreter.freeze_long_lived = lambda: None   # the variant without the freeze
-        import workbench.mainwindow as mw
-        mw.freeze_long_lived = lambda: None
-    print(f"switch interval {sys.getswitchinterval() * 1000:.1f} ms, gc.freeze after start-up: "
-          f"{'no' if a.no_freeze else 'yes'}")
+    print(f"switch interval {sys.getswitchinterval() * 1000:.1f} ms")
 
     win = MainWindow()
     win.resize(1280, 800)

@@ -11,7 +11,6 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from training.logs import route_native_stderr, setup_logging
-from workbench.interpreter import tune_for_gui
 from workbench import collector, compute
 from workbench.mainwindow import PANEL_KEYS, MainWindow
 from workbench.appstate.session_restore import reopen_last_dataset, reopen_last_run
@@ -105,9 +104,6 @@ def main(argv: list[str] | None = None) -> int:
     # folder, Python warnings and log records to workbench.log (issue 22 item 12).
     route_native_stderr()
     setup_logging(console=False)
-    # Process-wide interpreter settings belong to the process's entry point, not to a
-    # widget: short GIL slices so the GUI thread waits less for busy workers.
-    tune_for_gui()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "workbench"])
     collector.install(app)   # garbage collection on the GUI thread only (workbench/collector.py)
     app.setApplicationName("Image Classification Workbench")

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
 from training.data.kinds import OPEN_ACTIONS
 from workbench.actions import shortcuts
 from workbench.actions.helpmenu import add_help_menu
-from workbench.interpreter import freeze_long_lived, long_lived_objects
 from workbench.actions.quit_guard import confirm_quit
 from workbench.appstate.session_restore import ResumableRuns, fill_recent_runs, save_session
 from workbench.actions.training_actions import add_training_actions, start_training
@@ -96,12 +95,13 @@ class _ImportWorker(PoolWorker):
         self.loaders = loaders
 
     def work(self) -> None:
-        with long_lived_objects():   # see workbench/interpreter.py
-            for load in self.loaders:
-                try:
-                    load()
-                except Exception:  # the panel shows why (see _make_panel)
-                    log.exception("importing a panel failed")
+        # What these imports make lives until exit: the GUI thread's collector freezes it
+        # at its next tick (workbench/collector.py).
+        for load in self.loaders:
+            try:
+                load()
+            except Exception:  # the panel shows why (see _make_panel)
+                log.exception("importing a panel failed")
 
 
 class PlaceholderPanel(QWidget):
@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.device_label = QLabel("Device: starting the compute service…" if probe_device
-                                   else "Device: TensorFlow not loaded")
+                                   else "Device: not checked yet")
         offer_details(self.device_label)   # the probe's traceback when TensorFlow can't start
         self.statusBar().addPermanentWidget(self.device_label)
         self.state.statusMessage.connect(self._show_status)
@@ -231,7 +231,6 @@ class MainWindow(QMainWindow):
             self.panels[missing[0]]
             QTimer.singleShot(0, self._build_next)   # one panel per event-loop turn
             return
-        freeze_long_lived()   # matplotlib, Qt wrappers, panels: alive until exit (see interpreter.py)
         self.resumable.refresh()
         if self._probe_device and not self._probe_started and self.state.device is None:
             self.start_device_probe()

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import textwrap
 import threading
 import types
 
@@ -200,9 +201,14 @@ class ChartCanvas(QWidget):
         self.draw_idle()
 
     def empty_message(self, ax, text: str) -> None:
-        """Write a hint in the middle of an empty axes ("Train a model to see …")."""
-        ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes,
-                color="0.45", fontsize=10, wrap=True)
+        """Write a hint in the middle of an empty axes ("Train a model to see …"), wrapped
+        to the axes' width (matplotlib's own ``wrap`` uses the figure's, so a hint in a
+        small chart beside others ran over its axes)."""
+        fig, size = ax.figure, 10
+        width_px = ax.get_position().width * fig.get_figwidth() * fig.dpi
+        chars = max(12, int(0.95 * width_px / (0.55 * size * fig.dpi / 72)))   # ~0.55 em a character
+        ax.text(0.5, 0.5, textwrap.fill(text, chars), ha="center", va="center",
+                transform=ax.transAxes, color="0.45", fontsize=size)
 
     def mpl_connect(self, name: str, func) -> int:
         """matplotlib's event hook, for completeness: the figure's canvas gets no events

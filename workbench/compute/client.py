@@ -79,6 +79,7 @@ class ComputeClient(QObject):
         self._live: dict = {}            # request id -> ServiceJob
         self._next_id = 0
         self._closing = False
+        self._kill_reason: str | None = None   # why this client killed its service, if it did
         self.log_path: Path | None = None   # the running (or last) service's log file
 
     # -- requests ------------------------------------------------------------------------------
@@ -115,7 +116,7 @@ class ComputeClient(QObject):
         """Start the service now (else the first request does)."""
         if self.running() or self._closing:
             return
-        self.hello, self.version_error = None, None
+        self.hello, self.version_error, self._kill_reason = None, None, None
         self._decoder = P.Decoder()
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
@@ -196,6 +197,8 @@ class ComputeClient(QObject):
             messages = self._decoder.feed(data)
         except P.ProtocolError as exc:
             log.error("The compute service sent an unreadable frame (%s): restarting it", exc)
+            # Nothing after it can be framed again; the death says why, not just "SIGKILL".
+            self._kill_reason = f"the app stopped it: it sent a message the app can't read. {exc}"
             proc.kill()
             return
         for message in messages:
@@ -268,7 +271,7 @@ class ComputeClient(QObject):
             return
         if self.version_error:
             return   # said already, and a new service would speak the same version
-        self._report_death(describe_exit(code, crashed), pid)
+        self._report_death(self._kill_reason or describe_exit(code, crashed), pid)
         if had_hello:
             self.start()   # warm up a fresh one for the next request
 

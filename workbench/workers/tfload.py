@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import threading
 
-from workbench.interpreter import long_lived_objects
 
 _lock = threading.Lock()
 
@@ -22,8 +21,7 @@ def ensure_tensorflow() -> None:
     with _lock:
         if "keras" in sys.modules and "tensorflow" in sys.modules:
             return  # another worker imported them while this one waited
-        # ~1 M objects that live until exit: collections over them took 100-200 ms with
-        # the GIL held, stalling the GUI thread (see workbench/interpreter.py).
-        with long_lived_objects():
-            import tensorflow  # noqa: F401
-            import keras  # noqa: F401
+        # ~1 M objects that live until exit: the GUI thread's collector freezes them at
+        # its next tick (workbench/collector.py), so no collection walks them.
+        import tensorflow  # noqa: F401
+        import keras  # noqa: F401

@@ -1,6 +1,8 @@
 """Handlers only the tests load (``python -m training.service --handlers
 tests.training.service.noisy_handlers``): a library that prints junk on stdout from
-Python and from C, and a long request that polls for its cancel."""
+Python and from C, junk written on the channel itself (what a library holding a copy of
+the pipe would do), a frame the app can't read, and a long request that polls for its
+cancel."""
 from __future__ import annotations
 
 import ctypes
@@ -24,6 +26,24 @@ def noisy(request, lines: int = 50) -> dict:
     libc.fflush(None)
     request.on_status("noise made")
     return {"lines": lines, "after": "the channel is intact"}
+
+
+@handler("junk_on_channel", tensorflow=False)
+def junk_on_channel(request, lines: int = 3) -> dict:
+    """Writes lines that aren't messages between real frames, on the channel's own pipe."""
+    for i in range(lines):
+        os.write(request.server.out_fd, f"not a message {i}\n".encode())
+        request.on_status(f"after junk {i}")
+    return {"lines": lines}
+
+
+@handler("unreadable_frame", tensorflow=False)
+def unreadable_frame(request) -> dict:
+    """Announces more array bytes than any message may carry: the app can't read on."""
+    os.write(request.server.out_fd, b'{"type": "partial", "id": 0, "blobs": '
+                                    b'[{"dtype": "|u1", "shape": [1], "nbytes": 999999999999}]}\n')
+    time.sleep(60)   # the app kills this service long before
+    return {}
 
 
 @handler("sleepy", tensorflow=False)
