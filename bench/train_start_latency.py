@@ -60,8 +60,10 @@ from workbench.panels.training import TrainingPanel
 from training.runs.runfolder import RunFolder
 
 if variant == "inprocess-tf-preloaded":
-    from workbench.workers.tfload import ensure_tensorflow
-    ensure_tensorflow()
+    # The old tree trained in the window's process: load TensorFlow before Start, as its
+    # warm window had.
+    import keras  # noqa: F401
+    import tensorflow  # noqa: F401
 state = AppState()
 panel = TrainingPanel(state)
 panel.resize(1024, 640)
