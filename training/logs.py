@@ -165,16 +165,22 @@ def route_native_stderr() -> Path | None:
     return path
 
 
+def tail_lines(path: str | Path, max_bytes: int = TAIL_BYTES) -> list[str]:
+    """The lines in the last ``max_bytes`` of ``path`` ([] when it can't be read): the end of
+    a log is enough, and reading only it stays fast on the GUI thread."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - max_bytes))
+            return f.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
 def last_traceback(max_lines: int = 200) -> str:
     """The most recent traceback (or child-process details, :data:`PROCESS_DETAILS`) in the
     log file (for an error's "Details"), or ""."""
-    try:
-        with open(log_file(), "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - TAIL_BYTES))   # the end is enough (and fast on the GUI thread)
-            lines = f.read().decode("utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
+    lines = tail_lines(log_file())
     for i in range(len(lines) - 1, -1, -1):
         if lines[i].startswith("Traceback (most recent call last):") or PROCESS_DETAILS in lines[i]:
             start = i

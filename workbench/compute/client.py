@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QIODevice, QObject, QProcess, QProcessEnvironment, Signal, Slot
 
-from training.logs import PROCESS_DETAILS, log_dir
+from training.logs import PROCESS_DETAILS, log_dir, tail_lines
 from training.service import protocol as P
 
 log = logging.getLogger(__name__)
@@ -156,14 +156,7 @@ class ComputeClient(QObject):
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         """The last ``lines`` of the service's log (its stderr)."""
-        try:
-            with open(self.log_path or self._log_path(), "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - 64 * 1024))
-                text = f.read().decode("utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(tail_lines(self.log_path or self._log_path(), 64 * 1024)[-lines:])
 
     # -- internals -----------------------------------------------------------------------------
     def _log_path(self, rotate: bool = False) -> Path:

@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from training.logs import tail_lines
+
 log = logging.getLogger(__name__)
 
 KEEP_LOGS = 20          # child log files kept in the log folder
@@ -163,14 +165,7 @@ def log_tail(child: Child, lines: int = TAIL_LINES) -> str:
     """The last ``lines`` lines of the child's stderr log ("" when there is none)."""
     if child.log_path is None:
         return ""
-    try:
-        with open(child.log_path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 64 * 1024))
-            text = f.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+    return "\n".join(tail_lines(child.log_path, 64 * 1024)[-lines:])
 
 
 def describe_exit(code: int | None) -> str:
