@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(sub, dataset_options)
     export_cli.add_parser(sub)
+    from training.cli import active as active_cli
+
+    active_cli.add_parser(sub, dataset_options)
 
     for action in sub.choices.values():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
@@ -585,8 +588,15 @@ def cmd_export(args, events, out):
         return run_export(args, events, out)
 
 
+def cmd_next(args, events, out):
+    from training.cli.active import cmd_next as run_next
+
+    with stop_on_sigint(events):
+        return run_next(args, events, out)
+
+
 COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "runs": cmd_runs, "export": cmd_export}
+            "predict": cmd_predict, "runs": cmd_runs, "export": cmd_export, "next": cmd_next}
 
 
 def _add_health_commands() -> None:
