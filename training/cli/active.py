@@ -1,8 +1,9 @@
 """``python -m training next DATA --run RUN``: which unlabelled images to label next.
 
-The run's model predicts the dataset's unlabelled images (loose images, or those whose
-class was deleted) and a strategy ranks them (``training.active.strategies``): the output
-is the queue the app's "Label next" shows, best first, each with the model's suggestion.
+The run's model predicts the dataset's unlabelled images (loose images, or those of a
+class deleted in the app: ``DatasetIndex.unlabelled``) and a strategy ranks them
+(``training.active.strategies``): the output is the queue the app's "Label next" shows,
+best first, each with the model's suggestion.
 """
 from __future__ import annotations
 
@@ -25,11 +26,6 @@ def add_parser(sub, dataset_options) -> None:
     dataset_options(p)
 
 
-def unlabelled_rows(index) -> np.ndarray:
-    """Rows of ``index`` that have no class (label -1: the data layer's unlabelled pool)."""
-    return np.flatnonzero(np.asarray(index.labels) < 0)
-
-
 def cmd_next(args, events, out):
     from training.active.strategies import rank
     from training.cli.args import InputError, dataset_spec
@@ -41,17 +37,18 @@ def cmd_next(args, events, out):
     if args.count < 1:
         raise InputError(f"--count must be at least 1. Received: {args.count}")
     index = open_dataset(dataset_spec(args, args.data), events)
-    rows = unlabelled_rows(index)
-    if not len(rows):
+    # The pool (training.data.pool): loose images, and those of a class deleted in the app;
+    # images labelled in the app are index rows already.
+    paths = list(getattr(index, "unlabelled", None) or [])
+    if not paths:
         events.finish_line()
-        print(f"No unlabelled images in {args.data}: every image has a class.", file=out)
+        print(f"No unlabelled images in {args.data}: every image has a class. Put images in the "
+              "dataset folder, outside the class folders, to have them ranked.", file=out)
         return 0, {"items": []}
     predictor = Predictor(args.run)
     emb = Embedder(predictor.model, batch_size=BATCH)
-    paths = [index.paths[int(r)] for r in rows]
     pool = DatasetIndex(root=index.root, kind=index.kind, classes=list(index.classes), paths=paths,
-                        labels=np.zeros(len(paths), np.int32), splits=np.zeros(len(paths), np.uint8),
-                        arrays=None if index.arrays is None else index.arrays[rows])
+                        labels=np.zeros(len(paths), np.int32), splits=np.zeros(len(paths), np.uint8))
     with open_images(pool, predictor.input_size, predictor.color_mode, events) as data:
         found = emb.embed_batches(data.batches(np.arange(len(paths)), BATCH), len(paths), events,
                                   "predicting the unlabelled images")
