@@ -20,6 +20,8 @@ actions. Everything the app reads from such a folder goes through here:
   random name, created exclusively (a planted ``labels.json.tmp`` link to a file elsewhere
   is never written through), flushed to the disk, then renamed over the target, so a
   crash, a kill or a full disk leaves the old file or the new one, never half of one.
+- :func:`copy_new` copies a file the same way (fresh temporary file, flushed, then linked
+  to a name that must not exist yet): a sort's copies are never half written or overwriting.
 - :func:`check_schema` is the one schema-version check of every versioned JSON file: a file
   from a newer version of the app is refused with the same message, naming the file.
 

@@ -134,6 +134,30 @@ def check_path(root: str, path, what: str, journal: str) -> str:
     return path
 
 
+def _checked_moves(data: dict, path: str, source: str, root: str) -> tuple[list[Move], list[str]]:
+    """The journal's moves (every ``src`` inside ``source``, every ``dst`` inside ``root``)
+    and created folders (inside ``root``), or :class:`FolderMoveError` with the reason."""
+    moves = data.get("moves")
+    if not isinstance(moves, list):
+        raise FolderMoveError(f"{path}: 'moves' must be a list. Received: {type(moves).__name__}")
+    checked = []
+    for m in moves:
+        if not isinstance(m, dict) or not isinstance(m.get("label", ""), str):
+            raise FolderMoveError(f"{path}: each move is {{src, dst, label}}. Received: {m!r:.80}")
+        size, digest = m.get("size"), m.get("sha256")
+        if (size is not None and (isinstance(size, bool) or not isinstance(size, int)))\
+                or (digest is not None and not isinstance(digest, str)):
+            raise FolderMoveError(f"{path}: a move's size or sha256 is not valid. "
+                                  f"Received: {m!r:.80}")
+        checked.append(Move(check_path(source, m.get("src"), "source", path),
+                            check_path(root, m.get("dst"), "destination", path),
+                            m.get("label", ""), size, digest))
+    dirs = data.get("created_dirs") or []
+    if not isinstance(dirs, list):
+        raise FolderMoveError(f"{path}: 'created_dirs' must be a list.")
+    return checked, [check_path(root, d, "created folder", path) for d in dirs]
+
+
 def read_journal(path: str, root: str) -> Journal:
     """Read and check the journal at ``path`` for the dataset at ``root`` (module doc).
 
@@ -153,20 +177,7 @@ def read_journal(path: str, root: str) -> Journal:
             or not safefiles.inside(recorded, folder):
         raise FolderMoveError(f"{path} is a journal of the dataset {recorded!r:.200}, not of "
                               f"{folder} (was the dataset moved or copied since?); refused.")
-    moves = data.get("moves")
-    if not isinstance(moves, list):
-        raise FolderMoveError(f"{path}: 'moves' must be a list. Received: {type(moves).__name__}")
-    checked = []
-    for m in moves:
-        if not isinstance(m, dict) or not isinstance(m.get("label", ""), str):
-            raise FolderMoveError(f"{path}: each move is {{src, dst, label}}. Received: {m!r:.80}")
-        checked.append(Move(check_path(folder, m.get("src"), "source", path),
-                            check_path(folder, m.get("dst"), "destination", path),
-                            m.get("label", "")))
-    dirs = data.get("created_dirs") or []
-    if not isinstance(dirs, list):
-        raise FolderMoveError(f"{path}: 'created_dirs' must be a list.")
-    dirs = [check_path(folder, d, "created folder", path) for d in dirs]
+    checked, dirs = _checked_moves(data, path, folder, folder)
     try:
         before = LabelOverlay.from_dict(data.get("overlay_before") or {"schema_version": 1},
                                         folder, path).to_dict()
@@ -282,25 +293,8 @@ def read_sort_journal(path: str) -> Journal:
     if not isinstance(source, str) or not isinstance(root, str) or operation not in OPERATIONS:
         raise FolderMoveError(f"{path} is not the journal of a sort (it names no source folder, "
                               "destination and operation); refused.")
-    moves = data.get("moves")
-    if not isinstance(moves, list):
-        raise FolderMoveError(f"{path}: 'moves' must be a list. Received: {type(moves).__name__}")
-    checked = []
-    for m in moves:
-        if not isinstance(m, dict) or not isinstance(m.get("label", ""), str):
-            raise FolderMoveError(f"{path}: each entry is {{src, dst, label}}. Received: {m!r:.80}")
-        size, digest = m.get("size"), m.get("sha256")
-        if (size is not None and (isinstance(size, bool) or not isinstance(size, int)))\
-                or (digest is not None and not isinstance(digest, str)):
-            raise FolderMoveError(f"{path}: an entry's size or sha256 is not valid. Received: {m!r:.80}")
-        checked.append(Move(check_path(source, m.get("src"), "source", path),
-                            check_path(root, m.get("dst"), "destination", path),
-                            m.get("label", ""), size, digest))
-    dirs = data.get("created_dirs") or []
-    if not isinstance(dirs, list):
-        raise FolderMoveError(f"{path}: 'created_dirs' must be a list.")
-    return Journal(path=path, root=root, moves=checked,
-                   created_dirs=[check_path(root, d, "created folder", path) for d in dirs],
+    checked, dirs = _checked_moves(data, path, source, root)
+    return Journal(path=path, root=root, moves=checked, created_dirs=dirs,
                    created=str(data.get("created") or "")[:40], undone=data.get("undone") is True,
                    operation=operation, source=source, finished=data.get("finished") is True)
 
