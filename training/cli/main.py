@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(sub, dataset_options)
     export_cli.add_parser(sub)
+    from training.cli import sort as sort_cli
+
+    sort_cli.add_parser(sub)
     from training.cli import active as active_cli
 
     active_cli.add_parser(sub, dataset_options)
@@ -603,6 +606,15 @@ def _add_health_commands() -> None:
     from training.cli.health import COMMANDS as more
 
     COMMANDS.update(more)
+
+
+def cmd_sort(args, events, out):
+    from training.cli.sort import cmd_sort as run_sort
+
+    return run_sort(args, events, out)
+
+
+COMMANDS["sort"] = cmd_sort
 
 
 _add_health_commands()
