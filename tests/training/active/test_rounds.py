@@ -5,6 +5,7 @@ import pytest
 from tests.imagegen import class_image
 from training.active.fastmodel import epochs_for, fast_spec
 from training.active.rounds import NotReady, array_reader, run_round
+from tests.training.trainutil import Recorder
 from training.events import Events, Stopped
 
 
@@ -23,23 +24,12 @@ def _pool(per_class_labelled=8, pool_per_class=30, classes=3, seed=0):
     return x, truth, labels
 
 
-class _Record(Events):
-    def __init__(self):
-        self.progress, self.status = [], []
-
-    def on_progress(self, done, total, what):
-        self.progress.append((done, total, what))
-
-    def on_status(self, message):
-        self.status.append(message)
-
-
 def test_a_round_trains_ranks_the_pool_and_estimates_accuracy():
     x, truth, labels = _pool()
     keys = [f"img_{i}.png" for i in range(len(x))]
     spec = fast_spec((16, 16), "rgb")
     assert spec.template == "cnn" and spec.input_size == (16, 16)
-    ev = _Record()
+    ev = Recorder()
     res = run_round(array_reader(x), labels, keys, ["a", "b", "c"], spec, "diverse", count=12,
                     seed=1, share=0.25, events=ev)
     assert res.labels == 24 and res.trained_on + res.held_back == 24 and res.held_back > 0
