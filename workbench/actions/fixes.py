@@ -177,8 +177,8 @@ class LabelFixes(QObject):
         index = self.state.dataset
         row = self._rows.get(path)
         original = getattr(index, "original_labels", None) if index is not None else None
-        if row is None or original is None:
-            return None
+        if row is None or original is None or int(original[row]) < 0:
+            return None   # an unlabelled image, or one labelled in the app (training.data.pool)
         return index.classes[int(original[row])]
 
     def _push(self, paths, new_state, text: str) -> None:
