@@ -111,6 +111,14 @@ class DatasetIndex:
             self._names = [os.path.basename(p) for p in self.paths]
         return self._names
 
+    def unlabelled_names(self) -> list[str]:
+        """The file names of ``unlabelled``, computed once (as :meth:`names`)."""
+        cached = self.__dict__.get("_unlabelled_names")
+        if cached is None or len(cached) != len(self.unlabelled):
+            cached = [os.path.basename(p) for p in self.unlabelled]
+            self.__dict__["_unlabelled_names"] = cached
+        return cached
+
     def indices(self, split: int) -> np.ndarray:
         """Row numbers of the samples in one split."""
         return np.flatnonzero(self.splits == split)
