@@ -45,6 +45,7 @@ def _restore(fixes, snap: tuple) -> None:
     ov.classes, ov.labels = copy.deepcopy(edits), dict(labels)
     index = fixes.state.dataset
     index.classes[:] = classes   # the same list object: every view reading it follows
+    fixes.last_changed = None    # a renamed class changes many captions
     try:
         ov.save()
     except OSError as exc:

@@ -92,6 +92,9 @@ class LabelFixes(QObject):
         self.foreign: dict | None = None
         self._rows: dict[str, int] = {}
         self.needs_reopen = False   # an exclusion or restore changed which images exist
+        # The images the last change touched (None: all may have changed), so views
+        # repaint those alone on ``changed``.
+        self.last_changed: list[str] | None = None
         state.datasetChanged.connect(self._on_dataset)
         self._on_dataset()
 
@@ -196,6 +199,7 @@ class LabelFixes(QObject):
         # trained on this index keeps in dataset.json (the overlay as it is now).
         from training.data.overlay import set_fixes
 
+        self.last_changed = list(paths)
         replaces = self.overlay.set_aside   # the fixes made elsewhere that the user ignored
         try:
             if set_fixes(self.state.dataset, self.overlay, paths, states, self._rows):
@@ -215,6 +219,7 @@ class LabelFixes(QObject):
     def _on_dataset(self) -> None:
         from training.data.overlay import LabelOverlay, trusted_overlay
 
+        self.last_changed = None
         index = self.state.dataset
         self.stack.clear()
         self.needs_reopen = False

@@ -255,8 +255,21 @@ class ThumbnailModel(QStringListModel):
         self._mark = mark
         self.refresh_marks()
 
-    def refresh_marks(self) -> None:
-        """Repaint every item's mark (after a relabel, exclude, restore, undo)."""
+    def refresh_marks(self, paths=None) -> None:
+        """Repaint the marks of ``paths`` (None: every item's) after a relabel, exclude,
+        restore, undo. A few paths repaint a few items: labelling a key press at a time
+        must not repaint the whole page."""
+        if paths is not None and len(paths) <= 64:
+            roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole,
+                     Qt.ItemDataRole.ForegroundRole]
+            for path in paths:
+                sample = self.sample_of(path)
+                self._faded.pop(sample, None)
+                row = self._model_row(sample) if sample is not None else None
+                if row is not None:
+                    idx = self.index(row, 0)
+                    self.dataChanged.emit(idx, idx, roles)
+            return
         self._faded.clear()
         if self.rowCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0),

@@ -38,7 +38,7 @@ from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
 
-PREFETCH = 4        # previews decoded ahead of the selection
+PREFETCH = 8        # previews decoded ahead of the selection, asked for when half are used
 CACHE_PREVIEWS = 24  # decoded previews kept (<= 640 px each: ~30 MB at most)
 
 NO_UNLABELLED = ("No unlabelled images: every image has a class. Put images in the dataset "
@@ -366,14 +366,20 @@ class LabellingView(QObject):
         if not self._active or self.state.dataset is None or self.state.dataset.arrays is not None:
             return
         model = self.panel.thumbs
-        paths = []
-        for r in range(row + 1, model.rowCount()):
+        paths, ready = [], 0
+        for r in range(row + 1, min(model.rowCount(), row + 1 + 4 * PREFETCH)):
             path = model.index(r, 0).data(PathRole)
-            if self._to_label(path) and path not in self.previews:
+            if not self._to_label(path):
+                continue
+            if path in self.previews:
+                ready += 1 if not paths else 0
+            else:
                 paths.append(path)
-            if len(paths) >= PREFETCH or r > row + 4 * PREFETCH:
+            if ready + len(paths) >= PREFETCH:
                 break
-        if paths:
+        # One job per few presses, not one per press (each start costs the GUI thread).
+        busy = self._prefetch.current_busy()
+        if paths and (ready == 0 or (ready < PREFETCH // 2 and not busy)):
             self._prefetch.start(PrefetchWorker(paths), finished=self._on_prefetched)
 
     def _on_prefetched(self, results: dict) -> None:
