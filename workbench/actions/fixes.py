@@ -105,7 +105,9 @@ class LabelFixes(QObject):
         return list(index.classes) if index is not None else []
 
     def count(self) -> int:
-        return len(self.overlay) if self.overlay is not None else 0
+        """Images with a fix (class edits are not counted: they fix no image)."""
+        ov = self.overlay
+        return len(set(ov.labels) | ov.excluded) if ov is not None else 0
 
     def status(self, path: str) -> str:
         """``""``, ``"relabelled to X"`` or ``"excluded"`` for one image."""

@@ -102,11 +102,13 @@ class DatasetPanel(QWidget):
         view = QWidget()
         col = QVBoxLayout(view)
         col.setContentsMargins(0, 0, 0, 0)
-        header = QHBoxLayout()
+        header = self.header = QHBoxLayout()
         self.name_label = QLabel()
         self.name_label.setStyleSheet("font-size: 15pt; font-weight: 600;")
         self.info_label = QLabel()
         self.info_label.setStyleSheet("color: #555;")
+        # Wraps rather than widening the window ("… · 226 unlabelled" with "checking…").
+        self.info_label.setWordWrap(True)
         self.bad_badge = QPushButton()
         self.bad_badge.setFlat(True)
         self.bad_badge.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -114,9 +116,8 @@ class DatasetPanel(QWidget):
         open_button = QPushButton("Open another…")
         open_button.clicked.connect(lambda: self.open_dialog("folder"))
         header.addWidget(self.name_label)
-        header.addWidget(self.info_label)
+        header.addWidget(self.info_label, 1)   # takes the room; wraps only when short of it
         header.addWidget(self.bad_badge)
-        header.addStretch(1)
         header.addWidget(open_button)
         col.addLayout(header)
         # Shown when the largest class is > 3x the smallest (training.recipe.config.imbalance_warning).
@@ -197,7 +198,7 @@ class DatasetPanel(QWidget):
         from workbench.panels.dataset_labelling import LabellingView
 
         # unlabelled images, the class list and the keys (issue 23); its API: the module
-        self.labelling = LabellingView(self, filters, ccol)
+        self.labelling = LabellingView(self, self.header, ccol)
 
         self.preview = PreviewPane()
         self.splitter.addWidget(self.left_splitter)
@@ -456,7 +457,11 @@ class DatasetPanel(QWidget):
         usable = sum(sum(per_class.values()) for per_class in index.counts().values())
         checking = " (checking…)" if self._checking else ""
         loose = f" · {len(index.unlabelled):,} unlabelled" if index.unlabelled else ""
-        self.info_label.setText(f"{KIND_LABELS.get(index.kind, index.kind)} · {usable:,} images"
+        kind = KIND_LABELS.get(index.kind, index.kind)
+        if index.kind == "folders" and not (index.source_classes if index.source_classes is not None
+                                            else index.classes):
+            kind = "folder of images"   # loose images, no class folders (issue 23)
+        self.info_label.setText(f"{kind} · {usable:,} images"
                                 f"{checking} · {len(index.classes)} classes{loose}")
         self.info_label.setToolTip(f"{usable:,} usable images; {len(index.bad_files)} files "
                                    "could not be used (Bad files tab)")

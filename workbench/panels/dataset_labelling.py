@@ -59,7 +59,7 @@ class LabellingView(QObject):
     labelled = Signal(list, str)
     activeChanged = Signal(bool)
 
-    def __init__(self, panel, filters_layout, center_layout):
+    def __init__(self, panel, header_layout, center_layout):
         super().__init__(panel)
         self.panel, self.state = panel, panel.state
         self.fixes = fixes_for(panel.state)
@@ -73,7 +73,8 @@ class LabellingView(QObject):
         self.toggle.setCheckable(True)
         self.toggle.setToolTip("Show the unlabelled images and give them a class with a key")
         self.toggle.toggled.connect(self.set_active)
-        filters_layout.insertWidget(0, self.toggle)
+        # In the header, before "Open another…": the filter row must fit a 1024 px window.
+        header_layout.insertWidget(header_layout.count() - 1, self.toggle)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: #333; background: #eef4fb; padding: 4px;")
@@ -105,7 +106,11 @@ class LabellingView(QObject):
         changed = on != self._active
         self._active = on
         self.class_list.setVisible(on)
-        self.panel.class_table.setVisible(not on)
+        # The class list takes the whole column while labelling (the chart and the split
+        # settings follow the labels when the mode is left).
+        for widget in (self.panel.class_table, self.panel.split_settings,
+                       self.panel.left_splitter.widget(self.panel.left_splitter.count() - 2)):
+            widget.setVisible(not on)
         self.panel.class_filter.setEnabled(not on)
         self.panel.split_filter.setEnabled(not on)
         self.panel.changed_filter.setEnabled(not on)
@@ -304,7 +309,9 @@ class LabellingView(QObject):
 
         index = self.state.dataset
         left = pool_left(index, self.fixes.overlay) if index is not None else 0
-        self.toggle.setText(f"Label images ({left:,} left)" if left else "Label images")
+        self.toggle.setToolTip(f"Show the {left:,} unlabelled images and give them a class "
+                               "with a key" if left else "Show the unlabelled images and give "
+                               "them a class with a key")
         if not self._active or index is None:
             self.hint.hide()
             return
@@ -321,9 +328,10 @@ class LabellingView(QObject):
         else:
             keys = class_keys(classes)
             shown = " · ".join(f"{k} {c}" for k, c in list(keys.items())[:6])
-            more = " …" if len(keys) > 6 else ""
-            text = (f"Keys: {shown}{more}. Select several images to label them at once; "
-                    "Ctrl+Z undoes." + (" Enter accepts the suggestion." if self._suggested else ""))
+            more = ", more in the class list" if len(keys) > 6 else ""
+            text = (f"{left:,} to label. Keys: {shown}{more}. Select several images to label "
+                    "them at once; Ctrl+Z undoes."
+                    + (" Enter accepts the suggestion." if self._suggested else ""))
         self.hint.setText(text)
         self.hint.show()
 
@@ -341,7 +349,8 @@ class LabellingView(QObject):
         if index is None:
             self.set_active(False)
             return
-        if index.unlabelled and (not len(index) or not index.classes):
+        source = index.source_classes if index.source_classes is not None else index.classes
+        if index.unlabelled and not source:
             self._active = False   # a folder of loose images opens ready to label
             self.toggle.setChecked(True)
             self.set_active(True)

@@ -7,7 +7,7 @@ A widget only: it says what the person asked for through signals; the labelling 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
+from PySide6.QtWidgets import (QGridLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 NO_CLASSES = ("Create a class to start labelling: click Add class…, then press its key "
@@ -55,7 +55,8 @@ class ClassList(QWidget):
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet("color: #8a5a00; background: #fff4d6; padding: 6px;")
         col.addWidget(self.empty)
-        row = QHBoxLayout()
+        # Two rows: one row of three buttons made the column too wide for a 1024 px window.
+        row = QGridLayout()
         self.add_button = QPushButton("Add class…")
         self.add_button.setToolTip("Make a class with no images yet (the files are never "
                                    "changed: classes live in the label fixes)")
@@ -65,9 +66,10 @@ class ClassList(QWidget):
         self.delete_button = QPushButton("Delete")
         self.delete_button.setToolTip("Delete the selected class: its images become unlabelled "
                                       "(no file is touched)")
-        for button in (self.add_button, self.rename_button, self.delete_button):
+        for button, place in ((self.add_button, (0, 0, 1, 2)), (self.rename_button, (1, 0)),
+                              (self.delete_button, (1, 1))):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            row.addWidget(button)
+            row.addWidget(button, *place)
         self.add_button.clicked.connect(self.addRequested.emit)
         self.rename_button.clicked.connect(lambda: self._emit_selected(self.renameRequested))
         self.delete_button.clicked.connect(lambda: self._emit_selected(self.deleteRequested))
