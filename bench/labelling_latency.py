@@ -141,7 +141,7 @@ def run(args) -> dict:
             QTest.keyClick(panel.grid, getattr(Qt.Key, f"Key_{key_of[cls]}"))
             target = panel.grid.currentIndex().data(PathRole)
             hits += target in ahead
-            ok = common.qt_wait(lambda: any(p == target for _t, p in painted), 10)
+            ok = common.qt_wait(lambda t=target: any(p == t for _t, p in painted), 10)
             if not ok:
                 raise RuntimeError(f"the next image ({target}) was not painted within 10 s")
             times.append((next(t for t, p in painted if p == target) - t0) * 1000)
