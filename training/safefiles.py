@@ -20,6 +20,8 @@ actions. Everything the app reads from such a folder goes through here:
   random name, created exclusively (a planted ``labels.json.tmp`` link to a file elsewhere
   is never written through), flushed to the disk, then renamed over the target, so a
   crash, a kill or a full disk leaves the old file or the new one, never half of one.
+- :func:`copy_new` copies a file the same way (fresh temporary file, flushed, then linked
+  to a name that must not exist yet): a sort's copies are never half written or overwriting.
 - :func:`check_schema` is the one schema-version check of every versioned JSON file: a file
   from a newer version of the app is refused with the same message, naming the file.
 
@@ -188,6 +190,26 @@ def atomic_write(path, *, encoding: str = "utf-8", newline: str | None = None):
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path):
+    """Like :func:`atomic_write`, for a file written by name (a memory map filled batch by
+    batch, ``np.savez``): yields the temporary file's path beside ``path``; when the block
+    ends normally the file is ``fsync``-ed and renamed over ``path``, when it raises it is
+    removed and ``path`` is left as it was."""
+    path = os.fspath(path)
+    fd, tmp = _exclusive_temp(path)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
 def write_json(path, data, *, indent: int | None = 1, default=None) -> None:
     """Replace ``path`` with ``data`` as UTF-8 JSON, atomically (:func:`atomic_write`).
 
@@ -202,14 +224,86 @@ def write_json(path, data, *, indent: int | None = 1, default=None) -> None:
         json.dump(data, f, indent=indent, ensure_ascii=False, allow_nan=False, default=default)
 
 
+def copy_new(src, dst, chunk: int = 1 * MiB) -> tuple[int, str]:
+    """Copy ``src`` to a new file ``dst`` that is never overwritten and never seen half
+    written: the bytes go to a fresh temporary file beside ``dst`` (:func:`temp_name`),
+    are flushed to the disk, then the file gets its name with ``os.link``, which fails
+    when ``dst`` exists (an atomic "create only"; ``os.replace`` would overwrite). Where the
+    file system has no hard links (FAT, some network shares) it is renamed after a check,
+    a narrow race a sort's journal still covers.
+
+    Returns:
+        ``(size, sha256 hex)`` of the bytes copied (the undo checks a copy is ours).
+
+    Raises:
+        FileExistsError: ``dst`` exists (nothing was written).
+        OSError: reading ``src`` or writing failed (``ENOSPC`` when the disk is full);
+            the temporary file is removed.
+    """
+    import hashlib
+    import shutil
+
+    src, dst = os.fspath(src), os.fspath(dst)
+    if os.path.lexists(dst):
+        raise FileExistsError(17, "File exists", dst)
+    digest, size = hashlib.sha256(), 0
+    fd, tmp = _exclusive_temp(dst)
+    try:
+        with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+            while True:
+                block = fin.read(chunk)
+                if not block:
+                    break
+                digest.update(block)
+                fout.write(block)
+                size += len(block)
+            fout.flush()
+            os.fsync(fout.fileno())
+        with contextlib.suppress(OSError):
+            shutil.copystat(src, tmp)   # the photo's dates, as a file manager's copy keeps them
+        try:
+            os.link(tmp, dst)
+        except FileExistsError:
+            raise
+        except OSError:   # no hard links here
+            if os.path.lexists(dst):
+                raise FileExistsError(17, "File exists", dst) from None
+            os.rename(tmp, dst)
+            return size, digest.hexdigest()
+        os.remove(tmp)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    return size, digest.hexdigest()
+
+
+def temp_name(path: str) -> str:
+    """A fresh temporary name beside ``path``: ``.<name>.<12 hex digits>.tmp`` (hidden from
+    folder scans; :func:`is_temp_of` recognises it)."""
+    folder, name = os.path.split(os.fspath(path))
+    return os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+
+
+def is_temp_of(path: str, candidate: str) -> bool:
+    """Whether ``candidate`` is a temporary file :func:`atomic_write` or :func:`copy_new`
+    made for ``path`` (one a kill left behind)."""
+    folder, name = os.path.split(os.fspath(path))
+    cfolder, cname = os.path.split(os.fspath(candidate))
+    if os.path.normpath(cfolder) != os.path.normpath(folder):
+        return False
+    prefix, suffix = f".{name}.", ".tmp"
+    middle = cname[len(prefix):-len(suffix)] if cname.startswith(prefix) and cname.endswith(suffix) else ""
+    return len(middle) == 12 and all(c in "0123456789abcdef" for c in middle)
+
+
 def _exclusive_temp(path: str) -> tuple[int, str]:
     """A new file beside ``path`` with a random name, created with ``O_EXCL`` (which never
     follows a link) and the usual permissions (0666 less the umask: a run folder on shared
     storage stays readable by whoever follows it, unlike ``mkstemp``'s 0600)."""
-    folder, name = os.path.split(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+        tmp = temp_name(path)
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:

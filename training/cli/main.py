@@ -148,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(sub, dataset_options)
     export_cli.add_parser(sub)
+    from training.cli import embedmap   # map, similar (issue 24)
+
+    embedmap.add_parsers(sub)
+    from training.cli import sort as sort_cli
+
+    sort_cli.add_parser(sub)
 
     for action in sub.choices.values():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
@@ -599,6 +605,18 @@ def _add_health_commands() -> None:
     from training.cli.health import COMMANDS as more
 
     COMMANDS.update(more)
+    from training.cli.embedmap import COMMANDS as embedding_map
+
+    COMMANDS.update(embedding_map)
+
+
+def cmd_sort(args, events, out):
+    from training.cli.sort import cmd_sort as run_sort
+
+    return run_sort(args, events, out)
+
+
+COMMANDS["sort"] = cmd_sort
 
 
 _add_health_commands()

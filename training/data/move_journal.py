@@ -16,6 +16,14 @@ A journal is therefore data to check, never a list of instructions:
 
 A journal that fails a check raises :class:`FolderMoveError` with the reason and is never
 offered for undo (:func:`find_undo` lists it as refused).
+
+Sorting a folder with a model (``training.sorting``) keeps its journal in the same format
+(schema 2 added the fields): ``operation`` is ``"copy"`` or ``"move"``, ``source`` the folder
+sorted (every ``src`` resolves inside it; ``root`` is the destination, where every ``dst``
+and created folder lies), and each move may carry the ``size`` and ``sha256`` of the file
+made, so an undo deletes only copies that are still the sort's. Sort journals live in the
+app data folder (:func:`sort_journal_folder`), never in a folder someone shared, and are
+signed like the others (:func:`read_sort_journal`).
 """
 from __future__ import annotations
 
@@ -25,8 +33,10 @@ from dataclasses import dataclass, field
 
 from training import safefiles
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2                  # 2: a sort's operation, source, size and sha256
 JOURNAL_DIR = "moves"               # under the overlay's folder: <dataset>/.workbench/moves/
+SORT_JOURNAL_DIR = "sorts"          # in the app data folder
+OPERATIONS = ("move", "copy")
 MAX_JOURNAL_BYTES = 64 * safefiles.MiB
 MAX_LISTED = 50                     # journals looked at per dataset, newest first
 
@@ -40,6 +50,8 @@ class Move:
     src: str
     dst: str
     label: str   # the class the image moves to
+    size: int | None = None      # a sort: the bytes of the file made at dst, once made
+    sha256: str | None = None    # a sort's copy: their SHA-256 (undo deletes only a match)
 
 
 @dataclass
@@ -53,12 +65,18 @@ class Journal:
     overlay_before: dict = field(default_factory=dict)
     created: str = ""
     undone: bool = False
+    operation: str = "move"          # "copy": a sort that copied (undo deletes the copies)
+    source: str | None = None        # a sort: the folder sorted (None: ``root`` itself)
+    finished: bool = False           # a sort: every planned file was handled
 
     def to_dict(self) -> dict:
-        return {"schema_version": SCHEMA_VERSION, "root": self.root, "created": self.created,
+        data = {"schema_version": SCHEMA_VERSION, "root": self.root, "created": self.created,
                 "undone": self.undone, "overlay_before": self.overlay_before,
                 "created_dirs": list(self.created_dirs),
-                "moves": [{"src": m.src, "dst": m.dst, "label": m.label} for m in self.moves]}
+                "moves": [_move_dict(m) for m in self.moves]}
+        if self.source is not None:
+            data.update(operation=self.operation, source=self.source, finished=self.finished)
+        return data
 
     def save(self) -> None:
         """Write signed and atomically (flushed to disk: an interrupted apply must be
@@ -116,6 +134,30 @@ def check_path(root: str, path, what: str, journal: str) -> str:
     return path
 
 
+def _checked_moves(data: dict, path: str, source: str, root: str) -> tuple[list[Move], list[str]]:
+    """The journal's moves (every ``src`` inside ``source``, every ``dst`` inside ``root``)
+    and created folders (inside ``root``), or :class:`FolderMoveError` with the reason."""
+    moves = data.get("moves")
+    if not isinstance(moves, list):
+        raise FolderMoveError(f"{path}: 'moves' must be a list. Received: {type(moves).__name__}")
+    checked = []
+    for m in moves:
+        if not isinstance(m, dict) or not isinstance(m.get("label", ""), str):
+            raise FolderMoveError(f"{path}: each move is {{src, dst, label}}. Received: {m!r:.80}")
+        size, digest = m.get("size"), m.get("sha256")
+        if (size is not None and (isinstance(size, bool) or not isinstance(size, int)))\
+                or (digest is not None and not isinstance(digest, str)):
+            raise FolderMoveError(f"{path}: a move's size or sha256 is not valid. "
+                                  f"Received: {m!r:.80}")
+        checked.append(Move(check_path(source, m.get("src"), "source", path),
+                            check_path(root, m.get("dst"), "destination", path),
+                            m.get("label", ""), size, digest))
+    dirs = data.get("created_dirs") or []
+    if not isinstance(dirs, list):
+        raise FolderMoveError(f"{path}: 'created_dirs' must be a list.")
+    return checked, [check_path(root, d, "created folder", path) for d in dirs]
+
+
 def read_journal(path: str, root: str) -> Journal:
     """Read and check the journal at ``path`` for the dataset at ``root`` (module doc).
 
@@ -124,40 +166,18 @@ def read_journal(path: str, root: str) -> Journal:
             another dataset, or a path that leaves the dataset; the message says which.
     """
     from training.data.overlay import LabelOverlay, dataset_folder
-    from training.data.provenance import made_here
 
-    try:
-        data = safefiles.read_json(path, MAX_JOURNAL_BYTES)
-    except safefiles.UntrustedFileError as exc:
-        raise FolderMoveError(f"Cannot read the move journal: {exc}") from None
-    if not isinstance(data, dict):
-        raise FolderMoveError(f"{path}: a move journal is a JSON object. "
-                              f"Received: {type(data).__name__}")
-    safefiles.check_schema(data, "move journal", SCHEMA_VERSION, where=path, error=FolderMoveError)
-    if not made_here(data):
-        raise FolderMoveError(f"{path} was not written by this app for you (it has no valid "
-                              "signature): it may have come with the dataset from someone else. "
-                              "It is refused and never offered for undo.")
+    data = _signed_data(path)
+    if data.get("source") is not None:
+        raise FolderMoveError(f"{path} is the journal of a sort, not of a folder move; undo it "
+                              "with 'python -m training sort --undo'.")
     folder = dataset_folder(root)
     recorded = data.get("root")
     if not isinstance(recorded, str) or not safefiles.inside(folder, recorded) \
             or not safefiles.inside(recorded, folder):
         raise FolderMoveError(f"{path} is a journal of the dataset {recorded!r:.200}, not of "
                               f"{folder} (was the dataset moved or copied since?); refused.")
-    moves = data.get("moves")
-    if not isinstance(moves, list):
-        raise FolderMoveError(f"{path}: 'moves' must be a list. Received: {type(moves).__name__}")
-    checked = []
-    for m in moves:
-        if not isinstance(m, dict) or not isinstance(m.get("label", ""), str):
-            raise FolderMoveError(f"{path}: each move is {{src, dst, label}}. Received: {m!r:.80}")
-        checked.append(Move(check_path(folder, m.get("src"), "source", path),
-                            check_path(folder, m.get("dst"), "destination", path),
-                            m.get("label", "")))
-    dirs = data.get("created_dirs") or []
-    if not isinstance(dirs, list):
-        raise FolderMoveError(f"{path}: 'created_dirs' must be a list.")
-    dirs = [check_path(folder, d, "created folder", path) for d in dirs]
+    checked, dirs = _checked_moves(data, path, folder, folder)
     try:
         before = LabelOverlay.from_dict(data.get("overlay_before") or {"schema_version": 1},
                                         folder, path).to_dict()
@@ -211,3 +231,80 @@ def describe(journal: Journal, shown: int = 5, undo: bool = True) -> list[str]:
     if len(journal.moves) > shown:
         lines.append(f"… and {len(journal.moves) - shown} more")
     return lines
+
+
+def _move_dict(m: Move) -> dict:
+    d = {"src": m.src, "dst": m.dst, "label": m.label}
+    if m.size is not None:
+        d["size"] = m.size
+    if m.sha256 is not None:
+        d["sha256"] = m.sha256
+    return d
+
+
+def sort_journal_folder() -> str:
+    """Where sort journals are kept: ``<app data>/sorts/`` (the user's own folder, so a
+    journal cannot arrive with someone's photos)."""
+    from training.userdirs import user_folder
+
+    return os.path.join(user_folder("data"), SORT_JOURNAL_DIR)
+
+
+def new_sort_journal(source: str, dest: str, moves: list[Move], operation: str,
+                     created_dirs: list[str]) -> Journal:
+    """A sort's journal in :func:`sort_journal_folder` (not yet saved)."""
+    if operation not in OPERATIONS:
+        raise ValueError(f"operation must be one of {OPERATIONS}. Received: {operation!r}")
+    name = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-sort.json"
+    return Journal(path=os.path.join(sort_journal_folder(), name),
+                   root=os.path.realpath(dest), moves=list(moves), created_dirs=list(created_dirs),
+                   created=time.strftime("%Y-%m-%dT%H:%M:%S"), operation=operation,
+                   source=os.path.realpath(source))
+
+
+def _signed_data(path: str) -> dict:
+    """The checked JSON object of a journal this app signed for this user."""
+    from training.data.provenance import made_here
+
+    try:
+        data = safefiles.read_json(path, MAX_JOURNAL_BYTES)
+    except safefiles.UntrustedFileError as exc:
+        raise FolderMoveError(f"Cannot read the journal: {exc}") from None
+    if not isinstance(data, dict):
+        raise FolderMoveError(f"{path}: a journal is a JSON object. "
+                              f"Received: {type(data).__name__}")
+    safefiles.check_schema(data, "move journal", SCHEMA_VERSION, where=path, error=FolderMoveError)
+    if not made_here(data):
+        raise FolderMoveError(f"{path} was not written by this app for you (it has no valid "
+                              "signature): it may have come with the dataset from someone else. "
+                              "It is refused and never offered for undo.")
+    return data
+
+
+def read_sort_journal(path: str) -> Journal:
+    """Read and check a sort's journal: signed here, a sort's, every ``src`` inside its
+    ``source`` and every ``dst`` and created folder inside its ``root`` (the destination).
+
+    Raises:
+        FolderMoveError: the reason it is refused (nothing is touched).
+    """
+    data = _signed_data(path)
+    source, root, operation = data.get("source"), data.get("root"), data.get("operation")
+    if not isinstance(source, str) or not isinstance(root, str) or operation not in OPERATIONS:
+        raise FolderMoveError(f"{path} is not the journal of a sort (it names no source folder, "
+                              "destination and operation); refused.")
+    checked, dirs = _checked_moves(data, path, source, root)
+    return Journal(path=path, root=root, moves=checked, created_dirs=dirs,
+                   created=str(data.get("created") or "")[:40], undone=data.get("undone") is True,
+                   operation=operation, source=source, finished=data.get("finished") is True)
+
+
+def sort_journals() -> list[str]:
+    """Sort journals in :func:`sort_journal_folder`, newest first (at most ``MAX_LISTED``)."""
+    folder = sort_journal_folder()
+    try:
+        names = sorted((n for n in os.listdir(folder) if n.endswith("-sort.json")
+                        and not n.startswith(".")), reverse=True)[:MAX_LISTED]
+    except OSError:
+        return []
+    return [os.path.join(folder, n) for n in names]

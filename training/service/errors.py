@@ -22,10 +22,11 @@ def bad_input_types() -> tuple:
     from training.inference.gradcam import GradCamError
     from training.models import SpecError
     from training.runs.runfolder import RunError, UnsafeModelError
+    from training.sorting.plan import SortError
 
     return (DatasetError, DecodeError, SpecError, RunError, UnsafeModelError, FileNotFoundError,
             ExportError, MissingPackageError, SignatureError, DeviceError, GradCamError,
-            FolderMoveError, OverlayError)
+            FolderMoveError, OverlayError, SortError)
 
 
 def describe_error(exc: BaseException, extra_bad_input: tuple = ()) -> tuple[str, str]:
