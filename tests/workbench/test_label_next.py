@@ -82,6 +82,10 @@ def test_label_next_ranks_after_a_few_labels_enter_accepts_and_it_retrains(qtbot
     loop.box.chart.draw()
     assert loop.box.chart.ax.get_xlabel() == "Labels given"
     assert loop.box.chart.ax.get_ylabel() == "Estimated accuracy"
+    # The curve is kept for the next session with this dataset.
+    from training.active.curve import load_curve
+
+    assert [p["labels"] for p in load_curve(str(root))] == [15, 17]
     # Switched off: the grid shows every unlabelled image again.
     loop.box.enabled.setChecked(False)
     assert view.queue() is None and "Off:" in loop.box.status.text()

@@ -13,6 +13,8 @@ back from training) against the number of labels.
 """
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QLabel, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
@@ -21,6 +23,8 @@ from training.active.heldback import MIN_PER_CLASS, labels_needed, needed_messag
 from training.active.strategies import DEFAULT_STRATEGY, STRATEGIES
 from workbench.compute.active import ActiveRoundJob
 from workbench.workers.job_runner import JobRunner
+
+log = logging.getLogger(__name__)
 
 DEFAULT_EVERY = 20      # new labels between rounds
 QUEUE_LENGTH = 50
@@ -162,10 +166,13 @@ class LabelNext(QObject):
         return True
 
     def dataset_changed(self) -> None:
-        """Another dataset (or the same reopened): a fresh loop."""
+        """Another dataset (or the same reopened): a fresh loop, the dataset's saved curve."""
+        from training.active.curve import load_curve
+
         self._runner.cancel()
-        self.points = []
-        self.box.chart.set_points([])
+        index = self.state.dataset
+        self.points = load_curve(index.root) if index is not None else []
+        self.box.chart.set_points(self.points)
         self._given_at_round = None
         self.box.rank_now.setEnabled(True)
         if self.labelling.queue() is not None:
@@ -221,8 +228,20 @@ class LabelNext(QObject):
         if point:
             self.points.append(dict(point))
             self.box.chart.set_points(self.points)
+            self._save_curve()
         self._update_status()
         self.roundFinished.emit(result)
+
+    def _save_curve(self) -> None:
+        from training.active.curve import save_curve
+
+        index = self.state.dataset
+        if index is None:
+            return
+        try:
+            save_curve(index.root, self.points)
+        except OSError as exc:   # the curve is a convenience: the loop goes on without it
+            log.warning("Could not save the labelling curve of %s: %s", index.root, exc)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

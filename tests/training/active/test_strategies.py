@@ -90,3 +90,21 @@ def test_held_back_labels_are_stable_and_leave_every_class_enough():
     assert few.sum() == 1                               # 3 always stay in training
     assert labels_needed({"a": 5, "b": 2, "c": 0}) == {"b": 3, "c": 5}
     assert "8 more images" in needed_message(labels_needed({"a": 5, "b": 2, "c": 0}))
+
+
+def test_the_curve_is_kept_per_dataset_and_a_bad_file_is_ignored(tmp_path, monkeypatch):
+    from training.active.curve import curve_path, load_curve, save_curve
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "appdata"))
+    root = str(tmp_path / "photos")
+    assert load_curve(root) == []
+    points = [{"labels": 15, "trained_on": 13, "held_back": 2, "accuracy": 0.5},
+              {"labels": 35, "trained_on": 30, "held_back": 5, "accuracy": None}]
+    save_curve(root, points)
+    assert load_curve(root) == points and load_curve(str(tmp_path / "other")) == []
+    with open(curve_path(root), "w") as f:
+        f.write('{"schema_version": 99, "points": []}')
+    assert load_curve(root) == []
+    with open(curve_path(root), "w") as f:
+        f.write("not json")
+    assert load_curve(root) == []
