@@ -24,7 +24,7 @@ MEASURES = ("margin", "entropy")
 DEFAULT_MEASURE = "margin"
 # diverse: k-center greedy runs over the PREFILTER x count most uncertain images, each pick
 # the farthest from those before it (WEIGHTED: distance times uncertainty).
-DEFAULT_PREFILTER = 4
+DEFAULT_PREFILTER = 8
 DEFAULT_WEIGHTED = False
 
 
