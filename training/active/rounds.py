@@ -77,7 +77,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
               seed: int = 0, share: float = HOLDOUT_SHARE, events: Events | None = None,
               measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER,
               backbone_cache=None, min_per_class: int = MIN_PER_CLASS,
-              weighted: bool = DEFAULT_WEIGHTED) -> RoundResult:
+              weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None) -> RoundResult:
     """Train, estimate, predict the pool and rank it.
 
     Args:
@@ -87,6 +87,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
         classes: class names.
         spec: the model spec (``training.active.fastmodel.fast_spec``).
         count: how many pool images to rank (the queue's length).
+        batch: labels given before the next round (``diverse`` spreads these; default ``count``).
         backbone_cache: a ``BackboneFeatures`` kept between rounds (frozen-backbone specs).
 
     Raises:
@@ -125,7 +126,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
             accuracy = float(np.mean(p_held.argmax(axis=1) == y[ok]))
     events.on_status(f"Ranking {len(pool):,} unlabelled images…")
     feats, probs, pool_ok = model.predict(read, pool, events, "ranking the unlabelled images")
-    order, scores = rank(strategy, probs, feats, count, seed, measure, prefilter, weighted)
+    order, scores = rank(strategy, probs, feats, count, seed, measure, prefilter, weighted, batch)
     t_rank = time.perf_counter() - t1
     return RoundResult(
         positions=pool_ok[order], suggested=probs[order].argmax(axis=1) if len(order) else np.zeros(0, np.int64),

@@ -53,19 +53,20 @@ def uncertainty(probabilities, measure: str = DEFAULT_MEASURE) -> np.ndarray:
 
 def rank(strategy: str, probabilities, features=None, count: int | None = None, seed: int = 0,
          measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER,
-         weighted: bool = DEFAULT_WEIGHTED) -> tuple[np.ndarray, np.ndarray]:
+         weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pool positions to label next, best first, and their scores.
 
     Args:
         strategy: a key of :data:`STRATEGIES`.
         probabilities: ``(n, C)`` model probabilities of the pool.
         features: ``(n, d)`` penultimate features (``diverse`` only).
-        count: how many to return (None: all; ``diverse`` orders only the first ``count``
-            by diversity and the rest by uncertainty).
+        count: how many to return (None: all).
         seed: for ``random`` and the tie-breaking of the others.
         measure: the uncertainty measure (see :func:`uncertainty`).
         prefilter: ``diverse`` picks from the ``prefilter x count`` most uncertain.
         weighted: ``diverse`` weighs each candidate's distance by its uncertainty.
+        batch: ``diverse`` spreads the first ``batch`` positions (the labels given before
+            the model retrains; default ``count``) and lists the rest by uncertainty.
 
     Returns:
         ``(positions int64, scores float64)``: for ``uncertainty``/``diverse`` the score is
@@ -90,10 +91,12 @@ def rank(strategy: str, probabilities, features=None, count: int | None = None, 
     if features is None or len(features) != n:
         raise ValueError("The diverse strategy needs the pool's features, one row per image. "
                          f"Received: {None if features is None else len(features)} rows for {n} images")
-    candidates = by_uncertainty[:min(n, max(count, int(prefilter) * count))]
-    picked = k_center_greedy(np.asarray(features)[candidates], count, first=0,
-                             weights=u[candidates] if weighted else None)
-    order = candidates[picked]
+    k = count if batch is None else max(1, min(int(batch), count))
+    candidates = by_uncertainty[:min(n, max(k, int(prefilter) * k))]
+    picked = candidates[k_center_greedy(np.asarray(features)[candidates], k, first=0,
+                                        weights=u[candidates] if weighted else None)]
+    rest = by_uncertainty[~np.isin(by_uncertainty, picked)][:count - k]
+    order = np.concatenate([picked, rest])
     return order.astype(np.int64), u[order]
 
 

@@ -158,7 +158,7 @@ class LabelNext(QObject):
             return False
         self._given_at_round = sum(counts.values())
         job = ActiveRoundJob(paths, labels, classes, INPUT_SIZE, "rgb", self.box.strategy.currentData(),
-                             QUEUE_LENGTH)
+                             QUEUE_LENGTH, batch=self.box.every.value())
         self._runner.start(job, finished=self._on_round, failed=self._on_failed,
                            progress=self._on_progress)
         self.box.rank_now.setEnabled(False)

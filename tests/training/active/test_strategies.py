@@ -108,3 +108,12 @@ def test_the_curve_is_kept_per_dataset_and_a_bad_file_is_ignored(tmp_path, monke
     with open(curve_path(root), "w") as f:
         f.write("not json")
     assert load_curve(root) == []
+
+
+def test_diverse_spreads_the_batch_and_lists_the_rest_by_uncertainty():
+    rng = np.random.default_rng(2)
+    probs, feats = _probs(rng, 500), rng.normal(size=(500, 8))
+    order, scores = rank("diverse", probs, feats, count=50, batch=10)
+    assert len(order) == 50 and len(set(order.tolist())) == 50
+    assert np.array_equal(order[:10], rank("diverse", probs, feats, count=10)[0])
+    assert list(scores[10:]) == sorted(scores[10:], reverse=True)
