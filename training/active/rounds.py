@@ -65,7 +65,11 @@ def array_reader(x):
 
 
 def check_ready(labels, classes, min_per_class: int = MIN_PER_CLASS) -> None:
-    """Raise :class:`NotReady` when some class has fewer than ``min_per_class`` labels."""
+    """Raise :class:`NotReady` when there are fewer than two classes or some class has fewer
+    than ``min_per_class`` labels."""
+    if len(classes) < 2:
+        raise NotReady(f"Make at least two classes and label {min_per_class} images of each: the "
+                       f"model then suggests what to label next. Received: {len(classes)} class(es)")
     y = np.asarray(labels, np.int64)
     counts = np.bincount(y[y >= 0], minlength=len(classes))
     needed = labels_needed({c: int(n) for c, n in zip(classes, counts)}, min_per_class)

@@ -150,7 +150,7 @@ class LabelNext(QObject):
         if snap is None or not self.box.enabled.isChecked():
             return False
         paths, labels, classes, counts = snap
-        if labels_needed(counts, MIN_PER_CLASS):
+        if len(classes) < 2 or labels_needed(counts, MIN_PER_CLASS):
             self._update_status()
             return False
         if all(label is not None for label in labels):
@@ -206,7 +206,7 @@ class LabelNext(QObject):
             return
         counts = snap[3]
         given = sum(counts.values())
-        if not labels_needed(counts, MIN_PER_CLASS) and (
+        if len(counts) >= 2 and not labels_needed(counts, MIN_PER_CLASS) and (
                 self._given_at_round is None or given - self._given_at_round >= self.box.every.value()):
             self.start_round()
         elif not self._runner.busy():
@@ -263,9 +263,9 @@ class LabelNext(QObject):
         needed = labels_needed(counts, MIN_PER_CLASS)
         if not box.enabled.isChecked():
             box.status.setText("Off: the grid shows every unlabelled image.")
-        elif not counts:
-            box.status.setText("Add classes, then label a few images of each: the model then "
-                               "suggests what to label next.")
+        elif len(counts) < 2:
+            box.status.setText(f"Add at least two classes, then label {MIN_PER_CLASS} images of "
+                               "each: the model then suggests what to label next.")
         elif needed:
             box.status.setText(needed_message(needed, MIN_PER_CLASS))
         elif self._given_at_round is None:

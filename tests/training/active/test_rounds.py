@@ -53,6 +53,9 @@ def test_a_round_waits_for_a_few_labels_of_every_class():
     with pytest.raises(NotReady, match=r"Label 9 more images"):
         run_round(array_reader(x), labels, list(map(str, range(len(x)))), ["a", "b", "c"],
                   fast_spec((16, 16), "rgb"))
+    with pytest.raises(NotReady, match=r"at least two classes"):
+        run_round(array_reader(x), np.where(labels == 0, 0, -1), list(map(str, range(len(x)))), ["a"],
+                  fast_spec((16, 16), "rgb"))
 
 
 def test_a_stop_request_ends_the_round():
