@@ -6,10 +6,9 @@ Real widgets, real files, the real service."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
-
 from tests.imagegen import class_image, make_class_folder, write_image
 from tests.workbench.panels import panel_fixture
+from tests.workbench.test_labelling_view import _key, _open
 from training.data.overlay import load_overlay
 from workbench.itemmodels.thumbnails import PathRole
 
@@ -29,15 +28,8 @@ def _dataset(tmp_path):
     return root
 
 
-def _open(qtbot, panel, path):
-    with qtbot.waitSignal(panel.state.datasetChanged, timeout=20000):
-        assert panel.open_path(str(path))
-    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=20000)
-
-
 def _enter(panel):
-    panel.grid.setFocus()
-    QTest.keyClick(panel.grid, Qt.Key.Key_Return)
+    _key(panel, Qt.Key.Key_Return)
 
 
 def test_label_next_ranks_after_a_few_labels_enter_accepts_and_it_retrains(qtbot, panel, tmp_path):
