@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     from training.cli import sort as sort_cli
 
     sort_cli.add_parser(sub)
+    from training.cli import active as active_cli
+
+    active_cli.add_parser(sub, dataset_options)
 
     for action in sub.choices.values():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
@@ -597,8 +600,15 @@ def cmd_export(args, events, out):
         return run_export(args, events, out)
 
 
+def cmd_next(args, events, out):
+    from training.cli.active import cmd_next as run_next
+
+    with stop_on_sigint(events):
+        return run_next(args, events, out)
+
+
 COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "runs": cmd_runs, "export": cmd_export}
+            "predict": cmd_predict, "runs": cmd_runs, "export": cmd_export, "next": cmd_next}
 
 
 def _add_health_commands() -> None:
