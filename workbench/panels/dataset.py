@@ -306,8 +306,9 @@ class DatasetPanel(QWidget):
         self.start_page.set_recent(self.settings.recent_datasets())
         self.state.set_dataset(result["spec"], index)
         bad = f", {len(index.bad_files)} bad files" if index.bad_files else ""
+        loose = f", {len(index.unlabelled):,} unlabelled" if index.unlabelled else ""
         self.state.statusMessage.emit(
-            f"Opened {index.root}: {len(index):,} images, {len(index.classes)} classes{bad}")
+            f"Opened {index.root}: {len(index):,} images, {len(index.classes)} classes{loose}{bad}")
         self._start_check(index)
 
     # -- the up-front image check ----------------------------------------------------------

@@ -182,3 +182,20 @@ def test_health_and_evaluation_never_see_unlabelled_images(tmp_path):
     assert len(index.paths) == len(index.labels) == len(index.splits) == 6
     assert set(index.unlabelled).isdisjoint(index.paths)
     assert index.fingerprint() == open_dataset(root).fingerprint()
+
+
+def test_data_health_checks_the_labelled_images_only(tmp_path):
+    """Health reads rows: an unlabelled image is in no count, list or duplicate group,
+    even when it is a copy of a labelled one (it would be 'class 0' otherwise)."""
+    import shutil
+
+    from training.health.report import check_health
+
+    root = make_class_folder(tmp_path / "d", classes=("cat", "dog"), per_class=6, size=16)
+    loose_folder(root, n=4)
+    shutil.copy(root / "dog" / "dog_000.png", root / "copy_of_a_dog.png")
+    index = open_dataset(root)
+    result = check_health(index)
+    assert result["num_samples"] == 12
+    text = json.dumps(result)
+    assert "img_00" not in text and "copy_of_a_dog" not in text
