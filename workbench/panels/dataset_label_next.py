@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QLabel, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from training.active.heldback import MIN_PER_CLASS, labels_needed, needed_message
 from training.active.strategies import DEFAULT_STRATEGY, STRATEGIES
@@ -68,7 +68,7 @@ class LabelNextBox(QWidget):
         from workbench.charts.active_curve import ActiveCurveChart
 
         super().__init__(parent)
-        self.enabled = QCheckBox("Label next: the model suggests what to label")
+        self.enabled = QCheckBox("Label next")
         self.enabled.setChecked(True)
         self.enabled.setToolTip("Rank the unlabelled images by what the model would learn most "
                                 "from, each with the model's suggestion (Enter accepts it)")
@@ -92,13 +92,16 @@ class LabelNextBox(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(QLabel("Rank by"), 0, 0)
         grid.addWidget(self.strategy, 0, 1)
-        grid.addWidget(self.rank_now, 0, 2)
         grid.addWidget(QLabel("Retrain every"), 1, 0)
         grid.addWidget(self.every, 1, 1)
         grid.setColumnStretch(1, 1)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 4, 0, 0)
-        col.addWidget(self.enabled)
+        top = QHBoxLayout()
+        top.addWidget(self.enabled)
+        top.addStretch(1)
+        top.addWidget(self.rank_now)
+        col.addLayout(top)
         col.addWidget(self.status)
         col.addLayout(grid)
         col.addWidget(self.chart, 1)
