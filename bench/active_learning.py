@@ -117,7 +117,7 @@ def main() -> int:
                     "accuracy at the last round, from an earlier run of the same seeds")
     args = ap.parse_args()
     from training.active.heldback import HOLDOUT_SHARE
-    from training.active.strategies import DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED
+    from training.active.strategies import DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_SPACING, DEFAULT_WEIGHTED
 
     share = HOLDOUT_SHARE if args.share is None else args.share
     print(machine_line())
@@ -132,9 +132,10 @@ def main() -> int:
                    ("diverse", "margin", 8, 0.3)]
         seeds = [100 + s for s in range(args.seeds)]
     else:
+        # The product's defaults: a float in the last place is diverse's spacing.
         configs = [("random", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED),
                    ("uncertainty", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED),
-                   ("diverse", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED)]
+                   ("diverse", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_SPACING or DEFAULT_WEIGHTED)]
         seeds = list(range(args.seeds))
     results = {}
     for strategy, measure, m, weighted in configs:

@@ -22,8 +22,8 @@ STRATEGIES: dict[str, str] = {
 DEFAULT_STRATEGY = "diverse"
 MEASURES = ("margin", "entropy")
 DEFAULT_MEASURE = "margin"
-# diverse: k-center greedy runs over the PREFILTER x count most uncertain images, each pick
-# the farthest from those before it (WEIGHTED: distance times uncertainty).
+# diverse picks from the PREFILTER x count most uncertain images. With spacing 0 by k-center
+# greedy, each pick the farthest from those before it (WEIGHTED: distance times uncertainty).
 DEFAULT_PREFILTER = 8
 DEFAULT_WEIGHTED = False
 # diverse with ``spacing`` s > 0: instead of k-center, walk the candidates in uncertainty
