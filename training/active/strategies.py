@@ -15,7 +15,7 @@ import numpy as np
 
 # The one list of strategies, with what the CLI's --help and the app show for each.
 STRATEGIES: dict[str, str] = {
-    "diverse": "the least sure images, spread over what the model sees (no near-duplicates)",
+    "diverse": "the least sure images, skipping near-duplicates of those already picked",
     "uncertainty": "the images the model is least sure of",
     "random": "images in random order (the baseline)",
 }
