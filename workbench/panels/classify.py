@@ -19,6 +19,7 @@ from training.data.decode import IMAGE_FILE_FILTER
 from training.runs.runfolder import SIGNATURE_JSON
 from workbench.actions import shortcuts
 from workbench.appstate.settings import Settings
+from workbench.panels.classify_similar import SimilarStrip
 from workbench.panels.classify_coverage import CoverageControl
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
@@ -154,7 +155,13 @@ class ClassifyPanel(QWidget):
         self.detail = ImageDetail("Select a photo to see it large with all class probabilities")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(self.detail)
+        self.similar = SimilarStrip()   # "why": the training images it resembles (issue 24)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(self.detail, 1)
+        rv.addWidget(self.similar)
+        self.splitter.addWidget(right)
         self.splitter.setSizes([420, 520])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -166,11 +173,12 @@ class ClassifyPanel(QWidget):
 
     # ----------------------------------------------------------------- public API
     def pending_work(self) -> bool:
-        return self._predict.busy() or self._runs.busy() or self.detail.pending_work()
+        return (self._predict.busy() or self._runs.busy() or self.detail.pending_work()
+                or self.similar.pending_work())
 
     def shutdown(self) -> None:
         self.watcher.stop()
-        for part in (self._predict, self._runs, self.detail, self.coverage):
+        for part in (self._predict, self._runs, self.detail, self.coverage, self.similar):
             part.shutdown()
 
     def current_run(self) -> str | None:
@@ -426,6 +434,7 @@ class ClassifyPanel(QWidget):
         if not self.faces_box.isChecked():
             item["faces"] = None
         self.detail.show_item(item, self.classes, detect_faces=self.faces_box.isChecked())
+        self.similar.set_photo(self._classes_run, row.get("path") if not row.get("error") else None)
 
     @Slot(float)
     def _on_coverage(self, _coverage: float) -> None:

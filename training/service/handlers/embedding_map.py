@@ -25,6 +25,7 @@ def points(store) -> dict:
     return {"paths": [str(p) for p in store.paths], "labels": store.labels.astype(np.int32),
             "splits": store.splits.astype(np.int8), "predicted": store.predicted.astype(np.int32),
             "confidence": store.confidence.astype(np.float32),
+            "probabilities": store.probabilities.astype(np.float32),
             "unknown": store.unknown.astype(np.uint8), "classes": list(store.classes),
             "stamp": store.stamp}
 
