@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.common import Stopwatch, cpu_seconds, fmt, machine_line, load_line, peak_rss_mb, table  # noqa: E402
+from bench.common import Stopwatch, cpu_seconds, fmt, machine_line, load_line, peak_rss_mb, table
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 

@@ -35,7 +35,6 @@ def gui(run_dir: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     from bench.common import cpu_seconds, fmt, peak_rss_mb, table
-    from training.data import open_dataset
     from training.embedmap.projection import read_map
     from training.embedmap.store import open_run_features
     from training.runs.runfolder import RunFolder
