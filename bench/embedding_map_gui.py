@@ -70,7 +70,7 @@ def gui(run_dir: str) -> None:
     app.processEvents()
     view = tab.view
     lo, hi = xy.min(axis=0), xy.max(axis=0)
-    mid, half = (lo + hi) / 2, (hi - lo) / 2
+    mid, half = ((lo + hi) / 2).astype(float), ((hi - lo) / 2).astype(float)
 
     def pg_range(s, shift):
         view.box.setRange(xRange=(mid[0] - half[0] * s + shift, mid[0] + half[0] * s + shift),

@@ -145,7 +145,8 @@ def test_classify_shows_the_training_images_a_photo_resembles(qtbot, tmp_path):
         qtbot.waitUntil(lambda: p.similar.gallery.list.count() == 5, timeout=120_000)
         assert "resembles" in p.similar.note.text()
         captions = [p.similar.gallery.list.item(r).text() for r in range(5)]
-        assert all(" · " in c for c in captions)
+        assert all(c.startswith(("0", "1", "2", "cat", "dog", "fox")) and "d = " in c
+                   for c in captions), captions
         wait_idle(qtbot, p, 60_000)
     finally:
         p.shutdown()

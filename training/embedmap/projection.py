@@ -32,8 +32,8 @@ CHUNK = 8192
 UMAP_INPUT_DIMS = 50
 UMAP_NEIGHBORS = 15
 UMAP_MIN_DIST = 0.1
-# Layout epochs: UMAP's default for more than 10,000 points is 200; 120 kept the 70,000-image
-# Fashion-MNIST map's 5-NN agreement while cutting the layout time (docs/BENCHMARKS.md).
+# Layout epochs: UMAP's default for more than 10,000 points is 200; 120 brought the 70,000-image
+# Fashion-MNIST map under 2 minutes on 2 shared cores (docs/BENCHMARKS.md, "Embedding map").
 UMAP_EPOCHS = 120
 METHOD_PREVIEW = "pca"
 METHOD_FINAL = "umap"

@@ -66,7 +66,8 @@ class SimilarStrip(QWidget):
         if res.get("error"):
             self._on_failed(res["error"])
             return
-        items = [{"path": n["path"], "caption": f"{n['label']} · {n['distance']:.3f}"}
+        items = [{"path": n["path"], "lines": [n["label"], f"d = {n['distance']:.3f}"],
+                  "caption": f"{n['label']} · distance {n['distance']:.3f}"}
                  for n in res.get("neighbours") or []]
         self.note.setText("The training images it resembles, nearest first (cosine distance "
                           "of the model's features):")

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, Slot
-from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QMenu,
                                QProgressBar, QPushButton, QSplitter, QToolButton, QVBoxLayout,
                                QWidget)
@@ -29,68 +29,16 @@ from workbench.actions.fixes import fixes_for
 from workbench.compute.requests import EmbeddingMapJob, SimilarJob
 from workbench.widgets.error_details import error_html
 from workbench.widgets.image_gallery import ImageGallery
+from workbench.widgets.map_colors import COLOR_BY, color_groups
 from workbench.workers.gallery_images import ArrayLookup, image_for
 from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
 
-COLOR_BY = ("True class", "Predicted class", "Correct / wrong", "Split", "Confidence", "Unknown",
-            "Label-issue score")
 EMPTY = "Select a run to see its map: every image placed by what the model sees."
 GALLERY_LIMIT = 200
 SIMILAR_K = 12
 THUMB_SIDE = 96
-CONFIDENCE_BINS = (0.0, 0.5, 0.7, 0.9, 0.99, 1.01)
-# Colour-blind-safe categorical colours (Okabe-Ito, then Tableau's), for up to 16 classes;
-# more classes get evenly spaced hues.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-           "#000000", "#999999", "#8C564B", "#17BECF", "#BCBD22", "#7F7F7F", "#9467BD",
-           "#FF9DA7", "#2CA02C")
-RAMP = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")   # viridis, low -> high
-
-
-def class_colors(n: int) -> list[QColor]:
-    if n <= len(PALETTE):
-        return [QColor(c) for c in PALETTE[:n]]
-    return [QColor.fromHsvF(i / n, 0.75, 0.85) for i in range(n)]
-
-
-def color_groups(mode: str, pts: dict, labels: np.ndarray, issues: dict | None):
-    """``(groups per point, [(legend name, QColor)], note)`` for one colouring."""
-    classes = pts["classes"]
-    n = len(labels)
-    if mode == "True class":
-        return labels, list(zip(classes, class_colors(len(classes)))), ""
-    if mode == "Predicted class":
-        return pts["predicted"], list(zip(classes, class_colors(len(classes)))), ""
-    if mode == "Correct / wrong":
-        return ((pts["predicted"] != labels).astype(int),
-                [("correct", QColor("#009E73")), ("wrong", QColor("#D55E00"))], "")
-    if mode == "Split":
-        return pts["splits"].astype(int), list(zip(SPLIT_NAMES, class_colors(3))), ""
-    if mode == "Confidence":
-        g = np.clip(np.digitize(pts["confidence"], CONFIDENCE_BINS) - 1, 0, len(RAMP) - 1)
-        names = [f"{a:.2f}–{min(b, 1.0):.2f}" for a, b in zip(CONFIDENCE_BINS, CONFIDENCE_BINS[1:])]
-        return g, list(zip(names, map(QColor, RAMP))), "confidence of the predicted class"
-    if mode == "Unknown":
-        return (np.asarray(pts["unknown"]).astype(int),
-                [("answered", QColor("#56B4E9")), ("unknown", QColor("#D55E00"))],
-                "the run's unknown rule")
-    # Label-issue score: Data health's ranking (flagged images only).
-    if not issues:
-        return (np.zeros(n, int), [("no score", QColor("#999999"))],
-                "Run Data health (its tab) with this run to colour by label-issue score.")
-    scores = np.full(n, -1.0)
-    rows = {p: i for i, p in enumerate(pts["paths"])}
-    for path, s in issues.items():
-        if path in rows:
-            scores[rows[path]] = s
-    bins = (0.0, 0.25, 0.5, 0.75, 1.01)
-    g = np.where(scores < 0, 0, np.clip(np.digitize(scores, bins), 1, 4))
-    legend = [("not flagged", QColor("#cccccc"))] + [
-        (f"flagged {a:.2f}–{min(b, 1.0):.2f}", QColor(c))
-        for a, b, c in zip(bins, bins[1:], RAMP[1:])]
-    return g, legend, "Data health's likely label errors"
 
 
 class MapTab(QWidget):
@@ -519,6 +467,7 @@ class MapTab(QWidget):
         for n, i in zip(neigh, pos):
             it = self.item(int(i))
             it["caption"] = f"{n['label']} · distance {n['distance']:.3f}\n{os.path.basename(n['path'])}"
+            it["lines"] = [f"True: {it['true']}", f"Pred: {it['pred']}", f"d = {n['distance']:.3f}"]
             items.append(it)
         self.gallery.set_items(items, self.state.dataset)
 

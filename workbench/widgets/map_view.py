@@ -110,7 +110,7 @@ class MapView(QWidget):
         """New positions (``(n, 2)``); colours must follow with :meth:`set_colors`."""
         from scipy.spatial import cKDTree
 
-        self.xy = np.asarray(xy, np.float32)
+        self.xy = np.asarray(xy, np.float64)   # float32 scalars overflow in pyqtgraph's range checks
         self._tree = cKDTree(self.xy) if len(self.xy) else None
         self._hover = -1
         item = self.plot.getPlotItem()
