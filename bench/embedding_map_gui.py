@@ -115,7 +115,7 @@ def gui(run_dir: str) -> None:
         t = time.perf_counter()
         j = view.nearest(float(xy[i, 0]), float(xy[i, 1]))
         pick_ms.append((time.perf_counter() - t) * 1000)
-        view._hover = j
+        view.hover = j
         t = time.perf_counter()
         tab._on_hover(j)
         hover_ms.append((time.perf_counter() - t) * 1000 + pick_ms[-1])

@@ -77,7 +77,7 @@ def test_map_view_colours_clicks_selects_relabels_and_finds_similar(qtbot, panel
 
     # Hover: a thumbnail next to the mouse (bench/embedding_map.py measures the latency on
     # a quiet machine; here only that it comes, and not seconds late).
-    view._hover = 7
+    view.hover = 7
     tab._on_hover(7)
     qtbot.waitUntil(lambda: tab.hover_label.isVisible(), timeout=5000)
     assert tab.last_hover_ms is not None and tab.last_hover_ms < 1000

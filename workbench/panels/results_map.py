@@ -342,7 +342,7 @@ class MapTab(QWidget):
     def _hover_image(self, i: int, path: str, arr) -> None:
         from workbench.workers.qimages import image_to_qimage
 
-        if arr is None or self.view is None or self.points is None or self.view._hover != i:
+        if arr is None or self.view is None or self.points is None or self.view.hover != i:
             return
         pix = QPixmap.fromImage(image_to_qimage(np.ascontiguousarray(arr)))
         if len(self._hover_cache) > 512:

@@ -84,7 +84,7 @@ class MapView(QWidget):
         self.xy = np.zeros((0, 2), np.float32)
         self._tree = None
         self._items: list = []
-        self._hover = -1
+        self.hover = -1
         self.box = _SelectBox(self)
         self.plot = pg.PlotWidget(viewBox=self.box, background="w")
         self.plot.setMenuEnabled(False)
@@ -112,7 +112,7 @@ class MapView(QWidget):
 
         self.xy = np.asarray(xy, np.float64)   # float32 scalars overflow in pyqtgraph's range checks
         self._tree = cKDTree(self.xy) if len(self.xy) else None
-        self._hover = -1
+        self.hover = -1
         item = self.plot.getPlotItem()
         item.setLabel("bottom", axis_names[0])
         item.setLabel("left", axis_names[1])
@@ -180,8 +180,8 @@ class MapView(QWidget):
             return
         p = self.box.mapSceneToView(scene_pos)
         i = self.nearest(p.x(), p.y())
-        if i != self._hover:
-            self._hover = i
+        if i != self.hover:
+            self.hover = i
             self.hovered.emit(i)
 
     def _on_clicked(self, ev) -> None:
