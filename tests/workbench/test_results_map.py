@@ -54,6 +54,8 @@ def test_map_view_colours_clicks_selects_relabels_and_finds_similar(qtbot, panel
     panel.result_tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: tab.method == "UMAP", timeout=120_000)
     view = tab.view
+    qtbot.waitUntil(lambda: not view.drawing(), timeout=10_000)
+    assert view.drawn_points() == 1200
     classes = [str(c) for c in range(10)]
     drawn = view.colors()
     assert [name.split(" (")[0] for name, _ in drawn] == classes
@@ -64,6 +66,8 @@ def test_map_view_colours_clicks_selects_relabels_and_finds_similar(qtbot, panel
 
     # Colour by correct/wrong: two groups whose sizes are the model's right and wrong answers.
     tab.color_by.setCurrentText("Correct / wrong")
+    qtbot.waitUntil(lambda: not view.drawing(), timeout=10_000)
+    assert view.drawn_points() == 1200
     drawn = view.colors()
     assert [name.split(" (")[0] for name, _ in drawn] == ["correct", "wrong"]
     pts = tab.points

@@ -208,7 +208,8 @@ class MapTab(QWidget):
         return self._runner.busy() or self._similar.busy()
 
     def pending_work(self) -> bool:
-        return self.busy() or self.gallery.pending_work()
+        return (self.busy() or self.gallery.pending_work()
+                or (self.view is not None and self.view.drawing()))
 
     def shutdown(self) -> None:
         for part in (self._runner, self._similar, self.gallery):

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from scipy.spatial import cKDTree   # with pyqtgraph, imported when the Map tab is first shown
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 
 PAN, RECTANGLE, LASSO = "pan", "rectangle", "lasso"
 POINT_SIZE = 4
+CHUNK = 6000   # points added per event-loop turn (~25 ms)
 HOVER_RADIUS_PX = 6
 
 
@@ -84,6 +86,10 @@ class MapView(QWidget):
         self.xy = np.zeros((0, 2), np.float32)
         self._tree = None
         self._items: list = []
+        self._planned: list = []
+        self._pending: list = []
+        self._timer = QTimer(self, singleShot=True, interval=0)
+        self._timer.timeout.connect(self._add_next)
         self.hover = -1
         self.box = _SelectBox(self)
         self.plot = pg.PlotWidget(viewBox=self.box, background="w")
@@ -108,8 +114,6 @@ class MapView(QWidget):
     # -- data ----------------------------------------------------------------------------
     def set_map(self, xy, axis_names: tuple[str, str] = ("", "")) -> None:
         """New positions (``(n, 2)``); colours must follow with :meth:`set_colors`."""
-        from scipy.spatial import cKDTree
-
         self.xy = np.asarray(xy, np.float64)   # float32 scalars overflow in pyqtgraph's range checks
         self._tree = cKDTree(self.xy) if len(self.xy) else None
         self.hover = -1
@@ -119,24 +123,50 @@ class MapView(QWidget):
         self.highlight.setData([], [])
 
     def set_colors(self, groups: np.ndarray, legend: list[tuple[str, QColor]]) -> None:
-        """Colour point ``i`` with ``legend[groups[i]]`` (one scatter item per entry; a
-        group of -1 is not drawn)."""
+        """Colour point ``i`` with ``legend[groups[i]]`` (a group of -1 is not drawn).
+
+        The points are added in pieces of at most :data:`CHUNK` points, one piece per turn
+        of the event loop: building a scatter item costs ~4 us a point in pyqtgraph, so all
+        70,000 at once would hold the GUI thread for ~0.3 s.
+        """
+        self._timer.stop()
         for it in self._items:
             self.plot.removeItem(it)
         self._items = []
         self.legend.clear()
         groups = np.asarray(groups)
+        self._planned, self._pending = [], []
         for g, (name, color) in enumerate(legend):
             sel = np.flatnonzero(groups == g)
-            item = pg.ScatterPlotItem(x=self.xy[sel, 0], y=self.xy[sel, 1], size=POINT_SIZE,
-                                      pen=None, brush=pg.mkBrush(color), pxMode=True,
-                                      name=f"{name} ({len(sel):,})")
-            self.plot.addItem(item)
-            self._items.append(item)
+            label = f"{name} ({len(sel):,})"
+            self._planned.append((label, len(sel)))
+            brush = pg.mkBrush(color)
+            for k, start in enumerate(range(0, max(len(sel), 1), CHUNK)):
+                self._pending.append((sel[start:start + CHUNK], brush, label if k == 0 else None))
+        self._add_next()
+
+    @Slot()
+    def _add_next(self) -> None:
+        if not self._pending:
+            return
+        sel, brush, name = self._pending.pop(0)
+        item = pg.ScatterPlotItem(x=self.xy[sel, 0], y=self.xy[sel, 1], size=POINT_SIZE, pen=None,
+                                  brush=brush, pxMode=True, name=name)
+        self.plot.addItem(item)
+        self._items.append(item)
+        if self._pending:
+            self._timer.start()
+
+    def drawing(self) -> bool:
+        """Points are still being added (see :meth:`set_colors`)."""
+        return bool(self._pending)
 
     def colors(self) -> list[tuple[str, int]]:
-        """``[(legend name, points)]`` as drawn (for tests and screenshots)."""
-        return [(it.name(), len(it.data)) for it in self._items]
+        """``[(legend name, points)]`` as drawn once :meth:`drawing` is over."""
+        return list(self._planned)
+
+    def drawn_points(self) -> int:
+        return sum(len(it.data) for it in self._items)
 
     def set_highlight(self, positions) -> None:
         """Ring these points (the selection, or "more like this" neighbours)."""
