@@ -103,7 +103,8 @@ def make_hostile_corpus(root, huge: bool = True, symlinks: bool = True) -> dict:
             must be used; ``bad``: ``{absolute path: word in its reason}`` for every item
             that must be reported once (``bad_index`` = found by ``open_dataset``,
             ``bad_decode`` = found by ``load_arrays``); ``exif``: the EXIF-rotated JPEG;
-            ``small_class``: the class with one image (a split warning is expected);
+            ``small_class``: the class with two images, the fewest training accepts
+            (a split warning is expected);
             ``csv`` / ``csv_good`` / ``csv_bad``: a CSV dataset with missing files,
             a duplicate row and unknown/empty labels; ``idx`` / ``idx_bad`` /
             ``idx_count``: IDX files whose image and label counts differ.
@@ -161,7 +162,9 @@ def make_hostile_corpus(root, huge: bool = True, symlinks: bool = True) -> dict:
     bad_index[str(dog / "Thumbs.db")] = "not an image"
     (folder / "empty").mkdir(parents=True)
     bad_index[str(folder / "empty")] = "empty class folder"
+    # Two images: the fewest a class may train with (training.data.split.MIN_IMAGES_PER_CLASS).
     good.append(_save(folder / "single" / "only_one.png", img(2)))
+    good.append(_save(folder / "single" / "only_two.png", img(2)))
     if symlinks:
         try:
             os.symlink("..", cat / "nested" / "loop", target_is_directory=True)

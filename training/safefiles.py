@@ -190,6 +190,26 @@ def atomic_write(path, *, encoding: str = "utf-8", newline: str | None = None):
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path):
+    """Like :func:`atomic_write`, for a file written by name (a memory map filled batch by
+    batch, ``np.savez``): yields the temporary file's path beside ``path``; when the block
+    ends normally the file is ``fsync``-ed and renamed over ``path``, when it raises it is
+    removed and ``path`` is left as it was."""
+    path = os.fspath(path)
+    fd, tmp = _exclusive_temp(path)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
 def write_json(path, data, *, indent: int | None = 1, default=None) -> None:
     """Replace ``path`` with ``data`` as UTF-8 JSON, atomically (:func:`atomic_write`).
 

@@ -1,7 +1,11 @@
 """``python -m training labels``: the label overlay, and the Edit menu's file operations.
 
 - ``--relabel/--exclude/--restore/--export``: fixes kept beside the dataset (image files
-  are never changed).
+  are never changed). ``--relabel`` also labels an unlabelled (loose) image, and a class
+  name the dataset does not have yet creates that class.
+- ``--add-class/--rename-class/--delete-class``: classes made, renamed and deleted in the
+  overlay (``training.data.classedits``): a class folder is never renamed or removed; a
+  deleted class's images become unlabelled.
 - ``--apply-to-folders [--yes]``: move each relabelled image into its new class's folder,
   as Edit → Apply label fixes to folders does.
 - ``--undo-move [JOURNAL] [--yes]``: put them back, as Edit → Undo folder move does. A
@@ -16,6 +20,7 @@ elsewhere) are used only with ``--accept-dataset-labels`` or an earlier "apply"
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -34,6 +39,13 @@ def add_parser(sub, dataset_options, dataset_labels_options) -> None:
                    help="leave PATH out of training and evaluation (repeatable)")
     p.add_argument("--restore", action="append", default=[], metavar="PATH",
                    help="undo any fix of PATH (repeatable)")
+    p.add_argument("--add-class", action="append", default=[], metavar="CLASS",
+                   help="make a class with no images yet (repeatable)")
+    p.add_argument("--rename-class", nargs=2, action="append", default=[], metavar=("OLD", "NEW"),
+                   help="rename a class (a class folder keeps its name on disk; repeatable)")
+    p.add_argument("--delete-class", action="append", default=[], metavar="CLASS",
+                   help="delete a class: its images become unlabelled, no file is touched "
+                   "(repeatable)")
     p.add_argument("--export", metavar="CSV", help="write the corrected labels as path,label")
     moves = p.add_mutually_exclusive_group()
     moves.add_argument("--apply-to-folders", action="store_true",
@@ -60,27 +72,38 @@ def cmd_labels(args, events, out):
         return _undo(args, spec, out)
     raw = open_dataset(spec, events, overlay=False)
     overlay, foreign = trusted_overlay(raw.root, args.dataset_labels)
-    edits = args.relabel or args.exclude or args.restore
+    edits = (args.relabel or args.exclude or args.restore or args.add_class
+             or args.rename_class or args.delete_class)
     if edits and foreign and foreign["decision"] is None:
         raise InputError(f"{foreign_hint(foreign)} Decide before changing the fixes: your "
                          "changes are saved with the fixes in use.")
-    known = {overlay.key(p): i for i, p in enumerate(raw.paths)}
+    # In this order: new classes, the images' labels, then renames and deletions (so
+    # "--relabel X even --rename-class even round" gives X the class "round").
+    created = _edit_classes(args, overlay, raw.classes, out, add=True)
+    samples = list(raw.paths) + list(raw.unlabelled)
+    known = {overlay.key(p): i for i, p in enumerate(samples)}
 
     def row_of(path):
         k = overlay.key(os.path.abspath(path)) if os.path.exists(path) else overlay.key(path)
         if k not in known:
             raise InputError(f"Not an image of this dataset. Received: {path!r}")
-        return raw.paths[known[k]], known[k]
+        return samples[known[k]], known[k]
 
     for path, label in args.relabel:
         p, i = row_of(path)
-        if label not in raw.classes:
-            raise InputError(f"Unknown class {label!r}; the classes are {', '.join(raw.classes)}")
-        overlay.relabel(p, label, original=raw.classes[int(raw.labels[i])])
+        if label not in overlay.class_names(raw.classes):
+            created += _edit_classes(argparse.Namespace(add_class=[label]), overlay, raw.classes,
+                                     out, add=True)
+        source = raw.classes[int(raw.labels[i])] if i < len(raw.paths) else None
+        # The source's class as the overlay names it now (a renamed folder), so giving an
+        # image its own class back stores nothing.
+        shown = overlay.classes.renamed.get(source, source) if source not in overlay.classes.deleted else None
+        overlay.relabel(p, label, original=shown)
     for path in args.exclude:
         overlay.exclude(row_of(path)[0])
     for path in args.restore:
         overlay.restore(row_of(path)[0])
+    _edit_classes(args, overlay, raw.classes, out, add=False)
     if edits:
         print(f"Saved {overlay.save()}", file=out)
     index = open_dataset(spec, events)
@@ -92,12 +115,42 @@ def cmd_labels(args, events, out):
     if args.export:
         n = export_csv(index, args.export)
         print(f"Wrote {n:,} labels to {args.export}", file=out)
+    if index.unlabelled:
+        print(f"{len(index):,} labelled images, {len(index.unlabelled):,} unlabelled; classes: "
+              f"{', '.join(index.classes) or 'none yet'}", file=out)
     payload = {"overlay": overlay_info(index),
                "relabelled": dict(overlay.labels), "excluded": sorted(overlay.excluded),
-               "num_samples": len(index), "exported": args.export}
+               "num_samples": len(index), "labelled": len(index),
+               "unlabelled": len(index.unlabelled), "classes": list(index.classes),
+               "created_classes": created, "class_edits": overlay.classes.to_dict(),
+               "exported": args.export}
     if args.apply_to_folders:
         payload["folder_moves"] = _apply(args, index, out)
     return 0, payload
+
+
+def _edit_classes(args, overlay, source, out, add: bool) -> list[str]:
+    """--add-class (``add``), or --rename-class and --delete-class, on ``overlay`` (a bad
+    name: exit 2). Returns the classes made."""
+    from training.cli.args import InputError
+    from training.data.classedits import ClassNameError
+
+    created = []
+    try:
+        for name in args.add_class if add else ():
+            created.append(overlay.add_class(name, source))
+            print(f"Created class {created[-1]!r}", file=out)
+        for old, new in () if add else args.rename_class:
+            new = overlay.rename_class(old, new, source)
+            print(f"Renamed class {old!r} to {new!r} (no folder is renamed)", file=out)
+        for name in () if add else args.delete_class:
+            n = overlay.delete_class(name, source)
+            print(f"Deleted class {name!r}: its images are unlabelled now"
+                  + (f" ({n} label fix{'es' if n != 1 else ''} dropped)" if n else "")
+                  + "; no file is touched", file=out)
+    except ClassNameError as exc:
+        raise InputError(str(exc)) from None
+    return created
 
 
 def foreign_hint(foreign: dict) -> str:

@@ -148,9 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(sub, dataset_options)
     export_cli.add_parser(sub)
+    from training.cli import embedmap   # map, similar (issue 24)
+
+    embedmap.add_parsers(sub)
     from training.cli import sort as sort_cli
 
     sort_cli.add_parser(sub)
+    from training.cli import active as active_cli
+
+    active_cli.add_parser(sub, dataset_options)
 
     for action in sub.choices.values():
         action.add_argument("--json", action="store_true", help="last stdout line: one JSON value")
@@ -289,14 +295,20 @@ def cmd_inspect(args, events, out):
     summary = index.summary()
     summary["counts"], summary["num_samples"] = _usable_counts(index, undecodable)
     summary["image_stats"] = index.image_stats()
+    summary["labelled"] = summary["num_samples"]
     print(f"{summary['root']} ({summary['kind']}): {summary['num_samples']:,} images, "
-          f"{len(summary['classes'])} classes", file=out)
+          f"{len(summary['classes'])} classes"
+          + (f"; {summary['unlabelled']:,} unlabelled images" if summary["unlabelled"] else ""),
+          file=out)
     counts = summary["counts"]
-    width = max(len(c) for c in summary["classes"])
+    width = max((len(c) for c in summary["classes"]), default=5)
     print(f"  {'class'.ljust(width)}  {'train':>7} {'val':>7} {'test':>7}", file=out)
     for c in summary["classes"]:
         print(f"  {c.ljust(width)}  {counts['train'][c]:>7} {counts['validation'][c]:>7} "
               f"{counts['test'][c]:>7}", file=out)
+    if summary["unlabelled"]:
+        print(f"  {'(unlabelled)'.ljust(width)}  {summary['unlabelled']:>7}  not used for training; "
+              "label them in the app or with: labels DATA --relabel PATH CLASS", file=out)
     st = summary["image_stats"]
     if st.get("sampled"):
         w, h = st["width"], st["height"]
@@ -588,14 +600,24 @@ def cmd_export(args, events, out):
         return run_export(args, events, out)
 
 
+def cmd_next(args, events, out):
+    from training.cli.active import cmd_next as run_next
+
+    with stop_on_sigint(events):
+        return run_next(args, events, out)
+
+
 COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "runs": cmd_runs, "export": cmd_export}
+            "predict": cmd_predict, "runs": cmd_runs, "export": cmd_export, "next": cmd_next}
 
 
 def _add_health_commands() -> None:
     from training.cli.health import COMMANDS as more
 
     COMMANDS.update(more)
+    from training.cli.embedmap import COMMANDS as embedding_map
+
+    COMMANDS.update(embedding_map)
 
 
 def cmd_sort(args, events, out):

@@ -58,14 +58,17 @@ def plan_moves(index) -> list[Move]:
         label = overlay.labels.get(key)
         if label is None or label not in index.classes or key in overlay.excluded:
             continue
+        if int(original[row]) < 0:   # labelled in the app with no class before: stays put
+            continue
         folder = os.path.dirname(os.path.abspath(path))
-        old = index.classes[int(original[row])]
+        shown_old = index.classes[int(original[row])]
+        old = _source_name(overlay, shown_old)
         if os.path.basename(folder) != old:
             raise FolderMoveError(f"{path}: not inside a folder named after its class {old!r}, "
                                   f"so it cannot be moved to {label!r}.")
-        if label == old:
+        if label == shown_old:
             continue
-        dst = os.path.join(os.path.dirname(folder), label, os.path.basename(path))
+        dst = os.path.join(os.path.dirname(folder), _source_name(overlay, label), os.path.basename(path))
         if os.path.lexists(dst) or dst in taken:
             clashes.append(dst)
         taken.add(dst)
@@ -166,3 +169,11 @@ def last_journal(root: str) -> str | None:
     (:func:`find_undo` also says which journals were refused and why)."""
     journal, _refused = find_undo(root)
     return journal.path if journal is not None else None
+
+
+def _source_name(overlay, name: str) -> str:
+    """The folder name of class ``name``: a class renamed in the app keeps its folder's name."""
+    for source, shown in overlay.classes.renamed.items():
+        if shown == name:
+            return source
+    return name

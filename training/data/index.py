@@ -71,6 +71,12 @@ class DatasetIndex:
     # of these rows, and the overlay's summary (None when no overlay was applied).
     original_labels: np.ndarray | None = None
     overlay: dict | None = None
+    # Images without a class (loose images of a folder, images of a class deleted in the
+    # app): never rows, so training, evaluation and health cannot take them for a class
+    # (training.data.pool). Sorted paths.
+    unlabelled: list[str] = field(default_factory=list)
+    # The source's own classes, before the overlay's class edits (None: no overlay applied).
+    source_classes: list[str] | None = None
     _names: list | None = field(default=None, init=False, repr=False, compare=False)
     # Rows whose file failed to decode (found by training or the up-front check): still
     # listed in ``paths`` (so the store's key stays the same) but left out of counts.
@@ -104,6 +110,14 @@ class DatasetIndex:
         if self._names is None or len(self._names) != len(self.paths):
             self._names = [os.path.basename(p) for p in self.paths]
         return self._names
+
+    def unlabelled_names(self) -> list[str]:
+        """The file names of ``unlabelled``, computed once (as :meth:`names`)."""
+        cached = self.__dict__.get("_unlabelled_names")
+        if cached is None or len(cached) != len(self.unlabelled):
+            cached = [os.path.basename(p) for p in self.unlabelled]
+            self.__dict__["_unlabelled_names"] = cached
+        return cached
 
     def indices(self, split: int) -> np.ndarray:
         """Row numbers of the samples in one split."""
@@ -147,6 +161,8 @@ class DatasetIndex:
             "classes": list(self.classes),
             "counts": self.counts(),
             "num_samples": len(self),
+            "labelled": len(self),
+            "unlabelled": len(self.unlabelled),
             "has_source_split": self.has_source_split,
             "bad_files": [b.to_dict() for b in self.bad_files],
             "warnings": list(self.warnings),

@@ -33,9 +33,13 @@ from training import safefiles
 from training.safefiles import atomic_write, check_schema
 from training.userdirs import user_folder
 
+from .classedits import ClassEdits
+
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+# 2: classes made, renamed and deleted in the app (``classes``, training.data.classedits);
+# a version-1 file reads as one with no class edits and is saved as version 2.
+SCHEMA_VERSION = 2
 OVERLAY_DIR = ".workbench"
 OVERLAY_FILE = "labels.json"
 MAX_OVERLAY_BYTES = 64 * safefiles.MiB   # ~1 million fixes; a real overlay is far smaller
@@ -114,12 +118,21 @@ class LabelOverlay:
     made_here: bool = True
     outside: list[str] = field(default_factory=list)
     set_aside: str | None = None
+    classes: ClassEdits = field(default_factory=ClassEdits)
 
     # -- keys ----------------------------------------------------------------------------
     def key(self, sample_path: str) -> str:
         """The overlay key of a sample path (absolute or already relative)."""
-        folder = dataset_folder(self.root)
         p = str(sample_path)
+        # Asked for every image of a 70,000-image pool and on every key press while
+        # labelling: a path under the dataset folder is cut, not run through relpath.
+        prefix = self.__dict__.get("_prefix")
+        if prefix is None or prefix[0] != self.root:
+            prefix = (self.root, os.path.join(dataset_folder(self.root), ""))
+            self.__dict__["_prefix"] = prefix
+        if p.startswith(prefix[1]) and os.sep + ".." not in p:
+            return p[len(prefix[1]):].replace(os.sep, "/")
+        folder = dataset_folder(self.root)
         if os.path.isabs(p):
             p = os.path.relpath(p, folder)
         return p.replace(os.sep, "/")
@@ -162,22 +175,52 @@ class LabelOverlay:
         self.set_state(sample_path, None, False)
 
     def __len__(self) -> int:
-        return len(set(self.labels) | self.excluded)
+        return len(set(self.labels) | self.excluded) + len(self.classes)
+
+    # -- classes (training.data.classedits); ``source``: the dataset's own classes ---------
+    def add_class(self, name: str, source) -> str:
+        """Make a class with no images yet; returns its name as kept (stripped)."""
+        return self.classes.add(name, source)
+
+    def rename_class(self, old: str, new: str, source) -> str:
+        """Rename a class (a class folder is mapped, never renamed on disk); the label
+        fixes naming it follow."""
+        new = self.classes.rename(old, new, source)
+        for k, v in self.labels.items():
+            if v == old:
+                self.labels[k] = new
+        return new
+
+    def delete_class(self, name: str, source) -> int:
+        """Delete a class: its images become unlabelled (files untouched). Returns how many
+        label fixes named it (they are dropped)."""
+        self.classes.delete(name, source)
+        dropped = [k for k, v in self.labels.items() if v == name]
+        for k in dropped:
+            del self.labels[k]
+        return len(dropped)
+
+    def class_names(self, source) -> list[str]:
+        """The dataset's classes with this overlay's class edits."""
+        return self.classes.names(source)
 
     # -- files ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {"schema_version": SCHEMA_VERSION, "root": os.path.abspath(self.root),
-                "labels": dict(sorted(self.labels.items())), "excluded": sorted(self.excluded)}
+                "labels": dict(sorted(self.labels.items())), "excluded": sorted(self.excluded),
+                "classes": self.classes.to_dict()}
 
     def digest(self) -> str:
-        text = json.dumps({"labels": self.to_dict()["labels"], "excluded": sorted(self.excluded)},
-                          sort_keys=True)
+        content = {"labels": dict(sorted(self.labels.items())), "excluded": sorted(self.excluded)}
+        if len(self.classes):   # without class edits, the digest of a version-1 file
+            content["classes"] = self.classes.to_dict()
+        text = json.dumps(content, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def summary(self) -> dict:
         """What a run's ``dataset.json`` records (plain data)."""
         return {"path": self.path, "relabelled": len(self.labels), "excluded": len(self.excluded),
-                "digest": self.digest()}
+                "class_edits": len(self.classes), "digest": self.digest()}
 
     def save(self) -> str:
         """Write atomically and signed (``training.data.provenance``) beside the dataset,
@@ -204,7 +247,8 @@ class LabelOverlay:
         where = path or "label overlay"
         if not isinstance(data, dict):
             raise OverlayError(f"{where}: expected a JSON object. Received: {type(data).__name__}")
-        check_schema(data, "label overlay", SCHEMA_VERSION, where=path, error=OverlayError)
+        data = migrate(data, check_schema(data, "label overlay", SCHEMA_VERSION, where=path,
+                                          error=OverlayError))
         labels = data.get("labels", {})
         excluded = data.get("excluded", [])
         if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str)
@@ -219,8 +263,17 @@ class LabelOverlay:
             excluded = [k for k in excluded if _stays_inside(k)]
             log.info("%s: %d entries name paths outside the dataset and are ignored: %s",
                      where, len(outside), ", ".join(outside[:5]))
+        edits = ClassEdits.from_dict(data.get("classes"), where, OverlayError)
         return cls(root=root, labels=dict(labels), excluded=set(excluded), path=path,
-                   outside=outside)
+                   outside=outside, classes=edits)
+
+
+def migrate(data: dict, version: int) -> dict:
+    """An overlay file's object in the newest schema: version 1 had no class edits."""
+    if version == 1:
+        data = {**data, "schema_version": 2,
+                "classes": {"added": [], "renamed": {}, "deleted": []}}
+    return data
 
 
 def _stays_inside(key: str) -> bool:
@@ -341,15 +394,21 @@ def apply_overlay(index, overlay: LabelOverlay, foreign: dict | None = None):
     ``foreign`` (from :func:`trusted_overlay`) is recorded as ``index.overlay["foreign"]``
     and said in ``index.warnings``.
 
-    Relabelled samples get their new class; excluded ones leave the index (they are
-    listed in ``index.overlay["excluded_paths"]`` so the GUI can still show and restore
-    them). ``index.original_labels`` keeps the source's labels of the remaining rows.
+    The overlay's class edits come first (``training.data.classedits``: ``index.classes``
+    becomes the renamed, added and remaining classes; ``index.source_classes`` keeps the
+    source's). Relabelled samples get their new class; excluded ones leave the index (they
+    are listed in ``index.overlay["excluded_paths"]`` so the GUI can still show and restore
+    them); images of a deleted class join the unlabelled pool, and unlabelled images the
+    overlay gives a class join the index (``training.data.pool``).
+    ``index.original_labels`` keeps the source's labels of the remaining rows (-1: none).
     An override naming a class the dataset does not have is skipped with a warning;
     overrides for files that no longer exist are kept in the file but ignored.
     """
-    n = len(index.paths)
-    original = np.asarray(index.labels, np.int32).copy()
+    from .pool import remap_classes, settle_pool
+
+    original = remap_classes(index, overlay.classes)
     labels = original.copy()
+    n = len(index.paths)
     keep = np.ones(n, bool)
     class_of = {c: i for i, c in enumerate(index.classes)}
     unknown: set[str] = set()
@@ -387,6 +446,11 @@ def apply_overlay(index, overlay: LabelOverlay, foreign: dict | None = None):
     # (greyed) and restore them.
     excluded_labels = [int(original[i]) for i in excluded_rows]
     excluded_splits = [int(np.asarray(index.splits)[i]) for i in excluded_rows]
+    # Images of a deleted class that no fix gives a class are unlabelled now.
+    to_pool = keep & (labels < 0)
+    if to_pool.any():
+        index.unlabelled = sorted(list(index.unlabelled) + [index.paths[i] for i in np.flatnonzero(to_pool)])
+        keep &= ~to_pool
     if not keep.all():
         rows = np.flatnonzero(keep)
         index.paths = [index.paths[i] for i in rows]
@@ -397,9 +461,11 @@ def apply_overlay(index, overlay: LabelOverlay, foreign: dict | None = None):
         original = original[rows]
         index._names = None
     index.original_labels = original
-    index.overlay = {**_record(overlay, changed, len(excluded_paths)), "excluded_paths": excluded_paths,
+    promoted = settle_pool(index, overlay, excluded_paths, excluded_labels, excluded_splits)
+    index.overlay = {**_record(overlay, changed + promoted, len(excluded_paths)),
+                     "excluded_paths": excluded_paths,
                      EXCLUDED_LABELS: excluded_labels, EXCLUDED_SPLITS: excluded_splits,
-                     "foreign": foreign}
+                     "foreign": foreign, "labelled_in_app": promoted}
     return index
 
 
@@ -414,8 +480,9 @@ def set_fixes(index, overlay: LabelOverlay, paths: list[str], states: list, rows
 
     What the app's edits, undo and redo do. A relabel takes effect at once in
     ``index.labels`` (the source's label where the fix has none or names no class of the
-    dataset); an exclusion or a restore changes which images exist, so it takes effect
-    when the dataset is next opened. ``index.overlay`` then says what reopening would
+    dataset); an exclusion or a restore changes which images exist, and so does a class
+    given to an unlabelled image (``index.unlabelled``), so those take effect when the
+    dataset is next opened. ``index.overlay`` then says what reopening would
     apply (``applied_relabels``, ``applied_exclusions``); its per-image lists stay those
     of the opening (the excluded images the views show).
 
@@ -447,16 +514,25 @@ def set_fixes(index, overlay: LabelOverlay, paths: list[str], states: list, rows
     exclusions = int(info.get("applied_exclusions", len(opened_excluded)))
     class_of = {c: i for i, c in enumerate(index.classes)}
     changed = False
+    pool = None
     for p, (label, excluded) in zip(paths, states):
-        was_excluded = overlay.state(p)[1]
+        was_label, was_excluded = overlay.state(p)
         overlay.set_state(p, label, excluded)
         row = rows.get(p)
+        if row is None and was_label != label:
+            # An unlabelled image given a class (or one taken back): it joins the index
+            # when the dataset is next opened (training.data.pool).
+            pool = set(getattr(index, "unlabelled", None) or []) if pool is None else pool
+            changed = changed or p in pool
         if was_excluded != bool(excluded):
             changed = True
             if row is not None or p in opened_excluded:
                 exclusions += 1 if excluded else -1
         if row is not None:
-            index.labels[row] = class_of.get(label, int(index.original_labels[row]))
+            fallback = int(index.original_labels[row])
+            if fallback < 0 and label not in class_of:
+                changed = True   # labelled in the app, now without a class: back to the pool
+            index.labels[row] = class_of.get(label, fallback if fallback >= 0 else index.labels[row])
     try:
         overlay.save()
     finally:  # after save(), which chooses the file a new overlay goes to

@@ -137,10 +137,12 @@ def walk_images(top: str, bad: list[BadFile]) -> list[str]:
     return found
 
 
-def class_folders(root: str, bad: list[BadFile], report_images: bool = True) -> list[os.DirEntry]:
+def class_folders(root: str, bad: list[BadFile], report_images: bool = True,
+                  loose: list[str] | None = None) -> list[os.DirEntry]:
     """Non-hidden sub-folders of ``root``: the candidate classes.
 
-    Images lying directly in ``root`` belong to no class and are reported; other loose
+    Images lying directly in ``root`` belong to no class: with ``loose`` they are added to
+    it (the unlabelled pool, ``training.data.pool``), otherwise reported; other loose
     files (README, LICENSE, CSVs) are ignored silently because they are normal there.
     """
     out = []
@@ -154,6 +156,9 @@ def class_folders(root: str, bad: list[BadFile], report_images: bool = True) -> 
                 bad.append(BadFile(entry.path, refusal))
                 continue
             out.append(entry)
+        elif loose is not None and is_image_name(entry.name) and not entry.name.startswith("."):
+            if check_file(entry, bad):
+                loose.append(entry.path)
         elif report_images and is_image_name(entry.name) and not entry.name.startswith("."):
             bad.append(BadFile(entry.path, "image outside any class folder, skipped"))
     return out

@@ -105,10 +105,12 @@ def _has_subfolders(path: str) -> bool:
     return any(entry_is_dir(e) and not e.name.startswith(".") for e in list_dir(path, []))
 
 
-def _scan_classes(root: str, bad: list[BadFile], report_images: bool = True) -> dict[str, list[str]]:
-    """``{class name: sorted image paths}`` for the class folders of ``root``."""
+def _scan_classes(root: str, bad: list[BadFile], report_images: bool = True,
+                  loose: list[str] | None = None) -> dict[str, list[str]]:
+    """``{class name: sorted image paths}`` for the class folders of ``root`` (images
+    directly in ``root`` go to ``loose`` when given)."""
     out: dict[str, list[str]] = {}
-    for entry in class_folders(root, bad, report_images):
+    for entry in class_folders(root, bad, report_images, loose):
         files = walk_images(entry.path, bad)
         if files:
             out[entry.name] = files
@@ -118,18 +120,20 @@ def _scan_classes(root: str, bad: list[BadFile], report_images: bool = True) -> 
 
 
 def open_folders(path: str, spec: DatasetSpec) -> DatasetIndex:
-    """A folder with one sub-folder per class; split stratified with ``spec.seed``."""
+    """A folder with one sub-folder per class, and/or loose images (unlabelled,
+    ``training.data.pool``); split stratified with ``spec.seed``."""
     if not os.path.isdir(path):
         raise DatasetError(f"A class-folder dataset must be a folder. Received: path={path!r}")
     bad: list[BadFile] = []
-    per_class = _scan_classes(path, bad)
+    loose: list[str] = []
+    per_class = _scan_classes(path, bad, loose=loose)
     classes = sorted(per_class)
     paths = [p for c in classes for p in per_class[c]]
     labels = np.concatenate([np.full(len(per_class[c]), i, np.int32) for i, c in enumerate(classes)]
                             or [np.zeros(0, np.int32)])
     splits, warnings = stratified_split(labels, classes, spec.val_fraction, spec.test_fraction, spec.seed)
     return DatasetIndex(root=path, kind="folders", classes=classes, paths=paths, labels=labels,
-                        splits=splits, bad_files=bad, warnings=warnings)
+                        splits=splits, bad_files=bad, warnings=warnings, unlabelled=sorted(loose))
 
 
 def open_splits(path: str, spec: DatasetSpec) -> DatasetIndex:
@@ -179,7 +183,12 @@ def open_splits(path: str, spec: DatasetSpec) -> DatasetIndex:
 
 
 def check_usable(index: DatasetIndex) -> None:
-    """Raise :class:`DatasetError` unless at least two classes have images."""
+    """Raise :class:`DatasetError` unless at least two classes have images, or the dataset
+    has images to label (unlabelled ones, or classes or labels made in the app): then
+    ``train`` says what is missing (:func:`check_trainable`)."""
+    info = index.overlay or {}
+    if index.unlabelled or info.get("class_edits") or info.get("labelled_in_app"):
+        return
     counts = np.bincount(index.labels, minlength=len(index.classes)) if len(index.labels) else []
     usable = [c for c, n in zip(index.classes, counts) if n > 0]
     if len(usable) < 2:
@@ -188,3 +197,26 @@ def check_usable(index: DatasetIndex) -> None:
                 f"{index.bad_files[0].reason}" if index.bad_files else ""
         raise DatasetError(f"A dataset needs at least two classes with images; found {len(usable)} "
                            f"({listed}) in {index.root!r} (read as {index.kind}){extra}")
+
+
+def check_trainable(index: DatasetIndex) -> dict[str, int]:
+    """The labelled images of each class, or :class:`DatasetError` saying why ``index``
+    cannot train: fewer than two classes, or a class with fewer than
+    ``MIN_IMAGES_PER_CLASS`` labelled images (unlabelled images never train)."""
+    from .split import MIN_IMAGES_PER_CLASS
+
+    counts = index.counts()
+    totals = {c: sum(counts[s][c] for s in counts) for c in index.classes}
+    left = f" {len(index.unlabelled):,} image(s) are unlabelled." if index.unlabelled else ""
+    if len(totals) < 2:
+        raise DatasetError(f"Training needs at least two classes; {index.root!r} has "
+                           f"{len(totals)} ({', '.join(map(repr, totals)) or 'none'}). Create "
+                           f"classes and label images first.{left}")
+    few = {c: n for c, n in totals.items() if n < MIN_IMAGES_PER_CLASS}
+    if few:
+        listed = ", ".join(f"{c!r} has {n}" for c, n in few.items())
+        raise DatasetError(f"Each class needs at least {MIN_IMAGES_PER_CLASS} labelled images "
+                           f"to train: {listed}. Label more images of "
+                           f"{'that class' if len(few) == 1 else 'those classes'}, or delete "
+                           f"{'it' if len(few) == 1 else 'them'}.{left}")
+    return totals

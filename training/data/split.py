@@ -14,6 +14,12 @@ import numpy as np
 from .index import TEST, TRAIN, VALIDATION
 
 
+# Training refuses a class with fewer labelled images (training.data.sources.check_trainable).
+# Two is the least that lets a model see a class more than once; a class needs three to
+# also appear in validation and test (split_sizes), which a warning says.
+MIN_IMAGES_PER_CLASS = 2
+
+
 def _count(n: int, fraction: float) -> int:
     # Round half up (Python's round() is banker's rounding: 2.5 -> 2).
     return int(math.floor(n * fraction + 0.5))

@@ -72,6 +72,14 @@ JSON_LIMITS = {EVALUATION_JSON: 64 * safefiles.MiB, LIVE_JSON: safefiles.MiB, RU
 UNKNOWN_JSON = "unknown.json"                    # the rule (training.trust.unknown.UnknownRule)
 UNKNOWN_REFERENCE_NPZ = "unknown_reference.npz"  # bounded training-feature subsample
 
+# The embedding map's files (training.embedmap.store, training.embedmap.projection):
+# every image's penultimate features (memory-mapped .npy), what belongs to each row, and
+# the cached 2-D map. Derived data: deleting them only costs recomputing them.
+FEATURES_NPY = "features.npy"            # (n, dim) float32, opened with np.lib.format.open_memmap
+FEATURES_ROWS_NPZ = "features_rows.npz"  # index rows, paths, labels, splits, predictions
+FEATURES_JSON = "features.json"          # schema, model stamp, dataset fingerprint, count
+MAP_NPZ = "map.npz"                      # the 2-D map: PCA preview and the final projection
+
 
 class RunError(ValueError):
     """A run folder or one of its files is missing, malformed or from a newer version."""
@@ -216,6 +224,10 @@ class RunFolder:
     unknown_json = property(lambda self: self.path / UNKNOWN_JSON)          # the unknown rule
     unknown_reference_npz = property(lambda self: self.path / UNKNOWN_REFERENCE_NPZ)
     label_overlay_json = property(lambda self: self.path / LABEL_OVERLAY_JSON)  # labels trained with
+    features_npy = property(lambda self: self.path / FEATURES_NPY)              # embedding map
+    features_rows_npz = property(lambda self: self.path / FEATURES_ROWS_NPZ)
+    features_json = property(lambda self: self.path / FEATURES_JSON)
+    map_npz = property(lambda self: self.path / MAP_NPZ)
     stop_request = property(lambda self: self.path / STOP_REQUEST)   # another process asks to stop
     live_json = property(lambda self: self.path / LIVE_JSON)         # the trainer's latest status
 

@@ -92,6 +92,9 @@ class LabelFixes(QObject):
         self.foreign: dict | None = None
         self._rows: dict[str, int] = {}
         self.needs_reopen = False   # an exclusion or restore changed which images exist
+        # The images the last change touched (None: all may have changed), so views
+        # repaint those alone on ``changed``.
+        self.last_changed: list[str] | None = None
         state.datasetChanged.connect(self._on_dataset)
         self._on_dataset()
 
@@ -102,7 +105,9 @@ class LabelFixes(QObject):
         return list(index.classes) if index is not None else []
 
     def count(self) -> int:
-        return len(self.overlay) if self.overlay is not None else 0
+        """Images with a fix (class edits are not counted: they fix no image)."""
+        ov = self.overlay
+        return len(set(ov.labels) | ov.excluded) if ov is not None else 0
 
     def status(self, path: str) -> str:
         """``""``, ``"relabelled to X"`` or ``"excluded"`` for one image."""
@@ -177,8 +182,8 @@ class LabelFixes(QObject):
         index = self.state.dataset
         row = self._rows.get(path)
         original = getattr(index, "original_labels", None) if index is not None else None
-        if row is None or original is None:
-            return None
+        if row is None or original is None or int(original[row]) < 0:
+            return None   # an unlabelled image, or one labelled in the app (training.data.pool)
         return index.classes[int(original[row])]
 
     def _push(self, paths, new_state, text: str) -> None:
@@ -196,6 +201,7 @@ class LabelFixes(QObject):
         # trained on this index keeps in dataset.json (the overlay as it is now).
         from training.data.overlay import set_fixes
 
+        self.last_changed = list(paths)
         replaces = self.overlay.set_aside   # the fixes made elsewhere that the user ignored
         try:
             if set_fixes(self.state.dataset, self.overlay, paths, states, self._rows):
@@ -215,6 +221,7 @@ class LabelFixes(QObject):
     def _on_dataset(self) -> None:
         from training.data.overlay import LabelOverlay, trusted_overlay
 
+        self.last_changed = None
         index = self.state.dataset
         self.stack.clear()
         self.needs_reopen = False

@@ -31,6 +31,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
 from training.data.index import SPLIT_NAMES
 from training.data import decode_to_fit
+from training.data.pool import class_name
 from workbench.workers.pool import app_pool
 from workbench.workers.qimages import image_to_qimage
 
@@ -131,6 +132,9 @@ class ThumbnailModel(QStringListModel):
         self._split_filter = -1
         self._row_of_sample: dict[int, int] | None = None
         self._n = 0
+        self._pool_start = 0   # sample numbers from here on: the unlabelled pool
+        self._sample_of_path: dict[str, int] | None = None
+        self._ordered = False  # _rows in a caller's order (set_order), not sorted
         self._extra_labels = self._extra_splits = np.zeros(0, np.int64)
         self._mark = None
         self._faded: dict[int, QPixmap] = {}
@@ -146,7 +150,9 @@ class ThumbnailModel(QStringListModel):
 
         Images the label overlay excluded when the index was opened are kept as extra
         items after the index's rows (sample numbers ``len(index)`` on), shown only by
-        ``set_filter(..., with_excluded=True)``, so they can be seen and restored."""
+        ``set_filter(..., with_excluded=True)``, so they can be seen and restored. The
+        unlabelled images (``index.unlabelled``) follow them (label -1, split -1): shown
+        with every class and split, or alone with ``set_filter(unlabelled=True)``."""
         from training.data.overlay import excluded_samples
 
         self._cancel_pending()
@@ -154,30 +160,48 @@ class ThumbnailModel(QStringListModel):
         self._n = len(index) if index is not None else 0
         extra, self._extra_labels, self._extra_splits = (
             excluded_samples(index) if index is not None else ([], np.zeros(0, np.int64), np.zeros(0, np.int64)))
-        self._paths = list(index.paths) + extra if index is not None else []
-        self._names = index.names() + [os.path.basename(p) for p in extra] if index is not None else []
+        pool = list(getattr(index, "unlabelled", None) or []) if index is not None else []
+        self._pool_start = self._n + len(extra)
+        self._extra_labels = np.concatenate([self._extra_labels, np.full(len(pool), -1, np.int64)])
+        self._extra_splits = np.concatenate([self._extra_splits, np.full(len(pool), -1, np.int64)])
+        self._sample_of_path = None
+        self._ordered = False
+        self._paths = list(index.paths) + extra + pool if index is not None else []
+        self._names = (index.names() + [os.path.basename(p) for p in extra]
+                       + index.unlabelled_names() if index is not None else [])
         self._faded.clear()
         self._cache.clear()
         self._errors.clear()
         self._class_filter = self._split_filter = -1
-        self._rows = (np.arange(len(index), dtype=np.int64) if index is not None
-                      else np.zeros(0, dtype=np.int64))
+        self._rows = (np.concatenate([np.arange(len(index), dtype=np.int64),
+                                      np.arange(self._pool_start, len(self._paths), dtype=np.int64)])
+                      if index is not None else np.zeros(0, dtype=np.int64))
         self._row_of_sample = None
-        self.setStringList(self._names[:self._n])   # resets the model: views re-read everything
+        self.setStringList([self._names[i] for i in self._rows.tolist()] if len(self._rows) > self._n
+                           else self._names[:self._n])   # resets the model: views re-read everything
 
     def set_filter(self, class_id: int = -1, split: int = -1, only_rows=None,
-                   with_excluded: bool = False) -> None:
+                   with_excluded: bool = False, unlabelled: bool = False) -> None:
         """Show only samples of ``class_id`` and/or ``split`` (-1: all), and of
         ``only_rows`` when given (e.g. the images whose label was changed); with
-        ``with_excluded`` also the images the overlay excluded (see :meth:`set_index`)."""
+        ``with_excluded`` also the images the overlay excluded (see :meth:`set_index`).
+        The unlabelled images show with every class and split, and alone with
+        ``unlabelled`` (the other arguments are then ignored)."""
         if self._index is None:
             return
         self._cancel_pending()
         self._class_filter, self._split_filter = class_id, split
+        self._ordered = False
         labels = np.concatenate([np.asarray(self._index.labels, np.int64), self._extra_labels])
         splits = np.concatenate([np.asarray(self._index.splits, np.int64), self._extra_splits])
+        if unlabelled:
+            self._rows = np.arange(self._pool_start, len(labels), dtype=np.int64)
+            self._row_of_sample = None
+            self.setStringList(self._names[self._pool_start:])
+            return
         mask = np.ones(len(labels), dtype=bool)
-        mask[self._n:] = with_excluded
+        mask[self._n:self._pool_start] = with_excluded
+        mask[self._pool_start:] = class_id < 0 and split < 0 and only_rows is None
         if class_id >= 0:
             mask &= labels == class_id
         if split >= 0:
@@ -185,19 +209,45 @@ class ThumbnailModel(QStringListModel):
         if only_rows is not None:
             keep = np.zeros(len(mask), dtype=bool)
             keep[np.asarray(only_rows, dtype=np.int64)] = True
-            keep[self._n:] = True
+            keep[self._n:self._pool_start] = True
             mask &= keep
         self._rows = np.flatnonzero(mask).astype(np.int64)
         self._row_of_sample = None
         names = self._names
         self.setStringList([names[i] for i in self._rows.tolist()])
 
+    def set_order(self, samples) -> None:
+        """Show exactly ``samples`` (sample numbers, see :meth:`sample_of`), in this order
+        (a queue of images to label, best first)."""
+        if self._index is None:
+            return
+        self._cancel_pending()
+        self._rows = np.asarray(samples, dtype=np.int64).reshape(-1)
+        self._ordered = True
+        self._row_of_sample = None
+        names = self._names
+        self.setStringList([names[i] for i in self._rows.tolist()])
+
+    def sample_of(self, path: str) -> int | None:
+        """The sample number of ``path`` (an index row, an excluded or an unlabelled image)."""
+        if self._sample_of_path is None:
+            self._sample_of_path = {p: i for i, p in enumerate(self._paths)}
+        return self._sample_of_path.get(path)
+
+    def is_unlabelled(self, sample: int) -> bool:
+        """Whether ``sample`` is one of the unlabelled images (as the index was opened)."""
+        return sample >= self._pool_start
+
     def filter(self) -> tuple[int, int]:
         return self._class_filter, self._split_filter
 
     def sample_row(self, model_row: int) -> int:
-        """The index row of a grid item; ``>= len(index)`` for an excluded image."""
+        """The index row of a grid item; ``>= len(index)`` for an excluded or unlabelled image."""
         return int(self._rows[model_row])
+
+    def model_row(self, sample: int) -> int | None:
+        """The grid row showing ``sample``, or None when the filter hides it."""
+        return self._model_row(sample)
 
     def set_marker(self, mark) -> None:
         """``mark(path) -> str`` is shown instead of an item's name when not empty
@@ -205,8 +255,21 @@ class ThumbnailModel(QStringListModel):
         self._mark = mark
         self.refresh_marks()
 
-    def refresh_marks(self) -> None:
-        """Repaint every item's mark (after a relabel, exclude, restore, undo)."""
+    def refresh_marks(self, paths=None) -> None:
+        """Repaint the marks of ``paths`` (None: every item's) after a relabel, exclude,
+        restore, undo. A few paths repaint a few items: labelling a key press at a time
+        must not repaint the whole page."""
+        if paths is not None and len(paths) <= 64:
+            roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole,
+                     Qt.ItemDataRole.ForegroundRole]
+            for path in paths:
+                sample = self.sample_of(path)
+                self._faded.pop(sample, None)
+                row = self._model_row(sample) if sample is not None else None
+                if row is not None:
+                    idx = self.index(row, 0)
+                    self.dataChanged.emit(idx, idx, roles)
+            return
         self._faded.clear()
         if self.rowCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0),
@@ -293,22 +356,24 @@ class ThumbnailModel(QStringListModel):
         if role == _FOREGROUND:
             return QColor(140, 140, 140) if self._mark_of(sample) == "excluded" else None
         if role == LabelRole:
-            return self._index.classes[self._label(sample)]
+            return class_name(self._index.classes, self._label(sample))
         if role == SplitRole:
-            return SPLIT_NAMES[self._split(sample)]
+            split = self._split(sample)
+            return SPLIT_NAMES[split] if split >= 0 else ""
         if role == PathRole:
             return self._paths[sample]
         if role == SampleRole:
             return sample
         if role == _TOOLTIP:
-            label = self._index.classes[self._label(sample)]
-            tip = f"{self._paths[sample]}\nclass: {label} · {SPLIT_NAMES[self._split(sample)]}"
+            label = class_name(self._index.classes, self._label(sample))
+            split = self._split(sample)
+            tip = f"{self._paths[sample]}\nclass: {label}" + (f" · {SPLIT_NAMES[split]}" if split >= 0 else "")
             mark = self._mark_of(sample)
             if mark == "excluded":
                 tip += "\nexcluded from training (R or right-click → Restore brings it back)"
             elif mark:
                 tip += f"\nlabel fix: {mark}"
-            elif sample >= self._n:
+            elif self._n <= sample < self._pool_start:
                 tip += "\nrestored: it is used again from the next training"
             if sample in self._errors:
                 tip += f"\ncannot show: {self._errors[sample]}"
@@ -403,6 +468,10 @@ class ThumbnailModel(QStringListModel):
             self._cache.popitem(last=False)
 
     def _model_row(self, sample: int) -> int | None:
+        if self._ordered:   # a caller's order (set_order): looked up, not searched
+            if self._row_of_sample is None:
+                self._row_of_sample = {int(s): r for r, s in enumerate(self._rows.tolist())}
+            return self._row_of_sample.get(sample)
         pos = int(np.searchsorted(self._rows, sample))  # _rows is sorted
         if pos < len(self._rows) and self._rows[pos] == sample:
             return pos

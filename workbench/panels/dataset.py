@@ -102,11 +102,13 @@ class DatasetPanel(QWidget):
         view = QWidget()
         col = QVBoxLayout(view)
         col.setContentsMargins(0, 0, 0, 0)
-        header = QHBoxLayout()
+        header = self.header = QHBoxLayout()
         self.name_label = QLabel()
         self.name_label.setStyleSheet("font-size: 15pt; font-weight: 600;")
         self.info_label = QLabel()
         self.info_label.setStyleSheet("color: #555;")
+        # Wraps rather than widening the window ("… · 226 unlabelled" with "checking…").
+        self.info_label.setWordWrap(True)
         self.bad_badge = QPushButton()
         self.bad_badge.setFlat(True)
         self.bad_badge.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -114,9 +116,8 @@ class DatasetPanel(QWidget):
         open_button = QPushButton("Open another…")
         open_button.clicked.connect(lambda: self.open_dialog("folder"))
         header.addWidget(self.name_label)
-        header.addWidget(self.info_label)
+        header.addWidget(self.info_label, 1)   # takes the room; wraps only when short of it
         header.addWidget(self.bad_badge)
-        header.addStretch(1)
         header.addWidget(open_button)
         col.addLayout(header)
         # Shown when the largest class is > 3x the smallest (training.recipe.config.imbalance_warning).
@@ -178,6 +179,8 @@ class DatasetPanel(QWidget):
         self.grid.setGridSize(QSize(THUMB + 16, THUMB + 24))
         self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.grid.setModel(self.thumbs)
+        # Several images at once: labelling gives them all a class (issue 23).
+        self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         self.grid.selectionModel().currentChanged.connect(self._current_changed)
         self.bad_model = BadFilesModel(self)
         self.bad_view = bad_files_view(self.bad_model)
@@ -192,6 +195,10 @@ class DatasetPanel(QWidget):
 
         # label fixes: count, "Changed only", grid menu and keys
         self.changed_filter, self.fix_label = attach_fixes(self, filters)
+        from workbench.panels.dataset_labelling import LabellingView
+
+        # unlabelled images, the class list and the keys (issue 23); its API: the module
+        self.labelling = LabellingView(self, self.header, ccol)
 
         self.preview = PreviewPane()
         self.splitter.addWidget(self.left_splitter)
@@ -401,13 +408,35 @@ class DatasetPanel(QWidget):
                                        getattr(spec, "seed", 42), index.has_source_split)
         self.class_filter.blockSignals(True)
         self.split_filter.blockSignals(True)
-        self.class_filter.clear()
-        self.class_filter.addItems(["All classes"] + list(index.classes))
+        self._fill_class_filter(index)
         self.split_filter.setCurrentIndex(0)
         self.class_filter.blockSignals(False)
         self.split_filter.blockSignals(False)
         self._update_shown()
         self._select_first()
+        self.labelling.dataset_changed()
+
+    def _fill_class_filter(self, index) -> None:
+        """"All classes", each class, and "Unlabelled (N)" when the dataset has any."""
+        self.class_filter.clear()
+        self.class_filter.addItems(["All classes"] + list(index.classes))
+        if index.unlabelled:
+            self.class_filter.addItem(f"Unlabelled ({len(index.unlabelled):,})")
+
+    def classes_edited(self) -> None:
+        """A class was added or renamed in the open dataset (the labelling view): the class
+        table, the chart, the header and the class filter follow."""
+        index = self.state.dataset
+        if index is None:
+            return
+        chosen = self.class_filter.currentIndex()
+        self.class_filter.blockSignals(True)
+        self._fill_class_filter(index)
+        self.class_filter.setCurrentIndex(min(chosen, self.class_filter.count() - 1))
+        self.class_filter.blockSignals(False)
+        self.class_table.set_index(index)
+        self.chart.set_counts(index.counts(), list(index.classes))
+        self._show_count(index)
 
     def _show_imbalance(self, index) -> None:
         from training.recipe.config import imbalance_warning
@@ -427,8 +456,13 @@ class DatasetPanel(QWidget):
         out), the same number the class table totals."""
         usable = sum(sum(per_class.values()) for per_class in index.counts().values())
         checking = " (checking…)" if self._checking else ""
-        self.info_label.setText(f"{KIND_LABELS.get(index.kind, index.kind)} · {usable:,} images"
-                                f"{checking} · {len(index.classes)} classes")
+        loose = f" · {len(index.unlabelled):,} unlabelled" if index.unlabelled else ""
+        kind = KIND_LABELS.get(index.kind, index.kind)
+        if index.kind == "folders" and not (index.source_classes if index.source_classes is not None
+                                            else index.classes):
+            kind = "folder of images"   # loose images, no class folders (issue 23)
+        self.info_label.setText(f"{kind} · {usable:,} images"
+                                f"{checking} · {len(index.classes)} classes{loose}")
         self.info_label.setToolTip(f"{usable:,} usable images; {len(index.bad_files)} files "
                                    "could not be used (Bad files tab)")
 
@@ -481,9 +515,12 @@ class DatasetPanel(QWidget):
             from workbench.panels.dataset_fixes import changed_only_rows
 
             only = changed_only_rows(self.state)
-        self.thumbs.set_filter(self.class_filter.currentIndex() - 1,
+        index = self.state.dataset
+        chosen = self.class_filter.currentIndex() - 1
+        unlabelled = index is not None and chosen == len(index.classes)
+        self.thumbs.set_filter(-1 if unlabelled else chosen,
                                self.split_filter.currentIndex() - 1, only_rows=only,
-                               with_excluded=only is not None)
+                               with_excluded=only is not None, unlabelled=unlabelled)
         self._update_shown()
         self._select_first()
 
@@ -501,8 +538,13 @@ class DatasetPanel(QWidget):
             self.class_filter.setCurrentIndex(rows[0].row() + 1)
 
     def _update_shown(self) -> None:
-        total = len(self.state.dataset) if self.state.dataset is not None else 0
+        index = self.state.dataset
+        total = len(index) + len(index.unlabelled) if index is not None else 0
         self.shown_label.setText(f"{self.thumbs.rowCount():,} of {total:,} images")
+
+    def update_shown(self) -> None:
+        """Say how many images the grid shows (after another part changed its filter)."""
+        self._update_shown()
 
     def _current_changed(self, current, _previous=None) -> None:
         index = self.state.dataset
@@ -519,12 +561,19 @@ class DatasetPanel(QWidget):
                                            ("Label", label), ("Split", split)])
             return
         fields = [("File", os.path.basename(path)), ("Folder", os.path.dirname(path)),
-                  ("Label", label), ("Split", split)]
-        self.preview.show_sample(None, fields)
+                  ("Label", label)] + ([("Split", split)] if split else [])
         self._preview_fields = fields
+        self.labelling.prefetch_after(current.row())
+        cached = self.labelling.cached_preview(path)
+        if cached is not None:   # decoded ahead while labelling: shown in this call
+            self._preview.cancel()
+            self._on_preview(cached)
+            return
+        self.preview.show_sample(None, fields)
         self._preview.start(PreviewWorker(path), finished=self._on_preview)
 
     def _on_preview(self, result: dict) -> None:
+        self.labelling.keep_preview(result)
         fields = self._preview_fields
         extra = []
         if result.get("width"):
@@ -550,7 +599,8 @@ class DatasetPanel(QWidget):
 
     def pending_work(self) -> bool:
         return (self._index.current_busy() or self._preview.current_busy()
-                or self._check.current_busy() or self.thumbs.pending())
+                or self._check.current_busy() or self.thumbs.pending()
+                or self.labelling.pending())
 
     @Slot()
     def show_bad_files(self) -> None:
@@ -567,6 +617,7 @@ class DatasetPanel(QWidget):
         for runner in (self._index, self._check, self._preview):
             runner.shutdown()
         self.thumbs.shutdown()
+        self.labelling.shutdown()
         if self._chart is not None:
             self._chart.shutdown()
 

@@ -70,7 +70,7 @@ def attach_fixes(panel, filters_layout) -> tuple[QCheckBox, QLabel]:
         if changed_filter.isChecked():
             panel.apply_filter()
         else:
-            panel.thumbs.refresh_marks()
+            panel.thumbs.refresh_marks(fixes.last_changed)
 
     fixes.changed.connect(on_changed)
     on_changed()

@@ -33,6 +33,7 @@ class IndexWorker(PoolWorker):
                     "ask_images": {"message": str(exc), "columns": exc.columns,
                                    "folder": exc.tried[0] if exc.tried else ""}}
         index.names()   # computed here, not on the GUI thread (thumbnail grid)
+        index.unlabelled_names()
         self.events.check_stop()
         suggestion = None
         try:
@@ -57,26 +58,49 @@ class PreviewWorker(PoolWorker):
         self.edge = edge
 
     def work(self):
-        from PIL import Image
+        return preview_data(self.path, self.edge)
 
-        from training.data import decode_to_fit
 
-        out = {"path": self.path, "image": None, "width": None, "height": None,
-               "bytes": None, "error": ""}
-        try:
-            out["bytes"] = os.stat(self.path).st_size
-            # The core's reasons on failure; big JPEGs decode at reduced resolution.
-            out["image"] = decode_to_fit(self.path, self.edge, enlarge=False)
-            with Image.open(self.path) as img:
-                w, h = img.size
-                # EXIF orientations 5-8 rotate by 90 degrees: report the size as shown.
-                if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-                    w, h = h, w
-            out["width"], out["height"] = w, h
-        except OSError as exc:
-            if out["image"] is None:
-                out["error"] = f"cannot read file: {exc.strerror or 'unreadable'}"
-        except Exception as exc:  # noqa: BLE001 - shown next to the preview, never raw text
-            if out["image"] is None:
-                out["error"] = getattr(exc, "reason", None) or "cannot be decoded"
+class PrefetchWorker(PoolWorker):
+    """Decodes the previews of the next images to show (the labelling view's next ones),
+    so the preview is ready when the selection gets there: ``finished`` carries
+    ``{path: preview_data(path)}``. Stops between images when asked."""
+
+    def __init__(self, paths: list[str], edge: int = 640) -> None:
+        super().__init__()
+        self.paths, self.edge = list(paths), edge
+
+    def work(self):
+        out = {}
+        for path in self.paths:
+            self.events.check_stop()
+            out[path] = preview_data(path, self.edge)
         return out
+
+
+def preview_data(path: str, edge: int = 640) -> dict:
+    """``{"path", "image": uint8 array | None, "width", "height", "bytes", "error"}`` of one
+    image file for the large preview (bounded size; a bad file is reported in ``error``)."""
+    from PIL import Image
+
+    from training.data import decode_to_fit
+
+    out = {"path": path, "image": None, "width": None, "height": None,
+           "bytes": None, "error": ""}
+    try:
+        out["bytes"] = os.stat(path).st_size
+        # The core's reasons on failure; big JPEGs decode at reduced resolution.
+        out["image"] = decode_to_fit(path, edge, enlarge=False)
+        with Image.open(path) as img:
+            w, h = img.size
+            # EXIF orientations 5-8 rotate by 90 degrees: report the size as shown.
+            if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                w, h = h, w
+        out["width"], out["height"] = w, h
+    except OSError as exc:
+        if out["image"] is None:
+            out["error"] = f"cannot read file: {exc.strerror or 'unreadable'}"
+    except Exception as exc:  # noqa: BLE001 - shown next to the preview, never raw text
+        if out["image"] is None:
+            out["error"] = getattr(exc, "reason", None) or "cannot be decoded"
+    return out

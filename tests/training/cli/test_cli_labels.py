@@ -16,8 +16,9 @@ def test_labels_then_train_uses_overlay(capsys, tmp_path):
     assert out["relabelled"] == {"cat/cat_000.png": "fox"} and out["num_samples"] == 29
     assert "cat/cat_000.png,fox" in (tmp_path / "labels.csv").read_text()
 
-    code, out, _ = run_cli(capsys, "labels", data, "--relabel", moved, "zebra", "--json")
-    assert code == 2 and "zebra" in out["error"]
+    # A new class name creates the class (issue 23); a name that cannot be one is refused.
+    code, out, _ = run_cli(capsys, "labels", data, "--relabel", moved, "zebra/2", "--json")
+    assert code == 2 and "zebra/2" in out["error"] and "slashes" in out["error"]
 
     run_dir = tmp_path / "run"
     code, out, _ = run_cli(capsys, "train", data, "--model", "mlp", "--epochs", "1", "--batch-size", "8",
@@ -33,4 +34,39 @@ def test_labels_then_train_uses_overlay(capsys, tmp_path):
 
     code, out, _ = run_cli(capsys, "labels", data, "--restore", moved, "--restore", dropped, "--json")
     assert code == 0 and out["num_samples"] == 30 and out["relabelled"] == {}
+    assert file_hashes(data) == before
+
+
+def test_labels_cli_labels_loose_images_and_edits_classes(capsys, tmp_path):
+    """issue 23: --relabel labels an unlabelled image (a new class name creates the
+    class), --add-class/--rename-class/--delete-class, inspect's counts, and train's
+    refusal of a class with too few images, with the reason."""
+    from tests.imagegen import class_image, write_image
+
+    data = tmp_path / "photos"
+    for i in range(6):
+        write_image(data / f"p{i}.png", class_image(i % 2, 8))
+    before = file_hashes(data)
+    code, out, _ = run_cli(capsys, "inspect", data, "--quick", "--json")
+    assert code == 0 and out["labelled"] == 0 and out["unlabelled"] == 6 and out["classes"] == []
+    code, out, _ = run_cli(capsys, "labels", data, "--relabel", data / "p0.png", "even",
+                           "--add-class", "odd", "--json")
+    assert code == 0, out
+    assert out["classes"] == ["odd", "even"] and out["created_classes"] == ["odd", "even"]
+    assert out["labelled"] == 1 and out["unlabelled"] == 5
+    code, out, _ = run_cli(capsys, "train", data, "--model", "mlp", "--epochs", "1", "--json")
+    assert code == 2 and "'even' has 1" in out["error"] and "'odd' has 0" in out["error"]
+    code, out, _ = run_cli(capsys, "labels", data, "--relabel", data / "p2.png", "even",
+                           "--relabel", data / "p1.png", "odd", "--relabel", data / "p3.png", "odd",
+                           "--rename-class", "even", "round", "--json")
+    assert code == 0 and out["classes"] == ["odd", "round"]
+    assert out["relabelled"] == {"p0.png": "round", "p1.png": "odd", "p2.png": "round", "p3.png": "odd"}
+    code, out, text = run_cli(capsys, "inspect", data, "--quick", "--json")
+    assert out["labelled"] == 4 and out["unlabelled"] == 2
+    assert {c: sum(out["counts"][s][c] for s in out["counts"]) for c in out["classes"]} == {
+        "odd": 2, "round": 2}
+    code, out, _ = run_cli(capsys, "labels", data, "--delete-class", "odd", "--json")
+    assert code == 0 and out["classes"] == ["round"] and out["unlabelled"] == 4
+    code, out, _ = run_cli(capsys, "labels", data, "--rename-class", "nope", "x", "--json")
+    assert code == 2 and "No class named 'nope'" in out["error"]
     assert file_hashes(data) == before

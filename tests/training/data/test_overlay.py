@@ -51,7 +51,7 @@ def test_relabel_exclude_restore_persist_and_apply(tmp_path):
     assert saved == os.path.join(str(root), OVERLAY_DIR, OVERLAY_FILE)
     with open(saved) as fh:
         data = json.load(fh)
-    assert data["schema_version"] == 1 and data["labels"] == {"cat/cat_000.png": "dog"}
+    assert data["schema_version"] == 2 and data["labels"] == {"cat/cat_000.png": "dog"}
 
     again = open_dataset(str(root))  # "after a restart": a fresh open reads the file
     assert len(again) == n - 1 and cat1 not in again.paths

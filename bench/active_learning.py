@@ -1,0 +1,178 @@
+"""Active learning on Fashion-MNIST: how many labels each strategy needs (issue 23).
+
+    python bench/active_learning.py                 # the reported run: pool = train[0:10000]
+    python bench/active_learning.py --tune          # choosing the parameters, on other data
+
+A simulated labeller answers with the true labels. Each seed starts from 10 labels per
+class of the pool, drawn at random, the same for every strategy; every round trains the
+product's fast model (``training.active``: the small CNN, since no ImageNet weights are
+available here) on the labels so far less the held-back share, ranks the rest of the pool
+with the strategy, and the top 100 are labelled, up to 1,000 labels. Each round's model is
+scored on the 10,000 Fashion-MNIST test images (never in the pool).
+
+Tuning (``--tune``) uses a disjoint pool (train[10000:20000]) and test set (train[20000:25000])
+with one seed: it compares margin with entropy and the diverse pre-filter size m, so the
+reported run does not choose its own parameters.
+
+Side by side: plain Keras (``model.fit`` on NumPy arrays and ``model.predict`` over the
+pool) with the same network and epochs, at 1,000 labels, against one product round.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import cpu_seconds, fmt, machine_line, peak_rss_mb, table
+
+import numpy as np
+
+import make_sample
+
+ROUND = 100
+START_PER_CLASS = 10
+
+
+def load(tune: bool):
+    x, y = make_sample.load_fashion_mnist(part="train")
+    if tune:
+        return x[10000:20000, :, :, None], y[10000:20000], x[20000:25000, :, :, None], y[20000:25000]
+    xt, yt = make_sample.load_fashion_mnist(part="t10k")
+    return x[:10000, :, :, None], y[:10000], xt[:, :, :, None], yt
+
+
+def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share):
+    """One labelling session; returns one row per round."""
+    import keras
+
+    from training.active.fastmodel import fast_spec
+    from training.active.rounds import array_reader, run_round
+
+    classes = [str(c) for c in range(10)]
+    rng = np.random.default_rng(seed)
+    labels = np.full(len(x), -1, np.int64)
+    for c in range(10):
+        rows = rng.choice(np.flatnonzero(y == c), START_PER_CLASS, replace=False)
+        labels[rows] = c
+    keys = [f"fm-train-{i}" for i in range(len(x))]
+    spec = fast_spec((28, 28), "grayscale")
+    read, test_read = array_reader(x), array_reader(xt)
+    out = []
+    while True:
+        keras.backend.clear_session()
+        c0 = cpu_seconds()
+        res = run_round(read, labels, keys, classes, spec, strategy, ROUND, seed, share,
+                        measure=measure, prefilter=prefilter)
+        cpu = cpu_seconds() - c0
+        _, p, ok = res.model.predict(test_read, np.arange(len(xt)))
+        acc = float(np.mean(p.argmax(axis=1) == yt[ok]))
+        out.append({"labels": res.labels, "test": acc, "estimate": res.accuracy, "held": res.held_back,
+                    "seconds": res.seconds["train"] + res.seconds["rank"], "cpu": cpu})
+        print(f"  {strategy:11s} seed {seed} labels {res.labels:5d}: test {acc:.4f}, estimate "
+              f"{fmt(res.accuracy, 3)} on {res.held_back}, round {out[-1]['seconds']:.1f} s", flush=True)
+        if res.labels >= up_to:
+            return out
+        labels[res.positions] = y[res.positions]
+
+
+def labels_to_reach(curve_labels, curve_acc, target) -> float | None:
+    """Labels at which the mean curve first reaches ``target`` (linear in between)."""
+    for i, (n, a) in enumerate(zip(curve_labels, curve_acc)):
+        if a >= target:
+            if i == 0:
+                return float(n)
+            n0, a0 = curve_labels[i - 1], curve_acc[i - 1]
+            return float(n0 + (n - n0) * (target - a0) / max(a - a0, 1e-12))
+    return None
+
+
+def plain_keras(x, y, labelled, pool):
+    """The same network and epochs trained with model.fit on arrays, then model.predict
+    over the pool: the time a round would take without the product's pipeline."""
+    import keras
+
+    from training.active.fastmodel import BATCH, epochs_for, fast_spec
+    from training.models import build_model
+
+    keras.backend.clear_session()
+    t0 = time.perf_counter()
+    model = build_model(fast_spec((28, 28), "grayscale"), 10)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x[labelled].astype("float32"), y[labelled], batch_size=BATCH,
+              epochs=epochs_for(len(labelled)), verbose=0)
+    model.predict(x[pool].astype("float32"), batch_size=256, verbose=0)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tune", action="store_true", help="compare parameters on the tuning pool")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--up-to", type=int, default=1000)
+    ap.add_argument("--share", type=float, default=None, help="held-back share (default: the product's)")
+    args = ap.parse_args()
+    from training.active.heldback import HOLDOUT_SHARE
+    from training.active.strategies import DEFAULT_MEASURE, DEFAULT_PREFILTER
+
+    share = HOLDOUT_SHARE if args.share is None else args.share
+    print(machine_line())
+    x, y, xt, yt = load(args.tune)
+    t_start, c_start = time.perf_counter(), cpu_seconds()
+    if args.tune:
+        configs = [("uncertainty", "margin", DEFAULT_PREFILTER), ("uncertainty", "entropy", DEFAULT_PREFILTER),
+                   ("diverse", "margin", 2), ("diverse", "margin", 4), ("diverse", "margin", 8)]
+        seeds = [100 + s for s in range(args.seeds)]
+    else:
+        configs = [("random", DEFAULT_MEASURE, DEFAULT_PREFILTER), ("uncertainty", DEFAULT_MEASURE, DEFAULT_PREFILTER),
+                   ("diverse", DEFAULT_MEASURE, DEFAULT_PREFILTER)]
+        seeds = list(range(args.seeds))
+    results = {}
+    for strategy, measure, m in configs:
+        name = strategy if not args.tune else f"{strategy}/{measure}" + (f"/m={m}" if strategy == "diverse" else "")
+        results[name] = [simulate(x, y, xt, yt, strategy, s, args.up_to, measure, m, share) for s in seeds]
+    wall, cpu = time.perf_counter() - t_start, cpu_seconds() - c_start
+    points = [r["labels"] for r in next(iter(results.values()))[0]]
+    headers = ["labels"] + list(results)
+    rows = []
+    for i, n in enumerate(points):
+        row = [n]
+        for runs in results.values():
+            accs = np.array([run[i]["test"] for run in runs])
+            row.append(f"{accs.mean():.4f} ± {accs.std():.4f}")
+        rows.append(row)
+    print(f"\nTest accuracy (mean ± std over {len(seeds)} seeds; {'tuning' if args.tune else 'reported'} data; "
+          f"{share:.0%} of the labels held back to estimate accuracy)\n")
+    print(table(headers, rows))
+    means = {k: np.mean([[r["test"] for r in run] for run in v], axis=0) for k, v in results.items()}
+    if args.tune:
+        print("\nMean test accuracy over all rounds (area under the curve, higher is better):")
+        for k, v in means.items():
+            print(f"  {k:28s} {v.mean():.4f}")
+    else:
+        target = means["random"][-1]
+        print(f"\nRandom picking's accuracy at {points[-1]} labels: {target:.4f}")
+        need = {}
+        for k, v in means.items():
+            need[k] = labels_to_reach(points, v, target)
+            print(f"  {k:12s} reaches it at {fmt(need[k], 0) if need[k] else f'> {points[-1]}'} labels")
+        per_round = [r["seconds"] for runs in results.values() for run in runs for r in run]
+        cpu_round = [r["cpu"] for runs in results.values() for run in runs for r in run]
+        est_err = [abs(r["estimate"] - r["test"]) for runs in results.values() for run in runs for r in run
+                   if r["estimate"] is not None]
+        print(f"\nOne round (retrain + re-rank of the pool): median {np.median(per_round):.1f} s, "
+              f"max {np.max(per_round):.1f} s; CPU {np.median(cpu_round):.1f} s a round (median)")
+        print(f"Held-back estimate vs test accuracy: mean absolute error {np.mean(est_err):.3f}")
+        labelled = np.flatnonzero(np.arange(len(x)) < 1000)
+        plain = plain_keras(x, y, labelled, np.flatnonzero(np.arange(len(x)) >= 1000))
+        print(f"Plain Keras, same network and epochs, 1,000 labels + predict 9,000: {plain:.1f} s "
+              f"(product round at 1,000 labels, median over runs: "
+              f"{np.median([run[-1]['seconds'] for runs in results.values() for run in runs]):.1f} s)")
+    print(f"\nTotal {wall:.0f} s wall, {cpu:.0f} s CPU ({cpu / wall:.2f} cores busy on average); "
+          f"peak RSS {peak_rss_mb():.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

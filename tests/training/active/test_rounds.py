@@ -1,0 +1,71 @@
+"""One real round (real Keras training) on tiny synthetic images."""
+import numpy as np
+import pytest
+
+from tests.imagegen import class_image
+from training.active.fastmodel import epochs_for, fast_spec
+from training.active.rounds import NotReady, array_reader, run_round
+from tests.training.trainutil import Recorder
+from training.events import Events, Stopped
+
+
+def _pool(per_class_labelled=8, pool_per_class=30, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x, truth = [], []
+    for c in range(classes):
+        for _ in range(per_class_labelled + pool_per_class):
+            x.append(class_image(c, 16, rng))
+            truth.append(c)
+    x, truth = np.stack(x), np.array(truth)
+    labels = np.full(len(x), -1)
+    for c in range(classes):
+        rows = np.flatnonzero(truth == c)[:per_class_labelled]
+        labels[rows] = c
+    return x, truth, labels
+
+
+def test_a_round_trains_ranks_the_pool_and_estimates_accuracy():
+    x, truth, labels = _pool()
+    keys = [f"img_{i}.png" for i in range(len(x))]
+    spec = fast_spec((16, 16), "rgb")
+    assert spec.template == "cnn" and spec.input_size == (16, 16)
+    ev = Recorder()
+    res = run_round(array_reader(x), labels, keys, ["a", "b", "c"], spec, "diverse", count=12,
+                    seed=1, share=0.25, events=ev)
+    assert res.labels == 24 and res.trained_on + res.held_back == 24 and res.held_back > 0
+    assert res.pool == 90 and len(res.positions) == 12
+    assert set(res.positions.tolist()) <= set(np.flatnonzero(labels < 0).tolist())
+    assert 0.0 <= res.accuracy <= 1.0
+    # The model learned something: its suggestions for the whole pool beat chance.
+    pool_acc = np.mean(res.pool_probabilities.argmax(axis=1) == truth[res.pool_rows])
+    assert pool_acc > 0.6, pool_acc
+    items = res.items(keys, ["a", "b", "c"])
+    assert set(items[0]) == {"path", "suggested", "score", "confidence"}
+    assert res.point() == {"labels": 24, "trained_on": res.trained_on, "held_back": res.held_back,
+                           "accuracy": res.accuracy}
+    assert any(w == "training the suggestion model" for _, _, w in ev.progress)
+    assert any(w == "ranking the unlabelled images" for _, _, w in ev.progress)
+    assert res.seconds["train"] > 0 and res.seconds["rank"] > 0
+
+
+def test_a_round_waits_for_a_few_labels_of_every_class():
+    x, _, labels = _pool(per_class_labelled=2)
+    with pytest.raises(NotReady, match=r"Label 9 more images"):
+        run_round(array_reader(x), labels, list(map(str, range(len(x)))), ["a", "b", "c"],
+                  fast_spec((16, 16), "rgb"))
+
+
+def test_a_stop_request_ends_the_round():
+    class Stop(Events):
+        def should_stop(self):
+            return True
+
+    x, _, labels = _pool()
+    with pytest.raises(Stopped):
+        run_round(array_reader(x), labels, list(map(str, range(len(x)))), ["a", "b", "c"],
+                  fast_spec((16, 16), "rgb"), events=Stop())
+
+
+def test_epochs_keep_a_round_short_whatever_the_label_count():
+    assert epochs_for(30) == 60 and epochs_for(1000) == 15 and epochs_for(100_000) == 6
+    assert fast_spec((224, 300), "rgb").input_size == (48, 64)

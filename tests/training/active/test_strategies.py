@@ -1,0 +1,92 @@
+"""Ranking strategies on synthetic probabilities and features (no TensorFlow)."""
+import numpy as np
+import pytest
+
+from training.active.heldback import held_back_mask, labels_needed, needed_message
+from training.active.strategies import STRATEGIES, k_center_greedy, rank, uncertainty
+
+
+def _probs(rng, n, c=4, sharp=4.0):
+    z = rng.normal(size=(n, c)) * sharp
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("measure", ["margin", "entropy"])
+def test_uncertainty_picks_the_least_sure_first(measure):
+    probs = np.array([[0.98, 0.01, 0.01], [0.34, 0.33, 0.33], [0.6, 0.3, 0.1], [0.5, 0.49, 0.01]])
+    u = uncertainty(probs, measure)
+    assert np.argmax(u) in (1, 3) and np.argmin(u) == 0
+    order, scores = rank("uncertainty", probs, count=4, measure=measure)
+    assert order[-1] == 0 and list(scores) == sorted(scores, reverse=True)
+    if measure == "margin":
+        assert order[0] == 1 and order[1] == 3   # margins 0.01 and 0.01 < 0.3 < 0.97
+
+
+def test_margin_and_entropy_disagree_where_they_should():
+    # Two classes nearly tied but the rest empty: low margin, low entropy.
+    probs = np.array([[0.5, 0.5, 0.0, 0.0], [0.4, 0.2, 0.2, 0.2]])
+    assert np.argmax(uncertainty(probs, "margin")) == 0
+    assert np.argmax(uncertainty(probs, "entropy")) == 1
+
+
+def test_diverse_does_not_return_near_duplicates():
+    rng = np.random.default_rng(0)
+    n, d = 400, 16
+    feats = rng.normal(size=(n, d)).astype(np.float32)
+    probs = _probs(rng, n)
+    # 30 near-identical images that are the hardest of all (uniform probabilities).
+    base = rng.normal(size=d)
+    feats[:30] = base + rng.normal(scale=1e-3, size=(30, d))
+    probs[:30] = 0.25
+    top_u, _ = rank("uncertainty", probs, feats, count=20)
+    assert set(top_u.tolist()) <= set(range(30))        # uncertainty alone fills the queue with them
+    top_d, scores = rank("diverse", probs, feats, count=20)
+    assert len(set(top_d.tolist()) & set(range(30))) == 1   # diverse takes one of them
+    assert len(set(top_d.tolist())) == 20
+    f = feats[top_d] / np.linalg.norm(feats[top_d], axis=1, keepdims=True)
+    dist = np.sqrt(((f[:, None] - f[None]) ** 2).sum(-1)) + np.eye(20) * 9
+    assert dist.min() > 0.1
+    # ...and still picks uncertain images: every pick is among the most uncertain 4 x 20.
+    u = uncertainty(probs)
+    assert (u[top_d] >= np.sort(u)[-80]).all() and np.all(scores == u[top_d])
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_rankings_are_deterministic_with_a_seed(strategy):
+    rng = np.random.default_rng(3)
+    probs, feats = _probs(rng, 300), rng.normal(size=(300, 8))
+    a = rank(strategy, probs, feats, count=25, seed=7)[0]
+    b = rank(strategy, probs, feats, count=25, seed=7)[0]
+    assert np.array_equal(a, b) and len(a) == 25 and len(set(a.tolist())) == 25
+    if strategy == "random":
+        assert not np.array_equal(a, rank(strategy, probs, feats, count=25, seed=8)[0])
+
+
+def test_bad_arguments_say_what_was_received():
+    with pytest.raises(ValueError, match="Received: 'best'"):
+        rank("best", np.full((3, 2), 0.5))
+    with pytest.raises(ValueError, match="needs the pool's features"):
+        rank("diverse", np.full((3, 2), 0.5), None, count=2)
+    assert len(rank("diverse", np.zeros((0, 3)), np.zeros((0, 4)), count=5)[0]) == 0
+
+
+def test_k_center_greedy_covers_clusters():
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(5, 6)) * 10
+    feats = np.concatenate([c + rng.normal(scale=0.01, size=(50, 6)) for c in centres])
+    picked = k_center_greedy(feats, 5)
+    assert sorted(set((picked // 50).tolist())) == [0, 1, 2, 3, 4]
+
+
+def test_held_back_labels_are_stable_and_leave_every_class_enough():
+    keys = [f"/data/img_{i}.png" for i in range(200)]
+    y = np.repeat(np.arange(4), 50)
+    held = held_back_mask(keys, y, 0.2)
+    assert 0.1 < held.mean() < 0.3
+    more = held_back_mask(keys + ["/data/new.png"], np.append(y, 0), 0.2)
+    assert np.array_equal(more[:200], held)            # adding a label moves no other
+    few = held_back_mask(keys[:4], np.zeros(4, int), 0.9)
+    assert few.sum() == 1                               # 3 always stay in training
+    assert labels_needed({"a": 5, "b": 2, "c": 0}) == {"b": 3, "c": 5}
+    assert "8 more images" in needed_message(labels_needed({"a": 5, "b": 2, "c": 0}))

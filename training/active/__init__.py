@@ -1,0 +1,14 @@
+"""Active learning: which unlabelled images to label next (issue 23, item 3).
+
+A round trains a fast model on the labels given so far (less a held-back share that
+estimates its accuracy), predicts the unlabelled pool, and ranks it:
+
+* ``training.active.strategies`` - random, uncertainty (margin or entropy) and
+  uncertainty plus diversity (k-center greedy on the model's penultimate features);
+* ``training.active.fastmodel``  - the model a round trains (a small CNN, or a head on a
+  frozen backbone's features where its weights are on disk);
+* ``training.active.heldback``   - which labels are held back, and when a round can start;
+* ``training.active.rounds``     - one round, over any batch reader.
+
+Qt-free; TensorFlow is imported inside functions, so importing this package is cheap.
+"""

@@ -1,0 +1,63 @@
+"""Which labels a round holds back to estimate accuracy, and when a round can start.
+
+A label is held back when a stable hash of its image's key (its path) falls under the
+share, so the held-back set only grows as labels are added: the estimated-accuracy curve
+compares like with like from round to round instead of re-drawing its test set each time.
+The estimate is noisy with few held-back labels (its count is reported with it), and it
+is pessimistic once the strategy picks hard images: held-back labels come from what the
+person was shown, not from a random sample of the pool.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+HOLDOUT_SHARE = 0.15
+# Labels each class needs before the first round (training needs examples of every class).
+MIN_PER_CLASS = 5
+# Labels of a class that always stay in training, whatever the hash says.
+MIN_TRAIN_PER_CLASS = 3
+
+
+def key_fraction(key: str, seed: int = 0) -> float:
+    """A stable number in [0, 1) for ``key`` (the same on every run and machine)."""
+    return zlib.crc32(f"{seed}:{key}".encode("utf-8", "surrogatepass")) / 2**32
+
+
+def held_back_mask(keys, labels, share: float = HOLDOUT_SHARE, seed: int = 0) -> np.ndarray:
+    """Which of the labelled samples ``keys`` (with class ``labels``) are held back.
+
+    Each class keeps at least ``MIN_TRAIN_PER_CLASS`` labels in training: the ones with
+    the largest hash fractions go back to training first.
+    """
+    labels = np.asarray(labels, np.int64)
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"share must be in [0, 1). Received: share={share}")
+    frac = np.array([key_fraction(str(k), seed) for k in keys], np.float64)
+    held = frac < share
+    for c in np.unique(labels):
+        rows = np.flatnonzero(labels == c)
+        too_many = int(held[rows].sum()) - max(0, len(rows) - MIN_TRAIN_PER_CLASS)
+        if too_many > 0:
+            give_back = rows[held[rows]]
+            give_back = give_back[np.argsort(-frac[give_back], kind="stable")][:too_many]
+            held[give_back] = False
+    return held
+
+
+def labels_needed(counts, min_per_class: int = MIN_PER_CLASS) -> dict:
+    """``{class: more labels needed}`` for the classes below ``min_per_class`` (empty
+    when a round can start). ``counts`` is ``{class name: labels given}``."""
+    return {name: int(min_per_class - n) for name, n in counts.items() if n < min_per_class}
+
+
+def needed_message(needed: dict, min_per_class: int = MIN_PER_CLASS) -> str:
+    """What the person has to do before "Label next" can rank (one line)."""
+    if not needed:
+        return ""
+    total = sum(needed.values())
+    parts = ", ".join(f"{name}: {n}" for name, n in list(needed.items())[:6])
+    more = "…" if len(needed) > 6 else ""
+    return (f"Label {total} more image{'s' if total != 1 else ''} before the model can suggest "
+            f"what to label next ({min_per_class} per class; still needed: {parts}{more}).")

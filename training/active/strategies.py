@@ -1,0 +1,117 @@
+"""Ranking strategies: which unlabelled images would teach the model most.
+
+Every strategy takes the model's probabilities for the pool (and, for ``diverse``, its
+penultimate features from ``training.features.embeddings``) and returns pool positions,
+best first, with a score per position (higher = label it sooner). Deterministic for a
+given seed.
+
+Which uncertainty measure and pre-filter size: chosen on a Fashion-MNIST pool disjoint
+from the one the benchmark reports on (bench/active_learning.py ``--tune``; see
+docs/BENCHMARKS.md, "Active learning").
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# The one list of strategies, with what the CLI's --help and the app show for each.
+STRATEGIES: dict[str, str] = {
+    "diverse": "the least sure images, spread over what the model sees (no near-duplicates)",
+    "uncertainty": "the images the model is least sure of",
+    "random": "images in random order (the baseline)",
+}
+DEFAULT_STRATEGY = "diverse"
+MEASURES = ("margin", "entropy")
+DEFAULT_MEASURE = "margin"
+# diverse: k-center greedy runs over the PREFILTER x count most uncertain images.
+DEFAULT_PREFILTER = 4
+
+
+def uncertainty(probabilities, measure: str = DEFAULT_MEASURE) -> np.ndarray:
+    """Uncertainty per row (higher = less sure), in [0, 1].
+
+    Args:
+        probabilities: ``(n, C)`` rows summing to 1.
+        measure: ``"margin"`` (1 - (top1 - top2)) or ``"entropy"`` (normalised by log C).
+    """
+    p = np.asarray(probabilities, np.float64)
+    if p.ndim != 2:
+        raise ValueError(f"probabilities must be (n, classes). Received: shape={p.shape}")
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURES)}. Received: {measure!r}")
+    if len(p) == 0:
+        return np.zeros(0)
+    if p.shape[1] < 2:
+        return np.zeros(len(p))
+    if measure == "margin":
+        top2 = np.partition(p, p.shape[1] - 2, axis=1)[:, -2:]
+        return 1.0 - (top2[:, 1] - top2[:, 0])
+    q = np.clip(p, 1e-12, 1.0)
+    return -(q * np.log(q)).sum(axis=1) / np.log(p.shape[1])
+
+
+def rank(strategy: str, probabilities, features=None, count: int | None = None, seed: int = 0,
+         measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER) -> tuple[np.ndarray, np.ndarray]:
+    """Pool positions to label next, best first, and their scores.
+
+    Args:
+        strategy: a key of :data:`STRATEGIES`.
+        probabilities: ``(n, C)`` model probabilities of the pool.
+        features: ``(n, d)`` penultimate features (``diverse`` only).
+        count: how many to return (None: all; ``diverse`` orders only the first ``count``
+            by diversity and the rest by uncertainty).
+        seed: for ``random`` and the tie-breaking of the others.
+        measure: the uncertainty measure (see :func:`uncertainty`).
+        prefilter: ``diverse`` picks from the ``prefilter x count`` most uncertain.
+
+    Returns:
+        ``(positions int64, scores float64)``: for ``uncertainty``/``diverse`` the score is
+        the uncertainty; for ``random`` it is 0 for all.
+    """
+    p = np.asarray(probabilities)
+    n = len(p)
+    count = n if count is None else max(0, min(int(count), n))
+    rng = np.random.default_rng(seed)
+    if strategy == "random":
+        order = rng.permutation(n)[:count]
+        return order.astype(np.int64), np.zeros(len(order))
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Unknown strategy (known: {', '.join(STRATEGIES)}). Received: {strategy!r}")
+    u = uncertainty(p, measure)
+    # Ties (identical probabilities) broken by a seeded shuffle, not by file order.
+    tie = rng.permutation(n)
+    by_uncertainty = tie[np.argsort(-u[tie], kind="stable")]
+    if strategy == "uncertainty" or count == 0:
+        order = by_uncertainty[:count]
+        return order.astype(np.int64), u[order]
+    if features is None or len(features) != n:
+        raise ValueError("The diverse strategy needs the pool's features, one row per image. "
+                         f"Received: {None if features is None else len(features)} rows for {n} images")
+    candidates = by_uncertainty[:min(n, max(count, int(prefilter) * count))]
+    picked = k_center_greedy(np.asarray(features)[candidates], count, first=0)
+    order = candidates[picked]
+    return order.astype(np.int64), u[order]
+
+
+def k_center_greedy(features, count: int, first: int = 0) -> np.ndarray:
+    """``count`` rows of ``features``, each the farthest from those picked before
+    (Sener & Savarese's core-set greedy), starting at row ``first``.
+
+    Features are L2-normalised first, so the distance is about what the model sees, not
+    how strongly (near-duplicates are close whatever their scale). Memory is O(n).
+    """
+    f = np.asarray(features, np.float32).reshape(len(features), -1)
+    n = len(f)
+    count = max(0, min(int(count), n))
+    if count == 0:
+        return np.zeros(0, np.int64)
+    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    picked = np.empty(count, np.int64)
+    picked[0] = first
+    dist = np.sum((f - f[first]) ** 2, axis=1)
+    dist[first] = -1.0
+    for i in range(1, count):
+        nxt = int(np.argmax(dist))
+        picked[i] = nxt
+        dist = np.minimum(dist, np.sum((f - f[nxt]) ** 2, axis=1))
+        dist[picked[:i + 1]] = -1.0
+    return picked

@@ -1,0 +1,27 @@
+"""The "Label next" loop's compute request: one active-learning round in the service."""
+from __future__ import annotations
+
+from workbench.compute.jobs import ServiceJob
+
+
+class ActiveRoundJob(ServiceJob):
+    """Train the suggestion model on the labels so far and rank the unlabelled images
+    (``active_round``, ``training/service/handlers/active.py``).
+
+    Args:
+        paths: every image of the dataset, in a stable order.
+        labels: per path its class name, or None (unlabelled).
+        classes: the class names.
+        input_size, color_mode: the dataset's images.
+
+    ``finished`` carries ``{items, point, strategy, pool, seconds, model}``.
+    """
+
+    method = "active_round"
+
+    def __init__(self, paths: list[str], labels: list, classes: list[str], input_size=(64, 64),
+                 color_mode: str = "rgb", strategy: str = "diverse", count: int = 50, seed: int = 0,
+                 client=None) -> None:
+        super().__init__({"paths": list(paths), "labels": list(labels), "classes": list(classes),
+                          "input_size": [int(v) for v in input_size], "color_mode": color_mode,
+                          "strategy": strategy, "count": int(count), "seed": int(seed)}, client=client)

@@ -1,0 +1,427 @@
+"""The Dataset panel's labelling view (issue 23): give unlabelled images a class with a key.
+
+"Label images" (a toggle in the panel's filter row) shows the unlabelled images in the
+thumbnail grid and, in place of the class table, the class list (:class:`ClassList`: each
+class with its key, Add class… / Rename… / Delete). A digit key gives the selected images
+the class it stands for (``workbench.actions.fixes.class_keys``: the class named by the
+digit when there is one, else by position), the next unlabelled image is selected and its
+preview, decoded ahead on the app's pool (:class:`PrefetchWorker`), is shown at once.
+Labels are label fixes (``LabelFixes``: the overlay beside the dataset, Ctrl+Z undoes);
+the files are never touched.
+
+The API other parts of the app use (the "Label next" queue of active learning)::
+
+    view = dataset_panel.labelling
+    view.set_queue([{"path": p, "suggested": "cat", "score": 0.83}, …])  # best first
+    view.set_active(True)            # the grid shows exactly the queue, in that order
+    view.labelled.connect(slot)      # (paths, class) after each label given here
+    view.clear_queue()               # back to every unlabelled image
+
+A queue item's suggestion shows on its caption (``cat? 83%``); Enter accepts the
+suggestions of the selected images (one undo step). ``suggested`` and ``score`` may be
+None. Paths must be images of the open dataset (labelled or not).
+"""
+from __future__ import annotations
+
+import collections
+import logging
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QInputDialog, QLabel, QMessageBox, QPushButton
+
+from workbench.actions import class_edits
+from workbench.actions.fixes import class_keys, fixes_for
+from workbench.itemmodels.thumbnails import PathRole
+from workbench.widgets.class_list import ClassList
+from workbench.workers.dataset import PrefetchWorker
+from workbench.workers.job_runner import JobRunner
+
+log = logging.getLogger(__name__)
+
+PREFETCH = 8        # previews decoded ahead of the selection, asked for when half are used
+CACHE_PREVIEWS = 24  # decoded previews kept (<= 640 px each: ~30 MB at most)
+
+NO_UNLABELLED = ("No unlabelled images: every image has a class. Put images in the dataset "
+                 "folder (outside the class folders) to label them here, or switch off "
+                 "Label images to see the labelled ones.")
+ALL_DONE = ("Every image here is labelled. Train from the Training panel, or switch off "
+            "Label images to see them all.")
+
+
+class LabellingView(QObject):
+    """The labelling mode of one Dataset panel (see the module docstring).
+
+    Signals:
+        labelled(list, str): paths given a class here (by key, double-click or Enter).
+        activeChanged(bool): the labelling mode was switched on or off.
+    """
+
+    labelled = Signal(list, str)
+    activeChanged = Signal(bool)
+
+    def __init__(self, panel, header_layout, center_layout):
+        super().__init__(panel)
+        self.panel, self.state = panel, panel.state
+        self.fixes = fixes_for(panel.state)
+        self._active = False
+        self._queue: list[dict] | None = None
+        self._suggested: dict[str, tuple] = {}
+        self._classes_seen: list[str] = []
+        self.previews: "collections.OrderedDict[str, dict]" = collections.OrderedDict()
+        self._prefetch = JobRunner(self)
+        self.toggle = QPushButton("Label images")
+        self.toggle.setCheckable(True)
+        self.toggle.setToolTip("Show the unlabelled images and give them a class with a key")
+        self.toggle.toggled.connect(self.set_active)
+        # In the header, before "Open another…": the filter row must fit a 1024 px window.
+        header_layout.insertWidget(header_layout.count() - 1, self.toggle)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #333; background: #eef4fb; padding: 4px;")
+        self.hint.hide()
+        center_layout.insertWidget(1, self.hint)
+        self.class_list = ClassList()
+        self.class_list.hide()
+        panel.left_splitter.insertWidget(0, self.class_list)
+        self.class_list.addRequested.connect(self.ask_add_class)
+        self.class_list.renameRequested.connect(self.ask_rename_class)
+        self.class_list.deleteRequested.connect(self.ask_delete_class)
+        self.class_list.classActivated.connect(self.label_selected)
+        panel.thumbs.set_marker(self._mark)
+        panel.grid.installEventFilter(self)   # after the fix keys: this filter runs first
+        self.fixes.changed.connect(self._on_fixes_changed)
+        # The panel calls dataset_changed() once its grid shows the new dataset.
+
+    # -- the API ---------------------------------------------------------------------
+    def is_active(self) -> bool:
+        return self._active
+
+    @Slot(bool)
+    def set_active(self, on: bool) -> None:
+        """Switch the labelling mode on (unlabelled images or the queue) or off."""
+        on = bool(on) and self.state.dataset is not None
+        if self.toggle.isChecked() != on:
+            self.toggle.setChecked(on)   # comes back here through toggled
+            return
+        changed = on != self._active
+        self._active = on
+        self.class_list.setVisible(on)
+        # The class list takes the whole column while labelling (the chart and the split
+        # settings follow the labels when the mode is left).
+        for widget in (self.panel.class_table, self.panel.split_settings,
+                       self.panel.left_splitter.widget(self.panel.left_splitter.count() - 2)):
+            widget.setVisible(not on)
+        self.panel.class_filter.setEnabled(not on)
+        self.panel.split_filter.setEnabled(not on)
+        self.panel.changed_filter.setEnabled(not on)
+        self._refresh_classes(force=True)
+        if on:
+            self.show_items()
+        elif changed:
+            self.panel.apply_filter()
+        self._update_hint()
+        if changed:
+            self.activeChanged.emit(on)
+
+    def set_queue(self, items) -> None:
+        """Show ``items`` (``[{"path", "suggested", "score"}]``, best first) while labelling;
+        paths the open dataset does not have are left out."""
+        self._queue = [dict(i) for i in items]
+        self._suggested = {i["path"]: (i.get("suggested"), i.get("score")) for i in self._queue}
+        if self._active:
+            self.show_items()
+        self.panel.thumbs.refresh_marks()
+
+    def clear_queue(self) -> None:
+        self.set_queue([])
+        self._queue = None
+        if self._active:
+            self.show_items()
+
+    def queue(self) -> list[dict] | None:
+        return list(self._queue) if self._queue is not None else None
+
+    def selected_paths(self) -> list[str]:
+        """The selected images, in grid order (the current one when none is selected)."""
+        grid = self.panel.grid
+        rows = sorted(i.row() for i in grid.selectionModel().selectedIndexes())
+        if not rows and grid.currentIndex().isValid():
+            rows = [grid.currentIndex().row()]
+        model = self.panel.thumbs
+        return [model.index(r, 0).data(PathRole) for r in rows]
+
+    @Slot(str)
+    def label_selected(self, cls: str) -> None:
+        """Give the selected images the class ``cls`` and go to the next unlabelled one."""
+        paths = self.selected_paths()
+        if not paths or cls not in self.fixes.classes:
+            return
+        last = self._last_selected_row()
+        self.fixes.relabel(paths, cls)
+        self.labelled.emit(paths, cls)
+        self.select_next(last)
+
+    def accept_suggestions(self) -> bool:
+        """Enter: give each selected image its suggested class. False when none has one."""
+        wanted = {p: self._suggested[p][0] for p in self.selected_paths()
+                  if self._suggested.get(p, (None,))[0] in self.fixes.classes}
+        if not wanted:
+            return False
+        last = self._last_selected_row()
+        self.fixes.accept_suggestions(wanted)
+        for cls in dict.fromkeys(wanted.values()):
+            self.labelled.emit([p for p, c in wanted.items() if c == cls], cls)
+        self.select_next(last)
+        return True
+
+    def select_next(self, after_row: int = -1) -> bool:
+        """Select the first image still to label after grid row ``after_row`` (wrapping
+        round); False (and a hint) when there is none."""
+        model = self.panel.thumbs
+        n = model.rowCount()
+        for r in [*range(after_row + 1, n), *range(0, min(after_row + 1, n))]:
+            if self._to_label(model.index(r, 0).data(PathRole)):
+                idx = model.index(r, 0)
+                grid = self.panel.grid
+                grid.selectionModel().setCurrentIndex(
+                    idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+                grid.scrollTo(idx)
+                self._update_hint()
+                return True
+        self._update_hint()
+        return False
+
+    def show_items(self) -> None:
+        """Fill the grid: the queue in its order, else every unlabelled image."""
+        model = self.panel.thumbs
+        if self._queue:
+            samples = [s for s in (model.sample_of(i["path"]) for i in self._queue) if s is not None]
+            model.set_order(samples)
+        else:
+            model.set_filter(unlabelled=True)
+        self.panel.update_shown()
+        self.select_next(-1)
+
+    # -- the class list's buttons ------------------------------------------------------
+    @Slot()
+    def ask_add_class(self) -> None:
+        name, ok = QInputDialog.getText(self.panel, "Add class", "Name of the new class:")
+        if ok:
+            self.add_class(name)
+
+    @Slot(str)
+    def ask_rename_class(self, old: str) -> None:
+        new, ok = QInputDialog.getText(self.panel, "Rename class", f"New name for {old}:", text=old)
+        if ok and new.strip() != old:
+            self.rename_class(old, new)
+
+    @Slot(str)
+    def ask_delete_class(self, name: str) -> None:
+        n = self._totals().get(name, 0)
+        answer = QMessageBox.question(
+            self.panel, "Delete class",
+            f"Delete the class {name}? Its {n:,} image{'s' if n != 1 else ''} become unlabelled; "
+            "no file is touched or moved. To undo, add the class again (a class folder's "
+            "images come back with it).")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_class(name)
+
+    def add_class(self, name: str) -> bool:
+        """Make a class (Ctrl+Z undoes); False with the reason shown when it can't."""
+        return self._class_edit(lambda: class_edits.add_class(self.fixes, name))
+
+    def rename_class(self, old: str, new: str) -> bool:
+        return self._class_edit(lambda: class_edits.rename_class(self.fixes, old, new))
+
+    def delete_class(self, name: str) -> bool:
+        return self._class_edit(lambda: class_edits.delete_class(self.fixes, name) or True)
+
+    # -- internals ---------------------------------------------------------------------
+    def _class_edit(self, edit) -> bool:
+        from training.data.classedits import ClassNameError
+
+        if self.state.dataset is None or self.fixes.overlay is None:
+            return False
+        try:
+            reopen = edit()
+        except ClassNameError as exc:
+            self._say(str(exc))
+            return False
+        except OSError as exc:
+            self._say(f"Could not save the classes: {exc.strerror or exc}")
+            return False
+        if reopen and self.state.dataset_spec is not None:
+            self.panel.open_spec(self.state.dataset_spec)   # the labelling mode stays on
+        return True
+
+    def _say(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.setStyleSheet("color: #8a1f11; background: #fdecea; padding: 4px;")
+        self.hint.show()
+        self.state.statusMessage.emit(text)
+
+    def _to_label(self, path) -> bool:
+        if not path:
+            return False
+        label, excluded = self.fixes.overlay.state(path) if self.fixes.overlay is not None else (None, False)
+        if excluded or label in self.fixes.classes:
+            return False
+        model = self.panel.thumbs
+        sample = model.sample_of(path)
+        return sample is not None and (model.is_unlabelled(sample) or path in self._suggested)
+
+    def _last_selected_row(self) -> int:
+        grid = self.panel.grid
+        rows = [i.row() for i in grid.selectionModel().selectedIndexes()]
+        if grid.currentIndex().isValid():
+            rows.append(grid.currentIndex().row())
+        return max(rows) if rows else -1
+
+    def _mark(self, path: str) -> str:
+        mark = self.fixes.mark(path)
+        if mark or not self._suggested:
+            return mark
+        cls, score = self._suggested.get(path, (None, None))
+        if not cls:
+            return ""
+        return f"{cls}? {score:.0%}" if isinstance(score, (int, float)) else f"{cls}?"
+
+    def _totals(self) -> dict[str, int]:
+        from training.data.pool import class_totals
+
+        index = self.state.dataset
+        return class_totals(index, self.fixes.overlay) if index is not None else {}
+
+    def _refresh_classes(self, force: bool = False) -> None:
+        index = self.state.dataset
+        if index is None:
+            return
+        classes = list(index.classes)
+        if self._active or force:
+            keys = {c: k for k, c in class_keys(classes).items()}
+            self.class_list.set_classes(classes, keys, self._totals())
+        if classes != self._classes_seen:
+            self._classes_seen = classes
+            self.panel.classes_edited()
+
+    def _update_hint(self) -> None:
+        from training.data.pool import pool_left
+
+        index = self.state.dataset
+        left = pool_left(index, self.fixes.overlay) if index is not None else 0
+        self.toggle.setToolTip(f"Show the {left:,} unlabelled images and give them a class "
+                               "with a key" if left else "Show the unlabelled images and give "
+                               "them a class with a key")
+        if not self._active or index is None:
+            self.hint.hide()
+            return
+        self.hint.setStyleSheet("color: #333; background: #eef4fb; padding: 4px;")
+        classes = self.fixes.classes
+        if not classes:
+            text = ("Create a class to start labelling: click Add class… on the left, then "
+                    "press its key on each image.")
+        elif self.panel.thumbs.rowCount() == 0:
+            text = NO_UNLABELLED
+        elif not any(self._to_label(p) for p in self.selected_paths()) and not left \
+                and not self._queue:
+            text = ALL_DONE
+        else:
+            keys = class_keys(classes)
+            shown = " · ".join(f"{k} {c}" for k, c in list(keys.items())[:6])
+            more = ", more in the class list" if len(keys) > 6 else ""
+            text = (f"{left:,} to label. Keys: {shown}{more}. Select several images to label "
+                    "them at once; Ctrl+Z undoes."
+                    + (" Enter accepts the suggestion." if self._suggested else ""))
+        self.hint.setText(text)
+        self.hint.show()
+
+    @Slot()
+    def _on_fixes_changed(self) -> None:
+        self._refresh_classes()
+        self._update_hint()
+
+    def dataset_changed(self) -> None:
+        """The panel shows another dataset (or the same one reopened)."""
+        self.previews.clear()
+        self._prefetch.cancel()
+        self._classes_seen = list(self.state.dataset.classes) if self.state.dataset is not None else []
+        index = self.state.dataset
+        if index is None:
+            self.set_active(False)
+            return
+        source = index.source_classes if index.source_classes is not None else index.classes
+        if index.unlabelled and not source:
+            self._active = False   # a folder of loose images opens ready to label
+            self.toggle.setChecked(True)
+            self.set_active(True)
+        elif self._active:
+            self.set_active(True)   # reopened (a class deleted): stay in the mode
+        self._update_hint()
+
+    # -- previews decoded ahead ----------------------------------------------------------
+    def cached_preview(self, path: str) -> dict | None:
+        result = self.previews.get(path)
+        if result is not None:
+            self.previews.move_to_end(path)
+        return result
+
+    def keep_preview(self, result: dict) -> None:
+        self.previews[result["path"]] = result
+        while len(self.previews) > CACHE_PREVIEWS:
+            self.previews.popitem(last=False)
+
+    def prefetch_after(self, row: int) -> None:
+        """Decode the previews of the next images to label after grid row ``row``."""
+        if not self._active or self.state.dataset is None or self.state.dataset.arrays is not None:
+            return
+        model = self.panel.thumbs
+        paths, ready = [], 0
+        for r in range(row + 1, min(model.rowCount(), row + 1 + 4 * PREFETCH)):
+            path = model.index(r, 0).data(PathRole)
+            if not self._to_label(path):
+                continue
+            if path in self.previews:
+                ready += 1 if not paths else 0
+            else:
+                paths.append(path)
+            if ready + len(paths) >= PREFETCH:
+                break
+        # One job per few presses, not one per press (each start costs the GUI thread).
+        busy = self._prefetch.current_busy()
+        if paths and (ready == 0 or (ready < PREFETCH // 2 and not busy)):
+            self._prefetch.start(PrefetchWorker(paths), finished=self._on_prefetched)
+
+    def _on_prefetched(self, results: dict) -> None:
+        for result in results.values():
+            self.keep_preview(result)
+
+    def pending(self) -> bool:
+        return self._prefetch.current_busy()
+
+    def shutdown(self) -> None:
+        self._prefetch.shutdown()
+
+    # -- keys ------------------------------------------------------------------------------
+    def eventFilter(self, obj, event) -> bool:
+        if (not self._active or event.type() != QEvent.Type.KeyPress
+                or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            return False
+        key = event.key()
+        if Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
+            digit = str(key - Qt.Key.Key_0)
+            cls = class_keys(self.fixes.classes).get(digit)
+            if cls is None:
+                self._say(f"No class has the key {digit}." + (
+                    "" if self.fixes.classes else " Create a class first: Add class… on the left."))
+            else:
+                self.label_selected(cls)
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            return self.accept_suggestions()
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            paths, last = self.selected_paths(), self._last_selected_row()
+            if paths:
+                self.fixes.exclude(paths)
+                self.select_next(last)
+                return True
+        return False
