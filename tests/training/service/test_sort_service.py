@@ -6,7 +6,7 @@ from tests.training.trainutil import mlp_run  # noqa: F401  (shared session fixt
 from training.service import protocol as P
 
 
-def test_plan_copy_and_undo_through_the_service(tmp_path, mlp_run):  # noqa: F811
+def test_plan_copy_and_undo_through_the_service(tmp_path, mlp_run):
     src = make_photos(tmp_path / "photos")
     before = tree(src)
     dest = tmp_path / "sorted"
