@@ -21,7 +21,8 @@ Measured, each in a fresh child process, alternating, ``--repeats`` times:
   photos, to show that peak memory does not grow with the number of photos.
 
 Wall time, photos/s, peak RSS and CPU seconds of each child (``os.wait4``), the ratio
-ours/plain, and how many photos went into their true class's folder.
+ours/plain, how many photos got a class (not ``unknown/``) and how many of those went into
+their true class's folder.
 """
 from __future__ import annotations
 
@@ -184,7 +185,13 @@ def main(argv=None) -> int:
         r = run_child(argv, env)
         r["right"] = right(dest, info["truth"]) if os.path.exists(dest) else 0
         r["n"] = sum(1 for _d, _s, fs in os.walk(src) for _f in fs)
-        rows.append([name, r["wall"], r["n"] / r["wall"], r["rss"], r["cpu"], r["right"]])
+        made = os.path.exists(dest)
+        unknown = len(os.listdir(os.path.join(dest, "unknown"))) \
+            if os.path.isdir(os.path.join(dest, "unknown")) else 0
+        answered = r["n"] - unknown
+        rows.append([name, r["wall"], r["n"] / r["wall"], r["rss"], r["cpu"],
+                     f"{answered:,}" if made else "-",
+                     f"{r['right'] / answered:.1%}" if made and answered else "-"])
         print(f"  {name}: {r['wall']:.1f} s, peak RSS {r['rss']:.0f} MB", flush=True)
         return r
 
@@ -201,8 +208,9 @@ def main(argv=None) -> int:
                  src=small)
     counts = results["ours"][-1]["json"]["result"]["counts"]
     print()
-    print(common.table(["run", "wall s", "photos/s", "peak RSS MB", "CPU s", "in true class"],
-                       [[r[0], *[common.fmt(v, 1) for v in r[1:5]], r[5]] for r in rows]))
+    print(common.table(["run", "wall s", "photos/s", "peak RSS MB", "CPU s", "answered",
+                        "right of answered"],
+                       [[r[0], *[common.fmt(v, 1) for v in r[1:5]], *r[5:]] for r in rows]))
     ours_s = float(np.median([r["wall"] for r in results["ours"]]))
     plain_s = float(np.median([r["wall"] for r in results["plain"]]))
     print()
