@@ -227,6 +227,9 @@ class ClassifyPanel(QWidget):
         if self.sort_dialog is None:
             self.sort_dialog = SortDialog(run_dir, self.run_combo.currentText(), parent=self)
             self.sort_dialog.setWindowFlag(Qt.WindowType.Window)
+            top = self.window()   # as large as the window allows, up to a comfortable size
+            self.sort_dialog.resize(min(760, max(560, top.width() - 120)),
+                                    min(720, max(480, top.height() - 60)))
         if source or dest:
             self.sort_dialog.set_folders(source, dest)
         self.sort_dialog.show()

@@ -106,6 +106,8 @@ class SortDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
+        # Compact rows: ten classes and unknown fit without scrolling in a 640 px window.
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.empty = QLabel("Choose the folder of photos and where to put them, then "
                             "Count photos: the counts per class appear here.")
@@ -114,7 +116,7 @@ class SortDialog(QDialog):
         self.empty.setStyleSheet("color: palette(mid); border: 2px dashed palette(mid); padding: 16px;")
         self.bad_label = QLabel("")
         self.bad_list = QListWidget()
-        self.bad_list.setMaximumHeight(90)
+        self.bad_list.setMaximumHeight(4 * self.fontMetrics().height() + 10)   # ~3 rows, scrolls
 
         self.copy_radio = QRadioButton("Copy the photos (the originals stay where they are)")
         self.move_radio = QRadioButton("Move the photos (they leave the folder sorted)")
@@ -163,7 +165,7 @@ class SortDialog(QDialog):
         layout.addLayout(prog)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
-        self.resize(640, 560)
+        self.resize(680, 600)
 
     # ----------------------------------------------------------------- actions
     def set_folders(self, source: str, dest: str) -> None:
