@@ -43,7 +43,7 @@ def load(tune: bool):
     return x[:10000, :, :, None], y[:10000], xt[:, :, :, None], yt
 
 
-def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share):
+def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share, weighted=False):
     """One labelling session; returns one row per round."""
     import keras
 
@@ -64,7 +64,7 @@ def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share):
         keras.backend.clear_session()
         c0 = cpu_seconds()
         res = run_round(read, labels, keys, classes, spec, strategy, ROUND, seed, share,
-                        measure=measure, prefilter=prefilter)
+                        measure=measure, prefilter=prefilter, weighted=weighted)
         cpu = cpu_seconds() - c0
         _, p, ok = res.model.predict(test_read, np.arange(len(xt)))
         acc = float(np.mean(p.argmax(axis=1) == yt[ok]))
@@ -112,26 +112,35 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--up-to", type=int, default=1000)
     ap.add_argument("--share", type=float, default=None, help="held-back share (default: the product's)")
+    ap.add_argument("--only", help="with --tune: only the configurations whose name contains this")
     args = ap.parse_args()
     from training.active.heldback import HOLDOUT_SHARE
-    from training.active.strategies import DEFAULT_MEASURE, DEFAULT_PREFILTER
+    from training.active.strategies import DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED
 
     share = HOLDOUT_SHARE if args.share is None else args.share
     print(machine_line())
     x, y, xt, yt = load(args.tune)
     t_start, c_start = time.perf_counter(), cpu_seconds()
     if args.tune:
-        configs = [("uncertainty", "margin", DEFAULT_PREFILTER), ("uncertainty", "entropy", DEFAULT_PREFILTER),
-                   ("diverse", "margin", 2), ("diverse", "margin", 4), ("diverse", "margin", 8)]
+        configs = [("uncertainty", "margin", DEFAULT_PREFILTER, False),
+                   ("uncertainty", "entropy", DEFAULT_PREFILTER, False),
+                   ("diverse", "margin", 2, False), ("diverse", "margin", 4, False),
+                   ("diverse", "margin", 8, False), ("diverse", "margin", 4, True),
+                   ("diverse", "margin", 8, True)]
         seeds = [100 + s for s in range(args.seeds)]
     else:
-        configs = [("random", DEFAULT_MEASURE, DEFAULT_PREFILTER), ("uncertainty", DEFAULT_MEASURE, DEFAULT_PREFILTER),
-                   ("diverse", DEFAULT_MEASURE, DEFAULT_PREFILTER)]
+        configs = [("random", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED),
+                   ("uncertainty", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED),
+                   ("diverse", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED)]
         seeds = list(range(args.seeds))
     results = {}
-    for strategy, measure, m in configs:
-        name = strategy if not args.tune else f"{strategy}/{measure}" + (f"/m={m}" if strategy == "diverse" else "")
-        results[name] = [simulate(x, y, xt, yt, strategy, s, args.up_to, measure, m, share) for s in seeds]
+    for strategy, measure, m, weighted in configs:
+        name = strategy if not args.tune else (f"{strategy}/{measure}" + (f"/m={m}" if strategy == "diverse" else "")
+                                               + ("/weighted" if weighted else ""))
+        if args.only and args.only not in name:
+            continue
+        results[name] = [simulate(x, y, xt, yt, strategy, s, args.up_to, measure, m, share, weighted)
+                         for s in seeds]
     wall, cpu = time.perf_counter() - t_start, cpu_seconds() - c_start
     points = [r["labels"] for r in next(iter(results.values()))[0]]
     headers = ["labels"] + list(results)

@@ -220,8 +220,11 @@ def write_json(path, data, *, indent: int | None = 1, default=None) -> None:
         indent: as for :func:`json.dump` (None: one compact line).
         default: as for :func:`json.dump` (turns other values into JSON ones).
     """
+    # dumps, not dump: json.dump streams through the pure-Python encoder even without an
+    # indent (~10x slower; a 5,000-entry label overlay took 90 ms of the GUI thread).
+    text = json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False, default=default)
     with atomic_write(path) as f:
-        json.dump(data, f, indent=indent, ensure_ascii=False, allow_nan=False, default=default)
+        f.write(text)
 
 
 def copy_new(src, dst, chunk: int = 1 * MiB) -> tuple[int, str]:

@@ -60,7 +60,8 @@ def test_keys_label_and_the_next_image_is_shown_with_undo(qtbot, panel, tmp_path
     _open(qtbot, panel, root)
     view = panel.labelling
     assert view.add_class("cat") and view.add_class("dog")
-    assert view.class_list.classes() == ["cat", "dog"]
+    # The class list and the hint follow in the next turn of the event loop.
+    qtbot.waitUntil(lambda: view.class_list.classes() == ["cat", "dog"], timeout=5000)
     assert [view.class_list.table.item(r, 0).text() for r in range(2)] == ["1", "2"]
     assert "1 cat" in view.hint.text() and "2 dog" in view.hint.text()
     first = _current_path(panel)
@@ -72,7 +73,7 @@ def test_keys_label_and_the_next_image_is_shown_with_undo(qtbot, panel, tmp_path
     assert _current_path(panel).endswith("img_001.png")       # the next unlabelled image
     qtbot.waitUntil(lambda: "img_001.png" in panel.preview.info.text(), timeout=10000)
     assert panel.thumbs.index(0, 0).data(Qt.ItemDataRole.DisplayRole) == "→ dog"
-    assert view.class_list.table.item(1, 2).text() == "1"
+    qtbot.waitUntil(lambda: view.class_list.table.item(1, 2).text() == "1", timeout=5000)
     # Two labels given to one image keep the last; undo goes back one at a time.
     panel.grid.setCurrentIndex(panel.thumbs.index(0, 0))
     _key(panel, Qt.Key.Key_1)
@@ -82,7 +83,7 @@ def test_keys_label_and_the_next_image_is_shown_with_undo(qtbot, panel, tmp_path
     assert load_overlay(str(root)).state(first) == ("dog", False)
     fixes.undo()
     assert load_overlay(str(root)).state(first) == (None, False)
-    assert view.class_list.table.item(1, 2).text() == "0"
+    qtbot.waitUntil(lambda: view.class_list.table.item(1, 2).text() == "0", timeout=5000)
     # Reopened, a labelled image is a row of its class; the rest stay unlabelled.
     _key(panel, Qt.Key.Key_1)
     index = open_dataset(root)
@@ -117,6 +118,7 @@ def test_digit_names_pick_their_class_and_classes_rename_and_delete(qtbot, panel
     assert not view.is_active() and panel.class_filter.itemText(3) == "Unlabelled (3)"
     view.set_active(True)
     assert panel.thumbs.rowCount() == 3
+    qtbot.waitUntil(lambda: view.class_list.classes() == ["3", "7"], timeout=5000)
     keys = {view.class_list.table.item(r, 1).text(): view.class_list.table.item(r, 0).text()
             for r in range(2)}
     assert keys == {"3": "3", "7": "7"}
@@ -130,7 +132,7 @@ def test_digit_names_pick_their_class_and_classes_rename_and_delete(qtbot, panel
     assert panel.state.dataset.classes == ["3", "seven"]
     assert load_overlay(str(root)).state(first) == ("seven", False)
     assert os.path.isdir(root / "7") and not os.path.exists(root / "seven")
-    assert panel.class_filter.itemText(2) == "seven"
+    qtbot.waitUntil(lambda: panel.class_filter.itemText(2) == "seven", timeout=5000)
     view.fixes.undo()
     assert panel.state.dataset.classes == ["3", "7"]
     assert load_overlay(str(root)).state(first) == ("7", False)
@@ -173,7 +175,7 @@ def test_queue_api_shows_items_in_order_and_enter_accepts_the_suggestion(qtbot, 
     _key(panel, Qt.Key.Key_Return)
     assert load_overlay(str(root)).state(paths[4]) == ("square", False)
     assert _current_path(panel) == paths[1] and got == [([paths[4]], "square")]
-    assert "Enter accepts the suggestion" in view.hint.text()
+    qtbot.waitUntil(lambda: "Enter accepts the suggestion" in view.hint.text(), timeout=5000)
     _key(panel, Qt.Key.Key_1)              # a key overrides the suggestion
     assert load_overlay(str(root)).state(paths[1]) == ("round", False)
     assert model.index(2, 0).data(LabelRole) == "unlabelled"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from training.active.heldback import HOLDOUT_SHARE, MIN_PER_CLASS, held_back_mask, labels_needed, needed_message
-from training.active.strategies import DEFAULT_MEASURE, DEFAULT_PREFILTER, rank
+from training.active.strategies import DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED, rank
 from training.data import DatasetError
 from training.events import Events
 
@@ -65,7 +65,11 @@ def array_reader(x):
 
 
 def check_ready(labels, classes, min_per_class: int = MIN_PER_CLASS) -> None:
-    """Raise :class:`NotReady` when some class has fewer than ``min_per_class`` labels."""
+    """Raise :class:`NotReady` when there are fewer than two classes or some class has fewer
+    than ``min_per_class`` labels."""
+    if len(classes) < 2:
+        raise NotReady(f"Make at least two classes and label {min_per_class} images of each: the "
+                       f"model then suggests what to label next. Received: {len(classes)} class(es)")
     y = np.asarray(labels, np.int64)
     counts = np.bincount(y[y >= 0], minlength=len(classes))
     needed = labels_needed({c: int(n) for c, n in zip(classes, counts)}, min_per_class)
@@ -76,7 +80,8 @@ def check_ready(labels, classes, min_per_class: int = MIN_PER_CLASS) -> None:
 def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", count: int = 100,
               seed: int = 0, share: float = HOLDOUT_SHARE, events: Events | None = None,
               measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER,
-              backbone_cache=None, min_per_class: int = MIN_PER_CLASS) -> RoundResult:
+              backbone_cache=None, min_per_class: int = MIN_PER_CLASS,
+              weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None) -> RoundResult:
     """Train, estimate, predict the pool and rank it.
 
     Args:
@@ -86,6 +91,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
         classes: class names.
         spec: the model spec (``training.active.fastmodel.fast_spec``).
         count: how many pool images to rank (the queue's length).
+        batch: labels given before the next round (``diverse`` spreads these; default ``count``).
         backbone_cache: a ``BackboneFeatures`` kept between rounds (frozen-backbone specs).
 
     Raises:
@@ -124,7 +130,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
             accuracy = float(np.mean(p_held.argmax(axis=1) == y[ok]))
     events.on_status(f"Ranking {len(pool):,} unlabelled images…")
     feats, probs, pool_ok = model.predict(read, pool, events, "ranking the unlabelled images")
-    order, scores = rank(strategy, probs, feats, count, seed, measure, prefilter)
+    order, scores = rank(strategy, probs, feats, count, seed, measure, prefilter, weighted, batch)
     t_rank = time.perf_counter() - t1
     return RoundResult(
         positions=pool_ok[order], suggested=probs[order].argmax(axis=1) if len(order) else np.zeros(0, np.int64),

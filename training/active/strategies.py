@@ -22,8 +22,10 @@ STRATEGIES: dict[str, str] = {
 DEFAULT_STRATEGY = "diverse"
 MEASURES = ("margin", "entropy")
 DEFAULT_MEASURE = "margin"
-# diverse: k-center greedy runs over the PREFILTER x count most uncertain images.
-DEFAULT_PREFILTER = 4
+# diverse: k-center greedy runs over the PREFILTER x count most uncertain images, each pick
+# the farthest from those before it (WEIGHTED: distance times uncertainty).
+DEFAULT_PREFILTER = 8
+DEFAULT_WEIGHTED = False
 
 
 def uncertainty(probabilities, measure: str = DEFAULT_MEASURE) -> np.ndarray:
@@ -50,18 +52,21 @@ def uncertainty(probabilities, measure: str = DEFAULT_MEASURE) -> np.ndarray:
 
 
 def rank(strategy: str, probabilities, features=None, count: int | None = None, seed: int = 0,
-         measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER) -> tuple[np.ndarray, np.ndarray]:
+         measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER,
+         weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pool positions to label next, best first, and their scores.
 
     Args:
         strategy: a key of :data:`STRATEGIES`.
         probabilities: ``(n, C)`` model probabilities of the pool.
         features: ``(n, d)`` penultimate features (``diverse`` only).
-        count: how many to return (None: all; ``diverse`` orders only the first ``count``
-            by diversity and the rest by uncertainty).
+        count: how many to return (None: all).
         seed: for ``random`` and the tie-breaking of the others.
         measure: the uncertainty measure (see :func:`uncertainty`).
         prefilter: ``diverse`` picks from the ``prefilter x count`` most uncertain.
+        weighted: ``diverse`` weighs each candidate's distance by its uncertainty.
+        batch: ``diverse`` spreads the first ``batch`` positions (the labels given before
+            the model retrains; default ``count``) and lists the rest by uncertainty.
 
     Returns:
         ``(positions int64, scores float64)``: for ``uncertainty``/``diverse`` the score is
@@ -86,15 +91,19 @@ def rank(strategy: str, probabilities, features=None, count: int | None = None, 
     if features is None or len(features) != n:
         raise ValueError("The diverse strategy needs the pool's features, one row per image. "
                          f"Received: {None if features is None else len(features)} rows for {n} images")
-    candidates = by_uncertainty[:min(n, max(count, int(prefilter) * count))]
-    picked = k_center_greedy(np.asarray(features)[candidates], count, first=0)
-    order = candidates[picked]
+    k = count if batch is None else max(1, min(int(batch), count))
+    candidates = by_uncertainty[:min(n, max(k, int(prefilter) * k))]
+    picked = candidates[k_center_greedy(np.asarray(features)[candidates], k, first=0,
+                                        weights=u[candidates] if weighted else None)]
+    rest = by_uncertainty[~np.isin(by_uncertainty, picked)][:count - k]
+    order = np.concatenate([picked, rest])
     return order.astype(np.int64), u[order]
 
 
-def k_center_greedy(features, count: int, first: int = 0) -> np.ndarray:
+def k_center_greedy(features, count: int, first: int = 0, weights=None) -> np.ndarray:
     """``count`` rows of ``features``, each the farthest from those picked before
-    (Sener & Savarese's core-set greedy), starting at row ``first``.
+    (Sener & Savarese's core-set greedy), starting at row ``first``; with ``weights``, the
+    one with the largest weight x distance.
 
     Features are L2-normalised first, so the distance is about what the model sees, not
     how strongly (near-duplicates are close whatever their scale). Memory is O(n).
@@ -109,8 +118,9 @@ def k_center_greedy(features, count: int, first: int = 0) -> np.ndarray:
     picked[0] = first
     dist = np.sum((f - f[first]) ** 2, axis=1)
     dist[first] = -1.0
+    w = None if weights is None else np.asarray(weights, np.float32)
     for i in range(1, count):
-        nxt = int(np.argmax(dist))
+        nxt = int(np.argmax(dist if w is None else np.where(dist < 0, -1.0, dist * w)))
         picked[i] = nxt
         dist = np.minimum(dist, np.sum((f - f[nxt]) ** 2, axis=1))
         dist[picked[:i + 1]] = -1.0

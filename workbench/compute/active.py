@@ -13,6 +13,7 @@ class ActiveRoundJob(ServiceJob):
         labels: per path its class name, or None (unlabelled).
         classes: the class names.
         input_size, color_mode: the dataset's images.
+        batch: labels given before the next round (``diverse`` spreads the first ``batch``).
 
     ``finished`` carries ``{items, point, strategy, pool, seconds, model}``.
     """
@@ -21,7 +22,8 @@ class ActiveRoundJob(ServiceJob):
 
     def __init__(self, paths: list[str], labels: list, classes: list[str], input_size=(64, 64),
                  color_mode: str = "rgb", strategy: str = "diverse", count: int = 50, seed: int = 0,
-                 client=None) -> None:
+                 batch: int | None = None, client=None) -> None:
         super().__init__({"paths": list(paths), "labels": list(labels), "classes": list(classes),
                           "input_size": [int(v) for v in input_size], "color_mode": color_mode,
-                          "strategy": strategy, "count": int(count), "seed": int(seed)}, client=client)
+                          "strategy": strategy, "count": int(count), "seed": int(seed),
+                          "batch": batch}, client=client)

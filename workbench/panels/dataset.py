@@ -199,6 +199,9 @@ class DatasetPanel(QWidget):
 
         # unlabelled images, the class list and the keys (issue 23); its API: the module
         self.labelling = LabellingView(self, self.header, ccol)
+        from workbench.panels.dataset_label_next import LabelNext
+
+        self.label_next = LabelNext(self, self.labelling)   # active learning (issue 23)
 
         self.preview = PreviewPane()
         self.splitter.addWidget(self.left_splitter)
@@ -303,8 +306,9 @@ class DatasetPanel(QWidget):
         self.start_page.set_recent(self.settings.recent_datasets())
         self.state.set_dataset(result["spec"], index)
         bad = f", {len(index.bad_files)} bad files" if index.bad_files else ""
+        loose = f", {len(index.unlabelled):,} unlabelled" if index.unlabelled else ""
         self.state.statusMessage.emit(
-            f"Opened {index.root}: {len(index):,} images, {len(index.classes)} classes{bad}")
+            f"Opened {index.root}: {len(index):,} images, {len(index.classes)} classes{loose}{bad}")
         self._start_check(index)
 
     # -- the up-front image check ----------------------------------------------------------
@@ -414,6 +418,7 @@ class DatasetPanel(QWidget):
         self.split_filter.blockSignals(False)
         self._update_shown()
         self._select_first()
+        self.label_next.dataset_changed()
         self.labelling.dataset_changed()
 
     def _fill_class_filter(self, index) -> None:
@@ -600,7 +605,7 @@ class DatasetPanel(QWidget):
     def pending_work(self) -> bool:
         return (self._index.current_busy() or self._preview.current_busy()
                 or self._check.current_busy() or self.thumbs.pending()
-                or self.labelling.pending())
+                or self.labelling.pending() or self.label_next.busy())
 
     @Slot()
     def show_bad_files(self) -> None:
@@ -618,6 +623,7 @@ class DatasetPanel(QWidget):
             runner.shutdown()
         self.thumbs.shutdown()
         self.labelling.shutdown()
+        self.label_next.shutdown()
         if self._chart is not None:
             self._chart.shutdown()
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import collections
 import logging
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QInputDialog, QLabel, QMessageBox, QPushButton
 
 from workbench.actions import class_edits
@@ -90,6 +90,16 @@ class LabellingView(QObject):
         panel.thumbs.set_marker(self._mark)
         panel.grid.installEventFilter(self)   # after the fix keys: this filter runs first
         self.fixes.changed.connect(self._on_fixes_changed)
+        # The class counts and the hint follow a label in the next turn of the event loop,
+        # after the next image is painted (a key press must show it within 50 ms).
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self._refresh_now)
+        self._prefetch_timer = QTimer(self)
+        self._prefetch_timer.setSingleShot(True)
+        self._prefetch_timer.setInterval(0)
+        self._prefetch_timer.timeout.connect(self._prefetch_current)
         # The panel calls dataset_changed() once its grid shows the new dataset.
 
     # -- the API ---------------------------------------------------------------------
@@ -186,7 +196,7 @@ class LabellingView(QObject):
                 grid.selectionModel().setCurrentIndex(
                     idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
                 grid.scrollTo(idx)
-                self._update_hint()
+                self._refresh_timer.start()
                 return True
         self._update_hint()
         return False
@@ -337,6 +347,10 @@ class LabellingView(QObject):
 
     @Slot()
     def _on_fixes_changed(self) -> None:
+        self._refresh_timer.start()
+
+    @Slot()
+    def _refresh_now(self) -> None:
         self._refresh_classes()
         self._update_hint()
 
@@ -386,19 +400,29 @@ class LabellingView(QObject):
                 paths.append(path)
             if ready + len(paths) >= PREFETCH:
                 break
-        # One job per few presses, not one per press (each start costs the GUI thread).
-        busy = self._prefetch.current_busy()
-        if paths and (ready == 0 or (ready < PREFETCH // 2 and not busy)):
+        # One job per few presses, not one per press (each start costs the GUI thread),
+        # and a job is never cancelled for a newer one: its images are the next ones still
+        # (when it ends, the next job starts from where the selection is then).
+        if paths and ready < PREFETCH // 2 and not self._prefetch.current_busy():
             self._prefetch.start(PrefetchWorker(paths), finished=self._on_prefetched)
 
     def _on_prefetched(self, results: dict) -> None:
         for result in results.values():
             self.keep_preview(result)
+        self._prefetch_timer.start()   # the next batch, once this job has ended
+
+    @Slot()
+    def _prefetch_current(self) -> None:
+        current = self.panel.grid.currentIndex()
+        if current.isValid():
+            self.prefetch_after(current.row())
 
     def pending(self) -> bool:
-        return self._prefetch.current_busy()
+        return self._prefetch.current_busy() or self._prefetch_timer.isActive()
 
     def shutdown(self) -> None:
+        self._prefetch_timer.stop()
+        self._refresh_timer.stop()
         self._prefetch.shutdown()
 
     # -- keys ------------------------------------------------------------------------------

@@ -53,6 +53,9 @@ def test_a_round_waits_for_a_few_labels_of_every_class():
     with pytest.raises(NotReady, match=r"Label 9 more images"):
         run_round(array_reader(x), labels, list(map(str, range(len(x)))), ["a", "b", "c"],
                   fast_spec((16, 16), "rgb"))
+    with pytest.raises(NotReady, match=r"at least two classes"):
+        run_round(array_reader(x), np.where(labels == 0, 0, -1), list(map(str, range(len(x)))), ["a"],
+                  fast_spec((16, 16), "rgb"))
 
 
 def test_a_stop_request_ends_the_round():
@@ -69,3 +72,31 @@ def test_a_stop_request_ends_the_round():
 def test_epochs_keep_a_round_short_whatever_the_label_count():
     assert epochs_for(30) == 60 and epochs_for(1000) == 15 and epochs_for(100_000) == 6
     assert fast_spec((224, 300), "rgb").input_size == (48, 64)
+
+
+def test_a_frozen_backbone_round_computes_each_image_s_features_once():
+    """Where ImageNet weights are cached the round trains a head on a frozen backbone's
+    features; random weights stand in for them here (nothing is downloaded)."""
+    from training.active.fastmodel import BackboneFeatures
+    from training.models import can_precompute_features, template
+
+    x, truth, labels = _pool(per_class_labelled=8, pool_per_class=10)
+    x = np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)        # 32x32: MobileNetV2's smallest
+    spec = template("mobilenet_v2", (32, 32), "rgb", weights="random", alpha=0.35)
+    assert can_precompute_features(spec)
+    reads = []
+
+    def read(rows):
+        reads.extend(np.asarray(rows).tolist())
+        return x[np.asarray(rows)], np.asarray(rows)
+
+    keys = [f"img_{i}.png" for i in range(len(x))]
+    first = run_round(read, labels, keys, ["a", "b", "c"], spec, "diverse", count=5, share=0.2)
+    assert isinstance(first.backbone_cache, BackboneFeatures) and len(first.positions) == 5
+    assert sorted(reads) == list(range(len(x)))              # every image read once
+    labels[first.positions] = truth[first.positions]
+    reads.clear()
+    second = run_round(read, labels, keys, ["a", "b", "c"], spec, "uncertainty", count=5,
+                       share=0.2, backbone_cache=first.backbone_cache)
+    assert reads == [] and second.labels == first.labels + 5  # features came from the cache
+    assert set(second.positions.tolist()).isdisjoint(first.positions.tolist())

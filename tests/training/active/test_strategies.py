@@ -47,9 +47,9 @@ def test_diverse_does_not_return_near_duplicates():
     f = feats[top_d] / np.linalg.norm(feats[top_d], axis=1, keepdims=True)
     dist = np.sqrt(((f[:, None] - f[None]) ** 2).sum(-1)) + np.eye(20) * 9
     assert dist.min() > 0.1
-    # ...and still picks uncertain images: every pick is among the most uncertain 4 x 20.
+    # ...and still picks uncertain images: every pick is among the most uncertain 8 x 20.
     u = uncertainty(probs)
-    assert (u[top_d] >= np.sort(u)[-80]).all() and np.all(scores == u[top_d])
+    assert (u[top_d] >= np.sort(u)[-160]).all() and np.all(scores == u[top_d])
 
 
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
@@ -90,3 +90,30 @@ def test_held_back_labels_are_stable_and_leave_every_class_enough():
     assert few.sum() == 1                               # 3 always stay in training
     assert labels_needed({"a": 5, "b": 2, "c": 0}) == {"b": 3, "c": 5}
     assert "8 more images" in needed_message(labels_needed({"a": 5, "b": 2, "c": 0}))
+
+
+def test_the_curve_is_kept_per_dataset_and_a_bad_file_is_ignored(tmp_path, monkeypatch):
+    from training.active.curve import curve_path, load_curve, save_curve
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "appdata"))
+    root = str(tmp_path / "photos")
+    assert load_curve(root) == []
+    points = [{"labels": 15, "trained_on": 13, "held_back": 2, "accuracy": 0.5},
+              {"labels": 35, "trained_on": 30, "held_back": 5, "accuracy": None}]
+    save_curve(root, points)
+    assert load_curve(root) == points and load_curve(str(tmp_path / "other")) == []
+    with open(curve_path(root), "w") as f:
+        f.write('{"schema_version": 99, "points": []}')
+    assert load_curve(root) == []
+    with open(curve_path(root), "w") as f:
+        f.write("not json")
+    assert load_curve(root) == []
+
+
+def test_diverse_spreads_the_batch_and_lists_the_rest_by_uncertainty():
+    rng = np.random.default_rng(2)
+    probs, feats = _probs(rng, 500), rng.normal(size=(500, 8))
+    order, scores = rank("diverse", probs, feats, count=50, batch=10)
+    assert len(order) == 50 and len(set(order.tolist())) == 50
+    assert np.array_equal(order[:10], rank("diverse", probs, feats, count=10)[0])
+    assert list(scores[10:]) == sorted(scores[10:], reverse=True)

@@ -65,6 +65,13 @@ def test_labels_cli_labels_loose_images_and_edits_classes(capsys, tmp_path):
     assert out["labelled"] == 4 and out["unlabelled"] == 2
     assert {c: sum(out["counts"][s][c] for s in out["counts"]) for c in out["classes"]} == {
         "odd": 2, "round": 2}
+    # train uses the labelled images only and says how many of each class it has.
+    code, out, err = run_cli(capsys, "train", data, "--model", "mlp", "--epochs", "1",
+                             "--batch-size", "2", "--out", tmp_path / "run", "--json")
+    assert code == 0, err[-2000:]
+    assert "Training on 4 labelled images: odd 2, round 2 (2 unlabelled left out)" in err
+    recorded = runfolder.read_json(tmp_path / "run" / runfolder.DATASET_JSON)
+    assert recorded["num_samples"] == 4 and recorded["classes"] == ["odd", "round"]
     code, out, _ = run_cli(capsys, "labels", data, "--delete-class", "odd", "--json")
     assert code == 0 and out["classes"] == ["round"] and out["unlabelled"] == 4
     code, out, _ = run_cli(capsys, "labels", data, "--rename-class", "nope", "x", "--json")

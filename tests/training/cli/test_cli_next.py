@@ -4,12 +4,6 @@ import pytest
 
 from tests.imagegen import class_image, make_class_folder, write_image
 from tests.training.trainutil import run_cli
-from training.data.index import DatasetIndex
-
-# Until the data layer's unlabelled pool (DatasetIndex.unlabelled, issue 23 item 1) is on
-# this branch there is nothing for ``next`` to rank.
-pytestmark = pytest.mark.skipif("unlabelled" not in DatasetIndex.__dataclass_fields__,
-                                reason="needs the data layer's unlabelled pool")
 
 
 @pytest.fixture(scope="module")

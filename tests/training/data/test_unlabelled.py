@@ -182,3 +182,33 @@ def test_health_and_evaluation_never_see_unlabelled_images(tmp_path):
     assert len(index.paths) == len(index.labels) == len(index.splits) == 6
     assert set(index.unlabelled).isdisjoint(index.paths)
     assert index.fingerprint() == open_dataset(root).fingerprint()
+
+
+def test_data_health_checks_the_labelled_images_only(tmp_path):
+    """Health reads rows: an unlabelled image is in no count, list or duplicate group,
+    even when it is a copy of a labelled one (it would be 'class 0' otherwise)."""
+    import shutil
+
+    from training.health.report import check_health
+
+    root = make_class_folder(tmp_path / "d", classes=("cat", "dog"), per_class=6, size=16)
+    loose_folder(root, n=4)
+    shutil.copy(root / "dog" / "dog_000.png", root / "copy_of_a_dog.png")
+    index = open_dataset(root)
+    result = check_health(index)
+    assert result["num_samples"] == 12
+    text = json.dumps(result)
+    assert "img_00" not in text and "copy_of_a_dog" not in text
+
+
+def test_a_test_folder_without_class_folders_is_unlabelled(tmp_path):
+    """train/<class>/ labelled, test/ loose (as many downloads come): the loose test images
+    are the unlabelled pool, not ignored and not a class."""
+    from tests.imagegen import make_split_folder
+
+    root = make_split_folder(tmp_path / "kaggle", counts=(6, 3, 0))
+    loose_folder(root / "test", n=4)
+    index = open_dataset(root)
+    assert index.kind == "splits" and index.classes == ["cat", "dog"] and len(index) == 18
+    assert [os.path.basename(p) for p in index.unlabelled] == [f"img_{i:03d}.png" for i in range(4)]
+    assert any("test/ has no class folders: its 4 images are unlabelled" in w for w in index.warnings)

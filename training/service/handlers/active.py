@@ -19,7 +19,7 @@ _LOCK = threading.Lock()
 @handler("active_round", lane="batch")
 def active_round(request, paths: list, labels: list, classes: list, input_size=(64, 64),
                  color_mode: str = "rgb", strategy: str = "diverse", count: int = 50,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, batch: int | None = None) -> dict:
     """Args:
         paths: every image of the dataset, labelled or not, in a stable order.
         labels: per path its class name, or None when it is unlabelled.
@@ -27,6 +27,8 @@ def active_round(request, paths: list, labels: list, classes: list, input_size=(
         input_size, color_mode: the dataset's images (the small CNN sees at most 64x64).
         strategy: a key of ``training.active.strategies.STRATEGIES``.
         count: how many images the queue holds.
+        batch: labels the person gives before the next round: ``diverse`` spreads the
+            first ``batch`` of the queue over what the model sees (default ``count``).
 
     Returns:
         ``{items: [{path, suggested, score, confidence}], point: {labels, trained_on,
@@ -64,7 +66,8 @@ def active_round(request, paths: list, labels: list, classes: list, input_size=(
         data = open_images(index, spec.input_size, spec.color_mode, request)
         try:
             result = run_round(data.read, y, paths, list(classes), spec, strategy, int(count),
-                               int(seed), events=request, backbone_cache=cache)
+                               int(seed), events=request, backbone_cache=cache,
+                               batch=None if batch is None else int(batch))
         finally:
             data.close()
         if cache is None and can_precompute_features(spec):

@@ -1,0 +1,101 @@
+""""Label next" in the labelling view (issue 23): once every class has a few labels the
+real compute service trains the suggestion model and ranks the unlabelled images; the grid
+shows the queue best first with each suggestion, Enter accepts it, and after N new labels
+the model retrains in the background, the queue refreshes and the chart gains a point.
+Real widgets, real files, the real service."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from tests.imagegen import class_image, make_class_folder, write_image
+from tests.workbench.panels import panel_fixture
+from tests.workbench.test_labelling_view import _key, _open
+from training.data.overlay import load_overlay
+from workbench.itemmodels.thumbnails import PathRole
+
+panel = panel_fixture("panel", "workbench.panels.dataset.DatasetPanel", size=(1100, 700),
+                      show=True)
+ROUND_MS = 240_000
+
+
+def _dataset(tmp_path):
+    """Class folders with 4 images each (5 are needed) and 30 loose images."""
+    import numpy as np
+
+    root = make_class_folder(tmp_path / "photos", per_class=4, size=16)
+    rng = np.random.default_rng(3)
+    for i in range(30):
+        write_image(root / f"loose_{i:03d}.png", class_image(i % 3, 16, rng))
+    return root
+
+
+def _enter(panel):
+    _key(panel, Qt.Key.Key_Return)
+
+
+def test_label_next_ranks_after_a_few_labels_enter_accepts_and_it_retrains(qtbot, panel, tmp_path):
+    root = _dataset(tmp_path)
+    _open(qtbot, panel, root)
+    view, loop = panel.labelling, panel.label_next
+    view.set_active(True)
+    assert loop.box.isVisible()
+    assert "Label 3 more images before the model can suggest" in loop.box.status.text()
+    assert not loop.start_round()
+    # One loose image of each class more: every class has 5, and a round starts by itself.
+    index = panel.state.dataset
+    with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS) as blocker:
+        for c, cls in enumerate(index.classes):
+            view.fixes.relabel([index.unlabelled[c]], cls)
+    result = blocker.args[0]
+    assert result["point"]["labels"] == 15 and result["model"] == "small CNN"
+    queue = view.queue()
+    assert queue and all(i["path"].split("/")[-1].startswith("loose_") for i in queue)
+    assert all(i["suggested"] in index.classes for i in queue)
+    assert queue[0]["path"] not in {index.unlabelled[c] for c in range(3)}   # labelled: left out
+    # The grid shows the queue, best first, each caption with its suggestion.
+    assert panel.thumbs.rowCount() == len(queue)
+    assert panel.thumbs.index(0, 0).data(PathRole) == queue[0]["path"]
+    assert "?" in panel.thumbs.index(0, 0).data(Qt.ItemDataRole.DisplayRole)
+    assert len(loop.box.chart.points()) == 1
+    assert "estimated accuracy" in loop.box.status.text() or "no labels held back" in loop.box.status.text()
+    # Enter accepts the selected image's suggestion; the next one is selected.
+    loop.box.every.setValue(2)
+    panel.grid.setCurrentIndex(panel.thumbs.index(0, 0))
+    _enter(panel)
+    assert load_overlay(str(root)).state(queue[0]["path"]) == (queue[0]["suggested"], False)
+    assert "Retrains after 1 more label." in loop.box.status.text()
+    nxt = panel.grid.currentIndex().data(PathRole)
+    assert nxt == queue[1]["path"]
+    # The second label reaches N = 2: a background round, a new queue, a second point.
+    with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS) as blocker:
+        _enter(panel)
+    assert blocker.args[0]["point"]["labels"] == 17
+    assert {queue[0]["path"], queue[1]["path"]}.isdisjoint(i["path"] for i in view.queue())
+    assert len(loop.box.chart.points()) == 2
+    loop.box.chart.draw()
+    assert loop.box.chart.ax.get_xlabel() == "Labels given"
+    assert loop.box.chart.ax.get_ylabel() == "Estimated accuracy"
+    # The curve is kept for the next session with this dataset.
+    from training.active.curve import load_curve
+
+    assert [p["labels"] for p in load_curve(str(root))] == [15, 17]
+    # Switched off: the grid shows every unlabelled image again.
+    loop.box.enabled.setChecked(False)
+    assert view.queue() is None and "Off:" in loop.box.status.text()
+
+
+def test_a_newer_round_supersedes_a_running_one(qtbot, panel, tmp_path):
+    root = _dataset(tmp_path)
+    _open(qtbot, panel, root)
+    view, loop = panel.labelling, panel.label_next
+    index = panel.state.dataset
+    for c, cls in enumerate(index.classes):
+        view.fixes.relabel([index.unlabelled[c]], cls)   # not active: no round yet
+    assert not loop.busy()
+    view.set_active(True)
+    qtbot.waitUntil(loop.busy, timeout=5000)          # activating started one
+    seen = []
+    loop.roundFinished.connect(seen.append)
+    with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS):
+        loop.box.strategy.setCurrentIndex(loop.box.strategy.findData("random"))  # supersedes
+    assert len(seen) == 1 and seen[0]["strategy"] == "random"
+    qtbot.waitUntil(lambda: not loop.busy(), timeout=10000)

@@ -1,0 +1,285 @@
+""""Label next" in the Dataset panel's labelling view: the model picks what to label next.
+
+Once every class has a few labels (``training.active.heldback.MIN_PER_CLASS``), a
+background round (the ``active_round`` compute request: ``training.active`` runs in the
+compute service, never in this process) trains the suggestion model on the labels so far
+and ranks the unlabelled images. The ranked queue goes to the labelling view
+(``LabellingView.set_queue``): the grid shows it best first, each image with the model's
+suggestion on its caption; Enter accepts it, a digit gives another class. After every N
+new labels (the box's "every" field, default 20) the next round starts, superseding a
+running one, and the queue refreshes. The box in the left column says what is happening
+(or how many more labels are needed) and charts the estimated accuracy (on labels held
+back from training) against the number of labels.
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from training.active.heldback import MIN_PER_CLASS, labels_needed, needed_message
+from training.active.strategies import DEFAULT_STRATEGY, STRATEGIES
+from workbench.compute.active import ActiveRoundJob
+from workbench.workers.job_runner import JobRunner
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EVERY = 20      # new labels between rounds
+QUEUE_LENGTH = 50
+INPUT_SIZE = (64, 64)   # the most the small CNN sees (training.active.fastmodel)
+
+
+def labelling_snapshot(index, overlay) -> tuple[list, list, list, dict]:
+    """What a round needs, as plain data: ``(paths, labels, classes, counts)``.
+
+    ``paths`` are the index's images then the pool's (``index.unlabelled``) less the
+    excluded ones; ``labels`` gives each its class name, or None while it has none (a pool
+    image labelled in this session has its overlay label); ``counts`` is ``{class:
+    labelled images}``.
+    """
+    from training.data.pool import class_name, class_totals
+
+    classes = list(index.classes)
+    usable = [r not in index.unusable for r in range(len(index.paths))] if index.unusable else None
+    paths, labels = [], []
+    for r, (p, y) in enumerate(zip(index.paths, index.labels)):
+        if usable is None or usable[r]:
+            paths.append(p)
+            labels.append(class_name(classes, y) if y >= 0 else None)
+    known = set(classes)
+    given = overlay.labels if overlay is not None else {}
+    excluded = overlay.excluded if overlay is not None else set()
+    for p in index.unlabelled or []:
+        k = overlay.key(p) if overlay is not None else p
+        if k in excluded:
+            continue
+        label = given.get(k)
+        paths.append(p)
+        labels.append(label if label in known else None)
+    return paths, labels, classes, class_totals(index, overlay)
+
+
+class LabelNextBox(QWidget):
+    """The box's widgets: switch, status, strategy, "every N labels", Rank now, chart."""
+
+    def __init__(self, parent=None):
+        from workbench.charts.active_curve import ActiveCurveChart
+
+        super().__init__(parent)
+        self.enabled = QCheckBox("Label next")
+        self.enabled.setChecked(True)
+        self.enabled.setToolTip("Rank the unlabelled images by what the model would learn most "
+                                "from, each with the model's suggestion (Enter accepts it)")
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #333;")
+        self.strategy = QComboBox()
+        for key, text in STRATEGIES.items():
+            self.strategy.addItem(key, key)
+            self.strategy.setItemData(self.strategy.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        self.strategy.setCurrentIndex(list(STRATEGIES).index(DEFAULT_STRATEGY))
+        self.every = QSpinBox()
+        self.every.setRange(1, 1000)
+        self.every.setValue(DEFAULT_EVERY)
+        self.every.setSuffix(" labels")
+        self.every.setToolTip("The model retrains in the background after this many new labels")
+        self.rank_now = QPushButton("Rank now")
+        self.rank_now.setToolTip("Train the suggestion model on the labels so far and rank again")
+        self.chart = ActiveCurveChart()
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(QLabel("Rank by"), 0, 0)
+        grid.addWidget(self.strategy, 0, 1)
+        grid.addWidget(QLabel("Retrain every"), 1, 0)
+        grid.addWidget(self.every, 1, 1)
+        grid.setColumnStretch(1, 1)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 4, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(self.enabled)
+        top.addStretch(1)
+        top.addWidget(self.rank_now)
+        col.addLayout(top)
+        col.addWidget(self.status)
+        col.addLayout(grid)
+        col.addWidget(self.chart, 1)
+
+
+class LabelNext(QObject):
+    """The loop: rounds in the compute service, the queue in the labelling view.
+
+    Signals:
+        roundFinished(dict): a round's result (``items``, ``point``…), once the queue shows it.
+    """
+
+    roundFinished = Signal(dict)
+
+    def __init__(self, panel, labelling):
+        super().__init__(panel)
+        self.panel, self.labelling, self.state = panel, labelling, panel.state
+        self.fixes = labelling.fixes
+        self.points: list[dict] = []
+        self._given_at_round: int | None = None   # labels when the running/last round started
+        self._runner = JobRunner(self)
+        self.box = LabelNextBox()
+        self.box.hide()
+        panel.left_splitter.insertWidget(1, self.box)
+        self.box.enabled.toggled.connect(self._on_enabled)
+        self.box.rank_now.clicked.connect(self.start_round)
+        self.box.every.valueChanged.connect(lambda _v: self._update_status())
+        self.box.strategy.currentIndexChanged.connect(lambda _i: self._given_at_round is not None
+                                                      and self.start_round())
+        labelling.activeChanged.connect(self._on_active)
+        self.fixes.changed.connect(self._on_labels)
+
+    # -- the API -----------------------------------------------------------------------
+    def busy(self) -> bool:
+        return self._runner.busy()
+
+    def shutdown(self) -> None:
+        self._runner.shutdown()
+        self.box.chart.shutdown()
+
+    def snapshot(self):
+        index = self.state.dataset
+        return None if index is None else labelling_snapshot(index, self.fixes.overlay)
+
+    @Slot()
+    def start_round(self) -> bool:
+        """Train and rank now (a running round is superseded); False when not ready."""
+        snap = self.snapshot()
+        if snap is None or not self.box.enabled.isChecked():
+            return False
+        paths, labels, classes, counts = snap
+        if len(classes) < 2 or labels_needed(counts, MIN_PER_CLASS):
+            self._update_status()
+            return False
+        if all(label is not None for label in labels):
+            self.box.status.setText("Every image has a class: nothing left to label.")
+            return False
+        self._given_at_round = sum(counts.values())
+        job = ActiveRoundJob(paths, labels, classes, INPUT_SIZE, "rgb", self.box.strategy.currentData(),
+                             QUEUE_LENGTH, batch=self.box.every.value())
+        self._runner.start(job, finished=self._on_round, failed=self._on_failed,
+                           progress=self._on_progress)
+        self.box.rank_now.setEnabled(False)
+        self.box.status.setText("Training the suggestion model…")
+        return True
+
+    def dataset_changed(self) -> None:
+        """Another dataset (or the same reopened): a fresh loop, the dataset's saved curve."""
+        from training.active.curve import load_curve
+
+        self._runner.cancel()
+        index = self.state.dataset
+        self.points = load_curve(index.root) if index is not None else []
+        self.box.chart.set_points(self.points)
+        self._given_at_round = None
+        self.box.rank_now.setEnabled(True)
+        if self.labelling.queue() is not None:
+            self.labelling.clear_queue()
+        self._update_status()
+        self._on_labels()
+
+    # -- reactions -----------------------------------------------------------------------
+    @Slot(bool)
+    def _on_active(self, on: bool) -> None:
+        self.box.setVisible(on)
+        if on:
+            self._on_labels()
+
+    @Slot(bool)
+    def _on_enabled(self, on: bool) -> None:
+        if on:
+            self._on_labels()
+        else:
+            self._runner.cancel()
+            self.box.rank_now.setEnabled(True)
+            self.labelling.clear_queue()
+            self._update_status()
+
+    @Slot()
+    def _on_labels(self) -> None:
+        if not self.labelling.is_active() or not self.box.enabled.isChecked():
+            return
+        snap = self.snapshot()
+        if snap is None:
+            return
+        counts = snap[3]
+        given = sum(counts.values())
+        if len(counts) >= 2 and not labels_needed(counts, MIN_PER_CLASS) and (
+                self._given_at_round is None or given - self._given_at_round >= self.box.every.value()):
+            self.start_round()
+        elif not self._runner.busy():
+            self._update_status()
+
+    @Slot(object)
+    def _on_round(self, result: dict) -> None:
+        self.box.rank_now.setEnabled(True)
+        snap = self.snapshot()
+        done = set()
+        if snap is not None:
+            done = {p for p, label in zip(snap[0], snap[1]) if label is not None}
+        items = [{"path": i["path"], "suggested": i["suggested"], "score": i.get("confidence")}
+                 for i in result.get("items", []) if i["path"] not in done]
+        self.labelling.set_queue(items)
+        if items and self.labelling.is_active():
+            self.labelling.select_next(-1)
+        point = result.get("point")
+        if point:
+            self.points.append(dict(point))
+            self.box.chart.set_points(self.points)
+            self._save_curve()
+        self._update_status()
+        self.roundFinished.emit(result)
+
+    def _save_curve(self) -> None:
+        from training.active.curve import save_curve
+
+        index = self.state.dataset
+        if index is None:
+            return
+        try:
+            save_curve(index.root, self.points)
+        except OSError as exc:   # the curve is a convenience: the loop goes on without it
+            log.warning("Could not save the labelling curve of %s: %s", index.root, exc)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.box.rank_now.setEnabled(True)
+        self.box.status.setText(f"Ranking failed: {message}")
+
+    @Slot(int, int, str)
+    def _on_progress(self, done: int, total: int, what: str) -> None:
+        if total:
+            self.box.status.setText(f"{what[:1].upper()}{what[1:]}: {done:,} of {total:,}…")
+
+    def _update_status(self) -> None:
+        snap = self.snapshot()
+        box = self.box
+        if snap is None:
+            box.status.setText("")
+            return
+        counts = snap[3]
+        needed = labels_needed(counts, MIN_PER_CLASS)
+        if not box.enabled.isChecked():
+            box.status.setText("Off: the grid shows every unlabelled image.")
+        elif len(counts) < 2:
+            box.status.setText(f"Add at least two classes, then label {MIN_PER_CLASS} images of "
+                               "each: the model then suggests what to label next.")
+        elif needed:
+            box.status.setText(needed_message(needed, MIN_PER_CLASS))
+        elif self._given_at_round is None:
+            box.status.setText("Every class has a few labels: press Rank now (or label one more "
+                               "image) and the model suggests what to label next.")
+        else:
+            given = sum(counts.values())
+            left = max(0, box.every.value() - (given - self._given_at_round))
+            last = self.points[-1] if self.points else {}
+            acc = last.get("accuracy")
+            est = (f"estimated accuracy {acc:.0%} on {last.get('held_back', 0)} held-back labels"
+                   if acc is not None else "no labels held back yet")
+            box.status.setText(f"{given:,} labels; {est}. Retrains after {left} more "
+                               f"label{'s' if left != 1 else ''}.")
