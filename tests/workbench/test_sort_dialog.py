@@ -114,3 +114,29 @@ def test_a_sort_that_did_not_finish_is_offered_for_undo(qtbot, panel, tmp_path):
     _idle(qtbot, dialog)
     assert f"Undone: deleted {made} photos" in dialog.status.text()
     assert not dest.exists()
+
+
+def test_a_full_disk_stops_with_a_clear_message_and_undo_is_offered(qtbot, panel, tmp_path):
+    """The destination is a real 16 KiB tmpfs (root only): the sort stops, the dialog says
+    the destination is full, and Undo sort removes what was copied."""
+    from tests.training.sorting.sortutil import mount, umount
+
+    wait_idle(qtbot, panel)
+    src = make_photos(tmp_path / "photos")
+    dest = tmp_path / "small"
+    mount(["-t", "tmpfs", "-o", "size=16k", "tmpfs"], dest)
+    try:
+        dialog = panel.open_sort(str(src), str(dest))
+        _idle(qtbot, dialog)
+        dialog.count()
+        _idle(qtbot, dialog)
+        dialog.sort()
+        _idle(qtbot, dialog)
+        text = dialog.status.text()
+        assert f"{dest} is full" in text and "were copied before it filled" in text, text
+        assert dialog.undo_button.isEnabled() and 0 < len(tree(dest)) < 13
+        dialog.undo()
+        _idle(qtbot, dialog)
+        assert "Undone: deleted" in dialog.status.text() and os.listdir(dest) == []
+    finally:
+        umount(dest)
