@@ -3,8 +3,6 @@ first), under the large view. One request to the compute service (``SimilarJob``
 press; a run without stored features gets them computed first (once per run)."""
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -44,11 +42,14 @@ class SimilarStrip(QWidget):
 
     def set_photo(self, run_dir: str | None, path: str | None) -> None:
         """The photo shown large and the run that classified it (a run folder only)."""
-        self.run_dir, self.path = run_dir, path
-        usable = bool(run_dir and path and os.path.isdir(run_dir))
+        from training.runs.runfolder import run_of
+
+        run = run_of(run_dir) if run_dir else None   # an exported model: its run's images
+        self.run_dir, self.path = (str(run) if run else None), path
+        usable = bool(run and path)
         self.button.setEnabled(usable)
         self.note.setText("" if usable or not path else
-                          "Similar training images need a run folder, not an exported model.")
+                          "Similar training images need the run folder this model came from.")
         self.gallery.clear()
         self.gallery.hide()
 

@@ -81,9 +81,11 @@ def similar(request, run_dir: str, paths: list, k: int = 5, images: list | None 
         ``{"run_dir", "k", "results": [{path, neighbours: [{path, label, split, distance,
         position}], error}]}``.
     """
-    from training.features.embeddings import Embedder
     from training.embedmap.similar import similar_to_paths
+    from training.features.embeddings import Embedder
+    from training.runs.runfolder import run_of
 
+    run_dir = str(run_of(run_dir) or run_dir)   # an exported model: the run it came from
     request.on_status("Finding similar training images…")
     store, index = warm_index(run_dir, request)
     request.check_stop()
