@@ -23,6 +23,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--dataset", metavar="PATH", help="open this dataset on start")
     p.add_argument("--run", metavar="RUN_DIR", help="open this run folder on start")
     p.add_argument("--panel", choices=PANEL_KEYS, help="show this panel on start")
+    p.add_argument("--tab", metavar="NAME",
+                   help="show this tab of the panel on start (Results: evaluation, data health, map)")
     p.add_argument("--classify", metavar="PATH", nargs="+",
                    help="classify these photos or folders with the run (Classify panel)")
     p.add_argument("--no-restore", action="store_true",
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         window.state.set_run(os.path.abspath(args.run))
         window.show_panel(args.panel or "results")
+    if args.tab:
+        show_tab(window, args.tab)
     if args.classify:
         window.show_panel("classify")
         window.panels["classify"].classify([os.path.abspath(p) for p in args.classify])
@@ -145,6 +149,20 @@ def main(argv: list[str] | None = None) -> int:
 
     kill_all()   # the last resort: no child process outlives the app
     return shooter.result if shooter is not None else code
+
+
+def show_tab(window, name: str) -> bool:
+    """Show the tab called ``name`` (any case) of a tab widget in the current panel."""
+    from PySide6.QtWidgets import QTabWidget
+
+    panel = window.panels.get(window.current_panel_key())
+    for tabs in panel.findChildren(QTabWidget) if panel is not None else []:
+        for i in range(tabs.count()):
+            if tabs.tabText(i).replace("&", "").lower() == name.lower():
+                tabs.setCurrentIndex(i)
+                return True
+    print(f"warning: no tab {name!r} on this panel", file=sys.stderr)
+    return False
 
 
 if __name__ == "__main__":

@@ -28,9 +28,17 @@ def add_parsers(sub) -> None:
     p.add_argument("--k", type=int, default=5, help="neighbours per image (default 5)")
 
 
-def _check_run(run_dir: str) -> None:
-    if not os.path.isdir(run_dir):
+def _check_run(run_dir: str) -> str:
+    """The run folder of ``run_dir`` (itself, or the run an exported model came from)."""
+    from training.runs.runfolder import run_of
+
+    if not os.path.exists(run_dir):
         raise InputError(f"Run folder not found. Received: {run_dir!r}")
+    run = run_of(run_dir)
+    if run is None:
+        raise InputError(f"{run_dir} is not a run folder, nor a model exported into one (its "
+                         "training images' features are stored with the run).")
+    return str(run)
 
 
 def cmd_map(args, events, out):
@@ -40,9 +48,9 @@ def cmd_map(args, events, out):
     from training.embedmap.store import ensure_run_features
     from training.safefiles import atomic_write
 
-    _check_run(args.run_dir)
+    run_dir = _check_run(args.run_dir)
     with stop_on_sigint(events):
-        store = ensure_run_features(args.run_dir, events=events)
+        store = ensure_run_features(run_dir, events=events)
         result = ensure_map(store, events, final=not args.preview)
     events.finish_line()
     xy = result["final"] if result["final"] is not None else result["preview"]
@@ -55,7 +63,7 @@ def cmd_map(args, events, out):
                         classes[int(store.labels[i])], classes[int(store.predicted[i])],
                         f"{xy[i, 0]:.6g}", f"{xy[i, 1]:.6g}"])
     print(f"Wrote {args.out}: {len(store):,} images, {result['method'].upper()} map", file=out)
-    return 0, {"run_dir": os.path.abspath(args.run_dir), "out": os.path.abspath(args.out),
+    return 0, {"run_dir": run_dir, "out": os.path.abspath(args.out),
                "count": len(store), "method": result["method"], "classes": classes}
 
 
@@ -66,11 +74,11 @@ def cmd_similar(args, events, out):
     from training.embedmap.similar import NeighbourIndex, similar_to_paths
     from training.inference.predict import Predictor, expand_paths
 
-    _check_run(args.run_dir)
+    run_dir = _check_run(args.run_dir)
     if args.k < 1:
         raise InputError(f"--k must be at least 1. Received: {args.k}")
     with stop_on_sigint(events):
-        store = ensure_run_features(args.run_dir, events=events)
+        store = ensure_run_features(run_dir, events=events)
     events.finish_line()
     rows = store.row_of()
     paths = []
@@ -83,7 +91,7 @@ def cmd_similar(args, events, out):
             holder["emb"] = Embedder(predictor.model)
         return holder["emb"].embed_batch(x)
 
-    predictor = Predictor(args.run_dir) if any(p not in rows for p in paths) else None
+    predictor = Predictor(run_dir) if any(p not in rows for p in paths) else None
     results = similar_to_paths(store, NeighbourIndex.from_store(store), paths, args.k, embed,
                                input_size=getattr(predictor, "input_size", None),
                                color_mode=getattr(predictor, "color_mode", "rgb"))
@@ -98,7 +106,7 @@ def cmd_similar(args, events, out):
                 "neighbours": [{k: n[k] for k in ("path", "label", "distance")}
                                for n in r["neighbours"]]} for r in results]
     ok = sum(1 for r in results if not r["error"])
-    return (0 if ok else 2), {"run_dir": os.path.abspath(args.run_dir), "k": args.k,
+    return (0 if ok else 2), {"run_dir": run_dir, "k": args.k,
                               "results": payload}
 
 

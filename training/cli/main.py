@@ -296,18 +296,20 @@ def cmd_inspect(args, events, out):
     summary["counts"], summary["num_samples"] = _usable_counts(index, undecodable)
     summary["image_stats"] = index.image_stats()
     summary["labelled"] = summary["num_samples"]
-    print(f"{summary['root']} ({summary['kind']}): {summary['num_samples']:,} images, "
+    print(f"{summary['root']} ({summary['kind']}): {summary['num_samples']:,} "
+          f"{'labelled ' if summary['unlabelled'] else ''}images, "
           f"{len(summary['classes'])} classes"
           + (f"; {summary['unlabelled']:,} unlabelled images" if summary["unlabelled"] else ""),
           file=out)
     counts = summary["counts"]
-    width = max((len(c) for c in summary["classes"]), default=5)
+    width = max([len(c) for c in summary["classes"]] + [len("(unlabelled)")] * bool(summary["unlabelled"]),
+                default=5)
     print(f"  {'class'.ljust(width)}  {'train':>7} {'val':>7} {'test':>7}", file=out)
     for c in summary["classes"]:
         print(f"  {c.ljust(width)}  {counts['train'][c]:>7} {counts['validation'][c]:>7} "
               f"{counts['test'][c]:>7}", file=out)
     if summary["unlabelled"]:
-        print(f"  {'(unlabelled)'.ljust(width)}  {summary['unlabelled']:>7}  not used for training; "
+        print(f"  {'(unlabelled)'.ljust(width)}  {summary['unlabelled']:>7}  not used for training: "
               "label them in the app or with: labels DATA --relabel PATH CLASS", file=out)
     st = summary["image_stats"]
     if st.get("sampled"):

@@ -153,11 +153,16 @@ def open_splits(path: str, spec: DatasetSpec) -> DatasetIndex:
         raise DatasetError(f"No train/ folder in the split dataset. Received: path={path!r}")
     found: dict[int, dict[str, list[str]]] = {}
     warnings: list[str] = []
+    loose: list[str] = []
     for split, folder in sorted(split_dirs.items()):
         if split != TRAIN and not _has_subfolders(folder):
-            warnings.append(f"{os.path.basename(folder)}/ has no class folders (unlabelled images?): ignored")
+            # A test/ folder of loose images (as many downloads have): unlabelled images.
+            images = walk_images(folder, bad)
+            loose += images
+            warnings.append(f"{os.path.basename(folder)}/ has no class folders: its "
+                            f"{len(images):,} images are unlabelled")
             continue
-        found[split] = _scan_classes(folder, bad)
+        found[split] = _scan_classes(folder, bad, loose=loose)
     classes = sorted(set().union(*(d.keys() for d in found.values())))
     paths, labels, splits = [], [], []
     for split, per_class in sorted(found.items()):
@@ -179,7 +184,8 @@ def open_splits(path: str, spec: DatasetSpec) -> DatasetIndex:
         if not np.any((labels == i) & (splits == TRAIN)):
             warnings.append(f"class {c!r} has no training images")
     return DatasetIndex(root=path, kind="splits", classes=classes, paths=paths, labels=labels,
-                        splits=splits, bad_files=bad, warnings=warnings, has_source_split=True)
+                        splits=splits, bad_files=bad, warnings=warnings, has_source_split=True,
+                        unlabelled=sorted(loose))
 
 
 def check_usable(index: DatasetIndex) -> None:

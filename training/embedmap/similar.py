@@ -19,7 +19,7 @@ import numpy as np
 from training.data.index import SPLIT_NAMES, TRAIN
 from training.trust.unknown import normalize
 
-CHUNK = 4096   # query rows per matrix product (bounds the (chunk, n) similarity block)
+CHUNK = 256   # query rows per matrix product: the (chunk, n) block and its sort stay ~200 MB at n = 54,000
 
 
 class NeighbourIndex:
@@ -94,7 +94,7 @@ class NeighbourIndex:
 
 def knn_vote(index: NeighbourIndex, labels, features, k: int = 5, exclude=None) -> np.ndarray:
     """The majority label of each query's ``k`` nearest neighbours (ties: the nearest
-    neighbour's label among the tied ones). ``labels`` are per index position."""
+    neighbour's label among the tied ones). ``labels[p]`` is the label of position ``p``."""
     idx, _ = index.query(features, k, exclude)
     lab = np.asarray(labels)[idx]
     votes = np.empty(len(lab), np.int64)

@@ -559,6 +559,17 @@ class RunFolder:
         return index, warnings
 
 
+def run_of(path: str | os.PathLike) -> Path | None:
+    """The run folder ``path`` is or belongs to (a model file in it, an exported model
+    under its ``exports/``, at most 3 levels down), or None. "More like this" needs it:
+    the training images' features are stored with the run, never with an export."""
+    p = Path(path).absolute()
+    for folder in (p, *p.parents[:3]):
+        if (folder / RUN_JSON).is_file():
+            return folder
+    return None
+
+
 def run_seconds(info: dict, run_json: Path | None = None) -> float | None:
     """Wall seconds a run has trained, over every segment (a resumed run has several):
     the earlier segments' ``earlier_seconds`` plus this segment's ``timings.total``, or

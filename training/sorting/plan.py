@@ -96,6 +96,7 @@ class SortPlan:
                        list(data.get("unreadable") or []), list(data.get("skipped") or []))
         except (KeyError, TypeError, ValueError) as exc:
             raise SortError(f"Not a sort plan ({exc!r}).") from None
+        plan.source, plan.dest = check_folders(plan.source, plan.dest)
         known = set(plan.folders)
         for path, folder in plan.items:
             if folder not in known or folder != folder_name(folder, 0) \

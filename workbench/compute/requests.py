@@ -252,3 +252,43 @@ class UnknownCheckJob(ServiceJob):
         super().__init__({"run_dir": run_dir, "paths": list(paths),
                           "images": images if any(i is not None for i in images) else None},
                          client=client)
+
+
+class EmbeddingMapJob(ServiceJob):
+    """The run's embedding map (``embedding_map``), streamed.
+
+    Signals:
+        points(dict): every point's facts (``paths``, ``labels``, ``splits``, ``predicted``,
+            ``confidence``, ``probabilities``, ``unknown``, ``classes``), once.
+        preview(object): the PCA preview, ``(n, 2)`` float32, before the final map.
+
+    ``finished`` carries ``{"run_dir", "count", "method", "final": (n, 2) | None}``.
+    """
+
+    method = "embedding_map"
+    points = Signal(dict)
+    preview = Signal(object)
+
+    def __init__(self, run_dir: str, final: bool = True, client=None) -> None:
+        super().__init__({"run_dir": run_dir, "final": bool(final)}, client=client)
+
+    def partial(self, data: dict) -> None:
+        if "points" in data:
+            self.points.emit(dict(data["points"]))
+        if "preview" in data:
+            self.preview.emit(data["preview"])
+
+
+class SimilarJob(ServiceJob):
+    """"More like this": the ``k`` training images nearest to each path (``similar``).
+    ``finished({"run_dir", "k", "results": [{path, neighbours: [{path, label, split,
+    distance, position}], error}]})``."""
+
+    method = "similar"
+
+    def __init__(self, run_dir: str, paths: list[str], k: int = 5, dataset=None,
+                 client=None) -> None:
+        images = array_images(paths, dataset) if dataset is not None else [None] * len(paths)
+        super().__init__({"run_dir": run_dir, "paths": list(paths), "k": int(k),
+                          "images": images if any(i is not None for i in images) else None},
+                         client=client)

@@ -19,6 +19,7 @@ from training.data.decode import IMAGE_FILE_FILTER
 from training.runs.runfolder import SIGNATURE_JSON
 from workbench.actions import shortcuts
 from workbench.appstate.settings import Settings
+from workbench.panels.classify_similar import SimilarStrip
 from workbench.panels.classify_coverage import CoverageControl
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
@@ -108,6 +109,11 @@ class ClassifyPanel(QWidget):
         self.export_button.clicked.connect(self.export_csv)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
+        self.sort_button = QPushButton("Sort into folders…")
+        self.sort_button.setToolTip("Copy (or move) a folder of photos into one folder per "
+                                    "class with this run; shows the counts first, can be undone")
+        self.sort_button.clicked.connect(lambda: self.open_sort())
+        self.sort_dialog = None
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Run:"))
         bar.addWidget(self.run_combo, 1)
@@ -154,23 +160,37 @@ class ClassifyPanel(QWidget):
         self.detail = ImageDetail("Select a photo to see it large with all class probabilities")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(self.detail)
+        self.similar = SimilarStrip()   # "why": the training images it resembles (issue 24)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(self.detail, 1)
+        rv.addWidget(self.similar)
+        self.splitter.addWidget(right)
         self.splitter.setSizes([420, 520])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(prog)
-        layout.addWidget(self.status)
+        # Beside the messages, not in the bar: the bar is as wide as a 1024 px window allows.
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.sort_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(status_row)
         layout.addWidget(self.splitter, 1)
         self._show_lists()
         self._update_controls()
 
     # ----------------------------------------------------------------- public API
     def pending_work(self) -> bool:
-        return self._predict.busy() or self._runs.busy() or self.detail.pending_work()
+        return (self._predict.busy() or self._runs.busy() or self.detail.pending_work()
+                or self.similar.pending_work()
+                or (self.sort_dialog is not None and self.sort_dialog.busy()))
 
     def shutdown(self) -> None:
         self.watcher.stop()
-        for part in (self._predict, self._runs, self.detail, self.coverage):
+        if self.sort_dialog is not None:
+            self.sort_dialog.shutdown()
+        for part in (self._predict, self._runs, self.detail, self.coverage, self.similar):
             part.shutdown()
 
     def current_run(self) -> str | None:
@@ -197,6 +217,32 @@ class ClassifyPanel(QWidget):
             if self.run_combo.findData(path) < 0:
                 parent = os.path.basename(os.path.dirname(path))
                 self.run_combo.addItem(f"exported · {os.path.basename(path)} ({parent})", path)
+
+    def open_sort(self, source: str = "", dest: str = ""):
+        """Open "Sort into folders…" for the chosen run (``classify_sort.SortDialog``);
+        returns the dialog."""
+        from workbench.panels.classify_sort import SortDialog
+
+        run_dir = self.current_run() or self.state.run_dir
+        if not run_dir:
+            self.status.setText("Choose a run first: train a model in the Training panel.")
+            return None
+        if self.sort_dialog is not None and self.sort_dialog.run_dir != run_dir \
+                and not self.sort_dialog.busy():   # another run: a fresh dialog
+            self.sort_dialog.shutdown()
+            self.sort_dialog.deleteLater()
+            self.sort_dialog = None
+        if self.sort_dialog is None:
+            self.sort_dialog = SortDialog(run_dir, self.run_combo.currentText(), parent=self)
+            self.sort_dialog.setWindowFlag(Qt.WindowType.Window)
+            top = self.window()   # as large as the window allows, up to a comfortable size
+            self.sort_dialog.resize(min(760, max(560, top.width() - 120)),
+                                    min(720, max(480, top.height() - 60)))
+        if source or dest:
+            self.sort_dialog.set_folders(source, dest)
+        self.sort_dialog.show()
+        self.sort_dialog.raise_()
+        return self.sort_dialog
 
     @Slot()
     def refresh_runs(self) -> None:
@@ -426,6 +472,7 @@ class ClassifyPanel(QWidget):
         if not self.faces_box.isChecked():
             item["faces"] = None
         self.detail.show_item(item, self.classes, detect_faces=self.faces_box.isChecked())
+        self.similar.set_photo(self._classes_run, row.get("path") if not row.get("error") else None)
 
     @Slot(float)
     def _on_coverage(self, _coverage: float) -> None:
@@ -457,6 +504,7 @@ class ClassifyPanel(QWidget):
         self.coverage.load_run(self.current_run())  # its unknown rule (no-op for the same run)
         self.open_button.setEnabled(has_run and not busy)
         self.folder_button.setEnabled(has_run and not busy)
+        self.sort_button.setEnabled(has_run)
         self.export_button.setEnabled(bool(self.results or self.bad) and not busy)
         self.clear_button.setEnabled(bool(self.results or self.bad) and not busy)
         self.cancel_button.setEnabled(busy)

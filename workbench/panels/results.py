@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout
 from training.runs.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
 from workbench.panels.results_health import attach_health
+from workbench.panels.results_map import MapTab
 from workbench.panels.metric_item import MetricItem
 from workbench.panels.results_runs import RunsList
 from workbench.panels.results_trust import TrustCharts, average_rows, trust_summary_html
@@ -174,6 +175,8 @@ class ResultsPanel(QWidget):
         cv.setContentsMargins(0, 0, 0, 0)
         cv.addLayout(head)
         self.result_tabs, self.health = attach_health(self, center_split)
+        self.map_tab = MapTab(self)   # the embedding map (issue 24)
+        self.result_tabs.addTab(self.map_tab, "Map")
         # A tab widget does not pass its page's minimum up: say it, so the scroll area
         # below gives the matrix and the gallery their minimums instead of overlapping them.
         self.result_tabs.setMinimumHeight(metrics.minimumHeight() + gallery_box.minimumHeight()
@@ -210,7 +213,7 @@ class ResultsPanel(QWidget):
         return (self._loader.busy() or self._evaluator.busy() or self.runs.pending_work()
                 or self.gallery.pending_work() or self.detail.pending_work()
                 or self.health.pending_work() or self._export_busy()
-                or self.unknown_badges.pending_work())
+                or self.unknown_badges.pending_work() or self.map_tab.pending_work())
 
     def _export_busy(self) -> bool:
         dialog = getattr(self, "_export_dialog", None)
@@ -228,7 +231,8 @@ class ResultsPanel(QWidget):
                 pass
         self.watcher.stop()
         for part in (self._evaluator, self._loader, self.runs, self.gallery, self.detail,
-                     self.health, self.confusion, self.trust_charts, self.unknown_badges):
+                     self.health, self.confusion, self.trust_charts, self.unknown_badges,
+                     self.map_tab):
             part.shutdown()
 
     def load_run(self, run_dir: str) -> None:
@@ -239,6 +243,7 @@ class ResultsPanel(QWidget):
         self.run_dir = run_dir
         self.detail.set_run(run_dir)
         self.health.set_run(run_dir)
+        self.map_tab.set_run(run_dir)
         self.evaluation = None
         self.header.setText(f"Loading {os.path.basename(run_dir)}…")
         self.evaluate_button.setEnabled(False)

@@ -34,6 +34,11 @@ class IndexWorker(PoolWorker):
                                    "folder": exc.tried[0] if exc.tried else ""}}
         index.names()   # computed here, not on the GUI thread (thumbnail grid)
         index.unlabelled_names()
+        if index.unlabelled:   # the pool's overlay keys, asked on the first label given
+            from training.data.overlay import LabelOverlay
+            from training.data.pool import pool_keys
+
+            pool_keys(index, LabelOverlay(root=index.root))
         self.events.check_stop()
         suggestion = None
         try:

@@ -199,3 +199,16 @@ def test_data_health_checks_the_labelled_images_only(tmp_path):
     assert result["num_samples"] == 12
     text = json.dumps(result)
     assert "img_00" not in text and "copy_of_a_dog" not in text
+
+
+def test_a_test_folder_without_class_folders_is_unlabelled(tmp_path):
+    """train/<class>/ labelled, test/ loose (as many downloads come): the loose test images
+    are the unlabelled pool, not ignored and not a class."""
+    from tests.imagegen import make_split_folder
+
+    root = make_split_folder(tmp_path / "kaggle", counts=(6, 3, 0))
+    loose_folder(root / "test", n=4)
+    index = open_dataset(root)
+    assert index.kind == "splits" and index.classes == ["cat", "dog"] and len(index) == 18
+    assert [os.path.basename(p) for p in index.unlabelled] == [f"img_{i:03d}.png" for i in range(4)]
+    assert any("test/ has no class folders: its 4 images are unlabelled" in w for w in index.warnings)

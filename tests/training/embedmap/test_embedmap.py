@@ -142,8 +142,34 @@ def test_cli_map_writes_the_umap_csv_and_similar_prints_json(run, store, tmp_pat
         assert set(r["neighbours"][0]) == {"path", "label", "distance"}
     code, payload, _ = run_cli(capsys, "similar", str(tmp_path / "no-run"), first, "--json")
     assert code == 2 and payload["kind"] == "bad_input" and "no-run" in payload["error"]
+    code, payload, _ = run_cli(capsys, "similar", str(tmp_path), first, "--json")
+    assert code == 2 and "not a run folder" in payload["error"]
+    # A model exported into the run ("an exported model's input") finds the run's images.
+    exported = os.path.join(run["run_dir"], "exports", "model.onnx")
+    os.makedirs(os.path.dirname(exported), exist_ok=True)
+    open(exported, "wb").close()
+    code, payload, err = run_cli(capsys, "similar", exported, run["photos"][0], "--k", "2", "--json")
+    assert code == 0, err
+    assert payload["run_dir"] == run["run_dir"] and len(payload["results"][0]["neighbours"]) == 2
     code, payload, _ = run_cli(capsys, "similar", run["run_dir"], first, "--k", "0", "--json")
     assert code == 2 and "--k" in payload["error"]
+
+
+def test_umap_stops_at_the_next_epoch_when_asked(store):
+    from training.embedmap.projection import final_map
+    from training.events import StopFlagEvents, Stopped
+
+    class StopAtFirstProgress(StopFlagEvents):
+        seen = 0
+
+        def on_progress(self, done, total, what):
+            self.seen += 1
+            self.stop()
+
+    events = StopAtFirstProgress()
+    with pytest.raises(Stopped):
+        final_map(np.asarray(store.features[:400]), events)
+    assert events.seen == 1
 
 
 def test_the_service_streams_the_map_and_answers_similar(run, store, tmp_path):

@@ -25,6 +25,7 @@ def points(store) -> dict:
     return {"paths": [str(p) for p in store.paths], "labels": store.labels.astype(np.int32),
             "splits": store.splits.astype(np.int8), "predicted": store.predicted.astype(np.int32),
             "confidence": store.confidence.astype(np.float32),
+            "probabilities": store.probabilities.astype(np.float32),
             "unknown": store.unknown.astype(np.uint8), "classes": list(store.classes),
             "stamp": store.stamp}
 
@@ -80,9 +81,11 @@ def similar(request, run_dir: str, paths: list, k: int = 5, images: list | None 
         ``{"run_dir", "k", "results": [{path, neighbours: [{path, label, split, distance,
         position}], error}]}``.
     """
-    from training.features.embeddings import Embedder
     from training.embedmap.similar import similar_to_paths
+    from training.features.embeddings import Embedder
+    from training.runs.runfolder import run_of
 
+    run_dir = str(run_of(run_dir) or run_dir)   # an exported model: the run it came from
     request.on_status("Finding similar training images…")
     store, index = warm_index(run_dir, request)
     request.check_stop()

@@ -1,0 +1,477 @@
+"""The Results panel's Map tab: the run's images placed by its own features.
+
+Opening the tab asks the compute service for the run's map (``EmbeddingMapJob``): the
+first time it computes every image's features (progress shown), sends the PCA preview
+within seconds and then the UMAP map; later it comes from the run folder's cache. The
+map (``workbench.widgets.map_view``) is coloured by one field at a time, with a legend.
+Hovering shows a thumbnail; a click shows the image in the panel's detail view
+(probabilities, heatmap); a rectangle or lasso fills this tab's gallery, whose images can
+be relabelled or excluded (right-click, digit keys, or the buttons here) through the label
+overlay with undo. "More like this" lists the training images nearest to the current one.
+
+The plot module (pyqtgraph) is imported when the tab is first shown, not at start-up.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt, Slot
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QMenu,
+                               QProgressBar, QPushButton, QSplitter, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from training.data.index import SPLIT_NAMES
+from workbench.actions.fixes import fixes_for
+from workbench.compute.requests import EmbeddingMapJob, SimilarJob
+from workbench.widgets.error_details import error_html
+from workbench.widgets.image_gallery import ImageGallery
+from workbench.widgets.map_colors import COLOR_BY, color_groups
+from workbench.workers.gallery_images import ArrayLookup, image_for
+from workbench.workers.job_runner import JobRunner
+
+log = logging.getLogger(__name__)
+
+EMPTY = "Select a run to see its map: every image placed by what the model sees."
+GALLERY_LIMIT = 200
+SIMILAR_K = 12
+THUMB_SIDE = 96
+
+
+class MapTab(QWidget):
+    """The Map tab of ``panel`` (a :class:`~workbench.panels.results.ResultsPanel`)."""
+
+    def __init__(self, panel, parent=None):
+        super().__init__(parent)
+        self.panel = panel
+        self.state = panel.state
+        self.fixes = fixes_for(panel.state)
+        self.run_dir: str | None = None
+        self.loaded_run: str | None = None
+        self.points: dict | None = None
+        self.labels = np.zeros(0, int)
+        self.xy = None
+        self.method = ""
+        self.view = None           # the MapView, made when the tab is first shown
+        self.current: int = -1     # the point last clicked
+        self.selection = np.zeros(0, np.int64)
+        self.last_hover_ms: float | None = None
+        self._hover_t0 = 0.0
+        self._hover_cache: dict = {}
+        self._lookup = None
+        self._touched: set[str] = set()
+        self._runner = JobRunner(self)
+        self._similar = JobRunner(self)
+        self._build()
+        self.fixes.changed.connect(self._on_fixes_changed)
+        self.fixes.stack.canUndoChanged.connect(self.undo_button.setEnabled)
+
+    def _build(self) -> None:
+        self.color_by = QComboBox()
+        self.color_by.addItems(COLOR_BY)
+        self.color_by.setToolTip("Colour the points by this field")
+        self.color_by.currentTextChanged.connect(self._recolor)
+        self.mode_buttons = QButtonGroup(self)
+        modes = QHBoxLayout()
+        for key, text, tip in (("pan", "Pan", "Drag to pan, wheel to zoom, click a point to see it"),
+                               ("rectangle", "Rectangle", "Drag a rectangle to select its points"),
+                               ("lasso", "Lasso", "Draw around points to select them")):
+            b = QPushButton(text)
+            b.setCheckable(True)
+            b.setToolTip(tip)
+            b.setProperty("mode", key)
+            b.setChecked(key == "pan")
+            self.mode_buttons.addButton(b)
+            modes.addWidget(b)
+        self.mode_buttons.buttonClicked.connect(self._on_mode)
+        self.similar_button = QPushButton("More like this")
+        self.similar_button.setToolTip("The training images most similar to the clicked image "
+                                       "(nearest by the model's features)")
+        self.similar_button.clicked.connect(self.more_like_this)
+        self.relabel_button = QToolButton()
+        self.relabel_button.setText("Relabel selection")
+        self.relabel_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.relabel_menu = QMenu(self.relabel_button)
+        self.relabel_button.setMenu(self.relabel_menu)
+        self.relabel_button.setToolTip("Give every selected image one class (label overlay; "
+                                       "your files are not touched; Edit → Undo)")
+        self.exclude_button = QPushButton("Exclude selection")
+        self.exclude_button.setToolTip("Leave the selected images out of training (undo: Edit → Undo)")
+        self.exclude_button.clicked.connect(self.exclude_selection)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Undo the last relabel or exclusion")
+        self.undo_button.clicked.connect(self.fixes.undo)
+        self.reset_button = QPushButton("Reset view")
+        self.reset_button.clicked.connect(lambda: self.view and self.view.reset_view())
+        top = QHBoxLayout()   # two short rows: the tab fits a 1024 px window
+        top.addWidget(QLabel("Colour by:"))
+        top.addWidget(self.color_by)
+        top.addLayout(modes)
+        top.addWidget(self.reset_button)
+        top.addStretch(1)
+        acts = QHBoxLayout()
+        for w in (self.similar_button, self.relabel_button, self.exclude_button, self.undo_button):
+            acts.addWidget(w)
+        acts.addStretch(1)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(240)
+        self.progress.hide()
+        acts.addWidget(self.progress)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.plot_holder = QWidget()
+        self.plot_layout = QVBoxLayout(self.plot_holder)
+        self.plot_layout.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel(EMPTY)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.plot_layout.addWidget(self.placeholder)
+        self.gallery_note = QLabel("Select points with Rectangle or Lasso to see them here.")
+        self.gallery = ImageGallery("Select points with Rectangle or Lasso, or press "
+                                    "More like this, to see images here.")
+        self.gallery.enable_fixes(self.fixes)
+        self.gallery.itemSelected.connect(self._on_gallery_item)
+        box = QWidget()
+        gv = QVBoxLayout(box)
+        gv.setContentsMargins(0, 0, 0, 0)
+        gv.addWidget(self.gallery_note)
+        gv.addWidget(self.gallery)
+        box.setMinimumHeight(self.gallery.list.gridSize().height() + 40)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.plot_holder)
+        split.addWidget(box)
+        split.setSizes([420, 200])
+        split.setChildrenCollapsible(False)
+        self.plot_holder.setMinimumHeight(220)
+        self.hover_label = QLabel(self)
+        self.hover_label.setStyleSheet("background: white; border: 1px solid #888; padding: 2px;")
+        self.hover_label.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addLayout(acts)
+        layout.addWidget(self.status)
+        layout.addWidget(split, 1)
+        self._update_buttons()
+
+    # -- public ------------------------------------------------------------------------------
+    def ensure_view(self):
+        """Create the plot (imports pyqtgraph) the first time it is needed."""
+        if self.view is None:
+            from workbench.widgets.map_view import MapView
+
+            self.view = MapView()
+            self.view.hovered.connect(self._on_hover)
+            self.view.clicked.connect(self._on_point_clicked)
+            self.view.selectionChanged.connect(self._on_selection)
+            self.plot_layout.addWidget(self.view)
+            self.view.hide()
+        return self.view
+
+    def set_run(self, run_dir: str | None) -> None:
+        """The panel shows ``run_dir``; the map loads when the tab is visible."""
+        self.run_dir = run_dir
+        if self.isVisible():
+            self.load()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.load()
+
+    def load(self) -> None:
+        """Ask for the shown run's map (nothing when it is already shown)."""
+        if not self.run_dir or self.loaded_run == self.run_dir:
+            if not self.run_dir:
+                self._show_empty(EMPTY)
+            return
+        self.ensure_view()
+        self.loaded_run = self.run_dir
+        self.points, self.xy, self.current = None, None, -1
+        self.selection = np.zeros(0, np.int64)
+        self._hover_cache.clear()
+        self.gallery.clear()
+        self._show_empty("Loading the map… The first time, the model looks at every image "
+                         "(a minute or two for 70,000 images); then it comes from the run folder.")
+        job = EmbeddingMapJob(self.run_dir)
+        job.points.connect(self._on_points)
+        job.preview.connect(self._on_preview)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self._runner.start(job, finished=self._on_final, failed=self._on_failed,
+                           progress=self._on_progress, status=self.status.setText,
+                           done=self.progress.hide)
+
+    def busy(self) -> bool:
+        return self._runner.busy() or self._similar.busy()
+
+    def pending_work(self) -> bool:
+        return (self.busy() or self.gallery.pending_work()
+                or (self.view is not None and self.view.drawing()))
+
+    def shutdown(self) -> None:
+        for part in (self._runner, self._similar, self.gallery):
+            part.shutdown()
+
+    # -- the map -----------------------------------------------------------------------------
+    def _show_empty(self, text: str) -> None:
+        self.placeholder.setText(text)
+        self.placeholder.show()
+        if self.view is not None:
+            self.view.hide()
+        self.status.setText("")
+        self._update_buttons()
+
+    @Slot(dict)
+    def _on_points(self, pts: dict) -> None:
+        self.points = pts
+        self.labels = np.asarray(pts["labels"]).astype(int)
+        self._lookup = ArrayLookup(self.state.dataset) if self.state.dataset is not None else None
+        self.relabel_menu.clear()
+        for c in pts["classes"]:
+            self.relabel_menu.addAction(c, lambda c=c: self.relabel_selection(c))
+
+    @Slot(object)
+    def _on_preview(self, xy) -> None:
+        if self.xy is None:   # a cached final map may already be shown
+            self._show_xy(xy, "PCA preview (the UMAP map follows)")
+
+    def _on_final(self, result: dict) -> None:
+        final = result.get("final")
+        if final is not None:
+            self._show_xy(final, "UMAP")
+        elif self.xy is not None:
+            self.method = "PCA"
+            self._update_status()
+
+    def _show_xy(self, xy, method: str) -> None:
+        if self.points is None:
+            return
+        view = self.ensure_view()
+        self.xy = np.asarray(xy, np.float32)
+        self.method = method
+        axes = ("PC 1", "PC 2") if method.startswith("PCA") else ("UMAP 1", "UMAP 2")
+        view.set_map(self.xy, axes)
+        self._recolor()
+        view.reset_view()
+        if len(self.selection):
+            view.set_highlight(self.selection)
+        self.placeholder.hide()
+        view.show()
+        self._update_status()
+
+    def _update_status(self) -> None:
+        n = len(self.xy) if self.xy is not None else 0
+        self.status.setText(f"{n:,} images · {self.method} of the model's features · hover for "
+                            "a thumbnail, click for the image, Rectangle/Lasso to select")
+        self._update_buttons()
+
+    @Slot()
+    def _recolor(self, *_args) -> None:
+        if self.view is None or self.points is None or self.xy is None:
+            return
+        issues = self._issue_scores()
+        groups, legend, note = color_groups(self.color_by.currentText(), self.points,
+                                            self.labels, issues)
+        self.view.set_colors(groups, legend)
+        self.color_by.setToolTip(note or "Colour the points by this field")
+
+    def _issue_scores(self) -> dict | None:
+        report = getattr(self.panel.health, "report", None)
+        if not report or (report.get("run_dir") and self.run_dir
+                          and os.path.abspath(report["run_dir"]) != os.path.abspath(self.run_dir)):
+            return None
+        items = (report.get("label_issues") or {}).get("items") or []
+        return {it["path"]: float(it.get("score", 0.0)) for it in items}
+
+    @Slot(int, int, str)
+    def _on_progress(self, done: int, total: int, what: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.progress.setFormat(f"{what} %p%")
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.loaded_run = None   # try again next time
+        self._show_empty("")
+        self.status.setText(error_html(message))
+        self.placeholder.setText("The map could not be made (see the message above).")
+
+    # -- hover, click, selection ------------------------------------------------------------
+    def item(self, i: int) -> dict:
+        """A gallery/detail entry for point ``i``."""
+        pts, classes = self.points, self.points["classes"]
+        t, p = int(self.labels[i]), int(pts["predicted"][i])
+        conf = float(pts["confidence"][i])
+        path = pts["paths"][i]
+        return {"path": path, "true": classes[t], "pred": classes[p], "prob": conf,
+                "correct": t == p, "probabilities": [float(v) for v in pts["probabilities"][i]],
+                "true_index": t, "position": int(i),
+                "caption": f"True: {classes[t]} · Predicted: {classes[p]} ({conf:.1%})"
+                           f"\n{os.path.basename(path)} · {SPLIT_NAMES[int(pts['splits'][i])]}"}
+
+    @Slot(int)
+    def _on_hover(self, i: int) -> None:
+        if i < 0 or self.points is None:
+            self.hover_label.hide()
+            return
+        self._hover_t0 = time.perf_counter()
+        path = self.points["paths"][i]
+        pix = self._hover_cache.get(path)
+        if pix is not None:
+            self._show_hover(i, pix)
+            return
+        arr = self._lookup.get(path) if self._lookup is not None else None
+        if arr is not None:   # an array dataset's sample: already in memory
+            from workbench.workers.gallery_images import fit_size
+
+            self._hover_image(i, path, fit_size(arr, THUMB_SIDE))
+            return
+        from workbench.workers.pool import app_pool
+
+        pool, lookup = app_pool(), self._lookup or ArrayLookup(None)
+
+        def decode():   # a pool thread: plain data only, handed back with post()
+            img, _reason = image_for(path, THUMB_SIDE, lookup)
+            pool.post(self._hover_image, i, path, img)
+
+        pool.submit(decode)
+
+    def _hover_image(self, i: int, path: str, arr) -> None:
+        from workbench.workers.qimages import image_to_qimage
+
+        if arr is None or self.view is None or self.points is None or self.view.hover != i:
+            return
+        pix = QPixmap.fromImage(image_to_qimage(np.ascontiguousarray(arr)))
+        if len(self._hover_cache) > 512:
+            self._hover_cache.clear()
+        self._hover_cache[path] = pix
+        self._show_hover(i, pix)
+
+    def _show_hover(self, i: int, pix: QPixmap) -> None:
+        it = self.item(i)
+        self.hover_label.setPixmap(pix)
+        self.hover_label.setToolTip(it["caption"])
+        self.hover_label.adjustSize()
+        pos = self.mapFromGlobal(self.cursor().pos()) + QPoint(16, 16)
+        pos.setX(min(pos.x(), self.width() - self.hover_label.width() - 4))
+        pos.setY(min(pos.y(), self.height() - self.hover_label.height() - 4))
+        self.hover_label.move(pos)
+        self.hover_label.show()
+        self.hover_label.raise_()
+        self.last_hover_ms = (time.perf_counter() - self._hover_t0) * 1000
+
+    @Slot(int)
+    def _on_point_clicked(self, i: int) -> None:
+        self.current = i
+        self.view.set_highlight(np.concatenate([self.selection, [i]]))
+        self._show_detail(self.item(i))
+        self._update_buttons()
+
+    def _show_detail(self, item: dict) -> None:
+        self.panel.detail.show_item(item, list(self.points["classes"]), self.state.dataset)
+
+    @Slot(dict)
+    def _on_gallery_item(self, item: dict) -> None:
+        if self.points is not None and item.get("position") is not None:
+            self.current = int(item["position"])
+            self._update_buttons()
+        self._show_detail(item)
+
+    @Slot(object)
+    def _on_selection(self, sel) -> None:
+        self.selection = np.asarray(sel, np.int64)
+        self._fill_gallery(self.selection, f"{len(self.selection):,} selected on the map")
+        self._update_buttons()
+
+    def _fill_gallery(self, positions, note: str) -> None:
+        shown = positions[:GALLERY_LIMIT]
+        if len(positions) > GALLERY_LIMIT:
+            note += f" (first {GALLERY_LIMIT} shown)"
+        self.gallery_note.setText(note)
+        self.gallery.set_items([self.item(int(i)) for i in shown], self.state.dataset,
+                               empty_hint="No points in the selection.")
+
+    def _update_buttons(self) -> None:
+        have = self.points is not None and self.xy is not None
+        self.similar_button.setEnabled(have and self.current >= 0)
+        for b in (self.relabel_button, self.exclude_button):
+            b.setEnabled(have and len(self.selection) > 0)
+        self.undo_button.setEnabled(self.fixes.stack.canUndo())
+        self.color_by.setEnabled(have)
+
+    @Slot()
+    def _on_mode(self, button) -> None:
+        if self.view is not None:
+            self.view.mode = button.property("mode")
+
+    # -- fixes -------------------------------------------------------------------------------
+    def selected_paths(self) -> list[str]:
+        return [self.points["paths"][int(i)] for i in self.selection] if self.points else []
+
+    def relabel_selection(self, label: str) -> None:
+        paths = self.selected_paths()
+        if paths:
+            self._touched.update(paths)
+            self.fixes.relabel(paths, label)
+
+    @Slot()
+    def exclude_selection(self) -> None:
+        paths = self.selected_paths()
+        if paths:
+            self._touched.update(paths)
+            self.fixes.exclude(paths)
+
+    @Slot()
+    def _on_fixes_changed(self) -> None:
+        """Relabels (and their undo) recolour the points they touched."""
+        self._update_buttons()
+        if self.points is None or not self._touched:
+            return
+        classes = list(self.points["classes"])
+        rows = {p: i for i, p in enumerate(self.points["paths"])} if len(self._touched) > 64 else None
+        for path in self._touched:
+            i = rows.get(path) if rows is not None else self.points["paths"].index(path)
+            label = self.fixes.label_of(path)
+            if i is not None and label in classes:
+                self.labels[i] = classes.index(label)
+        self._recolor()
+        if len(self.selection):
+            self._fill_gallery(self.selection, f"{len(self.selection):,} selected on the map")
+
+    # -- more like this ------------------------------------------------------------------------
+    @Slot()
+    def more_like_this(self) -> None:
+        if self.points is None or self.current < 0 or not self.run_dir:
+            return
+        path = self.points["paths"][self.current]
+        job = SimilarJob(self.run_dir, [path], k=SIMILAR_K)
+        self.gallery_note.setText("Finding similar training images…")
+        self._similar.start(job, finished=self._on_similar, failed=self._on_similar_failed)
+
+    def _on_similar(self, result: dict) -> None:
+        res = (result.get("results") or [{}])[0]
+        if res.get("error"):
+            self._on_similar_failed(res["error"])
+            return
+        neigh = res.get("neighbours") or []
+        pos = np.asarray([n["position"] for n in neigh], np.int64)
+        self.similar_positions = pos
+        if self.view is not None:
+            self.view.set_highlight(np.concatenate([pos, [self.current]]))
+        self.gallery_note.setText(f"The {len(pos)} training images most like "
+                                  f"{os.path.basename(res.get('path', ''))}, nearest first")
+        items = []
+        for n, i in zip(neigh, pos):
+            it = self.item(int(i))
+            it["caption"] = f"{n['label']} · distance {n['distance']:.3f}\n{os.path.basename(n['path'])}"
+            it["lines"] = [f"True: {it['true']}", f"Pred: {it['pred']}", f"d = {n['distance']:.3f}"]
+            items.append(it)
+        self.gallery.set_items(items, self.state.dataset)
+
+    @Slot(str)
+    def _on_similar_failed(self, message: str) -> None:
+        self.gallery_note.setText(f"More like this failed: {message}")
