@@ -171,7 +171,7 @@ def main(argv=None) -> int:
     from training.runs.runfolder import RunFolder
 
     folder = RunFolder(info["run"])
-    model, classes_json = str(folder.model_file("final")), str(folder.path / "classes.json")
+    model, classes_json = str(folder.model_file("final")), str(folder.classes_json)
     env = {**os.environ, "PYTHONPATH": common.ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
            "WORKBENCH_DATA_DIR": os.path.join(a.work, "appdata"),
            "WORKBENCH_LOG_DIR": os.path.join(a.work, "logs")}
