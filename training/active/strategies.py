@@ -118,12 +118,9 @@ def k_center_greedy(features, count: int, first: int = 0, weights=None) -> np.nd
     Features are L2-normalised first, so the distance is about what the model sees, not
     how strongly (near-duplicates are close whatever their scale). Memory is O(n).
     """
-    f = np.asarray(features, np.float32).reshape(len(features), -1)
-    n = len(f)
-    count = max(0, min(int(count), n))
+    f, count = _unit_rows(features, count)
     if count == 0:
         return np.zeros(0, np.int64)
-    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
     picked = np.empty(count, np.int64)
     picked[0] = first
     dist = np.sum((f - f[first]) ** 2, axis=1)
@@ -141,12 +138,10 @@ def spaced(features, count: int, spacing: float) -> np.ndarray:
     """Up to ``count`` rows in their order, each skipped when it is closer (L2-normalised)
     to an earlier pick than ``spacing`` x the median pairwise distance; rows skipped fill
     the end when too few pass."""
-    f = np.asarray(features, np.float32).reshape(len(features), -1)
+    f, count = _unit_rows(features, count)
     n = len(f)
-    count = max(0, min(int(count), n))
     if count == 0:
         return np.zeros(0, np.int64)
-    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
     d = np.maximum(0.0, 2.0 - 2.0 * (f @ f.T))
     tau = float(spacing * np.median(d[np.triu_indices(n, 1)])) if n > 1 else 0.0
     picked: list[int] = []
@@ -157,3 +152,11 @@ def spaced(features, count: int, spacing: float) -> np.ndarray:
             picked.append(i)
     rest = [i for i in range(n) if i not in set(picked)][:count - len(picked)]
     return np.asarray(picked + rest, np.int64)
+
+
+def _unit_rows(features, count: int) -> tuple[np.ndarray, int]:
+    """The features as L2-normalised float32 rows (the distance is about what the model
+    sees, not how strongly), and ``count`` clipped to their number."""
+    f = np.asarray(features, np.float32).reshape(len(features), -1)
+    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    return f, max(0, min(int(count), len(f)))
