@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from training.active.heldback import HOLDOUT_SHARE, MIN_PER_CLASS, held_back_mask, labels_needed, needed_message
-from training.active.strategies import DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED, rank
+from training.active.strategies import (DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_SPACING,
+                                        DEFAULT_WEIGHTED, rank)
 from training.data import DatasetError
 from training.events import Events
 
@@ -81,7 +82,8 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
               seed: int = 0, share: float = HOLDOUT_SHARE, events: Events | None = None,
               measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER,
               backbone_cache=None, min_per_class: int = MIN_PER_CLASS,
-              weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None) -> RoundResult:
+              weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None,
+              spacing: float = DEFAULT_SPACING) -> RoundResult:
     """Train, estimate, predict the pool and rank it.
 
     Args:
@@ -130,7 +132,8 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
             accuracy = float(np.mean(p_held.argmax(axis=1) == y[ok]))
     events.on_status(f"Ranking {len(pool):,} unlabelled images…")
     feats, probs, pool_ok = model.predict(read, pool, events, "ranking the unlabelled images")
-    order, scores = rank(strategy, probs, feats, count, seed, measure, prefilter, weighted, batch)
+    order, scores = rank(strategy, probs, feats, count, seed, measure, prefilter, weighted, batch,
+                         spacing)
     t_rank = time.perf_counter() - t1
     return RoundResult(
         positions=pool_ok[order], suggested=probs[order].argmax(axis=1) if len(order) else np.zeros(0, np.int64),

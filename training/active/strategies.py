@@ -15,17 +15,21 @@ import numpy as np
 
 # The one list of strategies, with what the CLI's --help and the app show for each.
 STRATEGIES: dict[str, str] = {
-    "diverse": "the least sure images, spread over what the model sees (no near-duplicates)",
+    "diverse": "the least sure images, skipping near-duplicates of those already picked",
     "uncertainty": "the images the model is least sure of",
     "random": "images in random order (the baseline)",
 }
 DEFAULT_STRATEGY = "diverse"
 MEASURES = ("margin", "entropy")
 DEFAULT_MEASURE = "margin"
-# diverse: k-center greedy runs over the PREFILTER x count most uncertain images, each pick
-# the farthest from those before it (WEIGHTED: distance times uncertainty).
+# diverse picks from the PREFILTER x count most uncertain images. With spacing 0 by k-center
+# greedy, each pick the farthest from those before it (WEIGHTED: distance times uncertainty).
 DEFAULT_PREFILTER = 8
 DEFAULT_WEIGHTED = False
+# diverse with ``spacing`` s > 0: instead of k-center, walk the candidates in uncertainty
+# order and skip one closer to an earlier pick than s x the median pairwise distance of the
+# candidates (near-duplicates never pass, however many; the order stays uncertainty's).
+DEFAULT_SPACING = 0.1
 
 
 def uncertainty(probabilities, measure: str = DEFAULT_MEASURE) -> np.ndarray:
@@ -53,7 +57,8 @@ def uncertainty(probabilities, measure: str = DEFAULT_MEASURE) -> np.ndarray:
 
 def rank(strategy: str, probabilities, features=None, count: int | None = None, seed: int = 0,
          measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER,
-         weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+         weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None,
+         spacing: float = DEFAULT_SPACING) -> tuple[np.ndarray, np.ndarray]:
     """Pool positions to label next, best first, and their scores.
 
     Args:
@@ -67,6 +72,8 @@ def rank(strategy: str, probabilities, features=None, count: int | None = None, 
         weighted: ``diverse`` weighs each candidate's distance by its uncertainty.
         batch: ``diverse`` spreads the first ``batch`` positions (the labels given before
             the model retrains; default ``count``) and lists the rest by uncertainty.
+        spacing: ``diverse`` skips near-duplicates of earlier picks in uncertainty order
+            (see ``DEFAULT_SPACING``) instead of k-center greedy; 0 = k-center.
 
     Returns:
         ``(positions int64, scores float64)``: for ``uncertainty``/``diverse`` the score is
@@ -93,8 +100,11 @@ def rank(strategy: str, probabilities, features=None, count: int | None = None, 
                          f"Received: {None if features is None else len(features)} rows for {n} images")
     k = count if batch is None else max(1, min(int(batch), count))
     candidates = by_uncertainty[:min(n, max(k, int(prefilter) * k))]
-    picked = candidates[k_center_greedy(np.asarray(features)[candidates], k, first=0,
-                                        weights=u[candidates] if weighted else None)]
+    if spacing > 0:
+        picked = candidates[spaced(np.asarray(features)[candidates], k, spacing)]
+    else:
+        picked = candidates[k_center_greedy(np.asarray(features)[candidates], k, first=0,
+                                            weights=u[candidates] if weighted else None)]
     rest = by_uncertainty[~np.isin(by_uncertainty, picked)][:count - k]
     order = np.concatenate([picked, rest])
     return order.astype(np.int64), u[order]
@@ -108,12 +118,9 @@ def k_center_greedy(features, count: int, first: int = 0, weights=None) -> np.nd
     Features are L2-normalised first, so the distance is about what the model sees, not
     how strongly (near-duplicates are close whatever their scale). Memory is O(n).
     """
-    f = np.asarray(features, np.float32).reshape(len(features), -1)
-    n = len(f)
-    count = max(0, min(int(count), n))
+    f, count = _unit_rows(features, count)
     if count == 0:
         return np.zeros(0, np.int64)
-    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
     picked = np.empty(count, np.int64)
     picked[0] = first
     dist = np.sum((f - f[first]) ** 2, axis=1)
@@ -125,3 +132,31 @@ def k_center_greedy(features, count: int, first: int = 0, weights=None) -> np.nd
         dist = np.minimum(dist, np.sum((f - f[nxt]) ** 2, axis=1))
         dist[picked[:i + 1]] = -1.0
     return picked
+
+
+def spaced(features, count: int, spacing: float) -> np.ndarray:
+    """Up to ``count`` rows in their order, each skipped when it is closer (L2-normalised)
+    to an earlier pick than ``spacing`` x the median pairwise distance; rows skipped fill
+    the end when too few pass."""
+    f, count = _unit_rows(features, count)
+    n = len(f)
+    if count == 0:
+        return np.zeros(0, np.int64)
+    d = np.maximum(0.0, 2.0 - 2.0 * (f @ f.T))
+    tau = float(spacing * np.median(d[np.triu_indices(n, 1)])) if n > 1 else 0.0
+    picked: list[int] = []
+    for i in range(n):
+        if len(picked) == count:
+            break
+        if not picked or d[i, picked].min() > tau:
+            picked.append(i)
+    rest = [i for i in range(n) if i not in set(picked)][:count - len(picked)]
+    return np.asarray(picked + rest, np.int64)
+
+
+def _unit_rows(features, count: int) -> tuple[np.ndarray, int]:
+    """The features as L2-normalised float32 rows (the distance is about what the model
+    sees, not how strongly), and ``count`` clipped to their number."""
+    f = np.asarray(features, np.float32).reshape(len(features), -1)
+    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    return f, max(0, min(int(count), len(f)))
