@@ -22,6 +22,7 @@ PAN, RECTANGLE, LASSO = "pan", "rectangle", "lasso"
 POINT_SIZE = 4
 CHUNK = 6000   # points added per event-loop turn (~25 ms)
 HOVER_RADIUS_PX = 6
+LEGEND_ROW_PX = 20   # one legend entry's height at the default label size
 
 
 class _SelectBox(pg.ViewBox):
@@ -121,6 +122,7 @@ class MapView(QWidget):
         item.setLabel("bottom", axis_names[0])
         item.setLabel("left", axis_names[1])
         self.highlight.setData([], [])
+        self.reset_view()
 
     def set_colors(self, groups: np.ndarray, legend: list[tuple[str, QColor]]) -> None:
         """Colour point ``i`` with ``legend[groups[i]]`` (a group of -1 is not drawn).
@@ -143,6 +145,7 @@ class MapView(QWidget):
             brush = pg.mkBrush(color)
             for k, start in enumerate(range(0, max(len(sel), 1), CHUNK)):
                 self._pending.append((sel[start:start + CHUNK], brush, label if k == 0 else None))
+        self._fold_legend()
         self._add_next()
 
     @Slot()
@@ -175,8 +178,24 @@ class MapView(QWidget):
             self.highlight.setData([], [])
 
     def reset_view(self) -> None:
-        self.plot.getPlotItem().enableAutoRange()
-        self.plot.getPlotItem().autoRange()
+        """Show every point. The range comes from the positions themselves, not pyqtgraph's
+        auto-range: that follows the items as :meth:`set_colors` adds them piece by piece,
+        so a view reset while drawing (or a screenshot) showed only the first pieces."""
+        if not len(self.xy):
+            return
+        lo, hi = self.xy.min(axis=0), self.xy.max(axis=0)
+        self.box.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0.03)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fold_legend()
+
+    def _fold_legend(self) -> None:
+        """Spread the legend over columns when one column would cover more than half of the
+        plot's height (10 classes at 1024x640 hid a third of the map)."""
+        rows = max(len(self._planned), 1)
+        fits = max(int(self.plot.height() * 0.5 // LEGEND_ROW_PX), 1)
+        self.legend.setColumnCount(min(-(-rows // fits), 4))
 
     # -- picking -------------------------------------------------------------------------
     def nearest(self, x: float, y: float, radius_px: float = HOVER_RADIUS_PX) -> int:
