@@ -18,24 +18,21 @@ import os
 import time
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt, Slot
+from PySide6.QtCore import QPoint, Slot
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QMenu,
-                               QProgressBar, QPushButton, QSplitter, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QWidget)
 
 from training.data.index import SPLIT_NAMES
 from workbench.actions.fixes import fixes_for
 from workbench.compute.requests import EmbeddingMapJob, SimilarJob
 from workbench.widgets.error_details import error_html
-from workbench.widgets.image_gallery import ImageGallery
-from workbench.widgets.map_colors import COLOR_BY, color_groups
+from workbench.panels.results_map_layout import EMPTY, setup_ui
+from workbench.widgets.map_colors import color_groups
 from workbench.workers.gallery_images import ArrayLookup, image_for
 from workbench.workers.job_runner import JobRunner
 
 log = logging.getLogger(__name__)
 
-EMPTY = "Select a run to see its map: every image placed by what the model sees."
 GALLERY_LIMIT = 200
 SIMILAR_K = 12
 THUMB_SIDE = 96
@@ -65,97 +62,10 @@ class MapTab(QWidget):
         self._touched: set[str] = set()
         self._runner = JobRunner(self)
         self._similar = JobRunner(self)
-        self._build()
+        setup_ui(self)
+        self._update_buttons()
         self.fixes.changed.connect(self._on_fixes_changed)
         self.fixes.stack.canUndoChanged.connect(self.undo_button.setEnabled)
-
-    def _build(self) -> None:
-        self.color_by = QComboBox()
-        self.color_by.addItems(COLOR_BY)
-        self.color_by.setToolTip("Colour the points by this field")
-        self.color_by.currentTextChanged.connect(self._recolor)
-        self.mode_buttons = QButtonGroup(self)
-        modes = QHBoxLayout()
-        for key, text, tip in (("pan", "Pan", "Drag to pan, wheel to zoom, click a point to see it"),
-                               ("rectangle", "Rectangle", "Drag a rectangle to select its points"),
-                               ("lasso", "Lasso", "Draw around points to select them")):
-            b = QPushButton(text)
-            b.setCheckable(True)
-            b.setToolTip(tip)
-            b.setProperty("mode", key)
-            b.setChecked(key == "pan")
-            self.mode_buttons.addButton(b)
-            modes.addWidget(b)
-        self.mode_buttons.buttonClicked.connect(self._on_mode)
-        self.similar_button = QPushButton("More like this")
-        self.similar_button.setToolTip("The training images most similar to the clicked image "
-                                       "(nearest by the model's features)")
-        self.similar_button.clicked.connect(self.more_like_this)
-        self.relabel_button = QToolButton()
-        self.relabel_button.setText("Relabel selection")
-        self.relabel_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.relabel_menu = QMenu(self.relabel_button)
-        self.relabel_button.setMenu(self.relabel_menu)
-        self.relabel_button.setToolTip("Give every selected image one class (label overlay; "
-                                       "your files are not touched; Edit → Undo)")
-        self.exclude_button = QPushButton("Exclude selection")
-        self.exclude_button.setToolTip("Leave the selected images out of training (undo: Edit → Undo)")
-        self.exclude_button.clicked.connect(self.exclude_selection)
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.setToolTip("Undo the last relabel or exclusion")
-        self.undo_button.clicked.connect(self.fixes.undo)
-        self.reset_button = QPushButton("Reset view")
-        self.reset_button.clicked.connect(lambda: self.view and self.view.reset_view())
-        top = QHBoxLayout()   # two short rows: the tab fits a 1024 px window
-        top.addWidget(QLabel("Colour by:"))
-        top.addWidget(self.color_by)
-        top.addLayout(modes)
-        top.addWidget(self.reset_button)
-        top.addStretch(1)
-        acts = QHBoxLayout()
-        for w in (self.similar_button, self.relabel_button, self.exclude_button, self.undo_button):
-            acts.addWidget(w)
-        acts.addStretch(1)
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(240)
-        self.progress.hide()
-        acts.addWidget(self.progress)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.plot_holder = QWidget()
-        self.plot_layout = QVBoxLayout(self.plot_holder)
-        self.plot_layout.setContentsMargins(0, 0, 0, 0)
-        self.placeholder = QLabel(EMPTY)
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setWordWrap(True)
-        self.plot_layout.addWidget(self.placeholder)
-        self.gallery_note = QLabel("Select points with Rectangle or Lasso to see them here.")
-        self.gallery = ImageGallery("Select points with Rectangle or Lasso, or press "
-                                    "More like this, to see images here.")
-        self.gallery.enable_fixes(self.fixes)
-        self.gallery.itemSelected.connect(self._on_gallery_item)
-        box = QWidget()
-        gv = QVBoxLayout(box)
-        gv.setContentsMargins(0, 0, 0, 0)
-        gv.addWidget(self.gallery_note)
-        gv.addWidget(self.gallery)
-        box.setMinimumHeight(self.gallery.list.gridSize().height() + 40)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.plot_holder)
-        split.addWidget(box)
-        split.setSizes([420, 200])
-        split.setChildrenCollapsible(False)
-        self.plot_holder.setMinimumHeight(220)
-        self.hover_label = QLabel(self)
-        self.hover_label.setStyleSheet("background: white; border: 1px solid #888; padding: 2px;")
-        self.hover_label.hide()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
-        layout.addLayout(acts)
-        layout.addWidget(self.status)
-        layout.addWidget(split, 1)
-        self._update_buttons()
 
     # -- public ------------------------------------------------------------------------------
     def ensure_view(self):
