@@ -59,12 +59,17 @@ def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share, wei
     keys = [f"fm-train-{i}" for i in range(len(x))]
     spec = fast_spec((28, 28), "grayscale")
     read, test_read = array_reader(x), array_reader(xt)
-    out = []
+    out, previous = [], None
+    ensemble = strategy.endswith("+ens")
+    strategy = strategy.removesuffix("+ens")
     while True:
         keras.backend.clear_session()
         c0 = cpu_seconds()
         res = run_round(read, labels, keys, classes, spec, strategy, ROUND, seed, share,
-                        measure=measure, prefilter=prefilter, weighted=weighted, spacing=spacing)
+                        measure=measure, prefilter=prefilter, weighted=weighted, spacing=spacing,
+                        previous=previous)
+        if ensemble:
+            previous = (res.pool_rows, res.pool_probabilities)
         cpu = cpu_seconds() - c0
         _, p, ok = res.model.predict(test_read, np.arange(len(xt)))
         acc = float(np.mean(p.argmax(axis=1) == yt[ok]))
@@ -129,7 +134,9 @@ def main() -> int:
                    ("diverse", "margin", 2, False), ("diverse", "margin", 4, False),
                    ("diverse", "margin", 8, False), ("diverse", "margin", 4, True),
                    ("diverse", "margin", 8, True), ("diverse", "margin", 8, 0.1),
-                   ("diverse", "margin", 8, 0.3)]
+                   ("diverse", "margin", 8, 0.3), ("badge", "margin", 8, False),
+                   ("balanced", "margin", 8, False), ("uncertainty+ens", "margin", 8, False),
+                   ("badge+ens", "margin", 8, False)]
         seeds = [100 + s for s in range(args.seeds)]
     else:
         # The product's defaults: a float in the last place is diverse's spacing.

@@ -83,7 +83,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
               measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER,
               backbone_cache=None, min_per_class: int = MIN_PER_CLASS,
               weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None,
-              spacing: float = DEFAULT_SPACING) -> RoundResult:
+              spacing: float = DEFAULT_SPACING, previous=None) -> RoundResult:
     """Train, estimate, predict the pool and rank it.
 
     Args:
@@ -132,7 +132,8 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
             accuracy = float(np.mean(p_held.argmax(axis=1) == y[ok]))
     events.on_status(f"Ranking {len(pool):,} unlabelled images…")
     feats, probs, pool_ok = model.predict(read, pool, events, "ranking the unlabelled images")
-    order, scores = rank(strategy, probs, feats, count, seed, measure, prefilter, weighted, batch,
+    ranked = _with_previous(probs, pool_ok, previous)
+    order, scores = rank(strategy, ranked, feats, count, seed, measure, prefilter, weighted, batch,
                          spacing)
     t_rank = time.perf_counter() - t1
     return RoundResult(
@@ -141,6 +142,22 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
         labels=len(labelled), trained_on=len(kept), held_back=len(held_rows), accuracy=accuracy,
         pool=len(pool_ok), seconds={"train": t_train, "rank": t_rank},
         pool_probabilities=probs, pool_rows=pool_ok, backbone_cache=backbone_cache, model=model)
+
+
+def _with_previous(probs, rows, previous):
+    """The mean of this round's and the previous round's probabilities (``previous`` =
+    ``(rows, probabilities)``) where the previous round saw the row; this round's elsewhere."""
+    if previous is None:
+        return probs
+    prev_rows, prev_probs = (np.asarray(v) for v in previous)
+    if prev_probs.ndim != 2 or prev_probs.shape[1] != probs.shape[1]:
+        return probs
+    where = np.searchsorted(prev_rows, rows)
+    where = np.minimum(where, max(0, len(prev_rows) - 1))
+    seen = (prev_rows[where] == rows) if len(prev_rows) else np.zeros(len(rows), bool)
+    out = probs.copy()
+    out[seen] = 0.5 * (probs[seen] + prev_probs[where[seen]])
+    return out
 
 
 class RoundModel:

@@ -30,6 +30,55 @@ DEFAULT_WEIGHTED = False
 # order and skip one closer to an earlier pick than s x the median pairwise distance of the
 # candidates (near-duplicates never pass, however many; the order stays uncertainty's).
 DEFAULT_SPACING = 0.1
+# Being tried on the tuning pool (bench/active_learning.py --tune), not offered yet.
+_TRIAL = ("badge", "balanced")
+BALANCE_CAP = 2.0
+
+
+def balanced(predicted, count: int, cap: float | None = None) -> np.ndarray:
+    """Up to ``count`` rows in their order, at most ``cap`` x count / classes a predicted
+    class; rows skipped fill the end when too few pass."""
+    predicted = np.asarray(predicted)
+    cap = BALANCE_CAP if cap is None else cap
+    limit = max(1, int(np.ceil(cap * count / max(1, int(predicted.max(initial=0)) + 1))))
+    seen: dict[int, int] = {}
+    picked, skipped = [], []
+    for i, c in enumerate(predicted.tolist()):
+        if len(picked) == count:
+            break
+        if seen.get(c, 0) < limit:
+            seen[c] = seen.get(c, 0) + 1
+            picked.append(i)
+        else:
+            skipped.append(i)
+    return np.asarray(picked + skipped[:count - len(picked)], np.int64)
+
+
+def badge(probabilities, features, count: int, rng) -> np.ndarray:
+    """BADGE (Ash et al. 2020): k-means++ seeding over the last layer's gradient
+    embeddings ``(p - onehot(argmax p)) x features``, whose length grows with the
+    uncertainty and whose direction says what the image would teach."""
+    p = np.asarray(probabilities, np.float32)
+    f = np.asarray(features, np.float32).reshape(len(features), -1)
+    n = len(p)
+    count = max(0, min(int(count), n))
+    if count == 0:
+        return np.zeros(0, np.int64)
+    r = p.copy()
+    r[np.arange(n), p.argmax(axis=1)] -= 1.0
+    # ||r_i f_i^T - r_j f_j^T||^2 = |r_i|^2|f_i|^2 + |r_j|^2|f_j|^2 - 2 (r_i.r_j)(f_i.f_j)
+    norm2 = (r * r).sum(1) * (f * f).sum(1)
+    picked = [int(np.argmax(norm2))]
+    dist = np.maximum(norm2 + norm2[picked[0]] - 2 * (r @ r[picked[0]]) * (f @ f[picked[0]]), 0.0)
+    dist[picked[0]] = 0.0
+    for _ in range(1, count):
+        total = float(dist.sum())
+        nxt = int(rng.choice(n, p=dist / total)) if total > 0 else int(rng.integers(n))
+        picked.append(nxt)
+        d = np.maximum(norm2 + norm2[nxt] - 2 * (r @ r[nxt]) * (f @ f[nxt]), 0.0)
+        dist = np.minimum(dist, d)
+        dist[picked] = 0.0
+    return np.asarray(picked, np.int64)
 
 
 def uncertainty(probabilities, measure: str = DEFAULT_MEASURE) -> np.ndarray:
@@ -86,7 +135,7 @@ def rank(strategy: str, probabilities, features=None, count: int | None = None, 
     if strategy == "random":
         order = rng.permutation(n)[:count]
         return order.astype(np.int64), np.zeros(len(order))
-    if strategy not in STRATEGIES:
+    if strategy not in STRATEGIES and strategy not in _TRIAL:
         raise ValueError(f"Unknown strategy (known: {', '.join(STRATEGIES)}). Received: {strategy!r}")
     u = uncertainty(p, measure)
     # Ties (identical probabilities) broken by a seeded shuffle, not by file order.
@@ -95,12 +144,20 @@ def rank(strategy: str, probabilities, features=None, count: int | None = None, 
     if strategy == "uncertainty" or count == 0:
         order = by_uncertainty[:count]
         return order.astype(np.int64), u[order]
+    if strategy == "balanced":
+        k = count if batch is None else max(1, min(int(batch), count))
+        picked = by_uncertainty[balanced(p[by_uncertainty].argmax(axis=1), k)]
+        rest = by_uncertainty[~np.isin(by_uncertainty, picked)][:count - k]
+        order = np.concatenate([picked, rest])
+        return order.astype(np.int64), u[order]
     if features is None or len(features) != n:
         raise ValueError("The diverse strategy needs the pool's features, one row per image. "
                          f"Received: {None if features is None else len(features)} rows for {n} images")
     k = count if batch is None else max(1, min(int(batch), count))
     candidates = by_uncertainty[:min(n, max(k, int(prefilter) * k))]
-    if spacing > 0:
+    if strategy == "badge":
+        picked = badge(p, np.asarray(features), k, rng)
+    elif spacing > 0:
         picked = candidates[spaced(np.asarray(features)[candidates], k, spacing)]
     else:
         picked = candidates[k_center_greedy(np.asarray(features)[candidates], k, first=0,
