@@ -59,17 +59,12 @@ def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share, wei
     keys = [f"fm-train-{i}" for i in range(len(x))]
     spec = fast_spec((28, 28), "grayscale")
     read, test_read = array_reader(x), array_reader(xt)
-    out, previous = [], None
-    ensemble = strategy.endswith("+ens")
-    strategy = strategy.removesuffix("+ens")
+    out = []
     while True:
         keras.backend.clear_session()
         c0 = cpu_seconds()
         res = run_round(read, labels, keys, classes, spec, strategy, ROUND, seed, share,
-                        measure=measure, prefilter=prefilter, weighted=weighted, spacing=spacing,
-                        previous=previous)
-        if ensemble:
-            previous = (res.pool_rows, res.pool_probabilities)
+                        measure=measure, prefilter=prefilter, weighted=weighted, spacing=spacing)
         cpu = cpu_seconds() - c0
         _, p, ok = res.model.predict(test_read, np.arange(len(xt)))
         acc = float(np.mean(p.argmax(axis=1) == yt[ok]))
@@ -134,15 +129,14 @@ def main() -> int:
                    ("diverse", "margin", 2, False), ("diverse", "margin", 4, False),
                    ("diverse", "margin", 8, False), ("diverse", "margin", 4, True),
                    ("diverse", "margin", 8, True), ("diverse", "margin", 8, 0.1),
-                   ("diverse", "margin", 8, 0.3), ("badge", "margin", 8, False),
-                   ("balanced", "margin", 8, False), ("uncertainty+ens", "margin", 8, False),
-                   ("badge+ens", "margin", 8, False)]
+                   ("diverse", "margin", 8, 0.3), ("badge", "margin", 8, False)]
         seeds = [100 + s for s in range(args.seeds)]
     else:
         # The product's defaults: a float in the last place is diverse's spacing.
         configs = [("random", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED),
                    ("uncertainty", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED),
-                   ("diverse", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_SPACING or DEFAULT_WEIGHTED)]
+                   ("diverse", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_SPACING or DEFAULT_WEIGHTED),
+                   ("badge", DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_WEIGHTED)]
         seeds = list(range(args.seeds))
     results = {}
     for strategy, measure, m, weighted in configs:

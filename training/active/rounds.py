@@ -14,7 +14,7 @@ import numpy as np
 
 from training.active.heldback import HOLDOUT_SHARE, MIN_PER_CLASS, held_back_mask, labels_needed, needed_message
 from training.active.strategies import (DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_SPACING,
-                                        DEFAULT_WEIGHTED, rank)
+                                        DEFAULT_STRATEGY, DEFAULT_WEIGHTED, rank)
 from training.data import DatasetError
 from training.events import Events
 
@@ -78,12 +78,12 @@ def check_ready(labels, classes, min_per_class: int = MIN_PER_CLASS) -> None:
         raise NotReady(needed_message(needed, min_per_class))
 
 
-def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", count: int = 100,
+def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEGY, count: int = 100,
               seed: int = 0, share: float = HOLDOUT_SHARE, events: Events | None = None,
               measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER,
               backbone_cache=None, min_per_class: int = MIN_PER_CLASS,
               weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None,
-              spacing: float = DEFAULT_SPACING, previous=None) -> RoundResult:
+              spacing: float = DEFAULT_SPACING) -> RoundResult:
     """Train, estimate, predict the pool and rank it.
 
     Args:
@@ -93,7 +93,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
         classes: class names.
         spec: the model spec (``training.active.fastmodel.fast_spec``).
         count: how many pool images to rank (the queue's length).
-        batch: labels given before the next round (``diverse`` spreads these; default ``count``).
+        batch: labels given before the next round (``badge``/``diverse`` spread these; default ``count``).
         backbone_cache: a ``BackboneFeatures`` kept between rounds (frozen-backbone specs).
 
     Raises:
@@ -132,8 +132,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
             accuracy = float(np.mean(p_held.argmax(axis=1) == y[ok]))
     events.on_status(f"Ranking {len(pool):,} unlabelled images…")
     feats, probs, pool_ok = model.predict(read, pool, events, "ranking the unlabelled images")
-    ranked = _with_previous(probs, pool_ok, previous)
-    order, scores = rank(strategy, ranked, feats, count, seed, measure, prefilter, weighted, batch,
+    order, scores = rank(strategy, probs, feats, count, seed, measure, prefilter, weighted, batch,
                          spacing)
     t_rank = time.perf_counter() - t1
     return RoundResult(
@@ -142,22 +141,6 @@ def run_round(read, labels, keys, classes, spec, strategy: str = "diverse", coun
         labels=len(labelled), trained_on=len(kept), held_back=len(held_rows), accuracy=accuracy,
         pool=len(pool_ok), seconds={"train": t_train, "rank": t_rank},
         pool_probabilities=probs, pool_rows=pool_ok, backbone_cache=backbone_cache, model=model)
-
-
-def _with_previous(probs, rows, previous):
-    """The mean of this round's and the previous round's probabilities (``previous`` =
-    ``(rows, probabilities)``) where the previous round saw the row; this round's elsewhere."""
-    if previous is None:
-        return probs
-    prev_rows, prev_probs = (np.asarray(v) for v in previous)
-    if prev_probs.ndim != 2 or prev_probs.shape[1] != probs.shape[1]:
-        return probs
-    where = np.searchsorted(prev_rows, rows)
-    where = np.minimum(where, max(0, len(prev_rows) - 1))
-    seen = (prev_rows[where] == rows) if len(prev_rows) else np.zeros(len(rows), bool)
-    out = probs.copy()
-    out[seen] = 0.5 * (probs[seen] + prev_probs[where[seen]])
-    return out
 
 
 class RoundModel:

@@ -1,6 +1,6 @@
 """Ranking strategies: which unlabelled images would teach the model most.
 
-Every strategy takes the model's probabilities for the pool (and, for ``diverse``, its
+Every strategy takes the model's probabilities for the pool (and, for ``badge`` and ``diverse``, its
 penultimate features from ``training.features.embeddings``) and returns pool positions,
 best first, with a score per position (higher = label it sooner). Deterministic for a
 given seed.
@@ -15,11 +15,12 @@ import numpy as np
 
 # The one list of strategies, with what the CLI's --help and the app show for each.
 STRATEGIES: dict[str, str] = {
+    "badge": "the least sure images, spread over what each would teach the model",
     "diverse": "the least sure images, skipping near-duplicates of those already picked",
     "uncertainty": "the images the model is least sure of",
     "random": "images in random order (the baseline)",
 }
-DEFAULT_STRATEGY = "diverse"
+DEFAULT_STRATEGY = "badge"
 MEASURES = ("margin", "entropy")
 DEFAULT_MEASURE = "margin"
 # diverse picks from the PREFILTER x count most uncertain images. With spacing 0 by k-center
@@ -30,34 +31,13 @@ DEFAULT_WEIGHTED = False
 # order and skip one closer to an earlier pick than s x the median pairwise distance of the
 # candidates (near-duplicates never pass, however many; the order stays uncertainty's).
 DEFAULT_SPACING = 0.1
-# Being tried on the tuning pool (bench/active_learning.py --tune), not offered yet.
-_TRIAL = ("badge", "balanced")
-BALANCE_CAP = 2.0
-
-
-def balanced(predicted, count: int, cap: float | None = None) -> np.ndarray:
-    """Up to ``count`` rows in their order, at most ``cap`` x count / classes a predicted
-    class; rows skipped fill the end when too few pass."""
-    predicted = np.asarray(predicted)
-    cap = BALANCE_CAP if cap is None else cap
-    limit = max(1, int(np.ceil(cap * count / max(1, int(predicted.max(initial=0)) + 1))))
-    seen: dict[int, int] = {}
-    picked, skipped = [], []
-    for i, c in enumerate(predicted.tolist()):
-        if len(picked) == count:
-            break
-        if seen.get(c, 0) < limit:
-            seen[c] = seen.get(c, 0) + 1
-            picked.append(i)
-        else:
-            skipped.append(i)
-    return np.asarray(picked + skipped[:count - len(picked)], np.int64)
-
-
 def badge(probabilities, features, count: int, rng) -> np.ndarray:
-    """BADGE (Ash et al. 2020): k-means++ seeding over the last layer's gradient
-    embeddings ``(p - onehot(argmax p)) x features``, whose length grows with the
-    uncertainty and whose direction says what the image would teach."""
+    """``count`` rows by BADGE (Ash et al. 2020): k-means++ seeding over the last layer's
+    gradient embeddings ``(p - onehot(argmax p)) x features``. An embedding's length grows
+    with the uncertainty and its direction says what the image would teach, so the seeding
+    prefers unsure images and spreads them; a near-duplicate of a pick is at distance ~0
+    and is almost never drawn. Memory O(n): distances come from the two factors' dot
+    products, the (n, C x d) embeddings are never built."""
     p = np.asarray(probabilities, np.float32)
     f = np.asarray(features, np.float32).reshape(len(features), -1)
     n = len(p)
@@ -113,19 +93,19 @@ def rank(strategy: str, probabilities, features=None, count: int | None = None, 
     Args:
         strategy: a key of :data:`STRATEGIES`.
         probabilities: ``(n, C)`` model probabilities of the pool.
-        features: ``(n, d)`` penultimate features (``diverse`` only).
+        features: ``(n, d)`` penultimate features (``badge`` and ``diverse``).
         count: how many to return (None: all).
         seed: for ``random`` and the tie-breaking of the others.
         measure: the uncertainty measure (see :func:`uncertainty`).
         prefilter: ``diverse`` picks from the ``prefilter x count`` most uncertain.
         weighted: ``diverse`` weighs each candidate's distance by its uncertainty.
-        batch: ``diverse`` spreads the first ``batch`` positions (the labels given before
+        batch: ``badge``/``diverse`` spread the first ``batch`` positions (the labels given before
             the model retrains; default ``count``) and lists the rest by uncertainty.
         spacing: ``diverse`` skips near-duplicates of earlier picks in uncertainty order
             (see ``DEFAULT_SPACING``) instead of k-center greedy; 0 = k-center.
 
     Returns:
-        ``(positions int64, scores float64)``: for ``uncertainty``/``diverse`` the score is
+        ``(positions int64, scores float64)``: for ``uncertainty``/``diverse``/``badge`` the score is
         the uncertainty; for ``random`` it is 0 for all.
     """
     p = np.asarray(probabilities)
@@ -135,7 +115,7 @@ def rank(strategy: str, probabilities, features=None, count: int | None = None, 
     if strategy == "random":
         order = rng.permutation(n)[:count]
         return order.astype(np.int64), np.zeros(len(order))
-    if strategy not in STRATEGIES and strategy not in _TRIAL:
+    if strategy not in STRATEGIES:
         raise ValueError(f"Unknown strategy (known: {', '.join(STRATEGIES)}). Received: {strategy!r}")
     u = uncertainty(p, measure)
     # Ties (identical probabilities) broken by a seeded shuffle, not by file order.
@@ -144,14 +124,8 @@ def rank(strategy: str, probabilities, features=None, count: int | None = None, 
     if strategy == "uncertainty" or count == 0:
         order = by_uncertainty[:count]
         return order.astype(np.int64), u[order]
-    if strategy == "balanced":
-        k = count if batch is None else max(1, min(int(batch), count))
-        picked = by_uncertainty[balanced(p[by_uncertainty].argmax(axis=1), k)]
-        rest = by_uncertainty[~np.isin(by_uncertainty, picked)][:count - k]
-        order = np.concatenate([picked, rest])
-        return order.astype(np.int64), u[order]
     if features is None or len(features) != n:
-        raise ValueError("The diverse strategy needs the pool's features, one row per image. "
+        raise ValueError(f"The {strategy} strategy needs the pool's features, one row per image. "
                          f"Received: {None if features is None else len(features)} rows for {n} images")
     k = count if batch is None else max(1, min(int(batch), count))
     candidates = by_uncertainty[:min(n, max(k, int(prefilter) * k))]

@@ -1,6 +1,7 @@
 """The "Label next" loop's compute request: one active-learning round in the service."""
 from __future__ import annotations
 
+from training.active.strategies import DEFAULT_STRATEGY
 from workbench.compute.jobs import ServiceJob
 
 
@@ -13,7 +14,7 @@ class ActiveRoundJob(ServiceJob):
         labels: per path its class name, or None (unlabelled).
         classes: the class names.
         input_size, color_mode: the dataset's images.
-        batch: labels given before the next round (``diverse`` spreads the first ``batch``).
+        batch: labels given before the next round (``badge``/``diverse`` spread the first ``batch``).
 
     ``finished`` carries ``{items, point, strategy, pool, seconds, model}``.
     """
@@ -21,7 +22,7 @@ class ActiveRoundJob(ServiceJob):
     method = "active_round"
 
     def __init__(self, paths: list[str], labels: list, classes: list[str], input_size=(64, 64),
-                 color_mode: str = "rgb", strategy: str = "diverse", count: int = 50, seed: int = 0,
+                 color_mode: str = "rgb", strategy: str = DEFAULT_STRATEGY, count: int = 50, seed: int = 0,
                  batch: int | None = None, client=None) -> None:
         super().__init__({"paths": list(paths), "labels": list(labels), "classes": list(classes),
                           "input_size": [int(v) for v in input_size], "color_mode": color_mode,

@@ -30,7 +30,7 @@ def test_a_round_trains_ranks_the_pool_and_estimates_accuracy():
     spec = fast_spec((16, 16), "rgb")
     assert spec.template == "cnn" and spec.input_size == (16, 16)
     ev = Recorder()
-    res = run_round(array_reader(x), labels, keys, ["a", "b", "c"], spec, "diverse", count=12,
+    res = run_round(array_reader(x), labels, keys, ["a", "b", "c"], spec, "badge", count=12,
                     seed=1, share=0.25, events=ev)
     assert res.labels == 24 and res.trained_on + res.held_back == 24 and res.held_back > 0
     assert res.pool == 90 and len(res.positions) == 12

@@ -52,6 +52,25 @@ def test_diverse_does_not_return_near_duplicates():
     assert (u[top_d] >= np.sort(u)[-160]).all() and np.all(scores == u[top_d])
 
 
+def test_badge_spreads_unsure_picks_and_skips_near_duplicates():
+    rng = np.random.default_rng(0)
+    n, d = 400, 16
+    feats = rng.normal(size=(n, d)).astype(np.float32)
+    probs = _probs(rng, n)
+    base = rng.normal(size=d)
+    feats[:30] = base + rng.normal(scale=1e-3, size=(30, d))   # 30 near-identical, hardest
+    probs[:30] = 0.25
+    order, scores = rank("badge", probs, feats, count=20, seed=4)
+    assert len(set(order.tolist())) == 20
+    assert len(set(order.tolist()) & set(range(30))) == 1   # one of the near-duplicates
+    u = uncertainty(probs)
+    assert u[order].mean() > np.median(u) + 0.1 and np.all(scores == u[order])
+    # A batch of 5 spread by BADGE, the rest of the queue by uncertainty.
+    queue, s = rank("badge", probs, feats, count=40, batch=5, seed=4)
+    assert np.array_equal(queue[:5], rank("badge", probs, feats, count=5, seed=4)[0])
+    assert list(s[5:]) == sorted(s[5:], reverse=True) and len(set(queue.tolist())) == 40
+
+
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
 def test_rankings_are_deterministic_with_a_seed(strategy):
     rng = np.random.default_rng(3)

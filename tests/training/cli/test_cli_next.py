@@ -24,7 +24,7 @@ def labelled_and_loose(tmp_path_factory):
     return data, run
 
 
-@pytest.mark.parametrize("strategy", ["diverse", "uncertainty", "random"])
+@pytest.mark.parametrize("strategy", ["badge", "diverse", "uncertainty", "random"])
 def test_next_ranks_the_unlabelled_images_best_first(capsys, labelled_and_loose, strategy):
     data, run = labelled_and_loose
     code, out, _ = run_cli(capsys, "next", data, "--run", run, "--count", "5", "--strategy", strategy,

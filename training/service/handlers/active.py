@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 
+from training.active.strategies import DEFAULT_STRATEGY
 from training.service.registry import handler
 
 # The frozen backbone's features of the last dataset, kept for its next rounds (one
@@ -18,7 +19,7 @@ _LOCK = threading.Lock()
 
 @handler("active_round", lane="batch")
 def active_round(request, paths: list, labels: list, classes: list, input_size=(64, 64),
-                 color_mode: str = "rgb", strategy: str = "diverse", count: int = 50,
+                 color_mode: str = "rgb", strategy: str = DEFAULT_STRATEGY, count: int = 50,
                  seed: int = 0, batch: int | None = None) -> dict:
     """Args:
         paths: every image of the dataset, labelled or not, in a stable order.
@@ -27,7 +28,7 @@ def active_round(request, paths: list, labels: list, classes: list, input_size=(
         input_size, color_mode: the dataset's images (the small CNN sees at most 64x64).
         strategy: a key of ``training.active.strategies.STRATEGIES``.
         count: how many images the queue holds.
-        batch: labels the person gives before the next round: ``diverse`` spreads the
+        batch: labels the person gives before the next round: ``badge``/``diverse`` spread the
             first ``batch`` of the queue over what the model sees (default ``count``).
 
     Returns:
