@@ -30,15 +30,19 @@ def test_margin_and_entropy_disagree_where_they_should():
     assert np.argmax(uncertainty(probs, "entropy")) == 1
 
 
-def test_diverse_does_not_return_near_duplicates():
+def _with_near_duplicates(n=400, d=16):
+    """A pool whose first 30 images are near-identical and the hardest of all (uniform
+    probabilities)."""
     rng = np.random.default_rng(0)
-    n, d = 400, 16
     feats = rng.normal(size=(n, d)).astype(np.float32)
     probs = _probs(rng, n)
-    # 30 near-identical images that are the hardest of all (uniform probabilities).
-    base = rng.normal(size=d)
-    feats[:30] = base + rng.normal(scale=1e-3, size=(30, d))
+    feats[:30] = rng.normal(size=d) + rng.normal(scale=1e-3, size=(30, d))
     probs[:30] = 0.25
+    return probs, feats
+
+
+def test_diverse_does_not_return_near_duplicates():
+    probs, feats = _with_near_duplicates()
     top_u, _ = rank("uncertainty", probs, feats, count=20)
     assert set(top_u.tolist()) <= set(range(30))        # uncertainty alone fills the queue with them
     top_d, scores = rank("diverse", probs, feats, count=20)
@@ -53,13 +57,7 @@ def test_diverse_does_not_return_near_duplicates():
 
 
 def test_badge_spreads_unsure_picks_and_skips_near_duplicates():
-    rng = np.random.default_rng(0)
-    n, d = 400, 16
-    feats = rng.normal(size=(n, d)).astype(np.float32)
-    probs = _probs(rng, n)
-    base = rng.normal(size=d)
-    feats[:30] = base + rng.normal(scale=1e-3, size=(30, d))   # 30 near-identical, hardest
-    probs[:30] = 0.25
+    probs, feats = _with_near_duplicates()
     order, scores = rank("badge", probs, feats, count=20, seed=4)
     assert len(set(order.tolist())) == 20
     assert len(set(order.tolist()) & set(range(30))) == 1   # one of the near-duplicates
