@@ -11,7 +11,7 @@ with the strategy, and the top 100 are labelled, up to 1,000 labels. Each round'
 scored on the 10,000 Fashion-MNIST test images (never in the pool).
 
 Tuning (``--tune``) uses a disjoint pool (train[10000:20000]) and test set (train[20000:25000])
-with one seed: it compares margin with entropy and the diverse pre-filter size m, so the
+with one seed: it compares margin with entropy, the diverse pre-filter size m and BADGE, so the
 reported run does not choose its own parameters.
 
 Side by side: plain Keras (``model.fit`` on NumPy arrays and ``model.predict`` over the
