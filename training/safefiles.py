@@ -176,18 +176,11 @@ def atomic_write(path, *, encoding: str = "utf-8", newline: str | None = None):
         encoding: the text encoding (``"utf-8-sig"`` for CSVs spreadsheets open).
         newline: as for :func:`open` (``""`` for the ``csv`` module).
     """
-    path = os.fspath(path)
-    fd, tmp = _exclusive_temp(path)
-    try:
+    with _replacing(path) as (fd, _tmp):
         with os.fdopen(fd, "w", encoding=encoding, newline=newline) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
 
 
 @contextlib.contextmanager
@@ -196,13 +189,22 @@ def atomic_path(path):
     batch, ``np.savez``): yields the temporary file's path beside ``path``; when the block
     ends normally the file is ``fsync``-ed and renamed over ``path``, when it raises it is
     removed and ``path`` is left as it was."""
-    path = os.fspath(path)
-    fd, tmp = _exclusive_temp(path)
-    os.close(fd)
-    try:
+    with _replacing(path) as (fd, tmp):
+        os.close(fd)
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def _replacing(path):
+    """A new temporary file beside ``path`` (``(fd, its path)``), renamed over ``path`` when
+    the block ends normally and removed when it raises: the one commit-or-clean-up of
+    :func:`atomic_write` and :func:`atomic_path`."""
+    path = os.fspath(path)
+    fd, tmp = _exclusive_temp(path)
+    try:
+        yield fd, tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -29,19 +29,18 @@ def curve_path(root: str) -> str:
 def load_curve(root: str) -> list[dict]:
     """The saved points of ``root``'s curve ([] when there are none or the file is unusable:
     a curve is a convenience, never a reason to fail)."""
-    from training.safefiles import UntrustedFileError, read_json
+    from training.safefiles import UntrustedFileError, check_schema, read_json
 
     path = curve_path(root)
     if not os.path.exists(path):
         return []
     try:
         data = read_json(path, _MAX_BYTES)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        check_schema(data, "labelling curve", SCHEMA_VERSION, where=path)
     except (UntrustedFileError, OSError, ValueError) as exc:
         log.warning("Ignoring the saved labelling curve %s: %s", path, exc)
-        return []
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-        log.warning("Ignoring the saved labelling curve %s: schema version %r, not %d", path,
-                    data.get("schema_version") if isinstance(data, dict) else None, SCHEMA_VERSION)
         return []
     points = []
     for p in data.get("points") or []:

@@ -13,8 +13,10 @@ The plot module (pyqtgraph) is imported when the tab is first shown, not at star
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import sys
 import time
 
 import numpy as np
@@ -84,6 +86,12 @@ class MapTab(QWidget):
     def set_run(self, run_dir: str | None) -> None:
         """The panel shows ``run_dir``; the map loads when the tab is visible."""
         self.run_dir = run_dir
+        if run_dir and "scipy.spatial" not in sys.modules:
+            # The plot's KD-tree module takes ~0.3 s to import: a pool thread does it now (no
+            # Qt in it), so showing the tab later holds the GUI thread for pyqtgraph only.
+            from workbench.workers.pool import app_pool
+
+            app_pool().submit(importlib.import_module, "scipy.spatial")
         if self.isVisible():
             self.load()
 

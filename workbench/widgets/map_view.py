@@ -116,7 +116,8 @@ class MapView(QWidget):
     def set_map(self, xy, axis_names: tuple[str, str] = ("", "")) -> None:
         """New positions (``(n, 2)``); colours must follow with :meth:`set_colors`."""
         self.xy = np.asarray(xy, np.float64)   # float32 scalars overflow in pyqtgraph's range checks
-        self._tree = cKDTree(self.xy) if len(self.xy) else None
+        self._tree = None   # built after the points are drawn (~27 ms at 70,000: with the
+        # first piece of points in the same event-loop turn it held the GUI thread ~60 ms)
         self.hover = -1
         item = self.plot.getPlotItem()
         item.setLabel("bottom", axis_names[0])
@@ -159,6 +160,8 @@ class MapView(QWidget):
         self._items.append(item)
         if self._pending:
             self._timer.start()
+        else:
+            self._picking_tree()
 
     def drawing(self) -> bool:
         """Points are still being added (see :meth:`set_colors`)."""
@@ -200,7 +203,7 @@ class MapView(QWidget):
     # -- picking -------------------------------------------------------------------------
     def nearest(self, x: float, y: float, radius_px: float = HOVER_RADIUS_PX) -> int:
         """The point nearest to view position (x, y) within ``radius_px`` screen pixels, or -1."""
-        if self._tree is None:
+        if self._picking_tree() is None:
             return -1
         px = self.box.viewPixelSize()   # view units per pixel, (x, y)
         sx, sy = max(px[0], 1e-12), max(px[1], 1e-12)
@@ -223,6 +226,12 @@ class MapView(QWidget):
         dp = np.hypot((self.xy[near, 0] - x) / sx, (self.xy[near, 1] - y) / sy)
         best = int(np.argmin(dp))
         return int(near[best]) if dp[best] <= radius_px else -1
+
+    def _picking_tree(self):
+        """The KD-tree of the positions (None without points), built on first need."""
+        if self._tree is None and len(self.xy):
+            self._tree = cKDTree(self.xy)
+        return self._tree
 
     def _on_moved(self, scene_pos) -> None:
         if not self.box.sceneBoundingRect().contains(scene_pos):
