@@ -18,7 +18,6 @@ def setup_ui(tab) -> None:
     tab.color_by = QComboBox()
     tab.color_by.addItems(COLOR_BY)
     tab.color_by.setToolTip("Colour the points by this field")
-    tab.color_by.currentTextChanged.connect(tab._recolor)
     tab.mode_buttons = QButtonGroup(tab)
     modes = QHBoxLayout()
     for key, text, tip in (("pan", "Pan", "Drag to pan, wheel to zoom, click a point to see it"),
@@ -31,7 +30,6 @@ def setup_ui(tab) -> None:
         b.setChecked(key == "pan")
         tab.mode_buttons.addButton(b)
         modes.addWidget(b)
-    tab.mode_buttons.buttonClicked.connect(tab._on_mode)
     tab.similar_button = QPushButton("More like this")
     tab.similar_button.setToolTip("The training images most similar to the clicked image "
                                   "(nearest by the model's features)")
@@ -78,7 +76,6 @@ def setup_ui(tab) -> None:
     tab.gallery = ImageGallery("Select points with Rectangle or Lasso, or press "
                                "More like this, to see images here.")
     tab.gallery.enable_fixes(tab.fixes)
-    tab.gallery.itemSelected.connect(tab._on_gallery_item)
     box = QWidget()
     gv = QVBoxLayout(box)
     gv.setContentsMargins(0, 0, 0, 0)
