@@ -45,7 +45,7 @@ ensure_venv() {
        || { [ -z "$extra" ] && grep -q "^$(_hash_file pyproject.toml) " "$stamp"; }; }; then
     return 0
   fi
-  echo "Installing into .venv (first time: about 3.5 GB, a few minutes; details in $INSTALL_LOG)…" >&2
+  echo "Installing into .venv (first time: about 3.9 GB, a few minutes; details in $INSTALL_LOG)…" >&2
   _pip install -q -e "$target"
   # Written only after a successful install, atomically.
   printf '%s\n' "$want" > "$stamp.tmp" && mv "$stamp.tmp" "$stamp"
