@@ -39,6 +39,9 @@ def attach_fixes(panel, filters_layout) -> tuple[QCheckBox, QLabel]:
                                     "select one and press R, or right-click → Restore, to undo the fix")
     fix_label = QLabel("")
     fix_label.setStyleSheet("color: #555;")
+    # Wraps ("34 label / fixes") rather than widening the filter row: with the split settings
+    # beside it, one line pushed a 1024 px window to 1057 px.
+    fix_label.setWordWrap(True)
     filters_layout.addWidget(changed_filter)
     filters_layout.addWidget(fix_label)
     changed_filter.toggled.connect(lambda _on: panel.apply_filter())

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 
 from training.data.index import SPLIT_NAMES
 from workbench.widgets.pinned_views import PinnedTableView
+from workbench.widgets.wrap import breakable
 
 
 class ClassTable(QTableWidget):
@@ -180,9 +181,12 @@ class PreviewPane(QWidget):
             self.image.setPixmap(QPixmap())
             self.image.setText(f"Cannot show this file:\n{error}" if error else "Loading…")
         self._rescale()
-        rows = "".join(f"<tr><td style='color:#666;padding-right:8px'>{k}</td><td>{_esc(v)}</td></tr>"
-                       for k, v in fields)
+        # Values may break after "/", "_", "-" and ".": one long folder or file name must not
+        # widen the pane and push a 1024 px window wider (1044 px with a pytest folder name).
+        rows = "".join(f"<tr><td style='color:#666;padding-right:8px'>{k}</td>"
+                       f"<td>{breakable(_esc(v))}</td></tr>" for k, v in fields)
         self.info.setText(f"<table>{rows}</table>")
+        self.info.setToolTip("\n".join(f"{k}: {v}" for k, v in fields))   # plain, to copy
 
     def clear(self) -> None:
         self._pixmap = None
