@@ -33,7 +33,11 @@ SCRIPT = textwrap.dedent(r"""
     from PySide6.QtWidgets import QApplication
 
     data, when = sys.argv[2], sys.argv[3]
+    import faulthandler
+    faulthandler.enable()   # a crash prints every thread's stack into the failure message
     app = QApplication([])
+    from workbench import collector
+    collector.install(app)   # as app.main() does: collections on the GUI thread only
     from training.data import DatasetSpec, open_dataset
     from training.recipe.config import TrainConfig
     from workbench.workers.training import TrainingWorker
