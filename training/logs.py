@@ -8,6 +8,7 @@ one rotating file handler to the root logger, so a worker's traceback ends up in
 """
 from __future__ import annotations
 
+import faulthandler
 import logging
 import logging.handlers
 import os
@@ -158,6 +159,9 @@ def route_native_stderr() -> Path | None:
     except OSError as exc:
         log.warning("native messages stay on stderr (cannot write %s: %s)", log_dir(), exc)
         return None
+    # A crash (a segfault in a native library, Qt or TensorFlow) prints every thread's Python
+    # stack into native.log: without it a crashed window leaves only "exit -11".
+    faulthandler.enable(file=2, all_threads=True)
     sys.stderr.flush()
     # sys.stderr wrote to fd 2; give it the terminal's copy.
     sys.stderr = os.fdopen(terminal, "w", buffering=1, encoding=getattr(sys.stderr, "encoding", None)

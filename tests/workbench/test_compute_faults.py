@@ -73,6 +73,8 @@ def test_the_service_dying_mid_prediction_fails_the_request_and_a_new_one_answer
         details = follow_details_link(panel.status)
         assert f"pid {old_pid}" in details and name in details
         assert "Compute service" in details   # the last lines of the service's own log
+        if sig == signal.SIGSEGV:   # faulthandler: the crashed service's thread stacks
+            assert "Fatal Python error: Segmentation fault" in details
         # A new service answers the next request; the window never waits for it to start.
         qtbot.waitUntil(lambda: compute_service.hello is not None, timeout=60_000)
         beat.stop()

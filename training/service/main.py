@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import faulthandler
 import logging
 import os
 import pkgutil
@@ -56,6 +57,8 @@ def main(argv=None) -> int:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
+    # A crash prints every thread's stack into the service's log (the app's "Details…").
+    faulthandler.enable(all_threads=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     registry = load_handlers(args.handlers)
