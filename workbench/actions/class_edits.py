@@ -31,15 +31,19 @@ def _snapshot(fixes) -> tuple:
 
 
 class _ClassCommand(QUndoCommand):
-    def __init__(self, fixes, before: tuple, after: tuple, text: str):
+    """One class edit: ``apply(fixes, state)`` puts the state after (redo) or before (undo)
+    back: :func:`_restore` in place, :func:`_reopen_with` with a reopen of the dataset."""
+
+    def __init__(self, fixes, before: tuple, after: tuple, text: str, apply=None):
         super().__init__(text)
         self.fixes, self.before, self.after = fixes, before, after
+        self.apply = apply or _restore
 
     def redo(self) -> None:
-        _restore(self.fixes, self.after)
+        self.apply(self.fixes, self.after)
 
     def undo(self) -> None:
-        _restore(self.fixes, self.before)
+        self.apply(self.fixes, self.before)
 
 
 def _restore(fixes, snap: tuple) -> None:
@@ -55,21 +59,6 @@ def _restore(fixes, snap: tuple) -> None:
         log.exception("saving the label overlay failed")
         fixes.failed.emit(f"Could not save the classes to {ov.path}: {exc.strerror or exc}")
     fixes.changed.emit()
-
-
-class _ReopenCommand(QUndoCommand):
-    """A class edit that renumbers classes: each way round saves the overlay's class edits
-    and labels as they were and reopens the dataset."""
-
-    def __init__(self, fixes, before: tuple, after: tuple, text: str):
-        super().__init__(text)
-        self.fixes, self.before, self.after = fixes, before, after
-
-    def redo(self) -> None:
-        _reopen_with(self.fixes, self.after)
-
-    def undo(self) -> None:
-        _reopen_with(self.fixes, self.before)
 
 
 def _overlay_state(ov) -> tuple:
@@ -100,7 +89,6 @@ def _apply(fixes, edit, text: str) -> bool:
     index = fixes.state.dataset
     source = source_classes(index)
     before = _snapshot(fixes)
-    kept = _overlay_state(fixes.overlay)
     edit(fixes.overlay, source)
     new = fixes.overlay.class_names(source)
     old = before[2]
@@ -109,7 +97,7 @@ def _apply(fixes, edit, text: str) -> bool:
         len(new) == len(old) and sum(a != b for a, b in zip(new, old)) <= 1))
     if not in_place:
         after = _overlay_state(fixes.overlay)
-        fixes.stack.push(_ReopenCommand(fixes, kept, after, text))   # push runs redo()
+        fixes.stack.push(_ClassCommand(fixes, before[:2], after, text, _reopen_with))   # runs redo()
         return True
     after = (copy.deepcopy(fixes.overlay.classes), dict(fixes.overlay.labels), new)
     fixes.stack.push(_ClassCommand(fixes, before, after, text))   # push runs redo()
