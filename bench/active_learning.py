@@ -6,13 +6,16 @@
 A simulated labeller answers with the true labels. Each seed starts from 10 labels per
 class of the pool, drawn at random, the same for every strategy; every round trains the
 product's fast model (``training.active``: the small CNN, since no ImageNet weights are
-available here) on the labels so far less the held-back share, ranks the rest of the pool
-with the strategy, and the top 100 are labelled, up to 1,000 labels. Each round's model is
-scored on the 10,000 Fashion-MNIST test images (never in the pool).
+available here) on the labels so far less the held-back share, builds the queue as the app
+does (``training.active.queue``: the strategy's ranking, one random check in 7 whose label is
+held back), and the top 100 are labelled, up to 1,000 labels. Each round's model is scored on
+the 10,000 Fashion-MNIST test images (never in the pool), and so is the held-back estimate
+(its error against that test accuracy is printed per strategy).
 
 Tuning (``--tune``) uses a disjoint pool (train[10000:20000]) and test set (train[20000:25000])
-with one seed: it compares margin with entropy, the diverse pre-filter size m and BADGE, so the
-reported run does not choose its own parameters.
+(2 seeds published, `--seeds 2`): it compares margin with entropy, the diverse pre-filter size m, BADGE, another
+strategy for the first rounds (``badge<random@200``) and the fast model's recipe (``--recipe``),
+so the reported run does not choose its own parameters.
 
 Side by side: plain Keras (``model.fit`` on NumPy arrays and ``model.predict`` over the
 pool) with the same network and epochs, at 1,000 labels, against one product round.
