@@ -81,3 +81,44 @@ def test_a_run_records_the_cpu_it_used_during_fit(tmp_path):
           run_dir=str(tmp_path / "run"))
     timings = RunFolder(tmp_path / "run").load()["timings"]
     assert timings["train_cpu"] > 0 and 0 < timings["cpu_cores_in_fit"] <= os.cpu_count() + 0.5
+
+
+BACKGROUND_CHILD = r"""
+import json, os, sys, threading, time
+from training.cpus import run_in_background
+target = int(sys.argv[1])
+stop = threading.Event()
+before = threading.Thread(target=stop.wait)   # a thread that exists before (a BLAS pool's)
+before.start()
+now = run_in_background(target)
+after = threading.Thread(target=stop.wait)    # one started later (TensorFlow's) inherits it
+after.start()
+time.sleep(0.05)
+nice = {t.native_id: os.getpriority(os.PRIO_PROCESS, t.native_id) for t in (before, after)}
+nice[threading.get_native_id()] = os.getpriority(os.PRIO_PROCESS, 0)
+run_in_background(target - 5)   # never raises the priority back
+again = os.getpriority(os.PRIO_PROCESS, 0)
+stop.set()
+print(json.dumps({"now": now, "nice": list(nice.values()), "again": again}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+def test_run_in_background_lowers_every_thread_before_and_after_it():
+    base = os.getpriority(os.PRIO_PROCESS, 0)   # tests run niced: lower it from there
+    target = min(19, max(base + 5, 10))
+    assert target > base, "the test runs at nice 19: nothing to lower"
+    out = subprocess.run([sys.executable, "-c", BACKGROUND_CHILD, str(target)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["now"] == target
+    assert got["nice"] == [target] * 3, got
+    assert got["again"] == target
+
+
+def test_train_background_is_an_option_of_train():
+    from training.cli.main import build_parser
+
+    args = build_parser().parse_args(["train", "data", "--background"])
+    assert args.background
+    assert not build_parser().parse_args(["train", "data"]).background
