@@ -173,12 +173,14 @@ def process_cpu_seconds() -> float:
     return t.user + t.system
 
 
-BACKGROUND_NICE = 10   # the ``nice`` command's default: a background job
+BACKGROUND_NICE = 10   # as the ``nice`` command: 10 below the priority it was started at
+_background: int | None = None
 
 
-def run_in_background(nice: int = BACKGROUND_NICE) -> int | None:
-    """Lower this process's CPU priority to ``nice`` (never raise it); returns the niceness
-    now, or None where it could not be changed.
+def run_in_background(increment: int = BACKGROUND_NICE) -> int | None:
+    """Lower this process's CPU priority by ``increment`` (as ``nice`` does; at most to 19),
+    once: later calls change nothing. Returns the niceness now, or None where it could not
+    be changed.
 
     The app starts its trainings this way (``train --background``). On 2 cores a training
     at the window's priority keeps both busy, and the GUI thread waits behind it for a
@@ -191,6 +193,9 @@ def run_in_background(nice: int = BACKGROUND_NICE) -> int | None:
     ones TensorFlow starts later inherit it. Windows: the process's class becomes
     BELOW_NORMAL (its threads follow it).
     """
+    global _background
+    if _background is not None:
+        return _background
     if sys.platform == "win32":
         try:
             import ctypes
@@ -203,18 +208,21 @@ def run_in_background(nice: int = BACKGROUND_NICE) -> int | None:
         except (OSError, AttributeError) as exc:
             log.warning("Could not lower this process's priority: %s", exc)
             return None
-        return nice
+        _background = increment
+        return _background
+    target = min(19, os.getpriority(os.PRIO_PROCESS, 0) + increment)
     try:
         tasks = [int(t) for t in os.listdir("/proc/self/task")]
     except OSError:   # no /proc (macOS: the niceness is the process's)
         tasks = [0]
     for tid in tasks:
         try:
-            if os.getpriority(os.PRIO_PROCESS, tid) < nice:
-                os.setpriority(os.PRIO_PROCESS, tid, nice)
+            if os.getpriority(os.PRIO_PROCESS, tid) < target:
+                os.setpriority(os.PRIO_PROCESS, tid, target)
         except ProcessLookupError:   # a thread that has just ended
             continue
         except OSError as exc:
             log.warning("Could not lower the priority of thread %d: %s", tid, exc)
             return None
-    return os.getpriority(os.PRIO_PROCESS, 0)
+    _background = os.getpriority(os.PRIO_PROCESS, 0)
+    return _background
