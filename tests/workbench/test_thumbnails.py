@@ -134,7 +134,7 @@ def test_the_next_page_is_made_after_a_paint_and_pages_from_the_cache(qtbot, mon
     model.set_index(_array_index(5000))
     view = _grid(qtbot, model)
     first, last = _shown(view)
-    qtbot.waitUntil(lambda: not model._warmer._todo, timeout=10_000)
+    qtbot.waitUntil(lambda: not model._warmer.pending(), timeout=10_000)
     assert model._warmer.slices > 20   # one item per slice, not all at once
     ahead = range(last + 1, last + 1 + thumb_warm.AHEAD // 2)
     assert all(model.sample_row(r) in model._cache for r in ahead), "the next page was not made"
@@ -149,7 +149,7 @@ def test_the_next_page_is_made_after_a_paint_and_pages_from_the_cache(qtbot, mon
     view.viewport().repaint()
     assert made
     row = _shown(view)[1]
-    qtbot.waitUntil(lambda: not model._warmer._todo, timeout=10_000)
+    qtbot.waitUntil(lambda: not model._warmer.pending(), timeout=10_000)
     assert model._warm_lo <= row < model._warm_hi and model.sample_row(row + 40) in model._cache
     model.shutdown()
 

@@ -28,27 +28,53 @@ AHEAD = 96        # items made ahead of the last painted one (a page is 28-80 it
 BEHIND = 32       # ... and behind it (scrolling back up)
 
 
-def _slice_timer(owner: QObject, slot) -> QTimer:
-    timer = QTimer(owner)
-    timer.setSingleShot(True)
-    timer.setInterval(0)   # the next pass of the event loop: other events come first
-    timer.timeout.connect(slot)
-    return timer
+class _Slices(QObject):
+    """A queue of small steps run on the GUI thread, at most :data:`SLICE_S` at a time,
+    each slice on its own pass of the event loop (other events come between them)."""
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self._model = model
+        self._todo: collections.deque = collections.deque()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._slice)
+        self.slices = 0   # how many slices ran (tests)
+
+    def clear(self) -> None:
+        self._todo.clear()
+        self._timer.stop()
+
+    def pending(self) -> bool:
+        return bool(self._todo)
+
+    def _start(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _step(self, item) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @Slot()
+    def _slice(self) -> None:
+        todo = self._todo
+        deadline = time.perf_counter() + SLICE_S
+        self.slices += 1
+        while todo:
+            self._step(todo.popleft())
+            if time.perf_counter() >= deadline:
+                break
+        if todo:
+            self._timer.start()
 
 
-class Warmer(QObject):
+class Warmer(_Slices):
     """Makes the model's thumbnails around the rows it was last asked to paint.
 
     The model calls :meth:`around` from ``data()`` when a painted row leaves the window
     warmed last time (``model._warm_lo <= row < model._warm_hi``), so a paint costs two
     comparisons per item and the slices run after it."""
-
-    def __init__(self, model) -> None:
-        super().__init__(model)
-        self._model = model
-        self._todo: collections.deque[int] = collections.deque()
-        self._timer = _slice_timer(self, self._slice)
-        self.slices = 0   # how many slices ran (tests)
 
     def around(self, row: int) -> None:
         """Warm the rows ahead of ``row``, then those behind it (nearest first)."""
@@ -58,59 +84,21 @@ class Warmer(QObject):
         m._warm_lo, m._warm_hi = row - BEHIND // 2, row + AHEAD // 2
         self._todo = collections.deque([*range(row + 1, min(n, row + 1 + AHEAD)),
                                         *range(row - 1, max(-1, row - 1 - BEHIND), -1)])
-        if not self._timer.isActive():
-            self._timer.start()
+        self._start()
 
-    def clear(self) -> None:
-        self._todo.clear()
-        self._timer.stop()
-
-    @Slot()
-    def _slice(self) -> None:
-        m, todo = self._model, self._todo
-        deadline = time.perf_counter() + SLICE_S
-        self.slices += 1
-        while todo:
-            row = todo.popleft()
-            if 0 <= row < len(m._rows):
-                m._warm(int(m._rows[row]))
-            if time.perf_counter() >= deadline:
-                break
-        if todo:
-            self._timer.start()
+    def _step(self, row: int) -> None:
+        m = self._model
+        if 0 <= row < len(m._rows):
+            m._warm(int(m._rows[row]))
 
 
-class Absorber(QObject):
+class Absorber(_Slices):
     """Turns decoded thumbnails (``(sample, uint8 array or None, error)``) into the
-    model's pixmaps, in slices of at most :data:`SLICE_S`."""
-
-    def __init__(self, model) -> None:
-        super().__init__(model)
-        self._model = model
-        self._arrived: collections.deque = collections.deque()
-        self._timer = _slice_timer(self, self._slice)
-        self.slices = 0
+    model's pixmaps, a slice at a time."""
 
     def add(self, batch: list) -> None:
-        self._arrived.extend(batch)
-        if not self._timer.isActive():
-            self._timer.start()
+        self._todo.extend(batch)
+        self._start()
 
-    def clear(self) -> None:
-        self._arrived.clear()
-        self._timer.stop()
-
-    def pending(self) -> bool:
-        return bool(self._arrived)
-
-    @Slot()
-    def _slice(self) -> None:
-        m, arrived = self._model, self._arrived
-        deadline = time.perf_counter() + SLICE_S
-        self.slices += 1
-        while arrived:
-            m._absorb(*arrived.popleft())
-            if time.perf_counter() >= deadline:
-                break
-        if arrived:
-            self._timer.start()
+    def _step(self, item) -> None:
+        self._model._absorb(*item)
