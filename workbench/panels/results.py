@@ -11,7 +11,7 @@ import time
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView,
-                               QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter,
+                               QLabel, QPushButton, QScrollArea, QSplitter,
                                QTableWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from training.runs.runfolder import RESULT_FILES
@@ -25,6 +25,7 @@ from workbench.panels.results_unknown import UnknownBadges, reason_line
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.image_gallery import ImageGallery
+from workbench.widgets.job_progress import JobProgressBar
 from workbench.compute.requests import EvaluationJob
 from workbench.workers.evaluation import EvaluationLoader
 from workbench.workers.job_runner import JobRunner
@@ -99,7 +100,7 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setToolTip("Evaluate this run's model on its test split")
         self.evaluate_button.clicked.connect(self._on_evaluate_clicked)
         self.evaluate_button.setEnabled(False)
-        self.progress = QProgressBar()
+        self.progress = JobProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.hide()
         self.export_button = QPushButton("Export model…")
@@ -266,7 +267,7 @@ class ResultsPanel(QWidget):
         self.evaluate_button.setEnabled(True)
         self._evaluator.start(worker, finished=self._on_evaluated, failed=self._on_error,
                               stopped=self._on_evaluate_stopped, done=self._on_evaluate_done,
-                              status=self._on_status, progress=self._on_progress)
+                              status=self._on_status, progress=self.progress.show_job)
 
     def open_export_dialog(self, run_dir: str | None = None):
         """The "Export model…" dialog for ``run_dir`` or the shown run (None without one)."""
@@ -338,12 +339,6 @@ class ResultsPanel(QWidget):
         self.header.setText(message)
 
     @Slot(int, int, str)
-    def _on_progress(self, done: int, total: int, what: str) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-            self.progress.setFormat(f"{what} %p%")
-
     def _on_loaded(self, result: dict) -> None:
         if result.get("run_dir") != self.run_dir:
             return

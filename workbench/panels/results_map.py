@@ -122,7 +122,7 @@ class MapTab(QWidget):
         self.progress.setRange(0, 0)
         self.progress.show()
         self._runner.start(job, finished=self._on_final, failed=self._on_failed,
-                           progress=self._on_progress, status=self.status.setText,
+                           progress=self.progress.show_job, status=self.status.setText,
                            done=self.progress.hide)
 
     def busy(self) -> bool:
@@ -208,12 +208,6 @@ class MapTab(QWidget):
         return {it["path"]: float(it.get("score", 0.0)) for it in items}
 
     @Slot(int, int, str)
-    def _on_progress(self, done: int, total: int, what: str) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-            self.progress.setFormat(f"{what} %p%")
-
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self.loaded_run = None   # try again next time

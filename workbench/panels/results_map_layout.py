@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QMenu,
-                               QProgressBar, QPushButton, QSplitter, QToolButton, QVBoxLayout,
+                               QPushButton, QSplitter, QToolButton, QVBoxLayout,
                                QWidget)
 
 from workbench.widgets.image_gallery import ImageGallery
+from workbench.widgets.job_progress import JobProgressBar
 from workbench.widgets.map_colors import COLOR_BY
 
 EMPTY = "Select a run to see its map: every image placed by what the model sees."
@@ -59,7 +60,7 @@ def setup_ui(tab) -> None:
     for w in (tab.similar_button, tab.relabel_button, tab.exclude_button, tab.undo_button):
         acts.addWidget(w)
     acts.addStretch(1)
-    tab.progress = QProgressBar()
+    tab.progress = JobProgressBar()
     tab.progress.setMaximumWidth(240)
     tab.progress.hide()
     acts.addWidget(tab.progress)
