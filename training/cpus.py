@@ -173,14 +173,27 @@ def process_cpu_seconds() -> float:
     return t.user + t.system
 
 
-BACKGROUND_NICE = 10   # as the ``nice`` command: 10 below the priority it was started at
+BACKGROUND_NICE = 10   # Windows' "below normal" class, the level a background job runs at
 _background: int | None = None
 
 
-def run_in_background(increment: int = BACKGROUND_NICE) -> int | None:
-    """Lower this process's CPU priority by ``increment`` (as ``nice`` does; at most to 19),
-    once: later calls change nothing. Returns the niceness now, or None where it could not
-    be changed.
+def background_level(current: int, level: int = BACKGROUND_NICE) -> int:
+    """The niceness a background job started from a process at ``current`` runs at:
+    ``level``, and always at least one below ``current`` (at most 19).
+
+    Not ``current + 10`` as the ``nice`` command would: from a window that was itself
+    started niced (a test suite at nice 10 on a shared machine) that made the training 19,
+    and beside other nice-10 work it got almost no CPU (trainings that take seconds did
+    not reach their first epoch in 3 minutes). Below the window is what keeps the
+    window's GUI thread first; ``level`` is how far below a normal process.
+    """
+    return min(19, max(level, current + 1))
+
+
+def run_in_background(level: int = BACKGROUND_NICE) -> int | None:
+    """Lower this process's CPU priority to :func:`background_level` (nice ``level``,
+    below the priority it was started at), once: later calls change nothing. Returns the
+    niceness now, or None where it could not be changed.
 
     The app starts its trainings this way (``train --background``). On 2 cores a training
     at the window's priority keeps both busy, and the GUI thread waits behind it for a
@@ -208,9 +221,9 @@ def run_in_background(increment: int = BACKGROUND_NICE) -> int | None:
         except (OSError, AttributeError) as exc:
             log.warning("Could not lower this process's priority: %s", exc)
             return None
-        _background = increment
+        _background = level
         return _background
-    target = min(19, os.getpriority(os.PRIO_PROCESS, 0) + increment)
+    target = background_level(os.getpriority(os.PRIO_PROCESS, 0), level)
     try:
         tasks = [int(t) for t in os.listdir("/proc/self/task")]
     except OSError:   # no /proc (macOS: the niceness is the process's)

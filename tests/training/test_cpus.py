@@ -86,34 +86,49 @@ def test_a_run_records_the_cpu_it_used_during_fit(tmp_path):
 BACKGROUND_CHILD = r"""
 import json, os, sys, threading, time
 from training.cpus import run_in_background
-increment = int(sys.argv[1])
+level = int(sys.argv[1])
 stop = threading.Event()
 before = threading.Thread(target=stop.wait)   # a thread that exists before (a BLAS pool's)
 before.start()
-now = run_in_background(increment)
+now = run_in_background(level)
 after = threading.Thread(target=stop.wait)    # one started later (TensorFlow's) inherits it
 after.start()
 time.sleep(0.05)
 nice = {t.native_id: os.getpriority(os.PRIO_PROCESS, t.native_id) for t in (before, after)}
 nice[threading.get_native_id()] = os.getpriority(os.PRIO_PROCESS, 0)
-run_in_background(increment)   # once: a second call lowers nothing more
+run_in_background(level)   # once: a second call lowers nothing more
 again = os.getpriority(os.PRIO_PROCESS, 0)
 stop.set()
 print(json.dumps({"now": now, "nice": list(nice.values()), "again": again}))
 """
 
 
+def _background_child(level: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", BACKGROUND_CHILD, str(level)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
 def test_run_in_background_lowers_every_thread_before_and_after_it_once():
     base = os.getpriority(os.PRIO_PROCESS, 0)   # tests run niced: lowered from there
-    target = min(19, base + 4)
-    assert target > base, "the test runs at nice 19: nothing to lower"
-    out = subprocess.run([sys.executable, "-c", BACKGROUND_CHILD, "4"], capture_output=True,
-                         text=True, cwd=ROOT, timeout=60, check=True)
-    got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got["now"] == target
-    assert got["nice"] == [target] * 3, got
-    assert got["again"] == target
+    assert base <= 16, "the test runs at nice 17 or more: nothing to lower"
+    for level, want in ((base + 3, base + 3),    # nice ``level`` ...
+                        (base - 5, base + 1)):   # ... and always below the parent
+        got = _background_child(level)
+        assert got["now"] == want, (level, got)
+        assert got["nice"] == [want] * 3, (level, got)
+        assert got["again"] == want, (level, got)
+
+
+def test_background_level_is_nice_10_and_below_the_window():
+    from training.cpus import background_level
+
+    assert background_level(0) == 10          # the app started normally
+    assert background_level(10) == 11         # a niced window: the training one below it,
+    assert background_level(15) == 16         # not at 19 where other niced work starves it
+    assert background_level(19) == 19
+    assert background_level(-5) == 10
 
 
 def test_train_background_is_an_option_of_train():

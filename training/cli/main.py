@@ -120,9 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(training/cli/stream.py), everything else goes to stderr; the run "
                         "stops when stdin closes")
     p.add_argument("--background", action="store_true",
-                   help="run at a lower CPU priority (nice +10; below normal on Windows), as "
-                        "the app starts its trainings, so the machine stays responsive; "
-                        "the training still gets every cycle nothing else uses")
+                   help="run at a lower CPU priority (nice 10, and always below the process "
+                        "that started it; below normal on Windows), as the app starts its "
+                        "trainings, so the machine stays responsive; the training still "
+                        "gets every cycle nothing else uses")
     p.add_argument("--wait-for-job", action="store_true",
                    help="with --events: import TensorFlow first, then read the train "
                         "arguments as one JSON line on stdin (a spare process kept ready)")
