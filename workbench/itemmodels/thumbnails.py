@@ -36,7 +36,7 @@ from training.data.index import SPLIT_NAMES
 from training.data import decode_to_fit
 from training.data.pool import class_name
 from workbench.itemmodels.thumb_warm import Absorber, Warmer
-from workbench.workers.pool import app_pool
+from workbench.workers.pool import app_pool, call_weak
 from workbench.workers.qimages import image_to_qimage
 
 ThumbnailRole = Qt.ItemDataRole.UserRole + 1
@@ -90,19 +90,12 @@ def _decode_loop(pool, queue, lock, paths, cancel, generation: int, deliver, job
                 return
             batch.append((row, img, err))
             if time.monotonic() - sent >= BATCH_SECONDS:
-                pool.post(_call_weak, deliver, generation, batch)
+                pool.post(call_weak, deliver, generation, batch)
                 batch, sent = [], time.monotonic()
     finally:
         if batch and not cancel.is_set():
-            pool.post(_call_weak, deliver, generation, batch)
-        pool.post(_call_weak, job_done, generation)
-
-
-def _call_weak(method, *args) -> None:
-    """On the GUI thread: call a ``WeakMethod`` if its object still exists."""
-    fn = method()
-    if fn is not None:
-        fn(*args)
+            pool.post(call_weak, deliver, generation, batch)
+        pool.post(call_weak, job_done, generation)
 
 
 class ThumbnailModel(QStringListModel):

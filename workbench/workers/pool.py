@@ -122,6 +122,14 @@ def app_pool() -> Pool:
     return _pool
 
 
+def call_weak(method, *args) -> None:
+    """On the GUI thread (posted by a pool task): call a ``weakref.WeakMethod`` if its
+    object still exists, so a task never holds the QObject it reports to."""
+    fn = method()
+    if fn is not None:
+        fn(*args)
+
+
 # -- jobs on the pool ------------------------------------------------------------------------
 
 # Every PoolWorker between launch and the end of its task, so the last reference to it is

@@ -30,7 +30,7 @@ import weakref
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
 
 from training.runs.runfolder import RUN_JSON, TRANSIENT_SUFFIXES
-from workbench.workers.pool import app_pool
+from workbench.workers.pool import app_pool, call_weak
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +102,7 @@ def _scan_job(pool, epoch: int, root, folders: dict, done) -> None:
     except Exception:   # snapshot handles OSError; anything else must not lose the watcher
         log.exception("Scanning run folders failed")
         result = (None, {})
-    pool.post(_call_weak, done, epoch, root, result)
-
-
-def _call_weak(method, *args) -> None:
-    fn = method()
-    if fn is not None:
-        fn(*args)
+    pool.post(call_weak, done, epoch, root, result)
 
 
 class RunWatcher(QObject):
