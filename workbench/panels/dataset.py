@@ -26,7 +26,6 @@ from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColum
                                              PreviewPane, SplitSettings, bad_files_view)
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.pinned_views import PinnedListView
-from workbench.widgets.thumb_delegate import ThumbnailDelegate
 from workbench.workers.job_runner import JobRunner
 from workbench.compute.requests import CheckImagesJob
 from workbench.workers.dataset import IndexWorker, PreviewWorker
@@ -179,9 +178,6 @@ class DatasetPanel(QWidget):
         self.grid.setIconSize(QSize(THUMB, THUMB))
         self.grid.setGridSize(QSize(THUMB + 16, THUMB + 24))
         self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        # Each tile in one Python call, not the style's ~9 roles and text layout: a
-        # page's paint is how late the GUI thread is while paging (thumb_delegate).
-        self.grid.setItemDelegate(ThumbnailDelegate(self.grid))
         self.grid.setModel(self.thumbs)
         # Several images at once: labelling gives them all a class (issue 23).
         self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
