@@ -6,13 +6,16 @@
 A simulated labeller answers with the true labels. Each seed starts from 10 labels per
 class of the pool, drawn at random, the same for every strategy; every round trains the
 product's fast model (``training.active``: the small CNN, since no ImageNet weights are
-available here) on the labels so far less the held-back share, ranks the rest of the pool
-with the strategy, and the top 100 are labelled, up to 1,000 labels. Each round's model is
-scored on the 10,000 Fashion-MNIST test images (never in the pool).
+available here) on the labels so far less the held-back share, builds the queue as the app
+does (``training.active.queue``: the strategy's ranking, one random check in 7 whose label is
+held back), and the top 100 are labelled, up to 1,000 labels. Each round's model is scored on
+the 10,000 Fashion-MNIST test images (never in the pool), and so is the held-back estimate
+(its error against that test accuracy is printed per strategy).
 
 Tuning (``--tune``) uses a disjoint pool (train[10000:20000]) and test set (train[20000:25000])
-with one seed: it compares margin with entropy, the diverse pre-filter size m and BADGE, so the
-reported run does not choose its own parameters.
+(2 seeds published, `--seeds 2`): it compares margin with entropy, the diverse pre-filter size m, BADGE, another
+strategy for the first rounds (``badge<random@200``) and the fast model's recipe (``--recipe``),
+so the reported run does not choose its own parameters.
 
 Side by side: plain Keras (``model.fit`` on NumPy arrays and ``model.predict`` over the
 pool) with the same network and epochs, at 1,000 labels, against one product round.
@@ -43,8 +46,10 @@ def load(tune: bool):
     return x[:10000, :, :, None], y[:10000], xt[:, :, :, None], yt
 
 
-def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share, weighted=False, spacing=0.0):
-    """One labelling session; returns one row per round."""
+def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share, weighted=False, spacing=0.0,
+             early=None):
+    """One labelling session; returns one row per round. ``early`` = (strategy, labels):
+    that strategy ranks while fewer labels than that are given (tuning only)."""
     import keras
 
     from training.active.fastmodel import fast_spec
@@ -63,8 +68,9 @@ def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share, wei
     while True:
         keras.backend.clear_session()
         c0 = cpu_seconds()
-        res = run_round(read, labels, keys, classes, spec, strategy, ROUND, seed, share,
-                        measure=measure, prefilter=prefilter, weighted=weighted, spacing=spacing)
+        now = early[0] if early and int(np.sum(labels >= 0)) < early[1] else strategy
+        res = run_round(read, labels, keys, classes, spec, now, ROUND, seed, share,
+                        measure=measure, prefilter=prefilter, weighted=weighted, spacing=spacing, salt=seed)
         cpu = cpu_seconds() - c0
         _, p, ok = res.model.predict(test_read, np.arange(len(xt)))
         acc = float(np.mean(p.argmax(axis=1) == yt[ok]))
@@ -75,6 +81,23 @@ def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share, wei
         if res.labels >= up_to:
             return out
         labels[res.positions] = y[res.positions]
+
+
+def set_recipe(text: str) -> None:
+    """Tuning only: override the fast model's recipe (``training.active.fastmodel``)."""
+    from training.active import fastmodel
+
+    names = {"steps": "TARGET_STEPS", "smoothing": "LABEL_SMOOTHING", "max_epochs": "MAX_EPOCHS", "min_epochs": "MIN_EPOCHS",
+             "lr": "LEARNING_RATE"}
+    for item in filter(None, text.split(",")):
+        key, value = item.split("=")
+        if key in ("flip", "translation", "rotation", "zoom", "contrast"):
+            fastmodel.AUGMENTATION = {**fastmodel.AUGMENTATION, key: value if key == "flip" else float(value)}
+        else:
+            setattr(fastmodel, names[key], type(getattr(fastmodel, names[key]))(value))
+    if text:
+        print(f"Recipe: steps {fastmodel.TARGET_STEPS}, smoothing {fastmodel.LABEL_SMOOTHING}, max epochs "
+              f"{fastmodel.MAX_EPOCHS}, lr {fastmodel.LEARNING_RATE}, augmentation {fastmodel.AUGMENTATION}")
 
 
 def labels_to_reach(curve_labels, curve_acc, target) -> float | None:
@@ -112,10 +135,14 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--up-to", type=int, default=1000)
     ap.add_argument("--share", type=float, default=None, help="held-back share (default: the product's)")
-    ap.add_argument("--only", help="only the configurations (strategies) whose name contains this")
+    ap.add_argument("--only", help="only the configurations (strategies) whose name contains this (or one of these, "
+                    "comma-separated)")
     ap.add_argument("--target", type=float, help="without random in the run (--only): random's "
                     "accuracy at the last round, from an earlier run of the same seeds")
+    ap.add_argument("--recipe", default="", help="tuning only: the fast model's recipe, e.g. "
+                    "steps=900,smoothing=0.1,flip=horizontal,translation=0.1,max_epochs=60")
     args = ap.parse_args()
+    set_recipe(args.recipe)
     from training.active.heldback import HOLDOUT_SHARE
     from training.active.strategies import DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_SPACING, DEFAULT_WEIGHTED
 
@@ -129,7 +156,9 @@ def main() -> int:
                    ("diverse", "margin", 2, False), ("diverse", "margin", 4, False),
                    ("diverse", "margin", 8, False), ("diverse", "margin", 4, True),
                    ("diverse", "margin", 8, True), ("diverse", "margin", 8, 0.1),
-                   ("diverse", "margin", 8, 0.3), ("badge", "margin", 8, False)]
+                   ("diverse", "margin", 8, 0.3), ("badge", "margin", 8, False), ("random", "margin", 8, False),
+                   ("badge<random@300", "margin", 8, False), ("badge<kcenter@300", "margin", 100, False),
+                   ("badge<random@200", "margin", 8, False)]
         seeds = [100 + s for s in range(args.seeds)]
     else:
         # The product's defaults: a float in the last place is diverse's spacing.
@@ -142,13 +171,18 @@ def main() -> int:
     for strategy, measure, m, weighted in configs:
         spacing = weighted if isinstance(weighted, float) else 0.0   # a float: the spacing
         weighted = weighted is True
+        early = None
+        if "<" in strategy:   # "late<early@labels": the early strategy while under that many labels
+            first, rest = strategy.split("<")
+            early_name, until = rest.split("@")
+            early = ("diverse" if early_name == "kcenter" else early_name, int(until))
         name = strategy if not args.tune else (f"{strategy}/{measure}" + (f"/m={m}" if strategy == "diverse" else "")
                                                + ("/weighted" if weighted else "")
                                                + (f"/spaced {spacing}" if spacing else ""))
-        if args.only and args.only not in name:
+        if args.only and not any(part in name for part in args.only.split(",")):
             continue
-        results[name] = [simulate(x, y, xt, yt, strategy, s, args.up_to, measure, m, share, weighted, spacing)
-                         for s in seeds]
+        results[name] = [simulate(x, y, xt, yt, strategy.split("<")[0], s, args.up_to, measure, m, share,
+                                  weighted, spacing, early) for s in seeds]
     wall, cpu = time.perf_counter() - t_start, cpu_seconds() - c_start
     points = [r["labels"] for r in next(iter(results.values()))[0]]
     headers = ["labels"] + list(results)
@@ -163,10 +197,18 @@ def main() -> int:
           f"{share:.0%} of the labels held back to estimate accuracy)\n")
     print(table(headers, rows))
     means = {k: np.mean([[r["test"] for r in run] for run in v], axis=0) for k, v in results.items()}
+    print("\nHeld-back estimate - test accuracy, mean (mean absolute; over the rounds and seeds):")
+    for k, runs in results.items():
+        err = np.array([r["estimate"] - r["test"] for run in runs for r in run if r["estimate"] is not None])
+        print(f"  {k:28s} {err.mean():+.3f} ({np.abs(err).mean():.3f})")
     if args.tune:
         print("\nMean test accuracy over all rounds (area under the curve, higher is better):")
         for k, v in means.items():
             print(f"  {k:28s} {v.mean():.4f}")
+        if args.target:
+            for k, v in means.items():
+                got = labels_to_reach(points, v, args.target)
+                print(f"  {k:28s} reaches {args.target:.4f} at {fmt(got, 0) if got else f'> {points[-1]}'} labels")
     else:
         target = means["random"][-1] if "random" in means else args.target
         print(f"\nRandom picking's accuracy at {points[-1]} labels: {target:.4f}")

@@ -51,6 +51,13 @@ def test_label_next_ranks_after_a_few_labels_enter_accepts_and_it_retrains(qtbot
     assert queue and all(i["path"].split("/")[-1].startswith("loose_") for i in queue)
     assert all(i["suggested"] in index.classes for i in queue)
     assert queue[0]["path"] not in {index.unlabelled[c] for c in range(3)}   # labelled: left out
+    # The core's random checks (training.active.queue) are in the queue like any other item.
+    from training.active.queue import holdout_candidates
+
+    items = result["items"]
+    assert [i["held_back"] for i in items] == holdout_candidates([i["path"] for i in items]).tolist()
+    assert {i["path"] for i in items if i["held_back"]} <= {i["path"] for i in queue}
+    assert "held back from training" in loop.box.chart.toolTip()
     # The grid shows the queue, best first, each caption with its suggestion.
     assert panel.thumbs.rowCount() == len(queue)
     assert panel.thumbs.index(0, 0).data(PathRole) == queue[0]["path"]

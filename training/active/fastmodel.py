@@ -29,6 +29,9 @@ BATCH = 32
 TARGET_STEPS = 450
 MIN_EPOCHS, MAX_EPOCHS = 6, 60
 LEARNING_RATE = 2e-3
+LABEL_SMOOTHING = 0.0
+# Random changes to the small CNN's training images ({} = none; AugmentationSpec's fields).
+AUGMENTATION: dict = {}
 
 
 def fast_spec(input_size, color_mode: str):
@@ -42,7 +45,14 @@ def fast_spec(input_size, color_mode: str):
     h, w = (int(v) for v in input_size)
     scale = min(1.0, CNN_MAX_SIDE / max(h, w))
     size = (max(8, round(h * scale)), max(8, round(w * scale)))
-    return template("cnn", size, color_mode, **FAST_CNN)
+    spec = template("cnn", size, color_mode, **FAST_CNN)
+    if AUGMENTATION:
+        import dataclasses
+
+        from training.models.spec import AugmentationSpec
+
+        spec = dataclasses.replace(spec, augmentation=AugmentationSpec(**AUGMENTATION))
+    return spec
 
 
 def epochs_for(n: int, batch: int = BATCH) -> int:
@@ -109,7 +119,7 @@ def train_fast(spec, x, y, num_classes: int, seed: int = 0, events: Events | Non
     keras.utils.set_random_seed(int(seed))
     parts = build_parts(spec, num_classes)
     trained = parts.head if features_only else parts.model
-    compile_model(trained, make_optimizer("adam", LEARNING_RATE))
+    compile_model(trained, make_optimizer("adam", LEARNING_RATE), LABEL_SMOOTHING)
     # All epochs as one pass over a seeded sequence of per-epoch permutations: with a few
     # labels an epoch is one or two batches, and Keras' per-epoch set-up (an iterator,
     # callbacks) then cost more than the training itself (measured: 60 epochs of 19

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from training.active.heldback import HOLDOUT_SHARE, MIN_PER_CLASS, held_back_mask, labels_needed, needed_message
+from training.active.heldback import (HOLDOUT_SALT, HOLDOUT_SHARE, MIN_PER_CLASS, held_back_mask, labels_needed,
+                                     needed_message)
+from training.active.queue import build_queue
 from training.active.strategies import (DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_SPACING,
-                                        DEFAULT_STRATEGY, DEFAULT_WEIGHTED, rank)
+                                        DEFAULT_STRATEGY, DEFAULT_WEIGHTED)
 from training.data import DatasetError
 from training.events import Events
 
@@ -44,12 +46,16 @@ class RoundResult:
     pool_rows: np.ndarray | None = None
     backbone_cache: object = None  # the BackboneFeatures used, to pass to the next round
     model: object = None           # the round's RoundModel (benchmarks score a test set with it)
+    checks: np.ndarray | None = None   # per position: a random check, its label to be held back
+
 
     def items(self, keys, classes) -> list[dict]:
-        """The ranked queue as plain data: ``{path, suggested, score, confidence}``."""
+        """The ranked queue as plain data: ``{path, suggested, score, confidence, held_back}``
+        (``held_back``: a random check, its label will estimate accuracy)."""
+        checks = self.checks if self.checks is not None else np.zeros(len(self.positions), bool)
         return [{"path": str(keys[int(r)]), "suggested": classes[int(s)], "score": round(float(sc), 6),
-                 "confidence": round(float(c), 6)}
-                for r, s, sc, c in zip(self.positions, self.suggested, self.scores, self.confidence)]
+                 "confidence": round(float(c), 6), "held_back": bool(h)}
+                for r, s, sc, c, h in zip(self.positions, self.suggested, self.scores, self.confidence, checks)]
 
     def point(self) -> dict:
         """The estimated-accuracy curve's point of this round."""
@@ -83,18 +89,20 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
               measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER,
               backbone_cache=None, min_per_class: int = MIN_PER_CLASS,
               weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None,
-              spacing: float = DEFAULT_SPACING) -> RoundResult:
+              spacing: float = DEFAULT_SPACING, salt: int = HOLDOUT_SALT) -> RoundResult:
     """Train, estimate, predict the pool and rank it.
 
     Args:
         read: ``read(rows) -> (images, rows kept)`` at ``spec``'s input size and colour.
         labels: class index per dataset row, -1 for an unlabelled one (the pool).
-        keys: a stable name per row (its path): decides which labels are held back.
+        keys: a stable name per row (its path): decides which labels are held back, and which
+            pool images the queue shows as random checks (``training.active.queue``).
         classes: class names.
         spec: the model spec (``training.active.fastmodel.fast_spec``).
         count: how many pool images to rank (the queue's length).
         batch: labels given before the next round (``badge``/``diverse`` spread these; default ``count``).
         backbone_cache: a ``BackboneFeatures`` kept between rounds (frozen-backbone specs).
+        salt: the held-back hash's salt (``training.active.heldback``).
 
     Raises:
         NotReady: a class has too few labels.
@@ -107,7 +115,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
     y = np.asarray(labels, np.int64)
     check_ready(y, classes, min_per_class)
     labelled, pool = np.flatnonzero(y >= 0), np.flatnonzero(y < 0)
-    held = held_back_mask([keys[int(r)] for r in labelled], y[labelled], share, seed)
+    held = held_back_mask([keys[int(r)] for r in labelled], y[labelled], share, salt)
     train_rows, held_rows = labelled[~held], labelled[held]
     t0 = time.perf_counter()
     backbone = can_precompute_features(spec)
@@ -132,15 +140,17 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
             accuracy = float(np.mean(p_held.argmax(axis=1) == y[ok]))
     events.on_status(f"Ranking {len(pool):,} unlabelled images…")
     feats, probs, pool_ok = model.predict(read, pool, events, "ranking the unlabelled images")
-    order, scores = rank(strategy, probs, feats, count, seed, measure, prefilter, weighted, batch,
-                         spacing)
+    order, scores, checks = build_queue(strategy, probs, feats, [keys[int(r)] for r in pool_ok], count, seed,
+                                        batch, share, salt, measure=measure, prefilter=prefilter,
+                                        weighted=weighted, spacing=spacing)
     t_rank = time.perf_counter() - t1
     return RoundResult(
         positions=pool_ok[order], suggested=probs[order].argmax(axis=1) if len(order) else np.zeros(0, np.int64),
         confidence=probs[order].max(axis=1) if len(order) else np.zeros(0), scores=scores,
         labels=len(labelled), trained_on=len(kept), held_back=len(held_rows), accuracy=accuracy,
         pool=len(pool_ok), seconds={"train": t_train, "rank": t_rank},
-        pool_probabilities=probs, pool_rows=pool_ok, backbone_cache=backbone_cache, model=model)
+        pool_probabilities=probs, pool_rows=pool_ok, backbone_cache=backbone_cache, model=model,
+        checks=checks)
 
 
 class RoundModel:

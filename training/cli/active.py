@@ -3,7 +3,8 @@
 The run's model predicts the dataset's unlabelled images (loose images, or those of a
 class deleted in the app: ``DatasetIndex.unlabelled``) and a strategy ranks them
 (``training.active.strategies``): the output is the queue the app's "Label next" shows,
-best first, each with the model's suggestion.
+best first, each with the model's suggestion. As in the app (``training.active.queue``),
+one item in 7 is a random check whose label the app holds back to estimate accuracy.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def add_parser(sub, dataset_options) -> None:
 
 
 def cmd_next(args, events, out):
-    from training.active.strategies import rank
+    from training.active.queue import build_queue
     from training.cli.args import InputError, dataset_spec
     from training.data import open_dataset, open_images
     from training.data.index import DatasetIndex
@@ -52,15 +53,18 @@ def cmd_next(args, events, out):
     with open_images(pool, predictor.input_size, predictor.color_mode, events) as data:
         found = emb.embed_batches(data.batches(np.arange(len(paths)), BATCH), len(paths), events,
                                   "predicting the unlabelled images")
-    order, scores = rank(args.strategy, found.probabilities, found.features, args.count, args.seed)
+    order, scores, checks = build_queue(args.strategy, found.probabilities, found.features,
+                                        [paths[int(r)] for r in found.rows], args.count, args.seed)
     items = []
-    for pos, score in zip(order, scores):
+    for pos, score, check in zip(order, scores, checks):
         p = found.probabilities[pos]
         items.append({"path": paths[int(found.rows[pos])], "suggested": predictor.classes[int(np.argmax(p))],
-                      "score": round(float(score), 6), "confidence": round(float(np.max(p)), 6)})
+                      "score": round(float(score), 6), "confidence": round(float(np.max(p)), 6),
+                      "held_back": bool(check)})
     events.finish_line()
     print(f"{len(items)} of {len(found.rows):,} unlabelled images to label next ({args.strategy}):", file=out)
     for n, item in enumerate(items, 1):
         print(f"{n:4d}. {item['path']}  suggested: {item['suggested']} "
-              f"({item['confidence']:.0%} sure, score {item['score']:.3f})", file=out)
+              f"({item['confidence']:.0%} sure, score {item['score']:.3f})"
+              + ("  [random check: held back to estimate accuracy]" if item["held_back"] else ""), file=out)
     return 0, {"items": items}

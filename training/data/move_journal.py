@@ -23,7 +23,12 @@ sorted (every ``src`` resolves inside it; ``root`` is the destination, where eve
 and created folder lies), and each move may carry the ``size`` and ``sha256`` of the file
 made, so an undo deletes only copies that are still the sort's. Sort journals live in the
 app data folder (:func:`sort_journal_folder`), never in a folder someone shared, and are
-signed like the others (:func:`read_sort_journal`).
+signed like the others (:func:`read_sort_journal`). A sort also records the folders above
+the destination that it had to create (``created_above``: the destination's missing
+parents, each an ancestor of ``root``) and, once made, the identity (device, inode) of
+every folder it created (``dir_ids``): undo removes such a folder only when it is still
+that folder and empty (:func:`remove_created_dirs`); a folder above the destination
+without a recorded identity is never removed.
 """
 from __future__ import annotations
 
@@ -68,6 +73,8 @@ class Journal:
     operation: str = "move"          # "copy": a sort that copied (undo deletes the copies)
     source: str | None = None        # a sort: the folder sorted (None: ``root`` itself)
     finished: bool = False           # a sort: every planned file was handled
+    created_above: list[str] = field(default_factory=list)   # a sort: DEST's parents it made
+    dir_ids: dict[str, list[int]] = field(default_factory=dict)   # folder -> [dev, inode]
 
     def to_dict(self) -> dict:
         data = {"schema_version": SCHEMA_VERSION, "root": self.root, "created": self.created,
@@ -75,8 +82,19 @@ class Journal:
                 "created_dirs": list(self.created_dirs),
                 "moves": [_move_dict(m) for m in self.moves]}
         if self.source is not None:
-            data.update(operation=self.operation, source=self.source, finished=self.finished)
+            data.update(operation=self.operation, source=self.source, finished=self.finished,
+                        created_above=list(self.created_above), dir_ids=dict(self.dir_ids))
         return data
+
+    def note_created_dirs(self) -> None:
+        """Record the identity of each folder this journal says it creates, once made
+        (call right after making them; undo then removes only those very folders)."""
+        for folder in [*self.created_dirs, *self.created_above]:
+            try:
+                st = os.lstat(folder)
+            except OSError:
+                continue
+            self.dir_ids.setdefault(folder, [st.st_dev, st.st_ino])
 
     def save(self) -> None:
         """Write signed and atomically (flushed to disk: an interrupted apply must be
@@ -85,6 +103,37 @@ class Journal:
 
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         safefiles.write_json(self.path, sign(self.to_dict()))   # fsync-ed, like every write
+
+
+def missing_parents(dest: str) -> list[str]:
+    """The folders above ``dest`` (links resolved) that do not exist yet, deepest first:
+    what ``os.makedirs(dest)`` will create besides ``dest`` itself."""
+    out, parent = [], os.path.dirname(os.path.realpath(dest))
+    while parent != os.path.dirname(parent) and not os.path.lexists(parent):
+        out.append(parent)
+        parent = os.path.dirname(parent)
+    return out
+
+
+def remove_created_dirs(journal: Journal) -> list[str]:
+    """Remove the folders ``journal`` created that are still the very folders it made
+    (same device and inode when recorded) and empty, deepest first; never anything else
+    (``os.rmdir`` refuses a folder with anything in it). Returns the folders removed."""
+    removed = []
+    above = set(journal.created_above)
+    for folder in sorted({*journal.created_dirs, *above}, key=len, reverse=True):
+        ident = journal.dir_ids.get(folder)
+        if ident is None and folder in above:
+            continue   # never known to be ours (killed before it was made): left alone
+        try:
+            st = os.lstat(folder)
+            if ident is not None and [st.st_dev, st.st_ino] != list(ident):
+                continue   # another folder of that name now: not ours
+            os.rmdir(folder)   # only if empty: never removes a file
+        except OSError:
+            continue
+        removed.append(folder)
+    return removed
 
 
 def new_journal(root: str, moves: list[Move], overlay_before: dict) -> Journal:
@@ -251,15 +300,16 @@ def sort_journal_folder() -> str:
 
 
 def new_sort_journal(source: str, dest: str, moves: list[Move], operation: str,
-                     created_dirs: list[str]) -> Journal:
-    """A sort's journal in :func:`sort_journal_folder` (not yet saved)."""
+                     created_dirs: list[str], created_above: list[str] | None = None) -> Journal:
+    """A sort's journal in :func:`sort_journal_folder` (not yet saved); ``created_above``:
+    the folders above ``dest`` the sort will create (:func:`missing_parents`)."""
     if operation not in OPERATIONS:
         raise ValueError(f"operation must be one of {OPERATIONS}. Received: {operation!r}")
     name = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-sort.json"
     return Journal(path=os.path.join(sort_journal_folder(), name),
                    root=os.path.realpath(dest), moves=list(moves), created_dirs=list(created_dirs),
                    created=time.strftime("%Y-%m-%dT%H:%M:%S"), operation=operation,
-                   source=os.path.realpath(source))
+                   source=os.path.realpath(source), created_above=list(created_above or []))
 
 
 def _signed_data(path: str) -> dict:
@@ -294,9 +344,37 @@ def read_sort_journal(path: str) -> Journal:
         raise FolderMoveError(f"{path} is not the journal of a sort (it names no source folder, "
                               "destination and operation); refused.")
     checked, dirs = _checked_moves(data, path, source, root)
+    above, ids = _checked_above(data, path, root, dirs)
     return Journal(path=path, root=root, moves=checked, created_dirs=dirs,
                    created=str(data.get("created") or "")[:40], undone=data.get("undone") is True,
-                   operation=operation, source=source, finished=data.get("finished") is True)
+                   operation=operation, source=source, finished=data.get("finished") is True,
+                   created_above=above, dir_ids=ids)
+
+
+def _checked_above(data: dict, path: str, root: str, dirs: list[str]):
+    """A sort journal's ``created_above`` (each a real ancestor of ``root``, never the
+    file system's root) and ``dir_ids`` (for its created folders only), or the reason."""
+    above, ids = data.get("created_above") or [], data.get("dir_ids") or {}
+    if not isinstance(above, list) or not isinstance(ids, dict):
+        raise FolderMoveError(f"{path}: 'created_above' must be a list and 'dir_ids' an object.")
+    real_root = os.path.realpath(root)
+    ancestors, p = set(), os.path.dirname(real_root)
+    while p != os.path.dirname(p):
+        ancestors.add(p)
+        p = os.path.dirname(p)
+    for folder in above:
+        if not isinstance(folder, str) or folder not in ancestors:
+            raise FolderMoveError(f"{path}: a folder it says it created above the destination "
+                                  f"is not above {real_root}: {folder!r:.200}; refused.")
+    known = set(dirs) | set(above)
+    checked = {}
+    for folder, ident in ids.items():
+        if folder not in known or not (isinstance(ident, list) and len(ident) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in ident)):
+            raise FolderMoveError(f"{path}: 'dir_ids' names a folder the sort did not create "
+                                  f"or is not [device, inode]: {folder!r:.200}; refused.")
+        checked[folder] = list(ident)
+    return list(above), checked
 
 
 def sort_journals() -> list[str]:

@@ -22,7 +22,9 @@ Steps of :func:`apply_sort`:
 entry, on disk: a copy is deleted only when its bytes are still the sort's (the recorded
 SHA-256, or the source's bytes when the kill came before the journal recorded it); a moved
 photo goes back to its place (a name taken again there is left alone and reported).
-Temporary files a kill left behind are removed, then the folders the sort made, if empty.
+Temporary files a kill left behind are removed, then the folders the sort made (DEST, its
+class folders, and the folders above DEST it had to create), each only if it is still the
+folder the sort made and empty.
 """
 from __future__ import annotations
 
@@ -36,8 +38,8 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from training import safefiles
-from training.data.move_journal import (FolderMoveError, Move, check_path, new_sort_journal,
-                                        read_sort_journal)
+from training.data.move_journal import (FolderMoveError, Move, check_path, missing_parents,
+                                        new_sort_journal, read_sort_journal, remove_created_dirs)
 from training.events import Events
 from training.sorting.plan import SortError, SortPlan
 
@@ -111,7 +113,8 @@ def apply_sort(plan: SortPlan, move: bool = False, events: Events | None = None)
              for src, folder in plan.items]
     made = [d for d in [dest] + [os.path.join(dest, f) for f in plan.folders]
             if not os.path.isdir(d)]
-    journal = new_sort_journal(plan.source, dest, moves, "move" if move else "copy", made)
+    journal = new_sort_journal(plan.source, dest, moves, "move" if move else "copy", made,
+                               missing_parents(dest))
     journal.save()   # first: whatever happens next, the journal names it
     events.on_status(f"Journal written (undo: {undo_command(journal.path)})")
     log.info("sorting %d photo(s) from %s into %s (%s); journal %s", len(moves), plan.source,
@@ -123,6 +126,8 @@ def apply_sort(plan: SortPlan, move: bool = False, events: Events | None = None)
     try:
         for folder in [dest] + sorted({os.path.dirname(m.dst) for m in journal.moves}):
             os.makedirs(folder, exist_ok=True)
+        journal.note_created_dirs()
+        journal.save()   # which folders are the sort's own: undo removes only those
         total, nxt = len(journal.moves), 0
         for i in range(total):
             events.check_stop()
@@ -283,11 +288,7 @@ def undo_sort(journal_path: str, events: Events | None = None) -> dict:
             kept.append({"path": dst, "reason": why})
         events.on_progress(n + 1, len(journal.moves), "Undoing the sort")
     _remove_temps(journal)
-    for folder in sorted(journal.created_dirs, key=len, reverse=True):
-        try:
-            os.rmdir(folder)   # only if empty: never removes a file
-        except OSError:
-            pass
+    remove_created_dirs(journal)
     journal.undone = True
     journal.save()
     log.info("undid the sort %s: %d restored, %d kept", journal.path, restored, len(kept))

@@ -9,7 +9,9 @@ suggestion on its caption; Enter accepts it, a digit gives another class. After 
 new labels (the box's "every" field, default 20) the next round starts, superseding a
 running one, and the queue refreshes. The box in the left column says what is happening
 (or how many more labels are needed) and charts the estimated accuracy (on labels held
-back from training) against the number of labels.
+back from training) against the number of labels. The core builds the queue
+(``training.active.queue``): one item in 7 is a random check, shown like any other, whose
+label is held back, so the estimate is not pulled down by the hard images the queue shows.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, Q
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from training.active.heldback import MIN_PER_CLASS, labels_needed, needed_message
+from training.active.queue import checks_note
 from training.active.strategies import DEFAULT_STRATEGY, STRATEGIES
 from workbench.compute.active import ActiveRoundJob
 from workbench.workers.job_runner import JobRunner
@@ -88,6 +91,8 @@ class LabelNextBox(QWidget):
         self.rank_now = QPushButton("Rank now")
         self.rank_now.setToolTip("Train the suggestion model on the labels so far and rank again")
         self.chart = ActiveCurveChart()
+        self.chart.setToolTip(checks_note() + ".")
+        self.status.setToolTip(checks_note() + ".")
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(QLabel("Rank by"), 0, 0)
@@ -279,7 +284,7 @@ class LabelNext(QObject):
             left = max(0, box.every.value() - (given - self._given_at_round))
             last = self.points[-1] if self.points else {}
             acc = last.get("accuracy")
-            est = (f"estimated accuracy {acc:.0%} on {last.get('held_back', 0)} held-back labels"
+            est = (f"estimated accuracy {acc:.0%} on {last.get('held_back', 0)} labels held back at random"
                    if acc is not None else "no labels held back yet")
             box.status.setText(f"{given:,} labels; {est}. Retrains after {left} more "
                                f"label{'s' if left != 1 else ''}.")

@@ -22,6 +22,10 @@ def test_active_round_streams_progress_and_returns_the_ranked_queue(tmp_path):
         pool = {p for p, c in zip(paths, labels) if c is None}
         assert len(data["items"]) == 10 and {i["path"] for i in data["items"]} <= pool
         assert {i["suggested"] for i in data["items"]} <= {"cat", "dog", "fox"}
+        from training.active.queue import holdout_candidates   # the queue's random checks
+
+        assert [i["held_back"] for i in data["items"]] == holdout_candidates(
+            [i["path"] for i in data["items"]]).tolist()
         scores = [i["score"] for i in data["items"]]
         assert all(0 <= s <= 1 for s in scores)
         point = data["point"]

@@ -40,12 +40,18 @@ def test_a_round_trains_ranks_the_pool_and_estimates_accuracy():
     pool_acc = np.mean(res.pool_probabilities.argmax(axis=1) == truth[res.pool_rows])
     assert pool_acc > 0.6, pool_acc
     items = res.items(keys, ["a", "b", "c"])
-    assert set(items[0]) == {"path", "suggested", "score", "confidence"}
+    assert set(items[0]) == {"path", "suggested", "score", "confidence", "held_back"}
+    # One of the first 7 is a random check (training.active.queue): labelled, it is held back.
+    assert [i["held_back"] for i in items[:7]].count(True) == 1 and res.checks[:7].sum() == 1
     assert res.point() == {"labels": 24, "trained_on": res.trained_on, "held_back": res.held_back,
                            "accuracy": res.accuracy}
     assert any(w == "training the suggestion model" for _, _, w in ev.progress)
     assert any(w == "ranking the unlabelled images" for _, _, w in ev.progress)
     assert res.seconds["train"] > 0 and res.seconds["rank"] > 0
+    labels[res.positions[:7]] = truth[res.positions[:7]]
+    nxt = run_round(array_reader(x), labels, keys, ["a", "b", "c"], spec, "badge", count=5, seed=1,
+                    share=0.25)
+    assert (nxt.labels, nxt.held_back, nxt.trained_on) == (31, res.held_back + 1, res.trained_on + 6)
 
 
 def test_a_round_waits_for_a_few_labels_of_every_class():

@@ -54,3 +54,24 @@ def test_next_says_what_is_wrong(capsys, labelled_and_loose, tmp_path):
     only_labelled = make_class_folder(tmp_path / "all", per_class=3, size=16)
     code, out, _ = run_cli(capsys, "next", only_labelled, "--run", run, "--json")
     assert code == 0 and out == {"items": []}
+
+
+def test_next_mixes_in_the_random_checks_the_app_holds_back(capsys, labelled_and_loose):
+    """The CLI builds its queue as the app's rounds do (training.active.queue): one item in 7
+    is a random check, exactly the images whose label the app would hold back."""
+    from training.active.queue import CHECK_EVERY, holdout_candidates
+
+    data, run = labelled_and_loose
+    code, out, _ = run_cli(capsys, "next", data, "--run", run, "--count", "12", "--json")
+    assert code == 0, out
+    items = out["items"]
+    paths = [i["path"] for i in items]
+    assert sorted(p.split("/")[-1] for p in paths) == [f"loose_{i:02d}.png" for i in range(12)]
+    flags = [i["held_back"] for i in items]
+    assert flags == holdout_candidates(paths).tolist()
+    # With any candidate in the pool, the one full block of 7 holds exactly one check.
+    assert flags[:CHECK_EVERY].count(True) == min(1, sum(flags))
+    from training.cli.main import main
+
+    assert main(["next", str(data), "--run", str(run), "--count", "12"]) == 0
+    assert capsys.readouterr().out.count("random check") == sum(flags)

@@ -158,3 +158,21 @@ def test_killed_move_sort_across_file_systems_is_undone_byte_for_byte(tmp_path, 
         assert not dest.exists() or tree(dest) == {}
     finally:
         umount(src)
+
+
+def test_sort_undo_removes_the_folders_it_made_above_dest(tmp_path, capsys, mlp_run):
+    """Issue 23: ``sort RUN SRC a/b/DEST`` made a/ and a/b/; ``--undo`` removes them (and
+    DEST), leaving the folder that held them and everything else as it was."""
+    src = make_photos(tmp_path / "photos", per_class=1)
+    (tmp_path / "keep").mkdir()
+    before = tree(tmp_path)
+    dest = tmp_path / "a" / "b" / "sorted"
+    code, done, err = run_cli(capsys, "sort", mlp_run[0].run_dir, src, dest, "--yes", "--json")
+    assert code == 0, err
+    assert (tmp_path / "a" / "b").is_dir() and len(tree(dest)) == 4
+    code, undone, err = run_cli(capsys, "sort", "--undo", done["result"]["journal"], "--yes", "--json")
+    assert code == 0, err
+    assert undone["result"]["restored"] == 4
+    assert not (tmp_path / "a").exists()
+    assert sorted(os.listdir(tmp_path)) == ["appdata", "keep", "photos"]
+    assert {k: v for k, v in tree(tmp_path).items() if not k.startswith("appdata")} == before

@@ -199,3 +199,53 @@ def test_bad_folders_are_refused(tmp_path, predictor):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SortError, match="No image files"):
         plan_sort(predictor, str(tmp_path / "empty"), str(tmp_path / "out"))
+
+
+def test_undo_removes_the_folders_the_sort_created_above_dest_and_nothing_else(tmp_path, predictor):
+    """Issue 23: a DEST whose parents did not exist: the journal names every folder the
+    sort made (DEST, its class folders, the parents) with its identity; undo removes each
+    only if it is that very folder and empty. Folders that existed, a folder the user put
+    a file in, and a folder made again under the same name after the sort stay."""
+    from training.data.move_journal import read_sort_journal
+
+    src = make_photos(tmp_path / "photos", per_class=1)
+    (tmp_path / "new1").mkdir()   # exists before the sort: never removed
+    dest = tmp_path / "new1" / "a" / "b" / "sorted"
+    result = apply_sort(plan_sort(predictor, str(src), str(dest)))
+    journal = read_sort_journal(result["journal"])
+    real = os.path.realpath(tmp_path)
+    assert journal.created_above == [os.path.join(real, "new1", "a", "b"), os.path.join(real, "new1", "a")]
+    assert str(dest) in journal.created_dirs and set(journal.dir_ids) >= {
+        *journal.created_above, str(dest)}
+    undone = undo_sort(result["journal"])
+    assert undone["restored"] == 4 and undone["kept"] == []
+    assert sorted(os.listdir(tmp_path / "new1")) == []   # a/, b/ and sorted/ gone; new1 stays
+    assert len(tree(src)) == 6
+
+    # The user's file in a parent keeps it (and the folders above it); the same names made
+    # again after the sort are not the sort's folders.
+    result = apply_sort(plan_sort(predictor, str(src), str(dest)))
+    (tmp_path / "new1" / "a" / "notes.txt").write_text("mine", encoding="utf-8")
+    undo_sort(result["journal"])
+    assert sorted(os.listdir(tmp_path / "new1" / "a")) == ["notes.txt"]
+    result = apply_sort(plan_sort(predictor, str(src), str(tmp_path / "x" / "sorted")))
+    os.rename(tmp_path / "x", tmp_path / "x_moved")
+    (tmp_path / "x").mkdir()   # a new, empty folder of that name: not the sort's
+    undo_sort(result["journal"])
+    assert (tmp_path / "x").is_dir()
+
+
+def test_a_journal_naming_a_folder_not_above_dest_is_refused(tmp_path, predictor):
+    from training.data.provenance import sign
+
+    src = make_photos(tmp_path / "photos", per_class=1)
+    result = apply_sort(plan_sort(predictor, str(src), str(tmp_path / "p" / "sorted")))
+    data = json.loads(Path(result["journal"]).read_text(encoding="utf-8"))
+    assert data["created_above"] == [os.path.join(os.path.realpath(tmp_path), "p")]
+    data["created_above"] = [str(tmp_path / "photos")]   # not above DEST (signed as ours)
+    forged = Path(result["journal"]).with_name("odd-sort.json")
+    forged.write_text(json.dumps(sign({k: v for k, v in data.items() if k != "signature"})),
+                      encoding="utf-8")
+    with pytest.raises(SortError, match="not above"):
+        undo_sort(str(forged))
+    assert len(tree(src)) == 6 and len(tree(tmp_path / "p")) == 4

@@ -32,7 +32,7 @@ def active_round(request, paths: list, labels: list, classes: list, input_size=(
             first ``batch`` of the queue over what the model sees (default ``count``).
 
     Returns:
-        ``{items: [{path, suggested, score, confidence}], point: {labels, trained_on,
+        ``{items: [{path, suggested, score, confidence, held_back}], point: {labels, trained_on,
         held_back, accuracy}, strategy, pool, seconds: {train, rank}, model}``.
     """
     from training.active.fastmodel import fast_spec
