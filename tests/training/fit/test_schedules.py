@@ -68,22 +68,6 @@ def test_a_flat_validation_loss_cannot_stop_a_cosine_run_before_it_has_decayed(t
     assert s.best_epoch == 1
 
 
-
-def _noise_folder(root, per_class: int = 30, size: int = 8):
-    """Two classes of pure noise: a network can only memorise them, so the validation
-    loss is lowest in the first epochs and rises as the training set is learnt."""
-    import numpy as np
-
-    from tests.imagegen import write_image
-
-    rng = np.random.default_rng(0)
-    for name in ("a", "b"):
-        for i in range(per_class):
-            write_image(root / name / f"{i:03d}.png",
-                        rng.integers(0, 256, (size, size, 3)).astype(np.uint8))
-    return root
-
-
 def _weights(path):
     from training.runs.runfolder import load_model_file
 
@@ -100,10 +84,11 @@ def test_a_short_cosine_run_trains_to_the_end_and_keeps_its_last_weights(tmp_pat
     """Issue 21 item 3, round 3: a run of at most SHORT_RUN_STEPS optimizer steps is not
     early-stopped and ends with its last, decayed weights, although its validation loss
     was lowest early on; the same run counted as long stops and restores the best epoch."""
-    from training.fit.train import train
+    from tests.imagegen import make_noise_folder
     from tests.training.trainutil import read
+    from training.fit.train import train
 
-    data = _noise_folder(tmp_path / "data")
+    data = make_noise_folder(tmp_path / "data")
     config = TrainConfig(epochs=14, batch_size=8, learning_rate=0.01, patience=1)
     s = train(str(data), tiny_spec("mlp", size=8), config, run_dir=str(tmp_path / "short"))
     info = read(s.run_dir, "run.json")

@@ -55,6 +55,9 @@ def test_a_short_run_trains_to_the_end_and_auto_says_so():
     assert not runs_to_the_end("cosine", default_epochs(5_000), -(-5_000 // 64))
     assert not runs_to_the_end("cosine", default_epochs(54_000), -(-54_000 // 64))
     assert not runs_to_the_end("plateau", 30, 1) and not runs_to_the_end("none", 30, 1)
+    # The threshold counts optimizer steps (epochs x steps an epoch), inclusive.
+    assert runs_to_the_end("cosine", SHORT_RUN_STEPS // 20, 20)
+    assert not runs_to_the_end("cosine", SHORT_RUN_STEPS // 20 + 1, 20)
     small = choose(DataFacts(28, 28, True, 450, 10), (28, 28), imagenet_available=False)
     assert small.epochs == -(-1_000 // 8) and "trains to the end" in small.explanation
     assert "keeps the last weights" in small.explanation
