@@ -35,9 +35,9 @@ def cosine_rate(base_lr: float, epoch: int, first: int, last: int) -> float:
 # rate has decayed below ARM_FRACTION of its peak (about the last 35 % of the phase), where
 # a plateau is a real one, and never in a phase of SHORT_PHASE epochs or fewer, which ends
 # soon anyway, nor in a short run (training.recipe.epoch_budget.runs_to_the_end: at most
-# SHORT_RUN_STEPS optimizer steps), which also keeps its last weights: round 3 of
-# docs/BENCHMARKS.md 8c measured the small sets' 20-50-image validation loss stopping runs
-# (and picking their "best" epoch) before the rate had decayed.
+# SHORT_RUN_STEPS optimizer steps), which also keeps its last weights: round 2 of
+# docs/BENCHMARKS.md 8c saw the small sets' 20-50-image validation loss stop runs (and pick
+# their "best" epoch) before the rate had decayed; round 3 measured the rule.
 ARM_FRACTION = 0.3
 SHORT_PHASE = 10
 
