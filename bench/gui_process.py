@@ -43,11 +43,12 @@ FASHION = "/usr/share/datasets/fashion-mnist"
 
 
 def train_in_child(data: str, run_dir: str, epochs: int) -> subprocess.Popen:
-    """``python -m training train`` in a child (its output to a log file)."""
+    """``python -m training train`` in a child (its output to a log file), a background
+    job (``--background``) as the Training panel starts it."""
     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
     log = open(os.path.join(os.path.dirname(run_dir), "train.log"), "w")
     return subprocess.Popen([sys.executable, "-m", "training", "train", data, "--model", "cnn",
-                             "--epochs", str(epochs), "--out", run_dir],
+                             "--epochs", str(epochs), "--out", run_dir, "--background"],
                             cwd=common.ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 

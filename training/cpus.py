@@ -9,12 +9,17 @@ first TensorFlow op: after that TensorFlow refuses to change them.
 
 ``WORKBENCH_THREADS=N`` overrides the count (a benchmark comparing settings, or a person
 sharing a machine on purpose). No TensorFlow import at module level.
+
+:func:`run_in_background` lowers this process's CPU priority: the app's training
+processes run as background jobs, so the window's GUI thread gets a core the moment it
+has work (see its docstring).
 """
 from __future__ import annotations
 
 import logging
 import math
 import os
+import sys
 import threading
 
 log = logging.getLogger(__name__)
@@ -166,3 +171,71 @@ def process_cpu_seconds() -> float:
     """User + system CPU seconds of this process so far (every thread)."""
     t = os.times()
     return t.user + t.system
+
+
+BACKGROUND_NICE = 10   # Windows' "below normal" class, the level a background job runs at
+_background: int | None = None
+
+
+def background_level(current: int, level: int = BACKGROUND_NICE) -> int:
+    """The niceness a background job started from a process at ``current`` runs at:
+    ``level``, and always at least one below ``current`` (at most 19).
+
+    Not ``current + 10`` as the ``nice`` command would: from a window that was itself
+    started niced (a test suite at nice 10 on a shared machine) that made the training 19,
+    and beside other nice-10 work it got almost no CPU (trainings that take seconds did
+    not reach their first epoch in 3 minutes). Below the window is what keeps the
+    window's GUI thread first; ``level`` is how far below a normal process.
+    """
+    return min(19, max(level, current + 1))
+
+
+def run_in_background(level: int = BACKGROUND_NICE) -> int | None:
+    """Lower this process's CPU priority to :func:`background_level` (nice ``level``,
+    below the priority it was started at), once: later calls change nothing. Returns the
+    niceness now, or None where it could not be changed.
+
+    The app starts its trainings this way (``train --background``). On 2 cores a training
+    at the window's priority keeps both busy, and the GUI thread waits behind it for a
+    core: its 10 ms timer ticks were 5-20 ms late while painting the thumbnail grid
+    (docs/BENCHMARKS.md section 14). As a background job the training still gets every
+    cycle the window does not use, so on an otherwise idle machine it is not slower.
+
+    Linux keeps a niceness per thread and a new thread inherits its creator's: every
+    thread that exists now (the BLAS pool started by NumPy's import) is lowered, and the
+    ones TensorFlow starts later inherit it. Windows: the process's class becomes
+    BELOW_NORMAL (its threads follow it).
+    """
+    global _background
+    if _background is not None:
+        return _background
+    if sys.platform == "win32":
+        try:
+            import ctypes
+
+            kernel32 = ctypes.windll.kernel32
+            BELOW_NORMAL_PRIORITY_CLASS = 0x4000
+            if not kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), BELOW_NORMAL_PRIORITY_CLASS):
+                log.warning("Could not lower this process's priority (SetPriorityClass failed)")
+                return None
+        except (OSError, AttributeError) as exc:
+            log.warning("Could not lower this process's priority: %s", exc)
+            return None
+        _background = level
+        return _background
+    target = background_level(os.getpriority(os.PRIO_PROCESS, 0), level)
+    try:
+        tasks = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:   # no /proc (macOS: the niceness is the process's)
+        tasks = [0]
+    for tid in tasks:
+        try:
+            if os.getpriority(os.PRIO_PROCESS, tid) < target:
+                os.setpriority(os.PRIO_PROCESS, tid, target)
+        except ProcessLookupError:   # a thread that has just ended
+            continue
+        except OSError as exc:
+            log.warning("Could not lower the priority of thread %d: %s", tid, exc)
+            return None
+    _background = os.getpriority(os.PRIO_PROCESS, 0)
+    return _background

@@ -460,6 +460,9 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.save_settings()
+        from workbench.workers.overlay_writer import flush
+
+        flush()   # the last labels given are on disk before the window goes
         for panel in self.panels.values():
             try:
                 panel.shutdown()

@@ -81,3 +81,59 @@ def test_a_run_records_the_cpu_it_used_during_fit(tmp_path):
           run_dir=str(tmp_path / "run"))
     timings = RunFolder(tmp_path / "run").load()["timings"]
     assert timings["train_cpu"] > 0 and 0 < timings["cpu_cores_in_fit"] <= os.cpu_count() + 0.5
+
+
+BACKGROUND_CHILD = r"""
+import json, os, sys, threading, time
+from training.cpus import run_in_background
+level = int(sys.argv[1])
+stop = threading.Event()
+before = threading.Thread(target=stop.wait)   # a thread that exists before (a BLAS pool's)
+before.start()
+now = run_in_background(level)
+after = threading.Thread(target=stop.wait)    # one started later (TensorFlow's) inherits it
+after.start()
+time.sleep(0.05)
+nice = {t.native_id: os.getpriority(os.PRIO_PROCESS, t.native_id) for t in (before, after)}
+nice[threading.get_native_id()] = os.getpriority(os.PRIO_PROCESS, 0)
+run_in_background(level)   # once: a second call lowers nothing more
+again = os.getpriority(os.PRIO_PROCESS, 0)
+stop.set()
+print(json.dumps({"now": now, "nice": list(nice.values()), "again": again}))
+"""
+
+
+def _background_child(level: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", BACKGROUND_CHILD, str(level)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+def test_run_in_background_lowers_every_thread_before_and_after_it_once():
+    base = os.getpriority(os.PRIO_PROCESS, 0)   # tests run niced: lowered from there
+    assert base <= 16, "the test runs at nice 17 or more: nothing to lower"
+    for level, want in ((base + 3, base + 3),    # nice ``level`` ...
+                        (base - 5, base + 1)):   # ... and always below the parent
+        got = _background_child(level)
+        assert got["now"] == want, (level, got)
+        assert got["nice"] == [want] * 3, (level, got)
+        assert got["again"] == want, (level, got)
+
+
+def test_background_level_is_nice_10_and_below_the_window():
+    from training.cpus import background_level
+
+    assert background_level(0) == 10          # the app started normally
+    assert background_level(10) == 11         # a niced window: the training one below it,
+    assert background_level(15) == 16         # not at 19 where other niced work starves it
+    assert background_level(19) == 19
+    assert background_level(-5) == 10
+
+
+def test_train_background_is_an_option_of_train():
+    from training.cli.main import build_parser
+
+    args = build_parser().parse_args(["train", "data", "--background"])
+    assert args.background
+    assert not build_parser().parse_args(["train", "data"]).background

@@ -114,3 +114,21 @@ def answer_box(button_text: str, seen: list, or_first: bool = False) -> None:
         assert button is not None, f"no {button_text!r} button on {box.text()!r}"
         button.click()
     QTimer.singleShot(0, click)
+
+
+def labels_saved() -> None:
+    """Wait for the label overlay write in progress (the app writes it off its GUI thread):
+    what a test does before the core reads the file (``open_dataset``, the CLI)."""
+    from workbench.workers.overlay_writer import flush
+
+    assert flush(20), "the label overlay write did not finish"
+
+
+def load_overlay(root):
+    """The dataset's label overlay file as the app left it: the app writes it off its GUI
+    thread (``workbench.workers.overlay_writer``), so the write in progress is waited for."""
+    from training.data.overlay import load_overlay as load
+    from workbench.workers.overlay_writer import flush
+
+    assert flush(20), "the label overlay write did not finish"
+    return load(str(root))

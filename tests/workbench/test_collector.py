@@ -91,3 +91,24 @@ class _Fails(PoolWorker):
 
 def test_a_failing_pool_job_says_why(qtbot):
     assert run_job(qtbot, _Fails()) == ("failed", "the file /x/y.png is not an image")
+
+
+def test_pool_callbacks_run_in_slices_and_drain_runs_them_all(qtbot, monkeypatch):
+    # A run's end delivers several results at once; run back to back they kept the GUI
+    # thread busy for one long stretch. Each wake-up runs callbacks for at most SLICE_S.
+    from workbench.workers import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "SLICE_S", 0.0)   # one callback per wake-up
+    pool = pool_module.Pool(threads=1)
+    ran = []
+    for i in range(3):
+        pool.post(ran.append, i)
+    pool._drain()   # what the socket notifier calls
+    assert ran == [0]
+    qtbot.waitUntil(lambda: len(ran) == 3, timeout=5_000)   # the rest on the next passes
+    assert ran == [0, 1, 2]   # in order
+    for i in range(3, 6):
+        pool.post(ran.append, i)
+    pool.drain()   # shutdown and synchronous callers: everything at once
+    assert ran == [0, 1, 2, 3, 4, 5]
+    pool.shutdown()

@@ -21,7 +21,7 @@ def _items(grid) -> list[tuple[str, str, object]]:
 
 def test_grid_shows_and_restores_excluded_images_with_undo(qtbot, tmp_path):
     from training.data import open_dataset
-    from training.data.overlay import load_overlay
+    from tests.workbench.panels import load_overlay
     from workbench.panels.dataset import DatasetPanel
 
     root = make_class_folder(tmp_path / "data", classes=("a", "b"), per_class=4, size=8)

@@ -23,7 +23,7 @@ def _answer(button_text: str, seen: list) -> None:
 
 
 def test_apply_label_fixes_to_folders_asks_moves_and_undoes(qtbot, window, tmp_path):
-    from training.data.overlay import load_overlay
+    from tests.workbench.panels import load_overlay
 
     root = make_class_folder(tmp_path / "data", per_class=4, size=8)
     before = file_hashes(root)

@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 
 from tests.imagegen import make_class_folder
 from tests.training.data.test_overlay import file_hashes
-from tests.workbench.panels import make_panel, wait_idle
+from tests.workbench.panels import labels_saved, make_panel, wait_idle
 from tests.workbench.tiny_run import tiny_run
 from workbench.widgets.path_menu import shown_path_menu
 
@@ -94,7 +94,7 @@ def test_gradcam_overlay_for_nested_mobilenet_v2(qtbot, tmp_path):
 
 def test_health_view_fix_undo_redo(qtbot, tmp_path):
     from training.data import DatasetSpec, open_dataset
-    from training.data.overlay import load_overlay
+    from tests.workbench.panels import load_overlay
     from workbench.panels.health import HealthView
     from workbench.appstate.state import AppState
 
@@ -164,6 +164,7 @@ def test_dataset_panel_grid_fix_count_and_changed_filter(qtbot, tmp_path):
         assert panel.fix_label.text() == "1 label fix"
         panel.changed_filter.setChecked(True)
         assert grid.model().rowCount() == 1
+        labels_saved()
         assert open_dataset(str(root)).labels[0] == 1   # a fresh open (the CLI) sees it
         panel.state.label_fixes.undo()
         assert panel.fix_label.text() == "" and grid.model().rowCount() == 0
@@ -173,6 +174,7 @@ def test_dataset_panel_grid_fix_count_and_changed_filter(qtbot, tmp_path):
         exclude = next(a for a in menu.actions() if a.text() == "Exclude from training")
         exclude.trigger()
         assert "1 excluded" in panel.fix_label.text()
+        labels_saved()
         assert len(open_dataset(str(root))) == 7
         from workbench.actions.fixes import dataset_for_training
         assert dataset_for_training(panel.state) is panel.state.dataset_spec

@@ -182,7 +182,7 @@ def test_own_fixes_over_ignored_ones_end_the_question(qtbot, window, tmp_path):
     assert "as you chose to ignore them" in banner.text.text() and banner.apply_button.isVisible()
     fixes.exclude([str(data / "dog" / "dog_001.png")])
     assert not banner.isVisible() and fixes.foreign is None
-    from training.data.overlay import load_overlay
+    from tests.workbench.panels import load_overlay
 
     mine = load_overlay(str(data))
     assert mine.made_here and mine.excluded == {"dog/dog_001.png"} and not mine.labels

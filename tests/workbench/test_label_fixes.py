@@ -14,7 +14,7 @@ def _applied(overlay: dict) -> tuple[int, int, int, int]:
 
 def test_gui_fixes_record_applied_relabels_and_exclusions_as_reopening_would(qtbot, tmp_path):
     from training.data import DatasetSpec, open_dataset
-    from training.data.overlay import load_overlay
+    from tests.workbench.panels import labels_saved, load_overlay
     from workbench.actions.fixes import fixes_for
     from workbench.appstate.state import AppState
 
@@ -33,6 +33,7 @@ def test_gui_fixes_record_applied_relabels_and_exclusions_as_reopening_would(qtb
     first, second = index.paths[0], index.paths[1]
 
     def reopened():
+        labels_saved()   # the app writes the file off its GUI thread
         return _applied(open_dataset(spec).overlay)
 
     assert _applied(index.overlay) == (0, 1, 0, 1) == reopened()

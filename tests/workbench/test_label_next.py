@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from tests.imagegen import class_image, make_class_folder, write_image
 from tests.workbench.panels import panel_fixture
 from tests.workbench.test_labelling_view import _key, _open
-from training.data.overlay import load_overlay
+from tests.workbench.panels import load_overlay
 from workbench.itemmodels.thumbnails import PathRole
 
 panel = panel_fixture("panel", "workbench.panels.dataset.DatasetPanel", size=(1100, 700),

@@ -12,8 +12,8 @@ from PySide6.QtTest import QTest
 from tests.imagegen import class_image, make_class_folder, write_image
 from tests.workbench.panels import panel_fixture
 from training.data import open_dataset
-from training.data.overlay import load_overlay
-from workbench.itemmodels.thumbnails import LabelRole, PathRole
+from tests.workbench.panels import labels_saved, load_overlay
+from workbench.itemmodels.thumbnails import LabelRole, PathRole, ThumbnailRole
 
 panel = panel_fixture("panel", "workbench.panels.dataset.DatasetPanel", size=(1100, 700),
                       show=True)
@@ -93,6 +93,7 @@ def test_keys_label_and_the_next_image_is_shown_with_undo(qtbot, panel, tmp_path
     qtbot.waitUntil(lambda: view.class_list.table.item(1, 2).text() == "0", timeout=5000)
     # Reopened, a labelled image is a row of its class; the rest stay unlabelled.
     _key(panel, Qt.Key.Key_1)
+    labels_saved()
     index = open_dataset(root)
     assert index.classes == ["cat", "dog"] and len(index.unlabelled) == 5
 
@@ -202,3 +203,94 @@ def test_next_preview_is_decoded_ahead(qtbot, panel, tmp_path):
     # Shown in the key press's own event: no job to wait for.
     assert os.path.basename(nxt) in _info(panel)
     assert np.asarray(view.previews[nxt]["image"]).shape[:2] == (32, 32)
+
+
+def test_a_held_key_shows_the_thumbnail_at_once_and_the_sharp_preview_when_keys_stop(
+        qtbot, panel, tmp_path):
+    """Keys faster than previews decode: the next image's grid thumbnail is shown in the
+    key press itself, and its preview (decoded at the preview box's size) replaces it
+    once the keys stop; nothing is decoded for images passed while the key was down."""
+    root = tmp_path / "photos"
+    for i in range(12):
+        write_image(root / f"img_{i:03d}.jpg", np.full((600, 800, 3), 20 * i, np.uint8))
+    _open(qtbot, panel, root)
+    view = panel.labelling
+    view.add_class("x")
+    qtbot.waitUntil(lambda: all(panel.thumbs.index(r, 0).data(ThumbnailRole) is not None
+                                for r in range(6)) and not panel.pending_work(), timeout=20000)
+    view.ahead.clear()   # nothing decoded ahead: every press below finds no preview ready
+    qtbot.waitUntil(lambda: not view.ahead.pending(), timeout=5000)
+    for expected_row in (1, 2, 3):
+        view.ahead.clear()
+        _key(panel, Qt.Key.Key_1)
+        path = _current_path(panel)
+        assert path == panel.thumbs.index(expected_row, 0).data(PathRole)
+        # Shown at once: the thumbnail (a pixmap), not "Loading…".
+        assert view.reduced_path() == path and panel.preview._pixmap is not None
+        assert panel.preview._pixmap.width() == 88
+    # The keys stopped on img_003: its preview is decoded and replaces the thumbnail.
+    qtbot.waitUntil(lambda: view.reduced_path() is None, timeout=10000)
+    assert _current_path(panel) == path
+    assert "800 × 600" in _info(panel)
+    box = view.preview_box()
+    pix = panel.preview._pixmap
+    assert pix.width() <= box[0] and pix.height() <= box[1] and max(pix.width(), pix.height()) >= 150
+    assert set(view.previews) >= {path}
+    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=10000)
+
+
+def test_deleting_a_class_is_undone_and_redone_with_the_keys(qtbot, tmp_path, monkeypatch):
+    """Issue 23: Delete (the class list's button, answered Yes) reopens the dataset, and
+    Ctrl+Z brings the class and its labels back (the history survives the reopen: a
+    second undo takes back the label given before); Edit → Redo deletes it again."""
+    from PySide6.QtWidgets import QApplication
+
+    from tests.workbench.panels import answer_box, make_window
+
+    window = make_window(qtbot, tmp_path, monkeypatch, size=(1280, 800))
+    root = loose(tmp_path / "photos", n=6)
+    panel = window.panels["data"]
+    with qtbot.waitSignal(panel.state.datasetChanged, timeout=20000):
+        window.open_dataset(str(root))
+    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=20000)
+    view = panel.labelling
+    assert view.add_class("a") and view.add_class("b")
+    first = _current_path(panel)
+    _key(panel, Qt.Key.Key_1)
+    second = _current_path(panel)
+    _key(panel, Qt.Key.Key_2)
+    qtbot.waitUntil(lambda: view.class_list.classes() == ["a", "b"], timeout=5000)
+    view.class_list.select("a")
+    assert view.class_list.delete_button.isEnabled()
+    seen = []
+    answer_box("Yes", seen)
+    with qtbot.waitSignal(panel.state.datasetChanged, timeout=20000):
+        view.class_list.delete_button.click()
+    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=20000)
+    assert "Ctrl+Z" in seen[0]
+    assert panel.state.dataset.classes == ["b"] and load_overlay(str(root)).state(first) == (None, False)
+    assert window.undo_action.isEnabled() and "Delete class a" in window.undo_action.text()
+
+    def keys():
+        window.activateWindow()
+        QApplication.setActiveWindow(window)   # offscreen: no window manager activates it
+        panel.grid.setFocus()
+        with qtbot.waitSignal(panel.state.datasetChanged, timeout=20000):
+            QTest.keyClick(panel.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: not panel.pending_work(), timeout=20000)
+
+    keys()   # Ctrl+Z: the class and its label are back
+    assert panel.state.dataset.classes == ["a", "b"]
+    assert load_overlay(str(root)).state(first) == ("a", False)
+    assert view.is_active() and view.class_list.classes() == ["a", "b"]
+    assert window.redo_action.isEnabled(), window.redo_action.text()
+    with qtbot.waitSignal(panel.state.datasetChanged, timeout=20000):
+        window.redo_action.trigger()   # Edit → Redo: deleted again
+    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=20000)
+    assert panel.state.dataset.classes == ["b"] and load_overlay(str(root)).state(first) == (None, False)
+    keys()
+    assert load_overlay(str(root)).state(first) == ("a", False)
+    # The history from before the reopens is still there: the label given to the second.
+    window.undo_action.trigger()
+    assert load_overlay(str(root)).state(second) == (None, False)
+    assert load_overlay(str(root)).state(first) == ("a", False)

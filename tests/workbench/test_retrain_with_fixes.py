@@ -31,7 +31,7 @@ def _row_of(table, path):
 
 def test_retrain_with_fixes_trains_a_new_run_listed_beside_the_old(qtbot, window, tmp_path):
     from tests.childcall import call_in_child
-    from training.data.overlay import load_overlay
+    from tests.workbench.panels import load_overlay
     from training.runs.runfolder import RunFolder, read_json
     from workbench.panels.results import SAMPLE
     from workbench.panels.results_runs import COLUMNS

@@ -44,6 +44,45 @@ def test_watcher_reports_changed_files_and_new_runs(qtbot, tmp_path):
     assert str(other) not in watcher.watched()
 
 
+def test_scans_run_on_the_pool_and_a_refresh_on_the_spot(qtbot, tmp_path, monkeypatch):
+    # Every readdir and stat releases the GIL; on the GUI thread each waited for the
+    # pool's busy thread to let go of it (25-100 ms late ticks at an epoch's end).
+    import threading
+
+    from workbench.workers import run_watcher
+
+    scanned_on = []
+    real = run_watcher.snapshot
+    monkeypatch.setattr(run_watcher, "snapshot",
+                        lambda folder: scanned_on.append(threading.get_ident()) or real(folder))
+    root = tmp_path / "runs"
+    (root / "20260101-000000_cnn").mkdir(parents=True)
+    watcher = RunWatcher(str(root))
+    run = root / "20260101-000000_cnn"
+    scanned_on.clear()
+    with qtbot.waitSignal(watcher.runChanged, timeout=5000) as sig:
+        _write_json(run / "history.json", [{"epoch": 1}])
+    assert sig.args == [str(run), ["history.json"]]
+    gui = threading.get_ident()
+    assert scanned_on and gui not in scanned_on
+    # Changes made while a scan is on the pool are scanned after it, not lost.
+    seen = []
+    watcher.runChanged.connect(lambda folder, names: seen.extend(names))
+    for epoch in range(2, 6):
+        _write_json(run / "history.json", [{"epoch": epoch}] * epoch)
+        watcher._flush()
+    _write_json(run / "live.json", {"batch": 3})
+    watcher._flush()
+    qtbot.waitUntil(lambda: "live.json" in seen and not watcher._scanning, timeout=5000)
+    # A refresh scans at once, on this thread, and answers before it returns.
+    scanned_on.clear()
+    seen.clear()
+    _write_json(run / RUN_JSON, {"status": "complete"})
+    watcher.check_now()
+    assert seen == [RUN_JSON] and scanned_on and set(scanned_on) == {gui}
+    watcher.stop()
+
+
 def _copy_run(run, name):
     dst = os.path.join(str(default_runs_root()), name)
     shutil.copytree(run["run_dir"], dst)

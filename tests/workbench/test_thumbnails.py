@@ -84,3 +84,96 @@ def test_layout_calls_stay_in_cpp_and_items_are_read_only(qtbot):
     assert not flags & Qt.ItemFlag.ItemIsEditable and not flags & Qt.ItemFlag.ItemIsDragEnabled
     assert model.data(model.index(4, 0)) == "x.npz#4" and model.data(model.index(5, 0)) is None
     model.shutdown()
+
+
+def _array_index(n: int, size: int = 28) -> DatasetIndex:
+    arrays = np.random.default_rng(1).integers(0, 255, (n, size, size), dtype=np.uint8)
+    return DatasetIndex(root="mem", kind="idx", classes=["a", "b"], paths=[f"train#{i}" for i in range(n)],
+                        labels=(np.arange(n) % 2).astype(np.int32), splits=np.zeros(n, np.uint8),
+                        arrays=arrays)
+
+
+def _grid(qtbot, model):
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QListView
+
+    from workbench.widgets.pinned_views import PinnedListView
+
+    view = PinnedListView()
+    view.setViewMode(QListView.ViewMode.IconMode)
+    view.setUniformItemSizes(True)
+    view.setMovement(QListView.Movement.Static)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setIconSize(QSize(thumbnails.THUMB, thumbnails.THUMB))
+    view.setGridSize(QSize(thumbnails.THUMB + 16, thumbnails.THUMB + 24))
+    view.setModel(model)
+    view.resize(440, 660)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def _shown(view) -> tuple[int, int]:
+    """The first and last item rows in view."""
+    rows = [r for r in range(view.model().rowCount())
+            if view.visualRect(view.model().index(r, 0)).intersects(view.viewport().rect())]
+    return rows[0], rows[-1]
+
+
+def test_the_next_page_is_made_after_a_paint_and_pages_from_the_cache(qtbot, monkeypatch):
+    # A page of new items made inside the paint took 7-20 ms here: the warmer makes the
+    # tiles ahead of what was painted in slices after it, so the next page paints cached.
+    from workbench.itemmodels import thumb_warm
+
+    made = []
+    real_tile = thumbnails.array_tile
+    monkeypatch.setattr(thumbnails, "array_tile", lambda a: made.append(1) or real_tile(a))
+    monkeypatch.setattr(thumb_warm, "SLICE_S", 0.0)   # one tile per slice: the slicing shows
+    model = ThumbnailModel()
+    model.set_index(_array_index(5000))
+    view = _grid(qtbot, model)
+    first, last = _shown(view)
+    qtbot.waitUntil(lambda: not model._warmer.pending(), timeout=10_000)
+    assert model._warmer.slices > 20   # one item per slice, not all at once
+    ahead = range(last + 1, last + 1 + thumb_warm.AHEAD // 2)
+    assert all(model.sample_row(r) in model._cache for r in ahead), "the next page was not made"
+    # Page down: the new page's tiles come from the cache, not from the paint.
+    made.clear()
+    sb = view.verticalScrollBar()
+    sb.setValue(sb.value() + sb.pageStep())
+    view.viewport().repaint()
+    assert first == 0 and made == []
+    # Far away (a drag of the scroll bar): made in the paint, and warming starts there.
+    sb.setValue(sb.maximum() // 2)
+    view.viewport().repaint()
+    assert made
+    row = _shown(view)[1]
+    qtbot.waitUntil(lambda: not model._warmer.pending(), timeout=10_000)
+    assert model._warm_lo <= row < model._warm_hi and model.sample_row(row + 40) in model._cache
+    model.shutdown()
+
+
+def test_decoded_thumbnails_become_pixmaps_a_slice_at_a_time(qtbot, tmp_path, monkeypatch):
+    from workbench.itemmodels import thumb_warm
+
+    monkeypatch.setattr(thumb_warm, "SLICE_S", 0.0)
+    root = make_class_folder(tmp_path / "d", classes=("a", "b"), per_class=6)
+    index = open_dataset(str(root))
+    model = ThumbnailModel()
+    model.set_index(index)
+    changed = []
+    model.dataChanged.connect(lambda a, b, roles: changed.append(a.row()))
+    image = np.full((20, 20, 3), 128, np.uint8)
+    batch = [(model.sample_row(r), image, "") for r in range(model.rowCount())]
+    model._on_loaded(model._generation, batch)   # as the pool delivers a batch
+    assert changed == []   # nothing in the delivering event itself
+    qtbot.waitUntil(lambda: len(changed) == len(batch), timeout=5_000)
+    assert model._absorber.slices >= len(batch)
+    assert all(isinstance(model.data(model.index(r, 0), ThumbnailRole), QPixmap)
+               for r in range(model.rowCount()))
+    # A batch of an old generation (the filter changed meanwhile) is dropped.
+    model.set_filter(0, -1)
+    model._on_loaded(model._generation - 1, batch)
+    assert not model._absorber.pending()
+    model.shutdown()

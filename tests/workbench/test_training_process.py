@@ -11,6 +11,7 @@ import pytest
 
 from tests.imagegen import make_class_folder
 from tests.workbench.panels import make_panel, make_window, wait_idle
+from training.cpus import background_level
 from workbench.panels.training import TrainingPanel
 from workbench.workers import children
 
@@ -42,6 +43,18 @@ def _raw_run(run_dir) -> dict:
         return json.load(f)
 
 
+def _thread_niceness(pid: int) -> dict[int, int]:
+    """The niceness of every thread of ``pid`` (Linux keeps one per thread)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="ascii") as f:
+                out[int(tid)] = int(f.read().rsplit(")", 1)[1].split()[16])  # field 19
+        except (OSError, IndexError, ValueError):
+            pass   # a thread that has just ended
+    return out
+
+
 def test_kill_9_mid_epoch_says_stopped_unexpectedly_and_the_run_resumes(qtbot, panel):
     panel.state.set_train_config(_long_config())
     panel.start_training()
@@ -51,6 +64,12 @@ def test_kill_9_mid_epoch_says_stopped_unexpectedly_and_the_run_resumes(qtbot, p
     pid = panel._worker.process_id()
     run_dir = panel.run_dir
     assert pid and pid != os.getpid() and _raw_run(run_dir)["pid"] == pid
+    if sys.platform.startswith("linux"):
+        # A background job, every thread of it (TensorFlow's and the BLAS pool's too),
+        # so the window's GUI thread gets a core at once; the window itself is not lowered.
+        nice, base = _thread_niceness(pid), os.getpriority(os.PRIO_PROCESS, 0)
+        assert len(nice) > 2 and set(nice.values()) == {background_level(base)}, (base, nice)
+        assert background_level(base) > base or base == 19
     os.kill(pid, signal.SIGKILL)
     wait_idle(qtbot, panel)
 
@@ -130,6 +149,9 @@ def test_a_spare_process_takes_the_next_run(qtbot, panel, monkeypatch):
     assert panel.spare.ready()
     qtbot.waitUntil(panel.spare.loaded, timeout=120_000)   # it said "ready"
     spare_pid = panel.spare._child.proc.pid
+    if sys.platform.startswith("linux"):   # a background job before its job arrives, too
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        assert set(_thread_niceness(spare_pid).values()) == {background_level(base)}
     assert [c.proc.pid for c in children.running() if c.long_lived] == [spare_pid]
     panel.start_training()
     wait_idle(qtbot, panel)

@@ -119,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for a supervising program: stdout carries one JSON event per line "
                         "(training/cli/stream.py), everything else goes to stderr; the run "
                         "stops when stdin closes")
+    p.add_argument("--background", action="store_true",
+                   help="run at a lower CPU priority (nice 10, and always below the process "
+                        "that started it; below normal on Windows), as the app starts its "
+                        "trainings, so the machine stays responsive; the training still "
+                        "gets every cycle nothing else uses")
     p.add_argument("--wait-for-job", action="store_true",
                    help="with --events: import TensorFlow first, then read the train "
                         "arguments as one JSON line on stdin (a spare process kept ready)")
@@ -171,8 +176,10 @@ def main(argv=None) -> int:
     stream = None
     try:
         args = parser.parse_args(argv)
+        _maybe_background(args)   # before a spare's TensorFlow import in _supervised
         if getattr(args, "events", False) or getattr(args, "wait_for_job", False):
             stream, args = _supervised(args, parser)
+            _maybe_background(args)   # a spare's job may ask for it
     except ArgumentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if "--json" in argv:  # the JSON contract holds for a command line it cannot parse
@@ -224,6 +231,13 @@ def main(argv=None) -> int:
         quick_exit(code)
     sys.stdout.flush()
     return code
+
+
+def _maybe_background(args) -> None:
+    if getattr(args, "background", False):
+        from training.cpus import run_in_background
+
+        run_in_background()
 
 
 def _supervised(args, parser):

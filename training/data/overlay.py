@@ -229,8 +229,15 @@ class LabelOverlay:
         """Write atomically and signed (``training.data.provenance``) beside the dataset,
         or to the app data folder when the dataset's folder is read-only or its
         ``.workbench`` leads out of it. Returns the path written."""
-        from training.data.provenance import sign
+        write_snapshot(self.snapshot())
+        log.info("label overlay saved: %s (%d relabelled, %d excluded)", self.path,
+                 len(self.labels), len(self.excluded))
+        return self.path
 
+    def snapshot(self) -> dict:
+        """What :meth:`save` writes, as plain data for :func:`write_snapshot` (which may run
+        on another thread): ``{"path", "data", "indent"}``. Chooses the file as ``save``
+        does (and keeps the copy of a set-aside file first), so ``path`` is known at once."""
         if self.path is None or not _can_write_file(self.path) or (
                 self.path == beside_path(self.root) and not workbench_folder_safe(self.root)):
             self.path = beside_path(self.root) if _folder_writable(dataset_folder(self.root)) \
@@ -242,11 +249,8 @@ class LabelOverlay:
         # One entry a line reads well, but Python's indenting encoder is ~20x slower than
         # the compact one: a big overlay (rewritten on every label given) is compact.
         big = len(self.labels) + len(self.excluded) > COMPACT_ABOVE
-        safefiles.write_json(self.path, sign(self.to_dict()), indent=None if big else 1)
         self.made_here = True
-        log.info("label overlay saved: %s (%d relabelled, %d excluded)", self.path,
-                 len(self.labels), len(self.excluded))
-        return self.path
+        return {"path": self.path, "data": self.to_dict(), "indent": None if big else 1}
 
     @classmethod
     def from_dict(cls, data, root: str, path: str | None = None) -> LabelOverlay:
@@ -480,7 +484,15 @@ def _record(overlay: LabelOverlay, relabels: int, exclusions: int) -> dict:
     return {**overlay.summary(), "applied_relabels": int(relabels), "applied_exclusions": int(exclusions)}
 
 
-def set_fixes(index, overlay: LabelOverlay, paths: list[str], states: list, rows: dict | None = None) -> bool:
+def write_snapshot(snapshot: dict) -> None:
+    """Write a :meth:`LabelOverlay.snapshot` signed and atomically (any thread: plain data in)."""
+    from training.data.provenance import sign
+
+    safefiles.write_json(snapshot["path"], sign(snapshot["data"]), indent=snapshot["indent"])
+
+
+def set_fixes(index, overlay: LabelOverlay, paths: list[str], states: list, rows: dict | None = None,
+              save=None) -> bool:
     """Give each of ``paths`` its fix ``(class name or None, excluded)`` in ``overlay``, save
     it, and bring ``index`` (opened earlier with this overlay applied) up to date, in place.
 
@@ -498,6 +510,8 @@ def set_fixes(index, overlay: LabelOverlay, paths: list[str], states: list, rows
         paths: sample paths (rows of ``index``, or images the overlay excluded at opening).
         states: one ``(label, excluded)`` per path, as :meth:`LabelOverlay.state` gives.
         rows: ``{path: row}`` of ``index`` when the caller keeps one (built otherwise).
+        save: ``save(overlay)`` writes it (the app's writes it off its GUI thread);
+            None: :meth:`LabelOverlay.save`.
 
     Returns:
         True when an image's exclusion changed (reopen the dataset before training).
@@ -509,7 +523,7 @@ def set_fixes(index, overlay: LabelOverlay, paths: list[str], states: list, rows
         changed = any(overlay.state(p)[1] != bool(ex) for p, (_label, ex) in zip(paths, states))
         for p, (label, excluded) in zip(paths, states):
             overlay.set_state(p, label, excluded)
-        overlay.save()
+        (save or LabelOverlay.save)(overlay)
         return changed
     if rows is None:
         rows = {p: i for i, p in enumerate(index.paths)}
@@ -540,7 +554,7 @@ def set_fixes(index, overlay: LabelOverlay, paths: list[str], states: list, rows
                 changed = True   # labelled in the app, now without a class: back to the pool
             index.labels[row] = class_of.get(label, fallback if fallback >= 0 else index.labels[row])
     try:
-        overlay.save()
+        (save or LabelOverlay.save)(overlay)
     finally:  # after save(), which chooses the file a new overlay goes to
         index.overlay = {**info, **_record(overlay, len(changed_rows(index)), exclusions)}
     return changed

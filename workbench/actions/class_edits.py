@@ -2,9 +2,12 @@
 (``training.data.classedits``): the folders are never touched.
 
 Adding and renaming take effect at once in the open dataset (a new class goes last, a
-renamed one keeps its number, so no image's label moves) and are steps of the label fixes'
-undo history (Ctrl+Z). Deleting a class changes which images are labelled, so the dataset
-is reopened; the person is asked first.
+renamed one keeps its number, so no image's label moves). Deleting a class (or bringing a
+deleted class folder back) changes which images are labelled and the classes' numbers, so
+the dataset is reopened (``LabelFixes.request_reopen``: the undo history is kept across
+that reopen); the person is asked first. Every one of them is a step of the label fixes'
+undo history (Ctrl+Z), and undoing a delete reopens the dataset again with the class and
+its labels back.
 """
 from __future__ import annotations
 
@@ -28,15 +31,19 @@ def _snapshot(fixes) -> tuple:
 
 
 class _ClassCommand(QUndoCommand):
-    def __init__(self, fixes, before: tuple, after: tuple, text: str):
+    """One class edit: ``apply(fixes, state)`` puts the state after (redo) or before (undo)
+    back: :func:`_restore` in place, :func:`_reopen_with` with a reopen of the dataset."""
+
+    def __init__(self, fixes, before: tuple, after: tuple, text: str, apply=None):
         super().__init__(text)
         self.fixes, self.before, self.after = fixes, before, after
+        self.apply = apply or _restore
 
     def redo(self) -> None:
-        _restore(self.fixes, self.after)
+        self.apply(self.fixes, self.after)
 
     def undo(self) -> None:
-        _restore(self.fixes, self.before)
+        self.apply(self.fixes, self.before)
 
 
 def _restore(fixes, snap: tuple) -> None:
@@ -47,16 +54,34 @@ def _restore(fixes, snap: tuple) -> None:
     index.classes[:] = classes   # the same list object: every view reading it follows
     fixes.last_changed = None    # a renamed class changes many captions
     try:
-        ov.save()
+        fixes.save_overlay()
     except OSError as exc:
         log.exception("saving the label overlay failed")
         fixes.failed.emit(f"Could not save the classes to {ov.path}: {exc.strerror or exc}")
     fixes.changed.emit()
 
 
+def _overlay_state(ov) -> tuple:
+    return copy.deepcopy(ov.classes), dict(ov.labels)
+
+
+def _reopen_with(fixes, snap: tuple) -> None:
+    ov = fixes.overlay
+    ov.classes, ov.labels = copy.deepcopy(snap[0]), dict(snap[1])
+    fixes.last_changed = None
+    try:
+        fixes.save_overlay()   # the reopen waits for the write (overlay_writer.flush)
+    except OSError as exc:
+        log.exception("saving the label overlay failed")
+        fixes.failed.emit(f"Could not save the classes to {ov.path}: {exc.strerror or exc}")
+    fixes.needs_reopen = True
+    fixes.request_reopen()
+
+
 def _apply(fixes, edit, text: str) -> bool:
-    """Run ``edit(overlay, source)``; in place when no class changes its number (one undo
-    step), else saved for a reopen. Returns True when the dataset must be reopened.
+    """Run ``edit(overlay, source)``; in place when no class changes its number, else
+    with a reopen of the dataset; one undo step either way. Returns True when the
+    dataset is being reopened.
 
     Raises:
         ClassNameError: the name is empty, taken or unknown (nothing changed).
@@ -71,8 +96,8 @@ def _apply(fixes, edit, text: str) -> bool:
     in_place = not back and ((new[:len(old)] == old and len(new) == len(old) + 1) or (
         len(new) == len(old) and sum(a != b for a, b in zip(new, old)) <= 1))
     if not in_place:
-        fixes.overlay.save()
-        fixes.needs_reopen = True
+        after = _overlay_state(fixes.overlay)
+        fixes.stack.push(_ClassCommand(fixes, before[:2], after, text, _reopen_with))   # runs redo()
         return True
     after = (copy.deepcopy(fixes.overlay.classes), dict(fixes.overlay.labels), new)
     fixes.stack.push(_ClassCommand(fixes, before, after, text))   # push runs redo()
@@ -91,9 +116,7 @@ def rename_class(fixes, old: str, new: str) -> bool:
                   f"Rename class {old} to {new.strip()}")
 
 
-def delete_class(fixes, name: str) -> None:
-    """Delete ``name``: its images become unlabelled; the caller reopens the dataset."""
-    index = fixes.state.dataset
-    fixes.overlay.delete_class(name, source_classes(index))
-    fixes.overlay.save()
-    fixes.needs_reopen = True
+def delete_class(fixes, name: str) -> bool:
+    """Delete ``name``: its images become unlabelled (the dataset is reopened; Ctrl+Z
+    brings the class and its labels back)."""
+    return _apply(fixes, lambda ov, src: ov.delete_class(name, src), f"Delete class {name}")

@@ -17,6 +17,7 @@ accepts a suggested class where the view has one (Data health's likely label err
 from __future__ import annotations
 
 import logging
+import weakref
 import os
 
 import numpy as np
@@ -77,10 +78,13 @@ class LabelFixes(QObject):
     Signals:
         changed(): after every change, undo and redo (the overlay was saved).
         failed(str): the overlay could not be read or saved (the message says why).
+        reopenRequested(): a class edit (or its undo) renumbered the classes: the dataset
+            panel reopens the dataset; the undo history survives that reopen.
     """
 
     changed = Signal()
     failed = Signal(str)
+    reopenRequested = Signal()
 
     def __init__(self, state, parent=None):
         super().__init__(parent or state)
@@ -95,6 +99,7 @@ class LabelFixes(QObject):
         # The images the last change touched (None: all may have changed), so views
         # repaint those alone on ``changed``.
         self.last_changed: list[str] | None = None
+        self._keep_history_for: str | None = None   # the dataset a reopen keeps it for
         state.datasetChanged.connect(self._on_dataset)
         self._on_dataset()
 
@@ -204,7 +209,8 @@ class LabelFixes(QObject):
         self.last_changed = list(paths)
         replaces = self.overlay.set_aside   # the fixes made elsewhere that the user ignored
         try:
-            if set_fixes(self.state.dataset, self.overlay, paths, states, self._rows):
+            if set_fixes(self.state.dataset, self.overlay, paths, states, self._rows,
+                         save=self.save_overlay):
                 self.needs_reopen = True
         except OSError as exc:
             self.needs_reopen = True   # training then reads what the file says
@@ -218,12 +224,37 @@ class LabelFixes(QObject):
                                           "folder.")
         self.changed.emit()
 
+    def save_overlay(self, overlay=None) -> None:
+        """Save the overlay off the GUI thread (``workbench.workers.overlay_writer``: a
+        plain snapshot now, the atomic write on the writer's thread; a failure comes back
+        as ``failed``)."""
+        from workbench.workers.overlay_writer import writer
+
+        writer().save(overlay or self.overlay, weakref.WeakMethod(self._write_failed))
+
+    def request_reopen(self) -> None:
+        """Ask for the dataset to be reopened, keeping the undo history (a class edit)."""
+        index = self.state.dataset
+        if index is not None:
+            self._keep_history_for = os.path.realpath(index.root)
+            self.reopenRequested.emit()
+
+    def _write_failed(self, message: str) -> None:
+        self.needs_reopen = True   # training then reads what the file says
+        self.failed.emit(message)
+
     def _on_dataset(self) -> None:
         from training.data.overlay import LabelOverlay, trusted_overlay
+        from workbench.workers.overlay_writer import flush
+
+        flush()   # the file read below must have every label given before
 
         self.last_changed = None
         index = self.state.dataset
-        self.stack.clear()
+        keep = index is not None and self._keep_history_for == os.path.realpath(index.root)
+        self._keep_history_for = None
+        if not keep:   # another dataset; a reopen for a class edit keeps its history
+            self.stack.clear()
         self.needs_reopen = False
         self.foreign = None
         if index is None:

@@ -58,7 +58,9 @@ def _reopen(state) -> None:
 def apply_to_folders(window, state) -> bool:
     """Plan, confirm and apply the moves of the current dataset; True when files moved."""
     from training.data.folder_moves import FolderMoveError, apply_moves, plan_moves
+    from workbench.workers.overlay_writer import flush
 
+    flush()   # the moves read and rewrite the label overlay file
     index = state.dataset
     if index is None:
         _say(state, "Open a dataset first.")
@@ -109,7 +111,9 @@ def undo_folder_move(window, state) -> bool:
     """
     from training.data.folder_moves import FolderMoveError, find_undo, undo_moves
     from training.data.move_journal import describe
+    from workbench.workers.overlay_writer import flush
 
+    flush()   # the undo rewrites the label overlay file
     index = state.dataset
     journal, refused = find_undo(index.root) if index is not None else (None, [])
     if journal is None:

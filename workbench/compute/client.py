@@ -87,6 +87,9 @@ class ComputeClient(QObject):
         """Send ``method(**params)`` for ``job`` (its ``on_*`` methods get the answers)."""
         if self.version_error:
             raise ServiceUnavailable(self.version_error)
+        from workbench.workers.overlay_writer import flush
+
+        flush()   # the service may read the label overlay: every label given is in it
         self._next_id += 1
         rid = self._next_id
         self._live[rid] = job

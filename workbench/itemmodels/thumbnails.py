@@ -15,7 +15,10 @@ tasks on the app's thread pool (:mod:`workbench.workers.pool`) pop the *newest* 
 first (what is on screen now) and send uint8 arrays back; the GUI thread turns them into
 ``QPixmap``s, keeps them in a bounded LRU cache and emits ``dataChanged`` for that row
 only. Array sources
-(IDX, npz) are tiny images already in memory and are drawn directly.
+(IDX, npz) are tiny images already in memory and are drawn directly. The tiles just ahead
+of (and behind) what was painted are made, or their decode queued, after the paint in
+slices of ~2 ms, and decoded batches become pixmaps in the same slices
+(:mod:`workbench.itemmodels.thumb_warm`): no page's tiles are all made inside one event.
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from training.data.index import SPLIT_NAMES
 from training.data import decode_to_fit
 from training.data.pool import class_name
-from workbench.workers.pool import app_pool
+from workbench.itemmodels.thumb_warm import Absorber, Warmer
+from workbench.workers.pool import app_pool, call_weak
 from workbench.workers.qimages import image_to_qimage
 
 ThumbnailRole = Qt.ItemDataRole.UserRole + 1
@@ -49,6 +53,8 @@ _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
 _ITEM_FLAGS = (Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
                | Qt.ItemFlag.ItemNeverHasChildren)
+
+_LOADED_ROLES = [Qt.ItemDataRole.DecorationRole, ThumbnailRole]
 
 THUMB = 88             # thumbnail edge in pixels
 CACHE_ITEMS = 1500     # ~45 MB of 88x88 ARGB pixmaps at most: 20+ pages to scroll back to
@@ -84,19 +90,12 @@ def _decode_loop(pool, queue, lock, paths, cancel, generation: int, deliver, job
                 return
             batch.append((row, img, err))
             if time.monotonic() - sent >= BATCH_SECONDS:
-                pool.post(_call_weak, deliver, generation, batch)
+                pool.post(call_weak, deliver, generation, batch)
                 batch, sent = [], time.monotonic()
     finally:
         if batch and not cancel.is_set():
-            pool.post(_call_weak, deliver, generation, batch)
-        pool.post(_call_weak, job_done, generation)
-
-
-def _call_weak(method, *args) -> None:
-    """On the GUI thread: call a ``WeakMethod`` if its object still exists."""
-    fn = method()
-    if fn is not None:
-        fn(*args)
+            pool.post(call_weak, deliver, generation, batch)
+        pool.post(call_weak, job_done, generation)
 
 
 class ThumbnailModel(QStringListModel):
@@ -143,6 +142,11 @@ class ThumbnailModel(QStringListModel):
         self._dispatch_timer.setSingleShot(True)
         self._dispatch_timer.setInterval(0)
         self._dispatch_timer.timeout.connect(self._dispatch)
+        # Tiles ahead of the scroll, and decoded ones absorbed, in bounded slices
+        # (workbench.itemmodels.thumb_warm); rows in [_warm_lo, _warm_hi) are warm.
+        self._warm_lo = self._warm_hi = 0
+        self._warmer = Warmer(self)
+        self._absorber = Absorber(self)
 
     # -- setup ------------------------------------------------------------------------
     def set_index(self, index) -> None:
@@ -294,7 +298,8 @@ class ThumbnailModel(QStringListModel):
         """True while requested thumbnails are still being decoded."""
         with self._lock:
             queued = bool(self._queue)
-        return queued or self._running_jobs > 0 or self._dispatch_timer.isActive()
+        return (queued or self._running_jobs > 0 or self._dispatch_timer.isActive()
+                or self._absorber.pending())
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
         from concurrent.futures import wait
@@ -313,6 +318,9 @@ class ThumbnailModel(QStringListModel):
         self._generation += 1
         self._cancel = threading.Event()
         self._running_jobs = 0
+        self._warmer.clear()
+        self._absorber.clear()
+        self._warm_lo = self._warm_hi = 0
 
     # -- Qt model API (rowCount/index: QStringListModel's C++, see the module docstring) ----
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
@@ -344,6 +352,8 @@ class ThumbnailModel(QStringListModel):
         role = int(role)
         sample = int(self._rows[row])
         if role == _DECORATION:
+            if not self._warm_lo <= row < self._warm_hi:
+                self._warmer.around(row)   # after this paint: the tiles around it
             pix = self._thumbnail(sample, wait=True)
             return self._faded_pixmap(sample, pix) if self._mark_of(sample) == "excluded" else pix
         if role == ThumbnailRole:
@@ -404,9 +414,17 @@ class ThumbnailModel(QStringListModel):
             return pix
         if sample in self._errors:
             return self._broken
+        pix = self._make(sample, visible=True)
+        if pix is not None:
+            return pix
+        return self._placeholder if wait else None
+
+    def _make(self, sample: int, visible: bool) -> QPixmap | None:
+        """An in-memory array's tile, made now and cached; for a file, its decode queued
+        (None): a ``visible`` item's popped first, a warmed one's after every visible one."""
         if self._index.arrays is not None:
             if sample >= self._n:  # an excluded array row: its pixels left the index
-                return self._placeholder if wait else None
+                return None
             pix = QPixmap.fromImage(array_tile(self._index.arrays[sample]))
             self._cache[sample] = pix
             self._trim()
@@ -414,12 +432,20 @@ class ThumbnailModel(QStringListModel):
         if sample not in self._requested:
             self._requested.add(sample)
             with self._lock:
-                self._queue.append(sample)
+                if visible:
+                    self._queue.append(sample)   # LIFO: the newest request is popped first
+                else:
+                    self._queue.appendleft(sample)
                 while len(self._queue) > QUEUE_ITEMS:
                     self._requested.discard(self._queue.popleft())
             if not self._dispatch_timer.isActive():
                 self._dispatch_timer.start()
-        return self._placeholder if wait else None
+        return None
+
+    def _warm(self, sample: int) -> None:
+        """The Warmer's step: make ``sample``'s tile unless it is cached or known bad."""
+        if sample not in self._cache and sample not in self._errors:
+            self._make(sample, visible=False)
 
     @Slot()
     def _dispatch(self) -> None:
@@ -436,20 +462,21 @@ class ThumbnailModel(QStringListModel):
                 weakref.WeakMethod(self._on_job_done)))
 
     def _on_loaded(self, generation: int, batch: list) -> None:
-        if generation != self._generation:
-            return
-        roles = [Qt.ItemDataRole.DecorationRole, ThumbnailRole]
-        for sample, image, error in batch:
-            self._requested.discard(sample)
-            if image is None:
-                self._errors[sample] = error
-                self.decodeFailed.emit(self._paths[sample], f"cannot be decoded ({error})")
-            else:
-                self._store(sample, QPixmap.fromImage(image_to_qimage(image)))
-            row = self._model_row(sample)
-            if row is not None:
-                idx = self.index(row, 0)
-                self.dataChanged.emit(idx, idx, roles)
+        if generation == self._generation:   # else filtered or reset meanwhile
+            self._absorber.add(batch)   # made into pixmaps a slice at a time
+
+    def _absorb(self, sample: int, image, error: str) -> None:
+        """A decoded thumbnail (or its error) into the cache; its item repaints."""
+        self._requested.discard(sample)
+        if image is None:
+            self._errors[sample] = error
+            self.decodeFailed.emit(self._paths[sample], f"cannot be decoded ({error})")
+        else:
+            self._store(sample, QPixmap.fromImage(image_to_qimage(image)))
+        row = self._model_row(sample)
+        if row is not None:
+            idx = self.index(row, 0)
+            self.dataChanged.emit(idx, idx, _LOADED_ROLES)
 
     def _on_job_done(self, generation: int) -> None:
         if generation != self._generation:

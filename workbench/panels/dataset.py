@@ -267,6 +267,9 @@ class DatasetPanel(QWidget):
         self._start_index(spec)
 
     def _start_index(self, spec) -> None:
+        from workbench.workers.overlay_writer import flush
+
+        flush()   # indexing reads the label overlay: every label given is in it first
         self.cancel()
         self.error_label.setVisible(False)
         self.progress.setRange(0, 0)
@@ -568,25 +571,30 @@ class DatasetPanel(QWidget):
         fields = [("File", os.path.basename(path)), ("Folder", os.path.dirname(path)),
                   ("Label", label)] + ([("Split", split)] if split else [])
         self._preview_fields = fields
-        self.labelling.prefetch_after(current.row())
-        cached = self.labelling.cached_preview(path)
-        if cached is not None:   # decoded ahead while labelling: shown in this call
+        ahead = self.labelling.preview_for(path, current.row())
+        if ahead is not None:   # decoded ahead while labelling (or its thumbnail for now)
             self._preview.cancel()
-            self._on_preview(cached)
+            self.show_preview(ahead)
             return
         self.preview.show_sample(None, fields)
-        self._preview.start(PreviewWorker(path), finished=self._on_preview)
+        self._preview.start(PreviewWorker(path, self.labelling.preview_box()),
+                            finished=self._on_preview)
 
     def _on_preview(self, result: dict) -> None:
         self.labelling.keep_preview(result)
+        self.show_preview(result)
+
+    def show_preview(self, result: dict) -> None:
+        """Show a ``preview_data`` result (or a stand-in ``pixmap``) for the current image."""
         fields = self._preview_fields
         extra = []
         if result.get("width"):
             extra.append(("Pixels", f"{result['width']} × {result['height']}"))
         if result.get("bytes") is not None:
             extra.append(("File size", _human_bytes(result["bytes"])))
-        image = result.get("image")
-        pix = QPixmap.fromImage(image_to_qimage(image)) if image is not None else None
+        image, pix = result.get("image"), result.get("pixmap")
+        if image is not None:
+            pix = QPixmap.fromImage(image_to_qimage(image))
         self.preview.show_sample(pix, fields[:1] + extra + fields[1:], result.get("error", ""))
 
     # -- panel protocol ---------------------------------------------------------------------------

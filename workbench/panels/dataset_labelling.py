@@ -5,7 +5,9 @@ thumbnail grid and, in place of the class table, the class list (:class:`ClassLi
 class with its key, Add class… / Rename… / Delete). A digit key gives the selected images
 the class it stands for (``workbench.actions.fixes.class_keys``: the class named by the
 digit when there is one, else by position), the next unlabelled image is selected and its
-preview, decoded ahead on the app's pool (:class:`PrefetchWorker`), is shown at once.
+preview, decoded ahead on the app's pool (:class:`NextPreviews`), is shown at once (with
+a key held down on photos that decode slower than the key repeats: the grid's thumbnail,
+then the sharp preview).
 Labels are label fixes (``LabelFixes``: the overlay beside the dataset, Ctrl+Z undoes);
 the files are never touched.
 
@@ -33,13 +35,10 @@ from workbench.actions import class_edits
 from workbench.actions.fixes import class_keys, fixes_for
 from workbench.itemmodels.thumbnails import PathRole
 from workbench.widgets.class_list import ClassList
-from workbench.workers.dataset import PrefetchWorker
-from workbench.workers.job_runner import JobRunner
+from workbench.panels.dataset_labelling_previews import NextPreviews
 
 log = logging.getLogger(__name__)
 
-PREFETCH = 8        # previews decoded ahead of the selection, asked for when half are used
-CACHE_PREVIEWS = 24  # decoded previews kept (<= 640 px each: ~30 MB at most)
 
 NO_UNLABELLED = ("No unlabelled images: every image has a class. Put images in the dataset "
                  "folder (outside the class folders) to label them here, or switch off "
@@ -67,8 +66,7 @@ class LabellingView(QObject):
         self._queue: list[dict] | None = None
         self._suggested: dict[str, tuple] = {}
         self._classes_seen: list[str] = []
-        self.previews: "collections.OrderedDict[str, dict]" = collections.OrderedDict()
-        self._prefetch = JobRunner(self)
+        self.next = NextPreviews(self)   # previews ahead: cleared with the dataset
         self.toggle = QPushButton("Label images")
         self.toggle.setCheckable(True)
         self.toggle.setToolTip("Show the unlabelled images and give them a class with a key")
@@ -90,16 +88,13 @@ class LabellingView(QObject):
         panel.thumbs.set_marker(self._mark)
         panel.grid.installEventFilter(self)   # after the fix keys: this filter runs first
         self.fixes.changed.connect(self._on_fixes_changed)
+        self.fixes.reopenRequested.connect(self._reopen)
         # The class counts and the hint follow a label in the next turn of the event loop,
         # after the next image is painted (a key press must show it within 50 ms).
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(0)
         self._refresh_timer.timeout.connect(self._refresh_now)
-        self._prefetch_timer = QTimer(self)
-        self._prefetch_timer.setSingleShot(True)
-        self._prefetch_timer.setInterval(0)
-        self._prefetch_timer.timeout.connect(self._prefetch_current)
         # The panel calls dataset_changed() once its grid shows the new dataset.
 
     # -- the API ---------------------------------------------------------------------
@@ -169,7 +164,7 @@ class LabellingView(QObject):
         last = self._last_selected_row()
         self.fixes.relabel(paths, cls)
         self.labelled.emit(paths, cls)
-        self.select_next(last)
+        self._advance(last)
 
     def accept_suggestions(self) -> bool:
         """Enter: give each selected image its suggested class. False when none has one."""
@@ -181,8 +176,13 @@ class LabellingView(QObject):
         self.fixes.accept_suggestions(wanted)
         for cls in dict.fromkeys(wanted.values()):
             self.labelled.emit([p for p, c in wanted.items() if c == cls], cls)
-        self.select_next(last)
+        self._advance(last)
         return True
+
+    def _advance(self, last: int) -> None:
+        """After a key's label: the next image, its preview from what was decoded ahead."""
+        with self.next.key_move():
+            self.select_next(last)
 
     def select_next(self, after_row: int = -1) -> bool:
         """Select the first image still to label after grid row ``after_row`` (wrapping
@@ -231,8 +231,8 @@ class LabellingView(QObject):
         answer = QMessageBox.question(
             self.panel, "Delete class",
             f"Delete the class {name}? Its {n:,} image{'s' if n != 1 else ''} become unlabelled; "
-            "no file is touched or moved. To undo, add the class again (a class folder's "
-            "images come back with it).")
+            "no file is touched or moved. Ctrl+Z (Edit → Undo) brings the class and its "
+            "labels back.")
         if answer == QMessageBox.StandardButton.Yes:
             self.delete_class(name)
 
@@ -244,7 +244,7 @@ class LabellingView(QObject):
         return self._class_edit(lambda: class_edits.rename_class(self.fixes, old, new))
 
     def delete_class(self, name: str) -> bool:
-        return self._class_edit(lambda: class_edits.delete_class(self.fixes, name) or True)
+        return self._class_edit(lambda: class_edits.delete_class(self.fixes, name))
 
     # -- internals ---------------------------------------------------------------------
     def _class_edit(self, edit) -> bool:
@@ -253,16 +253,20 @@ class LabellingView(QObject):
         if self.state.dataset is None or self.fixes.overlay is None:
             return False
         try:
-            reopen = edit()
+            edit()   # an edit that renumbers classes reopens the dataset (reopenRequested)
         except ClassNameError as exc:
             self._say(str(exc))
             return False
         except OSError as exc:
             self._say(f"Could not save the classes: {exc.strerror or exc}")
             return False
-        if reopen and self.state.dataset_spec is not None:
-            self.panel.open_spec(self.state.dataset_spec)   # the labelling mode stays on
         return True
+
+    @Slot()
+    def _reopen(self) -> None:
+        """A class edit or its undo renumbered the classes: reopen (labelling stays on)."""
+        if self.state.dataset_spec is not None:
+            self.panel.open_spec(self.state.dataset_spec)
 
     def _say(self, text: str) -> None:
         self.hint.setText(text)
@@ -356,8 +360,7 @@ class LabellingView(QObject):
 
     def dataset_changed(self) -> None:
         """The panel shows another dataset (or the same one reopened)."""
-        self.previews.clear()
-        self._prefetch.cancel()
+        self.next.clear()
         self._classes_seen = list(self.state.dataset.classes) if self.state.dataset is not None else []
         index = self.state.dataset
         if index is None:
@@ -372,58 +375,36 @@ class LabellingView(QObject):
             self.set_active(True)   # reopened (a class deleted): stay in the mode
         self._update_hint()
 
-    # -- previews decoded ahead ----------------------------------------------------------
+    # -- previews decoded ahead (dataset_labelling_previews.NextPreviews) ---------------
+    @property
+    def previews(self) -> "collections.OrderedDict[str, dict]":
+        return self.next.ahead.cache
+
+    @property
+    def ahead(self):
+        return self.next.ahead
+
     def cached_preview(self, path: str) -> dict | None:
-        result = self.previews.get(path)
-        if result is not None:
-            self.previews.move_to_end(path)
-        return result
+        return self.next.ahead.get(path)
 
     def keep_preview(self, result: dict) -> None:
-        self.previews[result["path"]] = result
-        while len(self.previews) > CACHE_PREVIEWS:
-            self.previews.popitem(last=False)
+        self.next.ahead.keep(result)
 
-    def prefetch_after(self, row: int) -> None:
-        """Decode the previews of the next images to label after grid row ``row``."""
-        if not self._active or self.state.dataset is None or self.state.dataset.arrays is not None:
-            return
-        model = self.panel.thumbs
-        paths, ready = [], 0
-        for r in range(row + 1, min(model.rowCount(), row + 1 + 4 * PREFETCH)):
-            path = model.index(r, 0).data(PathRole)
-            if not self._to_label(path):
-                continue
-            if path in self.previews:
-                ready += 1 if not paths else 0
-            else:
-                paths.append(path)
-            if ready + len(paths) >= PREFETCH:
-                break
-        # One job per few presses, not one per press (each start costs the GUI thread),
-        # and a job is never cancelled for a newer one: its images are the next ones still
-        # (when it ends, the next job starts from where the selection is then).
-        if paths and ready < PREFETCH // 2 and not self._prefetch.current_busy():
-            self._prefetch.start(PrefetchWorker(paths), finished=self._on_prefetched)
+    def preview_box(self) -> tuple[int, int]:
+        return self.next.preview_box()
 
-    def _on_prefetched(self, results: dict) -> None:
-        for result in results.values():
-            self.keep_preview(result)
-        self._prefetch_timer.start()   # the next batch, once this job has ended
+    def preview_for(self, path: str, row: int) -> dict | None:
+        return self.next.preview_for(path, row)
 
-    @Slot()
-    def _prefetch_current(self) -> None:
-        current = self.panel.grid.currentIndex()
-        if current.isValid():
-            self.prefetch_after(current.row())
+    def reduced_path(self) -> str | None:
+        return self.next.reduced
 
     def pending(self) -> bool:
-        return self._prefetch.current_busy() or self._prefetch_timer.isActive()
+        return self.next.pending()
 
     def shutdown(self) -> None:
-        self._prefetch_timer.stop()
         self._refresh_timer.stop()
-        self._prefetch.shutdown()
+        self.next.shutdown()
 
     # -- keys ------------------------------------------------------------------------------
     def eventFilter(self, obj, event) -> bool:
@@ -446,6 +427,6 @@ class LabellingView(QObject):
             paths, last = self.selected_paths(), self._last_selected_row()
             if paths:
                 self.fixes.exclude(paths)
-                self.select_next(last)
+                self._advance(last)
                 return True
         return False

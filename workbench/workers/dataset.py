@@ -57,35 +57,19 @@ class PreviewWorker(PoolWorker):
     "error"}`` (the GUI thread makes the pixmap); a bad file is reported in ``error``, not raised.
     """
 
-    def __init__(self, path: str, edge: int = 640) -> None:
+    def __init__(self, path: str, box=640) -> None:
         super().__init__()
         self.path = path
-        self.edge = edge
+        self.box = box
 
     def work(self):
-        return preview_data(self.path, self.edge)
+        return preview_data(self.path, self.box)
 
 
-class PrefetchWorker(PoolWorker):
-    """Decodes the previews of the next images to show (the labelling view's next ones),
-    so the preview is ready when the selection gets there: ``finished`` carries
-    ``{path: preview_data(path)}``. Stops between images when asked."""
-
-    def __init__(self, paths: list[str], edge: int = 640) -> None:
-        super().__init__()
-        self.paths, self.edge = list(paths), edge
-
-    def work(self):
-        out = {}
-        for path in self.paths:
-            self.events.check_stop()
-            out[path] = preview_data(path, self.edge)
-        return out
-
-
-def preview_data(path: str, edge: int = 640) -> dict:
+def preview_data(path: str, box=640) -> dict:
     """``{"path", "image": uint8 array | None, "width", "height", "bytes", "error"}`` of one
-    image file for the large preview (bounded size; a bad file is reported in ``error``)."""
+    image file for the large preview, fitted in ``box`` (a side or ``(width, height)``: the
+    preview's size; a bad file is reported in ``error``)."""
     from PIL import Image
 
     from training.data import decode_to_fit
@@ -95,7 +79,7 @@ def preview_data(path: str, edge: int = 640) -> dict:
     try:
         out["bytes"] = os.stat(path).st_size
         # The core's reasons on failure; big JPEGs decode at reduced resolution.
-        out["image"] = decode_to_fit(path, edge, enlarge=False)
+        out["image"] = decode_to_fit(path, box, enlarge=False)
         with Image.open(path) as img:
             w, h = img.size
             # EXIF orientations 5-8 rotate by 90 degrees: report the size as shown.

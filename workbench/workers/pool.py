@@ -31,6 +31,7 @@ from workbench.workers.base import JobSignals
 log = logging.getLogger(__name__)
 
 THREADS = 4   # a long job (the image check), thumbnails, a gallery and a chart at once
+SLICE_S = 0.004   # callbacks run back to back on the GUI thread for at most this long
 
 
 class Pool(QObject):
@@ -56,39 +57,52 @@ class Pool(QObject):
     def post(self, fn, *args) -> None:
         """Run ``fn(*args)`` on the GUI thread soon (callable from any thread)."""
         self._inbox.append((fn, args))
-        try:
-            self._wsock.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass   # the buffer is full of wake-ups already, or the pool is closed
+        self._wake()
 
     def on_gui_thread(self) -> bool:
         return threading.get_ident() == self._gui_thread
 
     @Slot()
     def _drain(self) -> None:
+        self._run_queued(SLICE_S)
+
+    def _run_queued(self, budget_s: float | None) -> None:
         try:
             while self._rsock.recv(4096):
                 pass
         except (BlockingIOError, OSError):
             pass
         # Only what is queued now: a callback that posts again runs on the next wake-up.
+        deadline = time.perf_counter() + (budget_s or 0.0)
         for _ in range(len(self._inbox)):
             fn, args = self._inbox.popleft()
             try:
                 fn(*args)
             except Exception:   # one bad callback must not stop the others (logged)
                 log.exception("A callback from the thread pool failed")
+            if budget_s is not None and self._inbox and time.perf_counter() >= deadline:
+                # The rest on the next pass of the event loop: a run's end delivers several
+                # results at once (evaluation, runs list, charts), and run back to back
+                # they kept the GUI thread busy for one long stretch.
+                self._wake()
+                break
+
+    def _wake(self) -> None:
+        try:
+            self._wsock.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass   # the buffer is full of wake-ups already, or the pool is closed
 
     def drain(self) -> None:
-        """Run what is queued now (shutdown and synchronous callers)."""
-        self._drain()
+        """Run everything queued now, at once (shutdown and synchronous callers)."""
+        self._run_queued(None)
 
     def shutdown(self, wait: bool = True) -> None:
         if self._closed:
             return
         self._closed = True
         self._executor.shutdown(wait=wait, cancel_futures=True)
-        self._drain()
+        self.drain()
         self._notifier.setEnabled(False)
         self._rsock.close()
         self._wsock.close()
@@ -106,6 +120,14 @@ def app_pool() -> Pool:
 
         _pool, _pool_pid = Pool(parent=QCoreApplication.instance()), os.getpid()
     return _pool
+
+
+def call_weak(method, *args) -> None:
+    """On the GUI thread (posted by a pool task): call a ``weakref.WeakMethod`` if its
+    object still exists, so a task never holds the QObject it reports to."""
+    fn = method()
+    if fn is not None:
+        fn(*args)
 
 
 # -- jobs on the pool ------------------------------------------------------------------------

@@ -13,17 +13,24 @@ Network file systems (NFS, SMB, a cluster's shared storage) deliver no change ev
 another machine, so the followed folders and the root are also re-scanned every
 ``POLL_MS`` (2 s; never faster than once a second): a few ``stat`` calls per folder.
 
-Signals carry strings and lists only. All of this runs on the GUI thread: a scan is one
-``os.scandir`` of a ~15-file folder (well under a millisecond on a local disk).
+Signals carry strings and lists only. The watcher itself lives on the GUI thread, but
+its scans (``os.scandir`` and a ``stat`` per file) run on the app's pool
+(:mod:`workbench.workers.pool`) and come back as plain dicts. A scan is well under a
+millisecond of work, yet every ``readdir`` and ``stat`` releases the GIL, and on the GUI
+thread each took it back only after the pool's busy thread (an epoch chart drawn when the
+same epoch's files changed) let go: 25-100 ms late ticks on Start, in ``snapshot``
+(docs/BENCHMARKS.md section 14).
 """
 from __future__ import annotations
 
 import logging
 import os
+import weakref
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
 
 from training.runs.runfolder import RUN_JSON, TRANSIENT_SUFFIXES
+from workbench.workers.pool import app_pool, call_weak
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,23 @@ def _subfolders(root: str) -> list[str]:
     return [os.path.join(root, n) for n in names[-MAX_ROOT_RUNS:]]
 
 
+def _scan(root: str | None, folders: dict[str, str]) -> tuple[list | None, dict]:
+    """The root's run folders (None: not asked) and a snapshot of each of ``folders``."""
+    listing = _subfolders(root) if root is not None else None
+    return listing, {key: snapshot(folder) for key, folder in folders.items()}
+
+
+def _scan_job(pool, epoch: int, root, folders: dict, done) -> None:
+    """On a pool thread: plain data in, plain data posted back to ``done`` (a
+    ``WeakMethod`` of the watcher: this thread must never hold the QObject itself)."""
+    try:
+        result = _scan(root, folders)
+    except Exception:   # snapshot handles OSError; anything else must not lose the watcher
+        log.exception("Scanning run folders failed")
+        result = (None, {})
+    pool.post(call_weak, done, epoch, root, result)
+
+
 class RunWatcher(QObject):
     """Watch the runs root and followed run folders (see module docstring).
 
@@ -113,6 +137,9 @@ class RunWatcher(QObject):
         self._snapshots: dict[str, dict | None] = {}
         self._dirty: set[str] = set()
         self._root_dirty = False
+        self._scanning = False   # a scan is on the pool; another flush waits for it
+        self._again = False
+        self._epoch = 0          # scans started before a stop()/check_now() are dropped
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(max(0, int(debounce_ms)))
@@ -183,6 +210,8 @@ class RunWatcher(QObject):
         """Watch nothing and emit nothing more (the owner is shutting down)."""
         self._debounce.stop()
         self._poll.stop()
+        self._epoch += 1
+        self._scanning = self._again = False
         if self._fs.directories():
             self._fs.removePaths(self._fs.directories())
         self._root, self._root_listing = None, []
@@ -193,10 +222,14 @@ class RunWatcher(QObject):
         self._dirty.clear()
 
     def check_now(self) -> None:
-        """Re-scan every watched folder at once (tests; a Refresh button)."""
+        """Re-scan every watched folder now, on this thread (tests; a Refresh button)."""
+        self._epoch += 1   # a scan under way is older than this one
+        self._scanning = self._again = False
+        self._debounce.stop()
         self._root_dirty = self._root is not None
         self._dirty.update(self._known)
-        self._flush()
+        root, folders = self._take_dirty()
+        self._apply(root, *_scan(root, folders))
 
     # ----------------------------------------------------------------- internals
     def _track(self, folder: str) -> None:
@@ -214,7 +247,7 @@ class RunWatcher(QObject):
             self._remove_path(folder)
 
     def _add_path(self, path: str) -> None:
-        if (os.path.isdir(path) and path not in self._fs.directories()
+        if (path not in self._fs.directories() and os.path.isdir(path)
                 and not self._fs.addPath(path)):  # e.g. inotify's watch limit: polling still works
             log.debug("Could not watch %s; relying on the %d ms re-scan", path,
                           self._poll.interval())
@@ -255,32 +288,63 @@ class RunWatcher(QObject):
 
     @Slot()
     def _flush(self) -> None:
+        """Scan what is dirty on the pool; :meth:`_scanned` applies it when it is back."""
         self._debounce.stop()
+        if self._scanning:
+            self._again = True   # what got dirty meanwhile: scanned after this one
+            return
+        root, folders = self._take_dirty()
+        if root is None and not folders:
+            return
+        pool = app_pool()
+        try:
+            pool.submit(_scan_job, pool, self._epoch, root, folders,
+                        weakref.WeakMethod(self._scanned))
+        except RuntimeError:   # the pool has shut down: the app is closing
+            return
+        self._scanning = True
+
+    def _take_dirty(self) -> tuple[str | None, dict[str, str]]:
+        root = self._root if self._root_dirty else None
+        self._root_dirty = False
+        folders = {key: self._known[key] for key in self._dirty if key in self._known}
+        self._dirty.clear()
+        return root, folders
+
+    def _scanned(self, epoch: int, root, result) -> None:
+        if epoch != self._epoch:
+            return   # stopped, or check_now() scanned everything since
+        self._scanning = False
+        self._apply(root, *result)
+        if self._again:
+            self._again = False
+            self._flush()
+
+    def _apply(self, root: str | None, listing: list | None, snaps: dict) -> None:
+        """Compare a scan with the last one and say what changed (on the GUI thread)."""
         runs_changed = False
-        if self._root_dirty and self._root is not None:
-            self._root_dirty = False
-            listing = _subfolders(self._root)
-            if listing != self._root_listing:
-                runs_changed = True
-                old, new = set(map(norm_path, self._root_listing)), set(map(norm_path, listing))
-                for key in old - new:
-                    if key not in self._followed:
-                        self._dirty.add(key)   # report its files as removed, then forget it
-                for folder in listing:
-                    if norm_path(folder) not in old:
-                        self._track(folder)
-                self._root_listing = listing
-                if not os.path.isdir(self._root):
-                    self._remove_path(self._root)
-                else:
-                    self._add_path(self._root)   # re-created root: watch it again
+        if listing is not None and root == self._root and listing != self._root_listing:
+            runs_changed = True
+            old, new = set(map(norm_path, self._root_listing)), set(map(norm_path, listing))
+            for key in old - new:
+                if key not in self._followed and key not in snaps and key in self._known:
+                    # Report its files as removed, then forget it (gone: one failed call).
+                    snaps[key] = snapshot(self._known[key])
+            for folder in listing:
+                if norm_path(folder) not in old:
+                    self._track(folder)   # a new run: its first snapshot here (once a run)
+            self._root_listing = listing
+            if not os.path.isdir(root):
+                self._remove_path(root)
+            else:
+                self._add_path(root)   # re-created root: watch it again
         changes: list[tuple[str, list]] = []
-        for key in sorted(self._dirty):
+        for key in sorted(snaps):
             folder = self._known.get(key)
             if folder is None:
                 continue
             before = self._snapshots.get(key) or {}
-            now = snapshot(folder)
+            now = snaps[key]
             self._snapshots[key] = now
             after = now or {}
             changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
@@ -292,7 +356,6 @@ class RunWatcher(QObject):
                 changes.append((folder, changed))
                 if self._under_root(key) and RUN_JSON in changed:
                     runs_changed = True
-        self._dirty.clear()
         if runs_changed:
             self.runsChanged.emit()
         for folder, changed in changes:

@@ -83,8 +83,10 @@ class SpareTrainer:
             return
         env = children.child_env()
         try:
+            # --background before its TensorFlow import, as the job's own process would be.
             child = children.spawn([sys.executable, "-m", "training", "train", "--events",
-                                    "--wait-for-job"], "train-spare", long_lived=True, env=env)
+                                    "--wait-for-job", "--background"], "train-spare",
+                                   long_lived=True, env=env)
         except OSError as exc:
             log.warning("No spare training process: %s", exc)
             return

@@ -223,7 +223,9 @@ class TrainingWorker(Worker):
         return args + ["--spec", spec_path, "--config", config_path]
 
     def _start(self, args: list[str]) -> children.Child:
-        args = [*args, "--events"]
+        # A background job (lower CPU priority): the window's GUI thread must get a core
+        # at once when it has work (training.cpus.run_in_background).
+        args = [*args, "--events", "--background"]
         child = self.spare.claim(args) if self.spare is not None else None
         if child is not None:
             return child

@@ -199,3 +199,47 @@ def test_huge_images_decode_with_bounded_memory():
     assert _peak_rss_delta_mb("data = huge_png_bytes(9000)") < 380
     # 9000x9000 JPEG: decoded at 1/8 scale through draft mode.
     assert _peak_rss_delta_mb("data = huge_jpeg_bytes(9000)") < 60
+
+
+@pytest.mark.parametrize("mode,orientation", [("RGB", 1), ("RGB", 6), ("L", 1), ("CMYK", 1)])
+def test_display_decodes_a_big_jpeg_at_the_size_it_is_shown(tmp_path, monkeypatch, mode, orientation):
+    """Issue 23: a preview or thumbnail decodes a big JPEG at libjpeg's reduced scale
+    that still covers its fit in the box (not twice the box, not the full size), with the
+    same picture: upright (EXIF), its own colour mode, close to the full decode shrunk."""
+    from PIL import JpegImagePlugin
+
+    from training.data import decode_to_fit
+
+    h, w = 960, 1280
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([xx * 255 // w, yy * 255 // h, (xx + yy) * 255 // (w + h)], -1).astype(np.uint8)
+    rgb[: h // 2, : w // 2] = 0   # a dark quarter at the top left, to see the rotation
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(rgb).convert(mode).save(path, "JPEG", quality=92, exif=exif.tobytes())
+    drafts = []
+    real_draft = JpegImagePlugin.JpegImageFile.draft
+
+    def draft(self, m, size):
+        out = real_draft(self, m, size)
+        drafts.append(self.size)
+        return out
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", draft)
+    out = decode_to_fit(str(path), 200, enlarge=False)
+    # 1280x960 fitted in 200 px is 200x150: 1/4 scale (320x240) covers it, 1/8 (160x120) not.
+    assert drafts == [(320, 240)]
+    want_shape = (150, 200) if orientation == 1 else (200, 150)
+    assert out.shape[:2] == want_shape
+    assert out.ndim == (2 if mode == "L" else 3)
+    full = dec.fit_in_box(decode_image(str(path), color_mode="grayscale" if mode == "L" else "rgb"),
+                          200, enlarge=False)
+    assert full.shape == out.shape
+    assert np.abs(full.astype(int) - out.astype(int)).mean() < 4
+    corner = out[:40, :40] if orientation == 1 else out[:40, -40:]   # rotated 90° clockwise
+    assert corner.mean() < 30
+    # A JPEG under twice the box keeps its full-size decode (no blurrier than before).
+    drafts.clear()
+    assert decode_to_fit(str(path), 700, enlarge=False).shape[:2] in ((525, 700), (700, 525))
+    assert drafts in ([], [(1280, 960)])
