@@ -155,3 +155,29 @@ def test_flush_waits_for_the_write_in_progress(tmp_path):
     assert w.pending()
     assert w.flush(30) and not w.pending() and w.writes == 1
     assert len(load_overlay(str(root)).labels) == 50000
+
+
+def test_one_writer_thread_serves_a_held_key_and_ends_when_idle(tmp_path):
+    """Starting a thread blocks its caller until the thread runs (5-10 ms of the GUI
+    thread's time per key press on loaded cores): saves that follow each other are
+    handed to the waiting thread, which ends once nothing came for ``linger_s``."""
+    from workbench.workers.overlay_writer import OverlayWriter
+
+    root = _photos(tmp_path / "photos", n=3)
+    overlay = load_overlay(str(root))
+    overlay.add_class("x", [])
+    w = OverlayWriter(linger_s=2.0)
+    seen = set()
+    for i in range(3):
+        overlay.labels[f"img_{i:03d}.png"] = "x"
+        w.save(overlay)
+        seen.add(w.thread())
+        assert w.flush(10)
+    assert len(seen) == 1 and None not in seen   # the same thread each time
+    thread = seen.pop()
+    thread.join(10)
+    assert not thread.is_alive() and w.thread() is None
+    assert w.writes == 3 and _labelled(root) == {f"img_{i:03d}.png" for i in range(3)}
+    overlay.labels.pop("img_002.png")
+    w.save(overlay)   # a new thread after the idle one ended
+    assert w.flush(10) and _labelled(root) == {"img_000.png", "img_001.png"}

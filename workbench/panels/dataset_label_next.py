@@ -151,6 +151,15 @@ class LabelNext(QObject):
         index = self.state.dataset
         return None if index is None else labelling_snapshot(index, self.fixes.overlay)
 
+    def counts(self) -> dict[str, int] | None:
+        """``{class: labelled images}`` (None: no dataset). Asked on every key press while
+        labelling, before the next image is painted: the full :meth:`snapshot` walks the
+        whole pool (2,000 images: ~8 ms a press) and only a round needs it."""
+        from training.data.pool import class_totals
+
+        index = self.state.dataset
+        return None if index is None else class_totals(index, self.fixes.overlay)
+
     @Slot()
     def start_round(self) -> bool:
         """Train and rank now (a running round is superseded); False when not ready."""
@@ -209,10 +218,9 @@ class LabelNext(QObject):
     def _on_labels(self) -> None:
         if not self.labelling.is_active() or not self.box.enabled.isChecked():
             return
-        snap = self.snapshot()
-        if snap is None:
+        counts = self.counts()
+        if counts is None:
             return
-        counts = snap[3]
         given = sum(counts.values())
         if len(counts) >= 2 and not labels_needed(counts, MIN_PER_CLASS) and (
                 self._given_at_round is None or given - self._given_at_round >= self.box.every.value()):
@@ -262,12 +270,11 @@ class LabelNext(QObject):
             self.box.status.setText(f"{what[:1].upper()}{what[1:]}: {done:,} of {total:,}…")
 
     def _update_status(self) -> None:
-        snap = self.snapshot()
+        counts = self.counts()
         box = self.box
-        if snap is None:
+        if counts is None:
             box.status.setText("")
             return
-        counts = snap[3]
         needed = labels_needed(counts, MIN_PER_CLASS)
         if not box.enabled.isChecked():
             box.status.setText("Off: the grid shows every unlabelled image.")

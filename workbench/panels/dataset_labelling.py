@@ -45,6 +45,7 @@ NO_UNLABELLED = ("No unlabelled images: every image has a class. Put images in t
                  "Label images to see the labelled ones.")
 ALL_DONE = ("Every image here is labelled. Train from the Training panel, or switch off "
             "Label images to see them all.")
+HINT_STYLE = "color: #333; background: #eef4fb; padding: 4px;"
 
 
 class LabellingView(QObject):
@@ -75,7 +76,7 @@ class LabellingView(QObject):
         header_layout.insertWidget(header_layout.count() - 1, self.toggle)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: #333; background: #eef4fb; padding: 4px;")
+        self.hint.setStyleSheet(HINT_STYLE)
         self.hint.hide()
         center_layout.insertWidget(1, self.hint)
         self.class_list = ClassList()
@@ -329,7 +330,8 @@ class LabellingView(QObject):
         if not self._active or index is None:
             self.hint.hide()
             return
-        self.hint.setStyleSheet("color: #333; background: #eef4fb; padding: 4px;")
+        if self.hint.styleSheet() != HINT_STYLE:   # restyling on every key press cost ~1 ms
+            self.hint.setStyleSheet(HINT_STYLE)
         classes = self.fixes.classes
         if not classes:
             text = ("Create a class to start labelling: click Add class… on the left, then "

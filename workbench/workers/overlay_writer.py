@@ -10,8 +10,10 @@ write runs are coalesced: only the newest is written next, so a key held down co
 write at a time, never a queue of them.
 
 Ownership: the snapshots belong to this writer once handed over (nobody else holds them);
-the writer thread is started on demand and ends as soon as nothing is pending, so it never
-outlives the last write. It touches no Qt object: a failure is posted to the GUI thread
+the writer thread is started on demand and ends ``LINGER_S`` after its last write. It
+lingers because ``Thread.start`` blocks the caller until the new thread runs: on two
+loaded cores that cost the GUI thread 5-10 ms on every key press when each press started
+a thread of its own; a waiting thread is woken instead. It touches no Qt object: a failure is posted to the GUI thread
 through the app pool (a weak method of the GUI-thread owner). :func:`flush` waits for every
 pending write: called on closing the window and before anything reads the overlay file
 back (opening or reopening a dataset, a compute-service request, moving files). A write
@@ -25,12 +27,16 @@ import threading
 
 log = logging.getLogger(__name__)
 
+LINGER_S = 5.0   # the writer thread waits this long for the next snapshot before it ends
+
 
 class OverlayWriter:
     """One per process (:func:`writer`); :meth:`save` and :meth:`flush` on the GUI thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, linger_s: float = LINGER_S) -> None:
+        self.linger_s = linger_s
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)   # a snapshot handed to a waiting thread
         self._pending: dict[str, tuple] = {}   # path -> (snapshot, on_error, pool)
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
@@ -47,6 +53,7 @@ class OverlayWriter:
         with self._lock:
             self._pending[snapshot["path"]] = (snapshot, on_error, pool)
             self._idle.clear()
+            self._wake.notify()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="overlay-writer",
                                                 daemon=True)
@@ -62,19 +69,27 @@ class OverlayWriter:
     def pending(self) -> bool:
         return not self._idle.is_set()
 
+    def thread(self) -> threading.Thread | None:
+        """The writer thread while it runs or lingers (None once it has ended)."""
+        with self._lock:
+            return self._thread
+
     def _run(self) -> None:
-        from training.data.overlay import write_snapshot
+        from training.data import overlay as core   # looked up per write: a test spies on it
 
         while True:
             with self._lock:
                 if not self._pending:
-                    self._thread = None
                     self._idle.set()
-                    return
+                    # save() notifies under this lock, so no snapshot slips in unseen.
+                    self._wake.wait(self.linger_s)
+                    if not self._pending:
+                        self._thread = None
+                        return
                 path = next(iter(self._pending))
                 snapshot, on_error, pool = self._pending.pop(path)
             try:
-                write_snapshot(snapshot)
+                core.write_snapshot(snapshot)
                 self.writes += 1
             except Exception as exc:   # reported to the user, never lost
                 log.exception("saving the label overlay %s failed", path)
