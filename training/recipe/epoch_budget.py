@@ -86,7 +86,8 @@ def epochs_reason(num_train: int, batch_size: int = TrainConfig().batch_size) ->
                   "once it has decayed.")
     count = f"{epochs} epochs" if to_the_end else f"Up to {epochs} epochs"
     if epochs > MAX_EPOCHS:
-        return (f"{count}: {int(num_train):,} training images make only {steps} step(s) an "
+        per_epoch = "1 step" if steps == 1 else f"{steps} steps"
+        return (f"{count}: {int(num_train):,} training images make only {per_epoch} an "
                 f"epoch, and a run needs about {MIN_STEPS:,} steps to learn; " + ending)
     if epochs >= MAX_EPOCHS:
         return f"{count}; " + ending

@@ -83,4 +83,7 @@ def test_cli_without_epochs_takes_them_from_the_data(tmp_path, monkeypatch):
     for batch in (4, 8):
         args = build_parser().parse_args(["train", data, "--batch-size", str(batch)])
         assert _train_config(args, index).epochs == default_epochs(n, batch) == -(-100 // -(-n // batch)) > 10
-    assert "step(s) an epoch" in epochs_reason(n, 8) and f"{default_epochs(n, 8)} epochs" in epochs_reason(n, 8)
+    steps = -(-n // 8)
+    reason = epochs_reason(n, 8)
+    assert f"make only {steps} step{'' if steps == 1 else 's'} an epoch" in reason
+    assert f"{default_epochs(n, 8)} epochs" in reason
