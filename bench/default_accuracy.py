@@ -90,7 +90,7 @@ def parse_settings(pairs) -> dict:
 
 
 def app_default(path: str, seed: int, curve: bool, settings: dict | None = None,
-                min_steps: int | None = None) -> dict:
+                min_steps: int | None = None, gray_flips: bool = False) -> dict:
     """``python -m training train PATH --seed SEED`` (no other flags), timed; ``settings``
     changes TrainConfig fields (a candidate default, measured against the current one)."""
     from training.events import Events
@@ -102,6 +102,11 @@ def app_default(path: str, seed: int, curve: bool, settings: dict | None = None,
     cpu0 = cpu_seconds()
     index = open_split(path, seed)
     choice = auto_choice(index)
+    if gray_flips and choice.spec.augmentation.translation and choice.spec.augmentation.flip == "none":
+        from training.recipe.flips import mirror_check
+
+        if mirror_check(index).safe:  # a candidate: flips for mirror-safe grayscale sets too
+            choice.spec.augmentation.flip = "horizontal"
     points, test = [], None
     run_dir = tempfile.mkdtemp(prefix="bench-default-")
     os.rmdir(run_dir)
@@ -284,12 +289,15 @@ def main(argv=None) -> int:
                    help="a TrainConfig field for the default (a candidate), e.g. ema_epochs=1")
     p.add_argument("--min-steps", type=int, help="a candidate epoch budget: at least this many "
                    "optimizer steps (training.recipe.epoch_budget.MIN_STEPS)")
+    p.add_argument("--gray-flips", action="store_true", help="a candidate: horizontal flips "
+                   "for grayscale sets the mirror check calls safe (Auto flips colour only)")
     args = p.parse_args(argv)
     methods = set(args.methods.split(","))
     settings = parse_settings(args.set)
     print(machine_line(), flush=True)
-    if settings or args.min_steps is not None:
-        print(f"default with {settings}, min steps {args.min_steps}", flush=True)
+    if settings or args.min_steps is not None or args.gray_flips:
+        print(f"default with {settings}, min steps {args.min_steps}, grayscale flips "
+              f"{args.gray_flips}", flush=True)
     rows = []
     for name in args.datasets:
         path = resolve(name)
@@ -297,8 +305,8 @@ def main(argv=None) -> int:
         for k, seed in enumerate(args.seeds):
             curve = bool(args.curve) and k == 0
             line = {"dataset": name, "seed": seed, "load": os.getloadavg()[0], "time": time.time(),
-                    "settings": settings, "min_steps": args.min_steps}
-            app = (app_default(path, seed, curve, settings, args.min_steps)
+                    "settings": settings, "min_steps": args.min_steps, "gray_flips": args.gray_flips}
+            app = (app_default(path, seed, curve, settings, args.min_steps, args.gray_flips)
                    if "default" in methods else None)
             index = app["index"] if app else open_split(path, seed)
             if app is None:

@@ -50,6 +50,18 @@ def make_class_folder(root: Path, classes=("cat", "dog", "fox"), per_class: int 
     return Path(root)
 
 
+def make_noise_folder(root: Path, classes=("a", "b"), per_class: int = 30, size: int = 8) -> Path:
+    """Classes of pure noise: a network can only memorise them, so the validation loss is
+    lowest in the first epochs and rises as the training set is learnt (the best-validated
+    epoch is an early one, not the last)."""
+    rng = np.random.default_rng(0)
+    for name in classes:
+        for i in range(per_class):
+            write_image(Path(root) / name / f"{i:03d}.png",
+                        rng.integers(0, 256, (size, size, 3)).astype(np.uint8))
+    return Path(root)
+
+
 def make_split_folder(root: Path, classes=("cat", "dog"), counts=(10, 4, 4), size: int = 16,
                       val_name: str = "validation") -> Path:
     """``root/{train,<val_name>,test}/<class>/…`` like cats_and_dogs_filtered."""

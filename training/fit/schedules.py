@@ -34,23 +34,33 @@ def cosine_rate(base_lr: float, epoch: int, first: int, last: int) -> float:
 # of its peak and validation accuracy still rising. So the stop is armed only once the
 # rate has decayed below ARM_FRACTION of its peak (about the last 35 % of the phase), where
 # a plateau is a real one, and never in a phase of SHORT_PHASE epochs or fewer, which ends
-# soon anyway.
+# soon anyway, nor in a short run (training.recipe.epoch_budget.runs_to_the_end: at most
+# SHORT_RUN_STEPS optimizer steps), which also keeps its last weights: round 2 of
+# docs/BENCHMARKS.md 8c saw the small sets' 20-50-image validation loss stop runs (and pick
+# their "best" epoch) before the rate had decayed; round 3 measured the rule.
 ARM_FRACTION = 0.3
 SHORT_PHASE = 10
 
 
-def early_stop_from(schedule: str, first_epoch: int, last_epoch: int) -> int | None:
+def early_stop_from(schedule: str, first_epoch: int, last_epoch: int,
+                    steps_per_epoch: int | None = None) -> int | None:
     """The first epoch (1-based, absolute) after which early stopping may end a phase that
     runs over epochs ``first_epoch`` .. ``last_epoch - 1`` (0-based), or None: never.
 
     ``"plateau"`` and ``"none"``: from the phase's first epoch (the rate does not follow a
     fixed plan, so the plateau is the only signal there is). ``"cosine"``: from the first
     epoch whose rate is at most ``ARM_FRACTION`` of the peak; never for a phase of
-    ``SHORT_PHASE`` epochs or fewer.
+    ``SHORT_PHASE`` epochs or fewer, nor for a short run (``steps_per_epoch`` given and
+    ``runs_to_the_end``).
     """
+    from training.recipe.epoch_budget import runs_to_the_end
+
     if schedule != "cosine":
         return first_epoch + 1
     if last_epoch - first_epoch <= SHORT_PHASE:
+        return None
+    if steps_per_epoch is not None and runs_to_the_end(schedule, last_epoch - first_epoch,
+                                                       steps_per_epoch):
         return None
     for epoch in range(first_epoch, last_epoch):
         if cosine_rate(1.0, epoch, first_epoch, last_epoch) <= ARM_FRACTION:

@@ -278,7 +278,8 @@ class Session:
         self.events.check_stop()
         if self.phase != "fine_tune":
             self._best_to_full_model()
-            if cfg.restore_best and self.state.best_weights is not None:
+            if (cfg.restore_best and self.state.best_weights is not None
+                    and not self._keeps_last_weights("train")):
                 self.model.set_weights(self.state.best_weights)
             set_trainable_for_fine_tune(self.model, self.spec, self.spec.backbone.fine_tune_from)
             self._full_optimizer = None
@@ -305,7 +306,8 @@ class Session:
         cb = EventsCallback(self.events, self.state, phase, self.total_epochs, self._batches(),
                             early_stopping=self.config.early_stopping, patience=self.config.patience,
                             on_epoch_saved=lambda info, improved: self._epoch_saved(phase, improved),
-                            stop_from=early_stop_from(cfg.lr_schedule, phase_start, epochs))
+                            stop_from=early_stop_from(cfg.lr_schedule, phase_start, epochs,
+                                                      self._batches()))
         if self.events.should_stop():  # fit() would reset stop_training; don't start at all
             self.state.stopped = True
             return
@@ -378,14 +380,29 @@ class Session:
         st.best_weights, st.best_model = self.model.get_weights(), self.model
         self.model.set_weights(current)
 
+    def _keeps_last_weights(self, phase: str) -> bool:
+        """A short cosine phase that trained to its end keeps its last, decayed weights,
+        not the best-validated epoch's (``training.recipe.epoch_budget.runs_to_the_end``);
+        a stopped one did not reach the decayed end, so the best epoch's are kept."""
+        from training.recipe.epoch_budget import runs_to_the_end
+
+        cfg = self.config
+        epochs = cfg.fine_tune_epochs if phase == "fine_tune" else cfg.epochs
+        return (not self.state.stopped and self.state.epochs_done > 0
+                and runs_to_the_end(cfg.lr_schedule, epochs, self._batches()))
+
     # -- the end -------------------------------------------------------------------
     def _finish(self, evaluate: bool = True) -> runs.RunSummary:
         st, w, cfg = self.state, self.writer, self.config
         trained = self.model is not None and (st.epochs_done > 0 or st.batches_trained > 0)
-        result = None
+        result, keep_last = None, False
         if trained:
             self._best_to_full_model()
-            if cfg.restore_best and st.best_weights is not None:
+            keep_last = self._keeps_last_weights(self.phase)
+            if keep_last and cfg.restore_best:
+                self.events.on_status("Kept the last epoch's weights: a short run trains to the "
+                                      "end of its schedule.")
+            if cfg.restore_best and st.best_weights is not None and not keep_last:
                 self.model.set_weights(st.best_weights)
                 if cfg.checkpoint_best and w.has(MODEL_BEST):
                     w.copy_model(MODEL_BEST, MODEL_FINAL)  # the same weights
@@ -411,7 +428,7 @@ class Session:
         w.update(status=status, finished=time.time(), timings=dict(self.timings),
                  epochs_done=st.epochs_done, best_epoch=st.best_epoch,
                  best_val_loss=best.get("val_loss"), best_val_accuracy=best.get("val_accuracy"),
-                 early_stopped=st.early_stopped)
+                 early_stopped=st.early_stopped, kept_last_weights=keep_last)
         cores = self.timings.get("cpu_cores_in_fit")
         self.events.on_status(f"Run {status}: {st.epochs_done} epoch(s)"
                               + (f", test accuracy {result['accuracy']:.4f}" if result else "")

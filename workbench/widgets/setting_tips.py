@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox
 
 from training.recipe.config import OPTIMIZERS
+from training.recipe.epoch_budget import SHORT_RUN_STEPS
 
 # (form attribute, widget attribute) -> tooltip
 TIPS = {
@@ -32,7 +33,11 @@ TIPS = {
                                  "3-10 for transfer learning; early stopping ends sooner when "
                                  "validation stops improving.",
     ("training_form", "early"): "Stop when the validation loss has not improved for 'patience' "
-                                "epochs, and keep the best weights.",
+                                "epochs, and keep the best weights (with the cosine schedule, "
+                                "only once the rate has decayed). A cosine run of at most "
+                                f"{SHORT_RUN_STEPS:,} steps always trains to the end and keeps "
+                                "its last weights: a small validation split cannot say when "
+                                "to stop.",
     ("training_form", "patience"): "Epochs without improvement before early stopping. Typical 3-10.",
     ("transfer_form", "weights"): "Start the backbone from ImageNet weights (best for photos), "
                                   "a weights file, or random weights (slow to train, needs much data).",

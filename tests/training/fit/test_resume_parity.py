@@ -48,3 +48,44 @@ def test_a_resumed_cosine_run_matches_the_uninterrupted_one(tmp_path):
     for x, y in zip(wa, wb):
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
 
+
+
+def test_a_resumed_short_run_trains_to_the_end_and_keeps_its_last_weights(tmp_path):
+    """Round 3 of issue 21: a short cosine run (at most SHORT_RUN_STEPS optimizer steps)
+    trains to the end and keeps its last weights, under the default early stopping and
+    best-epoch restore. Stopped by the person after epoch 5 of 12 and resumed, it must
+    still do so: the resumed part continues the cosine, is not early-stopped (patience 1
+    on a noise set whose validation loss rises), and ends with the uninterrupted run's
+    last weights, not the best-validated epoch's."""
+    from tests.imagegen import make_noise_folder
+    from tests.training.trainutil import read
+    from training.fit.schedules import SHORT_PHASE
+    from training.fit.train import resume, train
+    from training.recipe.epoch_budget import runs_to_the_end
+
+    data = make_noise_folder(tmp_path / "data")
+    config = TrainConfig(epochs=12, batch_size=8, learning_rate=0.01, patience=1)
+    # Longer than a short phase (which is never early-stopped anyway), short in steps.
+    assert config.epochs > SHORT_PHASE and config.early_stopping and config.restore_best
+    assert runs_to_the_end(config.lr_schedule, config.epochs, 6)
+    spec = tiny_spec("mlp", size=8)
+    whole = train(str(data), spec, config, run_dir=str(tmp_path / "whole"))
+    events = Recorder(stop_when=lambda kind, p: kind == "epoch" and p["epoch"] == 5)
+    first = train(str(data), tiny_spec("mlp", size=8), config, events,
+                  run_dir=str(tmp_path / "parts"))
+    assert first.status == "stopped" and first.epochs_done == 5
+    rest = resume(str(tmp_path / "parts"))
+
+    for run, s in (("whole", whole), ("parts", rest)):
+        info = read(tmp_path / run, "run.json")
+        assert s.status == "complete" and s.epochs_done == 12, run
+        assert info["early_stopped"] is False and info["kept_last_weights"] is True, run
+        assert s.best_epoch < 12, run  # so keeping the last weights is not the same thing
+    assert [h["lr"] for h in rest.history] == pytest.approx([h["lr"] for h in whole.history],
+                                                           rel=1e-6)
+    final_a = load_model_file(tmp_path / "whole" / "model_final.keras", compile=False)
+    final_b = load_model_file(tmp_path / "parts" / "model_final.keras", compile=False)
+    last_b = load_model_file(tmp_path / "parts" / "model_last.keras", compile=False)
+    for x, y, z in zip(final_a.get_weights(), final_b.get_weights(), last_b.get_weights()):
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(y, z)
