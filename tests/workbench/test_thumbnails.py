@@ -150,7 +150,7 @@ def test_the_next_page_is_made_after_a_paint_and_pages_from_the_cache(qtbot, mon
     assert made
     row = _shown(view)[1]
     qtbot.waitUntil(lambda: not model._warmer.pending(), timeout=10_000)
-    assert model._warm_lo <= row < model._warm_hi and model.sample_row(row + 40) in model._cache
+    assert model._warmer.covers(row) and model.sample_row(row + 40) in model._cache
     model.shutdown()
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
@@ -32,9 +33,9 @@ class _Slices(QObject):
     """A queue of small steps run on the GUI thread, at most :data:`SLICE_S` at a time,
     each slice on its own pass of the event loop (other events come between them)."""
 
-    def __init__(self, model) -> None:
-        super().__init__(model)
-        self._model = model
+    def __init__(self, parent: QObject, step: Callable) -> None:
+        super().__init__(parent)
+        self._step = step   # one item's work (a method of the model that owns this)
         self._todo: collections.deque = collections.deque()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -53,9 +54,6 @@ class _Slices(QObject):
         if not self._timer.isActive():
             self._timer.start()
 
-    def _step(self, item) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
     @Slot()
     def _slice(self) -> None:
         todo = self._todo
@@ -72,33 +70,40 @@ class _Slices(QObject):
 class Warmer(_Slices):
     """Makes the model's thumbnails around the rows it was last asked to paint.
 
-    The model calls :meth:`around` from ``data()`` when a painted row leaves the window
-    warmed last time (``model._warm_lo <= row < model._warm_hi``), so a paint costs two
-    comparisons per item and the slices run after it."""
+    The model calls :meth:`around` from ``data()`` when a painted row is not in the
+    window warmed last time (:meth:`covers`), so a paint costs two comparisons per item
+    and the slices run after it."""
+
+    def __init__(self, parent: QObject, warm_row: Callable[[int], None],
+                 row_count: Callable[[], int]) -> None:
+        super().__init__(parent, warm_row)
+        self._row_count = row_count
+        self._lo = self._hi = 0   # rows in [_lo, _hi) are warm or queued
+
+    def covers(self, row: int) -> bool:
+        return self._lo <= row < self._hi
+
+    def clear(self) -> None:
+        super().clear()
+        self._lo = self._hi = 0
 
     def around(self, row: int) -> None:
         """Warm the rows ahead of ``row``, then those behind it (nearest first)."""
-        m = self._model
-        n = len(m._rows)
+        n = self._row_count()
         # Re-anchored once the painted rows come within half the window of its edges.
-        m._warm_lo, m._warm_hi = row - BEHIND // 2, row + AHEAD // 2
+        self._lo, self._hi = row - BEHIND // 2, row + AHEAD // 2
         self._todo = collections.deque([*range(row + 1, min(n, row + 1 + AHEAD)),
                                         *range(row - 1, max(-1, row - 1 - BEHIND), -1)])
         self._start()
 
-    def _step(self, row: int) -> None:
-        m = self._model
-        if 0 <= row < len(m._rows):
-            m._warm(int(m._rows[row]))
-
 
 class Absorber(_Slices):
     """Turns decoded thumbnails (``(sample, uint8 array or None, error)``) into the
-    model's pixmaps, a slice at a time."""
+    model's pixmaps, a slice at a time (``absorb(sample, image, error)`` each)."""
+
+    def __init__(self, parent: QObject, absorb: Callable) -> None:
+        super().__init__(parent, lambda item: absorb(*item))
 
     def add(self, batch: list) -> None:
         self._todo.extend(batch)
         self._start()
-
-    def _step(self, item) -> None:
-        self._model._absorb(*item)

@@ -143,10 +143,9 @@ class ThumbnailModel(QStringListModel):
         self._dispatch_timer.setInterval(0)
         self._dispatch_timer.timeout.connect(self._dispatch)
         # Tiles ahead of the scroll, and decoded ones absorbed, in bounded slices
-        # (workbench.itemmodels.thumb_warm); rows in [_warm_lo, _warm_hi) are warm.
-        self._warm_lo = self._warm_hi = 0
-        self._warmer = Warmer(self)
-        self._absorber = Absorber(self)
+        # (workbench.itemmodels.thumb_warm).
+        self._warmer = Warmer(self, self._warm_row, lambda: len(self._rows))
+        self._absorber = Absorber(self, self._absorb)
 
     # -- setup ------------------------------------------------------------------------
     def set_index(self, index) -> None:
@@ -320,7 +319,6 @@ class ThumbnailModel(QStringListModel):
         self._running_jobs = 0
         self._warmer.clear()
         self._absorber.clear()
-        self._warm_lo = self._warm_hi = 0
 
     # -- Qt model API (rowCount/index: QStringListModel's C++, see the module docstring) ----
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
@@ -352,7 +350,7 @@ class ThumbnailModel(QStringListModel):
         role = int(role)
         sample = int(self._rows[row])
         if role == _DECORATION:
-            if not self._warm_lo <= row < self._warm_hi:
+            if not self._warmer.covers(row):
                 self._warmer.around(row)   # after this paint: the tiles around it
             pix = self._thumbnail(sample, wait=True)
             return self._faded_pixmap(sample, pix) if self._mark_of(sample) == "excluded" else pix
@@ -442,8 +440,12 @@ class ThumbnailModel(QStringListModel):
                 self._dispatch_timer.start()
         return None
 
-    def _warm(self, sample: int) -> None:
-        """The Warmer's step: make ``sample``'s tile unless it is cached or known bad."""
+    def _warm_row(self, row: int) -> None:
+        """The Warmer's step: make the tile of the item at ``row`` (if it still exists)
+        unless it is cached or known bad."""
+        if not 0 <= row < len(self._rows):
+            return
+        sample = int(self._rows[row])
         if sample not in self._cache and sample not in self._errors:
             self._make(sample, visible=False)
 

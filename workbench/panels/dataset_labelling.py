@@ -191,7 +191,7 @@ class LabellingView(QObject):
         model = self.panel.thumbs
         n = model.rowCount()
         for r in [*range(after_row + 1, n), *range(0, min(after_row + 1, n))]:
-            if self._to_label(model.index(r, 0).data(PathRole)):
+            if self.to_label(model.index(r, 0).data(PathRole)):
                 idx = model.index(r, 0)
                 grid = self.panel.grid
                 grid.selectionModel().setCurrentIndex(
@@ -275,7 +275,9 @@ class LabellingView(QObject):
         self.hint.show()
         self.state.statusMessage.emit(text)
 
-    def _to_label(self, path) -> bool:
+    def to_label(self, path) -> bool:
+        """Whether ``path`` still needs a label (not labelled with a current class, not
+        excluded); the preview-ahead asks it of the images after the selection."""
         if not path:
             return False
         label, excluded = self.fixes.overlay.state(path) if self.fixes.overlay is not None else (None, False)
@@ -338,7 +340,7 @@ class LabellingView(QObject):
                     "press its key on each image.")
         elif self.panel.thumbs.rowCount() == 0:
             text = NO_UNLABELLED
-        elif not any(self._to_label(p) for p in self.selected_paths()) and not left \
+        elif not any(self.to_label(p) for p in self.selected_paths()) and not left \
                 and not self._queue:
             text = ALL_DONE
         else:

@@ -108,7 +108,7 @@ class NextPreviews(QObject):
         paths, skipped = [current] if current else [], 0
         for r in range(row + 1, min(model.rowCount(), row + 1 + 4 * (PREFETCH + lead))):
             path = model.index(r, 0).data(PathRole)
-            if not view._to_label(path):
+            if not view.to_label(path):
                 continue
             if skipped < lead:
                 skipped += 1
