@@ -136,11 +136,22 @@ def remove_created_dirs(journal: Journal) -> list[str]:
     return removed
 
 
+def _journal_stem() -> str:
+    """A journal's file name without its suffix: local time to the microsecond, then the
+    process id. The newest journal is found by sorting the names, so they must sort in the
+    order they were made: to the second only, two journals of one second (a sort that
+    filled the disk right after another, in the service and the app) sorted by the process
+    id's digits, and two of one process in one second had the same name."""
+    now = time.time()
+    return (time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+            + f"-{int(now % 1 * 1_000_000):06d}-{os.getpid()}")
+
+
 def new_journal(root: str, moves: list[Move], overlay_before: dict) -> Journal:
     """A journal for ``moves`` in :func:`journal_folder` (not yet saved)."""
     from training.data.overlay import dataset_folder
 
-    name = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}.json"
+    name = _journal_stem() + ".json"
     return Journal(path=os.path.join(journal_folder(root), name), root=dataset_folder(root),
                    moves=list(moves), overlay_before=overlay_before,
                    created=time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -305,7 +316,7 @@ def new_sort_journal(source: str, dest: str, moves: list[Move], operation: str,
     the folders above ``dest`` the sort will create (:func:`missing_parents`)."""
     if operation not in OPERATIONS:
         raise ValueError(f"operation must be one of {OPERATIONS}. Received: {operation!r}")
-    name = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-sort.json"
+    name = _journal_stem() + "-sort.json"
     return Journal(path=os.path.join(sort_journal_folder(), name),
                    root=os.path.realpath(dest), moves=list(moves), created_dirs=list(created_dirs),
                    created=time.strftime("%Y-%m-%dT%H:%M:%S"), operation=operation,

@@ -249,3 +249,21 @@ def test_a_journal_naming_a_folder_not_above_dest_is_refused(tmp_path, predictor
     with pytest.raises(SortError, match="not above"):
         undo_sort(str(forged))
     assert len(tree(src)) == 6 and len(tree(tmp_path / "p")) == 4
+
+
+def test_journals_made_in_one_second_are_listed_newest_first(tmp_path):
+    """Undo after a failed sort offers the newest journal (``sort_journals()[0]``). Names to
+    the second alone sorted one second's journals by the process id's digits (the app's
+    own older journal came before the service's new one), and two journals of one process
+    in one second had the same name, so the second replaced the first."""
+    from training.data.move_journal import new_sort_journal, sort_journals
+
+    src = tmp_path / "src"
+    src.mkdir()
+    made = []
+    for _ in range(3):
+        journal = new_sort_journal(str(src), str(tmp_path / "dest"), [], "copy", [])
+        journal.save()
+        made.append(journal.path)
+    assert len(set(made)) == 3
+    assert sort_journals()[:3] == made[::-1]
