@@ -105,13 +105,23 @@ class Journal:
         safefiles.write_json(self.path, sign(self.to_dict()))   # fsync-ed, like every write
 
 
+def _ancestors(path: str):
+    """The folders above ``path`` (links resolved), nearest first, the file system's root
+    left out."""
+    parent = os.path.dirname(os.path.realpath(path))
+    while parent != os.path.dirname(parent):
+        yield parent
+        parent = os.path.dirname(parent)
+
+
 def missing_parents(dest: str) -> list[str]:
     """The folders above ``dest`` (links resolved) that do not exist yet, deepest first:
     what ``os.makedirs(dest)`` will create besides ``dest`` itself."""
-    out, parent = [], os.path.dirname(os.path.realpath(dest))
-    while parent != os.path.dirname(parent) and not os.path.lexists(parent):
+    out = []
+    for parent in _ancestors(dest):
+        if os.path.lexists(parent):
+            break
         out.append(parent)
-        parent = os.path.dirname(parent)
     return out
 
 
@@ -369,10 +379,7 @@ def _checked_above(data: dict, path: str, root: str, dirs: list[str]):
     if not isinstance(above, list) or not isinstance(ids, dict):
         raise FolderMoveError(f"{path}: 'created_above' must be a list and 'dir_ids' an object.")
     real_root = os.path.realpath(root)
-    ancestors, p = set(), os.path.dirname(real_root)
-    while p != os.path.dirname(p):
-        ancestors.add(p)
-        p = os.path.dirname(p)
+    ancestors = set(_ancestors(real_root))
     for folder in above:
         if not isinstance(folder, str) or folder not in ancestors:
             raise FolderMoveError(f"{path}: a folder it says it created above the destination "
