@@ -82,7 +82,7 @@ def test_stopped_and_killed_runs_are_listed_and_the_killed_one_resumes(qtbot, tm
     row = next(r for r in range(table.rowCount()) if table.item(r, 0).data(PathRole) == str(killed))
     table.selectRow(row)
     assert state.run_dir == str(killed)
-    assert training.resume_button.isEnabled()
+    qtbot.waitUntil(training.resume_button.isEnabled, timeout=10_000)   # read on the pool
     training.resume_button.click()
     assert training.is_training()
     _wait_idle(qtbot, training)
@@ -94,7 +94,8 @@ def test_stopped_and_killed_runs_are_listed_and_the_killed_one_resumes(qtbot, tm
     assert training.epochs_seen == epochs - done_before  # only the missing epochs trained
     _wait_idle(qtbot, results)
     assert _listed_status(results, killed) == "complete"
-    assert not training.resume_button.isEnabled()  # a complete run has nothing to resume
+    # A complete run has nothing to resume (run.json is read on the app's pool).
+    qtbot.waitUntil(lambda: not training.resume_button.isEnabled(), timeout=10_000)
 
 
 @pytest.mark.parametrize("name, content, words", [

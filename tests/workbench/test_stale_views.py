@@ -62,6 +62,7 @@ def test_classify_coverage_reads_a_rule_written_after_the_run_was_shown(qtbot, t
     try:
         wait_idle(qtbot, panel)
         panel.coverage.load_run(str(run))
+        wait_idle(qtbot, panel)   # the rule is read on the app's pool
         assert "has no rule" in panel.coverage.title.text()
         (run / UNKNOWN_JSON).write_text(rule, encoding="utf-8")   # training ended
         state.runsUpdated.emit()
@@ -71,6 +72,56 @@ def test_classify_coverage_reads_a_rule_written_after_the_run_was_shown(qtbot, t
         assert panel.current_run() == str(run) and panel.coverage.run_dir == str(run)
     finally:
         panel.shutdown()
+
+
+def test_classify_coverage_reads_off_the_gui_thread_and_drops_older_reads(
+        qtbot, tmp_path, monkeypatch):
+    # The stat and read of unknown.json ran on the GUI thread at every job's end; each
+    # system call there waited for the GIL held by a pool thread drawing charts.
+    import threading
+
+    from training.runs.runfolder import UNKNOWN_JSON
+    from workbench.panels import classify_coverage
+    from workbench.panels.classify_coverage import CoverageControl
+
+    run = tmp_path / "training_now"
+    shutil.copytree(tiny_run()["run_dir"], run)
+    rule = (run / UNKNOWN_JSON).read_text(encoding="utf-8")
+    (run / UNKNOWN_JSON).unlink()   # still training: no rule yet
+    other = tmp_path / "other"
+    shutil.copytree(tiny_run()["run_dir"], other)
+    gui, read_on, release = threading.get_ident(), [], threading.Event()
+    real = classify_coverage.read_rule
+
+    def observed(run_dir, known, asked):
+        answer = real(run_dir, known, asked)
+        read_on.append(threading.get_ident())
+        if len(read_on) == 1:
+            release.wait(10)   # the first read's answer arrives after the next one's
+        return answer
+
+    monkeypatch.setattr(classify_coverage, "read_rule", observed)
+    control = CoverageControl()
+    qtbot.addWidget(control)
+    control.load_run(str(run))
+    assert control.pending_work() and control.rule is None   # nothing read here
+    qtbot.waitUntil(lambda: len(read_on) == 1, timeout=10_000)   # read: no file yet
+    (run / UNKNOWN_JSON).write_text(rule, encoding="utf-8")      # training ended
+    control.load_run(str(run))
+    qtbot.waitUntil(lambda: not control.pending_work(), timeout=10_000)
+    assert control.rule is not None and "below" in control.title.text()
+    release.set()   # the older read ("no rule") comes back now: it must not win
+    qtbot.wait(300)
+    assert control.rule is not None and control.slider.isEnabled()
+    assert gui not in read_on and len(read_on) == 2
+    # Another run chosen: the shown rule goes at once (it is not that run's), the new
+    # one is read on the pool and applied here.
+    control.load_run(str(other))
+    assert control.rule is None and control.coverage() is None
+    qtbot.waitUntil(lambda: not control.pending_work(), timeout=10_000)
+    assert control.run_dir == str(other) and control.rule is not None
+    assert gui not in read_on and len(read_on) == 3
+    control.shutdown()
 
 
 def test_augmentation_preview_follows_a_dataset_opened_while_the_panel_was_hidden(

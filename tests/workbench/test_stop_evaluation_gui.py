@@ -81,7 +81,7 @@ def test_stop_while_the_training_run_evaluates(qtbot, tmp_path, monkeypatch, tra
     assert panel.start_button.isEnabled()
     # Resume finishes the missing step: it evaluates, training no further epoch.
     monkeypatch.setattr(TrainingWorker, "program", real)
-    assert panel.resume_button.isEnabled()
+    qtbot.waitUntil(panel.resume_button.isEnabled, timeout=10_000)   # read on the pool
     panel.resume_button.click()
     _wait_idle(qtbot, panel)
     with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:

@@ -92,8 +92,9 @@ def test_stop_within_two_seconds_then_resume_and_train_again(qtbot, panel):
     assert os.path.isfile(os.path.join(first, "model_best.keras"))
     assert panel.start_button.isEnabled()
 
-    # The stopped run has a checkpoint: Resume continues its epoch count.
-    assert panel.resume_button.isEnabled()
+    # The stopped run has a checkpoint: Resume continues its epoch count (run.json is
+    # read on the app's pool).
+    qtbot.waitUntil(panel.resume_button.isEnabled, timeout=10_000)
     done_before = panel.epochs_seen
     panel.resume_button.click()
     qtbot.waitUntil(lambda: len(panel.accuracy_chart.epochs)
@@ -129,3 +130,75 @@ def test_bad_spec_shows_an_error_and_the_panel_stays_usable(qtbot, panel):
     assert panel.error_label.isVisibleTo(panel)
     assert "Training failed" in panel.error_label.text() and "-4" in panel.error_label.text()
     assert panel.start_button.isEnabled()
+
+
+def _stopped_copy(src: str, dest, bad_files: int) -> str:
+    """A copy of a finished run that says it was stopped after epoch 1 (resumable: it
+    has model_last.keras) with ``bad_files`` files left out."""
+    import shutil
+
+    shutil.copytree(src, dest)
+    info = json.loads((dest / "run.json").read_text(encoding="utf-8"))
+    info.update(status="stopped", checkpoint={"epoch": 1}, bad_files=bad_files)
+    (dest / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    return str(dest)
+
+
+def test_run_files_are_read_on_the_pool_and_answers_for_another_run_dropped(
+        qtbot, tmp_path, monkeypatch):
+    # A chosen run's files (run.json, history.json), whether it is resumable and its bad
+    # files were read on the GUI thread, at every change of the controls too, and at a
+    # run's end: each open/stat/realpath waited there for the GIL (BENCHMARKS section 14).
+    import shutil
+    import threading
+
+    from tests.workbench.tiny_run import tiny_run
+    from workbench.panels import training, training_display
+
+    stopped = _stopped_copy(tiny_run()["run_dir"], tmp_path / "stopped", bad_files=3)
+    complete = tmp_path / "complete"
+    shutil.copytree(tiny_run()["run_dir"], complete)
+    assert os.path.isfile(os.path.join(stopped, "model_last.keras"))
+    gui, read_on, release = threading.get_ident(), [], threading.Event()
+
+    def observed(real):
+        def read(run_dir):
+            answer = real(run_dir)
+            read_on.append((threading.get_ident(), run_dir))
+            if run_dir == stopped and not release.is_set():
+                release.wait(10)   # its answers come after the next run is chosen
+            return answer
+        return read
+
+    monkeypatch.setattr(training_display, "end_facts", observed(training_display.end_facts))
+    monkeypatch.setattr(training, "read_run_view", observed(training.read_run_view))
+    state = AppState()
+    p = make_panel(qtbot, TrainingPanel, state=state)
+    try:
+        _wait_idle(qtbot, p)
+        read_on.clear()
+        state.set_run(stopped)
+        assert not p.resume_button.isEnabled()   # not known yet: nothing read here
+        qtbot.waitUntil(lambda: len(read_on) == 2, timeout=10_000)   # both reads blocked
+        state.set_run(str(complete))
+        qtbot.waitUntil(lambda: "Showing run complete" in p.status_label.text(), timeout=10_000)
+        release.set()
+        _wait_idle(qtbot, p)
+        qtbot.wait(100)
+        assert "Showing run complete" in p.status_label.text()   # the older answer dropped
+        assert not p.resume_button.isEnabled() and "is unfinished" not in p.hint.text()
+        assert not p.bad_files_label.isVisibleTo(p)
+        state.set_run(stopped)
+        qtbot.waitUntil(p.resume_button.isEnabled, timeout=10_000)
+        _wait_idle(qtbot, p)
+        assert "is unfinished" in p.hint.text() and "Showing run stopped" in p.status_label.text()
+        assert p.bad_files_label.text().startswith("3 files could not be read")
+        # A run that ends shows its bad files from run.json, also read on the pool.
+        p.run_dir = stopped
+        p.bad_files_label.hide()
+        p._finished({"run_dir": stopped, "status": "stopped"})
+        assert not p.bad_files_label.isVisibleTo(p)
+        qtbot.waitUntil(lambda: p.bad_files_label.isVisibleTo(p), timeout=10_000)
+        assert all(thread != gui for thread, _run in read_on) and len(read_on) >= 5
+    finally:
+        p.shutdown()

@@ -86,7 +86,8 @@ def test_kill_9_mid_epoch_says_stopped_unexpectedly_and_the_run_resumes(qtbot, p
     assert not children.running()
 
     # Resume continues from the checkpoint, in a new process.
-    assert panel.resume_button.isEnabled() and panel.start_button.isEnabled()
+    qtbot.waitUntil(panel.resume_button.isEnabled, timeout=10_000)   # read on the pool
+    assert panel.start_button.isEnabled()
     panel.resume_button.click()
     qtbot.waitUntil(lambda: len(panel.accuracy_chart.epochs) > done, timeout=120_000)
     assert panel._worker.process_id() not in (None, pid)
@@ -137,7 +138,8 @@ def test_force_stop_ends_a_process_that_does_not_stop(qtbot, panel, monkeypatch)
     from training.runs.runfolder import RunFolder
 
     assert not _pid_alive(pid) and RunFolder(run_dir).can_resume()[0]
-    assert panel.resume_button.isEnabled() and panel.start_button.isEnabled()
+    qtbot.waitUntil(panel.resume_button.isEnabled, timeout=10_000)   # read on the pool
+    assert panel.start_button.isEnabled()
 
 
 def test_a_spare_process_takes_the_next_run(qtbot, panel, monkeypatch):

@@ -48,6 +48,7 @@ def test_classify_panel_answers_unknown_for_photos_not_for_its_test_images(qtbot
     try:
         wait_idle(qtbot, panel)
         qtbot.waitUntil(lambda: panel.current_run() == run["run_dir"], timeout=30_000)
+        wait_idle(qtbot, panel)   # the run's rule is read on the app's pool
         assert panel.coverage.rule is not None and panel.coverage.slider.isEnabled()
         panel.classify(run["photos"])
         wait_idle(qtbot, panel)

@@ -183,7 +183,7 @@ class ClassifyPanel(QWidget):
     # ----------------------------------------------------------------- public API
     def pending_work(self) -> bool:
         return (self._predict.busy() or self._runs.busy() or self.detail.pending_work()
-                or self.similar.pending_work()
+                or self.similar.pending_work() or self.coverage.pending_work()
                 or (self.sort_dialog is not None and self.sort_dialog.busy()))
 
     def shutdown(self) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from workbench.charts.risk_coverage import RiskCoverageChart
+from workbench.workers.pool import run_then
 
 log = logging.getLogger(__name__)
 _MIN, _MAX = 50, 100  # percent
@@ -34,6 +35,8 @@ class CoverageControl(QWidget):
         self.rule = None          # training.trust.unknown.UnknownRule of the run, or None
         self.run_dir: str | None = None
         self._loaded = None       # (run_dir, unknown.json's size and mtime) last read
+        self._asked = 0           # load_run() calls: only the latest one's read is shown
+        self._pending: int | None = None   # the read under way, if any
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -65,23 +68,45 @@ class CoverageControl(QWidget):
         return self.rule.with_coverage(self.coverage())
 
     def load_run(self, run_dir: str | None) -> None:
-        """Read the run's ``unknown.json`` (a few KB); a missing or damaged file means no rule."""
-        from training.runs.runfolder import UNKNOWN_JSON, RunError, read_json
-        from training.trust.unknown import UnknownRule
+        """Show the run's rule (``unknown.json``, a few KB; missing or damaged: no rule).
 
-        path = os.path.join(run_dir, UNKNOWN_JSON) if run_dir and os.path.isdir(run_dir) else None
+        The file is looked at and read on the app's pool and the rule shown when it is
+        back (:meth:`_read`): this is called at every job's end and every change in the
+        run's folder, and each ``stat`` and ``read`` on the GUI thread released the GIL and
+        waited to get it back from a pool thread drawing charts (docs/BENCHMARKS.md
+        section 14). Another run's rule is dropped at once, so :meth:`coverage` never
+        answers for the wrong run (None meanwhile: a job then uses the rule's own).
+        """
+        if run_dir != self.run_dir:
+            self.run_dir, self.rule, self._loaded = run_dir, None, None
+            self._show()
+        self._asked += 1
+        if not run_dir:
+            self._pending = None
+            return
         # Keyed on the file's state too, not just the folder: a run shown while it trained
         # (or before it was evaluated again) gets its rule written later, in the same folder.
-        key = (run_dir, _file_state(path))
-        if key == self._loaded:
+        known = self._loaded[1] if self._loaded is not None else None
+        if run_then(self._read, read_rule, run_dir, known, self._asked):
+            self._pending = self._asked
+
+    def pending_work(self) -> bool:
+        """Whether a read of the rule is under way (tests wait for it)."""
+        return self._pending is not None
+
+    def _read(self, result) -> None:
+        """The pool's answer (GUI thread): show it unless a newer request was made since."""
+        if result is None:   # the read failed (logged): nothing more will come
+            self._pending = None
             return
-        self._loaded = key
-        self.run_dir, self.rule = run_dir, None
-        if path and os.path.isfile(path):
-            try:
-                self.rule = UnknownRule.from_dict(read_json(path), path)
-            except (RunError, ValueError, TypeError) as exc:
-                log.warning("Ignoring %s: %s", path, exc)
+        if result[0] != self._asked:
+            return   # an older request than the latest: its run or file may be outdated
+        self._pending = None
+        _asked, run_dir, state, changed, rule = result
+        if run_dir != self.run_dir or not changed or (run_dir, state) == self._loaded:
+            return   # the same file as shown (or still none): nothing to redraw
+        self._loaded = (run_dir, state)
+        self.rule = rule
         self._show()
 
     def _show(self) -> None:
@@ -114,6 +139,27 @@ class CoverageControl(QWidget):
 
     def shutdown(self) -> None:
         self.chart.shutdown()
+
+
+def read_rule(run_dir: str, known, asked: int):
+    """On a pool thread: ``(asked, run_dir, state, changed, rule)`` for ``run_dir``'s
+    ``unknown.json``; ``state`` is its ``(size, mtime_ns)`` (None: no file), and the file
+    is only parsed when ``state`` differs from ``known`` (``changed``; ``rule`` None
+    otherwise, or when it is missing or damaged). Plain data only: no Qt here."""
+    from training.runs.runfolder import UNKNOWN_JSON, RunError, read_json
+    from training.trust.unknown import UnknownRule
+
+    path = os.path.join(run_dir, UNKNOWN_JSON) if os.path.isdir(run_dir) else None
+    state = _file_state(path)
+    if known is not None and state == known:
+        return asked, run_dir, state, False, None
+    rule = None
+    if state is not None:
+        try:
+            rule = UnknownRule.from_dict(read_json(path), path)
+        except (RunError, ValueError, TypeError) as exc:
+            log.warning("Ignoring %s: %s", path, exc)
+    return asked, run_dir, state, True, rule
 
 
 def _file_state(path: str | None):

@@ -16,15 +16,16 @@ import time
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import QWidget
 
-from workbench.panels.training_bad_files import read_run_config, show_bad_files
+from workbench.panels.training_bad_files import read_run_config
 from workbench.panels.training_display import RunDisplay
-from workbench.panels.training_follow import RunFollower, running_elsewhere
+from workbench.panels.training_follow import RunFollower
 from workbench.panels.training_layout import setup_ui
-from workbench.panels.training_runinfo import (checkpoint_epoch, read_history, resumable_run,
-                                               setup_text)
+from workbench.panels.training_runinfo import (checkpoint_epoch, read_history, read_run_view,
+                                               resumable_run, setup_text)
 from workbench.panels.training_text import (BatchProgress, device_text, finished_text,
                                             force_stopped_message, hint_text, stopped_message)
 from workbench.workers.job_runner import JobRunner
+from workbench.workers.pool import run_then
 from workbench.workers.spare_trainer import SpareTrainer
 from workbench.workers.training import SHUTDOWN_GRACE_S, TrainingJob, TrainingWorker
 
@@ -52,6 +53,11 @@ class TrainingPanel(RunDisplay, QWidget):
         self._resume_config: dict | None = None   # the run's own settings while resuming it
         self._worker: TrainingWorker | None = None   # the running job's supervisor
         self._job_root: str | None = None   # the dataset the local run trains on
+        self._facts: tuple[str, bool] | None = None   # RunDisplay._ask_facts' answers
+        self._asking = False
+        self._ask_next: str | None = None
+        self._show_bad_for: str | None = None
+        self._reading = 0   # chosen runs being read on the pool (_on_run_changed)
         self.spare = SpareTrainer()    # a training process started ahead of Start
         self._force_timer = QTimer(self)
         self._force_timer.setSingleShot(True)
@@ -96,7 +102,7 @@ class TrainingPanel(RunDisplay, QWidget):
         return self.runner.current_busy()
 
     def pending_work(self) -> bool:
-        return self.runner.busy()
+        return self.runner.busy() or self._asking or self._reading > 0
 
     def shutdown(self) -> None:
         """Stop training (the process saves the run), kill it if it takes longer than
@@ -141,7 +147,7 @@ class TrainingPanel(RunDisplay, QWidget):
 
     @Slot()
     def resume_training(self) -> None:
-        run_dir = self._resumable_run()
+        run_dir = resumable_run(self.state.run_dir)   # a click: read now, to be sure
         if self.is_training() or run_dir is None:
             return
         # The epochs up to the checkpoint: a later one in history.json (its process died
@@ -259,7 +265,8 @@ class TrainingPanel(RunDisplay, QWidget):
         """How a run ended, whoever trained it (``summary``: its run.json or result)."""
         self.run_dir = summary.get("run_dir") or self.run_dir
         self._adopt_bad_files(summary.get("bad_files"))
-        show_bad_files(self.bad_files_label, self.run_dir)
+        self._show_bad_for = self.run_dir   # from its run.json, read on the pool
+        self._ask_facts(self.run_dir)
         status = summary.get("status", "complete")
         best = summary.get("best_epoch") or self.best_epoch
         if status == "interrupted":
@@ -335,7 +342,7 @@ class TrainingPanel(RunDisplay, QWidget):
         self.start_button.setEnabled(has_data and not busy)
         self.stop_button.setEnabled((busy or following) and self._stop_at is None)
         self.follow_button.setEnabled(not busy)
-        resumable = None if busy else self._resumable_run()
+        resumable = None if busy else self._known_resumable()
         self.resume_button.setEnabled(resumable is not None)
         self.hint.setText(hint_text(busy, following, resumable, has_data))
         self.setup_label.setText(self._setup_text())
@@ -345,11 +352,24 @@ class TrainingPanel(RunDisplay, QWidget):
     @Slot(str)
     def _on_run_changed(self, run_dir: str) -> None:
         if run_dir and not self.is_training() and run_dir != self.run_dir:
-            if running_elsewhere(run_dir):
-                self.follow_run(run_dir)   # live, as if it were trained here
-            else:
-                self.follower.unfollow()
-                self.show_run(run_dir)
+            # Its run.json and history.json are read on the pool (:meth:`_on_run_read`).
+            self._reading += run_then(self._on_run_read, read_run_view, run_dir)
+        self._update_controls()
+
+    def _on_run_read(self, result) -> None:
+        """The chosen run, read on the pool: follow it if another process trains it, else
+        show it. Dropped when another run was chosen meanwhile, or a training began."""
+        self._reading -= 1
+        if result is None:
+            return
+        run_dir, elsewhere, history, bad_files = result
+        if run_dir != self.state.run_dir or self.is_training() or run_dir == self.run_dir:
+            return
+        if elsewhere:
+            self.follow_run(run_dir)   # live, as if it were trained here
+        else:
+            self.follower.unfollow()
+            self.show_run(run_dir, history, bad_files)
         self._update_controls()
 
     def showEvent(self, event) -> None:
@@ -368,6 +388,3 @@ class TrainingPanel(RunDisplay, QWidget):
         active = self.is_training() or self.follower.active
         resumed = (self._resume_config or self.follower.config) if active else None
         return setup_text(self.state, resumed, followed)
-
-    def _resumable_run(self) -> str | None:
-        return resumable_run(self.state.run_dir)

@@ -32,10 +32,17 @@ def _run_json(run_dir: str) -> dict:
         return {}
 
 
-def show_bad_files(label: QLabel, run_dir: str | None) -> int:
-    """Show how many files the run dropped (run.json ``bad_files``); returns the count."""
+def bad_files_count(run_dir: str | None) -> int:
+    """How many files the run dropped (run.json ``bad_files``; 0 when none or unreadable)."""
     n = _run_json(run_dir).get("bad_files") if run_dir else None
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 0
+
+
+def show_bad_files(label: QLabel, run_dir: str | None, count: int | None = None) -> int:
+    """Show how many files the run dropped; returns the count. ``count``: already read
+    (on the app's pool); None reads run.json here."""
+    n = bad_files_count(run_dir) if count is None else count
+    if n <= 0:
         label.hide()
         return 0
     label.setText(f"{n:,} file{'s' if n != 1 else ''} could not be read or used and "

@@ -15,15 +15,19 @@ import os
 from PySide6.QtCore import Slot
 
 from workbench.panels.training_bad_files import show_bad_files
-from workbench.panels.training_runinfo import checkpoint_epoch, read_history
+from workbench.panels.training_runinfo import checkpoint_epoch, end_facts, read_history
 from workbench.panels.training_text import epoch_line, unexpected_stop_message
+from workbench.workers.pool import run_then
 
 
 class RunDisplay:
     """The Training panel's display of one run (mixed into the panel, see module docstring).
 
-    Attributes it keeps: ``run_dir`` (the run shown), ``best_epoch``, ``epochs_seen``;
-    the panel provides ``state``, ``_batches`` (a ``BatchProgress``) and ``_stop_at``.
+    Attributes it keeps: ``run_dir`` (the run shown), ``best_epoch``, ``epochs_seen``,
+    and what run.json says, read on the app's pool (``_facts``: the selected run and
+    whether it is resumable; ``_asking``, ``_ask_next``, ``_show_bad_for``); the panel
+    provides ``state``, ``_batches`` (a ``BatchProgress``), ``_stop_at`` and
+    ``_update_controls``.
     """
 
     def _begin(self, history: list) -> None:
@@ -40,12 +44,14 @@ class RunDisplay:
         self.progress.setValue(0)
         self.progress.setFormat("Preparing…")
 
-    def show_run(self, run_dir: str) -> None:
-        """Show a finished run's curves and epoch log (history.json is a few KB)."""
-        history = read_history(run_dir)
+    def show_run(self, run_dir: str, history: list | None = None,
+                 bad_files: int | None = None) -> None:
+        """Show a finished run's curves and epoch log. ``history`` and ``bad_files``: as
+        read on the app's pool (``read_run_view``); None reads the files here."""
+        history = read_history(run_dir) if history is None else history
         self.error_label.hide()
         self.error_details.hide()
-        show_bad_files(self.bad_files_label, run_dir)
+        show_bad_files(self.bad_files_label, run_dir, bad_files)
         self.log.clear()
         self.accuracy_chart.set_history(history)
         self.loss_chart.set_history(history)
@@ -121,3 +127,38 @@ class RunDisplay:
                                        len(self.accuracy_chart.epochs))
         self._show_error(text, summary.get("details"), prefix="", progress="Stopped unexpectedly")
         self.log.appendPlainText(text)
+
+    def _known_resumable(self) -> str | None:
+        """The selected run if it was last found resumable. Asks again (on the pool):
+        the controls follow when the answer changes (:meth:`_on_facts`)."""
+        run_dir = self.state.run_dir
+        self._ask_facts(run_dir)
+        known = self._facts
+        return run_dir if known is not None and known == (run_dir, True) else None
+
+    def _ask_facts(self, run_dir: str | None) -> None:
+        """Read ``run_dir``'s run.json (resumable? bad files?) on the app's pool: at a
+        run's end these reads on the GUI thread were among its late ticks (each system
+        call waited for the GIL; docs/BENCHMARKS.md section 14). One read at a time; the
+        latest run asked meanwhile is read next."""
+        if not run_dir:
+            return
+        if self._asking:
+            self._ask_next = run_dir
+            return
+        self._asking = run_then(self._on_facts, end_facts, run_dir)
+
+    def _on_facts(self, result) -> None:
+        """The pool's answer (GUI thread). A run no longer shown or selected is dropped."""
+        self._asking = False
+        after, self._ask_next = self._ask_next, None
+        if result is not None:
+            run_dir, resumable, bad_files = result
+            if run_dir == self._show_bad_for == self.run_dir:
+                self._show_bad_for = None
+                show_bad_files(self.bad_files_label, run_dir, bad_files)
+            if run_dir == self.state.run_dir and self._facts != (run_dir, resumable):
+                self._facts = (run_dir, resumable)
+                self._update_controls()   # asks once more: the same answer ends it
+        if after:
+            self._ask_facts(after)

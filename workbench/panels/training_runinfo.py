@@ -45,6 +45,27 @@ def resumable_run(run_dir: str | None) -> str | None:
     return run_dir if ok else None
 
 
+def end_facts(run_dir: str) -> tuple[str, bool, int]:
+    """On a pool thread: ``(run_dir, resumable, bad_files)`` from its run.json (and
+    classes.json). The panel asks after every change of the run or of its controls; on the
+    GUI thread each file read there (open, stat, ``realpath``) released the GIL and waited
+    to get it back from a pool thread drawing charts (docs/BENCHMARKS.md section 14)."""
+    from workbench.panels.training_bad_files import bad_files_count
+
+    return run_dir, resumable_run(run_dir) is not None, bad_files_count(run_dir)
+
+
+def read_run_view(run_dir: str) -> tuple[str, bool, list, int]:
+    """On a pool thread: what the Training panel shows of a chosen run, ``(run_dir,
+    trained elsewhere now, history, bad files)``."""
+    from workbench.panels.training_bad_files import bad_files_count
+    from workbench.panels.training_follow import running_elsewhere
+
+    elsewhere = running_elsewhere(run_dir)
+    return (run_dir, elsewhere, [] if elsewhere else read_history(run_dir),
+            0 if elsewhere else bad_files_count(run_dir))
+
+
 def checkpoint_epoch(run_dir: str | None) -> int | None:
     """The epoch a resume of ``run_dir`` continues after (None: it cannot be resumed)."""
     if resumable_run(run_dir) is None:

@@ -20,6 +20,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QObject, QSocketNotifier, Slot
@@ -128,6 +129,35 @@ def call_weak(method, *args) -> None:
     fn = method()
     if fn is not None:
         fn(*args)
+
+
+def run_then(callback, fn, *args, pool: Pool | None = None) -> bool:
+    """Run ``fn(*args)`` on the app's pool, then ``callback(result)`` on the GUI thread.
+
+    For the small file reads a widget needs (a ``stat``, a JSON file of a run): on the GUI
+    thread each system call releases the GIL, and taking it back can wait for a pool
+    thread busy in Python (a chart being drawn) for a whole switch interval.
+    ``callback`` is a bound method of a GUI-thread object, held weakly (it is dropped if
+    the object is gone); ``fn`` is Qt-free and gets and returns plain data. An exception
+    in ``fn`` is logged and reported as ``None``. Call on the GUI thread; False when the
+    pool has shut down (the app is closing: nothing is called back).
+    """
+    pool = pool or app_pool()
+    done = weakref.WeakMethod(callback)
+
+    def task() -> None:
+        try:
+            result = fn(*args)
+        except Exception:   # the caller must still hear back, or it waits forever
+            log.exception("%s failed on the pool", getattr(fn, "__qualname__", fn))
+            result = None
+        pool.post(call_weak, done, result)
+
+    try:
+        pool.submit(task)
+    except RuntimeError:   # shut down
+        return False
+    return True
 
 
 # -- jobs on the pool ------------------------------------------------------------------------
