@@ -178,3 +178,29 @@ def test_model_forms_menus_are_the_core_vocabularies(qtbot):
     assert all(what in training.schedule.toolTip() for what in LR_SCHEDULES.values())
     assert items(inputs.color) == list(COLOR_MODES)
     assert items(augmentation.flip) == list(FLIP_MODES)
+
+
+def test_layer_errors_touch_only_the_rows_whose_mark_changes(qtbot):
+    # set_errors runs at every model summary: it looked up the style's error icon (~20 ms
+    # the first time) and re-set every row even when there was no error to show.
+    from PySide6.QtCore import Qt
+
+    from training.models import template
+    from workbench.panels.layer_editor import LayerEditor
+
+    editor = LayerEditor()
+    qtbot.addWidget(editor)
+    editor.set_layers(template("cnn", input_size=(28, 28), color_mode="grayscale").layers)
+    editor.set_errors({})
+    assert editor._icon is None and not editor.error_label.isVisibleTo(editor)
+    editor.set_errors({1: "pool too big"})
+    row = editor.list.item(1)
+    assert not row.icon().isNull() and row.toolTip() == "pool too big"
+    assert "Layer 1: pool too big" in editor.error_label.text()
+    editor.set_errors({2: "Layer 2 has no input"})
+    assert row.icon().isNull() and row.toolTip() == "" and row.background().style() == Qt.BrushStyle.NoBrush
+    assert editor.list.item(2).toolTip() == "Layer 2 has no input"
+    assert editor.error_label.text() == "Layer 2 has no input"
+    editor.set_layers(editor._layers)   # rows made anew: no marks, no stale message
+    assert editor.errors() == {} and editor.list.item(2).icon().isNull()
+    assert not editor.error_label.isVisibleTo(editor)

@@ -92,6 +92,7 @@ def test_map_view_colours_clicks_selects_relabels_and_finds_similar(qtbot, panel
     lo, hi = np.percentile(zero, 10, axis=0), np.percentile(zero, 90, axis=0)
     sel = view.select_shape("rectangle", np.array([lo, hi]))
     assert len(sel) > 10
+    qtbot.waitUntil(lambda: not tab.gallery.pending_work(), timeout=60_000)
     assert tab.gallery.list.count() == min(len(sel), 200)
     lasso = np.array([lo, [hi[0], lo[1]], hi, [lo[0], hi[1]]])
     np.testing.assert_array_equal(view.select_shape("lasso", lasso), sel)

@@ -122,6 +122,47 @@ def test_evaluate_button_for_a_run_without_evaluation(qtbot, panel, run, tmp_pat
     assert panel.evaluation is not None and panel.confusion.texts
 
 
+def test_gallery_makes_a_long_list_in_slices(qtbot):
+    """200 entries in one go held the GUI thread 15-30 ms when a run's evaluation arrived:
+    the first ones are made at once, the rest between other events, and what arrives
+    for an entry before it is made (its thumbnail, an "unknown" badge) is not lost."""
+    from training.data.index import DatasetIndex
+    from workbench.widgets import image_gallery
+    from workbench.widgets.image_gallery import FIRST_ROWS, ImageGallery
+    from workbench.widgets.unknown_badge import SHORT_LINE
+
+    n = 200
+    arrays = np.repeat(np.arange(n, dtype=np.uint8)[:, None, None], 8, 1).repeat(8, 2)
+    paths = [f"/data/idx/train-images#{i}" for i in range(n)]
+    index = DatasetIndex(root="/data/idx", kind="idx", classes=["a", "b"], paths=paths,
+                         labels=np.zeros(n, np.int32), splits=np.full(n, 2, np.uint8),
+                         arrays=arrays)
+    gallery = ImageGallery()
+    gallery.resize(600, 400)
+    gallery.show()
+    qtbot.addWidget(gallery)
+    items = [{"path": p, "true": "a", "pred": "b", "prob": 0.5, "correct": False} for p in paths]
+    gallery.set_items(items, index)
+    assert gallery.list.count() == FIRST_ROWS < n and gallery.pending_work()
+    assert gallery.list.currentRow() == 0
+    gallery.update_items({paths[150]: {"unknown_reason": "low confidence"}})   # not made yet
+    qtbot.waitUntil(lambda: not gallery.pending_work(), timeout=20_000)
+    assert gallery.list.count() == n
+    assert SHORT_LINE in gallery.list.item(150).text()
+    for row in (5, 180):   # thumbnails decoded before or after their entry was made
+        img = gallery.list.item(row).icon().pixmap(88, 88).toImage()
+        assert abs(img.pixelColor(img.width() // 2, img.height() // 2).red() - row) <= 2
+    # A newer list replaces one still being made: nothing of the old one is appended.
+    gallery.set_items(items[:FIRST_ROWS + 40], index)
+    gallery.set_items(items[100:130], index)
+    qtbot.waitUntil(lambda: not gallery.pending_work(), timeout=20_000)
+    qtbot.wait(50)
+    assert gallery.list.count() == 30
+    assert [gallery.list.item(r).data(image_gallery.ItemRole)["path"] for r in (0, 29)] == [
+        paths[100], paths[129]]
+    gallery.shutdown()
+
+
 def test_gallery_thumbnails_from_array_dataset_and_missing_images(qtbot):
     """IDX/npz samples ("<file>#<row>") come from the loaded index's arrays; a sample that
     can't be found keeps its caption and says why in the tooltip."""

@@ -4,10 +4,16 @@ Each entry shows the image, its true and predicted labels and the probability, i
 when right and red when wrong. Thumbnails are decoded off the GUI thread
 (:class:`~workbench.workers.gallery_images.ThumbnailWorker`); only the ``QPixmap`` is
 made here, on the GUI thread.
+
+The first ``FIRST_ROWS`` entries are made at once and the rest in slices of at most
+``SLICE_S`` between other events: 200 entries took 15-30 ms in one go on the GUI thread
+when a finished run's evaluation arrived (docs/BENCHMARKS.md section 14).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+import time
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QLabel, QListView, QListWidget, QListWidgetItem,
                                QStackedLayout, QVBoxLayout, QWidget)
@@ -23,6 +29,8 @@ WRONG = QColor(190, 30, 30)
 _RIGHT_BG = QColor(225, 245, 228)
 _WRONG_BG = QColor(252, 228, 228)
 ItemRole = Qt.ItemDataRole.UserRole + 1
+FIRST_ROWS = 24    # made at once: more than a gallery shows before it is scrolled
+SLICE_S = 0.003    # the rest are made in slices of at most this long
 
 
 def caption(item: dict) -> str:
@@ -66,7 +74,14 @@ class ImageGallery(QWidget):
         self.thumb_side = thumb_side
         self.items: list[dict] = []
         self._pixmaps: dict[int, QPixmap] = {}
+        self._reasons: dict[int, str] = {}
         self._runner = JobRunner(self)
+        self._filler = QTimer(self)   # makes the entries past FIRST_ROWS, a slice a time
+        self._filler.setSingleShot(True)
+        self._filler.setInterval(0)
+        self._filler.timeout.connect(self._fill)
+        self._blank = QPixmap(thumb_side, thumb_side)
+        self._blank.fill(QColor(235, 235, 235))
         self.list = QListWidget()
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
@@ -92,27 +107,19 @@ class ImageGallery(QWidget):
         layout.addLayout(self._stack)
 
     def set_items(self, items: list[dict], dataset=None, empty_hint: str | None = None) -> None:
-        """Show ``items`` (replacing the current ones) and decode their thumbnails."""
+        """Show ``items`` (replacing the current ones) and decode their thumbnails; the
+        entries past ``FIRST_ROWS`` follow in short slices (:meth:`pending_work` is True
+        until they are all there)."""
         self._runner.cancel()
+        self._filler.stop()
         self.items = list(items)
         self._pixmaps = {}  # decoded thumbnails by row, before any badge
+        self._reasons = {}  # why a row's image could not be shown, by row
         self.list.clear()
         if empty_hint is not None:
             self.hint.setText(empty_hint)
-        blank = QPixmap(self.thumb_side, self.thumb_side)
-        blank.fill(QColor(235, 235, 235))
-        for item in self.items:
-            w = QListWidgetItem(QIcon(blank), caption(item))
-            w.setData(ItemRole, item)
-            # Uniform item sizes take the first item's hint; make it the full cell so a
-            # short first caption doesn't elide every longer one.
-            w.setSizeHint(self.list.gridSize() - QSize(6, 6))
-            w.setToolTip(_tooltip(item))
-            if item.get("correct") is not None:
-                w.setForeground(QBrush(RIGHT if item["correct"] else WRONG))
-                w.setBackground(QBrush(_RIGHT_BG if item["correct"] else _WRONG_BG))
-            self.list.addItem(w)
-        self._mark_fixes()
+        for row in range(min(FIRST_ROWS, len(self.items))):
+            self._add_row(row)
         self._stack.setCurrentWidget(self.list if self.items else self.hint)
         if self.items:
             worker = ThumbnailWorker([i.get("path", "") for i in self.items],
@@ -122,6 +129,41 @@ class ImageGallery(QWidget):
             # Select the first image so the detail view and probability chart show
             # something useful straight away.
             self.list.setCurrentRow(0)
+        if self.list.count() < len(self.items):
+            self._filler.start()
+
+    @Slot()
+    def _fill(self) -> None:
+        """Make the next entries for at most ``SLICE_S``; again after other events."""
+        deadline = time.perf_counter() + SLICE_S
+        row = self.list.count()
+        while row < len(self.items):
+            self._add_row(row)
+            row += 1
+            if time.perf_counter() >= deadline:
+                break
+        if row < len(self.items):
+            self._filler.start()
+
+    def _add_row(self, row: int) -> None:
+        """Append the entry of ``self.items[row]``, as it is now: its caption and fix mark,
+        colours, and its thumbnail if that was decoded before the entry was made."""
+        item = self.items[row]
+        w = QListWidgetItem(QIcon(self._blank), self._text(item))
+        w.setData(ItemRole, item)
+        # Uniform item sizes take the first item's hint; make it the full cell so a
+        # short first caption doesn't elide every longer one.
+        w.setSizeHint(self.list.gridSize() - QSize(6, 6))
+        w.setToolTip(_tooltip(item) + (f"\n{self._reasons[row]}" if row in self._reasons else ""))
+        if item.get("correct") is not None:
+            w.setForeground(QBrush(RIGHT if item["correct"] else WRONG))
+            w.setBackground(QBrush(_RIGHT_BG if item["correct"] else _WRONG_BG))
+        self.list.addItem(w)
+        self._set_icon(row)
+
+    def _text(self, item: dict) -> str:
+        mark = self.fixes.mark(item.get("path", "")) if self.fixes is not None else ""
+        return caption(item) + (f"\n{mark}" if mark else "")
 
     def enable_fixes(self, fixes) -> None:
         """Relabel/exclude/restore from this gallery: right-click menu and keys (digits,
@@ -163,9 +205,8 @@ class ImageGallery(QWidget):
         for row, item in enumerate(self.items):
             w = self.list.item(row)
             if w is None:
-                continue
-            mark = self.fixes.mark(item.get("path", ""))
-            w.setText(caption(item) + (f"\n{mark}" if mark else ""))
+                break   # not made yet: made with its mark
+            w.setText(self._text(item))
 
     def _path_at(self, pos) -> str | None:
         item = self.list.itemAt(pos)
@@ -176,9 +217,10 @@ class ImageGallery(QWidget):
         self.set_items([], empty_hint=empty_hint)
 
     def pending_work(self) -> bool:
-        return self._runner.busy()
+        return self._runner.busy() or self.list.count() < len(self.items)
 
     def shutdown(self) -> None:
+        self._filler.stop()
         self._runner.shutdown()
 
     @Slot(int, list)
@@ -186,24 +228,29 @@ class ImageGallery(QWidget):
         if not self._runner.is_current(job_id):
             return
         for i, arr, reason in chunk:
-            w = self.list.item(i)
-            if w is None:
+            if not 0 <= i < len(self.items):
                 continue
+            # Kept for an entry not made yet too: _add_row shows it.
             if arr is not None:
                 self._pixmaps[i] = QPixmap.fromImage(image_to_qimage(arr))
                 self._set_icon(i)
             elif reason:
-                w.setToolTip(f"{_tooltip(self.items[i])}\n{reason}")
+                self._reasons[i] = reason
+                w = self.list.item(i)
+                if w is not None:
+                    w.setToolTip(f"{_tooltip(self.items[i])}\n{reason}")
 
     def update_items(self, updates: dict) -> None:
         """Merge ``{path: {field: value}}`` into the shown items (e.g. ``unknown_reason``
         once a worker has checked them) and refresh their captions, tooltips and badges."""
         for row, item in enumerate(self.items):
             extra = updates.get(item.get("path", ""))
-            w = self.list.item(row)
-            if not extra or w is None:
+            if not extra:
                 continue
-            item.update(extra)
+            item.update(extra)   # an entry not made yet is made from it
+            w = self.list.item(row)
+            if w is None:
+                continue
             w.setData(ItemRole, item)
             w.setToolTip(_tooltip(item))
             self._set_icon(row)
