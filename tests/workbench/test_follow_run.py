@@ -55,3 +55,50 @@ def test_panel_follows_a_cli_run_and_stops_it(qtbot, panel, tmp_path):
     assert info["status"] == "stopped" and info["epochs_done"] >= 1
     assert "stopped" in panel.status_label.text().lower()
     assert panel.stop_button.text() == "Stop"
+
+
+def test_a_followed_runs_files_are_read_on_the_pool_in_order(qtbot, tmp_path, monkeypatch):
+    # history.json and run.json were read on the GUI thread at every epoch's end: each
+    # open/stat/realpath there waited for the GIL held by the pool drawing the charts.
+    import shutil
+    import threading
+
+    from tests.workbench.tiny_run import tiny_run
+    from training.runs.runfolder import HISTORY_JSON, write_json
+    from workbench.panels import training_follow
+    from workbench.panels.training_follow import RunFollower
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(tiny_run()["run_dir"], first)
+    shutil.copytree(tiny_run()["run_dir"], second)
+    history = json.loads((first / HISTORY_JSON).read_text(encoding="utf-8"))
+    assert len(history) == 2
+    write_json(first / HISTORY_JSON, history[:1])
+    write_json(second / HISTORY_JSON, history[:1])   # one epoch: the first run's two must not show
+    gui, read_on, release = threading.get_ident(), [], threading.Event()
+    real = training_follow.read_run_files
+
+    def observed(run_dir, names, want_config, follows):
+        answer = real(run_dir, names, want_config, follows)
+        read_on.append((threading.get_ident(), run_dir))
+        if run_dir == str(first) and len(read_on) == 2:
+            release.wait(10)   # the first run's second read answers after another is followed
+        return answer
+
+    monkeypatch.setattr(training_follow, "read_run_files", observed)
+    follower = RunFollower()
+    epochs = []
+    follower.epoch.connect(lambda info: epochs.append((follower.run_dir, info["epoch"])))
+    follower.follow(str(first), local=True)
+    assert epochs == [] and follower.reading()   # nothing read here
+    qtbot.waitUntil(lambda: epochs == [(str(first), 1)] and not follower.reading(), timeout=10_000)
+    assert follower.config is not None   # the run's own settings, read with its history
+    write_json(first / HISTORY_JSON, history)   # epoch 2 ends: the watcher reports it
+    qtbot.waitUntil(lambda: len(read_on) == 2, timeout=10_000)
+    follower.follow(str(second), local=True)    # another run, while that read is out
+    release.set()
+    qtbot.waitUntil(lambda: not follower.reading() and len(read_on) == 3, timeout=10_000)
+    qtbot.wait(100)
+    assert epochs == [(str(first), 1), (str(second), 1)]
+    assert all(thread != gui for thread, _run in read_on)
+    follower.stop()

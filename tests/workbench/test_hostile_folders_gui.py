@@ -102,16 +102,19 @@ def test_following_a_hostile_run_folder_never_hangs_or_crashes(qtbot, window, tm
     os.symlink(outside / "secret.keras", run / "model_final.keras")
     training = window.panels["train"]
     training.follow_run(str(run))
+    idle = lambda: not training.follower.reading()   # noqa: E731 (files read on the pool)
+    qtbot.waitUntil(idle, timeout=10_000)
     log = training.log.toPlainText()
     assert "Progress file ignored" in log and "progress must be" in log
     assert "Epoch 1/" in log and training.epochs_seen == 1    # the one real epoch, cleaned
     assert "Cannot read the run's status" in log and "nested too deeply" in log
     (run / "live.json").write_text(json.dumps({"schema_version": 9}))
     training.follower.watcher.check_now()
-    assert "newer version" in training.log.toPlainText()
+    qtbot.waitUntil(lambda: "newer version" in training.log.toPlainText(), timeout=10_000)
     (run / "run.json").write_text("{" + " " * (2 * 1024 * 1024) + "}")
     training.follower.watcher.check_now()
-    assert "may be at most 1.0 MB" in training.log.toPlainText()
+    qtbot.waitUntil(lambda: "may be at most 1.0 MB" in training.log.toPlainText(),
+                    timeout=10_000)
     training.follower.unfollow()
     assert tree_hash(outside) == before
 

@@ -102,7 +102,8 @@ class TrainingPanel(RunDisplay, QWidget):
         return self.runner.current_busy()
 
     def pending_work(self) -> bool:
-        return self.runner.busy() or self._asking or self._reading > 0
+        return (self.runner.busy() or self._asking or self._reading > 0
+                or self.follower.reading())
 
     def shutdown(self) -> None:
         """Stop training (the process saves the run), kill it if it takes longer than

@@ -18,7 +18,10 @@ a local run is its process's end, which the panel reports.
 Stop writes the run folder's stop request, which the trainer polls. A followed run on
 this machine whose process died without ending it is marked ``interrupted`` (checked
 every ``ALIVE_CHECK_MS``). Each read is one small JSON file (a few KB), well under a
-millisecond, so it is done on the GUI thread.
+millisecond of work, yet it is done on the app's pool (:func:`read_run_files`), one read
+at a time, and applied here: on the GUI thread each open, stat and ``realpath`` released
+the GIL and waited to get it back from a pool thread drawing the epoch's charts (late
+ticks at every epoch's end, docs/BENCHMARKS.md section 14).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import socket
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from training.runs.runfolder import HISTORY_JSON, LIVE_JSON, RUN_JSON
+from workbench.workers.pool import run_then
 from workbench.workers.run_watcher import RunWatcher, same_path
 
 log = logging.getLogger(__name__)
@@ -75,6 +79,9 @@ class RunFollower(QObject):
         self._live_at = None
         self._live_problem: str | None = None
         self._run_problem: str | None = None
+        self._wanted: set[str] = set()   # files changed since the last read was asked
+        self._reading = False            # a read is on the pool (one at a time, in order)
+        self._follows = 0                # follow() calls: a read of an older one is dropped
         self.watcher = RunWatcher(parent=self)
         self.watcher.runChanged.connect(self._on_changed)
         self._alive = QTimer(self)
@@ -94,6 +101,7 @@ class RunFollower(QObject):
             epochs_shown: epochs the panel shows already (a resumed run's history).
         """
         self.unfollow()
+        self._follows += 1
         self.local = local
         if not local:
             self.began.emit(run_dir)
@@ -111,7 +119,12 @@ class RunFollower(QObject):
         if self.run_dir is not None:
             self.watcher.unwatch(self.run_dir)
         self.run_dir, self.local = None, False
+        self._wanted.clear()
         self._alive.stop()
+
+    def reading(self) -> bool:
+        """Whether the run's files are being read on the pool (tests wait for it)."""
+        return self._reading
 
     def stop(self) -> None:
         """The panel is shutting down."""
@@ -153,24 +166,48 @@ class RunFollower(QObject):
             self._refresh(set(names))
 
     def _refresh(self, names: set) -> None:
+        """Read the changed files on the pool (after the read under way, if any)."""
         if self.run_dir is None:
             return
-        if HISTORY_JSON in names:
-            self._new_epochs()
-        if LIVE_JSON in names and not self.local:   # the stream is fresher than live.json
-            self._live()
-        if RUN_JSON in names:
-            self._status()
+        self._wanted |= set(names)
+        if not self._reading:
+            self._read_next()
+
+    def _read_next(self) -> None:
+        names, self._wanted = self._wanted, set()
+        if self.local:
+            names.discard(LIVE_JSON)   # the stream is fresher than live.json
+        if self.run_dir is None or not names:
+            return
+        self._reading = run_then(self._on_read, read_run_files, self.run_dir, names,
+                                 self.config is None, self._follows)
+
+    def _on_read(self, result) -> None:
+        """The pool's read (GUI thread), applied as the files say, unless the run
+        followed has changed since; then the next read, if files changed meanwhile."""
+        self._reading = False
+        if (result is not None and self.run_dir is not None
+                and result["follows"] == self._follows):
+            if "history" in result:
+                self._show_history(result["history"], result.get("config"))
+            if "live" in result:
+                self._live(*result["live"])
+            if "run" in result and self.run_dir is not None:
+                self._status(*result["run"])
+        self._read_next()
 
     def _new_epochs(self) -> None:
+        """history.json read here: only at a followed run's end (see :meth:`_status`)."""
+        from workbench.panels.training_bad_files import read_run_config
         from workbench.workers.evaluation import read_history
 
         history = read_history(self.run_dir)
-        self._show_epochs(history[self._epochs:], first=self._epochs + 1)
-        if self.config is None and history:   # the header shows the run's own settings
-            from workbench.panels.training_bad_files import read_run_config
+        self._show_history(history, read_run_config(self.run_dir) if history else None)
 
-            self.config = read_run_config(self.run_dir)
+    def _show_history(self, history: list, config: dict | None) -> None:
+        self._show_epochs(history[self._epochs:], first=self._epochs + 1)
+        if self.config is None and history and config is not None:
+            self.config = config   # the header shows the run's own settings
             self.changed.emit()
 
     def _show_epochs(self, infos: list, first: int) -> None:
@@ -185,10 +222,7 @@ class RunFollower(QObject):
         if shown and not self.local:
             self.epochsDone.emit(self._epochs, max(1, int(infos[-1].get("epochs") or 1)))
 
-    def _live(self) -> None:
-        from training.runs.follow import read_live_checked
-
-        live, problem = read_live_checked(self.run_dir)
+    def _live(self, live: dict | None, problem: str | None) -> None:
         if problem and problem != self._live_problem:   # said once, not every 2 s
             self._live_problem = problem
             self.note.emit(f"Progress file ignored: {problem}")
@@ -210,19 +244,18 @@ class RunFollower(QObject):
     @Slot()
     def _check_alive(self) -> None:
         if self.run_dir is not None and not self.local:
-            self._status()
+            self._refresh({RUN_JSON})
 
-    def _status(self) -> None:
-        from training.runs.runfolder import RunError, RunFolder
+    def _status(self, run: dict | None, problem: str | None) -> None:
+        """run.json as read on the pool: ``run``, or ``problem`` (None: not written yet)."""
+        from training.runs.runfolder import RunFolder
 
-        try:
-            run = RunFolder(self.run_dir).load()
-        except RunError as exc:
+        if run is None:
             # Not written yet: the next event. A file that is there but refused (damaged,
             # too large, hostile) is said once, and the window goes on following.
-            if os.path.lexists(RunFolder(self.run_dir).run_json) and str(exc) != self._run_problem:
-                self._run_problem = str(exc)
-                self.note.emit(f"Cannot read the run's status: {exc}")
+            if problem and problem != self._run_problem:
+                self._run_problem = problem
+                self.note.emit(f"Cannot read the run's status: {problem}")
             return
         status = run.get("status")
         if run.get("model") != self.model:
@@ -249,3 +282,32 @@ def running_elsewhere(run_dir: str) -> bool:
     except RunError:
         return False
     return run.get("status") == "running" and run.get("pid") != os.getpid()
+
+
+def read_run_files(run_dir: str, names: set, want_config: bool, follows: int) -> dict:
+    """On a pool thread: the followed run's changed files, checked, as plain data.
+
+    ``history`` (history.json) and ``config`` (config.json, when ``want_config`` and the
+    history has an epoch), ``live`` (``read_live_checked``'s pair) and ``run`` (run.json
+    loaded, or None and why; no reason when it is not there yet), for the ``names`` given.
+    """
+    from training.runs.follow import read_live_checked
+    from training.runs.runfolder import RunError, RunFolder
+
+    out: dict = {"follows": follows}
+    if HISTORY_JSON in names:
+        from workbench.panels.training_bad_files import read_run_config
+        from workbench.workers.evaluation import read_history
+
+        out["history"] = read_history(run_dir)
+        if want_config and out["history"]:
+            out["config"] = read_run_config(run_dir)
+    if LIVE_JSON in names:
+        out["live"] = read_live_checked(run_dir)
+    if RUN_JSON in names:
+        folder = RunFolder(run_dir)
+        try:
+            out["run"] = (folder.load(), None)
+        except RunError as exc:
+            out["run"] = (None, str(exc) if os.path.lexists(folder.run_json) else None)
+    return out
