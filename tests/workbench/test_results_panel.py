@@ -34,8 +34,17 @@ def test_empty_panel_has_a_hint(qtbot, panel):
 def test_run_shows_matrix_table_and_most_incorrect(qtbot, panel, run):
     with open(os.path.join(run["run_dir"], "evaluation.json"), encoding="utf-8") as f:
         ev = json.load(f)
+    # The gallery is filled on a later pass of the event loop than the evaluation's
+    # header, charts and tables: in one callback they held the GUI thread 20-30 ms.
+    filled = []
+    real_set_items = panel.gallery.set_items
+    panel.gallery.set_items = lambda items, *a, **k: (
+        filled.append((len(items), panel.header.text(), panel._loader.busy())),
+        real_set_items(items, *a, **k))
     panel.state.set_run(run["run_dir"])
     _idle(qtbot, panel)
+    assert [(n, loading) for n, _header, loading in filled] == [(len(ev["most_incorrect"]), False)]
+    assert f"{ev['accuracy']:.1%}" in filled[0][1]   # the header came first
     # Accuracy in the header, matching the evaluation.
     assert f"{ev['accuracy']:.1%}" in panel.header.text()
     # Confusion matrix: image data and annotations equal the evaluation's counts.

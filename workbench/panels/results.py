@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QScrollArea, QSplitter,
                                QTableWidget, QTabWidget, QVBoxLayout, QWidget)
@@ -71,6 +71,10 @@ class ResultsPanel(QWidget):
         # Seconds from Cancel to the evaluation job's end (the core checks between batches).
         self.last_cancel_latency: float | None = None
         self._build()
+        self._gallery_later = QTimer(self)   # see _show_evaluation
+        self._gallery_later.setSingleShot(True)
+        self._gallery_later.setInterval(0)
+        self._gallery_later.timeout.connect(self._show_gallery)
         state.runChanged.connect(self._on_run_changed)
         state.runsUpdated.connect(self.runs.refresh)
         # Runs written by another process (a CLI or cluster run) refresh the list, and the
@@ -212,6 +216,7 @@ class ResultsPanel(QWidget):
     # ----------------------------------------------------------------- public API
     def pending_work(self) -> bool:
         return (self._loader.busy() or self._evaluator.busy() or self.runs.pending_work()
+                or self._gallery_later.isActive()
                 or self.gallery.pending_work() or self.detail.pending_work()
                 or self.health.pending_work() or self._export_busy()
                 or self.unknown_badges.pending_work() or self.map_tab.pending_work())
@@ -384,6 +389,7 @@ class ResultsPanel(QWidget):
         facts = [f"model {run.get('model', '?')}", f"status {run.get('status', '?')}",
                  f"{run.get('epochs_done', 0)} epochs"]
         if evaluation is None:
+            self._gallery_later.stop()
             self.confusion.reset()
             self.trust_charts.reset()
             self.per_class.setRowCount(0)
@@ -419,10 +425,13 @@ class ResultsPanel(QWidget):
         self.detail.clear()
         # With no wrong predictions the sample gallery is the informative one.
         wanted = MOST_INCORRECT if evaluation.get("most_incorrect") else SAMPLE
-        if self.gallery_choice.currentIndex() != wanted:
-            self.gallery_choice.setCurrentIndex(wanted)
-        else:
-            self._show_gallery()
+        self.gallery_choice.blockSignals(True)
+        self.gallery_choice.setCurrentIndex(wanted)
+        self.gallery_choice.blockSignals(False)
+        # The gallery (and the image it selects) on a later pass of the event loop: with
+        # the charts and tables above, a finished run's evaluation took 20-30 ms in one
+        # callback on the GUI thread (docs/BENCHMARKS.md section 14).
+        self._gallery_later.start()
 
     def _fill_per_class(self, rows) -> None:
         if isinstance(rows, dict):  # {class: {...}} form
