@@ -32,7 +32,9 @@ def test_decodes_off_thread_and_marks_bad_files(qtbot, tmp_path):
 
 
 def test_cache_is_bounded(qtbot, monkeypatch):
-    monkeypatch.setattr(thumbnails, "CACHE_ITEMS", 50)
+    from workbench.itemmodels.thumbnails import tilecache
+
+    monkeypatch.setattr(tilecache, "CACHE_ITEMS", 50)
     n = 200
     arrays = np.random.default_rng(0).integers(0, 255, (n, 8, 8), dtype=np.uint8)
     index = DatasetIndex(root="mem", kind="npz", classes=["a", "b"],
@@ -124,11 +126,12 @@ def _shown(view) -> tuple[int, int]:
 def test_the_next_page_is_made_after_a_paint_and_pages_from_the_cache(qtbot, monkeypatch):
     # A page of new items made inside the paint took 7-20 ms here: the warmer makes the
     # tiles ahead of what was painted in slices after it, so the next page paints cached.
-    from workbench.itemmodels import thumb_warm
+    from workbench.itemmodels.thumbnails import tiles
+    from workbench.itemmodels.thumbnails import warm as thumb_warm
 
     made = []
-    real_tile = thumbnails.array_tile
-    monkeypatch.setattr(thumbnails, "array_tile", lambda a: made.append(1) or real_tile(a))
+    real_tile = tiles.array_tile
+    monkeypatch.setattr(tiles, "array_tile", lambda a: made.append(1) or real_tile(a))
     monkeypatch.setattr(thumb_warm, "SLICE_S", 0.0)   # one tile per slice: the slicing shows
     model = ThumbnailModel()
     model.set_index(_array_index(5000))
@@ -155,7 +158,7 @@ def test_the_next_page_is_made_after_a_paint_and_pages_from_the_cache(qtbot, mon
 
 
 def test_decoded_thumbnails_become_pixmaps_a_slice_at_a_time(qtbot, tmp_path, monkeypatch):
-    from workbench.itemmodels import thumb_warm
+    from workbench.itemmodels.thumbnails import warm as thumb_warm
 
     monkeypatch.setattr(thumb_warm, "SLICE_S", 0.0)
     root = make_class_folder(tmp_path / "d", classes=("a", "b"), per_class=6)
@@ -166,14 +169,14 @@ def test_decoded_thumbnails_become_pixmaps_a_slice_at_a_time(qtbot, tmp_path, mo
     model.dataChanged.connect(lambda a, b, roles: changed.append(a.row()))
     image = np.full((20, 20, 3), 128, np.uint8)
     batch = [(model.sample_row(r), image, "") for r in range(model.rowCount())]
-    model._on_loaded(model._generation, batch)   # as the pool delivers a batch
+    model._tiles.on_loaded(model._tiles.generation, batch)   # as the pool delivers a batch
     assert changed == []   # nothing in the delivering event itself
     qtbot.waitUntil(lambda: len(changed) == len(batch), timeout=5_000)
-    assert model._absorber.slices >= len(batch)
+    assert model._tiles.absorber.slices >= len(batch)
     assert all(isinstance(model.data(model.index(r, 0), ThumbnailRole), QPixmap)
                for r in range(model.rowCount()))
     # A batch of an old generation (the filter changed meanwhile) is dropped.
     model.set_filter(0, -1)
-    model._on_loaded(model._generation - 1, batch)
-    assert not model._absorber.pending()
+    model._tiles.on_loaded(model._tiles.generation - 1, batch)
+    assert not model._tiles.absorber.pending()
     model.shutdown()

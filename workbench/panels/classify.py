@@ -24,7 +24,7 @@ from workbench.panels.classify_coverage import CoverageControl
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.path_menu import install_path_menu
-from workbench.itemmodels.thumbnails import image_to_qimage
+from workbench.workers.qimages import image_to_qimage
 from workbench.workers.evaluation import RunsLoader
 from workbench.workers.job_runner import JobRunner
 from workbench.compute.requests import PredictionJob

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLis
 from training.data.csvsource import is_label_table, read_header
 from training.data.index import SPLIT_NAMES
 from training.data.kinds import KIND_LABELS, OPEN_BY_KEY
-from workbench.itemmodels.thumbnails import (THUMB, LabelRole, PathRole, SplitRole, ThumbnailModel,
-                                            image_to_qimage)
+from workbench.itemmodels.thumbnails import THUMB, LabelRole, PathRole, SplitRole, ThumbnailModel
 from workbench.panels.start_page import StartPage
+from workbench.workers.qimages import image_to_qimage
 from workbench.appstate.settings import Settings
 from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColumnsDialog,
                                              PreviewPane, SplitSettings, bad_files_view)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QSplitte
 
 from workbench.charts.probabilities import ProbabilityChart
 from workbench.widgets.heatmap import HeatmapOverlay
-from workbench.itemmodels.thumbnails import image_to_qimage
+from workbench.workers.qimages import image_to_qimage
 from workbench.workers.gallery_images import PreviewWorker
 from workbench.workers.job_runner import JobRunner
 

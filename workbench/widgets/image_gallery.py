@@ -18,7 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QLabel, QListView, QListWidget, QListWidgetItem,
                                QStackedLayout, QVBoxLayout, QWidget)
 
-from workbench.itemmodels.thumbnails import image_to_qimage
+from workbench.workers.qimages import image_to_qimage
 from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.unknown_badge import SHORT_LINE, badged
 from workbench.workers.gallery_images import ThumbnailWorker

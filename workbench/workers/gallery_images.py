@@ -3,7 +3,7 @@
 Images come from files (through the core's ``decode_image``: EXIF orientation, odd
 modes, bounded memory for huge files) or, for array datasets (IDX, npz), from the
 loaded ``DatasetIndex.arrays``. Results are uint8 numpy arrays; the GUI thread turns them
-into pixmaps (``workbench.itemmodels.thumbnails.image_to_qimage``).
+into pixmaps (``workbench.workers.qimages.image_to_qimage``).
 """
 from __future__ import annotations
 
