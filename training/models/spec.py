@@ -9,7 +9,10 @@ which ``build_model`` and ``summarize`` call, so that the model builder can stil
 such a spec and show the error next to the layer.
 
 Schema history: 1 (first version). A new optional field with a default is a minor change
-and keeps the version; a removed or renamed field bumps it.
+and keeps the version; a removed or renamed field bumps it. 2: ``augmentation.test_time_flip``
+(flip test-time augmentation, ``training.models.tta``), on by default; a version-1 file
+loads with it off, because its saved models were built without it (a build that reads only
+version 1 refuses a version-2 file instead of calling the field unknown).
 """
 from __future__ import annotations
 
@@ -24,10 +27,11 @@ from training.safefiles import check_schema, write_json
 from training.models.errors import SpecError
 from training.models.layers import resolve_params
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MODEL_TEMPLATES = ("mlp", "cnn", "transfer")
 COLOR_MODES = ("grayscale", "rgb")
 FLIP_MODES = ("none", "horizontal", "vertical", "horizontal_and_vertical")
+HORIZONTAL_FLIPS = ("horizontal", "horizontal_and_vertical")  # modes that train on mirrors
 POOLINGS = ("avg", "max")
 
 
@@ -55,6 +59,10 @@ class AugmentationSpec:
         zoom: zoom in or out by up to this fraction of the size; 0..0.9.
         contrast: change contrast by up to this fraction; 0..1.
         translation: shift by up to this fraction of height and width; 0..0.5.
+        test_time_flip: with a horizontal ``flip``, the model also predicts on the image's
+            left-right mirror and averages the two softmax outputs (``training.models.tta``;
+            see :attr:`flip_tta`). No effect without horizontal flips: a model that never
+            saw a mirrored image is worse on one (docs/BENCHMARKS.md 8c).
     """
 
     flip: str = "none"
@@ -62,6 +70,14 @@ class AugmentationSpec:
     zoom: float = 0.0
     contrast: float = 0.0
     translation: float = 0.0
+    # On by default: docs/BENCHMARKS.md 8c (round 4) measured it where flips are trained.
+    test_time_flip: bool = True
+
+    @property
+    def flip_tta(self) -> bool:
+        """Whether the model averages the image and its mirror when predicting: it trains
+        with horizontal flips and ``test_time_flip`` is on."""
+        return self.test_time_flip and self.flip in HORIZONTAL_FLIPS
 
     @property
     def enabled(self) -> bool:
@@ -72,6 +88,9 @@ class AugmentationSpec:
         if self.flip not in FLIP_MODES:
             raise SpecError(f"Augmentation: flip must be one of {', '.join(FLIP_MODES)}; "
                             f"Received: flip={self.flip!r}")
+        if not isinstance(self.test_time_flip, bool):
+            raise SpecError(f"Augmentation: test_time_flip must be true or false; "
+                            f"Received: test_time_flip={self.test_time_flip!r}")
         for name, high in (("rotation", 0.5), ("zoom", 0.9), ("contrast", 1.0),
                            ("translation", 0.5)):
             value = getattr(self, name)
@@ -224,7 +243,7 @@ class ModelSpec:
         if not isinstance(data, dict):
             raise SpecError(f"A model spec must be a JSON object; "
                             f"Received: {type(data).__name__}")
-        check_schema(data, "model spec", SCHEMA_VERSION, where=where, error=SpecError)
+        version = check_schema(data, "model spec", SCHEMA_VERSION, where=where, error=SpecError)
         _check_keys(data, "model spec", required={"template", "input_size", "color_mode",
                                                   "layers"},
                     known={f.name for f in dataclasses.fields(cls)})
@@ -235,7 +254,10 @@ class ModelSpec:
         if (not isinstance(size, list) or len(size) != 2
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in size)):
             raise SpecError(f"input_size must be [height, width]; Received: input_size={size!r}")
-        aug = _sub_spec(AugmentationSpec, data.get("augmentation") or {}, "augmentation")
+        aug = data.get("augmentation") or {}
+        if version < 2 and isinstance(aug, dict):  # built before flip TTA existed
+            aug = {**aug, "test_time_flip": False}
+        aug = _sub_spec(AugmentationSpec, aug, "augmentation")
         backbone = data.get("backbone")
         if backbone is not None:
             backbone = _sub_spec(BackboneSpec, backbone, "backbone", required={"name"})
