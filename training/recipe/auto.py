@@ -31,9 +31,6 @@ TRANSFER_MAX_IMAGES = 5_000
 TRANSFER_MIN_SIDE = 64
 TRANSFER_BACKBONE = "mobilenet_v2"
 TRANSFER_SIZE = (96, 96)
-# With horizontal flips the model also predicts on the mirror (training.models.tta).
-TTA_REASON = ("predictions average each image and its mirror (test-time augmentation; "
-              "“Also predict on the mirror image” or --no-flip-tta turns it off).")
 SMALLEST_AUGMENTED = 16  # below this a shift of 10 % is less than 2 pixels
 # BatchNormalization's test-time statistics follow the batches with momentum 0.99 (Keras'
 # default), i.e. over ~100 steps; with fewer steps per epoch than this they lag so far
@@ -139,7 +136,7 @@ def _choose_model(facts: DataFacts, suggested_size, imagenet_available: bool) ->
             f"MobileNetV2 (ImageNet weights, found in the Keras cache) at "
             f"{TRANSFER_SIZE[0]}×{TRANSFER_SIZE[1]} with a new head.",
             "Light augmentation (horizontal flip, small rotation and zoom) because photos "
-            "look the same mirrored and the set is small; " + TTA_REASON])
+            "look the same mirrored and the set is small."])
     blocks = cnn_blocks(h, w)
     filters = cnn_filters(h, w, facts.num_train)
     spec = template("cnn", input_size=(h, w), color_mode=color, blocks=blocks,
@@ -184,7 +181,7 @@ def _choose_model(facts: DataFacts, suggested_size, imagenet_available: bool) ->
 def _flip_reason(facts: DataFacts, flips: bool) -> str:
     if flips:
         return " and horizontal flips (photos look the same mirrored" + (
-            "; checked on a sample); " if facts.mirror_safe else "); ") + TTA_REASON
+            "; checked on a sample)." if facts.mirror_safe else ").")
     if facts.mirror_safe is False:
         return ("; no flips: mirrored, these images are told apart worse than the originals "
                 "(checked on a sample), as with digits and letters.")

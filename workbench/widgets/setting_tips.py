@@ -24,8 +24,8 @@ TIPS = {
                           "none for digits and text, where a mirror changes the class.",
     ("aug_form", "tta"): "With horizontal flips: every prediction (evaluation, the galleries, "
                          "predict, exports) averages the image and its left-right mirror "
-                         "(test-time augmentation; about twice the prediction time). Off: "
-                         "the image alone.",
+                         "(test-time augmentation; about twice the prediction time). Off by "
+                         "default: it gained nothing on the benchmark sets.",
     ("training_form", "optimizer"): "How the weights are updated. " + "; ".join(
         f"{name} {opt.description}" for name, opt in OPTIMIZERS.items()) + ".",
     ("training_form", "lr"): "Step size of each update. Typical: 0.001 for adam from scratch, "
