@@ -17,6 +17,9 @@ The API other parts of the app use (the "Label next" queue of active learning)::
     view.set_queue([{"path": p, "suggested": "cat", "score": 0.83}, …])  # best first
     view.set_active(True)            # the grid shows exactly the queue, in that order
     view.labelled.connect(slot)      # (paths, class) after each label given here
+    view.queueUsedUp.connect(slot)   # a key left no image of the queue to label: set_queue
+                                     # more (or clear_queue) in the slot, it is selected
+    view.set_note("…")               # a line the hint starts with (None: none)
     view.clear_queue()               # back to every unlabelled image
 
 A queue item's suggestion shows on its caption (``cat? 83%``); Enter accepts the
@@ -54,10 +57,14 @@ class LabellingView(QObject):
     Signals:
         labelled(list, str): paths given a class here (by key, double-click or Enter).
         activeChanged(bool): the labelling mode was switched on or off.
+        queueUsedUp(): no image of the queue is left to label; emitted (connected directly)
+            while the key that labelled the last one is handled, so that what the slot
+            shows is selected by that key.
     """
 
     labelled = Signal(list, str)
     activeChanged = Signal(bool)
+    queueUsedUp = Signal()
 
     def __init__(self, panel, header_layout, center_layout):
         super().__init__(panel)
@@ -67,6 +74,8 @@ class LabellingView(QObject):
         self._queue: list[dict] | None = None
         self._suggested: dict[str, tuple] = {}
         self._classes_seen: list[str] = []
+        self._note: str | None = None
+        self._topping_up = False
         self.next = NextPreviews(self)   # previews ahead: cleared with the dataset
         self.toggle = QPushButton("Label images")
         self.toggle.setCheckable(True)
@@ -139,13 +148,18 @@ class LabellingView(QObject):
         self.panel.thumbs.refresh_marks()
 
     def clear_queue(self) -> None:
-        self.set_queue([])
-        self._queue = None
+        self._queue, self._suggested = None, {}
         if self._active:
             self.show_items()
+        self.panel.thumbs.refresh_marks()
 
     def queue(self) -> list[dict] | None:
         return list(self._queue) if self._queue is not None else None
+
+    def set_note(self, text: str | None) -> None:
+        """A line the hint starts with (what Label next is doing meanwhile); None: none."""
+        self._note = text
+        self._update_hint()
 
     def selected_paths(self) -> list[str]:
         """The selected images, in grid order (the current one when none is selected)."""
@@ -198,6 +212,16 @@ class LabellingView(QObject):
                     idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
                 grid.scrollTo(idx)
                 self._refresh_timer.start()
+                return True
+        if self._queue and not self._topping_up:
+            # Nothing of the queue is left: its owner shows more (set_queue/clear_queue
+            # select the first of it); guarded, as they come back here.
+            self._topping_up = True
+            try:
+                self.queueUsedUp.emit()
+            finally:
+                self._topping_up = False
+            if self.to_label(self.panel.grid.currentIndex().data(PathRole)):
                 return True
         self._update_hint()
         return False
@@ -350,6 +374,8 @@ class LabellingView(QObject):
             text = (f"{left:,} to label. Keys: {shown}{more}. Select several images to label "
                     "them at once; Ctrl+Z undoes."
                     + (" Enter accepts the suggestion." if self._suggested else ""))
+        if self._note:
+            text = f"{self._note} {text}"
         self.hint.setText(text)
         self.hint.show()
 
