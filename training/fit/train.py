@@ -17,7 +17,8 @@ from training.recipe.config import TrainConfig
 from training.fit.distributed import (attach, placement, private_copy, saved_config, step_config,
                                   worker_run_dir)
 from training.events import Events
-from training.runs.runfolder import (HISTORY_JSON, RunError, RunFolder, RunWriter,
+from training.runs.writer import RunWriter
+from training.runs.runfolder import (HISTORY_JSON, RunError, RunFolder,
                                 load_model_file, write_json)
 from training.runs.listing import RunSummary
 from training.fit.session import Session, free_memory, precision_policy
