@@ -592,8 +592,10 @@ class DatasetPanel(QWidget):
             extra.append(("Pixels", f"{result['width']} × {result['height']}"))
         if result.get("bytes") is not None:
             extra.append(("File size", _human_bytes(result["bytes"])))
-        image, pix = result.get("image"), result.get("pixmap")
-        if image is not None:
+        image, pix, qimage = result.get("image"), result.get("pixmap"), result.get("qimage")
+        if qimage is not None:   # made (and scaled to fit) on the pool thread
+            pix = QPixmap.fromImage(qimage)
+        elif image is not None:
             pix = QPixmap.fromImage(image_to_qimage(image))
         self.preview.show_sample(pix, fields[:1] + extra + fields[1:], result.get("error", ""))
 
