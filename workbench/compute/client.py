@@ -42,8 +42,8 @@ def service_command() -> list[str]:
     In the background (below the window's CPU priority, as trainings are): a Label next
     round trains and ranks on both cores for 10-70 s, often while a key is held down in
     the labelling view, and at the window's priority the GUI thread waited behind it for a
-    core (a held key's p95 went from 48 to 63-88 ms, single presses to 340 ms; docs/BENCHMARKS.md,
-    "Labelling"). It still gets every cycle the window does not use."""
+    core: single presses took up to 200-370 ms, as a background job up to 80-90 ms
+    (docs/BENCHMARKS.md, "Labelling"). It still gets every cycle the window does not use."""
     return [sys.executable, "-m", "training.service", "--background"]
 
 
