@@ -111,7 +111,7 @@ class Session(RunEnd):
         self.state = TrainState()
         self.phase = "train"
         self.resumed = False
-        # training.fit.distributed.StepLoop under MultiWorkerMirroredStrategy (Model.fit
+        # training.fit.step_loop.StepLoop under MultiWorkerMirroredStrategy (Model.fit
         # fails there, keras#20585); None: Keras' own fit.
         self.step_loop = None
         # train_cpu: process CPU seconds (all threads) during fit(); cpu_cores_in_fit is
