@@ -139,7 +139,10 @@ def run(args) -> dict:
     panel = window.panels["data"]
     t_open = time.perf_counter()
     window.open_dataset(folder)
-    assert common.qt_wait(lambda: panel.state.dataset is not None and not panel.pending_work(), 120)
+    # With enough labels already, "opened" waits for the first Label next round too (a
+    # background job in the compute service: minutes beside a busy machine).
+    assert common.qt_wait(lambda: panel.state.dataset is not None and not panel.pending_work(),
+                          600 if args.prelabelled else 120)
     opened_s = time.perf_counter() - t_open
     view = panel.labelling
     assert view.is_active(), "a loose folder opens in the labelling view"
