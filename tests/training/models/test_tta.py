@@ -151,3 +151,21 @@ def test_the_cli_turns_it_on(tmp_path, capsys):
     assert json.loads((folder.path / "spec.json").read_text())["augmentation"][
         "test_time_flip"] is True
     assert os.path.isfile(folder.model_final)
+
+
+def test_gradcam_follows_a_backbone_model_with_tta():
+    """The nested-backbone path replays the layers around MobileNetV2: with TTA it must
+    still reproduce the model's own (averaged) output, or it would refuse the model."""
+    from tests.training.trainutil import tiny_transfer_spec
+    from training.inference.gradcam import GradCam
+    from training.models import AugmentationSpec, build_model
+
+    spec = tiny_transfer_spec()
+    spec.augmentation = AugmentationSpec(flip="horizontal", test_time_flip=True)
+    model = build_model(spec, 3)
+    plain = _plain_twin(spec, model)
+    image = np.random.default_rng(1).integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    cam = GradCam(model).explain(image)
+    x = image[None].astype(np.float32)
+    np.testing.assert_allclose(cam["probabilities"], _mirrored_mean(plain, x)[0], atol=1e-5)
+    assert cam["heatmap"].shape == (32, 32) and "/" in cam["layer"]
