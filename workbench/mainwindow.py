@@ -23,6 +23,7 @@ from workbench.appstate.state import AppState
 from workbench.workers.pool import PoolWorker
 from workbench.widgets.error_details import details_link, offer_details
 from workbench.widgets.wheel_guard import install_wheel_guard
+from workbench.widgets.wrap import human_size
 from workbench.workers.job_runner import JobRunner
 from workbench import compute
 from workbench.compute.requests import DeviceProbeJob
@@ -367,7 +368,7 @@ class MainWindow(QMainWindow):
         if confirm:
             answer = QMessageBox.question(
                 self, "Clear decoded-image cache",
-                f"The decoded-image cache in {cache_dir()} holds {_human_size(size)}.\n\n"
+                f"The decoded-image cache in {cache_dir()} holds {human_size(size)}.\n\n"
                 "Delete it? Your images and runs are not touched; the next training decodes "
                 "its images again.",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
@@ -379,7 +380,7 @@ class MainWindow(QMainWindow):
         self.last_clear_seconds = time.perf_counter() - t
         busy = stores_in_use()
         kept = f" {busy} in use (a training or check is reading it) kept; clear again later." if busy else ""
-        self.statusBar().showMessage(f"Cleared the decoded-image cache: {_human_size(freed)} freed.{kept}",
+        self.statusBar().showMessage(f"Cleared the decoded-image cache: {human_size(freed)} freed.{kept}",
                                      10000)
         return freed
 
@@ -482,13 +483,3 @@ class MainWindow(QMainWindow):
             return
         self.shutdown()
         super().closeEvent(event)
-
-
-def _human_size(n: int) -> str:
-    """``1536`` -> ``1.5 KB`` (binary units, as file managers show)."""
-    value = float(n)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value):,} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"

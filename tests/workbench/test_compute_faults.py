@@ -4,6 +4,7 @@ library printing junk on the service's stdout, and a service that speaks an olde
 protocol. The window keeps working through all of them."""
 import os
 import signal
+import sys
 import time
 
 import pytest
@@ -169,3 +170,19 @@ def test_a_superseded_request_is_cancelled_in_the_service(qtbot, tmp_path, compu
     assert ended == ["stopped"] and seen == [("second", 1)]
     assert time.monotonic() - t < 30
     runner.shutdown()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+def test_the_service_runs_below_the_windows_cpu_priority(qtbot, compute_service):
+    """Every thread of the app's compute service (TensorFlow's pools too, started after
+    the lowering) runs as a background job, so a Label next round on both cores does not
+    keep the window's GUI thread waiting for a core; the window itself is not lowered."""
+    from tests.workbench.test_training_process import _thread_niceness
+    from training.cpus import background_level
+
+    outcome, result = run_job(qtbot, ServiceJob(method="ping", client=compute_service), 60_000)
+    assert outcome == "finished"
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    nice = _thread_niceness(result["pid"])
+    assert len(nice) > 2 and set(nice.values()) == {background_level(base)}, (base, nice)
+    assert background_level(base) > base or base == 19

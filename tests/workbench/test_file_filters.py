@@ -16,7 +16,7 @@ def _patterns(file_filter: str) -> list[str]:
 
 
 def test_classify_open_photos_offers_every_image_extension_the_core_reads(qtbot, monkeypatch):
-    from training.data.decode import IMAGE_EXTS
+    from training.data.formats import IMAGE_EXTS
     from workbench.panels import classify
 
     asked = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from tests.imagegen import class_image, make_class_folder, write_image
 from tests.workbench.panels import panel_fixture
-from tests.workbench.test_labelling_view import _key, _open
+from tests.workbench.test_labelling_view import _current_path, _key, _open
 from tests.workbench.panels import load_overlay
 from workbench.itemmodels.thumbnails import PathRole
 
@@ -106,3 +106,59 @@ def test_a_newer_round_supersedes_a_running_one(qtbot, panel, tmp_path):
         loop.box.strategy.setCurrentIndex(loop.box.strategy.findData("random"))  # supersedes
     assert len(seen) == 1 and seen[0]["strategy"] == "random"
     qtbot.waitUntil(lambda: not loop.busy(), timeout=10000)
+
+
+def test_a_held_key_never_runs_the_queue_dry_while_the_next_round_runs(qtbot, panel, tmp_path,
+                                                                      monkeypatch):
+    """Keys faster than rounds: the running round is not superseded by the labels, the
+    keys go on through the rest of the last ranking past the shown queue, then through the
+    unlabelled images in grid order (the hint says so), and the round due meanwhile starts
+    as soon as the running one ends."""
+    from workbench.panels import dataset_label_next
+
+    # A short shown queue and ranking, so that a few presses use them up.
+    monkeypatch.setattr(dataset_label_next, "QUEUE_LENGTH", 5)
+    monkeypatch.setattr(dataset_label_next, "RANKED", 12)
+    monkeypatch.setattr(dataset_label_next, "LOW_WATER", 1)
+    root = make_class_folder(tmp_path / "photos", per_class=4, size=16)
+    for i in range(40):
+        write_image(root / f"loose_{i:03d}.png", class_image(i % 3, 16))
+    _open(qtbot, panel, root)
+    view, loop = panel.labelling, panel.label_next
+    view.set_active(True)
+    loop.box.every.setValue(3)
+    index = panel.state.dataset
+    with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS) as blocker:
+        for c, cls in enumerate(index.classes):
+            view.fixes.relabel([index.unlabelled[c]], cls)
+    ranking = [i["path"] for i in blocker.args[0]["items"]]
+    assert len(ranking) == 12 and len(view.queue()) == 5
+    assert _current_path(panel) == ranking[0]
+    key = Qt.Key.Key_1
+    seen = [ranking[0]]
+    for press in range(1, 17):   # one key held down: no event loop turn between presses
+        _key(panel, key)
+        now = _current_path(panel)
+        assert view.to_label(now), f"press {press}: no next image selected"
+        assert now not in seen
+        seen.append(now)
+        if press < 12:   # the shown queue, then the rest of the ranking, in its order
+            assert now == ranking[press]
+        else:            # past the ranking: the unlabelled images in grid order
+            assert view.queue() is None and now not in ranking
+            assert dataset_label_next.FALLBACK_NOTE in view.hint.text()
+        if press == 3:   # N = 3 labels: a round runs from here on
+            assert loop.busy()
+    # The round started at the 3rd press ends with its 18 labels (a label-started round is
+    # never superseded by later labels); the one due since starts at once.
+    with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS) as blocker:
+        pass
+    assert blocker.args[0]["point"]["labels"] == 18
+    assert loop.busy()
+    queue = view.queue()
+    assert queue and _current_path(panel) == queue[0]["path"]
+    assert not set(seen[:-1]) & {i["path"] for i in queue}   # labelled: left out
+    assert dataset_label_next.FALLBACK_NOTE not in view.hint.text()
+    loop.box.enabled.setChecked(False)   # cancels the round started at once
+    # It stops at its next check (the service is a background job: slow beside a busy machine).
+    qtbot.waitUntil(lambda: not loop.busy(), timeout=ROUND_MS)

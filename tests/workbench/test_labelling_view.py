@@ -205,6 +205,40 @@ def test_next_preview_is_decoded_ahead(qtbot, panel, tmp_path):
     assert np.asarray(view.previews[nxt]["image"]).shape[:2] == (32, 32)
 
 
+def test_previews_ahead_are_made_to_fit_on_a_pool_thread(qtbot, panel, tmp_path, monkeypatch):
+    """The preview decoded ahead comes with its QImage already scaled to the size the
+    preview shows, made on a pool thread: the key press only wraps it in a pixmap (the
+    conversion and smooth scaling were ~2-3 ms of the GUI thread per press)."""
+    import threading
+
+    from workbench.workers import preview_ahead
+
+    made_on_gui_thread = []
+    real = preview_ahead.fitted_qimage
+
+    def recording(arr, fit):
+        made_on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        return real(arr, fit)
+
+    monkeypatch.setattr(preview_ahead, "fitted_qimage", recording)
+    root = tmp_path / "photos"
+    for i in range(4):
+        write_image(root / f"img_{i:03d}.jpg", np.full((600, 800, 3), 40 * i, np.uint8))
+    _open(qtbot, panel, root)
+    view = panel.labelling
+    view.add_class("x")
+    nxt = panel.thumbs.index(1, 0).data(PathRole)
+    qtbot.waitUntil(lambda: nxt in view.previews and not panel.pending_work(), timeout=20000)
+    image = view.previews[nxt]["qimage"]
+    fit_w, fit_h = panel.preview.fit_size()
+    assert (image.width() == fit_w and image.height() <= fit_h) or (
+        image.height() == fit_h and image.width() <= fit_w), (image.size(), (fit_w, fit_h))
+    assert made_on_gui_thread and not any(made_on_gui_thread)
+    _key(panel, Qt.Key.Key_1)
+    assert _current_path(panel) == nxt
+    assert panel.preview.image.pixmap().size() == image.size()   # shown as made: not rescaled
+
+
 def test_a_held_key_shows_the_thumbnail_at_once_and_the_sharp_preview_when_keys_stop(
         qtbot, panel, tmp_path):
     """Keys faster than previews decode: the next image's grid thumbnail is shown in the

@@ -150,7 +150,7 @@ def test_clear_cache_from_the_tools_menu(qtbot, tmp_path, monkeypatch, window):
 
     from training.data import cache_size, open_dataset
     from tests.decoded import load_arrays
-    from workbench.mainwindow import _human_size
+    from workbench.widgets.wrap import human_size
 
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
     data = make_class_folder(tmp_path / "data", per_class=6)
@@ -171,13 +171,13 @@ def test_clear_cache_from_the_tools_menu(qtbot, tmp_path, monkeypatch, window):
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
     window.clear_cache_action.trigger()
     assert cache_size() == size
-    assert len(asked) == 1 and _human_size(size) in asked[0]
+    assert len(asked) == 1 and human_size(size) in asked[0]
     # Confirmed: the cache is emptied and the status bar says how much was freed.
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
     window.clear_cache_action.trigger()
     assert cache_size() == 0
     assert window.statusBar().currentMessage() == \
-        f"Cleared the decoded-image cache: {_human_size(size)} freed."
+        f"Cleared the decoded-image cache: {human_size(size)} freed."
     assert window.last_clear_seconds < 1.0
     assert window.clear_cache(confirm=False) == 0  # nothing left; no dialog in tests
     assert all(p.is_file() for p in data.rglob("*.png"))  # the images are untouched

@@ -10,13 +10,12 @@ Typical use::
 """
 from .cache import cache_dir, cache_size, clear_cache, stores_in_use
 from .decode import (
-    IMAGE_EXTS,
-    DecodeError,
     decode_image,
     decode_to_fit,
     fit_in_box,
     resize_to,
 )
+from .formats import IMAGE_EXTS, DecodeError
 from .images import ImageData, open_images, verify_images
 from .index import SPLIT_NAMES, TEST, TRAIN, VALIDATION, BadFile, DatasetIndex
 from .sources import open_dataset

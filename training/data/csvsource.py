@@ -18,7 +18,7 @@ import numpy as np
 
 from .csvfolder import ImagesFolderNotFound, find_images_dir
 from .index import SPLIT_ALIASES, TRAIN, VALIDATION, BadFile, DatasetIndex
-from .decode import IMAGE_EXT_ORDER
+from .formats import IMAGE_EXT_ORDER
 from .scan import IMAGE_EXTS, list_dir
 from .spec import DatasetError, DatasetSpec
 from .split import stratified_split

@@ -5,7 +5,8 @@ colour mode; EXIF orientation). Plain 8-bit PNGs and JPEGs without EXIF, the bul
 datasets like MNIST-as-PNG, take a fast path through ``cv2.imdecode`` (measured here:
 35 us vs 220 us per 28x28 PNG); both paths share the same resize and colour conversion,
 so a file gives the same pixels whichever path it takes. Enlarging uses OpenCV's bilinear
-resize, shrinking Pillow's antialiased one (see ``_resize_array``).
+resize, shrinking Pillow's antialiased one (see ``training.data.pixels.resize_array``); file types
+and header checks are ``training.data.formats``.
 
 Files are read as bytes first, then decoded, so non-ASCII paths work everywhere
 (``cv2.imread`` fails on them on Windows).
@@ -18,10 +19,12 @@ import os
 import stat
 import struct
 import warnings
-import zlib
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
+
+from .formats import PNG_IEND, PNG_SIG, SUPPORTED_FORMATS, DecodeError, jpeg_info, png_info
+from .pixels import RESIZE_FIRST, bytes_needed_per_pixel, enlarges, resize_array, resize_image, to_8bit, to_gray
 
 # Truncated files must fail, not come back half grey (this is Pillow's default; pin it).
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -30,30 +33,7 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 MAX_DECODE_MB = 350          # one decoded image may not need more than this (9000x9000 RGB fits)
 FAST_MAX_PIXELS = 4_000_000  # bigger files go through Pillow (JPEG draft mode)
-SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "BMP", "DIB", "GIF", "WEBP", "TIFF", "AVIF"}
-# The one list of file extensions read as images (dataset scans, CSV ids without an
-# extension, predict on a folder, the app's file dialogs), most common first.
-IMAGE_EXT_ORDER = (".jpg", ".jpeg", ".png", ".jpe", ".jfif", ".bmp", ".dib", ".gif", ".webp",
-                   ".tif", ".tiff", ".avif")
-IMAGE_EXTS = frozenset(IMAGE_EXT_ORDER)
-# Image formats people do have in photo folders that we cannot read: scans say so precisely.
-UNSUPPORTED_IMAGE_EXTS = frozenset({".heic", ".heif", ".svg", ".psd", ".ico", ".raw", ".cr2",
-                                    ".nef", ".arw", ".dng", ".jp2", ".jxl", ".pdf", ".eps"})
-# A file dialog's name filter for images (Qt's syntax), from the same list.
-IMAGE_FILE_FILTER = f"Images ({' '.join('*' + e for e in IMAGE_EXT_ORDER)});;All files (*)"
 COLOR_MODES = ("rgb", "grayscale")
-_PNG_SIG = b"\x89PNG\r\n\x1a\n"
-_PNG_IEND = b"IEND\xaeB`\x82"  # an IEND chunk's type and (constant) CRC: the file's last 8 bytes
-# Pillow's in-memory bytes per pixel: multi-band modes are stored as 4 bytes (RGB is RGBX).
-_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
-
-
-class DecodeError(ValueError):
-    """A file that cannot be used as an image; ``reason`` is shown to the user."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 def normalize_size(size) -> tuple[int, int] | None:
@@ -189,7 +169,7 @@ def _jpeg_reducible(data: bytes, box: tuple[int, int]) -> bool:
     EXIF may turn it)."""
     if data[:3] != b"\xff\xd8\xff":
         return False
-    info = _jpeg_info(data)
+    info = jpeg_info(data)
     return info is not None and max(_fit_scale(info[0], info[1], box),
                                     _fit_scale(info[1], info[0], box)) <= 0.5
 
@@ -210,7 +190,7 @@ def fit_in_box(arr: np.ndarray, max_side, enlarge: bool = True) -> np.ndarray:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         return np.asarray(Image.fromarray(np.ascontiguousarray(arr)).resize(size, Image.NEAREST))
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    return np.asarray(_resize(Image.fromarray(np.ascontiguousarray(arr)), size))
+    return np.asarray(resize_image(Image.fromarray(np.ascontiguousarray(arr)), size))
 
 
 def resize_to(arr: np.ndarray, size, color_mode: str) -> np.ndarray:
@@ -222,60 +202,10 @@ def resize_to(arr: np.ndarray, size, color_mode: str) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     elif arr.ndim == 3 and arr.shape[2] == 4:
-        arr = _to_8bit(Image.fromarray(np.ascontiguousarray(arr), "RGBA"))
+        arr = to_8bit(Image.fromarray(np.ascontiguousarray(arr), "RGBA"))
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
         raise ValueError(f"expected an image (H, W) or (H, W, 1|3|4). Received: shape={arr.shape}")
     return _finish(arr, normalize_size(size), check_color_mode(color_mode))
-
-
-def _png_info(data: bytes) -> tuple[int, int, int, int, set]:
-    """Walk a PNG's chunks, checking each CRC; returns (w, h, bit depth, colour type, chunk types).
-
-    Used when a PNG looks damaged, and before Pillow decodes a PNG, so the user reads
-    "CRC error in IDAT chunk" rather than a decoder's internal message.
-    """
-    view, size = memoryview(data), len(data)
-    pos, types, ihdr = 8, set(), None
-    from_bytes = int.from_bytes
-    while pos + 12 <= size:
-        length = from_bytes(data[pos:pos + 4], "big")
-        ctype = data[pos + 4:pos + 8]
-        end = pos + 12 + length
-        if end > size:
-            raise DecodeError(f"truncated PNG file ({ctype.decode('latin-1')} chunk cut off at byte {size})")
-        if zlib.crc32(view[pos + 4:end - 4]) != from_bytes(data[end - 4:end], "big"):
-            raise DecodeError(f"corrupt PNG file (CRC error in {ctype.decode('latin-1')} chunk at byte {pos})")
-        types.add(ctype)
-        if ctype == b"IHDR":
-            ihdr = struct.unpack(">IIBB", data[pos + 8:pos + 18])
-        elif ctype == b"IEND":
-            break
-        pos = end
-    if ihdr is None:
-        raise DecodeError("corrupt PNG file (no IHDR chunk)")
-    if b"IEND" not in types:
-        raise DecodeError("truncated PNG file (no IEND chunk)")
-    return (*ihdr, types)
-
-
-def _jpeg_info(data: bytes) -> tuple[int, int, int, bool] | None:
-    """(w, h, components, has_exif) from a JPEG's markers, or None if unusual."""
-    pos, exif = 2, False
-    while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:
-            pos += 1
-            continue
-        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
-        if marker == 0xE1 and data[pos + 4:pos + 10] == b"Exif\x00\x00":
-            exif = True
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            h, w, comps = struct.unpack(">HHB", data[pos + 5:pos + 10])
-            return w, h, comps, exif
-        pos += 2 + length
-    return None
 
 
 def _decode_fast(data: bytes) -> np.ndarray | None:
@@ -284,15 +214,15 @@ def _decode_fast(data: bytes) -> np.ndarray | None:
     Every check here is a fixed-offset read or a C-level substring search: per-file Python
     work is what limits decoding 60,000 tiny PNGs.
     """
-    if data[:8] == _PNG_SIG:
-        if data[12:16] != b"IHDR" or data[-8:] != _PNG_IEND:
-            _png_info(data)  # raises the precise reason (truncated, CRC) if there is one
+    if data[:8] == PNG_SIG:
+        if data[12:16] != b"IHDR" or data[-8:] != PNG_IEND:
+            png_info(data)  # raises the precise reason (truncated, CRC) if there is one
             return None
         w, h, depth, ctype = struct.unpack(">IIBB", data[16:26])
         if depth != 8 or ctype not in (0, 2) or b"tRNS" in data or b"eXIf" in data:
             return None
     elif data[:3] == b"\xff\xd8\xff":
-        info = _jpeg_info(data)
+        info = jpeg_info(data)
         # No end-of-image marker means truncated: let Pillow refuse it (libjpeg would pad grey).
         if info is None or info[2] not in (1, 3) or info[3] or data.rstrip(b"\x00\r\n ")[-2:] != b"\xff\xd9":
             return None
@@ -304,8 +234,8 @@ def _decode_fast(data: bytes) -> np.ndarray | None:
     import cv2
 
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if arr is None and data[:8] == _PNG_SIG:
-        _png_info(data)  # libpng refused it (e.g. a CRC error): say exactly why
+    if arr is None and data[:8] == PNG_SIG:
+        png_info(data)  # libpng refused it (e.g. a CRC error): say exactly why
     if arr is None or arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
         return None
     # BGR -> RGB: cvtColor gives the same pixels as arr[:, :, ::-1] but contiguous, 20x
@@ -317,8 +247,8 @@ def _decode_pillow(data: bytes, size, draft_box: tuple[int, int] | None = None) 
     """Pillow's decode. A JPEG decodes at reduced resolution: with a target ``size``, at
     least twice it on both sides (training); with ``draft_box`` (display), at least the
     image's fit in that ``(width, height)`` box, aspect ratio kept."""
-    if data[:8] == _PNG_SIG:
-        _png_info(data)
+    if data[:8] == PNG_SIG:
+        png_info(data)
     try:
         im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as e:
@@ -332,7 +262,7 @@ def _decode_pillow(data: bytes, size, draft_box: tuple[int, int] | None = None) 
         raise DecodeError(f"unsupported image format {im.format}")
     w, h = im.size
     limit = MAX_DECODE_MB * 1024 * 1024
-    per_pixel = _bytes_needed_per_pixel(im.mode, size is not None)
+    per_pixel = bytes_needed_per_pixel(im.mode, size is not None)
     if im.format in ("JPEG", "MPO"):
         side = 2 * max(size) if size else (max(draft_box) if draft_box else 0)
         if w * h * per_pixel > limit:  # over the budget: at most what fits it
@@ -348,11 +278,11 @@ def _decode_pillow(data: bytes, size, draft_box: tuple[int, int] | None = None) 
             scale = min(1.0, max(_fit_scale(w, h, box), _fit_scale(h, w, box)))
             im.draft(None, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
             w, h = im.size
-            per_pixel = _bytes_needed_per_pixel(im.mode, size is not None)
+            per_pixel = bytes_needed_per_pixel(im.mode, size is not None)
         elif side:
             im.draft(None, (min(side, w), min(side, h)))
             w, h = im.size
-            per_pixel = _bytes_needed_per_pixel(im.mode, size is not None)
+            per_pixel = bytes_needed_per_pixel(im.mode, size is not None)
     if w * h * per_pixel > limit:
         raise DecodeError(f"image too large to decode safely: {w}x{h} pixels ({im.mode}) would need "
                           f"{w * h * per_pixel / 2**20:.0f} MB; the limit is {MAX_DECODE_MB} MB")
@@ -366,110 +296,17 @@ def _decode_pillow(data: bytes, size, draft_box: tuple[int, int] | None = None) 
         orientation = 1
     if orientation in (2, 3, 4, 5, 6, 7, 8):
         im = ImageOps.exif_transpose(im)
-    if size and im.mode in _RESIZE_FIRST + ("RGBA", "LA") and not _enlarges(im.height, im.width, size):
+    if size and im.mode in RESIZE_FIRST + ("RGBA", "LA") and not enlarges(im.height, im.width, size):
         # Shrink in the source mode first: a 9000x9000 image is never copied at full size.
         # (An enlargement is left to _finish, which does it with OpenCV as for every file.)
-        im = _resize(im, size)
-    return _to_8bit(im)
-
-
-_RESIZE_FIRST = ("L", "RGB", "I", "F", "CMYK", "YCbCr")
-
-
-def _bytes_needed_per_pixel(mode: str, resizing: bool) -> int:
-    """Peak bytes per source pixel while decoding: Pillow's image plus full-size copies.
-
-    Modes in ``_RESIZE_FIRST`` are shrunk before any conversion; RGBA/LA resizing makes
-    a premultiplied copy; palette and 16-bit images are converted at full size; without
-    a target size the returned array is a full-size copy too.
-    """
-    bpp = _BYTES_PER_PIXEL.get(mode, 4)
-    if resizing and mode in _RESIZE_FIRST:
-        extra = 0
-    elif mode in ("1", "L"):
-        extra = 1
-    elif mode.startswith("I;16"):
-        extra = 6
-    else:
-        extra = 4
-    return bpp + extra + (0 if resizing else 3)
-
-
-def _to_8bit(im: Image.Image) -> np.ndarray:
-    """uint8 (H, W) grey or (H, W, 3) RGB from any Pillow mode."""
-    mode = im.mode
-    if mode.startswith("I;16"):
-        a = np.asarray(im).astype(np.uint32)
-        return ((a * 255 + 32767) // 65535).astype(np.uint8)
-    if mode in ("I", "F"):
-        a = np.asarray(im, dtype=np.float64)
-        top = a.max() if a.size else 0
-        scale = 255.0 if (mode == "F" and top <= 1.0) else (255 / 65535 if top > 255 else 1.0)
-        return np.clip(a * scale + 0.5, 0, 255).astype(np.uint8)
-    if mode in ("1", "L"):
-        return np.asarray(im.convert("L"))
-    if mode in ("P", "PA") and ("transparency" in im.info or mode == "PA"):
-        im, mode = im.convert("RGBA"), "RGBA"
-    if mode in ("LA", "La", "RGBA", "RGBa"):
-        im = im.convert("RGBA") if mode != "RGBA" else im
-        a = np.asarray(im).astype(np.uint16)
-        alpha = a[:, :, 3:4]
-        # Composite on white: transparent areas of icons/logos are usually meant as paper.
-        rgb = (a[:, :, :3] * alpha + 255 * (255 - alpha) + 127) // 255
-        return rgb.astype(np.uint8)
-    return np.asarray(im if mode == "RGB" else im.convert("RGB"))
-
-
-def _resize(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    h, w = size
-    if im.size == (w, h):
-        return im
-    # Shrink by whole factors first (box average), then bilinear: what reducing_gap=3 does,
-    # but done here because Pillow's RGBA resize first copies the full-size image.
-    fx, fy = max(1, im.width // (3 * w)), max(1, im.height // (3 * h))
-    if fx > 1 or fy > 1:
-        im = im.reduce((fx, fy))
-    return im.resize((w, h), Image.Resampling.BILINEAR)
-
-
-def _enlarges(h: int, w: int, size: tuple[int, int]) -> bool:
-    """True when resizing ``(h, w)`` to ``size`` enlarges (or keeps) both sides."""
-    return size[0] >= h and size[1] >= w
-
-
-def _resize_array(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize a uint8 ``(H, W)`` or ``(H, W, 3)`` array to ``size`` (the one resize of
-    decoded pixels).
-
-    Enlarging (both sides grow, e.g. 28x28 MNIST to 128x128) uses OpenCV's bilinear
-    ``INTER_LINEAR``: the same half-pixel-centred formula as Pillow's ``BILINEAR`` (pixels
-    within 1 level of it, from OpenCV's fixed-point weights), 7x faster here (34 us vs
-    243 us per 28->128 image) and without the GIL. Shrinking stays on Pillow's reduce +
-    widened bilinear (antialiased), where OpenCV's bilinear would alias and ``INTER_AREA``
-    would change the pixels of every photo dataset; and Pillow's path already shrinks huge
-    images before they are copied.
-    """
-    h, w = size
-    if arr.shape[:2] == (h, w):
-        return arr
-    if _enlarges(arr.shape[0], arr.shape[1], size):
-        import cv2
-
-        out = cv2.resize(np.ascontiguousarray(arr), (w, h), interpolation=cv2.INTER_LINEAR)
-        return out.reshape((h, w) + arr.shape[2:])
-    return np.asarray(_resize(Image.fromarray(np.ascontiguousarray(arr)), size))
-
-
-def to_gray(rgb: np.ndarray) -> np.ndarray:
-    """ITU-R 601 luma with Pillow's exact integer arithmetic, for (..., 3) uint8 arrays."""
-    r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
-    return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)
+        im = resize_image(im, size)
+    return to_8bit(im)
 
 
 def _finish(arr: np.ndarray, size, color_mode: str) -> np.ndarray:
-    """Resize (:func:`_resize_array`) and convert a (H, W) or (H, W, 3) uint8 array."""
+    """Resize (:func:`training.data.pixels.resize_array`) and convert a (H, W) or (H, W, 3) uint8 array."""
     if size is not None and arr.shape[:2] != tuple(size):
-        arr = _resize_array(arr, size)
+        arr = resize_array(arr, size)
     if color_mode == "grayscale":
         out = arr if arr.ndim == 2 else to_gray(arr)
         return np.ascontiguousarray(out)[:, :, None]
@@ -492,7 +329,7 @@ def resize_array_images(images: np.ndarray, size, color_mode: str) -> np.ndarray
     if images.shape[1:3] == size:
         src = images
     else:
-        src = np.stack([_resize_array(im[:, :, 0] if im.shape[2] == 1 else im, size)
+        src = np.stack([resize_array(im[:, :, 0] if im.shape[2] == 1 else im, size)
                         .reshape(size + (im.shape[2],)) for im in images]) if n else \
             np.zeros((0,) + size + (images.shape[-1],), np.uint8)
     if src.shape[-1] == c:

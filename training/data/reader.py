@@ -21,7 +21,8 @@ import numpy as np
 
 from training.cpus import usable_cpus
 
-from .decode import DecodeError, decode_bytes
+from .decode import decode_bytes
+from .formats import DecodeError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from .decode import IMAGE_EXTS, UNSUPPORTED_IMAGE_EXTS
+from .formats import IMAGE_EXTS, UNSUPPORTED_IMAGE_EXTS
 from .index import BadFile
 from .overlay import OVERLAY_DIR
 

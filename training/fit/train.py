@@ -14,10 +14,11 @@ from training.cpus import configure_threads
 from training.fit.callbacks import TrainState
 from training.fit.rng import restore_seed_states
 from training.recipe.config import TrainConfig
-from training.fit.distributed import (attach, placement, private_copy, saved_config, step_config,
-                                  worker_run_dir)
+from training.fit.distributed import placement, private_copy, saved_config, step_config, worker_run_dir
+from training.fit.step_loop import attach
 from training.events import Events
-from training.runs.runfolder import (HISTORY_JSON, RunError, RunFolder, RunWriter,
+from training.runs.writer import RunWriter
+from training.runs.runfolder import (HISTORY_JSON, RunError, RunFolder,
                                 load_model_file, write_json)
 from training.runs.listing import RunSummary
 from training.fit.session import Session, free_memory, precision_policy

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from training.runs.files import shown
 from training.safefiles import check_schema
 
 LIVE_SCHEMA_VERSION = 1
@@ -42,10 +43,7 @@ def _text(value, limit: int = MAX_TEXT) -> bool:
 
 
 def _fail(where, field: str, value, expected: str):
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    raise SchemaError(f"{where}: {field} must be {expected}. Received: {shown}")
+    raise SchemaError(f"{where}: {field} must be {expected}. Received: {shown(value)}")
 
 
 # -- history.json ------------------------------------------------------------------------
@@ -244,3 +242,16 @@ def _check_prediction(p, n: int, where, field: str) -> None:
     if probs is not None and not (isinstance(probs, list) and len(probs) == n
                                   and all(map(is_number, probs))):
         _fail(where, f"{field}.probabilities", probs, f"{n} numbers")
+
+
+def checkpoint_problem(checkpoint: dict) -> str | None:
+    """What is wrong with run.json's ``checkpoint`` (resume reads it), or None."""
+    for key in ("epoch", "wait"):
+        if key in checkpoint and not is_count(checkpoint[key]):
+            return f"{key} must be a count. Received: {shown(checkpoint[key])}"
+    for key in ("best_loss", "best_epoch"):
+        if checkpoint.get(key) is not None and not is_number(checkpoint[key]):
+            return f"{key} must be a number. Received: {shown(checkpoint[key])}"
+    if not isinstance(checkpoint.get("phase", "train"), str):
+        return f"phase must be a name. Received: {shown(checkpoint.get('phase'))}"
+    return None

@@ -10,7 +10,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from training.runs.runfolder import RunError, RunFolder, default_runs_root, run_seconds
+from training.runs.runfolder import RunError, RunFolder, default_runs_root
+from training.runs.writer import run_seconds
 
 
 @dataclass

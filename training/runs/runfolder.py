@@ -1,195 +1,38 @@
-"""One run folder: its layout (every file name lives here and nowhere else), reading and
-writing its files, loading its model (Keras safe mode) and reopening its dataset.
+"""One run folder: reading its files, loading its model (Keras safe mode), closing a run
+whose process died, and reopening its dataset.
 
 ``RunFolder(path)`` is the read side every caller uses (train, evaluate, predict, the CLI
-and the GUI workers); ``RunWriter`` owns ``run.json`` while a run trains. Listing many
-runs is ``training.runs.listing``. No TensorFlow is imported at module level, so reading a run is
+and the GUI workers). The file names and the reading and writing of single files are
+``training.runs.files`` (re-exported here, the run folder's public face); a training's
+writer is ``training.runs.writer.RunWriter``; listing many runs is
+``training.runs.listing``. No TensorFlow is imported at module level, so reading a run is
 cheap.
-
-Every file is replaced atomically (written beside, then renamed), so a process killed at
-any moment leaves either the previous or the new version of each file, never half of
-one. That is what makes ``resume`` after SIGKILL possible.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
-import re
-import shutil
 import time
 from pathlib import Path
 
 from training import safefiles
 from training.runs import checks
+# The run folder's public names, re-exported: callers import them from here.
+from training.runs.files import (  # noqa: F401
+    CALIBRATION_JSON, CLASSES_JSON, CONFIG_JSON, DATASET_JSON, DEFAULT_JSON_LIMIT, EVALUATION_JSON,
+    EVALUATION_NPZ, EXPORTS_DIR, FEATURES_JSON, FEATURES_NPY, FEATURES_ROWS_NPZ, HISTORY_JSON, JSON_LIMITS,
+    LABEL_OVERLAY_JSON, LIVE_JSON, MAP_NPZ, MAX_JSON_CELLS, MODEL_BEST, MODEL_CHOICES, MODEL_FINAL,
+    MODEL_LAST, RESULT_FILES, RUN_JSON, SCHEMA_VERSION, SIGNATURE_JSON, SPEC_JSON, STATUSES, STOP_REQUEST,
+    TENSORBOARD_DIR, TRANSIENT_SUFFIXES, UNKNOWN_JSON, UNKNOWN_REFERENCE_NPZ, RunError, UnsafeModelError,
+    default_runs_root, json_limit, load_model_file, new_run_dir, read_json, run_of, shown, write_json,
+)
+from training.runs.processes import is_alive
 from training.safefiles import check_schema
-from training.runs.processes import is_alive, process_info
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-STATUSES = ("running", "complete", "stopped", "failed", "interrupted")
 
-RUN_JSON = "run.json"
-SPEC_JSON = "spec.json"
-CONFIG_JSON = "config.json"
-DATASET_JSON = "dataset.json"
-CLASSES_JSON = "classes.json"
-HISTORY_JSON = "history.json"
-EVALUATION_JSON = "evaluation.json"
-EVALUATION_NPZ = "evaluation.npz"   # per-sample probabilities of a large evaluation
-MODEL_BEST = "model_best.keras"
-MODEL_FINAL = "model_final.keras"
-# Which of a run's models to use (``--which``): the one it ended with (evaluated), or its best.
-MODEL_CHOICES = ("final", "best")
-MODEL_LAST = "model_last.keras"
-# Homes for the artifacts other features add (see the RunFolder properties).
-EXPORTS_DIR = "exports"
-SIGNATURE_JSON = "signature.json"   # the input/output contract beside every exported model
-TENSORBOARD_DIR = "tensorboard"
-CALIBRATION_JSON = "calibration.json"
-LABEL_OVERLAY_JSON = "label_overlay.json"
-STOP_REQUEST = "stop_requested"
-LIVE_JSON = "live.json"   # a trainer's latest status/progress for followers (training.runs.follow)
-# Above this many probability cells an evaluation's per-sample probabilities go to
-# evaluation.npz instead of evaluation.json (10,000 x 10 is ~2 MB of JSON text and stays
-# in the JSON, so readers of evaluation.json alone see them).
-MAX_JSON_CELLS = 250_000
-# Files whose change means the run's results changed (the GUI reloads on these).
-RESULT_FILES = frozenset({RUN_JSON, EVALUATION_JSON, HISTORY_JSON, CLASSES_JSON})
-# Suffixes of files being written (see write_json, RunWriter.save_model): not yet a result.
-TRANSIENT_SUFFIXES = (".tmp", ".partial.keras")
-_UNSAFE_HINTS = ("safe_mode", "unsafe", "arbitrary code")
-# A run folder may come from anywhere (shared storage): each JSON file it holds is read with
-# a size cap, so a hostile or damaged folder cannot exhaust memory (issue 25). The largest
-# file the app writes is an evaluation: MAX_JSON_CELLS probabilities plus one record per
-# image stays under ~40 MB; everything else is a few KB.
-DEFAULT_JSON_LIMIT = 8 * safefiles.MiB
-JSON_LIMITS = {EVALUATION_JSON: 64 * safefiles.MiB, LIVE_JSON: safefiles.MiB, RUN_JSON: safefiles.MiB}
-
-# The "unknown" rule's files (training.trust.rule writes them after training, with
-# CALIBRATION_JSON; the Predictor reads them).
-UNKNOWN_JSON = "unknown.json"                    # the rule (training.trust.unknown.UnknownRule)
-UNKNOWN_REFERENCE_NPZ = "unknown_reference.npz"  # bounded training-feature subsample
-
-# The embedding map's files (training.embedmap.store, training.embedmap.projection):
-# every image's penultimate features (memory-mapped .npy), what belongs to each row, and
-# the cached 2-D map. Derived data: deleting them only costs recomputing them.
-FEATURES_NPY = "features.npy"            # (n, dim) float32, opened with np.lib.format.open_memmap
-FEATURES_ROWS_NPZ = "features_rows.npz"  # index rows, paths, labels, splits, predictions
-FEATURES_JSON = "features.json"          # schema, model stamp, dataset fingerprint, count
-MAP_NPZ = "map.npz"                      # the 2-D map: PCA preview and the final projection
-
-
-class RunError(ValueError):
-    """A run folder or one of its files is missing, malformed or from a newer version."""
-
-
-class UnsafeModelError(ValueError):
-    """The model file needs unsafe deserialisation (e.g. a Lambda layer) and was refused."""
-
-
-# -- files ------------------------------------------------------------------------------
-def write_json(path: str | os.PathLike, data) -> None:
-    """Write a run file's JSON atomically (``training.safefiles.write_json``: temp file with
-    a fresh name, fsync, rename), so a crash never leaves half a file and a planted link is
-    never written through; NumPy values are written as plain numbers and lists."""
-    safefiles.write_json(path, data, default=_plain)
-
-
-def json_limit(path: str | os.PathLike) -> int:
-    """The most bytes a run folder's JSON file may have (see ``JSON_LIMITS``)."""
-    return JSON_LIMITS.get(Path(path).name, DEFAULT_JSON_LIMIT)
-
-
-def read_json(path: str | os.PathLike, max_bytes: int | None = None):
-    """Read a JSON file of a run folder as data from elsewhere (``training.safefiles``):
-    size-capped (``json_limit``), a regular file that stays inside its folder, strict
-    JSON. Raises ``RunError`` naming the file and the reason."""
-    path = Path(path)
-    try:
-        return safefiles.read_json(path, max_bytes or json_limit(path), within=path.parent)
-    except safefiles.UntrustedFileError as exc:
-        raise RunError(str(exc)) from None
-
-
-def _checkpoint_problem(checkpoint: dict) -> str | None:
-    """What is wrong with run.json's ``checkpoint`` (resume reads it), or None."""
-    for key in ("epoch", "wait"):
-        if key in checkpoint and not checks.is_count(checkpoint[key]):
-            return f"{key} must be a count. Received: {_shown(checkpoint[key])}"
-    for key in ("best_loss", "best_epoch"):
-        if checkpoint.get(key) is not None and not checks.is_number(checkpoint[key]):
-            return f"{key} must be a number. Received: {_shown(checkpoint[key])}"
-    if not isinstance(checkpoint.get("phase", "train"), str):
-        return f"phase must be a name. Received: {_shown(checkpoint.get('phase'))}"
-    return None
-
-
-def _shown(value) -> str:
-    """``repr(value)``, cut short: an error message never carries a megabyte of a file."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _plain(value):
-    """JSON fallback for numpy scalars/arrays that slip into payloads."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"Not JSON serialisable: {type(value).__name__}")
-
-
-def load_model_file(path, compile: bool = False):
-    """``keras.saving.load_model(path, safe_mode=True)`` with clear errors: the one loader.
-
-    Raises:
-        UnsafeModelError: the file holds code (Lambda layers, pickled functions).
-        RunError: the file is missing, not a Keras model, or damaged.
-    """
-    from training.models import load_model
-
-    path = Path(path)
-    if not path.is_file():
-        raise RunError(f"Model file not found: {path}")
-    try:
-        return load_model(path, compile=compile)
-    except Exception as exc:  # noqa: BLE001 - Keras raises many types for damaged files
-        text = str(exc)
-        if any(h in text for h in _UNSAFE_HINTS):
-            raise UnsafeModelError(
-                f"Refused to load {path}: it contains code that only runs with unsafe "
-                f"deserialisation (for example a Lambda layer), which could execute anything "
-                f"on this computer. Only open model files from sources you trust; this app "
-                f"never disables Keras safe mode. Keras said: {text.splitlines()[0][:300]}") from None
-        raise RunError(f"Could not load the model {path}: {type(exc).__name__}: "
-                       f"{text.splitlines()[0][:300] if text else ''}") from None
-
-
-# -- where runs live --------------------------------------------------------------------
-def default_runs_root() -> Path:
-    """``$WORKBENCH_RUNS_DIR`` or ``~/ImageWorkbench/runs``."""
-    env = os.environ.get("WORKBENCH_RUNS_DIR")
-    return Path(env) if env else Path.home() / "ImageWorkbench" / "runs"
-
-
-def new_run_dir(model_name: str, root: str | os.PathLike | None = None) -> Path:
-    """Create and return a fresh ``<root>/<timestamp>_<model>`` folder (never reuses one)."""
-    root = Path(root) if root else default_runs_root()
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_name or "model").strip("._") or "model"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1000):
-        path = root / (f"{stamp}_{safe}" if n == 0 else f"{stamp}_{safe}_{n}")
-        try:
-            path.mkdir(parents=True, exist_ok=False)
-            return path
-        except FileExistsError:
-            continue
-    raise RunError(f"Could not create a new run folder under {root}")
-
-
-# -- one run ------------------------------------------------------------------------------
 class RunFolder:
     """The files of one run folder, and what can be done with them.
 
@@ -258,26 +101,26 @@ class RunFolder:
         check_schema(data, "run record", SCHEMA_VERSION, where=where, error=RunError)
         if data.get("status") not in STATUSES:
             raise RunError(f"{where} has an unknown status. Received: "
-                           f"status={_shown(data.get('status'))}")
+                           f"status={shown(data.get('status'))}")
         expected = {"model": str, "started": (int, float), "epochs_done": int}
         for key, types in expected.items():
             if key not in data or isinstance(data[key], bool) or not isinstance(data[key], types):
                 raise RunError(f"{where}: field {key!r} is missing or has the wrong type. "
-                               f"Received: {key}={_shown(data.get(key))}")
+                               f"Received: {key}={shown(data.get(key))}")
         if len(data["model"]) > 500 or data["epochs_done"] < 0:
             raise RunError(f"{where}: model must be a name and epochs_done a count. Received: "
-                           f"model={_shown(data['model'])}, epochs_done={data['epochs_done']}")
+                           f"model={shown(data['model'])}, epochs_done={data['epochs_done']}")
         for key in ("test_accuracy", "test_loss", "best_val_accuracy", "finished"):
             value = data.get(key)
             if value is not None and not checks.is_number(value):
                 raise RunError(f"{where}: field {key!r} must be a number. Received: "
-                               f"{key}={_shown(value)}")
+                               f"{key}={shown(value)}")
         # Who wrote it: the pid goes to os.kill(pid, 0) (liveness), so it must be a pid.
         pid, host = data.get("pid"), data.get("host")
         if (pid is not None and not (checks.is_count(pid) and pid < 2 ** 31)) or (
                 host is not None and not (isinstance(host, str) and len(host) <= 255)):
             raise RunError(f"{where}: pid must be a process id and host a host name. Received: "
-                           f"pid={_shown(pid)}, host={_shown(host)}")
+                           f"pid={shown(pid)}, host={shown(host)}")
         if data["status"] == "running" and not is_alive(data):
             data["status"] = "interrupted"
         data["path"] = str(self.path)
@@ -527,7 +370,7 @@ class RunFolder:
         if not isinstance(run.get("checkpoint"), dict) or not self.model_last.is_file():
             return False, (f"The run {self.path} has no checkpoint to resume from (it stopped before "
                            "its first epoch ended); start a new run instead.")
-        problem = _checkpoint_problem(run["checkpoint"])
+        problem = checks.checkpoint_problem(run["checkpoint"])
         if problem:
             return False, f"{self.run_json}: the checkpoint's {problem}; the run folder is damaged."
         return True, ""
@@ -557,125 +400,3 @@ class RunFolder:
             warnings.append("The dataset differs from the one this run was trained on (its files, "
                             "labels or split changed); results may include training images.")
         return index, warnings
-
-
-def run_of(path: str | os.PathLike) -> Path | None:
-    """The run folder ``path`` is or belongs to (a model file in it, an exported model
-    under its ``exports/``, at most 3 levels down), or None. "More like this" needs it:
-    the training images' features are stored with the run, never with an export."""
-    p = Path(path).absolute()
-    for folder in (p, *p.parents[:3]):
-        if (folder / RUN_JSON).is_file():
-            return folder
-    return None
-
-
-def run_seconds(info: dict, run_json: Path | None = None) -> float | None:
-    """Wall seconds a run has trained, over every segment (a resumed run has several):
-    the earlier segments' ``earlier_seconds`` plus this segment's ``timings.total``, or
-    while unknown (still running, or killed) the segment's span up to ``finished`` or up
-    to ``run_json``'s last write. None when nothing is known."""
-    timings = info.get("timings") if isinstance(info.get("timings"), dict) else {}
-    earlier = info.get("earlier_seconds")
-    earlier = float(earlier) if isinstance(earlier, (int, float)) else 0.0
-    segment = timings.get("total")
-    if not isinstance(segment, (int, float)):
-        start = info.get("segment_started") or info.get("started")
-        end = info.get("finished")
-        if not isinstance(end, (int, float)) and run_json is not None:
-            try:
-                end = os.stat(run_json).st_mtime
-            except OSError:
-                end = None
-        segment = (end - start) if isinstance(end, (int, float)) and isinstance(start, (int, float)) else None
-        if segment is None:
-            return earlier or None
-    return earlier + max(0.0, float(segment))
-
-
-class RunWriter(RunFolder):
-    """Owns ``run.json`` and the other files of one run folder while it trains.
-
-    Args:
-        run_dir: the folder (created if missing).
-        info: the initial ``run.json`` content (written by :meth:`start`).
-    """
-
-    def __init__(self, run_dir: str | os.PathLike, info: dict):
-        super().__init__(run_dir)
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.info = info
-
-    @classmethod
-    def create(cls, run_dir, model_name: str) -> "RunWriter":
-        """A writer for ``run_dir`` or a new timestamped folder under the runs root.
-
-        Raises:
-            RunError: ``run_dir`` already holds a run (a run is never overwritten).
-        """
-        if run_dir:
-            path = Path(run_dir)
-            if (path / RUN_JSON).exists():
-                raise RunError(f"{path} already holds a run; choose a new folder or resume it. "
-                               f"Received: run_dir={str(path)!r}")
-        else:
-            path = new_run_dir(model_name)
-        return cls(path, {})
-
-    @classmethod
-    def open(cls, run_dir) -> "RunWriter":
-        """A writer continuing an existing run (``resume``): raw run.json, validated."""
-        RunFolder(run_dir).load()  # raises RunError on a damaged or future-version file
-        return cls(run_dir, read_json(Path(run_dir) / RUN_JSON))
-
-    def start(self, *, model: str, spec: dict, config: dict, dataset: dict, classes: list[str],
-              device: str, seed: int) -> None:
-        self.info = {
-            "schema_version": SCHEMA_VERSION, "status": "running", "model": model,
-            **process_info(), "started": time.time(), "finished": None, "device": device,
-            "seed": seed, "timings": {}, "epochs_done": 0, "best_epoch": None,
-            "best_val_loss": None, "best_val_accuracy": None, "test_accuracy": None,
-            "test_loss": None, "checkpoint": None, "error": None, "warnings": [],
-        }
-        write_json(self.spec_json, spec)
-        write_json(self.config_json, config)
-        write_json(self.dataset_json, dataset)
-        write_json(self.classes_json, list(classes))
-        write_json(self.history_json, [])
-        self.flush()
-
-    def reopen(self, device: str) -> None:
-        """Mark a resumed run as running again in this process. The time its earlier
-        segments took is kept in ``earlier_seconds`` (``timings`` are this segment's), so
-        a run's time counts every segment (:func:`run_seconds`)."""
-        earlier = run_seconds(self.info, self.run_json)
-        self.info.update(status="running", finished=None, device=device, error=None,
-                         earlier_seconds=earlier, segment_started=time.time(), **process_info())
-        self.flush()
-
-    def update(self, **fields) -> None:
-        self.info.update(fields)
-        self.flush()
-
-    def flush(self) -> None:
-        write_json(self.run_json, self.info)
-
-    def write_history(self, history: list[dict]) -> None:
-        write_json(self.history_json, history)
-
-    def save_model(self, model, name: str) -> None:
-        """``model.save`` to a temporary ``.keras`` file, then rename over ``name``."""
-        final = self.path / name
-        tmp = self._fresh(name[: -len(".keras")] + ".partial.keras")
-        model.save(str(tmp))
-        os.replace(tmp, final)
-
-    def copy_model(self, source: str, target: str) -> None:
-        """Copy one model file of the run to another name (atomically): same weights,
-        no second serialisation (which takes seconds for a large backbone)."""
-        tmp = self._fresh(target[: -len(".keras")] + ".partial.keras")
-        shutil.copyfile(self.path / source, tmp)
-        os.replace(tmp, self.path / target)
-
-    def has(self, name: str) -> bool:
-        return (self.path / name).is_file()

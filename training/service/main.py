@@ -4,6 +4,8 @@ Run by the app (``workbench.compute``) as ``python -m training.service``; it rea
 requests on stdin and answers on stdout (docs/PROTOCOL.md). Arguments are for tests and
 for extending it: ``--handlers MODULE`` imports more handler modules,
 ``--protocol-version N`` announces another version (an old service, for the mismatch test).
+The app passes ``--background``: the service runs below the window's CPU priority, as
+the app's trainings do (``training.cpus.run_in_background``).
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ def parse_args(argv):
     p.add_argument("--handlers", action="append", default=[], metavar="MODULE",
                    help="import this module's handlers too (repeatable)")
     p.add_argument("--protocol-version", type=int, default=P.PROTOCOL_VERSION, help=argparse.SUPPRESS)
+    p.add_argument("--background", action="store_true",
+                   help="run below the starting process's CPU priority (nice 10; Windows: below normal)")
     return p.parse_args(argv)
 
 
@@ -59,6 +63,10 @@ def main(argv=None) -> int:
     logging.captureWarnings(True)
     # A crash prints every thread's stack into the service's log (the app's "Details…").
     faulthandler.enable(all_threads=True)
+    if args.background:   # before TensorFlow starts its thread pools: they inherit it
+        from training.cpus import run_in_background
+
+        log.info("Compute service %d runs at niceness %s", os.getpid(), run_in_background())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     registry = load_handlers(args.handlers)

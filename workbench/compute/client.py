@@ -37,8 +37,14 @@ STOPPED_MESSAGE = "The compute service stopped unexpectedly ({status}) while wor
 
 
 def service_command() -> list[str]:
-    """``python -m training.service`` with this interpreter."""
-    return [sys.executable, "-m", "training.service"]
+    """``python -m training.service --background`` with this interpreter.
+
+    In the background (below the window's CPU priority, as trainings are): a Label next
+    round trains and ranks on both cores for 10-70 s, often while a key is held down in
+    the labelling view, and at the window's priority the GUI thread waited behind it for a
+    core: single presses took up to 200-370 ms, as a background job up to 80-90 ms
+    (docs/BENCHMARKS.md, "Labelling"). It still gets every cycle the window does not use."""
+    return [sys.executable, "-m", "training.service", "--background"]
 
 
 def describe_exit(code: int, crashed: bool) -> str:

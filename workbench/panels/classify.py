@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
-from training.data.decode import IMAGE_FILE_FILTER
+from training.data.formats import IMAGE_FILE_FILTER
 from training.runs.runfolder import SIGNATURE_JSON
 from workbench.actions import shortcuts
 from workbench.appstate.settings import Settings

@@ -26,6 +26,7 @@ from workbench.widgets.dataset_views import (BadFilesModel, ClassTable, CsvColum
                                              PreviewPane, SplitSettings, bad_files_view)
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.pinned_views import PinnedListView
+from workbench.widgets.wrap import human_size
 from workbench.workers.job_runner import JobRunner
 from workbench.compute.requests import CheckImagesJob
 from workbench.workers.dataset import IndexWorker, PreviewWorker
@@ -591,9 +592,11 @@ class DatasetPanel(QWidget):
         if result.get("width"):
             extra.append(("Pixels", f"{result['width']} × {result['height']}"))
         if result.get("bytes") is not None:
-            extra.append(("File size", _human_bytes(result["bytes"])))
-        image, pix = result.get("image"), result.get("pixmap")
-        if image is not None:
+            extra.append(("File size", human_size(result["bytes"])))
+        image, pix, qimage = result.get("image"), result.get("pixmap"), result.get("qimage")
+        if qimage is not None:   # made (and scaled to fit) on the pool thread
+            pix = QPixmap.fromImage(qimage)
+        elif image is not None:
             pix = QPixmap.fromImage(image_to_qimage(image))
         self.preview.show_sample(pix, fields[:1] + extra + fields[1:], result.get("error", ""))
 
@@ -634,11 +637,3 @@ class DatasetPanel(QWidget):
         self.label_next.shutdown()
         if self._chart is not None:
             self._chart.shutdown()
-
-
-def _human_bytes(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)

@@ -6,8 +6,15 @@ compute service, never in this process) trains the suggestion model on the label
 and ranks the unlabelled images. The ranked queue goes to the labelling view
 (``LabellingView.set_queue``): the grid shows it best first, each image with the model's
 suggestion on its caption; Enter accepts it, a digit gives another class. After every N
-new labels (the box's "every" field, default 20) the next round starts, superseding a
-running one, and the queue refreshes. The box in the left column says what is happening
+new labels (the box's "every" field, default 20), or sooner when fewer than ``LOW_WATER``
+images of the shown queue are left to label, the next round starts and the queue
+refreshes when it ends. Labels given meanwhile never cancel a running round (rounds take
+10-70 s, and a key held down gives N labels in under a second: superseding, no round
+would ever end); they start the next one as soon as it ends. Rank now and another
+strategy do supersede it. The queue never runs dry while a round is pending: a round
+ranks ``RANKED`` images, the grid shows ``QUEUE_LENGTH`` of them at a time and, once
+those are labelled, the next ones of that ranking; past its end, the unlabelled images
+in grid order, and the view's hint says so. The box in the left column says what is happening
 (or how many more labels are needed) and charts the estimated accuracy (on labels held
 back from training) against the number of labels. The core builds the queue
 (``training.active.queue``): one item in 7 is a random check, shown like any other, whose
@@ -30,7 +37,14 @@ from workbench.workers.job_runner import JobRunner
 log = logging.getLogger(__name__)
 
 DEFAULT_EVERY = 20      # new labels between rounds
-QUEUE_LENGTH = 50
+QUEUE_LENGTH = 50       # images of the ranking the grid shows at a time
+RANKED = 500            # images a round ranks: past the shown ones, what the keys get next
+                        # while the next round runs (badge spreads only the first N; the rest
+                        # is by uncertainty, so a longer ranking costs a sort, not k-means++)
+LOW_WATER = 50          # fewer images of the ranking left to label: the next round is due
+                        # (at a person's 1-2 s a label, a round's 10-70 s ahead)
+FALLBACK_NOTE = ("The model is ranking again; meanwhile the next unlabelled images in grid "
+                 "order, without suggestions.")
 INPUT_SIZE = (64, 64)   # the most the small CNN sees (training.active.fastmodel)
 
 
@@ -127,6 +141,10 @@ class LabelNext(QObject):
         self.fixes = labelling.fixes
         self.points: list[dict] = []
         self._given_at_round: int | None = None   # labels when the running/last round started
+        self._ranking: list[dict] = []   # the last round's ranking, best first
+        self._served = 0                 # how many of it the grid has shown
+        self._partial = False            # it left out some unlabelled images
+        self._due = False                # a round is due once the running one ends
         self._runner = JobRunner(self)
         self.box = LabelNextBox()
         self.box.hide()
@@ -137,6 +155,7 @@ class LabelNext(QObject):
         self.box.strategy.currentIndexChanged.connect(lambda _i: self._given_at_round is not None
                                                       and self.start_round())
         labelling.activeChanged.connect(self._on_active)
+        labelling.queueUsedUp.connect(self._on_used_up)
         self.fixes.changed.connect(self._on_labels)
 
     # -- the API -----------------------------------------------------------------------
@@ -174,8 +193,9 @@ class LabelNext(QObject):
             self.box.status.setText("Every image has a class: nothing left to label.")
             return False
         self._given_at_round = sum(counts.values())
+        self._due = False
         job = ActiveRoundJob(paths, labels, classes, INPUT_SIZE, "rgb", self.box.strategy.currentData(),
-                             QUEUE_LENGTH, batch=self.box.every.value())
+                             max(RANKED, QUEUE_LENGTH), batch=self.box.every.value())
         self._runner.start(job, finished=self._on_round, failed=self._on_failed,
                            progress=self._on_progress)
         self.box.rank_now.setEnabled(False)
@@ -191,11 +211,16 @@ class LabelNext(QObject):
         self.points = load_curve(index.root) if index is not None else []
         self.box.chart.set_points(self.points)
         self._given_at_round = None
+        self._forget_ranking()
         self.box.rank_now.setEnabled(True)
         if self.labelling.queue() is not None:
             self.labelling.clear_queue()
         self._update_status()
         self._on_labels()
+
+    def _forget_ranking(self) -> None:
+        self._ranking, self._served, self._due, self._partial = [], 0, False, False
+        self.labelling.set_note(None)
 
     # -- reactions -----------------------------------------------------------------------
     @Slot(bool)
@@ -210,6 +235,7 @@ class LabelNext(QObject):
             self._on_labels()
         else:
             self._runner.cancel()
+            self._forget_ranking()
             self.box.rank_now.setEnabled(True)
             self.labelling.clear_queue()
             self._update_status()
@@ -221,12 +247,47 @@ class LabelNext(QObject):
         counts = self.counts()
         if counts is None:
             return
-        given = sum(counts.values())
-        if len(counts) >= 2 and not labels_needed(counts, MIN_PER_CLASS) and (
-                self._given_at_round is None or given - self._given_at_round >= self.box.every.value()):
-            self.start_round()
-        elif not self._runner.busy():
+        busy = self._runner.busy()
+        if busy and self._due:
+            return   # asked for already: nothing to work out on this key press
+        if len(counts) >= 2 and not labels_needed(counts, MIN_PER_CLASS) and self._round_due(counts):
+            if busy:
+                self._due = True   # started when the running round ends: never superseded by labels
+            else:
+                self.start_round()
+        elif not busy:
             self._update_status()
+
+    def _round_due(self, counts: dict) -> bool:
+        """After N labels, or early: fewer than ``LOW_WATER`` images of the ranking are left
+        to serve (and a new round would rank images the last one did not)."""
+        if self._given_at_round is None:
+            return True
+        if sum(counts.values()) - self._given_at_round >= self.box.every.value():
+            return True
+        spare = len(self._ranking) - self._served
+        if not self._ranking or not self._partial or spare >= LOW_WATER:
+            return False
+        to_label = self.labelling.to_label
+        return spare + sum(1 for i in self.labelling.queue() or () if to_label(i["path"])) < LOW_WATER
+
+    @Slot()
+    def _on_used_up(self) -> None:
+        """A key labelled the shown queue's last image: the next of the ranking, else the
+        unlabelled images in grid order (the round that will refresh them is due)."""
+        to_label = self.labelling.to_label
+        more = []
+        while self._served < len(self._ranking) and len(more) < QUEUE_LENGTH:
+            item = self._ranking[self._served]
+            self._served += 1
+            if to_label(item["path"]):
+                more.append(item)
+        if more:
+            self.labelling.set_queue(more)
+        else:
+            self.labelling.clear_queue()
+            self.labelling.set_note(FALLBACK_NOTE)
+            self.box.status.setText(FALLBACK_NOTE)
 
     @Slot(object)
     def _on_round(self, result: dict) -> None:
@@ -237,7 +298,10 @@ class LabelNext(QObject):
             done = {p for p, label in zip(snap[0], snap[1]) if label is not None}
         items = [{"path": i["path"], "suggested": i["suggested"], "score": i.get("confidence")}
                  for i in result.get("items", []) if i["path"] not in done]
-        self.labelling.set_queue(items)
+        self._ranking, self._served = items, min(len(items), QUEUE_LENGTH)
+        self._partial = int(result.get("pool") or 0) > len(result.get("items", []))
+        self.labelling.set_note(None)
+        self.labelling.set_queue(items[:QUEUE_LENGTH])
         if items and self.labelling.is_active():
             self.labelling.select_next(-1)
         point = result.get("point")
@@ -247,6 +311,8 @@ class LabelNext(QObject):
             self._save_curve()
         self._update_status()
         self.roundFinished.emit(result)
+        if self._due:   # labels given while it ran: the next round at once
+            self.start_round()
 
     def _save_curve(self) -> None:
         from training.active.curve import save_curve

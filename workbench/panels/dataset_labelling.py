@@ -9,7 +9,9 @@ preview, decoded ahead on the app's pool (:class:`NextPreviews`), is shown at on
 a key held down on photos that decode slower than the key repeats: the grid's thumbnail,
 then the sharp preview).
 Labels are label fixes (``LabelFixes``: the overlay beside the dataset, Ctrl+Z undoes);
-the files are never touched.
+the files are never touched. The class list's buttons are :class:`ClassEditor`
+(``dataset_labelling_classes``), the line above the grid :class:`LabellingHint`
+(``dataset_labelling_hint``).
 
 The API other parts of the app use (the "Label next" queue of active learning)::
 
@@ -17,6 +19,9 @@ The API other parts of the app use (the "Label next" queue of active learning)::
     view.set_queue([{"path": p, "suggested": "cat", "score": 0.83}, …])  # best first
     view.set_active(True)            # the grid shows exactly the queue, in that order
     view.labelled.connect(slot)      # (paths, class) after each label given here
+    view.queueUsedUp.connect(slot)   # a key left no image of the queue to label: set_queue
+                                     # more (or clear_queue) in the slot, it is selected
+    view.set_note("…")               # a line the hint starts with (None: none)
     view.clear_queue()               # back to every unlabelled image
 
 A queue item's suggestion shows on its caption (``cat? 83%``); Enter accepts the
@@ -29,23 +34,16 @@ import collections
 import logging
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QInputDialog, QLabel, QMessageBox, QPushButton
+from PySide6.QtWidgets import QPushButton
 
-from workbench.actions import class_edits
 from workbench.actions.fixes import class_keys, fixes_for
 from workbench.itemmodels.thumbnails import PathRole
-from workbench.widgets.class_list import ClassList
+from workbench.panels.dataset_labelling_classes import ClassEditor
+from workbench.panels.dataset_labelling_hint import LabellingHint
 from workbench.panels.dataset_labelling_previews import NextPreviews
+from workbench.widgets.class_list import ClassList
 
 log = logging.getLogger(__name__)
-
-
-NO_UNLABELLED = ("No unlabelled images: every image has a class. Put images in the dataset "
-                 "folder (outside the class folders) to label them here, or switch off "
-                 "Label images to see the labelled ones.")
-ALL_DONE = ("Every image here is labelled. Train from the Training panel, or switch off "
-            "Label images to see them all.")
-HINT_STYLE = "color: #333; background: #eef4fb; padding: 4px;"
 
 
 class LabellingView(QObject):
@@ -54,10 +52,14 @@ class LabellingView(QObject):
     Signals:
         labelled(list, str): paths given a class here (by key, double-click or Enter).
         activeChanged(bool): the labelling mode was switched on or off.
+        queueUsedUp(): no image of the queue is left to label; emitted (connected directly)
+            while the key that labelled the last one is handled, so that what the slot
+            shows is selected by that key.
     """
 
     labelled = Signal(list, str)
     activeChanged = Signal(bool)
+    queueUsedUp = Signal()
 
     def __init__(self, panel, header_layout, center_layout):
         super().__init__(panel)
@@ -67,6 +69,7 @@ class LabellingView(QObject):
         self._queue: list[dict] | None = None
         self._suggested: dict[str, tuple] = {}
         self._classes_seen: list[str] = []
+        self._topping_up = False
         self.next = NextPreviews(self)   # previews ahead: cleared with the dataset
         self.toggle = QPushButton("Label images")
         self.toggle.setCheckable(True)
@@ -74,22 +77,16 @@ class LabellingView(QObject):
         self.toggle.toggled.connect(self.set_active)
         # In the header, before "Open another…": the filter row must fit a 1024 px window.
         header_layout.insertWidget(header_layout.count() - 1, self.toggle)
-        self.hint = QLabel()
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet(HINT_STYLE)
-        self.hint.hide()
+        self.hint = LabellingHint()
         center_layout.insertWidget(1, self.hint)
         self.class_list = ClassList()
         self.class_list.hide()
         panel.left_splitter.insertWidget(0, self.class_list)
-        self.class_list.addRequested.connect(self.ask_add_class)
-        self.class_list.renameRequested.connect(self.ask_rename_class)
-        self.class_list.deleteRequested.connect(self.ask_delete_class)
+        self.classes = ClassEditor(self)   # the class list's Add class… / Rename… / Delete
         self.class_list.classActivated.connect(self.label_selected)
         panel.thumbs.set_marker(self._mark)
         panel.grid.installEventFilter(self)   # after the fix keys: this filter runs first
         self.fixes.changed.connect(self._on_fixes_changed)
-        self.fixes.reopenRequested.connect(self._reopen)
         # The class counts and the hint follow a label in the next turn of the event loop,
         # after the next image is painted (a key press must show it within 50 ms).
         self._refresh_timer = QTimer(self)
@@ -139,13 +136,21 @@ class LabellingView(QObject):
         self.panel.thumbs.refresh_marks()
 
     def clear_queue(self) -> None:
-        self.set_queue([])
-        self._queue = None
+        self._queue, self._suggested = None, {}
         if self._active:
             self.show_items()
+        self.panel.thumbs.refresh_marks()
 
     def queue(self) -> list[dict] | None:
         return list(self._queue) if self._queue is not None else None
+
+    def set_note(self, text: str | None) -> None:
+        """A line the hint starts with (what Label next is doing meanwhile); None: none."""
+        self.hint.note = text
+        self._update_hint()
+
+    def has_suggestions(self) -> bool:
+        return bool(self._suggested)
 
     def selected_paths(self) -> list[str]:
         """The selected images, in grid order (the current one when none is selected)."""
@@ -199,6 +204,16 @@ class LabellingView(QObject):
                 grid.scrollTo(idx)
                 self._refresh_timer.start()
                 return True
+        if self._queue and not self._topping_up:
+            # Nothing of the queue is left: its owner shows more (set_queue/clear_queue
+            # select the first of it); guarded, as they come back here.
+            self._topping_up = True
+            try:
+                self.queueUsedUp.emit()
+            finally:
+                self._topping_up = False
+            if self.to_label(self.panel.grid.currentIndex().data(PathRole)):
+                return True
         self._update_hint()
         return False
 
@@ -213,68 +228,23 @@ class LabellingView(QObject):
         self.panel.update_shown()
         self.select_next(-1)
 
-    # -- the class list's buttons ------------------------------------------------------
-    @Slot()
-    def ask_add_class(self) -> None:
-        name, ok = QInputDialog.getText(self.panel, "Add class", "Name of the new class:")
-        if ok:
-            self.add_class(name)
-
-    @Slot(str)
-    def ask_rename_class(self, old: str) -> None:
-        new, ok = QInputDialog.getText(self.panel, "Rename class", f"New name for {old}:", text=old)
-        if ok and new.strip() != old:
-            self.rename_class(old, new)
-
-    @Slot(str)
-    def ask_delete_class(self, name: str) -> None:
-        n = self._totals().get(name, 0)
-        answer = QMessageBox.question(
-            self.panel, "Delete class",
-            f"Delete the class {name}? Its {n:,} image{'s' if n != 1 else ''} become unlabelled; "
-            "no file is touched or moved. Ctrl+Z (Edit → Undo) brings the class and its "
-            "labels back.")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.delete_class(name)
-
+    # -- class edits (dataset_labelling_classes.ClassEditor) -------------------------
     def add_class(self, name: str) -> bool:
         """Make a class (Ctrl+Z undoes); False with the reason shown when it can't."""
-        return self._class_edit(lambda: class_edits.add_class(self.fixes, name))
+        return self.classes.add_class(name)
 
     def rename_class(self, old: str, new: str) -> bool:
-        return self._class_edit(lambda: class_edits.rename_class(self.fixes, old, new))
+        return self.classes.rename_class(old, new)
 
     def delete_class(self, name: str) -> bool:
-        return self._class_edit(lambda: class_edits.delete_class(self.fixes, name))
+        return self.classes.delete_class(name)
 
-    # -- internals ---------------------------------------------------------------------
-    def _class_edit(self, edit) -> bool:
-        from training.data.classedits import ClassNameError
-
-        if self.state.dataset is None or self.fixes.overlay is None:
-            return False
-        try:
-            edit()   # an edit that renumbers classes reopens the dataset (reopenRequested)
-        except ClassNameError as exc:
-            self._say(str(exc))
-            return False
-        except OSError as exc:
-            self._say(f"Could not save the classes: {exc.strerror or exc}")
-            return False
-        return True
-
-    @Slot()
-    def _reopen(self) -> None:
-        """A class edit or its undo renumbered the classes: reopen (labelling stays on)."""
-        if self.state.dataset_spec is not None:
-            self.panel.open_spec(self.state.dataset_spec)
-
-    def _say(self, text: str) -> None:
-        self.hint.setText(text)
-        self.hint.setStyleSheet("color: #8a1f11; background: #fdecea; padding: 4px;")
-        self.hint.show()
+    def say(self, text: str) -> None:
+        """Show ``text`` as a problem in the hint and the status bar."""
+        self.hint.say(text)
         self.state.statusMessage.emit(text)
 
+    # -- internals ---------------------------------------------------------------------
     def to_label(self, path) -> bool:
         """Whether ``path`` still needs a label (not labelled with a current class, not
         excluded); the preview-ahead asks it of the images after the selection."""
@@ -303,7 +273,8 @@ class LabellingView(QObject):
             return ""
         return f"{cls}? {score:.0%}" if isinstance(score, (int, float)) else f"{cls}?"
 
-    def _totals(self) -> dict[str, int]:
+    def totals(self) -> dict[str, int]:
+        """``{class: labelled images}`` of the open dataset (with the label fixes)."""
         from training.data.pool import class_totals
 
         index = self.state.dataset
@@ -316,7 +287,7 @@ class LabellingView(QObject):
         classes = list(index.classes)
         if self._active or force:
             keys = {c: k for k, c in class_keys(classes).items()}
-            self.class_list.set_classes(classes, keys, self._totals())
+            self.class_list.set_classes(classes, keys, self.totals())
         if classes != self._classes_seen:
             self._classes_seen = classes
             self.panel.classes_edited()
@@ -329,29 +300,7 @@ class LabellingView(QObject):
         self.toggle.setToolTip(f"Show the {left:,} unlabelled images and give them a class "
                                "with a key" if left else "Show the unlabelled images and give "
                                "them a class with a key")
-        if not self._active or index is None:
-            self.hint.hide()
-            return
-        if self.hint.styleSheet() != HINT_STYLE:   # restyling on every key press cost ~1 ms
-            self.hint.setStyleSheet(HINT_STYLE)
-        classes = self.fixes.classes
-        if not classes:
-            text = ("Create a class to start labelling: click Add class… on the left, then "
-                    "press its key on each image.")
-        elif self.panel.thumbs.rowCount() == 0:
-            text = NO_UNLABELLED
-        elif not any(self.to_label(p) for p in self.selected_paths()) and not left \
-                and not self._queue:
-            text = ALL_DONE
-        else:
-            keys = class_keys(classes)
-            shown = " · ".join(f"{k} {c}" for k, c in list(keys.items())[:6])
-            more = ", more in the class list" if len(keys) > 6 else ""
-            text = (f"{left:,} to label. Keys: {shown}{more}. Select several images to label "
-                    "them at once; Ctrl+Z undoes."
-                    + (" Enter accepts the suggestion." if self._suggested else ""))
-        self.hint.setText(text)
-        self.hint.show()
+        self.hint.show_for(self, left)
 
     @Slot()
     def _on_fixes_changed(self) -> None:
@@ -420,7 +369,7 @@ class LabellingView(QObject):
             digit = str(key - Qt.Key.Key_0)
             cls = class_keys(self.fixes.classes).get(digit)
             if cls is None:
-                self._say(f"No class has the key {digit}." + (
+                self.say(f"No class has the key {digit}." + (
                     "" if self.fixes.classes else " Create a class first: Add class… on the left."))
             else:
                 self.label_selected(cls)

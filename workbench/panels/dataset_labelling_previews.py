@@ -116,7 +116,7 @@ class NextPreviews(QObject):
             paths.append(path)
             if len(paths) >= PREFETCH:
                 break
-        self.ahead.want(paths, self.preview_box())
+        self.ahead.want(paths, self.preview_box(), view.panel.preview.fit_size())
 
     def _on_ahead(self, result: dict) -> None:
         """A preview decoded ahead: shown at once if the preview waits for it."""

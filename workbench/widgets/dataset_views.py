@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, Qt, QTimer, Signal)
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSize, Qt, QTimer, Signal)
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 from training.data.index import SPLIT_NAMES
 from workbench.widgets.pinned_views import PinnedTableView
 from workbench.widgets.wrap import breakable
+from workbench.workers.qimages import fit_mode
 
 
 class ClassTable(QTableWidget):
@@ -198,16 +199,21 @@ class PreviewPane(QWidget):
         super().resizeEvent(event)
         self._rescale()
 
+    def fit_size(self) -> tuple[int, int]:
+        """The size a picture is scaled to fit (the image box less its border)."""
+        size = self.image.size()
+        return size.width() - 8, size.height() - 8
+
     def _rescale(self) -> None:
         if self._pixmap is None or self._pixmap.isNull():
             return
-        size = self.image.size()
         pix = self._pixmap
-        small = max(pix.width(), pix.height()) < 64
-        mode = (Qt.TransformationMode.FastTransformation if small
-                else Qt.TransformationMode.SmoothTransformation)
-        self.image.setPixmap(pix.scaled(size.width() - 8, size.height() - 8,
-                                        Qt.AspectRatioMode.KeepAspectRatio, mode))
+        fit = QSize(*self.fit_size())
+        if pix.size().scaled(fit, Qt.AspectRatioMode.KeepAspectRatio) == pix.size():
+            self.image.setPixmap(pix)   # made to fit already (a preview decoded ahead)
+            return
+        self.image.setPixmap(pix.scaled(fit, Qt.AspectRatioMode.KeepAspectRatio,
+                                        fit_mode(pix.width(), pix.height())))
 
 
 def _esc(text: str) -> str:

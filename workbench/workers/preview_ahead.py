@@ -8,7 +8,11 @@ selection moves ~40 times a second, and a batch of 8 arrived after half of it ha
 passed). Each ``want`` replaces the queue, so images the selection has passed are never
 decoded. Ownership: the queue, the in-flight set and the cancel event are plain data
 shared with the pool tasks under one lock; the cache, the callbacks and this object live
-on the GUI thread, which alone creates pixmaps from the arrays. A task ends when the
+on the GUI thread, which alone creates pixmaps. The task also makes each preview's
+``QImage``, scaled to the size it is shown at (``qimage``): converting and smooth-scaling
+took ~2-3 ms of the GUI thread per key press, and a ``QImage`` may be made on another
+thread. It is handed over once through ``Pool.post`` and from then on only the GUI
+thread touches it (one cancelled before the handover is freed by its own task). A task ends when the
 queue is empty or at the next image after :meth:`clear` / :meth:`shutdown` set its
 cancel event; :meth:`shutdown` waits for it.
 """
@@ -21,6 +25,7 @@ import weakref
 
 from workbench.workers.dataset import preview_data
 from workbench.workers.pool import app_pool, call_weak
+from workbench.workers.qimages import fitted_qimage
 
 THREADS = 2          # previews decoded at once (the thumbnails use two more of the pool's 4)
 CACHE_PREVIEWS = 32  # decoded previews kept (each fits the preview box: ~1 MB)
@@ -34,11 +39,13 @@ def _decode_ahead(pool, wanted, inflight, lock, cancel, generation: int, deliver
             with lock:
                 if not wanted:
                     return
-                path, box = wanted.popleft()
+                path, box, fit = wanted.popleft()
                 inflight.add(path)
             t0 = time.perf_counter()
             try:
                 result = preview_data(path, box)
+                if result["image"] is not None:
+                    result["qimage"] = fitted_qimage(result["image"], fit)
             finally:
                 with lock:
                     inflight.discard(path)
@@ -54,7 +61,7 @@ class PreviewAhead:
     """Previews decoded ahead (see the module docstring). GUI thread only.
 
     ``on_ready(result)`` is called on the GUI thread with each preview decoded
-    (``preview_data``'s dict plus ``box`` and ``decode_s``), after it is cached.
+    (``preview_data``'s dict plus ``box``, ``decode_s`` and ``qimage``), after it is cached.
     """
 
     def __init__(self, on_ready, threads: int = THREADS) -> None:
@@ -81,12 +88,13 @@ class PreviewAhead:
         while len(self.cache) > CACHE_PREVIEWS:
             self.cache.popitem(last=False)
 
-    def want(self, paths: list[str], box) -> None:
+    def want(self, paths: list[str], box, fit: tuple[int, int] | None = None) -> None:
         """Decode these previews next, in this order, to fit ``box`` (``(width, height)``
-        or a side; replaces what was asked before)."""
+        or a side), their ``qimage`` scaled to fit ``fit`` (the size shown; None: as
+        decoded); replaces what was asked before."""
         with self._lock:
             self._wanted.clear()
-            self._wanted.extend((p, box) for p in paths
+            self._wanted.extend((p, box, fit) for p in paths
                                 if p not in self.cache and p not in self._inflight)
         self._dispatch()
 
@@ -105,7 +113,7 @@ class PreviewAhead:
 
     def in_flight(self, path: str) -> bool:
         with self._lock:
-            return path in self._inflight or any(p == path for p, _e in self._wanted)
+            return path in self._inflight or any(item[0] == path for item in self._wanted)
 
     def pending(self) -> bool:
         return self._running > 0

@@ -12,6 +12,7 @@ from tests.hostile import broken_crc_png, exif_rotated_jpeg, huge_png_bytes
 from tests.imagegen import class_image
 from training.data import DecodeError, decode_image
 from training.data import decode as dec
+from training.data import pixels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -103,9 +104,9 @@ def test_enlarging_uses_opencv_bilinear_within_one_level_of_pillow():
         arr = rng.integers(0, 256, shape, np.uint8)
         pil = Image.fromarray(arr)
         for size in [(128, 128), (28, 40), (64, 24)]:
-            out = dec._resize_array(arr, size)
-            if not dec._enlarges(shape[0], shape[1], size):  # shrinks a side: Pillow, exactly
-                assert np.array_equal(out, np.asarray(dec._resize(pil, size)))
+            out = pixels.resize_array(arr, size)
+            if not pixels.enlarges(shape[0], shape[1], size):  # shrinks a side: Pillow, exactly
+                assert np.array_equal(out, np.asarray(pixels.resize_image(pil, size)))
                 continue
             want = np.asarray(pil.resize(size[::-1], Image.Resampling.BILINEAR))
             assert out.shape == want.shape

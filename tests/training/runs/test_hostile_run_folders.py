@@ -21,6 +21,7 @@ from training.runs.follow import read_live_checked, request_stop
 from training.runs.listing import list_runs
 from training.runs.manage import list_runs_labelled, rename_run
 from training.runs.runfolder import RunError, RunFolder
+from training.runs.writer import RunWriter
 
 GOOD_RUN = {"schema_version": 1, "status": "complete", "model": "mlp", "started": 1.0,
             "finished": 2.0, "epochs_done": 1}
@@ -233,7 +234,7 @@ def test_writes_into_a_run_folder_never_follow_a_planted_link(world):
     rename_run(run, "mine")                        # run.json rewritten
     request_stop(run)                              # stop_requested written
     RunFolder(run).write_evaluation(_evaluation(n=4), max_json_cells=1)
-    writer = runfolder.RunWriter(run, dict(GOOD_RUN))
+    writer = RunWriter(run, dict(GOOD_RUN))
     (run / "model_best.keras").write_bytes(b"weights")
     writer.copy_model("model_best.keras", "model_final.keras")
     assert (run / "model_final.keras").read_bytes() == b"weights"

@@ -47,7 +47,8 @@ def test_a_run_whose_process_died_counts_up_to_its_last_write_not_to_when_it_was
     import subprocess
     import sys
 
-    from training.runs.runfolder import RunFolder, run_seconds
+    from training.runs.runfolder import RunFolder
+    from training.runs.writer import run_seconds
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

@@ -10,7 +10,7 @@ from training.runs import runfolder
 from training.runs.runfolder import RunError, RunFolder
 
 ROOT = Path(__file__).resolve().parents[3]
-# Every file name a run holds: the constants of training/runs/runfolder.py (folder names such
+# Every file name a run holds: the constants of training/runs/files.py (folder names such
 # as "exports" are ordinary words, so only names with a file extension are checked).
 NAMES = sorted(v for k, v in vars(runfolder).items()
                if k.isupper() and isinstance(v, str) and v.endswith((".json", ".npz", ".keras")))
@@ -35,7 +35,7 @@ def test_no_run_file_name_is_spelled_outside_the_run_folder_module():
     bad = []
     for package in ("training", "workbench", "bench"):
         for path in sorted((ROOT / package).rglob("*.py")):
-            if path == ROOT / "training" / "runs" / "runfolder.py":
+            if path == ROOT / "training" / "runs" / "files.py":
                 continue
             for line, text in _string_literals(path):
                 if any(name in text for name in NAMES):
