@@ -147,25 +147,36 @@ def app_default(path: str, seed: int, curve: bool, settings: dict | None = None,
 
 
 def flip_tta(index, choice, run_dir) -> dict:
-    """Test accuracy of the run's final model alone and averaged with its prediction of
-    the left-right mirrored image (flip test-time augmentation), measured here, off the
-    clock; with the mirror check's verdict and whether the model trained with flips."""
+    """Test accuracy of the run's final model on the image alone (plain) and averaged with
+    the left-right mirror (flip TTA), off the clock; with the mirror check's verdict,
+    whether the model trained with flips and whether it has TTA built in
+    (``training.models.tta``: then its own output is the TTA one and ``plain`` is its
+    first view)."""
+    from training.features.modelcall import to_probabilities
+    from training.models.tta import has_flip_tta, view_probabilities
     from training.recipe.flips import mirror_check
     from training.runs.runfolder import RunFolder, load_model_file
 
     x, y = test_arrays(index, choice.spec.input_size, choice.spec.color_mode)
     model = load_model_file(RunFolder(run_dir).model_final)
     x = x.astype("float32")
-
-    def probs(images):
-        p = model.predict(images, batch_size=256, verbose=0)
-        return np.c_[1 - p, p] if p.shape[1] == 1 else p
-
-    plain = probs(x)
-    both = (plain + probs(x[:, :, ::-1, :])) / 2
+    built_in = has_flip_tta(model)
+    views = view_probabilities(model) if built_in else model
+    plain, mirror = [], []
+    for start in range(0, len(x), 256):  # per batch: a TTA model's rows are [images, mirrors]
+        b = x[start:start + 256]
+        if built_in:
+            p = to_probabilities(views(b, training=False).numpy())
+            plain.append(p[:len(b)])
+            mirror.append(p[len(b):])
+        else:
+            plain.append(to_probabilities(model(b, training=False).numpy()))
+            mirror.append(to_probabilities(model(b[:, :, ::-1, :], training=False).numpy()))
+    plain, mirror = np.concatenate(plain), np.concatenate(mirror)
+    both = (plain + mirror) / 2
     return {"plain_accuracy": float((plain.argmax(1) == y).mean()),
             "tta_accuracy": float((both.argmax(1) == y).mean()),
-            "mirror_safe": mirror_check(index).safe,
+            "mirror_safe": mirror_check(index).safe, "built_in_tta": built_in,
             "trained_with_flips": choice.spec.augmentation.flip != "none"}
 
 

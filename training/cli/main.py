@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fine-tune-lr", type=float, default=_TRAIN_DEFAULTS.fine_tune_lr)
     p.add_argument("--weights", default="imagenet", help="imagenet | random | PATH (transfer models)")
     p.add_argument("--augment", action="store_true", help="random flip, rotation and zoom")
+    p.add_argument("--flip-tta", action="store_true",
+                   help="a model trained with horizontal flips (--augment, or Auto's choice for "
+                        "colour photos) averages each image and its mirror when predicting "
+                        "(test-time augmentation; off by default: no gain measured, "
+                        "docs/BENCHMARKS.md 8c)")
     p.add_argument("--download-weights", action="store_true",
                    help="download missing ImageNet backbone weights into the Keras cache "
                    "(the only time the CLI goes online)")
@@ -495,6 +500,8 @@ def cmd_train(args, events, out):
         index = _open(args, args.data, events)
         foreign = _foreign_labels(index, out)
         spec = _model_spec(args, index, events)
+        if args.flip_tta:  # also for --spec: a setting of this run, like the others
+            spec.augmentation.test_time_flip = True
         config = _train_config(args, index, events)
         _report_device(args, events, config)
         with stop_on_sigint(events):

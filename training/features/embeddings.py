@@ -60,6 +60,13 @@ def penultimate_model(model, with_outputs: bool = False):
         raise ValueError(  # a model we cannot use, not a wrong argument type
             f"Cannot take penultimate features from the model {model.name!r}: "
             f"its head layer {head.name!r} has {len(features)} inputs.")
+    from training.models.tta import MeanOfViews, has_flip_tta
+
+    if has_flip_tta(model):
+        # The head sees the image and its mirror (training.models.tta); its prediction is
+        # the mean of the two, so the features are too: one row per image, and the kNN
+        # and duplicate checks compare what the prediction was made from.
+        features = MeanOfViews(name="features_mean_of_views")(features)
     outputs = [features, model.output] if with_outputs else features
     return keras.Model(model.inputs, outputs, name=f"{model.name}_features")
 
@@ -100,8 +107,13 @@ class Embedder:
         head gives ``[0, z]``), or None when the head is not a softmax/sigmoid Dense layer.
 
         With ``probabilities`` (the model's output for the same images), None is also
-        returned when softmax(logits) does not reproduce them (a head this cannot read).
+        returned when softmax(logits) does not reproduce them (a head this cannot read),
+        and always for a flip-TTA model (then calibration fits on log-probabilities).
         """
+        from training.models.tta import has_flip_tta
+
+        if has_flip_tta(self.model):
+            return None  # a mean of two softmaxes is no softmax of one set of logits
         head = head_layer(self.model)
         act = getattr(getattr(head, "activation", None), "__name__", "")
         weights = head.get_weights() if act in ("softmax", "sigmoid") else []

@@ -16,6 +16,10 @@ Three cases, picked once per model:
 
 The class score is the pre-softmax logit (``features @ W + b`` of the head ``Dense``; for
 a two-class sigmoid head ``+z``/``-z``): softmax saturates, and its gradients with it.
+A model with flip test-time augmentation (``training.models.tta``) runs every image as
+two views, the image and its mirror, and predicts their mean: the class is that mean's
+top class, the score the sum of its logit in both views, and the map the sum of both
+views' maps, the mirror's mirrored back onto the image.
 The loaded model is never modified.
 """
 from __future__ import annotations
@@ -58,7 +62,11 @@ class GradCam:
     def __init__(self, model):
         import keras
 
+        from training.models.tta import is_tta_layer, views
+
         self.model = model
+        self.views = views(model)  # rows per image inside the model (2 with flip TTA)
+        self._is_tta = is_tta_layer
         self.head = _head(model)
         if not isinstance(self.head, keras.layers.Dense):
             raise GradCamError(f"Grad-CAM needs a Dense classification head; the last layer "
@@ -93,7 +101,8 @@ class GradCam:
         self._inner = keras.Model(bb.input, [bb.get_layer(spatial[-1].name).output, bb.output])
         order = [layer for layer in self.model.layers if not isinstance(layer, keras.layers.InputLayer)]
         self._before = order[:order.index(bb)]
-        self._after = [layer for layer in order[order.index(bb) + 1:] if layer is not self.head]
+        self._after = [layer for layer in order[order.index(bb) + 1:]
+                       if layer is not self.head and not self._is_tta(layer)]
         self._check_replay()
 
     def _check_replay(self) -> None:
@@ -108,6 +117,7 @@ class GradCam:
         _, feats = self._forward(x)
         z = self.logits(feats)
         got = tf.sigmoid(z[:, 1:]).numpy() if want.shape[-1] == 1 else tf.nn.softmax(z).numpy()
+        got = got.reshape(self.views, -1, got.shape[-1]).mean(axis=0)
         if not np.allclose(got, want, atol=1e-3):
             raise GradCamError("Grad-CAM cannot follow this model's graph (it is not a chain of "
                                "layers around the backbone); heatmaps are not available for it.")
@@ -164,17 +174,21 @@ class GradCam:
         with tf.GradientTape() as tape:
             tape.watch(x)
             conv, feats = self._forward(x)
-            z = self.logits(feats)
-            idx = int(tf.argmax(z[0])) if class_index is None else int(class_index)
+            z = self.logits(feats)  # one row per view: the image (, its mirror)
+            probs = tf.reduce_mean(tf.nn.softmax(z), axis=0).numpy()
+            idx = int(np.argmax(probs)) if class_index is None else int(class_index)
             if not 0 <= idx < int(z.shape[-1]):
                 raise GradCamError(f"class_index must lie in 0..{int(z.shape[-1]) - 1}. "
                                    f"Received: {class_index}")
-            score = z[0, idx]
-        probs = tf.nn.softmax(z[0]).numpy()
+            score = tf.reduce_sum(z[:, idx])
         if self.method == GRADCAM:
-            grads = tape.gradient(score, conv)
-            weights = tf.reduce_mean(tf.cast(grads, tf.float32), axis=(0, 1, 2))
-            cam = tf.nn.relu(tf.reduce_sum(tf.cast(conv[0], tf.float32) * weights, axis=-1)).numpy()
+            grads = tf.cast(tape.gradient(score, conv), tf.float32)
+            cam = 0.0
+            for v in range(self.views):
+                weights = tf.reduce_mean(grads[v], axis=(0, 1))
+                view = tf.nn.relu(tf.reduce_sum(tf.cast(conv[v], tf.float32) * weights,
+                                                axis=-1)).numpy()
+                cam = cam + (view[:, ::-1] if v else view)  # the mirror's map, mirrored back
         else:
             grads = tape.gradient(score, x)
             cam = np.abs(grads[0].numpy()).max(axis=-1)

@@ -78,6 +78,8 @@ def load_model(path, compile: bool = True):
         ValueError: from Keras, for a file that needs unsafe deserialisation (a
             ``Lambda`` layer, say) or is not a Keras model.
     """
-    import training.models.losses  # noqa: F401  (registers the smoothed loss for compile=True)
+    # Registering imports: the smoothed loss (for compile=True) and the flip TTA layers.
+    import training.models.losses
+    import training.models.tta  # noqa: F401
 
     return keras.saving.load_model(str(path), compile=compile, safe_mode=True)

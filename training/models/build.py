@@ -2,12 +2,13 @@
 
 Every model has the same shape, so a saved ``.keras`` file classifies raw images on its
 own: ``Input`` (float 0..255) → augmentation (only when called with ``training=True``)
-→ grayscale to RGB (when a backbone needs three channels) → preprocessing
-(``Rescaling`` or the backbone's ``preprocess_input`` as layers) → backbone → the
-spec's layers → the head. No ``Lambda``
-layers, so models load with ``safe_mode=True``; the one layer of our own,
-:class:`~training.models.augment.Augmentation`, is registered with Keras (load with
-:func:`training.models.load_model`, or import ``training.models.augment`` first).
+→ the image and its mirror (flip test-time augmentation, when the spec trains with
+horizontal flips: ``training.models.tta``) → grayscale to RGB (when a backbone needs
+three channels) → preprocessing (``Rescaling`` or the backbone's ``preprocess_input`` as
+layers) → backbone → the spec's layers → the head (→ the mean of the two views). No
+``Lambda`` layers, so models load with ``safe_mode=True``; our own layers
+(:class:`~training.models.augment.Augmentation` and the two of ``training.models.tta``)
+are registered with Keras (load with :func:`training.models.load_model`).
 """
 from __future__ import annotations
 
@@ -106,6 +107,13 @@ def assemble(spec, num_classes: int, load_weights: bool = True,
     for layer in _augmentation_layers(spec.augmentation):
         x = layer(x)
         report("augmentation", None, layer)
+    tta = spec.augmentation.flip_tta
+    if tta:
+        from training.models.tta import MirrorViews
+
+        layer = MirrorViews(name="mirror_views", dtype="float32")
+        x = layer(x)
+        report("augmentation", None, layer)
     bb = spec.backbone
     if bb is not None and spec.channels == 1:
         # Pretrained backbones take three channels; repeat the gray one (a built-in
@@ -137,6 +145,12 @@ def assemble(spec, num_classes: int, load_weights: bool = True,
     _check_vector(spec, x.shape)
     outputs = head(x)
     report("head", None, head)
+    if tta:
+        from training.models.tta import MeanOfViews
+
+        mean = MeanOfViews(name="mean_of_views", dtype="float32")
+        outputs = mean(outputs)
+        report("head", None, mean)
     model = keras.Model(inputs, outputs, name=_model_name(spec.name))
     if not can_precompute_features(spec):
         return ModelParts(model)

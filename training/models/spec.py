@@ -9,7 +9,9 @@ which ``build_model`` and ``summarize`` call, so that the model builder can stil
 such a spec and show the error next to the layer.
 
 Schema history: 1 (first version). A new optional field with a default is a minor change
-and keeps the version; a removed or renamed field bumps it.
+and keeps the version; a removed or renamed field bumps it. ``augmentation.test_time_flip``
+(flip test-time augmentation, ``training.models.tta``) was added that way: off by default,
+which is how the models of older files were built.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ SCHEMA_VERSION = 1
 MODEL_TEMPLATES = ("mlp", "cnn", "transfer")
 COLOR_MODES = ("grayscale", "rgb")
 FLIP_MODES = ("none", "horizontal", "vertical", "horizontal_and_vertical")
+HORIZONTAL_FLIPS = ("horizontal", "horizontal_and_vertical")  # modes that train on mirrors
 POOLINGS = ("avg", "max")
 
 
@@ -55,6 +58,10 @@ class AugmentationSpec:
         zoom: zoom in or out by up to this fraction of the size; 0..0.9.
         contrast: change contrast by up to this fraction; 0..1.
         translation: shift by up to this fraction of height and width; 0..0.5.
+        test_time_flip: with a horizontal ``flip``, the model also predicts on the image's
+            left-right mirror and averages the two softmax outputs (``training.models.tta``;
+            see :attr:`flip_tta`). No effect without horizontal flips: a model that never
+            saw a mirrored image is worse on one (docs/BENCHMARKS.md 8c).
     """
 
     flip: str = "none"
@@ -62,6 +69,15 @@ class AugmentationSpec:
     zoom: float = 0.0
     contrast: float = 0.0
     translation: float = 0.0
+    # Off by default: docs/BENCHMARKS.md 8c (round 4) measured no gain from it on the
+    # suite's mirror-safe sets (models trained with flips), at about twice the prediction time.
+    test_time_flip: bool = False
+
+    @property
+    def flip_tta(self) -> bool:
+        """Whether the model averages the image and its mirror when predicting: it trains
+        with horizontal flips and ``test_time_flip`` is on."""
+        return self.test_time_flip and self.flip in HORIZONTAL_FLIPS
 
     @property
     def enabled(self) -> bool:
@@ -72,6 +88,9 @@ class AugmentationSpec:
         if self.flip not in FLIP_MODES:
             raise SpecError(f"Augmentation: flip must be one of {', '.join(FLIP_MODES)}; "
                             f"Received: flip={self.flip!r}")
+        if not isinstance(self.test_time_flip, bool):
+            raise SpecError(f"Augmentation: test_time_flip must be true or false; "
+                            f"Received: test_time_flip={self.test_time_flip!r}")
         for name, high in (("rotation", 0.5), ("zoom", 0.9), ("contrast", 1.0),
                            ("translation", 0.5)):
             value = getattr(self, name)

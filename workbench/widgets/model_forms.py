@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QSpinBox)
 
-from training.models.spec import COLOR_MODES, FLIP_MODES
+from training.models.spec import COLOR_MODES, FLIP_MODES, HORIZONTAL_FLIPS
 from training.recipe.config import LR_SCHEDULES, OPTIMIZERS
 from workbench.widgets.wrap import breakable
 
@@ -96,8 +96,12 @@ class AugmentationForm(_Form):
         super().__init__("Augmentation (training only)", parent)
         self.flip = QComboBox()
         self.flip.addItems(list(FLIP_MODES))
-        self.flip.currentTextChanged.connect(lambda v: self._write("flip", v))
+        self.flip.currentTextChanged.connect(self._flip_changed)
         self.form.addRow("Flip", self.flip)
+        # Flip test-time augmentation (training.models.tta): only with horizontal flips.
+        self.tta = QCheckBox("Also predict on the mirror image")
+        self.tta.toggled.connect(lambda on: self._write("test_time_flip", bool(on)))
+        self.form.addRow("", self.tta)
         self.spins = {}
         for name, high, label in (("rotation", 0.5, "Rotation (turns)"), ("zoom", 0.9, "Zoom"),
                                   ("contrast", 1.0, "Contrast"), ("translation", 0.5, "Shift")):
@@ -115,12 +119,18 @@ class AugmentationForm(_Form):
         self._loading = True
         self._obj = aug
         self.flip.setCurrentText(aug.flip)
+        self.tta.setChecked(bool(aug.test_time_flip))
+        self.tta.setEnabled(aug.flip in HORIZONTAL_FLIPS)
         for name, (box, spin) in self.spins.items():
             value = float(getattr(aug, name))
             box.setChecked(value > 0)
             spin.setEnabled(value > 0)
             spin.setValue(value if value > 0 else 0.1)
         self._loading = False
+
+    def _flip_changed(self, mode: str) -> None:
+        self.tta.setEnabled(mode in HORIZONTAL_FLIPS)
+        self._write("flip", mode)
 
     def _toggle(self, name: str, spin: QDoubleSpinBox, on: bool) -> None:
         spin.setEnabled(on)

@@ -22,6 +22,10 @@ TIPS = {
                              "channels (photos). Pretrained backbones need rgb.",
     ("aug_form", "flip"): "Randomly mirror training images. horizontal suits most photos; "
                           "none for digits and text, where a mirror changes the class.",
+    ("aug_form", "tta"): "With horizontal flips: every prediction (evaluation, the galleries, "
+                         "predict, exports) averages the image and its left-right mirror "
+                         "(test-time augmentation; about twice the prediction time). Off by "
+                         "default: it gained nothing on the benchmark sets.",
     ("training_form", "optimizer"): "How the weights are updated. " + "; ".join(
         f"{name} {opt.description}" for name, opt in OPTIMIZERS.items()) + ".",
     ("training_form", "lr"): "Step size of each update. Typical: 0.001 for adam from scratch, "

@@ -42,7 +42,8 @@ def aug_preview(request, images: list, augmentation: dict, input_size, color_mod
     # Seeded so the same spec shows the same preview. This reseeds this process only:
     # trainings run in processes of their own.
     keras.utils.set_random_seed(int(seed))
-    layer = Augmentation(**augmentation)
+    # test_time_flip is a prediction setting (training.models.tta): nothing to preview.
+    layer = Augmentation(**{k: v for k, v in augmentation.items() if k != "test_time_flip"})
     batch = np.stack(originals).astype("float32")
     out_variants = [[] for _ in originals]
     for _ in range(int(variants)):
