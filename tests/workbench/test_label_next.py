@@ -32,7 +32,19 @@ def _enter(panel):
     _key(panel, Qt.Key.Key_Return)
 
 
-def test_label_next_ranks_after_a_few_labels_enter_accepts_and_it_retrains(qtbot, panel, tmp_path):
+def test_label_next_ranks_after_a_few_labels_enter_accepts_and_it_retrains(qtbot, panel, tmp_path,
+                                                                           monkeypatch):
+    import threading
+
+    from training.active import curve
+
+    writers, save = [], curve.save_curve   # the curve is written, and off the GUI thread
+
+    def spied(*args):
+        writers.append(threading.current_thread())
+        save(*args)
+
+    monkeypatch.setattr(curve, "save_curve", spied)
     root = _dataset(tmp_path)
     _open(qtbot, panel, root)
     view, loop = panel.labelling, panel.label_next
@@ -84,7 +96,8 @@ def test_label_next_ranks_after_a_few_labels_enter_accepts_and_it_retrains(qtbot
     # The curve is kept for the next session with this dataset.
     from training.active.curve import load_curve
 
-    assert [p["labels"] for p in load_curve(str(root))] == [15, 17]
+    qtbot.waitUntil(lambda: [p["labels"] for p in load_curve(str(root))] == [15, 17], timeout=10000)
+    assert writers and threading.main_thread() not in writers
     # Switched off: the grid shows every unlabelled image again.
     loop.box.enabled.setChecked(False)
     assert view.queue() is None and "Off:" in loop.box.status.text()
