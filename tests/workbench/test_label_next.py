@@ -103,7 +103,20 @@ def test_label_next_ranks_after_a_few_labels_enter_accepts_and_it_retrains(qtbot
     assert view.queue() is None and "Off:" in loop.box.status.text()
 
 
-def test_a_newer_round_supersedes_a_running_one(qtbot, panel, tmp_path):
+def test_a_newer_round_supersedes_a_running_one(qtbot, panel, tmp_path, monkeypatch):
+    """...and a round's request, which carries its labels, does not wait for the label
+    writer on the GUI thread, while requests that open the dataset still do."""
+    from tests.workbench.panels import run_job
+    from workbench.compute.jobs import ServiceJob
+    from workbench.workers import overlay_writer
+
+    flushes, flush = [], overlay_writer.flush
+
+    def spied(*args, **kwargs):
+        flushes.append(1)
+        return flush(*args, **kwargs)
+
+    monkeypatch.setattr(overlay_writer, "flush", spied)
     root = _dataset(tmp_path)
     _open(qtbot, panel, root)
     view, loop = panel.labelling, panel.label_next
@@ -115,10 +128,13 @@ def test_a_newer_round_supersedes_a_running_one(qtbot, panel, tmp_path):
     qtbot.waitUntil(loop.busy, timeout=5000)          # activating started one
     seen = []
     loop.roundFinished.connect(seen.append)
+    flushes.clear()
     with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS):
         loop.box.strategy.setCurrentIndex(loop.box.strategy.findData("random"))  # supersedes
+        assert flushes == [] and loop.busy()   # the new round's request went without a wait
     assert len(seen) == 1 and seen[0]["strategy"] == "random"
     qtbot.waitUntil(lambda: not loop.busy(), timeout=10000)
+    assert run_job(qtbot, ServiceJob(method="ping"))[0] == "finished" and flushes
 
 
 def test_a_held_key_never_runs_the_queue_dry_while_the_next_round_runs(qtbot, panel, tmp_path,

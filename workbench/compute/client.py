@@ -89,13 +89,16 @@ class ComputeClient(QObject):
         self.log_path: Path | None = None   # the running (or last) service's log file
 
     # -- requests ------------------------------------------------------------------------------
-    def request(self, job, method: str, params: dict) -> int:
-        """Send ``method(**params)`` for ``job`` (its ``on_*`` methods get the answers)."""
+    def request(self, job, method: str, params: dict, flush_labels: bool = True) -> int:
+        """Send ``method(**params)`` for ``job`` (its ``on_*`` methods get the answers).
+        ``flush_labels``: first wait until every label given is on disk (the service may
+        read the label overlay); False for a request that carries its labels."""
         if self.version_error:
             raise ServiceUnavailable(self.version_error)
-        from workbench.workers.overlay_writer import flush
+        if flush_labels:
+            from workbench.workers.overlay_writer import flush
 
-        flush()   # the service may read the label overlay: every label given is in it
+            flush()
         self._next_id += 1
         rid = self._next_id
         self._live[rid] = job

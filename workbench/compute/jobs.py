@@ -32,6 +32,10 @@ class ServiceJob(JobSignals):
     """
 
     method = ""
+    # The service opens the dataset, label overlay included, for most requests, so every
+    # label given must be on disk first (the client waits for the overlay writer). A job
+    # whose labels travel in its params sets this False and does not wait.
+    reads_labels_on_disk = True
 
     def __init__(self, params: dict | None = None, method: str | None = None, client=None) -> None:
         super().__init__()
@@ -59,7 +63,8 @@ class ServiceJob(JobSignals):
         client = self._client or app_client()
         self._client = client
         try:
-            self.rid = client.request(self, self.method, self.params)
+            self.rid = client.request(self, self.method, self.params,
+                                      flush_labels=self.reads_labels_on_disk)
         except ServiceUnavailable as exc:
             message = str(exc)
             QTimer.singleShot(0, self, lambda: self.on_error("internal", message))
