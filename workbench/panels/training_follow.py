@@ -198,11 +198,8 @@ class RunFollower(QObject):
 
     def _new_epochs(self) -> None:
         """history.json read here: only at a followed run's end (see :meth:`_status`)."""
-        from workbench.panels.training_bad_files import read_run_config
-        from workbench.workers.evaluation import read_history
-
-        history = read_history(self.run_dir)
-        self._show_history(history, read_run_config(self.run_dir) if history else None)
+        read = read_run_files(self.run_dir, {HISTORY_JSON}, self.config is None, self._follows)
+        self._show_history(read["history"], read.get("config"))
 
     def _show_history(self, history: list, config: dict | None) -> None:
         self._show_epochs(history[self._epochs:], first=self._epochs + 1)
