@@ -32,7 +32,7 @@ def foreign_labels(index, out) -> dict | None:
 
 
 def cmd_inspect(args, events, out):
-    from training.data.overlay import foreign_message
+    from training.data.overlay_apply import foreign_message
 
     index = open_index(args, args.data, events)
     undecodable = []
