@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QPushButton
 
-from workbench.actions.fixes import add_fix_actions, fixes_for, install_fix_keys
+from workbench.actions.fix_menu import add_fix_actions, install_fix_keys
+from workbench.actions.fixes import fixes_for
 from workbench.itemmodels.thumbnails import PathRole
 from workbench.widgets.path_menu import install_path_menu
 
@@ -20,7 +21,7 @@ def changed_only_rows(state):
     opened (the grid adds the images excluded before, see ThumbnailModel.set_index)."""
     import numpy as np
 
-    from training.data.overlay import changed_rows
+    from training.data.overlay_apply import changed_rows
 
     index = state.dataset
     rows = changed_rows(index)
@@ -114,7 +115,7 @@ class ForeignLabelsBanner(QFrame):
         self.refresh()
 
     def refresh(self) -> None:
-        from training.data.overlay import foreign_message
+        from training.data.overlay_apply import foreign_message
 
         foreign = self.fixes.foreign
         self.setVisible(bool(foreign))
