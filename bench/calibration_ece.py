@@ -2,7 +2,7 @@
 splits, for the bundled sample (several seeds) and Fashion-MNIST.
 
 Each run is trained as the app trains it (``training.fit.train``, which fits the temperature
-on the validation split in ``training.trust.rule.fit_trust``). The bench then runs the saved
+on the validation split in ``training.trust.fitting.fit_trust``). The bench then runs the saved
 model over the validation and test splits once more and reports, side by side:
 
 - "before": the model's own probabilities (T = 1: what a plain Keras model gives);

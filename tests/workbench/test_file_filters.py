@@ -34,6 +34,8 @@ def test_classify_open_photos_offers_every_image_extension_the_core_reads(qtbot,
 
 def test_open_csv_offers_the_label_tables_the_core_reads(qtbot, monkeypatch, tmp_path):
     from training.data.csvsource import EXPLICIT_TABLE_EXTS, LABEL_TABLE_EXTS
+    from PySide6.QtWidgets import QFileDialog
+
     from training.data.kinds import OPEN_BY_KEY
     from workbench.panels import dataset
 
@@ -41,7 +43,7 @@ def test_open_csv_offers_the_label_tables_the_core_reads(qtbot, monkeypatch, tmp
     assert offered == list(EXPLICIT_TABLE_EXTS) and set(LABEL_TABLE_EXTS) <= set(offered)
     tsv = make_tsv_dataset(tmp_path / "pets")
     monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setattr(dataset.QFileDialog, "getOpenFileName",
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
                         staticmethod(lambda *a, **k: (str(tsv), "")))
     panel = make_panel(qtbot, dataset.DatasetPanel, size=(1100, 700))
     try:

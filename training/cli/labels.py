@@ -16,7 +16,7 @@
 Without ``--yes`` the moves are listed and, on a terminal, asked about; otherwise nothing
 moves (``"done": false`` in the JSON). Label fixes that came with the dataset (made
 elsewhere) are used only with ``--accept-dataset-labels`` or an earlier "apply"
-(``training.data.overlay.trusted_overlay``).
+(``training.data.overlay_apply.trusted_overlay``).
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def add_parser(sub, dataset_options, dataset_labels_options) -> None:
 def cmd_labels(args, events, out):
     from training.cli.args import InputError, dataset_spec
     from training.data import open_dataset
-    from training.data.overlay import export_csv, overlay_info, trusted_overlay
+    from training.data.overlay_apply import export_csv, overlay_info, trusted_overlay
 
     spec = dataset_spec(args, args.data)
     if args.undo_move is not None:
@@ -155,7 +155,7 @@ def _edit_classes(args, overlay, source, out, add: bool) -> list[str]:
 
 def foreign_hint(foreign: dict) -> str:
     """The overlay's sentence about label fixes made elsewhere, plus the CLI's way out."""
-    from training.data.overlay import foreign_message
+    from training.data.overlay_apply import foreign_message
 
     text = foreign_message(foreign)
     if foreign.get("decision") is None:

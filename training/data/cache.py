@@ -20,7 +20,7 @@ import shutil
 
 from training.userdirs import user_folder
 
-from . import store as store_mod
+from . import store_files
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _stores() -> list[tuple[float, str, int]]:
                        for f in ("manifest.json", "meta.json", "lock") if os.path.exists(os.path.join(folder, f)))
         except (OSError, ValueError):
             used = 0.0
-        out.append((used, folder, store_mod.folder_size(folder)))
+        out.append((used, folder, store_files.folder_size(folder)))
     return out
 
 
@@ -109,7 +109,7 @@ def make_room(nbytes: int, keep: str | None = None) -> bool:
             break
         if keep and os.path.basename(folder) == keep:
             continue
-        freed = store_mod.try_delete(folder)
+        freed = store_files.try_delete(folder)
         if freed is not None:
             log.info("evicted decoded-image store %s (%d bytes)", os.path.basename(folder), freed)
             total -= freed
@@ -125,13 +125,13 @@ def evict(keep: str | None = None) -> int:
 
 def stores_in_use() -> int:
     """How many stores some process (a training, an evaluation) has open right now."""
-    return sum(store_mod.in_use(folder) for _u, folder, _s in _stores())
+    return sum(store_files.in_use(folder) for _u, folder, _s in _stores())
 
 
 def cache_size() -> int:
     """Bytes used by decoded-image stores (and old-format cache files)."""
     d = _arrays_dir()
-    total = sum(store_mod.folder_size(os.path.join(stores_dir(), n)) for n in _list(stores_dir())
+    total = sum(store_files.folder_size(os.path.join(stores_dir(), n)) for n in _list(stores_dir())
                 if _STORE_RE.match(n))
     try:
         with os.scandir(d) as it:
@@ -160,7 +160,7 @@ def clear_cache() -> int:
     freed = 0
     for name in _list(stores_dir()):
         if _STORE_RE.match(name):
-            got = store_mod.try_delete(os.path.join(stores_dir(), name))
+            got = store_files.try_delete(os.path.join(stores_dir(), name))
             if got is None:
                 log.info("decoded-image store %s is in use; not cleared", name[:12])
             else:

@@ -42,7 +42,7 @@ def plan_moves(index) -> list[Move]:
         FolderMoveError: not a class-folder dataset, an image is not inside its class's
             folder, or a destination file already exists (the names are given).
     """
-    from training.data.overlay import trusted_overlay
+    from training.data.overlay_apply import trusted_overlay
 
     if index.kind not in FOLDER_KINDS:
         raise FolderMoveError(f"Only class-folder datasets can be reorganised; this one is "
@@ -87,7 +87,7 @@ def apply_moves(index, moves: list[Move]) -> str:
         FolderMoveError: a destination appeared since planning (the files moved so far
             are put back) or a rename failed.
     """
-    from training.data.overlay import trusted_overlay
+    from training.data.overlay_apply import trusted_overlay
 
     overlay = trusted_overlay(index.root)[0]
     journal = new_journal(index.root, moves, overlay.to_dict())

@@ -67,7 +67,7 @@ class DatasetIndex:
     # The DatasetSpec this index was opened from (None when built by hand), so a run
     # folder can record exactly how to reopen the same split.
     spec: DatasetSpec | None = None
-    # Set by the label overlay (training.data.overlay.apply_overlay): the source's labels
+    # Set by the label overlay (training.data.overlay_apply.apply_overlay): the source's labels
     # of these rows, and the overlay's summary (None when no overlay was applied).
     original_labels: np.ndarray | None = None
     overlay: dict | None = None

@@ -173,7 +173,7 @@ def journal_folder(root: str) -> str:
     """Where the journals of ``root`` are kept: beside its label overlay (the dataset's
     ``.workbench/`` folder, or the app data folder when the dataset is read-only or its
     ``.workbench`` is a link out of it)."""
-    from training.data.overlay import (OverlayError, _folder_writable, beside_path,
+    from training.data.overlay import (OverlayError, folder_writable, beside_path,
                                        dataset_folder, fallback_path, load_overlay)
 
     try:
@@ -181,7 +181,7 @@ def journal_folder(root: str) -> str:
     except OverlayError:
         base = None
     if base is None:
-        base = beside_path(root) if _folder_writable(dataset_folder(root)) else fallback_path(root)
+        base = beside_path(root) if folder_writable(dataset_folder(root)) else fallback_path(root)
     folder = os.path.join(os.path.dirname(base), JOURNAL_DIR)
     if not (safefiles.inside(dataset_folder(root), folder)
             or safefiles.inside(os.path.dirname(fallback_path(root)), folder)):

@@ -29,7 +29,7 @@ def open_dataset(spec_or_path, events=None, *, overlay: bool = True,
         dataset_labels: ``"apply"`` or ``"ignore"`` for label fixes that came with the
             dataset (made elsewhere), remembered as the answer; None: the remembered
             answer, and until there is one they are not applied
-            (``training.data.overlay.trusted_overlay``).
+            (``training.data.overlay_apply.trusted_overlay``).
 
     Returns:
         A :class:`DatasetIndex`. Where the source has no split of its own, a stratified
@@ -53,7 +53,7 @@ def open_dataset(spec_or_path, events=None, *, overlay: bool = True,
     index = builders[kind](path, spec)
     index.spec = spec
     if overlay:
-        from .overlay import apply_overlay, trusted_overlay
+        from .overlay_apply import apply_overlay, trusted_overlay
 
         try:
             apply_overlay(index, *trusted_overlay(index.root, dataset_labels))

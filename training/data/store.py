@@ -19,7 +19,9 @@ One store per (file list + each file's size and mtime + target size + colour mod
   exclusively, so a store in use is never deleted. A process that finds another one
   writing reads the records already written and decodes the rest itself (streaming).
 
-Nothing here reads a store whole: callers gather batches of rows from the map.
+Nothing here reads a store whole: callers gather batches of rows from the map. The file
+operations (space, positioned writes, locks of folders not opened, sizes) are
+``training.data.store_files``.
 """
 from __future__ import annotations
 
@@ -28,7 +30,6 @@ import json
 import logging
 import mmap as mmap_mod
 import os
-import shutil
 import threading
 import time
 import zlib
@@ -37,47 +38,14 @@ import numpy as np
 
 from training.safefiles import write_json
 
-try:  # POSIX; elsewhere stores work without inter-process locking
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+from .store_files import (STORE_FILES, StoreFull, fcntl, pwrite, preallocate, read_json, remove,
+                          touch)
 
 log = logging.getLogger(__name__)
 
 STORE_VERSION = 2
 UNKNOWN, OK, BAD = 0, 1, 2
 RELEASE_BYTES = 64 * 2**20  # gathered bytes between releases of the map's resident pages
-_FILES = ("meta.json", "images.u8", "state.u8", "crc.u32", "bad.jsonl", "manifest.json")
-
-
-class StoreFull(OSError):
-    """The disk (or the cache budget) has no room for a store."""
-
-
-def _read_json(path: str):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _preallocate(fd: int, nbytes: int) -> None:
-    """Reserve ``nbytes`` on disk for ``fd`` (raises StoreFull when there is no room)."""
-    if nbytes <= 0:
-        return
-    try:
-        if hasattr(os, "posix_fallocate"):
-            os.posix_fallocate(fd, 0, nbytes)
-        else:  # pragma: no cover - no fallocate: a sparse file, errors come from writes
-            os.ftruncate(fd, nbytes)
-    except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            raise StoreFull(e.errno, f"no room for {nbytes / 2**20:.0f} MB of decoded images") from None
-        if e.errno in (errno.EOPNOTSUPP, errno.EINVAL):
-            os.ftruncate(fd, nbytes)  # the file system cannot reserve space: sparse file
-        else:
-            raise
 
 
 class ImageStore:
@@ -118,16 +86,16 @@ class ImageStore:
     def _open(self, allow_write: bool) -> None:
         os.makedirs(self.folder, exist_ok=True)
         self._lock_fd = os.open(self._path("lock"), os.O_RDWR | os.O_CREAT, 0o644)
-        manifest = _read_json(self._path("manifest.json"))
+        manifest = read_json(self._path("manifest.json"))
         if self._valid_manifest(manifest) and self._sizes_ok() and self._lock(fcntl.LOCK_SH if fcntl else 0):
             self.complete = True
             self.bad = {int(r): str(why) for r, why in manifest.get("bad", [])}
             self._map()
-            _touch(self._path("manifest.json"))
+            touch(self._path("manifest.json"))
             return
         if allow_write and self._lock(fcntl.LOCK_EX if fcntl else 0):
             self.writable = True
-            manifest = _read_json(self._path("manifest.json"))  # re-read under the lock
+            manifest = read_json(self._path("manifest.json"))  # re-read under the lock
             if self._valid_manifest(manifest) and self._sizes_ok():
                 self.complete = True
                 self.bad = {int(r): str(why) for r, why in manifest.get("bad", [])}
@@ -152,7 +120,7 @@ class ImageStore:
             and list(m.get("shape", [])) == list(self.shape)
 
     def _valid_meta(self) -> bool:
-        m = _read_json(self._path("meta.json"))
+        m = read_json(self._path("meta.json"))
         return self._valid_manifest(m)
 
     def _sizes_ok(self) -> bool:
@@ -167,21 +135,21 @@ class ImageStore:
     def _create(self) -> None:
         """Fresh, preallocated files (raises StoreFull; leaves no half store then)."""
         n = self.shape[0]
-        for name in _FILES:
-            _remove(self._path(name))
+        for name in STORE_FILES:
+            remove(self._path(name))
         try:
             for name, nbytes in (("images.u8", n * self.record), ("state.u8", n), ("crc.u32", 4 * n)):
                 fd = os.open(self._path(name), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
                 try:
-                    _preallocate(fd, nbytes)
+                    preallocate(fd, nbytes)
                     if name != "images.u8":  # zeros: "undecided"
                         os.ftruncate(fd, nbytes)
                 finally:
                     os.close(fd)
             write_json(self._path("meta.json"), self._describe(), indent=None)
         except OSError:
-            for name in _FILES:
-                _remove(self._path(name))
+            for name in STORE_FILES:
+                remove(self._path(name))
             raise
 
     def _describe(self) -> dict:
@@ -310,7 +278,7 @@ class ImageStore:
                                        ("crc.u32", np.uint32(zlib.crc32(data)).tobytes(), row * 4)):
                 fd = os.open(self._path(name), os.O_RDWR)
                 try:
-                    _pwrite(fd, payload, off)
+                    pwrite(fd, payload, off)
                 finally:
                     os.close(fd)
             return True
@@ -323,9 +291,9 @@ class ImageStore:
             return
         data = np.ascontiguousarray(image, np.uint8).reshape(-1)
         off = int(row)
-        _pwrite(self._fds["images.u8"], memoryview(data), off * self.record)
-        _pwrite(self._fds["crc.u32"], np.uint32(zlib.crc32(data)).tobytes(), off * 4)
-        _pwrite(self._fds["state.u8"], bytes([OK]), off)
+        pwrite(self._fds["images.u8"], memoryview(data), off * self.record)
+        pwrite(self._fds["crc.u32"], np.uint32(zlib.crc32(data)).tobytes(), off * 4)
+        pwrite(self._fds["state.u8"], bytes([OK]), off)
         self._verified[off] = True  # its CRC was computed from these very pixels
 
     def write_bad(self, row: int, reason: str) -> None:
@@ -335,7 +303,7 @@ class ImageStore:
             self.bad[int(row)] = reason
             with open(self._path("bad.jsonl"), "a", encoding="utf-8") as f:
                 f.write(json.dumps([int(row), reason]) + "\n")
-        _pwrite(self._fds["state.u8"], bytes([BAD]), int(row))
+        pwrite(self._fds["state.u8"], bytes([BAD]), int(row))
 
     def finish(self) -> bool:
         """Write the manifest if every record is decided; True when the store is complete."""
@@ -376,35 +344,6 @@ class ImageStore:
             pass
 
 
-_seek_lock = threading.Lock()  # for systems without pwrite (Windows): seek + write
-
-
-def _pwrite(fd: int, data, offset: int) -> None:
-    view = memoryview(data).cast("B")
-    while len(view):
-        if hasattr(os, "pwrite"):
-            n = os.pwrite(fd, view, offset)
-        else:  # pragma: no cover - Windows
-            with _seek_lock:
-                os.lseek(fd, offset, os.SEEK_SET)
-                n = os.write(fd, view)
-        view, offset = view[n:], offset + n
-
-
-def _touch(path: str) -> None:
-    now = time.time()
-    try:
-        os.utime(path, (now, now))  # marks the store as recently used (LRU eviction)
-    except OSError:
-        pass
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
 
 def open_store(root: str, key: str, shape, allow_write: bool = True) -> ImageStore:
     """Open (continue, or create) the store ``key`` under ``root``.
@@ -420,49 +359,3 @@ def open_store(root: str, key: str, shape, allow_write: bool = True) -> ImageSto
         store.close()
         raise
     return store
-
-
-def try_delete(folder: str) -> int | None:
-    """Delete a store folder if no process uses it; bytes freed, or None when in use."""
-    lock = os.path.join(folder, "lock")
-    fd = None
-    try:
-        if fcntl is not None and os.path.exists(lock):
-            fd = os.open(lock, os.O_RDWR)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                return None
-        size = folder_size(folder)
-        shutil.rmtree(folder, ignore_errors=True)
-        return size
-    finally:
-        if fd is not None:
-            os.close(fd)
-
-
-def in_use(folder: str) -> bool:
-    """True when some process holds the store's lock."""
-    lock = os.path.join(folder, "lock")
-    if fcntl is None or not os.path.exists(lock):
-        return False
-    fd = os.open(lock, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-
-
-def folder_size(folder: str) -> int:
-    total = 0
-    for name in _FILES:
-        try:
-            st = os.stat(os.path.join(folder, name))
-            # Blocks, not length: a preallocated file uses its whole size from the start.
-            total += max(st.st_size, getattr(st, "st_blocks", 0) * 512)
-        except OSError:
-            pass
-    return total

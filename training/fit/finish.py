@@ -88,7 +88,8 @@ class RunEnd:
 
     def _evaluate(self) -> dict | None:
         from training.inference.evaluate import evaluate_arrays
-        from training.trust.rule import Trust, fit_trust, model_passes
+        from training.trust.fitting import fit_trust, model_passes
+        from training.trust.rule import Trust
 
         t = time.perf_counter()
         try:

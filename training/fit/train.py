@@ -49,7 +49,7 @@ def train(dataset, spec, config: TrainConfig | None = None, events: Events | Non
     """
     from training.data import DatasetSpec, open_dataset
     from training.data.index import DatasetIndex
-    from training.data.overlay import overlay_record, overlay_snapshot
+    from training.data.overlay_apply import overlay_record, overlay_snapshot
     from training.data.sources import check_trainable
     from training.fit.device import describe_devices
     from training.models import ModelSpec

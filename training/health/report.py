@@ -49,7 +49,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
     from training.runs import runfolder
     from training.data import open_dataset
     from training.data.index import DatasetIndex
-    from training.data.overlay import overlay_info
+    from training.data.overlay_apply import overlay_info
 
     events = events or Events()
     t0 = time.perf_counter()

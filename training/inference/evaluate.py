@@ -119,7 +119,7 @@ def evaluate_arrays(model, data, index_paths, classes, events: Events | None = N
     store / the parallel reader) or a ``PreparedData``; both give ``split_batches``.
     With ``trust`` (a ``training.trust.rule.Trust``) the probabilities are calibrated and the
     result gains ``calibration`` and ``unknown``. Returns None when neither split has
-    samples. With ``passes`` (``training.trust.rule.model_passes``, which calibration
+    samples. With ``passes`` (``training.trust.fitting.model_passes``, which calibration
     used too) the model's outputs are taken from there instead of a pass of its own.
     Raises ``Stopped`` on a stop request.
     """
@@ -136,7 +136,7 @@ def evaluate_arrays(model, data, index_paths, classes, events: Events | None = N
     events.check_stop()
     extras = {}
     if trust is not None:
-        from training.trust.rule import trusted_predictions
+        from training.trust.fitting import trusted_predictions
 
         out = trusted_predictions(model, data, split, trust, events, batch_size,
                                   what=f"evaluating ({split_name})",
@@ -212,7 +212,7 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
                             f"classes {list(classes)}; cannot evaluate this run on it.")
     events.check_stop()
     with open_images(index, predictor.input_size, predictor.color_mode, events) as data:
-        from training.trust.rule import model_passes
+        from training.trust.fitting import model_passes
 
         seed = int(run.get("seed", 42))
         # A run without calibration yet gets it from the same pass as the evaluation.
@@ -235,7 +235,8 @@ def evaluate(run_dir, dataset=None, events: Events | None = None, which: str = "
 
 def _run_trust(run_dir, model, data, events, run, passes=None):
     """The run's calibration and unknown rule, fitted now if the run has none yet."""
-    from training.trust.rule import Trust, fit_trust
+    from training.trust.fitting import fit_trust
+    from training.trust.rule import Trust
 
     if not RunFolder(run_dir).calibration_json.is_file():
         fit_trust(model, data, run_dir, events, seed=int(run.get("seed", 42)), passes=passes)

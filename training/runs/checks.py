@@ -4,8 +4,8 @@ A run folder may come from anywhere (shared storage, a colleague's zip), so what
 ``history.json``, ``live.json`` and ``evaluation.json`` say is checked before a chart, a
 table or a progress bar sees it (issue 25): a wrong type, a NaN, a list of the wrong
 length or an unknown newer ``schema_version`` gives a :class:`RunError` that names the file
-and the field, never a crash in the window. ``run.json`` is checked by
-``RunFolder.load`` itself. Pure Python; no TensorFlow, no NumPy.
+and the field, never a crash in the window. ``run.json`` is checked here too
+(``check_run_record``, for ``RunFolder.load``). Pure Python; no TensorFlow, no NumPy.
 
 The checks raise :class:`SchemaError`; ``training.runs.runfolder`` (which imports this
 module) turns it into its ``RunError``.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from training.runs.files import shown
+from training.runs.files import SCHEMA_VERSION, STATUSES, shown
 from training.safefiles import check_schema
 
 LIVE_SCHEMA_VERSION = 1
@@ -60,6 +60,37 @@ def clean_epoch(entry) -> dict | None:
         if value is None or isinstance(value, bool) or is_number(value) or _text(value, 200):
             out[key] = value
     return out
+
+
+def check_run_record(data, where) -> None:
+    """``run.json`` as ``RunFolder.load`` reads it: a JSON object of a known schema version
+    and status, with the fields every listing and resume relies on of the right types.
+    Raises :class:`SchemaError` naming the file and the field."""
+    if not isinstance(data, dict):
+        raise SchemaError(f"{where} must hold a JSON object. Received: {type(data).__name__}")
+    check_schema(data, "run record", SCHEMA_VERSION, where=where, error=SchemaError)
+    if data.get("status") not in STATUSES:
+        raise SchemaError(f"{where} has an unknown status. Received: "
+                          f"status={shown(data.get('status'))}")
+    expected = {"model": str, "started": (int, float), "epochs_done": int}
+    for key, types in expected.items():
+        if key not in data or isinstance(data[key], bool) or not isinstance(data[key], types):
+            raise SchemaError(f"{where}: field {key!r} is missing or has the wrong type. "
+                              f"Received: {key}={shown(data.get(key))}")
+    if len(data["model"]) > 500 or data["epochs_done"] < 0:
+        raise SchemaError(f"{where}: model must be a name and epochs_done a count. Received: "
+                          f"model={shown(data['model'])}, epochs_done={data['epochs_done']}")
+    for key in ("test_accuracy", "test_loss", "best_val_accuracy", "finished"):
+        value = data.get(key)
+        if value is not None and not is_number(value):
+            raise SchemaError(f"{where}: field {key!r} must be a number. Received: "
+                              f"{key}={shown(value)}")
+    # Who wrote it: the pid goes to os.kill(pid, 0) (liveness), so it must be a pid.
+    pid, host = data.get("pid"), data.get("host")
+    if (pid is not None and not (is_count(pid) and pid < 2 ** 31)) or (
+            host is not None and not (isinstance(host, str) and len(host) <= 255)):
+        raise SchemaError(f"{where}: pid must be a process id and host a host name. Received: "
+                          f"pid={shown(pid)}, host={shown(host)}")
 
 
 # -- live.json ---------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from training.runs.files import (  # noqa: F401
     default_runs_root, json_limit, load_model_file, new_run_dir, read_json, run_of, shown, write_json,
 )
 from training.runs.processes import is_alive
-from training.safefiles import check_schema
 
 log = logging.getLogger(__name__)
 
@@ -96,31 +95,10 @@ class RunFolder:
             raise RunError(f"Not a run folder: {self.path} does not exist or is not a folder")
         where = self.run_json
         data = read_json(where)
-        if not isinstance(data, dict):
-            raise RunError(f"{where} must hold a JSON object. Received: {type(data).__name__}")
-        check_schema(data, "run record", SCHEMA_VERSION, where=where, error=RunError)
-        if data.get("status") not in STATUSES:
-            raise RunError(f"{where} has an unknown status. Received: "
-                           f"status={shown(data.get('status'))}")
-        expected = {"model": str, "started": (int, float), "epochs_done": int}
-        for key, types in expected.items():
-            if key not in data or isinstance(data[key], bool) or not isinstance(data[key], types):
-                raise RunError(f"{where}: field {key!r} is missing or has the wrong type. "
-                               f"Received: {key}={shown(data.get(key))}")
-        if len(data["model"]) > 500 or data["epochs_done"] < 0:
-            raise RunError(f"{where}: model must be a name and epochs_done a count. Received: "
-                           f"model={shown(data['model'])}, epochs_done={data['epochs_done']}")
-        for key in ("test_accuracy", "test_loss", "best_val_accuracy", "finished"):
-            value = data.get(key)
-            if value is not None and not checks.is_number(value):
-                raise RunError(f"{where}: field {key!r} must be a number. Received: "
-                               f"{key}={shown(value)}")
-        # Who wrote it: the pid goes to os.kill(pid, 0) (liveness), so it must be a pid.
-        pid, host = data.get("pid"), data.get("host")
-        if (pid is not None and not (checks.is_count(pid) and pid < 2 ** 31)) or (
-                host is not None and not (isinstance(host, str) and len(host) <= 255)):
-            raise RunError(f"{where}: pid must be a process id and host a host name. Received: "
-                           f"pid={shown(pid)}, host={shown(host)}")
+        try:
+            checks.check_run_record(data, where)
+        except checks.SchemaError as exc:
+            raise RunError(str(exc)) from None
         if data["status"] == "running" and not is_alive(data):
             data["status"] = "interrupted"
         data["path"] = str(self.path)

@@ -204,7 +204,7 @@ class LabelFixes(QObject):
     def _set_states(self, paths, states) -> None:
         # The core applies them: the overlay, the in-memory labels, and the record a run
         # trained on this index keeps in dataset.json (the overlay as it is now).
-        from training.data.overlay import set_fixes
+        from training.data.overlay_apply import set_fixes
 
         self.last_changed = list(paths)
         replaces = self.overlay.set_aside   # the fixes made elsewhere that the user ignored
@@ -244,7 +244,8 @@ class LabelFixes(QObject):
         self.failed.emit(message)
 
     def _on_dataset(self) -> None:
-        from training.data.overlay import LabelOverlay, trusted_overlay
+        from training.data.overlay import LabelOverlay
+        from training.data.overlay_apply import trusted_overlay
         from workbench.workers.overlay_writer import flush
 
         flush()   # the file read below must have every label given before

@@ -4,35 +4,30 @@ Pick a run, open photos or a folder (or drop them), and each photo gets its top-
 classes; select one to see it large with a probability chart and, optionally, the faces
 OpenCV's Haar cascade finds in it. Prediction runs on a worker thread, in batches, with
 progress and cancel; results export to CSV (``training.inference.predict.write_csv``).
+
+The widgets and their layout are ``classify_layout.py``; the run picker (which model
+answers) is ``classify_runs.py``'s ``RunPicker``, a base of the panel.
 """
 from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
-                               QListWidget, QListWidgetItem, QProgressBar, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFileDialog, QListWidgetItem, QWidget
 
 from training.data.formats import IMAGE_FILE_FILTER
-from training.runs.runfolder import SIGNATURE_JSON
-from workbench.actions import shortcuts
 from workbench.appstate.settings import Settings
-from workbench.panels.classify_similar import SimilarStrip
-from workbench.panels.classify_coverage import CoverageControl
-from workbench.widgets.error_details import error_html, offer_details
-from workbench.widgets.image_detail import ImageDetail
-from workbench.widgets.path_menu import install_path_menu
-from workbench.workers.qimages import image_to_qimage
-from workbench.workers.evaluation import RunsLoader
-from workbench.workers.job_runner import JobRunner
 from workbench.compute.requests import PredictionJob
+from workbench.panels.classify_layout import DROP_HINT, setup_ui
+from workbench.panels.classify_runs import RunPicker, same_path
+from workbench.widgets.error_details import error_html
+from workbench.widgets.path_menu import install_path_menu
+from workbench.workers.job_runner import JobRunner
+from workbench.workers.qimages import image_to_qimage
 from workbench.workers.run_watcher import RunWatcher, runs_root
 
 ResultRole = Qt.ItemDataRole.UserRole + 1
-DROP_HINT = ("Drop photos or a folder here, or use Open photos… / Open folder…\n"
-             "Each photo gets its three most likely classes.")
 
 
 def result_text(row: dict) -> str:
@@ -56,7 +51,7 @@ def _mark_unknown(item: QListWidgetItem, row: dict) -> None:
         item.setData(Qt.ItemDataRole.ForegroundRole, None)  # the palette's colour
 
 
-class ClassifyPanel(QWidget):
+class ClassifyPanel(RunPicker, QWidget):
     """See module docstring."""
 
     title = "Classify"
@@ -75,7 +70,8 @@ class ClassifyPanel(QWidget):
         self._predict = JobRunner(self)
         self._runs = JobRunner(self)
         self.setAcceptDrops(True)
-        self._build()
+        setup_ui(self)   # the widgets (workbench/panels/classify_layout.py)
+        self._connect_views()
         state.runChanged.connect(self._on_run_changed)
         state.runsUpdated.connect(self.refresh_runs)
         # A run made, finished or evaluated by another process appears in the picker.
@@ -84,99 +80,12 @@ class ClassifyPanel(QWidget):
         self.watcher.runChanged.connect(self._on_run_files_changed)
         self.refresh_runs()
 
-    def _build(self) -> None:
-        self.run_combo = QComboBox()
-        self.run_combo.setMinimumContentsLength(14)   # the row must fit a 1024 px window
-        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    def _connect_views(self) -> None:
+        """What the widgets (``classify_layout.py``) do here."""
         self.run_combo.currentIndexChanged.connect(self._update_controls)
-        self.model_button = QPushButton("Model file…")
-        self.model_button.setToolTip("Classify with an exported model instead of a run: a .onnx "
-                                     "or .tflite file, or a SavedModel's saved_model.pb, with "
-                                     f"its {SIGNATURE_JSON} beside it")
-        self.model_button.clicked.connect(lambda: self.choose_model_file())
-        self.open_button = QPushButton("Open photos…")
-        shortcuts.bind(self.open_button, "open_photos", "Add photos to the list")
-        self.open_button.clicked.connect(self.open_photos)
-        self.folder_button = QPushButton("Open folder…")
-        self.folder_button.clicked.connect(self.open_folder)
-        self.faces_box = QCheckBox("Detect faces")
-        self.faces_box.setToolTip("Also look for human faces with OpenCV's Haar cascade "
-                                  "(seed 002's human detector)")
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Remove every photo from the list")
-        self.clear_button.clicked.connect(self.clear_results)
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.clicked.connect(self.export_csv)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.sort_button = QPushButton("Sort into folders…")
-        self.sort_button.setToolTip("Copy (or move) a folder of photos into one folder per "
-                                    "class with this run; shows the counts first, can be undone")
-        self.sort_button.clicked.connect(lambda: self.open_sort())
-        self.sort_dialog = None
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Run:"))
-        bar.addWidget(self.run_combo, 1)
-        bar.addWidget(self.model_button)
-        for w in (self.open_button, self.folder_button, self.faces_box, self.clear_button,
-                  self.export_button):
-            bar.addWidget(w)
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m photos")
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        # Messages can be selected and copied (into a bug report, a search).
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status.setWordWrap(True)
-        offer_details(self.status)
-        prog = QHBoxLayout()
-        prog.addWidget(self.progress, 1)
-        prog.addWidget(self.cancel_button)
-
-        self.list = QListWidget()
-        self.list.setIconSize(QSize(72, 72))
-        self.list.setAlternatingRowColors(True)
         self.list.currentItemChanged.connect(self._on_current)
         install_path_menu(self.list, self._path_at)
-        self.empty = QLabel(DROP_HINT)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
-        self.empty.setStyleSheet("color: palette(mid); border: 2px dashed palette(mid); "
-                                 "padding: 24px;")
-        self.bad_list = QListWidget()
-        self.bad_list.setMaximumHeight(110)
-        self.bad_label = QLabel("Files that could not be classified")
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(0, 0, 0, 0)
-        lv.addWidget(self.empty, 1)
-        lv.addWidget(self.list, 1)
-        lv.addWidget(self.bad_label)
-        lv.addWidget(self.bad_list)
-        # Under the results: how many photos get an answer vs "unknown" (training.trust.unknown).
-        self.coverage = CoverageControl()
         self.coverage.coverageChanged.connect(self._on_coverage)
-        lv.addWidget(self.coverage)
-        self.detail = ImageDetail("Select a photo to see it large with all class probabilities")
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.similar = SimilarStrip()   # "why": the training images it resembles (issue 24)
-        right = QWidget()
-        rv = QVBoxLayout(right)
-        rv.setContentsMargins(0, 0, 0, 0)
-        rv.addWidget(self.detail, 1)
-        rv.addWidget(self.similar)
-        self.splitter.addWidget(right)
-        self.splitter.setSizes([420, 520])
-        layout = QVBoxLayout(self)
-        layout.addLayout(bar)
-        layout.addLayout(prog)
-        # Beside the messages, not in the bar: the bar is as wide as a 1024 px window allows.
-        status_row = QHBoxLayout()
-        status_row.addWidget(self.status, 1)
-        status_row.addWidget(self.sort_button, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addLayout(status_row)
-        layout.addWidget(self.splitter, 1)
         self._show_lists()
         self._update_controls()
 
@@ -192,31 +101,6 @@ class ClassifyPanel(QWidget):
             self.sort_dialog.shutdown()
         for part in (self._predict, self._runs, self.detail, self.coverage, self.similar):
             part.shutdown()
-
-    def current_run(self) -> str | None:
-        return self.run_combo.currentData()
-
-    def choose_model_file(self, path: str | None = None) -> None:
-        """Add an exported model (``.onnx``, ``.tflite``, SavedModel) to the picker, select it."""
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Exported model", self.settings.last_folder("model_file"),
-                "Exported models (*.onnx *.tflite saved_model.pb)")
-            if not path:
-                return
-            self.settings.set_last_folder("model_file", path)
-        if os.path.basename(path) == "saved_model.pb":
-            path = os.path.dirname(path)
-        if path not in self._model_files:
-            self._model_files.append(path)
-        self._add_model_files()
-        self.run_combo.setCurrentIndex(self.run_combo.findData(path))
-
-    def _add_model_files(self) -> None:
-        for path in self._model_files:
-            if self.run_combo.findData(path) < 0:
-                parent = os.path.basename(os.path.dirname(path))
-                self.run_combo.addItem(f"exported · {os.path.basename(path)} ({parent})", path)
 
     def open_sort(self, source: str = "", dest: str = ""):
         """Open "Sort into folders…" for the chosen run (``classify_sort.SortDialog``);
@@ -243,10 +127,6 @@ class ClassifyPanel(QWidget):
         self.sort_dialog.show()
         self.sort_dialog.raise_()
         return self.sort_dialog
-
-    @Slot()
-    def refresh_runs(self) -> None:
-        self._runs.start(RunsLoader(), finished=self._on_runs)
 
     @Slot()
     def open_photos(self) -> None:
@@ -320,7 +200,7 @@ class ClassifyPanel(QWidget):
         answered by the previous model, so they are classified again with this one rather
         than shown under its name."""
         run = self.current_run()
-        if not run or self._classes_run is None or _same_path(self._classes_run, run):
+        if not run or self._classes_run is None or same_path(self._classes_run, run):
             return
         inputs = list(self._inputs)
         self._predict.cancel()
@@ -358,53 +238,6 @@ class ClassifyPanel(QWidget):
         self.status.setText(f"Saved {len(self.results) + len(self.bad)} results to {path}")
 
     # ----------------------------------------------------------------- slots
-    def _on_runs(self, runs: list) -> None:
-        # A run made current while the list was being re-read wins over the old choice.
-        keep = self._want_run or self.current_run() or self.state.run_dir
-        self.run_combo.blockSignals(True)
-        self.run_combo.clear()
-        for run in reversed(runs):  # newest first
-            if run.get("status") == "invalid":
-                continue
-            acc = run.get("test_accuracy")
-            label = f"{run.get('name')} · {run.get('model')}"
-            if isinstance(acc, (int, float)):
-                label += f" · {acc:.1%}"
-            self.run_combo.addItem(label, run.get("path"))
-        self._add_model_files()
-        if keep and self.run_combo.findData(keep) < 0 and os.path.isdir(keep) \
-                and not any(_same_path(keep, self.run_combo.itemData(j) or "")
-                            for j in range(self.run_combo.count())):
-            # The app's run lives outside the runs folder (opened with File → Open run…
-            # or --run): list it, rather than silently picking another run.
-            self.run_combo.addItem(os.path.basename(keep.rstrip("/\\")), keep)
-        i = self.run_combo.findData(keep) if keep else -1
-        if i < 0 and keep:
-            i = next((j for j in range(self.run_combo.count())
-                      if _same_path(keep, self.run_combo.itemData(j) or "")), -1)
-        if i >= 0 and keep == self._want_run:
-            self._want_run = None
-        self.run_combo.setCurrentIndex(i if i >= 0 else 0)
-        self.run_combo.blockSignals(False)
-        self._update_controls()
-
-    @Slot(str)
-    def _on_run_changed(self, run_dir: str) -> None:
-        i = self.run_combo.findData(run_dir)
-        if i >= 0:
-            self._want_run = None
-            self.run_combo.setCurrentIndex(i)
-        else:
-            self._want_run = run_dir or None
-            self.refresh_runs()
-
-    @Slot(str, list)
-    def _on_run_files_changed(self, run_dir: str, _names: list) -> None:
-        """A run folder changed on disk: the shown run may have a new unknown rule."""
-        current = self.current_run()
-        if current and _same_path(run_dir, current):
-            self.coverage.load_run(current)   # re-reads only when unknown.json changed
-
     @Slot(list)
     def _on_classes(self, classes: list) -> None:
         self.classes = list(classes)
@@ -533,7 +366,3 @@ class ClassifyPanel(QWidget):
         if paths:
             self.classify(paths)
             event.acceptProposedAction()
-
-
-def _same_path(a: str, b: str) -> bool:
-    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))

@@ -20,7 +20,7 @@ def changed_only_rows(state):
     opened (the grid adds the images excluded before, see ThumbnailModel.set_index)."""
     import numpy as np
 
-    from training.data.overlay import changed_rows
+    from training.data.overlay_apply import changed_rows
 
     index = state.dataset
     rows = changed_rows(index)
@@ -114,7 +114,7 @@ class ForeignLabelsBanner(QFrame):
         self.refresh()
 
     def refresh(self) -> None:
-        from training.data.overlay import foreign_message
+        from training.data.overlay_apply import foreign_message
 
         foreign = self.fixes.foreign
         self.setVisible(bool(foreign))

@@ -108,19 +108,20 @@ def test_the_run_stops_when_its_supervisor_goes_away(tmp_path):
 
 def test_config_file_and_mixed_precision_options(tmp_path):
     from training.cli.args import InputError
-    from training.cli.main import _train_config, build_parser
+    from training.cli.main import build_parser
+    from training.cli.train import train_config
     from training.recipe.config import TrainConfig
 
     path = tmp_path / "config.json"
     path.write_text(json.dumps(TrainConfig(epochs=3, batch_size=5, mixed_precision=True).to_dict()))
     parser = build_parser()
-    config = _train_config(parser.parse_args(["train", "d", "--config", str(path), "--epochs", "9"]))
+    config = train_config(parser.parse_args(["train", "d", "--config", str(path), "--epochs", "9"]))
     assert (config.epochs, config.batch_size, config.mixed_precision) == (3, 5, True)
     for flag, value in (([], "auto"), (["--mixed-precision"], True),
                         (["--no-mixed-precision"], False)):
         args = parser.parse_args(["train", *flag, "d", "--epochs", "2"])
         assert args.data == "d"
-        assert _train_config(args).mixed_precision == value
+        assert train_config(args).mixed_precision == value
     path.write_text('{"epochs": "many"}')
     with pytest.raises(InputError, match="config.json"):
-        _train_config(parser.parse_args(["train", "d", "--config", str(path)]))
+        train_config(parser.parse_args(["train", "d", "--config", str(path)]))

@@ -18,8 +18,8 @@ from tests.training.data.test_overlay import file_hashes
 from training.data import open_dataset
 from training.data.folder_moves import (FolderMoveError, apply_moves, find_undo, last_journal,
                                         plan_moves, undo_moves)
-from training.data.overlay import (LabelOverlay, OverlayError, foreign_message, load_overlay,
-                                   trusted_overlay)
+from training.data.overlay import LabelOverlay, OverlayError, load_overlay
+from training.data.overlay_apply import foreign_message, trusted_overlay
 
 
 @pytest.fixture

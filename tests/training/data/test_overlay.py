@@ -17,11 +17,10 @@ from training.data.overlay import (
     OVERLAY_FILE,
     LabelOverlay,
     OverlayError,
-    changed_rows,
-    export_csv,
     fallback_path,
     load_overlay,
 )
+from training.data.overlay_apply import changed_rows, export_csv
 
 
 def file_hashes(root) -> dict:
@@ -97,7 +96,7 @@ def test_read_only_dataset_uses_app_data_folder(tmp_path, monkeypatch):
     os.chmod(root, stat.S_IRUSR | stat.S_IXUSR)
     try:
         if os.access(root, os.W_OK):  # root ignores mode bits: make the probe see it read-only
-            monkeypatch.setattr(overlay, "_folder_writable", lambda folder: False)
+            monkeypatch.setattr(overlay, "folder_writable", lambda folder: False)
         ov = load_overlay(str(root))
         ov.exclude(os.path.join(str(root), "cat", "cat_000.png"))
         assert ov.save() == fallback_path(str(root))
@@ -130,7 +129,7 @@ def test_array_source_overlay(tmp_path):
 
 
 def test_set_fixes_updates_an_open_index_as_reopening_would(tmp_path):
-    from training.data.overlay import set_fixes
+    from training.data.overlay_apply import set_fixes
 
     root = make_class_folder(tmp_path / "data", per_class=4, size=8)
     index = open_dataset(str(root))

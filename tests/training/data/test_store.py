@@ -41,7 +41,7 @@ _KILL_MID_RECORD = """
     from training.data import open_dataset, open_images
     from training.data import store
     calls = {"n": 0}
-    real = store._pwrite
+    real = store.pwrite
     def dying(fd, data, offset):
         calls["n"] += 1
         if calls["n"] == int(sys.argv[2]):  # a record's pixels, half written: then kill -9
@@ -49,7 +49,7 @@ _KILL_MID_RECORD = """
             real(fd, view[: len(view) // 2], offset)
             os.kill(os.getpid(), signal.SIGKILL)
         real(fd, data, offset)
-    store._pwrite = dying
+    store.pwrite = dying
     with open_images(open_dataset(sys.argv[1]), 16, "rgb") as data:
         data.fill(chunk=8)
 """

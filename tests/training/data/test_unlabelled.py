@@ -10,8 +10,8 @@ import pytest
 from tests.imagegen import class_image, make_class_folder, write_image
 from training.data import DatasetError, open_dataset
 from training.data.classedits import ClassNameError
-from training.data.overlay import (LabelOverlay, apply_overlay, load_overlay, set_fixes,
-                                   trusted_overlay)
+from training.data.overlay import LabelOverlay, load_overlay
+from training.data.overlay_apply import apply_overlay, set_fixes, trusted_overlay
 from training.data.pool import class_name, class_totals, pool_left
 from training.data.sources import check_trainable
 

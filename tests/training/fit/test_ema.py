@@ -105,11 +105,12 @@ def test_runs_saved_before_the_average_existed_resume_without_one():
 
 
 def test_the_cli_option_sets_it_and_refuses_nonsense(tmp_path):
-    from training.cli.main import InputError, _train_config, build_parser
+    from training.cli.main import InputError, build_parser
+    from training.cli.train import train_config
 
     data = str(make_class_folder(tmp_path / "data", per_class=4, size=8))
     args = build_parser().parse_args(["train", data, "--epochs", "2", "--ema-epochs", "1.5"])
-    assert _train_config(args).ema_epochs == 1.5
-    assert _train_config(build_parser().parse_args(["train", data, "--epochs", "2"])).ema_epochs == 0
+    assert train_config(args).ema_epochs == 1.5
+    assert train_config(build_parser().parse_args(["train", data, "--epochs", "2"])).ema_epochs == 0
     with pytest.raises(InputError, match="ema_epochs"):
-        _train_config(build_parser().parse_args(["train", data, "--epochs", "2", "--ema-epochs", "-1"]))
+        train_config(build_parser().parse_args(["train", data, "--epochs", "2", "--ema-epochs", "-1"]))

@@ -1,7 +1,8 @@
 """The epoch budget: with no --epochs a run's length follows the dataset's size, the
 Auto choice carries it (with its reason) and the CLI uses it."""
 from training.recipe.auto import DataFacts, choose
-from training.cli.main import _train_config, build_parser
+from training.cli.main import build_parser
+from training.cli.train import train_config
 from training.recipe.config import TrainConfig
 from training.data import open_dataset
 from training.recipe.epoch_budget import (EPOCH_IMAGES, MAX_EPOCHS, MAX_SMALL_EPOCHS, MIN_EPOCHS,
@@ -73,16 +74,16 @@ def test_cli_without_epochs_takes_them_from_the_data(tmp_path, monkeypatch):
     index = open_dataset(data)
     n = sum(index.counts()["train"].values())
     args = build_parser().parse_args(["train", data])
-    config = _train_config(args, index)
+    config = train_config(args, index)
     assert config.epochs == default_epochs(n) == min(MAX_EPOCHS, max(MIN_EPOCHS, round(200 / n)))
     assert config.lr_schedule == "cosine"
-    given = _train_config(build_parser().parse_args(["train", data, "--epochs", "3"]), index)
+    given = train_config(build_parser().parse_args(["train", data, "--epochs", "3"]), index)
     assert given.epochs == 3
     # The step minimum counts steps at the run's own batch size.
     monkeypatch.setattr("training.recipe.epoch_budget.MIN_STEPS", 100)
     for batch in (4, 8):
         args = build_parser().parse_args(["train", data, "--batch-size", str(batch)])
-        assert _train_config(args, index).epochs == default_epochs(n, batch) == -(-100 // -(-n // batch)) > 10
+        assert train_config(args, index).epochs == default_epochs(n, batch) == -(-100 // -(-n // batch)) > 10
     steps = -(-n // 8)
     reason = epochs_reason(n, 8)
     assert f"make only {steps} step{'' if steps == 1 else 's'} an epoch" in reason

@@ -77,7 +77,7 @@ class ThumbnailModel(QStringListModel):
         ``set_filter(..., with_excluded=True)``, so they can be seen and restored. The
         unlabelled images (``index.unlabelled``) follow them (label -1, split -1): shown
         with every class and split, or alone with ``set_filter(unlabelled=True)``."""
-        from training.data.overlay import excluded_samples
+        from training.data.overlay_apply import excluded_samples
 
         self._cancel_pending()
         self._index = index
