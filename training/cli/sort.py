@@ -135,7 +135,8 @@ def _confirm(args, question: str, out, what: str = "sort these photos") -> bool:
 
 def _undo(args, events, out):
     from training.sorting import SortError, undo_sort
-    from training.data.move_journal import FolderMoveError, read_sort_journal
+    from training.data.move_journal import FolderMoveError
+    from training.data.sort_journal import read_sort_journal
 
     path = os.path.abspath(args.undo)
     try:

@@ -38,8 +38,9 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from training import safefiles
-from training.data.move_journal import (FolderMoveError, Move, check_path, missing_parents,
-                                        new_sort_journal, read_sort_journal, remove_created_dirs)
+from training.data.move_journal import FolderMoveError, Move, check_path
+from training.data.sort_journal import (missing_parents, new_sort_journal, read_sort_journal,
+                                        remove_created_dirs)
 from training.events import Events
 from training.sorting.plan import SortError, SortPlan
 

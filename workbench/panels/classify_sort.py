@@ -40,7 +40,8 @@ class InterruptedSortFinder(PoolWorker):
     a journal of thousands of photos takes longer than a frame: the pool does it."""
 
     def work(self):
-        from training.data.move_journal import FolderMoveError, read_sort_journal, sort_journals
+        from training.data.move_journal import FolderMoveError
+        from training.data.sort_journal import read_sort_journal, sort_journals
 
         for path in sort_journals()[:5]:
             try:
@@ -318,7 +319,7 @@ class SortDialog(QDialog):
 
     def _find_journal(self) -> None:
         """A sort that stopped (full disk, Cancel) left its journal: offer its undo."""
-        from training.data.move_journal import sort_journals
+        from training.data.sort_journal import sort_journals
 
         newest = sort_journals()[:1]
         self.journal = newest[0] if newest else None

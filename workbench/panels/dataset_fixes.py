@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QPushButton
 
-from workbench.actions.fixes import add_fix_actions, fixes_for, install_fix_keys
+from workbench.actions.fix_menu import add_fix_actions, install_fix_keys
+from workbench.actions.fixes import fixes_for
 from workbench.itemmodels.thumbnails import PathRole
 from workbench.widgets.path_menu import install_path_menu
 

@@ -15,7 +15,8 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
-from workbench.actions.fixes import class_keys, fixes_for, keys_hint
+from workbench.actions.fix_menu import keys_hint
+from workbench.actions.fixes import class_keys, fixes_for
 from workbench.widgets.error_details import DetailsButton
 from workbench.widgets.image_gallery import ImageGallery
 from workbench.compute.requests import HealthJob

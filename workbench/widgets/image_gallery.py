@@ -169,7 +169,7 @@ class ImageGallery(QWidget):
         """Relabel/exclude/restore from this gallery: right-click menu and keys (digits,
         Delete, R; Enter accepts an item's ``suggested`` class) on the selected images;
         fixed images are marked in their caption."""
-        from workbench.actions.fixes import install_fix_keys
+        from workbench.actions.fix_menu import install_fix_keys
 
         self.fixes = fixes
         self.list.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
@@ -193,7 +193,7 @@ class ImageGallery(QWidget):
     def _fix_menu(self, menu, path: str) -> None:
         if self.fixes is None:
             return
-        from workbench.actions.fixes import add_fix_actions
+        from workbench.actions.fix_menu import add_fix_actions
 
         paths = self.selected_paths()
         add_fix_actions(menu, paths if path in paths else [path], self.fixes, self.suggestions())

@@ -206,7 +206,7 @@ def test_undo_removes_the_folders_the_sort_created_above_dest_and_nothing_else(t
     sort made (DEST, its class folders, the parents) with its identity; undo removes each
     only if it is that very folder and empty. Folders that existed, a folder the user put
     a file in, and a folder made again under the same name after the sort stay."""
-    from training.data.move_journal import read_sort_journal
+    from training.data.sort_journal import read_sort_journal
 
     src = make_photos(tmp_path / "photos", per_class=1)
     (tmp_path / "new1").mkdir()   # exists before the sort: never removed
@@ -256,7 +256,7 @@ def test_journals_made_in_one_second_are_listed_newest_first(tmp_path):
     the second alone sorted one second's journals by the process id's digits (the app's
     own older journal came before the service's new one), and two journals of one process
     in one second had the same name, so the second replaced the first."""
-    from training.data.move_journal import new_sort_journal, sort_journals
+    from training.data.sort_journal import new_sort_journal, sort_journals
 
     src = tmp_path / "src"
     src.mkdir()
