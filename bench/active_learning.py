@@ -47,12 +47,13 @@ def load(tune: bool):
 
 
 def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share, weighted=False, spacing=0.0,
-             early=None):
+             early=None, every=None):
     """One labelling session; returns one row per round. ``early`` = (strategy, labels):
     that strategy ranks while fewer labels than that are given (tuning only)."""
     import keras
 
     from training.active.fastmodel import fast_spec
+    from training.active.queue import CHECK_EVERY
     from training.active.rounds import array_reader, run_round
 
     classes = [str(c) for c in range(10)]
@@ -70,7 +71,8 @@ def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share, wei
         c0 = cpu_seconds()
         now = early[0] if early and int(np.sum(labels >= 0)) < early[1] else strategy
         res = run_round(read, labels, keys, classes, spec, now, ROUND, seed, share,
-                        measure=measure, prefilter=prefilter, weighted=weighted, spacing=spacing, salt=seed)
+                        measure=measure, prefilter=prefilter, weighted=weighted, spacing=spacing, salt=seed,
+                        every=every or CHECK_EVERY)
         cpu = cpu_seconds() - c0
         _, p, ok = res.model.predict(test_read, np.arange(len(xt)))
         acc = float(np.mean(p.argmax(axis=1) == yt[ok]))
@@ -139,6 +141,8 @@ def main() -> int:
                     "comma-separated)")
     ap.add_argument("--target", type=float, help="without random in the run (--only): random's "
                     "accuracy at the last round, from an earlier run of the same seeds")
+    ap.add_argument("--every", type=int, default=None, help="one random check in this many queue places "
+                    "(default: the product's)")
     ap.add_argument("--recipe", default="", help="tuning only: the fast model's recipe, e.g. "
                     "steps=900,smoothing=0.1,flip=horizontal,translation=0.1,max_epochs=60")
     args = ap.parse_args()
@@ -182,7 +186,7 @@ def main() -> int:
         if args.only and not any(part in name for part in args.only.split(",")):
             continue
         results[name] = [simulate(x, y, xt, yt, strategy.split("<")[0], s, args.up_to, measure, m, share,
-                                  weighted, spacing, early) for s in seeds]
+                                  weighted, spacing, early, args.every) for s in seeds]
     wall, cpu = time.perf_counter() - t_start, cpu_seconds() - c_start
     points = [r["labels"] for r in next(iter(results.values()))[0]]
     headers = ["labels"] + list(results)

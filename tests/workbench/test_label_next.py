@@ -162,6 +162,7 @@ def test_a_held_key_never_runs_the_queue_dry_while_the_next_round_runs(qtbot, pa
             view.fixes.relabel([index.unlabelled[c]], cls)
     ranking = [i["path"] for i in blocker.args[0]["items"]]
     assert len(ranking) == 12 and len(view.queue()) == 5
+    assert view.upcoming() == tuple(ranking[5:])   # decoded ahead near the shown queue's end
     assert _current_path(panel) == ranking[0]
     key = Qt.Key.Key_1
     seen = [ranking[0]]
@@ -173,6 +174,7 @@ def test_a_held_key_never_runs_the_queue_dry_while_the_next_round_runs(qtbot, pa
         seen.append(now)
         if press < 12:   # the shown queue, then the rest of the ranking, in its order
             assert now == ranking[press]
+            assert view.upcoming() == tuple(ranking[5 * (press // 5) + 5:])
         else:            # past the ranking: the unlabelled images in grid order
             assert view.queue() is None and now not in ranking
             assert dataset_label_next.FALLBACK_NOTE in view.hint.text()

@@ -273,6 +273,65 @@ def test_a_held_key_shows_the_thumbnail_at_once_and_the_sharp_preview_when_keys_
     qtbot.waitUntil(lambda: not panel.pending_work(), timeout=10000)
 
 
+def _queue_items(paths):
+    return [{"path": p, "suggested": None, "score": None} for p in paths]
+
+
+def test_the_images_shown_after_the_queue_are_decoded_ahead(qtbot, panel, tmp_path):
+    """Label next shows its ranking 50 at a time: near the shown queue's end, the previews
+    of what comes after it (``set_queue``'s ``upcoming``) are decoded ahead. Without it the
+    first image of each next 50 had neither preview nor thumbnail when a held key reached
+    it: painted 170-190 ms after the press (bench/labelling_latency.py --jpeg)."""
+    root = tmp_path / "photos"
+    for i in range(8):
+        write_image(root / f"img_{i:03d}.jpg", np.full((600, 800, 3), 20 * i, np.uint8))
+    _open(qtbot, panel, root)
+    view = panel.labelling
+    view.add_class("x")
+    paths = sorted(str(p) for p in root.glob("*.jpg"))
+    view.set_queue(_queue_items(paths[:3]), upcoming=paths[3:6])
+    assert view.upcoming() == tuple(paths[3:6]) and panel.thumbs.rowCount() == 3
+    view.ahead.clear()   # forget what was decoded ahead while the grid showed all 8
+    _key(panel, Qt.Key.Key_1)
+    _key(panel, Qt.Key.Key_1)
+    assert _current_path(panel) == paths[2]   # the shown queue's last image
+    qtbot.waitUntil(lambda: paths[3] in view.previews and paths[4] in view.previews, timeout=10000)
+    view.clear_queue()
+    assert view.upcoming() == ()
+    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=10000)
+
+
+def test_a_held_key_decodes_an_image_without_a_thumbnail_at_once(qtbot, panel, tmp_path, monkeypatch):
+    """A held key passes images before they decode, so their previews wait until the keys
+    stop (``REFINE_MS``) and the thumbnail is shown meanwhile; an image with no thumbnail
+    yet (a new queue's, far down the grid) would show nothing until then: it is decoded at
+    once."""
+    root = tmp_path / "photos"
+    for i in range(8):
+        write_image(root / f"img_{i:03d}.jpg", np.full((48, 64, 3), 20 * i, np.uint8))
+    _open(qtbot, panel, root)
+    view = panel.labelling
+    view.add_class("x")
+    paths = sorted(str(p) for p in root.glob("*.jpg"))
+    panel.thumbs.set_index(panel.state.dataset)   # forgets every thumbnail (none are made
+    view.set_queue(_queue_items(paths[-4:]))      # again before the event loop turns)
+    _key(panel, Qt.Key.Key_1)
+    view.ahead.clear()   # nothing decoded or asked ahead: the press below finds no preview
+    asked = []
+    real_want = view.ahead.want
+    monkeypatch.setattr(view.ahead, "want", lambda paths, *a, **k: (asked.append(list(paths)),
+                                                                   real_want(paths, *a, **k)))
+    _key(panel, Qt.Key.Key_1)   # within REFINE_MS of the first: a held key
+    path = _current_path(panel)
+    assert path == paths[-2]
+    assert panel.thumbs.index(2, 0).data(ThumbnailRole) is None   # no thumbnail to show yet
+    assert asked and asked[-1][:1] == [path], "its preview waits for the keys to stop"
+    qtbot.waitUntil(lambda: view.reduced_path() is None, timeout=10000)   # then shown sharp
+    assert "64 × 48" in _info(panel)
+    view.clear_queue()
+    qtbot.waitUntil(lambda: not panel.pending_work(), timeout=10000)
+
+
 def test_deleting_a_class_is_undone_and_redone_with_the_keys(qtbot, tmp_path, monkeypatch):
     """Issue 23: Delete (the class list's button, answered Yes) reopens the dataset, and
     Ctrl+Z brings the class and its labels back (the history survives the reopen: a

@@ -14,7 +14,7 @@ import numpy as np
 
 from training.active.heldback import (HOLDOUT_SALT, HOLDOUT_SHARE, MIN_PER_CLASS, held_back_mask, labels_needed,
                                      needed_message)
-from training.active.queue import build_queue
+from training.active.queue import CHECK_EVERY, build_queue
 from training.active.strategies import (DEFAULT_MEASURE, DEFAULT_PREFILTER, DEFAULT_SPACING,
                                         DEFAULT_STRATEGY, DEFAULT_WEIGHTED)
 from training.data import DatasetError
@@ -89,7 +89,8 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
               measure: str = DEFAULT_MEASURE, prefilter: int = DEFAULT_PREFILTER,
               backbone_cache=None, min_per_class: int = MIN_PER_CLASS,
               weighted: bool = DEFAULT_WEIGHTED, batch: int | None = None,
-              spacing: float = DEFAULT_SPACING, salt: int = HOLDOUT_SALT) -> RoundResult:
+              spacing: float = DEFAULT_SPACING, salt: int = HOLDOUT_SALT,
+              every: int = CHECK_EVERY) -> RoundResult:
     """Train, estimate, predict the pool and rank it.
 
     Args:
@@ -103,6 +104,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
         batch: labels given before the next round (``badge``/``diverse`` spread these; default ``count``).
         backbone_cache: a ``BackboneFeatures`` kept between rounds (frozen-backbone specs).
         salt: the held-back hash's salt (``training.active.heldback``).
+        every: one random check in this many queue places (``training.active.queue``).
 
     Raises:
         NotReady: a class has too few labels.
@@ -141,7 +143,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
     events.on_status(f"Ranking {len(pool):,} unlabelled images…")
     feats, probs, pool_ok = model.predict(read, pool, events, "ranking the unlabelled images")
     order, scores, checks = build_queue(strategy, probs, feats, [keys[int(r)] for r in pool_ok], count, seed,
-                                        batch, share, salt, measure=measure, prefilter=prefilter,
+                                        batch, share, salt, every, measure=measure, prefilter=prefilter,
                                         weighted=weighted, spacing=spacing)
     t_rank = time.perf_counter() - t1
     return RoundResult(

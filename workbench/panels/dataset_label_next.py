@@ -297,11 +297,16 @@ class LabelNext(QObject):
             if to_label(item["path"]):
                 more.append(item)
         if more:
-            self.labelling.set_queue(more)
+            self.labelling.set_queue(more, self._rest())
         else:
             self.labelling.clear_queue()
             self.labelling.set_note(FALLBACK_NOTE)
             self.box.status.setText(FALLBACK_NOTE)
+
+    def _rest(self) -> list[str]:
+        """The paths of the ranking past the shown queue: the view decodes the first of them
+        ahead, so the keys find them ready when the shown queue is used up."""
+        return [i["path"] for i in self._ranking[self._served:]]
 
     @Slot(object)
     def _on_round(self, result: dict) -> None:
@@ -315,7 +320,7 @@ class LabelNext(QObject):
         self._ranking, self._served = items, min(len(items), QUEUE_LENGTH)
         self._partial = int(result.get("pool") or 0) > len(result.get("items", []))
         self.labelling.set_note(None)
-        self.labelling.set_queue(items[:QUEUE_LENGTH])
+        self.labelling.set_queue(items[:QUEUE_LENGTH], self._rest())
         if items and self.labelling.is_active():
             self.labelling.select_next(-1)
         point = result.get("point")

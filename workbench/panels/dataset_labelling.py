@@ -67,6 +67,7 @@ class LabellingView(QObject):
         self.fixes = fixes_for(panel.state)
         self._active = False
         self._queue: list[dict] | None = None
+        self._upcoming: tuple[str, ...] = ()
         self._suggested: dict[str, tuple] = {}
         self._classes_seen: list[str] = []
         self._topping_up = False
@@ -126,9 +127,12 @@ class LabellingView(QObject):
         if changed:
             self.activeChanged.emit(on)
 
-    def set_queue(self, items) -> None:
+    def set_queue(self, items, upcoming=()) -> None:
         """Show ``items`` (``[{"path", "suggested", "score"}]``, best first) while labelling;
-        paths the open dataset does not have are left out."""
+        paths the open dataset does not have are left out. ``upcoming``: the paths the
+        queue's owner shows once these are labelled, in order; their previews are decoded
+        ahead as the keys near the grid's end."""
+        self._upcoming = tuple(upcoming)
         self._queue = [dict(i) for i in items]
         self._suggested = {i["path"]: (i.get("suggested"), i.get("score")) for i in self._queue}
         if self._active:
@@ -136,13 +140,17 @@ class LabellingView(QObject):
         self.panel.thumbs.refresh_marks()
 
     def clear_queue(self) -> None:
-        self._queue, self._suggested = None, {}
+        self._queue, self._suggested, self._upcoming = None, {}, ()
         if self._active:
             self.show_items()
         self.panel.thumbs.refresh_marks()
 
     def queue(self) -> list[dict] | None:
         return list(self._queue) if self._queue is not None else None
+
+    def upcoming(self) -> tuple[str, ...]:
+        """The paths shown after the queue (``set_queue``'s ``upcoming``)."""
+        return self._upcoming
 
     def set_note(self, text: str | None) -> None:
         """A line the hint starts with (what Label next is doing meanwhile); None: none."""

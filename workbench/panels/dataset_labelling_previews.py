@@ -9,12 +9,17 @@ rate: while presses come faster than a preview decodes, the images the selection
 before one decode ends are left out (it would pass them first). An image that is not
 ready when the selection reaches it is shown as its grid thumbnail at once; its sharp
 preview replaces it when decoded, which for the image the keys stop on starts
-``REFINE_MS`` after the last press (nothing is decoded for images passed meanwhile).
+``REFINE_MS`` after the last press (nothing is decoded for images passed meanwhile); one
+without a thumbnail yet is decoded at once. Near the grid's end the images its queue's
+owner shows next (``LabellingView.upcoming``: Label next's ranking past the shown 50) are
+decoded ahead too: the first of them had neither preview nor thumbnail when the keys
+reached it, and a held key waited 170-190 ms for it (bench/labelling_latency.py).
 """
 from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import time
 
 from PySide6.QtCore import QObject, QTimer, Slot
@@ -72,14 +77,17 @@ class NextPreviews(QObject):
             return None
         cached = self.ahead.get(path)
         held = self._key_move and self._held()
-        # A held key: the current image is passed before it decodes; decode it when the keys stop.
-        self.prefetch_after(row, current=path if cached is None and self._key_move and not held else None)
+        thumb = view.panel.thumbs.index(row, 0).data(ThumbnailRole) if cached is None and self._key_move else None
+        # A held key: the current image is passed before it decodes; decode it when the keys
+        # stop. Unless it has no thumbnail either: nothing would be shown until then (the
+        # first image of a new queue: 170-190 ms after the press, waiting for REFINE_MS).
+        now = cached is None and self._key_move and (not held or thumb is None)
+        self.prefetch_after(row, current=path if now else None)
         if cached is not None or not self._key_move:
             return cached
-        if held:
+        if held and not now:
             self._refine_timer.start()
         self.reduced = path
-        thumb = view.panel.thumbs.index(row, 0).data(ThumbnailRole)
         return {"path": path, "image": None, "pixmap": thumb, "error": "", "reduced": True}
 
     def _held(self) -> bool:
@@ -106,8 +114,11 @@ class NextPreviews(QObject):
         lead = min(2 * PREFETCH, int(self.ahead.decode_s / interval)) if interval > 0 else 0
         model = view.panel.thumbs
         paths, skipped = [current] if current else [], 0
-        for r in range(row + 1, min(model.rowCount(), row + 1 + 4 * (PREFETCH + lead))):
-            path = model.index(r, 0).data(PathRole)
+        end = min(model.rowCount(), row + 1 + 4 * (PREFETCH + lead))
+        candidates = (model.index(r, 0).data(PathRole) for r in range(row + 1, end))
+        if end == model.rowCount():   # near the grid's end: then what its queue's owner shows next
+            candidates = itertools.chain(candidates, itertools.islice(view.upcoming(), 4 * (PREFETCH + lead)))
+        for path in candidates:
             if not view.to_label(path):
                 continue
             if skipped < lead:
