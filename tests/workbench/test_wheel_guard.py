@@ -2,7 +2,9 @@
 the pointer (issue 22 item 3); a focused combo or spin box still takes the wheel."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+import sys
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QScrollArea
 
@@ -53,4 +55,45 @@ def test_wheel_scrolls_the_model_panel_instead_of_changing_the_schedule(qtbot, t
     index = combo.currentIndex()
     _wheel(combo, -1 if index + 1 < combo.count() else +1)
     assert combo.currentIndex() != index
+    window.close()
+
+
+def test_only_combo_and_spin_boxes_events_reach_the_guard(qtbot, tmp_path, monkeypatch):
+    """An application-wide filter in Python made every event of the app a call into
+    Python that must take the GIL (up to 5 ms each while a pool thread draws a chart):
+    the guard now sees the events of the widgets it guards, and no other."""
+    from PySide6.QtWidgets import QLabel, QSpinBox
+
+    from workbench.widgets.wheel_guard import GUARDED, WheelGuard
+
+    window = make_window(qtbot, tmp_path, monkeypatch, size=(1024, 640))
+    window.show_panel("model")
+    seen = []
+    code = WheelGuard.eventFilter.__code__
+
+    def profile(frame, event, arg):
+        # Every call of the guard's filter from Qt, whatever object PySide calls it on.
+        if event == "call" and frame.f_code is code:
+            kind = frame.f_locals["event"].type()
+            # A guarded widget being destroyed (a rebuilt form's) is a plain QWidget by then.
+            if kind not in (QEvent.Type.Destroy, QEvent.Type.DynamicPropertyChange):
+                seen.append(type(frame.f_locals["obj"]))
+
+    sys.setprofile(profile)
+    try:
+        label = QLabel("not guarded", window)
+        label.show()
+        label.repaint()
+        combo = window.panels["model"].training_form.schedule
+        combo.repaint()
+        # A spin box made after the guard was installed (a dialog's) is guarded too.
+        spin = QSpinBox(window)
+        spin.show()
+        assert spin.focusPolicy() == Qt.FocusPolicy.StrongFocus
+        spin.repaint()
+        qtbot.wait(50)
+        assert QComboBox in seen and QSpinBox in seen
+        assert all(issubclass(t, GUARDED) for t in seen), sorted({t.__name__ for t in seen})
+    finally:
+        sys.setprofile(None)
     window.close()

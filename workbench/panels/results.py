@@ -10,46 +10,29 @@ import os
 import time
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView,
-                               QLabel, QPushButton, QScrollArea, QSplitter,
-                               QTableWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from training.runs.runfolder import RESULT_FILES
 from workbench.charts.confusion import ConfusionChart
 from workbench.panels.results_health import attach_health
 from workbench.panels.results_map import MapTab
-from workbench.panels.metric_item import MetricItem
 from workbench.panels.results_runs import RunsList
-from workbench.panels.results_trust import TrustCharts, average_rows, trust_summary_html
-from workbench.panels.results_unknown import UnknownBadges, reason_line
+from workbench.panels.results_trust import TrustCharts, average_rows
+from workbench.panels.results_evaluation import (CELL, GALLERY_LIMIT, MOST_INCORRECT, SAMPLE, GalleryBox,
+                                                 PerClassTable, evaluation_html, gallery_item, gallery_records)
+from workbench.panels.results_unknown import UnknownBadges
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
-from workbench.widgets.image_gallery import ImageGallery
 from workbench.widgets.job_progress import JobProgressBar
 from workbench.compute.requests import EvaluationJob
 from workbench.workers.evaluation import EvaluationLoader
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.run_watcher import RunWatcher, runs_root, same_path
 
-MOST_INCORRECT, SAMPLE, CELL = 0, 1, 2
-GALLERY_LIMIT = 200   # a diagonal cell can hold thousands of images; show the first ones
+# The gallery's names stay importable from here, where the panel's users found them.
+__all__ = ["CELL", "GALLERY_LIMIT", "MOST_INCORRECT", "SAMPLE", "EMPTY_HINT", "ResultsPanel", "gallery_item"]
 EMPTY_HINT = "Train a model to see results here, or pick a run in the list on the left."
-
-
-def gallery_item(pred: dict, classes: list[str]) -> dict:
-    """A gallery entry from one ``evaluation.json`` prediction record."""
-    t, p = pred.get("true"), pred.get("pred")
-    true = pred.get("true_class", classes[t] if isinstance(t, int) and t < len(classes) else t)
-    predicted = pred.get("pred_class", classes[p] if isinstance(p, int) and p < len(classes) else p)
-    prob = pred.get("confidence")
-    unknown = pred.get("unknown_reason")  # the run's rule, at evaluation (training.trust.unknown)
-    return {"path": pred.get("path", ""), "true": true, "pred": predicted, "prob": prob,
-            "correct": t == p, "probabilities": pred.get("probabilities"), "true_index": t,
-            "unknown_reason": unknown,
-            "caption": f"True: {true} · Predicted: {predicted}"
-                       + (f" ({prob:.1%})" if isinstance(prob, (int, float)) else "")
-                       + f"\n{os.path.basename(str(pred.get('path', '')))}"
-                       + (f"\n{reason_line(unknown)}" if unknown else "")}
 
 
 class ResultsPanel(QWidget):
@@ -97,8 +80,6 @@ class ResultsPanel(QWidget):
         self.header.setWordWrap(True)
         # Messages can be selected and copied (into a bug report, a search).
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.header.setWordWrap(True)
-        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         offer_details(self.header)
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.setToolTip("Evaluate this run's model on its test split")
@@ -120,23 +101,7 @@ class ResultsPanel(QWidget):
 
         self.confusion = ConfusionChart()
         self.confusion.cellClicked.connect(self.show_cell)
-        self.per_class = QTableWidget(0, 5)
-        # Short headers (tooltips say them in full) and compact rows: every column shows
-        # in the ~270 px a 1024 px window leaves it; the class name takes the rest, elided.
-        self.per_class.setHorizontalHeaderLabels(["Class", "Prec.", "Recall", "F1", "n"])
-        for c, tip in enumerate(("Class", "Precision: of the images predicted as this class, "
-                                 "the share that are", "Recall: of this class's images, the "
-                                 "share found", "F1: the harmonic mean of precision and recall",
-                                 "Support: test images of this class")):
-            self.per_class.horizontalHeaderItem(c).setToolTip(tip)
-        self.per_class.verticalHeader().setVisible(False)
-        self.per_class.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        self.per_class.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.per_class.horizontalHeader().setMinimumSectionSize(30)
-        self.per_class.setWordWrap(False)
-        self.per_class.setMinimumWidth(220)
+        self.per_class = PerClassTable()
         self.chart_tabs = QTabWidget()
         self.chart_tabs.setDocumentMode(True)
         self.chart_tabs.addTab(self.confusion, "Confusion matrix")
@@ -150,26 +115,15 @@ class ResultsPanel(QWidget):
         metrics.setStretchFactor(0, 1)
         metrics.setStretchFactor(1, 1)
 
-        self.gallery_choice = QComboBox()
-        self.gallery_choice.addItems(["Most incorrect", "Sample predictions", "Selected cell"])
+        gallery_box = GalleryBox(EMPTY_HINT)
+        self.gallery_choice, self.gallery_note = gallery_box.choice, gallery_box.note
+        self.gallery = gallery_box.gallery
         self.gallery_choice.currentIndexChanged.connect(self._show_gallery)
-        self.gallery_note = QLabel("")
-        self.gallery = ImageGallery(EMPTY_HINT)
         self.gallery.itemSelected.connect(self._on_image_selected)
-        gl = QHBoxLayout()
-        gl.addWidget(QLabel("Gallery:"))
-        gl.addWidget(self.gallery_choice)
-        gl.addWidget(self.gallery_note, 1)
-        gallery_box = QWidget()
-        gv = QVBoxLayout(gallery_box)
-        gv.setContentsMargins(0, 0, 0, 0)
-        gv.addLayout(gl)
-        gv.addWidget(self.gallery)
 
-        # Each part keeps a readable minimum height (a matrix with its labels, one row of
-        # thumbnails with their captions); below that the whole panel scrolls (see below).
+        # Each part keeps a readable minimum height (a matrix with its labels; the gallery
+        # sets its own); below that the whole panel scrolls (see below).
         metrics.setMinimumHeight(230)
-        gallery_box.setMinimumHeight(self.gallery.list.gridSize().height() + 60)
         center_split = QSplitter(Qt.Orientation.Vertical)
         center_split.addWidget(metrics)
         center_split.addWidget(gallery_box)
@@ -401,27 +355,15 @@ class ResultsPanel(QWidget):
             self.evaluate_button.setEnabled(True)
             return
         self.classes = list(evaluation.get("classes") or self.classes)
-        acc, loss = evaluation.get("accuracy"), evaluation.get("loss")
-        split = evaluation.get("split", "test")
-        metrics = (f"<span style='font-size:14pt'>{split.capitalize()} accuracy "
-                   f"<b>{acc:.1%}</b></span> · loss {loss:.4f} · "
-                   f"{evaluation.get('num_samples', 0):,} {split} images"
-                   + trust_summary_html(evaluation))
-        warn = "".join(f"<br><i>{w}</i>" for w in evaluation.get("warnings") or [])
-        skipped = evaluation.get("bad_files") or []
-        if skipped:
-            # Named one by one in the Dataset panel's bad-file report (and the tooltip).
-            warn += (f"<br><i>{len(skipped)} item(s) of the dataset were skipped as unreadable "
-                     "or invalid (see the Dataset panel's bad-file report).</i>")
-        self.header.setToolTip("\n".join(f"{b.get('path')}: {b.get('reason')}"
-                                          for b in skipped[:50]))
-        self.header.setText(f"{name} · {' · '.join(facts)}<br>{metrics}{warn}")
+        metrics, tooltip = evaluation_html(evaluation)
+        self.header.setToolTip(tooltip)
+        self.header.setText(f"{name} · {' · '.join(facts)}<br>{metrics}")
         self.evaluate_button.setText("Re-evaluate")
         self.evaluate_button.setEnabled(True)
         self.confusion.set_matrix(evaluation["confusion_matrix"], self.classes)
         self.confusion.set_highlight(self.cell)
         self.trust_charts.show_evaluation(evaluation)
-        self._fill_per_class(list(evaluation.get("per_class") or []) + average_rows(evaluation))
+        self.per_class.fill(list(evaluation.get("per_class") or []) + average_rows(evaluation))
         self.detail.clear()
         # With no wrong predictions the sample gallery is the informative one.
         wanted = MOST_INCORRECT if evaluation.get("most_incorrect") else SAMPLE
@@ -433,68 +375,18 @@ class ResultsPanel(QWidget):
         # callback on the GUI thread (docs/BENCHMARKS.md section 14).
         self._gallery_later.start()
 
-    def _fill_per_class(self, rows) -> None:
-        if isinstance(rows, dict):  # {class: {...}} form
-            rows = [dict(v, **{"class": k}) for k, v in rows.items()]
-        table = self.per_class
-        table.setSortingEnabled(False)   # while filling (rows would move under us)
-        table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            values = [str(row.get("class", r)), _f(row.get("precision")), _f(row.get("recall")),
-                      _f(row.get("f1")), str(row.get("support", ""))]
-            keys = [str(row.get("class", r)), row.get("precision"), row.get("recall"),
-                    row.get("f1"), row.get("support")]
-            for c, text in enumerate(values):
-                item = MetricItem(text, keys[c], bool(row.get("average")))
-                if c:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if row.get("average"):  # the macro/weighted rows under the classes
-                    font = item.font()
-                    font.setItalic(True)
-                    item.setFont(font)
-                table.setItem(r, c, item)
-        # Shown in the evaluation's order until a header is clicked; averages stay last.
-        table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        table.setSortingEnabled(True)
-
     @Slot()
     def _show_gallery(self) -> None:
         ev = self.evaluation
         if ev is None:
             return
-        which = self.gallery_choice.currentIndex()
-        if which == MOST_INCORRECT:
-            records = ev.get("most_incorrect") or []
-            hint = "No wrong predictions: every evaluated image was classified correctly."
-            note = "wrong predictions, most confident first"
-        elif which == SAMPLE:
-            records = ev.get("random_sample") or []
-            hint, note = "No predictions to show.", "a random sample of predictions"
-        else:
-            if self.cell is None:
-                self.gallery.clear("Click a cell of the confusion matrix to see its images.")
-                self.gallery_note.setText("")
-                return
-            t, p = self.cell
-            records = [r for r in ev.get("predictions") or [] if r.get("true") == t
-                       and r.get("pred") == p]
-            # Most confident first: for a wrong cell, the worst mistakes lead.
-            records.sort(key=lambda r: -(r.get("confidence") if isinstance(
-                r.get("confidence"), (int, float)) else -1.0))
-            hint = f"No images are of class {self.classes[t]} predicted as {self.classes[p]}."
-            note = f"true {self.classes[t]} → predicted {self.classes[p]}, most confident first"
-        total = len(records)
-        if total > GALLERY_LIMIT:
-            note += f" (first {GALLERY_LIMIT} of {total:,})"
-        elif total:
-            note += f" ({total})"
+        records, hint, note = gallery_records(ev, self.gallery_choice.currentIndex(), self.cell,
+                                              self.classes)
+        if self.gallery_choice.currentIndex() == CELL and self.cell is None:
+            self.gallery.clear(hint)
+            self.gallery_note.setText("")
+            return
         self.gallery_note.setText(note)
-        items = [gallery_item(r, self.classes) for r in records[:GALLERY_LIMIT]]
+        items = [gallery_item(r, self.classes) for r in records]
         self.gallery.set_items(items, self.state.dataset, empty_hint=hint)
         self.unknown_badges.check(self.run_dir, items, self.state.dataset)
-
-
-
-
-def _f(value) -> str:
-    return f"{value:.3f}" if isinstance(value, (int, float)) else "-"
