@@ -79,7 +79,8 @@ def simulate(x, y, xt, yt, strategy, seed, up_to, measure, prefilter, share, wei
         out.append({"labels": res.labels, "test": acc, "estimate": res.accuracy, "held": res.held_back,
                     "seconds": res.seconds["train"] + res.seconds["rank"], "cpu": cpu})
         print(f"  {strategy:11s} seed {seed} labels {res.labels:5d}: test {acc:.4f}, estimate "
-              f"{fmt(res.accuracy, 3)} on {res.held_back}, round {out[-1]['seconds']:.1f} s", flush=True)
+              f"{fmt(res.accuracy, 3)} on {res.held_back}, round {out[-1]['seconds']:.1f} s"
+              f"{', flips' if res.flips else ''}", flush=True)
         if res.labels >= up_to:
             return out
         labels[res.positions] = y[res.positions]

@@ -10,7 +10,7 @@ estimates its accuracy), predicts the unlabelled pool, and ranks it:
 * ``training.active.fastmodel``  - the model a round trains (a small CNN, or a head on a
   frozen backbone's features where its weights are on disk);
 * ``training.active.heldback``   - which labels are held back, and when a round can start;
-* ``training.active.queue``      - the queue: the strategy's picks, one random check in 7
+* ``training.active.queue``      - the queue: the strategy's picks, one random check in 10
   (the images whose labels are held back), so the accuracy estimate is unbiased;
 * ``training.active.rounds``     - one round, over any batch reader.
 

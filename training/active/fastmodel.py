@@ -32,6 +32,12 @@ LEARNING_RATE = 2e-3
 LABEL_SMOOTHING = 0.0
 # Random changes to the small CNN's training images ({} = none; AugmentationSpec's fields).
 AUGMENTATION: dict = {}
+# Horizontal flips for the small CNN when the round's labelled images say a mirror image
+# keeps its class (training.recipe.flips' check: not for digits or letters; undecided, so
+# none, under MIN_IMAGES labels). On the tuning pool the flips and the 1-in-10 checks took
+# BADGE from 547 to 459 labels to random's 1,000-label accuracy (docs/BENCHMARKS.md,
+# "Active learning", fourth pass).
+FLIPS_WHEN_MIRROR_SAFE = True
 
 
 def fast_spec(input_size, color_mode: str):
@@ -53,6 +59,24 @@ def fast_spec(input_size, color_mode: str):
 
         spec = dataclasses.replace(spec, augmentation=AugmentationSpec(**AUGMENTATION))
     return spec
+
+
+def with_flips(spec, x, y):
+    """``(spec, check)``: ``spec`` with horizontal flips when the images ``x`` (uint8, the
+    round's training labels ``y``) are mirror-safe (``check``: the
+    :class:`~training.recipe.flips.MirrorCheck`, None when not asked: flips set already
+    or switched off)."""
+    import dataclasses
+
+    from training.data.decode import resize_array_images
+    from training.recipe.flips import THUMB, mirror_check_arrays
+
+    if not FLIPS_WHEN_MIRROR_SAFE or spec.augmentation.flip != "none":
+        return spec, None
+    check = mirror_check_arrays(resize_array_images(np.asarray(x), THUMB, "grayscale")[..., 0], y)
+    if not check.safe:
+        return spec, check
+    return dataclasses.replace(spec, augmentation=dataclasses.replace(spec.augmentation, flip="horizontal")), check
 
 
 def epochs_for(n: int, batch: int = BATCH) -> int:

@@ -47,6 +47,8 @@ class RoundResult:
     backbone_cache: object = None  # the BackboneFeatures used, to pass to the next round
     model: object = None           # the round's RoundModel (benchmarks score a test set with it)
     checks: np.ndarray | None = None   # per position: a random check, its label to be held back
+    flips: bool = False            # the model trained with horizontal flips
+    mirror: object = None          # the mirror check that decided it (training.recipe.flips.MirrorCheck)
 
 
     def items(self, keys, classes) -> list[dict]:
@@ -110,7 +112,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
         NotReady: a class has too few labels.
         Stopped: a stop was requested.
     """
-    from training.active.fastmodel import BackboneFeatures, train_fast
+    from training.active.fastmodel import BackboneFeatures, train_fast, with_flips
     from training.models import can_precompute_features
 
     events = events or Events()
@@ -128,8 +130,10 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
         if backbone_cache is None:
             backbone_cache = BackboneFeatures(build_parts(spec, len(classes)).features, len(y))
         x, kept = backbone_cache.get(read, train_rows, events, "computing features of the labelled images")
+        mirror = None
     else:
         x, kept = _read_all(read, train_rows)
+        spec, mirror = with_flips(spec, x, y[kept])
     parts, _ = train_fast(spec, x, y[kept], len(classes), seed, events, features_only=backbone)
     model = RoundModel(parts, len(classes), backbone_cache if backbone else None)
     t_train = time.perf_counter() - t0
@@ -152,7 +156,7 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
         labels=len(labelled), trained_on=len(kept), held_back=len(held_rows), accuracy=accuracy,
         pool=len(pool_ok), seconds={"train": t_train, "rank": t_rank},
         pool_probabilities=probs, pool_rows=pool_ok, backbone_cache=backbone_cache, model=model,
-        checks=checks)
+        checks=checks, flips=spec.augmentation.flip != "none", mirror=mirror)
 
 
 class RoundModel:

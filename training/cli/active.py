@@ -4,7 +4,7 @@ The run's model predicts the dataset's unlabelled images (loose images, or those
 class deleted in the app: ``DatasetIndex.unlabelled``) and a strategy ranks them
 (``training.active.strategies``): the output is the queue the app's "Label next" shows,
 best first, each with the model's suggestion. As in the app (``training.active.queue``),
-one item in 7 is a random check whose label the app holds back to estimate accuracy.
+one item in 10 is a random check whose label the app holds back to estimate accuracy.
 """
 from __future__ import annotations
 

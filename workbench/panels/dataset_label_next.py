@@ -17,7 +17,7 @@ those are labelled, the next ones of that ranking; past its end, the unlabelled 
 in grid order, and the view's hint says so. The box in the left column says what is happening
 (or how many more labels are needed) and charts the estimated accuracy (on labels held
 back from training) against the number of labels. The core builds the queue
-(``training.active.queue``): one item in 7 is a random check, shown like any other, whose
+(``training.active.queue``): one item in 10 is a random check, shown like any other, whose
 label is held back, so the estimate is not pulled down by the hard images the queue shows.
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@ probabilities whose top class is right as often as they say)."""
 import numpy as np
 import pytest
 
-from training.active.heldback import held_back_mask
+from training.active.heldback import HOLDOUT_SHARE, held_back_mask
 from training.active.queue import CHECK_EVERY, build_queue, holdout_candidates
 from training.active.strategies import STRATEGIES, rank
 
@@ -82,6 +82,6 @@ def test_the_held_back_estimate_is_unbiased_under_active_picking(strategy):
 
     estimate, n = _estimate(with_checks, probs, feats, truth, pred, keys)
     biased, _ = _estimate(strategy_only, probs, feats, truth, pred, keys)
-    assert n >= 150
+    assert n >= 0.8 * HOLDOUT_SHARE * 8 * 140   # about the held-back share of the 1,120 labels
     assert abs(estimate - accuracy) < 0.06, (estimate, accuracy)
     assert biased < accuracy - 0.12, (biased, accuracy)       # what the checks fix

@@ -4,6 +4,7 @@ import pytest
 
 from tests.imagegen import class_image
 from training.active.fastmodel import epochs_for, fast_spec
+from training.active.queue import CHECK_EVERY
 from training.active.rounds import NotReady, array_reader, run_round
 from tests.training.trainutil import Recorder
 from training.events import Events, Stopped
@@ -41,17 +42,53 @@ def test_a_round_trains_ranks_the_pool_and_estimates_accuracy():
     assert pool_acc > 0.6, pool_acc
     items = res.items(keys, ["a", "b", "c"])
     assert set(items[0]) == {"path", "suggested", "score", "confidence", "held_back"}
-    # One of the first 7 is a random check (training.active.queue): labelled, it is held back.
-    assert [i["held_back"] for i in items[:7]].count(True) == 1 and res.checks[:7].sum() == 1
+    # One of the first CHECK_EVERY is a random check (training.active.queue): labelled, it is held back.
+    assert [i["held_back"] for i in items[:CHECK_EVERY]].count(True) == 1 and res.checks[:CHECK_EVERY].sum() == 1
     assert res.point() == {"labels": 24, "trained_on": res.trained_on, "held_back": res.held_back,
                            "accuracy": res.accuracy}
     assert any(w == "training the suggestion model" for _, _, w in ev.progress)
     assert any(w == "ranking the unlabelled images" for _, _, w in ev.progress)
     assert res.seconds["train"] > 0 and res.seconds["rank"] > 0
-    labels[res.positions[:7]] = truth[res.positions[:7]]
+    labels[res.positions[:CHECK_EVERY]] = truth[res.positions[:CHECK_EVERY]]
     nxt = run_round(array_reader(x), labels, keys, ["a", "b", "c"], spec, "badge", count=5, seed=1,
                     share=0.25)
-    assert (nxt.labels, nxt.held_back, nxt.trained_on) == (31, res.held_back + 1, res.trained_on + 6)
+    assert (nxt.labels, nxt.held_back, nxt.trained_on) == (24 + CHECK_EVERY, res.held_back + 1,
+                                                           res.trained_on + CHECK_EVERY - 1)
+    assert not res.flips and res.mirror.safe is None   # under MIN_IMAGES labels: undecided, no flips
+
+
+def _halves(mirror_safe: bool, per_class=45, pool=10, seed=0):
+    """Two classes of noisy 16x16 images: a bright left or right half (a mirror image changes
+    the class), or a bright vertical or horizontal bar (it does not)."""
+    rng = np.random.default_rng(seed)
+    x, truth = [], []
+    for c in (0, 1):
+        for _ in range(per_class + pool):
+            im = rng.integers(0, 60, (16, 16, 3)).astype(np.int16)
+            if mirror_safe:
+                im[6:10, :] += 150 if c == 0 else 0
+                im[:, 6:10] += 150 if c == 1 else 0
+            else:
+                im[:, :8] += 150 if c == 0 else 0
+                im[:, 8:] += 150 if c == 1 else 0
+            x.append(np.clip(im, 0, 255).astype(np.uint8))
+            truth.append(c)
+    x, truth = np.stack(x), np.array(truth)
+    labels = np.where(np.arange(len(x)) % (per_class + pool) < per_class, truth, -1)
+    return x, labels
+
+
+@pytest.mark.parametrize("mirror_safe", [True, False])
+def test_the_small_cnn_trains_with_flips_only_when_a_mirror_image_keeps_its_class(mirror_safe):
+    """Flips helped the small CNN on Fashion-MNIST (docs/BENCHMARKS.md, "Active learning",
+    fourth pass) but would teach it that left and right are the same: the round's labelled
+    images decide (training.recipe.flips)."""
+    x, labels = _halves(mirror_safe)
+    keys = [f"img_{i}.png" for i in range(len(x))]
+    res = run_round(array_reader(x), labels, keys, ["a", "b"], fast_spec((16, 16), "rgb"), "badge",
+                    count=5, share=0.0)
+    assert res.trained_on == 90 and res.mirror.safe is mirror_safe
+    assert res.flips is mirror_safe
 
 
 def test_a_round_waits_for_a_few_labels_of_every_class():
