@@ -1,4 +1,5 @@
-"""Python's garbage collector runs on the GUI thread only, from a timer.
+"""Python's garbage collector runs on the GUI thread only, from a timer; and the GIL
+switch interval the GUI thread needs (see the end of this docstring).
 
 The collector normally runs on whichever thread happens to allocate. A collection that
 frees a ``QObject`` in a reference cycle runs its destructor on that thread: on a worker
@@ -24,6 +25,17 @@ Worker threads can't trigger a collection: automatic collection is off process-w
 nothing in the app calls ``gc.collect()`` off the GUI thread; :attr:`GuiCollector.off_thread`
 counts any collection that runs elsewhere anyway (``gc.callbacks``), and the tests check
 it stays 0.
+
+:func:`install` also sets the interpreter's GIL switch interval to
+:data:`SWITCH_INTERVAL_S` (1 ms; Python's default is 5 ms). Each time Qt's event loop
+calls into Python (a slot, a timer, a widget's Python ``paintEvent``), the GUI thread
+must take the GIL; while a pool thread runs Python (a chart's matplotlib draw, thumbnail
+work), a thread waiting for the GIL asks for it only after one switch interval. A
+perf profile of the GUI thread's waits during the Start bench (``sched_switch`` with
+stacks, docs/BENCHMARKS.md section 14, fourth pass) found GIL waits of ~5 ms each, several
+in a row, making 164 of the 200 ms off-CPU inside the ticks that came more than 12 ms
+late; at 1 ms they made 3 of 40 ms. The pool loses little: a hand-over costs
+microseconds.
 """
 from __future__ import annotations
 
@@ -38,6 +50,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 log = logging.getLogger(__name__)
 
 INTERVAL_MS = 500
+SWITCH_INTERVAL_S = 0.001   # see the module docstring
 MAX_FREEZES = 12
 
 
@@ -109,8 +122,10 @@ _collector: GuiCollector | None = None
 
 
 def install(parent=None) -> GuiCollector:
-    """The app's collector (made once, on the GUI thread: ``app.main()`` calls this)."""
+    """The app's collector (made once, on the GUI thread: ``app.main()`` calls this),
+    and the GIL switch interval the GUI thread needs (see the module docstring)."""
     global _collector
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     if _collector is None:
         _collector = GuiCollector(parent)
     return _collector
