@@ -153,6 +153,25 @@ def test_resized_chart_is_redrawn_at_its_new_size(qtbot):
     assert blocker.args == [0, 1]
 
 
+def test_a_chart_shown_at_another_pixel_ratio_is_drawn_again_at_the_widgets(qtbot):
+    """A window moved to a screen with another pixel ratio repaints; the chart then draws
+    again at the new ratio. (The offscreen platform cannot change a screen's ratio, so the
+    shown image is made to carry another one.)"""
+    chart = ConfusionChart()
+    qtbot.addWidget(chart)
+    chart.set_matrix([[5, 1], [2, 7]], ["cat", "dog"])
+    chart.resize(420, 360)
+    chart.show()
+    qtbot.waitUntil(lambda: not chart.render_pending() and chart._image is not None, timeout=10_000)
+    ratio = float(chart.devicePixelRatioF() or 1.0)
+    stale = ratio * 2
+    chart._image.setDevicePixelRatio(stale)
+    chart._shown = chart._shown[:3] + (stale,)
+    chart.repaint()
+    qtbot.waitUntil(lambda: not chart.render_pending() and chart._shown[3] == ratio, timeout=10_000)
+    assert chart._image.devicePixelRatio() == ratio
+
+
 def _close(a, b, tol=40):
     return abs(a.red() - b.red()) + abs(a.green() - b.green()) + abs(a.blue() - b.blue()) < tol
 

@@ -39,7 +39,7 @@ import types
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 from shiboken6 import Shiboken
@@ -337,6 +337,11 @@ class ChartCanvas(QWidget):
             if self._image is not None:
                 # Exact size once a render matches the widget; scaled while a resize settles.
                 painter.drawImage(QRectF(self.rect()), self._image)
+                if self._image.devicePixelRatio() != float(self.devicePixelRatioF() or 1.0):
+                    # The window moved to a screen with another pixel ratio (Qt repaints it
+                    # then): draw again at the new one. Watching the window's events for the
+                    # change instead made every event of the window a call into Python.
+                    self.draw_idle()
             elif self._error:
                 painter.setPen(QColor("#b00020"))
                 painter.drawText(self.rect().adjusted(8, 8, -8, -8),
@@ -354,15 +359,7 @@ class ChartCanvas(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        window = self.window().windowHandle()
-        if window is not None:
-            window.installEventFilter(self)   # device pixel ratio changes
         self.draw_idle()
-
-    def eventFilter(self, source, event) -> bool:
-        if event.type() == QEvent.Type.DevicePixelRatioChange:
-            self.draw_idle()
-        return super().eventFilter(source, event)
 
 
 # What ChartCanvas itself keeps on the widget: none of it is build()'s business.
