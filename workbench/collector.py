@@ -1,5 +1,6 @@
 """Python's garbage collector runs on the GUI thread only, from a timer; and the GIL
-switch interval the GUI thread needs (see the end of this docstring).
+switch interval and the Qt thread-pool setting the GUI thread needs (see the end of this
+docstring).
 
 The collector normally runs on whichever thread happens to allocate. A collection that
 frees a ``QObject`` in a reference cycle runs its destructor on that thread: on a worker
@@ -36,11 +37,20 @@ stacks, docs/BENCHMARKS.md section 14, fourth pass) found GIL waits of ~5 ms eac
 in a row, making 164 of the 200 ms off-CPU inside the ticks that came more than 12 ms
 late; at 1 ms they made 3 of 40 ms. The pool loses little: a hand-over costs
 microseconds.
+
+It also turns Qt's own GUI thread pool off (``QT_NO_GUI_THREADPOOL``, read when Qt first
+needs the pool, so setting it here, before the first paint, is in time). Qt's raster
+engine hands parts of large fills and image scaling to that pool and waits for them
+(``QLatch``); on 2 busy cores those threads wait for a core while the GUI thread waits
+for them: the same profile, paging the thumbnail grid during training, found those
+waits in nearly every late tick (56 of 160 ms off-CPU in the ticks over 10 ms late).
+Painting on the GUI thread alone costs it more CPU when cores are free.
 """
 from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 import threading
 import time
@@ -126,6 +136,7 @@ def install(parent=None) -> GuiCollector:
     and the GIL switch interval the GUI thread needs (see the module docstring)."""
     global _collector
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    os.environ["QT_NO_GUI_THREADPOOL"] = "1"
     if _collector is None:
         _collector = GuiCollector(parent)
     return _collector

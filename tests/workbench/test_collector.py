@@ -171,3 +171,36 @@ def test_the_gui_thread_gets_the_gil_back_quickly_beside_a_busy_python_thread(qt
     assert len(ticker.times) > ticks
     late_ms = ((ticker.times[-1] - ticker.times[0]) / ticks - 0.002) * 1000
     assert late_ms < 2.5, f"a tick came {late_ms:.1f} ms late on average"
+
+
+def test_qt_paints_on_the_gui_thread_alone(qtbot, gui_collector):
+    """Qt's raster engine hands parts of large fills and image scaling to its GUI thread
+    pool and waits for them; on 2 busy cores the GUI thread then waits for those threads
+    to get a core. install() turns that pool off: a large smooth-scaled draw starts no
+    pooled thread (it started two here before)."""
+    import os
+
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from workbench import collector
+
+    collector.install()
+    source = QImage(800, 600, QImage.Format.Format_RGB32)
+    source.fill(QColor(10, 200, 30))
+    target = QImage(1600, 1200, QImage.Format.Format_RGB32)
+    for _ in range(3):
+        painter = QPainter(target)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(QRectF(0, 0, 1550, 1150), source)
+        painter.end()
+        source.scaled(1500, 1100, Qt.AspectRatioMode.IgnoreAspectRatio,
+                      Qt.TransformationMode.SmoothTransformation)
+    names = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:   # a thread that ended meanwhile
+            pass
+    assert "Thread (pooled)" not in names, names
