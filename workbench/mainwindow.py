@@ -6,11 +6,10 @@ import logging
 import os
 import time
 
-from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QSize, QTimer, Slot
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow,
-                               QMenu, QMessageBox, QStackedWidget, QWidget, QVBoxLayout,
-                               QHBoxLayout)
+                               QMenu, QMessageBox, QStackedWidget, QWidget, QHBoxLayout)
 
 from training.data.kinds import OPEN_ACTIONS
 from workbench.actions import shortcuts
@@ -20,7 +19,8 @@ from workbench.appstate.session_restore import ResumableRuns, fill_recent_runs, 
 from workbench.actions.training_actions import add_training_actions, start_training
 from workbench.appstate.settings import Settings, ensure_model_state
 from workbench.appstate.state import AppState
-from workbench.workers.pool import PoolWorker
+from workbench.panels.registry import (PANEL_KEYS, PANELS, ImportWorker,
+                                       Panels, PlaceholderPanel)
 from workbench.widgets.error_details import details_link, offer_details
 from workbench.widgets.wheel_guard import install_wheel_guard
 from workbench.widgets.wrap import human_size
@@ -34,93 +34,7 @@ ICONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
                      "resources", "icons")
 
 
-# Each panel's module is imported when it is first needed (off the GUI thread after the
-# first paint, see _start_deferred_work), so these are functions holding real imports
-# (which import-linter and editors follow), not module-name strings.
-def _dataset_panel():
-    from workbench.panels.dataset import DatasetPanel
-    return DatasetPanel
-
-
-def _model_panel():
-    from workbench.panels.model import ModelPanel
-    return ModelPanel
-
-
-def _training_panel():
-    from workbench.panels.training import TrainingPanel
-    return TrainingPanel
-
-
-def _results_panel():
-    from workbench.panels.results import ResultsPanel
-    return ResultsPanel
-
-
-def _classify_panel():
-    from workbench.panels.classify import ClassifyPanel
-    return ClassifyPanel
-
-
-# (key used by --panel, the panel class's importer, its class name, sidebar label, icon)
-PANELS = (
-    ("data", _dataset_panel, "DatasetPanel", "Dataset", "dataset.svg"),
-    ("model", _model_panel, "ModelPanel", "Model", "model.svg"),
-    ("train", _training_panel, "TrainingPanel", "Training", "training.svg"),
-    ("results", _results_panel, "ResultsPanel", "Results", "results.svg"),
-    ("classify", _classify_panel, "ClassifyPanel", "Classify", "classify.svg"),
-)
-PANEL_KEYS = tuple(p[0] for p in PANELS)
 FIRST_PAINT_GRACE_MS = 150
-
-
-class _Panels(dict):
-    """``{key: panel}`` that builds a panel the first time it is asked for, so code can
-    always write ``window.panels["results"]``; iterating sees only built panels."""
-
-    def __init__(self, build) -> None:
-        super().__init__()
-        self._build = build
-
-    def __missing__(self, key: str):
-        if key not in PANEL_KEYS:
-            raise KeyError(key)
-        return self._build(key)
-
-
-class _ImportWorker(PoolWorker):
-    """Imports modules on the pool (class definitions only; no widgets are made)."""
-
-    def __init__(self, loaders: list) -> None:
-        super().__init__()
-        self.loaders = loaders
-
-    def work(self) -> None:
-        # What these imports make lives until exit: the GUI thread's collector freezes it
-        # at its next tick (workbench/collector.py).
-        for load in self.loaders:
-            try:
-                load()
-            except Exception:  # the panel shows why (see _make_panel)
-                log.exception("importing a panel failed")
-
-
-class PlaceholderPanel(QWidget):
-    """Stands in for a panel whose module could not be imported (shows why)."""
-
-    def __init__(self, title: str, reason: str, parent=None):
-        super().__init__(parent)
-        self.title = title
-        label = QLabel(f"The {title} panel is not available.\n\n{reason}")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setWordWrap(True)
-        QVBoxLayout(self).addWidget(label)
-
-    def pending_work(self) -> bool:
-        return False
-
-    def shutdown(self) -> None:
-        pass
 
 
 def _fill_recent(menu, paths: list[str], open_path) -> None:
@@ -152,9 +66,9 @@ class MainWindow(QMainWindow):
         self._probe = JobRunner(self)
         self._probe_started = False
         self._shut_down = False
-        # Panels are built on first use (see _Panels); the one shown first is built now,
+        # Panels are built on first use (see panels.registry.Panels); the one shown first is built now,
         # the others right after the first paint, so the window appears fast.
-        self.panels: dict[str, QWidget] = _Panels(self._build_panel)
+        self.panels: dict[str, QWidget] = Panels(self._build_panel)
         self._deferred_started = False
 
         self.sidebar = QListWidget()
@@ -221,7 +135,7 @@ class MainWindow(QMainWindow):
             return
         self._deferred_started = True
         loaders = [load for k, load, _c, _l, _i in PANELS if k not in self.panels]
-        self._imports.start(_ImportWorker(loaders), done=lambda: QTimer.singleShot(0, self._build_next))
+        self._imports.start(ImportWorker(loaders), done=lambda: QTimer.singleShot(0, self._build_next))
 
     @Slot()
     def _build_next(self) -> None:
