@@ -12,30 +12,22 @@ import os
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel,
-                               QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QMessageBox, QSplitter, QTableWidgetItem, QWidget)
 
-from training.models.templates import TEMPLATE_LABELS, TEMPLATES
 from workbench.panels.input_suggestion import SuggestionPolicy
-from workbench.panels.layer_editor import LayerEditor
-from workbench.panels.model_assist import AUTO_HELP, ModelAssist, is_auto
+from workbench.panels.model_assist import ModelAssist, is_auto
+from workbench.panels.model_layout import TEMPLATE_CHOICES, setup_ui
 from workbench.appstate.settings import Settings
-from workbench.widgets.error_details import details_link, offer_details
-from workbench.widgets.fit import ColumnFitter, proportional_sizes
+from workbench.widgets.error_details import details_link
+from workbench.widgets.fit import proportional_sizes
 from workbench.widgets.setting_tips import apply_tips
-from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
 from workbench.workers.job_runner import JobRunner
 from workbench.compute.requests import SummaryJob
 
-# (name, label, description) of every template: the core's vocabulary.
-TEMPLATE_CHOICES = (("auto", "Auto (from the data)", AUTO_HELP),
-                    *((name, TEMPLATE_LABELS[name], text) for name, text in TEMPLATES.items()))
 DEFAULT_CLASSES = 10
 ERROR_BG = QColor(253, 226, 222)
 
 
-FORMS_MIN_WIDTH = 260   # px; the forms column scrolls sideways below this
 NARROW_WIDTH = 1000     # px of panel width below which the summary goes under the layers
 
 
@@ -69,102 +61,23 @@ class ModelPanel(QWidget):
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
-        col = QVBoxLayout(self)
-        col.setContentsMargins(8, 8, 8, 8)
-        top = QHBoxLayout()
-        top.addWidget(QLabel("<b>Template</b>"))
-        self.template_combo = QComboBox()
-        for key, label, _desc in TEMPLATE_CHOICES:
-            self.template_combo.addItem(label, key)
+        summary_box = setup_ui(self)
         self.template_combo.activated.connect(self._template_chosen)
-        top.addWidget(self.template_combo)
-        self.template_desc = QLabel()
-        self.template_desc.setWordWrap(True)
-        self.template_desc.setStyleSheet("color:#555;")
-        offer_details(self.template_desc)
-        # Auto's explanation runs to 8 lines in a 1024-pixel window: at most 4 show, the
-        # rest scrolls, so the forms and the summary keep their room.
-        desc_area = QScrollArea()
-        desc_area.setWidget(self.template_desc)
-        desc_area.setWidgetResizable(True)
-        desc_area.setFrameShape(QScrollArea.Shape.NoFrame)
-        desc_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        desc_area.setMaximumHeight(self.template_desc.fontMetrics().lineSpacing() * 4 + 4)
-        top.addWidget(desc_area, 1)
-        save = QPushButton("Save spec…")
-        load = QPushButton("Load spec…")
-        save.clicked.connect(self._save_dialog)
-        load.clicked.connect(self._load_dialog)
-        top.addWidget(save)
-        top.addWidget(load)
-        col.addLayout(top)
-        col.addWidget(self.assist.advice_label)   # guard rails: full width, above the forms
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        forms = QWidget()
-        fcol = QVBoxLayout(forms)
-        self.input_form = InputForm()
-        self.aug_form = AugmentationForm()
-        self.transfer_form = TransferForm()
-        self.training_form = TrainingForm()
-        for f in (self.input_form, self.aug_form, self.transfer_form):
+        self.save_button.clicked.connect(self._save_dialog)
+        self.load_button.clicked.connect(self._load_dialog)
+        for f in (self.input_form, self.aug_form, self.transfer_form, self.layers):
             f.edited.connect(self._spec_edited)
-            fcol.addWidget(f)
-        fcol.insertWidget(2, self.assist.preview)       # right under the augmentation toggles
-        fcol.addWidget(self.assist.weights_box)
         self.input_form.edited.connect(self.suggestion.user_edited)
         self.input_form.useSuggestion.connect(self._use_suggestion)
         self.training_form.edited.connect(self._config_edited)
         self.transfer_form.edited.connect(self._config_edited)
-        fcol.addWidget(self.training_form)
-        fcol.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(forms)
-        # Never clip the forms sideways: the column is at least as wide as they need.
-        # Narrow windows: the forms scroll sideways rather than squeezing the summary or
-        # cutting off text (a long weights file name) with no way to see it.
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        scroll.setMinimumWidth(min(forms.minimumSizeHint().width(), FORMS_MIN_WIDTH)
-                               + scroll.verticalScrollBar().sizeHint().width() + 4)
-        self.layers = LayerEditor()
-        self.layers.edited.connect(self._spec_edited)
-
-        right = QWidget()
-        rcol = QVBoxLayout(right)
-        rcol.setContentsMargins(0, 0, 0, 0)
-        rcol.addWidget(QLabel("<b>Summary</b>"))
-        self.summary = QTableWidget(0, 4)
-        self.summary.setHorizontalHeaderLabels(["Layer", "Type", "Output shape", "Params"])
-        self.summary.verticalHeader().setVisible(False)
-        self.summary.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        # Layer names are never elided ("max_pooling…"): the Type column (also in each
-        # name's tooltip) goes first when the column is narrow.
-        self.summary_fit = ColumnFitter(self.summary, optional=[1])
-        rcol.addWidget(self.summary, 1)
-        self.totals = QLabel()
-        self.totals.setObjectName("summaryTotals")
-        self.totals.setWordWrap(True)   # a long line here would widen the whole window
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        # Messages can be selected and copied (into a bug report, a search).
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status.setWordWrap(True)
-        offer_details(self.status)
-        rcol.addWidget(self.totals)
-        rcol.addWidget(self.status)
-        self.splitter.addWidget(scroll)
-        self.splitter.addWidget(self.layers)
-        self.splitter.addWidget(right)
-        self.splitter.setSizes([400, 320, 400])
         # Below NARROW_WIDTH the summary goes under the layer editor (two columns, not
         # three squeezed ones); see _arrange().
-        self._summary_box = right
+        self._summary_box = summary_box
         apply_tips(self)
         self._stacked = QSplitter(Qt.Orientation.Vertical, self)
         self._stacked.hide()
         self._narrow = False
-        col.addWidget(self.splitter, 1)
 
     # -- state ----------------------------------------------------------------------------------
     def _ensure_state(self) -> None:
