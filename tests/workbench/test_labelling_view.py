@@ -31,6 +31,16 @@ def _open(qtbot, panel, path):
     qtbot.waitUntil(lambda: not panel.pending_work(), timeout=20000)
 
 
+def _labelling_grey_photos(qtbot, panel, root, n, shape=(600, 800), step=20):
+    """``n`` flat grey JPEGs of ``shape`` (h, w) in ``root``, opened, labelling on with a
+    class "x"; returns their paths, sorted."""
+    for i in range(n):
+        write_image(root / f"img_{i:03d}.jpg", np.full((*shape, 3), step * i, np.uint8))
+    _open(qtbot, panel, root)
+    panel.labelling.add_class("x")
+    return sorted(str(p) for p in root.glob("*.jpg"))
+
+
 def _info(panel):
     """The preview's details as plain text (paths carry zero-width break points)."""
     from workbench.widgets.wrap import ZWSP
@@ -221,12 +231,8 @@ def test_previews_ahead_are_made_to_fit_on_a_pool_thread(qtbot, panel, tmp_path,
         return real(arr, fit)
 
     monkeypatch.setattr(preview_ahead, "fitted_qimage", recording)
-    root = tmp_path / "photos"
-    for i in range(4):
-        write_image(root / f"img_{i:03d}.jpg", np.full((600, 800, 3), 40 * i, np.uint8))
-    _open(qtbot, panel, root)
+    _labelling_grey_photos(qtbot, panel, tmp_path / "photos", 4, step=40)
     view = panel.labelling
-    view.add_class("x")
     nxt = panel.thumbs.index(1, 0).data(PathRole)
     qtbot.waitUntil(lambda: nxt in view.previews and not panel.pending_work(), timeout=20000)
     image = view.previews[nxt]["qimage"]
@@ -244,12 +250,8 @@ def test_a_held_key_shows_the_thumbnail_at_once_and_the_sharp_preview_when_keys_
     """Keys faster than previews decode: the next image's grid thumbnail is shown in the
     key press itself, and its preview (decoded at the preview box's size) replaces it
     once the keys stop; nothing is decoded for images passed while the key was down."""
-    root = tmp_path / "photos"
-    for i in range(12):
-        write_image(root / f"img_{i:03d}.jpg", np.full((600, 800, 3), 20 * i, np.uint8))
-    _open(qtbot, panel, root)
+    _labelling_grey_photos(qtbot, panel, tmp_path / "photos", 12)
     view = panel.labelling
-    view.add_class("x")
     qtbot.waitUntil(lambda: all(panel.thumbs.index(r, 0).data(ThumbnailRole) is not None
                                 for r in range(6)) and not panel.pending_work(), timeout=20000)
     view.ahead.clear()   # nothing decoded ahead: every press below finds no preview ready
@@ -282,13 +284,8 @@ def test_the_images_shown_after_the_queue_are_decoded_ahead(qtbot, panel, tmp_pa
     of what comes after it (``set_queue``'s ``upcoming``) are decoded ahead. Without it the
     first image of each next 50 had neither preview nor thumbnail when a held key reached
     it: painted 170-190 ms after the press (bench/labelling_latency.py --jpeg)."""
-    root = tmp_path / "photos"
-    for i in range(8):
-        write_image(root / f"img_{i:03d}.jpg", np.full((600, 800, 3), 20 * i, np.uint8))
-    _open(qtbot, panel, root)
+    paths = _labelling_grey_photos(qtbot, panel, tmp_path / "photos", 8)
     view = panel.labelling
-    view.add_class("x")
-    paths = sorted(str(p) for p in root.glob("*.jpg"))
     view.set_queue(_queue_items(paths[:3]), upcoming=paths[3:6])
     assert view.upcoming() == tuple(paths[3:6]) and panel.thumbs.rowCount() == 3
     view.ahead.clear()   # forget what was decoded ahead while the grid showed all 8
@@ -306,13 +303,8 @@ def test_a_held_key_decodes_an_image_without_a_thumbnail_at_once(qtbot, panel, t
     stop (``REFINE_MS``) and the thumbnail is shown meanwhile; an image with no thumbnail
     yet (a new queue's, far down the grid) would show nothing until then: it is decoded at
     once."""
-    root = tmp_path / "photos"
-    for i in range(8):
-        write_image(root / f"img_{i:03d}.jpg", np.full((48, 64, 3), 20 * i, np.uint8))
-    _open(qtbot, panel, root)
+    paths = _labelling_grey_photos(qtbot, panel, tmp_path / "photos", 8, shape=(48, 64))
     view = panel.labelling
-    view.add_class("x")
-    paths = sorted(str(p) for p in root.glob("*.jpg"))
     panel.thumbs.set_index(panel.state.dataset)   # forgets every thumbnail (none are made
     view.set_queue(_queue_items(paths[-4:]))      # again before the event loop turns)
     _key(panel, Qt.Key.Key_1)
