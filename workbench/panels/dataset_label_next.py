@@ -27,7 +27,7 @@ import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from training.active.heldback import MIN_PER_CLASS, labels_needed, needed_message
+from training.active.heldback import MIN_PER_CLASS, estimate_range, labels_needed, needed_message
 from workbench.compute.active import ActiveRoundJob
 from workbench.itemmodels.thumbnails import PathRole
 from workbench.panels.dataset_label_next_box import LabelNextBox
@@ -366,7 +366,8 @@ class LabelNext(QObject):
             left = max(0, box.every.value() - (given - self._given_at_round))
             last = self.points[-1] if self.points else {}
             acc = last.get("accuracy")
-            est = (f"estimated accuracy {acc:.0%} on {last.get('held_back', 0)} labels held back at random"
-                   if acc is not None else "no labels held back yet")
+            lo, hi = estimate_range(acc or 0.0, last.get("held_back", 0))
+            est = (f"estimated accuracy {acc:.0%} ({lo * 100:.0f}-{hi:.0%}) on {last.get('held_back', 0)} labels "
+                   "held back at random" if acc is not None else "no labels held back yet")
             box.status.setText(f"{given:,} labels; {est}. Retrains after {left} more "
                                f"label{'s' if left != 1 else ''}.")
