@@ -1,5 +1,6 @@
 """The Label next chart: estimated accuracy per number of labels, axes labelled, an empty
-state that says what to do, and the held-back count beside the last point."""
+state that says what to do, and the held-back count beside the last point with the range
+its sampling noise allows."""
 from workbench.charts.active_curve import ActiveCurveChart
 
 
@@ -15,7 +16,9 @@ def test_active_curve_plots_one_point_per_round_with_labelled_axes(qtbot):
     line = chart.ax.lines[0]
     assert list(line.get_xdata()) == [20, 60] and list(line.get_ydata()) == [0.66, 0.78]
     assert chart.ax.get_xlabel() == "Labels given" and chart.ax.get_ylabel() == "Estimated accuracy"
-    assert any(t.get_text() == "78% on 9 held-back" for t in chart.ax.texts)
+    # With the 90 % range that 9 held-back labels allow (a shaded band under the line).
+    assert any(t.get_text() == "78% (51-92%) on 9 held-back" for t in chart.ax.texts)
+    assert len(chart.ax.collections) == 1
     chart.set_points([])
     chart.draw()
     assert not chart.ax.lines

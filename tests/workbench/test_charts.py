@@ -250,3 +250,46 @@ def test_shutdown_waits_for_a_render_in_flight_and_late_results_are_dropped(qtbo
     # The next draw shows the new matrix.
     chart.draw()
     assert [int(t.get_text()) for t in chart.texts[:3]] == [0, 1, 2]
+
+
+def test_changes_made_in_one_pass_of_the_event_loop_make_one_render(qtbot):
+    """An epoch changes the chart once per metric, and a run's end several charts: the
+    render starts on the next pass, once, not in the caller's pass (BENCHMARKS 14)."""
+    chart = TrainingCurves("accuracy")
+    qtbot.addWidget(chart)
+    chart.resize(400, 280)
+    chart.show()
+    qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
+    renders = []
+    chart.rendered.connect(lambda: renders.append(len(chart.epochs)))
+    chart.add_epoch({"epoch": 1, "accuracy": 0.1, "val_accuracy": 0.1})
+    assert not chart._runner.busy(), "the render started in the caller's pass"
+    chart.add_epoch({"epoch": 2, "accuracy": 0.2, "val_accuracy": 0.2})
+    assert chart.render_pending()
+    qtbot.waitUntil(lambda: not chart.render_pending(), timeout=10_000)
+    assert renders == [2]
+
+
+def test_a_render_arrives_premultiplied_in_the_painters_own_format(qtbot):
+    """Converted once on the pool, not at every paint; the colours are the figure's."""
+    from PySide6.QtGui import QImage
+
+    from workbench.charts.base import premultiplied_argb32
+
+    chart = TrainingCurves("accuracy")
+    qtbot.addWidget(chart)
+    chart.resize(400, 280)
+    chart.show()
+    chart.add_epoch({"epoch": 1, "accuracy": 0.5, "val_accuracy": 0.4})
+    chart.add_epoch({"epoch": 2, "accuracy": 0.7, "val_accuracy": 0.6})
+    qtbot.waitUntil(lambda: not chart.render_pending() and chart._image is not None, timeout=10_000)
+    assert chart._image.format() == QImage.Format.Format_ARGB32_Premultiplied
+    image = chart.grab().toImage()
+    blue = QColor("#1f77b4")
+    assert any(_close(image.pixelColor(x, y), blue, tol=6)
+               for x in range(image.width()) for y in range(image.height()))
+    # A half-transparent red pixel: premultiplied, in Qt's ARGB32 word order.
+    rgba = np.array([[[255, 0, 0, 128], [10, 20, 30, 255]]], dtype=np.uint8)
+    img = QImage(premultiplied_argb32(rgba).data, 2, 1, 8, QImage.Format.Format_ARGB32_Premultiplied)
+    assert (img.pixelColor(0, 0).red(), img.pixelColor(0, 0).alpha()) == (255, 128)
+    assert img.pixelColor(1, 0).getRgb() == (10, 20, 30, 255)

@@ -83,6 +83,11 @@ def test_bad_files_are_counted_and_listed(qtbot, panel, tmp_path):
     reasons = [panel.bad_model.data(panel.bad_model.index(r, 1)) for r in range(n_bad)]
     assert all(reasons)
     assert panel.state.dataset.counts()["train"]["a"] > 0  # the good files are still used
+    # Every run's end asks again (runsUpdated): the same rows are not reset (a re-layout).
+    resets = []
+    panel.bad_model.modelReset.connect(lambda: resets.append(1))
+    panel.state.runsUpdated.emit()
+    assert not resets and panel.bad_model.rowCount() == n_bad
 
 
 def test_idx_arrays_render_directly(qtbot, panel, tmp_path):

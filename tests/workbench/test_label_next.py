@@ -193,3 +193,55 @@ def test_a_held_key_never_runs_the_queue_dry_while_the_next_round_runs(qtbot, pa
     loop.box.enabled.setChecked(False)   # cancels the round started at once
     # It stops at its next check (the service is a background job: slow beside a busy machine).
     qtbot.waitUntil(lambda: not loop.busy(), timeout=ROUND_MS)
+
+
+def test_a_ranking_that_arrives_while_the_keys_label_waits_for_them_to_rest(qtbot, panel, tmp_path,
+                                                                          monkeypatch):
+    """A round ending while a key is labelling used to swap the grid and the selection at
+    once: the next press paid the refilled grid's layout and paint (276 ms once at load 11,
+    bench/labelling_latency.py) and the image being looked at changed under the keys. Now
+    the keys go on through the shown queue; once they rest the new ranking takes the grid,
+    the image looked at first."""
+    from PySide6.QtCore import QTimer
+
+    from workbench.panels import dataset_label_next
+
+    monkeypatch.setattr(dataset_label_next, "QUEUE_LENGTH", 6)
+    root = _dataset(tmp_path)
+    _open(qtbot, panel, root)
+    view, loop = panel.labelling, panel.label_next
+    view.set_active(True)
+    loop.box.every.setValue(2)
+    index = panel.state.dataset
+    with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS):
+        for c, cls in enumerate(index.classes):
+            view.fixes.relabel([index.unlabelled[c]], cls)
+    first = [i["path"] for i in view.queue()]
+    _key(panel, Qt.Key.Key_1)
+    _key(panel, Qt.Key.Key_1)   # N = 2 labels: the next round runs
+    assert loop.busy()
+    looked_at = _current_path(panel)
+    assert looked_at == first[2]
+    # The keys keep moving while the round runs (a press every 200 ms, below REST_S; the
+    # presses here label nothing, so the queue cannot run out however long the round takes).
+    def press():
+        with view.next.key_move():
+            pass
+
+    moving = QTimer()
+    moving.timeout.connect(press)
+    moving.start(200)
+    with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS) as blocker:
+        pass
+    new = [i["path"] for i in blocker.args[0]["items"]]
+    assert [i["path"] for i in view.queue()] == first   # the grid is left alone...
+    assert _current_path(panel) == looked_at             # ...and so is the image shown
+    moving.stop()
+    qtbot.waitUntil(lambda: [i["path"] for i in view.queue()] != first,
+                    timeout=int(dataset_label_next.REST_S * 1000) + 5000)
+    queue = [i["path"] for i in view.queue()]
+    assert queue[0] == looked_at == _current_path(panel)   # still the image looked at
+    assert queue[1:] == [p for p in new if p != looked_at][:5]
+    assert not {first[0], first[1]} & set(queue)
+    loop.box.enabled.setChecked(False)
+    qtbot.waitUntil(lambda: not loop.busy(), timeout=ROUND_MS)

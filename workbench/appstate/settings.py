@@ -1,5 +1,6 @@
 """Remembered UI state (``QSettings``): window geometry, splitters, last folders,
-recent datasets and runs, current panel, last model spec.
+recent datasets and runs, current panel, last model spec. The recent lists are kept in a
+JSON file of their own, written off the GUI thread (:mod:`workbench.appstate.recent`).
 
 Only UI state lives here (Qt's "application" example does the same); specs and configs
 are dataclasses saved as JSON by the core. With ``WORKBENCH_SETTINGS_DIR`` set (tests do),
@@ -11,6 +12,8 @@ import json
 import os
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+
+from workbench.appstate.recent import recent_file
 
 ORG = "ImageWorkbench"
 APP = "Image Classification Workbench"
@@ -56,6 +59,9 @@ class Settings:
             self._s = QSettings(os.path.join(folder, "workbench.ini"), QSettings.Format.IniFormat)
         else:
             self._s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+        # Beside the settings file: "workbench.ini" -> "workbench.recent.json".
+        self._recent = recent_file(os.path.splitext(self._s.fileName())[0] + ".recent.json",
+                                   legacy=lambda key: self._list(f"recent/{key}"), limit=MAX_RECENT)
 
     # -- raw values -------------------------------------------------------------------
     def value(self, key: str, default=None):
@@ -67,6 +73,7 @@ class Settings:
 
     def sync(self) -> None:
         self._s.sync()
+        self._recent.flush()
 
     # -- byte states (geometry, splitters) ----------------------------------------------
     def bytes_value(self, key: str) -> QByteArray | None:
@@ -83,22 +90,18 @@ class Settings:
             return []
         return [str(i) for i in items if isinstance(i, str)]
 
-    def _push(self, key: str, item: str) -> None:
-        items = [i for i in self._list(key) if i != item]
-        items.insert(0, item)
-        self._s.setValue(key, json.dumps(items[:MAX_RECENT]))
-
+    # The recent lists: in memory, written on the pool (never a QSettings sync at a run's end).
     def recent_datasets(self) -> list[str]:
-        return self._list("recent/datasets")
+        return self._recent.items("datasets")
 
     def add_recent_dataset(self, path: str) -> None:
-        self._push("recent/datasets", os.path.abspath(path))
+        self._recent.push("datasets", os.path.abspath(path))
 
     def recent_runs(self) -> list[str]:
-        return self._list("recent/runs")
+        return self._recent.items("runs")
 
     def add_recent_run(self, path: str) -> None:
-        self._push("recent/runs", os.path.abspath(path))
+        self._recent.push("runs", os.path.abspath(path))
 
     # -- last folders (per dialog purpose) ----------------------------------------------------
     def last_folder(self, purpose: str) -> str:

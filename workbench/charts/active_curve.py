@@ -2,7 +2,8 @@
 
 Each point is one background round of ``training.active`` (the ``active_round`` compute
 request): the suggestion model's accuracy on the labels held back from its training, with
-how many were held back (few held-back labels make a noisy estimate, so the count is shown).
+how many were held back (few held-back labels make a noisy estimate, so the count is shown,
+and a band the 90 % range that noise alone allows: ``training.active.heldback.estimate_range``).
 """
 from __future__ import annotations
 
@@ -40,11 +41,16 @@ class ActiveCurveChart(ChartCanvas):
             self.empty_message(ax, "Estimated accuracy appears here after the first "
                                    "suggestion round (label a few images of every class)")
             return ax
+        from training.active.heldback import estimate_range
+
         xs = [p["labels"] for p in pts]
         ys = [p["accuracy"] for p in pts]
+        band = [estimate_range(p["accuracy"], p["held_back"]) for p in pts]
+        ax.fill_between(xs, [b[0] for b in band], [b[1] for b in band], color="tab:blue", alpha=0.15, lw=0)
         ax.plot(xs, ys, "o-", color="tab:blue", lw=1.5, ms=3)
         last = pts[-1]
-        ax.annotate(f"{last['accuracy']:.0%} on {last['held_back']} held-back",
+        lo, hi = band[-1]
+        ax.annotate(f"{last['accuracy']:.0%} ({lo * 100:.0f}-{hi:.0%}) on {last['held_back']} held-back",
                     (xs[-1], ys[-1]), textcoords="offset points", xytext=(-4, -12),
                     ha="right", fontsize=7, color="tab:blue")
         ax.set_ylim(0, 1.02)

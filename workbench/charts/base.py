@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
 import textwrap
 import threading
 import types
@@ -54,6 +55,24 @@ _DRAW_LOCK = threading.Lock()
 # A window being dragged to a new size sends dozens of resize events: re-render once it
 # settles, and scale the last image meanwhile.
 _RESIZE_SETTLE_MS = 60
+
+
+# Agg's RGBA bytes in the order of Qt's native ARGB32 (a 0xAARRGGBB word in memory).
+_ARGB32_ORDER = [2, 1, 0, 3] if sys.byteorder == "little" else [3, 0, 1, 2]
+
+
+def premultiplied_argb32(rgba: np.ndarray) -> np.ndarray:
+    """A copy of Agg's (straight-alpha) RGBA pixels as ``Format_ARGB32_Premultiplied``,
+    the raster engine's own format: made once on the pool thread, so a paint copies the
+    image instead of converting every line of it at every repaint (a chart's paint took
+    0.32-0.39 ms a 1200x400 image with RGBA8888, 0.23-0.26 with this, median)."""
+    pixels = np.empty(rgba.shape, np.uint8)   # C-contiguous, as QImage needs
+    np.take(rgba, _ARGB32_ORDER, axis=2, out=pixels)
+    alpha = pixels[..., 3]
+    if alpha.min() < 255:   # a transparent figure; opaque pixels stay as they are
+        color = pixels[..., :3].astype(np.uint16) * alpha[..., None]
+        pixels[..., :3] = ((color + 127) // 255).astype(np.uint8)
+    return pixels
 
 
 class _Renderer:
@@ -85,7 +104,7 @@ class _Renderer:
         else:
             version = self.built_version
         self.agg.draw()
-        pixels = np.array(self.agg.get_renderer().buffer_rgba(), copy=True)
+        pixels = premultiplied_argb32(np.asarray(self.agg.get_renderer().buffer_rgba()))
         return {"version": version, "width": width, "height": height, "ratio": ratio,
                 "pixels": pixels, "geometry": self._axes_geometry(width, height)}
 
@@ -169,6 +188,8 @@ class ChartCanvas(QWidget):
         self._runner = JobRunner(self)
         self._settle = QTimer(self, singleShot=True, interval=_RESIZE_SETTLE_MS)
         self._settle.timeout.connect(self.draw_idle)
+        self._soon = QTimer(self, singleShot=True, interval=0)   # see changed()
+        self._soon.timeout.connect(self.draw_idle)
         # Nothing is built here: even the empty state's artists cost 5-15 ms, more with
         # cold caches, and panels are built on the GUI thread. The first render builds.
 
@@ -196,9 +217,11 @@ class ChartCanvas(QWidget):
         return self._renderer.main_axes()
 
     def changed(self) -> None:
-        """The data changed: redraw once, off the GUI thread."""
+        """The data changed: redraw once, off the GUI thread, from the next pass of the
+        event loop: changes made together (an epoch's accuracy and loss, a run's end)
+        make one render, and the caller's own pass does not also pay for starting it."""
         self._version += 1
-        self.draw_idle()
+        self._soon.start()
 
     def empty_message(self, ax, text: str) -> None:
         """Write a hint in the middle of an empty axes ("Train a model to see …"), wrapped
@@ -250,6 +273,7 @@ class ChartCanvas(QWidget):
     def shutdown(self) -> None:
         """Wait for a render in flight (window closing)."""
         self._settle.stop()
+        self._soon.stop()
         self._runner.shutdown()
 
     def sizeHint(self) -> QSize:
@@ -301,7 +325,7 @@ class ChartCanvas(QWidget):
             return  # older than what is shown
         pixels = result["pixels"]
         h, w = pixels.shape[:2]
-        image = QImage(pixels.data, w, h, w * 4, QImage.Format.Format_RGBA8888)
+        image = QImage(pixels.data, w, h, w * 4, QImage.Format.Format_ARGB32_Premultiplied)
         image.setDevicePixelRatio(result["ratio"])
         self._pixels, self._image = pixels, image
         self._shown, self._geometry, self._error = key, result["geometry"], None
@@ -364,7 +388,7 @@ class ChartCanvas(QWidget):
 
 # What ChartCanvas itself keeps on the widget: none of it is build()'s business.
 _BASE_FIELDS = frozenset({"figure", "_renderer", "_version", "_image", "_pixels", "_shown", "_geometry",
-                          "_error", "_inflight", "_hint", "_runner", "_settle"})
+                          "_error", "_inflight", "_hint", "_runner", "_settle", "_soon"})
 
 
 def pending_renders(root: QWidget) -> bool:

@@ -8,9 +8,10 @@ and ranks the unlabelled images. The ranked queue goes to the labelling view
 suggestion on its caption; Enter accepts it, a digit gives another class. After every N
 new labels (the box's "every" field, default 20), or sooner when fewer than ``LOW_WATER``
 images of the shown queue are left to label, the next round starts and the queue
-refreshes when it ends. Labels given meanwhile never cancel a running round (rounds take
-10-70 s, and a key held down gives N labels in under a second: superseding, no round
-would ever end); they start the next one as soon as it ends. Rank now and another
+refreshes when it ends (while a key is labelling, once the keys rest or the shown queue is
+used up, the image being looked at kept first: ``REST_S``). Labels given meanwhile never
+cancel a running round (rounds take 10-70 s, and a key held down gives N labels in under a
+second: superseding, no round would ever end); they start the next one as soon as it ends. Rank now and another
 strategy do supersede it. The queue never runs dry while a round is pending: a round
 ranks ``RANKED`` images, the grid shows ``QUEUE_LENGTH`` of them at a time and, once
 those are labelled, the next ones of that ranking; past its end, the unlabelled images
@@ -24,20 +25,17 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from training.active.heldback import MIN_PER_CLASS, labels_needed, needed_message
-from training.active.queue import checks_note
-from training.active.strategies import DEFAULT_STRATEGY, STRATEGIES
+from training.active.heldback import MIN_PER_CLASS, estimate_range, labels_needed, needed_message
 from workbench.compute.active import ActiveRoundJob
+from workbench.itemmodels.thumbnails import PathRole
+from workbench.panels.dataset_label_next_box import LabelNextBox
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.pool import run_then
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EVERY = 20      # new labels between rounds
 QUEUE_LENGTH = 50       # images of the ranking the grid shows at a time
 RANKED = 500            # images a round ranks: past the shown ones, what the keys get next
                         # while the next round runs (badge spreads only the first N; the rest
@@ -47,6 +45,10 @@ LOW_WATER = 50          # fewer images of the ranking left to label: the next ro
 FALLBACK_NOTE = ("The model is ranking again; meanwhile the next unlabelled images in grid "
                  "order, without suggestions.")
 INPUT_SIZE = (64, 64)   # the most the small CNN sees (training.active.fastmodel)
+# A round's ranking takes the grid once no key has labelled for this long (or when the shown
+# queue is used up): swapped in mid-press, the refilled grid's layout and paint fell on the
+# next press (276 ms once at load 11) and the image being looked at changed under the keys.
+REST_S = 1.0
 
 
 def labelling_snapshot(index, overlay) -> tuple[list, list, list, dict]:
@@ -90,54 +92,6 @@ def write_curve(root: str, points: list[dict]) -> None:
         log.warning("Could not save the labelling curve of %s: %s", root, exc)
 
 
-class LabelNextBox(QWidget):
-    """The box's widgets: switch, status, strategy, "every N labels", Rank now, chart."""
-
-    def __init__(self, parent=None):
-        from workbench.charts.active_curve import ActiveCurveChart
-
-        super().__init__(parent)
-        self.enabled = QCheckBox("Label next")
-        self.enabled.setChecked(True)
-        self.enabled.setToolTip("Rank the unlabelled images by what the model would learn most "
-                                "from, each with the model's suggestion (Enter accepts it)")
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setStyleSheet("color: #333;")
-        self.strategy = QComboBox()
-        for key, text in STRATEGIES.items():
-            self.strategy.addItem(key, key)
-            self.strategy.setItemData(self.strategy.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
-        self.strategy.setCurrentIndex(list(STRATEGIES).index(DEFAULT_STRATEGY))
-        self.every = QSpinBox()
-        self.every.setRange(1, 1000)
-        self.every.setValue(DEFAULT_EVERY)
-        self.every.setSuffix(" labels")
-        self.every.setToolTip("The model retrains in the background after this many new labels")
-        self.rank_now = QPushButton("Rank now")
-        self.rank_now.setToolTip("Train the suggestion model on the labels so far and rank again")
-        self.chart = ActiveCurveChart()
-        self.chart.setToolTip(checks_note() + ".")
-        self.status.setToolTip(checks_note() + ".")
-        grid = QGridLayout()
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(QLabel("Rank by"), 0, 0)
-        grid.addWidget(self.strategy, 0, 1)
-        grid.addWidget(QLabel("Retrain every"), 1, 0)
-        grid.addWidget(self.every, 1, 1)
-        grid.setColumnStretch(1, 1)
-        col = QVBoxLayout(self)
-        col.setContentsMargins(0, 4, 0, 0)
-        top = QHBoxLayout()
-        top.addWidget(self.enabled)
-        top.addStretch(1)
-        top.addWidget(self.rank_now)
-        col.addLayout(top)
-        col.addWidget(self.status)
-        col.addLayout(grid)
-        col.addWidget(self.chart, 1)
-
-
 class LabelNext(QObject):
     """The loop: rounds in the compute service, the queue in the labelling view.
 
@@ -160,6 +114,11 @@ class LabelNext(QObject):
         self._curve_due: tuple | None = None   # (root, points) still to write
         self._curve_writing = False            # a write is on the pool
         self._runner = JobRunner(self)
+        # A ranking that arrived while the keys were labelling waits for them to rest.
+        self._waiting = QTimer(self)
+        self._waiting.setSingleShot(True)
+        self._waiting.setInterval(int(REST_S * 1000))
+        self._waiting.timeout.connect(self._show_ranking)
         self.box = LabelNextBox()
         self.box.hide()
         panel.left_splitter.insertWidget(1, self.box)
@@ -234,6 +193,7 @@ class LabelNext(QObject):
 
     def _forget_ranking(self) -> None:
         self._ranking, self._served, self._due, self._partial = [], 0, False, False
+        self._waiting.stop()
         self.labelling.set_note(None)
 
     # -- reactions -----------------------------------------------------------------------
@@ -289,6 +249,7 @@ class LabelNext(QObject):
     def _on_used_up(self) -> None:
         """A key labelled the shown queue's last image: the next of the ranking, else the
         unlabelled images in grid order (the round that will refresh them is due)."""
+        self._waiting.stop()   # a ranking waiting for the keys to rest: its first images now
         to_label = self.labelling.to_label
         more = []
         while self._served < len(self._ranking) and len(more) < QUEUE_LENGTH:
@@ -311,18 +272,20 @@ class LabelNext(QObject):
     @Slot(object)
     def _on_round(self, result: dict) -> None:
         self.box.rank_now.setEnabled(True)
-        snap = self.snapshot()
-        done = set()
-        if snap is not None:
-            done = {p for p, label in zip(snap[0], snap[1]) if label is not None}
         items = [{"path": i["path"], "suggested": i["suggested"], "score": i.get("confidence")}
-                 for i in result.get("items", []) if i["path"] not in done]
-        self._ranking, self._served = items, min(len(items), QUEUE_LENGTH)
+                 for i in result.get("items", [])]
+        # Images labelled while the round ran are left out of the part the grid shows first;
+        # the rest is checked as it is served (_on_used_up). Walking the whole pool here
+        # (snapshot) took 30-47 ms of the GUI thread at each round's end under load.
+        to_label, head, n = self.labelling.to_label, [], 0
+        while n < len(items) and len(head) < QUEUE_LENGTH:
+            if to_label(items[n]["path"]):
+                head.append(items[n])
+            n += 1
+        self._ranking, self._served = head + items[n:], 0
         self._partial = int(result.get("pool") or 0) > len(result.get("items", []))
         self.labelling.set_note(None)
-        self.labelling.set_queue(items[:QUEUE_LENGTH], self._rest())
-        if items and self.labelling.is_active():
-            self.labelling.select_next(-1)
+        self._show_ranking()
         point = result.get("point")
         if point:
             self.points.append(dict(point))
@@ -332,6 +295,31 @@ class LabelNext(QObject):
         self.roundFinished.emit(result)
         if self._due:   # labels given while it ran: the next round at once
             self.start_round()
+
+    @Slot()
+    def _show_ranking(self) -> None:
+        """The last round's ranking takes the grid, unless a key labelled in the last
+        ``REST_S`` and the shown queue still has images to label: then the keys go on
+        through it undisturbed, and the ranking waits (for them to rest, or for the shown
+        queue's end, where ``_on_used_up`` serves it). The image being looked at stays
+        selected, first of the new queue, while it is still to label."""
+        view = self.labelling
+        shown = view.queue() or ()
+        current = self.panel.grid.currentIndex().data(PathRole) if view.is_active() else None
+        if not view.to_label(current) or current not in {i["path"] for i in shown}:
+            current = None
+        if current is not None and view.next.keys_moving(REST_S):
+            self._waiting.start()
+            return
+        self._waiting.stop()
+        if current is not None:   # kept first, with the new ranking's suggestion if it has one
+            mine = next((i for i in self._ranking if i["path"] == current),
+                        next(i for i in shown if i["path"] == current))
+            self._ranking = [mine] + [i for i in self._ranking if i["path"] != current]
+        self._served = min(len(self._ranking), QUEUE_LENGTH)
+        view.set_queue(self._ranking[:QUEUE_LENGTH], self._rest())
+        if self._ranking and view.is_active():
+            view.select_next(-1)
 
     def _save_curve(self) -> None:
         """Write the curve on the app's pool, one write at a time, the newest last: the
@@ -382,7 +370,8 @@ class LabelNext(QObject):
             left = max(0, box.every.value() - (given - self._given_at_round))
             last = self.points[-1] if self.points else {}
             acc = last.get("accuracy")
-            est = (f"estimated accuracy {acc:.0%} on {last.get('held_back', 0)} labels held back at random"
-                   if acc is not None else "no labels held back yet")
+            lo, hi = estimate_range(acc or 0.0, last.get("held_back", 0))
+            est = (f"estimated accuracy {acc:.0%} ({lo * 100:.0f}-{hi:.0%}) on {last.get('held_back', 0)} labels "
+                   "held back at random" if acc is not None else "no labels held back yet")
             box.status.setText(f"{given:,} labels; {est}. Retrains after {left} more "
                                f"label{'s' if left != 1 else ''}.")

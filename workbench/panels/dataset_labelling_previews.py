@@ -58,6 +58,10 @@ class NextPreviews(QObject):
         finally:
             self._key_move = False
 
+    def keys_moving(self, within_s: float) -> bool:
+        """Whether a key labelled (or excluded) an image in the last ``within_s`` seconds."""
+        return bool(self._presses) and time.monotonic() - self._presses[-1] < within_s
+
     def preview_box(self) -> tuple[int, int]:
         """The preview box in device pixels (rounded up): previews decode to fit it."""
         view = self.view

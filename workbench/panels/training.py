@@ -59,6 +59,10 @@ class TrainingPanel(RunDisplay, QWidget):
         self._show_bad_for: str | None = None
         self._reading = 0   # chosen runs being read on the pool (_on_run_changed)
         self.spare = SpareTrainer()    # a training process started ahead of Start
+        self._closed = False           # shutdown() ran: no new spare process
+        self._runs_soon = QTimer(self, singleShot=True, interval=0)   # see _done
+        self._runs_soon.timeout.connect(state.runsUpdated)
+        self._spare_soon = QTimer(self, singleShot=True, interval=0, timeout=self._prepare_spare)
         self._force_timer = QTimer(self)
         self._force_timer.setSingleShot(True)
         self._force_timer.setInterval(FORCE_STOP_AFTER_MS)
@@ -103,11 +107,13 @@ class TrainingPanel(RunDisplay, QWidget):
 
     def pending_work(self) -> bool:
         return (self.runner.busy() or self._asking or self._reading > 0
-                or self.follower.reading())
+                or self.follower.reading() or self._runs_soon.isActive())
 
     def shutdown(self) -> None:
         """Stop training (the process saves the run), kill it if it takes longer than
         ``SHUTDOWN_GRACE_S``, and wait for its thread; end the spare process."""
+        self._closed = True   # no spare process after this (a run's end may have asked for one)
+        self._spare_soon.stop()
         self.follower.stop()
         self._force_timer.stop()
         worker = self._worker
@@ -302,22 +308,24 @@ class TrainingPanel(RunDisplay, QWidget):
     def _done(self) -> None:
         self._resume_config = None
         if self._stop_at is not None:
-            self.last_stop_latency = time.monotonic() - self._stop_at
-        self._stop_at = None
+            self.last_stop_latency, self._stop_at = time.monotonic() - self._stop_at, None
         self._force_timer.stop()
         self.force_button.hide()
         self._job_root = None
         if self._worker is not None:   # a local run: its process has ended
             self._worker = None
             self.follower.unfollow()
-            self._prepare_spare()   # ready for the next Start
+            self._spare_soon.start()   # a spare process for the next Start (see below)
         self.stop_button.setText("Stop")
         if self.run_dir and not os.path.isdir(self.run_dir):
             self.run_dir = None   # a run that never began (its empty folder was removed)
         if self.run_dir:
             self.state.set_run(self.run_dir)
-        self.state.runsUpdated.emit()
         self._update_controls()
+        # The other panels' refresh (runs list, bad files) and the spare's start (a fork,
+        # a log file) each on an event-loop pass of its own: back to back with the above
+        # they kept the GUI thread 11-18 ms (BENCHMARKS section 14).
+        self._runs_soon.start()
 
     # ----------------------------------------------------------------- helpers
     def _launch(self, worker: TrainingWorker, message: str) -> None:
@@ -381,7 +389,8 @@ class TrainingPanel(RunDisplay, QWidget):
     def _prepare_spare(self) -> None:
         """Shown with a dataset open: TensorFlow loads in a spare training process while
         the person looks at the panel, so Start does not wait for it."""
-        if self.isVisible() and self.state.dataset is not None and not self.is_training():
+        if (self.isVisible() and self.state.dataset is not None and not self.is_training()
+                and not self._closed):
             self.spare.prepare()
 
     def _setup_text(self) -> str:

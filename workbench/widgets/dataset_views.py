@@ -62,8 +62,11 @@ class BadFilesModel(QAbstractTableModel):
         self._rows: list = []
 
     def set_bad_files(self, bad_files) -> None:
+        rows = list(bad_files or [])
+        if rows == self._rows:
+            return   # every run's end asks again: a reset re-lays the view out (4 ms) for nothing
         self.beginResetModel()
-        self._rows = list(bad_files or [])
+        self._rows = rows
         self.endResetModel()
 
     def add_bad_file(self, bad) -> None:
