@@ -196,6 +196,18 @@ class ImageData:
             return x, rows
         return x[keep], rows[keep]
 
+    def reads_every_row(self, rows) -> bool:
+        """Whether :meth:`read` returns every one of ``rows``: an array source, or a
+        complete store with none of them bad (nothing left to decode and fail). The input
+        pipeline then reads several batches at once (``training.data.pipeline``)."""
+        if self.mode == "arrays":
+            return True
+        if self.mode != "store" or self.store is None or not self.store.complete:
+            return False
+        unusable = self.index.unusable
+        return not unusable or not np.isin(np.asarray(rows, np.int64),
+                                           np.fromiter(unusable, np.int64, len(unusable))).any()
+
     def _store_write(self, row: int, image: np.ndarray) -> None:
         if not self.store.writable:
             return

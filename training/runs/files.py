@@ -78,11 +78,12 @@ class UnsafeModelError(ValueError):
 
 
 # -- files ------------------------------------------------------------------------------
-def write_json(path: str | os.PathLike, data) -> None:
+def write_json(path: str | os.PathLike, data, *, indent: int | None = 1) -> None:
     """Write a run file's JSON atomically (``training.safefiles.write_json``: temp file with
     a fresh name, fsync, rename), so a crash never leaves half a file and a planted link is
-    never written through; NumPy values are written as plain numbers and lists."""
-    safefiles.write_json(path, data, default=_plain)
+    never written through; NumPy values are written as plain numbers and lists.
+    ``indent=None`` writes one compact line (for big files only programs read)."""
+    safefiles.write_json(path, data, indent=indent, default=_plain)
 
 
 def json_limit(path: str | os.PathLike) -> int:

@@ -52,3 +52,63 @@ def test_make_dataset_batches_uint8_and_int32(class_folder, cache_env):
     assert not np.array_equal(first, second)  # reshuffled every epoch
     again = next(iter(make_dataset(data.x, data.y, batch_size=36, shuffle=True, seed=3)))[1].numpy()
     assert np.array_equal(first, again)  # same seed, same first epoch order
+
+
+class _CountingRows:
+    """An array that counts its row reads (``make_dataset`` asks for ``len``, ``shape``,
+    ``dtype`` and ``[positions]``)."""
+
+    def __init__(self, x):
+        self.x, self.reads = x, 0
+        self.shape, self.dtype = x.shape, x.dtype
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, pos):
+        self.reads += 1
+        return self.x[pos]
+
+
+def _epoch(ds, epoch):
+    if ds.epoch_clock is not None:
+        ds.epoch_clock.epoch = epoch
+    return [(x.numpy(), y.numpy()) for x, y in ds]
+
+
+def test_grouped_reads_give_the_very_batches_of_one_read_per_batch(monkeypatch):
+    import tensorflow as tf
+
+    from training.data import pipeline
+
+    x = np.arange(1000 * 4 * 4, dtype=np.uint32).astype(np.uint8).reshape(1000, 4, 4, 1)
+    y = np.arange(1000) % 7
+    for batch, shuffle in ((32, True), (30, False), (7, True)):
+        grouped = _CountingRows(x)
+        ds = pipeline.make_dataset(grouped, y, batch, shuffle, seed=3)
+        assert tf.data.experimental.cardinality(ds).numpy() == -(-1000 // batch)
+        got = _epoch(ds, 2)
+        with monkeypatch.context() as m:
+            m.setattr(pipeline, "group_size", lambda *a, **k: 1)
+            single = _CountingRows(x)
+            want = _epoch(pipeline.make_dataset(single, y, batch, shuffle, seed=3), 2)
+        assert len(got) == len(want) == -(-1000 // batch)
+        for (gx, gy), (wx, wy) in zip(got, want):
+            assert np.array_equal(gx, wx) and np.array_equal(gy, wy)
+        assert single.reads == len(want)
+        assert grouped.reads == -(-len(want) // pipeline.MAX_GROUP)  # 16 batches per read
+
+
+def test_only_rows_that_all_come_back_are_read_in_groups(class_folder, cache_env):
+    from training.data import open_images
+    from training.data.images import record_bad
+
+    index = open_dataset(class_folder)
+    data = open_images(index, 16, "rgb")
+    rows = data.rows
+    assert not data.reads_every_row(rows)  # files still to decode: any could be bad
+    data.fill()
+    assert data.reads_every_row(rows)
+    record_bad(index, int(rows[5]), "test: unreadable")
+    assert not data.reads_every_row(rows) and data.reads_every_row(rows[6:])
+    data.close()
