@@ -73,13 +73,37 @@ def _log_path(name: str) -> Path | None:
     folder = log_dir() / "children"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        old = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime)
-        for p in old[:max(0, len(old) - KEEP_LOGS + 1)]:
-            p.unlink(missing_ok=True)
     except OSError as exc:
         log.warning("No log file for the %s process: %s", name, exc)
         return None
     return folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{len(_children)}.log"
+
+
+def prune_logs(folder: Path, keep: int = KEEP_LOGS) -> None:
+    """Delete all but the newest ``keep`` logs in ``folder`` (a failure is only logged)."""
+    try:
+        old = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime)
+        for p in old[:max(0, len(old) - keep)]:
+            p.unlink(missing_ok=True)
+    except OSError as exc:
+        log.info("Old child logs in %s not pruned: %s", folder, exc)
+
+
+def _prune_soon(folder: Path) -> None:
+    """Prune on the app's pool when called on the GUI thread: a stat of every log and an
+    unlink took 13-29 ms there on a busy disk, when a run's end starts the spare process
+    (BENCHMARKS section 14). Other threads (and a process without the pool) prune now."""
+    from PySide6.QtCore import QCoreApplication
+
+    if threading.current_thread() is threading.main_thread() and QCoreApplication.instance() is not None:
+        from workbench.workers.pool import app_pool
+
+        try:
+            app_pool().submit(prune_logs, folder)
+            return
+        except RuntimeError:   # the pool has shut down (the app is closing)
+            pass
+    prune_logs(folder)
 
 
 def spawn(argv: list[str], name: str, long_lived: bool = False, env: dict | None = None) -> Child:
@@ -89,6 +113,8 @@ def spawn(argv: list[str], name: str, long_lived: bool = False, env: dict | None
     """
     path = _log_path(name)
     err = open(path, "wb") if path is not None else subprocess.DEVNULL
+    if path is not None:
+        _prune_soon(path.parent)   # once the new log exists: it is among the newest kept
     kwargs: dict = {}
     if sys.platform == "win32":
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
