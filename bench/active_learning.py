@@ -253,11 +253,12 @@ def main() -> int:
                 print(f"  {k:28s} reaches {args.target:.4f} at {fmt(got, 0) if got else f'> {points[-1]}'} labels")
     else:
         target = means["random"][-1] if "random" in means else args.target
-        print(f"\nRandom picking's accuracy at {points[-1]} labels: {target:.4f}")
         need = {}
-        for k, v in means.items():
-            need[k] = labels_to_reach(points, v, target)
-            print(f"  {k:12s} reaches it at {fmt(need[k], 0) if need[k] else f'> {points[-1]}'} labels")
+        if target is not None:   # neither random in the run nor --target: the curves say it
+            print(f"\nRandom picking's accuracy at {points[-1]} labels: {target:.4f}")
+            for k, v in means.items():
+                need[k] = labels_to_reach(points, v, target)
+                print(f"  {k:12s} reaches it at {fmt(need[k], 0) if need[k] else f'> {points[-1]}'} labels")
         per_round = [r["seconds"] for runs in results.values() for run in runs for r in run]
         cpu_round = [r["cpu"] for runs in results.values() for run in runs for r in run]
         est_err = [abs(r["estimate"] - r["test"]) for runs in results.values() for run in runs for r in run
