@@ -25,7 +25,8 @@ app, "Label next" trains and ranks in the compute service once every class has a
 labels; when a round ends its queue takes the selection, and that press counts the paint
 of the image then selected (``moved_by_label_next`` in the JSON); how many rounds ended
 during each pace is counted (under load the background service may finish none, and then
-no queue refill is measured). ``--no-label-next``
+no queue refill is measured), with the time of the first press after each
+(``first_after_round_ms``). ``--no-label-next``
 switches it off (with thousands of labels a round starts at once; keys held down then go
 through its ranking, then the unlabelled images in grid order, until the next round ends).
 
@@ -180,7 +181,7 @@ def run(args) -> dict:
     print(f"preview box {panel.preview.image.width()}x{panel.preview.image.height()}, "
           f"decoded to fit {view.preview_box()}", file=sys.stderr)
     for pace_name, pace_ms in (("paced", args.pace_ms), ("held down", 0)):
-        times, sharp, handled, hits, moved = [], [], [], 0, 0
+        times, sharp, handled, hits, moved, starts = [], [], [], 0, 0, []
         pace_start = time.perf_counter()
         for _ in range(args.presses):
             current = panel.grid.currentIndex().data(PathRole)
@@ -188,6 +189,7 @@ def run(args) -> dict:
             ahead = set(view.previews)
             painted.clear()
             t0 = time.perf_counter()
+            starts.append(t0)
             QTest.keyClick(panel.grid, getattr(Qt.Key, f"Key_{key_of[cls]}"))
             handled.append((time.perf_counter() - t0) * 1000)   # the key's handler returned
             target = panel.grid.currentIndex().data(PathRole)
@@ -212,7 +214,11 @@ def run(args) -> dict:
                "preview_decoded_ahead": hits, "sharp_by_next_press": len(sharp),
                "handler_p95_ms": round(common.percentiles(handled, (95,))[0], 1),
                "moved_by_label_next": moved,
-               "rounds_ended": sum(1 for t in ended if t >= pace_start)}
+               "rounds_ended": sum(1 for t in ended if t >= pace_start),
+               # the first press after each round's end: the one a refilled grid would cost
+               "first_after_round_ms": [round(times[i], 1) for i in sorted(
+                   {next((i for i, t in enumerate(starts) if t > e), None) for e in ended if e >= pace_start}
+                   - {None})]}
         if sharp:
             s50, s95 = common.percentiles(sharp, (50, 95))
             row.update(sharp_p50_ms=round(s50, 1), sharp_p95_ms=round(s95, 1))

@@ -213,23 +213,35 @@ def test_a_ranking_that_arrives_while_the_keys_label_waits_for_them_to_rest(qtbo
     view.set_active(True)
     loop.box.every.setValue(2)
     index = panel.state.dataset
-    with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS):
-        for c, cls in enumerate(index.classes):
-            view.fixes.relabel([index.unlabelled[c]], cls)
-    first = [i["path"] for i in view.queue()]
-    _key(panel, Qt.Key.Key_1)
-    _key(panel, Qt.Key.Key_1)   # N = 2 labels: the next round runs
-    assert loop.busy()
-    looked_at = _current_path(panel)
-    assert looked_at == first[2]
-    # The keys keep moving while the round runs (a press every 200 ms, below REST_S; the
-    # presses here label nothing, so the queue cannot run out however long the round takes).
+
+    # The keys keep moving while a round runs (a press every 200 ms, below REST_S; the
+    # presses here label nothing, so the grid cannot run out however long the round takes).
     def press():
         with view.next.key_move():
             pass
 
     moving = QTimer()
     moving.timeout.connect(press)
+    moving.start(200)
+    # The first round: until it ends the grid shows every unlabelled image, and it still
+    # does when the round ends under the keys.
+    looked_at = index.unlabelled[5]   # not one of those labelled below
+    model = panel.thumbs
+    panel.grid.setCurrentIndex(next(model.index(r, 0) for r in range(model.rowCount())
+                                    if model.index(r, 0).data(PathRole) == looked_at))
+    with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS):
+        for c, cls in enumerate(index.classes):
+            view.fixes.relabel([index.unlabelled[c]], cls)
+    assert view.queue() is None and _current_path(panel) == looked_at
+    moving.stop()
+    qtbot.waitUntil(lambda: view.queue() is not None, timeout=int(dataset_label_next.REST_S * 1000) + 5000)
+    first = [i["path"] for i in view.queue()]
+    assert first[0] == looked_at == _current_path(panel)
+    _key(panel, Qt.Key.Key_1)
+    _key(panel, Qt.Key.Key_1)   # N = 2 labels: the next round runs
+    assert loop.busy()
+    looked_at = _current_path(panel)
+    assert looked_at == first[2]
     moving.start(200)
     with qtbot.waitSignal(loop.roundFinished, timeout=ROUND_MS) as blocker:
         pass

@@ -15,7 +15,7 @@ import numpy as np
 
 # The one list of strategies, with what the CLI's --help and the app show for each.
 STRATEGIES: dict[str, str] = {
-    "badge": "the least sure images, spread over what each would teach the model",
+    "badge": "the least sure images, spread over what each would teach the model and the classes it predicts",
     "diverse": "the least sure images, skipping near-duplicates of those already picked",
     "uncertainty": "the images the model is least sure of",
     "random": "images in random order (the baseline)",
@@ -31,33 +31,52 @@ DEFAULT_WEIGHTED = False
 # order and skip one closer to an earlier pick than s x the median pairwise distance of the
 # candidates (near-duplicates never pass, however many; the order stays uncertainty's).
 DEFAULT_SPACING = 0.1
-def badge(probabilities, features, count: int, rng) -> np.ndarray:
+# badge picks at most BADGE_CLASS_CAP x count / classes images of one predicted class (0 =
+# no cap): with a weak early model the seeding can pour a batch into one confused class.
+# Chosen on the tuning pool with 5 seeds (docs/BENCHMARKS.md, "Active learning", fifth
+# pass): 2 took BADGE from 529 to 496 labels to random's 1,000-label accuracy, a gain
+# smaller than the seed spread (one seed of five moved, by 78 labels).
+BADGE_CLASS_CAP = 2.0
+
+
+def badge(probabilities, features, count: int, rng, cap: float | None = None) -> np.ndarray:
     """``count`` rows by BADGE (Ash et al. 2020): k-means++ seeding over the last layer's
     gradient embeddings ``(p - onehot(argmax p)) x features``. An embedding's length grows
     with the uncertainty and its direction says what the image would teach, so the seeding
     prefers unsure images and spreads them; a near-duplicate of a pick is at distance ~0
     and is almost never drawn. Memory O(n): distances come from the two factors' dot
-    products, the (n, C x d) embeddings are never built."""
+    products, the (n, C x d) embeddings are never built. ``cap`` (default
+    ``BADGE_CLASS_CAP``): at most ``cap x count / classes`` picks per predicted class."""
+    cap = BADGE_CLASS_CAP if cap is None else cap
     p = np.asarray(probabilities, np.float32)
     f = np.asarray(features, np.float32).reshape(len(features), -1)
     n = len(p)
     count = max(0, min(int(count), n))
     if count == 0:
         return np.zeros(0, np.int64)
+    predicted = p.argmax(axis=1)
     r = p.copy()
-    r[np.arange(n), p.argmax(axis=1)] -= 1.0
+    r[np.arange(n), predicted] -= 1.0
+    per_class = max(1, int(np.ceil(cap * count / p.shape[1]))) if cap > 0 else count
+    taken = np.zeros(p.shape[1], np.int64)
     # ||r_i f_i^T - r_j f_j^T||^2 = |r_i|^2|f_i|^2 + |r_j|^2|f_j|^2 - 2 (r_i.r_j)(f_i.f_j)
     norm2 = (r * r).sum(1) * (f * f).sum(1)
     picked = [int(np.argmax(norm2))]
     dist = np.maximum(norm2 + norm2[picked[0]] - 2 * (r @ r[picked[0]]) * (f @ f[picked[0]]), 0.0)
     dist[picked[0]] = 0.0
+    taken[predicted[picked[0]]] += 1
+    full = taken >= per_class
     for _ in range(1, count):
+        if full.any():   # a class at its cap: its images are no longer drawn
+            dist[full[predicted]] = 0.0
         total = float(dist.sum())
         nxt = int(rng.choice(n, p=dist / total)) if total > 0 else int(rng.integers(n))
         picked.append(nxt)
         d = np.maximum(norm2 + norm2[nxt] - 2 * (r @ r[nxt]) * (f @ f[nxt]), 0.0)
         dist = np.minimum(dist, d)
         dist[picked] = 0.0
+        taken[predicted[nxt]] += 1
+        full = taken >= per_class
     return np.asarray(picked, np.int64)
 
 

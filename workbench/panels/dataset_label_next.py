@@ -119,6 +119,7 @@ class LabelNext(QObject):
         self._waiting.setSingleShot(True)
         self._waiting.setInterval(int(REST_S * 1000))
         self._waiting.timeout.connect(self._show_ranking)
+        self._waited = False
         self.box = LabelNextBox()
         self.box.hide()
         panel.left_splitter.insertWidget(1, self.box)
@@ -194,6 +195,7 @@ class LabelNext(QObject):
     def _forget_ranking(self) -> None:
         self._ranking, self._served, self._due, self._partial = [], 0, False, False
         self._waiting.stop()
+        self._waited = False
         self.labelling.set_note(None)
 
     # -- reactions -----------------------------------------------------------------------
@@ -250,6 +252,7 @@ class LabelNext(QObject):
         """A key labelled the shown queue's last image: the next of the ranking, else the
         unlabelled images in grid order (the round that will refresh them is due)."""
         self._waiting.stop()   # a ranking waiting for the keys to rest: its first images now
+        self._waited = False
         to_label = self.labelling.to_label
         more = []
         while self._served < len(self._ranking) and len(more) < QUEUE_LENGTH:
@@ -299,23 +302,27 @@ class LabelNext(QObject):
     @Slot()
     def _show_ranking(self) -> None:
         """The last round's ranking takes the grid, unless a key labelled in the last
-        ``REST_S`` and the shown queue still has images to label: then the keys go on
-        through it undisturbed, and the ranking waits (for them to rest, or for the shown
-        queue's end, where ``_on_used_up`` serves it). The image being looked at stays
-        selected, first of the new queue, while it is still to label."""
+        ``REST_S`` and the image shown is still to label: then the keys go on through the
+        grid undisturbed (the shown queue, or every unlabelled image before the first
+        round), and the ranking waits for them to rest, or for the shown queue's end, where
+        ``_on_used_up`` serves it. The image being looked at stays selected, first of the
+        new queue, when it is one of the shown queue or the ranking waited for the keys."""
         view = self.labelling
-        shown = view.queue() or ()
+        shown = {i["path"]: i for i in view.queue() or ()}
         current = self.panel.grid.currentIndex().data(PathRole) if view.is_active() else None
-        if not view.to_label(current) or current not in {i["path"] for i in shown}:
+        if not view.to_label(current):
             current = None
         if current is not None and view.next.keys_moving(REST_S):
+            self._waited = True
             self._waiting.start()
             return
         self._waiting.stop()
-        if current is not None:   # kept first, with the new ranking's suggestion if it has one
+        if current is not None and (current in shown or self._waited):
+            # Kept first, with the new ranking's suggestion if it has one.
             mine = next((i for i in self._ranking if i["path"] == current),
-                        next(i for i in shown if i["path"] == current))
+                        shown.get(current, {"path": current, "suggested": None, "score": None}))
             self._ranking = [mine] + [i for i in self._ranking if i["path"] != current]
+        self._waited = False
         self._served = min(len(self._ranking), QUEUE_LENGTH)
         view.set_queue(self._ranking[:QUEUE_LENGTH], self._rest())
         if self._ranking and view.is_active():

@@ -134,3 +134,23 @@ def test_diverse_spreads_the_batch_and_lists_the_rest_by_uncertainty():
     assert len(order) == 50 and len(set(order.tolist())) == 50
     assert np.array_equal(order[:10], rank("diverse", probs, feats, count=10)[0])
     assert list(scores[10:]) == sorted(scores[10:], reverse=True)
+
+
+def test_badge_gives_no_predicted_class_more_than_its_cap():
+    """BADGE_CLASS_CAP: at most cap x count / classes picks of one predicted class. A pool
+    where half the images are unsure and predicted as class 0 (as a weak early model may
+    see it): uncapped, BADGE gave class 0 29 of the 100; capped at 2, at most
+    2 x 100 / 10 = 20, and the batch still has 100 distinct images."""
+    from training.active import strategies
+
+    assert strategies.BADGE_CLASS_CAP == 2.0   # the shipped cap
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(10) * 0.3, size=3000).astype(np.float32)
+    p[:1500, 0] += 2.0
+    p /= p.sum(axis=1, keepdims=True)
+    f = rng.normal(size=(3000, 16)).astype(np.float32)
+    capped = strategies.badge(p, f, 100, np.random.default_rng(1))
+    free = strategies.badge(p, f, 100, np.random.default_rng(1), cap=0)
+    assert np.bincount(p[free].argmax(axis=1), minlength=10)[0] > 20
+    assert np.bincount(p[capped].argmax(axis=1), minlength=10).max() <= 20
+    assert len(set(capped.tolist())) == 100
