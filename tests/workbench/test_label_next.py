@@ -91,8 +91,14 @@ def test_label_next_ranks_after_a_few_labels_enter_accepts_and_it_retrains(qtbot
     assert {queue[0]["path"], queue[1]["path"]}.isdisjoint(i["path"] for i in view.queue())
     assert len(loop.box.chart.points()) == 2
     loop.box.chart.draw()
-    assert loop.box.chart.ax.get_xlabel() == "Labels given"
-    assert loop.box.chart.ax.get_ylabel() == "Estimated accuracy"
+    # Which labels are held back depends on their paths' hash (tmp_path differs per run): with
+    # 10 % held back, 17 labels hold none back about one run in six, and the chart then says
+    # what it waits for instead of drawing axes.
+    if any(p["accuracy"] is not None for p in loop.box.chart.points()):
+        assert loop.box.chart.ax.get_xlabel() == "Labels given"
+        assert loop.box.chart.ax.get_ylabel() == "Estimated accuracy"
+    else:
+        assert any("Estimated accuracy appears here" in t.get_text() for t in loop.box.chart.ax.texts)
     # The curve is kept for the next session with this dataset.
     from training.active.curve import load_curve
 
