@@ -129,3 +129,66 @@ def test_classify_picker_lists_a_run_made_by_another_process(qtbot):
         wait_idle(qtbot, panel)
     finally:
         panel.shutdown()
+
+
+def test_first_snapshots_on_the_pool_and_a_write_before_them_is_news(qtbot, tmp_path,
+                                                                      monkeypatch):
+    # watch() (a training run's folder appearing) and a new run under the root took the
+    # folder's first snapshot on the GUI thread, a scandir and a stat per file: a 44.9 ms
+    # late tick on Start (docs/BENCHMARKS.md section 14, fifth pass).
+    import threading
+    import time
+
+    from workbench.workers import run_watcher
+
+    gui, scanned_on, written = threading.get_ident(), [], []
+    real = run_watcher.snapshot
+    run, removed = tmp_path / "run", tmp_path / "removed"
+
+    def spy(folder):
+        scanned_on.append(threading.get_ident())
+        if folder == str(run) and not written:   # lands after watch(), before the first scan
+            written.append(folder)
+            _write_json(run / "history.json", [{"epoch": 1}])
+        if folder == str(removed) and folder not in written:   # removed before its first scan
+            written.append(folder)
+            shutil.rmtree(removed)
+        return real(folder)
+
+    run.mkdir()
+    _write_json(run / RUN_JSON, {"status": "running"})
+    old = time.time() - 60
+    os.utime(run / RUN_JSON, (old, old))   # there before watch(): not news
+    monkeypatch.setattr(run_watcher, "snapshot", spy)
+    watcher = RunWatcher(poll_ms=1000)
+    with qtbot.waitSignal(watcher.runChanged, timeout=5000) as sig:
+        watcher.watch(str(run))
+        assert gui not in scanned_on
+    assert sig.args == [str(run), ["history.json"]] and gui not in scanned_on
+    # A followed folder removed before its first scan: still followed, seen when it is back.
+    removed.mkdir()
+    watcher.watch(str(removed))
+    qtbot.waitUntil(lambda: not watcher._pending and not watcher._scanning, timeout=5000)
+    assert str(removed) in watcher.followed() and not removed.exists()
+    removed.mkdir()
+    with qtbot.waitSignal(watcher.runChanged, timeout=5000,
+                          check_params_cb=lambda f, names: f == str(removed)) as sig:
+        _write_json(removed / "history.json", [])
+    assert sig.args[1] == ["history.json"]
+    watcher.stop()
+    # Under a root: a new run's first snapshot, and a removed run's last, on the pool too.
+    root = tmp_path / "runs"
+    root.mkdir()
+    watcher = RunWatcher(str(root))
+    new = root / "20260101-000000_cnn"
+    scanned_on.clear()
+    with qtbot.waitSignal(watcher.runsChanged, timeout=5000):
+        new.mkdir()
+    with qtbot.waitSignal(watcher.runChanged, timeout=5000) as sig:
+        _write_json(new / RUN_JSON, {"status": "running"})
+    assert sig.args == [str(new), [RUN_JSON]]
+    with qtbot.waitSignal(watcher.runChanged, timeout=5000) as sig:
+        shutil.rmtree(new)
+    assert sig.args == [str(new), [RUN_JSON]] and str(new) not in watcher.watched()
+    assert scanned_on and gui not in scanned_on
+    watcher.stop()

@@ -19,12 +19,16 @@ its scans (``os.scandir`` and a ``stat`` per file) run on the app's pool
 millisecond of work, yet every ``readdir`` and ``stat`` releases the GIL, and on the GUI
 thread each took it back only after the pool's busy thread (an epoch chart drawn when the
 same epoch's files changed) let go: 25-100 ms late ticks on Start, in ``snapshot``
-(docs/BENCHMARKS.md section 14).
+(docs/BENCHMARKS.md section 14). A folder's first snapshot too (``watch``, a new run):
+until it is back the folder is *pending*; then its files modified since it was tracked
+(less ``FIRST_SCAN_SLACK_NS``) are news once a change event says a write came after the
+folder's watch began (before or after that scan): such a write is not lost.
 """
 from __future__ import annotations
 
 import logging
 import os
+import time
 import weakref
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
@@ -38,6 +42,7 @@ DEBOUNCE_MS = 300      # coalesce a burst of writes (run.json is rewritten sever
 POLL_MS = 2000         # fallback re-scan for file systems without change events (>= 1 s)
 MAX_ROOT_RUNS = 256    # watch at most this many run folders under the root (newest names)
 MAX_SNAPSHOT = 4096    # entries of one folder looked at per scan (a run folder has ~20)
+FIRST_SCAN_SLACK_NS = 2_000_000_000   # mtimes are coarse (a clock tick; 1-2 s on some file systems)
 
 
 def norm_path(path: str) -> str:
@@ -88,20 +93,29 @@ def _subfolders(root: str) -> list[str]:
     return [os.path.join(root, n) for n in names[-MAX_ROOT_RUNS:]]
 
 
-def _scan(root: str | None, folders: dict[str, str]) -> tuple[list | None, dict]:
-    """The root's run folders (None: not asked) and a snapshot of each of ``folders``."""
+def _scan(root: str | None, folders: dict[str, str], old_listing=()) -> tuple:
+    """Every file system call of a scan: the root's run folders (None: not asked), a snapshot
+    of ``folders`` and of ``old_listing``'s gone from it, which of those are no folder now,
+    and whether the root is a folder."""
     listing = _subfolders(root) if root is not None else None
-    return listing, {key: snapshot(folder) for key, folder in folders.items()}
+    targets = dict(folders)
+    if listing is not None:   # a run folder gone from the root: report its files removed
+        listed = set(map(norm_path, listing))
+        targets.update({key: folder for folder in old_listing
+                        if (key := norm_path(folder)) not in listed and key not in targets})
+    snaps = {key: snapshot(folder) for key, folder in targets.items()}
+    gone = {key for key, snap in snaps.items() if snap is None and not os.path.isdir(targets[key])}
+    return listing, snaps, gone, root is not None and os.path.isdir(root)
 
 
-def _scan_job(pool, epoch: int, root, folders: dict, done) -> None:
+def _scan_job(pool, epoch: int, root, folders: dict, old_listing: list, done) -> None:
     """On a pool thread: plain data in, plain data posted back to ``done`` (a
     ``WeakMethod`` of the watcher: this thread must never hold the QObject itself)."""
     try:
-        result = _scan(root, folders)
+        result = _scan(root, folders, old_listing)
     except Exception:   # snapshot handles OSError; anything else must not lose the watcher
         log.exception("Scanning run folders failed")
-        result = (None, {})
+        result = (None, {}, set(), True)
     pool.post(call_weak, done, epoch, root, result)
 
 
@@ -135,6 +149,9 @@ class RunWatcher(QObject):
         self._follows: dict[str, int] = {}      # normalised -> watch() calls not yet undone
         self._known: dict[str, str] = {}        # normalised -> as given (root runs + followed)
         self._snapshots: dict[str, dict | None] = {}
+        self._pending: dict[str, int] = {}   # first scan not back: key -> tracked since (ns)
+        self._unsure: dict[str, set] = {}   # recent at the first scan: news if an event comes
+        self._heard: set[str] = set()       # a change event since the folder's last scan was applied
         self._dirty: set[str] = set()
         self._root_dirty = False
         self._scanning = False   # a scan is on the pool; another flush waits for it
@@ -168,6 +185,7 @@ class RunWatcher(QObject):
             self._add_path(self._root)
             for folder in self._root_listing:
                 self._track(folder)
+            self._flush()   # their first snapshots, on the pool
         self._update_poll()
 
     def watch(self, run_dir: str) -> None:
@@ -182,6 +200,8 @@ class RunWatcher(QObject):
         self._follows[key] = self._follows.get(key, 0) + 1
         self._followed[key] = self._known.get(key, run_dir)
         self._track(self._followed[key])
+        if key in self._pending:   # its first snapshot, on the pool
+            self._flush()
         self._update_poll()
 
     def unwatch(self, run_dir: str) -> None:
@@ -215,11 +235,9 @@ class RunWatcher(QObject):
         if self._fs.directories():
             self._fs.removePaths(self._fs.directories())
         self._root, self._root_listing = None, []
-        self._followed.clear()
-        self._follows.clear()
-        self._known.clear()
-        self._snapshots.clear()
-        self._dirty.clear()
+        for table in (self._followed, self._follows, self._known, self._snapshots,
+                      self._pending, self._unsure, self._heard, self._dirty):
+            table.clear()
 
     def check_now(self) -> None:
         """Re-scan every watched folder now, on this thread (tests; a Refresh button)."""
@@ -229,19 +247,24 @@ class RunWatcher(QObject):
         self._root_dirty = self._root is not None
         self._dirty.update(self._known)
         root, folders = self._take_dirty()
-        self._apply(root, *_scan(root, folders))
+        self._apply(root, *_scan(root, folders, self._root_listing if root else ()))
 
     # ----------------------------------------------------------------- internals
     def _track(self, folder: str) -> None:
+        # Its first snapshot: by the next scan (the caller flushes), not on this thread.
         key = norm_path(folder)
         if key not in self._known:
             self._known[key] = folder
-            self._snapshots[key] = snapshot(folder)
+            self._snapshots[key] = None
+            self._pending[key] = time.time_ns() - FIRST_SCAN_SLACK_NS
+            self._dirty.add(key)
         self._add_path(folder)
 
     def _forget(self, key: str) -> None:
         folder = self._known.pop(key, None)
-        self._snapshots.pop(key, None)
+        for table in (self._snapshots, self._pending, self._unsure):
+            table.pop(key, None)
+        self._heard.discard(key)
         self._dirty.discard(key)
         if folder is not None:
             self._remove_path(folder)
@@ -249,8 +272,7 @@ class RunWatcher(QObject):
     def _add_path(self, path: str) -> None:
         if (path not in self._fs.directories() and os.path.isdir(path)
                 and not self._fs.addPath(path)):  # e.g. inotify's watch limit: polling still works
-            log.debug("Could not watch %s; relying on the %d ms re-scan", path,
-                          self._poll.interval())
+            log.debug("Could not watch %s; relying on the %d ms re-scan", path, self._poll.interval())
 
     def _remove_path(self, path: str) -> None:
         if path in self._fs.directories():
@@ -275,6 +297,7 @@ class RunWatcher(QObject):
             self._root_dirty = True
         elif key in self._known:
             self._dirty.add(key)
+            self._heard.add(key)
         if not self._debounce.isActive():
             self._debounce.start()
 
@@ -299,6 +322,7 @@ class RunWatcher(QObject):
         pool = app_pool()
         try:
             pool.submit(_scan_job, pool, self._epoch, root, folders,
+                        list(self._root_listing) if root else [],
                         weakref.WeakMethod(self._scanned))
         except RuntimeError:   # the pool has shut down: the app is closing
             return
@@ -320,37 +344,40 @@ class RunWatcher(QObject):
             self._again = False
             self._flush()
 
-    def _apply(self, root: str | None, listing: list | None, snaps: dict) -> None:
-        """Compare a scan with the last one and say what changed (on the GUI thread)."""
-        runs_changed = False
-        if listing is not None and root == self._root and listing != self._root_listing:
-            runs_changed = True
-            old, new = set(map(norm_path, self._root_listing)), set(map(norm_path, listing))
-            for key in old - new:
-                if key not in self._followed and key not in snaps and key in self._known:
-                    # Report its files as removed, then forget it (gone: one failed call).
-                    snaps[key] = snapshot(self._known[key])
+    def _apply(self, root: str | None, listing: list | None, snaps: dict, gone: set,
+               root_ok: bool) -> None:
+        """Compare a scan with the last one and say what changed (GUI thread; no file I/O)."""
+        runs_changed = listing is not None and root == self._root and listing != self._root_listing
+        if runs_changed:
+            old = set(map(norm_path, self._root_listing))
             for folder in listing:
                 if norm_path(folder) not in old:
-                    self._track(folder)   # a new run: its first snapshot here (once a run)
+                    self._track(folder)   # its first snapshot: on the next scan
             self._root_listing = listing
-            if not os.path.isdir(root):
-                self._remove_path(root)
-            else:
-                self._add_path(root)   # re-created root: watch it again
+            (self._add_path if root_ok else self._remove_path)(root)   # re-created: watch it again
         changes: list[tuple[str, list]] = []
         for key in sorted(snaps):
             folder = self._known.get(key)
             if folder is None:
                 continue
-            before = self._snapshots.get(key) or {}
-            now = snaps[key]
+            now, heard, news = snaps[key], key in self._heard, set()
+            self._heard.discard(key)
+            if key in self._pending:   # its first snapshot (see the module docstring)
+                since = self._pending.pop(key)
+                news = {n for n, v in (now or {}).items() if v[0] >= since}
+                if not heard:
+                    self._unsure[key], news = news, set()
+                before = {n: v for n, v in (now or {}).items() if n not in news}
+            else:
+                before = self._snapshots.get(key) or {}
+                unsure = self._unsure.pop(key, set())
+                news = unsure if heard else set()
             self._snapshots[key] = now
             after = now or {}
-            changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+            changed = sorted({n for n in set(before) | set(after) if before.get(n) != after.get(n)} | news)
             if now is not None:
                 self._add_path(folder)   # a folder deleted and re-created loses its watch
-            elif key not in self._followed and not os.path.isdir(folder):
+            elif key not in self._followed and key in gone:
                 self._forget(key)
             if changed:
                 changes.append((folder, changed))
@@ -360,6 +387,8 @@ class RunWatcher(QObject):
             self.runsChanged.emit()
         for folder, changed in changes:
             self.runChanged.emit(folder, changed)
+        if self._pending and not self._scanning:
+            self._flush()   # first snapshots of new runs (a check_now: after it)
 
 
 def runs_root() -> str:
