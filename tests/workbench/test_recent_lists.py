@@ -96,3 +96,32 @@ def test_the_lists_the_settings_file_held_are_kept(qtbot, settings_dir, tmp_path
 
     assert Settings().recent_runs() == ["/a/run", "/b/run"]
     assert recent_file(str(settings_dir / "workbench.recent.json")).items("datasets") == []
+
+
+def test_the_user_settings_folder_is_made_for_the_recent_lists(tmp_path):
+    """Without WORKBENCH_SETTINGS_DIR the lists sit beside Qt's own settings file, whose
+    folder does not exist before Qt's first sync (a new user): a restart still has them."""
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_SETTINGS_DIR"}
+    env.update(PYTHONPATH=ROOT, XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path))
+    code = ("import sys; from workbench.appstate.settings import Settings; s = Settings(); "
+            "s.add_recent_run(sys.argv[1]) if len(sys.argv) > 1 else None; s.sync(); "
+            "print(s.recent_runs())")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, check=True, timeout=60,
+                   capture_output=True)
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60,
+                         capture_output=True, text=True).stdout
+    assert out.strip().splitlines()[-1] == repr([str(tmp_path)])
+    assert list((tmp_path / "config").rglob("*.recent.json"))
+
+
+def test_a_recent_list_that_cannot_be_written_does_not_stop_the_exit(qtbot, settings_dir, tmp_path, caplog):
+    from workbench.appstate.settings import Settings
+
+    settings_dir.mkdir()
+    (settings_dir / "workbench.recent.json").mkdir()   # in the way: the rename fails
+    s = Settings()
+    s._recent.flush()   # nothing changed yet: nothing to write
+    s.add_recent_run(str(tmp_path))
+    s.sync()            # what the window does when it closes: logged, not raised
+    assert "Could not save the recent lists" in caplog.text
+    assert s.recent_runs() == [str(tmp_path)]

@@ -19,6 +19,7 @@ lists the settings file held before (``recent/datasets``, ``recent/runs``).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Callable
 
@@ -68,26 +69,27 @@ class RecentFile:
         from workbench.workers.pool import app_pool
 
         try:
-            app_pool().submit(self._write_logged)
+            app_pool().submit(self.flush)
         except RuntimeError:   # the pool has shut down (the app is closing): write now
             self.flush()
 
     def flush(self) -> None:
-        """Write the newest lists now if they are not on disk yet (any thread)."""
+        """Write the newest lists now if they are not on disk yet (any thread). A full
+        disk or a read-only folder is logged: it must not stop the app or its exit."""
         with self._write_lock:
             with self._data_lock:
                 version = self._version
                 data = {"schema": SCHEMA, **{k: list(v) for k, v in self._data.items()}}
             if version == self._written:
                 return   # a later write already carried this change (or nothing changed)
-            write_json(self.path, data)
+            try:
+                # The user's settings folder does not exist before Qt's first sync.
+                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                write_json(self.path, data)
+            except OSError as exc:
+                log.warning("Could not save the recent lists to %s: %s", self.path, exc)
+                return
             self._written = version
-
-    def _write_logged(self) -> None:
-        try:
-            self.flush()
-        except OSError as exc:   # a full disk or a read-only folder must not stop the app
-            log.warning("Could not save the recent lists to %s: %s", self.path, exc)
 
 
 _files: dict[str, RecentFile] = {}
