@@ -67,10 +67,16 @@ def badge(probabilities, features, count: int, rng, cap: float | None = None) ->
     taken[predicted[picked[0]]] += 1
     full = taken >= per_class
     for _ in range(1, count):
-        if full.any():   # a class at its cap: its images are no longer drawn
-            dist[full[predicted]] = 0.0
-        total = float(dist.sum())
-        nxt = int(rng.choice(n, p=dist / total)) if total > 0 else int(rng.integers(n))
+        # A class at its cap: its images are not drawn while another class has one left;
+        # once none has (a small pool, or one class predicted everywhere), the cap yields.
+        w = np.where(full[predicted], 0.0, dist) if full.any() else dist
+        total = float(w.sum())
+        if total <= 0:
+            w, total = dist, float(dist.sum())
+        if total > 0:
+            nxt = int(rng.choice(n, p=w / total))
+        else:   # every image left is at distance 0 from a pick: any one not picked yet
+            nxt = int(rng.choice(np.setdiff1d(np.arange(n), picked)))
         picked.append(nxt)
         d = np.maximum(norm2 + norm2[nxt] - 2 * (r @ r[nxt]) * (f @ f[nxt]), 0.0)
         dist = np.minimum(dist, d)

@@ -154,3 +154,19 @@ def test_badge_gives_no_predicted_class_more_than_its_cap():
     assert np.bincount(p[free].argmax(axis=1), minlength=10)[0] > 20
     assert np.bincount(p[capped].argmax(axis=1), minlength=10).max() <= 20
     assert len(set(capped.tolist())) == 100
+
+
+def test_badge_with_the_cap_never_repeats_an_image_when_one_class_is_predicted_everywhere():
+    """A small pool where the model predicts one class for every image: the cap (4 of 5
+    here) cannot hold, so it yields, and the batch is still 5 distinct images; with all
+    images at distance 0 (identical), any image not yet picked."""
+    from training.active import strategies
+
+    rng = np.random.default_rng(2)
+    p = np.tile(np.array([[0.7, 0.2, 0.1]], np.float32), (12, 1)) + rng.uniform(0, 0.05, (12, 3))
+    p /= p.sum(axis=1, keepdims=True)
+    f = rng.normal(size=(12, 8)).astype(np.float32)
+    picked = strategies.badge(p, f, 5, np.random.default_rng(0))
+    assert len(set(picked.tolist())) == 5
+    same = strategies.badge(np.tile(p[:1], (6, 1)), np.tile(f[:1], (6, 1)), 6, np.random.default_rng(0))
+    assert sorted(same.tolist()) == list(range(6))
