@@ -93,11 +93,14 @@ def _batched(n: int, fetch, image_shape, batch_size: int, shuffle: bool, seed: i
         x, y = fetch(positions(int(b)))
         return np.ascontiguousarray(x, image_dtype), np.asarray(y, np.int32)
 
-    def load(b):
-        x, y = tf.numpy_function(call, [b], (dtype, tf.int32), name="read_batch")
-        x.set_shape((None, *image_shape))
-        y.set_shape((None,))
-        return x, y
+    def reader(read, name):
+        """``read(i) -> (images, labels)`` as a tf.data map function with known shapes."""
+        def load(i):
+            x, y = tf.numpy_function(read, [i], (dtype, tf.int32), name=name)
+            x.set_shape((None, *image_shape))
+            y.set_shape((None,))
+            return x, y
+        return load
 
     group = group_size(batch_size, image_shape, dtype.size) if every_row else 1
     if group > 1:
@@ -122,19 +125,15 @@ def _batched(n: int, fetch, image_shape, batch_size: int, shuffle: bool, seed: i
                 x, y = x[take], y[take]
             return np.ascontiguousarray(x, image_dtype), np.asarray(y, np.int32)
 
-        def load_group(g):
-            x, y = tf.numpy_function(call_group, [g], (dtype, tf.int32), name="read_batches")
-            x.set_shape((None, *image_shape))
-            y.set_shape((None,))
-            return x, y
-
         ds = tf.data.Dataset.range(-(-batches // group))
-        ds = ds.map(load_group, num_parallel_calls=PARALLEL_BATCHES, deterministic=True)
+        ds = ds.map(reader(call_group, "read_batches"), num_parallel_calls=PARALLEL_BATCHES,
+                    deterministic=True)
         # Every read but the last holds whole batches, so the slices are batch b's rows.
         ds = ds.rebatch(batch_size)
     else:
         ds = tf.data.Dataset.range(batches)
-        ds = ds.map(load, num_parallel_calls=PARALLEL_BATCHES, deterministic=True)
+        ds = ds.map(reader(call, "read_batch"), num_parallel_calls=PARALLEL_BATCHES,
+                    deterministic=True)
     # Keras knows the epoch length up front (progress, no "ran out of data" warnings).
     ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
     ds = ds.prefetch(PREFETCH_BATCHES)
