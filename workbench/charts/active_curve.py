@@ -50,9 +50,11 @@ class ActiveCurveChart(ChartCanvas):
         ax.plot(xs, ys, "o-", color="tab:blue", lw=1.5, ms=3)
         last = pts[-1]
         lo, hi = band[-1]
-        ax.annotate(f"{last['accuracy']:.0%} ({lo * 100:.0f}-{hi:.0%}) on {last['held_back']} held-back",
-                    (xs[-1], ys[-1]), textcoords="offset points", xytext=(-4, -12),
-                    ha="right", fontsize=7, color="tab:blue")
+        # In the lower right corner, on a white ground: beside the last point the text
+        # crossed the rising line and its band.
+        ax.text(0.98, 0.04, f"{last['accuracy']:.0%} ({lo * 100:.0f}-{hi:.0%}) on {last['held_back']} held-back",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="tab:blue",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
         ax.set_ylim(0, 1.02)
         ax.set_xlim(0, max(xs) * 1.08 + 1)
         ax.set_xlabel("Labels given", fontsize=7)
