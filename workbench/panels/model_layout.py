@@ -11,7 +11,7 @@ from training.models.templates import TEMPLATE_LABELS, TEMPLATES
 from workbench.panels.layer_editor import LayerEditor
 from workbench.panels.model_assist import AUTO_HELP
 from workbench.widgets.error_details import offer_details
-from workbench.widgets.fit import ColumnFitter
+from workbench.widgets.fit import ColumnFitter, text_scroller
 from workbench.widgets.model_forms import AugmentationForm, InputForm, TrainingForm, TransferForm
 
 # (name, label, description) of every template: the core's vocabulary.
@@ -37,11 +37,7 @@ def setup_ui(panel) -> QWidget:
     offer_details(panel.template_desc)
     # Auto's explanation runs to 8 lines in a 1024-pixel window: at most 4 show, the
     # rest scrolls, so the forms and the summary keep their room.
-    desc_area = QScrollArea()
-    desc_area.setWidget(panel.template_desc)
-    desc_area.setWidgetResizable(True)
-    desc_area.setFrameShape(QScrollArea.Shape.NoFrame)
-    desc_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    desc_area = text_scroller(panel.template_desc)
     desc_area.setMaximumHeight(panel.template_desc.fontMetrics().lineSpacing() * 4 + 4)
     top.addWidget(desc_area, 1)
     panel.save_button = QPushButton("Save spec…")

@@ -1,10 +1,11 @@
 """Small helpers that keep tables and columns readable from 1024x640 (the minimum
 supported window) to 1920x1080: a table that hides optional columns before eliding the
-text of the others, and splitter sizes proportional to the available width."""
+text of the others, splitter sizes proportional to the available width, and a long label
+that scrolls instead of growing its panel."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QHeaderView, QTableWidget
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QFrame, QHeaderView, QLabel, QScrollArea, QTableWidget
 
 
 class ColumnFitter(QObject):
@@ -65,3 +66,14 @@ def proportional_sizes(total: int, weights: list[float], minimums: list[int]) ->
             sizes[i] -= cut
             excess -= cut
     return sizes
+
+
+def text_scroller(label: QLabel) -> QScrollArea:
+    """``label`` (word-wrapped) in a frameless area that scrolls vertically only, so its
+    text wraps to the column's width; the caller bounds the area's height in lines."""
+    area = QScrollArea()
+    area.setWidget(label)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area

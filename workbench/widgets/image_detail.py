@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from workbench.charts.probabilities import ProbabilityChart
 from workbench.widgets.heatmap import HeatmapOverlay
+from workbench.widgets.fit import text_scroller
 from workbench.workers.qimages import image_to_qimage
 from workbench.workers.gallery_images import PreviewWorker
 from workbench.workers.job_runner import JobRunner
@@ -60,11 +61,7 @@ class ImageDetail(QWidget):
         tl.addWidget(self.heatmap.note)
         # A long caption (the unknown check's reasons, a face line) scrolls rather than
         # raising the panel's minimum height past a 640-pixel window.
-        caption_box = QScrollArea()
-        caption_box.setWidget(self.caption)
-        caption_box.setWidgetResizable(True)
-        caption_box.setFrameShape(QFrame.Shape.NoFrame)
-        caption_box.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        caption_box = text_scroller(self.caption)
         # Four lines: "True: Sandal · Predicted: Sneaker (82.5%)" wraps in a narrow column,
         # then the file name and the unknown check's verdict (two lines cut them at 1024x640).
         caption_box.setMinimumHeight(self.caption.fontMetrics().lineSpacing() * 4 + 4)
