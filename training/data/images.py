@@ -175,6 +175,7 @@ class ImageData:
             buf = np.empty((len(todo),) + self.shape, np.uint8)
             paths = [self.index.paths[int(rows[i])] for i in todo]
             decoded_now = 0
+            fresh = []  # positions in buf of new records: stored together after the loop
             for j, reason in decode_paths(paths, self.size, self.color_mode, buf):
                 row = int(rows[todo[j]])
                 decoded_now += 1
@@ -183,13 +184,15 @@ class ImageData:
                     if todo[j] in repair:
                         st.repair(row, buf[j])
                     elif st is not None:
-                        self._store_write(row, buf[j])
+                        fresh.append(j)
                 else:
                     keep[todo[j]] = False
                     self._note_bad(row, reason)
                     if st is not None and st.writable:
                         st.write_bad(row, reason)
                         self._count_written()
+            if fresh:
+                self._store_write(rows[np.asarray(todo)[fresh]], buf[fresh])
             with self._lock:
                 self.decoded += decoded_now
         if keep.all():
@@ -208,21 +211,21 @@ class ImageData:
         return not unusable or not np.isin(np.asarray(rows, np.int64),
                                            np.fromiter(unusable, np.int64, len(unusable))).any()
 
-    def _store_write(self, row: int, image: np.ndarray) -> None:
+    def _store_write(self, rows: np.ndarray, images: np.ndarray) -> None:
         if not self.store.writable:
             return
         try:
-            self.store.write(row, image)
+            self.store.write_many(rows, images)
         except OSError as e:  # a full disk (sparse file systems) or a vanished folder
             self.store.writable = False
             self._status(f"Stopped writing the decoded-image cache ({e.strerror or e}); "
                          "decoding on the fly instead.")
             return
-        self._count_written()
+        self._count_written(len(rows))
 
-    def _count_written(self) -> None:
+    def _count_written(self, n: int = 1) -> None:
         with self._lock:
-            self._remaining -= 1
+            self._remaining -= n
             done = self._remaining <= 0
         if done:
             self.finish()
