@@ -28,7 +28,7 @@ VIEWS = ("Likely label errors", "Exact duplicates", "Near duplicates",
 LIMIT = 300
 EMPTY = ("Press Check data health to look for likely label errors, duplicates, leakage "
          "between splits, class imbalance and odd images. With a run selected, its model is "
-         "trained again on 5 folds to rank the label errors (minutes; Quick skips that).")
+         "trained again on 4 folds to rank the label errors (minutes; Quick skips that).")
 
 
 def issue_items(report: dict) -> list[dict]:
