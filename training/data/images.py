@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import cache
+from . import cache, reader
 from . import store as store_mod
 from .decode import check_color_mode, normalize_size, resize_array_images
 from .index import BadFile, DatasetIndex
@@ -58,6 +58,7 @@ class ImageData:
         self._lock = threading.Lock()
         self._bad: dict[int, str] = {}
         self._remaining = 0
+        self._procs: reader.DecoderPool | None = None  # worker processes for a long decode
         self.warning: str | None = None
         n = len(index)
         if index.arrays is not None:
@@ -175,7 +176,10 @@ class ImageData:
             buf = np.empty((len(todo),) + self.shape, np.uint8)
             paths = [self.index.paths[int(rows[i])] for i in todo]
             decoded_now = 0
-            for j, reason in decode_paths(paths, self.size, self.color_mode, buf):
+            fresh = []  # positions in buf of new records: stored together after the loop
+            pool = self._decoder_pool()
+            decode = pool.decode if pool is not None else decode_paths
+            for j, reason in decode(paths, self.size, self.color_mode, buf):
                 row = int(rows[todo[j]])
                 decoded_now += 1
                 if reason is None:
@@ -183,18 +187,40 @@ class ImageData:
                     if todo[j] in repair:
                         st.repair(row, buf[j])
                     elif st is not None:
-                        self._store_write(row, buf[j])
+                        fresh.append(j)
                 else:
                     keep[todo[j]] = False
                     self._note_bad(row, reason)
                     if st is not None and st.writable:
                         st.write_bad(row, reason)
                         self._count_written()
+            if fresh:
+                self._store_write(rows[np.asarray(todo)[fresh]], buf[fresh])
             with self._lock:
                 self.decoded += decoded_now
         if keep.all():
             return x, rows
         return x[keep], rows[keep]
+
+    def _decoder_pool(self) -> reader.DecoderPool | None:
+        """Worker processes while many files are left to decode (a first epoch; every epoch
+        when streaming), started by the first read that needs them."""
+        with self._lock:
+            if self._procs is not None:
+                return None if self._procs.broken else self._procs
+            writing = self.store is not None and self.store.writable and not self.store.complete
+            left = self._remaining if writing else (len(self.index) if self.store is None
+                                                    or not self.store.complete else 0)
+            workers = reader.decode_processes()
+            if workers < 1 or left < reader.PROCESS_MIN_FILES:
+                return None
+            self._procs = reader.DecoderPool(workers)
+            return self._procs
+
+    def _close_pool(self, cancel: bool) -> None:
+        with self._lock:
+            if self._procs is not None:
+                self._procs.close(cancel)
 
     def reads_every_row(self, rows) -> bool:
         """Whether :meth:`read` returns every one of ``rows``: an array source, or a
@@ -208,21 +234,21 @@ class ImageData:
         return not unusable or not np.isin(np.asarray(rows, np.int64),
                                            np.fromiter(unusable, np.int64, len(unusable))).any()
 
-    def _store_write(self, row: int, image: np.ndarray) -> None:
+    def _store_write(self, rows: np.ndarray, images: np.ndarray) -> None:
         if not self.store.writable:
             return
         try:
-            self.store.write(row, image)
+            self.store.write_many(rows, images)
         except OSError as e:  # a full disk (sparse file systems) or a vanished folder
             self.store.writable = False
             self._status(f"Stopped writing the decoded-image cache ({e.strerror or e}); "
                          "decoding on the fly instead.")
             return
-        self._count_written()
+        self._count_written(len(rows))
 
-    def _count_written(self) -> None:
+    def _count_written(self, n: int = 1) -> None:
         with self._lock:
-            self._remaining -= 1
+            self._remaining -= n
             done = self._remaining <= 0
         if done:
             self.finish()
@@ -232,7 +258,10 @@ class ImageData:
         if self.store is None:
             return False
         try:
-            return self.store.finish()
+            done = self.store.finish()
+            if done:
+                self._close_pool(cancel=False)  # nothing left to decode
+            return done
         except OSError as e:
             log.warning("could not finish the decoded-image store: %s", e)
             return False
@@ -289,7 +318,8 @@ class ImageData:
         return list(self.failures)
 
     def close(self) -> None:
-        """Seal the store if complete and release its lock."""
+        """Seal the store if complete, stop any decoding processes, release the lock."""
+        self._close_pool(cancel=True)
         if self.store is not None:
             self.finish()
             self.store.close()

@@ -38,14 +38,19 @@ import numpy as np
 
 from training.safefiles import write_json
 
-from .store_files import (STORE_FILES, StoreFull, fcntl, pwrite, preallocate, read_json, remove,
-                          touch)
+from .store_files import (STORE_FILES, StoreFull, fcntl, fully_allocated, pwrite, preallocate,
+                          read_json, remove, touch)
 
 log = logging.getLogger(__name__)
 
 STORE_VERSION = 2
 UNKNOWN, OK, BAD = 0, 1, 2
 RELEASE_BYTES = 64 * 2**20  # gathered bytes between releases of the map's resident pages
+# Records are written through a writable memory map where the files' blocks are reserved
+# (``fully_allocated``): a batch of 32 shuffled rows is then three NumPy assignments
+# instead of 96 ``pwrite`` calls (a first 28x28 epoch: 210,000 calls, ~4 of its CPU
+# seconds). False forces the per-record ``pwrite`` path (tests of that path).
+MAP_WRITES = True
 
 
 class ImageStore:
@@ -66,6 +71,7 @@ class ImageStore:
         self._images = self._state = self._crc = None
         self._write_lock = threading.Lock()
         self._mm = None
+        self._wmaps = None  # writable (images, crc, state) maps, see MAP_WRITES
         self._touched = 0  # bytes gathered from the map since its pages were last released
         self.bad: dict[int, str] = {}
         self.damaged = 0  # records whose CRC did not match (decoded again)
@@ -174,6 +180,10 @@ class ImageStore:
         if self.writable:
             for name in ("images.u8", "state.u8", "crc.u32"):
                 self._fds[name] = os.open(self._path(name), os.O_RDWR)
+            if MAP_WRITES and all(fully_allocated(fd) for fd in self._fds.values()):
+                self._wmaps = (np.memmap(self._path("images.u8"), np.uint8, "r+", shape=(n, self.record)),
+                               np.memmap(self._path("crc.u32"), np.uint32, "r+", shape=(n,)),
+                               np.memmap(self._path("state.u8"), np.uint8, "r+", shape=(n,)))
 
     def _read_bad(self) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -193,6 +203,7 @@ class ImageStore:
         if fcntl is not None and self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
         self.writable = False
+        self._wmaps = None
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
@@ -286,15 +297,39 @@ class ImageStore:
             fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
 
     def write(self, row: int, image: np.ndarray) -> None:
-        """Add one decoded record: pixels, then CRC, then state (crash-safe order)."""
-        if not self.writable:
+        """Add one decoded record (see :meth:`write_many`)."""
+        self.write_many([int(row)], np.asarray(image)[None])
+
+    def write_many(self, rows, images: np.ndarray) -> None:
+        """Add decoded records ``images[i]`` for ``rows[i]`` (distinct rows): pixels, then
+        CRCs, then states (a ``kill -9`` anywhere leaves each record complete or undecided).
+        One NumPy assignment per file through the writable map, else three ``pwrite``s
+        per record (files that may be sparse); the same bytes either way (tested)."""
+        if not self.writable or not len(rows):
             return
-        data = np.ascontiguousarray(image, np.uint8).reshape(-1)
-        off = int(row)
-        pwrite(self._fds["images.u8"], memoryview(data), off * self.record)
-        pwrite(self._fds["crc.u32"], np.uint32(zlib.crc32(data)).tobytes(), off * 4)
-        pwrite(self._fds["state.u8"], bytes([OK]), off)
-        self._verified[off] = True  # its CRC was computed from these very pixels
+        rows = np.asarray(rows, np.int64)
+        data = np.ascontiguousarray(images, np.uint8).reshape(len(rows), self.record)
+        crc32 = zlib.crc32
+        crcs = np.fromiter((crc32(r) for r in data), np.uint32, len(rows))
+        if self._wmaps is None:
+            for r, d, c in zip(rows.tolist(), data, crcs):
+                self._write_record(r, d, c)
+        else:
+            pixels, crc, state = self._wmaps
+            pixels[rows] = data
+            crc[rows] = crcs
+            self._mark(state, rows)
+        self._verified[rows] = True  # their CRCs were computed from these very pixels
+
+    @staticmethod
+    def _mark(state, rows) -> None:
+        """The state bytes of a batch: written last (a test kills the process here)."""
+        state[rows] = OK
+
+    def _write_record(self, row: int, data: np.ndarray, crc) -> None:
+        pwrite(self._fds["images.u8"], memoryview(data), row * self.record)
+        pwrite(self._fds["crc.u32"], np.uint32(crc).tobytes(), row * 4)
+        pwrite(self._fds["state.u8"], bytes([OK]), row)
 
     def write_bad(self, row: int, reason: str) -> None:
         if not self.writable:
@@ -311,6 +346,8 @@ class ImageStore:
             return True
         if not self.writable or len(self.undecided()):
             return False
+        for m in self._wmaps or ():
+            m.flush()  # msync: pages written through the map, then fsync below
         for fd in self._fds.values():
             os.fsync(fd)  # the records reach the disk before the manifest says they exist
         bad = self._read_bad()
@@ -328,6 +365,7 @@ class ImageStore:
             except OSError:
                 pass
         self._fds.clear()
+        self._wmaps = None
         self._images = self._state = self._crc = self._verified = self._mm = None
         if self._lock_fd is not None:
             try:

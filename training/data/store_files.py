@@ -68,6 +68,17 @@ def pwrite(fd: int, data, offset: int) -> None:
         view, offset = view[n:], offset + n
 
 
+def fully_allocated(fd: int) -> bool:
+    """Whether every byte of ``fd``'s file has disk blocks reserved (``posix_fallocate``
+    worked). Only then may the store write records through a memory map: a write into a
+    hole of a sparse file on a full disk is a SIGBUS that kills the process, where
+    ``pwrite`` would raise an OSError the reader can fall back from. False where the
+    system does not say (no ``st_blocks``: Windows)."""
+    st = os.fstat(fd)
+    blocks = getattr(st, "st_blocks", None)
+    return blocks is not None and blocks * 512 >= st.st_size
+
+
 def touch(path: str) -> None:
     now = time.time()
     try:

@@ -13,6 +13,7 @@ import pytest
 from tests.imagegen import make_class_folder
 from training.data import cache_dir, open_dataset, open_images
 from tests.decoded import load_arrays
+from training.data import cache as cache_mod
 from training.data import store as store_mod
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -50,6 +51,7 @@ _KILL_MID_RECORD = """
             os.kill(os.getpid(), signal.SIGKILL)
         real(fd, data, offset)
     store.pwrite = dying
+    store.MAP_WRITES = False  # the per-record path (sparse files); the map's own test is below
     with open_images(open_dataset(sys.argv[1]), 16, "rgb") as data:
         data.fill(chunk=8)
 """
@@ -68,6 +70,61 @@ def test_kill_9_while_writing_leaves_a_store_that_is_continued(tmp_path, cache_e
     assert np.array_equal(np.asarray(again.x), reference.x)  # the torn record was decoded again
     sealed = load_arrays(open_dataset(root), 16, "rgb")
     assert sealed.cache_hit and sealed.decoded == 0
+
+
+_KILL_MID_BATCH = """
+    import os, signal, sys
+    from training.data import open_dataset, open_images
+    from training.data import store
+    calls = {"n": 0}
+    real = store.ImageStore._mark
+    def dying(state, rows):
+        calls["n"] += 1
+        if calls["n"] == int(sys.argv[2]):  # this batch's pixels and CRCs are in the map
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(state, rows)
+    store.ImageStore._mark = staticmethod(dying)
+    with open_images(open_dataset(sys.argv[1]), 16, "rgb") as data:
+        assert data.store._wmaps is not None, "records not written through the map"
+        data.fill(chunk=8)
+"""
+
+
+def test_kill_9_between_a_batch_and_its_states_leaves_it_undecided(tmp_path, cache_env):
+    root = make_class_folder(tmp_path / "d", per_class=20)
+    proc = _run(_KILL_MID_BATCH, root, 4)  # batches of 8: three marked, the fourth not
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert not os.path.exists(os.path.join(_store_folder(), "manifest.json"))
+    reference = load_arrays(open_dataset(root), 16, "rgb", use_cache=False)
+    with open_images(open_dataset(root), 16, "rgb") as data:
+        assert len(data.store.undecided()) == len(reference.x) - 24
+        assert len(data.store.damaged_rows()) == 0  # every record marked done is whole
+    again = load_arrays(open_dataset(root), 16, "rgb")
+    assert again.decoded == len(reference.x) - 24
+    assert np.array_equal(np.asarray(again.x), reference.x)
+
+
+def _store_bytes() -> dict:
+    folder = _store_folder()
+    return {n: open(os.path.join(folder, n), "rb").read() for n in ("images.u8", "crc.u32", "state.u8")}
+
+
+def test_records_written_through_the_map_equal_the_per_record_writes(tmp_path, cache_env, monkeypatch):
+    root = make_class_folder(tmp_path / "d", per_class=30)
+    (tmp_path / "d" / "cat" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    order = np.random.default_rng(0).permutation(len(open_dataset(root)))  # as training reads
+    stores = []
+    for mapped in (False, True):
+        monkeypatch.setattr(store_mod, "MAP_WRITES", mapped)
+        with open_images(open_dataset(root), 16, "rgb") as data:
+            assert (data.store._wmaps is not None) == mapped
+            for s in range(0, len(order), 8):
+                data.read(order[s:s + 8])
+            assert data.store.complete
+        stores.append(_store_bytes())
+        cache_mod.clear_cache()
+    assert stores[0] == stores[1]
+    assert stores[1]["state.u8"].count(store_mod.BAD) == 1 and len(set(stores[1]["images.u8"])) > 2
 
 
 _FILL_AND_DIGEST = """
