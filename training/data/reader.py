@@ -11,7 +11,7 @@ One shared pool per process: threads are cheap to keep and costly to start per b
 
 With ``WORKBENCH_DECODE_PROCESSES=N`` a long decode (a first epoch of tens of thousands
 of files) goes to N worker *processes* instead (:class:`DecoderPool`, owned by the
-``ImageData`` that needs it): most of a small file's ~90 us is Python (reading, header
+``ImageData`` that needs it): most of a small file's ~75 us is Python (reading, header
 checks, bookkeeping), which holds the GIL, so threads cannot share it out. Workers run
 the same :func:`decode_bytes` (the one decoder) and send the pixels back; the caller
 writes them into the store, so the bytes are the same. Off by default: on this 2-core
@@ -55,7 +55,7 @@ _cores: int | None = None
 def cores() -> int:
     """The CPUs this process may use (affinity and cgroup quota: containers), found once:
     :func:`decode_threads` is asked once per batch, and reading the cgroup files took
-    ~2 ms per call under load (4 of a first 28x28 epoch's 13 CPU seconds in a profile)."""
+    ~2 ms of wall time per call under load (2,189 calls in a first 28x28 epoch)."""
     global _cores
     if _cores is None:
         _cores = usable_cpus()
