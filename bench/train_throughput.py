@@ -82,6 +82,7 @@ def worker_workbench(a) -> dict:
     with common.profiled(prof, top=25, sort="cumulative"):
         summary = train(DatasetSpec(path=a.data, seed=0), spec, config, rec, run_dir=run_dir)
     wall, cpu = time.perf_counter() - t0, common.cpu_seconds() - c0
+    workers_cpu = decoder_workers_cpu()
 
     acc = getattr(summary, "test_accuracy", None)
     folder = RunFolder(run_dir)
@@ -93,9 +94,41 @@ def worker_workbench(a) -> dict:
         params = folder.load_model("final").count_params()
     except Exception:  # noqa: BLE001 (the parameter count is informative only)
         pass
-    return {"wall": wall, "cpu": cpu, "to_first_batch": (rec.first_batch or t0) - t0, "epoch_seconds": secs,
+    return {"wall": wall, "cpu": cpu + workers_cpu, "decoder_workers_cpu": workers_cpu,
+            "to_first_batch": (rec.first_batch or t0) - t0, "epoch_seconds": secs,
             "test_accuracy": acc, "params": params, "profile": prof[0] if prof else None,
             "peak_rss_mb": common.peak_rss_mb()}
+
+
+def decoder_workers_cpu(settle: float = 5.0) -> float:
+    """CPU seconds of the decoding worker processes (``training.data.reader.DecoderPool``),
+    which ``getrusage(RUSAGE_SELF)`` does not count: they are children of multiprocessing's
+    fork server, which reaps them, so its own time plus its children's (``/proc`` stat
+    fields 14-17) holds all of it once they have exited (waited for up to ``settle`` s)."""
+    from multiprocessing import forkserver
+
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    if not pid:
+        return 0.0
+
+    def total():
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            return 0.0
+
+    end = time.time() + settle
+    while time.time() < end:
+        try:
+            children = [int(c) for c in open(f"/proc/{pid}/task/{pid}/children", encoding="ascii").read().split()]
+        except OSError:
+            children = []
+        if not children:
+            break
+        time.sleep(0.1)
+    return total()
 
 
 def worker_plain(a, cache: bool) -> dict:

@@ -92,6 +92,49 @@ def mlp_run(tmp_path_factory):
                     events, run_dir=str(root / "run"))
     return summary, data, events
 
+@pytest.fixture(scope="session")
+def transfer_run(tmp_path_factory):
+    """One MobileNetV2 transfer run (alpha 0.35, random weights, 32x32, 16 images a class)
+    shared by the transfer-learning test, which checks its phases and its stop, and the
+    export test, which only reads it: each MobileNetV2 training traces the backbone's
+    training step, ~37 CPU-s on 2 cores, and the export test paid one of its own.
+
+    A frozen base's head is trained for one epoch on precomputed features, fine-tuned from
+    layer 140 for up to two more epochs, and stopped during the second of those.
+
+    Returns:
+        ``{"summary", "run_dir", "data", "events", "snapshot" (model_last.keras as it was
+        after epoch 1), "stop_latency" (s from the stop request to train()'s return)}``.
+    """
+    import shutil
+
+    from tests.imagegen import make_class_folder
+    from training.fit.train import train
+    from training.recipe.config import TrainConfig
+    from training.runs import runfolder
+
+    root = tmp_path_factory.mktemp("transfer_run")
+    data = make_class_folder(root / "data", per_class=16, size=32)
+    run_dir = root / "run"
+    snapshot = root / "after_epoch_1.keras"
+
+    class Events(Recorder):
+        def on_epoch(self, info):
+            super().on_epoch(info)
+            if info["epoch"] == 1:  # model_last.keras now holds the head-phase model
+                shutil.copyfile(run_dir / runfolder.MODEL_LAST, snapshot)
+
+    # Stop during the second fine-tune epoch (epoch 3 of 1 + 2).
+    events = Events(stop_when=lambda kind, p: kind == "batch" and p["phase"] == "fine_tune"
+                    and p["epoch"] == 3)
+    config = TrainConfig(epochs=1, batch_size=8, fine_tune_epochs=2, fine_tune_lr=1e-4)
+    summary = train(str(data), tiny_transfer_spec(fine_tune_from=140), config, events,
+                    run_dir=str(run_dir))
+    stop_latency = None if events.stop_time is None else time.perf_counter() - events.stop_time
+    return {"summary": summary, "run_dir": run_dir, "data": data, "events": events,
+            "snapshot": snapshot, "stop_latency": stop_latency}
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

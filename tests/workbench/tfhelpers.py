@@ -32,6 +32,12 @@ def export_run(run_dir: str, formats: str, out_dir: str) -> list[str]:
     return [a["path"] for a in export(run_dir, formats, out_dir)["artifacts"]]
 
 
+def export_and_predict(run_dir: str, formats: str, out_dir: str, path: str) -> dict:
+    """``{"paths": export_run(...), "expected": predict_path(run_dir, path)}`` in one call:
+    each child process imports TensorFlow and loads the model (~8 CPU-s on 2 cores)."""
+    return {"paths": export_run(run_dir, formats, out_dir), "expected": predict_path(run_dir, path)}
+
+
 def predict_path(run_dir: str, path: str) -> dict:
     """``Predictor(run_dir).predict_paths([path])[0]`` without its arrays."""
     from training.inference.predict import Predictor

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import cache
+from . import cache, reader
 from . import store as store_mod
 from .decode import check_color_mode, normalize_size, resize_array_images
 from .index import BadFile, DatasetIndex
@@ -58,6 +58,7 @@ class ImageData:
         self._lock = threading.Lock()
         self._bad: dict[int, str] = {}
         self._remaining = 0
+        self._procs: reader.DecoderPool | None = None  # worker processes for a long decode
         self.warning: str | None = None
         n = len(index)
         if index.arrays is not None:
@@ -176,7 +177,9 @@ class ImageData:
             paths = [self.index.paths[int(rows[i])] for i in todo]
             decoded_now = 0
             fresh = []  # positions in buf of new records: stored together after the loop
-            for j, reason in decode_paths(paths, self.size, self.color_mode, buf):
+            pool = self._decoder_pool()
+            decode = pool.decode if pool is not None else decode_paths
+            for j, reason in decode(paths, self.size, self.color_mode, buf):
                 row = int(rows[todo[j]])
                 decoded_now += 1
                 if reason is None:
@@ -198,6 +201,26 @@ class ImageData:
         if keep.all():
             return x, rows
         return x[keep], rows[keep]
+
+    def _decoder_pool(self) -> reader.DecoderPool | None:
+        """Worker processes while many files are left to decode (a first epoch; every epoch
+        when streaming), started by the first read that needs them."""
+        with self._lock:
+            if self._procs is not None:
+                return None if self._procs.broken else self._procs
+            writing = self.store is not None and self.store.writable and not self.store.complete
+            left = self._remaining if writing else (len(self.index) if self.store is None
+                                                    or not self.store.complete else 0)
+            workers = reader.decode_processes()
+            if workers < 1 or left < reader.PROCESS_MIN_FILES:
+                return None
+            self._procs = reader.DecoderPool(workers)
+            return self._procs
+
+    def _close_pool(self, cancel: bool) -> None:
+        with self._lock:
+            if self._procs is not None:
+                self._procs.close(cancel)
 
     def reads_every_row(self, rows) -> bool:
         """Whether :meth:`read` returns every one of ``rows``: an array source, or a
@@ -235,7 +258,10 @@ class ImageData:
         if self.store is None:
             return False
         try:
-            return self.store.finish()
+            done = self.store.finish()
+            if done:
+                self._close_pool(cancel=False)  # nothing left to decode
+            return done
         except OSError as e:
             log.warning("could not finish the decoded-image store: %s", e)
             return False
@@ -292,7 +318,8 @@ class ImageData:
         return list(self.failures)
 
     def close(self) -> None:
-        """Seal the store if complete and release its lock."""
+        """Seal the store if complete, stop any decoding processes, release the lock."""
+        self._close_pool(cancel=True)
         if self.store is not None:
             self.finish()
             self.store.close()

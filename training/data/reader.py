@@ -8,14 +8,27 @@ threads fight over the GIL), so the pool's threads only read there and the calle
 thread decodes; with more cores the reading threads decode too.
 
 One shared pool per process: threads are cheap to keep and costly to start per batch.
+
+With ``WORKBENCH_DECODE_PROCESSES=N`` a long decode (a first epoch of tens of thousands
+of files) goes to N worker *processes* instead (:class:`DecoderPool`, owned by the
+``ImageData`` that needs it): most of a small file's ~75 us is Python (reading, header
+checks, bookkeeping), which holds the GIL, so threads cannot share it out. Workers run
+the same :func:`decode_bytes` (the one decoder) and send the pixels back; the caller
+writes them into the store, so the bytes are the same. Off by default: on this 2-core
+machine, paired first 28x28 runs under load 9-14 were not faster with 2 workers (the
+main process saved 4-5 CPU-s, the workers spent 4-6; TensorFlow's training is what the
+second core was doing), and nothing with more cores has measured it yet
+(docs/BENCHMARKS.md, "Issue 21, 28x28, first-epoch decoding").
 """
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -27,6 +40,10 @@ from .formats import DecodeError
 log = logging.getLogger(__name__)
 
 READ_AHEAD = 32  # reads in flight per reader call
+# Files still to decode before worker processes are worth starting (~0.3 CPU-s each,
+# ~0.1 ms of transfer per chunk); below it the threads above do the work.
+PROCESS_MIN_FILES = 4096
+MIN_CHUNK = 8  # files per worker task at least
 INLINE_READ_S = 100e-6  # a read this fast came from the page cache: no thread hand-off needed
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -38,7 +55,7 @@ _cores: int | None = None
 def cores() -> int:
     """The CPUs this process may use (affinity and cgroup quota: containers), found once:
     :func:`decode_threads` is asked once per batch, and reading the cgroup files took
-    ~2 ms per call under load (4 of a first 28x28 epoch's 13 CPU seconds in a profile)."""
+    ~2 ms of wall time per call under load (2,189 calls in a first 28x28 epoch)."""
     global _cores
     if _cores is None:
         _cores = usable_cpus()
@@ -133,3 +150,104 @@ def decode_paths(paths: list[str], size, color_mode: str, out: np.ndarray):
         if arr is not None:
             out[i] = arr
         yield i, reason
+
+
+def decode_processes() -> int:
+    """Worker processes for a long decode: ``WORKBENCH_DECODE_PROCESSES``, none by default
+    (see the module docstring)."""
+    raw = os.environ.get("WORKBENCH_DECODE_PROCESSES", "")
+    return int(raw) if raw.isdigit() else 0
+
+
+def decode_chunk(paths: list[str], size, color_mode: str, shape) -> tuple[np.ndarray, list]:
+    """``(uint8 (k, *shape) pixels, [reason | None] * k)`` of ``paths``, decoded in this
+    process (the task a :class:`DecoderPool` worker runs)."""
+    out = np.zeros((len(paths), *shape), np.uint8)
+    reasons = []
+    for i, p in enumerate(paths):
+        arr, reason = _read_decode(p, size, color_mode)
+        if arr is not None:
+            out[i] = arr
+        reasons.append(reason)
+    return out, reasons
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie not yet reaped by its parent counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, but not ours to signal (not the case for our owner)
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return False  # no /proc (macOS): os.kill said it exists
+
+
+def _orphan_watch(owner: int) -> None:
+    """A worker whose owner (the training process) has gone must not stay behind. Its
+    parent is the fork server, not the owner, and the fork server only leaves once the
+    workers have (they hold its "owner alive" pipe), so the worker watches the owner."""
+    while not _gone(owner):
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _start_worker(owner: int) -> None:
+    threading.Thread(target=_orphan_watch, args=(owner,), daemon=True).start()
+
+
+class DecoderPool:
+    """Worker processes decoding chunks of a batch (see the module docstring).
+
+    Fork server on Linux (a process with TensorFlow's threads must not fork itself), spawn
+    elsewhere. As with any multiprocessing pool, a worker imports the caller's main
+    *script* again (not ``python -m`` modules): scripts keep ``if __name__ == "__main__"``.
+    """
+
+    def __init__(self, workers: int):
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if "forkserver" in methods:
+            # Not the default ["__main__"]: the fork server would import the caller's script.
+            ctx.set_forkserver_preload([__name__])
+        self.workers = int(workers)
+        self.broken = False
+        self._ex = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_start_worker,
+                                       initargs=(os.getpid(),))
+
+    def decode(self, paths: list[str], size, color_mode: str, out: np.ndarray):
+        """As :func:`decode_paths` (same pixels, same reasons, same order), the files split
+        among the workers. If the pool is closed or a worker died (killed, out of memory),
+        the rest is decoded here and the pool is marked ``broken``."""
+        n = len(paths)
+        step = max(MIN_CHUNK, -(-n // self.workers))
+        done = 0
+        try:
+            futures = [(s, self._ex.submit(decode_chunk, paths[s:s + step], size, color_mode,
+                                           out.shape[1:])) for s in range(0, n, step)]
+            for s, fut in futures:
+                pixels, reasons = fut.result()
+                for j, reason in enumerate(reasons):
+                    if reason is None:
+                        out[s + j] = pixels[j]
+                    done = s + j + 1
+                    yield s + j, reason
+        except (BrokenProcessPool, CancelledError, RuntimeError) as e:
+            if not self.broken:
+                log.warning("decoding worker processes unavailable (%s); decoding here", e)
+            self.broken = True
+            for i, reason in decode_paths(paths[done:], size, color_mode, out[done:]):
+                yield done + i, reason
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (started so far)."""
+        return [p.pid for p in list((getattr(self._ex, "_processes", None) or {}).values())]
+
+    def close(self, cancel: bool = True) -> None:
+        """Stop the workers once their queued chunks are done (``cancel``: drop those)."""
+        self.broken = True
+        self._ex.shutdown(wait=False, cancel_futures=cancel)

@@ -34,6 +34,7 @@ SCHEMA_VERSION = 1
 DEFAULT_COVERAGE = 0.99
 DEFAULT_DISTANCE_QUANTILE = 0.995
 THUMB_SIDE = 8
+STRIP_BYTES = 4 * 2**20  # pixels per Pillow call when thumbnails are made side by side
 DEFAULT_K = 5
 MAX_REFERENCE = 1000  # training features kept for the kNN check (bounded whatever the dataset)
 
@@ -73,6 +74,12 @@ def thumbnails(images, side: int = THUMB_SIDE) -> np.ndarray:
     """(N, side*side) float32 grayscale thumbnails in 0..1 of uint8 images (N, h, w, c).
 
     A box filter per image (PIL), so any input size maps to the same small vector.
+    Images no taller than wide are resized side by side, as one strip per
+    ``STRIP_BYTES``: one Pillow call instead of one per image (0.57 -> 0.04 CPU-s for
+    20,000 28x28 images), and the same pixels, because a box filter at ``w -> side``
+    treats each image's columns alone and Pillow then resizes the strip's columns one by
+    one (tested against one call per image on odd sizes: saved rules must not shift).
+    Taller images keep one call each: Pillow orders its two passes differently there.
     """
     from PIL import Image
 
@@ -85,6 +92,18 @@ def thumbnails(images, side: int = THUMB_SIDE) -> np.ndarray:
         grays = ((x[..., 0].astype(np.uint16) + x[..., 1] + x[..., 2]) // 3).astype(np.uint8)
     else:
         grays = x[..., 0] if x.ndim == 4 else x
+    n = len(grays)
+    if n and grays.shape[1] <= grays.shape[2]:
+        h, w = grays.shape[1:3]
+        per = max(1, STRIP_BYTES // (h * w))
+        for s in range(0, n, per):
+            part = np.asarray(grays[s:s + per], dtype=np.uint8)
+            k = len(part)
+            strip = np.ascontiguousarray(part.transpose(1, 0, 2).reshape(h, k * w))
+            small = np.asarray(Image.fromarray(strip).resize((side * k, side), Image.BOX))
+            small = small.reshape(side, k, side).transpose(1, 0, 2).reshape(k, side * side)
+            out[s:s + k] = small.astype(np.float32) / 255.0
+        return out
     for i, gray in enumerate(grays):
         small = Image.fromarray(np.ascontiguousarray(gray, dtype=np.uint8)).resize(
             (side, side), Image.BOX)

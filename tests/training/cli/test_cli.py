@@ -5,6 +5,7 @@ test runs the real ``python -m training`` in a subprocess and kills it with SIGK
 """
 import json
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.imagegen import class_image, make_class_folder, write_image
-from tests.training.trainutil import kill_cli_training_after_first_checkpoint, mlp_run, read, run_cli  # noqa: F401  (session fixture)
+from tests.training.trainutil import kill_cli_training_after_first_checkpoint, read, run_cli
 from training.runs import listing as runs
 from training.cli.main import main
 from training.runs.runfolder import RunFolder
@@ -54,7 +55,9 @@ def test_train_json_and_runs_table(capsys, tmp_path):
 
 def test_evaluate_and_predict_json(capsys, mlp_run, tmp_path):
     summary, data, _ = mlp_run
-    code, out, _ = run_cli(capsys, "evaluate", summary.run_dir, "--json")
+    run_copy = tmp_path / "run"   # evaluate rewrites evaluation.json: the session's run stays as trained
+    shutil.copytree(summary.run_dir, run_copy)
+    code, out, _ = run_cli(capsys, "evaluate", run_copy, "--json")
     assert code == 0
     for key in ("test_accuracy", "test_loss", "classes", "confusion_matrix", "run_dir", "per_class"):
         assert key in out

@@ -15,7 +15,7 @@ import pytest
 
 from tests.imagegen import write_image
 from tests.training.sorting.sortutil import make_photos, mount, tree, umount
-from tests.training.trainutil import ROOT, mlp_run, run_cli  # noqa: F401  (session fixture)
+from tests.training.trainutil import ROOT, run_cli
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.training.trainutil import mlp_run, run_cli  # noqa: F401  (session fixture)
+from tests.training.trainutil import run_cli
 from training.models import template
 
 TRUNCATED = '{"schema_version": 1, "status": "sto'

@@ -13,7 +13,7 @@ import pytest
 from tests.hostile_folders import foreign_overlay, hostile_journal, sentinel, tree_hash
 from tests.imagegen import make_class_folder
 from tests.training.data.test_overlay import file_hashes
-from tests.training.trainutil import mlp_run, run_cli  # noqa: F401  (session fixture)
+from tests.training.trainutil import run_cli
 from training.runs import runfolder
 
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.imagegen import make_class_folder
-from tests.training.trainutil import Recorder, mlp_run, read, tiny_spec  # noqa: F401
+from tests.training.trainutil import Recorder, read, tiny_spec
 from training.runs import runfolder
 from training.runs.runfolder import RunFolder
 from training.recipe.config import TrainConfig

@@ -2,7 +2,6 @@
 import json
 import shutil
 
-from tests.training.trainutil import mlp_run  # noqa: F401  (session fixture)
 from training.cli.main import main
 
 

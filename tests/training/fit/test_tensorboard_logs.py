@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from tests.training.trainutil import mlp_run  # noqa: F401  (shared session fixture)
 
 
 def _value(event):

@@ -3,45 +3,27 @@
 One run covers all three because every trace of a backbone costs seconds on 2 cores: a
 MobileNetV2 (alpha 0.35, random weights, 32x32) with a frozen base is trained for one
 epoch on precomputed features, fine-tuned from layer 140 for up to two more epochs, and
-stopped during the second of those. The code paths are those of an ImageNet backbone.
+stopped during the second of those (``tests.training.trainutil.transfer_run``, a session
+fixture the export test reads too). The code paths are those of an ImageNet backbone.
 """
-import shutil
-import time
-
 import numpy as np
 import pytest
 
-from tests.imagegen import make_class_folder
-from tests.training.trainutil import Recorder, read, tiny_transfer_spec
+from tests.training.trainutil import read
 from training.runs import runfolder
-from training.recipe.config import TrainConfig
 from training.data import open_dataset
 from tests.decoded import load_arrays
 from training.data.index import VALIDATION
 from training.inference.evaluate import metrics_from_predictions
 from training.inference.predict import predict_probabilities
 from training.runs.runfolder import RunFolder, load_model_file
-from training.fit.train import train
 
 
 @pytest.mark.slow
-def test_feature_head_phase_then_fine_tune_continues_epochs_and_stops_quickly(tmp_path):
-    data = make_class_folder(tmp_path / "data", per_class=16, size=32)
-    run_dir = tmp_path / "run"
-    snapshot = tmp_path / "after_epoch_1.keras"
-
-    class Events(Recorder):
-        def on_epoch(self, info):
-            super().on_epoch(info)
-            if info["epoch"] == 1:  # model_last.keras now holds the head-phase model
-                shutil.copyfile(run_dir / runfolder.MODEL_LAST, snapshot)
-
-    # Stop during the second fine-tune epoch (epoch 3 of 1 + 2).
-    events = Events(stop_when=lambda kind, p: kind == "batch" and p["phase"] == "fine_tune"
-                    and p["epoch"] == 3)
-    config = TrainConfig(epochs=1, batch_size=8, fine_tune_epochs=2, fine_tune_lr=1e-4)
-    s = train(str(data), tiny_transfer_spec(fine_tune_from=140), config, events, run_dir=str(run_dir))
-    assert time.perf_counter() - events.stop_time < 2.0
+def test_feature_head_phase_then_fine_tune_continues_epochs_and_stops_quickly(transfer_run):
+    s, run_dir, data = transfer_run["summary"], transfer_run["run_dir"], transfer_run["data"]
+    events, snapshot = transfer_run["events"], transfer_run["snapshot"]
+    assert transfer_run["stop_latency"] is not None and transfer_run["stop_latency"] < 2.0
 
     # Head phase ran on cached features.
     assert s.timings["features"] > 0

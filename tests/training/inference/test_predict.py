@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from tests.imagegen import class_image, write_image
-from tests.training.trainutil import mlp_run  # noqa: F401  (session fixture)
 from training.runs import runfolder
 from training.csvcells import escape_cell
 from training.inference.predict import Predictor, write_csv

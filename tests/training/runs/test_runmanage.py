@@ -5,7 +5,6 @@ import shutil
 
 import pytest
 
-from tests.training.trainutil import mlp_run  # noqa: F401  (session fixture)
 from training.runs import runfolder
 from training.runs.runfolder import RunFolder
 from training.cli.main import main

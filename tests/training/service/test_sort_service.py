@@ -2,7 +2,6 @@
 service: plan with the warm model, copy, undo; bad input comes back as ``bad_input``."""
 from tests.training.service.serviceproc import ServiceProc
 from tests.training.sorting.sortutil import make_photos, tree
-from tests.training.trainutil import mlp_run  # noqa: F401  (shared session fixture)
 from training.service import protocol as P
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.imagegen import class_image, write_image
 from tests.training.sorting.sortutil import make_photos, mount, tree, umount
-from tests.training.trainutil import ROOT, mlp_run  # noqa: F401  (shared session fixture)
+from tests.training.trainutil import ROOT
 from training.sorting import DiskFullError, SortError, apply_sort, plan_sort, undo_sort
 from training.sorting.plan import SortPlan, folder_name
 
