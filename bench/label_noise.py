@@ -61,7 +61,7 @@ def main(argv=None) -> int:
                     "Fashion-MNIST training images (and N/6 test images) as PNGs")
     ap.add_argument("--noise", type=float, default=0.05)
     ap.add_argument("--epochs", type=int, default=8)
-    ap.add_argument("--folds", type=int, default=None, help="default: the product's (5 retraining, 3 else)")
+    ap.add_argument("--folds", type=int, default=None, help="default: the product's (labels.RETRAIN_FOLDS when retraining, 3 else)")
     ap.add_argument("--repeats", type=int, default=None, help="retraining passes (default: the product's, 2)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)

@@ -35,7 +35,7 @@ def check_health(dataset, run_dir=None, events: Events | None = None, folds: int
             penultimate features find near duplicates. None: a pixel classifier and
             perceptual hashes instead.
         events: progress (``on_progress``/``on_status``) and stop (raises ``Stopped``).
-        folds: K of the cross-validation (None: 5 when retraining, else 3).
+        folds: K of the cross-validation (None: labels.RETRAIN_FOLDS when retraining, else 3).
         retrain: with a run, get the out-of-sample probabilities by training its model
             ``folds x repeats`` times (``labels.cross_val_retrain``; the default, None, with a
             run) or, False, quickly by K-fold regression on its features (weaker when the
