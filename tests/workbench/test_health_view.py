@@ -110,6 +110,10 @@ def test_health_view_fix_undo_redo(qtbot, tmp_path):
     state.set_dataset(spec, open_dataset(spec))
     view = make_panel(qtbot, HealthView, state=state, size=(900, 600), show=True)
     try:
+        # Before a check, the summary explains it once; the empty gallery below only points
+        # at it (the same paragraph twice was what a 1024x640 window showed).
+        assert view.summary.text().startswith("Press Check data health")
+        assert view.gallery.hint.text() and view.gallery.hint.text() != view.summary.text()
         view.check()
         qtbot.waitUntil(lambda: view.report is not None, timeout=120_000)
         wait_idle(qtbot, view)

@@ -29,6 +29,8 @@ LIMIT = 300
 EMPTY = ("Press Check data health to look for likely label errors, duplicates, leakage "
          "between splits, class imbalance and odd images. With a run selected, its model is "
          "trained again on 4 folds to rank the label errors (minutes; Quick skips that).")
+# The summary line above the gallery already says all of EMPTY: the gallery only points there.
+GALLERY_EMPTY = "No check yet: the images it finds will show here."
 
 
 def issue_items(report: dict) -> list[dict]:
@@ -194,7 +196,7 @@ class HealthView(QWidget):
         choose.addWidget(self.view_choice, 1)
         choose.addWidget(self.accept_button)
         choose.addWidget(self.keys_hint)
-        self.gallery = ImageGallery(EMPTY, thumb_side=72)
+        self.gallery = ImageGallery(GALLERY_EMPTY, thumb_side=72)
         self.gallery.enable_fixes(self.fixes)
         self.gallery.itemSelected.connect(self.itemSelected.emit)
         layout = QVBoxLayout(self)
@@ -294,7 +296,7 @@ class HealthView(QWidget):
     def _show_view(self, *_args) -> None:
         r = self.report
         if r is None:
-            self.gallery.clear(EMPTY)
+            self.gallery.clear(GALLERY_EMPTY)
             self.accept_button.hide()
             return
         which = self.view_choice.currentIndex()
