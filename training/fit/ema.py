@@ -132,3 +132,12 @@ class WeightAverageEndCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.average.swap_out()
+
+
+def averaged_callbacks(average: WeightAverage, events_callback, *others) -> list:
+    """A fit's callback list around a weight average, in the order it needs:
+    :class:`WeightAverageCallback` before ``events_callback`` (its epoch end sees the
+    averaged weights), then ``others``, and :class:`WeightAverageEndCallback` last.
+    ``Session`` and the data-health fold trainer both fit through it."""
+    return [WeightAverageCallback(average), events_callback, *others,
+            WeightAverageEndCallback(average)]

@@ -18,7 +18,7 @@ from training.cpus import process_cpu_seconds
 from training.runs import listing as runs
 from training.fit.rng import seed_states
 from training.fit.callbacks import EpochClockCallback, EventsCallback, TrainState
-from training.fit.ema import WeightAverage, WeightAverageCallback, WeightAverageEndCallback
+from training.fit.ema import WeightAverage, averaged_callbacks
 from training.events import Events, Stopped
 from training.features.store import (
     FeatureStore,
@@ -324,8 +324,8 @@ class Session(RunEnd):
         self._average = WeightAverage(model, model.optimizer)
         t, cpu = time.perf_counter(), process_cpu_seconds()
         try:
-            callbacks = [WeightAverageCallback(self._average), cb, EpochClockCallback(train_ds),
-                         tensorboard, *schedule, WeightAverageEndCallback(self._average)]
+            callbacks = averaged_callbacks(self._average, cb, EpochClockCallback(train_ds),
+                                           tensorboard, *schedule)
             class_weight = self.config.class_weight_for(self.index.classes, self._train_labels())
             if self.step_loop is not None:
                 self.step_loop.fit(model, train_ds, val_ds, epochs, self.state.epochs_done,

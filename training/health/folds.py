@@ -118,7 +118,7 @@ class FoldTrainer:
         from training.data.index import TRAIN, VALIDATION
         from training.fit import execution
         from training.fit.callbacks import EpochClockCallback, EventsCallback, TrainState
-        from training.fit.ema import WeightAverage, WeightAverageCallback, WeightAverageEndCallback
+        from training.fit.ema import WeightAverage, averaged_callbacks
         from training.fit.schedules import early_stop_from, lr_callbacks
         from training.recipe.epoch_budget import runs_to_the_end
 
@@ -140,14 +140,14 @@ class FoldTrainer:
         val_ds = self.data.dataset(val_rows, cfg.batch_size, False, cfg.seed) if validate else None
         state = TrainState()
         average = WeightAverage(model, model.optimizer)
-        callbacks = [WeightAverageCallback(average),
-                     EventsCallback(events, state, "train", cfg.epochs, batches,
-                                    early_stopping=cfg.early_stopping, patience=cfg.patience,
-                                    stop_from=stop_from),
-                     EpochClockCallback(train_ds),
-                     *lr_callbacks(cfg.lr_schedule, cfg.learning_rate, 0, cfg.epochs,
-                                   cfg.patience, val_ds is not None),
-                     WeightAverageEndCallback(average)]
+        callbacks = averaged_callbacks(
+            average,
+            EventsCallback(events, state, "train", cfg.epochs, batches,
+                           early_stopping=cfg.early_stopping, patience=cfg.patience,
+                           stop_from=stop_from),
+            EpochClockCallback(train_ds),
+            *lr_callbacks(cfg.lr_schedule, cfg.learning_rate, 0, cfg.epochs, cfg.patience,
+                          val_ds is not None))
         labels = np.asarray(self.index.labels)[train_rows]
         try:
             model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks,
