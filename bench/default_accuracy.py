@@ -302,7 +302,7 @@ def main(argv=None) -> int:
                    "optimizer steps (training.recipe.epoch_budget.MIN_STEPS)")
     p.add_argument("--auto", action="append", metavar="NAME=VALUE",
                    help="a candidate Auto constant (training.recipe.auto), e.g. "
-                   "TINY_TRAIN_SIDE=0 for the choice before tiny images were enlarged")
+                   "TINY_FILTERS=32 for the choice before tiny images got a wider block")
     p.add_argument("--gray-flips", action="store_true", help="a candidate: horizontal flips "
                    "for grayscale sets the mirror check calls safe (Auto flips colour only)")
     args = p.parse_args(argv)
@@ -355,14 +355,7 @@ def main(argv=None) -> int:
                 print(f"{name} seed {seed}: keras example {ke['accuracy']:.4f} in {ke['seconds']:.0f} s",
                       flush=True)
             if "svm" in methods and (k == 0 or not has_fixed_split(name)):
-                # At the images' own size where Auto enlarges tiny ones for its CNN: the
-                # baselines stay those published before that rule.
-                from training.data import suggest_input
-                from training.recipe.auto import tiny_scale
-
-                native = suggest_input(index)[0]
-                svm_size = native if tiny_scale(*native) > 1 else size
-                svm = svm_baselines(index, svm_size, color, args.svm_max_train, args.svm_cv_images, seed)
+                svm = svm_baselines(index, size, color, args.svm_max_train, args.svm_cv_images, seed)
                 res["svm_pixels"].append(svm["svm_pixels"]["accuracy"])
                 res["svm_hog"].append(svm["svm_hog"]["accuracy"])
                 line["svm"] = svm

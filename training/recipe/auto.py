@@ -32,13 +32,11 @@ TRANSFER_MIN_SIDE = 64
 TRANSFER_BACKBONE = "mobilenet_v2"
 TRANSFER_SIZE = (96, 96)
 SMALLEST_AUGMENTED = 16  # below this a shift of 10 % is less than 2 pixels
-# Tiny images (shorter side below 16 px, e.g. sklearn's 8x8 digits) are trained enlarged
-# by a whole factor to at least TINY_TRAIN_SIDE (the loader's one bilinear resize, so
-# predict and every export enlarge alike): at 8x8 a CNN has room for one conv + pool
-# block and a 4x4 map; at 16x16 for two. Chosen on the tune8x8 tuning set
-# (docs/BENCHMARKS.md 8c, round 5). Augmentation still follows the images' own size.
-TINY_TRAIN_SIDE = 16
-TINY_TRANSLATION = 0.0  # shifts for enlarged tiny images (a round-5 candidate; off)
+# Tiny images (a side under SMALLEST_AUGMENTED, e.g. sklearn's 8x8 digits) have room for
+# one conv + pool block only, so that block may be wider: 64 filters first, still within
+# the work budget. Chosen on the tune8x8 tuning set against 32 and against enlarging the
+# images to 16 or 24 px for two blocks (docs/BENCHMARKS.md 8c, round 5).
+TINY_FILTERS = 64
 # BatchNormalization's test-time statistics follow the batches with momentum 0.99 (Keras'
 # default), i.e. over ~100 steps; with fewer steps per epoch than this they lag so far
 # behind that validation sits at chance for many epochs (measured: 1,350 images, 21
@@ -98,22 +96,16 @@ class AutoChoice:
                 "epochs": int(self.epochs), "spec": self.spec.to_dict()}
 
 
-def tiny_scale(height: int, width: int) -> int:
-    """The whole factor tiny images are enlarged by for training (1: not tiny)."""
-    side = max(1, min(height, width))
-    if not TINY_TRAIN_SIDE or side >= SMALLEST_AUGMENTED:
-        return 1
-    return max(1, -(-TINY_TRAIN_SIDE // side))
-
-
 def cnn_blocks(height: int, width: int) -> int:
     """Conv/pool blocks so the last feature map is about 4-7 pixels a side (1 to 4)."""
     return max(1, min(4, int(math.log2(max(1, min(height, width)) / 4))))
 
 
 def cnn_filters(height: int, width: int, num_train: int) -> int:
-    """The widest first block (32, 24 or 16 filters) within the work budget."""
-    for f in _FILTER_CHOICES:
+    """The widest first block (32, 24 or 16 filters; up to TINY_FILTERS for tiny images)
+    within the work budget."""
+    tiny = min(height, width) < SMALLEST_AUGMENTED and TINY_FILTERS > _FILTER_CHOICES[0]
+    for f in ((TINY_FILTERS,) if tiny else ()) + _FILTER_CHOICES:
         if height * width * f * f * max(1, num_train) <= _WORK_BUDGET:
             return f
     return _FILTER_CHOICES[-1]
@@ -136,9 +128,6 @@ def choose(facts: DataFacts, suggested_size, imagenet_available: bool) -> AutoCh
 
 def _choose_model(facts: DataFacts, suggested_size, imagenet_available: bool) -> AutoChoice:
     h, w = (int(v) for v in suggested_size)
-    native = (h, w)
-    scale = tiny_scale(h, w)
-    h, w = h * scale, w * scale
     color = "grayscale" if facts.gray else "rgb"
     size_text = f"{facts.width}×{facts.height}" if (facts.width, facts.height) != (w, h) \
         else f"{w}×{h}"
@@ -170,12 +159,11 @@ def _choose_model(facts: DataFacts, suggested_size, imagenet_available: bool) ->
     reasons = [
         f"{facts.num_train:,} {'grayscale' if facts.gray else 'colour'} training images of "
         f"about {size_text} px in {facts.num_classes} classes: a CNN trained from scratch "
-        f"at {h}×{w} {color}"
-        + (f" (tiny images enlarged {scale}x so that two conv + pool blocks have room),"
-           if scale > 1 else ","),
+        f"at {h}×{w} {color},",
         f"{blocks} block{'s' if blocks > 1 else ''} of 2 Conv2D + BatchNormalization "
         f"({filters} filters first"
         + (", fewer for a big set to keep epochs short on a CPU" if filters < 32 else "")
+        + (", wider because tiny images have room for one block only" if filters > 32 else "")
         + f"; last map {h >> blocks}×{w >> blocks}), Dense 256, Dropout 0.3"
         + (f"; BatchNormalization momentum {bn_momentum(steps):g} (only {steps} steps per "
            "epoch, so its statistics must follow faster)." if steps < FEW_STEPS else ".")]
@@ -183,11 +171,7 @@ def _choose_model(facts: DataFacts, suggested_size, imagenet_available: bool) ->
         reasons.append("With this few photos a pretrained MobileNetV2 would likely do "
                        "better, but its ImageNet weights are not in the Keras cache: use "
                        "“Download ImageNet weights” (or --download-weights) to enable it.")
-    if scale > 1 and TINY_TRANSLATION:
-        spec.augmentation = AugmentationSpec(translation=TINY_TRANSLATION, flip="none")
-        reasons.append(f"Light augmentation: shifts of up to {TINY_TRANSLATION:.0%} of the "
-                       "enlarged image; no flips (tiny images are mostly digits and glyphs).")
-    elif min(native) >= SMALLEST_AUGMENTED:
+    if min(h, w) >= SMALLEST_AUGMENTED:
         # Colour photos get flips unless the mirror check finds orientation matters;
         # grayscale sets none, even where the check finds them safe: on Fashion-MNIST
         # (safe by the check) flips plus shifts left the 19-epoch run underfitted (train
@@ -198,8 +182,7 @@ def _choose_model(facts: DataFacts, suggested_size, imagenet_available: bool) ->
                                              flip="horizontal" if flips else "none")
         reasons.append("Light augmentation: shifts of up to 10 %" + _flip_reason(facts, flips))
     else:
-        reasons.append(f"No augmentation: at {native[0]}×{native[1]} even a one-pixel shift "
-                       "changes a lot.")
+        reasons.append(f"No augmentation: at {h}×{w} even a one-pixel shift changes a lot.")
     return AutoChoice("cnn", spec, reasons)
 
 
