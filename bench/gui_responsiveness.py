@@ -147,7 +147,7 @@ def measure_training(data: str, epochs: int, profile: bool):
     win.shutdown()
     from workbench import compute
     compute.shutdown()   # as app.main() does at its end: the service stops before the app
-    return phases, marks, epochs_seen, status, prof, stalls.report() + "\n\nGarbage collections (any thread; each holds the GIL): " + gcs.report()
+    return phases, marks, epochs_seen, status, prof, stalls.report() + "\n\nThe late ticks: " + stalls.tick_report() + "\n\nGarbage collections (any thread; each holds the GIL): " + gcs.report()
 
 
 def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
@@ -179,6 +179,7 @@ def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
         timer.stop()
         probe.stop()
     print("\nWhere the GUI thread was when it was late, training while paging: " + stalls.report())
+    print("\nThe late ticks, training while paging: " + stalls.tick_report())
     return list(probe.late)
 
 
