@@ -147,7 +147,7 @@ def measure_training(data: str, epochs: int, profile: bool):
     win.shutdown()
     from workbench import compute
     compute.shutdown()   # as app.main() does at its end: the service stops before the app
-    return phases, marks, epochs_seen, status, prof, stalls.report() + "\n\nGarbage collections (any thread; each holds the GIL): " + gcs.report()
+    return phases, marks, epochs_seen, status, prof, stalls.report() + "\n\nThe late ticks: " + stalls.tick_report() + "\n\nGarbage collections (any thread; each holds the GIL): " + gcs.report()
 
 
 def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
@@ -171,7 +171,8 @@ def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
     timer.timeout.connect(page)
     probe = common.qt_probe(10)
     stalls = common.StallSampler(probe)
-    with stalls:
+    gcs = common.GcPauses()
+    with stalls, gcs:
         probe.start()
         panel.start_training()
         timer.start()
@@ -179,6 +180,8 @@ def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
         timer.stop()
         probe.stop()
     print("\nWhere the GUI thread was when it was late, training while paging: " + stalls.report())
+    print("\nThe late ticks, training while paging: " + stalls.tick_report())
+    print("\nGarbage collections, training while paging: " + gcs.report())
     return list(probe.late)
 
 

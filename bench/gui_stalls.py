@@ -99,6 +99,9 @@ class StallSampler:
         self.samples: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        from bench.late_ticks import LateTickLog
+
+        self.ticks = LateTickLog(probe)   # each late tick on its own (see tick_report)
 
     def __enter__(self):
         self._thread.start()
@@ -111,23 +114,40 @@ class StallSampler:
 
     def _run(self):
         import traceback
-        while not self._stop.wait(self.every):
-            times = self.probe.times
-            last = times[-1] if times else getattr(self.probe, "_last", None)
-            if last is None or time.perf_counter() - last < self.threshold:
-                continue
+
+        name = lambda f: f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"  # noqa: E731
+
+        def stack_key():
             frame = sys._current_frames().get(self.main_id)
             if frame is None:
-                continue
+                return "(no frame)"
             stack = traceback.extract_stack(frame)
-            name = lambda f: f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"  # noqa: E731
             # Entry points: the first frames the event loop called (a slot, a paintEvent);
             # they say who asked for the work. The innermost frames say what is slow.
             loop = max((i for i, f in enumerate(stack) if f.name in ("qt_wait", "exec", "main")), default=-1)
             entry = [name(f) for f in stack[loop + 1:loop + 3]]
             inner = [name(f) for f in reversed(stack[max(loop + 3, len(stack) - 2):])]
-            key = " > ".join(entry or [name(stack[-1])]) + ((" ... " + " < ".join(inner)) if inner else "")
-            self.samples[key] = self.samples.get(key, 0) + 1
+            return " > ".join(entry or [name(stack[-1])]) + ((" ... " + " < ".join(inner)) if inner else "")
+
+        try:
+            while not self._stop.wait(self.every):
+                times = self.probe.times
+                last = times[-1] if times else getattr(self.probe, "_last", None)
+                if last is None:
+                    continue
+                now = time.perf_counter()
+                key = None
+                if now - last >= self.threshold:
+                    key = stack_key()
+                    self.samples[key] = self.samples.get(key, 0) + 1
+                # One stack per look: the per-tick log reuses the one taken here.
+                self.ticks.sample(now, last, lambda k=key: k if k is not None else stack_key())
+        finally:
+            self.ticks.close()
+
+    def tick_report(self) -> str:
+        """Each late tick on its own (bench.late_ticks): CPU, core wait, blocked, stacks."""
+        return self.ticks.report()
 
     def report(self, top: int = 8) -> str:
         if not self.samples:

@@ -23,7 +23,8 @@ from training.cli.commands import cmd_evaluate, cmd_inspect, cmd_predict, cmd_ru
 from training.cli.parser import MODELS, ArgumentError, build_parser
 from training.cli.progress import TerminalEvents
 from training.cli.stream import end as stream_end
-from training.cli.stream import quick_exit, watch_stdin
+from training.cli.stream import watch_stdin
+from training.exits import quick_exit
 from training.cli.train import cmd_train
 from training.logs import FILE_ONLY, setup_logging
 

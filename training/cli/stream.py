@@ -42,6 +42,7 @@ import sys
 import threading
 
 from training.events import Events
+from training.exits import quick_exit
 
 log = logging.getLogger(__name__)
 
@@ -127,22 +128,6 @@ def end(stream: EventStream, code: int, result=None, error: str | None = None,
                  "kind": kind})
 
 
-def quick_exit(code: int) -> None:
-    """End a supervised process at once, once its ``end`` event is out.
-
-    Everything of the run is on disk by then (each file written atomically, the
-    TensorBoard writers and the image store closed by the session). The interpreter's
-    normal teardown, which frees TensorFlow's objects one by one, took ~4 s here after
-    the last event: a window waiting for its training process to exit (closing, Stop
-    then Start) would wait that long for nothing.
-    """
-    try:
-        sys.stderr.flush()
-        logging.shutdown()
-    finally:
-        os._exit(int(code))
-
-
 def _plain(value):
     if hasattr(value, "tolist"):
         return value.tolist()
@@ -211,7 +196,7 @@ def watch_stdin(events: Events, stdin=None) -> threading.Thread | None:
         stop = getattr(events, "stop", None)
         if callable(stop):
             stop()
-        timer = threading.Timer(PARENT_GONE_GRACE_S, os._exit, args=(1,))
+        timer = threading.Timer(PARENT_GONE_GRACE_S, quick_exit, args=(1,))
         timer.daemon = True
         timer.start()
 

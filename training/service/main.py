@@ -17,6 +17,7 @@ import os
 import pkgutil
 import sys
 
+from training.exits import quick_exit
 from training.logs import FORMAT
 from training.service import protocol as P
 
@@ -74,6 +75,5 @@ def main(argv=None) -> int:
              args.protocol_version, len(registry))
     code = Server(registry, in_fd, out_fd, version=args.protocol_version).serve()
     log.info("Compute service %d stopping", os.getpid())
-    logging.shutdown()
     # Daemon lanes may still be inside TensorFlow: leave without waiting for them.
-    os._exit(code)
+    quick_exit(code)

@@ -79,11 +79,13 @@ def test_the_run_stops_when_its_supervisor_goes_away(tmp_path):
 
     data = make_class_folder(tmp_path / "data", per_class=8, size=8)
     run_dir = tmp_path / "run"
+    temp = tmp_path / "temp"   # the process's temporary folder: what it leaves there is seen
+    temp.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "training", "train", str(data), "--model", "mlp",
                              "--image-size", "8", "--epochs", "300", "--batch-size", "2",
                              "--no-early-stopping", "--events", "--out", str(run_dir)],
-                            cwd=ROOT, env=cli_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+                            cwd=ROOT, env=cli_env({"TMPDIR": str(temp)}), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         events = []
         for line in proc.stdout:
@@ -104,6 +106,9 @@ def test_the_run_stops_when_its_supervisor_goes_away(tmp_path):
     assert end["type"] == "end" and end["result"]["status"] == "stopped"
     assert RunFolder(run_dir).load()["status"] == "stopped"   # saved, resumable
     assert seconds < 5.0, f"the run went on {seconds:.1f} s after its supervisor left"
+    # Its quick exit skips atexit, where AutoGraph deletes the sources it wrote for the
+    # traced functions: every training used to leave them in the user's temp folder.
+    assert sorted(p.name for p in temp.iterdir()) == []
 
 
 def test_config_file_and_mixed_precision_options(tmp_path):
