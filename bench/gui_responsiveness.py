@@ -171,7 +171,8 @@ def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
     timer.timeout.connect(page)
     probe = common.qt_probe(10)
     stalls = common.StallSampler(probe)
-    with stalls:
+    gcs = common.GcPauses()
+    with stalls, gcs:
         probe.start()
         panel.start_training()
         timer.start()
@@ -180,6 +181,7 @@ def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
         probe.stop()
     print("\nWhere the GUI thread was when it was late, training while paging: " + stalls.report())
     print("\nThe late ticks, training while paging: " + stalls.tick_report())
+    print("\nGarbage collections, training while paging: " + gcs.report())
     return list(probe.late)
 
 

@@ -10,7 +10,9 @@ waiting for a core or waiting for the GIL. This log keeps one record per late ti
   (the GIL, a lock, a system call, or the event loop's idle wait);
 - which of the process's threads ran meanwhile, by name, and how busy the whole machine
   was (``/proc/stat``: ``nice`` is the niced training process and niced neighbours);
-- the GUI thread's Python stacks sampled during the tick, in order.
+- the GUI thread's Python stacks sampled during the tick, in order;
+- the garbage collections that ran in it (the app collects on the GUI thread only, from a
+  timer: a full collection is one long call there, with no stack to sample but its own).
 
 Linux only (it reads ``/proc``); elsewhere it records nothing. The sampler thread does the
 reading, never the GUI thread, so the probe's own ticks are not made longer by it.
@@ -87,8 +89,21 @@ class LateTickLog:
             self._fd = None
         self._ring: collections.deque = collections.deque(maxlen=64)   # (t, cpu ns, wait ns)
         self._open: dict | None = None
+        self._gc: list[tuple[float, float, int]] = []   # (start, end, generation)
+        self._gc_start = 0.0
+        import gc
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            self._gc.append((self._gc_start, time.perf_counter(), info["generation"]))
 
     def close(self) -> None:
+        import gc
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -135,6 +150,7 @@ class LateTickLog:
             "machine": {"busy": 1 - (d[3] + d[4]) / total if len(d) >= 5 else float("nan"),
                         "nice": d[1] / total if len(d) >= 2 else float("nan"),
                         "steal": d[7] / total if len(d) >= 8 else float("nan")},
+            "gc": [(gen, (b - a) * 1000) for a, b, gen in self._gc if b > rec["since"] and a < times[idx]],
             "stacks": rec["stacks"]})
 
     def report(self, top: int = 12) -> str:
@@ -150,11 +166,12 @@ class LateTickLog:
             m = r["machine"]
             ran = ", ".join(f"{n} {ms:.0f}" for n, ms in r["threads_ms"]) or "none"
             stacks = " | ".join(f"+{ms}: {key}" for ms, key in _squeeze(r["stacks"]))
+            gcs = ", ".join(f"gen {g} {ms:.1f} ms" for g, ms in r["gc"]) or "none"
             lines.append(
                 f"  {r['late_ms']:6.1f} ms late at {r['at_s']:6.1f} s: wall {r['wall_ms']:.0f} = cpu "
                 f"{r['gui_cpu_ms']:.1f} + core wait {r['gui_runq_ms']:.1f} + blocked {blocked:.1f}; "
                 f"machine busy {m['busy']:.0%} (niced {m['nice']:.0%}, steal {m['steal']:.0%}); "
-                f"ran in the last {r['threads_span_ms']:.0f} ms: {ran}\n      stacks {stacks}")
+                f"ran in the last {r['threads_span_ms']:.0f} ms: {ran}; collections: {gcs}\n      stacks {stacks}")
         return "\n".join(lines)
 
 

@@ -50,3 +50,17 @@ def test_a_blocking_call_is_recorded_as_blocked_not_cpu(qtbot):
     blocked = r["wall_ms"] - r["gui_cpu_ms"] - r["gui_runq_ms"]
     assert r["gui_cpu_ms"] < 20 and blocked >= 60, r
     assert any("blocker" in key for _, key in r["stacks"]), r["stacks"]
+
+
+def test_a_collection_in_a_late_tick_is_named(qtbot):
+    import gc
+
+    def collect_then_spin():
+        gc.collect()
+        end = time.thread_time() + 0.08
+        while time.thread_time() < end:
+            pass
+
+    records = [r for r in _late_ticks(qtbot, collect_then_spin) if r["late_ms"] >= 60]
+    assert len(records) == 1, records
+    assert [g for g, _ in records[0]["gc"]] == [2], records[0]["gc"]
