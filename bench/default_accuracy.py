@@ -300,15 +300,26 @@ def main(argv=None) -> int:
                    help="a TrainConfig field for the default (a candidate), e.g. ema_epochs=1")
     p.add_argument("--min-steps", type=int, help="a candidate epoch budget: at least this many "
                    "optimizer steps (training.recipe.epoch_budget.MIN_STEPS)")
+    p.add_argument("--auto", action="append", metavar="NAME=VALUE",
+                   help="a candidate Auto constant (training.recipe.auto), e.g. "
+                   "TINY_FILTERS=32 for the choice before tiny images got a wider block")
     p.add_argument("--gray-flips", action="store_true", help="a candidate: horizontal flips "
                    "for grayscale sets the mirror check calls safe (Auto flips colour only)")
     args = p.parse_args(argv)
     methods = set(args.methods.split(","))
     settings = parse_settings(args.set)
+    auto_settings = parse_settings(args.auto)
+    if auto_settings:
+        from training.recipe import auto
+
+        for name, value in auto_settings.items():
+            if not hasattr(auto, name):
+                p.error(f"--auto: training.recipe.auto has no {name}")
+            setattr(auto, name, value)
     print(machine_line(), flush=True)
-    if settings or args.min_steps is not None or args.gray_flips:
-        print(f"default with {settings}, min steps {args.min_steps}, grayscale flips "
-              f"{args.gray_flips}", flush=True)
+    if settings or auto_settings or args.min_steps is not None or args.gray_flips:
+        print(f"default with {settings}, Auto {auto_settings}, min steps {args.min_steps}, "
+              f"grayscale flips {args.gray_flips}", flush=True)
     rows = []
     for name in args.datasets:
         path = resolve(name)
@@ -316,7 +327,8 @@ def main(argv=None) -> int:
         for k, seed in enumerate(args.seeds):
             curve = bool(args.curve) and k == 0
             line = {"dataset": name, "seed": seed, "load": os.getloadavg()[0], "time": time.time(),
-                    "settings": settings, "min_steps": args.min_steps, "gray_flips": args.gray_flips}
+                    "settings": settings, "auto": auto_settings, "min_steps": args.min_steps,
+                    "gray_flips": args.gray_flips}
             app = (app_default(path, seed, curve, settings, args.min_steps, args.gray_flips)
                    if "default" in methods else None)
             index = app["index"] if app else open_split(path, seed)

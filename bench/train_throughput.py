@@ -97,7 +97,10 @@ def worker_workbench(a) -> dict:
     return {"wall": wall, "cpu": cpu + workers_cpu, "decoder_workers_cpu": workers_cpu,
             "to_first_batch": (rec.first_batch or t0) - t0, "epoch_seconds": secs,
             "test_accuracy": acc, "params": params, "profile": prof[0] if prof else None,
-            "peak_rss_mb": common.peak_rss_mb()}
+            "peak_rss_mb": common.peak_rss_mb(),
+            # run.json's per-phase seconds (decode, train, evaluate, ...) and the CPU cores
+            # busy during fit: where a run's time went, without keeping its folder
+            "timings": dict(getattr(summary, "timings", None) or {})}
 
 
 def decoder_workers_cpu(settle: float = 5.0) -> float:

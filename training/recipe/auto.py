@@ -32,6 +32,11 @@ TRANSFER_MIN_SIDE = 64
 TRANSFER_BACKBONE = "mobilenet_v2"
 TRANSFER_SIZE = (96, 96)
 SMALLEST_AUGMENTED = 16  # below this a shift of 10 % is less than 2 pixels
+# Tiny images (a side under SMALLEST_AUGMENTED, e.g. sklearn's 8x8 digits) have room for
+# one conv + pool block only, so that block may be wider: 64 filters first, still within
+# the work budget. Chosen on the tune8x8 tuning set against 32 and against enlarging the
+# images to 16 or 24 px for two blocks (docs/BENCHMARKS.md 8c, round 5).
+TINY_FILTERS = 64
 # BatchNormalization's test-time statistics follow the batches with momentum 0.99 (Keras'
 # default), i.e. over ~100 steps; with fewer steps per epoch than this they lag so far
 # behind that validation sits at chance for many epochs (measured: 1,350 images, 21
@@ -97,8 +102,10 @@ def cnn_blocks(height: int, width: int) -> int:
 
 
 def cnn_filters(height: int, width: int, num_train: int) -> int:
-    """The widest first block (32, 24 or 16 filters) within the work budget."""
-    for f in _FILTER_CHOICES:
+    """The widest first block (32, 24 or 16 filters; up to TINY_FILTERS for tiny images)
+    within the work budget."""
+    tiny = min(height, width) < SMALLEST_AUGMENTED and TINY_FILTERS > _FILTER_CHOICES[0]
+    for f in ((TINY_FILTERS,) if tiny else ()) + _FILTER_CHOICES:
         if height * width * f * f * max(1, num_train) <= _WORK_BUDGET:
             return f
     return _FILTER_CHOICES[-1]
@@ -156,6 +163,7 @@ def _choose_model(facts: DataFacts, suggested_size, imagenet_available: bool) ->
         f"{blocks} block{'s' if blocks > 1 else ''} of 2 Conv2D + BatchNormalization "
         f"({filters} filters first"
         + (", fewer for a big set to keep epochs short on a CPU" if filters < 32 else "")
+        + (", wider because tiny images have room for one block only" if filters > 32 else "")
         + f"; last map {h >> blocks}×{w >> blocks}), Dense 256, Dropout 0.3"
         + (f"; BatchNormalization momentum {bn_momentum(steps):g} (only {steps} steps per "
            "epoch, so its statistics must follow faster)." if steps < FEW_STEPS else ".")]

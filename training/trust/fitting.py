@@ -77,11 +77,12 @@ def _one_pass(model, batches, total: int, events: Events, what: str, logits: boo
     return out
 
 
-POST_FIT_BATCH = 64  # as the separate passes had; the stop tests rely on several batches
+# Images per model call: :func:`training.features.modelcall.inference_batch` (big batches
+# for small inputs, where each call's overhead dominates; 64 for big ones).
 
 
 def model_passes(model, data, events: Events | None = None, seed: int = 42,
-                 batch_size: int = POST_FIT_BATCH) -> dict:
+                 batch_size: int | None = None) -> dict:
     """The one forward pass after ``fit`` that calibration, the unknown rule, the
     evaluation and its galleries share (issue 21 item 4).
 
@@ -89,6 +90,10 @@ def model_passes(model, data, events: Events | None = None, seed: int = 42,
     split, the training subsample the unknown rule keeps as its reference, and the test
     split. Before, each of the three passes built and traced its own (2.6-6 s of fixed
     cost per run in the 28x28 benchmark, docs/BENCHMARKS.md section 10).
+
+    ``batch_size``: images per model call; None picks it per split
+    (:func:`training.features.modelcall.inference_batch`).
+    The traced function takes any batch size, so this traces nothing again.
 
     Returns:
         ``{"validation": pass, "train": pass, "test": pass}`` (see :func:`_one_pass`; a
@@ -98,18 +103,26 @@ def model_passes(model, data, events: Events | None = None, seed: int = 42,
         Stopped: a stop was requested between batches.
     """
     from training.data.index import TEST, TRAIN, VALIDATION
-    from training.features.embeddings import split_batches
 
     events = events or Events()
-    emb = _embedder(model, batch_size)
+    from training.features.modelcall import MIN_BATCH, inference_batch
+
+    emb = _embedder(model, batch_size or MIN_BATCH)
+    splits = np.asarray(data.splits)
+
+    def batches(split, limit=None):
+        from training.features.embeddings import split_batches
+
+        n = int(np.count_nonzero(splits == split))
+        size = batch_size or inference_batch(min(n, limit or n), model.input_shape[1:])
+        return split_batches(data, split, size, limit=limit, seed=seed)
+
     return {
-        "validation": _one_pass(model, *split_batches(data, VALIDATION, batch_size), events,
+        "validation": _one_pass(model, *batches(VALIDATION), events,
                                 "calibrating (validation)", logits=True, emb=emb),
-        "train": _one_pass(model, *split_batches(data, TRAIN, batch_size, limit=MAX_REFERENCE,
-                                                 seed=seed),
-                           events, "reference features (training subsample)", emb=emb),
-        "test": _one_pass(model, *split_batches(data, TEST, batch_size), events,
-                          "evaluating (test)", emb=emb)}
+        "train": _one_pass(model, *batches(TRAIN, MAX_REFERENCE), events,
+                           "reference features (training subsample)", emb=emb),
+        "test": _one_pass(model, *batches(TEST), events, "evaluating (test)", emb=emb)}
 
 
 def fit_trust(model, data, run_dir, events: Events | None = None, seed: int = 42,

@@ -112,3 +112,41 @@ def test_only_rows_that_all_come_back_are_read_in_groups(class_folder, cache_env
     record_bad(index, int(rows[5]), "test: unreadable")
     assert not data.reads_every_row(rows) and data.reads_every_row(rows[6:])
     data.close()
+
+
+def test_rows_that_may_drop_out_are_read_in_groups_with_the_very_batches(tmp_path, cache_env,
+                                                                         monkeypatch):
+    """A first run's dataset is made before anything is decoded (issue 21): its reads go
+    16 batches at a time, yet each batch keeps what a read of its own keeps: a bad file
+    drops out of its batch only, and a batch of bad files only gets the replacement rows."""
+    from training.data import open_images, pipeline
+
+    root = make_class_folder(tmp_path / "data", per_class=40, size=8)
+    paths = list(open_dataset(str(root)).paths)
+    bad = [paths[i] for i in (1, 8, 9, 10, 11, 37, 90)]  # rows 8-11: a whole batch of 4
+    for p in bad:
+        with open(p, "wb") as f:
+            f.write(b"not an image")
+    for shuffle in (False, True):
+        index = open_dataset(str(root))
+        assert list(index.paths) == paths
+        data = open_images(index, 8, "grayscale")
+        reads, real_read = [], data.read
+        monkeypatch.setattr(data, "read", lambda rows, reads=reads, real_read=real_read:
+                            reads.append(len(rows)) or real_read(rows))
+        assert not data.reads_every_row(data.rows)  # nothing decoded yet
+        ds = pipeline.rows_dataset(data, data.rows, 4, shuffle, seed=3)
+        got = _epoch(ds, 1)  # decodes every file on the way
+        monkeypatch.undo()
+        with monkeypatch.context() as m:
+            m.setattr(pipeline, "group_size", lambda *a, **k: 1)
+            want = _epoch(pipeline.rows_dataset(data, data.rows, 4, shuffle, seed=3), 1)
+        data.close()
+        assert len(got) == len(want) == 30
+        for (gx, gy), (wx, wy) in zip(got, want):
+            assert np.array_equal(gx, wx) and np.array_equal(gy, wy)
+        assert sorted(len(y) for _, y in got)[:3] == [3, 3, 3]  # rows 1, 37, 90 left out
+        assert all(len(y) for _, y in got)
+        if not shuffle:
+            assert len(got[2][1]) == 3  # the all-bad batch: the first good rows (0, 2, 3)
+        assert sorted(reads)[-2:] == [56, 64] and len(reads) <= 4  # 2 grouped (+2: all-bad batch)
