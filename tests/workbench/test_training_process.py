@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import time
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.workbench.panels import make_panel, make_window, wait_idle
 from training.cpus import background_level
 from workbench.panels.training import TrainingPanel
 from workbench.workers import children
+from workbench.workers.spare_trainer import AFTER_RUN_MS
 
 PAUSING = (sys.executable, "-m", "tests.workbench.pausing_cli")
 
@@ -155,6 +157,13 @@ def test_a_spare_process_takes_the_next_run(qtbot, panel, monkeypatch):
         base = os.getpriority(os.PRIO_PROCESS, 0)
         assert set(_thread_niceness(spare_pid).values()) == {background_level(base)}
     assert [c.proc.pid for c in children.running() if c.long_lived] == [spare_pid]
+    # When the run ended (it becomes current) and when the next spare was started (the
+    # real spawn, only timed): not in the run end's own burst of work.
+    ended, spawned = [], []
+    panel.state.runChanged.connect(lambda _: ended.append(time.monotonic()))
+    real_spawn = children.spawn
+    monkeypatch.setattr(children, "spawn", lambda argv, name, *a, **k: (
+        spawned.append(time.monotonic()) if name == "train-spare" else None, real_spawn(argv, name, *a, **k))[1])
     panel.start_training()
     wait_idle(qtbot, panel)
     assert "Training finished" in panel.status_label.text(), panel.error_label.text()
@@ -162,6 +171,8 @@ def test_a_spare_process_takes_the_next_run(qtbot, panel, monkeypatch):
     # A new spare waits for the next Start; the panel's shutdown ends it.
     qtbot.waitUntil(panel.spare.ready, timeout=5_000)
     assert panel.spare._child.proc.pid != spare_pid
+    assert ended and len(spawned) == 1, (ended, spawned)
+    assert spawned[0] - ended[-1] >= 0.9 * AFTER_RUN_MS / 1000, spawned[0] - ended[-1]
 
 
 def test_a_spare_started_in_another_environment_is_not_used(monkeypatch):

@@ -26,7 +26,7 @@ from workbench.panels.training_text import (BatchProgress, device_text, finished
                                             force_stopped_message, hint_text, stopped_message)
 from workbench.workers.job_runner import JobRunner
 from workbench.workers.pool import run_then
-from workbench.workers.spare_trainer import SpareTrainer
+from workbench.workers.spare_trainer import AFTER_RUN_MS, SpareTrainer
 from workbench.workers.training import SHUTDOWN_GRACE_S, TrainingJob, TrainingWorker
 
 FORCE_STOP_AFTER_MS = 4000   # Stop pressed this long ago and the process still runs
@@ -62,7 +62,7 @@ class TrainingPanel(RunDisplay, QWidget):
         self._closed = False           # shutdown() ran: no new spare process
         self._runs_soon = QTimer(self, singleShot=True, interval=0)   # see _done
         self._runs_soon.timeout.connect(state.runsUpdated)
-        self._spare_soon = QTimer(self, singleShot=True, interval=0, timeout=self._prepare_spare)
+        self._spare_soon = QTimer(self, singleShot=True, interval=AFTER_RUN_MS, timeout=self._prepare_spare)
         self._force_timer = QTimer(self)
         self._force_timer.setSingleShot(True)
         self._force_timer.setInterval(FORCE_STOP_AFTER_MS)
@@ -322,9 +322,9 @@ class TrainingPanel(RunDisplay, QWidget):
         if self.run_dir:
             self.state.set_run(self.run_dir)
         self._update_controls()
-        # The other panels' refresh (runs list, bad files) and the spare's start (a fork,
-        # a log file) each on an event-loop pass of its own: back to back with the above
-        # they kept the GUI thread 11-18 ms (BENCHMARKS section 14).
+        # The other panels' refresh (runs list, bad files) on a pass of its own, the spare's
+        # start (a fork, a log file) AFTER_RUN_MS later: back to back with the above they
+        # kept the GUI thread 11-18 ms (BENCHMARKS section 14).
         self._runs_soon.start()
 
     # ----------------------------------------------------------------- helpers

@@ -35,6 +35,13 @@ ENV_SWITCH = "WORKBENCH_SPARE_TRAINER"
 # The job carries these from the app's environment at Start; any other difference from
 # the spare's environment (TensorFlow's, CUDA's, read at import) makes the spare stale.
 JOB_ENV_PREFIX = "WORKBENCH_"
+# After a run ends the next spare starts this much later, not on the next pass of the
+# event loop: the run's end makes the pool draw the charts and read the run's files, the
+# Results panel show its evaluation and the runs list refresh, and the spare's fork and
+# pipes (5-13 ms on the GUI thread) landed in the same late tick as that burst (the
+# bench's slowest Start ticks, docs/BENCHMARKS.md section 14, sixth pass). A Start
+# pressed sooner simply starts its process cold.
+AFTER_RUN_MS = 250
 
 
 def enabled() -> bool:
