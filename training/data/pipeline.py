@@ -72,8 +72,8 @@ def _batched(n: int, fetch, image_shape, batch_size: int, shuffle: bool, seed: i
     ``every_row``: ``fetch`` returns every requested row (no bad files to drop), so
     several batches can be read at once (:func:`group_size`) and split again without
     changing which rows make a batch. Otherwise, with ``fetch_kept(positions) -> (images,
-    labels, kept mask over positions)``, several batches are still read at once and each
-    keeps exactly the rows one read of its own would have kept (:func:`_padded_groups`).
+    labels, kept mask over positions) or None``, several batches still come from one call
+    and each keeps exactly the rows one read of its own would have kept (:func:`_padded_groups`).
     A shuffled dataset carries its :class:`EpochClock` as ``dataset.epoch_clock``."""
     import tensorflow as tf
 
@@ -164,30 +164,37 @@ def _padded_groups(batches: int, group: int, batch_size: int, positions, fetch, 
     run's dataset is made before epoch 1 has decoded anything, so its later epochs paid
     one ``tf.numpy_function`` call per batch, 5.5 s an epoch against 3.0-3.6 s grouped).
 
-    One call reads the group's rows and returns them padded to ``(group, batch_size,
-    ...)`` with each batch's count of kept rows; tf.data unbatches and cuts each batch to
-    its count. Batch ``b`` holds exactly what one read of ``positions(b)`` keeps, and a
-    batch whose every file is bad gets ``fetch``'s replacement rows, as with per-batch
-    reads."""
+    One call reads the group's rows (``fetch_kept``: in one read where every row is
+    decoded and good, else None, and then one ``fetch`` per batch) and returns them padded
+    to ``(group, batch_size, ...)`` with each batch's count of kept rows; tf.data unbatches
+    and cuts each batch to its count. Batch ``b`` holds exactly what one read of
+    ``positions(b)`` keeps, and a batch whose every file is bad gets ``fetch``'s
+    replacement rows, as with per-batch reads."""
     import tensorflow as tf
 
     def call(g):
         parts = [positions(b) for b in range(int(g) * group, min(batches, (int(g) + 1) * group))]
-        x, y, kept = fetch_kept(np.concatenate(parts))
+        got = fetch_kept(np.concatenate(parts))
+        if got is None:
+            # Files still to decode (or bad): one read per batch, inside this one call. A
+            # read of 512 undecided files decodes them as one batch, and its first slow file
+            # read hands all the rest to the reader's thread pool: a decode-only first epoch
+            # took 21 s instead of 10.5 s that way.
+            per_batch = [fetch(part) for part in parts]
+        else:
+            x, y, kept = got
+            per_batch, start, taken = [], 0, 0
+            for part in parts:
+                m = int(np.count_nonzero(kept[start:start + len(part)]))
+                # A batch whose every row dropped out gets the per-batch read's replacement.
+                per_batch.append((x[taken:taken + m], y[taken:taken + m]) if m else fetch(part))
+                start, taken = start + len(part), taken + m
         out_x = np.zeros((len(parts), batch_size, *image_shape), image_dtype)
         out_y = np.zeros((len(parts), batch_size), np.int32)
         counts = np.zeros(len(parts), np.int32)
-        start = taken = 0
-        for j, part in enumerate(parts):
-            m = int(np.count_nonzero(kept[start:start + len(part)]))
-            if m:
-                xb, yb = x[taken:taken + m], y[taken:taken + m]
-                taken += m
-            else:  # every file of this batch was bad: the per-batch read's replacement
-                xb, yb = fetch(part)
-                m = len(yb)
+        for j, (xb, yb) in enumerate(per_batch):
+            m = len(yb)
             out_x[j, :m], out_y[j, :m], counts[j] = xb, yb, m
-            start += len(part)
         return out_x, out_y, counts
 
     def load(i):
@@ -245,7 +252,11 @@ def rows_dataset(data, rows, batch_size: int, shuffle: bool = False, seed: int =
         return x, labels[kept]
 
     def fetch_kept(pos):
+        """Rows ``pos`` in one read, with a mask of those kept, where every one is decoded
+        and good (the store is complete: a first run's later epochs); else None."""
         wanted = rows[pos]
+        if not data.reads_every_row(wanted):
+            return None
         x, kept = data.read(wanted)  # the kept rows, in the order asked for
         mask = np.ones(len(wanted), bool) if len(kept) == len(wanted) else np.isin(wanted, kept)
         return x, labels[kept], mask

@@ -116,16 +116,17 @@ def test_only_rows_that_all_come_back_are_read_in_groups(class_folder, cache_env
 
 def test_rows_that_may_drop_out_are_read_in_groups_with_the_very_batches(tmp_path, cache_env,
                                                                          monkeypatch):
-    """A first run's dataset is made before anything is decoded (issue 21): its reads go
-    16 batches at a time, yet each batch keeps what a read of its own keeps: a bad file
-    drops out of its batch only, and a batch of bad files only gets the replacement rows."""
+    """A first run's dataset is made before anything is decoded (issue 21): its batches
+    come 16 to a call, each keeping what a read of its own keeps (a bad file drops out of
+    its batch only, a batch of bad files gets the replacement rows). While files are still
+    to decode each batch is its own read; once they are all decoded and good, a group is
+    one read."""
     from training.data import open_images, pipeline
 
     root = make_class_folder(tmp_path / "data", per_class=40, size=8)
     paths = list(open_dataset(str(root)).paths)
-    bad = [paths[i] for i in (1, 8, 9, 10, 11, 37, 90)]  # rows 8-11: a whole batch of 4
-    for p in bad:
-        with open(p, "wb") as f:
+    for i in (1, 8, 9, 10, 11, 37):  # rows 8-11: a whole batch of 4; all in the first group
+        with open(paths[i], "wb") as f:
             f.write(b"not an image")
     for shuffle in (False, True):
         index = open_dataset(str(root))
@@ -136,17 +137,24 @@ def test_rows_that_may_drop_out_are_read_in_groups_with_the_very_batches(tmp_pat
                             reads.append(len(rows)) or real_read(rows))
         assert not data.reads_every_row(data.rows)  # nothing decoded yet
         ds = pipeline.rows_dataset(data, data.rows, 4, shuffle, seed=3)
-        got = _epoch(ds, 1)  # decodes every file on the way
+        got = {1: _epoch(ds, 1)}  # decodes every file on the way
+        first_reads = list(reads)
+        reads.clear()
+        got[2] = _epoch(ds, 2)  # everything decided now
         monkeypatch.undo()
         with monkeypatch.context() as m:
             m.setattr(pipeline, "group_size", lambda *a, **k: 1)
-            want = _epoch(pipeline.rows_dataset(data, data.rows, 4, shuffle, seed=3), 1)
+            single = pipeline.rows_dataset(data, data.rows, 4, shuffle, seed=3)
+            want = {e: _epoch(single, e) for e in (1, 2)}
         data.close()
-        assert len(got) == len(want) == 30
-        for (gx, gy), (wx, wy) in zip(got, want):
-            assert np.array_equal(gx, wx) and np.array_equal(gy, wy)
-        assert sorted(len(y) for _, y in got)[:3] == [3, 3, 3]  # rows 1, 37, 90 left out
-        assert all(len(y) for _, y in got)
+        for e in (1, 2):
+            assert len(got[e]) == len(want[e]) == 30
+            for (gx, gy), (wx, wy) in zip(got[e], want[e]):
+                assert np.array_equal(gx, wx) and np.array_equal(gy, wy)
+            assert all(len(y) for _, y in got[e]) and sum(len(y) for _, y in got[e]) < 120
+        assert max(first_reads) == 4  # decoding: one read per batch
         if not shuffle:
-            assert len(got[2][1]) == 3  # the all-bad batch: the first good rows (0, 2, 3)
-        assert sorted(reads)[-2:] == [56, 64] and len(reads) <= 4  # 2 grouped (+2: all-bad batch)
+            assert len(got[1][2][1]) == 3  # the all-bad batch: the first good rows (0, 2, 3)
+            # The second group (rows 64-119) has no bad file: one read; the first group's
+            # 16 batches one each, the all-bad one twice (its replacement).
+            assert sorted(reads) == [4] * 17 + [56]
