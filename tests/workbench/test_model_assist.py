@@ -91,6 +91,63 @@ def test_auto_sets_the_epochs_from_the_data_unless_the_person_chose_them(qtbot, 
     wait_idle(qtbot, panel)
 
 
+def test_autos_epochs_stay_autos_after_a_restart(qtbot, tmp_path, monkeypatch):
+    """The training settings are saved on exit. Auto's number for the last dataset came
+    back as if the person had typed it, so the next dataset trained that many epochs
+    (200, a tiny set's, for a big one) and the panel said "You set 200 epochs instead"."""
+    import dataclasses
+
+    from training.recipe.config import TrainConfig
+    from workbench.appstate.session_restore import save_session
+    from workbench.appstate.settings import Settings
+    from workbench.panels.model import ModelPanel
+
+    import workbench.panels.model_assist as assist_module
+    from tests.workbench.pausing import patched_job
+
+    monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(assist_module, "AutoChoiceJob", patched_job(
+        assist_module.AutoChoiceJob, {"training.recipe.epoch_budget:EPOCH_IMAGES": 300,
+                                      "training.recipe.epoch_budget:MIN_STEPS": 0}))
+    sizes = {tmp_path / "small": 12, tmp_path / "big": 14}   # a new choice shows as its size
+    for root, per_class in ((tmp_path / "small", 10), (tmp_path / "big", 40)):
+        for label, name in enumerate(("x", "y")):
+            for i in range(per_class):
+                write_image(root / name / f"{i}.png", class_image(label, sizes[root], channels=1))
+
+    def app_session(dataset, epochs=None):
+        """A panel as a fresh window makes it (settings read back), Auto on ``dataset``,
+        optionally the person's own epochs, then the settings saved as on exit."""
+        panel = make_panel(qtbot, ModelPanel, size=(1100, 700), show=True)
+        try:
+            before = panel.state.train_config.epochs
+            _open(panel, dataset)
+            side = sizes[dataset]
+            qtbot.waitUntil(lambda: panel.state.model_spec.input_size == (side, side),
+                            timeout=30_000)
+            if epochs is not None:
+                panel.state.set_train_config(dataclasses.replace(panel.state.train_config,
+                                                                 epochs=epochs))
+            seen = (before, panel.state.train_config.epochs, panel.template_desc.text())
+            save_session(Settings(), panel.state)
+            wait_idle(qtbot, panel)
+        finally:
+            panel.shutdown()
+        return seen
+
+    first, small_epochs, _ = app_session(tmp_path / "small")
+    assert first == TrainConfig().epochs and small_epochs != first
+    # The next session: the small set's number comes back, and Auto replaces it.
+    restored, big_epochs, text = app_session(tmp_path / "big")
+    assert restored == small_epochs and big_epochs not in (small_epochs, TrainConfig().epochs)
+    assert "You set" not in text
+    # The person's own number survives a restart, and the panel names it.
+    app_session(tmp_path / "big", epochs=7)
+    restored, epochs, text = app_session(tmp_path / "small")
+    assert restored == 7 and epochs == 7 and "You set 7 epochs" in text
+
+
 def test_augmentation_preview_follows_the_toggles(qtbot, panel, tmp_path):
     from workbench.compute.requests import AugPreviewJob
 

@@ -4,7 +4,8 @@ with its split settings), the training settings next to the model spec, the curr
 restart left unfinished (stopped or interrupted) under File → Recent runs, with Resume.
 
 Settings keys: ``dataset/last_spec`` (``DatasetSpec.to_dict()`` JSON),
-``training/last_config`` (``TrainConfig.to_dict()`` JSON) and ``session/run_dir``. They
+``training/last_config`` (``TrainConfig.to_dict()`` JSON), ``training/auto_epochs``
+(``{"epochs": Auto's last number or null}``) and ``session/run_dir``. They
 are read back through the core's ``from_dict`` or checked on disk, so a damaged, newer or
 vanished value is ignored, never fatal.
 """
@@ -20,6 +21,7 @@ from workbench.workers.job_runner import JobRunner
 log = logging.getLogger(__name__)
 RESUMABLE_STATUSES = ("stopped", "interrupted")
 RUN_KEY = "session/run_dir"
+AUTO_EPOCHS_KEY = "training/auto_epochs"   # {"epochs": AppState.auto_epochs} as JSON
 
 
 def save_session(settings, state) -> None:
@@ -28,7 +30,14 @@ def save_session(settings, state) -> None:
         settings.set_value("dataset/last_spec", json.dumps(state.dataset_spec.to_dict()))
     if state.train_config is not None and hasattr(state.train_config, "to_dict"):
         settings.set_value("training/last_config", json.dumps(state.train_config.to_dict()))
+        settings.set_value(AUTO_EPOCHS_KEY, json.dumps({"epochs": state.auto_epochs}))
     settings.set_value(RUN_KEY, state.run_dir or "")
+
+
+def last_auto_epochs(settings) -> int | None:
+    """The epochs Auto had put into the saved training settings, or None."""
+    value = (settings.json_value(AUTO_EPOCHS_KEY) or {}).get("epochs")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def last_train_config(settings):

@@ -140,9 +140,10 @@ def ensure_model_state(state, settings: "Settings") -> None:
     spec falls back to the default rather than stopping the app."""
     if state.train_config is None:
         from training.recipe.config import TrainConfig
-        from workbench.appstate.session_restore import last_train_config
+        from workbench.appstate.session_restore import last_auto_epochs, last_train_config
 
         state.train_config = last_train_config(settings) or TrainConfig()
+        state.auto_epochs = last_auto_epochs(settings)
     if state.model_spec is None:
         from training.recipe.auto import placeholder
         from training.models import ModelSpec

@@ -38,6 +38,10 @@ class AppState(QObject):
         self.dataset = None        # training.data.DatasetIndex | None
         self.model_spec = None     # training.models.ModelSpec | None
         self.train_config = None   # training.fit.train.TrainConfig | None
+        # The epochs Auto last chose (None: not yet); train_config's epochs equal to it are
+        # Auto's, not the person's. Saved with the config, so after a restart Auto's number
+        # for the last dataset is not taken for the person's own and kept for the next one.
+        self.auto_epochs: int | None = None
         self.run_dir: str | None = None
         self.device: str | None = None  # "CPU" or a GPU name, once TensorFlow loaded
         # ((h, w), color_mode) from training.data.suggest_input for the current dataset,

@@ -55,7 +55,6 @@ class ModelAssist(QObject):
         self.weights_missing = False   # the spec names ImageNet weights not in the cache
         self._auto = JobRunner(self)
         self._auto_dataset: str | None = None
-        self._auto_epochs: int | None = None   # the epochs Auto last put in the config
         self._auto_explicit = False            # the running choice was asked for by the person
         # Augmentation previews can't be interrupted: a change while one runs queues one rerun.
         self._previews = JobRunner(self)
@@ -106,10 +105,10 @@ class ModelAssist(QObject):
         config = self.state.train_config
         if not epochs or config is None:
             return
-        keep = config.epochs not in (TrainConfig().epochs, self._auto_epochs) and not force
+        keep = config.epochs not in (TrainConfig().epochs, self.state.auto_epochs) and not force
         if not keep and config.epochs != int(epochs):
             self.state.set_train_config(dataclasses.replace(config, epochs=int(epochs)))
-        self._auto_epochs = int(epochs)
+        self.state.auto_epochs = int(epochs)
 
     def _auto_failed(self, message: str) -> None:
         self.explanation = f"Auto could not read the dataset: {message}"
@@ -128,7 +127,8 @@ class ModelAssist(QObject):
         if is_auto(self.state.model_spec):
             text = self.explanation or AUTO_HELP
             config = self.state.train_config
-            if self._auto_epochs and config is not None and config.epochs != self._auto_epochs:
+            auto = self.state.auto_epochs
+            if auto and config is not None and config.epochs != auto:
                 # Auto's sentence names its own number; say which one training will use.
                 text += (f" You set {config.epochs} epochs instead (Training settings); "
                          "choose Auto again to use its number.")
