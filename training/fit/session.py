@@ -51,6 +51,18 @@ def free_memory(collect: bool = True) -> None:
     keras.backend.clear_session(free_memory=collect and on_main_thread and _runs_in_process[0] > 0)
 
 
+def validation_batch(batch_size: int, images: int, image_shape) -> int:
+    """Validation images per step during ``fit``: as many as an inference pass takes for
+    small inputs (``inference_batch``): each step costs the same overhead whatever its
+    size, and the loss and accuracy are means over all the images either way (issue 21:
+    validating 10,000 28x28 images took 0.41-0.49 CPU-s an epoch at batch 32, 0.09-0.10 at
+    1,024, val_loss equal to 1e-6). Never below the training batch. ``Session`` and the
+    data-health fold trainer both validate with it."""
+    from training.features.modelcall import inference_batch
+
+    return max(int(batch_size), inference_batch(images, image_shape))
+
+
 def uses_mixed_precision(setting, gpu: bool) -> bool:
     """Whether a run trains in ``mixed_float16``: ``TrainConfig.mixed_precision`` is
     ``"auto"`` (on a GPU yes, on a CPU no: float16 is emulated there and slower), True
@@ -231,17 +243,11 @@ class Session(RunEnd):
         return train_ds, val_ds
 
     def _validation_batch(self) -> int:
-        """Validation images per step: as many as an inference pass takes for small inputs
-        (``inference_batch``): each step costs the same overhead whatever its size, and the
-        loss and accuracy are means over all the images either way (issue 21: validating
-        10,000 28x28 images took 0.41-0.49 CPU-s an epoch at batch 32, 0.09-0.10 at 1,024,
-        val_loss equal to 1e-6). Never below the training batch; the distributed step
-        loop keeps the training batch (its global batch is split across replicas)."""
-        from training.features.modelcall import inference_batch
-
+        """:func:`validation_batch`; the distributed step loop keeps the training batch
+        (its global batch is split across replicas)."""
         if self.step_loop is not None:
             return self.config.batch_size
-        return max(self.config.batch_size, inference_batch(len(self.val_rows), self.data.shape))
+        return validation_batch(self.config.batch_size, len(self.val_rows), self.data.shape)
 
     def _train_labels(self) -> np.ndarray:
         return np.asarray(self.index.labels)[np.asarray(self.train_rows, dtype=np.int64)]

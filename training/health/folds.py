@@ -120,6 +120,7 @@ class FoldTrainer:
         from training.fit.callbacks import EpochClockCallback, EventsCallback, TrainState
         from training.fit.ema import WeightAverage, averaged_callbacks
         from training.fit.schedules import early_stop_from, lr_callbacks
+        from training.fit.session import validation_batch
         from training.recipe.epoch_budget import runs_to_the_end
 
         cfg, model = self.config, self.model
@@ -137,7 +138,9 @@ class FoldTrainer:
             self._steps = execution.steps_per_execution(self.spec, model, batches)
             execution.apply(model, self._steps)
         train_ds = self.data.dataset(train_rows, cfg.batch_size, True, cfg.seed)
-        val_ds = self.data.dataset(val_rows, cfg.batch_size, False, cfg.seed) if validate else None
+        val_ds = self.data.dataset(val_rows, validation_batch(cfg.batch_size, len(val_rows),
+                                                             self.data.shape),
+                                   False, cfg.seed) if validate else None
         state = TrainState()
         average = WeightAverage(model, model.optimizer)
         callbacks = averaged_callbacks(
