@@ -90,7 +90,16 @@ def measure_startup(runs: int) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- training
-def measure_training(data: str, epochs: int, profile: bool):
+def _holds(on: bool):
+    """The GIL-hold watcher (bench/gil_holds.py) when asked for; it takes the GIL itself
+    every few ms, so timing runs leave it off."""
+    import contextlib
+
+    from gil_holds import GilHolds
+    return GilHolds() if on else contextlib.nullcontext()
+
+
+def measure_training(data: str, epochs: int, profile: bool, gil_holds: bool = False):
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 (must exist)
@@ -126,7 +135,8 @@ def measure_training(data: str, epochs: int, profile: bool):
 
     stalls = common.StallSampler(probe)
     gcs = common.GcPauses()
-    with stalls, gcs, common.profiled(prof, top=30, sort="tottime"):
+    holds = _holds(gil_holds)
+    with stalls, gcs, holds, common.profiled(prof, top=30, sort="tottime"):
         probe.start()
         marks["start"] = time.perf_counter()
         panel.start_button.click()
@@ -142,7 +152,9 @@ def measure_training(data: str, epochs: int, profile: bool):
               "whole run": probe.late}
     epochs_seen = panel.epochs_seen
     status = panel.status_label.text()
-    phases["training while paging the dataset grid"] = train_while_paging(win, panel)
+    if gil_holds:
+        print("\nGIL holds, Start run: " + holds.report())
+    phases["training while paging the dataset grid"] = train_while_paging(win, panel, gil_holds=gil_holds)
     win.close()
     win.shutdown()
     from workbench import compute
@@ -150,7 +162,7 @@ def measure_training(data: str, epochs: int, profile: bool):
     return phases, marks, epochs_seen, status, prof, stalls.report() + "\n\nThe late ticks: " + stalls.tick_report() + "\n\nGarbage collections (any thread; each holds the GIL): " + gcs.report()
 
 
-def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
+def train_while_paging(win, panel, every_ms: int = 60, gil_holds: bool = False) -> list[float]:
     """Train again, now from the Dataset panel, paging its thumbnail grid down every
     ``every_ms`` (back to the top at the end) with the thumbnail cache cleared first, so
     thumbnails are decoded while the model trains. Returns the probe's lateness."""
@@ -172,7 +184,8 @@ def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
     probe = common.qt_probe(10)
     stalls = common.StallSampler(probe)
     gcs = common.GcPauses()
-    with stalls, gcs:
+    holds = _holds(gil_holds)
+    with stalls, gcs, holds:
         probe.start()
         panel.start_training()
         timer.start()
@@ -182,6 +195,8 @@ def train_while_paging(win, panel, every_ms: int = 60) -> list[float]:
     print("\nWhere the GUI thread was when it was late, training while paging: " + stalls.report())
     print("\nThe late ticks, training while paging: " + stalls.tick_report())
     print("\nGarbage collections, training while paging: " + gcs.report())
+    if gil_holds:
+        print("\nGIL holds, training while paging: " + holds.report())
     return list(probe.late)
 
 
@@ -192,6 +207,8 @@ def main(argv=None) -> int:
     p.add_argument("--startup-runs", type=int, default=5)
     p.add_argument("--profile", action="store_true", help="cProfile the GUI thread during training")
     p.add_argument("--startup-only", action="store_true", help="measure start-up only (no training)")
+    p.add_argument("--gil-holds", action="store_true",
+                   help="name the threads and calls that hold the GIL 10 ms or more (perturbs the timing)")
     a = p.parse_args(argv)
     os.environ.setdefault("WORKBENCH_SETTINGS_DIR", tempfile.mkdtemp(prefix="workbench-bench-settings-"))
     os.environ.setdefault("WORKBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="workbench-bench-cache-"))
@@ -215,7 +232,7 @@ def main(argv=None) -> int:
               f"TensorFlow imported at first paint: {'yes' if tf_any else 'no'}")
         return 0
 
-    phases, marks, epochs_seen, status, prof, stalls = measure_training(a.data, a.epochs, a.profile)
+    phases, marks, epochs_seen, status, prof, stalls = measure_training(a.data, a.epochs, a.profile, a.gil_holds)
     print()
     print(f"Training a CNN for {a.epochs} epochs on {a.data} through the Training panel: "
           f"{marks['end'] - marks['start']:.1f} s, {epochs_seen} epochs shown; final status: {status!r}")

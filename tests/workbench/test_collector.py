@@ -117,8 +117,17 @@ def test_pool_callbacks_run_in_slices_and_drain_runs_them_all(qtbot, monkeypatch
 def test_the_gui_thread_gets_the_gil_back_quickly_beside_a_busy_python_thread(qtbot, gui_collector):
     """Each call from Qt's event loop into Python takes the GIL; beside a thread running
     Python (a chart's draw) a waiter asks for it after one switch interval. With
-    Python's default (5 ms) a 2 ms timer's Python slot came ~4 ms late on average
-    here; install() sets 1 ms, and it comes ~1 ms late."""
+    Python's default (5 ms) a 2 ms timer's Python slot came ~3-5 ms late here; with
+    install()'s 1 ms, ~1-2 ms.
+
+    An absolute bound failed on a loaded machine (3.2-5.8 ms against 2.5 ms at load 13):
+    waiting for a core made every tick later. So the two intervals are measured in the
+    same test, in alternating blocks, and from each block's lateness the GUI thread's
+    own wait for a core (its run-queue time, /proc/<tid>/schedstat) is taken out. At load
+    9-10 the sides then differed by 1.9-2.7 ms, and by -0.15 to 0.07 ms with install()'s
+    interval set to 5 ms (which this must catch). Averages: Qt fires a late timer's next
+    tick early to catch up, so single ticks alternate."""
+    import statistics
     import sys
     import time
 
@@ -126,8 +135,6 @@ def test_the_gui_thread_gets_the_gil_back_quickly_beside_a_busy_python_thread(qt
 
     from workbench import collector
 
-    collector.install()
-    assert sys.getswitchinterval() == collector.SWITCH_INTERVAL_S
     ticks = 100
 
     class Ticker(QObject):
@@ -138,13 +145,28 @@ def test_the_gui_thread_gets_the_gil_back_quickly_beside_a_busy_python_thread(qt
             self.timer.setTimerType(Qt.TimerType.PreciseTimer)
             self.timer.setInterval(2)
             self.timer.timeout.connect(self.tick)
+            self.loop = QEventLoop()
 
         @Slot()
         def tick(self):
             self.times.append(time.perf_counter())
             if len(self.times) > ticks:
                 self.timer.stop()
-                loop.quit()
+                self.loop.quit()
+
+        def late_ms(self) -> float:
+            """The mean lateness of a tick past its 2 ms, less the GUI thread's wait for a
+            core meanwhile. A real event loop, as the app runs: it lets go of the GIL
+            while it waits (qtbot's waits keep holding it)."""
+            guard = QTimer(self, singleShot=True, interval=10000, timeout=self.loop.quit)
+            guard.start()
+            waited = _core_wait_ms()
+            self.timer.start()
+            self.loop.exec()
+            waited = _core_wait_ms() - waited
+            guard.stop()
+            n = len(self.times) - 1
+            return ((self.times[-1] - self.times[0]) * 1000 - waited) / n - 2
 
     stop = threading.Event()
 
@@ -154,23 +176,36 @@ def test_the_gui_thread_gets_the_gil_back_quickly_beside_a_busy_python_thread(qt
             for i in range(1000):
                 x += i * i
 
-    # A real event loop, as the app runs: it lets go of the GIL while it waits (qtbot's
-    # waits keep holding it), so the busy thread has it whenever a tick comes due.
-    loop = QEventLoop()
-    ticker = Ticker()
     thread = threading.Thread(target=busy, daemon=True)
     thread.start()
+    late = {"default": [], "installed": []}
     try:
         time.sleep(0.05)
-        ticker.timer.start()
-        QTimer.singleShot(10000, loop.quit)
-        loop.exec()
+        for _ in range(4):
+            for side in late:
+                if side == "default":
+                    sys.setswitchinterval(0.005)   # Python's own
+                else:
+                    collector.install()
+                    assert sys.getswitchinterval() == collector.SWITCH_INTERVAL_S
+                late[side].append(Ticker().late_ms())
     finally:
         stop.set()
         thread.join()
-    assert len(ticker.times) > ticks
-    late_ms = ((ticker.times[-1] - ticker.times[0]) / ticks - 0.002) * 1000
-    assert late_ms < 2.5, f"a tick came {late_ms:.1f} ms late on average"
+        collector.install()
+    default, installed = (statistics.fmean(late[k]) for k in ("default", "installed"))
+    assert installed < default - 1.0, (
+        f"a tick came {installed:.1f} ms late on average with install()'s switch interval, "
+        f"{default:.1f} ms with Python's default (waits for a core taken out)")
+
+
+def _core_wait_ms() -> float:
+    """The calling thread's time runnable but waiting for a core so far (0 off Linux)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def test_qt_paints_on_the_gui_thread_alone(qtbot, gui_collector):
