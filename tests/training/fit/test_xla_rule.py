@@ -47,6 +47,13 @@ def test_prepare_sets_xla_and_retraces_and_leaves_it_to_keras_when_distributed()
     assert not model.jit_compile  # Keras' "auto" on a CPU-only machine
     steps, xla = execution.prepare(template("mlp"), model, 1875, 3, gpu=False)
     assert (steps, xla) == (32, True) and model.jit_compile
+    # The test step is made (without XLA) before fit() could make it with XLA.
+    assert model.test_function is not None and model.train_function is None
+    test_function = model.test_function
+    x = np.zeros((64, 28, 28, 1), np.float32)
+    y = np.zeros(64, np.int64)
+    model.fit(x, y, batch_size=8, validation_data=(x, y), epochs=1, verbose=0)
+    assert model.test_function is test_function  # fit() validated with it
     model.train_function = object()  # stands for a function traced with XLA on
     steps, xla = execution.prepare(template("mlp"), model, 100, 3, gpu=False)
     assert xla is False and not model.jit_compile and model.train_function is None
