@@ -114,6 +114,8 @@ def set_recipe(text: str) -> None:
         key, value = item.split("=")
         if key == "cap":
             strategies.BADGE_CLASS_CAP = float(value)
+        elif key == "snapshots":   # e.g. snapshots=0.667 or 0.333/0.667 (fractions of the schedule)
+            fastmodel.RANKING_SNAPSHOTS = tuple(float(v) for v in value.split("/") if v)
         elif key in ("flip", "translation", "rotation", "zoom", "contrast"):
             fastmodel.AUGMENTATION = {**fastmodel.AUGMENTATION, key: value if key == "flip" else float(value)}
         else:
@@ -121,7 +123,8 @@ def set_recipe(text: str) -> None:
     if text:
         print(f"Recipe: steps {fastmodel.TARGET_STEPS}, smoothing {fastmodel.LABEL_SMOOTHING}, max epochs "
               f"{fastmodel.MAX_EPOCHS}, lr {fastmodel.LEARNING_RATE}, augmentation "
-              f"{fastmodel.AUGMENTATION}; BADGE class cap {strategies.BADGE_CLASS_CAP}")
+              f"{fastmodel.AUGMENTATION}; BADGE class cap {strategies.BADGE_CLASS_CAP}; ranking snapshots "
+              f"{fastmodel.RANKING_SNAPSHOTS}")
 
 
 def labels_to_reach(curve_labels, curve_acc, target) -> float | None:
@@ -171,7 +174,8 @@ def main() -> int:
                     "outside the pool (the held-back labels' own split): is the estimate's error noise or "
                     "the train/test split's offset?")
     ap.add_argument("--recipe", default="", help="tuning only: the fast model's recipe, e.g. "
-                    "steps=900,smoothing=0.1,flip=horizontal,translation=0.1,max_epochs=60")
+                    "steps=900,smoothing=0.1,flip=horizontal,translation=0.1,max_epochs=60,snapshots=0.333/0.667 "
+                    "(snapshots= : none)")
     args = ap.parse_args()
     set_recipe(args.recipe)
     from training.active.heldback import HOLDOUT_SHARE, estimate_range

@@ -43,6 +43,7 @@ class RoundResult:
     pool: int                      # unlabelled images ranked
     seconds: dict = field(default_factory=dict)
     pool_probabilities: np.ndarray | None = None   # (pool, C), in pool-row order (benchmarks)
+    ranking_probabilities: np.ndarray | None = None   # what the ranking used (mean with the snapshots)
     pool_rows: np.ndarray | None = None
     backbone_cache: object = None  # the BackboneFeatures used, to pass to the next round
     model: object = None           # the round's RoundModel (benchmarks score a test set with it)
@@ -134,8 +135,8 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
     else:
         x, kept = _read_all(read, train_rows)
         spec, mirror = with_flips(spec, x, y[kept])
-    parts, _ = train_fast(spec, x, y[kept], len(classes), seed, events, features_only=backbone)
-    model = RoundModel(parts, len(classes), backbone_cache if backbone else None)
+    parts, _, snapshots = train_fast(spec, x, y[kept], len(classes), seed, events, features_only=backbone)
+    model = RoundModel(parts, len(classes), backbone_cache if backbone else None, snapshots)
     t_train = time.perf_counter() - t0
 
     t1 = time.perf_counter()
@@ -145,8 +146,9 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
         if len(ok):
             accuracy = float(np.mean(p_held.argmax(axis=1) == y[ok]))
     events.on_status(f"Ranking {len(pool):,} unlabelled images…")
-    feats, probs, pool_ok = model.predict(read, pool, events, "ranking the unlabelled images")
-    order, scores, checks = build_queue(strategy, probs, feats, [keys[int(r)] for r in pool_ok], count, seed,
+    # The ranking sees the snapshots' mean; the guesses shown (and the estimate) are the final weights'.
+    feats, probs, mean, pool_ok = model.predict_for_ranking(read, pool, events, "ranking the unlabelled images")
+    order, scores, checks = build_queue(strategy, mean, feats, [keys[int(r)] for r in pool_ok], count, seed,
                                         batch, share, salt, every, measure=measure, prefilter=prefilter,
                                         weighted=weighted, spacing=spacing)
     t_rank = time.perf_counter() - t1
@@ -155,29 +157,48 @@ def run_round(read, labels, keys, classes, spec, strategy: str = DEFAULT_STRATEG
         confidence=probs[order].max(axis=1) if len(order) else np.zeros(0), scores=scores,
         labels=len(labelled), trained_on=len(kept), held_back=len(held_rows), accuracy=accuracy,
         pool=len(pool_ok), seconds={"train": t_train, "rank": t_rank},
-        pool_probabilities=probs, pool_rows=pool_ok, backbone_cache=backbone_cache, model=model,
-        checks=checks, flips=spec.augmentation.flip != "none", mirror=mirror)
+        pool_probabilities=probs, ranking_probabilities=mean, pool_rows=pool_ok, backbone_cache=backbone_cache,
+        model=model, checks=checks, flips=spec.augmentation.flip != "none", mirror=mirror)
 
 
 class RoundModel:
-    """A round's trained model: features and probabilities of any rows, batch by batch."""
+    """A round's trained model: features and probabilities of any rows, batch by batch.
 
-    def __init__(self, parts, num_classes: int, backbone_cache=None):
+    ``snapshots``: the fitted model's weights earlier in its schedule
+    (``fastmodel.RANKING_SNAPSHOTS``): :meth:`predict_for_ranking` averages their
+    probabilities with the final weights'; everything else is the final weights'."""
+
+    def __init__(self, parts, num_classes: int, backbone_cache=None, snapshots=()):
         from training.features.embeddings import Embedder
 
         self.parts, self.num_classes, self.backbone_cache = parts, num_classes, backbone_cache
+        self.snapshots = list(snapshots)
         self._emb = None if backbone_cache is not None else Embedder(parts.model, batch_size=POOL_BATCH)
+        # The Keras model whose weights the snapshots are (the head over cached features).
+        self._fitted = parts.head if backbone_cache is not None else parts.model
 
     def predict(self, read, rows, events: Events | None = None, what: str = "predicting"):
-        """``(features, probabilities, rows kept)`` of ``rows`` read through ``read``."""
+        """``(features, probabilities, rows kept)`` of ``rows`` read through ``read`` (the final
+        weights')."""
+        f, p, _, ok = self._predict(read, rows, events, what, [])
+        return f, p, ok
+
+    def predict_for_ranking(self, read, rows, events: Events | None = None, what: str = "predicting"):
+        """``(features, probabilities, mean probabilities, rows kept)``: the final weights'
+        features and probabilities, and the mean of the probabilities over the final weights
+        and the snapshots (what the ranking uses)."""
+        return self._predict(read, rows, events, what, self.snapshots)
+
+    def _predict(self, read, rows, events, what, views):
         from training.active.fastmodel import head_outputs
 
         events = events or Events()
         rows = np.asarray(rows, np.int64)
         if self.backbone_cache is not None:
             f, ok = self.backbone_cache.get(read, rows, events, what)
-            return f, head_outputs(self.parts.head, f), ok
-        feats, probs, oks = [], [], []
+            p = head_outputs(self.parts.head, f)
+            return f, p, self._averaged(lambda: head_outputs(self.parts.head, f), views, p), ok
+        feats, probs, means, oks = [], [], [], []
         for start in range(0, len(rows), POOL_BATCH):
             events.check_stop()
             xb, ok = read(rows[start:start + POOL_BATCH])
@@ -185,12 +206,29 @@ class RoundModel:
                 f, p = self._emb.embed_batch(xb, with_probabilities=True)
                 feats.append(f)
                 probs.append(p)
+                means.append(self._averaged(lambda xb=xb: self._emb.embed_batch(xb, with_probabilities=True)[1],
+                                            views, p))
                 oks.append(np.asarray(ok, np.int64))
             events.on_progress(min(start + POOL_BATCH, len(rows)), len(rows), what)
         if not oks:
-            return (np.zeros((0, self._emb.dim), np.float32), np.zeros((0, self.num_classes), np.float32),
-                    np.zeros(0, np.int64))
-        return np.concatenate(feats), np.concatenate(probs), np.concatenate(oks)
+            empty = np.zeros((0, self.num_classes), np.float32)
+            return np.zeros((0, self._emb.dim), np.float32), empty, empty, np.zeros(0, np.int64)
+        return np.concatenate(feats), np.concatenate(probs), np.concatenate(means), np.concatenate(oks)
+
+    def _averaged(self, probabilities, views, final) -> np.ndarray:
+        """The mean of ``final`` (``probabilities()`` under the final weights) and
+        ``probabilities()`` under each weight list of ``views``; the final weights are restored after."""
+        if not views:
+            return final
+        kept = self._fitted.get_weights()
+        total = np.asarray(final, np.float64)
+        try:
+            for weights in views:
+                self._fitted.set_weights(weights)
+                total = total + probabilities()
+        finally:
+            self._fitted.set_weights(kept)
+        return (total / (1 + len(views))).astype(np.float32)
 
 
 def _read_all(read, rows) -> tuple[np.ndarray, np.ndarray]:

@@ -337,8 +337,12 @@ class Session(RunEnd):
         # Per-epoch scalars + learning rate; an epoch cut short by a stop is left out.
         tensorboard = RunTensorBoard(self.writer.path, skip_epoch=lambda: self.state.stopped)
         from training.fit import execution
+        from training.fit.device import has_gpu
 
-        execution.apply(model, execution.steps_per_execution(self.spec, model, self._batches()))
+        planned = (epochs - phase_start) * self._batches()  # the phase's, so resume agrees
+        if execution.prepare(self.spec, model, self._batches(), epochs - phase_start, has_gpu(),
+                             self.step_loop is not None)[1]:
+            self.events.on_status(execution.XLA_STATUS.format(steps=planned))
         # Before the EventsCallback, so that its epoch end sees the averaged weights.
         self._average = WeightAverage(model, model.optimizer)
         t, cpu = time.perf_counter(), process_cpu_seconds()

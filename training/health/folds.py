@@ -117,6 +117,7 @@ class FoldTrainer:
         the model then holds the weights ``train()`` keeps. Raises ``Stopped``."""
         from training.data.index import TRAIN, VALIDATION
         from training.fit import execution
+        from training.fit.device import has_gpu
         from training.fit.callbacks import EpochClockCallback, EventsCallback, TrainState
         from training.fit.ema import WeightAverage, averaged_callbacks
         from training.fit.schedules import early_stop_from, lr_callbacks
@@ -135,8 +136,7 @@ class FoldTrainer:
             keep_last and (not cfg.early_stopping or stop_from is None))
         self.reset()
         if self._steps is None:  # one count for every fold: another would trace again
-            self._steps = execution.steps_per_execution(self.spec, model, batches)
-            execution.apply(model, self._steps)
+            self._steps = execution.prepare(self.spec, model, batches, cfg.epochs, has_gpu())[0]
         train_ds = self.data.dataset(train_rows, cfg.batch_size, True, cfg.seed)
         val_ds = self.data.dataset(val_rows, validation_batch(cfg.batch_size, len(val_rows),
                                                              self.data.shape),

@@ -143,3 +143,37 @@ def test_a_frozen_backbone_round_computes_each_image_s_features_once():
                        share=0.2, backbone_cache=first.backbone_cache)
     assert reads == [] and second.labels == first.labels + 5  # features came from the cache
     assert set(second.positions.tolist()).isdisjoint(first.positions.tolist())
+
+
+def test_the_ranking_averages_a_snapshot_of_the_weights_with_the_final_ones(monkeypatch):
+    """A checkpoint ensemble for the ranking (fastmodel.RANKING_SNAPSHOTS): the weights kept
+    half way through the round's schedule and the final ones each give probabilities, the
+    ranking uses their mean; keeping the weights must not change the training."""
+    from training.active import fastmodel
+
+    x, _, labels = _pool()
+    keys = [f"img_{i}.png" for i in range(len(x))]
+    read, spec = array_reader(x), fast_spec((16, 16), "rgb")
+    monkeypatch.setattr(fastmodel, "RANKING_SNAPSHOTS", ())
+    plain = run_round(read, labels, keys, ["a", "b", "c"], spec, "badge", count=12, seed=3, share=0.25)
+    assert plain.model.snapshots == []
+    monkeypatch.setattr(fastmodel, "RANKING_SNAPSHOTS", (0.5,))
+    res = run_round(read, labels, keys, ["a", "b", "c"], spec, "badge", count=12, seed=3, share=0.25)
+    assert len(res.model.snapshots) == 1
+    _, final, rows = res.model.predict(read, res.pool_rows)
+    _, before, _ = plain.model.predict(read, plain.pool_rows)
+    np.testing.assert_allclose(final, before, atol=1e-5)    # same training, same final weights
+    np.testing.assert_allclose(plain.ranking_probabilities, plain.pool_probabilities)   # no snapshot
+    fitted = res.model.parts.model
+    kept = fitted.get_weights()
+    fitted.set_weights(res.model.snapshots[0])
+    _, half, _ = res.model.predict(read, rows)
+    fitted.set_weights(kept)
+    assert np.abs(half - final).max() > 1e-3                 # half way is another model
+    np.testing.assert_allclose(res.ranking_probabilities, (final + half) / 2, atol=1e-5)
+    # The guesses shown stay the final weights' (the held-back estimate measures those), and
+    # averaging for the ranking puts the final weights back.
+    np.testing.assert_allclose(res.pool_probabilities, final, atol=1e-5)
+    np.testing.assert_allclose(res.model.predict(read, rows)[1], final, atol=1e-6)
+    at = {int(r): i for i, r in enumerate(rows)}
+    np.testing.assert_allclose(res.confidence, final[[at[int(r)] for r in res.positions]].max(axis=1), atol=1e-5)
