@@ -124,7 +124,7 @@ def test_the_gui_thread_gets_the_gil_back_quickly_beside_a_busy_python_thread(qt
     waiting for a core made every tick later. So the two intervals are measured in the
     same test, in alternating blocks, and from each block's lateness the GUI thread's
     own wait for a core (its run-queue time, /proc/<tid>/schedstat) is taken out. At load
-    9-10 the sides then differed by 1.9-2.7 ms, and by -0.15 to 0.07 ms with install()'s
+    9-10 the sides then differed by 1.9-2.7 ms, and by 0.1-0.3 ms with install()'s
     interval set to 5 ms (which this must catch). Averages: Qt fires a late timer's next
     tick early to catch up, so single ticks alternate."""
     import statistics

@@ -13,7 +13,8 @@ with it, the Auto CNN 1.9x: docs/BENCHMARKS.md section 8). For Dense-only models
 each step's small ops: a 28x28 MLP at batch 32 took 1.1-1.4 instead of 1.6-2.3 CPU-ms a
 step, a 3x512 MLP 5.7-7.7 instead of 12.4-13.1, for 0.65-1.1 CPU-s more before the first
 step (compiling). That pays after ~1,300-1,800 steps for the smallest model and sooner
-for bigger ones, so :func:`xla_pays` asks for Dense-only layers and ``XLA_MIN_STEPS``
+for bigger ones, so :func:`xla_pays` asks for a small model of Dense-only layers (the sizes
+measured: up to 64x64 inputs, 2M weights) and ``XLA_MIN_STEPS``
 planned steps (issue 21: "XLA where it pays over the run's length").
 """
 from __future__ import annotations
@@ -29,16 +30,22 @@ XLA_LAYERS = frozenset({"InputLayer", "Rescaling", "Flatten", "Dense", "Dropout"
                         "Activation", "Reshape"})
 
 
-def steps_per_execution(spec, model, batches_per_epoch: int) -> int:
-    """Steps per ``fit()`` call for this model and dataset (1 = the Keras default)."""
+def small_model(spec, model) -> bool:
+    """No backbone, input at most ``SMALL_INPUT_PIXELS``, at most ``SMALL_MODEL_PARAMS``:
+    a model whose steps take milliseconds, so per-step overhead is worth cutting."""
     if getattr(spec, "backbone", None) is not None:
-        return 1
+        return False
     try:
         h, w = (int(v) for v in spec.input_size)
         params = int(model.count_params())
     except (TypeError, ValueError, AttributeError):
-        return 1
-    if h * w > SMALL_INPUT_PIXELS or params > SMALL_MODEL_PARAMS:
+        return False
+    return h * w <= SMALL_INPUT_PIXELS and params <= SMALL_MODEL_PARAMS
+
+
+def steps_per_execution(spec, model, batches_per_epoch: int) -> int:
+    """Steps per ``fit()`` call for this model and dataset (1 = the Keras default)."""
+    if not small_model(spec, model):
         return 1
     return max(1, min(MAX_STEPS, int(batches_per_epoch) // MIN_CALLBACKS_PER_EPOCH))
 
@@ -54,14 +61,15 @@ def dense_only(model) -> bool:
     return True
 
 
-def xla_pays(model, planned_steps: int, gpu: bool) -> bool | None:
-    """XLA for this fit: True for a Dense-only model over at least ``XLA_MIN_STEPS``
-    planned optimizer steps, else False; None with a GPU, where Keras' own "auto" stands.
-    ``planned_steps`` counts the whole phase (from its first epoch), so a resumed run
-    makes the uninterrupted run's choice."""
+def xla_pays(spec, model, planned_steps: int, gpu: bool) -> bool | None:
+    """XLA for this fit: True for a small (:func:`small_model`, the sizes measured)
+    Dense-only model over at least ``XLA_MIN_STEPS`` planned optimizer steps, else False;
+    None with a GPU, where Keras' own "auto" stands. ``planned_steps`` counts the whole
+    phase (from its first epoch), so a resumed run makes the uninterrupted run's choice."""
     if gpu:
         return None
-    return int(planned_steps) >= XLA_MIN_STEPS and dense_only(model)
+    return (int(planned_steps) >= XLA_MIN_STEPS and small_model(spec, model)
+            and dense_only(model))
 
 
 XLA_STATUS = ("XLA compiles the training step: a Dense-only model over {steps:,} steps "
@@ -75,7 +83,7 @@ def prepare(spec, model, batches_per_epoch: int, epochs: int, gpu: bool,
     to ``model``; returns both. ``Session`` and the data-health fold trainer call it, so
     their fits run the same compiled step."""
     steps = steps_per_execution(spec, model, batches_per_epoch)
-    xla = None if distributed else xla_pays(model, batches_per_epoch * epochs, gpu)
+    xla = None if distributed else xla_pays(spec, model, batches_per_epoch * epochs, gpu)
     apply(model, steps, xla)
     return steps, xla
 
@@ -92,3 +100,11 @@ def apply(model, steps: int, xla: bool | None = None) -> None:
     if retrace:
         # Functions traced for another step count or XLA setting must be traced again.
         model.train_function = model.test_function = None
+    if xla and model.test_function is None:
+        # XLA for the train step only. Validation runs a few passes a run at inference
+        # batches, and compiling its step for both batch shapes cost 0.8-0.9 CPU-s (28x28
+        # MLP) against ~0.01 s saved a pass, so its function is made first with XLA off;
+        # fit() keeps a test function it finds.
+        model.jit_compile = False
+        model.make_test_function()
+        model.jit_compile = True

@@ -25,19 +25,25 @@ def test_the_rule_takes_xla_for_dense_models_over_enough_steps_only():
     from training.models import template
     from training.models.spec import AugmentationSpec
 
-    mlp = _compiled(template("mlp"))
+    spec = template("mlp")
+    mlp = _compiled(spec)
     assert execution.dense_only(mlp)
-    assert execution.xla_pays(mlp, 3 * 1875, gpu=False) is True  # the 28x28 benchmark
-    assert execution.xla_pays(mlp, execution.XLA_MIN_STEPS - 1, gpu=False) is False
-    assert execution.xla_pays(mlp, 10**6, gpu=True) is None  # Keras' "auto" decides on a GPU
+    assert execution.xla_pays(spec, mlp, 3 * 1875, gpu=False) is True  # the 28x28 benchmark
+    assert execution.xla_pays(spec, mlp, execution.XLA_MIN_STEPS - 1, gpu=False) is False
+    assert execution.xla_pays(spec, mlp, 10**6, gpu=True) is None  # Keras' "auto" on a GPU
     # Convolutions lose on a CPU (BENCHMARKS section 8): the CNN default never gets it.
-    cnn = _compiled(template("cnn"))
+    cnn_spec = template("cnn")
+    cnn = _compiled(cnn_spec)
     assert not execution.dense_only(cnn)
-    assert execution.xla_pays(cnn, 10**6, gpu=False) is False
+    assert execution.xla_pays(cnn_spec, cnn, 10**6, gpu=False) is False
     # The random augmentation layers are image ops too.
     augmented = template("mlp")
     augmented.augmentation = AugmentationSpec(translation=0.1)
-    assert execution.xla_pays(_compiled(augmented), 10**6, gpu=False) is False
+    assert execution.xla_pays(augmented, _compiled(augmented), 10**6, gpu=False) is False
+    # Only the sizes measured: a 128x128 RGB MLP's 6.3M-weight matmul is not.
+    big = template("mlp", input_size=(128, 128), color_mode="rgb")
+    assert execution.dense_only(_compiled(big))
+    assert execution.xla_pays(big, _compiled(big), 10**6, gpu=False) is False
 
 
 def test_prepare_sets_xla_and_retraces_and_leaves_it_to_keras_when_distributed():
@@ -47,6 +53,13 @@ def test_prepare_sets_xla_and_retraces_and_leaves_it_to_keras_when_distributed()
     assert not model.jit_compile  # Keras' "auto" on a CPU-only machine
     steps, xla = execution.prepare(template("mlp"), model, 1875, 3, gpu=False)
     assert (steps, xla) == (32, True) and model.jit_compile
+    # The test step is made (without XLA) before fit() could make it with XLA.
+    assert model.test_function is not None and model.train_function is None
+    test_function = model.test_function
+    x = np.zeros((64, 28, 28, 1), np.float32)
+    y = np.zeros(64, np.int64)
+    model.fit(x, y, batch_size=8, validation_data=(x, y), epochs=1, verbose=0)
+    assert model.test_function is test_function  # fit() validated with it
     model.train_function = object()  # stands for a function traced with XLA on
     steps, xla = execution.prepare(template("mlp"), model, 100, 3, gpu=False)
     assert xla is False and not model.jit_compile and model.train_function is None
@@ -90,6 +103,10 @@ def test_a_fit_with_xla_gives_the_plain_steps_results(tmp_path, monkeypatch):
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-4, abs=1e-5)
     for x, y in zip(_final_weights(plain.run_dir), _final_weights(fused.run_dir)):
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+    # The saved model carries Keras' own compile settings: the export parity gate passes.
+    from training.export.exporter import export
+
+    assert export(fused.run_dir, "saved_model", events=Recorder())["ok"]
 
 
 def test_a_resumed_xla_run_matches_the_uninterrupted_one(tmp_path, monkeypatch):
