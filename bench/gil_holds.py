@@ -24,13 +24,8 @@ import sys
 import threading
 import time
 
-
-def _cpu_and_wait(fd: int) -> tuple[int, int]:
-    try:
-        cpu, wait, _ = os.pread(fd, 128, 0).split()
-        return int(cpu), int(wait)
-    except (OSError, ValueError):
-        return 0, 0
+# One reader of /proc/<tid>/schedstat for both of the benches' thread watchers.
+from bench.late_ticks import schedstat
 
 
 def _stack(frame, depth: int = 10) -> str:
@@ -86,18 +81,18 @@ class GilHolds:
         try:
             self._open_threads(fds)
             count = threading.active_count()
-            before = {tid: _cpu_and_wait(fd)[0] for tid, (_n, _i, fd) in fds.items()}
+            before = {tid: schedstat(fd)[0] for tid, (_n, _i, fd) in fds.items()}
             while not self._stop.is_set():
                 if threading.active_count() != count:   # a thread began or ended: look again
                     self._open_threads(fds)
                     count = threading.active_count()
-                    before = {tid: _cpu_and_wait(fd)[0] for tid, (_n, _i, fd) in fds.items()}
-                t0, wait0 = time.perf_counter(), _cpu_and_wait(own)[1]
+                    before = {tid: schedstat(fd)[0] for tid, (_n, _i, fd) in fds.items()}
+                t0, wait0 = time.perf_counter(), schedstat(own)[1]
                 time.sleep(self.every_s)
                 t1 = time.perf_counter()
-                wait = (_cpu_and_wait(own)[1] - wait0) / 1e6
+                wait = (schedstat(own)[1] - wait0) / 1e6
                 over = (t1 - t0 - self.every_s) * 1000
-                after = {tid: _cpu_and_wait(fd)[0] for tid, (_n, _i, fd) in fds.items()}
+                after = {tid: schedstat(fd)[0] for tid, (_n, _i, fd) in fds.items()}
                 self.looks += 1
                 if over - wait >= self.threshold_ms:
                     frames = sys._current_frames()

@@ -28,7 +28,7 @@ OPEN_MS = 8.0      # a tick this far overdue opens a record (threads are read fr
 KEEP_MS = 15.0     # records of ticks at least this late are kept
 
 
-def _schedstat(fd: int) -> tuple[int, int]:
+def schedstat(fd: int) -> tuple[int, int]:
     """(CPU ns, run-queue wait ns) of a thread from its open ``schedstat`` file."""
     try:
         cpu, wait, _ = os.pread(fd, 128, 0).split()
@@ -113,7 +113,7 @@ class LateTickLog:
         ``stack_key()`` the GUI thread's stack as a string (only called while late)."""
         if self._fd is None:
             return
-        cpu, wait = _schedstat(self._fd)
+        cpu, wait = schedstat(self._fd)
         self._ring.append((now, cpu, wait))
         rec = self._open
         if rec is not None and last_tick > rec["since"]:
