@@ -140,9 +140,12 @@ def app_default(path: str, seed: int, curve: bool, settings: dict | None = None,
     from training.runs.runfolder import RunFolder
 
     timings = RunFolder(run_dir).load().get("timings") or {}
-    tta = flip_tta(index, choice, run_dir) if os.path.isfile(RunFolder(run_dir).model_final) else {}
-    if tta and min(choice.spec.input_size) < SHIFT_TTA_BELOW:
-        tta.update(shift_tta(index, choice, run_dir))
+    tta = {}
+    if os.path.isfile(RunFolder(run_dir).model_final):
+        model, x, y = final_model_and_test(index, choice, run_dir)
+        tta = flip_tta(index, choice, model, x, y)
+        if min(choice.spec.input_size) < SHIFT_TTA_BELOW:
+            tta.update(shift_tta(model, x, y))
     return {"accuracy": summary.test_accuracy, "seconds": seconds, "epochs": summary.epochs_done,
             **tta,
             "cpu": cpu_seconds() - cpu0, "cores_in_fit": timings.get("cpu_cores_in_fit"),
@@ -151,7 +154,16 @@ def app_default(path: str, seed: int, curve: bool, settings: dict | None = None,
             "curve": points}
 
 
-def flip_tta(index, choice, run_dir) -> dict:
+def final_model_and_test(index, choice, run_dir):
+    """``(model, x, y)``: the run's final model and every test image (float32) with its
+    label, loaded once for all the test-time augmentation scores."""
+    from training.runs.runfolder import RunFolder, load_model_file
+
+    x, y = test_arrays(index, choice.spec.input_size, choice.spec.color_mode)
+    return load_model_file(RunFolder(run_dir).model_final), x.astype("float32"), y
+
+
+def flip_tta(index, choice, model, x, y) -> dict:
     """Test accuracy of the run's final model on the image alone (plain) and averaged with
     the left-right mirror (flip TTA), off the clock; with the mirror check's verdict,
     whether the model trained with flips and whether it has TTA built in
@@ -160,11 +172,7 @@ def flip_tta(index, choice, run_dir) -> dict:
     from training.features.modelcall import to_probabilities
     from training.models.tta import has_flip_tta, view_probabilities
     from training.recipe.flips import mirror_check
-    from training.runs.runfolder import RunFolder, load_model_file
 
-    x, y = test_arrays(index, choice.spec.input_size, choice.spec.color_mode)
-    model = load_model_file(RunFolder(run_dir).model_final)
-    x = x.astype("float32")
     built_in = has_flip_tta(model)
     views = view_probabilities(model) if built_in else model
     plain, mirror = [], []
@@ -192,17 +200,13 @@ _SHIFTS = {4: ((0, 1), (0, -1), (1, 0), (-1, 0)),
            8: ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))}
 
 
-def shift_tta(index, choice, run_dir) -> dict:
+def shift_tta(model, x, y) -> dict:
     """Test accuracy of the run's final model averaged over the image and its one-pixel
     shifts (4 or 8 neighbours; the uncovered edge repeated or black), each candidate
     paired with the plain model on the same images. A model with built-in TTA is
     measured on what it outputs (its candidates are then on top of its own views)."""
     from training.features.modelcall import to_probabilities
-    from training.runs.runfolder import RunFolder, load_model_file
 
-    x, y = test_arrays(index, choice.spec.input_size, choice.spec.color_mode)
-    model = load_model_file(RunFolder(run_dir).model_final)
-    x = x.astype("float32")
     h, w = x.shape[1:3]
 
     def probs(images):
