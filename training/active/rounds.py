@@ -194,10 +194,12 @@ class RoundModel:
 
         events = events or Events()
         rows = np.asarray(rows, np.int64)
+        # The final weights, read once: each batch's snapshot views put them back after.
+        final_weights = self._fitted.get_weights() if views else None
         if self.backbone_cache is not None:
             f, ok = self.backbone_cache.get(read, rows, events, what)
             p = head_outputs(self.parts.head, f)
-            return f, p, self._averaged(lambda: head_outputs(self.parts.head, f), views, p), ok
+            return f, p, self._averaged(lambda: head_outputs(self.parts.head, f), views, p, final_weights), ok
         feats, probs, means, oks = [], [], [], []
         for start in range(0, len(rows), POOL_BATCH):
             events.check_stop()
@@ -207,7 +209,7 @@ class RoundModel:
                 feats.append(f)
                 probs.append(p)
                 means.append(self._averaged(lambda xb=xb: self._emb.embed_batch(xb, with_probabilities=True)[1],
-                                            views, p))
+                                            views, p, final_weights))
                 oks.append(np.asarray(ok, np.int64))
             events.on_progress(min(start + POOL_BATCH, len(rows)), len(rows), what)
         if not oks:
@@ -215,19 +217,19 @@ class RoundModel:
             return np.zeros((0, self._emb.dim), np.float32), empty, empty, np.zeros(0, np.int64)
         return np.concatenate(feats), np.concatenate(probs), np.concatenate(means), np.concatenate(oks)
 
-    def _averaged(self, probabilities, views, final) -> np.ndarray:
-        """The mean of ``final`` (``probabilities()`` under the final weights) and
-        ``probabilities()`` under each weight list of ``views``; the final weights are restored after."""
+    def _averaged(self, probabilities, views, plain, final_weights) -> np.ndarray:
+        """The mean of ``plain`` (``probabilities()`` under the final weights) and
+        ``probabilities()`` under each weight list of ``views``; ``final_weights`` are
+        restored after."""
         if not views:
-            return final
-        kept = self._fitted.get_weights()
-        total = np.asarray(final, np.float64)
+            return plain
+        total = np.asarray(plain, np.float64)
         try:
             for weights in views:
                 self._fitted.set_weights(weights)
                 total = total + probabilities()
         finally:
-            self._fitted.set_weights(kept)
+            self._fitted.set_weights(final_weights)
         return (total / (1 + len(views))).astype(np.float32)
 
 
