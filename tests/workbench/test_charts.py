@@ -135,6 +135,30 @@ def test_shown_chart_is_drawn_off_the_gui_thread_and_coalesced(qtbot):
     assert list(chart.train_line.get_xdata()) == [1, 2, 3, 4, 5]
 
 
+def test_a_hidden_chart_draws_nothing_until_it_is_shown(qtbot):
+    """A chart on a hidden page (Results' charts while the user is on another panel) is
+    given its data but not drawn: a render costs a pool thread 100-500 ms of CPU. It is
+    drawn when its page is shown, with the data it has then."""
+    from PySide6.QtWidgets import QLabel, QStackedWidget
+
+    stack = QStackedWidget()
+    qtbot.addWidget(stack)
+    stack.addWidget(QLabel("another panel"))
+    chart = _ThreadRecordingCurves("accuracy")
+    stack.addWidget(chart)
+    stack.resize(400, 280)
+    stack.show()
+    renders = []
+    chart.rendered.connect(lambda: renders.append(len(chart.epochs)))
+    for epoch in range(1, 4):
+        chart.add_epoch({"epoch": epoch, "accuracy": epoch / 10, "val_accuracy": epoch / 11})
+    qtbot.wait(400)
+    assert chart.build_threads == [] and renders == [] and not chart.render_pending()
+    stack.setCurrentWidget(chart)
+    qtbot.waitUntil(lambda: renders == [3], timeout=10_000)
+    assert len(chart.build_threads) == 1 and not chart.render_pending()
+
+
 def test_resized_chart_is_redrawn_at_its_new_size(qtbot):
     chart = ConfusionChart()
     qtbot.addWidget(chart)

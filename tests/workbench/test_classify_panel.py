@@ -19,7 +19,8 @@ def run():
 
 @pytest.fixture
 def panel(qtbot, run):
-    p = make_panel(qtbot, ClassifyPanel, size=(1100, 700), run_dir=run["run_dir"])
+    # Shown, as in the app: a hidden panel's large view decodes nothing until it is shown.
+    p = make_panel(qtbot, ClassifyPanel, size=(1100, 700), run_dir=run["run_dir"], show=True)
     yield p
     p.shutdown()
 

@@ -41,6 +41,7 @@ def test_run_shows_matrix_table_and_most_incorrect(qtbot, panel, run):
     panel.gallery.set_items = lambda items, *a, **k: (
         filled.append((len(items), panel.header.text(), panel._loader.busy())),
         real_set_items(items, *a, **k))
+    panel.show()   # thumbnails are decoded for a gallery on screen
     panel.state.set_run(run["run_dir"])
     _idle(qtbot, panel)
     assert [(n, loading) for n, _header, loading in filled] == [(len(ev["most_incorrect"]), False)]
@@ -172,6 +173,73 @@ def test_gallery_makes_a_long_list_in_slices(qtbot):
     gallery.shutdown()
 
 
+def _gray_index(n: int):
+    """An IDX-like index whose image ``i`` is the gray level ``i``, 8x8 pixels."""
+    from training.data.index import DatasetIndex
+
+    arrays = np.repeat(np.arange(n, dtype=np.uint8)[:, None, None], 8, 1).repeat(8, 2)
+    paths = [f"/data/idx/train-images#{i}" for i in range(n)]
+    return paths, DatasetIndex(root="/data/idx", kind="idx", classes=["a", "b"], paths=paths,
+                               labels=np.zeros(n, np.int32), splits=np.full(n, 2, np.uint8),
+                               arrays=arrays)
+
+
+def _center_gray(gallery, row: int) -> int:
+    img = gallery.list.item(row).icon().pixmap(88, 88).toImage()
+    return img.pixelColor(img.width() // 2, img.height() // 2).red()
+
+
+def test_a_hidden_gallery_decodes_nothing_until_it_is_shown(qtbot):
+    """A gallery on a page the user is not looking at (Results while training from the
+    Dataset panel) makes its entries but decodes no thumbnail and no large image: that
+    took pool threads beside the GUI thread when a run ended (docs/BENCHMARKS.md section
+    14). The page switch that shows it starts the decode, and the thumbnails arrive."""
+    from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+    from workbench.widgets.image_detail import ImageDetail
+    from workbench.widgets.image_gallery import ImageGallery
+
+    paths, index = _gray_index(40)
+    stack = QStackedWidget()
+    qtbot.addWidget(stack)
+    stack.addWidget(QLabel("another panel"))
+    page = QWidget()
+    gallery, detail = ImageGallery(), ImageDetail()
+    layout = QVBoxLayout(page)
+    layout.addWidget(gallery)
+    layout.addWidget(detail)
+    stack.addWidget(page)
+    stack.resize(700, 700)
+    stack.show()
+    items = [{"path": p, "true": "a", "pred": "b", "prob": 0.5, "correct": False} for p in paths]
+    gallery.set_items(items, index)
+    detail.show_item({"path": paths[30], "caption": "thirty"}, ["a", "b"], index)
+    checked = []
+    gallery.when_shown("check", lambda: checked.append(len(gallery.items)))
+    qtbot.wait(400)   # far longer than decoding 40 8x8 images takes
+    assert gallery.list.count() == len(items)   # the entries are there, with their captions
+    assert gallery.decode_waiting() and detail.preview_waiting() and not checked
+    assert not gallery.pending_work() and not detail.pending_work()   # nothing runs for it
+    assert {_center_gray(gallery, r) for r in (5, 30)} == {0xEB}   # still the blank
+    assert detail.image_label.pixmap().isNull()
+    # Newer items replace what waited: only their decode and their companions' work run.
+    gallery.set_items(items[10:], index)
+    gallery.when_shown("check", lambda: checked.append(len(gallery.items)))
+    stack.setCurrentWidget(page)
+    qtbot.waitUntil(lambda: not gallery.pending_work() and not detail.pending_work(), timeout=20_000)
+    assert not gallery.decode_waiting() and not detail.preview_waiting()
+    assert checked == [30]
+    assert abs(_center_gray(gallery, 5) - 15) <= 2 and abs(_center_gray(gallery, 20) - 30) <= 2
+    assert not detail.image_label.pixmap().isNull()
+    # Shown, new items decode at once.
+    gallery.set_items(items[:3], index)
+    assert not gallery.decode_waiting() and gallery.pending_work()
+    qtbot.waitUntil(lambda: not gallery.pending_work(), timeout=20_000)
+    assert abs(_center_gray(gallery, 2) - 2) <= 2
+    gallery.shutdown()
+    detail.shutdown()
+
+
 def test_gallery_thumbnails_from_array_dataset_and_missing_images(qtbot):
     """IDX/npz samples ("<file>#<row>") come from the loaded index's arrays; a sample that
     can't be found keeps its caption and says why in the tooltip."""
@@ -186,6 +254,7 @@ def test_gallery_thumbnails_from_array_dataset_and_missing_images(qtbot):
                          arrays=arrays)
     gallery = ImageGallery()
     qtbot.addWidget(gallery)
+    gallery.show()   # a hidden gallery decodes nothing
     items = [{"path": "/data/idx/train-images#1", "true": "b", "pred": "a", "prob": 0.9,
               "correct": False},
              {"path": "/elsewhere/t10k-images#7", "true": "a", "pred": "a", "prob": 0.8,

@@ -53,7 +53,16 @@ def test_galleries_mark_unknown_images_with_the_reason_and_numbers(qtbot, mixed_
         qtbot.waitUntil(lambda: panel.evaluation is not None, timeout=60_000)
         panel.gallery_choice.setCurrentIndex(MOST_INCORRECT)
         wait_idle(qtbot, panel)
+        # Hidden, the panel asks the service nothing for its gallery: the stored reasons
+        # show, the check with its numbers waits until the gallery is on screen.
+        qtbot.wait(300)
+        assert panel.gallery.items and panel.unknown_badges.result is None
+        assert not panel.unknown_badges.pending_work() and panel.gallery.decode_waiting()
+        assert not panel.map_tab.warmed   # nor imports the map's modules
+        panel.show()
         qtbot.waitUntil(lambda: panel.unknown_badges.result is not None, timeout=60_000)
+        assert panel.map_tab.warmed
+        wait_idle(qtbot, panel)
         records = {r["path"]: r for r in panel.evaluation["most_incorrect"]}
         items = panel.gallery.items
         photos = [i for i in items if "photo_" in i["path"]]

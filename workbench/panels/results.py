@@ -25,6 +25,7 @@ from workbench.panels.results_unknown import UnknownBadges
 from workbench.widgets.error_details import error_html, offer_details
 from workbench.widgets.image_detail import ImageDetail
 from workbench.widgets.job_progress import JobProgressBar
+from workbench.widgets.when_shown import WhenShown
 from workbench.compute.requests import EvaluationJob
 from workbench.workers.evaluation import EvaluationLoader
 from workbench.workers.job_runner import JobRunner
@@ -53,6 +54,7 @@ class ResultsPanel(QWidget):
         self._cancel_at: float | None = None
         # Seconds from Cancel to the evaluation job's end (the core checks between batches).
         self.last_cancel_latency: float | None = None
+        self._when_shown = WhenShown(self)   # the map's import waits for the panel's screen
         self._build()
         self._gallery_later = QTimer(self)   # see _show_evaluation
         self._gallery_later.setSingleShot(True)
@@ -204,6 +206,7 @@ class ResultsPanel(QWidget):
         self.detail.set_run(run_dir)
         self.health.set_run(run_dir)
         self.map_tab.set_run(run_dir)
+        self._when_shown.run("map", self.map_tab.warm_up)
         self.evaluation = None
         self.header.setText(f"Loading {os.path.basename(run_dir)}…")
         self.evaluate_button.setEnabled(False)
@@ -271,6 +274,10 @@ class ResultsPanel(QWidget):
             self._show_gallery()
         else:
             self.gallery_choice.setCurrentIndex(CELL)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._when_shown.shown()
 
     # ----------------------------------------------------------------- slots
     @Slot(str)

@@ -62,6 +62,7 @@ class MapTab(QWidget):
         self._hover_cache: dict = {}
         self._lookup = None
         self._touched: set[str] = set()
+        self.warmed = False   # warm_up() ran (the import is started once per tab)
         self._runner = JobRunner(self)
         self._similar = JobRunner(self)
         setup_ui(self)
@@ -89,14 +90,21 @@ class MapTab(QWidget):
     def set_run(self, run_dir: str | None) -> None:
         """The panel shows ``run_dir``; the map loads when the tab is visible."""
         self.run_dir = run_dir
-        if run_dir and "scipy.spatial" not in sys.modules:
-            # The plot's KD-tree module takes ~0.3 s to import: a pool thread does it now (no
-            # Qt in it), so showing the tab later holds the GUI thread for pyqtgraph only.
+        if self.isVisible():
+            self.load()
+
+    def warm_up(self) -> None:
+        """Import the plot's KD-tree module (~0.3 s) on a pool thread (no Qt in it), so
+        showing the tab later holds the GUI thread for pyqtgraph only. The Results panel
+        calls this once it is on screen with a run, not while a run ends behind another
+        panel (that import ran beside the GUI thread then)."""
+        if not self.run_dir or self.warmed:
+            return
+        self.warmed = True
+        if "scipy.spatial" not in sys.modules:
             from workbench.workers.pool import app_pool
 
             app_pool().submit(importlib.import_module, "scipy.spatial")
-        if self.isVisible():
-            self.load()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -88,8 +88,12 @@ class UnknownBadges(QObject):
                       for i in items}
         if not run_dir or not items:
             return
-        self._runner.start(UnknownCheckJob(run_dir, list(self._base), dataset),
-                           finished=self._on_checked, failed=self._on_failed)
+        # For the gallery's screen: a hidden Results panel's gallery asks the service for
+        # nothing (a model load and 200 predictions) until it is shown.
+        paths = list(self._base)
+        self.gallery.when_shown("unknown_check", lambda: self._runner.start(
+            UnknownCheckJob(run_dir, paths, dataset),
+            finished=self._on_checked, failed=self._on_failed))
 
     def pending_work(self) -> bool:
         return self._runner.busy()

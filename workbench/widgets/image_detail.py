@@ -1,8 +1,10 @@
 """One image shown large, with its caption, face boxes and a class-probability chart.
 
 Shared by the Results and Classify panels. The image is decoded off the GUI thread
-(:class:`~workbench.workers.gallery_images.PreviewWorker`); the chart is drawn once per
-selection.
+(:class:`~workbench.workers.gallery_images.PreviewWorker`), and only once the view is
+visible (:class:`~workbench.widgets.when_shown.WhenShown`): a hidden Results panel's
+selected image waits until the panel is shown. The chart is drawn once per selection,
+also when shown (charts draw nothing while hidden).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidg
 from workbench.charts.probabilities import ProbabilityChart
 from workbench.widgets.heatmap import HeatmapOverlay
 from workbench.widgets.fit import text_scroller
+from workbench.widgets.when_shown import WhenShown
 from workbench.workers.qimages import image_to_qimage
 from workbench.workers.gallery_images import PreviewWorker
 from workbench.workers.job_runner import JobRunner
@@ -37,6 +40,7 @@ class ImageDetail(QWidget):
     def __init__(self, empty_hint: str = "Select an image to see it here", parent=None):
         super().__init__(parent)
         self._runner = JobRunner(self)
+        self._when_shown = WhenShown(self)   # the preview's decode, while hidden
         self._pixmap: QPixmap | None = None
         self._item: dict | None = None
         self.faces: list | None = None
@@ -94,9 +98,11 @@ class ImageDetail(QWidget):
         else:
             self.chart.reset()
         self.heatmap.set_item(item, classes, dataset)
-        worker = PreviewWorker(item.get("path", ""), 640, dataset,
-                               detect_faces=detect_faces and self.faces is None)
-        self._runner.start(worker, finished=self._on_preview, failed=self._on_failed)
+        self._runner.cancel()   # an older item's preview must not land on this one
+        path, faces = item.get("path", ""), detect_faces and self.faces is None
+        self._when_shown.run("preview", lambda: self._runner.start(
+            PreviewWorker(path, 640, dataset, detect_faces=faces),
+            finished=self._on_preview, failed=self._on_failed))
 
     def update_caption(self, path: str, caption: str) -> None:
         """Replace the caption of the shown item if it is ``path`` (a late worker result)."""
@@ -106,6 +112,7 @@ class ImageDetail(QWidget):
 
     def clear(self, hint: str = "Select an image to see it here") -> None:
         self._runner.cancel()
+        self._when_shown.cancel()
         self._item, self._pixmap, self.faces = None, None, None
         self.image_label.setPixmap(QPixmap())
         self.image_label.setText(hint)
@@ -114,9 +121,20 @@ class ImageDetail(QWidget):
         self.heatmap.set_item(None, self.heatmap.classes)
 
     def pending_work(self) -> bool:
-        return self._runner.busy() or self.heatmap.pending_work()
+        """Running work; a hidden view's waiting preview is not pending (see WhenShown)."""
+        return (self._runner.busy() or self.heatmap.pending_work()
+                or (self._when_shown.waiting() and self.isVisible()))
+
+    def preview_waiting(self) -> bool:
+        """True while the shown item's image waits for the view to be shown."""
+        return self._when_shown.waiting("preview")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._when_shown.shown()
 
     def shutdown(self) -> None:
+        self._when_shown.cancel()
         self._runner.shutdown()
         self.heatmap.shutdown()
         self.chart.shutdown()

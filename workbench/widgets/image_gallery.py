@@ -8,6 +8,10 @@ made here, on the GUI thread.
 The first ``FIRST_ROWS`` entries are made at once and the rest in slices of at most
 ``SLICE_S`` between other events: 200 entries took 15-30 ms in one go on the GUI thread
 when a finished run's evaluation arrived (docs/BENCHMARKS.md section 14).
+
+A hidden gallery decodes nothing: its thumbnails are decoded when it is shown
+(:class:`~workbench.widgets.when_shown.WhenShown`), so a finished run's Results gallery
+does not take pool threads while the user is on another panel.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from PySide6.QtWidgets import (QLabel, QListView, QListWidget, QListWidgetItem,
 from workbench.workers.qimages import image_to_qimage
 from workbench.widgets.path_menu import install_path_menu
 from workbench.widgets.unknown_badge import SHORT_LINE, badged
+from workbench.widgets.when_shown import WhenShown
 from workbench.workers.gallery_images import ThumbnailWorker
 from workbench.workers.job_runner import JobRunner
 
@@ -29,6 +34,7 @@ WRONG = QColor(190, 30, 30)
 _RIGHT_BG = QColor(225, 245, 228)
 _WRONG_BG = QColor(252, 228, 228)
 ItemRole = Qt.ItemDataRole.UserRole + 1
+_DECODE = "decode"  # the WhenShown key of the thumbnails' decode
 FIRST_ROWS = 24    # made at once: more than a gallery shows before it is scrolled
 SLICE_S = 0.003    # the rest are made in slices of at most this long
 
@@ -76,6 +82,9 @@ class ImageGallery(QWidget):
         self._pixmaps: dict[int, QPixmap] = {}
         self._reasons: dict[int, str] = {}
         self._runner = JobRunner(self)
+        # Work for this gallery's screen (its decode; companions such as the unknown
+        # check add theirs with when_shown): started once the gallery is visible.
+        self._when_shown = WhenShown(self)
         self._filler = QTimer(self)   # makes the entries past FIRST_ROWS, a slice a time
         self._filler.setSingleShot(True)
         self._filler.setInterval(0)
@@ -107,10 +116,11 @@ class ImageGallery(QWidget):
         layout.addLayout(self._stack)
 
     def set_items(self, items: list[dict], dataset=None, empty_hint: str | None = None) -> None:
-        """Show ``items`` (replacing the current ones) and decode their thumbnails; the
-        entries past ``FIRST_ROWS`` follow in short slices (:meth:`pending_work` is True
-        until they are all there)."""
+        """Show ``items`` (replacing the current ones) and decode their thumbnails (now if
+        the gallery is visible, else when it is shown); the entries past ``FIRST_ROWS``
+        follow in short slices (:meth:`pending_work` is True until they are all there)."""
         self._runner.cancel()
+        self._when_shown.cancel()   # work waiting for the old items (decode, companions')
         self._filler.stop()
         self.items = list(items)
         self._pixmaps = {}  # decoded thumbnails by row, before any badge
@@ -122,15 +132,28 @@ class ImageGallery(QWidget):
             self._add_row(row)
         self._stack.setCurrentWidget(self.list if self.items else self.hint)
         if self.items:
-            worker = ThumbnailWorker([i.get("path", "") for i in self.items],
-                                     self.thumb_side, dataset)
-            worker.thumbs.connect(self._on_thumbs)
-            self._runner.start(worker)
+            paths = [i.get("path", "") for i in self.items]
+            self._when_shown.run(_DECODE, lambda: self._decode(paths, dataset))
             # Select the first image so the detail view and probability chart show
             # something useful straight away.
             self.list.setCurrentRow(0)
         if self.list.count() < len(self.items):
             self._filler.start()
+
+    def _decode(self, paths: list[str], dataset) -> None:
+        worker = ThumbnailWorker(paths, self.thumb_side, dataset)
+        worker.thumbs.connect(self._on_thumbs)
+        self._runner.start(worker)
+
+    def when_shown(self, key: str, work) -> None:
+        """Run ``work`` (a companion's job for these items, e.g. the unknown check) now if
+        the gallery is visible, else when it is shown; new work under ``key`` replaces
+        the waiting one, and new items (:meth:`set_items`) drop it."""
+        self._when_shown.run(key, work)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._when_shown.shown()
 
     @Slot()
     def _fill(self) -> None:
@@ -217,9 +240,17 @@ class ImageGallery(QWidget):
         self.set_items([], empty_hint=empty_hint)
 
     def pending_work(self) -> bool:
-        return self._runner.busy() or self.list.count() < len(self.items)
+        """True while thumbnails are decoded or entries made. A hidden gallery's decode
+        is not pending work: nothing runs until it is shown (nobody waits on it)."""
+        return (self._runner.busy() or self.list.count() < len(self.items)
+                or (self._when_shown.waiting() and self.isVisible()))
+
+    def decode_waiting(self) -> bool:
+        """True while this gallery's thumbnails wait for it to be shown."""
+        return self._when_shown.waiting(_DECODE)
 
     def shutdown(self) -> None:
+        self._when_shown.cancel()
         self._filler.stop()
         self._runner.shutdown()
 
