@@ -140,13 +140,16 @@ def test_planted_copies_found_with_a_run(copies_run):
     assert test["accuracy"] is not None and "accuracy_without_copies" in test
 
 
-def test_default_with_a_run_retrains_k_fold_and_can_be_cancelled(copies_run):
+def test_default_with_a_run_retrains_k_fold_and_can_be_cancelled(copies_run, tmp_path, monkeypatch):
     """With a run, label errors are ranked on K-fold retraining of its model (each image
     predicted by a model that never saw it); progress per model; a stop request between
     models ends it (Stopped) without leaving fold runs behind."""
     import glob
     import tempfile
 
+    # The fold runs' temporary folder is this test's own: in the shared one, another
+    # pytest-xdist worker's data-health check could have a workbench-cv-* folder open.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     from tests.training.trainutil import Recorder
     from training.events import Stopped
 
