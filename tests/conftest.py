@@ -30,6 +30,41 @@ from tests.imagegen import *  # noqa: E402, F403  (shared fixtures for tiny data
 
 import pytest  # noqa: E402
 
+# What one pytest-xdist worker of this suite needs at its peak: the worker with TensorFlow,
+# Keras and Qt loaded, the GUI tests' compute service and a training child beside it
+# (measured: see docs/ARCHITECTURE.md, "The test suite").
+WORKER_MB = 2500
+
+
+def _available_mb() -> float | None:
+    """MemAvailable from /proc/meminfo in MB (None off Linux or when unreadable)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (scripts/test.sh): one worker per CPU this process may use (affinity
+    and cgroup quota, as training sizes its thread pools: ``training.cpus``, no TensorFlow
+    import), fewer where memory would not hold them. 0 = no workers, the tests run in
+    this process as without pytest-xdist. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` overrides."""
+    raw = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").strip()
+    if raw.isdigit():
+        return int(raw)
+    from training.cpus import usable_cpus
+
+    workers = usable_cpus()
+    memory = _available_mb()
+    if memory is not None:
+        workers = min(workers, int(memory // WORKER_MB))
+    return workers if workers > 1 else 0
+
 
 @pytest.fixture
 def workbench_log(tmp_path, monkeypatch):

@@ -7,7 +7,10 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+# serial: the thresholds are tens of ms of this process's own threads, which another
+# pytest-xdist worker beside it on the same cores would stretch (scripts/test.sh).
+pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc"),
+              pytest.mark.serial]
 
 
 def _one_long_c_call():

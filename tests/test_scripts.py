@@ -89,3 +89,31 @@ def test_missing_venv_module_says_to_install_python3_venv(checkout, tmp_path):
     assert out.returncode != 0
     assert "sudo apt-get install python3-venv" in out.stderr
     assert not (checkout / ".venv").exists()   # the next try starts clean
+
+
+# A python that exits with $PARALLEL_RC for the parallel pass and $SERIAL_RC for the other.
+PASS_PYTHON = FAKE_PYTHON + """case "$*" in
+  *"not serial"*) exit "${PARALLEL_RC:-0}";;
+  *"-m serial"*) exit "${SERIAL_RC:-0}";;
+esac
+"""
+
+
+@pytest.mark.parametrize("rcs, status, passes", [
+    ((0, 0), 0, 2), ((0, 5), 0, 2), ((5, 0), 0, 2), ((5, 5), 5, 2),   # 5: nothing selected
+    ((1, 0), 1, 2), ((0, 1), 1, 2), ((3, 1), 3, 2),
+    ((2, 0), 2, 1),   # interrupted: no second pass
+])
+def test_test_script_runs_a_parallel_pass_then_the_serial_tests_with_the_same_arguments(
+        checkout, rcs, status, passes):
+    _run(checkout, "test.sh")   # installs once
+    (checkout / ".venv" / "bin" / "python").write_text(PASS_PYTHON, encoding="utf-8")
+    (checkout / ".venv" / "calls.log").unlink()
+    env = dict(os.environ, PARALLEL_RC=str(rcs[0]), SERIAL_RC=str(rcs[1]))
+    out = subprocess.run(["bash", "scripts/test.sh", "tests/x", "-k", "y"], cwd=checkout,
+                         capture_output=True, text=True, timeout=60, check=False, env=env)
+    assert out.returncode == status, out.stderr
+    calls = [c for c in (checkout / ".venv" / "calls.log").read_text(encoding="utf-8").splitlines()
+             if c.startswith("-m pytest")]   # ruff and lint-imports ran first
+    assert calls == ["-m pytest -n auto --dist loadfile -m not serial tests/x -k y",
+                     "-m pytest -m serial tests/x -k y -n 0"][:passes]

@@ -14,7 +14,13 @@ def _summary_rows(panel):
             for r in range(t.rowCount())}
 
 
-def _wait_idle(qtbot, panel, timeout=60_000):
+# Summaries come from the compute service, whose start imports TensorFlow: 5 s on a quiet
+# machine, over 60 s with two pytest workers beside other work (seen at load 12). A bound
+# for a hang, not a timing: the panels' shared wait's.
+WAIT_MS = 180_000
+
+
+def _wait_idle(qtbot, panel, timeout=WAIT_MS):
     wait_idle(qtbot, panel, timeout)
 
 
@@ -39,13 +45,13 @@ def test_cnn_edit_updates_summary_and_invalid_edit_is_shown(qtbot, panel):
     panel.layers.param_editor("filters").setValue(8)
     assert panel.state.model_spec.layers[0].params["filters"] == 8
     qtbot.waitUntil(lambda: _summary_rows(panel).get("conv2d_0", ("", ""))[1]
-                    == f"{(3 * 3 * 1 + 1) * 8:,}", timeout=60000)
+                    == f"{(3 * 3 * 1 + 1) * 8:,}", timeout=WAIT_MS)
 
     # An impossible pool size on the second pooling layer (16 -> 8 -> pool 16).
     pools = [i for i, l in enumerate(spec.layers) if l.type == "MaxPooling2D"]
     panel.layers.list.setCurrentRow(pools[1])
     panel.layers.param_editor("pool_size").setValue(16)
-    qtbot.waitUntil(lambda: pools[1] in panel.layers.errors(), timeout=60000)
+    qtbot.waitUntil(lambda: pools[1] in panel.layers.errors(), timeout=WAIT_MS)
     item = panel.layers.list.item(pools[1])
     assert item.toolTip()  # the message sits on the offending layer
     assert "can't be built" in panel.status.text()
@@ -54,7 +60,7 @@ def test_cnn_edit_updates_summary_and_invalid_edit_is_shown(qtbot, panel):
     # The app stays usable: fixing it clears the error.
     panel.layers.param_editor("pool_size").setValue(2)
     qtbot.waitUntil(lambda: not panel.layers.errors() and "OK" in panel.status.text(),
-                    timeout=60000)
+                    timeout=WAIT_MS)
 
 
 def test_layer_add_remove_move(qtbot, panel):
