@@ -21,8 +21,8 @@ def make_panel(qtbot, cls, state=None, size=None, show=False, run_dir=None):
     return _shown(qtbot, cls(state), size, show)
 
 
-def _shown(qtbot, widget, size, show):
-    qtbot.addWidget(widget)
+def _shown(qtbot, widget, size, show, before_close=None):
+    qtbot.addWidget(widget, before_close_func=before_close)
     if size is not None:
         widget.resize(*size)
     if show:
@@ -93,7 +93,12 @@ def make_window(qtbot, tmp_path=None, monkeypatch=None, *, own_runs=False, size=
         monkeypatch.setenv("WORKBENCH_SETTINGS_DIR", str(tmp_path / "settings"))
         if own_runs:
             monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))
-    return _shown(qtbot, MainWindow(probe_device=False), size, show)
+    # Shut down before pytest-qt's closing: a test that failed while a training ran would
+    # otherwise meet the modal "Quit while training?" question, which nobody answers
+    # offscreen, and sit until the 600 s timeout (seen once at load 17). A test that closes
+    # the window itself, the quit question's included, has shut it down already.
+    return _shown(qtbot, MainWindow(probe_device=False), size, show,
+                  before_close=lambda window: window.shutdown())
 
 
 def answer_box(button_text: str, seen: list, or_first: bool = False) -> None:
