@@ -64,7 +64,13 @@ def run_job(qtbot, job, timeout=90_000):
     return out[0]
 
 
-def wait_idle(qtbot, panel, timeout=180_000):
+# The panels' bound on background work: a hang's, not a timing. A job may first start the
+# compute service, whose TensorFlow import took over 60 s with two pytest workers beside
+# other work (load 12).
+IDLE_MS = 180_000
+
+
+def wait_idle(qtbot, panel, timeout=IDLE_MS):
     """Wait until ``panel.pending_work()`` is False (background jobs done)."""
     qtbot.waitUntil(lambda: not panel.pending_work(), timeout=timeout)
 

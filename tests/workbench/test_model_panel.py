@@ -2,7 +2,7 @@
 import json
 
 
-from tests.workbench.panels import wait_idle, panel_fixture
+from tests.workbench.panels import IDLE_MS, wait_idle, panel_fixture
 
 
 panel = panel_fixture("panel", "workbench.panels.model.ModelPanel", size=(1100, 700), show=True)
@@ -12,16 +12,6 @@ def _summary_rows(panel):
     t = panel.summary
     return {t.item(r, 0).text(): (t.item(r, 2).text(), t.item(r, 3).text())
             for r in range(t.rowCount())}
-
-
-# Summaries come from the compute service, whose start imports TensorFlow: 5 s on a quiet
-# machine, over 60 s with two pytest workers beside other work (seen at load 12). A bound
-# for a hang, not a timing: the panels' shared wait's.
-WAIT_MS = 180_000
-
-
-def _wait_idle(qtbot, panel, timeout=WAIT_MS):
-    wait_idle(qtbot, panel, timeout)
 
 
 def _choose(panel, key):
@@ -35,7 +25,7 @@ def test_cnn_edit_updates_summary_and_invalid_edit_is_shown(qtbot, panel):
     spec = panel.state.model_spec
     spec.input_size = (16, 16)
     panel.state.set_model_spec(spec)
-    _wait_idle(qtbot, panel)
+    wait_idle(qtbot, panel)
     rows = _summary_rows(panel)
     assert rows["conv2d_0"][1] == f"{(3 * 3 * 1 + 1) * 32:,}"
     assert "Total params" in panel.totals.text()
@@ -45,13 +35,13 @@ def test_cnn_edit_updates_summary_and_invalid_edit_is_shown(qtbot, panel):
     panel.layers.param_editor("filters").setValue(8)
     assert panel.state.model_spec.layers[0].params["filters"] == 8
     qtbot.waitUntil(lambda: _summary_rows(panel).get("conv2d_0", ("", ""))[1]
-                    == f"{(3 * 3 * 1 + 1) * 8:,}", timeout=WAIT_MS)
+                    == f"{(3 * 3 * 1 + 1) * 8:,}", timeout=IDLE_MS)
 
     # An impossible pool size on the second pooling layer (16 -> 8 -> pool 16).
     pools = [i for i, l in enumerate(spec.layers) if l.type == "MaxPooling2D"]
     panel.layers.list.setCurrentRow(pools[1])
     panel.layers.param_editor("pool_size").setValue(16)
-    qtbot.waitUntil(lambda: pools[1] in panel.layers.errors(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: pools[1] in panel.layers.errors(), timeout=IDLE_MS)
     item = panel.layers.list.item(pools[1])
     assert item.toolTip()  # the message sits on the offending layer
     assert "can't be built" in panel.status.text()
@@ -60,7 +50,7 @@ def test_cnn_edit_updates_summary_and_invalid_edit_is_shown(qtbot, panel):
     # The app stays usable: fixing it clears the error.
     panel.layers.param_editor("pool_size").setValue(2)
     qtbot.waitUntil(lambda: not panel.layers.errors() and "OK" in panel.status.text(),
-                    timeout=WAIT_MS)
+                    timeout=IDLE_MS)
 
 
 def test_layer_add_remove_move(qtbot, panel):
@@ -74,7 +64,7 @@ def test_layer_add_remove_move(qtbot, panel):
     assert layers[-2].type == "Dropout"
     panel.layers.remove_layer()
     assert len(layers) == n and all(l.type != "Dropout" for l in layers[-1:])
-    _wait_idle(qtbot, panel)
+    wait_idle(qtbot, panel)
     assert "OK" in panel.status.text() or "classes" in panel.status.text()
 
 
@@ -99,7 +89,7 @@ def test_spec_save_load_round_trip(qtbot, panel, tmp_path):
     message = panel.load_spec(str(bad))
     assert message and "bad.json" in message
     assert panel.state.model_spec.template == "cnn"  # unchanged
-    _wait_idle(qtbot, panel)
+    wait_idle(qtbot, panel)
 
 
 def test_training_form_edits_config(qtbot, panel):
@@ -125,7 +115,7 @@ def test_training_form_edits_config(qtbot, panel):
     assert cfg.mixed_precision == "auto" and mixed.currentText().startswith("auto")
     mixed.setCurrentIndex(2)
     assert cfg.mixed_precision is False and mixed.currentText() == "off"
-    _wait_idle(qtbot, panel)
+    wait_idle(qtbot, panel)
 
 
 def test_transfer_template_shows_weights_status(qtbot, panel, tmp_path, monkeypatch):
@@ -148,7 +138,7 @@ def test_transfer_template_shows_weights_status(qtbot, panel, tmp_path, monkeypa
     assert spec.backbone.fine_tune_from == 40
     panel.transfer_form.ft_epochs.setValue(2)
     assert panel.state.train_config.fine_tune_epochs == 2
-    _wait_idle(qtbot, panel, timeout=120000)
+    wait_idle(qtbot, panel, timeout=120000)
     assert "Total params" in panel.totals.text(), panel.status.text()
     # The fine-tune spin box's range is the core's backbone layer count, not 0..1000.
     from training.models import backbone_layer_count
